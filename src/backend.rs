@@ -1,0 +1,236 @@
+//! The I/O backend: epoll through mio, and libevent's evmap (fd → events).
+//!
+//! libevent lets several events watch one fd, each level- or
+//! edge-triggered; epoll (and mio) allow one registration per fd. The
+//! [`FdEntry`] table, indexed by fd like libevent's evmap, counts the
+//! events that want READ, WRITE and CLOSED on each fd and keeps the union
+//! registered. Registrations go straight onto mio's epoll fd without
+//! `EPOLLET` (see [`crate::sys::epoll`]): level-triggered events cost no
+//! extra syscall per dispatch; `Ev::ET` events add `EPOLLET`. The mio token
+//! of an fd is the fd itself; the waker and the signal pipe use the top two
+//! token values.
+
+use std::io;
+use std::os::fd::{AsRawFd, RawFd};
+
+use mio::{Events, Poll, Token};
+
+use crate::event::Ev;
+use crate::slots::NIL;
+use crate::sys::epoll::{self, Op};
+
+/// Token of the cross-thread waker.
+pub(crate) const WAKER_TOKEN: Token = Token(usize::MAX);
+/// Token of the signal self-pipe.
+pub(crate) const SIGNAL_TOKEN: Token = Token(usize::MAX - 1);
+
+/// What the backend knows about one fd.
+#[derive(Clone, Copy, Default)]
+pub(crate) struct FdEntry {
+    /// First event on this fd (linked through `Slot::fd_next`), or `NIL`.
+    pub head: u32,
+    pub nread: u32,
+    pub nwrite: u32,
+    pub nclose: u32,
+    /// Events with `Ev::ET`.
+    pub net: u32,
+    /// The epoll mask currently registered (0: not registered).
+    pub mask: u32,
+}
+
+impl FdEntry {
+    const EMPTY: FdEntry = FdEntry {
+        head: NIL,
+        nread: 0,
+        nwrite: 0,
+        nclose: 0,
+        net: 0,
+        mask: 0,
+    };
+
+    /// The epoll mask the counts call for.
+    pub fn wanted_mask(&self) -> u32 {
+        let mut m = 0;
+        if self.nread > 0 {
+            m |= epoll::IN;
+        }
+        if self.nwrite > 0 {
+            m |= epoll::OUT;
+        }
+        if self.nclose > 0 {
+            m |= epoll::RDHUP | epoll::IN;
+        }
+        if m != 0 && self.net > 0 {
+            m |= epoll::ET;
+        }
+        m
+    }
+
+    /// Adds (`+1`) or removes (`-1`) one event with flags `what`.
+    pub fn count(&mut self, what: Ev, delta: i32) {
+        let d = |n: &mut u32| *n = n.wrapping_add_signed(delta);
+        if what.contains(Ev::READ) {
+            d(&mut self.nread);
+        }
+        if what.contains(Ev::WRITE) {
+            d(&mut self.nwrite);
+        }
+        if what.contains(Ev::CLOSED) {
+            d(&mut self.nclose);
+        }
+        if what.contains(Ev::ET) {
+            d(&mut self.net);
+        }
+    }
+}
+
+/// mio's poller plus the fd table.
+pub(crate) struct Backend {
+    pub poll: Poll,
+    pub events: Events,
+    pub fds: Vec<FdEntry>,
+}
+
+/// Initial room in the event array; doubled (up to [`MAX_EVENTS`]) whenever
+/// a poll fills it, as libevent's epoll backend does.
+const INITIAL_EVENTS: usize = 64;
+const MAX_EVENTS: usize = 4096;
+
+impl Backend {
+    pub fn new() -> io::Result<Backend> {
+        Ok(Backend {
+            poll: Poll::new()?,
+            events: Events::with_capacity(INITIAL_EVENTS),
+            fds: Vec::new(),
+        })
+    }
+
+    #[inline]
+    pub fn epfd(&self) -> RawFd {
+        self.poll.as_raw_fd()
+    }
+
+    /// The entry for `fd`, growing the table if needed.
+    pub fn entry_mut(&mut self, fd: RawFd) -> crate::Result<&mut FdEntry> {
+        let i = fd as usize;
+        if i >= self.fds.len() {
+            let want = (i + 1).next_power_of_two().max(32);
+            self.fds
+                .try_reserve(want - self.fds.len())
+                .map_err(|_| crate::Error::Alloc)?;
+            self.fds.resize(want, FdEntry::EMPTY);
+        }
+        Ok(&mut self.fds[i])
+    }
+
+    #[inline]
+    pub fn entry(&self, fd: RawFd) -> Option<&FdEntry> {
+        self.fds.get(fd as usize)
+    }
+
+    /// Moves `fd`'s registration from `old` to `new` (0 = unregistered).
+    ///
+    /// Handles the close/dup quirks libevent's epoll backend handles: a MOD
+    /// of an fd the kernel forgot (closed and reopened) becomes an ADD, an
+    /// ADD of an fd already known (dup'd) becomes a MOD, and a DEL of a
+    /// closed fd is not an error.
+    pub fn apply(&self, fd: RawFd, old: u32, new: u32) -> io::Result<()> {
+        if old == new {
+            return Ok(());
+        }
+        let epfd = self.epfd();
+        let data = fd as u64;
+        if new == 0 {
+            return match epoll::ctl(epfd, Op::Del, fd, 0, data) {
+                Err(e) if matches!(e.raw_os_error(), Some(libc::EBADF | libc::ENOENT)) => Ok(()),
+                r => r,
+            };
+        }
+        let op = if old == 0 { Op::Add } else { Op::Mod };
+        match epoll::ctl(epfd, op, fd, new, data) {
+            Err(e) if op == Op::Mod && e.raw_os_error() == Some(libc::ENOENT) => {
+                epoll::ctl(epfd, Op::Add, fd, new, data)
+            }
+            Err(e) if op == Op::Add && e.raw_os_error() == Some(libc::EEXIST) => {
+                epoll::ctl(epfd, Op::Mod, fd, new, data)
+            }
+            r => r,
+        }
+    }
+
+    /// Waits for readiness (`None` = forever).
+    pub fn poll(&mut self, timeout: Option<std::time::Duration>) -> io::Result<()> {
+        match self.poll.poll(&mut self.events, timeout) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {
+                self.events.clear();
+                Ok(())
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// After a poll that returned `n` events: grows the event array if the
+    /// poll filled it.
+    pub fn maybe_grow(&mut self, n: usize) {
+        let cap = self.events.capacity();
+        if n == cap && cap < MAX_EVENTS {
+            self.events = Events::with_capacity(cap * 2);
+        }
+    }
+
+    /// A fresh epoll instance with every registration replayed (after fork).
+    pub fn rebuild(&mut self) -> io::Result<()> {
+        let poll = Poll::new()?;
+        let epfd = poll.as_raw_fd();
+        for (fd, e) in self.fds.iter().enumerate() {
+            if e.mask != 0 {
+                epoll::ctl(epfd, Op::Add, fd as RawFd, e.mask, fd as u64)?;
+            }
+        }
+        self.poll = poll;
+        Ok(())
+    }
+}
+
+/// libevent's mapping of epoll results to event flags.
+#[inline]
+pub(crate) fn readiness(e: &mio::event::Event) -> Ev {
+    let mut res = Ev::empty();
+    if e.is_readable() {
+        res |= Ev::READ;
+    }
+    if e.is_writable() {
+        res |= Ev::WRITE;
+    }
+    if e.is_read_closed() {
+        res |= Ev::READ | Ev::CLOSED;
+    }
+    if e.is_error() || e.is_write_closed() {
+        res |= Ev::READ | Ev::WRITE;
+    }
+    res
+}
+
+/// Registers an internal fd (level-triggered read) under `token`.
+pub(crate) fn register_internal(epfd: RawFd, fd: RawFd, token: Token) -> io::Result<()> {
+    epoll::ctl(epfd, Op::Add, fd, epoll::IN, token.0 as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mask_follows_counts() {
+        let mut e = FdEntry::EMPTY;
+        assert_eq!(e.wanted_mask(), 0);
+        e.count(Ev::READ | Ev::PERSIST, 1);
+        assert_eq!(e.wanted_mask(), epoll::IN);
+        e.count(Ev::WRITE | Ev::ET, 1);
+        assert_eq!(e.wanted_mask(), epoll::IN | epoll::OUT | epoll::ET);
+        e.count(Ev::WRITE | Ev::ET, -1);
+        e.count(Ev::READ | Ev::PERSIST, -1);
+        assert_eq!(e.wanted_mask(), 0);
+    }
+}

@@ -1,0 +1,285 @@
+//! The event base (tutorial ch. 4): creation with a config, backend name
+//! and features, priorities, reinit after fork, and teardown.
+//!
+//! An `EventBase` owns everything: the event slab, the active queues, the
+//! timer heap and common-timeout queues, the fd and signal maps and the
+//! mio poller. It is `!Send`: one thread runs it, and other threads reach
+//! it through a [`Notifier`](crate::Notifier). Dropping a base with added
+//! or active events is safe: outstanding finalizers run, never-fired
+//! `once` callbacks are dropped, signal handlers are restored and fds are
+//! left open (libevent's `event_base_free` does not close them either).
+
+use std::cell::Cell;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, SystemTime};
+
+use crate::backend::Backend;
+use crate::config::{BaseFlags, Config, EPOLL_FEATURES, Features};
+use crate::debug;
+use crate::dispatch::ActiveQueues;
+use crate::error::{Error, Result};
+use crate::event::Event;
+use crate::log::{Severity, log};
+use crate::signal::SignalMap;
+use crate::slots::{Slots, state};
+use crate::thread::Shared;
+use crate::time::Epoch;
+use crate::timer::{CommonQueue, TimerHeap};
+
+/// Most priority levels a base can have (`EVENT_MAX_PRIORITIES`).
+pub const MAX_PRIORITIES: usize = 256;
+
+static NEXT_ID: AtomicU32 = AtomicU32::new(1);
+
+/// Dispatch limits from [`Config::set_max_dispatch_interval`].
+pub(crate) struct Limits {
+    pub max_callbacks: usize,
+    pub max_interval: Option<Duration>,
+    pub min_priority: usize,
+}
+
+/// An event loop with its events (libevent's `struct event_base`).
+///
+/// # Examples
+/// ```
+/// use rvent::EventBase;
+/// let base = EventBase::new()?;
+/// assert_eq!(base.method(), "epoll");
+/// # Ok::<(), rvent::Error>(())
+/// ```
+pub struct EventBase {
+    pub(crate) id: u32,
+    pub(crate) slots: Slots,
+    pub(crate) active: ActiveQueues,
+    /// Events that keep the loop alive (inserted or with a timeout).
+    pub(crate) n_pending: u32,
+    pub(crate) heap: TimerHeap,
+    pub(crate) commons: Vec<CommonQueue>,
+    pub(crate) backend: Backend,
+    pub(crate) signals: SignalMap,
+    pub(crate) notify: Arc<Shared>,
+    pub(crate) epoch: Epoch,
+    pub(crate) cached_now: Cell<Option<u64>>,
+    pub(crate) cached_wall: Cell<Option<SystemTime>>,
+    pub(crate) flags: BaseFlags,
+    pub(crate) limits: Limits,
+    pub(crate) running: bool,
+    pub(crate) got_exit: bool,
+    pub(crate) got_break: bool,
+    pub(crate) cont: bool,
+    pub(crate) running_event: Option<Event>,
+    pub(crate) running_prio: Option<usize>,
+}
+
+impl std::fmt::Debug for EventBase {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EventBase")
+            .field("id", &self.id)
+            .field("method", &self.method())
+            .field("events", &self.slots.live())
+            .field("pending", &self.n_pending)
+            .field("active", &self.active.count)
+            .field("priorities", &self.active.len())
+            .finish()
+    }
+}
+
+impl EventBase {
+    /// A base with the default configuration (`event_base_new`).
+    ///
+    /// # Errors
+    /// [`Error::Io`] if the poller cannot be created;
+    /// [`Error::NoBackend`] if `EVENT_NOEPOLL` is set in the environment.
+    #[doc(alias = "event_base_new")]
+    pub fn new() -> Result<EventBase> {
+        EventBase::with_config(&Config::new())
+    }
+
+    /// A base built from `cfg` (`event_base_new_with_config`).
+    ///
+    /// # Errors
+    /// [`Error::NoBackend`] if `cfg` avoids epoll, requires a feature epoll
+    /// lacks ([`Features::FDS`]), or the environment disables epoll
+    /// (`EVENT_NOEPOLL`, unless [`BaseFlags::IGNORE_ENV`]); [`Error::Io`]
+    /// if the poller cannot be created.
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{Config, EventBase, Features, Error};
+    /// let mut cfg = Config::new();
+    /// cfg.require_features(Features::ET | Features::O1);
+    /// let base = EventBase::with_config(&cfg)?;
+    /// assert!(base.features().contains(Features::ET));
+    /// cfg.require_features(Features::FDS);
+    /// assert!(matches!(EventBase::with_config(&cfg), Err(Error::NoBackend)));
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
+    #[doc(alias = "event_base_new_with_config")]
+    pub fn with_config(cfg: &Config) -> Result<EventBase> {
+        if cfg.avoid.iter().any(|m| m.eq_ignore_ascii_case("epoll")) {
+            return Err(Error::NoBackend);
+        }
+        if !EPOLL_FEATURES.contains(cfg.require) {
+            return Err(Error::NoBackend);
+        }
+        let env = !cfg.flags.contains(BaseFlags::IGNORE_ENV);
+        if env && std::env::var_os("EVENT_NOEPOLL").is_some() {
+            return Err(Error::NoBackend);
+        }
+        debug::note_base_created();
+        let backend = Backend::new()?;
+        let notify = Arc::new(Shared::new(&backend)?);
+        if env && std::env::var_os("EVENT_SHOW_METHOD").is_some() {
+            log(Severity::Msg, format_args!("libevent using: epoll"));
+        }
+        Ok(EventBase {
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+            slots: Slots::new(),
+            active: ActiveQueues::new(1),
+            n_pending: 0,
+            heap: TimerHeap::default(),
+            commons: Vec::new(),
+            backend,
+            signals: SignalMap::default(),
+            notify,
+            epoch: Epoch::now(),
+            cached_now: Cell::new(None),
+            cached_wall: Cell::new(None),
+            flags: cfg.flags | BaseFlags::NOLOCK | BaseFlags::PRECISE_TIMER,
+            limits: Limits {
+                max_callbacks: cfg.max_callbacks.unwrap_or(usize::MAX),
+                max_interval: cfg.max_interval,
+                min_priority: cfg.min_priority,
+            },
+            running: false,
+            got_exit: false,
+            got_break: false,
+            cont: false,
+            running_event: None,
+            running_prio: None,
+        })
+    }
+
+    /// The backend's name (`event_base_get_method`): always `"epoll"`.
+    #[doc(alias = "event_base_get_method")]
+    pub fn method(&self) -> &'static str {
+        "epoll"
+    }
+
+    /// The backends rvent can use (`event_get_supported_methods`).
+    #[doc(alias = "event_get_supported_methods")]
+    pub fn supported_methods() -> &'static [&'static str] {
+        &["epoll"]
+    }
+
+    /// The features the backend provides (`event_base_get_features`).
+    #[doc(alias = "event_base_get_features")]
+    pub fn features(&self) -> Features {
+        EPOLL_FEATURES
+    }
+
+    /// The flags the base runs with; always includes `NOLOCK` and
+    /// `PRECISE_TIMER`.
+    pub fn flags(&self) -> BaseFlags {
+        self.flags
+    }
+
+    /// Sets the number of priority levels, 1 to 256
+    /// (`event_base_priority_init`). New events get `n / 2`; events with a
+    /// priority beyond the new range move to the least urgent one.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] for `n` outside `1..=256`;
+    /// [`Error::BadState`] while callbacks are active.
+    #[doc(alias = "event_base_priority_init")]
+    pub fn priority_init(&mut self, n: usize) -> Result<()> {
+        if !(1..=MAX_PRIORITIES).contains(&n) {
+            return Err(Error::InvalidArgument("priorities must be 1..=256"));
+        }
+        if self.active.count > 0 || self.running_event.is_some() {
+            return Err(Error::BadState(
+                "cannot change priorities while callbacks are active",
+            ));
+        }
+        self.active = ActiveQueues::new(n);
+        let top = (n - 1) as u8;
+        let live: Vec<u32> = self.slots.iter_live().map(|(i, _)| i).collect();
+        for i in live {
+            let s = &mut self.slots[i];
+            s.prio = s.prio.min(top);
+        }
+        Ok(())
+    }
+
+    /// The number of priority levels (`event_base_get_npriorities`).
+    #[doc(alias = "event_base_get_npriorities")]
+    pub fn npriorities(&self) -> usize {
+        self.active.len()
+    }
+
+    /// Number of live events (created and not freed).
+    pub fn num_events(&self) -> usize {
+        self.slots.live() as usize
+    }
+
+    /// Number of events that are added (pending).
+    #[doc(alias = "event_base_get_num_events")]
+    pub fn num_pending(&self) -> usize {
+        self.n_pending as usize
+    }
+
+    /// Number of active callbacks.
+    pub fn num_active(&self) -> usize {
+        self.active.count as usize
+    }
+
+    /// Rebuilds the kernel state after `fork()` in the child
+    /// (`event_reinit`): a new epoll instance with every added fd
+    /// re-registered, a new signal pipe and a new waker. Events keep their
+    /// state.
+    ///
+    /// # Errors
+    /// [`Error::Io`] if a registration cannot be replayed.
+    #[doc(alias = "event_reinit")]
+    pub fn reinit(&mut self) -> Result<()> {
+        self.backend.rebuild()?;
+        self.notify.rebind(&self.backend)?;
+        self.reinit_signals()?;
+        Ok(())
+    }
+
+    /// Checks internal consistency (libev's `ev_verify`): heap order, slot
+    /// and queue bookkeeping. For tests and fuzzers.
+    ///
+    /// # Panics
+    /// If an invariant does not hold, naming it.
+    #[doc(hidden)]
+    pub fn assert_invariants(&self) {
+        assert!(self.heap.is_valid(), "timer heap order broken");
+        let mut pending = 0;
+        let mut active = 0;
+        for (i, s) in self.slots.iter_live() {
+            if s.is_pending() {
+                pending += 1;
+            }
+            if s.has(state::ACTIVE) {
+                active += 1;
+            }
+            if s.has(state::TIMEOUT) && !s.has(state::COMMON) {
+                let e = self.heap.entries()[s.heap_idx as usize];
+                assert_eq!(e.id, i, "heap back-index of slot {i}");
+                assert_eq!(e.deadline, s.deadline, "heap deadline of slot {i}");
+            }
+        }
+        assert_eq!(pending, self.n_pending, "pending count");
+        assert_eq!(active, self.active.count, "active count");
+    }
+}
+
+impl Drop for EventBase {
+    fn drop(&mut self) {
+        self.run_pending_finalizers();
+        self.drop_signals();
+    }
+}

@@ -1,0 +1,112 @@
+//! Base configuration (tutorial 4.2): `event_config` and its setters.
+//!
+//! rvent has one backend, epoll through mio. Avoiding it, or requiring a
+//! feature it lacks (`FDS`: epoll cannot watch regular files), leaves no
+//! backend, and [`EventBase::with_config`](crate::EventBase::with_config)
+//! returns [`Error::NoBackend`](crate::Error::NoBackend), as libevent's
+//! `event_base_new_with_config` returns NULL.
+
+use std::time::Duration;
+
+use crate::flags::flag_set;
+
+flag_set! {
+    /// Backend features (`EV_FEATURE_*`).
+    #[doc(alias = "EV_FEATURE_ET")]
+    pub struct Features: u8 {
+        /// Edge-triggered events (`EV_FEATURE_ET`).
+        const ET = 0x01;
+        /// O(1) add, delete and dispatch (`EV_FEATURE_O1`).
+        const O1 = 0x02;
+        /// Any fd, regular files included (`EV_FEATURE_FDS`).
+        const FDS = 0x04;
+        /// Peer close without reading (`EV_FEATURE_EARLY_CLOSE`).
+        const EARLY_CLOSE = 0x08;
+    }
+}
+
+flag_set! {
+    /// Base flags (`EVENT_BASE_FLAG_*`).
+    #[doc(alias = "EVENT_BASE_FLAG_NO_CACHE_TIME")]
+    pub struct BaseFlags: u8 {
+        /// No lock; every rvent base is single-threaded, so always true.
+        const NOLOCK = 0x01;
+        /// Ignore `EVENT_*` environment variables.
+        const IGNORE_ENV = 0x02;
+        /// Windows IOCP; meaningless here and ignored.
+        const STARTUP_IOCP = 0x04;
+        /// Read the clock on every use instead of once per iteration.
+        const NO_CACHE_TIME = 0x08;
+        /// libevent's epoll changelist. rvent keeps one registration per fd
+        /// and only calls `epoll_ctl` when the union of interests changes,
+        /// so there is nothing to batch; the flag is accepted and ignored.
+        const EPOLL_USE_CHANGELIST = 0x10;
+        /// Precise monotonic clock: rvent's only clock, so always true.
+        const PRECISE_TIMER = 0x20;
+    }
+}
+
+/// What epoll provides.
+pub(crate) const EPOLL_FEATURES: Features = Features::ET
+    .union(Features::O1)
+    .union(Features::EARLY_CLOSE);
+
+/// Configuration for [`EventBase::with_config`](crate::EventBase::with_config)
+/// (`struct event_config`).
+#[derive(Clone, Debug, Default)]
+pub struct Config {
+    pub(crate) avoid: Vec<String>,
+    pub(crate) require: Features,
+    pub(crate) flags: BaseFlags,
+    pub(crate) max_interval: Option<Duration>,
+    pub(crate) max_callbacks: Option<usize>,
+    pub(crate) min_priority: usize,
+}
+
+impl Config {
+    /// An empty configuration (`event_config_new`).
+    #[doc(alias = "event_config_new")]
+    pub fn new() -> Config {
+        Config::default()
+    }
+
+    /// Refuses the backend called `method`, e.g. `"epoll"`
+    /// (`event_config_avoid_method`).
+    #[doc(alias = "event_config_avoid_method")]
+    pub fn avoid_method(&mut self, method: &str) -> &mut Config {
+        self.avoid.push(method.to_owned());
+        self
+    }
+
+    /// Requires these features; replaces an earlier call
+    /// (`event_config_require_features`).
+    #[doc(alias = "event_config_require_features")]
+    pub fn require_features(&mut self, features: Features) -> &mut Config {
+        self.require = features;
+        self
+    }
+
+    /// Sets base flags (`event_config_set_flag`).
+    #[doc(alias = "event_config_set_flag")]
+    pub fn set_flag(&mut self, flags: BaseFlags) -> &mut Config {
+        self.flags |= flags;
+        self
+    }
+
+    /// Limits one pass over an active queue of priority ≥ `min_priority` to
+    /// `max_callbacks` callbacks and `max_interval` of time; then the loop
+    /// polls again (`event_config_set_max_dispatch_interval`). `None`
+    /// means unlimited.
+    #[doc(alias = "event_config_set_max_dispatch_interval")]
+    pub fn set_max_dispatch_interval(
+        &mut self,
+        max_interval: Option<Duration>,
+        max_callbacks: Option<usize>,
+        min_priority: usize,
+    ) -> &mut Config {
+        self.max_interval = max_interval;
+        self.max_callbacks = max_callbacks.map(|n| n.max(1));
+        self.min_priority = min_priority;
+        self
+    }
+}

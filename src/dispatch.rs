@@ -1,0 +1,555 @@
+//! The event loop (tutorial ch. 5): `event_base_loop` and its flags,
+//! loopexit / loopbreak / loopcontinue, and the per-priority active queues.
+//!
+//! One iteration (libevent's `event_base_loop`, reference §4.7):
+//! 1. stop if exit or break was requested;
+//! 2. compute the poll timeout: zero if callbacks are active or with
+//!    `NONBLOCK`, else until the earliest deadline, else forever;
+//! 3. return [`LoopStatus::NoEvents`] if nothing is pending or active
+//!    (unless `NO_EXIT_ON_EMPTY`);
+//! 4. poll, and activate every event whose fd became ready;
+//! 5. move expired timeouts to the active queues;
+//! 6. run the most urgent non-empty active queue only (strict priority),
+//!    in FIFO order.
+//!
+//! Active queues are intrusive doubly-linked lists through the slab, one
+//! per priority, with a bitmask of the non-empty ones: activation, removal
+//! (`del` of an active event) and finding the next queue are all O(1) and
+//! never allocate.
+
+use std::time::Duration;
+
+use crate::backend::{SIGNAL_TOKEN, WAKER_TOKEN, readiness};
+use crate::base::EventBase;
+use crate::error::{Error, Result};
+use crate::event::{Callback, Ev, Event};
+use crate::flags::flag_set;
+use crate::log::{Severity, log};
+use crate::slots::{NIL, Slots, state};
+
+flag_set! {
+    /// Flags for [`EventBase::run`] (`EVLOOP_*`).
+    #[doc(alias = "EVLOOP_ONCE")]
+    pub struct LoopFlags: u8 {
+        /// Block until something is active, run it, then return (`EVLOOP_ONCE`).
+        const ONCE = 0x01;
+        /// Never block: run what is ready, then return (`EVLOOP_NONBLOCK`).
+        const NONBLOCK = 0x02;
+        /// Keep running with no events (`EVLOOP_NO_EXIT_ON_EMPTY`); only
+        /// loopexit / loopbreak stop the loop.
+        const NO_EXIT_ON_EMPTY = 0x04;
+    }
+}
+
+/// How a loop run ended without error (`event_base_loop`'s 0 and 1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LoopStatus {
+    /// Stopped by loopexit, loopbreak, or the `ONCE` / `NONBLOCK` flags (0).
+    Exited,
+    /// Nothing was pending or active any more (1).
+    NoEvents,
+}
+
+/// One priority's FIFO.
+#[derive(Clone, Copy)]
+struct Queue {
+    head: u32,
+    tail: u32,
+}
+
+/// The active queues of a base.
+pub(crate) struct ActiveQueues {
+    q: Vec<Queue>,
+    /// Bit `p` set when queue `p` is non-empty.
+    nonempty: [u64; 4],
+    /// Active callbacks in all queues.
+    pub count: u32,
+}
+
+impl ActiveQueues {
+    pub fn new(n: usize) -> ActiveQueues {
+        ActiveQueues {
+            q: vec![
+                Queue {
+                    head: NIL,
+                    tail: NIL
+                };
+                n
+            ],
+            nonempty: [0; 4],
+            count: 0,
+        }
+    }
+
+    /// Number of priorities.
+    #[inline]
+    pub fn len(&self) -> usize {
+        self.q.len()
+    }
+
+    /// The most urgent non-empty priority.
+    #[inline]
+    fn first(&self) -> Option<usize> {
+        self.nonempty
+            .iter()
+            .position(|&w| w != 0)
+            .map(|i| i * 64 + self.nonempty[i].trailing_zeros() as usize)
+    }
+
+    /// Event indices queued at priority `p`, in order (dump, foreach).
+    pub fn iter_prio<'a>(&'a self, slots: &'a Slots, p: usize) -> impl Iterator<Item = u32> + 'a {
+        let mut i = self.q[p].head;
+        std::iter::from_fn(move || {
+            if i == NIL {
+                None
+            } else {
+                let cur = i;
+                i = slots[cur].act_next;
+                Some(cur)
+            }
+        })
+    }
+}
+
+/// Queues `idx` with result `res` (or ORs `res` in if already active).
+/// Returns the priority it is queued at.
+#[inline]
+pub(crate) fn activate_in(
+    slots: &mut Slots,
+    aq: &mut ActiveQueues,
+    idx: u32,
+    res: Ev,
+    ncalls: u16,
+) -> usize {
+    let s = &mut slots[idx];
+    let p = usize::from(s.prio);
+    if s.state & state::ACTIVE != 0 {
+        s.res |= res;
+        s.ncalls = s.ncalls.saturating_add(ncalls);
+        return p;
+    }
+    s.state |= state::ACTIVE;
+    s.res = res;
+    s.ncalls = ncalls;
+    s.act_next = NIL;
+    let q = &mut aq.q[p];
+    s.act_prev = q.tail;
+    if q.tail == NIL {
+        q.head = idx;
+        aq.nonempty[p >> 6] |= 1 << (p & 63);
+    } else {
+        let t = q.tail;
+        slots[t].act_next = idx;
+    }
+    aq.q[p].tail = idx;
+    aq.count += 1;
+    p
+}
+
+/// Unlinks `idx` from its active queue.
+#[inline]
+fn deactivate_in(slots: &mut Slots, aq: &mut ActiveQueues, idx: u32) {
+    let s = &mut slots[idx];
+    debug_assert!(s.state & state::ACTIVE != 0);
+    s.state &= !state::ACTIVE;
+    let (p, prev, next) = (usize::from(s.prio), s.act_prev, s.act_next);
+    s.act_prev = NIL;
+    s.act_next = NIL;
+    let q = &mut aq.q[p];
+    if prev == NIL {
+        q.head = next;
+    } else {
+        slots[prev].act_next = next;
+    }
+    if next == NIL {
+        q.tail = prev;
+    } else {
+        slots[next].act_prev = prev;
+    }
+    if q.head == NIL {
+        aq.nonempty[p >> 6] &= !(1 << (p & 63));
+    }
+    aq.count -= 1;
+}
+
+impl EventBase {
+    /// Activates slot `idx`; activating something more urgent than the
+    /// running callback makes the loop re-poll right after it
+    /// (`priority_active_inversion`).
+    pub(crate) fn activate(&mut self, idx: u32, res: Ev, ncalls: u16) {
+        let p = activate_in(&mut self.slots, &mut self.active, idx, res, ncalls);
+        if self.running_prio.is_some_and(|rp| p < rp) {
+            self.cont = true;
+        }
+    }
+
+    pub(crate) fn deactivate(&mut self, idx: u32) {
+        deactivate_in(&mut self.slots, &mut self.active, idx);
+        self.slots[idx].res = Ev::empty();
+    }
+
+    /// Runs the loop until no events are pending (`event_base_dispatch`).
+    ///
+    /// # Errors
+    /// As [`EventBase::run`].
+    #[doc(alias = "event_base_dispatch")]
+    pub fn dispatch(&mut self) -> Result<LoopStatus> {
+        self.run(LoopFlags::empty())
+    }
+
+    /// Runs the event loop (`event_base_loop`).
+    ///
+    /// Returns [`LoopStatus::Exited`] when stopped by
+    /// [`loopexit`](EventBase::loopexit), [`loopbreak`](EventBase::loopbreak)
+    /// or the flags, and [`LoopStatus::NoEvents`] when nothing is left to
+    /// wait for.
+    ///
+    /// # Errors
+    /// [`Error::Reentrant`] when called from one of this base's callbacks;
+    /// [`Error::Io`] if polling fails.
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{EventBase, LoopFlags, LoopStatus};
+    /// let mut base = EventBase::new()?;
+    /// assert_eq!(base.run(LoopFlags::NONBLOCK)?, LoopStatus::NoEvents);
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
+    #[doc(alias = "event_base_loop")]
+    pub fn run(&mut self, flags: LoopFlags) -> Result<LoopStatus> {
+        if self.running {
+            log(
+                Severity::Warn,
+                format_args!("event_base_loop: reentrant invocation; only one loop may run per base"),
+            );
+            return Err(Error::Reentrant);
+        }
+        self.running = true;
+        self.got_exit = false;
+        self.got_break = false;
+        self.clear_time_cache();
+        self.signals_take_target();
+        let r = self.run_inner(flags);
+        self.running = false;
+        self.clear_time_cache();
+        r
+    }
+
+    fn run_inner(&mut self, flags: LoopFlags) -> Result<LoopStatus> {
+        let nonblock = flags.contains(LoopFlags::NONBLOCK);
+        loop {
+            self.cont = false;
+            if self.got_exit || self.got_break {
+                return Ok(LoopStatus::Exited);
+            }
+            if self.n_pending == 0
+                && self.active.count == 0
+                && !flags.contains(LoopFlags::NO_EXIT_ON_EMPTY)
+            {
+                return Ok(LoopStatus::NoEvents);
+            }
+            let timeout = if self.active.count > 0 || nonblock {
+                Some(Duration::ZERO)
+            } else {
+                self.next_timeout()
+            };
+            self.clear_time_cache();
+            if let Err(e) = self.backend.poll(timeout) {
+                log(Severity::Err, format_args!("epoll_wait failed: {e}"));
+                return Err(Error::Io(e));
+            }
+            self.activate_ready();
+            if !self.heap.is_empty() {
+                let now = self.now_ns();
+                self.timeout_process(now);
+            }
+            if self.active.count > 0 {
+                let ran = self.process_active();
+                if flags.contains(LoopFlags::ONCE) && self.active.count == 0 && ran > 0 {
+                    return Ok(LoopStatus::Exited);
+                }
+            } else if nonblock {
+                return Ok(LoopStatus::Exited);
+            }
+        }
+    }
+
+    /// Time until the earliest deadline, rounded up by the poller so no
+    /// timer fires early; `None` without timers.
+    fn next_timeout(&self) -> Option<Duration> {
+        let top = self.heap.top()?;
+        let now = self.now_ns();
+        Some(Duration::from_nanos(top.deadline.saturating_sub(now)))
+    }
+
+    /// Walks the poll results: activates the events on each ready fd whose
+    /// flags match, drains the signal pipe, runs cross-thread commands.
+    fn activate_ready(&mut self) {
+        let mut n = 0;
+        let mut signal = false;
+        let mut woken = false;
+        for e in self.backend.events.iter() {
+            n += 1;
+            let token = e.token();
+            if token.0 < SIGNAL_TOKEN.0 {
+                let Some(entry) = self.backend.fds.get(token.0) else {
+                    continue;
+                };
+                let res = readiness(e);
+                let mut i = entry.head;
+                while i != NIL {
+                    let s = &self.slots[i];
+                    let next = s.fd_next;
+                    let hit = s.what & res;
+                    if !hit.is_empty() {
+                        let hit = if s.what.contains(Ev::ET) {
+                            hit | Ev::ET
+                        } else {
+                            hit
+                        };
+                        activate_in(&mut self.slots, &mut self.active, i, hit, 1);
+                    }
+                    i = next;
+                }
+            } else if token == SIGNAL_TOKEN {
+                signal = true;
+            } else if token == WAKER_TOKEN {
+                woken = true;
+            }
+        }
+        self.backend.maybe_grow(n);
+        if signal {
+            self.deliver_signals();
+        }
+        if woken {
+            self.run_commands();
+        }
+    }
+
+    /// Runs the most urgent non-empty queue (libevent's
+    /// `event_process_active`); returns how many callbacks ran.
+    fn process_active(&mut self) -> usize {
+        let Some(p) = self.active.first() else {
+            return 0;
+        };
+        let limited = p >= self.limits.min_priority;
+        let max_cbs = if limited {
+            self.limits.max_callbacks
+        } else {
+            usize::MAX
+        };
+        let deadline = match self.limits.max_interval {
+            Some(d) if limited => Some(crate::time::monotonic_ns().saturating_add(crate::time::ns(d))),
+            _ => None,
+        };
+        self.running_prio = Some(p);
+        let mut ran = 0;
+        loop {
+            let idx = self.active.q[p].head;
+            if idx == NIL {
+                break;
+            }
+            self.run_one(idx);
+            ran += 1;
+            if self.got_break || self.cont || ran >= max_cbs {
+                break;
+            }
+            if deadline.is_some_and(|d| crate::time::monotonic_ns() >= d) {
+                break;
+            }
+        }
+        self.running_prio = None;
+        ran
+    }
+
+    /// Dequeues slot `idx` and runs its callback.
+    fn run_one(&mut self, idx: u32) {
+        deactivate_in(&mut self.slots, &mut self.active, idx);
+        let s = &mut self.slots[idx];
+        let res = std::mem::replace(&mut s.res, Ev::empty());
+        let ncalls = std::mem::replace(&mut s.ncalls, 0);
+        let (fd, what, generation) = (s.fd, s.what, s.generation);
+        let ev = Event {
+            idx,
+            generation,
+            base: self.id,
+        };
+        if s.has(state::FINALIZING) {
+            self.run_finalizer(idx, ev);
+            return;
+        }
+        if !what.contains(Ev::PERSIST) {
+            self.del_inner(idx);
+        } else if self.slots[idx].has(state::PERIODIC) {
+            self.rearm(idx, res);
+        }
+        let Some(cb) = self.slots[idx].cb.take() else {
+            return;
+        };
+        self.running_event = Some(ev);
+        match cb {
+            Callback::Event(mut f) => {
+                if what.contains(Ev::SIGNAL) {
+                    self.run_signal_calls(&mut f, ev, fd, res, ncalls);
+                } else {
+                    f(self, ev, fd, res);
+                }
+                // Put the closure back unless the event was freed or
+                // re-assigned while it ran; otherwise it drops here.
+                if let Some(s) = self.slots.get_mut(idx, generation) {
+                    if s.cb.is_none() {
+                        s.cb = Some(Callback::Event(f));
+                    }
+                }
+            }
+            Callback::Once(f) => {
+                self.free_inner(idx);
+                f(self, fd, res);
+            }
+            Callback::LoopExit => {
+                self.free_inner(idx);
+                self.got_exit = true;
+            }
+            Callback::Finalize { .. } => unreachable!("finalizers run through run_finalizer"),
+        }
+        self.running_event = None;
+    }
+
+    /// A signal event's callback runs once per delivery, unless the loop
+    /// breaks or the event goes away meanwhile.
+    fn run_signal_calls(
+        &mut self,
+        f: &mut Box<dyn FnMut(&mut EventBase, Event, std::os::fd::RawFd, Ev)>,
+        ev: Event,
+        fd: std::os::fd::RawFd,
+        res: Ev,
+        ncalls: u16,
+    ) {
+        for i in 0..ncalls.max(1) {
+            if i > 0
+                && (self.got_break
+                    || self
+                        .slots
+                        .get(ev.idx, ev.generation)
+                        .is_none_or(|s| !s.has(state::INSERTED)))
+            {
+                break;
+            }
+            f(self, ev, fd, res);
+        }
+    }
+
+    fn run_finalizer(&mut self, idx: u32, ev: Event) {
+        let Some(Callback::Finalize { f, free }) = self.slots[idx].cb.take() else {
+            return;
+        };
+        self.running_event = Some(ev);
+        f(self, ev);
+        self.running_event = None;
+        if free && self.slots.get(idx, ev.generation).is_some() {
+            self.free_inner(idx);
+        }
+    }
+
+    /// Runs outstanding finalizers (when the base is dropped).
+    pub(crate) fn run_pending_finalizers(&mut self) {
+        let pending: Vec<u32> = self
+            .slots
+            .iter_live()
+            .filter(|(_, s)| s.has(state::FINALIZING) && s.has(state::ACTIVE))
+            .map(|(i, _)| i)
+            .collect();
+        for idx in pending {
+            if self.slots[idx].has(state::ACTIVE) {
+                let ev = self.event_of(idx);
+                self.deactivate(idx);
+                self.run_finalizer(idx, ev);
+            }
+        }
+    }
+
+    /// Exits the loop after `delay` (`event_base_loopexit`), or after the
+    /// callbacks active now with `None`. The earliest of several requests
+    /// wins. The exit runs as a one-shot timer at the default (middle)
+    /// priority, like libevent's.
+    ///
+    /// # Errors
+    /// [`Error::Alloc`].
+    #[doc(alias = "event_base_loopexit")]
+    pub fn loopexit(&mut self, delay: Option<Duration>) -> Result<()> {
+        let ev = self.new_slot(-1, Ev::TIMEOUT, Callback::LoopExit)?;
+        self.slots[ev.idx].state |= state::ONCE;
+        self.arm_once(ev.idx, Ev::TIMEOUT, delay)
+    }
+
+    /// Stops the loop after the running callback; other active callbacks
+    /// do not run (`event_base_loopbreak`).
+    #[doc(alias = "event_base_loopbreak")]
+    pub fn loopbreak(&mut self) {
+        self.got_break = true;
+    }
+
+    /// After the running callback, stops running active callbacks and
+    /// polls again (`event_base_loopcontinue`). No effect outside the loop.
+    #[doc(alias = "event_base_loopcontinue")]
+    pub fn loopcontinue(&mut self) {
+        if self.running {
+            self.cont = true;
+        }
+    }
+
+    /// True if the last (or current) run was stopped by a loopexit
+    /// (`event_base_got_exit`); reset when a run starts.
+    #[doc(alias = "event_base_got_exit")]
+    pub fn got_exit(&self) -> bool {
+        self.got_exit
+    }
+
+    /// True if the last (or current) run was stopped by loopbreak
+    /// (`event_base_got_break`); reset when a run starts.
+    #[doc(alias = "event_base_got_break")]
+    pub fn got_break(&self) -> bool {
+        self.got_break
+    }
+
+    /// The event whose callback is running (`event_base_get_running_event`).
+    #[doc(alias = "event_base_get_running_event")]
+    pub fn running_event(&self) -> Option<Event> {
+        self.running_event
+    }
+
+    /// Activates the pending events on `fd` that watch any of `events`
+    /// (READ / WRITE / CLOSED; TIMEOUT activates those on `fd` with a
+    /// timeout) — `event_base_active_by_fd`. Unknown fds are ignored.
+    #[doc(alias = "event_base_active_by_fd")]
+    pub fn active_by_fd(&mut self, fd: std::os::fd::RawFd, events: Ev) {
+        if fd < 0 {
+            return;
+        }
+        if events.contains(Ev::TIMEOUT) {
+            let timed: Vec<u32> = self
+                .slots
+                .iter_live()
+                .filter(|(_, s)| s.fd == fd && s.has(state::TIMEOUT) && !s.what.contains(Ev::SIGNAL))
+                .map(|(i, _)| i)
+                .collect();
+            for idx in timed {
+                self.activate(idx, Ev::TIMEOUT, 1);
+            }
+        }
+        let want = events & (Ev::READ | Ev::WRITE | Ev::CLOSED);
+        let Some(entry) = self.backend.entry(fd) else {
+            return;
+        };
+        let mut i = entry.head;
+        while i != NIL {
+            let s = &self.slots[i];
+            let next = s.fd_next;
+            let hit = s.what & want;
+            if !hit.is_empty() {
+                self.activate(i, hit, 1);
+            }
+            i = next;
+        }
+    }
+}

@@ -1,0 +1,941 @@
+//! Events (tutorial ch. 6): read, write, timeout, signal, persist,
+//! edge-triggered and closed events; add / del / activate; priorities;
+//! `once`; common timeouts; finalize.
+//!
+//! An [`Event`] is a small `Copy` handle into its base's slab; every call
+//! takes the base explicitly (`ev.add(&mut base, None)` for libevent's
+//! `event_add(ev, NULL)`), so a callback that receives `&mut EventBase` can
+//! add, delete, activate or free any event, its own included. A freed
+//! event's handle goes stale and every later use returns
+//! [`Error::StaleEvent`] (a panic in [debug mode](crate::enable_debug_mode))
+//! where libevent would read freed memory.
+//!
+//! State machine (tutorial 6.7): new → `add` → pending → (fd ready /
+//! timeout / `active`) → active → callback → pending again if `PERSIST`,
+//! else back to non-pending. Non-persistent events stop being pending
+//! *before* their callback runs. `del` from any state returns to
+//! non-pending and removes the event from the active queue.
+
+// Maintainer notes: the internal operations below are the only code that
+// moves an event between the fd/signal lists, the timer structures and the
+// active queues; each keeps `n_pending` (events that keep the loop alive)
+// in step with the `INSERTED | TIMEOUT` bits.
+
+use std::fmt;
+use std::os::fd::RawFd;
+use std::time::{Duration, Instant};
+
+use crate::base::EventBase;
+use crate::debug;
+use crate::error::{Error, Result};
+use crate::flags::flag_set;
+use crate::slots::{NIL, state};
+use crate::sys::signal::NSIG;
+use crate::timer::{CT_TAG, CommonQueue, HeapEntry, MAX_COMMON_TIMEOUTS};
+
+flag_set! {
+    /// Event flags (`EV_*`), with libevent's values: what an event watches
+    /// when created, and what fired when its callback runs.
+    #[doc(alias = "EV_READ")]
+    pub struct Ev: u16 {
+        /// The timeout expired (result only; `EV_TIMEOUT`).
+        const TIMEOUT = 0x01;
+        /// The fd is readable (`EV_READ`).
+        const READ = 0x02;
+        /// The fd is writable (`EV_WRITE`).
+        const WRITE = 0x04;
+        /// The fd is a signal number (`EV_SIGNAL`).
+        const SIGNAL = 0x08;
+        /// Stay pending after firing (`EV_PERSIST`).
+        const PERSIST = 0x10;
+        /// Edge-triggered (`EV_ET`).
+        const ET = 0x20;
+        /// Accepted for compatibility; finalization never blocks in a
+        /// single-threaded base (`EV_FINALIZE`).
+        const FINALIZE = 0x40;
+        /// The peer closed its end (`EV_CLOSED`, epoll's `EPOLLRDHUP`).
+        const CLOSED = 0x80;
+    }
+}
+
+const IO_FLAGS: Ev = Ev::READ.union(Ev::WRITE).union(Ev::CLOSED);
+
+/// A handle to an event of one [`EventBase`] (libevent's `struct event *`).
+///
+/// Handles are plain indices: copying one does not copy the event, and a
+/// handle to a freed event is stale (every call returns
+/// [`Error::StaleEvent`]). They are `Send`, so another thread can pass one
+/// to [`Notifier::activate`](crate::Notifier::activate).
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Event {
+    pub(crate) idx: u32,
+    pub(crate) generation: u32,
+    pub(crate) base: u32,
+}
+
+impl fmt::Debug for Event {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Event({}v{}@{})", self.idx, self.generation, self.base)
+    }
+}
+
+/// A common timeout of one base (`event_base_init_common_timeout`): events
+/// added with it share one O(1) FIFO queue instead of the timer heap.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub struct CommonTimeout {
+    pub(crate) idx: u8,
+    pub(crate) base: u32,
+    pub(crate) duration: Duration,
+}
+
+impl CommonTimeout {
+    /// The duration every event added with this timeout waits.
+    pub fn duration(&self) -> Duration {
+        self.duration
+    }
+}
+
+/// What runs when an event fires.
+pub(crate) enum Callback {
+    Event(Box<dyn FnMut(&mut EventBase, Event, RawFd, Ev)>),
+    Once(Box<dyn FnOnce(&mut EventBase, RawFd, Ev)>),
+    Finalize {
+        f: Box<dyn FnOnce(&mut EventBase, Event)>,
+        free: bool,
+    },
+    /// The internal one-shot timer behind `loopexit`.
+    LoopExit,
+}
+
+/// How `add` schedules a timeout.
+#[derive(Clone, Copy)]
+pub(crate) enum Timeout {
+    After(u64),
+    Common(u8),
+}
+
+fn check_flags(fd: RawFd, what: Ev) -> Result<()> {
+    if what.contains(Ev::SIGNAL) {
+        if what.intersects(IO_FLAGS) {
+            return Err(Error::InvalidArgument(
+                "EV_SIGNAL cannot be combined with EV_READ, EV_WRITE or EV_CLOSED",
+            ));
+        }
+        if !(1..NSIG).contains(&fd) {
+            return Err(Error::InvalidArgument("signal number out of range"));
+        }
+    } else if what.intersects(IO_FLAGS) && fd < 0 {
+        return Err(Error::InvalidArgument("negative fd for an I/O event"));
+    }
+    Ok(())
+}
+
+fn duration_ns(d: Duration) -> u64 {
+    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
+}
+
+impl Event {
+    /// Creates a non-pending event (`event_new`). `what` combines
+    /// [`Ev::READ`], [`Ev::WRITE`], [`Ev::CLOSED`], [`Ev::SIGNAL`],
+    /// [`Ev::PERSIST`] and [`Ev::ET`]; with none of the first four it is a
+    /// pure timer and `fd` is ignored. New events get the middle priority.
+    ///
+    /// The callback receives the base, the event, its fd and the flags
+    /// that fired.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] for `SIGNAL` combined with I/O flags, a
+    /// signal number outside `1..NSIG`, or a negative fd for an I/O event;
+    /// [`Error::Alloc`] if the slab cannot grow.
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{Ev, Event, EventBase};
+    /// use std::time::Duration;
+    /// let mut base = EventBase::new()?;
+    /// let t = Event::timer(&mut base, |base, _ev, _fd, what| {
+    ///     assert_eq!(what, Ev::TIMEOUT);
+    ///     base.loopbreak();
+    /// })?;
+    /// t.add(&mut base, Some(Duration::from_millis(1)))?;
+    /// base.dispatch()?;
+    /// assert!(base.got_break());
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
+    #[doc(alias = "event_new")]
+    pub fn new<F>(base: &mut EventBase, fd: RawFd, what: Ev, cb: F) -> Result<Event>
+    where
+        F: FnMut(&mut EventBase, Event, RawFd, Ev) + 'static,
+    {
+        check_flags(fd, what)?;
+        base.new_slot(fd, what, Callback::Event(Box::new(cb)))
+    }
+
+    /// A pure timer event (`evtimer_new`).
+    ///
+    /// # Errors
+    /// [`Error::Alloc`] if the slab cannot grow.
+    #[doc(alias = "evtimer_new")]
+    pub fn timer<F>(base: &mut EventBase, cb: F) -> Result<Event>
+    where
+        F: FnMut(&mut EventBase, Event, RawFd, Ev) + 'static,
+    {
+        Event::new(base, -1, Ev::empty(), cb)
+    }
+
+    /// A persistent signal event (`evsignal_new`); the callback gets the
+    /// signal number as its fd.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] for a signal number outside `1..NSIG`.
+    #[doc(alias = "evsignal_new")]
+    pub fn signal<F>(base: &mut EventBase, signum: i32, cb: F) -> Result<Event>
+    where
+        F: FnMut(&mut EventBase, Event, RawFd, Ev) + 'static,
+    {
+        Event::new(base, signum, Ev::SIGNAL | Ev::PERSIST, cb)
+    }
+
+    /// Re-initialises a non-pending, non-active event with new arguments
+    /// (`event_assign`); the only way to reuse a finalized event.
+    ///
+    /// # Errors
+    /// [`Error::BadState`] if the event is pending or active (a panic in
+    /// debug mode), plus the errors of [`Event::new`].
+    #[doc(alias = "event_assign")]
+    pub fn assign<F>(self, base: &mut EventBase, fd: RawFd, what: Ev, cb: F) -> Result<()>
+    where
+        F: FnMut(&mut EventBase, Event, RawFd, Ev) + 'static,
+    {
+        check_flags(fd, what)?;
+        let idx = base.resolve(self, "assign")?;
+        let s = &mut base.slots[idx];
+        if s.is_pending() || s.has(state::ACTIVE) {
+            debug::misuse(format_args!("event_assign on a pending or active event {self:?}"));
+            return Err(Error::BadState("cannot assign a pending or active event"));
+        }
+        let prio = (base.active.len() / 2) as u8;
+        s.fd = fd;
+        s.what = what;
+        s.prio = prio;
+        s.state &= !(state::FINALIZING | state::PERIODIC | state::PERIODIC_COMMON);
+        let old = s.cb.replace(Callback::Event(Box::new(cb)));
+        drop(old);
+        Ok(())
+    }
+
+    /// Makes the event pending (`event_add`), with an optional timeout
+    /// relative to now. Re-adding a pending event with `Some` timeout
+    /// replaces its deadline; with `None` it keeps the old one.
+    ///
+    /// # Errors
+    /// [`Error::StaleEvent`]; [`Error::BadState`] after finalize;
+    /// [`Error::Io`] if the fd cannot be watched (closed, a regular file…);
+    /// [`Error::InvalidArgument`] when mixing edge- and level-triggered
+    /// events on one fd; [`Error::Alloc`].
+    #[doc(alias = "event_add")]
+    pub fn add(self, base: &mut EventBase, timeout: Option<Duration>) -> Result<()> {
+        let idx = base.resolve(self, "add")?;
+        base.add_inner(idx, timeout.map(|d| Timeout::After(duration_ns(d))))
+    }
+
+    /// Makes the event pending with a common timeout
+    /// (`event_add(ev, common_tv)`).
+    ///
+    /// # Errors
+    /// As [`Event::add`]; [`Error::InvalidArgument`] if `ct` belongs to
+    /// another base.
+    #[doc(alias = "event_add")]
+    pub fn add_common(self, base: &mut EventBase, ct: CommonTimeout) -> Result<()> {
+        let idx = base.resolve(self, "add_common")?;
+        if ct.base != base.id {
+            return Err(Error::InvalidArgument(
+                "common timeout belongs to another base",
+            ));
+        }
+        base.add_inner(idx, Some(Timeout::Common(ct.idx)))
+    }
+
+    /// Makes the event non-pending and non-active (`event_del`); its
+    /// callback will not run for an activation that already happened.
+    /// Deleting a non-pending event does nothing.
+    ///
+    /// # Errors
+    /// [`Error::StaleEvent`].
+    #[doc(alias = "event_del")]
+    pub fn del(self, base: &mut EventBase) -> Result<()> {
+        let idx = base.resolve(self, "del")?;
+        if base.slots[idx].has(state::FINALIZING) {
+            return Ok(());
+        }
+        base.del_inner(idx);
+        Ok(())
+    }
+
+    /// Removes only the timeout; I/O or signal interest stays pending
+    /// (`event_remove_timer`).
+    ///
+    /// # Errors
+    /// [`Error::StaleEvent`].
+    #[doc(alias = "event_remove_timer")]
+    pub fn remove_timer(self, base: &mut EventBase) -> Result<()> {
+        let idx = base.resolve(self, "remove_timer")?;
+        base.unschedule(idx);
+        base.slots[idx].state &= !(state::PERIODIC | state::PERIODIC_COMMON);
+        Ok(())
+    }
+
+    /// Deletes and frees the event (`event_free`); the handle goes stale.
+    /// Freeing the running event from its own callback is allowed.
+    ///
+    /// # Errors
+    /// [`Error::StaleEvent`].
+    #[doc(alias = "event_free")]
+    pub fn free(self, base: &mut EventBase) -> Result<()> {
+        let idx = base.resolve(self, "free")?;
+        base.free_inner(idx);
+        Ok(())
+    }
+
+    /// Makes the event active with result flags `res` (`event_active`),
+    /// whether or not it is pending. Activating an active event ORs `res`
+    /// into its flags; it still runs once.
+    ///
+    /// # Errors
+    /// [`Error::StaleEvent`]; [`Error::BadState`] after finalize.
+    #[doc(alias = "event_active")]
+    pub fn active(self, base: &mut EventBase, res: Ev) -> Result<()> {
+        let idx = base.resolve(self, "active")?;
+        if base.slots[idx].has(state::FINALIZING) {
+            return Err(Error::BadState("event is finalized"));
+        }
+        base.activate(idx, res, 1);
+        Ok(())
+    }
+
+    /// Which of `what` the event is pending or active on, and when its
+    /// timeout expires (`event_pending`). Ask for [`Ev::TIMEOUT`] to learn
+    /// whether a timeout is scheduled.
+    ///
+    /// # Errors
+    /// [`Error::StaleEvent`].
+    #[doc(alias = "event_pending")]
+    pub fn pending(self, base: &EventBase, what: Ev) -> Result<(Ev, Option<Instant>)> {
+        let idx = base.resolve(self, "pending")?;
+        let s = &base.slots[idx];
+        let mut flags = Ev::empty();
+        if s.has(state::INSERTED) {
+            flags |= s.what & (IO_FLAGS | Ev::SIGNAL);
+        }
+        if s.has(state::ACTIVE) {
+            flags |= s.res;
+        }
+        let expires = if s.has(state::TIMEOUT) {
+            flags |= Ev::TIMEOUT;
+            Some(base.instant_of(s.deadline))
+        } else {
+            None
+        };
+        Ok((flags & what, expires.filter(|_| what.contains(Ev::TIMEOUT))))
+    }
+
+    /// Sets the priority, 0 being the most urgent (`event_priority_set`).
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] if `pri` ≥ the base's number of
+    /// priorities; [`Error::BadState`] if the event is active.
+    #[doc(alias = "event_priority_set")]
+    pub fn set_priority(self, base: &mut EventBase, pri: usize) -> Result<()> {
+        let idx = base.resolve(self, "set_priority")?;
+        if pri >= base.active.len() {
+            return Err(Error::InvalidArgument("priority out of range"));
+        }
+        let s = &mut base.slots[idx];
+        if s.has(state::ACTIVE) {
+            return Err(Error::BadState("cannot change the priority of an active event"));
+        }
+        s.prio = pri as u8;
+        Ok(())
+    }
+
+    /// The event's priority (`event_get_priority`).
+    ///
+    /// # Errors
+    /// [`Error::StaleEvent`].
+    #[doc(alias = "event_get_priority")]
+    pub fn priority(self, base: &EventBase) -> Result<usize> {
+        let idx = base.resolve(self, "priority")?;
+        Ok(usize::from(base.slots[idx].prio))
+    }
+
+    /// The fd or signal number (`event_get_fd`, `event_get_signal`); -1 for
+    /// timers.
+    ///
+    /// # Errors
+    /// [`Error::StaleEvent`].
+    #[doc(alias = "event_get_fd")]
+    #[doc(alias = "event_get_signal")]
+    pub fn fd(self, base: &EventBase) -> Result<RawFd> {
+        let idx = base.resolve(self, "fd")?;
+        Ok(base.slots[idx].fd)
+    }
+
+    /// The flags the event was created with (`event_get_events`).
+    ///
+    /// # Errors
+    /// [`Error::StaleEvent`].
+    #[doc(alias = "event_get_events")]
+    pub fn events(self, base: &EventBase) -> Result<Ev> {
+        let idx = base.resolve(self, "events")?;
+        Ok(base.slots[idx].what)
+    }
+
+    /// True if this handle was made by `base` (`event_get_base(ev) == base`).
+    #[doc(alias = "event_get_base")]
+    pub fn belongs_to(self, base: &EventBase) -> bool {
+        self.base == base.id
+    }
+
+    /// True while the handle refers to a live event (`event_initialized`).
+    #[doc(alias = "event_initialized")]
+    pub fn is_live(self, base: &EventBase) -> bool {
+        self.base == base.id && base.slots.get(self.idx, self.generation).is_some()
+    }
+
+    /// Deletes the event and queues `fin` to run from the loop at the
+    /// event's priority instead of its callback (`event_finalize`);
+    /// afterwards `add` and `active` fail until the event is re-assigned.
+    /// A base dropped with finalizers outstanding runs them.
+    ///
+    /// # Errors
+    /// [`Error::StaleEvent`]; [`Error::BadState`] if already finalizing.
+    #[doc(alias = "event_finalize")]
+    pub fn finalize<F>(self, base: &mut EventBase, fin: F) -> Result<()>
+    where
+        F: FnOnce(&mut EventBase, Event) + 'static,
+    {
+        self.finalize_inner(base, Box::new(fin), false)
+    }
+
+    /// Like [`Event::finalize`], then frees the event (`event_free_finalize`).
+    ///
+    /// # Errors
+    /// As [`Event::finalize`].
+    #[doc(alias = "event_free_finalize")]
+    pub fn free_finalize<F>(self, base: &mut EventBase, fin: F) -> Result<()>
+    where
+        F: FnOnce(&mut EventBase, Event) + 'static,
+    {
+        self.finalize_inner(base, Box::new(fin), true)
+    }
+
+    fn finalize_inner(
+        self,
+        base: &mut EventBase,
+        f: Box<dyn FnOnce(&mut EventBase, Event)>,
+        free: bool,
+    ) -> Result<()> {
+        let idx = base.resolve(self, "finalize")?;
+        if base.slots[idx].has(state::FINALIZING) {
+            return Err(Error::BadState("event is already finalizing"));
+        }
+        base.del_inner(idx);
+        let s = &mut base.slots[idx];
+        s.state |= state::FINALIZING;
+        let old = s.cb.replace(Callback::Finalize { f, free });
+        drop(old);
+        base.activate(idx, Ev::empty(), 1);
+        Ok(())
+    }
+}
+
+impl EventBase {
+    /// Schedules a one-shot callback (`event_base_once`): on `fd` for
+    /// `what` (READ / WRITE / CLOSED), and/or after `timeout`. The event is
+    /// released after it fires; one that never fires is released when the
+    /// base is dropped. A pure timeout with `None` or a zero duration runs
+    /// on the next loop iteration, in FIFO order with other such calls.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] for `SIGNAL` or `PERSIST` in `what`, or
+    /// for empty `what` (use [`Ev::TIMEOUT`] for a pure timeout).
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{Ev, EventBase};
+    /// use std::{cell::Cell, rc::Rc};
+    /// let mut base = EventBase::new()?;
+    /// let hits = Rc::new(Cell::new(0));
+    /// let h = hits.clone();
+    /// base.once(-1, Ev::TIMEOUT, None, move |_, _, what| {
+    ///     assert_eq!(what, Ev::TIMEOUT);
+    ///     h.set(h.get() + 1);
+    /// })?;
+    /// base.dispatch()?;
+    /// assert_eq!(hits.get(), 1);
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
+    #[doc(alias = "event_base_once")]
+    pub fn once<F>(&mut self, fd: RawFd, what: Ev, timeout: Option<Duration>, cb: F) -> Result<()>
+    where
+        F: FnOnce(&mut EventBase, RawFd, Ev) + 'static,
+    {
+        if what.intersects(Ev::SIGNAL | Ev::PERSIST) {
+            return Err(Error::InvalidArgument(
+                "once does not take EV_SIGNAL or EV_PERSIST",
+            ));
+        }
+        if what.is_empty() {
+            return Err(Error::InvalidArgument("once needs at least one event flag"));
+        }
+        check_flags(fd, what)?;
+        let ev = self.new_slot(fd, what, Callback::Once(Box::new(cb)))?;
+        self.slots[ev.idx].state |= state::ONCE;
+        self.arm_once(ev.idx, what, timeout)
+    }
+
+    /// Adds a fresh one-shot slot, or activates it at once for an
+    /// immediate pure timeout; releases it again on failure.
+    pub(crate) fn arm_once(&mut self, idx: u32, what: Ev, timeout: Option<Duration>) -> Result<()> {
+        let immediate = !what.intersects(IO_FLAGS) && timeout.is_none_or(|d| d.is_zero());
+        if immediate {
+            self.activate(idx, Ev::TIMEOUT, 1);
+            return Ok(());
+        }
+        let r = self.add_inner(idx, timeout.map(|d| Timeout::After(duration_ns(d))));
+        if r.is_err() {
+            self.free_inner(idx);
+        }
+        r
+    }
+
+    /// Registers a common timeout of `duration` (`event_base_init_common_timeout`);
+    /// the same duration returns the same handle.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] once 256 distinct durations exist.
+    #[doc(alias = "event_base_init_common_timeout")]
+    pub fn init_common_timeout(&mut self, duration: Duration) -> Result<CommonTimeout> {
+        let ns = duration_ns(duration);
+        let idx = match self.commons.iter().position(|c| c.duration == ns) {
+            Some(i) => i,
+            None => {
+                if self.commons.len() >= MAX_COMMON_TIMEOUTS {
+                    return Err(Error::InvalidArgument("too many common timeouts (max 256)"));
+                }
+                self.commons.try_reserve(1).map_err(|_| Error::Alloc)?;
+                self.commons.push(CommonQueue::new(ns));
+                self.commons.len() - 1
+            }
+        };
+        Ok(CommonTimeout {
+            idx: idx as u8,
+            base: self.id,
+            duration,
+        })
+    }
+
+    /// Looks up a handle; stale handles are an error (a panic in debug mode).
+    #[inline]
+    pub(crate) fn resolve(&self, ev: Event, op: &str) -> Result<u32> {
+        if ev.base == self.id && self.slots.get(ev.idx, ev.generation).is_some() {
+            Ok(ev.idx)
+        } else {
+            debug::misuse(format_args!(
+                "{op} on a stale event handle {ev:?} (freed, or from another base)"
+            ));
+            Err(Error::StaleEvent)
+        }
+    }
+
+    pub(crate) fn new_slot(&mut self, fd: RawFd, what: Ev, cb: Callback) -> Result<Event> {
+        let (idx, generation) = self.slots.alloc()?;
+        let prio = (self.active.len() / 2) as u8;
+        let s = &mut self.slots[idx];
+        s.fd = fd;
+        s.what = what;
+        s.prio = prio;
+        s.cb = Some(cb);
+        Ok(Event {
+            idx,
+            generation,
+            base: self.id,
+        })
+    }
+
+    pub(crate) fn event_of(&self, idx: u32) -> Event {
+        Event {
+            idx,
+            generation: self.slots[idx].generation,
+            base: self.id,
+        }
+    }
+
+    /// `event_add` on slot `idx`. On error nothing changed.
+    pub(crate) fn add_inner(&mut self, idx: u32, timeout: Option<Timeout>) -> Result<()> {
+        let s = &self.slots[idx];
+        if s.has(state::FINALIZING) {
+            return Err(Error::BadState("event is finalized"));
+        }
+        let what = s.what;
+        if let Some(Timeout::After(_)) = timeout {
+            if !s.has(state::TIMEOUT) || s.has(state::COMMON) {
+                self.heap.reserve_one()?;
+            }
+        }
+        if let Some(Timeout::Common(ct)) = timeout {
+            if usize::from(ct) >= self.commons.len() {
+                return Err(Error::InvalidArgument("unknown common timeout"));
+            }
+            if self.commons[usize::from(ct)].heap_idx == NIL {
+                self.heap.reserve_one()?;
+            }
+        }
+        if !s.has(state::INSERTED) {
+            if what.contains(Ev::SIGNAL) {
+                self.insert_signal(idx)?;
+            } else if what.intersects(IO_FLAGS) {
+                self.insert_io(idx)?;
+            }
+        }
+        let Some(timeout) = timeout else {
+            return Ok(());
+        };
+        let s = &self.slots[idx];
+        if s.has(state::ACTIVE) && s.res.contains(Ev::TIMEOUT) {
+            // Re-scheduling a timeout whose expiry is still queued cancels
+            // that expiry (libevent's rule).
+            self.deactivate(idx);
+        }
+        let now = self.now_ns();
+        let persist = what.contains(Ev::PERSIST);
+        match timeout {
+            Timeout::After(d) => {
+                self.schedule(idx, now.saturating_add(d));
+                let s = &mut self.slots[idx];
+                s.state &= !state::PERIODIC_COMMON;
+                if persist {
+                    s.state |= state::PERIODIC;
+                    s.interval = d;
+                }
+            }
+            Timeout::Common(ct) => {
+                let d = self.commons[usize::from(ct)].duration;
+                self.schedule_common(idx, ct, now.saturating_add(d));
+                if persist {
+                    let s = &mut self.slots[idx];
+                    s.state |= state::PERIODIC | state::PERIODIC_COMMON;
+                    s.interval = d;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// `event_del` on slot `idx`: off every queue.
+    pub(crate) fn del_inner(&mut self, idx: u32) {
+        self.unschedule(idx);
+        if self.slots[idx].has(state::ACTIVE) {
+            self.deactivate(idx);
+        }
+        self.remove_inserted(idx);
+    }
+
+    /// Removes I/O or signal interest, keeping any timeout.
+    pub(crate) fn remove_inserted(&mut self, idx: u32) {
+        let s = &self.slots[idx];
+        if s.has(state::INSERTED) {
+            if s.what.contains(Ev::SIGNAL) {
+                self.remove_signal(idx);
+            } else {
+                self.remove_io(idx);
+            }
+        }
+    }
+
+    /// `event_free` on slot `idx`.
+    pub(crate) fn free_inner(&mut self, idx: u32) {
+        self.del_inner(idx);
+        let cb = self.slots.release(idx);
+        drop(cb);
+    }
+
+    /// Links `idx` into its fd's list and updates the registration.
+    fn insert_io(&mut self, idx: u32) -> Result<()> {
+        let s = &self.slots[idx];
+        let (fd, what) = (s.fd, s.what);
+        if self.backend.entry(fd).is_none() && crate::sys::fd::is_nonblocking(fd).is_none() {
+            return Err(Error::Io(std::io::Error::from_raw_os_error(libc::EBADF)));
+        }
+        if debug::enabled() && crate::sys::fd::is_nonblocking(fd) == Some(false) {
+            crate::log::warn(format_args!(
+                "debug mode: fd {fd} is blocking; reading it from a callback can stall the loop"
+            ));
+        }
+        let entry = self.backend.entry_mut(fd)?;
+        let mixes = (entry.nread + entry.nwrite + entry.nclose) > 0
+            && (entry.net > 0) != what.contains(Ev::ET);
+        if mixes {
+            debug::misuse(format_args!(
+                "fd {fd} mixes edge-triggered and level-triggered events"
+            ));
+            return Err(Error::InvalidArgument(
+                "cannot mix edge- and level-triggered events on one fd",
+            ));
+        }
+        let old = entry.mask;
+        let mut next = *entry;
+        next.count(what, 1);
+        let new = next.wanted_mask();
+        self.backend.apply(fd, old, new)?;
+        let entry = &mut self.backend.fds[fd as usize];
+        entry.count(what, 1);
+        entry.mask = new;
+        let head = entry.head;
+        entry.head = idx;
+        if head != NIL {
+            self.slots[head].fd_prev = idx;
+        }
+        let was_pending = self.slots[idx].is_pending();
+        let s = &mut self.slots[idx];
+        s.fd_prev = NIL;
+        s.fd_next = head;
+        s.state |= state::INSERTED;
+        if !was_pending {
+            self.n_pending += 1;
+        }
+        Ok(())
+    }
+
+    fn remove_io(&mut self, idx: u32) {
+        let s = &self.slots[idx];
+        let (fd, what, prev, next) = (s.fd, s.what, s.fd_prev, s.fd_next);
+        let entry = &mut self.backend.fds[fd as usize];
+        if prev == NIL {
+            entry.head = next;
+        } else {
+            self.slots[prev].fd_next = next;
+        }
+        if next != NIL {
+            self.slots[next].fd_prev = prev;
+        }
+        let entry = &mut self.backend.fds[fd as usize];
+        entry.count(what, -1);
+        let old = entry.mask;
+        let new = entry.wanted_mask();
+        entry.mask = new;
+        if let Err(e) = self.backend.apply(fd, old, new) {
+            crate::log::warn(format_args!("epoll_ctl on fd {fd} failed: {e}"));
+        }
+        self.clear_inserted(idx);
+    }
+
+    pub(crate) fn clear_inserted(&mut self, idx: u32) {
+        let s = &mut self.slots[idx];
+        s.fd_prev = NIL;
+        s.fd_next = NIL;
+        s.state &= !state::INSERTED;
+        if !s.is_pending() {
+            self.n_pending -= 1;
+        }
+    }
+
+    pub(crate) fn mark_inserted(&mut self, idx: u32) {
+        let s = &mut self.slots[idx];
+        if !s.is_pending() {
+            self.n_pending += 1;
+        }
+        s.state |= state::INSERTED;
+    }
+
+    /// Puts `idx` in the heap at `deadline` (moving it if already there).
+    fn schedule(&mut self, idx: u32, deadline: u64) {
+        let s = &self.slots[idx];
+        if s.has(state::TIMEOUT) && !s.has(state::COMMON) {
+            let at = s.heap_idx;
+            self.slots[idx].deadline = deadline;
+            let (heap, slots, commons) = (&mut self.heap, &mut self.slots, &mut self.commons);
+            heap.update(at, deadline, &mut |id, p| set_pos(slots, commons, id, p));
+            return;
+        }
+        self.unschedule(idx);
+        let s = &mut self.slots[idx];
+        if !s.is_pending() {
+            self.n_pending += 1;
+        }
+        s.deadline = deadline;
+        s.state |= state::TIMEOUT;
+        let (heap, slots, commons) = (&mut self.heap, &mut self.slots, &mut self.commons);
+        heap.push(HeapEntry { deadline, id: idx }, &mut |id, p| {
+            set_pos(slots, commons, id, p)
+        });
+    }
+
+    /// Appends `idx` to common queue `ct`, keeping the queue sorted.
+    fn schedule_common(&mut self, idx: u32, ct: u8, deadline: u64) {
+        self.unschedule(idx);
+        let q = usize::from(ct);
+        // Walk back from the tail while the tail is later (rare: only a
+        // periodic re-arm from an old deadline lands before the tail).
+        let mut after = self.commons[q].tail;
+        while after != NIL && self.slots[after].deadline > deadline {
+            after = self.slots[after].tq_prev;
+        }
+        let before = if after == NIL {
+            self.commons[q].head
+        } else {
+            self.slots[after].tq_next
+        };
+        let s = &mut self.slots[idx];
+        if !s.is_pending() {
+            self.n_pending += 1;
+        }
+        s.deadline = deadline;
+        s.ct = ct;
+        s.state |= state::TIMEOUT | state::COMMON;
+        s.tq_prev = after;
+        s.tq_next = before;
+        if before == NIL {
+            self.commons[q].tail = idx;
+        } else {
+            self.slots[before].tq_prev = idx;
+        }
+        if after == NIL {
+            self.commons[q].head = idx;
+            self.common_head_changed(q);
+        } else {
+            self.slots[after].tq_next = idx;
+        }
+    }
+
+    /// Keeps the heap entry of common queue `q` at its head's deadline.
+    fn common_head_changed(&mut self, q: usize) {
+        let head = self.commons[q].head;
+        let at = self.commons[q].heap_idx;
+        let deadline = if head == NIL { 0 } else { self.slots[head].deadline };
+        let (heap, slots, commons) = (&mut self.heap, &mut self.slots, &mut self.commons);
+        let mut pos = |id, p| set_pos(slots, commons, id, p);
+        if head == NIL {
+            if at != NIL {
+                heap.remove(at, &mut pos);
+                commons[q].heap_idx = NIL;
+            }
+        } else {
+            if at == NIL {
+                heap.push(
+                    HeapEntry {
+                        deadline,
+                        id: CT_TAG | q as u32,
+                    },
+                    &mut pos,
+                );
+            } else {
+                heap.update(at, deadline, &mut pos);
+            }
+        }
+    }
+
+    /// Removes `idx`'s timeout, if any; its `deadline` field is kept.
+    pub(crate) fn unschedule(&mut self, idx: u32) {
+        let s = &self.slots[idx];
+        if !s.has(state::TIMEOUT) {
+            return;
+        }
+        if s.has(state::COMMON) {
+            let (q, prev, next) = (usize::from(s.ct), s.tq_prev, s.tq_next);
+            if prev == NIL {
+                self.commons[q].head = next;
+            } else {
+                self.slots[prev].tq_next = next;
+            }
+            if next == NIL {
+                self.commons[q].tail = prev;
+            } else {
+                self.slots[next].tq_prev = prev;
+            }
+            let s = &mut self.slots[idx];
+            s.tq_prev = NIL;
+            s.tq_next = NIL;
+            if prev == NIL {
+                self.common_head_changed(q);
+            }
+        } else {
+            let at = s.heap_idx;
+            let (heap, slots, commons) = (&mut self.heap, &mut self.slots, &mut self.commons);
+            heap.remove(at, &mut |id, p| set_pos(slots, commons, id, p));
+            self.slots[idx].heap_idx = NIL;
+        }
+        let s = &mut self.slots[idx];
+        s.state &= !(state::TIMEOUT | state::COMMON);
+        if !s.is_pending() {
+            self.n_pending -= 1;
+        }
+    }
+
+    /// Moves every expired deadline to the active queues
+    /// (libevent's `timeout_process`).
+    pub(crate) fn timeout_process(&mut self, now: u64) {
+        while let Some(top) = self.heap.top() {
+            if top.deadline > now {
+                break;
+            }
+            if top.id & CT_TAG == 0 {
+                self.expire(top.id);
+            } else {
+                let q = (top.id & !CT_TAG) as usize;
+                loop {
+                    let head = self.commons[q].head;
+                    if head == NIL || self.slots[head].deadline > now {
+                        break;
+                    }
+                    self.expire(head);
+                }
+            }
+        }
+    }
+
+    fn expire(&mut self, idx: u32) {
+        self.unschedule(idx);
+        if !self.slots[idx].what.contains(Ev::PERSIST) {
+            self.remove_inserted(idx);
+        }
+        self.activate(idx, Ev::TIMEOUT, 1);
+    }
+
+    /// Re-arms a periodic event before its callback: from the old
+    /// deadline if it fired by timeout, else from now, and never into the
+    /// past (no catch-up bursts).
+    pub(crate) fn rearm(&mut self, idx: u32, res: Ev) {
+        let now = self.now_ns();
+        let s = &self.slots[idx];
+        let interval = s.interval;
+        let mut at = if res.contains(Ev::TIMEOUT) {
+            s.deadline.saturating_add(interval)
+        } else {
+            now.saturating_add(interval)
+        };
+        if at < now {
+            at = now.saturating_add(interval);
+        }
+        if s.has(state::PERIODIC_COMMON) {
+            let ct = s.ct;
+            self.schedule_common(idx, ct, at);
+        } else if self.heap.reserve_one().is_ok() {
+            self.schedule(idx, at);
+        } else {
+            crate::log::log(
+                crate::Severity::Err,
+                format_args!("cannot re-arm a persistent timeout: out of memory"),
+            );
+        }
+    }
+}
+
+#[inline]
+fn set_pos(slots: &mut crate::slots::Slots, commons: &mut [CommonQueue], id: u32, p: u32) {
+    if id & CT_TAG == 0 {
+        slots[id].heap_idx = p;
+    } else {
+        commons[(id & !CT_TAG) as usize].heap_idx = p;
+    }
+}

@@ -1,0 +1,76 @@
+//! # rvent
+//!
+//! libevent's design in Rust: a single-threaded callback reactor. An
+//! [`EventBase`] watches file descriptors, timers and signals and runs
+//! your callbacks when they fire, with libevent's semantics — level
+//! triggering by default, persistent and one-shot events, strict
+//! priorities, common timeouts, loopexit / loopbreak — and none of its
+//! undefined behaviour: event handles are generation-checked, so a freed
+//! event returns [`Error::StaleEvent`] instead of corrupting memory.
+//!
+//! ```
+//! use rvent::{Ev, Event, EventBase};
+//! use std::time::Duration;
+//!
+//! let mut base = EventBase::new()?;
+//! let mut ticks = 0;
+//! let timer = Event::new(&mut base, -1, Ev::PERSIST, move |base, ev, _fd, what| {
+//!     assert_eq!(what, Ev::TIMEOUT);
+//!     ticks += 1;
+//!     if ticks == 3 {
+//!         ev.free(base).unwrap(); // a callback may free its own event
+//!     }
+//! })?;
+//! timer.add(&mut base, Some(Duration::from_millis(1)))?;
+//! base.dispatch()?; // returns once nothing is pending
+//! assert!(!timer.is_live(&base));
+//! # Ok::<(), rvent::Error>(())
+//! ```
+//!
+//! ## Chapters → modules
+//! | libevent tutorial | rvent |
+//! |---|---|
+//! | 4 event_base | [`EventBase`], [`Config`], [`Features`], [`BaseFlags`] |
+//! | 5 event loop | [`EventBase::run`], [`LoopFlags`], [`LoopStatus`] |
+//! | 6 events | [`Event`], [`Ev`], [`CommonTimeout`], [`EventBase::once`] |
+//! | 9.1 / 9.2 logging, fatal errors | [`set_log_callback`], [`set_fatal_callback`] |
+//! | 9.4 threads | [`Notifier`] |
+//! | 9.5 debug mode | [`enable_debug_mode`] |
+
+#![deny(unsafe_code)]
+#![deny(missing_docs, missing_debug_implementations)]
+#![deny(clippy::undocumented_unsafe_blocks, clippy::missing_safety_doc)]
+
+mod backend;
+mod base;
+mod config;
+mod debug;
+mod dispatch;
+mod dump;
+mod error;
+mod event;
+mod flags;
+mod log;
+mod signal;
+mod slots;
+mod sys;
+mod thread;
+mod time;
+mod timer;
+
+pub use base::{EventBase, MAX_PRIORITIES};
+pub use config::{BaseFlags, Config, Features};
+pub use debug::{debug_mode_enabled, enable_debug_mode};
+pub use dispatch::{LoopFlags, LoopStatus};
+pub use dump::EventInfo;
+pub use error::{Error, Result};
+pub use event::{CommonTimeout, Ev, Event};
+#[doc(hidden)]
+pub use log::__fatal_for_tests;
+pub use log::{Severity, enable_debug_logging, reset_log_callback, set_fatal_callback, set_log_callback};
+pub use thread::Notifier;
+pub use timer::MAX_COMMON_TIMEOUTS;
+
+/// The libevent version whose behaviour rvent follows (`event_get_version`).
+#[doc(alias = "event_get_version")]
+pub const LIBEVENT_COMPAT_VERSION: &str = "2.1.12-stable";

@@ -1,0 +1,221 @@
+//! Signal events (tutorial 6.x, `evsignal_new`; libevent's evsig).
+//!
+//! A process has one handler per signal, so signal delivery is global: the
+//! handler in [`crate::sys::signal`] writes the signal number into the
+//! self-pipe of the base that most recently added a signal event or
+//! entered its loop with signal events (libevent's rule: one base at a
+//! time receives signals). That base's loop reads the pipe and activates
+//! every event on each signal once per delivery (`ncalls`).
+//!
+//! The previous `sigaction` is saved when the first event for a signal is
+//! added in the process and restored when the last one is deleted. A
+//! signal raised before the loop starts waits in the pipe and is delivered
+//! on the first pass.
+
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::sync::Mutex;
+
+use crate::backend::{SIGNAL_TOKEN, register_internal};
+use crate::base::EventBase;
+use crate::dispatch::activate_in;
+use crate::error::{Error, Result};
+use crate::event::Ev;
+use crate::log::warn;
+use crate::slots::NIL;
+use crate::sys::signal::{self as sys, NSIG, Saved};
+
+#[derive(Clone, Copy)]
+struct SigEntry {
+    head: u32,
+    count: u32,
+}
+
+/// A base's signal events and self-pipe.
+#[derive(Default)]
+pub(crate) struct SignalMap {
+    lists: Vec<SigEntry>,
+    /// (read end, write end), made when the first signal event is added.
+    pipe: Option<(OwnedFd, OwnedFd)>,
+    /// Signals with at least one event in this base.
+    watched: u32,
+}
+
+/// Process-wide: how many events (all bases) watch each signal, and the
+/// action to restore when that drops to zero.
+static INSTALLED: Mutex<Vec<Option<(usize, Saved)>>> = Mutex::new(Vec::new());
+
+fn acquire(sig: i32) -> Result<()> {
+    let mut g = INSTALLED.lock().unwrap_or_else(|e| e.into_inner());
+    if g.is_empty() {
+        g.resize_with(NSIG as usize, || None);
+    }
+    match &mut g[sig as usize] {
+        Some((users, _)) => *users += 1,
+        slot @ None => *slot = Some((1, sys::install(sig)?)),
+    }
+    Ok(())
+}
+
+fn release(sig: i32) {
+    let mut g = INSTALLED.lock().unwrap_or_else(|e| e.into_inner());
+    let slot = &mut g[sig as usize];
+    if let Some((users, saved)) = slot {
+        *users -= 1;
+        if *users == 0 {
+            if let Err(e) = sys::restore(sig, saved) {
+                warn(format_args!("cannot restore the handler of signal {sig}: {e}"));
+            }
+            *slot = None;
+        }
+    }
+}
+
+impl SignalMap {
+    fn write_fd(&self) -> Option<i32> {
+        self.pipe.as_ref().map(|(_, w)| w.as_raw_fd())
+    }
+}
+
+impl EventBase {
+    fn ensure_signal_pipe(&mut self) -> Result<()> {
+        if self.signals.pipe.is_some() {
+            return Ok(());
+        }
+        let (r, w) = crate::sys::fd::pipe()?;
+        register_internal(self.backend.epfd(), r.as_raw_fd(), SIGNAL_TOKEN)?;
+        self.signals.pipe = Some((r, w));
+        if self.signals.lists.is_empty() {
+            self.signals.lists = vec![SigEntry { head: NIL, count: 0 }; NSIG as usize];
+        }
+        Ok(())
+    }
+
+    pub(crate) fn insert_signal(&mut self, idx: u32) -> Result<()> {
+        let sig = self.slots[idx].fd;
+        if !(1..NSIG).contains(&sig) {
+            return Err(Error::InvalidArgument("signal number out of range"));
+        }
+        self.ensure_signal_pipe()?;
+        let entry = self.signals.lists[sig as usize];
+        if entry.count == 0 {
+            acquire(sig)?;
+            self.signals.watched += 1;
+        }
+        if entry.head != NIL {
+            self.slots[entry.head].fd_prev = idx;
+        }
+        let s = &mut self.slots[idx];
+        s.fd_prev = NIL;
+        s.fd_next = entry.head;
+        self.signals.lists[sig as usize] = SigEntry {
+            head: idx,
+            count: entry.count + 1,
+        };
+        self.mark_inserted(idx);
+        if let Some(w) = self.signals.write_fd() {
+            sys::set_target(w);
+        }
+        Ok(())
+    }
+
+    pub(crate) fn remove_signal(&mut self, idx: u32) {
+        let s = &self.slots[idx];
+        let (sig, prev, next) = (s.fd as usize, s.fd_prev, s.fd_next);
+        if prev == NIL {
+            self.signals.lists[sig].head = next;
+        } else {
+            self.slots[prev].fd_next = next;
+        }
+        if next != NIL {
+            self.slots[next].fd_prev = prev;
+        }
+        let entry = &mut self.signals.lists[sig];
+        entry.count -= 1;
+        if entry.count == 0 {
+            release(sig as i32);
+            self.signals.watched -= 1;
+        }
+        self.clear_inserted(idx);
+    }
+
+    /// Makes this base the signal receiver if it watches any signal.
+    pub(crate) fn signals_take_target(&self) {
+        if self.signals.watched > 0 {
+            if let Some(w) = self.signals.write_fd() {
+                sys::set_target(w);
+            }
+        }
+    }
+
+    /// Drains the self-pipe and activates the signal events.
+    pub(crate) fn deliver_signals(&mut self) {
+        let Some((r, _)) = &self.signals.pipe else {
+            return;
+        };
+        let r = r.as_raw_fd();
+        let mut counts = [0u16; NSIG as usize];
+        let mut buf = [0u8; 256];
+        while let Ok(n) = crate::sys::fd::read(r, &mut buf) {
+            if n == 0 {
+                break;
+            }
+            for &b in &buf[..n] {
+                if let Some(c) = counts.get_mut(usize::from(b)) {
+                    *c = c.saturating_add(1);
+                }
+            }
+        }
+        for (sig, &n) in counts.iter().enumerate() {
+            if n == 0 {
+                continue;
+            }
+            let mut i = self.signals.lists[sig].head;
+            while i != NIL {
+                let next = self.slots[i].fd_next;
+                activate_in(&mut self.slots, &mut self.active, i, Ev::SIGNAL, n);
+                i = next;
+            }
+        }
+    }
+
+    /// Activates every event on `signum` (`event_base_active_by_signal`).
+    /// Unknown signals are ignored.
+    #[doc(alias = "event_base_active_by_signal")]
+    pub fn active_by_signal(&mut self, signum: i32) {
+        let Some(entry) = self.signals.lists.get(signum.max(0) as usize) else {
+            return;
+        };
+        let mut i = entry.head;
+        while i != NIL {
+            let next = self.slots[i].fd_next;
+            self.activate(i, Ev::SIGNAL, 1);
+            i = next;
+        }
+    }
+
+    /// A new self-pipe after fork; pending signal events stay.
+    pub(crate) fn reinit_signals(&mut self) -> Result<()> {
+        if let Some((_, w)) = self.signals.pipe.take() {
+            sys::clear_target(w.as_raw_fd());
+        }
+        if self.signals.watched == 0 && self.signals.lists.is_empty() {
+            return Ok(());
+        }
+        self.ensure_signal_pipe()?;
+        self.signals_take_target();
+        Ok(())
+    }
+
+    /// Restores handlers and stops routing signals here (base drop).
+    pub(crate) fn drop_signals(&mut self) {
+        for sig in 0..self.signals.lists.len() {
+            if self.signals.lists[sig].count > 0 {
+                release(sig as i32);
+            }
+        }
+        self.signals.watched = 0;
+        if let Some((_, w)) = self.signals.pipe.take() {
+            sys::clear_target(w.as_raw_fd());
+        }
+    }
+}

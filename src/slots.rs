@@ -1,0 +1,239 @@
+//! The generational slab that stores every event record of a base.
+//!
+//! libevent hands out `struct event *` pointers; a freed pointer is a
+//! use-after-free. rvent hands out [`Event`](crate::Event) handles
+//! `{index, generation, base}` instead: freeing a slot bumps its generation,
+//! so a stale handle is detected with one comparison and returns
+//! [`Error::StaleEvent`](crate::Error::StaleEvent). Free slots form an
+//! intrusive O(1) free list.
+//!
+//! A slot also carries the intrusive links of every queue the event can be
+//! on (active queue, fd/signal list, common-timeout list) and its timer-heap
+//! position, so every queue operation is O(1) or O(log n) without
+//! allocating.
+
+use std::os::fd::RawFd;
+
+use crate::event::{Callback, Ev};
+
+/// "No index": the end of an intrusive list, or "not in the heap".
+pub(crate) const NIL: u32 = u32::MAX;
+
+/// Slot state bits.
+pub(crate) mod state {
+    /// The slot holds an event.
+    pub const LIVE: u16 = 1;
+    /// On its fd's or signal's list (and so watched by the backend).
+    pub const INSERTED: u16 = 2;
+    /// Has a deadline, in the heap or in a common-timeout queue.
+    pub const TIMEOUT: u16 = 4;
+    /// On an active queue.
+    pub const ACTIVE: u16 = 8;
+    /// Finalized: add and activate fail.
+    pub const FINALIZING: u16 = 16;
+    /// A `once` event: released after its callback.
+    pub const ONCE: u16 = 32;
+    /// The deadline lives in a common-timeout queue, not in the heap.
+    pub const COMMON: u16 = 64;
+    /// Persistent with a timeout: re-armed before each callback.
+    pub const PERIODIC: u16 = 128;
+    /// The re-arm interval is common timeout `ct`.
+    pub const PERIODIC_COMMON: u16 = 256;
+}
+
+/// One event record.
+pub(crate) struct Slot {
+    pub generation: u32,
+    /// File descriptor, signal number, or -1.
+    pub fd: RawFd,
+    /// The flags the event was created with.
+    pub what: Ev,
+    /// Result flags while active.
+    pub res: Ev,
+    pub state: u16,
+    pub prio: u8,
+    /// Common-timeout queue index (when `COMMON`).
+    pub ct: u8,
+    /// Pending signal deliveries while active.
+    pub ncalls: u16,
+    /// Position in the timer heap, or `NIL`.
+    pub heap_idx: u32,
+    /// Absolute deadline, ns on the base's monotonic clock.
+    pub deadline: u64,
+    /// Timeout of a persistent event, ns (when `PERIODIC`).
+    pub interval: u64,
+    /// Active-queue links (the free list reuses `act_next`).
+    pub act_prev: u32,
+    pub act_next: u32,
+    /// Links of the fd's or signal's event list.
+    pub fd_prev: u32,
+    pub fd_next: u32,
+    /// Links of a common-timeout queue.
+    pub tq_prev: u32,
+    pub tq_next: u32,
+    pub cb: Option<Callback>,
+}
+
+impl Slot {
+    fn vacant(next_free: u32) -> Slot {
+        Slot {
+            generation: 0,
+            fd: -1,
+            what: Ev::empty(),
+            res: Ev::empty(),
+            state: 0,
+            prio: 0,
+            ct: 0,
+            ncalls: 0,
+            heap_idx: NIL,
+            deadline: 0,
+            interval: 0,
+            act_prev: NIL,
+            act_next: next_free,
+            fd_prev: NIL,
+            fd_next: NIL,
+            tq_prev: NIL,
+            tq_next: NIL,
+            cb: None,
+        }
+    }
+
+    #[inline]
+    pub fn has(&self, bits: u16) -> bool {
+        self.state & bits != 0
+    }
+
+    /// Added in any way (fd/signal or timeout): what keeps a loop alive.
+    #[inline]
+    pub fn is_pending(&self) -> bool {
+        self.state & (state::INSERTED | state::TIMEOUT) != 0
+    }
+}
+
+/// The slab.
+pub(crate) struct Slots {
+    v: Vec<Slot>,
+    free: u32,
+    live: u32,
+}
+
+impl Slots {
+    pub fn new() -> Slots {
+        Slots {
+            v: Vec::new(),
+            free: NIL,
+            live: 0,
+        }
+    }
+
+    /// Takes a vacant slot (reusing freed ones first) and returns its index
+    /// and generation. The slot is `LIVE` with everything else cleared.
+    pub fn alloc(&mut self) -> crate::Result<(u32, u32)> {
+        let idx = if self.free != NIL {
+            let idx = self.free;
+            self.free = self.v[idx as usize].act_next;
+            idx
+        } else {
+            let idx = self.v.len();
+            if idx >= NIL as usize {
+                return Err(crate::Error::Alloc);
+            }
+            self.v.try_reserve(1).map_err(|_| crate::Error::Alloc)?;
+            self.v.push(Slot::vacant(NIL));
+            idx as u32
+        };
+        let s = &mut self.v[idx as usize];
+        s.state = state::LIVE;
+        s.act_next = NIL;
+        self.live += 1;
+        Ok((idx, s.generation))
+    }
+
+    /// Returns a slot to the free list; its generation moves on so handles
+    /// to it go stale. The caller has unlinked it from every queue. Returns
+    /// the callback so the caller decides when to drop it.
+    pub fn release(&mut self, idx: u32) -> Option<Callback> {
+        let s = &mut self.v[idx as usize];
+        debug_assert!(s.has(state::LIVE), "releasing a vacant slot {idx}");
+        debug_assert!(s.state & (state::INSERTED | state::TIMEOUT | state::ACTIVE) == 0);
+        let generation = s.generation.wrapping_add(1);
+        let cb = s.cb.take();
+        *s = Slot::vacant(self.free);
+        s.generation = generation;
+        self.free = idx;
+        self.live -= 1;
+        cb
+    }
+
+    /// Number of live event records.
+    pub fn live(&self) -> u32 {
+        self.live
+    }
+
+    /// Index and slot of every live event.
+    pub fn iter_live(&self) -> impl Iterator<Item = (u32, &Slot)> {
+        self.v
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.has(state::LIVE))
+            .map(|(i, s)| (i as u32, s))
+    }
+
+    /// The slot if it is live with this generation.
+    #[inline]
+    pub fn get(&self, idx: u32, generation: u32) -> Option<&Slot> {
+        match self.v.get(idx as usize) {
+            Some(s) if s.generation == generation && s.state & state::LIVE != 0 => Some(s),
+            _ => None,
+        }
+    }
+
+    #[inline]
+    pub fn get_mut(&mut self, idx: u32, generation: u32) -> Option<&mut Slot> {
+        match self.v.get_mut(idx as usize) {
+            Some(s) if s.generation == generation && s.state & state::LIVE != 0 => Some(s),
+            _ => None,
+        }
+    }
+}
+
+impl std::ops::Index<u32> for Slots {
+    type Output = Slot;
+    #[inline]
+    fn index(&self, idx: u32) -> &Slot {
+        &self.v[idx as usize]
+    }
+}
+
+impl std::ops::IndexMut<u32> for Slots {
+    #[inline]
+    fn index_mut(&mut self, idx: u32) -> &mut Slot {
+        &mut self.v[idx as usize]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn freed_slot_is_reused_with_new_generation() {
+        let mut s = Slots::new();
+        let (a, ga) = s.alloc().unwrap();
+        let (b, _) = s.alloc().unwrap();
+        assert_ne!(a, b);
+        assert!(s.release(a).is_none());
+        assert!(s.get(a, ga).is_none(), "stale generation must not resolve");
+        let (c, gc) = s.alloc().unwrap();
+        assert_eq!(c, a, "free list reuses the slot");
+        assert_ne!(gc, ga);
+        assert!(s.get(c, gc).is_some());
+        assert_eq!(s.live(), 2);
+    }
+
+    #[test]
+    fn out_of_range_index_is_none() {
+        let s = Slots::new();
+        assert!(s.get(7, 0).is_none());
+    }
+}

@@ -1,0 +1,45 @@
+//! `epoll_ctl` on mio's epoll instance.
+//!
+//! mio registers every source with `EPOLLET`; libevent's events are
+//! level-triggered by default. Registering rvent's fds directly on the
+//! epoll fd that `mio::Poll` owns (it is exposed through `AsRawFd`) gives
+//! native level-triggered readiness, so emulating it costs no syscall at
+//! all: `mio::Poll::poll` still does the `epoll_wait` and reports these
+//! registrations as ordinary `mio::event::Event`s whose token is the
+//! `data` word set here.
+
+use std::io;
+use std::os::fd::RawFd;
+
+pub(crate) const IN: u32 = libc::EPOLLIN as u32;
+pub(crate) const OUT: u32 = libc::EPOLLOUT as u32;
+pub(crate) const RDHUP: u32 = libc::EPOLLRDHUP as u32;
+pub(crate) const ET: u32 = libc::EPOLLET as u32;
+
+/// The three `epoll_ctl` operations.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Op {
+    Add,
+    Mod,
+    Del,
+}
+
+/// Registers, changes or removes `fd` on `epfd` with `events` and a `data`
+/// word (the mio token).
+pub(crate) fn ctl(epfd: RawFd, op: Op, fd: RawFd, events: u32, data: u64) -> io::Result<()> {
+    let op = match op {
+        Op::Add => libc::EPOLL_CTL_ADD,
+        Op::Mod => libc::EPOLL_CTL_MOD,
+        Op::Del => libc::EPOLL_CTL_DEL,
+    };
+    let mut ev = libc::epoll_event { events, u64: data };
+    // SAFETY: `ev` is a valid, initialised epoll_event that outlives the
+    // call; epoll_ctl only reads it (and ignores it for DEL). Bad fds are
+    // reported through the return value, never UB.
+    let rc = unsafe { libc::epoll_ctl(epfd, op, fd, &mut ev) };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}

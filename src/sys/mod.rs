@@ -1,0 +1,11 @@
+//! The only place rvent makes raw system calls: epoll registrations on
+//! mio's epoll fd, the signal handler and its self-pipe, descriptor flags.
+//!
+//! Everything here is a thin, safe wrapper over one libc call; callers never
+//! see a raw pointer.
+#![allow(unsafe_code)]
+
+pub(crate) mod epoll;
+pub(crate) mod fd;
+pub(crate) mod signal;
+pub(crate) mod time;

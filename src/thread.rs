@@ -1,0 +1,159 @@
+//! Threads (tutorial 9.4): the base is single-threaded; a [`Notifier`]
+//! reaches it from other threads.
+//!
+//! libevent makes a base thread-safe with locks around every call
+//! (`evthread_use_pthreads`). rvent's `EventBase` is `!Send` instead: it
+//! lives on one thread and its callbacks need no locks. What other threads
+//! legitimately need — wake the loop, activate an event, ask the loop to
+//! exit or break (libevent's `evthread_make_base_notifiable`, libev's
+//! `ev_async`, libuv's `uv_async_send`) — goes through a `Send + Sync`
+//! notifier: a command queue behind a mutex plus a `mio::Waker` (an
+//! eventfd) registered in the base's poller. Commands run on the loop
+//! thread at the start of the next iteration.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use mio::Waker;
+
+use crate::backend::WAKER_TOKEN;
+use crate::base::EventBase;
+use crate::error::Result;
+use crate::event::{Ev, Event};
+use crate::log::warn;
+
+pub(crate) enum Command {
+    Activate(Event, Ev),
+    LoopExit(Option<Duration>),
+    LoopBreak,
+}
+
+pub(crate) struct Shared {
+    waker: Mutex<Waker>,
+    commands: Mutex<Vec<Command>>,
+}
+
+impl Shared {
+    pub fn new(base: &crate::backend::Backend) -> Result<Shared> {
+        Ok(Shared {
+            waker: Mutex::new(Waker::new(base.poll.registry(), WAKER_TOKEN)?),
+            commands: Mutex::new(Vec::new()),
+        })
+    }
+
+    /// A new waker on a rebuilt poller (after fork).
+    pub fn rebind(&self, base: &crate::backend::Backend) -> Result<()> {
+        let w = Waker::new(base.poll.registry(), WAKER_TOKEN)?;
+        *self.waker.lock().unwrap_or_else(|e| e.into_inner()) = w;
+        Ok(())
+    }
+}
+
+/// A `Send + Sync` handle that wakes a base's loop and sends it commands
+/// from any thread (`evthread_make_base_notifiable`).
+///
+/// # Examples
+/// ```
+/// use rvent::{Ev, Event, EventBase};
+/// let mut base = EventBase::new()?;
+/// let ev = Event::timer(&mut base, |base, _, _, what| {
+///     assert!(what.contains(Ev::READ));
+///     base.loopbreak();
+/// })?;
+/// let notifier = base.notifier();
+/// std::thread::spawn(move || notifier.activate(ev, Ev::READ)).join().unwrap()?;
+/// base.run(rvent::LoopFlags::NO_EXIT_ON_EMPTY)?;
+/// assert!(base.got_break());
+/// # Ok::<(), rvent::Error>(())
+/// ```
+#[derive(Clone)]
+pub struct Notifier {
+    shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for Notifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Notifier")
+    }
+}
+
+impl Notifier {
+    fn send(&self, cmd: Command) -> Result<()> {
+        self.shared
+            .commands
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(cmd);
+        self.wake()
+    }
+
+    /// Wakes the loop if it is polling; it then runs one iteration.
+    ///
+    /// # Errors
+    /// [`Error::Io`](crate::Error::Io) if the eventfd write fails.
+    pub fn wake(&self) -> Result<()> {
+        self.shared
+            .waker
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .wake()?;
+        Ok(())
+    }
+
+    /// Activates `ev` with `res` on the loop thread (`event_active` from
+    /// another thread). A stale handle is ignored there with a warning.
+    ///
+    /// # Errors
+    /// As [`Notifier::wake`].
+    #[doc(alias = "event_active")]
+    pub fn activate(&self, ev: Event, res: Ev) -> Result<()> {
+        self.send(Command::Activate(ev, res))
+    }
+
+    /// Requests [`EventBase::loopexit`] from another thread.
+    ///
+    /// # Errors
+    /// As [`Notifier::wake`].
+    #[doc(alias = "event_base_loopexit")]
+    pub fn loopexit(&self, delay: Option<Duration>) -> Result<()> {
+        self.send(Command::LoopExit(delay))
+    }
+
+    /// Requests [`EventBase::loopbreak`] from another thread.
+    ///
+    /// # Errors
+    /// As [`Notifier::wake`].
+    #[doc(alias = "event_base_loopbreak")]
+    pub fn loopbreak(&self) -> Result<()> {
+        self.send(Command::LoopBreak)
+    }
+}
+
+impl EventBase {
+    /// A handle other threads use to wake this base or send it commands.
+    pub fn notifier(&self) -> Notifier {
+        Notifier {
+            shared: self.notify.clone(),
+        }
+    }
+
+    /// Runs the commands other threads queued.
+    pub(crate) fn run_commands(&mut self) {
+        let cmds = std::mem::take(&mut *self.notify.commands.lock().unwrap_or_else(|e| e.into_inner()));
+        for cmd in cmds {
+            match cmd {
+                Command::Activate(ev, res) => {
+                    if let Err(e) = ev.active(self, res) {
+                        warn(format_args!("notifier: cannot activate {ev:?}: {e}"));
+                    }
+                }
+                Command::LoopExit(delay) => {
+                    if let Err(e) = self.loopexit(delay) {
+                        warn(format_args!("notifier: loopexit failed: {e}"));
+                    }
+                }
+                Command::LoopBreak => self.loopbreak(),
+            }
+        }
+    }
+}

@@ -1,0 +1,111 @@
+//! Time: the base's monotonic clock and the per-iteration time cache
+//! (`event_base_gettimeofday_cached`, `event_base_update_cache_time`).
+//!
+//! Deadlines are nanoseconds of `CLOCK_MONOTONIC`, the clock
+//! [`Instant`] uses, so converting to `Instant` for users is exact.
+//! rvent always uses the precise clock (libevent's `PRECISE_TIMER`); its
+//! default `CLOCK_MONOTONIC_COARSE` ticks only every 1–10 ms.
+//!
+//! The cache is filled lazily: the first read after a poll stores the time,
+//! so an iteration that needs no time reads no clock, and every callback of
+//! one iteration sees the same value.
+
+use std::time::{Duration, Instant, SystemTime};
+
+use crate::base::EventBase;
+use crate::config::BaseFlags;
+
+pub(crate) use crate::sys::time::monotonic_ns;
+
+/// A `Duration` in whole nanoseconds, saturating.
+pub(crate) fn ns(d: Duration) -> u64 {
+    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
+}
+
+/// Maps clock readings to `Instant`s.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Epoch {
+    instant: Instant,
+    ns: u64,
+}
+
+impl Epoch {
+    pub fn now() -> Epoch {
+        Epoch {
+            instant: Instant::now(),
+            ns: monotonic_ns(),
+        }
+    }
+
+    pub fn instant_of(&self, ns: u64) -> Instant {
+        if ns >= self.ns {
+            self.instant + Duration::from_nanos(ns - self.ns)
+        } else {
+            self.instant - Duration::from_nanos(self.ns - ns)
+        }
+    }
+}
+
+impl EventBase {
+    fn caching(&self) -> bool {
+        self.running && !self.flags.contains(BaseFlags::NO_CACHE_TIME)
+    }
+
+    /// Now, from the cache inside the loop, else from the clock.
+    #[inline]
+    pub(crate) fn now_ns(&self) -> u64 {
+        if let Some(t) = self.cached_now.get() {
+            return t;
+        }
+        let t = monotonic_ns();
+        if self.caching() {
+            self.cached_now.set(Some(t));
+        }
+        t
+    }
+
+    pub(crate) fn clear_time_cache(&self) {
+        self.cached_now.set(None);
+        self.cached_wall.set(None);
+    }
+
+    pub(crate) fn instant_of(&self, ns: u64) -> Instant {
+        self.epoch.instant_of(ns)
+    }
+
+    /// The monotonic time as of this loop iteration (cached inside the
+    /// loop, read fresh outside it or with `NO_CACHE_TIME`).
+    #[doc(alias = "event_gettime_monotonic")]
+    pub fn now(&self) -> Instant {
+        self.instant_of(self.now_ns())
+    }
+
+    /// Wall-clock time, cached once per loop iteration
+    /// (`event_base_gettimeofday_cached`); outside the loop or with
+    /// `NO_CACHE_TIME` it reads the clock.
+    #[doc(alias = "event_base_gettimeofday_cached")]
+    pub fn gettimeofday_cached(&self) -> SystemTime {
+        if !self.caching() {
+            return SystemTime::now();
+        }
+        if let Some(t) = self.cached_wall.get() {
+            return t;
+        }
+        let t = SystemTime::now();
+        self.cached_wall.set(Some(t));
+        // Pin the monotonic cache to the same moment.
+        let _ = self.now_ns();
+        t
+    }
+
+    /// Refreshes the cached time mid-iteration
+    /// (`event_base_update_cache_time`); no effect outside the loop or with
+    /// `NO_CACHE_TIME`.
+    #[doc(alias = "event_base_update_cache_time")]
+    pub fn update_cache_time(&self) {
+        if self.caching() {
+            self.cached_now.set(Some(monotonic_ns()));
+            self.cached_wall.set(Some(SystemTime::now()));
+        }
+    }
+}
