@@ -180,16 +180,24 @@ impl Backend {
     }
 
     /// A fresh epoll instance with every registration replayed (after fork).
-    pub fn rebuild(&mut self) -> io::Result<()> {
+    ///
+    /// The new instance replaces the old one even when some registrations
+    /// fail (an fd closed without `del`): a child must never keep sharing
+    /// the parent's instance. The first such failure is the inner error.
+    pub fn rebuild(&mut self) -> io::Result<io::Result<()>> {
         let poll = Poll::new()?;
         let epfd = poll.as_raw_fd();
+        let mut replay = Ok(());
         for (fd, e) in self.fds.iter().enumerate() {
-            if e.mask != 0 {
-                epoll::ctl(epfd, Op::Add, fd as RawFd, e.mask, fd as u64)?;
+            if e.mask != 0
+                && let Err(err) = epoll::ctl(epfd, Op::Add, fd as RawFd, e.mask, fd as u64)
+                && replay.is_ok()
+            {
+                replay = Err(err);
             }
         }
         self.poll = poll;
-        Ok(())
+        Ok(replay)
     }
 }
 

@@ -240,12 +240,15 @@ impl EventBase {
     /// state.
     ///
     /// # Errors
-    /// [`Error::Io`] if a registration cannot be replayed.
+    /// [`Error::Io`] if a registration cannot be replayed (an fd closed
+    /// without `del`); everything else is still rebuilt, as libevent's
+    /// `event_reinit` re-adds what it can before returning -1.
     #[doc(alias = "event_reinit")]
     pub fn reinit(&mut self) -> Result<()> {
-        self.backend.rebuild()?;
+        let replay = self.backend.rebuild()?;
         self.notify.rebind(&self.backend)?;
         self.reinit_signals()?;
+        replay?;
         Ok(())
     }
 

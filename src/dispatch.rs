@@ -246,7 +246,16 @@ impl EventBase {
                 && self.active.count == 0
                 && !flags.contains(LoopFlags::NO_EXIT_ON_EMPTY)
             {
-                return Ok(LoopStatus::NoEvents);
+                // Activations other threads queued count as active events
+                // (libevent's cross-thread `event_active` queues at once).
+                self.run_commands();
+                if self.n_pending == 0 && self.active.count == 0 {
+                    log(
+                        Severity::Debug,
+                        format_args!("event_base_loop: no events registered"),
+                    );
+                    return Ok(LoopStatus::NoEvents);
+                }
             }
             let timeout = if self.active.count > 0 || nonblock {
                 Some(Duration::ZERO)
