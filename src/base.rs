@@ -70,6 +70,8 @@ pub struct EventBase {
     pub(crate) cont: bool,
     pub(crate) running_event: Option<Event>,
     pub(crate) running_prio: Option<usize>,
+    /// The running signal event was deleted: skip its remaining calls.
+    pub(crate) calls_cancelled: bool,
 }
 
 impl std::fmt::Debug for EventBase {
@@ -158,6 +160,7 @@ impl EventBase {
             cont: false,
             running_event: None,
             running_prio: None,
+            calls_cancelled: false,
         })
     }
 
@@ -284,5 +287,6 @@ impl Drop for EventBase {
     fn drop(&mut self) {
         self.run_pending_finalizers();
         self.drop_signals();
+        self.notify.close();
     }
 }

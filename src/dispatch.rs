@@ -22,7 +22,7 @@ use std::time::Duration;
 use crate::backend::{SIGNAL_TOKEN, WAKER_TOKEN, readiness};
 use crate::base::EventBase;
 use crate::error::{Error, Result};
-use crate::event::{Callback, Ev, Event};
+use crate::event::{Callback, Ev, Event, EventFn};
 use crate::flags::flag_set;
 use crate::log::{Severity, log};
 use crate::slots::{NIL, Slots, state};
@@ -220,7 +220,9 @@ impl EventBase {
         if self.running {
             log(
                 Severity::Warn,
-                format_args!("event_base_loop: reentrant invocation; only one loop may run per base"),
+                format_args!(
+                    "event_base_loop: reentrant invocation; only one loop may run per base"
+                ),
             );
             return Err(Error::Reentrant);
         }
@@ -257,6 +259,10 @@ impl EventBase {
                     return Ok(LoopStatus::NoEvents);
                 }
             }
+            // Clear the cache before computing the poll timeout: the time
+            // cached before this iteration's callbacks ran would make the
+            // poll oversleep by however long they took.
+            self.clear_time_cache();
             let timeout = if self.active.count > 0 || nonblock {
                 Some(Duration::ZERO)
             } else {
@@ -348,7 +354,9 @@ impl EventBase {
             usize::MAX
         };
         let deadline = match self.limits.max_interval {
-            Some(d) if limited => Some(crate::time::monotonic_ns().saturating_add(crate::time::ns(d))),
+            Some(d) if limited => {
+                Some(crate::time::monotonic_ns().saturating_add(crate::time::ns(d)))
+            }
             _ => None,
         };
         self.running_prio = Some(p);
@@ -405,10 +413,10 @@ impl EventBase {
                 }
                 // Put the closure back unless the event was freed or
                 // re-assigned while it ran; otherwise it drops here.
-                if let Some(s) = self.slots.get_mut(idx, generation) {
-                    if s.cb.is_none() {
-                        s.cb = Some(Callback::Event(f));
-                    }
+                if let Some(s) = self.slots.get_mut(idx, generation)
+                    && s.cb.is_none()
+                {
+                    s.cb = Some(Callback::Event(f));
                 }
             }
             Callback::Once(f) => {
@@ -425,23 +433,19 @@ impl EventBase {
     }
 
     /// A signal event's callback runs once per delivery, unless the loop
-    /// breaks or the event goes away meanwhile.
+    /// breaks or the callback deletes or frees the event (libevent's
+    /// `ev_pncalls`).
     fn run_signal_calls(
         &mut self,
-        f: &mut Box<dyn FnMut(&mut EventBase, Event, std::os::fd::RawFd, Ev)>,
+        f: &mut EventFn,
         ev: Event,
         fd: std::os::fd::RawFd,
         res: Ev,
         ncalls: u16,
     ) {
+        self.calls_cancelled = false;
         for i in 0..ncalls.max(1) {
-            if i > 0
-                && (self.got_break
-                    || self
-                        .slots
-                        .get(ev.idx, ev.generation)
-                        .is_none_or(|s| !s.has(state::INSERTED)))
-            {
+            if i > 0 && (self.got_break || self.calls_cancelled) {
                 break;
             }
             f(self, ev, fd, res);
@@ -462,17 +466,25 @@ impl EventBase {
 
     /// Runs outstanding finalizers (when the base is dropped).
     pub(crate) fn run_pending_finalizers(&mut self) {
-        let pending: Vec<u32> = self
-            .slots
-            .iter_live()
-            .filter(|(_, s)| s.has(state::FINALIZING) && s.has(state::ACTIVE))
-            .map(|(i, _)| i)
-            .collect();
-        for idx in pending {
-            if self.slots[idx].has(state::ACTIVE) {
-                let ev = self.event_of(idx);
-                self.deactivate(idx);
-                self.run_finalizer(idx, ev);
+        // A finalizer may finalize further events: repeat until none is
+        // queued, as libevent's `event_base_free` does.
+        loop {
+            let pending: Vec<u32> = self
+                .slots
+                .iter_live()
+                .filter(|(_, s)| s.has(state::FINALIZING) && s.has(state::ACTIVE))
+                .map(|(i, _)| i)
+                .collect();
+            if pending.is_empty() {
+                return;
+            }
+            for idx in pending {
+                let s = &self.slots[idx];
+                if s.has(state::LIVE) && s.has(state::FINALIZING) && s.has(state::ACTIVE) {
+                    let ev = self.event_of(idx);
+                    self.deactivate(idx);
+                    self.run_finalizer(idx, ev);
+                }
             }
         }
     }
@@ -539,7 +551,9 @@ impl EventBase {
             let timed: Vec<u32> = self
                 .slots
                 .iter_live()
-                .filter(|(_, s)| s.fd == fd && s.has(state::TIMEOUT) && !s.what.contains(Ev::SIGNAL))
+                .filter(|(_, s)| {
+                    s.fd == fd && s.has(state::TIMEOUT) && !s.what.contains(Ev::SIGNAL)
+                })
                 .map(|(i, _)| i)
                 .collect();
             for idx in timed {

@@ -68,10 +68,10 @@ impl EventBase {
     #[doc(alias = "event_base_foreach_event")]
     pub fn foreach_event<B>(&self, mut f: impl FnMut(&EventInfo) -> ControlFlow<B>) -> Option<B> {
         for (idx, s) in self.slots.iter_live() {
-            if s.is_pending() || s.has(state::ACTIVE) {
-                if let ControlFlow::Break(b) = f(&self.info(idx)) {
-                    return Some(b);
-                }
+            if (s.is_pending() || s.has(state::ACTIVE))
+                && let ControlFlow::Break(b) = f(&self.info(idx))
+            {
+                return Some(b);
             }
         }
         None

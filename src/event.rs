@@ -95,12 +95,19 @@ impl CommonTimeout {
     }
 }
 
+/// An event's callback.
+pub(crate) type EventFn = Box<dyn FnMut(&mut EventBase, Event, RawFd, Ev)>;
+/// A `once` callback.
+pub(crate) type OnceFn = Box<dyn FnOnce(&mut EventBase, RawFd, Ev)>;
+/// A finalizer.
+pub(crate) type FinalizeFn = Box<dyn FnOnce(&mut EventBase, Event)>;
+
 /// What runs when an event fires.
 pub(crate) enum Callback {
-    Event(Box<dyn FnMut(&mut EventBase, Event, RawFd, Ev)>),
-    Once(Box<dyn FnOnce(&mut EventBase, RawFd, Ev)>),
+    Event(EventFn),
+    Once(OnceFn),
     Finalize {
-        f: Box<dyn FnOnce(&mut EventBase, Event)>,
+        f: FinalizeFn,
         free: bool,
     },
     /// The internal one-shot timer behind `loopexit`.
@@ -211,7 +218,9 @@ impl Event {
         let idx = base.resolve(self, "assign")?;
         let s = &mut base.slots[idx];
         if s.is_pending() || s.has(state::ACTIVE) {
-            debug::misuse(format_args!("event_assign on a pending or active event {self:?}"));
+            debug::misuse(format_args!(
+                "event_assign on a pending or active event {self:?}"
+            ));
             return Err(Error::BadState("cannot assign a pending or active event"));
         }
         let prio = (base.active.len() / 2) as u8;
@@ -352,7 +361,9 @@ impl Event {
         }
         let s = &mut base.slots[idx];
         if s.has(state::ACTIVE) {
-            return Err(Error::BadState("cannot change the priority of an active event"));
+            return Err(Error::BadState(
+                "cannot change the priority of an active event",
+            ));
         }
         s.prio = pri as u8;
         Ok(())
@@ -429,12 +440,7 @@ impl Event {
         self.finalize_inner(base, Box::new(fin), true)
     }
 
-    fn finalize_inner(
-        self,
-        base: &mut EventBase,
-        f: Box<dyn FnOnce(&mut EventBase, Event)>,
-        free: bool,
-    ) -> Result<()> {
+    fn finalize_inner(self, base: &mut EventBase, f: FinalizeFn, free: bool) -> Result<()> {
         let idx = base.resolve(self, "finalize")?;
         if base.slots[idx].has(state::FINALIZING) {
             return Err(Error::BadState("event is already finalizing"));
@@ -578,10 +584,10 @@ impl EventBase {
             return Err(Error::BadState("event is finalized"));
         }
         let what = s.what;
-        if let Some(Timeout::After(_)) = timeout {
-            if !s.has(state::TIMEOUT) || s.has(state::COMMON) {
-                self.heap.reserve_one()?;
-            }
+        if let Some(Timeout::After(_)) = timeout
+            && (!s.has(state::TIMEOUT) || s.has(state::COMMON))
+        {
+            self.heap.reserve_one()?;
         }
         if let Some(Timeout::Common(ct)) = timeout {
             if usize::from(ct) >= self.commons.len() {
@@ -632,8 +638,12 @@ impl EventBase {
         Ok(())
     }
 
-    /// `event_del` on slot `idx`: off every queue.
+    /// `event_del` on slot `idx`: off every queue. Deleting the running
+    /// signal event also cancels its remaining deliveries.
     pub(crate) fn del_inner(&mut self, idx: u32) {
+        if self.running_event.is_some_and(|r| r.idx == idx) {
+            self.calls_cancelled = true;
+        }
         self.unschedule(idx);
         if self.slots[idx].has(state::ACTIVE) {
             self.deactivate(idx);
@@ -812,7 +822,11 @@ impl EventBase {
     fn common_head_changed(&mut self, q: usize) {
         let head = self.commons[q].head;
         let at = self.commons[q].heap_idx;
-        let deadline = if head == NIL { 0 } else { self.slots[head].deadline };
+        let deadline = if head == NIL {
+            0
+        } else {
+            self.slots[head].deadline
+        };
         let (heap, slots, commons) = (&mut self.heap, &mut self.slots, &mut self.commons);
         let mut pos = |id, p| set_pos(slots, commons, id, p);
         if head == NIL {

@@ -67,7 +67,9 @@ pub use error::{Error, Result};
 pub use event::{CommonTimeout, Ev, Event};
 #[doc(hidden)]
 pub use log::__fatal_for_tests;
-pub use log::{Severity, enable_debug_logging, reset_log_callback, set_fatal_callback, set_log_callback};
+pub use log::{
+    Severity, enable_debug_logging, reset_log_callback, set_fatal_callback, set_log_callback,
+};
 pub use thread::Notifier;
 pub use timer::MAX_COMMON_TIMEOUTS;
 

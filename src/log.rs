@@ -127,5 +127,8 @@ pub(crate) fn fatal(code: i32, args: fmt::Arguments<'_>) -> ! {
 /// would; only for testing a fatal callback.
 #[doc(hidden)]
 pub fn __fatal_for_tests(code: i32) -> ! {
-    fatal(code, format_args!("fatal error requested by a test (code {code})"))
+    fatal(
+        code,
+        format_args!("fatal error requested by a test (code {code})"),
+    )
 }

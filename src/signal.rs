@@ -63,7 +63,9 @@ fn release(sig: i32) {
         *users -= 1;
         if *users == 0 {
             if let Err(e) = sys::restore(sig, saved) {
-                warn(format_args!("cannot restore the handler of signal {sig}: {e}"));
+                warn(format_args!(
+                    "cannot restore the handler of signal {sig}: {e}"
+                ));
             }
             *slot = None;
         }
@@ -85,7 +87,13 @@ impl EventBase {
         register_internal(self.backend.epfd(), r.as_raw_fd(), SIGNAL_TOKEN)?;
         self.signals.pipe = Some((r, w));
         if self.signals.lists.is_empty() {
-            self.signals.lists = vec![SigEntry { head: NIL, count: 0 }; NSIG as usize];
+            self.signals.lists = vec![
+                SigEntry {
+                    head: NIL,
+                    count: 0
+                };
+                NSIG as usize
+            ];
         }
         Ok(())
     }
@@ -140,10 +148,10 @@ impl EventBase {
 
     /// Makes this base the signal receiver if it watches any signal.
     pub(crate) fn signals_take_target(&self) {
-        if self.signals.watched > 0 {
-            if let Some(w) = self.signals.write_fd() {
-                sys::set_target(w);
-            }
+        if self.signals.watched > 0
+            && let Some(w) = self.signals.write_fd()
+        {
+            sys::set_target(w);
         }
     }
 

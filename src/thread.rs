@@ -11,6 +11,7 @@
 //! eventfd) registered in the base's poller. Commands run on the loop
 //! thread at the start of the next iteration.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -18,7 +19,7 @@ use mio::Waker;
 
 use crate::backend::WAKER_TOKEN;
 use crate::base::EventBase;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::event::{Ev, Event};
 use crate::log::warn;
 
@@ -31,6 +32,8 @@ pub(crate) enum Command {
 pub(crate) struct Shared {
     waker: Mutex<Waker>,
     commands: Mutex<Vec<Command>>,
+    /// The base was dropped: commands are refused.
+    closed: AtomicBool,
 }
 
 impl Shared {
@@ -38,7 +41,17 @@ impl Shared {
         Ok(Shared {
             waker: Mutex::new(Waker::new(base.poll.registry(), WAKER_TOKEN)?),
             commands: Mutex::new(Vec::new()),
+            closed: AtomicBool::new(false),
         })
+    }
+
+    /// Marks the base gone and drops queued commands.
+    pub fn close(&self) {
+        self.closed.store(true, Ordering::SeqCst);
+        self.commands
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
     }
 
     /// A new waker on a rebuilt poller (after fork).
@@ -79,6 +92,9 @@ impl std::fmt::Debug for Notifier {
 
 impl Notifier {
     fn send(&self, cmd: Command) -> Result<()> {
+        if self.shared.closed.load(Ordering::SeqCst) {
+            return Err(Error::BadState("the event base was dropped"));
+        }
         self.shared
             .commands
             .lock()
@@ -104,7 +120,7 @@ impl Notifier {
     /// another thread). A stale handle is ignored there with a warning.
     ///
     /// # Errors
-    /// As [`Notifier::wake`].
+    /// [`Error::BadState`] once the base was dropped; as [`Notifier::wake`].
     #[doc(alias = "event_active")]
     pub fn activate(&self, ev: Event, res: Ev) -> Result<()> {
         self.send(Command::Activate(ev, res))
@@ -139,9 +155,22 @@ impl EventBase {
 
     /// Runs the commands other threads queued.
     pub(crate) fn run_commands(&mut self) {
-        let cmds = std::mem::take(&mut *self.notify.commands.lock().unwrap_or_else(|e| e.into_inner()));
+        let cmds = std::mem::take(
+            &mut *self
+                .notify
+                .commands
+                .lock()
+                .unwrap_or_else(|e| e.into_inner()),
+        );
         for cmd in cmds {
             match cmd {
+                // Another thread cannot know the event was freed meanwhile,
+                // so a stale handle is a warning here, even in debug mode.
+                Command::Activate(ev, _) if !ev.is_live(self) => {
+                    warn(format_args!(
+                        "notifier: {ev:?} was freed; activation ignored"
+                    ));
+                }
                 Command::Activate(ev, res) => {
                     if let Err(e) = ev.active(self, res) {
                         warn(format_args!("notifier: cannot activate {ev:?}: {e}"));

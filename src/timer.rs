@@ -188,7 +188,9 @@ mod tests {
         let mut seed = 7u64;
         for id in 0..1024u32 {
             let d = rng(&mut seed) % 10_000;
-            h.push(HeapEntry { deadline: d, id }, &mut |id, p| at[id as usize] = p);
+            h.push(HeapEntry { deadline: d, id }, &mut |id, p| {
+                at[id as usize] = p
+            });
         }
         assert!(h.is_valid());
         for id in (0..1024u32).step_by(2) {
