@@ -1,5 +1,10 @@
 //! The I/O backend: epoll through mio, and libevent's evmap (fd → events).
 //!
+//! `mio::Poll` owns the epoll instance and the cross-thread waker; rvent
+//! calls `epoll_wait` on that instance itself (one syscall, reports read
+//! straight from the kernel's array) because it needs the raw event bits
+//! to map them the way libevent does.
+//!
 //! libevent lets several events watch one fd, each level- or
 //! edge-triggered; epoll (and mio) allow one registration per fd. The
 //! [`FdEntry`] table, indexed by fd like libevent's evmap, counts the
@@ -13,7 +18,7 @@
 use std::io;
 use std::os::fd::{AsRawFd, RawFd};
 
-use mio::{Events, Poll, Token};
+use mio::{Poll, Token};
 
 use crate::event::Ev;
 use crate::slots::NIL;
@@ -58,7 +63,9 @@ impl FdEntry {
             m |= epoll::OUT;
         }
         if self.nclose > 0 {
-            m |= epoll::RDHUP | epoll::IN;
+            // RDHUP alone, as libevent: unread data must not wake a
+            // CLOSED-only event's fd (a level-triggered IN would spin).
+            m |= epoll::RDHUP;
         }
         if m != 0 && self.net > 0 {
             m |= epoll::ET;
@@ -84,10 +91,12 @@ impl FdEntry {
     }
 }
 
-/// mio's poller plus the fd table.
+/// mio's poller, the report array and the fd table.
 pub(crate) struct Backend {
     pub poll: Poll,
-    pub events: Events,
+    /// Reports of the last poll: `events[..ready]`.
+    pub events: Vec<epoll::RawEvent>,
+    pub ready: usize,
     pub fds: Vec<FdEntry>,
 }
 
@@ -100,7 +109,8 @@ impl Backend {
     pub fn new() -> io::Result<Backend> {
         Ok(Backend {
             poll: Poll::new()?,
-            events: Events::with_capacity(INITIAL_EVENTS),
+            events: vec![epoll::EMPTY; INITIAL_EVENTS],
+            ready: 0,
             fds: Vec::new(),
         })
     }
@@ -158,24 +168,25 @@ impl Backend {
         }
     }
 
-    /// Waits for readiness (`None` = forever).
-    pub fn poll(&mut self, timeout: Option<std::time::Duration>) -> io::Result<()> {
-        match self.poll.poll(&mut self.events, timeout) {
-            Ok(()) => Ok(()),
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {
-                self.events.clear();
-                Ok(())
-            }
-            Err(e) => Err(e),
-        }
+    /// Waits up to `timeout_ns` (`None` = forever), rounded up to whole
+    /// milliseconds so no deadline is reached early.
+    #[inline]
+    pub fn poll(&mut self, timeout_ns: Option<u64>) -> io::Result<()> {
+        let ms = match timeout_ns {
+            None => -1,
+            Some(ns) => i32::try_from(ns.div_ceil(1_000_000)).unwrap_or(i32::MAX),
+        };
+        let epfd = self.epfd();
+        self.ready = epoll::wait(epfd, &mut self.events, ms)?;
+        Ok(())
     }
 
-    /// After a poll that returned `n` events: grows the event array if the
-    /// poll filled it.
-    pub fn maybe_grow(&mut self, n: usize) {
-        let cap = self.events.capacity();
-        if n == cap && cap < MAX_EVENTS {
-            self.events = Events::with_capacity(cap * 2);
+    /// After a poll that filled the report array: doubles it (up to
+    /// [`MAX_EVENTS`]), like libevent's epoll backend.
+    pub fn maybe_grow(&mut self) {
+        let cap = self.events.len();
+        if self.ready == cap && cap < MAX_EVENTS {
+            self.events.resize(cap * 2, epoll::EMPTY);
         }
     }
 
@@ -201,20 +212,27 @@ impl Backend {
     }
 }
 
-/// libevent's mapping of epoll results to event flags.
+/// Maps epoll's result bits to event flags: a hang-up or peer shutdown
+/// is also readable (a read returns 0) and CLOSED; an error or hang-up is
+/// readable and writable (the call reports it), as in libevent.
 #[inline]
-pub(crate) fn readiness(e: &mio::event::Event) -> Ev {
+pub(crate) fn readiness(bits: u32) -> Ev {
+    const HUP: u32 = libc::EPOLLHUP as u32;
+    const ERR: u32 = libc::EPOLLERR as u32;
+    if bits == epoll::IN {
+        return Ev::READ;
+    }
     let mut res = Ev::empty();
-    if e.is_readable() {
+    if bits & epoll::IN != 0 {
         res |= Ev::READ;
     }
-    if e.is_writable() {
+    if bits & epoll::OUT != 0 {
         res |= Ev::WRITE;
     }
-    if e.is_read_closed() {
+    if bits & (HUP | epoll::RDHUP) != 0 {
         res |= Ev::READ | Ev::CLOSED;
     }
-    if e.is_error() || e.is_write_closed() {
+    if bits & (HUP | ERR) != 0 {
         res |= Ev::READ | Ev::WRITE;
     }
     res

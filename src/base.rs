@@ -34,6 +34,8 @@ static NEXT_ID: AtomicU32 = AtomicU32::new(1);
 
 /// Dispatch limits from [`Config::set_max_dispatch_interval`].
 pub(crate) struct Limits {
+    /// Some limit is configured.
+    pub any: bool,
     pub max_callbacks: usize,
     pub max_interval: Option<Duration>,
     pub min_priority: usize,
@@ -60,8 +62,9 @@ pub struct EventBase {
     pub(crate) signals: SignalMap,
     pub(crate) notify: Arc<Shared>,
     pub(crate) epoch: Epoch,
-    pub(crate) cached_now: Cell<Option<u64>>,
-    pub(crate) cached_wall: Cell<Option<SystemTime>>,
+    /// Cached monotonic ns (0 = empty) and wall clock keyed by it.
+    pub(crate) cached_now: Cell<u64>,
+    pub(crate) cached_wall: Cell<Option<(u64, SystemTime)>>,
     pub(crate) flags: BaseFlags,
     pub(crate) limits: Limits,
     pub(crate) running: bool,
@@ -69,7 +72,8 @@ pub struct EventBase {
     pub(crate) got_break: bool,
     pub(crate) cont: bool,
     pub(crate) running_event: Option<Event>,
-    pub(crate) running_prio: Option<usize>,
+    /// Priority of the queue being run; 0 outside dispatch.
+    pub(crate) running_prio: usize,
     /// The running signal event was deleted: skip its remaining calls.
     pub(crate) calls_cancelled: bool,
 }
@@ -146,10 +150,11 @@ impl EventBase {
             signals: SignalMap::default(),
             notify,
             epoch: Epoch::now(),
-            cached_now: Cell::new(None),
+            cached_now: Cell::new(0),
             cached_wall: Cell::new(None),
             flags: cfg.flags | BaseFlags::NOLOCK | BaseFlags::PRECISE_TIMER,
             limits: Limits {
+                any: cfg.max_callbacks.is_some() || cfg.max_interval.is_some(),
                 max_callbacks: cfg.max_callbacks.unwrap_or(usize::MAX),
                 max_interval: cfg.max_interval,
                 min_priority: cfg.min_priority,
@@ -159,7 +164,7 @@ impl EventBase {
             got_break: false,
             cont: false,
             running_event: None,
-            running_prio: None,
+            running_prio: 0,
             calls_cancelled: false,
         })
     }

@@ -19,10 +19,12 @@
 
 use std::time::Duration;
 
+use mio::Token;
+
 use crate::backend::{SIGNAL_TOKEN, WAKER_TOKEN, readiness};
 use crate::base::EventBase;
 use crate::error::{Error, Result};
-use crate::event::{Callback, Ev, Event, EventFn};
+use crate::event::{Ev, Event, EventFn};
 use crate::flags::flag_set;
 use crate::log::{Severity, log};
 use crate::slots::{NIL, Slots, state};
@@ -90,10 +92,37 @@ impl ActiveQueues {
     /// The most urgent non-empty priority.
     #[inline]
     fn first(&self) -> Option<usize> {
+        let w0 = self.nonempty[0];
+        if w0 != 0 {
+            return Some(w0.trailing_zeros() as usize);
+        }
         self.nonempty
             .iter()
             .position(|&w| w != 0)
             .map(|i| i * 64 + self.nonempty[i].trailing_zeros() as usize)
+    }
+
+    /// Takes the first event of priority `p`'s queue.
+    #[inline]
+    pub fn pop_front(&mut self, slots: &mut Slots, p: usize) -> Option<u32> {
+        let q = &mut self.q[p];
+        let idx = q.head;
+        if idx == NIL {
+            return None;
+        }
+        let s = &mut slots[idx];
+        let next = s.act_next;
+        s.state &= !state::ACTIVE;
+        s.act_next = NIL;
+        q.head = next;
+        if next == NIL {
+            q.tail = NIL;
+            self.nonempty[p >> 6] &= !(1 << (p & 63));
+        } else {
+            slots[next].act_prev = NIL;
+        }
+        self.count -= 1;
+        Some(idx)
     }
 
     /// Event indices queued at priority `p`, in order (dump, foreach).
@@ -178,7 +207,9 @@ impl EventBase {
     /// (`priority_active_inversion`).
     pub(crate) fn activate(&mut self, idx: u32, res: Ev, ncalls: u16) {
         let p = activate_in(&mut self.slots, &mut self.active, idx, res, ncalls);
-        if self.running_prio.is_some_and(|rp| p < rp) {
+        // `running_prio` is 0 outside dispatch, so nothing counts as more
+        // urgent there.
+        if p < self.running_prio {
             self.cont = true;
         }
     }
@@ -247,24 +278,12 @@ impl EventBase {
             if self.n_pending == 0
                 && self.active.count == 0
                 && !flags.contains(LoopFlags::NO_EXIT_ON_EMPTY)
+                && self.nothing_left()
             {
-                // Activations other threads queued count as active events
-                // (libevent's cross-thread `event_active` queues at once).
-                self.run_commands();
-                if self.n_pending == 0 && self.active.count == 0 {
-                    log(
-                        Severity::Debug,
-                        format_args!("event_base_loop: no events registered"),
-                    );
-                    return Ok(LoopStatus::NoEvents);
-                }
+                return Ok(LoopStatus::NoEvents);
             }
-            // Clear the cache before computing the poll timeout: the time
-            // cached before this iteration's callbacks ran would make the
-            // poll oversleep by however long they took.
-            self.clear_time_cache();
             let timeout = if self.active.count > 0 || nonblock {
-                Some(Duration::ZERO)
+                Some(0)
             } else {
                 self.next_timeout()
             };
@@ -289,50 +308,70 @@ impl EventBase {
         }
     }
 
-    /// Time until the earliest deadline, rounded up by the poller so no
-    /// timer fires early; `None` without timers.
-    fn next_timeout(&self) -> Option<Duration> {
+    /// Nothing pending or active: run what other threads queued (their
+    /// activations count as active events, as libevent's cross-thread
+    /// `event_active` queues at once), then tell whether the loop is empty.
+    #[cold]
+    #[inline(never)]
+    fn nothing_left(&mut self) -> bool {
+        self.run_commands();
+        let empty = self.n_pending == 0 && self.active.count == 0;
+        if empty {
+            log(
+                Severity::Debug,
+                format_args!("event_base_loop: no events registered"),
+            );
+        }
+        empty
+    }
+
+    /// Nanoseconds until the earliest deadline, read from the clock rather
+    /// than the cache (the iteration's callbacks may have taken a while, and
+    /// the cached time would make the poll oversleep by that much); `None`
+    /// without timers.
+    fn next_timeout(&self) -> Option<u64> {
         let top = self.heap.top()?;
-        let now = self.now_ns();
-        Some(Duration::from_nanos(top.deadline.saturating_sub(now)))
+        Some(top.deadline.saturating_sub(crate::time::monotonic_ns()))
     }
 
     /// Walks the poll results: activates the events on each ready fd whose
     /// flags match, drains the signal pipe, runs cross-thread commands.
     fn activate_ready(&mut self) {
-        let mut n = 0;
-        let mut signal = false;
-        let mut woken = false;
-        for e in self.backend.events.iter() {
-            n += 1;
-            let token = e.token();
-            if token.0 < SIGNAL_TOKEN.0 {
-                let Some(entry) = self.backend.fds.get(token.0) else {
-                    continue;
-                };
-                let res = readiness(e);
-                let mut i = entry.head;
-                while i != NIL {
-                    let s = &self.slots[i];
-                    let next = s.fd_next;
-                    let hit = s.what & res;
-                    if !hit.is_empty() {
-                        let hit = if s.what.contains(Ev::ET) {
-                            hit | Ev::ET
-                        } else {
-                            hit
-                        };
-                        activate_in(&mut self.slots, &mut self.active, i, hit, 1);
-                    }
-                    i = next;
+        let n = self.backend.ready;
+        let mut internal = false;
+        for e in &self.backend.events[..n] {
+            let (bits, token) = (e.events, e.u64);
+            // The waker's and signal pipe's tokens are beyond any fd.
+            let Some(entry) = self.backend.fds.get(token as usize) else {
+                internal = true;
+                continue;
+            };
+            let res = readiness(bits);
+            let mut i = entry.head;
+            while i != NIL {
+                let s = &self.slots[i];
+                let next = s.fd_next;
+                let hit = s.what & res;
+                if !hit.is_empty() {
+                    let hit = hit | (s.what & Ev::ET);
+                    activate_in(&mut self.slots, &mut self.active, i, hit, 1);
                 }
-            } else if token == SIGNAL_TOKEN {
-                signal = true;
-            } else if token == WAKER_TOKEN {
-                woken = true;
+                i = next;
             }
         }
-        self.backend.maybe_grow(n);
+        self.backend.maybe_grow();
+        if internal {
+            self.activate_internal();
+        }
+    }
+
+    /// The waker and the signal pipe were among the poll results.
+    #[cold]
+    #[inline(never)]
+    fn activate_internal(&mut self) {
+        let n = self.backend.ready;
+        let tokens = |t: Token| self.backend.events[..n].iter().any(|e| e.u64 == t.0 as u64);
+        let (signal, woken) = (tokens(SIGNAL_TOKEN), tokens(WAKER_TOKEN));
         if signal {
             self.deliver_signals();
         }
@@ -342,99 +381,120 @@ impl EventBase {
     }
 
     /// Runs the most urgent non-empty queue (libevent's
-    /// `event_process_active`); returns how many callbacks ran.
+    /// `event_process_active`); returns how many callbacks ran. Stops early
+    /// on loopbreak, loopcontinue, the activation of something more urgent,
+    /// or the configured dispatch limits.
     fn process_active(&mut self) -> usize {
         let Some(p) = self.active.first() else {
             return 0;
         };
-        let limited = p >= self.limits.min_priority;
-        let max_cbs = if limited {
-            self.limits.max_callbacks
-        } else {
-            usize::MAX
-        };
+        let limited = self.limits.any && p >= self.limits.min_priority;
         let deadline = match self.limits.max_interval {
             Some(d) if limited => {
                 Some(crate::time::monotonic_ns().saturating_add(crate::time::ns(d)))
             }
             _ => None,
         };
-        self.running_prio = Some(p);
+        self.running_prio = p;
         let mut ran = 0;
-        loop {
-            let idx = self.active.q[p].head;
-            if idx == NIL {
-                break;
-            }
+        while let Some(idx) = self.active.pop_front(&mut self.slots, p) {
             self.run_one(idx);
             ran += 1;
-            if self.got_break || self.cont || ran >= max_cbs {
+            if self.cont {
                 break;
             }
-            if deadline.is_some_and(|d| crate::time::monotonic_ns() >= d) {
+            if limited
+                && (ran >= self.limits.max_callbacks
+                    || deadline.is_some_and(|d| crate::time::monotonic_ns() >= d))
+            {
                 break;
             }
         }
-        self.running_prio = None;
+        self.running_prio = 0;
         ran
     }
 
-    /// Dequeues slot `idx` and runs its callback.
+    /// Runs the callback of slot `idx`, just taken off its active queue.
+    /// Plain persistent events (the common case) take the short path.
+    #[inline]
     fn run_one(&mut self, idx: u32) {
-        deactivate_in(&mut self.slots, &mut self.active, idx);
-        let s = &mut self.slots[idx];
-        let res = std::mem::replace(&mut s.res, Ev::empty());
-        let ncalls = std::mem::replace(&mut s.ncalls, 0);
-        let (fd, what, generation) = (s.fd, s.what, s.generation);
+        const SPECIAL: u16 = state::FINALIZING | state::ONCE;
+        let s = &self.slots[idx];
+        let (st, what) = (s.state, s.what);
+        if st & SPECIAL != 0 || what & (Ev::PERSIST | Ev::SIGNAL) != Ev::PERSIST {
+            self.run_one_special(idx);
+            return;
+        }
+        let (fd, res, generation) = (s.fd, s.res, s.generation);
+        if st & state::PERIODIC != 0 {
+            self.rearm(idx, res);
+        }
+        let Some(mut f) = self.slots[idx].cb.take() else {
+            return;
+        };
         let ev = Event {
             idx,
             generation,
             base: self.id,
         };
-        if s.has(state::FINALIZING) {
+        self.running_event = Some(ev);
+        f(self, ev, fd, res);
+        self.running_event = None;
+        // Put the closure back unless the event was freed or re-assigned
+        // while it ran (then it drops here).
+        if let Some(s) = self.slots.get_mut(idx, generation)
+            && s.cb.is_none()
+        {
+            s.cb = Some(f);
+        }
+    }
+
+    /// [`run_one`](Self::run_one) for finalizers, one-shot, non-persistent
+    /// and signal events.
+    #[inline]
+    fn run_one_special(&mut self, idx: u32) {
+        let s = &mut self.slots[idx];
+        let res = s.res;
+        let ncalls = std::mem::take(&mut s.ncalls);
+        let (fd, what, st, generation) = (s.fd, s.what, s.state, s.generation);
+        let ev = Event {
+            idx,
+            generation,
+            base: self.id,
+        };
+        if st & state::FINALIZING != 0 {
             self.run_finalizer(idx, ev);
             return;
         }
         if !what.contains(Ev::PERSIST) {
             self.del_inner(idx);
-        } else if self.slots[idx].has(state::PERIODIC) {
+        } else if st & state::PERIODIC != 0 {
             self.rearm(idx, res);
         }
-        let Some(cb) = self.slots[idx].cb.take() else {
+        let Some(mut f) = self.slots[idx].cb.take() else {
             return;
         };
         self.running_event = Some(ev);
-        match cb {
-            Callback::Event(mut f) => {
-                if what.contains(Ev::SIGNAL) {
-                    self.run_signal_calls(&mut f, ev, fd, res, ncalls);
-                } else {
-                    f(self, ev, fd, res);
-                }
-                // Put the closure back unless the event was freed or
-                // re-assigned while it ran; otherwise it drops here.
-                if let Some(s) = self.slots.get_mut(idx, generation)
-                    && s.cb.is_none()
-                {
-                    s.cb = Some(Callback::Event(f));
-                }
-            }
-            Callback::Once(f) => {
-                self.free_inner(idx);
-                f(self, fd, res);
-            }
-            Callback::LoopExit => {
-                self.free_inner(idx);
-                self.got_exit = true;
-            }
-            Callback::Finalize { .. } => unreachable!("finalizers run through run_finalizer"),
+        if what.contains(Ev::SIGNAL) {
+            self.run_signal_calls(&mut f, ev, fd, res, ncalls);
+        } else {
+            f(self, ev, fd, res);
         }
         self.running_event = None;
+        // As in `run_one`; one-shot events are released.
+        if let Some(s) = self.slots.get_mut(idx, generation) {
+            if st & state::ONCE != 0 {
+                self.free_inner(idx);
+            } else if s.cb.is_none() {
+                s.cb = Some(f);
+            }
+        }
     }
 
     /// A signal event's callback runs once per delivery, unless the loop
     /// breaks or the callback deletes or frees the event (libevent's
     /// `ev_pncalls`).
+    #[inline(never)]
     fn run_signal_calls(
         &mut self,
         f: &mut EventFn,
@@ -452,14 +512,21 @@ impl EventBase {
         }
     }
 
+    #[cold]
+    #[inline(never)]
     fn run_finalizer(&mut self, idx: u32, ev: Event) {
-        let Some(Callback::Finalize { f, free }) = self.slots[idx].cb.take() else {
+        let Some(mut f) = self.slots[idx].cb.take() else {
             return;
         };
+        let fd = self.slots[idx].fd;
         self.running_event = Some(ev);
-        f(self, ev);
+        f(self, ev, fd, Ev::empty());
         self.running_event = None;
-        if free && self.slots.get(idx, ev.generation).is_some() {
+        if self
+            .slots
+            .get(idx, ev.generation)
+            .is_some_and(|s| s.has(state::FINALIZE_FREE) && s.has(state::FINALIZING))
+        {
             self.free_inner(idx);
         }
     }
@@ -498,7 +565,10 @@ impl EventBase {
     /// [`Error::Alloc`].
     #[doc(alias = "event_base_loopexit")]
     pub fn loopexit(&mut self, delay: Option<Duration>) -> Result<()> {
-        let ev = self.new_slot(-1, Ev::TIMEOUT, Callback::LoopExit)?;
+        let exit = |base: &mut EventBase, _: Event, _: std::os::fd::RawFd, _: Ev| {
+            base.got_exit = true;
+        };
+        let ev = self.new_slot(-1, Ev::TIMEOUT, Box::new(exit))?;
         self.slots[ev.idx].state |= state::ONCE;
         self.arm_once(ev.idx, Ev::TIMEOUT, delay)
     }
@@ -508,6 +578,7 @@ impl EventBase {
     #[doc(alias = "event_base_loopbreak")]
     pub fn loopbreak(&mut self) {
         self.got_break = true;
+        self.cont = true;
     }
 
     /// After the running callback, stops running active callbacks and

@@ -95,23 +95,23 @@ impl CommonTimeout {
     }
 }
 
-/// An event's callback.
+/// What runs when an event fires. One-shot callbacks (`once`, finalizers,
+/// loopexit) are wrapped into this shape too, and slot state bits
+/// (`ONCE`, `FINALIZING`, `FINALIZE_FREE`) say what happens afterwards, so
+/// dispatch has a single call path.
 pub(crate) type EventFn = Box<dyn FnMut(&mut EventBase, Event, RawFd, Ev)>;
-/// A `once` callback.
-pub(crate) type OnceFn = Box<dyn FnOnce(&mut EventBase, RawFd, Ev)>;
-/// A finalizer.
-pub(crate) type FinalizeFn = Box<dyn FnOnce(&mut EventBase, Event)>;
 
-/// What runs when an event fires.
-pub(crate) enum Callback {
-    Event(EventFn),
-    Once(OnceFn),
-    Finalize {
-        f: FinalizeFn,
-        free: bool,
-    },
-    /// The internal one-shot timer behind `loopexit`.
-    LoopExit,
+/// Wraps a one-shot closure; it runs at most once.
+pub(crate) fn once_fn<F>(f: F) -> EventFn
+where
+    F: FnOnce(&mut EventBase, Event, RawFd, Ev) + 'static,
+{
+    let mut f = Some(f);
+    Box::new(move |base, ev, fd, what| {
+        if let Some(f) = f.take() {
+            f(base, ev, fd, what);
+        }
+    })
 }
 
 /// How `add` schedules a timeout.
@@ -137,8 +137,12 @@ fn check_flags(fd: RawFd, what: Ev) -> Result<()> {
     Ok(())
 }
 
+#[inline]
 fn duration_ns(d: Duration) -> u64 {
-    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
+    d.as_secs()
+        .checked_mul(1_000_000_000)
+        .and_then(|n| n.checked_add(u64::from(d.subsec_nanos())))
+        .unwrap_or(u64::MAX)
 }
 
 impl Event {
@@ -175,7 +179,7 @@ impl Event {
         F: FnMut(&mut EventBase, Event, RawFd, Ev) + 'static,
     {
         check_flags(fd, what)?;
-        base.new_slot(fd, what, Callback::Event(Box::new(cb)))
+        base.new_slot(fd, what, Box::new(cb))
     }
 
     /// A pure timer event (`evtimer_new`).
@@ -227,8 +231,9 @@ impl Event {
         s.fd = fd;
         s.what = what;
         s.prio = prio;
-        s.state &= !(state::FINALIZING | state::PERIODIC | state::PERIODIC_COMMON);
-        let old = s.cb.replace(Callback::Event(Box::new(cb)));
+        s.state &=
+            !(state::FINALIZING | state::FINALIZE_FREE | state::PERIODIC | state::PERIODIC_COMMON);
+        let old = s.cb.replace(Box::new(cb));
         drop(old);
         Ok(())
     }
@@ -274,10 +279,9 @@ impl Event {
     #[doc(alias = "event_del")]
     pub fn del(self, base: &mut EventBase) -> Result<()> {
         let idx = base.resolve(self, "del")?;
-        if base.slots[idx].has(state::FINALIZING) {
-            return Ok(());
+        if !base.slots[idx].has(state::FINALIZING) {
+            base.del_inner(idx);
         }
-        base.del_inner(idx);
         Ok(())
     }
 
@@ -425,7 +429,7 @@ impl Event {
     where
         F: FnOnce(&mut EventBase, Event) + 'static,
     {
-        self.finalize_inner(base, Box::new(fin), false)
+        self.finalize_inner(base, once_fn(move |b, ev, _, _| fin(b, ev)), false)
     }
 
     /// Like [`Event::finalize`], then frees the event (`event_free_finalize`).
@@ -437,10 +441,10 @@ impl Event {
     where
         F: FnOnce(&mut EventBase, Event) + 'static,
     {
-        self.finalize_inner(base, Box::new(fin), true)
+        self.finalize_inner(base, once_fn(move |b, ev, _, _| fin(b, ev)), true)
     }
 
-    fn finalize_inner(self, base: &mut EventBase, f: FinalizeFn, free: bool) -> Result<()> {
+    fn finalize_inner(self, base: &mut EventBase, f: EventFn, free: bool) -> Result<()> {
         let idx = base.resolve(self, "finalize")?;
         if base.slots[idx].has(state::FINALIZING) {
             return Err(Error::BadState("event is already finalizing"));
@@ -448,7 +452,10 @@ impl Event {
         base.del_inner(idx);
         let s = &mut base.slots[idx];
         s.state |= state::FINALIZING;
-        let old = s.cb.replace(Callback::Finalize { f, free });
+        if free {
+            s.state |= state::FINALIZE_FREE;
+        }
+        let old = s.cb.replace(f);
         drop(old);
         base.activate(idx, Ev::empty(), 1);
         Ok(())
@@ -495,7 +502,7 @@ impl EventBase {
             return Err(Error::InvalidArgument("once needs at least one event flag"));
         }
         check_flags(fd, what)?;
-        let ev = self.new_slot(fd, what, Callback::Once(Box::new(cb)))?;
+        let ev = self.new_slot(fd, what, once_fn(move |b, _, fd, what| cb(b, fd, what)))?;
         self.slots[ev.idx].state |= state::ONCE;
         self.arm_once(ev.idx, what, timeout)
     }
@@ -554,7 +561,7 @@ impl EventBase {
         }
     }
 
-    pub(crate) fn new_slot(&mut self, fd: RawFd, what: Ev, cb: Callback) -> Result<Event> {
+    pub(crate) fn new_slot(&mut self, fd: RawFd, what: Ev, cb: EventFn) -> Result<Event> {
         let (idx, generation) = self.slots.alloc()?;
         let prio = (self.active.len() / 2) as u8;
         let s = &mut self.slots[idx];
@@ -640,18 +647,31 @@ impl EventBase {
 
     /// `event_del` on slot `idx`: off every queue. Deleting the running
     /// signal event also cancels its remaining deliveries.
+    #[inline]
     pub(crate) fn del_inner(&mut self, idx: u32) {
         if self.running_event.is_some_and(|r| r.idx == idx) {
             self.calls_cancelled = true;
         }
-        self.unschedule(idx);
-        if self.slots[idx].has(state::ACTIVE) {
+        if self.slots[idx].state & (state::TIMEOUT | state::ACTIVE | state::INSERTED) != 0 {
+            self.del_queued(idx);
+        }
+    }
+
+    fn del_queued(&mut self, idx: u32) {
+        let st = self.slots[idx].state;
+        if st & state::TIMEOUT != 0 {
+            self.unschedule_queued(idx);
+        }
+        if st & state::ACTIVE != 0 {
             self.deactivate(idx);
         }
-        self.remove_inserted(idx);
+        if st & state::INSERTED != 0 {
+            self.remove_inserted(idx);
+        }
     }
 
     /// Removes I/O or signal interest, keeping any timeout.
+    #[inline]
     pub(crate) fn remove_inserted(&mut self, idx: u32) {
         let s = &self.slots[idx];
         if s.has(state::INSERTED) {
@@ -759,6 +779,7 @@ impl EventBase {
     }
 
     /// Puts `idx` in the heap at `deadline` (moving it if already there).
+    #[inline]
     fn schedule(&mut self, idx: u32, deadline: u64) {
         let s = &self.slots[idx];
         if s.has(state::TIMEOUT) && !s.has(state::COMMON) {
@@ -850,11 +871,15 @@ impl EventBase {
     }
 
     /// Removes `idx`'s timeout, if any; its `deadline` field is kept.
+    #[inline]
     pub(crate) fn unschedule(&mut self, idx: u32) {
-        let s = &self.slots[idx];
-        if !s.has(state::TIMEOUT) {
-            return;
+        if self.slots[idx].has(state::TIMEOUT) {
+            self.unschedule_queued(idx);
         }
+    }
+
+    fn unschedule_queued(&mut self, idx: u32) {
+        let s = &self.slots[idx];
         if s.has(state::COMMON) {
             let (q, prev, next) = (usize::from(s.ct), s.tq_prev, s.tq_next);
             if prev == NIL {

@@ -14,7 +14,7 @@
 
 use std::os::fd::RawFd;
 
-use crate::event::{Callback, Ev};
+use crate::event::{Ev, EventFn};
 
 /// "No index": the end of an intrusive list, or "not in the heap".
 pub(crate) const NIL: u32 = u32::MAX;
@@ -39,6 +39,8 @@ pub(crate) mod state {
     pub const PERIODIC: u16 = 128;
     /// The re-arm interval is common timeout `ct`.
     pub const PERIODIC_COMMON: u16 = 256;
+    /// Free the event after its finalizer (`event_free_finalize`).
+    pub const FINALIZE_FREE: u16 = 512;
 }
 
 /// One event record.
@@ -71,7 +73,7 @@ pub(crate) struct Slot {
     /// Links of a common-timeout queue.
     pub tq_prev: u32,
     pub tq_next: u32,
-    pub cb: Option<Callback>,
+    pub cb: Option<EventFn>,
 }
 
 impl Slot {
@@ -152,7 +154,7 @@ impl Slots {
     /// Returns a slot to the free list; its generation moves on so handles
     /// to it go stale. The caller has unlinked it from every queue. Returns
     /// the callback so the caller decides when to drop it.
-    pub fn release(&mut self, idx: u32) -> Option<Callback> {
+    pub fn release(&mut self, idx: u32) -> Option<EventFn> {
         let s = &mut self.v[idx as usize];
         debug_assert!(s.has(state::LIVE), "releasing a vacant slot {idx}");
         debug_assert!(s.state & (state::INSERTED | state::TIMEOUT | state::ACTIVE) == 0);

@@ -54,19 +54,22 @@ impl EventBase {
     /// Now, from the cache inside the loop, else from the clock.
     #[inline]
     pub(crate) fn now_ns(&self) -> u64 {
-        if let Some(t) = self.cached_now.get() {
+        let t = self.cached_now.get();
+        if t != 0 {
             return t;
         }
         let t = monotonic_ns();
         if self.caching() {
-            self.cached_now.set(Some(t));
+            self.cached_now.set(t);
         }
         t
     }
 
+    /// Forgets the cached time (0 = empty; the wall-clock cache is keyed by
+    /// the monotonic reading, so it goes stale with it).
+    #[inline]
     pub(crate) fn clear_time_cache(&self) {
-        self.cached_now.set(None);
-        self.cached_wall.set(None);
+        self.cached_now.set(0);
     }
 
     pub(crate) fn instant_of(&self, ns: u64) -> Instant {
@@ -88,13 +91,14 @@ impl EventBase {
         if !self.caching() {
             return SystemTime::now();
         }
-        if let Some(t) = self.cached_wall.get() {
+        let mono = self.now_ns();
+        if let Some((at, t)) = self.cached_wall.get()
+            && at == mono
+        {
             return t;
         }
         let t = SystemTime::now();
-        self.cached_wall.set(Some(t));
-        // Pin the monotonic cache to the same moment.
-        let _ = self.now_ns();
+        self.cached_wall.set(Some((mono, t)));
         t
     }
 
@@ -104,8 +108,9 @@ impl EventBase {
     #[doc(alias = "event_base_update_cache_time")]
     pub fn update_cache_time(&self) {
         if self.caching() {
-            self.cached_now.set(Some(monotonic_ns()));
-            self.cached_wall.set(Some(SystemTime::now()));
+            let mono = monotonic_ns();
+            self.cached_now.set(mono);
+            self.cached_wall.set(Some((mono, SystemTime::now())));
         }
     }
 }

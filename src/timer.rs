@@ -56,7 +56,11 @@ impl TimerHeap {
     }
 
     /// Reserves room for one more entry, so a following `push` cannot fail.
+    #[inline]
     pub fn reserve_one(&mut self) -> crate::Result<()> {
+        if self.v.len() < self.v.capacity() {
+            return Ok(());
+        }
         self.v.try_reserve(1).map_err(|_| crate::Error::Alloc)
     }
 
@@ -112,31 +116,42 @@ impl TimerHeap {
     }
 
     fn sift_down(&mut self, mut i: usize, e: HeapEntry, pos: &mut impl FnMut(u32, u32)) {
-        let n = self.v.len();
+        let v = &mut self.v[..];
+        let n = v.len();
         loop {
             let c = i * ARITY + 1;
-            if c >= n {
-                break;
-            }
-            let end = (c + ARITY).min(n);
-            let mut m = c;
-            let mut md = self.v[c].deadline;
-            for j in c + 1..end {
-                let d = self.v[j].deadline;
-                if d < md {
-                    m = j;
-                    md = d;
+            // The smallest child: unrolled for a full set of four (one
+            // bounds check), a loop for the last, partial one.
+            let (m, md) = if let Some(k) = v.get(c..c + ARITY) {
+                let (mut m, mut md) = (0, k[0].deadline);
+                for (j, x) in k.iter().enumerate().skip(1) {
+                    if x.deadline < md {
+                        m = j;
+                        md = x.deadline;
+                    }
                 }
-            }
+                (c + m, md)
+            } else if c < n {
+                let (mut m, mut md) = (c, v[c].deadline);
+                for (j, x) in v.iter().enumerate().skip(c + 1) {
+                    if x.deadline < md {
+                        m = j;
+                        md = x.deadline;
+                    }
+                }
+                (m, md)
+            } else {
+                break;
+            };
             if md >= e.deadline {
                 break;
             }
-            let me = self.v[m];
-            self.v[i] = me;
+            let me = v[m];
+            v[i] = me;
             pos(me.id, i as u32);
             i = m;
         }
-        self.v[i] = e;
+        v[i] = e;
         pos(e.id, i as u32);
     }
 

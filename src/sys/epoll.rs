@@ -43,3 +43,28 @@ pub(crate) fn ctl(epfd: RawFd, op: Op, fd: RawFd, events: u32, data: u64) -> io:
         Err(io::Error::last_os_error())
     }
 }
+
+/// One readiness report: the `epoll_event` layout, whose `data` word is
+/// the token given to [`ctl`].
+pub(crate) type RawEvent = libc::epoll_event;
+
+/// An empty report, to size the event array.
+pub(crate) const EMPTY: RawEvent = libc::epoll_event { events: 0, u64: 0 };
+
+/// `epoll_wait` into `out`: the number of reports filled in. `timeout_ms`
+/// of -1 waits forever. An interrupted wait reports nothing.
+pub(crate) fn wait(epfd: RawFd, out: &mut [RawEvent], timeout_ms: i32) -> io::Result<usize> {
+    let max = i32::try_from(out.len()).unwrap_or(i32::MAX);
+    // SAFETY: `out` is valid for writes of `max` epoll_event structs, and
+    // the kernel writes at most `max` of them.
+    let n = unsafe { libc::epoll_wait(epfd, out.as_mut_ptr(), max, timeout_ms) };
+    if n >= 0 {
+        return Ok(n as usize);
+    }
+    let e = io::Error::last_os_error();
+    if e.kind() == io::ErrorKind::Interrupted {
+        Ok(0)
+    } else {
+        Err(e)
+    }
+}
