@@ -959,6 +959,13 @@ impl EventBase {
         if s.has(state::PERIODIC_COMMON) {
             let ct = s.ct;
             self.schedule_common(idx, ct, at);
+        } else if s.state & (state::TIMEOUT | state::COMMON) == state::TIMEOUT && at >= s.deadline {
+            // Fired by I/O while its timeout is still in the heap: the
+            // deadline only moves later, so it only sifts down.
+            let pos = s.heap_idx;
+            self.slots[idx].deadline = at;
+            let (heap, slots, commons) = (&mut self.heap, &mut self.slots, &mut self.commons);
+            heap.delay(pos, at, &mut |id, p| set_pos(slots, commons, id, p));
         } else if self.heap.reserve_one().is_ok() {
             self.schedule(idx, at);
         } else {

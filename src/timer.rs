@@ -91,6 +91,21 @@ impl TimerHeap {
         self.place(i, e, pos);
     }
 
+    /// Moves the entry at `i` to a later `deadline`.
+    #[inline]
+    pub fn delay(&mut self, i: u32, deadline: u64, pos: &mut impl FnMut(u32, u32)) {
+        let i = i as usize;
+        debug_assert!(
+            deadline >= self.v[i].deadline,
+            "delay must not move earlier"
+        );
+        let e = HeapEntry {
+            deadline,
+            id: self.v[i].id,
+        };
+        self.sift_down(i, e, pos);
+    }
+
     /// Puts `e` at hole `i`, moving it up or down as needed.
     fn place(&mut self, i: usize, e: HeapEntry, pos: &mut impl FnMut(u32, u32)) {
         if i > 0 && self.v[(i - 1) / ARITY].deadline > e.deadline {
