@@ -554,10 +554,7 @@ impl EventBase {
         if ev.base == self.id && self.slots.get(ev.idx, ev.generation).is_some() {
             Ok(ev.idx)
         } else {
-            debug::misuse(format_args!(
-                "{op} on a stale event handle {ev:?} (freed, or from another base)"
-            ));
-            Err(Error::StaleEvent)
+            Err(stale(ev, op))
         }
     }
 
@@ -975,6 +972,15 @@ impl EventBase {
             );
         }
     }
+}
+
+#[cold]
+#[inline(never)]
+fn stale(ev: Event, op: &str) -> Error {
+    debug::misuse(format_args!(
+        "{op} on a stale event handle {ev:?} (freed, or from another base)"
+    ));
+    Error::StaleEvent
 }
 
 #[inline]
