@@ -932,3 +932,69 @@ fn event_base_new_persistent_read_sees_data_then_eof() {
     assert!(base.got_exit());
     assert_eq!(base.num_pending(), 0);
 }
+
+/// Ready events run in poll order, and what their callbacks activate runs
+/// after all of them (libevent queues every ready event before running any
+/// callback; rvent's direct dispatch must keep that order).
+#[test]
+fn activations_from_callbacks_run_after_all_ready_events() {
+    let mut base = EventBase::new().unwrap();
+    let order = Log::new();
+    let later = {
+        let o = order.clone();
+        Event::timer(&mut base, move |_, _, _, _| o.push("activated")).unwrap()
+    };
+    let mut keep = Vec::new();
+    for name in ["a", "b"] {
+        let (mut w, r) = pair();
+        w.write_all(b"x").unwrap();
+        let o = order.clone();
+        let mut rd = r.try_clone().unwrap();
+        let ev = Event::new(&mut base, r.as_raw_fd(), Ev::READ, move |base, _, _, _| {
+            let mut buf = [0u8; 1];
+            rd.read_exact(&mut buf).unwrap();
+            o.push(name);
+            later.active(base, Ev::TIMEOUT).unwrap();
+        })
+        .unwrap();
+        ev.add(&mut base, None).unwrap();
+        keep.push((w, r));
+    }
+    base.run(LoopFlags::ONCE).unwrap();
+    let got = order.get();
+    assert_eq!(got.len(), 3, "{got:?}");
+    assert_eq!(got[2], "activated", "{got:?}");
+    assert!(
+        got[..2].contains(&"a") && got[..2].contains(&"b"),
+        "{got:?}"
+    );
+}
+
+/// loopbreak in the first of two ready callbacks: the second does not run
+/// in this pass, stays active, and runs on the next one.
+#[test]
+fn loopbreak_leaves_other_ready_events_active() {
+    let mut base = EventBase::new().unwrap();
+    let calls = Counter::new();
+    let mut keep = Vec::new();
+    for _ in 0..2 {
+        let (mut w, r) = pair();
+        w.write_all(b"x").unwrap();
+        let c = calls.clone();
+        let mut rd = r.try_clone().unwrap();
+        let ev = Event::new(&mut base, r.as_raw_fd(), Ev::READ, move |base, _, _, _| {
+            let mut buf = [0u8; 1];
+            rd.read_exact(&mut buf).unwrap();
+            c.bump();
+            base.loopbreak();
+        })
+        .unwrap();
+        ev.add(&mut base, None).unwrap();
+        keep.push((w, r));
+    }
+    assert_eq!(base.dispatch().unwrap(), LoopStatus::Exited);
+    assert_eq!(calls.get(), 1);
+    assert_eq!(base.num_active(), 1, "the other ready event stays active");
+    assert_eq!(base.dispatch().unwrap(), LoopStatus::Exited);
+    assert_eq!(calls.get(), 2);
+}
