@@ -21,6 +21,7 @@ use std::os::fd::{AsRawFd, RawFd};
 use mio::{Poll, Token};
 
 use crate::event::Ev;
+use crate::mem::{self, MemVec};
 use crate::slots::NIL;
 use crate::sys::epoll::{self, Op};
 
@@ -95,9 +96,9 @@ impl FdEntry {
 pub(crate) struct Backend {
     pub poll: Poll,
     /// Reports of the last poll: `events[..ready]`.
-    pub events: Vec<epoll::RawEvent>,
+    pub events: MemVec<epoll::RawEvent>,
     pub ready: usize,
-    pub fds: Vec<FdEntry>,
+    pub fds: MemVec<FdEntry>,
 }
 
 /// Initial room in the event array; doubled (up to [`MAX_EVENTS`]) whenever
@@ -106,12 +107,15 @@ const INITIAL_EVENTS: usize = 64;
 const MAX_EVENTS: usize = 4096;
 
 impl Backend {
-    pub fn new() -> io::Result<Backend> {
+    pub fn new() -> crate::Result<Backend> {
+        let mut events = mem::vec();
+        mem::reserve(&mut events, INITIAL_EVENTS)?;
+        events.resize(INITIAL_EVENTS, epoll::EMPTY);
         Ok(Backend {
             poll: Poll::new()?,
-            events: vec![epoll::EMPTY; INITIAL_EVENTS],
+            events,
             ready: 0,
-            fds: Vec::new(),
+            fds: mem::vec(),
         })
     }
 
@@ -125,9 +129,8 @@ impl Backend {
         let i = fd as usize;
         if i >= self.fds.len() {
             let want = (i + 1).next_power_of_two().max(32);
-            self.fds
-                .try_reserve(want - self.fds.len())
-                .map_err(|_| crate::Error::Alloc)?;
+            let more = want - self.fds.len();
+            mem::reserve(&mut self.fds, more)?;
             self.fds.resize(want, FdEntry::EMPTY);
         }
         Ok(&mut self.fds[i])
@@ -182,10 +185,20 @@ impl Backend {
     }
 
     /// After a poll that filled the report array: doubles it (up to
-    /// [`MAX_EVENTS`]), like libevent's epoll backend.
+    /// [`MAX_EVENTS`]), like libevent's epoll backend. Growing is only an
+    /// optimisation, so an allocation failure keeps the array as it is.
+    #[inline]
     pub fn maybe_grow(&mut self) {
         let cap = self.events.len();
         if self.ready == cap && cap < MAX_EVENTS {
+            self.grow_events(cap);
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn grow_events(&mut self, cap: usize) {
+        if mem::reserve(&mut self.events, cap).is_ok() {
             self.events.resize(cap * 2, epoll::EMPTY);
         }
     }

@@ -21,6 +21,7 @@ use crate::dispatch::ActiveQueues;
 use crate::error::{Error, Result};
 use crate::event::Event;
 use crate::log::{Severity, log};
+use crate::mem::{self, MemStats, MemVec};
 use crate::signal::SignalMap;
 use crate::slots::{Slots, state};
 use crate::thread::Shared;
@@ -57,7 +58,7 @@ pub struct EventBase {
     /// Events that keep the loop alive (inserted or with a timeout).
     pub(crate) n_pending: u32,
     pub(crate) heap: TimerHeap,
-    pub(crate) commons: Vec<CommonQueue>,
+    pub(crate) commons: MemVec<CommonQueue>,
     pub(crate) backend: Backend,
     pub(crate) signals: SignalMap,
     pub(crate) notify: Arc<Shared>,
@@ -96,7 +97,8 @@ impl EventBase {
     ///
     /// # Errors
     /// [`Error::Io`] if the poller cannot be created;
-    /// [`Error::NoBackend`] if `EVENT_NOEPOLL` is set in the environment.
+    /// [`Error::NoBackend`] if `EVENT_NOEPOLL` is set in the environment;
+    /// [`Error::Alloc`].
     #[doc(alias = "event_base_new")]
     pub fn new() -> Result<EventBase> {
         EventBase::with_config(&Config::new())
@@ -108,7 +110,7 @@ impl EventBase {
     /// [`Error::NoBackend`] if `cfg` avoids epoll, requires a feature epoll
     /// lacks ([`Features::FDS`]), or the environment disables epoll
     /// (`EVENT_NOEPOLL`, unless [`BaseFlags::IGNORE_ENV`]); [`Error::Io`]
-    /// if the poller cannot be created.
+    /// if the poller cannot be created; [`Error::Alloc`].
     ///
     /// # Examples
     /// ```
@@ -134,7 +136,9 @@ impl EventBase {
             return Err(Error::NoBackend);
         }
         debug::note_base_created();
+        mem::freeze();
         let backend = Backend::new()?;
+        let active = ActiveQueues::new(1)?;
         let notify = Arc::new(Shared::new(&backend)?);
         if env && std::env::var_os("EVENT_SHOW_METHOD").is_some() {
             log(Severity::Msg, format_args!("libevent using: epoll"));
@@ -142,10 +146,10 @@ impl EventBase {
         Ok(EventBase {
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             slots: Slots::new(),
-            active: ActiveQueues::new(1),
+            active,
             n_pending: 0,
             heap: TimerHeap::default(),
-            commons: Vec::new(),
+            commons: mem::vec(),
             backend,
             signals: SignalMap::default(),
             notify,
@@ -210,11 +214,9 @@ impl EventBase {
                 "cannot change priorities while callbacks are active",
             ));
         }
-        self.active = ActiveQueues::new(n);
+        self.active = ActiveQueues::new(n)?;
         let top = (n - 1) as u8;
-        let live: Vec<u32> = self.slots.iter_live().map(|(i, _)| i).collect();
-        for i in live {
-            let s = &mut self.slots[i];
+        for s in self.slots.iter_live_mut() {
             s.prio = s.prio.min(top);
         }
         Ok(())
@@ -240,6 +242,23 @@ impl EventBase {
     /// Number of active callbacks.
     pub fn num_active(&self) -> usize {
         self.active.count as usize
+    }
+
+    /// What rvent currently holds from its memory source — the memory
+    /// functions if installed, else the global allocator — and how many
+    /// calls it has made. The figures are process-wide, like the memory
+    /// functions (see [`MemStats`]).
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::EventBase;
+    /// let base = EventBase::new()?;
+    /// let m = base.mem_stats();
+    /// assert!(m.blocks > 0 && m.bytes > 0); // the poll report array, the queues
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
+    pub fn mem_stats(&self) -> MemStats {
+        mem::stats_snapshot()
     }
 
     /// Rebuilds the kernel state after `fork()` in the child

@@ -24,9 +24,10 @@ use mio::Token;
 use crate::backend::{SIGNAL_TOKEN, WAKER_TOKEN, readiness};
 use crate::base::EventBase;
 use crate::error::{Error, Result};
-use crate::event::{Ev, Event, EventFn};
+use crate::event::{Ev, Event, EventFn, event_fn};
 use crate::flags::flag_set;
 use crate::log::{Severity, log};
+use crate::mem::{self, MemVec};
 use crate::slots::{NIL, Slots, state};
 
 flag_set! {
@@ -61,7 +62,7 @@ struct Queue {
 
 /// The active queues of a base.
 pub(crate) struct ActiveQueues {
-    q: Vec<Queue>,
+    q: MemVec<Queue>,
     /// Bit `p` set when queue `p` is non-empty.
     nonempty: [u64; 4],
     /// Active callbacks in all queues.
@@ -69,18 +70,25 @@ pub(crate) struct ActiveQueues {
 }
 
 impl ActiveQueues {
-    pub fn new(n: usize) -> ActiveQueues {
-        ActiveQueues {
-            q: vec![
-                Queue {
-                    head: NIL,
-                    tail: NIL
-                };
-                n
-            ],
+    /// Queues for `n` priorities.
+    ///
+    /// # Errors
+    /// [`Error::Alloc`].
+    pub fn new(n: usize) -> Result<ActiveQueues> {
+        let mut q = mem::vec();
+        mem::reserve(&mut q, n)?;
+        q.resize(
+            n,
+            Queue {
+                head: NIL,
+                tail: NIL,
+            },
+        );
+        Ok(ActiveQueues {
+            q,
             nonempty: [0; 4],
             count: 0,
-        }
+        })
     }
 
     /// Number of priorities.
@@ -600,7 +608,7 @@ impl EventBase {
         let exit = |base: &mut EventBase, _: Event, _: std::os::fd::RawFd, _: Ev| {
             base.got_exit = true;
         };
-        let ev = self.new_slot(-1, Ev::TIMEOUT, Box::new(exit))?;
+        let ev = self.new_slot(-1, Ev::TIMEOUT, event_fn(exit)?)?;
         self.slots[ev.idx].state |= state::ONCE;
         self.arm_once(ev.idx, Ev::TIMEOUT, delay)
     }

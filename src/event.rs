@@ -29,6 +29,7 @@ use crate::base::EventBase;
 use crate::debug;
 use crate::error::{Error, Result};
 use crate::flags::flag_set;
+use crate::mem::{self, MemBox, RventAlloc};
 use crate::slots::{NIL, state};
 use crate::sys::signal::NSIG;
 use crate::timer::{CT_TAG, CommonQueue, HeapEntry, MAX_COMMON_TIMEOUTS};
@@ -99,15 +100,34 @@ impl CommonTimeout {
 /// loopexit) are wrapped into this shape too, and slot state bits
 /// (`ONCE`, `FINALIZING`, `FINALIZE_FREE`) say what happens afterwards, so
 /// dispatch has a single call path.
-pub(crate) type EventFn = Box<dyn FnMut(&mut EventBase, Event, RawFd, Ev)>;
+/// The closure lives in a block from the memory functions.
+pub(crate) type EventFn = MemBox<dyn FnMut(&mut EventBase, Event, RawFd, Ev)>;
+
+/// Boxes a callback through the memory functions.
+///
+/// # Errors
+/// [`Error::Alloc`]; `f` is dropped.
+pub(crate) fn event_fn<F>(f: F) -> Result<EventFn>
+where
+    F: FnMut(&mut EventBase, Event, RawFd, Ev) + 'static,
+{
+    let b = MemBox::try_new_in(f, RventAlloc).map_err(|_| Error::Alloc)?;
+    // allocator_api2's documented way to unsize its `Box` on stable (a
+    // coercion of the raw pointer, then `from_raw_in` with the same
+    // allocator).
+    Ok(allocator_api2::unsize_box!(b))
+}
 
 /// Wraps a one-shot closure; it runs at most once.
-pub(crate) fn once_fn<F>(f: F) -> EventFn
+///
+/// # Errors
+/// [`Error::Alloc`].
+pub(crate) fn once_fn<F>(f: F) -> Result<EventFn>
 where
     F: FnOnce(&mut EventBase, Event, RawFd, Ev) + 'static,
 {
     let mut f = Some(f);
-    Box::new(move |base, ev, fd, what| {
+    event_fn(move |base, ev, fd, what| {
         if let Some(f) = f.take() {
             f(base, ev, fd, what);
         }
@@ -179,7 +199,7 @@ impl Event {
         F: FnMut(&mut EventBase, Event, RawFd, Ev) + 'static,
     {
         check_flags(fd, what)?;
-        base.new_slot(fd, what, Box::new(cb))
+        base.new_slot(fd, what, event_fn(cb)?)
     }
 
     /// A pure timer event (`evtimer_new`).
@@ -220,20 +240,22 @@ impl Event {
     {
         check_flags(fd, what)?;
         let idx = base.resolve(self, "assign")?;
-        let s = &mut base.slots[idx];
+        let s = &base.slots[idx];
         if s.is_pending() || s.has(state::ACTIVE) {
             debug::misuse(format_args!(
                 "event_assign on a pending or active event {self:?}"
             ));
             return Err(Error::BadState("cannot assign a pending or active event"));
         }
+        let cb = event_fn(cb)?;
         let prio = (base.active.len() / 2) as u8;
+        let s = &mut base.slots[idx];
         s.fd = fd;
         s.what = what;
         s.prio = prio;
         s.state &=
             !(state::FINALIZING | state::FINALIZE_FREE | state::PERIODIC | state::PERIODIC_COMMON);
-        let old = s.cb.replace(Box::new(cb));
+        let old = s.cb.replace(cb);
         drop(old);
         Ok(())
     }
@@ -429,7 +451,7 @@ impl Event {
     where
         F: FnOnce(&mut EventBase, Event) + 'static,
     {
-        self.finalize_inner(base, once_fn(move |b, ev, _, _| fin(b, ev)), false)
+        self.finalize_inner(base, once_fn(move |b, ev, _, _| fin(b, ev))?, false)
     }
 
     /// Like [`Event::finalize`], then frees the event (`event_free_finalize`).
@@ -441,7 +463,7 @@ impl Event {
     where
         F: FnOnce(&mut EventBase, Event) + 'static,
     {
-        self.finalize_inner(base, once_fn(move |b, ev, _, _| fin(b, ev)), true)
+        self.finalize_inner(base, once_fn(move |b, ev, _, _| fin(b, ev))?, true)
     }
 
     fn finalize_inner(self, base: &mut EventBase, f: EventFn, free: bool) -> Result<()> {
@@ -502,7 +524,7 @@ impl EventBase {
             return Err(Error::InvalidArgument("once needs at least one event flag"));
         }
         check_flags(fd, what)?;
-        let ev = self.new_slot(fd, what, once_fn(move |b, _, fd, what| cb(b, fd, what)))?;
+        let ev = self.new_slot(fd, what, once_fn(move |b, _, fd, what| cb(b, fd, what))?)?;
         self.slots[ev.idx].state |= state::ONCE;
         self.arm_once(ev.idx, what, timeout)
     }
@@ -536,7 +558,7 @@ impl EventBase {
                 if self.commons.len() >= MAX_COMMON_TIMEOUTS {
                     return Err(Error::InvalidArgument("too many common timeouts (max 256)"));
                 }
-                self.commons.try_reserve(1).map_err(|_| Error::Alloc)?;
+                mem::reserve(&mut self.commons, 1)?;
                 self.commons.push(CommonQueue::new(ns));
                 self.commons.len() - 1
             }

@@ -34,6 +34,7 @@
 //! | 5 event loop | [`EventBase::run`], [`LoopFlags`], [`LoopStatus`] |
 //! | 6 events | [`Event`], [`Ev`], [`CommonTimeout`], [`EventBase::once`] |
 //! | 9.1 / 9.2 logging, fatal errors | [`set_log_callback`], [`set_fatal_callback`] |
+//! | 9.3 memory functions | `set_mem_functions`, `install_mem_functions`, [`MemStats`] |
 //! | 9.4 threads | [`Notifier`] |
 //! | 9.5 debug mode | [`enable_debug_mode`] |
 
@@ -51,6 +52,7 @@ mod error;
 mod event;
 mod flags;
 mod log;
+mod mem;
 mod signal;
 mod slots;
 mod sys;
@@ -70,6 +72,12 @@ pub use log::__fatal_for_tests;
 pub use log::{
     Severity, enable_debug_logging, reset_log_callback, set_fatal_callback, set_log_callback,
 };
+#[cfg(feature = "mem-functions")]
+pub use mem::{
+    AllocatorFunctions, FreeFn, GlobalAllocFunctions, MallocFn, MemFunctions, ReallocFn,
+    install_mem_functions, set_mem_functions,
+};
+pub use mem::{MEM_ALIGN, MEM_FUNCTIONS_IMPLEMENTED, MemStats};
 pub use thread::Notifier;
 pub use timer::MAX_COMMON_TIMEOUTS;
 

@@ -21,6 +21,7 @@ use crate::dispatch::activate_in;
 use crate::error::{Error, Result};
 use crate::event::Ev;
 use crate::log::warn;
+use crate::mem::{self, MemVec};
 use crate::slots::NIL;
 use crate::sys::signal::{self as sys, NSIG, Saved};
 
@@ -31,13 +32,22 @@ struct SigEntry {
 }
 
 /// A base's signal events and self-pipe.
-#[derive(Default)]
 pub(crate) struct SignalMap {
-    lists: Vec<SigEntry>,
+    lists: MemVec<SigEntry>,
     /// (read end, write end), made when the first signal event is added.
     pipe: Option<(OwnedFd, OwnedFd)>,
     /// Signals with at least one event in this base.
     watched: u32,
+}
+
+impl Default for SignalMap {
+    fn default() -> Self {
+        SignalMap {
+            lists: mem::vec(),
+            pipe: None,
+            watched: 0,
+        }
+    }
 }
 
 /// Process-wide: how many events (all bases) watch each signal, and the
@@ -83,18 +93,19 @@ impl EventBase {
         if self.signals.pipe.is_some() {
             return Ok(());
         }
+        if self.signals.lists.is_empty() {
+            mem::reserve(&mut self.signals.lists, NSIG as usize)?;
+            self.signals.lists.resize(
+                NSIG as usize,
+                SigEntry {
+                    head: NIL,
+                    count: 0,
+                },
+            );
+        }
         let (r, w) = crate::sys::fd::pipe()?;
         register_internal(self.backend.epfd(), r.as_raw_fd(), SIGNAL_TOKEN)?;
         self.signals.pipe = Some((r, w));
-        if self.signals.lists.is_empty() {
-            self.signals.lists = vec![
-                SigEntry {
-                    head: NIL,
-                    count: 0
-                };
-                NSIG as usize
-            ];
-        }
         Ok(())
     }
 

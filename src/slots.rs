@@ -15,6 +15,7 @@
 use std::os::fd::RawFd;
 
 use crate::event::{Ev, EventFn};
+use crate::mem::{self, MemVec};
 
 /// "No index": the end of an intrusive list, or "not in the heap".
 pub(crate) const NIL: u32 = u32::MAX;
@@ -114,7 +115,7 @@ impl Slot {
 
 /// The slab.
 pub(crate) struct Slots {
-    v: Vec<Slot>,
+    v: MemVec<Slot>,
     free: u32,
     live: u32,
 }
@@ -122,7 +123,7 @@ pub(crate) struct Slots {
 impl Slots {
     pub fn new() -> Slots {
         Slots {
-            v: Vec::new(),
+            v: mem::vec(),
             free: NIL,
             live: 0,
         }
@@ -140,7 +141,7 @@ impl Slots {
             if idx >= NIL as usize {
                 return Err(crate::Error::Alloc);
             }
-            self.v.try_reserve(1).map_err(|_| crate::Error::Alloc)?;
+            mem::reserve(&mut self.v, 1)?;
             self.v.push(Slot::vacant(NIL));
             idx as u32
         };
@@ -179,6 +180,11 @@ impl Slots {
             .enumerate()
             .filter(|(_, s)| s.has(state::LIVE))
             .map(|(i, s)| (i as u32, s))
+    }
+
+    /// Every live slot, mutably.
+    pub fn iter_live_mut(&mut self) -> impl Iterator<Item = &mut Slot> {
+        self.v.iter_mut().filter(|s| s.has(state::LIVE))
     }
 
     /// The slot if it is live with this generation.

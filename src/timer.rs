@@ -12,6 +12,7 @@
 //!
 //! Deadlines are `u64` nanoseconds on the base's monotonic clock.
 
+use crate::mem::{self, MemVec};
 use crate::slots::NIL;
 
 /// Marks a heap id as a common-timeout queue index.
@@ -28,9 +29,14 @@ pub(crate) struct HeapEntry {
 
 /// Indexed 4-ary min-heap. `pos(id, index)` is told every move so owners
 /// keep their back-index current.
-#[derive(Default)]
 pub(crate) struct TimerHeap {
-    v: Vec<HeapEntry>,
+    v: MemVec<HeapEntry>,
+}
+
+impl Default for TimerHeap {
+    fn default() -> Self {
+        TimerHeap { v: mem::vec() }
+    }
 }
 
 const ARITY: usize = 4;
@@ -61,7 +67,7 @@ impl TimerHeap {
         if self.v.len() < self.v.capacity() {
             return Ok(());
         }
-        self.v.try_reserve(1).map_err(|_| crate::Error::Alloc)
+        mem::reserve(&mut self.v, 1)
     }
 
     /// Inserts; call `reserve_one` first when failure must leave no trace.

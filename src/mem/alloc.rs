@@ -1,0 +1,240 @@
+//! `RventAlloc`: the allocator the event core's storage uses. It draws from
+//! the memory functions when installed, else from Rust's global allocator,
+//! and counts what it holds.
+
+use std::alloc::Layout;
+use std::ptr::NonNull;
+
+use allocator_api2::alloc::{AllocError, Allocator, Global};
+
+use super::stats;
+
+/// Zero-sized handle to rvent's memory: the hooks given to
+/// `set_mem_functions` / `install_mem_functions`, or the global allocator.
+///
+/// It never calls `malloc(0)` or `free(null)`: zero-sized requests get a
+/// dangling, aligned pointer and make no call.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct RventAlloc;
+
+/// A non-null, aligned, zero-length block.
+#[inline]
+fn dangling(layout: Layout) -> NonNull<[u8]> {
+    // `layout.align()` is a non-zero power of two, so it is a valid address
+    // for a zero-sized block.
+    let p = NonNull::<u8>::dangling()
+        .with_addr(std::num::NonZeroUsize::new(layout.align()).expect("alignment is non-zero"));
+    NonNull::slice_from_raw_parts(p, 0)
+}
+
+#[cfg(feature = "mem-functions")]
+mod hooked {
+    //! The path through installed memory functions.
+
+    use super::*;
+    use crate::mem::MEM_ALIGN;
+    use crate::mem::functions::MemFunctions;
+
+    /// Checks a hook's block against the contract. A debug build panics on a
+    /// block that is not `MEM_ALIGN`-aligned, naming the hook; any build
+    /// refuses a block too misaligned for `layout`.
+    #[inline]
+    fn aligned(p: *mut u8, layout: Layout, hook: &str) -> bool {
+        let addr = p as usize;
+        if cfg!(debug_assertions) && !addr.is_multiple_of(MEM_ALIGN) {
+            panic!(
+                "rvent: memory function `{hook}` returned {p:p}, which is not \
+                 {MEM_ALIGN}-byte aligned (blocks from set_mem_functions hooks \
+                 must be aligned like the C library's malloc)"
+            );
+        }
+        addr.is_multiple_of(layout.align())
+    }
+
+    pub(super) fn allocate(
+        h: &dyn MemFunctions,
+        layout: Layout,
+    ) -> Result<NonNull<[u8]>, AllocError> {
+        if layout.align() > MEM_ALIGN {
+            return Err(AllocError);
+        }
+        let p = h.malloc(layout.size());
+        let Some(nn) = NonNull::new(p) else {
+            return Err(AllocError);
+        };
+        if !aligned(p, layout, "malloc") {
+            // SAFETY: `p` is a live block from this `malloc`.
+            unsafe { h.free(p) };
+            return Err(AllocError);
+        }
+        Ok(NonNull::slice_from_raw_parts(nn, layout.size()))
+    }
+
+    /// # Safety
+    /// `ptr` is a live block of `old` (non-zero size) from `h`;
+    /// `new.size()` is non-zero.
+    pub(super) unsafe fn realloc(
+        h: &dyn MemFunctions,
+        ptr: NonNull<u8>,
+        new: Layout,
+    ) -> Result<NonNull<[u8]>, AllocError> {
+        if new.align() > MEM_ALIGN {
+            return Err(AllocError);
+        }
+        debug_assert!(new.size() != 0);
+        // SAFETY: `ptr` is live and came from `h` (caller's precondition);
+        // the size is non-zero, so this is neither malloc nor free.
+        let p = unsafe { h.realloc(ptr.as_ptr(), new.size()) };
+        let Some(nn) = NonNull::new(p) else {
+            return Err(AllocError);
+        };
+        if !aligned(p, new, "realloc") {
+            // The old block is gone: failing here loses it, but the hook
+            // broke its contract and the block cannot be used.
+            // SAFETY: `p` is a live block from this `realloc`.
+            unsafe { h.free(p) };
+            return Err(AllocError);
+        }
+        Ok(NonNull::slice_from_raw_parts(nn, new.size()))
+    }
+}
+
+#[cfg(feature = "mem-functions")]
+#[inline]
+fn hooks() -> Option<&'static dyn crate::mem::functions::MemFunctions> {
+    crate::mem::functions::hooks()
+}
+
+// SAFETY: blocks come from the installed memory functions (whose
+// `MemFunctions` contract gives MEM_ALIGN alignment, re-checked against each
+// layout above) or from `Global`; a block is always returned to the source
+// that made it, because the source is fixed for the process on first use.
+// Zero-sized blocks are dangling and never passed to either source. Copies
+// of the zero-sized `RventAlloc` are interchangeable.
+unsafe impl Allocator for RventAlloc {
+    #[inline]
+    fn allocate(&self, layout: Layout) -> Result<NonNull<[u8]>, AllocError> {
+        if layout.size() == 0 {
+            return Ok(dangling(layout));
+        }
+        #[cfg(feature = "mem-functions")]
+        let r = match hooks() {
+            Some(h) => hooked::allocate(h, layout),
+            None => Global.allocate(layout),
+        };
+        #[cfg(not(feature = "mem-functions"))]
+        let r = Global.allocate(layout);
+        stats::note_alloc(r.is_ok(), layout.size());
+        r
+    }
+
+    #[inline]
+    unsafe fn deallocate(&self, ptr: NonNull<u8>, layout: Layout) {
+        if layout.size() == 0 {
+            return;
+        }
+        stats::note_free(layout.size());
+        #[cfg(feature = "mem-functions")]
+        if let Some(h) = hooks() {
+            // SAFETY: `ptr` is a live block from `h` (the source is fixed per
+            // process) and not null.
+            unsafe { h.free(ptr.as_ptr()) };
+            return;
+        }
+        // SAFETY: `ptr` is a live block of `layout` from `Global`.
+        unsafe { Global.deallocate(ptr, layout) }
+    }
+
+    unsafe fn grow(
+        &self,
+        ptr: NonNull<u8>,
+        old: Layout,
+        new: Layout,
+    ) -> Result<NonNull<[u8]>, AllocError> {
+        debug_assert!(new.size() >= old.size());
+        if old.size() == 0 {
+            return self.allocate(new);
+        }
+        // SAFETY: forwarded preconditions: `ptr` is a live block of `old`
+        // from this process's source, and `new` is not smaller.
+        let r = unsafe { self.resize(ptr, old, new) };
+        stats::note_resize(r.is_ok(), old.size(), new.size());
+        r
+    }
+
+    unsafe fn shrink(
+        &self,
+        ptr: NonNull<u8>,
+        old: Layout,
+        new: Layout,
+    ) -> Result<NonNull<[u8]>, AllocError> {
+        debug_assert!(new.size() <= old.size());
+        if new.size() == 0 {
+            // SAFETY: forwarded precondition.
+            unsafe { self.deallocate(ptr, old) };
+            return Ok(dangling(new));
+        }
+        // SAFETY: forwarded preconditions; `old` is at least `new`, so
+        // non-zero.
+        let r = unsafe { self.resize(ptr, old, new) };
+        stats::note_resize(r.is_ok(), old.size(), new.size());
+        r
+    }
+}
+
+impl RventAlloc {
+    /// Moves a block to a new non-zero size through the process's source.
+    ///
+    /// # Safety
+    /// `ptr` is a live block of `old` (non-zero size); `new.size()` is
+    /// non-zero.
+    unsafe fn resize(
+        &self,
+        ptr: NonNull<u8>,
+        old: Layout,
+        new: Layout,
+    ) -> Result<NonNull<[u8]>, AllocError> {
+        debug_assert!(old.size() != 0 && new.size() != 0);
+        #[cfg(feature = "mem-functions")]
+        if let Some(h) = hooks() {
+            // SAFETY: `ptr` is live and from `h`; both sizes are non-zero.
+            return unsafe { hooked::realloc(h, ptr, new) };
+        }
+        // SAFETY: `ptr` is a live block of `old` from `Global`.
+        unsafe {
+            if new.size() >= old.size() {
+                Global.grow(ptr, old, new)
+            } else {
+                Global.shrink(ptr, old, new)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use allocator_api2::vec::Vec;
+
+    #[test]
+    fn zero_sized_requests_make_no_call() {
+        let before = stats::snapshot();
+        let l = Layout::from_size_align(0, 8).unwrap();
+        let p = RventAlloc.allocate(l).unwrap();
+        assert_eq!(p.cast::<u8>().as_ptr() as usize % 8, 0);
+        // SAFETY: `p` came from `allocate` with `l`.
+        unsafe { RventAlloc.deallocate(p.cast(), l) };
+        assert_eq!(stats::snapshot().calls, before.calls);
+    }
+
+    #[test]
+    fn overflowing_reserve_is_an_error() {
+        let mut v: Vec<u64, RventAlloc> = Vec::new_in(RventAlloc);
+        assert!(v.try_reserve(usize::MAX).is_err());
+        assert!(v.try_reserve(usize::MAX / 8 + 1).is_err());
+        v.try_reserve(4).unwrap();
+        v.push(1);
+        assert!(v.try_reserve(usize::MAX - 1).is_err());
+        assert_eq!(v[0], 1, "a failed reserve keeps the contents");
+    }
+}

@@ -1,0 +1,112 @@
+//! rvent's memory (tutorial 9.3, `event_set_mem_functions`): the pluggable
+//! memory functions and the allocator the event core draws from.
+//!
+//! # Design
+//!
+//! libevent calls `mm_malloc` / `mm_realloc` / `mm_free`, which forward to
+//! the C library or to the functions given to `event_set_mem_functions`.
+//! rvent keeps that single seam, in Rust's shape:
+//!
+//! - [`MemFunctions`] is the hook interface: an `unsafe trait` (like
+//!   [`GlobalAlloc`](std::alloc::GlobalAlloc)) whose implementor promises
+//!   the chapter's contract — blocks aligned to [`MEM_ALIGN`] (16 bytes,
+//!   what glibc's `malloc` gives on x86-64), `realloc(null, n)` acts as
+//!   `malloc(n)`, `realloc(p, 0)` as `free(p)`, null on failure. It is
+//!   `Send + Sync` because the cross-thread [`Notifier`](crate::Notifier)
+//!   may allocate. A trait object (`&'static dyn MemFunctions`) rather than
+//!   three `fn` pointers is the primary form because it can carry state —
+//!   a counter, an arena, an inner allocator — which is how
+//!   [`GlobalAllocFunctions`] and [`AllocatorFunctions`] turn any
+//!   `GlobalAlloc` or `allocator_api2` allocator into hooks. The libevent
+//!   shape, three `fn` pointers, is kept as [`set_mem_functions`] for ported
+//!   C code.
+//! - The hooks are **process-global**, as in libevent, and must be installed
+//!   before rvent allocates anything: the first base created (or the first
+//!   allocation rvent makes) freezes the choice, and a later install returns
+//!   [`Error::BadState`](crate::Error::BadState). libevent silently frees
+//!   C-library memory with your `free` in that case; rvent refuses.
+//! - `RventAlloc` (crate-internal) is a zero-sized
+//!   [`allocator_api2::alloc::Allocator`] that draws from the hooks when
+//!   installed and from Rust's global allocator otherwise. The event core's
+//!   storage is `allocator_api2::vec::Vec<T, RventAlloc>` and its callbacks
+//!   `allocator_api2::boxed::Box<dyn FnMut…, RventAlloc>`, so every block the
+//!   core owns goes through one path, and every growth uses `try_reserve`:
+//!   an allocation failure is `Err(Error::Alloc)` with the state unchanged,
+//!   never an abort.
+//! - `RventAlloc` never calls `malloc(0)` or `free(null)` (zero-sized
+//!   requests get a dangling, aligned pointer and no call), and never passes
+//!   a wrapped size: sizes come from `Layout`, which cannot overflow, and the
+//!   header-adding adapters use checked arithmetic.
+//! - Counting (bytes and blocks currently obtained, calls made) happens in
+//!   `RventAlloc`, on the allocation path only, so
+//!   [`EventBase::mem_stats`](crate::EventBase::mem_stats) works with or
+//!   without hooks. The dispatch hot paths allocate nothing in steady state
+//!   and so pay nothing.
+//!
+//! Without the `mem-functions` cargo feature (on by default) the setters and
+//! the hook adapters do not exist, `RventAlloc` always uses the global
+//! allocator, and [`MEM_FUNCTIONS_IMPLEMENTED`] is `false` — libevent's
+//! `EVENT_SET_MEM_FUNCTIONS_IMPLEMENTED`.
+
+// Maintainer notes: unsafe is allowed here (and in `sys`) only. Everything
+// that hands raw blocks to the rest of the crate goes through `RventAlloc`,
+// whose `Allocator` impl is the one place that trusts the hooks' results;
+// it re-checks alignment against the `Layout` in every build (a debug build
+// panics, naming the hook, a release build treats the block as a failure
+// after freeing it). Issue 3's per-base arena and pools will sit on top of
+// `RventAlloc` and add their own fields to `MemStats`.
+#![allow(unsafe_code)]
+
+mod alloc;
+#[cfg(feature = "mem-functions")]
+mod functions;
+mod stats;
+
+pub(crate) use alloc::RventAlloc;
+pub use stats::MemStats;
+pub(crate) use stats::snapshot as stats_snapshot;
+
+#[cfg(feature = "mem-functions")]
+pub use functions::{
+    AllocatorFunctions, FreeFn, GlobalAllocFunctions, MallocFn, MemFunctions, ReallocFn,
+    install_mem_functions, set_mem_functions,
+};
+
+/// A `Vec` of the event core: storage from [`RventAlloc`]. Grow it with
+/// [`reserve`] (or `try_reserve`), never with an infallible growing call.
+pub(crate) type MemVec<T> = allocator_api2::vec::Vec<T, RventAlloc>;
+
+/// A `Box` of the event core (callbacks): a block from [`RventAlloc`].
+pub(crate) type MemBox<T> = allocator_api2::boxed::Box<T, RventAlloc>;
+
+/// An empty [`MemVec`]; allocates nothing.
+#[inline]
+pub(crate) const fn vec<T>() -> MemVec<T> {
+    allocator_api2::vec::Vec::new_in(RventAlloc)
+}
+
+/// Room for `additional` more elements in `v`, or [`Error::Alloc`] with `v`
+/// unchanged.
+///
+/// [`Error::Alloc`]: crate::Error::Alloc
+#[inline]
+pub(crate) fn reserve<T>(v: &mut MemVec<T>, additional: usize) -> crate::Result<()> {
+    v.try_reserve(additional).map_err(|_| crate::Error::Alloc)
+}
+
+/// Fixes the memory source for the process (the memory functions if
+/// installed, else the global allocator): called when a base is created,
+/// so hooks installed later are refused even if nothing was allocated yet.
+pub(crate) fn freeze() {
+    #[cfg(feature = "mem-functions")]
+    functions::hooks();
+}
+
+/// Alignment of every block the memory functions return: 16 bytes, what the
+/// C library's `malloc` guarantees on x86-64 (`alignof(max_align_t)`).
+pub const MEM_ALIGN: usize = 16;
+
+/// Whether this build has `set_mem_functions` (the `mem-functions` cargo
+/// feature) — libevent's `EVENT_SET_MEM_FUNCTIONS_IMPLEMENTED`.
+#[doc(alias = "EVENT_SET_MEM_FUNCTIONS_IMPLEMENTED")]
+pub const MEM_FUNCTIONS_IMPLEMENTED: bool = cfg!(feature = "mem-functions");

@@ -1,0 +1,788 @@
+//! Memory functions (tutorial 9.3, `event_set_mem_functions`; libevent's
+//! `main/mm_functions` and `util/mm_*`): counting hooks see every block the
+//! event core owns and get them all back, a steady-state loop makes no
+//! calls, failing hooks give `Err(Alloc)` without leaks or panics, late
+//! installs are refused, and the realloc / alignment contract holds.
+//!
+//! The hooks are process-global, so this is a `harness = false` binary
+//! whose libtest-mimic `main` installs counting hooks before anything else
+//! and runs every test serially on the main thread. Configurations that
+//! need a fresh process (no hooks at all, misaligned hooks) re-execute this
+//! binary with `RVENT_MEM_CHILD` set.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+use std::io::{Read, Write};
+use std::os::fd::AsRawFd;
+use std::os::unix::net::UnixStream;
+use std::process::Command;
+use std::ptr;
+use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
+use std::time::Duration;
+
+use libtest_mimic::{Arguments, Failed, Trial};
+use rvent::{Error, Ev, Event, EventBase, LoopFlags, MEM_ALIGN, MemFunctions};
+
+type TestResult = Result<(), Failed>;
+
+const CHILD_ENV: &str = "RVENT_MEM_CHILD";
+
+fn main() {
+    // A child process re-executed by a test: its own hook configuration.
+    if let Ok(mode) = std::env::var(CHILD_ENV) {
+        child(&mode);
+    }
+    // First thing, before any other rvent call.
+    rvent::install_mem_functions(&HOOKS).expect("hooks install first");
+    let mut args = Arguments::from_args();
+    // The hooks and their counters are process-wide: one test at a time,
+    // on the main thread.
+    args.test_threads = Some(1);
+    let tests = vec![
+        Trial::test(
+            "counting_hooks_see_every_allocation",
+            counting_hooks_see_every_allocation,
+        ),
+        Trial::test(
+            "event_core_makes_no_global_allocations",
+            event_core_makes_no_global_allocations,
+        ),
+        Trial::test(
+            "steady_state_loop_makes_no_calls",
+            steady_state_loop_makes_no_calls,
+        ),
+        Trial::test(
+            "failing_hooks_return_alloc_error",
+            failing_hooks_return_alloc_error,
+        ),
+        Trial::test("late_install_is_refused", late_install_is_refused),
+        Trial::test(
+            "install_after_first_use_is_refused",
+            install_after_first_use_is_refused,
+        ),
+        Trial::test("realloc_contract_is_kept", realloc_contract_is_kept),
+        Trial::test("blocks_are_16_byte_aligned", blocks_are_16_byte_aligned),
+        Trial::test(
+            "misaligned_hooks_are_detected",
+            misaligned_hooks_are_detected,
+        ),
+        Trial::test("overflowing_sizes_fail", overflowing_sizes_fail),
+        Trial::test(
+            "mem_functions_are_implemented",
+            mem_functions_are_implemented,
+        ),
+    ];
+    libtest_mimic::run(&args, tests).exit();
+}
+
+// ---------------------------------------------------------------------------
+// Counting hooks: the chapter's size-header allocator over `System`, with
+// counters, a contract checker and an injectable failure.
+
+/// Header before each block: the requested size, padded to `MEM_ALIGN`.
+const HEADER: usize = MEM_ALIGN;
+
+struct CountingHooks {
+    /// malloc + realloc + free calls.
+    calls: AtomicUsize,
+    mallocs: AtomicUsize,
+    reallocs: AtomicUsize,
+    frees: AtomicUsize,
+    live_blocks: AtomicUsize,
+    live_bytes: AtomicUsize,
+    /// Calls the chapter says rvent never makes: malloc(0), free(null),
+    /// realloc(null, n), realloc(p, 0).
+    violations: AtomicUsize,
+    /// Blocks returned that were not `MEM_ALIGN`-aligned.
+    misaligned: AtomicUsize,
+    /// Fail the allocation (malloc or realloc) with this 1-based number,
+    /// counted from when it was armed; 0 = never.
+    fail_at: AtomicUsize,
+    allocs_since_armed: AtomicUsize,
+    failed: AtomicBool,
+}
+
+static HOOKS: CountingHooks = CountingHooks {
+    calls: AtomicUsize::new(0),
+    mallocs: AtomicUsize::new(0),
+    reallocs: AtomicUsize::new(0),
+    frees: AtomicUsize::new(0),
+    live_blocks: AtomicUsize::new(0),
+    live_bytes: AtomicUsize::new(0),
+    violations: AtomicUsize::new(0),
+    misaligned: AtomicUsize::new(0),
+    fail_at: AtomicUsize::new(0),
+    allocs_since_armed: AtomicUsize::new(0),
+    failed: AtomicBool::new(false),
+};
+
+fn header_layout(size: usize) -> Option<Layout> {
+    Layout::from_size_align(size.checked_add(HEADER)?, MEM_ALIGN).ok()
+}
+
+impl CountingHooks {
+    /// True if this allocation must fail.
+    fn inject_failure(&self) -> bool {
+        let at = self.fail_at.load(SeqCst);
+        if at == 0 {
+            return false;
+        }
+        let n = self.allocs_since_armed.fetch_add(1, SeqCst) + 1;
+        if n == at {
+            self.failed.store(true, SeqCst);
+            return true;
+        }
+        false
+    }
+
+    fn arm(&self, k: usize) {
+        self.allocs_since_armed.store(0, SeqCst);
+        self.failed.store(false, SeqCst);
+        self.fail_at.store(k, SeqCst);
+    }
+
+    fn disarm(&self) -> bool {
+        self.fail_at.store(0, SeqCst);
+        self.failed.load(SeqCst)
+    }
+
+    fn note_block(&self, p: *mut u8) {
+        if !(p as usize).is_multiple_of(MEM_ALIGN) {
+            self.misaligned.fetch_add(1, SeqCst);
+        }
+    }
+}
+
+// SAFETY: blocks come from `System` with `MEM_ALIGN` alignment and a
+// `MEM_ALIGN`-sized header, so user pointers keep that alignment; realloc
+// follows the null / zero rules; sizes are checked; atomics make the hooks
+// thread-safe.
+unsafe impl MemFunctions for CountingHooks {
+    fn malloc(&self, size: usize) -> *mut u8 {
+        self.calls.fetch_add(1, SeqCst);
+        self.mallocs.fetch_add(1, SeqCst);
+        if size == 0 {
+            self.violations.fetch_add(1, SeqCst);
+        }
+        if self.inject_failure() {
+            return ptr::null_mut();
+        }
+        let Some(layout) = header_layout(size) else {
+            return ptr::null_mut();
+        };
+        // SAFETY: non-zero size.
+        let block = unsafe { System.alloc(layout) };
+        if block.is_null() {
+            return block;
+        }
+        self.live_blocks.fetch_add(1, SeqCst);
+        self.live_bytes.fetch_add(size, SeqCst);
+        // SAFETY: `block` has room for the header and is aligned for usize.
+        let p = unsafe {
+            block.cast::<usize>().write(size);
+            block.add(HEADER)
+        };
+        self.note_block(p);
+        p
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, size: usize) -> *mut u8 {
+        if ptr.is_null() || size == 0 {
+            // Legal per the contract, but rvent promised never to do it.
+            self.violations.fetch_add(1, SeqCst);
+            if ptr.is_null() {
+                return self.malloc(size);
+            }
+            // SAFETY: forwarded precondition.
+            unsafe { self.free(ptr) };
+            return ptr::null_mut();
+        }
+        self.calls.fetch_add(1, SeqCst);
+        self.reallocs.fetch_add(1, SeqCst);
+        if self.inject_failure() {
+            return ptr::null_mut();
+        }
+        let Some(new) = header_layout(size) else {
+            return ptr::null_mut();
+        };
+        // SAFETY: `ptr` came from `malloc`/`realloc` above: the header is
+        // `HEADER` bytes before it.
+        let (block, old) = unsafe {
+            let block = ptr.sub(HEADER);
+            (block, block.cast::<usize>().read())
+        };
+        let old_layout = header_layout(old).expect("recorded size");
+        // SAFETY: `block` was allocated by `System` with `old_layout`.
+        let block = unsafe { System.realloc(block, old_layout, new.size()) };
+        if block.is_null() {
+            return block;
+        }
+        self.live_bytes.fetch_add(size, SeqCst);
+        self.live_bytes.fetch_sub(old, SeqCst);
+        // SAFETY: as in `malloc`.
+        let p = unsafe {
+            block.cast::<usize>().write(size);
+            block.add(HEADER)
+        };
+        self.note_block(p);
+        p
+    }
+
+    unsafe fn free(&self, ptr: *mut u8) {
+        self.calls.fetch_add(1, SeqCst);
+        self.frees.fetch_add(1, SeqCst);
+        if ptr.is_null() {
+            self.violations.fetch_add(1, SeqCst);
+            return;
+        }
+        // SAFETY: `ptr` came from `malloc`/`realloc` above.
+        unsafe {
+            let block = ptr.sub(HEADER);
+            let size = block.cast::<usize>().read();
+            self.live_blocks.fetch_sub(1, SeqCst);
+            self.live_bytes.fetch_sub(size, SeqCst);
+            System.dealloc(block, header_layout(size).expect("recorded size"));
+        }
+    }
+}
+
+/// What the hooks hold now.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Held {
+    blocks: usize,
+    bytes: usize,
+}
+
+fn held() -> Held {
+    Held {
+        blocks: HOOKS.live_blocks.load(SeqCst),
+        bytes: HOOKS.live_bytes.load(SeqCst),
+    }
+}
+
+fn calls() -> usize {
+    HOOKS.calls.load(SeqCst)
+}
+
+// ---------------------------------------------------------------------------
+// A global allocator that counts this thread's allocations, to show the
+// event core does not use it.
+
+struct CountingGlobal;
+
+thread_local! {
+    static GLOBAL_ALLOCS: Cell<usize> = const { Cell::new(0) };
+}
+
+// SAFETY: forwards to `System`; the thread-local counter is const-initialised
+// and has no destructor, so touching it never allocates or re-enters.
+unsafe impl GlobalAlloc for CountingGlobal {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        let _ = GLOBAL_ALLOCS.try_with(|c| c.set(c.get() + 1));
+        // SAFETY: forwarded precondition.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: forwarded precondition.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        let _ = GLOBAL_ALLOCS.try_with(|c| c.set(c.get() + 1));
+        // SAFETY: forwarded precondition.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: CountingGlobal = CountingGlobal;
+
+fn global_allocs() -> usize {
+    GLOBAL_ALLOCS.with(Cell::get)
+}
+
+// ---------------------------------------------------------------------------
+// Helpers
+
+fn check(cond: bool, msg: impl Into<String>) -> TestResult {
+    if cond { Ok(()) } else { Err(msg.into().into()) }
+}
+
+fn pair() -> Result<(UnixStream, UnixStream), Failed> {
+    let (a, b) = UnixStream::pair().map_err(|e| e.to_string())?;
+    a.set_nonblocking(true).map_err(|e| e.to_string())?;
+    b.set_nonblocking(true).map_err(|e| e.to_string())?;
+    Ok((a, b))
+}
+
+/// A workload touching every routed structure: the slab (growing), boxed
+/// callbacks with captured state, the heap, a common timeout, the fd table,
+/// the poll array, priorities. Stops at the first error, which it returns.
+fn workload(sock: &UnixStream) -> Result<(), Error> {
+    let mut base = EventBase::new()?;
+    let r = workload_on(&mut base, sock);
+    if r.is_err() {
+        // A failed call left the base consistent.
+        base.assert_invariants();
+    }
+    r
+}
+
+fn workload_on(base: &mut EventBase, sock: &UnixStream) -> Result<(), Error> {
+    base.priority_init(3)?;
+    let hits = Rc::new(Cell::new(0u32));
+    let mut evs = Vec::new();
+    for i in 0..40u64 {
+        let h = Rc::clone(&hits);
+        let live = base.num_events();
+        let ev = match Event::timer(base, move |_, _, _, _| h.set(h.get() + i as u32)) {
+            Ok(ev) => ev,
+            Err(e) => {
+                assert_eq!(base.num_events(), live, "failed event_new changed the base");
+                return Err(e);
+            }
+        };
+        evs.push(ev);
+        if let Err(e) = ev.add(base, Some(Duration::from_millis(10 + i))) {
+            let (pending, _) = ev.pending(base, Ev::TIMEOUT).expect("live event");
+            assert!(pending.is_empty(), "failed add left it pending");
+            return Err(e);
+        }
+    }
+    let ct = base.init_common_timeout(Duration::from_millis(5))?;
+    let h = Rc::clone(&hits);
+    let t = Event::timer(base, move |_, _, _, _| h.set(h.get() + 1))?;
+    t.add_common(base, ct)?;
+    let h = Rc::clone(&hits);
+    let rd = Event::new(
+        base,
+        sock.as_raw_fd(),
+        Ev::READ | Ev::PERSIST,
+        move |_, _, _, _| h.set(h.get() + 1),
+    )?;
+    rd.add(base, None)?;
+    let h = Rc::clone(&hits);
+    base.once(
+        -1,
+        Ev::TIMEOUT,
+        Some(Duration::from_millis(1)),
+        move |_, _, _| h.set(h.get() + 1),
+    )?;
+    base.loopexit(Some(Duration::from_millis(1)))?;
+    base.run(LoopFlags::NONBLOCK)?;
+    rd.del(base)?;
+    for ev in evs {
+        ev.free(base)?;
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------
+// Tests
+
+/// libevent's `main/mm_functions`: a base and its events, allocated through
+/// the hooks, all handed back when the base drops. `mem_stats` agrees with
+/// what the hooks saw.
+fn counting_hooks_see_every_allocation() -> TestResult {
+    let (a, _b) = pair()?;
+    let start = held();
+    let before_base = start;
+    check(
+        EventBase::new()?.mem_stats().hooks,
+        "mem_stats says hooks are installed",
+    )?;
+    check(held() == start, "a dropped base gives everything back")?;
+    {
+        let mut base = EventBase::new()?;
+        let stats0 = base.mem_stats();
+        let with_base = held();
+        check(
+            with_base.blocks > start.blocks,
+            "the base allocates through the hooks",
+        )?;
+        let (start, stats0) = (with_base, stats0);
+        workload_on(&mut base, &a)?;
+        let during = held();
+        let s = base.mem_stats();
+        check(
+            during.blocks - start.blocks == s.blocks - stats0.blocks,
+            format!("hooks hold {during:?} above {start:?}; rvent counts {s:?}"),
+        )?;
+        check(
+            during.bytes - start.bytes == s.bytes - stats0.bytes,
+            format!("hooks hold {during:?} above {start:?}; rvent counts {s:?}"),
+        )?;
+        check(
+            HOOKS.reallocs.load(SeqCst) > 0,
+            "the slab grew through realloc",
+        )?;
+    }
+    let end = held();
+    let start = before_base;
+    check(
+        end == start,
+        format!("after drop: {end:?}, before: {start:?}"),
+    )?;
+    check(
+        HOOKS.violations.load(SeqCst) == 0,
+        "rvent called malloc(0), free(null), realloc(null, n) or realloc(p, 0)",
+    )
+}
+
+/// With hooks installed, event records, callbacks (with captured state),
+/// timers and queues never touch Rust's global allocator.
+fn event_core_makes_no_global_allocations() -> TestResult {
+    let mut base = EventBase::new()?;
+    let (a, _b) = pair()?;
+    let ct = base.init_common_timeout(Duration::from_secs(5))?;
+    let hits = Rc::new(Cell::new(0u64));
+    let mut evs = [None; 200];
+    let (g0, c0) = (global_allocs(), calls());
+    for (i, slot) in evs.iter_mut().enumerate() {
+        let h = Rc::clone(&hits);
+        let payload = [i as u64; 4]; // a closure with state: a real block
+        let ev = Event::new(&mut base, a.as_raw_fd(), Ev::READ, move |_, _, _, _| {
+            h.set(h.get() + payload[0])
+        })?;
+        if i % 2 == 0 {
+            ev.add(&mut base, Some(Duration::from_secs(10 + i as u64)))?;
+        } else {
+            ev.add_common(&mut base, ct)?;
+        }
+        *slot = Some(ev);
+    }
+    base.priority_init(8)?;
+    let (g1, c1) = (global_allocs(), calls());
+    for ev in evs.into_iter().flatten() {
+        ev.free(&mut base)?;
+    }
+    check(c1 > c0, "the hooks saw the event core allocate")?;
+    check(
+        g1 == g0,
+        format!("{} global allocations by the event core", g1 - g0),
+    )
+}
+
+/// A loop of timers and socketpair reads/writes: after warm-up, no calls to
+/// the hooks and no global allocations per iteration.
+fn steady_state_loop_makes_no_calls() -> TestResult {
+    let mut base = EventBase::new()?;
+    let (a, b) = pair()?;
+    let reads = Rc::new(Cell::new(0u64));
+    let fired = Rc::new(Cell::new(0u64));
+    let r = Rc::clone(&reads);
+    let rsock = b.try_clone().map_err(|e| e.to_string())?;
+    let rd = Event::new(
+        &mut base,
+        b.as_raw_fd(),
+        Ev::READ | Ev::PERSIST,
+        move |_, _, _, _| {
+            let mut buf = [0u8; 64];
+            if let Ok(n) = (&rsock).read(&mut buf) {
+                r.set(r.get() + n as u64);
+            }
+        },
+    )?;
+    rd.add(&mut base, None)?;
+    let mut timers = Vec::new();
+    for _ in 0..8 {
+        let f = Rc::clone(&fired);
+        timers.push(Event::timer(&mut base, move |_, _, _, _| {
+            f.set(f.get() + 1)
+        })?);
+    }
+    let ct = base.init_common_timeout(Duration::from_millis(0))?;
+    let iteration = |base: &mut EventBase, i: usize| -> Result<(), Failed> {
+        (&a).write_all(b"ping").map_err(|e| e.to_string())?;
+        for (j, t) in timers.iter().enumerate() {
+            if j % 2 == 0 {
+                t.add(base, Some(Duration::ZERO))?;
+            } else {
+                t.add_common(base, ct)?;
+            }
+        }
+        // Far-off timers come and go too (heap insert and delete).
+        timers[0].add(base, Some(Duration::from_secs(60 + i as u64)))?;
+        timers[0].add(base, Some(Duration::ZERO))?;
+        while base.num_active() > 0
+            || !fired.get().is_multiple_of(8)
+            || !reads.get().is_multiple_of(4)
+        {
+            base.run(LoopFlags::NONBLOCK)?;
+        }
+        base.run(LoopFlags::NONBLOCK)?;
+        Ok(())
+    };
+    for i in 0..200 {
+        iteration(&mut base, i)?;
+    }
+    let (c0, g0, s0) = (calls(), global_allocs(), base.mem_stats());
+    let (f0, r0) = (fired.get(), reads.get());
+    const N: usize = 1000;
+    for i in 0..N {
+        iteration(&mut base, i)?;
+    }
+    let (c1, g1, s1) = (calls(), global_allocs(), base.mem_stats());
+    check(
+        fired.get() - f0 == 8 * N as u64 && reads.get() - r0 == 4 * N as u64,
+        format!(
+            "every timer fired and every byte was read ({} timers, {} bytes)",
+            fired.get() - f0,
+            reads.get() - r0
+        ),
+    )?;
+    check(
+        c1 == c0 && s1.calls == s0.calls,
+        format!("{} hook calls in {N} steady-state iterations", c1 - c0),
+    )?;
+    check(
+        g1 == g0,
+        format!(
+            "{} global allocations in {N} steady-state iterations",
+            g1 - g0
+        ),
+    )
+}
+
+/// Fail the k-th allocation, for every k across the workload: each run
+/// returns `Err(Alloc)` (never a panic or abort) and leaks nothing.
+fn failing_hooks_return_alloc_error() -> TestResult {
+    let (a, _b) = pair()?;
+    let start = held();
+    let mut failures = 0;
+    for k in 1.. {
+        HOOKS.arm(k);
+        let r = workload(&a);
+        let injected = HOOKS.disarm();
+        let now = held();
+        check(
+            now == start,
+            format!("k={k}: leaked {now:?} (before: {start:?})"),
+        )?;
+        match (injected, r) {
+            (true, Err(Error::Alloc)) => failures += 1,
+            (true, other) => {
+                return Err(
+                    format!("k={k}: allocation failed but the workload gave {other:?}").into(),
+                );
+            }
+            (false, Ok(())) => break,
+            (false, Err(e)) => return Err(format!("k={k}: unexpected error {e}").into()),
+        }
+        check(k < 10_000, "the workload never completed")?;
+    }
+    check(
+        failures >= 10,
+        format!("only {failures} allocations to fail in the workload"),
+    )
+}
+
+/// Installing hooks a second time is refused.
+fn late_install_is_refused() -> TestResult {
+    static OTHER: rvent::GlobalAllocFunctions<System> = rvent::GlobalAllocFunctions::new(System);
+    check(
+        matches!(
+            rvent::install_mem_functions(&OTHER),
+            Err(Error::BadState(_))
+        ),
+        "a second install must be refused",
+    )
+}
+
+/// In a fresh process without hooks: once a base exists, installing hooks
+/// is refused (libevent would go on and mix allocators).
+fn install_after_first_use_is_refused() -> TestResult {
+    run_child("refuse", |ok, out| {
+        check(ok, format!("child failed: {out}"))?;
+        check(out.contains("refused: bad state"), out.to_owned())
+    })
+}
+
+/// The slab, the fd table and the report array grow through `realloc`
+/// with a non-null pointer and a non-zero size, and keep their contents.
+fn realloc_contract_is_kept() -> TestResult {
+    let mut base = EventBase::new()?;
+    let (a, b) = pair()?;
+    let reallocs = HOOKS.reallocs.load(SeqCst);
+    let hits = Rc::new(Cell::new(0u32));
+    let mut evs = Vec::new();
+    for i in 0..500u32 {
+        let h = Rc::clone(&hits);
+        let ev = Event::timer(&mut base, move |_, _, _, _| h.set(h.get() + i))?;
+        ev.add(&mut base, Some(Duration::ZERO))?;
+        evs.push(ev);
+    }
+    check(
+        HOOKS.reallocs.load(SeqCst) > reallocs,
+        "growing the slab and the heap used realloc",
+    )?;
+    // A high fd grows the fd table (resize of a reserved block).
+    let high = dup_at_least(&b, 300)?;
+    let rd = Event::new(&mut base, high.as_raw_fd(), Ev::READ, |_, _, _, _| {})?;
+    rd.add(&mut base, None)?;
+    (&a).write_all(b"x").map_err(|e| e.to_string())?;
+    base.run(LoopFlags::NONBLOCK)?;
+    base.run(LoopFlags::NONBLOCK)?;
+    check(
+        hits.get() == (0..500).sum::<u32>(),
+        "every moved callback ran once",
+    )?;
+    base.assert_invariants();
+    drop(base);
+    check(
+        HOOKS.violations.load(SeqCst) == 0,
+        "rvent called malloc(0), free(null), realloc(null, n) or realloc(p, 0)",
+    )
+}
+
+/// Duplicates `s` onto an fd number of at least `min`.
+fn dup_at_least(s: &UnixStream, min: i32) -> Result<std::os::fd::OwnedFd, Failed> {
+    use std::os::fd::FromRawFd;
+    // SAFETY: F_DUPFD_CLOEXEC returns a new descriptor we own, or -1.
+    let fd = unsafe { libc::fcntl(s.as_raw_fd(), libc::F_DUPFD_CLOEXEC, min) };
+    check(fd >= min, "fcntl(F_DUPFD_CLOEXEC)")?;
+    // SAFETY: `fd` is a fresh descriptor owned by nobody else.
+    Ok(unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) })
+}
+
+/// Every block the hooks handed out was 16-byte aligned, and rvent's
+/// blocks satisfy every layout it asked for (checked inside rvent).
+fn blocks_are_16_byte_aligned() -> TestResult {
+    let (a, _b) = pair()?;
+    workload(&a)?;
+    check(
+        HOOKS.misaligned.load(SeqCst) == 0,
+        "a hook block was misaligned",
+    )?;
+    check(MEM_ALIGN == 16, "x86-64 malloc alignment")
+}
+
+/// Hooks returning 8-byte-aligned blocks: a debug build panics with a
+/// message naming the hook; a release build uses a block only if it suits
+/// the layout requested, and otherwise refuses it (`Err(Alloc)`).
+fn misaligned_hooks_are_detected() -> TestResult {
+    run_child("misaligned", |ok, out| {
+        if cfg!(debug_assertions) {
+            check(!ok, format!("debug child must panic: {out}"))?;
+            check(
+                out.contains("memory function `malloc` returned")
+                    && out.contains("not 16-byte aligned"),
+                format!("panic message: {out}"),
+            )
+        } else {
+            // Release builds only refuse blocks too misaligned for the
+            // layout asked for; rvent's own layouts need at most 8 bytes.
+            check(ok, format!("release child failed: {out}"))?;
+            check(
+                out.contains("accepted") || out.contains("refused: memory allocation failed"),
+                out.to_owned(),
+            )
+        }
+    })
+}
+
+/// Sizes that overflow once a header is added fail instead of wrapping.
+fn overflowing_sizes_fail() -> TestResult {
+    static ADAPTER: rvent::GlobalAllocFunctions<System> = rvent::GlobalAllocFunctions::new(System);
+    for size in [usize::MAX, usize::MAX - 15, isize::MAX as usize] {
+        check(
+            ADAPTER.malloc(size).is_null(),
+            format!("malloc({size}) must fail"),
+        )?;
+        check(HOOKS.malloc(size).is_null(), format!("hook malloc({size})"))?;
+    }
+    Ok(())
+}
+
+fn mem_functions_are_implemented() -> TestResult {
+    check(
+        rvent::MEM_FUNCTIONS_IMPLEMENTED,
+        "default features include mem-functions",
+    )
+}
+
+// ---------------------------------------------------------------------------
+// Child processes
+
+fn run_child(mode: &str, verdict: impl FnOnce(bool, &str) -> TestResult) -> TestResult {
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    let out = Command::new(exe)
+        .env(CHILD_ENV, mode)
+        .output()
+        .map_err(|e| e.to_string())?;
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    verdict(out.status.success(), &text)
+}
+
+/// Hooks whose blocks are 8 bytes off the contract's alignment.
+struct Misaligned;
+
+// SAFETY: deliberately NOT keeping the alignment promise, to test that
+// rvent detects it; everything else (sizes, realloc rules) is kept, and
+// rvent never uses a misaligned block.
+unsafe impl MemFunctions for Misaligned {
+    fn malloc(&self, size: usize) -> *mut u8 {
+        let Some(layout) = header_layout(size) else {
+            return ptr::null_mut();
+        };
+        // SAFETY: non-zero size.
+        let block = unsafe { System.alloc(layout) };
+        if block.is_null() {
+            return block;
+        }
+        // SAFETY: the header has room for a usize at offset 0 and the
+        // user pointer at 8 stays inside the block.
+        unsafe {
+            block.cast::<usize>().write(size);
+            block.add(8)
+        }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, size: usize) -> *mut u8 {
+        // rvent refuses the first block, so it never reallocates one.
+        let _ = (ptr, size);
+        ptr::null_mut()
+    }
+
+    unsafe fn free(&self, ptr: *mut u8) {
+        // SAFETY: `ptr` is 8 bytes into a block from `malloc`.
+        unsafe {
+            let block = ptr.sub(8);
+            let size = block.cast::<usize>().read();
+            System.dealloc(block, header_layout(size).expect("recorded size"));
+        }
+    }
+}
+
+fn child(mode: &str) -> ! {
+    let r = match mode {
+        "refuse" => {
+            let base = EventBase::new().expect("base without hooks");
+            drop(base);
+            let r = rvent::install_mem_functions(&HOOKS);
+            assert!(!base_uses_hooks(), "no hooks were installed");
+            r
+        }
+        "misaligned" => {
+            static BAD: Misaligned = Misaligned;
+            rvent::install_mem_functions(&BAD).expect("first install");
+            EventBase::new().map(drop)
+        }
+        other => panic!("unknown child mode {other}"),
+    };
+    match r {
+        Ok(()) => println!("accepted"),
+        Err(e) => println!("refused: {e}"),
+    }
+    std::process::exit(0);
+}
+
+fn base_uses_hooks() -> bool {
+    EventBase::new().is_ok_and(|b| b.mem_stats().hooks)
+}
