@@ -356,12 +356,32 @@ impl EventBase {
     /// how many callbacks ran.
     fn activate_ready(&mut self) -> usize {
         let n = self.backend.ready;
-        let mut internal = false;
-        let mut ran = 0;
         let direct = self.active.count == 0
             && self.active.len() == 1
             && self.heap.is_empty()
             && !self.limits.any;
+        // Two copies of the walk, so the direct test is not re-evaluated
+        // per report (and codegen does not depend on the optimiser
+        // unswitching the loop).
+        let (ran, internal) = if direct {
+            self.walk_ready::<true>(n)
+        } else {
+            self.walk_ready::<false>(n)
+        };
+        self.backend.maybe_grow();
+        if internal {
+            self.activate_internal();
+        }
+        ran
+    }
+
+    /// [`activate_ready`](Self::activate_ready)'s walk over the first `n`
+    /// reports; returns the callbacks run and whether an internal token
+    /// (waker, signal pipe) was among them.
+    #[inline(always)]
+    fn walk_ready<const DIRECT: bool>(&mut self, n: usize) -> (usize, bool) {
+        let mut internal = false;
+        let mut ran = 0;
         // Indexed, not iterated: direct callbacks borrow the whole base.
         for k in 0..n {
             let Some(e) = self.backend.events.get(k) else {
@@ -375,7 +395,7 @@ impl EventBase {
             };
             let res = readiness(bits);
             let mut i = entry.head;
-            if direct && i != NIL && !self.cont {
+            if DIRECT && i != NIL && !self.cont {
                 let s = &self.slots[i];
                 if s.fd_next == NIL && s.state & state::ACTIVE == 0 {
                     let hit = s.what & res;
@@ -398,11 +418,7 @@ impl EventBase {
                 i = next;
             }
         }
-        self.backend.maybe_grow();
-        if internal {
-            self.activate_internal();
-        }
-        ran
+        (ran, internal)
     }
 
     /// The waker and the signal pipe were among the poll results.
@@ -575,23 +591,21 @@ impl EventBase {
     pub(crate) fn run_pending_finalizers(&mut self) {
         // A finalizer may finalize further events: repeat until none is
         // queued, as libevent's `event_base_free` does.
+        // Index scans rather than a collected list: no allocation on the
+        // way out, and activation or finalizers never shrink the slab.
         loop {
-            let pending: Vec<u32> = self
-                .slots
-                .iter_live()
-                .filter(|(_, s)| s.has(state::FINALIZING) && s.has(state::ACTIVE))
-                .map(|(i, _)| i)
-                .collect();
-            if pending.is_empty() {
-                return;
-            }
-            for idx in pending {
+            let mut ran = false;
+            for idx in 0..self.slots.len() {
                 let s = &self.slots[idx];
                 if s.has(state::LIVE) && s.has(state::FINALIZING) && s.has(state::ACTIVE) {
                     let ev = self.event_of(idx);
                     self.deactivate(idx);
                     self.run_finalizer(idx, ev);
+                    ran = true;
                 }
+            }
+            if !ran {
+                return;
             }
         }
     }
@@ -659,16 +673,16 @@ impl EventBase {
             return;
         }
         if events.contains(Ev::TIMEOUT) {
-            let timed: Vec<u32> = self
-                .slots
-                .iter_live()
-                .filter(|(_, s)| {
-                    s.fd == fd && s.has(state::TIMEOUT) && !s.what.contains(Ev::SIGNAL)
-                })
-                .map(|(i, _)| i)
-                .collect();
-            for idx in timed {
-                self.activate(idx, Ev::TIMEOUT, 1);
+            // An index scan: activating allocates nothing and moves no slot.
+            for idx in 0..self.slots.len() {
+                let s = &self.slots[idx];
+                if s.has(state::LIVE)
+                    && s.fd == fd
+                    && s.has(state::TIMEOUT)
+                    && !s.what.contains(Ev::SIGNAL)
+                {
+                    self.activate(idx, Ev::TIMEOUT, 1);
+                }
             }
         }
         let want = events & (Ev::READ | Ev::WRITE | Ev::CLOSED);

@@ -168,6 +168,12 @@ impl Slots {
         cb
     }
 
+    /// Number of slots, vacant ones included: every index below it is valid.
+    #[inline]
+    pub fn len(&self) -> u32 {
+        self.v.len() as u32
+    }
+
     /// Number of live event records.
     pub fn live(&self) -> u32 {
         self.live

@@ -117,32 +117,15 @@ unsafe impl Allocator for RventAlloc {
         if layout.size() == 0 {
             return Ok(dangling(layout));
         }
-        #[cfg(feature = "mem-functions")]
-        let r = match hooks() {
-            Some(h) => hooked::allocate(h, layout),
-            None => Global.allocate(layout),
-        };
-        #[cfg(not(feature = "mem-functions"))]
-        let r = Global.allocate(layout);
-        stats::note_alloc(r.is_ok(), layout.size());
-        r
+        obtain(layout)
     }
 
     #[inline]
     unsafe fn deallocate(&self, ptr: NonNull<u8>, layout: Layout) {
-        if layout.size() == 0 {
-            return;
+        if layout.size() != 0 {
+            // SAFETY: forwarded precondition; the size is non-zero.
+            unsafe { release(ptr, layout) }
         }
-        stats::note_free(layout.size());
-        #[cfg(feature = "mem-functions")]
-        if let Some(h) = hooks() {
-            // SAFETY: `ptr` is a live block from `h` (the source is fixed per
-            // process) and not null.
-            unsafe { h.free(ptr.as_ptr()) };
-            return;
-        }
-        // SAFETY: `ptr` is a live block of `layout` from `Global`.
-        unsafe { Global.deallocate(ptr, layout) }
     }
 
     unsafe fn grow(
@@ -180,6 +163,43 @@ unsafe impl Allocator for RventAlloc {
         stats::note_resize(r.is_ok(), old.size(), new.size());
         r
     }
+}
+
+/// A non-zero-sized block from the process's source. Out of line (as is
+/// [`release`]): allocation is never on a hot path, and inlining it would
+/// bloat every callback drop site in the dispatch loop.
+#[inline(never)]
+fn obtain(layout: Layout) -> Result<NonNull<[u8]>, AllocError> {
+    debug_assert!(layout.size() != 0);
+    #[cfg(feature = "mem-functions")]
+    let r = match hooks() {
+        Some(h) => hooked::allocate(h, layout),
+        None => Global.allocate(layout),
+    };
+    #[cfg(not(feature = "mem-functions"))]
+    let r = Global.allocate(layout);
+    stats::note_alloc(r.is_ok(), layout.size());
+    r
+}
+
+/// Returns a non-zero-sized block to the process's source.
+///
+/// # Safety
+/// `ptr` is a live block of `layout` from [`obtain`] (or a resize of one),
+/// and `layout.size()` is non-zero.
+#[inline(never)]
+unsafe fn release(ptr: NonNull<u8>, layout: Layout) {
+    debug_assert!(layout.size() != 0);
+    stats::note_free(layout.size());
+    #[cfg(feature = "mem-functions")]
+    if let Some(h) = hooks() {
+        // SAFETY: `ptr` is a live block from `h` (the source is fixed per
+        // process) and not null.
+        unsafe { h.free(ptr.as_ptr()) };
+        return;
+    }
+    // SAFETY: `ptr` is a live block of `layout` from `Global`.
+    unsafe { Global.deallocate(ptr, layout) }
 }
 
 impl RventAlloc {

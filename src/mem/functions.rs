@@ -26,8 +26,9 @@ pub type FreeFn = unsafe fn(ptr: *mut u8);
 ///
 /// rvent calls them for every block its event core owns: the event slab,
 /// the timer heap, the fd table, the poll report array, the active and
-/// common-timeout queues and the event callbacks. Memory rvent hands to
-/// you is released through the same functions.
+/// common-timeout queues, the signal lists and the event callbacks. Memory
+/// rvent will hand to you (evbuffer lines and buffers, once they exist) is
+/// to be released through the same functions.
 ///
 /// # Safety
 /// Implementors promise the chapter's contract:
