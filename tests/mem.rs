@@ -67,6 +67,10 @@ fn main() {
             "misaligned_hooks_are_detected",
             misaligned_hooks_are_detected,
         ),
+        Trial::test(
+            "misaligned_realloc_is_detected",
+            misaligned_realloc_is_detected,
+        ),
         Trial::test("overflowing_sizes_fail", overflowing_sizes_fail),
         Trial::test(
             "mem_functions_are_implemented",
@@ -683,6 +687,28 @@ fn misaligned_hooks_are_detected() -> TestResult {
     })
 }
 
+/// Hooks whose `realloc` returns an 8-byte-aligned block: the old block is
+/// already gone, so a debug build aborts (no unwinding into a caller that
+/// still holds it) after logging a message naming the hook; a release
+/// build uses the block, which suits rvent's layouts.
+fn misaligned_realloc_is_detected() -> TestResult {
+    run_child("misaligned-realloc", |ok, out| {
+        if cfg!(debug_assertions) {
+            check(!ok, format!("debug child must abort: {out}"))?;
+            check(
+                out.contains("memory function `realloc` returned")
+                    && out.contains("not 16-byte aligned"),
+                format!("abort message: {out}"),
+            )
+        } else {
+            check(
+                ok && out.contains("accepted"),
+                format!("release child: {out}"),
+            )
+        }
+    })
+}
+
 /// Sizes that overflow once a header is added fail instead of wrapping.
 fn overflowing_sizes_fail() -> TestResult {
     static ADAPTER: rvent::GlobalAllocFunctions<System> = rvent::GlobalAllocFunctions::new(System);
@@ -760,6 +786,60 @@ unsafe impl MemFunctions for Misaligned {
     }
 }
 
+/// Aligned `malloc`, but `realloc` moves blocks to 8 bytes past a 16-byte
+/// boundary: a block from the counting hooks, with the user pointer 8 bytes
+/// in.
+struct MisalignedRealloc;
+
+impl MisalignedRealloc {
+    /// The counting hooks' pointer and the user-visible size of `p`.
+    ///
+    /// # Safety
+    /// `p` came from this object's `malloc` or `realloc`.
+    unsafe fn inner(p: *mut u8) -> (*mut u8, usize) {
+        let shifted = !(p as usize).is_multiple_of(MEM_ALIGN);
+        // SAFETY: the counting hooks keep the size `HEADER` bytes before
+        // their pointer; a shifted pointer is 8 bytes past theirs.
+        unsafe {
+            let q = if shifted { p.sub(8) } else { p };
+            let stored = q.sub(HEADER).cast::<usize>().read();
+            (q, if shifted { stored - 8 } else { stored })
+        }
+    }
+}
+
+// SAFETY: deliberately NOT keeping the alignment promise in `realloc`, to
+// test that rvent detects it; sizes and the null / zero rules are kept.
+unsafe impl MemFunctions for MisalignedRealloc {
+    fn malloc(&self, size: usize) -> *mut u8 {
+        HOOKS.malloc(size)
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, size: usize) -> *mut u8 {
+        let Some(full) = size.checked_add(8) else {
+            return ptr::null_mut();
+        };
+        let block = HOOKS.malloc(full);
+        if block.is_null() {
+            return block;
+        }
+        // SAFETY: `ptr` came from this object; the new block holds
+        // `size + 8` bytes, so `size` bytes fit 8 bytes in.
+        unsafe {
+            let (old, old_size) = Self::inner(ptr);
+            let p = block.add(8);
+            ptr::copy_nonoverlapping(ptr, p, size.min(old_size));
+            HOOKS.free(old);
+            p
+        }
+    }
+
+    unsafe fn free(&self, ptr: *mut u8) {
+        // SAFETY: `ptr` came from this object.
+        unsafe { HOOKS.free(Self::inner(ptr).0) }
+    }
+}
+
 fn child(mode: &str) -> ! {
     let r = match mode {
         "refuse" => {
@@ -773,6 +853,17 @@ fn child(mode: &str) -> ! {
             static BAD: Misaligned = Misaligned;
             rvent::install_mem_functions(&BAD).expect("first install");
             EventBase::new().map(drop)
+        }
+        "misaligned-realloc" => {
+            static BAD: MisalignedRealloc = MisalignedRealloc;
+            rvent::install_mem_functions(&BAD).expect("first install");
+            // Enough events to grow the slab: the second growth reallocs.
+            EventBase::new().and_then(|mut base| {
+                for _ in 0..64 {
+                    Event::timer(&mut base, |_, _, _, _| {})?;
+                }
+                Ok(())
+            })
         }
         other => panic!("unknown child mode {other}"),
     };

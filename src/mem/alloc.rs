@@ -35,20 +35,19 @@ mod hooked {
     use crate::mem::MEM_ALIGN;
     use crate::mem::functions::MemFunctions;
 
-    /// Checks a hook's block against the contract. A debug build panics on a
-    /// block that is not `MEM_ALIGN`-aligned, naming the hook; any build
-    /// refuses a block too misaligned for `layout`.
+    /// The message for a block that breaks the alignment promise.
+    fn misaligned(hook: &str, p: *mut u8) -> String {
+        format!(
+            "rvent: memory function `{hook}` returned {p:p}, which is not \
+             {MEM_ALIGN}-byte aligned (blocks from set_mem_functions hooks \
+             must be aligned like the C library's malloc)"
+        )
+    }
+
+    /// Whether `p` keeps the contract's alignment.
     #[inline]
-    fn aligned(p: *mut u8, layout: Layout, hook: &str) -> bool {
-        let addr = p as usize;
-        if cfg!(debug_assertions) && !addr.is_multiple_of(MEM_ALIGN) {
-            panic!(
-                "rvent: memory function `{hook}` returned {p:p}, which is not \
-                 {MEM_ALIGN}-byte aligned (blocks from set_mem_functions hooks \
-                 must be aligned like the C library's malloc)"
-            );
-        }
-        addr.is_multiple_of(layout.align())
+    fn contract_aligned(p: *mut u8) -> bool {
+        (p as usize).is_multiple_of(MEM_ALIGN)
     }
 
     pub(super) fn allocate(
@@ -62,10 +61,18 @@ mod hooked {
         let Some(nn) = NonNull::new(p) else {
             return Err(AllocError);
         };
-        if !aligned(p, layout, "malloc") {
-            // SAFETY: `p` is a live block from this `malloc`.
-            unsafe { h.free(p) };
-            return Err(AllocError);
+        if !contract_aligned(p) {
+            // Nothing was handed over yet, so unwinding is safe: a debug
+            // build panics, naming the hook.
+            if cfg!(debug_assertions) {
+                panic!("{}", misaligned("malloc", p));
+            }
+            // A release build uses the block only if it suits the layout.
+            if !(p as usize).is_multiple_of(layout.align()) {
+                // SAFETY: `p` is a live block from this `malloc`.
+                unsafe { h.free(p) };
+                return Err(AllocError);
+            }
         }
         Ok(NonNull::slice_from_raw_parts(nn, layout.size()))
     }
@@ -88,12 +95,17 @@ mod hooked {
         let Some(nn) = NonNull::new(p) else {
             return Err(AllocError);
         };
-        if !aligned(p, new, "realloc") {
-            // The old block is gone: failing here loses it, but the hook
-            // broke its contract and the block cannot be used.
-            // SAFETY: `p` is a live block from this `realloc`.
-            unsafe { h.free(p) };
-            return Err(AllocError);
+        if !contract_aligned(p)
+            && (cfg!(debug_assertions) || !(p as usize).is_multiple_of(new.align()))
+        {
+            // realloc already consumed the old block, which the caller still
+            // owns on error, and unwinding would free it again: neither an
+            // error nor a panic is sound here, so report and abort.
+            crate::log::log(
+                crate::log::Severity::Err,
+                format_args!("{}", misaligned("realloc", p)),
+            );
+            std::process::abort();
         }
         Ok(NonNull::slice_from_raw_parts(nn, new.size()))
     }

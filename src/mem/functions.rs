@@ -45,8 +45,12 @@ pub type FreeFn = unsafe fn(ptr: *mut u8);
 /// rvent never calls `malloc(0)`, `realloc(p, 0)`, `realloc(null, n)` or
 /// `free(null)` itself, so hooks need not special-case them for rvent —
 /// but other users of the same hooks may, so the contract keeps them.
-/// A debug build checks the alignment of every block and panics with a
-/// message naming the hook when it is wrong.
+/// rvent checks the alignment of every block. A debug build stops on a
+/// misaligned one with a message naming the hook: a panic for `malloc`, an
+/// abort for `realloc` (the old block is already gone, so neither an error
+/// nor unwinding would be sound). A release build uses a block that still
+/// suits the layout it asked for, refuses a misaligned `malloc` block
+/// (`Err(Alloc)`) and aborts on an unusable `realloc` one.
 ///
 /// # Examples
 /// ```

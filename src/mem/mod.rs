@@ -51,9 +51,8 @@
 // Maintainer notes: unsafe is allowed here (and in `sys`) only. Everything
 // that hands raw blocks to the rest of the crate goes through `RventAlloc`,
 // whose `Allocator` impl is the one place that trusts the hooks' results;
-// it re-checks alignment against the `Layout` in every build (a debug build
-// panics, naming the hook, a release build treats the block as a failure
-// after freeing it). Issue 3's per-base arena and pools will sit on top of
+// it re-checks alignment in every build (see `MemFunctions`' docs for what
+// happens to a misaligned block: panic, refusal or abort). Issue 3's per-base arena and pools will sit on top of
 // `RventAlloc` and add their own fields to `MemStats`.
 #![allow(unsafe_code)]
 
