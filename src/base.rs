@@ -75,8 +75,10 @@ pub struct EventBase {
     pub(crate) running_event: Option<Event>,
     /// Priority of the queue being run; 0 outside dispatch.
     pub(crate) running_prio: usize,
-    /// The running signal event was deleted: skip its remaining calls.
-    pub(crate) calls_cancelled: bool,
+    /// Slot of the signal event whose callback runs, `NIL` otherwise;
+    /// deleting that event resets it, which cancels its remaining
+    /// deliveries (libevent's `ev_pncalls`).
+    pub(crate) running_signal: u32,
 }
 
 impl std::fmt::Debug for EventBase {
@@ -169,7 +171,7 @@ impl EventBase {
             cont: false,
             running_event: None,
             running_prio: 0,
-            calls_cancelled: false,
+            running_signal: crate::slots::NIL,
         })
     }
 

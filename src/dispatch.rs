@@ -559,13 +559,14 @@ impl EventBase {
         res: Ev,
         ncalls: u16,
     ) {
-        self.calls_cancelled = false;
         for i in 0..ncalls.max(1) {
-            if i > 0 && (self.got_break || self.calls_cancelled) {
+            if i > 0 && (self.got_break || self.running_signal != ev.idx) {
                 break;
             }
+            self.running_signal = ev.idx;
             f(self, ev, fd, res);
         }
+        self.running_signal = NIL;
     }
 
     #[cold]

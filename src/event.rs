@@ -300,9 +300,13 @@ impl Event {
     /// [`Error::StaleEvent`].
     #[doc(alias = "event_del")]
     pub fn del(self, base: &mut EventBase) -> Result<()> {
-        let idx = base.resolve(self, "del")?;
-        if !base.slots[idx].has(state::FINALIZING) {
-            base.del_inner(idx);
+        // One lookup for the handle check and the state (a hot path).
+        let st = match base.slots.get(self.idx, self.generation) {
+            Some(s) if self.base == base.id => s.state,
+            _ => return Err(stale(self, "del")),
+        };
+        if st & state::FINALIZING == 0 {
+            base.del_inner(self.idx);
         }
         Ok(())
     }
@@ -668,8 +672,8 @@ impl EventBase {
     /// signal event also cancels its remaining deliveries.
     #[inline]
     pub(crate) fn del_inner(&mut self, idx: u32) {
-        if self.running_event.is_some_and(|r| r.idx == idx) {
-            self.calls_cancelled = true;
+        if idx == self.running_signal {
+            self.running_signal = NIL;
         }
         if self.slots[idx].state & (state::TIMEOUT | state::ACTIVE | state::INSERTED) != 0 {
             self.del_queued(idx);
