@@ -270,10 +270,18 @@ impl EventBase {
         self.got_break = false;
         self.clear_time_cache();
         self.signals_take_target();
-        let r = self.run_inner(flags);
+        // A panicking callback unwinds through here: the base leaves its
+        // running state first, so it stays usable (the panicking callback
+        // is dropped; its event stays, without a callback).
+        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.run_inner(flags)));
         self.running = false;
+        self.running_event = None;
+        self.running_prio = 0;
         self.clear_time_cache();
-        r
+        match r {
+            Ok(r) => r,
+            Err(panic) => std::panic::resume_unwind(panic),
+        }
     }
 
     fn run_inner(&mut self, flags: LoopFlags) -> Result<LoopStatus> {

@@ -998,3 +998,22 @@ fn loopbreak_leaves_other_ready_events_active() {
     assert_eq!(base.dispatch().unwrap(), LoopStatus::Exited);
     assert_eq!(calls.get(), 2);
 }
+
+/// A callback that panics unwinds out of `run`, and the base stays usable:
+/// the next run is not refused as re-entrant and other events still fire.
+#[test]
+fn base_survives_a_panicking_callback() {
+    let mut base = EventBase::new().unwrap();
+    let bomb = Event::timer(&mut base, |_, _, _, _| panic!("boom")).unwrap();
+    bomb.add(&mut base, Some(Duration::ZERO)).unwrap();
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| base.dispatch()));
+    assert!(r.is_err(), "the panic propagates to the caller");
+    assert_eq!(base.running_event(), None);
+    let calls = Counter::new();
+    let c = calls.clone();
+    let ok = Event::timer(&mut base, move |_, _, _, _| c.bump()).unwrap();
+    ok.add(&mut base, Some(Duration::ZERO)).unwrap();
+    assert_eq!(base.dispatch().unwrap(), LoopStatus::NoEvents);
+    assert_eq!(calls.get(), 1);
+    base.assert_invariants();
+}
