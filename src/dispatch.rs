@@ -271,16 +271,25 @@ impl EventBase {
         self.clear_time_cache();
         self.signals_take_target();
         // A panicking callback unwinds through here: the base leaves its
-        // running state first, so it stays usable (the panicking callback
-        // is dropped; its event stays, without a callback).
+        // running state first, so it stays usable (the panicking closure is
+        // dropped and its event deleted).
         let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.run_inner(flags)));
         self.running = false;
-        self.running_event = None;
+        let panicked_in = self.running_event.take();
         self.running_prio = 0;
         self.clear_time_cache();
         match r {
             Ok(r) => r,
-            Err(panic) => std::panic::resume_unwind(panic),
+            Err(panic) => {
+                // Its closure is gone: the event must not stay pending (a
+                // level-triggered fd would spin without a callback).
+                if let Some(ev) = panicked_in
+                    && ev.is_live(self)
+                {
+                    self.del_inner(ev.idx);
+                }
+                std::panic::resume_unwind(panic)
+            }
         }
     }
 

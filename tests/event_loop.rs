@@ -1004,11 +1004,24 @@ fn loopbreak_leaves_other_ready_events_active() {
 #[test]
 fn base_survives_a_panicking_callback() {
     let mut base = EventBase::new().unwrap();
-    let bomb = Event::timer(&mut base, |_, _, _, _| panic!("boom")).unwrap();
-    bomb.add(&mut base, Some(Duration::ZERO)).unwrap();
-    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| base.dispatch()));
-    assert!(r.is_err(), "the panic propagates to the caller");
+    let (mut w, r) = pair();
+    w.write_all(b"x").unwrap();
+    let bomb = Event::new(
+        &mut base,
+        r.as_raw_fd(),
+        Ev::READ | Ev::PERSIST,
+        |_, _, _, _| panic!("boom"),
+    )
+    .unwrap();
+    bomb.add(&mut base, None).unwrap();
+    let res = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| base.dispatch()));
+    assert!(res.is_err(), "the panic propagates to the caller");
     assert_eq!(base.running_event(), None);
+    let (pending, _) = bomb.pending(&base, Ev::READ).unwrap();
+    assert!(
+        pending.is_empty(),
+        "the panicked event no longer watches its fd"
+    );
     let calls = Counter::new();
     let c = calls.clone();
     let ok = Event::timer(&mut base, move |_, _, _, _| c.bump()).unwrap();
