@@ -21,7 +21,7 @@ use crate::dispatch::ActiveQueues;
 use crate::error::{Error, Result};
 use crate::event::Event;
 use crate::log::{Severity, log};
-use crate::mem::{self, MemStats, MemVec};
+use crate::mem::{self, Arena, BaseGuard, MemStats, MemVec, Pool};
 use crate::signal::SignalMap;
 use crate::slots::{Slots, state};
 use crate::thread::Shared;
@@ -79,6 +79,11 @@ pub struct EventBase {
     /// deleting that event resets it, which cancels its remaining
     /// deliveries (libevent's `ev_pncalls`).
     pub(crate) running_signal: u32,
+    /// Per-iteration scratch, reset at the end of every loop iteration.
+    pub(crate) arena: Arena,
+    /// Keeps the thread's pool caching while the base lives; flushes it
+    /// when the thread's last base goes. Last, so the events drop first.
+    pub(crate) _pool_guard: BaseGuard,
 }
 
 impl std::fmt::Debug for EventBase {
@@ -172,6 +177,8 @@ impl EventBase {
             running_event: None,
             running_prio: 0,
             running_signal: crate::slots::NIL,
+            arena: Arena::default(),
+            _pool_guard: BaseGuard::new(),
         })
     }
 
@@ -260,7 +267,85 @@ impl EventBase {
     /// # Ok::<(), rvent::Error>(())
     /// ```
     pub fn mem_stats(&self) -> MemStats {
-        mem::stats_snapshot()
+        let (pool_hits, pool_misses, pool_bytes_cached) = mem::pool_counters();
+        MemStats {
+            arena_bytes: self.arena.in_use(),
+            arena_peak: self.arena.peak(),
+            arena_resets: self.arena.resets(),
+            pool_hits,
+            pool_misses,
+            pool_bytes_cached,
+            ..mem::stats_snapshot()
+        }
+    }
+
+    /// The base's per-iteration scratch arena: memory that lives until the
+    /// end of the current loop iteration, from the memory functions, for a
+    /// callback's temporary buffers. `&Arena` is an `allocator_api2`
+    /// allocator; see [`Arena`].
+    ///
+    /// The returned borrow ties everything allocated from it to this
+    /// borrow of the base, and the loop resets the arena only between
+    /// callbacks, through `&mut EventBase` — so nothing allocated here can
+    /// be used after the reset that frees it. Arena memory used outside the
+    /// loop is released at the end of the next loop iteration (or rolled
+    /// back at once when the most recent allocation is dropped).
+    ///
+    /// # Examples
+    /// ```
+    /// use allocator_api2::vec::Vec;
+    /// use rvent::{Ev, Event, EventBase, LoopFlags};
+    ///
+    /// let mut base = EventBase::new()?;
+    /// let ev = Event::timer(&mut base, |base, _, _, _| {
+    ///     // A temporary buffer in scratch memory: once the arena has its
+    ///     // chunk, this makes no call to the memory functions.
+    ///     let mut squares: Vec<u64, _> = Vec::new_in(base.scratch());
+    ///     squares.extend((1..=100u64).map(|i| i * i));
+    ///     assert_eq!(squares.iter().sum::<u64>(), 338_350);
+    ///     assert!(base.mem_stats().arena_bytes >= 800);
+    /// })?;
+    /// ev.active(&mut base, Ev::TIMEOUT)?;
+    /// base.run(LoopFlags::NONBLOCK)?;
+    /// let m = base.mem_stats();
+    /// assert_eq!(m.arena_bytes, 0); // reset at the end of the iteration
+    /// assert_eq!(m.arena_resets, 1);
+    /// assert!(m.arena_peak >= 800);
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
+    ///
+    /// Arena memory cannot outlive the iteration: holding it across
+    /// anything that needs `&mut EventBase` — such as the loop, which
+    /// resets the arena — does not compile.
+    /// ```compile_fail
+    /// use allocator_api2::vec::Vec;
+    /// let mut base = rvent::EventBase::new()?;
+    /// let mut kept: Vec<u8, _> = Vec::new_in(base.scratch());
+    /// kept.push(1);
+    /// base.run(rvent::LoopFlags::NONBLOCK)?; // error: `base` is borrowed
+    /// kept.push(2);
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
+    pub fn scratch(&self) -> &Arena {
+        &self.arena
+    }
+
+    /// The pool long-lived objects of this base are allocated from: size
+    /// classes with free lists over the memory functions, shared by the
+    /// bases of this thread (see [`Pool`]). Event callbacks live there; a
+    /// component that keeps standard-size blocks (evbuffer chains) can too.
+    ///
+    /// # Examples
+    /// ```
+    /// use allocator_api2::boxed::Box;
+    /// let base = rvent::EventBase::new()?;
+    /// let b = Box::try_new_in([0u8; 200], base.pool()).map_err(|_| rvent::Error::Alloc)?;
+    /// drop(b); // back to the pool's 256-byte class
+    /// assert!(base.mem_stats().pool_bytes_cached >= 256);
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
+    pub fn pool(&self) -> Pool {
+        Pool::new()
     }
 
     /// Rebuilds the kernel state after `fork()` in the child

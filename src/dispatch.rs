@@ -53,6 +53,18 @@ pub enum LoopStatus {
     NoEvents,
 }
 
+/// Logs an error that stops the loop (an allocation failure inside it)
+/// through the log callback, and passes it on.
+#[cold]
+#[inline(never)]
+fn loop_error(during: &str, e: Error) -> Error {
+    log(
+        Severity::Err,
+        format_args!("event_base_loop: {during}: {e}; the loop stops"),
+    );
+    e
+}
+
 /// One priority's FIFO.
 #[derive(Clone, Copy)]
 struct Queue {
@@ -274,6 +286,8 @@ impl EventBase {
         // running state first, so it stays usable (the panicking closure is
         // dropped and its event deleted).
         let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.run_inner(flags)));
+        // Whatever ended the run, the iteration's scratch goes.
+        self.arena.reset();
         self.running = false;
         let panicked_in = self.running_event.take();
         self.running_prio = 0;
@@ -303,7 +317,7 @@ impl EventBase {
             if self.n_pending == 0
                 && self.active.count == 0
                 && !flags.contains(LoopFlags::NO_EXIT_ON_EMPTY)
-                && self.nothing_left()
+                && self.nothing_left()?
             {
                 return Ok(LoopStatus::NoEvents);
             }
@@ -317,7 +331,7 @@ impl EventBase {
                 log(Severity::Err, format_args!("epoll_wait failed: {e}"));
                 return Err(Error::Io(e));
             }
-            let mut ran = self.activate_ready();
+            let mut ran = self.activate_ready()?;
             if !self.heap.is_empty() {
                 let now = self.now_ns();
                 self.timeout_process(now);
@@ -325,6 +339,9 @@ impl EventBase {
             if self.active.count > 0 && !self.cont {
                 ran += self.process_active();
             }
+            // End of the iteration: release its scratch (one load and a
+            // branch when the arena was not used).
+            self.arena.reset();
             if ran > 0 {
                 if flags.contains(LoopFlags::ONCE) && self.active.count == 0 {
                     return Ok(LoopStatus::Exited);
@@ -340,8 +357,9 @@ impl EventBase {
     /// `event_active` queues at once), then tell whether the loop is empty.
     #[cold]
     #[inline(never)]
-    fn nothing_left(&mut self) -> bool {
-        self.run_commands();
+    fn nothing_left(&mut self) -> Result<bool> {
+        self.run_commands()
+            .map_err(|e| loop_error("cross-thread commands", e))?;
         let empty = self.n_pending == 0 && self.active.count == 0;
         if empty {
             log(
@@ -349,7 +367,7 @@ impl EventBase {
                 format_args!("event_base_loop: no events registered"),
             );
         }
-        empty
+        Ok(empty)
     }
 
     /// Nanoseconds until the earliest deadline, read from the clock rather
@@ -371,7 +389,11 @@ impl EventBase {
     /// activates queues behind them). The sole event of a ready fd then
     /// runs right here instead of going through the active queue. Returns
     /// how many callbacks ran.
-    fn activate_ready(&mut self) -> usize {
+    ///
+    /// # Errors
+    /// [`Error::Alloc`] if the signal or command scratch cannot be
+    /// obtained (logged; the deliveries and commands stay queued).
+    fn activate_ready(&mut self) -> Result<usize> {
         let n = self.backend.ready;
         let direct = self.active.count == 0
             && self.active.len() == 1
@@ -387,9 +409,9 @@ impl EventBase {
         };
         self.backend.maybe_grow();
         if internal {
-            self.activate_internal();
+            self.activate_internal()?;
         }
-        ran
+        Ok(ran)
     }
 
     /// [`activate_ready`](Self::activate_ready)'s walk over the first `n`
@@ -441,16 +463,19 @@ impl EventBase {
     /// The waker and the signal pipe were among the poll results.
     #[cold]
     #[inline(never)]
-    fn activate_internal(&mut self) {
+    fn activate_internal(&mut self) -> Result<()> {
         let n = self.backend.ready;
         let tokens = |t: Token| self.backend.events[..n].iter().any(|e| e.u64 == t.0 as u64);
         let (signal, woken) = (tokens(SIGNAL_TOKEN), tokens(WAKER_TOKEN));
         if signal {
-            self.deliver_signals();
+            self.deliver_signals()
+                .map_err(|e| loop_error("signal delivery", e))?;
         }
         if woken {
-            self.run_commands();
+            self.run_commands()
+                .map_err(|e| loop_error("cross-thread commands", e))?;
         }
+        Ok(())
     }
 
     /// Runs the most urgent non-empty queue (libevent's

@@ -12,6 +12,7 @@ use std::time::Instant;
 
 use crate::base::EventBase;
 use crate::event::{Ev, Event};
+use crate::mem::Arena;
 use crate::slots::state;
 
 /// A snapshot of one event, given to [`EventBase::foreach_event`].
@@ -78,12 +79,20 @@ impl EventBase {
     }
 
     /// Writes a human-readable list of inserted and active events
-    /// (`event_base_dump_events`).
+    /// (`event_base_dump_events`). The text is formatted in the base's
+    /// scratch arena and handed to `out` in one `write_all`.
     ///
     /// # Errors
-    /// Whatever `out` returns.
+    /// Whatever `out` returns; [`io::ErrorKind::OutOfMemory`] if the
+    /// scratch memory cannot be obtained.
     #[doc(alias = "event_base_dump_events")]
     pub fn dump_events(&self, out: &mut dyn Write) -> io::Result<()> {
+        let mut text = ScratchText(allocator_api2::vec::Vec::new_in(self.scratch()));
+        self.dump_into(&mut text)?;
+        out.write_all(&text.0)
+    }
+
+    fn dump_into(&self, out: &mut ScratchText<'_>) -> io::Result<()> {
         let now = self.now();
         writeln!(out, "Inserted events:")?;
         for (idx, s) in self.slots.iter_live() {
@@ -113,6 +122,24 @@ impl EventBase {
                 )?;
             }
         }
+        Ok(())
+    }
+}
+
+/// Text formatted in the arena; growth failure is an `OutOfMemory` error
+/// (never an abort, which `Vec`'s own `io::Write` would risk).
+struct ScratchText<'a>(allocator_api2::vec::Vec<u8, &'a Arena>);
+
+impl Write for ScratchText<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0
+            .try_reserve(buf.len())
+            .map_err(|_| io::Error::from(io::ErrorKind::OutOfMemory))?;
+        self.0.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
         Ok(())
     }
 }

@@ -29,7 +29,7 @@ use crate::base::EventBase;
 use crate::debug;
 use crate::error::{Error, Result};
 use crate::flags::flag_set;
-use crate::mem::{self, MemBox, RventAlloc};
+use crate::mem::{self, Pool};
 use crate::slots::{NIL, state};
 use crate::sys::signal::NSIG;
 use crate::timer::{CT_TAG, CommonQueue, HeapEntry, MAX_COMMON_TIMEOUTS};
@@ -100,8 +100,10 @@ impl CommonTimeout {
 /// loopexit) are wrapped into this shape too, and slot state bits
 /// (`ONCE`, `FINALIZING`, `FINALIZE_FREE`) say what happens afterwards, so
 /// dispatch has a single call path.
-/// The closure lives in a block from the memory functions.
-pub(crate) type EventFn = MemBox<dyn FnMut(&mut EventBase, Event, RawFd, Ev)>;
+/// The closure lives in a pooled block from the memory functions, so
+/// freeing and re-creating events in a steady loop recycles blocks.
+pub(crate) type EventFn =
+    allocator_api2::boxed::Box<dyn FnMut(&mut EventBase, Event, RawFd, Ev), Pool>;
 
 /// Boxes a callback through the memory functions.
 ///
@@ -111,7 +113,7 @@ pub(crate) fn event_fn<F>(f: F) -> Result<EventFn>
 where
     F: FnMut(&mut EventBase, Event, RawFd, Ev) + 'static,
 {
-    let b = MemBox::try_new_in(f, RventAlloc).map_err(|_| Error::Alloc)?;
+    let b = allocator_api2::boxed::Box::try_new_in(f, Pool::new()).map_err(|_| Error::Alloc)?;
     // allocator_api2's documented way to unsize its `Box` on stable (a
     // coercion of the raw pointer, then `from_raw_in` with the same
     // allocator).

@@ -34,7 +34,7 @@
 //! | 5 event loop | [`EventBase::run`], [`LoopFlags`], [`LoopStatus`] |
 //! | 6 events | [`Event`], [`Ev`], [`CommonTimeout`], [`EventBase::once`] |
 //! | 9.1 / 9.2 logging, fatal errors | [`set_log_callback`], [`set_fatal_callback`] |
-//! | 9.3 memory functions | `set_mem_functions`, `install_mem_functions`, [`MemStats`] |
+//! | 9.3 memory functions | `set_mem_functions`, `install_mem_functions`, [`MemStats`], [`Arena`], [`Pool`] |
 //! | 9.4 threads | [`Notifier`] |
 //! | 9.5 debug mode | [`enable_debug_mode`] |
 
@@ -77,7 +77,10 @@ pub use mem::{
     AllocatorFunctions, FreeFn, GlobalAllocFunctions, MallocFn, MemFunctions, ReallocFn,
     install_mem_functions, set_mem_functions,
 };
-pub use mem::{MEM_ALIGN, MEM_FUNCTIONS_IMPLEMENTED, MemStats};
+pub use mem::{
+    Arena, MEM_ALIGN, MEM_FUNCTIONS_IMPLEMENTED, MemStats, POOL_DEFAULT_HIGH_WATER, POOL_MAX_SIZE,
+    Pool,
+};
 pub use thread::Notifier;
 pub use timer::MAX_COMMON_TIMEOUTS;
 

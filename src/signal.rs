@@ -166,13 +166,18 @@ impl EventBase {
         }
     }
 
-    /// Drains the self-pipe and activates the signal events.
-    pub(crate) fn deliver_signals(&mut self) {
+    /// Drains the self-pipe and activates the signal events. The delivery
+    /// counts live in the iteration's arena.
+    ///
+    /// # Errors
+    /// [`Error::Alloc`] if the counts cannot be allocated; the pipe is then
+    /// left unread, so the deliveries wait for the next iteration.
+    pub(crate) fn deliver_signals(&mut self) -> Result<()> {
         let Some((r, _)) = &self.signals.pipe else {
-            return;
+            return Ok(());
         };
         let r = r.as_raw_fd();
-        let mut counts = [0u16; NSIG as usize];
+        let counts = self.arena.try_alloc_slice_fill(NSIG as usize, 0u16)?;
         let mut buf = [0u8; 256];
         while let Ok(n) = crate::sys::fd::read(r, &mut buf) {
             if n == 0 {
@@ -195,6 +200,7 @@ impl EventBase {
                 i = next;
             }
         }
+        Ok(())
     }
 
     /// Activates every event on `signum` (`event_base_active_by_signal`).

@@ -22,7 +22,9 @@ use crate::base::EventBase;
 use crate::error::{Error, Result};
 use crate::event::{Ev, Event};
 use crate::log::warn;
+use crate::mem::{self, Arena, MemVec};
 
+#[derive(Clone, Copy)]
 pub(crate) enum Command {
     Activate(Event, Ev),
     LoopExit(Option<Duration>),
@@ -31,7 +33,10 @@ pub(crate) enum Command {
 
 pub(crate) struct Shared {
     waker: Mutex<Waker>,
-    commands: Mutex<Vec<Command>>,
+    /// Queued commands. Its capacity is kept across batches (the loop
+    /// copies a batch into its arena and clears it), so queueing allocates
+    /// only when a batch is larger than any before.
+    commands: Mutex<MemVec<Command>>,
     /// The base was dropped: commands are refused.
     closed: AtomicBool,
 }
@@ -40,7 +45,7 @@ impl Shared {
     pub fn new(base: &crate::backend::Backend) -> Result<Shared> {
         Ok(Shared {
             waker: Mutex::new(Waker::new(base.poll.registry(), WAKER_TOKEN)?),
-            commands: Mutex::new(Vec::new()),
+            commands: Mutex::new(mem::vec()),
             closed: AtomicBool::new(false),
         })
     }
@@ -95,11 +100,15 @@ impl Notifier {
         if self.shared.closed.load(Ordering::SeqCst) {
             return Err(Error::BadState("the event base was dropped"));
         }
-        self.shared
-            .commands
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(cmd);
+        {
+            let mut q = self
+                .shared
+                .commands
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            mem::reserve(&mut q, 1)?;
+            q.push(cmd);
+        }
         self.wake()
     }
 
@@ -153,16 +162,46 @@ impl EventBase {
         }
     }
 
-    /// Runs the commands other threads queued.
-    pub(crate) fn run_commands(&mut self) {
-        let cmds = std::mem::take(
-            &mut *self
+    /// Runs the commands other threads queued. The batch is copied into
+    /// the iteration's arena (so the lock is not held while it runs, and
+    /// the queue keeps its capacity).
+    ///
+    /// # Errors
+    /// [`Error::Alloc`] if the batch cannot be copied; the commands then
+    /// stay queued for the next iteration.
+    pub(crate) fn run_commands(&mut self) -> Result<()> {
+        // The commands need `&mut self`, so the arena is lent out of the
+        // base while they run (nothing else uses it meanwhile: commands run
+        // no callbacks) and put back after; a reset cannot happen while
+        // `batch` borrows it, because the base never sees it.
+        let arena = std::mem::take(&mut self.arena);
+        let r = self.run_commands_in(&arena);
+        self.arena = arena;
+        if r.is_err() {
+            // The waker is edge-triggered: wake again so the commands left
+            // queued are retried on the next iteration.
+            let _ = self.notifier().wake();
+        }
+        r
+    }
+
+    fn run_commands_in(&mut self, arena: &Arena) -> Result<()> {
+        let mut batch: allocator_api2::vec::Vec<Command, &Arena> =
+            allocator_api2::vec::Vec::new_in(arena);
+        {
+            let mut q = self
                 .notify
                 .commands
                 .lock()
-                .unwrap_or_else(|e| e.into_inner()),
-        );
-        for cmd in cmds {
+                .unwrap_or_else(|e| e.into_inner());
+            if q.is_empty() {
+                return Ok(());
+            }
+            batch.try_reserve(q.len()).map_err(|_| Error::Alloc)?;
+            batch.extend_from_slice(&q);
+            q.clear();
+        }
+        for cmd in batch {
             match cmd {
                 // Another thread cannot know the event was freed meanwhile,
                 // so a stale handle is a warning here, even in debug mode.
@@ -184,5 +223,6 @@ impl EventBase {
                 Command::LoopBreak => self.loopbreak(),
             }
         }
+        Ok(())
     }
 }

@@ -1,8 +1,11 @@
 //! Memory functions (tutorial 9.3, `event_set_mem_functions`; libevent's
 //! `main/mm_functions` and `util/mm_*`): counting hooks see every block the
 //! event core owns and get them all back, a steady-state loop makes no
-//! calls, failing hooks give `Err(Alloc)` without leaks or panics, late
-//! installs are refused, and the realloc / alignment contract holds.
+//! calls, failing hooks give `Err(Alloc)` without leaks or panics (in the
+//! loop too, where the failure is logged), late installs are refused, the
+//! realloc / alignment contract holds, the per-iteration arena is reset
+//! every iteration and the pool recycles callbacks and trims above its
+//! high-water mark.
 //!
 //! The hooks are process-global, so this is a `harness = false` binary
 //! whose libtest-mimic `main` installs counting hooks before anything else
@@ -76,6 +79,19 @@ fn main() {
             "mem_functions_are_implemented",
             mem_functions_are_implemented,
         ),
+        Trial::test(
+            "loop_alloc_failure_is_logged_and_returned",
+            loop_alloc_failure_is_logged_and_returned,
+        ),
+        Trial::test(
+            "steady_loop_recreating_events_makes_no_calls",
+            steady_loop_recreating_events_makes_no_calls,
+        ),
+        Trial::test(
+            "arena_is_reset_every_iteration",
+            arena_is_reset_every_iteration,
+        ),
+        Trial::test("pool_trims_above_high_water", pool_trims_above_high_water),
     ];
     libtest_mimic::run(&args, tests).exit();
 }
@@ -876,4 +892,261 @@ fn child(mode: &str) -> ! {
 
 fn base_uses_hooks() -> bool {
     EventBase::new().is_ok_and(|b| b.mem_stats().hooks)
+}
+
+// ---------------------------------------------------------------------------
+// Issue 3, step 2: the arena, the pool, allocation failure inside the loop.
+
+/// An allocation failure inside the loop (the arena's chunk for a batch of
+/// cross-thread commands) is logged through the log callback and returned
+/// as `Err(Alloc)`: no panic, no abort, no leak, and the commands stay
+/// queued, so the next run performs them.
+fn loop_alloc_failure_is_logged_and_returned() -> TestResult {
+    static LOGGED: AtomicBool = AtomicBool::new(false);
+    let start = held();
+    {
+        let mut base = EventBase::new()?;
+        let hits = Rc::new(Cell::new(0u32));
+        let h = Rc::clone(&hits);
+        let ev = Event::timer(&mut base, move |_, _, _, what| {
+            assert!(what.contains(Ev::READ));
+            h.set(h.get() + 1);
+        })?;
+        let keep = Event::timer(&mut base, |_, _, _, _| {})?;
+        keep.add(&mut base, Some(Duration::from_secs(60)))?;
+        let notifier = base.notifier();
+        notifier.activate(ev, Ev::READ)?;
+        rvent::set_log_callback(|severity, msg| {
+            if severity == rvent::Severity::Err && msg.contains("the loop stops") {
+                LOGGED.store(true, SeqCst);
+            }
+        });
+        // The base has never used its arena: the next allocation is the
+        // arena's first chunk, for the command batch.
+        HOOKS.arm(1);
+        let r = base.run(LoopFlags::NONBLOCK);
+        let injected = HOOKS.disarm();
+        rvent::reset_log_callback();
+        check(injected, "the loop allocated (the arena chunk)")?;
+        check(
+            matches!(r, Err(Error::Alloc)),
+            format!("the loop returned {r:?}"),
+        )?;
+        check(LOGGED.load(SeqCst), "the failure went to the log callback")?;
+        check(hits.get() == 0, "the command did not run")?;
+        base.assert_invariants();
+        base.run(LoopFlags::NONBLOCK)?;
+        check(
+            hits.get() == 1,
+            format!(
+                "the kept command ran on the next run ({} calls)",
+                hits.get()
+            ),
+        )?;
+        keep.free(&mut base)?;
+        ev.free(&mut base)?;
+    }
+    let end = held();
+    check(end == start, format!("leaked: {end:?} (before: {start:?})"))
+}
+
+/// Timers, socketpair reads and writes, events freed and re-created every
+/// iteration, callbacks using the scratch arena, a cross-thread command
+/// batch and a dump: after warm-up, no calls to the hooks and no global
+/// allocations per iteration; the pool serves the re-created callbacks.
+fn steady_loop_recreating_events_makes_no_calls() -> TestResult {
+    let mut base = EventBase::new()?;
+    let (a, b) = pair()?;
+    let reads = Rc::new(Cell::new(0u64));
+    let fired = Rc::new(Cell::new(0u64));
+    let notified = Rc::new(Cell::new(0u64));
+    let r = Rc::clone(&reads);
+    let rsock = b.try_clone().map_err(|e| e.to_string())?;
+    let rd = Event::new(
+        &mut base,
+        b.as_raw_fd(),
+        Ev::READ | Ev::PERSIST,
+        move |base, _, _, _| {
+            let mut buf = allocator_api2::vec::Vec::new_in(base.scratch());
+            buf.resize(64, 0u8);
+            if let Ok(n) = (&rsock).read(&mut buf) {
+                r.set(r.get() + n as u64);
+            }
+        },
+    )?;
+    rd.add(&mut base, None)?;
+    let n2 = Rc::clone(&notified);
+    let poked = Event::timer(&mut base, move |_, _, _, _| n2.set(n2.get() + 1))?;
+    let notifier = base.notifier();
+    let iteration = |base: &mut EventBase| -> Result<(), Failed> {
+        (&a).write_all(b"ping").map_err(|e| e.to_string())?;
+        // Events freed and re-created: their callbacks come from the pool.
+        let mut timers = [None; 8];
+        for (j, slot) in timers.iter_mut().enumerate() {
+            let f = Rc::clone(&fired);
+            let payload = [j as u64; 6]; // a 56-byte callback
+            let t = Event::timer(base, move |base, _, _, _| {
+                let squares = base
+                    .scratch()
+                    .try_alloc_slice_fill(32, payload[0])
+                    .expect("scratch");
+                f.set(f.get() + 1 + squares[31] - payload[0]);
+            })?;
+            t.add(base, Some(Duration::ZERO))?;
+            *slot = Some(t);
+        }
+        notifier.activate(poked, Ev::READ)?;
+        let want = (fired.get() + 8, reads.get() + 4, notified.get() + 1);
+        while (fired.get(), reads.get(), notified.get()) != want {
+            base.run(LoopFlags::NONBLOCK)?;
+        }
+        base.dump_events(&mut std::io::sink())
+            .map_err(|e| e.to_string())?;
+        for t in timers.into_iter().flatten() {
+            t.free(base)?;
+        }
+        Ok(())
+    };
+    for _ in 0..100 {
+        iteration(&mut base)?;
+    }
+    let (c0, g0, s0) = (calls(), global_allocs(), base.mem_stats());
+    const N: u64 = 500;
+    for _ in 0..N {
+        iteration(&mut base)?;
+    }
+    let (c1, g1, s1) = (calls(), global_allocs(), base.mem_stats());
+    check(
+        c1 == c0 && s1.calls == s0.calls,
+        format!("{} hook calls in {N} steady-state iterations", c1 - c0),
+    )?;
+    check(
+        g1 == g0,
+        format!(
+            "{} global allocations in {N} steady-state iterations",
+            g1 - g0
+        ),
+    )?;
+    check(
+        s1.pool_hits - s0.pool_hits >= 8 * N && s1.pool_misses == s0.pool_misses,
+        format!("pool: {s0:?} -> {s1:?}"),
+    )?;
+    check(
+        s1.arena_resets - s0.arena_resets >= N,
+        format!("arena resets: {s0:?} -> {s1:?}"),
+    )?;
+    rd.free(&mut base)?;
+    Ok(())
+}
+
+/// The arena is reset at the end of every iteration that used it: the
+/// reset count follows the iterations, nothing stays in use after the
+/// loop, and the peak remembers the largest iteration.
+fn arena_is_reset_every_iteration() -> TestResult {
+    let mut base = EventBase::new()?;
+    let seen = Rc::new(Cell::new(0usize));
+    let s2 = Rc::clone(&seen);
+    let ev = Event::timer(&mut base, move |base, _, _, _| {
+        // Kept in the arena until the reset (not rolled back).
+        let block = base
+            .scratch()
+            .try_alloc_slice_fill(1000, 7u8)
+            .expect("scratch");
+        assert_eq!(block[999], 7);
+        s2.set(base.mem_stats().arena_bytes);
+    })?;
+    let idle = base.mem_stats();
+    base.run(LoopFlags::NONBLOCK)?;
+    check(
+        base.mem_stats().arena_resets == idle.arena_resets,
+        "an iteration that does not use the arena does not reset it",
+    )?;
+    // Warm-up: the first use obtains the arena's chunk.
+    ev.active(&mut base, Ev::TIMEOUT)?;
+    base.run(LoopFlags::ONCE)?;
+    let s0 = base.mem_stats();
+    const N: u64 = 50;
+    for _ in 0..N {
+        ev.active(&mut base, Ev::TIMEOUT)?;
+        base.run(LoopFlags::ONCE)?;
+        check(
+            base.mem_stats().arena_bytes == 0,
+            "nothing is in use after the iteration",
+        )?;
+    }
+    let s1 = base.mem_stats();
+    check(
+        seen.get() >= 1000,
+        format!("in use during the callback: {}", seen.get()),
+    )?;
+    check(
+        s1.arena_resets - s0.arena_resets == N,
+        format!(
+            "{} resets in {N} iterations",
+            s1.arena_resets - s0.arena_resets
+        ),
+    )?;
+    check(
+        s1.arena_peak >= 1000 && s1.arena_peak < 2000,
+        format!("peak {}", s1.arena_peak),
+    )?;
+    check(s1.calls == s0.calls, "the kept chunk is reused")?;
+    ev.free(&mut base)?;
+    Ok(())
+}
+
+/// After a burst of events is freed, the pool keeps at most its high-water
+/// mark and gives the rest back to the memory functions; re-creating
+/// events is then served from the pool.
+fn pool_trims_above_high_water() -> TestResult {
+    const MARK: usize = 16 * 1024;
+    let mut base = EventBase::new()?;
+    base.pool().set_high_water(MARK);
+    let mut evs = Vec::new();
+    for i in 0..2000u64 {
+        let payload = [i; 8]; // 64 bytes: the 64-byte class
+        evs.push(Event::timer(&mut base, move |_, _, _, _| {
+            assert!(payload[7] < 2000)
+        })?);
+    }
+    let before_free = base.mem_stats();
+    let hooks_before = held();
+    for ev in evs.drain(..) {
+        ev.free(&mut base)?;
+    }
+    let after = base.mem_stats();
+    let hooks_after = held();
+    check(
+        after.pool_bytes_cached == MARK,
+        format!("cached {} bytes (mark {MARK})", after.pool_bytes_cached),
+    )?;
+    check(
+        before_free.bytes - after.bytes == 2000 * 64 - MARK,
+        format!("released {} bytes", before_free.bytes - after.bytes),
+    )?;
+    check(
+        hooks_before.bytes - hooks_after.bytes == 2000 * 64 - MARK,
+        format!(
+            "hooks got back {} bytes",
+            hooks_before.bytes - hooks_after.bytes
+        ),
+    )?;
+    let c0 = calls();
+    for i in 0..(MARK / 64) as u64 {
+        let payload = [i; 8];
+        evs.push(Event::timer(&mut base, move |_, _, _, _| {
+            assert!(payload[7] < 2000)
+        })?);
+    }
+    let again = base.mem_stats();
+    check(calls() == c0, "re-created events came from the pool")?;
+    check(
+        again.pool_hits - after.pool_hits == (MARK / 64) as u64 && again.pool_bytes_cached == 0,
+        format!("pool: {after:?} -> {again:?}"),
+    )?;
+    for ev in evs {
+        ev.free(&mut base)?;
+    }
+    base.pool().set_high_water(rvent::POOL_DEFAULT_HIGH_WATER);
+    Ok(())
 }

@@ -43,6 +43,13 @@
 //!   without hooks. The dispatch hot paths allocate nothing in steady state
 //!   and so pay nothing.
 //!
+//! - Above `RventAlloc` sit the two allocators the rest of rvent uses:
+//!   the per-base [`Arena`] (`arena.rs`) for everything that lives at most
+//!   one loop iteration, reset at the end of each iteration, and the
+//!   size-class [`Pool`] (`pool.rs`) for long-lived objects (event
+//!   callbacks now, evbuffer chains next). Both take their blocks from
+//!   `RventAlloc`, so from the memory functions.
+//!
 //! Without the `mem-functions` cargo feature (on by default) the setters and
 //! the hook adapters do not exist, `RventAlloc` always uses the global
 //! allocator, and [`MEM_FUNCTIONS_IMPLEMENTED`] is `false` — libevent's
@@ -52,16 +59,21 @@
 // that hands raw blocks to the rest of the crate goes through `RventAlloc`,
 // whose `Allocator` impl is the one place that trusts the hooks' results;
 // it re-checks alignment in every build (see `MemFunctions`' docs for what
-// happens to a misaligned block: panic, refusal or abort). Issue 3's per-base arena and pools will sit on top of
-// `RventAlloc` and add their own fields to `MemStats`.
+// happens to a misaligned block: panic, refusal or abort). The arena and
+// the pools sit on top of `RventAlloc` and never call the hooks directly.
 #![allow(unsafe_code)]
 
 mod alloc;
+mod arena;
 #[cfg(feature = "mem-functions")]
 mod functions;
+mod pool;
 mod stats;
 
 pub(crate) use alloc::RventAlloc;
+pub use arena::Arena;
+pub(crate) use pool::{BaseGuard, counters as pool_counters};
+pub use pool::{POOL_DEFAULT_HIGH_WATER, POOL_MAX_SIZE, Pool};
 pub use stats::MemStats;
 pub(crate) use stats::snapshot as stats_snapshot;
 
@@ -74,9 +86,6 @@ pub use functions::{
 /// A `Vec` of the event core: storage from [`RventAlloc`]. Grow it with
 /// [`reserve`] (or `try_reserve`), never with an infallible growing call.
 pub(crate) type MemVec<T> = allocator_api2::vec::Vec<T, RventAlloc>;
-
-/// A `Box` of the event core (callbacks): a block from [`RventAlloc`].
-pub(crate) type MemBox<T> = allocator_api2::boxed::Box<T, RventAlloc>;
 
 /// An empty [`MemVec`]; allocates nothing.
 #[inline]

@@ -18,8 +18,10 @@ static FAILURES: AtomicU64 = AtomicU64::new(0);
 /// ([`hooks`](MemStats::hooks)), else Rust's global allocator. Counts are
 /// process-wide — the memory functions are — and cover the storage of
 /// every base: event records and callbacks, timer heaps, fd tables, poll
-/// report arrays, active and common-timeout queues. Further fields (arena
-/// and pool figures) may be added, hence `#[non_exhaustive]`.
+/// report arrays, active and common-timeout queues, arena chunks and pool
+/// blocks. The arena figures are the base's own; the pool figures are
+/// those of the pool of the base's thread (see [`Pool`](crate::Pool)).
+/// Further fields may be added, hence `#[non_exhaustive]`.
 ///
 /// # Examples
 /// ```
@@ -47,6 +49,22 @@ pub struct MemStats {
     /// Whether memory functions are installed (else the global allocator
     /// is the source).
     pub hooks: bool,
+    /// Bytes of the base's [`Arena`](crate::Arena) in use now (since the
+    /// last reset), alignment padding included.
+    pub arena_bytes: usize,
+    /// The most arena bytes in use at once so far (sampled at each reset
+    /// and at this read).
+    pub arena_peak: usize,
+    /// Arena resets that released something: loop iterations that used
+    /// the arena. Resets of an untouched arena are not counted (they cost
+    /// one load and a branch).
+    pub arena_resets: u64,
+    /// Pool requests served from a free list.
+    pub pool_hits: u64,
+    /// Pool requests that went to the memory functions.
+    pub pool_misses: u64,
+    /// Bytes cached in the pool's free lists now.
+    pub pool_bytes_cached: usize,
 }
 
 pub(crate) fn snapshot() -> MemStats {
@@ -56,6 +74,7 @@ pub(crate) fn snapshot() -> MemStats {
         calls: CALLS.load(Relaxed),
         failures: FAILURES.load(Relaxed),
         hooks: hooks_installed(),
+        ..MemStats::default()
     }
 }
 

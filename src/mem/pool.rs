@@ -1,0 +1,450 @@
+//! Pools for long-lived objects: size classes with free lists over the
+//! memory functions, so a loop in steady state makes no calls to them.
+//!
+//! # Design
+//!
+//! Eleven size classes, powers of two from 16 bytes to 16 KiB, each with an
+//! intrusive free list (a freed block stores the next free block in its
+//! first word). Every block is one block from `RventAlloc` — the memory
+//! functions, or the global allocator when none are installed — of exactly
+//! its class size, aligned to [`MEM_ALIGN`](crate::MEM_ALIGN). A request
+//! is served from its class's free list (a *hit*) or from the memory
+//! functions (a *miss*); a freed block goes back on its list unless the
+//! cached bytes would pass the high-water mark
+//! ([`Pool::set_high_water`], 256 KiB by default), in which case it goes
+//! straight back to the memory functions — so after a burst the footprint
+//! falls back to at most the mark. One block per object (rather than slabs
+//! carved into objects) keeps trimming trivial: any cached block can be
+//! released on its own. Larger or over-aligned requests bypass the pool.
+//!
+//! # Whose pool
+//!
+//! The free lists are per thread. An `EventBase` is `!Send`, so a base's
+//! objects are created and freed on its thread, and the thread's pool is
+//! the base's pool ([`EventBase::pool`](crate::EventBase::pool) hands out
+//! the handle). Per thread rather than inside the base because the handle
+//! must be zero-sized: event records are pinned at 80 bytes, and an
+//! allocator reference in every callback box would grow them. Blocks are
+//! cached only while a base lives on the thread; when the thread's last
+//! base is dropped (after its events) the cache is flushed, so the memory
+//! functions get every block back — the net count after the bases drop is
+//! zero, as the chapter's counting example expects. A block freed on
+//! another thread goes to that thread's pool (or straight back when it has
+//! no base); that is still correct, since all pools draw from the same
+//! process-wide memory functions.
+//!
+//! Event callbacks use the pool now; evbuffer chains of standard sizes are
+//! meant to use [`Pool::alloc`] / [`Pool::free`] (or `Box<T, Pool>`) next.
+
+use std::alloc::Layout;
+use std::cell::Cell;
+use std::ptr::NonNull;
+
+use allocator_api2::alloc::{AllocError, Allocator};
+
+use super::{MEM_ALIGN, RventAlloc};
+use crate::error::{Error, Result};
+
+/// Number of size classes.
+const CLASSES: usize = 11;
+/// The smallest class: 16 bytes (2^4).
+const MIN_SHIFT: u32 = 4;
+/// The largest pooled size: 16 KiB.
+pub const POOL_MAX_SIZE: usize = 1 << (MIN_SHIFT as usize + CLASSES - 1);
+/// The default high-water mark of a thread's pool, in cached bytes.
+pub const POOL_DEFAULT_HIGH_WATER: usize = 256 * 1024;
+
+/// The class of a non-zero `size`, if pooled.
+#[inline]
+fn class_of(size: usize) -> Option<usize> {
+    debug_assert!(size != 0);
+    if size > POOL_MAX_SIZE {
+        return None;
+    }
+    let bits = usize::BITS - (size - 1).leading_zeros();
+    Some(bits.saturating_sub(MIN_SHIFT) as usize)
+}
+
+/// Bytes of class `c`.
+#[inline]
+const fn class_size(c: usize) -> usize {
+    1 << (MIN_SHIFT as usize + c)
+}
+
+/// The layout a block of class `c` is obtained with.
+#[inline]
+fn class_layout(c: usize) -> Layout {
+    // A power of two no larger than POOL_MAX_SIZE, aligned to MEM_ALIGN.
+    Layout::from_size_align(class_size(c), MEM_ALIGN).expect("class layouts are valid")
+}
+
+/// A cached block: its first word links to the next one.
+struct Free {
+    next: Option<NonNull<Free>>,
+}
+
+/// A thread's free lists and counters.
+struct ThreadPool {
+    heads: [Cell<Option<NonNull<Free>>>; CLASSES],
+    cached: Cell<usize>,
+    high_water: Cell<usize>,
+    hits: Cell<u64>,
+    misses: Cell<u64>,
+    /// Bases alive on this thread: blocks are cached only while > 0.
+    bases: Cell<usize>,
+}
+
+impl ThreadPool {
+    const fn new() -> ThreadPool {
+        ThreadPool {
+            heads: [const { Cell::new(None) }; CLASSES],
+            cached: Cell::new(0),
+            high_water: Cell::new(POOL_DEFAULT_HIGH_WATER),
+            hits: Cell::new(0),
+            misses: Cell::new(0),
+            bases: Cell::new(0),
+        }
+    }
+
+    /// A cached block of class `c`, if any.
+    #[inline]
+    fn pop(&self, c: usize) -> Option<NonNull<u8>> {
+        let head = self.heads[c].get()?;
+        // SAFETY: blocks on the list are live, owned by the pool, and had
+        // their link written by `push`.
+        let next = unsafe { head.as_ptr().read().next };
+        self.heads[c].set(next);
+        self.cached.set(self.cached.get() - class_size(c));
+        self.hits.set(self.hits.get() + 1);
+        Some(head.cast())
+    }
+
+    /// Caches a block of class `c`; false if the caller must release it.
+    ///
+    /// # Safety
+    /// `p` is a live block of `class_layout(c)` from `RventAlloc`, no
+    /// longer used by anyone.
+    #[inline]
+    unsafe fn push(&self, c: usize, p: NonNull<u8>) -> bool {
+        let size = class_size(c);
+        if self.bases.get() == 0 || self.cached.get() + size > self.high_water.get() {
+            return false;
+        }
+        let p = p.cast::<Free>();
+        // SAFETY: `p` is at least 16 bytes and MEM_ALIGN-aligned (caller's
+        // precondition), room for the link.
+        unsafe {
+            p.as_ptr().write(Free {
+                next: self.heads[c].get(),
+            })
+        };
+        self.heads[c].set(Some(p));
+        self.cached.set(self.cached.get() + size);
+        true
+    }
+
+    /// Gives every cached block back to the memory functions.
+    fn flush(&self) {
+        for c in 0..CLASSES {
+            while let Some(p) = self.heads[c].get() {
+                // SAFETY: as in `pop`.
+                self.heads[c].set(unsafe { p.as_ptr().read().next });
+                // SAFETY: cached blocks are live blocks of their class
+                // layout from `RventAlloc`, unused by anyone.
+                unsafe { RventAlloc.deallocate(p.cast(), class_layout(c)) };
+            }
+        }
+        self.cached.set(0);
+    }
+
+    /// Releases cached blocks until at most `limit` bytes stay cached.
+    fn trim_to(&self, limit: usize) {
+        for c in (0..CLASSES).rev() {
+            while self.cached.get() > limit {
+                let Some(p) = self.heads[c].get() else { break };
+                // SAFETY: as in `flush`.
+                unsafe {
+                    self.heads[c].set(p.as_ptr().read().next);
+                    RventAlloc.deallocate(p.cast(), class_layout(c));
+                }
+                self.cached.set(self.cached.get() - class_size(c));
+            }
+        }
+    }
+}
+
+impl Drop for ThreadPool {
+    fn drop(&mut self) {
+        self.flush();
+    }
+}
+
+thread_local! {
+    static POOL: ThreadPool = const { ThreadPool::new() };
+}
+
+/// Handle to the pool of long-lived objects of the current thread's bases:
+/// size-class free lists over the memory functions
+/// ([`EventBase::pool`](crate::EventBase::pool)).
+///
+/// Blocks of up to [`POOL_MAX_SIZE`] bytes are recycled: once a loop has
+/// warmed up, allocating and freeing them makes no call to the memory
+/// functions. Use it through [`alloc`](Pool::alloc) / [`free`](Pool::free)
+/// or as an `allocator_api2` [`Allocator`] (`Box::new_in(x, base.pool())`).
+/// Event callbacks are allocated here.
+///
+/// # Examples
+/// ```
+/// use rvent::EventBase;
+/// let base = EventBase::new()?;
+/// let pool = base.pool();
+/// let p = pool.alloc(1000)?; // a 1 KiB class block
+/// assert_eq!(p.as_ptr() as usize % rvent::MEM_ALIGN, 0);
+/// // SAFETY: `p` came from `pool.alloc(1000)` and is not used afterwards.
+/// unsafe { pool.free(p, 1000) };
+/// let again = pool.alloc(600)?; // same class: recycled
+/// assert_eq!(again, p);
+/// assert!(base.mem_stats().pool_hits >= 1);
+/// // SAFETY: as above.
+/// unsafe { pool.free(again, 600) };
+/// # Ok::<(), rvent::Error>(())
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Pool {
+    _private: (),
+}
+
+impl Pool {
+    /// The handle (crate-internal: users get it from a base).
+    pub(crate) const fn new() -> Pool {
+        Pool { _private: () }
+    }
+
+    /// A block of at least `size` bytes aligned to
+    /// [`MEM_ALIGN`](crate::MEM_ALIGN): recycled from the pool when one of
+    /// its size class is cached, else from the memory functions. A zero
+    /// `size` gives a dangling, aligned pointer and makes no call.
+    ///
+    /// # Errors
+    /// [`Error::Alloc`] if the memory functions fail or `size` is too large
+    /// for a layout.
+    ///
+    /// # Examples
+    /// See [`Pool`].
+    pub fn alloc(&self, size: usize) -> Result<NonNull<u8>> {
+        let layout = Layout::from_size_align(size, MEM_ALIGN).map_err(|_| Error::Alloc)?;
+        self.allocate(layout)
+            .map(|p| p.cast::<u8>())
+            .map_err(|_| Error::Alloc)
+    }
+
+    /// Returns a block to the pool (or, above the high-water mark, to the
+    /// memory functions).
+    ///
+    /// # Safety
+    /// `ptr` came from [`Pool::alloc`] with the same `size` (on any
+    /// thread), was not freed since, and is not used afterwards.
+    pub unsafe fn free(&self, ptr: NonNull<u8>, size: usize) {
+        debug_assert!(size <= isize::MAX as usize - MEM_ALIGN);
+        // SAFETY: caller's precondition; `alloc` used this exact layout,
+        // which was valid then.
+        unsafe { self.deallocate(ptr, Layout::from_size_align_unchecked(size, MEM_ALIGN)) }
+    }
+
+    /// Sets the high-water mark of this thread's pool: freed blocks are
+    /// cached only while the cached bytes stay at or below it, and blocks
+    /// above it are released now. Zero disables caching.
+    ///
+    /// # Examples
+    /// ```
+    /// let base = rvent::EventBase::new()?;
+    /// base.pool().set_high_water(0);
+    /// assert_eq!(base.mem_stats().pool_bytes_cached, 0);
+    /// base.pool().set_high_water(rvent::POOL_DEFAULT_HIGH_WATER);
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
+    pub fn set_high_water(&self, bytes: usize) {
+        let _ = POOL.try_with(|p| {
+            p.high_water.set(bytes);
+            p.trim_to(bytes);
+        });
+    }
+
+    /// The high-water mark of this thread's pool.
+    pub fn high_water(&self) -> usize {
+        POOL.try_with(|p| p.high_water.get()).unwrap_or(0)
+    }
+}
+
+/// (hits, misses, cached bytes) of this thread's pool.
+pub(crate) fn counters() -> (u64, u64, usize) {
+    POOL.try_with(|p| (p.hits.get(), p.misses.get(), p.cached.get()))
+        .unwrap_or_default()
+}
+
+/// Registers a base on this thread for as long as it lives: the pool
+/// caches blocks only while a base lives, and flushes when the last one
+/// goes. Keep it the base's last field, so the base's events drop first.
+pub(crate) struct BaseGuard {
+    /// `!Send`: the guard must drop on the thread it registered with.
+    _thread: std::marker::PhantomData<*const ()>,
+}
+
+impl BaseGuard {
+    pub(crate) fn new() -> BaseGuard {
+        let _ = POOL.try_with(|p| p.bases.set(p.bases.get() + 1));
+        BaseGuard {
+            _thread: std::marker::PhantomData,
+        }
+    }
+}
+
+impl Drop for BaseGuard {
+    fn drop(&mut self) {
+        let _ = POOL.try_with(|p| {
+            let n = p.bases.get().saturating_sub(1);
+            p.bases.set(n);
+            if n == 0 {
+                p.flush();
+            }
+        });
+    }
+}
+
+// SAFETY: every pooled block is a live `RventAlloc` block of its class
+// layout (at least the requested size, MEM_ALIGN-aligned, so any layout
+// with align <= MEM_ALIGN of that class fits it); a cached block is owned
+// by exactly one free list until popped, and handed to one caller at a
+// time. Unpooled requests go to `RventAlloc` with their own layout, and
+// `deallocate` takes the same branch for the same layout, so each block
+// returns to where it came from. The handle is zero-sized and stateless:
+// all copies are interchangeable.
+unsafe impl Allocator for Pool {
+    #[inline]
+    fn allocate(&self, layout: Layout) -> std::result::Result<NonNull<[u8]>, AllocError> {
+        if layout.size() == 0 || layout.align() > MEM_ALIGN {
+            return RventAlloc.allocate(layout);
+        }
+        let Some(c) = class_of(layout.size()) else {
+            return RventAlloc.allocate(layout);
+        };
+        let hit = POOL.try_with(|p| p.pop(c)).ok().flatten();
+        let p = match hit {
+            Some(p) => p,
+            None => {
+                let _ = POOL.try_with(|p| p.misses.set(p.misses.get() + 1));
+                RventAlloc.allocate(class_layout(c))?.cast()
+            }
+        };
+        Ok(NonNull::slice_from_raw_parts(p, class_size(c)))
+    }
+
+    #[inline]
+    unsafe fn deallocate(&self, ptr: NonNull<u8>, layout: Layout) {
+        if layout.size() == 0 || layout.align() > MEM_ALIGN {
+            // SAFETY: forwarded: `allocate` took the same branch.
+            return unsafe { RventAlloc.deallocate(ptr, layout) };
+        }
+        let Some(c) = class_of(layout.size()) else {
+            // SAFETY: forwarded: `allocate` took the same branch.
+            return unsafe { RventAlloc.deallocate(ptr, layout) };
+        };
+        // SAFETY: `ptr` is a live block of class `c` that the caller gives
+        // up (forwarded precondition).
+        let cached = POOL
+            .try_with(|p| unsafe { p.push(c, ptr) })
+            .unwrap_or(false);
+        if !cached {
+            // SAFETY: the block was obtained with `class_layout(c)`.
+            unsafe { RventAlloc.deallocate(ptr, class_layout(c)) };
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classes_cover_sizes() {
+        assert_eq!(class_of(1), Some(0));
+        assert_eq!(class_of(16), Some(0));
+        assert_eq!(class_of(17), Some(1));
+        assert_eq!(class_of(1024), Some(6));
+        assert_eq!(class_of(1025), Some(7));
+        assert_eq!(class_of(POOL_MAX_SIZE), Some(CLASSES - 1));
+        assert_eq!(class_of(POOL_MAX_SIZE + 1), None);
+        for s in 1..=POOL_MAX_SIZE {
+            let c = class_of(s).unwrap();
+            assert!(class_size(c) >= s && (c == 0 || class_size(c - 1) < s));
+        }
+    }
+
+    #[test]
+    fn freed_blocks_are_recycled_while_a_base_lives() {
+        let guard = BaseGuard::new();
+        let pool = Pool::new();
+        let (h0, m0, _) = counters();
+        let a = pool.alloc(40).unwrap();
+        // SAFETY: `a` is a fresh block of at least 40 bytes.
+        unsafe { a.as_ptr().write_bytes(7, 40) };
+        // SAFETY: from `alloc(40)`, not used afterwards.
+        unsafe { pool.free(a, 40) };
+        let b = pool.alloc(64).unwrap();
+        assert_eq!(a, b, "same class, recycled");
+        let (h1, m1, cached) = counters();
+        assert_eq!((h1 - h0, m1 - m0, cached), (1, 1, 0));
+        // SAFETY: from `alloc(64)`.
+        unsafe { pool.free(b, 64) };
+        assert_eq!(counters().2, 64);
+        drop(guard);
+        assert_eq!(counters().2, 0, "the last base flushes the pool");
+    }
+
+    #[test]
+    fn nothing_is_cached_without_a_base() {
+        let pool = Pool::new();
+        let p = pool.alloc(100).unwrap();
+        // SAFETY: from `alloc(100)`.
+        unsafe { pool.free(p, 100) };
+        assert_eq!(counters().2, 0);
+    }
+
+    #[test]
+    fn high_water_bounds_the_cache() {
+        let _guard = BaseGuard::new();
+        let pool = Pool::new();
+        pool.set_high_water(1024);
+        let blocks: Vec<_> = (0..40).map(|_| pool.alloc(100).unwrap()).collect();
+        for p in blocks {
+            // SAFETY: each from `alloc(100)`, freed once.
+            unsafe { pool.free(p, 100) };
+        }
+        assert_eq!(
+            counters().2,
+            1024,
+            "8 blocks of 128 cached, the rest released"
+        );
+        pool.set_high_water(256);
+        assert_eq!(counters().2, 256, "lowering the mark trims at once");
+        pool.set_high_water(POOL_DEFAULT_HIGH_WATER);
+    }
+
+    #[test]
+    fn boxes_and_large_or_overaligned_requests() {
+        let _guard = BaseGuard::new();
+        let b = allocator_api2::boxed::Box::new_in([5u64; 8], Pool::new());
+        assert_eq!(b[7], 5);
+        drop(b);
+        let big = Layout::from_size_align(POOL_MAX_SIZE + 1, 8).unwrap();
+        let p = Pool::new().allocate(big).unwrap();
+        // SAFETY: from `allocate(big)`.
+        unsafe { Pool::new().deallocate(p.cast(), big) };
+        let over = Layout::from_size_align(64, 64).unwrap();
+        let p = Pool::new().allocate(over).unwrap();
+        assert_eq!(p.cast::<u8>().as_ptr() as usize % 64, 0);
+        // SAFETY: from `allocate(over)`.
+        unsafe { Pool::new().deallocate(p.cast(), over) };
+        assert!(Pool::new().alloc(usize::MAX).is_err());
+    }
+}
