@@ -33,6 +33,7 @@
 //! | 4 event_base | [`EventBase`], [`Config`], [`Features`], [`BaseFlags`] |
 //! | 5 event loop | [`EventBase::run`], [`LoopFlags`], [`LoopStatus`] |
 //! | 6 events | [`Event`], [`Ev`], [`CommonTimeout`], [`EventBase::once`] |
+//! | 8 evbuffer | [`Evbuffer`], [`EvbufferPtr`], [`EolStyle`] |
 //! | 9.1 / 9.2 logging, fatal errors | [`set_log_callback`], [`set_fatal_callback`] |
 //! | 9.3 memory functions | `set_mem_functions`, `install_mem_functions`, [`MemStats`], [`Arena`], [`Pool`] |
 //! | 9.4 threads | [`Notifier`] |
@@ -44,6 +45,7 @@
 
 mod backend;
 mod base;
+mod buffer;
 mod config;
 mod debug;
 mod dispatch;
@@ -61,6 +63,7 @@ mod time;
 mod timer;
 
 pub use base::{EventBase, MAX_PRIORITIES};
+pub use buffer::{EolStyle, Evbuffer, EvbufferPtr, PtrHow};
 pub use config::{BaseFlags, Config, Features};
 pub use debug::{debug_mode_enabled, enable_debug_mode};
 pub use dispatch::{LoopFlags, LoopStatus};

@@ -1,0 +1,344 @@
+//! One chain of an [`Evbuffer`](crate::Evbuffer): a block of bytes from
+//! rvent's memory (libevent's `struct evbuffer_chain`) with the data window
+//! `[misalign, misalign + off)` inside it.
+//!
+//! This is the only file of `buffer` that uses `unsafe`: the block is raw
+//! memory from [`RventAlloc`] so that appends are one `memcpy` and a new
+//! chain costs one allocation with no zero-filling.
+//!
+//! # Invariants (checked by [`Chain::check`])
+//! - `ptr` is a live block of `cap` bytes obtained by [`alloc_block`], or
+//!   dangling when `cap == 0` (the placeholder [`Chain::EMPTY`]).
+//! - `misalign + off <= init <= cap`.
+//! - The bytes `[0, init)` have been written (initialised) at least once:
+//!   every slice handed out lies below `init`, so no uninitialised byte is
+//!   ever read. `init` only grows.
+
+// Maintainer notes: a later step adds shared read-only blocks (references
+// with a cleanup closure, multicast views): they become a second kind of
+// block here (an `Rc` owner instead of `ptr`/`cap`), with `space() == 0`
+// so no write path touches them. Switching chain blocks to the size-class
+// pools of `mem::pool` means changing `alloc_block`/`free_block` only.
+#![allow(unsafe_code)]
+
+use std::alloc::Layout;
+use std::ptr::NonNull;
+
+use allocator_api2::alloc::Allocator;
+
+use crate::mem::RventAlloc;
+use crate::{Error, Result};
+
+/// Smallest block a chain gets (libevent's `MIN_BUFFER_SIZE` on 64-bit).
+pub(crate) const MIN_CHAIN_SIZE: usize = 1024;
+
+/// Appends double the last chain's size while it is at most half this
+/// (libevent's `EVBUFFER_CHAIN_MAX_AUTO_SIZE`): 1 KiB → 2 KiB → 4 KiB → 4 KiB.
+pub(crate) const CHAIN_MAX_AUTO_SIZE: usize = 4096;
+
+/// A block of `cap` bytes for a chain. The one allocation seam of
+/// `buffer`: chains come from here and go back through [`free_block`].
+#[inline]
+fn alloc_block(cap: usize) -> Result<NonNull<u8>> {
+    debug_assert!(cap != 0);
+    let layout = Layout::from_size_align(cap, 1).map_err(|_| Error::Alloc)?;
+    RventAlloc
+        .allocate(layout)
+        .map(|p| p.cast::<u8>())
+        .map_err(|_| Error::Alloc)
+}
+
+/// Returns a block obtained from [`alloc_block`].
+///
+/// # Safety
+/// `ptr` is a live block of `cap` (non-zero) bytes from [`alloc_block`].
+#[inline]
+unsafe fn free_block(ptr: NonNull<u8>, cap: usize) {
+    debug_assert!(cap != 0);
+    // SAFETY: `alloc_block` built this very layout for `cap`, so it is valid.
+    let layout = unsafe { Layout::from_size_align_unchecked(cap, 1) };
+    // SAFETY: the caller guarantees `ptr` is a live block of `layout` from
+    // `RventAlloc` (through `alloc_block`).
+    unsafe { RventAlloc.deallocate(ptr, layout) }
+}
+
+/// The block size for a new chain that must hold `need` bytes when the
+/// buffer's last chain has capacity `last_cap` (0 if none): doubling up to
+/// [`CHAIN_MAX_AUTO_SIZE`], rounded up to a power of two of at least
+/// [`MIN_CHAIN_SIZE`] (exact for huge sizes), libevent's §4.2 policy.
+#[inline]
+pub(crate) fn grow_size(last_cap: usize, need: usize) -> usize {
+    let mut size = last_cap;
+    if size <= CHAIN_MAX_AUTO_SIZE / 2 {
+        size *= 2;
+    }
+    round_size(size.max(need))
+}
+
+/// `n` rounded up to a power of two of at least [`MIN_CHAIN_SIZE`];
+/// sizes past `usize::MAX / 2` stay exact.
+#[inline]
+pub(crate) fn round_size(n: usize) -> usize {
+    if n <= MIN_CHAIN_SIZE {
+        MIN_CHAIN_SIZE
+    } else {
+        n.checked_next_power_of_two().unwrap_or(n)
+    }
+}
+
+/// A chain: a block and the window of data in it.
+pub(crate) struct Chain {
+    ptr: NonNull<u8>,
+    cap: usize,
+    /// Unused bytes before the data.
+    misalign: usize,
+    /// Bytes of data.
+    off: usize,
+    /// End of the initialised prefix of the block.
+    init: usize,
+}
+
+impl Chain {
+    /// The placeholder left in vacated slots of the chain list: no block.
+    pub(crate) const EMPTY: Chain = Chain {
+        ptr: NonNull::dangling(),
+        cap: 0,
+        misalign: 0,
+        off: 0,
+        init: 0,
+    };
+
+    /// An empty chain with a block of exactly `cap` (non-zero) bytes.
+    #[inline]
+    pub(crate) fn with_capacity(cap: usize) -> Result<Chain> {
+        let ptr = alloc_block(cap)?;
+        Ok(Chain {
+            ptr,
+            cap,
+            misalign: 0,
+            off: 0,
+            init: 0,
+        })
+    }
+
+    /// Capacity of the block.
+    #[inline]
+    pub(crate) fn cap(&self) -> usize {
+        self.cap
+    }
+
+    /// Bytes of data.
+    #[inline]
+    pub(crate) fn len(&self) -> usize {
+        self.off
+    }
+
+    /// Whether the chain holds no data.
+    #[inline]
+    pub(crate) fn is_empty(&self) -> bool {
+        self.off == 0
+    }
+
+    /// Unused bytes before the data (room for prepends).
+    #[inline]
+    pub(crate) fn misalign(&self) -> usize {
+        self.misalign
+    }
+
+    /// Free bytes after the data (room for appends).
+    #[inline]
+    pub(crate) fn space(&self) -> usize {
+        self.cap - self.misalign - self.off
+    }
+
+    /// The data.
+    #[inline]
+    pub(crate) fn data(&self) -> &[u8] {
+        // SAFETY: `[misalign, misalign + off)` lies inside the live block
+        // (`misalign + off <= init <= cap`) and below `init`, so it is
+        // initialised; `&self` guards it against writes. For EMPTY the
+        // length is 0 and the dangling pointer is aligned for `u8`.
+        unsafe { std::slice::from_raw_parts(self.ptr.as_ptr().add(self.misalign), self.off) }
+    }
+
+    /// The data, writable.
+    #[inline]
+    pub(crate) fn data_mut(&mut self) -> &mut [u8] {
+        // SAFETY: as in `data`; `&mut self` makes the access unique.
+        unsafe { std::slice::from_raw_parts_mut(self.ptr.as_ptr().add(self.misalign), self.off) }
+    }
+
+    /// Appends `src` after the data.
+    ///
+    /// # Panics
+    /// If `src` is longer than [`space`](Self::space) (a bug in the caller).
+    #[inline]
+    pub(crate) fn append(&mut self, src: &[u8]) {
+        assert!(src.len() <= self.space(), "chain append beyond its space");
+        let end = self.misalign + self.off;
+        // SAFETY: `end + src.len() <= cap` (checked above), so the target
+        // lies in the live block; `src` is a shared borrow, so it cannot
+        // alias the block, which `&mut self` owns exclusively.
+        unsafe {
+            std::ptr::copy_nonoverlapping(src.as_ptr(), self.ptr.as_ptr().add(end), src.len());
+        }
+        self.off += src.len();
+        self.init = self.init.max(end + src.len());
+    }
+
+    /// Puts `src` right before the data, using the misalign room. An empty
+    /// chain first moves its (empty) window to the end of the block.
+    ///
+    /// # Panics
+    /// If `src` is longer than the misalign room (a bug in the caller).
+    #[inline]
+    pub(crate) fn prepend(&mut self, src: &[u8]) {
+        if self.off == 0 {
+            self.misalign = self.cap;
+        }
+        assert!(
+            src.len() <= self.misalign,
+            "chain prepend beyond its misalign"
+        );
+        let start = self.misalign - src.len();
+        if start > self.init {
+            // Only an emptied chain gets here (its window moved to the end):
+            // zero the never-written gap so `[0, init)` stays initialised.
+            // SAFETY: `[init, start)` lies in the live block (`start <= cap`).
+            unsafe {
+                std::ptr::write_bytes(self.ptr.as_ptr().add(self.init), 0, start - self.init)
+            };
+        }
+        // SAFETY: `[start, misalign)` lies in the live block; `src` cannot
+        // alias it (shared borrow vs our exclusive ownership).
+        unsafe {
+            std::ptr::copy_nonoverlapping(src.as_ptr(), self.ptr.as_ptr().add(start), src.len());
+        }
+        self.init = self.init.max(self.misalign);
+        self.misalign = start;
+        self.off += src.len();
+    }
+
+    /// Drops `n` bytes from the front of the data. An emptied chain resets
+    /// its window to the start of the block.
+    ///
+    /// # Panics
+    /// If `n` exceeds the data (a bug in the caller).
+    #[inline]
+    pub(crate) fn advance(&mut self, n: usize) {
+        assert!(n <= self.off, "chain advance beyond its data");
+        self.off -= n;
+        self.misalign = if self.off == 0 { 0 } else { self.misalign + n };
+    }
+
+    /// Drops `n` bytes from the end of the data.
+    ///
+    /// # Panics
+    /// If `n` exceeds the data (a bug in the caller).
+    #[inline]
+    pub(crate) fn truncate_back(&mut self, n: usize) {
+        assert!(n <= self.off, "chain truncate beyond its data");
+        self.off -= n;
+        if self.off == 0 {
+            self.misalign = 0;
+        }
+    }
+
+    /// Moves the data to the start of the block (libevent's
+    /// `evbuffer_chain_align`), so all free room is after it.
+    #[inline]
+    pub(crate) fn realign(&mut self) {
+        if self.misalign == 0 {
+            return;
+        }
+        // SAFETY: source `[misalign, misalign + off)` and target `[0, off)`
+        // both lie in the live block; `copy` allows overlap. The source is
+        // initialised, and the target lies below `init`.
+        unsafe {
+            std::ptr::copy(
+                self.ptr.as_ptr().add(self.misalign),
+                self.ptr.as_ptr(),
+                self.off,
+            );
+        }
+        self.misalign = 0;
+    }
+
+    /// The first `n` bytes of the free room after the data, zeroed where
+    /// never written, for a reservation.
+    ///
+    /// # Panics
+    /// If `n` exceeds [`space`](Self::space) (a bug in the caller).
+    pub(crate) fn spare_mut(&mut self, n: usize) -> &mut [u8] {
+        assert!(n <= self.space(), "chain reservation beyond its space");
+        let start = self.misalign + self.off;
+        let end = start + n;
+        if end > self.init {
+            // SAFETY: `[init, end)` lies in the live block (`end <= cap`).
+            unsafe {
+                std::ptr::write_bytes(self.ptr.as_ptr().add(self.init), 0, end - self.init);
+            }
+            self.init = end;
+        }
+        // SAFETY: `[start, end)` lies in the live block below `init`, so it
+        // is initialised; `&mut self` makes the access unique.
+        unsafe { std::slice::from_raw_parts_mut(self.ptr.as_ptr().add(start), n) }
+    }
+
+    /// Turns the first `n` bytes of the free room into data. Refused
+    /// (`false`, nothing changed) unless those bytes were handed out by
+    /// [`spare_mut`](Self::spare_mut) (so they are initialised).
+    #[inline]
+    pub(crate) fn commit(&mut self, n: usize) -> bool {
+        let end = self.misalign + self.off;
+        match end.checked_add(n) {
+            Some(new_end) if new_end <= self.init => {
+                self.off += n;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Checks this chain's invariants.
+    ///
+    /// # Panics
+    /// If one is broken, with the values.
+    pub(crate) fn check(&self) {
+        let end = self.misalign.checked_add(self.off);
+        assert!(
+            matches!(end, Some(e) if e <= self.init),
+            "chain: misalign {} + off {} > init {}",
+            self.misalign,
+            self.off,
+            self.init
+        );
+        assert!(
+            self.init <= self.cap,
+            "chain: init {} > capacity {}",
+            self.init,
+            self.cap
+        );
+    }
+}
+
+impl Drop for Chain {
+    #[inline]
+    fn drop(&mut self) {
+        if self.cap != 0 {
+            // SAFETY: a non-zero `cap` means `ptr` is the live block from
+            // `alloc_block(cap)` (invariant), freed only here.
+            unsafe { free_block(self.ptr, self.cap) }
+        }
+    }
+}
+
+impl std::fmt::Debug for Chain {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Chain")
+            .field("cap", &self.cap)
+            .field("misalign", &self.misalign)
+            .field("off", &self.off)
+            .finish()
+    }
+}
