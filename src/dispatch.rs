@@ -10,7 +10,14 @@
 //! 4. poll, and activate every event whose fd became ready;
 //! 5. move expired timeouts to the active queues;
 //! 6. run the most urgent non-empty active queue only (strict priority),
-//!    in FIFO order.
+//!    in FIFO order;
+//! 7. reset the base's scratch [`Arena`](crate::Arena) (one load and a
+//!    branch when the iteration did not use it).
+//!
+//! An allocation failure inside an iteration (the arena's chunk for signal
+//! delivery counts or a cross-thread command batch) is logged through the
+//! log callback and ends the run with [`Error::Alloc`]; what could not be
+//! processed stays queued for the next run.
 //!
 //! Active queues are intrusive doubly-linked lists through the slab, one
 //! per priority, with a bitmask of the non-empty ones: activation, removal

@@ -339,7 +339,7 @@ fn pair() -> Result<(UnixStream, UnixStream), Failed> {
 
 /// A workload touching every routed structure: the slab (growing), boxed
 /// callbacks with captured state, the heap, a common timeout, the fd table,
-/// the poll array, priorities. Stops at the first error, which it returns.
+/// the poll array, priorities, the notifier queue and the loop's arena. Stops at the first error, which it returns.
 fn workload(sock: &UnixStream) -> Result<(), Error> {
     let mut base = EventBase::new()?;
     let r = workload_on(&mut base, sock);
@@ -391,7 +391,15 @@ fn workload_on(base: &mut EventBase, sock: &UnixStream) -> Result<(), Error> {
         move |_, _, _| h.set(h.get() + 1),
     )?;
     base.loopexit(Some(Duration::from_millis(1)))?;
+    // A cross-thread command: its batch is copied into the loop's arena.
+    base.notifier().activate(rd, Ev::READ)?;
     base.run(LoopFlags::NONBLOCK)?;
+    // Dump formatting uses the arena outside the loop.
+    base.dump_events(&mut std::io::sink())
+        .map_err(|e| match e.kind() {
+            std::io::ErrorKind::OutOfMemory => Error::Alloc,
+            _ => Error::Io(e),
+        })?;
     rd.del(base)?;
     for ev in evs {
         ev.free(base)?;
