@@ -66,13 +66,22 @@ unsafe fn free_block(ptr: NonNull<u8>, cap: usize) {
 /// buffer's last chain has capacity `last_cap` (0 if none): doubling up to
 /// [`CHAIN_MAX_AUTO_SIZE`], rounded up to a power of two of at least
 /// [`MIN_CHAIN_SIZE`] (exact for huge sizes), libevent's §4.2 policy.
+///
+/// A write at least as big as that size gets the next power of two up, so
+/// the following write of the same size fits too: libevent gets the same
+/// effect from counting its 48-byte chain header in the rounded size
+/// (4 KiB writes land in 8 KiB chains, one allocation per two writes).
 #[inline]
 pub(crate) fn grow_size(last_cap: usize, need: usize) -> usize {
     let mut size = last_cap;
     if size <= CHAIN_MAX_AUTO_SIZE / 2 {
         size *= 2;
     }
-    round_size(size.max(need))
+    if need >= size {
+        round_size(need.saturating_add(1))
+    } else {
+        round_size(size)
+    }
 }
 
 /// `n` rounded up to a power of two of at least [`MIN_CHAIN_SIZE`];

@@ -246,6 +246,9 @@ impl Evbuffer {
     /// Drops the live chains from index `from` on (trailing empty chains).
     #[inline]
     fn truncate_chains(&mut self, from: usize) {
+        if self.head + from >= self.chains.len() {
+            return;
+        }
         self.chains.truncate(self.head + from);
         if self.chains.len() == self.head {
             self.chains.clear();
@@ -319,6 +322,13 @@ impl Evbuffer {
         }
         if should_realign(c, n) {
             return (AppendPlan::Realign(i), 0);
+        }
+        if c.space() == 0 {
+            // Nothing to split: the next (empty) chain or a new one.
+            return match live.get(i + 1) {
+                Some(next) if next.space() >= n => (AppendPlan::Last(i + 1), 0),
+                _ => (AppendPlan::New(i + 1), grow_size(c.cap(), n)),
+            };
         }
         let rest = n - c.space();
         if live.get(i + 1).is_some_and(|next| next.space() >= rest) {
@@ -864,6 +874,14 @@ impl Evbuffer {
     }
 
     fn drain_slow(&mut self, n: usize) {
+        if n < self.total_len && self.chains[self.head].len() == n {
+            // Exactly the first chain, more data after it.
+            self.chains[self.head] = Chain::EMPTY;
+            self.head += 1;
+            self.total_len -= n;
+            self.touch();
+            return;
+        }
         if n >= self.total_len {
             // Keep one small chain for the next add; free the rest.
             let live = self.live().len();
@@ -1106,6 +1124,11 @@ impl Evbuffer {
             self.head,
             self.chains.len()
         );
+        assert!(
+            self.head < self.chains.len() || self.chains.is_empty(),
+            "no live chain but {} placeholders kept",
+            self.head
+        );
         for (i, c) in self.chains[..self.head].iter().enumerate() {
             assert!(c.cap() == 0, "placeholder {i} holds a block");
         }
@@ -1207,6 +1230,9 @@ mod tests {
         assert_eq!(chain::grow_size(1024, 1), 2048);
         assert_eq!(chain::grow_size(2048, 1), 4096);
         assert_eq!(chain::grow_size(4096, 1), 4096);
+        assert_eq!(chain::grow_size(4096, 4096), 8192);
+        assert_eq!(chain::grow_size(0, 1024), 2048);
+        assert_eq!(chain::grow_size(0, usize::MAX), usize::MAX);
         assert_eq!(chain::grow_size(4096, 5000), 8192);
         assert_eq!(chain::round_size(usize::MAX), usize::MAX);
     }
