@@ -312,7 +312,9 @@ impl Evbuffer {
             // No data: the first (empty) chain if big enough.
             return match live.first() {
                 Some(c) if c.space() >= n => (AppendPlan::Last(0), 0),
-                _ => (AppendPlan::New(0), grow_size(0, n)),
+                // The first chain fits the write (a 4 KiB piece gets a
+                // 4 KiB chain, like a network read, not half of 8 KiB).
+                _ => (AppendPlan::New(0), round_size(n)),
             };
         }
         let i = d - 1;
@@ -1222,6 +1224,14 @@ mod tests {
 
     fn content(b: &Evbuffer) -> Vec<u8> {
         b.chunks().flatten().copied().collect()
+    }
+
+    #[test]
+    fn header_sizes() {
+        // Per chain (libevent: 48 bytes in front of each block) and per
+        // buffer; the README reports these.
+        assert_eq!(std::mem::size_of::<Chain>(), 40);
+        assert_eq!(std::mem::size_of::<Evbuffer>(), 80);
     }
 
     #[test]
