@@ -50,13 +50,12 @@ impl Shared {
         })
     }
 
-    /// Marks the base gone and drops queued commands.
+    /// Marks the base gone and drops queued commands, giving the queue's
+    /// storage back now (a notifier may outlive the base, but the memory
+    /// functions must see everything returned when the base drops).
     pub fn close(&self) {
         self.closed.store(true, Ordering::SeqCst);
-        self.commands
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clear();
+        *self.commands.lock().unwrap_or_else(|e| e.into_inner()) = mem::vec();
     }
 
     /// A new waker on a rebuilt poller (after fork).

@@ -953,6 +953,13 @@ fn loop_alloc_failure_is_logged_and_returned() -> TestResult {
         )?;
         keep.free(&mut base)?;
         ev.free(&mut base)?;
+        // A notifier that outlives its base holds no memory.
+        let late = base.notifier();
+        late.activate(ev, Ev::READ)?;
+        drop(base);
+        let end = held();
+        check(end == start, format!("leaked: {end:?} (before: {start:?})"))?;
+        check(late.wake().is_ok(), "the orphan notifier still wakes")?;
     }
     let end = held();
     check(end == start, format!("leaked: {end:?} (before: {start:?})"))

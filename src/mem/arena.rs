@@ -568,6 +568,121 @@ mod tests {
         assert!(a.try_alloc_slice_fill(usize::MAX / 2, 0u32).is_err());
     }
 
+    /// A tiny xorshift generator for op programs (no dependency, Miri-fast).
+    struct Rng(u64);
+
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+
+        fn below(&mut self, n: u64) -> usize {
+            (self.next() % n) as usize
+        }
+    }
+
+    /// Op programs against a model (the live blocks and their contents):
+    /// allocate with random sizes and alignments, grow / shrink / free the
+    /// last block, reset. After each op every live block keeps its bytes
+    /// and alignment, blocks are disjoint, and `in_use` covers them.
+    #[test]
+    fn op_programs_match_the_model() {
+        // Miri checks every byte read: smaller blocks there (the chunk
+        // paths are still taken; large chunks have their own test).
+        let (programs, ops, sizes): (u64, usize, &[usize]) = if cfg!(miri) {
+            (3, 60, &[1, 3, 8, 24, 100, 700, 3000])
+        } else {
+            (32, 300, &[1, 3, 8, 24, 100, 700, 5000, 70_000])
+        };
+        for seed in 1..=programs {
+            let mut rng = Rng(0x9E37_79B9_7F4A_7C15 ^ seed);
+            let mut arena = Arena::new();
+            let mut resets = 0;
+            {
+                // (block, layout, fill byte); in allocation order.
+                let mut live: std::vec::Vec<(NonNull<u8>, Layout, u8)> = std::vec::Vec::new();
+                for op in 0..ops {
+                    match rng.below(10) {
+                        0..=5 => {
+                            let size = sizes[rng.below(sizes.len() as u64)];
+                            let align = 1 << rng.below(7);
+                            let l = Layout::from_size_align(size, align).unwrap();
+                            let p = (&arena).allocate(l).unwrap().cast::<u8>();
+                            assert!(p.as_ptr().addr().is_multiple_of(align));
+                            let fill = op as u8;
+                            // SAFETY: `p` is a fresh block of `size` bytes.
+                            unsafe { p.as_ptr().write_bytes(fill, size) };
+                            live.push((p, l, fill));
+                        }
+                        6 => {
+                            if let Some((p, l, _)) = live.pop() {
+                                // SAFETY: the block came from `allocate(l)`.
+                                unsafe { (&arena).deallocate(p, l) };
+                            }
+                        }
+                        7 => {
+                            if let Some((p, l, fill)) = live.pop() {
+                                let new =
+                                    Layout::from_size_align(l.size() * 2 + 1, l.align()).unwrap();
+                                // SAFETY: the block came from the arena with `l`.
+                                let q = unsafe { (&arena).grow(p, l, new) }.unwrap().cast::<u8>();
+                                // SAFETY: `q` holds `new.size()` bytes, the
+                                // first `l.size()` copied from `p`.
+                                unsafe {
+                                    q.as_ptr()
+                                        .add(l.size())
+                                        .write_bytes(fill, new.size() - l.size())
+                                };
+                                live.push((q, new, fill));
+                            }
+                        }
+                        8 => {
+                            if let Some((p, l, fill)) = live.pop() {
+                                let new = Layout::from_size_align(l.size().div_ceil(2), l.align())
+                                    .unwrap();
+                                // SAFETY: the block came from the arena with `l`.
+                                let q = unsafe { (&arena).shrink(p, l, new) }.unwrap().cast::<u8>();
+                                live.push((q, new, fill));
+                            }
+                        }
+                        _ => {
+                            live.clear();
+                            arena.reset();
+                            resets += 1;
+                            assert_eq!(arena.in_use(), 0);
+                            assert!(arena.capacity() <= KEEP_MAX);
+                        }
+                    }
+                    let mut total = 0;
+                    for (i, &(p, l, fill)) in live.iter().enumerate() {
+                        // SAFETY: live blocks stay valid until the next reset.
+                        let bytes = unsafe { std::slice::from_raw_parts(p.as_ptr(), l.size()) };
+                        assert!(
+                            bytes.iter().all(|&b| b == fill),
+                            "seed {seed} op {op} block {i}"
+                        );
+                        assert!(p.as_ptr().addr().is_multiple_of(l.align()));
+                        total += l.size();
+                    }
+                    assert!(arena.in_use() >= total, "seed {seed} op {op}");
+                    let mut ranges: std::vec::Vec<_> = live
+                        .iter()
+                        .map(|(p, l, _)| (p.as_ptr().addr(), p.as_ptr().addr() + l.size()))
+                        .collect();
+                    ranges.sort_unstable();
+                    assert!(
+                        ranges.windows(2).all(|w| w[0].1 <= w[1].0),
+                        "blocks overlap"
+                    );
+                }
+            }
+            assert!(arena.resets() <= resets);
+        }
+    }
+
     #[test]
     fn shrink_and_grow_keep_contents() {
         let a = Arena::new();

@@ -430,6 +430,49 @@ mod tests {
         pool.set_high_water(POOL_DEFAULT_HIGH_WATER);
     }
 
+    /// Op programs against a model: random allocations and frees of
+    /// random sizes keep their contents, every block is aligned, and the
+    /// cache never passes the high-water mark.
+    #[test]
+    fn op_programs_keep_contents_and_bound_the_cache() {
+        let _guard = BaseGuard::new();
+        let pool = Pool::new();
+        pool.set_high_water(4096);
+        let ops = if cfg!(miri) { 300 } else { 5000 };
+        let mut x: u64 = 0x2545_F491_4F6C_DD1D;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let mut live: Vec<(NonNull<u8>, usize, u8)> = Vec::new();
+        for op in 0..ops {
+            if live.is_empty() || next() % 3 != 0 {
+                let size = 1 + (next() % 3000) as usize;
+                let p = pool.alloc(size).unwrap();
+                assert!(p.as_ptr().addr().is_multiple_of(MEM_ALIGN));
+                // SAFETY: a fresh block of at least `size` bytes.
+                unsafe { p.as_ptr().write_bytes(op as u8, size) };
+                live.push((p, size, op as u8));
+            } else {
+                let i = (next() % live.len() as u64) as usize;
+                let (p, size, fill) = live.swap_remove(i);
+                // SAFETY: the block is live with `size` bytes.
+                let bytes = unsafe { std::slice::from_raw_parts(p.as_ptr(), size) };
+                assert!(bytes.iter().all(|&b| b == fill), "op {op}");
+                // SAFETY: from `alloc(size)`, freed once.
+                unsafe { pool.free(p, size) };
+            }
+            assert!(counters().2 <= 4096);
+        }
+        for (p, size, _) in live {
+            // SAFETY: from `alloc(size)`, freed once.
+            unsafe { pool.free(p, size) };
+        }
+        pool.set_high_water(POOL_DEFAULT_HIGH_WATER);
+    }
+
     #[test]
     fn boxes_and_large_or_overaligned_requests() {
         let _guard = BaseGuard::new();
