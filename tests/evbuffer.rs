@@ -1029,8 +1029,14 @@ fn run(ops: Vec<Op>) {
     }
 }
 
+/// Modest by default so the file runs in seconds (`PROPTEST_CASES=N` for
+/// a longer run).
 fn cases() -> u32 {
-    if cfg!(miri) { 3 } else { 256 }
+    let default = if cfg!(miri) { 3 } else { 256 };
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 fn max_ops() -> usize {

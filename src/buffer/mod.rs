@@ -66,6 +66,11 @@ const MAX_TO_REALIGN: usize = 2048;
 /// (libevent's `MAX_TO_COPY_IN_EXPAND`).
 const MAX_TO_COPY_IN_EXPAND: usize = 4096;
 
+/// Draining everything keeps the last chain when its block is at most this
+/// big, so a buffer that fills and empties in cycles does not allocate at
+/// the start of each cycle.
+const KEEP_ON_DRAIN: usize = 2 * CHAIN_MAX_AUTO_SIZE;
+
 /// Source of buffer identities, so a position from one buffer is never
 /// trusted by another.
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
@@ -229,10 +234,16 @@ impl Evbuffer {
 
     /// Room in the list for `n` more chains at the end, compacting the
     /// placeholders first when that avoids growing.
+    #[inline]
     fn reserve_chains(&mut self, n: usize) -> Result<()> {
         if self.chains.capacity() - self.chains.len() >= n {
             return Ok(());
         }
+        self.reserve_chains_slow(n)
+    }
+
+    #[cold]
+    fn reserve_chains_slow(&mut self, n: usize) -> Result<()> {
         if self.head > 0 {
             self.chains.drain(..self.head);
             self.head = 0;
@@ -342,6 +353,26 @@ impl Evbuffer {
     /// Copies `data` to the end; the shared body of the add paths. No
     /// change on error.
     fn append(&mut self, data: &[u8]) -> Result<()> {
+        // Common case: the last chain holds data (so no empty chain follows)
+        // and is too full: fill its room, the rest into one new chain.
+        if let Some(last) = self.chains.last()
+            && !last.is_empty()
+            && last.space() < data.len()
+            && !should_realign(last, data.len())
+        {
+            let room = last.space();
+            let size = grow_size(last.cap(), data.len() - room);
+            self.reserve_chains(1)?;
+            let mut fresh = Chain::with_capacity(size)?;
+            let (a, b) = data.split_at(room);
+            if !a.is_empty() {
+                self.chains.last_mut().expect("checked above").append(a);
+            }
+            fresh.append(b);
+            self.chains.push(fresh);
+            self.total_len += data.len();
+            return Ok(());
+        }
         let (plan, size) = self.plan_append(data.len());
         let fresh = if size != 0 {
             self.reserve_chains(1)?;
@@ -885,11 +916,12 @@ impl Evbuffer {
             return;
         }
         if n >= self.total_len {
-            // Keep one small chain for the next add; free the rest.
+            // Keep the last chain for the next add if it is of the usual
+            // size (at most the 8 KiB that 4 KiB writes get); free the rest.
             let live = self.live().len();
             if live > 0 {
                 let last = self.head + live - 1;
-                if self.chains[last].cap() <= CHAIN_MAX_AUTO_SIZE {
+                if self.chains[last].cap() <= KEEP_ON_DRAIN {
                     let mut keep = std::mem::replace(&mut self.chains[last], Chain::EMPTY);
                     let l = keep.len();
                     keep.advance(l);
