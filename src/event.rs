@@ -105,20 +105,7 @@ impl CommonTimeout {
 pub(crate) type EventFn =
     allocator_api2::boxed::Box<dyn FnMut(&mut EventBase, Event, RawFd, Ev), Pool>;
 
-/// Boxes a callback through the memory functions.
-///
-/// # Errors
-/// [`Error::Alloc`]; `f` is dropped.
-pub(crate) fn event_fn<F>(f: F) -> Result<EventFn>
-where
-    F: FnMut(&mut EventBase, Event, RawFd, Ev) + 'static,
-{
-    let b = allocator_api2::boxed::Box::try_new_in(f, Pool::new()).map_err(|_| Error::Alloc)?;
-    // allocator_api2's documented way to unsize its `Box` on stable (a
-    // coercion of the raw pointer, then `from_raw_in` with the same
-    // allocator).
-    Ok(allocator_api2::unsize_box!(b))
-}
+pub(crate) use crate::mem::event_fn;
 
 /// Wraps a one-shot closure; it runs at most once.
 ///

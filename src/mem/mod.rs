@@ -72,7 +72,7 @@ mod stats;
 
 pub(crate) use alloc::RventAlloc;
 pub use arena::Arena;
-pub(crate) use pool::{BaseGuard, counters as pool_counters};
+pub(crate) use pool::{BaseGuard, counters as pool_counters, event_fn};
 pub use pool::{POOL_DEFAULT_HIGH_WATER, POOL_MAX_SIZE, Pool};
 pub use stats::MemStats;
 pub(crate) use stats::snapshot as stats_snapshot;

@@ -361,6 +361,23 @@ unsafe impl Allocator for Pool {
     }
 }
 
+/// Boxes an event callback in the pool (the one place rvent unsizes an
+/// `allocator_api2` box, whose macro expands to unsafe code).
+///
+/// # Errors
+/// [`Error::Alloc`](crate::Error::Alloc); `f` is dropped.
+pub(crate) fn event_fn<F>(f: F) -> crate::Result<crate::event::EventFn>
+where
+    F: FnMut(&mut crate::EventBase, crate::Event, std::os::fd::RawFd, crate::Ev) + 'static,
+{
+    let b =
+        allocator_api2::boxed::Box::try_new_in(f, Pool::new()).map_err(|_| crate::Error::Alloc)?;
+    // allocator_api2's documented way to unsize its `Box` on stable: a
+    // coercion of the raw pointer, then `from_raw_in` with the same
+    // allocator, so the pooled block is freed by the pool.
+    Ok(allocator_api2::unsize_box!(b))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
