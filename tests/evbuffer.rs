@@ -7,7 +7,7 @@
 //! `assert_invariants()` after every operation.
 
 use std::collections::VecDeque;
-use std::io::{IoSlice, Read, Write};
+use std::io::{IoSlice, IoSliceMut, Read, Write};
 
 use proptest::prelude::*;
 use rvent::{EolStyle, Error, Evbuffer, EvbufferPtr, PtrHow};
@@ -277,6 +277,55 @@ fn reserve_many() {
         room.fill(i);
         buf.commit_space(n / 2).unwrap();
         want.extend(std::iter::repeat_n(i, n / 2));
+        assert_eq!(content(&buf), want);
+    }
+}
+
+#[test]
+fn reserve2_vectored() {
+    // libevent's reserve2 with two vectors: room split over two chains.
+    let mut buf = Evbuffer::new();
+    buf.add(&[b'x'; 921]).unwrap(); // a 1 KiB chain: 103 bytes of room
+    let (mut a, mut b) = ([0u8; 0], [0u8; 0]);
+    let mut v = [IoSliceMut::new(&mut a), IoSliceMut::new(&mut b)];
+    assert_eq!(buf.reserve_space_vectored(60, &mut v).unwrap(), 1);
+    assert_eq!(v[0].len(), 60, "fits the first chain: one extent");
+    let mut v = [IoSliceMut::new(&mut a), IoSliceMut::new(&mut b)];
+    assert_eq!(buf.reserve_space_vectored(1000, &mut v).unwrap(), 2);
+    assert_eq!((v[0].len(), v[1].len()), (103, 897));
+    v[0].fill(b'y');
+    v[1].fill(b'z');
+    buf.commit_space(200).unwrap(); // a partial commit spanning both
+    let c = content(&buf);
+    assert_eq!(c.len(), 1121);
+    assert!(c[921..1024].iter().all(|&x| x == b'y'));
+    assert!(c[1024..].iter().all(|&x| x == b'z'));
+    assert_eq!(
+        peek_all(&buf).iter().map(Vec::len).collect::<Vec<_>>(),
+        [1024, 97]
+    );
+    let mut none: [IoSliceMut; 0] = [];
+    assert!(buf.reserve_space_vectored(1, &mut none).is_err());
+}
+
+#[test]
+fn reserve_many_vectored() {
+    // Growing reservations over up to three chains, committed in full.
+    let mut buf = Evbuffer::new();
+    let mut want = Vec::new();
+    for i in 0..12u8 {
+        let n = 700 * (i as usize + 1);
+        let mut bufs = [[0u8; 0]; 3];
+        let [a, b, c] = &mut bufs;
+        let mut v = [IoSliceMut::new(a), IoSliceMut::new(b), IoSliceMut::new(c)];
+        let used = buf.reserve_space_vectored(n, &mut v).unwrap();
+        assert!((1..=3).contains(&used));
+        assert_eq!(v[..used].iter().map(|s| s.len()).sum::<usize>(), n);
+        for s in &mut v[..used] {
+            s.fill(i);
+        }
+        buf.commit_space(n).unwrap();
+        want.extend(std::iter::repeat_n(i, n));
         assert_eq!(content(&buf), want);
     }
 }
@@ -719,6 +768,7 @@ enum Op {
     Search(bool, Vec<u8>, usize, usize),
     SearchEol(bool, usize, u8),
     Reserve(bool, usize, usize, bool),
+    ReserveVectored(bool, usize, usize, usize),
 }
 
 fn style(k: u8) -> EolStyle {
@@ -767,7 +817,8 @@ fn op() -> impl Strategy<Value = Op> {
         )
             .prop_map(|(w, d, s, e)| Op::Search(w, d, s, e)),
         (w, n.clone(), any::<u8>()).prop_map(|(w, s, k)| Op::SearchEol(w, s, k)),
-        (w, n.clone(), n, any::<bool>()).prop_map(|(w, a, b, s)| Op::Reserve(w, a, b, s)),
+        (w, n.clone(), n.clone(), any::<bool>()).prop_map(|(w, a, b, s)| Op::Reserve(w, a, b, s)),
+        (w, n.clone(), n, 1..4usize).prop_map(|(w, a, b, e)| Op::ReserveVectored(w, a, b, e)),
     ]
 }
 
@@ -1018,6 +1069,22 @@ fn run(ops: Vec<Op>) {
                     b.commit_space(k).unwrap();
                     models[w(x)].extend(std::iter::repeat_n(b'r', k));
                 }
+            }
+            Op::ReserveVectored(x, n, k, ext) => {
+                let b = &mut bufs[w(x)];
+                let mut store = [[0u8; 0]; 3];
+                let mut v: Vec<IoSliceMut> = store.iter_mut().map(|s| IoSliceMut::new(s)).collect();
+                let used = b.reserve_space_vectored(n, &mut v[..ext]).unwrap();
+                assert!(used <= ext);
+                assert_eq!(v[..used].iter().map(|s| s.len()).sum::<usize>(), n);
+                for s in &mut v[..used] {
+                    s.fill(b'v');
+                }
+                drop(v);
+                b.assert_invariants();
+                let k = k.min(n);
+                b.commit_space(k).unwrap();
+                models[w(x)].extend(std::iter::repeat_n(b'v', k));
             }
         }
         for (b, m) in bufs.iter().zip(&models) {

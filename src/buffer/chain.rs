@@ -309,6 +309,14 @@ impl Chain {
         }
     }
 
+    /// Whether [`commit`](Self::commit) of `n` bytes would succeed.
+    #[inline]
+    pub(crate) fn can_commit(&self, n: usize) -> bool {
+        (self.misalign + self.off)
+            .checked_add(n)
+            .is_some_and(|end| end <= self.init)
+    }
+
     /// Checks this chain's invariants.
     ///
     /// # Panics

@@ -13,10 +13,20 @@
 //! ([`add_buffer`](Evbuffer::add_buffer), [`remove_buffer`](Evbuffer::remove_buffer),
 //! [`prepend_buffer`](Evbuffer::prepend_buffer)).
 //!
-//! New chains follow libevent's sizing policy: a power of two of at least
-//! 1 KiB, doubling from the last chain's size up to 4 KiB, or larger when
-//! one write needs it; a small write first fills the last chain's room, so
-//! many small appends waste at most one partly filled chain.
+//! New chains follow libevent's sizing policy (reference §4.2): a power of
+//! two of at least 1 KiB, doubling from the last chain's size up to 4 KiB;
+//! a write at least that big gets the next power of two above it (4 KiB
+//! writes land in 8 KiB chains, as libevent's header rounding gives). A
+//! write first fills the last chain's room, so many small appends waste at
+//! most one partly filled chain. Two departures, both for speed: a
+//! buffer's first chain fits the write exactly (a 4 KiB piece, like a
+//! network read, gets a 4 KiB chain), and draining everything keeps the
+//! last chain if it is at most 8 KiB, so fill/empty cycles do not allocate
+//! at the start of each cycle.
+//!
+//! Overhead: 40 bytes per chain (pointer, capacity, misalign, length and
+//! initialised length, in the chain list rather than in front of the block;
+//! libevent: 48) and 80 bytes per buffer.
 //!
 //! # Invariants
 //!
@@ -103,7 +113,8 @@ pub struct Evbuffer {
     /// Changes with every change of content (see `EvbufferPtr`).
     epoch: u64,
     id: u64,
-    /// The pending reservation: live chain index and length.
+    /// The pending reservation: first live chain index and length (the
+    /// room of that chain, then of the following ones).
     reservation: Option<(usize, usize)>,
 }
 
@@ -1180,8 +1191,12 @@ impl Evbuffer {
         }
         assert_eq!(sum, self.total_len, "chain lengths vs total length");
         if let Some((i, len)) = self.reservation {
-            let c = self.live().get(i).expect("reservation beyond the chains");
-            assert!(c.space() >= len, "reservation larger than its chain's room");
+            let room: usize = self.live().iter().skip(i).map(Chain::space).sum();
+            assert!(room >= len, "reservation of {len} beyond the room ({room})");
+            assert!(
+                len == 0 || self.live()[..i].iter().all(|c| !c.is_empty()),
+                "reservation after an empty chain"
+            );
         }
     }
 }

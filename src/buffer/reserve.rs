@@ -1,11 +1,15 @@
-//! Writing in place: [`Evbuffer::reserve_space`] hands out free room after
+//! Writing in place: [`Evbuffer::reserve_space`] (one contiguous extent) and
+//! [`Evbuffer::reserve_space_vectored`] (several) hand out free room after
 //! the data, [`Evbuffer::commit_space`] turns the written part into data
-//! (`evbuffer_reserve_space` / `evbuffer_commit_space`, single extent).
+//! (`evbuffer_reserve_space` / `evbuffer_commit_space`).
 //!
 //! The reservation is remembered by the buffer; any change to the content
 //! between the two calls makes it stale, and the commit is refused.
 
+use std::io::IoSliceMut;
+
 use super::Evbuffer;
+use super::chain::{Chain, round_size};
 use crate::{Error, Result};
 
 impl Evbuffer {
@@ -62,16 +66,123 @@ impl Evbuffer {
         if n > len {
             return Err(Error::InvalidArgument("commit larger than the reservation"));
         }
-        let committed = match self.live_mut().get_mut(i) {
-            Some(c) => c.commit(n),
-            None => false,
-        };
-        if !committed {
-            return Err(Error::BadState("reservation no longer matches the buffer"));
+        // The extents are the reserved chains' rooms, in order: check all,
+        // then commit, so a mismatch changes nothing.
+        let mismatch = Error::BadState("reservation no longer matches the buffer");
+        let mut left = n;
+        for c in self.live().iter().skip(i) {
+            if left == 0 {
+                break;
+            }
+            let k = c.space().min(left);
+            if !c.can_commit(k) {
+                return Err(mismatch);
+            }
+            left -= k;
+        }
+        if left != 0 {
+            return Err(mismatch);
+        }
+        let mut left = n;
+        for c in self.live_mut().iter_mut().skip(i) {
+            if left == 0 {
+                break;
+            }
+            let k = c.space().min(left);
+            c.commit(k);
+            left -= k;
         }
         self.total_len += n;
         self.touch();
         Ok(())
+    }
+
+    /// Reserves `n` bytes of room after the data in up to `out.len()`
+    /// extents — the last chain's free room, then the next chains' — and
+    /// fills `out` with them; returns the number of extents used (libevent's
+    /// `evbuffer_reserve_space` with `n_vec` vectors). A chain is allocated
+    /// only when the room of `out.len()` chains is not enough; one extent
+    /// means contiguous room, as [`reserve_space`](Self::reserve_space).
+    /// Commit with [`commit_space`](Self::commit_space), which fills the
+    /// extents in order.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] if `out` is empty or the length would
+    /// overflow; [`Error::Alloc`] if a chain cannot be allocated. The data
+    /// is unchanged on error.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::io::IoSliceMut;
+    /// let mut buf = rvent::Evbuffer::new();
+    /// buf.add(&[b'a'; 1000])?; // a 1 KiB chain with 24 bytes of room
+    /// let (mut x, mut y) = ([0u8; 0], [0u8; 0]);
+    /// let mut v = [IoSliceMut::new(&mut x), IoSliceMut::new(&mut y)];
+    /// let n = buf.reserve_space_vectored(100, &mut v)?;
+    /// assert_eq!((n, v[0].len(), v[1].len()), (2, 24, 76));
+    /// v[0].fill(b'b');
+    /// v[1].fill(b'c');
+    /// buf.commit_space(100)?;
+    /// assert_eq!(buf.len(), 1100);
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
+    #[doc(alias = "evbuffer_reserve_space")]
+    pub fn reserve_space_vectored<'a>(
+        &'a mut self,
+        n: usize,
+        out: &mut [IoSliceMut<'a>],
+    ) -> Result<usize> {
+        if out.is_empty() {
+            return Err(Error::InvalidArgument("no extent to reserve into"));
+        }
+        if out.len() == 1 {
+            let room = self.reserve_space(n)?;
+            out[0] = IoSliceMut::new(room);
+            return Ok(1);
+        }
+        if self.total_len.checked_add(n).is_none() {
+            return Err(Error::InvalidArgument("buffer length overflows"));
+        }
+        self.reservation = None;
+        let d = self.data_chains();
+        let start = if d > 0 && self.live()[d - 1].space() > 0 {
+            d - 1
+        } else {
+            d
+        };
+        let room: usize = self.live()[start..]
+            .iter()
+            .take(out.len())
+            .map(Chain::space)
+            .sum();
+        if room < n {
+            // Keep the room of up to out.len() - 1 chains; one new chain
+            // takes the rest and replaces any chains after them.
+            let keep = (self.live().len() - start).min(out.len() - 1);
+            let kept: usize = self.live()[start..start + keep]
+                .iter()
+                .map(Chain::space)
+                .sum();
+            let fresh = Chain::with_capacity(round_size(n - kept))?;
+            self.reserve_chains(1)?;
+            self.truncate_chains(start + keep);
+            self.chains.push(fresh);
+        }
+        self.reservation = Some((start, n));
+        let mut left = n;
+        let mut used = 0;
+        let from = self.head + start;
+        for (c, slot) in self.chains[from..].iter_mut().zip(out.iter_mut()) {
+            if left == 0 {
+                break;
+            }
+            let k = c.space().min(left);
+            *slot = IoSliceMut::new(c.spare_mut(k));
+            left -= k;
+            used += 1;
+        }
+        Ok(used)
     }
 }
 
