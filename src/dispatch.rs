@@ -7,7 +7,10 @@
 //!    `NONBLOCK`, else until the earliest deadline, else forever;
 //! 3. return [`LoopStatus::NoEvents`] if nothing is pending or active
 //!    (unless `NO_EXIT_ON_EMPTY`);
-//! 4. poll, and activate every event whose fd became ready;
+//! 4. poll, and activate every event whose fd became ready — or, with one
+//!    priority, no dispatch limits, no timers and nothing queued, run the
+//!    sole event of a ready fd right away: libevent would run the same
+//!    callbacks in the same order (see `activate_ready`);
 //! 5. move expired timeouts to the active queues;
 //! 6. run the most urgent non-empty active queue only (strict priority),
 //!    in FIFO order;
