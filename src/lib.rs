@@ -63,7 +63,7 @@ mod time;
 mod timer;
 
 pub use base::{EventBase, MAX_PRIORITIES};
-pub use buffer::{EolStyle, Evbuffer, EvbufferPtr, PtrHow};
+pub use buffer::{EolStyle, Evbuffer, EvbufferPtr, Line, PtrHow};
 pub use config::{BaseFlags, Config, Features};
 pub use debug::{debug_mode_enabled, enable_debug_mode};
 pub use dispatch::{LoopFlags, LoopStatus};
@@ -82,7 +82,7 @@ pub use mem::{
 };
 pub use mem::{
     Arena, MEM_ALIGN, MEM_FUNCTIONS_IMPLEMENTED, MemStats, POOL_DEFAULT_HIGH_WATER, POOL_MAX_SIZE,
-    Pool,
+    Pool, RventAlloc,
 };
 pub use thread::Notifier;
 pub use timer::MAX_COMMON_TIMEOUTS;

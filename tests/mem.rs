@@ -92,6 +92,10 @@ fn main() {
             arena_is_reset_every_iteration,
         ),
         Trial::test("pool_trims_above_high_water", pool_trims_above_high_water),
+        Trial::test(
+            "lines_handed_to_the_user_come_from_the_hooks",
+            lines_handed_to_the_user_come_from_the_hooks,
+        ),
     ];
     libtest_mimic::run(&args, tests).exit();
 }
@@ -1163,5 +1167,27 @@ fn pool_trims_above_high_water() -> TestResult {
         ev.free(&mut base)?;
     }
     base.pool().set_high_water(rvent::POOL_DEFAULT_HIGH_WATER);
+    Ok(())
+}
+
+/// Memory rvent hands to the user (a line from `Evbuffer::readln`) is
+/// allocated and freed through the installed hooks (the seed's last rule).
+fn lines_handed_to_the_user_come_from_the_hooks() -> TestResult {
+    let mut buf = rvent::Evbuffer::new();
+    buf.add(b"a line of forty-odd bytes, read by readln\r\n")?;
+    let line = buf
+        .readln(rvent::EolStyle::Crlf)
+        .ok_or("a complete line is returned")?;
+    check(
+        &line[..] == b"a line of forty-odd bytes, read by readln",
+        "the line's bytes",
+    )?;
+    let (with_line, len) = (held(), line.len());
+    drop(line);
+    let after = held();
+    check(
+        with_line.blocks == after.blocks + 1 && with_line.bytes >= after.bytes + len,
+        format!("dropping the line frees one hook block: {with_line:?} -> {after:?}"),
+    )?;
     Ok(())
 }

@@ -65,7 +65,7 @@ use chain::{CHAIN_MAX_AUTO_SIZE, Chain, grow_size, round_size};
 use crate::mem::{self, MemVec};
 use crate::{Error, Result};
 
-pub use readln::EolStyle;
+pub use readln::{EolStyle, Line};
 pub use search::{EvbufferPtr, PtrHow};
 
 /// Realigning moves at most this much data (libevent's

@@ -3,7 +3,14 @@
 //! end-of-line marker. An incomplete line leaves the buffer untouched.
 
 use super::Evbuffer;
+use crate::mem::RventAlloc;
 use crate::{Error, Result};
+
+/// A line taken out of an [`Evbuffer`] by [`readln`](Evbuffer::readln): a
+/// vector allocated through rvent's memory functions (see
+/// [`RventAlloc`]), so it is counted and freed by the same hooks as every
+/// other block rvent owns. It derefs to `[u8]`.
+pub type Line = allocator_api2::vec::Vec<u8, RventAlloc>;
 
 /// What ends a line (libevent's `enum evbuffer_eol_style`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -58,8 +65,8 @@ impl Evbuffer {
 
     /// Copies the first `n` bytes into a new `Vec`; `None` if the `Vec`
     /// cannot be allocated.
-    fn copy_front(&self, n: usize) -> Option<Vec<u8>> {
-        let mut v = Vec::new();
+    fn copy_front(&self, n: usize) -> Option<Line> {
+        let mut v = Line::new_in(RventAlloc);
         v.try_reserve_exact(n).ok()?;
         let mut left = n;
         for d in self.chunks() {
@@ -94,7 +101,7 @@ impl Evbuffer {
     /// # Ok::<(), rvent::Error>(())
     /// ```
     #[doc(alias = "evbuffer_readln")]
-    pub fn readln(&mut self, style: EolStyle) -> Option<Vec<u8>> {
+    pub fn readln(&mut self, style: EolStyle) -> Option<Line> {
         let (n, eol) = self.find_line(style, None).ok()??;
         let line = self.copy_front(n)?;
         self.drain(n + eol).ok()?;
@@ -121,7 +128,7 @@ impl Evbuffer {
     /// assert!(buf.readln_bounded(EolStyle::Lf, 8).is_err());
     /// # Ok::<(), rvent::Error>(())
     /// ```
-    pub fn readln_bounded(&mut self, style: EolStyle, max: usize) -> Result<Option<Vec<u8>>> {
+    pub fn readln_bounded(&mut self, style: EolStyle, max: usize) -> Result<Option<Line>> {
         let Some((n, eol)) = self.find_line(style, Some(max))? else {
             return Ok(None);
         };

@@ -10,12 +10,24 @@ use allocator_api2::alloc::{AllocError, Allocator, Global};
 use super::stats;
 
 /// Zero-sized handle to rvent's memory: the hooks given to
-/// `set_mem_functions` / `install_mem_functions`, or the global allocator.
+/// `set_mem_functions` / `install_mem_functions`, or the global allocator
+/// when none are installed. Memory rvent hands to you, such as the lines
+/// [`Evbuffer::readln`](crate::Evbuffer::readln) returns ([`Line`](crate::Line)),
+/// lives here and goes back through the same hooks when dropped, as the
+/// tutorial's chapter 9.3 asks.
 ///
 /// It never calls `malloc(0)` or `free(null)`: zero-sized requests get a
 /// dangling, aligned pointer and make no call.
+///
+/// # Examples
+/// ```
+/// use allocator_api2::vec::Vec;
+/// let mut v: Vec<u8, rvent::RventAlloc> = Vec::new_in(rvent::RventAlloc);
+/// v.extend_from_slice(b"counted by EventBase::mem_stats");
+/// assert_eq!(v.len(), 31);
+/// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub(crate) struct RventAlloc;
+pub struct RventAlloc;
 
 /// A non-null, aligned, zero-length block.
 #[inline]

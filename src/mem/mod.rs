@@ -70,7 +70,7 @@ mod functions;
 mod pool;
 mod stats;
 
-pub(crate) use alloc::RventAlloc;
+pub use alloc::RventAlloc;
 pub use arena::Arena;
 pub(crate) use pool::{BaseGuard, counters as pool_counters, event_fn};
 pub use pool::{POOL_DEFAULT_HIGH_WATER, POOL_MAX_SIZE, Pool};
