@@ -63,20 +63,16 @@ impl Evbuffer {
         }
     }
 
-    /// Copies the first `n` bytes into a new `Vec`; `None` if the `Vec`
-    /// cannot be allocated.
+    /// Copies the first `n` bytes into a new [`Line`]; `None` if it cannot
+    /// be allocated.
     fn copy_front(&self, n: usize) -> Option<Line> {
         let mut v = Line::new_in(RventAlloc);
         v.try_reserve_exact(n).ok()?;
-        let mut left = n;
-        for d in self.chunks() {
-            let k = left.min(d.len());
-            v.extend_from_slice(&d[..k]);
-            left -= k;
-            if left == 0 {
-                break;
-            }
-        }
+        // allocator_api2's `extend_from_slice` copies element by element
+        // (no specialisation on stable); zero-fill (a memset) and copy the
+        // chains in with memcpy instead.
+        v.resize(n, 0);
+        self.copyout(&mut v);
         Some(v)
     }
 
