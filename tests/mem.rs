@@ -96,6 +96,14 @@ fn main() {
             "lines_handed_to_the_user_come_from_the_hooks",
             lines_handed_to_the_user_come_from_the_hooks,
         ),
+        Trial::test(
+            "evbuffer_steady_loop_makes_no_calls",
+            evbuffer_steady_loop_makes_no_calls,
+        ),
+        Trial::test(
+            "evbuffer_without_a_base_uses_the_hooks_and_keeps_nothing",
+            evbuffer_without_a_base_uses_the_hooks_and_keeps_nothing,
+        ),
     ];
     libtest_mimic::run(&args, tests).exit();
 }
@@ -1190,4 +1198,128 @@ fn lines_handed_to_the_user_come_from_the_hooks() -> TestResult {
         format!("dropping the line frees one hook block: {with_line:?} -> {after:?}"),
     )?;
     Ok(())
+}
+
+/// One cycle of evbuffer traffic: small and page-sized adds into `b`, a
+/// chain move into `a`, `lines` lines read from `a` (each handed out as a
+/// `Line`, dropped at once), the rest drained; then small pieces moved in
+/// bulk and drained in steps. Returns the lines read.
+fn evbuffer_cycle(
+    a: &mut rvent::Evbuffer,
+    b: &mut rvent::Evbuffer,
+    lines: usize,
+) -> Result<usize, Failed> {
+    let small = [b's'; 100];
+    let page = [b'p'; 4096];
+    for _ in 0..16 {
+        b.add(&small)?;
+        b.add(&page)?;
+        b.add(b"\r\n")?;
+    }
+    a.add_buffer(b)?;
+    let mut read = 0;
+    for _ in 0..lines {
+        let line = a
+            .readln(rvent::EolStyle::Crlf)
+            .ok_or("a complete line is returned")?;
+        check(line.len() == 100 + 4096, "the line's length")?;
+        read += 1;
+    }
+    a.drain(a.len())?;
+    for i in 0..64u8 {
+        b.add(&[i; 48])?;
+        if i % 8 == 7 {
+            a.add_buffer(b)?;
+        }
+    }
+    while !a.is_empty() {
+        a.drain(1000)?;
+    }
+    check(a.is_empty() && b.is_empty(), "both buffers emptied")?;
+    Ok(read)
+}
+
+/// With a base alive, evbuffer chains come from its pool: a steady loop of
+/// add / add_buffer / drain cycles makes no call to the memory functions
+/// once warmed up. `readln` hands each line to the user as its own block
+/// from the hooks (a `Line` is the user's memory, released through the
+/// same hooks), so a cycle that reads lines makes exactly two calls per
+/// line and none for the chains.
+fn evbuffer_steady_loop_makes_no_calls() -> TestResult {
+    let base = EventBase::new()?;
+    let (mut a, mut b) = (rvent::Evbuffer::new(), rvent::Evbuffer::new());
+    for _ in 0..4 {
+        evbuffer_cycle(&mut a, &mut b, 8)?;
+    }
+    let (c0, g0, s0) = (calls(), global_allocs(), base.mem_stats());
+    for _ in 0..100 {
+        evbuffer_cycle(&mut a, &mut b, 0)?;
+    }
+    // Read every counter before `check` formats a message (which uses
+    // the global allocator).
+    let (c1, g1, s1) = (calls(), global_allocs(), base.mem_stats());
+    check(
+        c1 == c0,
+        format!("{} calls to the hooks in 100 cycles", c1 - c0),
+    )?;
+    check(g1 == g0, format!("{} global allocations", g1 - g0))?;
+    check(
+        s1.pool_misses == s0.pool_misses && s1.pool_hits > s0.pool_hits,
+        format!("chains recycled by the pool: {s0:?} -> {s1:?}"),
+    )?;
+    let mut lines = 0;
+    for _ in 0..100 {
+        lines += evbuffer_cycle(&mut a, &mut b, 8)?;
+    }
+    let c2 = calls();
+    check(
+        c2 - c1 == 2 * lines,
+        format!("{} calls for {lines} lines", c2 - c1),
+    )?;
+    check(
+        base.mem_stats().pool_misses == s0.pool_misses,
+        "reading lines takes no chain from the hooks",
+    )?;
+    drop((a, b));
+    check(
+        base.mem_stats().pool_bytes_cached > 0,
+        "freed chains are cached while the base lives",
+    )?;
+    let with_base = held();
+    drop(base);
+    check(
+        held().blocks < with_base.blocks,
+        "dropping the base gives the cached chains back",
+    )
+}
+
+/// A buffer made with no base alive still allocates its chains through
+/// the hooks (small ones through the pool, which caches nothing without a
+/// base; big ones directly), and gives every block back when dropped.
+fn evbuffer_without_a_base_uses_the_hooks_and_keeps_nothing() -> TestResult {
+    let start = held();
+    let c0 = calls();
+    let mut buf = rvent::Evbuffer::new();
+    buf.add(&[1u8; 10])?;
+    buf.add(&[2u8; 3000])?;
+    buf.add(&[3u8; 40 * 1024])?;
+    check(
+        held().blocks >= start.blocks + 3 && calls() > c0,
+        format!("chains come from the hooks: {start:?} -> {:?}", held()),
+    )?;
+    buf.drain(buf.len())?;
+    buf.add(&[4u8; 100])?;
+    drop(buf);
+    check(
+        held() == start,
+        format!("all given back: {start:?} -> {:?}", held()),
+    )?;
+    let c1 = calls();
+    let mut buf = rvent::Evbuffer::new();
+    buf.add(&[5u8; 500])?;
+    drop(buf);
+    check(
+        calls() - c1 >= 2 && held() == start,
+        "nothing is cached without a base: each block goes back at once",
+    )
 }

@@ -3,8 +3,9 @@
 //! `[misalign, misalign + off)` inside it.
 //!
 //! This is the only file of `buffer` that uses `unsafe`: the block is raw
-//! memory from [`RventAlloc`] so that appends are one `memcpy` and a new
-//! chain costs one allocation with no zero-filling.
+//! memory from rvent's memory (the thread's size-class pool over the
+//! memory functions, see [`alloc_block`]) so that appends are one `memcpy`
+//! and a new chain costs one allocation with no zero-filling.
 //!
 //! # Invariants (checked by [`Chain::check`])
 //! - `ptr` is a live block of `cap` bytes obtained by [`alloc_block`], or
@@ -17,17 +18,17 @@
 // Maintainer notes: a later step adds shared read-only blocks (references
 // with a cleanup closure, multicast views): they become a second kind of
 // block here (an `Rc` owner instead of `ptr`/`cap`), with `space() == 0`
-// so no write path touches them. Switching chain blocks to the size-class
-// pools of `mem::pool` means changing `alloc_block`/`free_block` only.
+// so no write path touches them. The block's recorded `cap` is what
+// `alloc_block` returned (the pool class size), and `free_block` needs
+// exactly that value to find the block's class again: never shrink `cap`.
 #![allow(unsafe_code)]
 
-use std::alloc::Layout;
 use std::ptr::NonNull;
 
-use allocator_api2::alloc::Allocator;
-
-use crate::mem::RventAlloc;
-use crate::{Error, Result};
+#[cfg(doc)]
+use crate::POOL_MAX_SIZE;
+use crate::Result;
+use crate::mem;
 
 /// Smallest block a chain gets (libevent's `MIN_BUFFER_SIZE` on 64-bit).
 pub(crate) const MIN_CHAIN_SIZE: usize = 1024;
@@ -36,30 +37,29 @@ pub(crate) const MIN_CHAIN_SIZE: usize = 1024;
 /// (libevent's `EVBUFFER_CHAIN_MAX_AUTO_SIZE`): 1 KiB → 2 KiB → 4 KiB → 4 KiB.
 pub(crate) const CHAIN_MAX_AUTO_SIZE: usize = 4096;
 
-/// A block of `cap` bytes for a chain. The one allocation seam of
-/// `buffer`: chains come from here and go back through [`free_block`].
+/// A block of at least `cap` bytes for a chain, and its real capacity.
+/// The one allocation seam of `buffer`: chains come from here and go back
+/// through [`free_block`]. Blocks of up to [`POOL_MAX_SIZE`] bytes come
+/// from the thread's size-class pool (so from the base's pool: recycled
+/// while a base lives on the thread, straight from and back to the memory
+/// functions otherwise), bigger ones from the memory functions directly.
 #[inline]
-fn alloc_block(cap: usize) -> Result<NonNull<u8>> {
+fn alloc_block(cap: usize) -> Result<(NonNull<u8>, usize)> {
     debug_assert!(cap != 0);
-    let layout = Layout::from_size_align(cap, 1).map_err(|_| Error::Alloc)?;
-    RventAlloc
-        .allocate(layout)
-        .map(|p| p.cast::<u8>())
-        .map_err(|_| Error::Alloc)
+    mem::chain_block(cap)
 }
 
 /// Returns a block obtained from [`alloc_block`].
 ///
 /// # Safety
-/// `ptr` is a live block of `cap` (non-zero) bytes from [`alloc_block`].
+/// `ptr` is a live block from [`alloc_block`] whose capacity it returned
+/// was `cap`.
 #[inline]
 unsafe fn free_block(ptr: NonNull<u8>, cap: usize) {
     debug_assert!(cap != 0);
-    // SAFETY: `alloc_block` built this very layout for `cap`, so it is valid.
-    let layout = unsafe { Layout::from_size_align_unchecked(cap, 1) };
-    // SAFETY: the caller guarantees `ptr` is a live block of `layout` from
-    // `RventAlloc` (through `alloc_block`).
-    unsafe { RventAlloc.deallocate(ptr, layout) }
+    // SAFETY: forwarded: `alloc_block` is `chain_block`, and `cap` is the
+    // capacity it returned.
+    unsafe { mem::free_chain_block(ptr, cap) }
 }
 
 /// The block size for a new chain that must hold `need` bytes when the
@@ -117,10 +117,12 @@ impl Chain {
         init: 0,
     };
 
-    /// An empty chain with a block of exactly `cap` (non-zero) bytes.
+    /// An empty chain with a block of at least `cap` (non-zero) bytes:
+    /// exactly `cap` above the pool's largest class, else `cap`'s class
+    /// size (a power of two of at least 16).
     #[inline]
     pub(crate) fn with_capacity(cap: usize) -> Result<Chain> {
-        let ptr = alloc_block(cap)?;
+        let (ptr, cap) = alloc_block(cap)?;
         Ok(Chain {
             ptr,
             cap,

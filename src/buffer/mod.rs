@@ -4,9 +4,19 @@
 //! # Layout
 //!
 //! A buffer is a list of *chains* (`chain.rs`), each a block of memory from
-//! rvent's allocator (the memory functions when installed) with a window of
-//! data `[misalign, misalign + off)` inside it, as in libevent's
-//! `struct evbuffer_chain`. Bytes are appended into the free room after the
+//! rvent's allocator with a window of data `[misalign, misalign + off)`
+//! inside it, as in libevent's `struct evbuffer_chain`. Blocks of up to
+//! [`POOL_MAX_SIZE`](crate::POOL_MAX_SIZE) (16 KiB: every standard chain
+//! size) come from the thread's size-class [`Pool`](crate::Pool) — the
+//! base's pool — and bigger ones straight from the memory functions. While
+//! a base lives on the thread, freed chains are recycled, so a loop that
+//! fills and empties buffers in steady state makes no calls to the memory
+//! functions; a buffer used with no base alive still allocates through the
+//! memory functions, and every block goes straight back when freed. A
+//! chain's capacity is its pool class size (a power of two, at least 16),
+//! which is also how its block finds its way back to the right free list
+//! wherever the chain is dropped. `Evbuffer` is `!Send`, so its chains
+//! never leave the thread whose pool they came from. Bytes are appended into the free room after the
 //! last chain's data and drained by moving the first chain's window, so
 //! adds and drains copy each byte once and allocate only when a chain
 //! fills up. Whole chains move between buffers without copying
@@ -19,8 +29,8 @@
 //! writes land in 8 KiB chains, as libevent's header rounding gives). A
 //! write first fills the last chain's room, so many small appends waste at
 //! most one partly filled chain. Two departures, both for speed: a
-//! buffer's first chain fits the write exactly (a 4 KiB piece, like a
-//! network read, gets a 4 KiB chain), and draining everything keeps the
+//! buffer's first chain fits the write (rounded up to its pool class: a
+//! 4 KiB piece, like a network read, gets a 4 KiB chain), and draining everything keeps the
 //! last chain if it is at most 8 KiB, so fill/empty cycles do not allocate
 //! at the start of each cycle.
 //!
@@ -103,6 +113,14 @@ static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 /// assert_eq!(buf.readln(EolStyle::Crlf), None);
 /// assert!(buf.is_empty());
 /// # Ok::<(), rvent::Error>(())
+/// ```
+///
+/// A buffer stays on its thread (`!Send`): its chains belong to that
+/// thread's pool.
+///
+/// ```compile_fail
+/// fn send<T: Send>(_: T) {}
+/// send(rvent::Evbuffer::new());
 /// ```
 #[doc(alias = "evbuffer")]
 pub struct Evbuffer {

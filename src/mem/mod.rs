@@ -47,7 +47,7 @@
 //!   the per-base [`Arena`] (`arena.rs`) for everything that lives at most
 //!   one loop iteration, reset at the end of each iteration, and the
 //!   size-class [`Pool`] (`pool.rs`) for long-lived objects (event
-//!   callbacks now, evbuffer chains next). Both take their blocks from
+//!   callbacks and evbuffer chain blocks). Both take their blocks from
 //!   `RventAlloc`, so from the memory functions.
 //!
 //! Without the `mem-functions` cargo feature (on by default) the setters and
@@ -72,7 +72,9 @@ mod stats;
 
 pub use alloc::RventAlloc;
 pub use arena::Arena;
-pub(crate) use pool::{BaseGuard, counters as pool_counters, event_fn};
+pub(crate) use pool::{
+    BaseGuard, chain_block, counters as pool_counters, event_fn, free_chain_block,
+};
 pub use pool::{POOL_DEFAULT_HIGH_WATER, POOL_MAX_SIZE, Pool};
 pub use stats::MemStats;
 pub(crate) use stats::snapshot as stats_snapshot;

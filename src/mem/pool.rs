@@ -33,8 +33,14 @@
 //! no base); that is still correct, since all pools draw from the same
 //! process-wide memory functions.
 //!
-//! Event callbacks use the pool now; evbuffer chains of standard sizes are
-//! meant to use [`Pool::alloc`] / [`Pool::free`] (or `Box<T, Pool>`) next.
+//! Event callbacks and evbuffer chain blocks use the pool. A chain's block
+//! is taken with the layout `(capacity, MEM_ALIGN)` and the chain records
+//! the capacity it got ([`chain_block`]: the class size for pooled sizes,
+//! the exact size above [`POOL_MAX_SIZE`]); freeing with that capacity maps
+//! to the same class, or to the same unpooled layout, so a chain may move
+//! between buffers and be dropped anywhere on its thread (`Evbuffer` is
+//! `!Send`, so it never leaves the thread; were a block freed on another
+//! thread it would still be correct, as above).
 
 use std::alloc::Layout;
 use std::cell::Cell;
@@ -61,8 +67,15 @@ fn class_of(size: usize) -> Option<usize> {
     if size > POOL_MAX_SIZE {
         return None;
     }
+    Some(class_of_pooled(size))
+}
+
+/// The class of a `size` in `1..=POOL_MAX_SIZE`.
+#[inline]
+fn class_of_pooled(size: usize) -> usize {
+    debug_assert!(size != 0 && size <= POOL_MAX_SIZE);
     let bits = usize::BITS - (size - 1).leading_zeros();
-    Some(bits.saturating_sub(MIN_SHIFT) as usize)
+    bits.saturating_sub(MIN_SHIFT) as usize
 }
 
 /// Bytes of class `c`.
@@ -90,8 +103,6 @@ struct ThreadPool {
     high_water: Cell<usize>,
     hits: Cell<u64>,
     misses: Cell<u64>,
-    /// Bases alive on this thread: blocks are cached only while > 0.
-    bases: Cell<usize>,
 }
 
 impl ThreadPool {
@@ -102,7 +113,6 @@ impl ThreadPool {
             high_water: Cell::new(POOL_DEFAULT_HIGH_WATER),
             hits: Cell::new(0),
             misses: Cell::new(0),
-            bases: Cell::new(0),
         }
     }
 
@@ -119,6 +129,16 @@ impl ThreadPool {
         Some(head.cast())
     }
 
+    /// A cached block of class `c`, or `None` with the miss counted.
+    #[inline]
+    fn pop_or_miss(&self, c: usize) -> Option<NonNull<u8>> {
+        let hit = self.pop(c);
+        if hit.is_none() {
+            self.misses.set(self.misses.get() + 1);
+        }
+        hit
+    }
+
     /// Caches a block of class `c`; false if the caller must release it.
     ///
     /// # Safety
@@ -127,7 +147,7 @@ impl ThreadPool {
     #[inline]
     unsafe fn push(&self, c: usize, p: NonNull<u8>) -> bool {
         let size = class_size(c);
-        if self.bases.get() == 0 || self.cached.get() + size > self.high_water.get() {
+        if self.cached.get() + size > self.high_water.get() {
             return false;
         }
         let p = p.cast::<Free>();
@@ -181,6 +201,19 @@ impl Drop for ThreadPool {
 
 thread_local! {
     static POOL: ThreadPool = const { ThreadPool::new() };
+    /// Bases alive on this thread: blocks are cached only while > 0, so
+    /// with none the free lists are empty and `Pool` forwards straight to
+    /// `RventAlloc`. Kept apart from `POOL` because it needs no destructor:
+    /// reading it is a plain thread-local load, with no registration check,
+    /// which keeps the no-base path (buffers used without a base) as cheap
+    /// as calling `RventAlloc` itself.
+    static BASES: Cell<usize> = const { Cell::new(0) };
+}
+
+/// Whether a base lives on this thread (so the pool caches blocks).
+#[inline]
+fn caching() -> bool {
+    BASES.with(Cell::get) != 0
 }
 
 /// Handle to the pool of long-lived objects of the current thread's bases:
@@ -292,7 +325,7 @@ pub(crate) struct BaseGuard {
 
 impl BaseGuard {
     pub(crate) fn new() -> BaseGuard {
-        let _ = POOL.try_with(|p| p.bases.set(p.bases.get() + 1));
+        BASES.with(|b| b.set(b.get() + 1));
         BaseGuard {
             _thread: std::marker::PhantomData,
         }
@@ -301,13 +334,14 @@ impl BaseGuard {
 
 impl Drop for BaseGuard {
     fn drop(&mut self) {
-        let _ = POOL.try_with(|p| {
-            let n = p.bases.get().saturating_sub(1);
-            p.bases.set(n);
-            if n == 0 {
-                p.flush();
-            }
+        let n = BASES.with(|b| {
+            let n = b.get().saturating_sub(1);
+            b.set(n);
+            n
         });
+        if n == 0 {
+            let _ = POOL.try_with(ThreadPool::flush);
+        }
     }
 }
 
@@ -328,13 +362,19 @@ unsafe impl Allocator for Pool {
         let Some(c) = class_of(layout.size()) else {
             return RventAlloc.allocate(layout);
         };
-        let hit = POOL.try_with(|p| p.pop(c)).ok().flatten();
+        if !caching() {
+            // No base: nothing is cached (the last base flushed the lists
+            // and `push` is not reached), so go to the source directly.
+            return Ok(NonNull::slice_from_raw_parts(
+                RventAlloc.allocate(class_layout(c))?.cast(),
+                class_size(c),
+            ));
+        }
+        // One thread-local access: a hit, or the miss counted.
+        let hit = POOL.try_with(|p| p.pop_or_miss(c)).ok().flatten();
         let p = match hit {
             Some(p) => p,
-            None => {
-                let _ = POOL.try_with(|p| p.misses.set(p.misses.get() + 1));
-                RventAlloc.allocate(class_layout(c))?.cast()
-            }
+            None => RventAlloc.allocate(class_layout(c))?.cast(),
         };
         Ok(NonNull::slice_from_raw_parts(p, class_size(c)))
     }
@@ -349,6 +389,11 @@ unsafe impl Allocator for Pool {
             // SAFETY: forwarded: `allocate` took the same branch.
             return unsafe { RventAlloc.deallocate(ptr, layout) };
         };
+        if !caching() {
+            // SAFETY: the block was obtained with `class_layout(c)` (by
+            // either branch of `allocate`); no base, so it is not cached.
+            return unsafe { RventAlloc.deallocate(ptr, class_layout(c)) };
+        }
         // SAFETY: `ptr` is a live block of class `c` that the caller gives
         // up (forwarded precondition).
         let cached = POOL
@@ -358,6 +403,68 @@ unsafe impl Allocator for Pool {
             // SAFETY: the block was obtained with `class_layout(c)`.
             unsafe { RventAlloc.deallocate(ptr, class_layout(c)) };
         }
+    }
+}
+
+/// A block of at least `size` (non-zero) bytes for an evbuffer chain, and
+/// its usable capacity: a pooled block of `size`'s class (the class size),
+/// or an exact block from `RventAlloc` above [`POOL_MAX_SIZE`]. Give it
+/// back with [`free_chain_block`] and that capacity.
+///
+/// # Errors
+/// [`Error::Alloc`] if the memory functions fail or `size` is too large.
+#[inline]
+pub(crate) fn chain_block(size: usize) -> Result<(NonNull<u8>, usize)> {
+    debug_assert!(size != 0);
+    // The same branches and layouts as `Pool::allocate`, with the checks
+    // that cannot fail for a chain (non-zero size, alignment) left out:
+    // this is on every chain allocation, with or without a base.
+    if size > POOL_MAX_SIZE {
+        let layout = Layout::from_size_align(size, MEM_ALIGN).map_err(|_| Error::Alloc)?;
+        let p = RventAlloc.allocate(layout).map_err(|_| Error::Alloc)?;
+        return Ok((p.cast(), size));
+    }
+    let c = class_of_pooled(size);
+    let hit = if caching() {
+        POOL.try_with(|p| p.pop_or_miss(c)).ok().flatten()
+    } else {
+        None
+    };
+    let p = match hit {
+        Some(p) => p,
+        None => RventAlloc
+            .allocate(class_layout(c))
+            .map_err(|_| Error::Alloc)?
+            .cast(),
+    };
+    Ok((p, class_size(c)))
+}
+
+/// Returns a block from [`chain_block`].
+///
+/// # Safety
+/// `ptr` is a live block from [`chain_block`] with capacity `cap` as it
+/// returned, not used afterwards.
+#[inline]
+pub(crate) unsafe fn free_chain_block(ptr: NonNull<u8>, cap: usize) {
+    if cap > POOL_MAX_SIZE {
+        // SAFETY: `chain_block` returned `cap` = `size` for unpooled sizes
+        // and obtained the block with this layout, valid then.
+        return unsafe {
+            RventAlloc.deallocate(ptr, Layout::from_size_align_unchecked(cap, MEM_ALIGN))
+        };
+    }
+    // `cap` is a class size, so this is the class it was taken from.
+    let c = class_of_pooled(cap);
+    // SAFETY: `ptr` is a live block of `class_layout(c)` from `RventAlloc`
+    // that the caller gives up.
+    let cached = caching()
+        && POOL
+            .try_with(|p| unsafe { p.push(c, ptr) })
+            .unwrap_or(false);
+    if !cached {
+        // SAFETY: the block was obtained with `class_layout(c)`.
+        unsafe { RventAlloc.deallocate(ptr, class_layout(c)) };
     }
 }
 
