@@ -224,7 +224,7 @@ fn caching() -> bool {
 /// warmed up, allocating and freeing them makes no call to the memory
 /// functions. Use it through [`alloc`](Pool::alloc) / [`free`](Pool::free)
 /// or as an `allocator_api2` [`Allocator`] (`Box::new_in(x, base.pool())`).
-/// Event callbacks are allocated here.
+/// Event callbacks and evbuffer chain blocks are allocated here.
 ///
 /// # Examples
 /// ```
