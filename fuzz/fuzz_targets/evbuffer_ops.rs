@@ -1,0 +1,17 @@
+//! Fuzzes `Evbuffer` with programs of operations over three buffers (add,
+//! add_fmt, add_slices, prepend, drain, remove, remove_buffer, add_buffer,
+//! prepend_buffer, copyout, copyout_from, peek, pullup, readln in each
+//! style, bounded and into a caller's buffer, search, search_range,
+//! search_eol, positions, reserve / commit (fresh and stale), expand),
+//! checked against `VecDeque<u8>` models with `assert_invariants()` after
+//! every op. The ops and the model live in `fuzz/src/ops.rs`, which
+//! `tests/evbuffer.rs` also runs over the committed seed corpus.
+//!
+//! To do when they land: add_buffer_reference, add_reference, freeze.
+
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use rvent_fuzz::ops::{Program, run_program};
+
+fuzz_target!(|program: Program| run_program(&program, |_| {}));

@@ -1,0 +1,827 @@
+//! Op programs over up to three `Evbuffer`s checked against `VecDeque<u8>`
+//! models, and the differential readln / search checker — shared by the
+//! fuzz targets (`fuzz/src/lib.rs`) and by `tests/evbuffer.rs`, which
+//! includes this file with `#[path]` and replays the committed seed corpora
+//! on stable. Depends only on `rvent`, `arbitrary` and std.
+//!
+//! Oracles after every op: `assert_invariants()` on every buffer, the
+//! length and the bytes equal the model's, results (copied bytes, lines,
+//! search positions, error or not) equal the model's answer, and a failed
+//! operation leaves the buffer unchanged.
+//!
+//! To do when they land: `add_buffer_reference` (shared read-only views,
+//! source dropped first), `add_reference` (cleanup closure run exactly
+//! once, also after moving to another buffer), `freeze` front / end
+//! (libevent's table of refused operations), file segments.
+
+use std::collections::VecDeque;
+use std::io::{IoSlice, IoSliceMut};
+
+use arbitrary::{Arbitrary, Unstructured};
+use rvent::{EolStyle, Evbuffer, EvbufferPtr, PtrHow};
+
+/// Buffers per program.
+pub const BUFS: usize = 3;
+/// Adds that would grow a buffer beyond this are skipped (keeps runs fast).
+const CAP: usize = 1 << 18;
+
+/// An end-of-line style (`EolStyle` has no `Arbitrary`).
+#[derive(Arbitrary, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Style {
+    Any,
+    Crlf,
+    CrlfStrict,
+    Lf,
+    Nul,
+}
+
+impl Style {
+    pub const ALL: [Style; 5] = [
+        Style::Any,
+        Style::Crlf,
+        Style::CrlfStrict,
+        Style::Lf,
+        Style::Nul,
+    ];
+
+    pub fn eol(self) -> EolStyle {
+        match self {
+            Style::Any => EolStyle::Any,
+            Style::Crlf => EolStyle::Crlf,
+            Style::CrlfStrict => EolStyle::CrlfStrict,
+            Style::Lf => EolStyle::Lf,
+            Style::Nul => EolStyle::Nul,
+        }
+    }
+}
+
+/// One operation; buffer numbers are taken modulo [`BUFS`].
+#[derive(Arbitrary, Debug, Clone)]
+pub enum Op {
+    Add {
+        b: u8,
+        data: Vec<u8>,
+    },
+    /// A larger add (up to 64 KiB), to cross chain sizes.
+    AddFill {
+        b: u8,
+        byte: u8,
+        len: u16,
+    },
+    AddFmt {
+        b: u8,
+        n: u32,
+    },
+    AddSlices {
+        b: u8,
+        parts: Vec<Vec<u8>>,
+    },
+    Prepend {
+        b: u8,
+        data: Vec<u8>,
+    },
+    PrependFill {
+        b: u8,
+        byte: u8,
+        len: u16,
+    },
+    Drain {
+        b: u8,
+        n: u16,
+    },
+    DrainAll {
+        b: u8,
+    },
+    Remove {
+        b: u8,
+        n: u16,
+    },
+    RemoveBuffer {
+        src: u8,
+        dst: u8,
+        n: u16,
+    },
+    AddBuffer {
+        dst: u8,
+        src: u8,
+    },
+    PrependBuffer {
+        dst: u8,
+        src: u8,
+    },
+    Copyout {
+        b: u8,
+        n: u16,
+    },
+    CopyoutFrom {
+        b: u8,
+        pos: u16,
+        n: u16,
+    },
+    Peek {
+        b: u8,
+        len: Option<u16>,
+        start: Option<u16>,
+        slots: u8,
+    },
+    Pullup {
+        b: u8,
+        n: Option<u16>,
+    },
+    Readln {
+        b: u8,
+        style: Style,
+    },
+    ReadlnBounded {
+        b: u8,
+        style: Style,
+        max: u16,
+    },
+    ReadlnInto {
+        b: u8,
+        style: Style,
+        cap: u16,
+    },
+    Search {
+        b: u8,
+        what: Vec<u8>,
+        start: Option<u16>,
+        end: Option<u16>,
+    },
+    SearchEol {
+        b: u8,
+        start: Option<u16>,
+        style: Style,
+    },
+    PtrAdd {
+        b: u8,
+        set: u16,
+        add: u16,
+    },
+    /// Reserve `n`, fill the room with a pattern, optionally commit at once.
+    Reserve {
+        b: u8,
+        n: u16,
+        fill: u8,
+        commit: Option<u16>,
+    },
+    ReserveVectored {
+        b: u8,
+        n: u16,
+        vecs: u8,
+        fill: u8,
+        commit: Option<u16>,
+    },
+    /// Commit a reservation made by an earlier op (possibly stale).
+    Commit {
+        b: u8,
+        n: u16,
+    },
+    Expand {
+        b: u8,
+        n: u16,
+    },
+    ExpandHuge {
+        b: u8,
+    },
+}
+
+/// A program for `evbuffer_ops` / `evbuffer_arena`.
+#[derive(Arbitrary, Debug, Clone)]
+pub struct Program {
+    pub ops: Vec<Op>,
+}
+
+// ---------------------------------------------------------------------------
+// Naive model answers (libevent semantics, reference §1.5)
+// ---------------------------------------------------------------------------
+
+/// The first match of `what` starting at or after `start` and ending at or
+/// before `end` (clamped to the length).
+pub fn naive_search(hay: &[u8], what: &[u8], start: usize, end: Option<usize>) -> Option<usize> {
+    let end = end.map_or(hay.len(), |e| e.min(hay.len()));
+    if start.checked_add(what.len())? > end {
+        return None;
+    }
+    (start..=end - what.len()).find(|&i| &hay[i..i + what.len()] == what)
+}
+
+/// The first end of line at or after `start`: (position, marker length).
+pub fn naive_eol(hay: &[u8], start: usize, style: Style) -> Option<(usize, usize)> {
+    if start > hay.len() {
+        return None;
+    }
+    let from = |pred: &dyn Fn(u8) -> bool| (start..hay.len()).find(|&i| pred(hay[i]));
+    match style {
+        Style::Lf => from(&|c| c == b'\n').map(|i| (i, 1)),
+        Style::Nul => from(&|c| c == 0).map(|i| (i, 1)),
+        Style::CrlfStrict => naive_search(hay, b"\r\n", start, None).map(|i| (i, 2)),
+        Style::Crlf => {
+            let i = from(&|c| c == b'\n')?;
+            if i > start && hay[i - 1] == b'\r' {
+                Some((i - 1, 2))
+            } else {
+                Some((i, 1))
+            }
+        }
+        Style::Any => {
+            let i = from(&|c| c == b'\r' || c == b'\n')?;
+            let run = hay[i..]
+                .iter()
+                .take_while(|&&c| c == b'\r' || c == b'\n')
+                .count();
+            Some((i, run))
+        }
+    }
+}
+
+/// A line known to be longer than the limit.
+#[derive(Debug, PartialEq, Eq)]
+pub struct TooLong;
+
+/// `readln_bounded`'s answer: `Err(TooLong)` for a line known to be longer
+/// than `max`, `Ok(None)` for an incomplete one. An incomplete line errs
+/// only past `max` plus the one byte that may be the CR of a CR LF.
+pub fn naive_readln_bounded(
+    hay: &[u8],
+    style: Style,
+    max: usize,
+) -> Result<Option<(usize, usize)>, TooLong> {
+    match naive_eol(hay, 0, style) {
+        Some((p, _)) if p > max => Err(TooLong),
+        Some(found) => Ok(Some(found)),
+        None => {
+            let pending = matches!(style, Style::Crlf | Style::CrlfStrict) as usize;
+            if hay.len() > max.saturating_add(pending) {
+                Err(TooLong)
+            } else {
+                Ok(None)
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Op programs
+// ---------------------------------------------------------------------------
+
+fn bytes(b: &Evbuffer) -> Vec<u8> {
+    b.chunks().flatten().copied().collect()
+}
+
+fn ptr_at(b: &Evbuffer, pos: usize) -> EvbufferPtr {
+    let mut p = EvbufferPtr::default();
+    b.ptr_set(&mut p, pos, PtrHow::Set)
+        .expect("position within the buffer");
+    p
+}
+
+/// The bytes a reservation pattern writes at index `i`.
+fn pattern(fill: u8, i: usize) -> u8 {
+    fill.wrapping_add(i as u8).wrapping_mul(31)
+}
+
+/// Buffers, models and pending reservations (bytes written in the room).
+pub struct Checker {
+    pub bufs: [Evbuffer; BUFS],
+    pub model: [VecDeque<u8>; BUFS],
+    resv: [Option<Vec<u8>>; BUFS],
+}
+
+impl Default for Checker {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Checker {
+    pub fn new() -> Self {
+        Checker {
+            bufs: std::array::from_fn(|_| Evbuffer::new()),
+            model: std::array::from_fn(|_| VecDeque::new()),
+            resv: std::array::from_fn(|_| None),
+        }
+    }
+
+    /// Invariants, lengths and contents of every buffer.
+    pub fn check(&self) {
+        for (b, m) in self.bufs.iter().zip(&self.model) {
+            b.assert_invariants();
+            assert_eq!(b.len(), m.len(), "length");
+            assert_eq!(b.is_empty(), m.is_empty());
+            assert!(
+                bytes(b).iter().eq(m.iter()),
+                "content differs from the model"
+            );
+        }
+    }
+
+    fn two(&mut self, x: u8, y: u8) -> Option<(usize, usize)> {
+        let (x, y) = (x as usize % BUFS, y as usize % BUFS);
+        (x != y).then_some((x, y))
+    }
+
+    fn pair(&mut self, x: usize, y: usize) -> (&mut Evbuffer, &mut Evbuffer) {
+        let (lo, hi) = (x.min(y), x.max(y));
+        let (a, b) = self.bufs.split_at_mut(hi);
+        if x < y {
+            (&mut a[lo], &mut b[0])
+        } else {
+            (&mut b[0], &mut a[lo])
+        }
+    }
+
+    /// Applies one op to the buffers and the models and compares results.
+    pub fn apply(&mut self, op: &Op) {
+        use Op::*;
+        match op {
+            Add { b, data } => self.add(*b, data),
+            AddFill { b, byte, len } => self.add(*b, &vec![*byte; *len as usize]),
+            AddFmt { b, n } => {
+                let i = *b as usize % BUFS;
+                let s = format!("{n}:{n:x};");
+                if self.model[i].len() + s.len() <= CAP {
+                    let k = self.bufs[i]
+                        .add_fmt(format_args!("{n}:{n:x};"))
+                        .expect("add_fmt");
+                    assert_eq!(k, s.len());
+                    self.model[i].extend(s.bytes());
+                }
+            }
+            AddSlices { b, parts } => {
+                let i = *b as usize % BUFS;
+                let total: usize = parts.iter().map(Vec::len).sum();
+                if self.model[i].len() + total <= CAP {
+                    let sl: Vec<IoSlice<'_>> = parts.iter().map(|p| IoSlice::new(p)).collect();
+                    let k = self.bufs[i].add_slices(&sl).expect("add_slices");
+                    assert_eq!(k, total);
+                    for p in parts {
+                        self.model[i].extend(p);
+                    }
+                }
+            }
+            Prepend { b, data } => self.prepend(*b, data),
+            PrependFill { b, byte, len } => self.prepend(*b, &vec![*byte; *len as usize]),
+            Drain { b, n } => {
+                let i = *b as usize % BUFS;
+                self.bufs[i].drain(*n as usize).expect("drain");
+                let k = (*n as usize).min(self.model[i].len());
+                self.model[i].drain(..k);
+            }
+            DrainAll { b } => {
+                let i = *b as usize % BUFS;
+                self.bufs[i].drain(usize::MAX).expect("drain all");
+                self.model[i].clear();
+            }
+            Remove { b, n } => {
+                let i = *b as usize % BUFS;
+                let mut out = vec![0u8; *n as usize];
+                let k = self.bufs[i].remove(&mut out).expect("remove");
+                let want: Vec<u8> = self.model[i]
+                    .drain(..(*n as usize).min(self.model[i].len()))
+                    .collect();
+                assert_eq!(&out[..k], &want[..], "remove");
+            }
+            RemoveBuffer { src, dst, n } => {
+                let Some((s, d)) = self.two(*src, *dst) else {
+                    return;
+                };
+                let (sb, db) = self.pair(s, d);
+                let k = sb.remove_buffer(db, *n as usize).expect("remove_buffer");
+                let want = (*n as usize).min(self.model[s].len());
+                assert_eq!(k, want, "remove_buffer moved");
+                let moved: Vec<u8> = self.model[s].drain(..want).collect();
+                self.model[d].extend(moved);
+            }
+            AddBuffer { dst, src } => {
+                let Some((d, s)) = self.two(*dst, *src) else {
+                    return;
+                };
+                let (db, sb) = self.pair(d, s);
+                db.add_buffer(sb).expect("add_buffer");
+                let moved: Vec<u8> = self.model[s].drain(..).collect();
+                self.model[d].extend(moved);
+            }
+            PrependBuffer { dst, src } => {
+                let Some((d, s)) = self.two(*dst, *src) else {
+                    return;
+                };
+                let (db, sb) = self.pair(d, s);
+                db.prepend_buffer(sb).expect("prepend_buffer");
+                let moved: Vec<u8> = self.model[s].drain(..).collect();
+                for c in moved.into_iter().rev() {
+                    self.model[d].push_front(c);
+                }
+            }
+            Copyout { b, n } => {
+                let i = *b as usize % BUFS;
+                let mut out = vec![0u8; *n as usize];
+                let k = self.bufs[i].copyout(&mut out);
+                let want: Vec<u8> = self.model[i].iter().take(*n as usize).copied().collect();
+                assert_eq!(&out[..k], &want[..], "copyout");
+            }
+            CopyoutFrom { b, pos, n } => {
+                let i = *b as usize % BUFS;
+                let (pos, len) = (*pos as usize, self.model[i].len());
+                let mut p = EvbufferPtr::default();
+                let set = self.bufs[i].ptr_set(&mut p, pos, PtrHow::Set);
+                assert_eq!(set.is_ok(), pos <= len, "ptr_set({pos}) on {len} bytes");
+                if set.is_ok() {
+                    let mut out = vec![0u8; *n as usize];
+                    let k = self.bufs[i]
+                        .copyout_from(&p, &mut out)
+                        .expect("copyout_from");
+                    let want: Vec<u8> = self.model[i]
+                        .iter()
+                        .skip(pos)
+                        .take(*n as usize)
+                        .copied()
+                        .collect();
+                    assert_eq!(&out[..k], &want[..], "copyout_from");
+                }
+            }
+            Peek {
+                b,
+                len,
+                start,
+                slots,
+            } => {
+                let i = *b as usize % BUFS;
+                let m: Vec<u8> = self.model[i].iter().copied().collect();
+                let start = start.map(|s| (s as usize).min(m.len()));
+                let p = start.map(|s| ptr_at(&self.bufs[i], s));
+                let mut v = vec![IoSlice::new(&[]); *slots as usize % 8];
+                let n = self.bufs[i].peek(len.map(usize::from), p.as_ref(), &mut v);
+                let from = start.unwrap_or(0);
+                let filled = n.min(v.len());
+                let got: Vec<u8> = v[..filled].iter().flat_map(|s| s.iter().copied()).collect();
+                assert!(
+                    v[..filled].iter().all(|s| !s.is_empty()),
+                    "empty peek slice"
+                );
+                assert_eq!(&got[..], &m[from..from + got.len()], "peek bytes");
+                let want = len.map_or(m.len() - from, |l| (l as usize).min(m.len() - from));
+                if n <= v.len() {
+                    assert!(got.len() >= want, "peek covers {} of {want}", got.len());
+                }
+                assert_eq!(n == 0, want == 0, "peek count {n} for {want} bytes");
+            }
+            Pullup { b, n } => {
+                let i = *b as usize % BUFS;
+                let len = self.model[i].len();
+                let k = n.map_or(len, usize::from);
+                let got = self.bufs[i].pullup(n.map(usize::from)).map(|s| s.to_vec());
+                if k == 0 || k > len {
+                    assert!(got.is_none(), "pullup({k}) of {len} bytes");
+                } else {
+                    let got = got.expect("pullup within the length");
+                    assert!(got.iter().eq(self.model[i].iter().take(k)), "pullup bytes");
+                    let first = self.bufs[i].chunks().next().map_or(0, <[u8]>::len);
+                    assert!(first >= k, "pullup({k}) left a first chain of {first}");
+                }
+            }
+            Readln { b, style } => {
+                let i = *b as usize % BUFS;
+                let m: Vec<u8> = self.model[i].iter().copied().collect();
+                let got = self.bufs[i].readln(style.eol());
+                match naive_eol(&m, 0, *style) {
+                    Some((p, eol)) => {
+                        assert_eq!(got.as_deref(), Some(&m[..p]), "readln {style:?}");
+                        self.model[i].drain(..p + eol);
+                    }
+                    None => assert!(got.is_none(), "readln {style:?} of an incomplete line"),
+                }
+            }
+            ReadlnBounded { b, style, max } => {
+                let i = *b as usize % BUFS;
+                let m: Vec<u8> = self.model[i].iter().copied().collect();
+                let got = self.bufs[i].readln_bounded(style.eol(), *max as usize);
+                match naive_readln_bounded(&m, *style, *max as usize) {
+                    Err(TooLong) => {
+                        assert!(got.is_err(), "readln_bounded {style:?} {max}: {got:?}")
+                    }
+                    Ok(None) => assert!(matches!(got, Ok(None)), "{got:?}"),
+                    Ok(Some((p, eol))) => {
+                        let line = got.expect("readln_bounded").expect("a line");
+                        assert_eq!(&line[..], &m[..p]);
+                        self.model[i].drain(..p + eol);
+                    }
+                }
+            }
+            ReadlnInto { b, style, cap } => {
+                let i = *b as usize % BUFS;
+                let m: Vec<u8> = self.model[i].iter().copied().collect();
+                let mut out = vec![0u8; *cap as usize % 512];
+                let got = self.bufs[i].readln_into(style.eol(), &mut out);
+                match naive_readln_bounded(&m, *style, out.len()) {
+                    Err(TooLong) => assert!(got.is_err(), "readln_into {style:?}: {got:?}"),
+                    Ok(None) => assert!(matches!(got, Ok(None)), "{got:?}"),
+                    Ok(Some((p, eol))) => {
+                        assert_eq!(got.expect("readln_into"), Some(p));
+                        assert_eq!(&out[..p], &m[..p]);
+                        self.model[i].drain(..p + eol);
+                    }
+                }
+            }
+            Search {
+                b,
+                what,
+                start,
+                end,
+            } => {
+                let i = *b as usize % BUFS;
+                let m: Vec<u8> = self.model[i].iter().copied().collect();
+                let buf = &self.bufs[i];
+                let start = start.map(|s| (s as usize).min(m.len()));
+                let end = end.map(|e| (e as usize).min(m.len()));
+                let sp = start.map(|s| ptr_at(buf, s));
+                let ep = end.map(|e| ptr_at(buf, e));
+                let got = buf.search_range(what, sp.as_ref(), ep.as_ref());
+                let want = naive_search(&m, what, start.unwrap_or(0), end);
+                assert_eq!(got.map(|p| p.pos()), want, "search_range {what:?}");
+                if end.is_none() {
+                    let got2 = buf.search(what, sp.as_ref());
+                    assert_eq!(got2.map(|p| p.pos()), want, "search {what:?}");
+                }
+                if let Some(p) = got {
+                    // The returned position's cached location is right.
+                    let mut out = vec![0u8; what.len()];
+                    assert_eq!(buf.copyout_from(&p, &mut out).ok(), Some(what.len()));
+                    assert_eq!(&out, what);
+                }
+            }
+            SearchEol { b, start, style } => {
+                let i = *b as usize % BUFS;
+                let m: Vec<u8> = self.model[i].iter().copied().collect();
+                let buf = &self.bufs[i];
+                let start = start.map(|s| (s as usize).min(m.len()));
+                let sp = start.map(|s| ptr_at(buf, s));
+                let got = buf.search_eol(sp.as_ref(), style.eol());
+                let want = naive_eol(&m, start.unwrap_or(0), *style);
+                assert_eq!(got.map(|(p, n)| (p.pos(), n)), want, "search_eol {style:?}");
+                if let Some((p, _)) = got {
+                    let mut out = [0u8; 1];
+                    assert_eq!(buf.copyout_from(&p, &mut out).ok(), Some(1));
+                    assert_eq!(out[0], m[p.pos()]);
+                }
+            }
+            PtrAdd { b, set, add } => {
+                let i = *b as usize % BUFS;
+                let len = self.model[i].len();
+                let buf = &self.bufs[i];
+                let set = (*set as usize).min(len);
+                let mut p = ptr_at(buf, set);
+                let r = buf.ptr_set(&mut p, *add as usize, PtrHow::Add);
+                let target = set + *add as usize;
+                assert_eq!(r.is_ok(), target <= len, "ptr add");
+                let want = if r.is_ok() { target } else { set };
+                assert_eq!(p.pos(), want, "ptr position after add");
+                let mut out = [0u8; 4];
+                let k = buf.copyout_from(&p, &mut out).expect("copyout_from");
+                assert!(out[..k].iter().eq(self.model[i].iter().skip(want).take(4)));
+            }
+            Reserve { b, n, fill, commit } => {
+                let i = *b as usize % BUFS;
+                let n = *n as usize;
+                let before = self.model[i].len();
+                let room = self.bufs[i].reserve_space(n).expect("reserve_space");
+                assert_eq!(room.len(), n, "reserved room");
+                for (k, c) in room.iter_mut().enumerate() {
+                    *c = pattern(*fill, k);
+                }
+                let written: Vec<u8> = (0..n).map(|k| pattern(*fill, k)).collect();
+                assert_eq!(self.bufs[i].len(), before, "reserve changed the length");
+                self.resv[i] = Some(written);
+                if let Some(c) = commit {
+                    let c = *c as usize;
+                    let r = self.bufs[i].commit_space(c);
+                    assert_eq!(r.is_ok(), c <= n, "fresh commit {c} of {n}: {r:?}");
+                    self.after_commit(i, c, r.is_ok());
+                }
+            }
+            ReserveVectored {
+                b,
+                n,
+                vecs,
+                fill,
+                commit,
+            } => {
+                let i = *b as usize % BUFS;
+                let n = *n as usize;
+                let nv = (*vecs as usize % 4) + 1;
+                let mut written = Vec::new();
+                {
+                    let mut empties: Vec<[u8; 0]> = vec![[]; nv];
+                    let mut v: Vec<IoSliceMut<'_>> =
+                        empties.iter_mut().map(|e| IoSliceMut::new(e)).collect();
+                    let used = self.bufs[i]
+                        .reserve_space_vectored(n, &mut v)
+                        .expect("reserve_space_vectored");
+                    // No extent for an empty reservation (as libevent's n_vec > 1 path).
+                    assert!(used <= nv && (used > 0 || n == 0), "extents used: {used}");
+                    for s in &mut v[..used] {
+                        for c in s.iter_mut() {
+                            *c = pattern(*fill, written.len());
+                            written.push(*c);
+                        }
+                    }
+                    assert!(written.len() >= n, "reserved {} of {n}", written.len());
+                }
+                written.truncate(n);
+                self.resv[i] = Some(written);
+                if let Some(c) = commit {
+                    let c = *c as usize;
+                    let r = self.bufs[i].commit_space(c);
+                    assert_eq!(r.is_ok(), c <= n, "fresh commit {c} of {n}: {r:?}");
+                    self.after_commit(i, c, r.is_ok());
+                }
+            }
+            Commit { b, n } => {
+                let i = *b as usize % BUFS;
+                let r = self.bufs[i].commit_space(*n as usize);
+                // The reservation may have gone stale; a successful commit
+                // must commit the bytes written in the room.
+                if r.is_ok() {
+                    assert!(self.resv[i].is_some(), "commit without a reservation");
+                }
+                self.after_commit(i, *n as usize, r.is_ok());
+            }
+            Expand { b, n } => {
+                let i = *b as usize % BUFS;
+                self.bufs[i].expand(*n as usize).expect("expand");
+                self.resv[i] = None;
+            }
+            ExpandHuge { b } => {
+                let i = *b as usize % BUFS;
+                assert!(self.bufs[i].expand(usize::MAX).is_err());
+                assert!(self.bufs[i].reserve_space(usize::MAX).is_err());
+            }
+        }
+    }
+
+    fn after_commit(&mut self, i: usize, n: usize, ok: bool) {
+        if ok {
+            let r = self.resv[i].take().expect("a reservation");
+            assert!(
+                n <= r.len(),
+                "committed {n} of a {}-byte reservation",
+                r.len()
+            );
+            self.model[i].extend(&r[..n]);
+        }
+        // A refused commit changes nothing: a pending reservation stays
+        // pending (an oversized commit), a stale one stays stale.
+    }
+
+    fn add(&mut self, b: u8, data: &[u8]) {
+        let i = b as usize % BUFS;
+        if self.model[i].len() + data.len() <= CAP {
+            self.bufs[i].add(data).expect("add");
+            self.model[i].extend(data);
+        }
+    }
+
+    fn prepend(&mut self, b: u8, data: &[u8]) {
+        let i = b as usize % BUFS;
+        if self.model[i].len() + data.len() <= CAP {
+            self.bufs[i].prepend(data).expect("prepend");
+            for &c in data.iter().rev() {
+                self.model[i].push_front(c);
+            }
+        }
+    }
+}
+
+/// Runs a program, checking after every op; `between` runs between ops
+/// (the arena target's loop iterations).
+pub fn run_program(p: &Program, mut between: impl FnMut(usize)) {
+    let mut c = Checker::new();
+    c.check();
+    for (k, op) in p.ops.iter().enumerate() {
+        c.apply(op);
+        c.check();
+        between(k);
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Differential readln / search
+// ---------------------------------------------------------------------------
+
+/// A buffer built from pieces (one chain each, via `add_buffer`) and the
+/// queries to compare with the naive answers.
+#[derive(Arbitrary, Debug, Clone)]
+pub struct Differential {
+    pub pieces: Vec<Vec<u8>>,
+    /// Needles for `search` / `search_range`, with start and end offsets.
+    pub needles: Vec<(Vec<u8>, u16, Option<u16>)>,
+    /// Offsets for `search_eol`.
+    pub eol_starts: Vec<u16>,
+    /// Limit for `readln_bounded`.
+    pub max: u16,
+}
+
+/// Builds the buffer and compares every readln style, search, search_range
+/// and search_eol with the naive implementation over the flattened bytes.
+pub fn check_differential(d: &Differential) {
+    let build = || {
+        let mut b = Evbuffer::new();
+        for p in &d.pieces {
+            let mut c = Evbuffer::new();
+            c.add(p).expect("add");
+            b.add_buffer(&mut c).expect("add_buffer");
+            b.assert_invariants();
+        }
+        b
+    };
+    let hay: Vec<u8> = d.pieces.concat();
+    let buf = build();
+    assert!(bytes(&buf) == hay);
+    let len = hay.len();
+    for (what, start, end) in &d.needles {
+        let start = (*start as usize).min(len);
+        let end = end.map(|e| (e as usize).min(len));
+        let sp = ptr_at(&buf, start);
+        let ep = end.map(|e| ptr_at(&buf, e));
+        let want = naive_search(&hay, what, start, end);
+        let got = buf.search_range(what, Some(&sp), ep.as_ref());
+        assert_eq!(
+            got.map(|p| p.pos()),
+            want,
+            "search_range {what:?} {start} {end:?}"
+        );
+        let want0 = naive_search(&hay, what, 0, None);
+        assert_eq!(
+            buf.search(what, None).map(|p| p.pos()),
+            want0,
+            "search {what:?}"
+        );
+    }
+    for &s in d.eol_starts.iter().chain(std::iter::once(&0)) {
+        let s = (s as usize).min(len);
+        let sp = ptr_at(&buf, s);
+        for style in Style::ALL {
+            let got = buf.search_eol(Some(&sp), style.eol());
+            let want = naive_eol(&hay, s, style);
+            assert_eq!(
+                got.map(|(p, n)| (p.pos(), n)),
+                want,
+                "search_eol {style:?} from {s}"
+            );
+        }
+    }
+    // Read every line in each style until none is left.
+    for style in Style::ALL {
+        let mut b = build();
+        let mut rest = &hay[..];
+        loop {
+            let got = b.readln(style.eol());
+            b.assert_invariants();
+            match naive_eol(rest, 0, style) {
+                Some((p, eol)) => {
+                    assert_eq!(got.as_deref(), Some(&rest[..p]), "readln {style:?}");
+                    rest = &rest[p + eol..];
+                }
+                None => {
+                    assert!(got.is_none(), "readln {style:?} of an incomplete line");
+                    break;
+                }
+            }
+            assert!(bytes(&b) == rest);
+        }
+        assert!(bytes(&b) == rest);
+        let mut b = build();
+        let got = b.readln_bounded(style.eol(), d.max as usize);
+        match naive_readln_bounded(&hay, style, d.max as usize) {
+            Err(TooLong) => assert!(got.is_err(), "readln_bounded {style:?}: {got:?}"),
+            Ok(None) => assert!(matches!(got, Ok(None))),
+            Ok(Some((p, _))) => {
+                assert_eq!(got.expect("ok").as_deref(), Some(&hay[..p]));
+            }
+        }
+        b.assert_invariants();
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Replaying corpus files (what `tests/evbuffer.rs` does)
+// ---------------------------------------------------------------------------
+
+/// Decodes `data` as libfuzzer-sys does for a target taking `T` and runs
+/// it; inputs that do not decode are skipped (as the target skips them).
+pub fn replay(target: &str, data: &[u8]) {
+    let u = Unstructured::new(data);
+    match target {
+        "evbuffer_ops" | "evbuffer_arena" => {
+            if let Ok(p) = Program::arbitrary_take_rest(u) {
+                run_program(&p, |_| {});
+            }
+        }
+        "readln_search" => {
+            if let Ok(d) = Differential::arbitrary_take_rest(u) {
+                check_differential(&d);
+            }
+        }
+        other => panic!("unknown target {other}"),
+    }
+}
