@@ -280,51 +280,33 @@ impl<G> GlobalAllocFunctions<G> {
 // makes the hooks callable from any thread.
 unsafe impl<G: GlobalAlloc + Send + Sync> MemFunctions for GlobalAllocFunctions<G> {
     fn malloc(&self, size: usize) -> *mut u8 {
-        let Some(layout) = header_layout(size) else {
-            return ptr::null_mut();
-        };
-        // SAFETY: `layout` has a non-zero size (at least `HEADER`).
-        let block = unsafe { self.0.alloc(layout) };
-        if block.is_null() {
-            return block;
-        }
-        // SAFETY: `block` is a fresh block of `layout`, aligned to MEM_ALIGN.
-        unsafe { finish(block, size) }
+        header_malloc(self, size)
     }
 
     unsafe fn realloc(&self, ptr: *mut u8, size: usize) -> *mut u8 {
-        if ptr.is_null() {
-            return self.malloc(size);
-        }
-        if size == 0 {
-            // SAFETY: forwarded precondition.
-            unsafe { self.free(ptr) };
-            return ptr::null_mut();
-        }
-        let Some(new) = header_layout(size) else {
-            return ptr::null_mut();
-        };
-        // SAFETY: `ptr` came from this adapter (caller's precondition).
-        let (block, old) = unsafe { header_of(ptr) };
-        let old = header_layout(old).expect("recorded size fitted a layout before");
-        // SAFETY: `block` was allocated by `self.0` with `old`; the new size
-        // is non-zero and fits a layout with the same alignment.
-        let block = unsafe { self.0.realloc(block, old, new.size()) };
-        if block.is_null() {
-            return block;
-        }
-        // SAFETY: `block` is live for `new.size()` bytes, MEM_ALIGN-aligned.
-        unsafe { finish(block, size) }
+        // SAFETY: forwarded precondition.
+        unsafe { header_realloc(self, ptr, size) }
     }
 
     unsafe fn free(&self, ptr: *mut u8) {
-        if ptr.is_null() {
-            return;
-        }
-        // SAFETY: `ptr` came from this adapter (caller's precondition).
-        let (block, size) = unsafe { header_of(ptr) };
-        let layout = header_layout(size).expect("recorded size fitted a layout before");
-        // SAFETY: `block` was allocated by `self.0` with `layout`.
+        // SAFETY: forwarded precondition.
+        unsafe { header_free(self, ptr) }
+    }
+}
+
+impl<G: GlobalAlloc> Source for GlobalAllocFunctions<G> {
+    fn obtain(&self, layout: Layout) -> *mut u8 {
+        // SAFETY: header layouts have a non-zero size (at least `HEADER`).
+        unsafe { self.0.alloc(layout) }
+    }
+
+    unsafe fn resize(&self, block: *mut u8, old: Layout, new: Layout) -> *mut u8 {
+        // SAFETY: forwarded precondition; `new` has `old`'s alignment.
+        unsafe { self.0.realloc(block, old, new.size()) }
+    }
+
+    unsafe fn release(&self, block: *mut u8, layout: Layout) {
+        // SAFETY: forwarded precondition.
         unsafe { self.0.dealloc(block, layout) }
     }
 }
@@ -359,32 +341,29 @@ impl<A> AllocatorFunctions<A> {
 // and `A: Send + Sync`.
 unsafe impl<A: Allocator + Send + Sync> MemFunctions for AllocatorFunctions<A> {
     fn malloc(&self, size: usize) -> *mut u8 {
-        let Some(layout) = header_layout(size) else {
-            return ptr::null_mut();
-        };
-        match self.0.allocate(layout) {
-            // SAFETY: a fresh block of `layout`, aligned to MEM_ALIGN.
-            Ok(block) => unsafe { finish(block.cast::<u8>().as_ptr(), size) },
-            Err(_) => ptr::null_mut(),
-        }
+        header_malloc(self, size)
     }
 
     unsafe fn realloc(&self, ptr: *mut u8, size: usize) -> *mut u8 {
-        if ptr.is_null() {
-            return self.malloc(size);
-        }
-        if size == 0 {
-            // SAFETY: forwarded precondition.
-            unsafe { self.free(ptr) };
-            return ptr::null_mut();
-        }
-        let Some(new) = header_layout(size) else {
-            return ptr::null_mut();
-        };
-        // SAFETY: `ptr` came from this adapter (caller's precondition).
-        let (block, old) = unsafe { header_of(ptr) };
-        let old = header_layout(old).expect("recorded size fitted a layout before");
-        // SAFETY: `block` is a live, non-null block of `self.0` with layout `old`.
+        // SAFETY: forwarded precondition.
+        unsafe { header_realloc(self, ptr, size) }
+    }
+
+    unsafe fn free(&self, ptr: *mut u8) {
+        // SAFETY: forwarded precondition.
+        unsafe { header_free(self, ptr) }
+    }
+}
+
+impl<A: Allocator> Source for AllocatorFunctions<A> {
+    fn obtain(&self, layout: Layout) -> *mut u8 {
+        self.0
+            .allocate(layout)
+            .map_or(ptr::null_mut(), |b| b.cast::<u8>().as_ptr())
+    }
+
+    unsafe fn resize(&self, block: *mut u8, old: Layout, new: Layout) -> *mut u8 {
+        // SAFETY: the caller passes a live, non-null block of `self.0`.
         let block = unsafe { NonNull::new_unchecked(block) };
         let r = if new.size() >= old.size() {
             // SAFETY: same block and layout; the new size is not smaller.
@@ -393,23 +372,86 @@ unsafe impl<A: Allocator + Send + Sync> MemFunctions for AllocatorFunctions<A> {
             // SAFETY: same block and layout; the new size is smaller.
             unsafe { self.0.shrink(block, old, new) }
         };
-        match r {
-            // SAFETY: live for `new.size()` bytes, aligned to MEM_ALIGN.
-            Ok(block) => unsafe { finish(block.cast::<u8>().as_ptr(), size) },
-            Err(_) => ptr::null_mut(),
-        }
+        r.map_or(ptr::null_mut(), |b| b.cast::<u8>().as_ptr())
     }
 
-    unsafe fn free(&self, ptr: *mut u8) {
-        if ptr.is_null() {
-            return;
-        }
-        // SAFETY: `ptr` came from this adapter (caller's precondition).
-        let (block, size) = unsafe { header_of(ptr) };
-        let layout = header_layout(size).expect("recorded size fitted a layout before");
-        // SAFETY: `block` is a live, non-null block of `self.0` with `layout`.
+    unsafe fn release(&self, block: *mut u8, layout: Layout) {
+        // SAFETY: the caller passes a live, non-null block of `self.0`.
         unsafe { self.0.deallocate(NonNull::new_unchecked(block), layout) }
     }
+}
+
+/// What the two adapters need from the allocator they wrap: raw blocks
+/// of header layouts (`MEM_ALIGN`-aligned, non-zero size), null on failure.
+trait Source {
+    fn obtain(&self, layout: Layout) -> *mut u8;
+
+    /// # Safety
+    /// `block` is a live block of `old` from this source; `new` has the
+    /// same alignment and a non-zero size.
+    unsafe fn resize(&self, block: *mut u8, old: Layout, new: Layout) -> *mut u8;
+
+    /// # Safety
+    /// `block` is a live block of `layout` from this source.
+    unsafe fn release(&self, block: *mut u8, layout: Layout);
+}
+
+/// `malloc` over a [`Source`]: a header recording `size`, then the user
+/// bytes; null when the size overflows or the source fails.
+fn header_malloc(src: &impl Source, size: usize) -> *mut u8 {
+    let Some(layout) = header_layout(size) else {
+        return ptr::null_mut();
+    };
+    let block = src.obtain(layout);
+    if block.is_null() {
+        return block;
+    }
+    // SAFETY: `block` is a fresh block of `layout`, aligned to MEM_ALIGN.
+    unsafe { finish(block, size) }
+}
+
+/// `realloc` over a [`Source`], with the seed's null / zero rules.
+///
+/// # Safety
+/// `ptr` is null or came from `header_malloc` / `header_realloc` on `src`.
+unsafe fn header_realloc(src: &impl Source, ptr: *mut u8, size: usize) -> *mut u8 {
+    if ptr.is_null() {
+        return header_malloc(src, size);
+    }
+    if size == 0 {
+        // SAFETY: forwarded precondition.
+        unsafe { header_free(src, ptr) };
+        return ptr::null_mut();
+    }
+    let Some(new) = header_layout(size) else {
+        return ptr::null_mut();
+    };
+    // SAFETY: `ptr` came from this source's adapter (precondition).
+    let (block, old) = unsafe { header_of(ptr) };
+    let old = header_layout(old).expect("recorded size fitted a layout before");
+    // SAFETY: `block` is live with layout `old`; `new` has its alignment and
+    // a non-zero size.
+    let block = unsafe { src.resize(block, old, new) };
+    if block.is_null() {
+        return block;
+    }
+    // SAFETY: `block` is live for `new.size()` bytes, MEM_ALIGN-aligned.
+    unsafe { finish(block, size) }
+}
+
+/// `free` over a [`Source`]; null is a no-op.
+///
+/// # Safety
+/// `ptr` is null or came from `header_malloc` / `header_realloc` on `src`.
+unsafe fn header_free(src: &impl Source, ptr: *mut u8) {
+    if ptr.is_null() {
+        return;
+    }
+    // SAFETY: `ptr` came from this source's adapter (precondition).
+    let (block, size) = unsafe { header_of(ptr) };
+    let layout = header_layout(size).expect("recorded size fitted a layout before");
+    // SAFETY: `block` is live with `layout`.
+    unsafe { src.release(block, layout) }
 }
 
 #[cfg(test)]
