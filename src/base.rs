@@ -81,6 +81,8 @@ pub struct EventBase {
     pub(crate) running_signal: u32,
     /// Per-iteration scratch, reset at the end of every loop iteration.
     pub(crate) arena: Arena,
+    /// Work queued without the base, run at the start of each iteration.
+    pub(crate) deferred: std::rc::Rc<crate::deferred::DeferredQueue>,
     /// Keeps the thread's pool caching while the base lives; flushes it
     /// when the thread's last base goes. Last, so the events drop first.
     pub(crate) _pool_guard: BaseGuard,
@@ -178,6 +180,7 @@ impl EventBase {
             running_prio: 0,
             running_signal: crate::slots::NIL,
             arena: Arena::default(),
+            deferred: Default::default(),
             _pool_guard: BaseGuard::new(),
         })
     }
@@ -397,6 +400,7 @@ impl EventBase {
 impl Drop for EventBase {
     fn drop(&mut self) {
         self.run_pending_finalizers();
+        self.deferred.clear();
         self.drop_signals();
         self.notify.close();
     }

@@ -321,27 +321,36 @@ impl EventBase {
         let nonblock = flags.contains(LoopFlags::NONBLOCK);
         loop {
             self.cont = false;
+            // Deferred work first: it may queue writes, activate events or
+            // end the loop, and queued work must not wait behind a poll.
+            let mut ran = if self.deferred.has_work() {
+                self.run_deferred()
+            } else {
+                0
+            };
             if self.got_exit || self.got_break {
                 return Ok(LoopStatus::Exited);
             }
             if self.n_pending == 0
                 && self.active.count == 0
                 && !flags.contains(LoopFlags::NO_EXIT_ON_EMPTY)
+                && !self.deferred.has_work()
                 && self.nothing_left()?
             {
                 return Ok(LoopStatus::NoEvents);
             }
-            let timeout = if self.active.count > 0 || nonblock {
-                Some(0)
-            } else {
-                self.next_timeout()
-            };
+            let timeout =
+                if self.active.count > 0 || nonblock || ran > 0 || self.deferred.has_work() {
+                    Some(0)
+                } else {
+                    self.next_timeout()
+                };
             self.clear_time_cache();
             if let Err(e) = self.backend.poll(timeout) {
                 log(Severity::Err, format_args!("epoll_wait failed: {e}"));
                 return Err(Error::Io(e));
             }
-            let mut ran = self.activate_ready()?;
+            ran += self.activate_ready()?;
             if !self.heap.is_empty() {
                 let now = self.now_ns();
                 self.timeout_process(now);

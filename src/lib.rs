@@ -48,6 +48,7 @@ mod base;
 mod buffer;
 mod config;
 mod debug;
+mod deferred;
 mod dispatch;
 mod dump;
 mod error;
