@@ -34,8 +34,6 @@ pub(crate) struct DeferredQueue {
 
 impl DeferredQueue {
     /// Queues `work` to run at the start of the next iteration.
-    // Users (evbuffer deferred callbacks, bufferevents) land next.
-    #[allow(dead_code)]
     pub(crate) fn push(&self, work: Rc<dyn DeferredWork>) {
         self.items.borrow_mut().push_back(work);
     }
@@ -65,7 +63,6 @@ impl std::fmt::Debug for DeferredQueue {
 impl EventBase {
     /// The base's deferred queue, for code that must queue work later
     /// without `&mut EventBase`.
-    #[allow(dead_code)]
     pub(crate) fn deferred_queue(&self) -> Rc<DeferredQueue> {
         Rc::clone(&self.deferred)
     }

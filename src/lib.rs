@@ -64,7 +64,10 @@ mod time;
 mod timer;
 
 pub use base::{EventBase, MAX_PRIORITIES};
-pub use buffer::{EolStyle, Evbuffer, EvbufferPtr, Line, PtrHow};
+pub use buffer::{
+    CbEntry, CbInfo, DEFAULT_MAX_READ, EolStyle, Evbuffer, EvbufferPtr, Line, MAX_READ_LIMIT,
+    PtrHow,
+};
 pub use config::{BaseFlags, Config, Features};
 pub use debug::{debug_mode_enabled, enable_debug_mode};
 pub use dispatch::{LoopFlags, LoopStatus};

@@ -1222,3 +1222,195 @@ fn fuzz_oversized_commit_keeps_the_reservation() {
     b.commit_space(4).unwrap();
     assert_eq!(content(&b), b"abcd");
 }
+
+// ---------------------------------------------------------------------------
+// fd I/O: read_from / write_to / write_atmost over a socketpair
+// ---------------------------------------------------------------------------
+
+mod fdio {
+    use super::*;
+    use std::io::ErrorKind;
+    use std::os::fd::AsRawFd;
+    use std::os::unix::net::UnixStream;
+
+    fn pair() -> (UnixStream, UnixStream) {
+        let (a, b) = UnixStream::pair().unwrap();
+        a.set_nonblocking(true).unwrap();
+        b.set_nonblocking(true).unwrap();
+        (a, b)
+    }
+
+    fn pattern(n: usize) -> Vec<u8> {
+        (0..n).map(|i| (i * 7 % 251) as u8).collect()
+    }
+
+    #[test]
+    #[cfg_attr(miri, ignore)]
+    fn read_from_caps_at_max_read_and_howmuch() {
+        let (mut a, b) = pair();
+        let data = pattern(30_000);
+        a.write_all(&data).unwrap();
+        let mut buf = Evbuffer::new();
+        assert_eq!(buf.max_read(), 4096);
+        assert_eq!(buf.read_from(b.as_raw_fd(), None).unwrap(), 4096);
+        assert_eq!(buf.read_from(b.as_raw_fd(), Some(100)).unwrap(), 100);
+        buf.set_max_read(16 * 1024).unwrap();
+        assert_eq!(buf.read_from(b.as_raw_fd(), None).unwrap(), 16 * 1024);
+        assert_eq!(
+            buf.read_from(b.as_raw_fd(), None).unwrap(),
+            30_000 - 4096 - 100 - 16 * 1024
+        );
+        assert_eq!(content(&buf), data);
+        // Nothing left: WouldBlock passes through, nothing added.
+        let e = buf.read_from(b.as_raw_fd(), None).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::WouldBlock);
+        assert_eq!(buf.len(), 30_000);
+        assert_eq!(
+            buf.read_from(b.as_raw_fd(), Some(0)).unwrap_err().kind(),
+            ErrorKind::InvalidInput
+        );
+        assert!(buf.set_max_read(0).is_err());
+        drop(a);
+        assert_eq!(buf.read_from(b.as_raw_fd(), None).unwrap(), 0, "EOF");
+        content(&buf);
+    }
+
+    #[test]
+    #[cfg_attr(miri, ignore)]
+    fn read_from_fills_existing_room_without_allocating() {
+        let (mut a, b) = pair();
+        let mut buf = Evbuffer::new();
+        buf.expand(4096).unwrap();
+        let before = buf.chain_stats();
+        a.write_all(&pattern(4096)).unwrap();
+        assert_eq!(buf.read_from(b.as_raw_fd(), None).unwrap(), 4096);
+        assert_eq!(buf.chain_stats(), before, "read into the room it had");
+        // Drain everything; the kept chain takes the next read.
+        buf.drain(4096).unwrap();
+        a.write_all(&pattern(3000)).unwrap();
+        assert_eq!(buf.read_from(b.as_raw_fd(), None).unwrap(), 3000);
+        assert_eq!(buf.chain_stats(), before);
+        assert_eq!(content(&buf), pattern(3000));
+    }
+
+    #[test]
+    #[cfg_attr(miri, ignore)]
+    fn read_from_spreads_over_four_chains() {
+        let (mut a, b) = pair();
+        // The room of a data chain then of empty chains: data 1000 bytes
+        // in a 1 KiB chain (24 bytes of room), then a reservation over
+        // three more chains leaves trailing empty chains.
+        let mut buf = Evbuffer::new();
+        buf.add(&[b'x'; 1000]).unwrap();
+        {
+            let (mut p, mut q, mut r) = ([0u8; 0], [0u8; 0], [0u8; 0]);
+            let mut v = [
+                IoSliceMut::new(&mut p),
+                IoSliceMut::new(&mut q),
+                IoSliceMut::new(&mut r),
+            ];
+            buf.reserve_space_vectored(3000, &mut v).unwrap();
+        }
+        let (chains, _) = buf.chain_stats();
+        assert!(chains >= 2, "reservation made chains");
+        buf.set_max_read(64 * 1024).unwrap();
+        let data = pattern(60_000);
+        a.write_all(&data).unwrap();
+        let mut got = 0;
+        while got < data.len() {
+            got += buf.read_from(b.as_raw_fd(), None).unwrap();
+            buf.assert_invariants();
+        }
+        let mut want = vec![b'x'; 1000];
+        want.extend_from_slice(&data);
+        assert_eq!(content(&buf), want);
+    }
+
+    #[test]
+    #[cfg_attr(miri, ignore)]
+    fn write_to_and_atmost_drain_what_was_written() {
+        let (a, mut b) = pair();
+        let mut buf = chained(&[b"one ", b"two ", b"three"]);
+        assert_eq!(buf.write_atmost(a.as_raw_fd(), Some(6)).unwrap(), 6);
+        assert_eq!(content(&buf), b"o three");
+        assert_eq!(buf.write_atmost(a.as_raw_fd(), Some(0)).unwrap(), 0);
+        assert_eq!(buf.write_to(a.as_raw_fd()).unwrap(), 7);
+        assert!(buf.is_empty());
+        assert_eq!(buf.write_to(a.as_raw_fd()).unwrap(), 0, "empty: no call");
+        let mut out = [0u8; 13];
+        b.read_exact(&mut out).unwrap();
+        assert_eq!(&out, b"one two three");
+    }
+
+    #[test]
+    #[cfg_attr(miri, ignore)]
+    fn write_to_many_chains_and_would_block() {
+        let (a, mut b) = pair();
+        let mut buf = Evbuffer::new();
+        let mut parts = Vec::new();
+        for i in 0..100u8 {
+            let p = vec![i; 100 + i as usize];
+            let mut c = Evbuffer::new();
+            c.add(&p).unwrap();
+            buf.add_buffer(&mut c).unwrap();
+            parts.extend_from_slice(&p);
+        }
+        // One call takes at most 64 chains.
+        let first: usize = (0..64).map(|i| 100 + i).sum();
+        assert_eq!(buf.write_to(a.as_raw_fd()).unwrap(), first);
+        // Fill the socket until it refuses.
+        let mut sent = first;
+        loop {
+            match buf.write_to(a.as_raw_fd()) {
+                Ok(n) => sent += n,
+                Err(e) => {
+                    assert_eq!(e.kind(), ErrorKind::WouldBlock);
+                    break;
+                }
+            }
+            if buf.is_empty() {
+                buf.add(&[0xAA; 65536]).unwrap();
+                parts.extend_from_slice(&[0xAA; 65536]);
+            }
+        }
+        let before = buf.len();
+        assert!(buf.write_to(a.as_raw_fd()).is_err());
+        assert_eq!(buf.len(), before, "nothing drained on error");
+        let mut got = vec![0u8; sent];
+        b.read_exact(&mut got).unwrap();
+        assert_eq!(got, parts[..sent]);
+    }
+
+    #[test]
+    #[cfg_attr(miri, ignore)]
+    fn write_to_a_pipe_and_to_a_closed_peer() {
+        // A file takes the non-socket path.
+        let path = std::env::temp_dir().join(format!("rvent-evbuf-{}", std::process::id()));
+        let f = std::fs::File::create(&path).unwrap();
+        let mut buf = chained(&[b"ab", b"cd"]);
+        assert_eq!(
+            buf.write_to(f.as_raw_fd()).unwrap(),
+            4,
+            "writev on ENOTSOCK"
+        );
+        buf.add(b"e").unwrap();
+        assert_eq!(buf.write_to(f.as_raw_fd()).unwrap(), 1, "write on ENOTSOCK");
+        drop(f);
+        assert_eq!(std::fs::read(&path).unwrap(), b"abcde");
+        std::fs::remove_file(&path).unwrap();
+        // A hung-up peer: EPIPE, not SIGPIPE (the test process survives).
+        let (a, b) = pair();
+        drop(b);
+        let mut buf = chained(&[b"x", b"y"]);
+        assert_eq!(
+            buf.write_to(a.as_raw_fd()).unwrap_err().kind(),
+            ErrorKind::BrokenPipe
+        );
+        buf.drain(1).unwrap();
+        assert_eq!(
+            buf.write_to(a.as_raw_fd()).unwrap_err().kind(),
+            ErrorKind::BrokenPipe
+        );
+        assert_eq!(buf.len(), 1);
+    }
+}

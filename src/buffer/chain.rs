@@ -23,12 +23,14 @@
 // exactly that value to find the block's class again: never shrink `cap`.
 #![allow(unsafe_code)]
 
+use std::os::fd::RawFd;
 use std::ptr::NonNull;
 
 #[cfg(doc)]
 use crate::POOL_MAX_SIZE;
 use crate::Result;
 use crate::mem;
+use crate::sys::io::{self, MAX_READ_IOV};
 
 /// Smallest block a chain gets (libevent's `MIN_BUFFER_SIZE` on 64-bit).
 pub(crate) const MIN_CHAIN_SIZE: usize = 1024;
@@ -339,6 +341,64 @@ impl Chain {
             self.cap
         );
     }
+}
+
+/// Reads from `fd` with one `readv` straight into the free room of
+/// `chains` (at most [`MAX_READ_IOV`] of them, in order, `want` bytes in
+/// all) and turns what was read into data; returns the bytes read. The
+/// room is not zero-filled first: the kernel writes it, and only the bytes
+/// it reports become data (and initialised). Chains after the first must
+/// be empty, so the data stays contiguous across them. Nothing changes on
+/// error.
+pub(crate) fn read_into(fd: RawFd, chains: &mut [Chain], want: usize) -> std::io::Result<usize> {
+    let mut iov = [libc::iovec {
+        iov_base: std::ptr::null_mut(),
+        iov_len: 0,
+    }; MAX_READ_IOV];
+    let mut n = 0;
+    let mut left = want;
+    for c in chains.iter_mut() {
+        if left == 0 || n == MAX_READ_IOV {
+            break;
+        }
+        let k = c.space().min(left);
+        if k == 0 {
+            continue;
+        }
+        // SAFETY: pointer arithmetic only: `misalign + off + k <= cap`, inside
+        // the live block.
+        let at = unsafe { c.ptr.as_ptr().add(c.misalign + c.off) };
+        iov[n] = libc::iovec {
+            iov_base: at.cast(),
+            iov_len: k,
+        };
+        n += 1;
+        left -= k;
+    }
+    if n == 0 {
+        return Ok(0);
+    }
+    // SAFETY: each extent is free room of an owned chain (`space()` only
+    // counts room of owned blocks: shared chains have none), writable and
+    // reached by nothing else while `chains` is borrowed mutably.
+    let got = unsafe { io::readv(fd, &iov[..n]) }?;
+    let mut left = got;
+    for c in chains.iter_mut() {
+        if left == 0 {
+            break;
+        }
+        let k = c.space().min(left);
+        if k == 0 {
+            continue;
+        }
+        // The kernel wrote (so initialised) these `k` bytes: readv fills
+        // the extents in order and reports the total.
+        let end = c.misalign + c.off + k;
+        c.off += k;
+        c.init = c.init.max(end);
+        left -= k;
+    }
+    Ok(got)
 }
 
 impl Drop for Chain {

@@ -61,7 +61,9 @@
 // chain index is still valid. Freeze, callbacks, references, file segments
 // and fd I/O (issue 4, later steps) hook into the same mutation points.
 
+mod callback;
 mod chain;
+mod fd;
 mod readln;
 mod reserve;
 mod search;
@@ -75,6 +77,8 @@ use chain::{CHAIN_MAX_AUTO_SIZE, Chain, grow_size, round_size};
 use crate::mem::{self, MemVec};
 use crate::{Error, Result};
 
+pub use callback::{CbEntry, CbInfo};
+pub use fd::{DEFAULT_MAX_READ, MAX_READ_LIMIT};
 pub use readln::{EolStyle, Line};
 pub use search::{EvbufferPtr, PtrHow};
 
@@ -134,7 +138,22 @@ pub struct Evbuffer {
     /// The pending reservation: first live chain index and length (the
     /// room of that chain, then of the following ones).
     reservation: Option<(usize, usize)>,
+    /// Bytes one `read_from` reads at most.
+    max_read: u32,
+    /// [`FROZEN_FRONT`] | [`FROZEN_END`] | [`HAS_CBS`]: zero keeps every
+    /// mutation on its fast path (one test of this byte).
+    hooks: u8,
+    /// The callbacks (`callback.rs`), boxed: a buffer without any pays
+    /// one pointer.
+    cbs: Option<Box<callback::CbList>>,
 }
+
+/// `hooks` bit: the front is frozen.
+const FROZEN_FRONT: u8 = 1;
+/// `hooks` bit: the end is frozen.
+const FROZEN_END: u8 = 2;
+/// `hooks` bit: callbacks are registered.
+const HAS_CBS: u8 = 4;
 
 impl Default for Evbuffer {
     fn default() -> Self {
@@ -169,6 +188,9 @@ impl Evbuffer {
             epoch: 0,
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             reservation: None,
+            max_read: fd::DEFAULT_MAX_READ as u32,
+            hooks: 0,
+            cbs: None,
         }
     }
 
@@ -452,6 +474,14 @@ impl Evbuffer {
     #[doc(alias = "evbuffer_add")]
     #[inline]
     pub fn add(&mut self, data: &[u8]) -> Result<()> {
+        if self.hooks != 0 {
+            return self.hooked(FROZEN_END, |b| b.add_raw(data));
+        }
+        self.add_raw(data)
+    }
+
+    #[inline]
+    fn add_raw(&mut self, data: &[u8]) -> Result<()> {
         if data.is_empty() {
             return Ok(());
         }
@@ -492,8 +522,15 @@ impl Evbuffer {
     #[doc(alias = "evbuffer_add_printf")]
     #[doc(alias = "evbuffer_add_vprintf")]
     pub fn add_fmt(&mut self, args: fmt::Arguments<'_>) -> Result<usize> {
+        if self.hooks != 0 {
+            return self.hooked(FROZEN_END, |b| b.add_fmt_raw(args));
+        }
+        self.add_fmt_raw(args)
+    }
+
+    fn add_fmt_raw(&mut self, args: fmt::Arguments<'_>) -> Result<usize> {
         if let Some(s) = args.as_str() {
-            self.add(s.as_bytes())?;
+            self.add_raw(s.as_bytes())?;
             return Ok(s.len());
         }
         struct W<'a> {
@@ -502,7 +539,7 @@ impl Evbuffer {
         }
         impl fmt::Write for W<'_> {
             fn write_str(&mut self, s: &str) -> fmt::Result {
-                self.buf.add(s.as_bytes()).map_err(|e| {
+                self.buf.add_raw(s.as_bytes()).map_err(|e| {
                     self.err = Some(e);
                     fmt::Error
                 })
@@ -545,6 +582,13 @@ impl Evbuffer {
     /// ```
     #[doc(alias = "evbuffer_add_iovec")]
     pub fn add_slices(&mut self, slices: &[IoSlice<'_>]) -> Result<usize> {
+        if self.hooks != 0 {
+            return self.hooked(FROZEN_END, |b| b.add_slices_raw(slices));
+        }
+        self.add_slices_raw(slices)
+    }
+
+    fn add_slices_raw(&mut self, slices: &[IoSlice<'_>]) -> Result<usize> {
         let total = slices
             .iter()
             .try_fold(0usize, |acc, s| acc.checked_add(s.len()))
@@ -657,6 +701,13 @@ impl Evbuffer {
     /// ```
     #[doc(alias = "evbuffer_prepend")]
     pub fn prepend(&mut self, data: &[u8]) -> Result<()> {
+        if self.hooks != 0 {
+            return self.hooked(FROZEN_FRONT, |b| b.prepend_raw(data));
+        }
+        self.prepend_raw(data)
+    }
+
+    fn prepend_raw(&mut self, data: &[u8]) -> Result<()> {
         if data.is_empty() {
             return Ok(());
         }
@@ -719,7 +770,15 @@ impl Evbuffer {
     /// # Ok::<(), rvent::Error>(())
     /// ```
     #[doc(alias = "evbuffer_add_buffer")]
+    #[inline]
     pub fn add_buffer(&mut self, src: &mut Evbuffer) -> Result<()> {
+        if (self.hooks | src.hooks) != 0 {
+            return self.hooked2(src, FROZEN_END, FROZEN_FRONT, |d, s| d.add_buffer_raw(s));
+        }
+        self.add_buffer_raw(src)
+    }
+
+    fn add_buffer_raw(&mut self, src: &mut Evbuffer) -> Result<()> {
         if src.is_empty() {
             return Ok(());
         }
@@ -770,11 +829,20 @@ impl Evbuffer {
     /// ```
     #[doc(alias = "evbuffer_prepend_buffer")]
     pub fn prepend_buffer(&mut self, src: &mut Evbuffer) -> Result<()> {
+        if (self.hooks | src.hooks) != 0 {
+            return self.hooked2(src, FROZEN_FRONT, FROZEN_FRONT, |d, s| {
+                d.prepend_buffer_raw(s)
+            });
+        }
+        self.prepend_buffer_raw(src)
+    }
+
+    fn prepend_buffer_raw(&mut self, src: &mut Evbuffer) -> Result<()> {
         if src.is_empty() {
             return Ok(());
         }
         if self.is_empty() {
-            return self.add_buffer(src);
+            return self.add_buffer_raw(src);
         }
         let total = self
             .total_len
@@ -827,9 +895,18 @@ impl Evbuffer {
     /// ```
     #[doc(alias = "evbuffer_remove_buffer")]
     pub fn remove_buffer(&mut self, dst: &mut Evbuffer, n: usize) -> Result<usize> {
+        if (self.hooks | dst.hooks) != 0 {
+            return dst.hooked2(self, FROZEN_END, FROZEN_FRONT, |d, s| {
+                s.remove_buffer_raw(d, n)
+            });
+        }
+        self.remove_buffer_raw(dst, n)
+    }
+
+    fn remove_buffer_raw(&mut self, dst: &mut Evbuffer, n: usize) -> Result<usize> {
         if n >= self.total_len {
             let moved = self.total_len;
-            dst.add_buffer(self)?;
+            dst.add_buffer_raw(self)?;
             return Ok(moved);
         }
         if n == 0 {
@@ -904,7 +981,7 @@ impl Evbuffer {
     /// Discards up to `n` bytes from the front (all of them if `n >= len`).
     ///
     /// # Errors
-    /// None yet; the `Result` is for frozen buffers (a later step).
+    /// [`Error::BadState`] if the front is frozen (nothing changes).
     ///
     /// # Examples
     ///
@@ -920,8 +997,22 @@ impl Evbuffer {
     #[doc(alias = "evbuffer_drain")]
     #[inline]
     pub fn drain(&mut self, n: usize) -> Result<()> {
+        if self.hooks != 0 {
+            return self.hooked(FROZEN_FRONT, |b| {
+                b.drain_raw(n);
+                Ok(())
+            });
+        }
+        self.drain_raw(n);
+        Ok(())
+    }
+
+    /// Discards up to `n` bytes from the front, ignoring freezing and
+    /// callbacks.
+    #[inline]
+    fn drain_raw(&mut self, n: usize) {
         if n == 0 {
-            return Ok(());
+            return;
         }
         if let Some(first) = self.chains.get_mut(self.head)
             && n < first.len()
@@ -929,10 +1020,9 @@ impl Evbuffer {
             first.advance(n);
             self.total_len -= n;
             self.touch();
-            return Ok(());
+            return;
         }
         self.drain_slow(n);
-        Ok(())
     }
 
     fn drain_slow(&mut self, n: usize) {
@@ -985,7 +1075,7 @@ impl Evbuffer {
     /// them; returns the bytes moved.
     ///
     /// # Errors
-    /// None yet; the `Result` is for frozen buffers (a later step).
+    /// [`Error::BadState`] if the front is frozen (nothing changes).
     ///
     /// # Examples
     ///
@@ -1296,7 +1386,7 @@ mod tests {
         // Per chain (libevent: 48 bytes in front of each block) and per
         // buffer; the README reports these.
         assert_eq!(std::mem::size_of::<Chain>(), 40);
-        assert_eq!(std::mem::size_of::<Evbuffer>(), 80);
+        assert_eq!(std::mem::size_of::<Evbuffer>(), 96);
     }
 
     #[test]

@@ -98,6 +98,9 @@ impl Evbuffer {
     /// ```
     #[doc(alias = "evbuffer_readln")]
     pub fn readln(&mut self, style: EolStyle) -> Option<Line> {
+        if self.is_frozen(true) {
+            return None;
+        }
         let (n, eol) = self.find_line(style, None).ok()??;
         let line = self.copy_front(n)?;
         self.drain(n + eol).ok()?;

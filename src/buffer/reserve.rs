@@ -8,8 +8,8 @@
 
 use std::io::IoSliceMut;
 
-use super::Evbuffer;
 use super::chain::{Chain, round_size};
+use super::{Evbuffer, FROZEN_END};
 use crate::{Error, Result};
 
 impl Evbuffer {
@@ -21,7 +21,8 @@ impl Evbuffer {
     ///
     /// # Errors
     /// [`Error::Alloc`] or [`Error::InvalidArgument`] as for
-    /// [`expand`](Self::expand); the data is unchanged.
+    /// [`expand`](Self::expand); [`Error::BadState`] if the end is frozen.
+    /// The data is unchanged.
     ///
     /// # Examples
     ///
@@ -35,6 +36,9 @@ impl Evbuffer {
     /// ```
     #[doc(alias = "evbuffer_reserve_space")]
     pub fn reserve_space(&mut self, n: usize) -> Result<&mut [u8]> {
+        if self.hooks & FROZEN_END != 0 {
+            return Err(Error::BadState("buffer end is frozen"));
+        }
         let i = self.expand_contiguous(n)?;
         self.reservation = Some((i, n));
         Ok(self.live_mut()[i].spare_mut(n))
@@ -60,6 +64,13 @@ impl Evbuffer {
     /// ```
     #[doc(alias = "evbuffer_commit_space")]
     pub fn commit_space(&mut self, n: usize) -> Result<()> {
+        if self.hooks != 0 {
+            return self.hooked(FROZEN_END, |b| b.commit_raw(n));
+        }
+        self.commit_raw(n)
+    }
+
+    fn commit_raw(&mut self, n: usize) -> Result<()> {
         let stale =
             Error::BadState("no pending reservation (none, committed, or the buffer changed)");
         let (i, len) = self.reservation.ok_or(stale)?;
@@ -135,6 +146,9 @@ impl Evbuffer {
     ) -> Result<usize> {
         if out.is_empty() {
             return Err(Error::InvalidArgument("no extent to reserve into"));
+        }
+        if self.hooks & FROZEN_END != 0 {
+            return Err(Error::BadState("buffer end is frozen"));
         }
         if out.len() == 1 {
             let room = self.reserve_space(n)?;

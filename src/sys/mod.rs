@@ -7,5 +7,6 @@
 
 pub(crate) mod epoll;
 pub(crate) mod fd;
+pub(crate) mod io;
 pub(crate) mod signal;
 pub(crate) mod time;

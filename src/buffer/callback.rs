@@ -1,0 +1,602 @@
+//! Change callbacks and freezing (`evbuffer_add_cb`, `evbuffer_remove_cb_entry`,
+//! `evbuffer_cb_set_flags` / `clear_flags`, `evbuffer_setcb`,
+//! `evbuffer_defer_callbacks`, `evbuffer_freeze` / `unfreeze`).
+//!
+//! # Callbacks
+//!
+//! Every change of a buffer's length — adds, drains, moves between buffers,
+//! reads and writes through descriptors — is counted, and the registered
+//! callbacks get a [`CbInfo`] (`orig_size`, `n_added`, `n_deleted`) right
+//! after the operation, before it returns. The counters are reset at each
+//! invocation round, whether a callback is enabled or not: a disabled
+//! callback misses the changes made while it is disabled (libevent's rule).
+//!
+//! A callback gets `&mut Evbuffer` and may change the buffer, or add and
+//! remove callbacks (itself included): while it runs it is out of the list,
+//! and changes it makes are reported in a following round once the current
+//! round ends — a loop, not recursion, so no stack growth and no
+//! `RefCell` to panic. A callback that changes the buffer on every call
+//! never lets the round loop end (as in libevent, where it recurses
+//! forever): make the change conditional.
+//!
+//! # Deferred callbacks
+//!
+//! [`Evbuffer::defer_callbacks`] ties the buffer to a base's deferred
+//! queue. The loop holds no reference to the buffer, so a deferred
+//! callback cannot get `&mut Evbuffer`: deferred callbacks are a separate
+//! kind, registered with [`Evbuffer::add_deferred_cb`], with the signature
+//! `FnMut(&mut EventBase, &CbInfo)`. Changes accumulate (one `CbInfo`
+//! covering everything since the previous delivery) and are delivered from
+//! the loop at the start of its next iteration. Callbacks added with
+//! [`Evbuffer::add_cb`] keep running synchronously — libevent's
+//! `EVBUFFER_CB_NODEFER`, which its bufferevents use for their watermark
+//! checks.
+//!
+//! # Freezing
+//!
+//! A frozen front refuses what takes data from the front (drain, remove,
+//! readln, remove_buffer as the source, prepend, prepend_buffer, writes to
+//! a descriptor); a frozen end refuses what adds data (add, add_fmt,
+//! add_slices, reserve / commit, references, add_buffer as the destination,
+//! file segments, reads from a descriptor). Refused calls return
+//! [`Error::BadState`] (or `None`) and change nothing.
+//!
+//! # Cost
+//!
+//! Freezing and callbacks share one byte of the buffer (`hooks`); with no
+//! callback and nothing frozen every mutation tests that byte once and
+//! takes its usual path. The bookkeeping lives in a boxed `CbList`
+//! allocated by the first `add_cb`.
+
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+
+use super::{Evbuffer, FROZEN_END, FROZEN_FRONT, HAS_CBS};
+use crate::deferred::{DeferredQueue, DeferredWork};
+use crate::{Error, EventBase, Result};
+
+/// What changed since a callback's previous invocation round
+/// (libevent's `struct evbuffer_cb_info`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[doc(alias = "evbuffer_cb_info")]
+pub struct CbInfo {
+    /// The length when the changes began.
+    pub orig_size: usize,
+    /// Bytes added since.
+    pub n_added: usize,
+    /// Bytes removed since.
+    pub n_deleted: usize,
+}
+
+impl CbInfo {
+    /// The length after the changes.
+    #[inline]
+    pub fn new_size(&self) -> usize {
+        self.orig_size + self.n_added - self.n_deleted
+    }
+}
+
+/// A registered callback (libevent's `struct evbuffer_cb_entry *`), for
+/// [`Evbuffer::remove_cb`] and [`Evbuffer::cb_set_enabled`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[doc(alias = "evbuffer_cb_entry")]
+pub struct CbEntry {
+    buf: u64,
+    id: u64,
+}
+
+type SyncFn = Box<dyn FnMut(&mut Evbuffer, &CbInfo)>;
+type DeferredFn = Box<dyn FnMut(&mut EventBase, &CbInfo)>;
+
+struct Entry<F> {
+    id: u64,
+    enabled: bool,
+    /// `None` while the callback runs.
+    f: Option<F>,
+}
+
+/// A buffer's callbacks and change counters.
+#[derive(Default)]
+pub(crate) struct CbList {
+    entries: Vec<Entry<SyncFn>>,
+    n_added: usize,
+    n_deleted: usize,
+    next_id: u64,
+    running: bool,
+    deferred: Option<(Rc<DeferredQueue>, Rc<DeferredCbs>)>,
+}
+
+/// The deferred callbacks of one buffer: queued on the base when changes
+/// are pending, run by the loop.
+#[derive(Default)]
+struct DeferredCbs {
+    entries: RefCell<Vec<Entry<DeferredFn>>>,
+    queued: Cell<bool>,
+    info: Cell<Option<CbInfo>>,
+}
+
+impl DeferredCbs {
+    fn accumulate(self: &Rc<Self>, queue: &DeferredQueue, info: CbInfo) {
+        let merged = match self.info.get() {
+            Some(mut acc) => {
+                acc.n_added += info.n_added;
+                acc.n_deleted += info.n_deleted;
+                acc
+            }
+            None => info,
+        };
+        self.info.set(Some(merged));
+        if !self.queued.replace(true) {
+            queue.push(Rc::clone(self) as Rc<dyn DeferredWork>);
+        }
+    }
+}
+
+impl DeferredWork for DeferredCbs {
+    fn run(self: Rc<Self>, base: &mut EventBase) {
+        self.queued.set(false);
+        let Some(info) = self.info.take() else {
+            return;
+        };
+        let mut i = 0;
+        loop {
+            let (id, mut f) = {
+                let mut es = self.entries.borrow_mut();
+                let Some(e) = es.get_mut(i) else { break };
+                if !e.enabled || e.f.is_none() {
+                    i += 1;
+                    continue;
+                }
+                (e.id, e.f.take().expect("checked above"))
+            };
+            f(base, &info);
+            let mut es = self.entries.borrow_mut();
+            if let Some(j) = es.iter().position(|e| e.id == id) {
+                es[j].f = Some(f);
+                i = j + 1;
+            }
+        }
+    }
+}
+
+fn frozen(side: u8) -> Error {
+    if side == FROZEN_FRONT {
+        Error::BadState("buffer front is frozen")
+    } else {
+        Error::BadState("buffer end is frozen")
+    }
+}
+
+impl Evbuffer {
+    /// Runs `op` on a buffer with hooks: refused if `side` is frozen,
+    /// callbacks told about the change after.
+    #[cold]
+    #[inline(never)]
+    pub(super) fn hooked<T, E: From<Error>>(
+        &mut self,
+        side: u8,
+        op: impl FnOnce(&mut Self) -> std::result::Result<T, E>,
+    ) -> std::result::Result<T, E> {
+        if self.hooks & side != 0 {
+            return Err(frozen(side).into());
+        }
+        let before = self.total_len;
+        let r = op(self);
+        self.changed(before);
+        r
+    }
+
+    /// As [`hooked`](Self::hooked) for an operation moving data from `src`
+    /// to `self`: refused if `self`'s `dst_side` or `src`'s `src_side` is
+    /// frozen; both buffers' callbacks run after.
+    #[cold]
+    #[inline(never)]
+    pub(super) fn hooked2<T>(
+        &mut self,
+        src: &mut Evbuffer,
+        dst_side: u8,
+        src_side: u8,
+        op: impl FnOnce(&mut Self, &mut Self) -> Result<T>,
+    ) -> Result<T> {
+        if self.hooks & dst_side != 0 {
+            return Err(frozen(dst_side));
+        }
+        if src.hooks & src_side != 0 {
+            return Err(frozen(src_side));
+        }
+        let (a, b) = (self.total_len, src.total_len);
+        let r = op(self, src);
+        src.changed(b);
+        self.changed(a);
+        r
+    }
+
+    /// Counts a change of length from `before` and runs the callbacks.
+    pub(super) fn changed(&mut self, before: usize) {
+        if self.hooks & HAS_CBS == 0 || self.total_len == before {
+            return;
+        }
+        let after = self.total_len;
+        let cbs = self.cbs.as_mut().expect("HAS_CBS without a list");
+        if after > before {
+            cbs.n_added += after - before;
+        } else {
+            cbs.n_deleted += before - after;
+        }
+        if !cbs.running {
+            self.run_callbacks();
+        }
+    }
+
+    /// Invocation rounds until no change is pending.
+    fn run_callbacks(&mut self) {
+        self.cbs.as_mut().expect("checked by the caller").running = true;
+        loop {
+            let len = self.total_len;
+            let Some(cbs) = self.cbs.as_mut() else { break };
+            if cbs.n_added == 0 && cbs.n_deleted == 0 {
+                break;
+            }
+            let info = CbInfo {
+                orig_size: len + cbs.n_deleted - cbs.n_added,
+                n_added: cbs.n_added,
+                n_deleted: cbs.n_deleted,
+            };
+            cbs.n_added = 0;
+            cbs.n_deleted = 0;
+            if let Some((q, d)) = &cbs.deferred {
+                d.accumulate(q, info);
+            }
+            let mut i = 0;
+            while let Some(cbs) = self.cbs.as_mut() {
+                let Some(e) = cbs.entries.get_mut(i) else {
+                    break;
+                };
+                if !e.enabled || e.f.is_none() {
+                    i += 1;
+                    continue;
+                }
+                let id = e.id;
+                let mut f = e.f.take().expect("checked above");
+                f(self, &info);
+                let cbs = self.cbs.as_mut().expect("the list is never dropped");
+                if let Some(j) = cbs.entries.iter().position(|e| e.id == id) {
+                    cbs.entries[j].f = Some(f);
+                    i = j + 1;
+                }
+            }
+        }
+        if let Some(cbs) = self.cbs.as_mut() {
+            cbs.running = false;
+        }
+    }
+
+    fn cb_list(&mut self) -> &mut CbList {
+        self.cbs.get_or_insert_with(Default::default)
+    }
+
+    fn update_cb_flag(&mut self) {
+        let any = self.cbs.as_ref().is_some_and(|c| {
+            !c.entries.is_empty()
+                || c.deferred
+                    .as_ref()
+                    .is_some_and(|(_, d)| !d.entries.borrow().is_empty())
+        });
+        if any {
+            self.hooks |= HAS_CBS;
+        } else {
+            self.hooks &= !HAS_CBS;
+            if let Some(c) = self.cbs.as_mut() {
+                c.n_added = 0;
+                c.n_deleted = 0;
+            }
+        }
+    }
+
+    fn next_cb_id(&mut self) -> CbEntry {
+        let buf = self.id;
+        let l = self.cb_list();
+        l.next_id += 1;
+        CbEntry { buf, id: l.next_id }
+    }
+
+    /// Registers `cb`, run synchronously after every change of the
+    /// buffer's length with what changed since its previous round
+    /// (libevent's `evbuffer_add_cb`). Returns the handle for
+    /// [`remove_cb`](Self::remove_cb) and
+    /// [`cb_set_enabled`](Self::cb_set_enabled). The callback may change
+    /// the buffer; see the module docs for how those changes are reported.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::{cell::RefCell, rc::Rc};
+    /// let log = Rc::new(RefCell::new(Vec::new()));
+    /// let l = log.clone();
+    /// let mut buf = rvent::Evbuffer::new();
+    /// buf.add_cb(move |_buf, info| l.borrow_mut().push((info.orig_size, info.new_size())));
+    /// buf.add(b"hello")?;
+    /// buf.drain(2)?;
+    /// assert_eq!(*log.borrow(), [(0, 5), (5, 3)]);
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
+    #[doc(alias = "evbuffer_add_cb")]
+    pub fn add_cb(&mut self, cb: impl FnMut(&mut Evbuffer, &CbInfo) + 'static) -> CbEntry {
+        let entry = self.next_cb_id();
+        self.cb_list().entries.push(Entry {
+            id: entry.id,
+            enabled: true,
+            f: Some(Box::new(cb)),
+        });
+        self.hooks |= HAS_CBS;
+        entry
+    }
+
+    /// Removes every callback and registers `cb` alone (the legacy
+    /// `evbuffer_setcb`); `None` removes them all. Deferred callbacks go
+    /// too.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut buf = rvent::Evbuffer::new();
+    /// buf.add_cb(|_, _| panic!("replaced"));
+    /// buf.set_cb(Some(|b: &mut rvent::Evbuffer, i: &rvent::CbInfo| {
+    ///     if i.n_added > 0 {
+    ///         b.drain(b.len()).unwrap(); // drains whatever arrives
+    ///     }
+    /// }));
+    /// buf.add(b"gone")?;
+    /// assert!(buf.is_empty());
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
+    #[doc(alias = "evbuffer_setcb")]
+    pub fn set_cb<F>(&mut self, cb: Option<F>)
+    where
+        F: FnMut(&mut Evbuffer, &CbInfo) + 'static,
+    {
+        if let Some(c) = self.cbs.as_mut() {
+            c.entries.clear();
+            if let Some((_, d)) = &c.deferred {
+                d.entries.borrow_mut().clear();
+            }
+        }
+        if let Some(cb) = cb {
+            self.add_cb(cb);
+        }
+        self.update_cb_flag();
+    }
+
+    /// Unregisters a callback (libevent's `evbuffer_remove_cb_entry`),
+    /// synchronous or deferred; a callback may remove itself.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] if `entry` is not registered on this
+    /// buffer (removed already, or from another buffer).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut buf = rvent::Evbuffer::new();
+    /// let e = buf.add_cb(|_, _| {});
+    /// buf.remove_cb(e)?;
+    /// assert!(buf.remove_cb(e).is_err());
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
+    #[doc(alias = "evbuffer_remove_cb_entry")]
+    #[doc(alias = "evbuffer_remove_cb")]
+    pub fn remove_cb(&mut self, entry: CbEntry) -> Result<()> {
+        const MISSING: Error = Error::InvalidArgument("no such callback on this buffer");
+        if entry.buf != self.id {
+            return Err(MISSING);
+        }
+        let c = self.cbs.as_mut().ok_or(MISSING)?;
+        if let Some(j) = c.entries.iter().position(|e| e.id == entry.id) {
+            c.entries.remove(j);
+        } else {
+            let (_, d) = c.deferred.as_ref().ok_or(MISSING)?;
+            let mut es = d.entries.borrow_mut();
+            let j = es.iter().position(|e| e.id == entry.id).ok_or(MISSING)?;
+            es.remove(j);
+        }
+        self.update_cb_flag();
+        Ok(())
+    }
+
+    /// Enables or disables a callback (libevent's `evbuffer_cb_set_flags`
+    /// / `clear_flags` with `EVBUFFER_CB_ENABLED`). A disabled callback
+    /// misses the changes made meanwhile.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] if `entry` is not registered here.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::{cell::Cell, rc::Rc};
+    /// let calls = Rc::new(Cell::new(0));
+    /// let c = calls.clone();
+    /// let mut buf = rvent::Evbuffer::new();
+    /// let e = buf.add_cb(move |_, _| c.set(c.get() + 1));
+    /// buf.cb_set_enabled(e, false)?;
+    /// buf.add(b"x")?;
+    /// buf.cb_set_enabled(e, true)?;
+    /// buf.add(b"y")?;
+    /// assert_eq!(calls.get(), 1);
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
+    #[doc(alias = "evbuffer_cb_set_flags")]
+    #[doc(alias = "evbuffer_cb_clear_flags")]
+    pub fn cb_set_enabled(&mut self, entry: CbEntry, enabled: bool) -> Result<()> {
+        const MISSING: Error = Error::InvalidArgument("no such callback on this buffer");
+        if entry.buf != self.id {
+            return Err(MISSING);
+        }
+        let c = self.cbs.as_mut().ok_or(MISSING)?;
+        if let Some(e) = c.entries.iter_mut().find(|e| e.id == entry.id) {
+            e.enabled = enabled;
+            return Ok(());
+        }
+        let (_, d) = c.deferred.as_ref().ok_or(MISSING)?;
+        let mut es = d.entries.borrow_mut();
+        let e = es.iter_mut().find(|e| e.id == entry.id).ok_or(MISSING)?;
+        e.enabled = enabled;
+        Ok(())
+    }
+
+    /// Delivers this buffer's deferred callbacks from `base`'s loop
+    /// (libevent's `evbuffer_defer_callbacks`); see
+    /// [`add_deferred_cb`](Self::add_deferred_cb). Calling it again with
+    /// another base moves the delivery there (pending changes go to the
+    /// new base).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let base = rvent::EventBase::new()?;
+    /// let mut buf = rvent::Evbuffer::new();
+    /// buf.defer_callbacks(&base);
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
+    #[doc(alias = "evbuffer_defer_callbacks")]
+    pub fn defer_callbacks(&mut self, base: &EventBase) {
+        let q = base.deferred_queue();
+        let l = self.cb_list();
+        match &mut l.deferred {
+            Some((old, _)) => *old = q,
+            None => l.deferred = Some((q, Rc::new(DeferredCbs::default()))),
+        }
+    }
+
+    /// Registers `cb` to be told about changes from `base`'s loop, at the
+    /// start of its next iteration, with one [`CbInfo`] covering every
+    /// change since its previous delivery (calls
+    /// [`defer_callbacks`](Self::defer_callbacks) with `base` first if
+    /// needed). The loop cannot reach the buffer, so the callback gets the
+    /// base, not the buffer.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::{cell::Cell, rc::Rc};
+    /// let mut base = rvent::EventBase::new()?;
+    /// let seen = Rc::new(Cell::new(None));
+    /// let s = seen.clone();
+    /// let mut buf = rvent::Evbuffer::new();
+    /// buf.add_deferred_cb(&base, move |_base, info| s.set(Some(*info)));
+    /// buf.add(b"abc")?;
+    /// buf.add(b"de")?;
+    /// assert_eq!(seen.get(), None); // not yet: the loop delivers
+    /// base.run(rvent::LoopFlags::NONBLOCK)?;
+    /// assert_eq!(seen.get().map(|i| (i.orig_size, i.n_added)), Some((0, 5)));
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
+    pub fn add_deferred_cb(
+        &mut self,
+        base: &EventBase,
+        cb: impl FnMut(&mut EventBase, &CbInfo) + 'static,
+    ) -> CbEntry {
+        if self.cbs.as_ref().is_none_or(|c| c.deferred.is_none()) {
+            self.defer_callbacks(base);
+        }
+        let entry = self.next_cb_id();
+        let (_, d) = self
+            .cbs
+            .as_ref()
+            .and_then(|c| c.deferred.as_ref())
+            .expect("set above");
+        d.entries.borrow_mut().push(Entry {
+            id: entry.id,
+            enabled: true,
+            f: Some(Box::new(cb)),
+        });
+        self.hooks |= HAS_CBS;
+        entry
+    }
+
+    /// Freezes the front (`at_front`) or the end of the buffer (libevent's
+    /// `evbuffer_freeze`): operations on that side fail with
+    /// [`Error::BadState`] until [`unfreeze`](Self::unfreeze). See the
+    /// module docs for the list.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut buf = rvent::Evbuffer::new();
+    /// buf.add(b"abc")?;
+    /// buf.freeze(true);
+    /// assert!(buf.drain(1).is_err());
+    /// buf.add(b"d")?; // the end is not frozen
+    /// buf.unfreeze(true);
+    /// buf.drain(1)?;
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
+    #[doc(alias = "evbuffer_freeze")]
+    pub fn freeze(&mut self, at_front: bool) {
+        self.hooks |= if at_front { FROZEN_FRONT } else { FROZEN_END };
+    }
+
+    /// Undoes [`freeze`](Self::freeze) of that side (libevent's
+    /// `evbuffer_unfreeze`).
+    #[doc(alias = "evbuffer_unfreeze")]
+    pub fn unfreeze(&mut self, at_front: bool) {
+        self.hooks &= !if at_front { FROZEN_FRONT } else { FROZEN_END };
+    }
+
+    /// Whether that side is frozen.
+    pub fn is_frozen(&self, at_front: bool) -> bool {
+        self.hooks & if at_front { FROZEN_FRONT } else { FROZEN_END } != 0
+    }
+
+    // ----- the fd paths' hooked forms (io::Error) ------------------------
+
+    #[cold]
+    pub(super) fn read_from_hooked(
+        &mut self,
+        fd: std::os::fd::RawFd,
+        howmuch: Option<usize>,
+    ) -> std::io::Result<usize> {
+        self.hooked(FROZEN_END, |b| b.read_raw(fd, howmuch))
+    }
+
+    #[cold]
+    pub(super) fn write_hooked(
+        &mut self,
+        fd: std::os::fd::RawFd,
+        n: Option<usize>,
+    ) -> std::io::Result<usize> {
+        self.hooked(FROZEN_FRONT, |b| b.write_raw(fd, n))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_callback_removing_itself_and_changing_the_buffer() {
+        let mut b = Evbuffer::new();
+        let seen = Rc::new(RefCell::new(Vec::new()));
+        let s = seen.clone();
+        let me = Rc::new(Cell::new(None::<CbEntry>));
+        let m = me.clone();
+        let e = b.add_cb(move |buf, info| {
+            s.borrow_mut().push(*info);
+            if info.n_added > 0 {
+                buf.drain(1).unwrap();
+            } else {
+                buf.remove_cb(m.get().unwrap()).unwrap();
+            }
+        });
+        me.set(Some(e));
+        b.add(b"ab").unwrap();
+        assert_eq!(b.len(), 1);
+        let s = seen.borrow();
+        assert_eq!(s.len(), 2, "{s:?}");
+        assert_eq!((s[1].orig_size, s[1].n_deleted), (2, 1));
+        assert!(b.hooks & HAS_CBS == 0, "removed itself");
+        drop(s);
+        b.add(b"c").unwrap();
+        assert_eq!(seen.borrow().len(), 2);
+    }
+}
