@@ -81,6 +81,9 @@ pub struct EventBase {
     pub(crate) running_signal: u32,
     /// Per-iteration scratch, reset at the end of every loop iteration.
     pub(crate) arena: Arena,
+    /// Bufferevents (before the arena and pool guard: their buffers and
+    /// callbacks go back to the pool).
+    pub(crate) bevs: crate::bufferevent::BevTable,
     /// Work queued without the base, run at the start of each iteration.
     pub(crate) deferred: std::rc::Rc<crate::deferred::DeferredQueue>,
     /// Keeps the thread's pool caching while the base lives; flushes it
@@ -180,6 +183,7 @@ impl EventBase {
             running_prio: 0,
             running_signal: crate::slots::NIL,
             arena: Arena::default(),
+            bevs: Default::default(),
             deferred: Default::default(),
             _pool_guard: BaseGuard::new(),
         })

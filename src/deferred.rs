@@ -71,6 +71,10 @@ impl EventBase {
     #[cold]
     #[inline(never)]
     pub(crate) fn run_deferred(&mut self) -> usize {
+        let mut ran = 0;
+        if self.bevs.has_dirty() {
+            ran += self.service_dirty_bevs();
+        }
         let n = self.deferred.items.borrow().len();
         for _ in 0..n {
             // Popped before running: the work may queue more.
@@ -79,7 +83,7 @@ impl EventBase {
             };
             work.run(self);
         }
-        n
+        ran + n
     }
 }
 

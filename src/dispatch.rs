@@ -312,6 +312,7 @@ impl EventBase {
                 {
                     self.del_inner(ev.idx);
                 }
+                self.bevs_after_panic(panicked_in);
                 std::panic::resume_unwind(panic)
             }
         }
@@ -323,7 +324,7 @@ impl EventBase {
             self.cont = false;
             // Deferred work first: it may queue writes, activate events or
             // end the loop, and queued work must not wait behind a poll.
-            let mut ran = if self.deferred.has_work() {
+            let mut ran = if self.deferred.has_work() || self.bevs.has_dirty() {
                 self.run_deferred()
             } else {
                 0
@@ -335,16 +336,21 @@ impl EventBase {
                 && self.active.count == 0
                 && !flags.contains(LoopFlags::NO_EXIT_ON_EMPTY)
                 && !self.deferred.has_work()
+                && !self.bevs.has_dirty()
                 && self.nothing_left()?
             {
                 return Ok(LoopStatus::NoEvents);
             }
-            let timeout =
-                if self.active.count > 0 || nonblock || ran > 0 || self.deferred.has_work() {
-                    Some(0)
-                } else {
-                    self.next_timeout()
-                };
+            let timeout = if self.active.count > 0
+                || nonblock
+                || ran > 0
+                || self.deferred.has_work()
+                || self.bevs.has_dirty()
+            {
+                Some(0)
+            } else {
+                self.next_timeout()
+            };
             self.clear_time_cache();
             if let Err(e) = self.backend.poll(timeout) {
                 log(Severity::Err, format_args!("epoll_wait failed: {e}"));

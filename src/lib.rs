@@ -33,6 +33,7 @@
 //! | 4 event_base | [`EventBase`], [`Config`], [`Features`], [`BaseFlags`] |
 //! | 5 event loop | [`EventBase::run`], [`LoopFlags`], [`LoopStatus`] |
 //! | 6 events | [`Event`], [`Ev`], [`CommonTimeout`], [`EventBase::once`] |
+//! | 7 bufferevents | [`Bufferevent`], [`BevEvent`], [`BevOptions`], [`pair_new`] |
 //! | 8 evbuffer | [`Evbuffer`], [`EvbufferPtr`], [`EolStyle`] |
 //! | 9.1 / 9.2 logging, fatal errors | [`set_log_callback`], [`set_fatal_callback`] |
 //! | 9.3 memory functions | `set_mem_functions`, `install_mem_functions`, [`MemStats`], [`Arena`], [`Pool`] |
@@ -46,6 +47,7 @@
 mod backend;
 mod base;
 mod buffer;
+mod bufferevent;
 mod config;
 mod debug;
 mod deferred;
@@ -67,6 +69,9 @@ pub use base::{EventBase, MAX_PRIORITIES};
 pub use buffer::{
     CbEntry, CbInfo, DEFAULT_MAX_READ, EolStyle, Evbuffer, EvbufferPtr, Line, MAX_READ_LIMIT,
     PtrHow,
+};
+pub use bufferevent::{
+    BevEvent, BevOptions, Bufferevent, DEFAULT_MAX_SINGLE_IO, FlushMode, TriggerOptions, pair_new,
 };
 pub use config::{BaseFlags, Config, Features};
 pub use debug::{debug_mode_enabled, enable_debug_mode};

@@ -485,6 +485,34 @@ where
     Ok(allocator_api2::unsize_box!(b))
 }
 
+/// Boxes a bufferevent data callback (read / write) in the pool.
+///
+/// # Errors
+/// [`Error::Alloc`](crate::Error::Alloc); `f` is dropped.
+pub(crate) fn bev_data_fn<F>(f: F) -> crate::Result<crate::bufferevent::BevDataFn>
+where
+    F: FnMut(&mut crate::EventBase, crate::Bufferevent) + 'static,
+{
+    let b =
+        allocator_api2::boxed::Box::try_new_in(f, Pool::new()).map_err(|_| crate::Error::Alloc)?;
+    // As in `event_fn`.
+    Ok(allocator_api2::unsize_box!(b))
+}
+
+/// Boxes a bufferevent event callback in the pool.
+///
+/// # Errors
+/// [`Error::Alloc`](crate::Error::Alloc); `f` is dropped.
+pub(crate) fn bev_event_fn<F>(f: F) -> crate::Result<crate::bufferevent::BevEventFn>
+where
+    F: FnMut(&mut crate::EventBase, crate::Bufferevent, crate::BevEvent) + 'static,
+{
+    let b =
+        allocator_api2::boxed::Box::try_new_in(f, Pool::new()).map_err(|_| crate::Error::Alloc)?;
+    // As in `event_fn`.
+    Ok(allocator_api2::unsize_box!(b))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

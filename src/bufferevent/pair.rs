@@ -1,0 +1,157 @@
+//! The pair kind (`bufferevent_pair_*`): two bufferevents joined in
+//! memory. What one writes moves — chains, not copies — into the other's
+//! input, as much as the receiver's read high watermark allows.
+//!
+//! Transfers happen when the loop services a dirty pair member (before it
+//! polls), so a ping-pong between two members never recurses; with
+//! [`FlushMode::Flush`] / [`FlushMode::Finished`] they happen at once.
+
+use super::{
+    BevEvent, BevOptions, Bufferevent, FlushMode, Kind, fire_event, fire_read, fire_write,
+};
+use crate::event::Ev;
+use crate::{EventBase, Result};
+
+/// Pair state: the partner, until it is freed.
+pub(crate) struct Pair {
+    partner: Option<Bufferevent>,
+}
+
+/// Two bufferevents connected to each other (`bufferevent_pair_new`):
+/// bytes written to one arrive in the other's input. Both start with
+/// writing enabled and reading disabled.
+///
+/// # Errors
+/// [`Error::Alloc`](crate::Error::Alloc).
+///
+/// # Examples
+/// See [`Bufferevent`].
+#[doc(alias = "bufferevent_pair_new")]
+pub fn pair_new(base: &mut EventBase, options: BevOptions) -> Result<(Bufferevent, Bufferevent)> {
+    let a = base.bev_insert(Kind::Pair(Pair { partner: None }), options)?;
+    let b = match base.bev_insert(Kind::Pair(Pair { partner: Some(a) }), options) {
+        Ok(b) => b,
+        Err(e) => {
+            let _ = a.free(base);
+            return Err(e);
+        }
+    };
+    for (h, partner) in [(a, b), (b, a)] {
+        let r = base.bevs.get_mut(h).expect("just inserted");
+        r.enabled = Ev::WRITE;
+        r.kind = Kind::Pair(Pair {
+            partner: Some(partner),
+        });
+    }
+    Ok((a, b))
+}
+
+impl Bufferevent {
+    /// The other member of a pair, `None` once it was freed or for other
+    /// kinds (`bufferevent_pair_get_partner`).
+    ///
+    /// # Errors
+    /// [`Error::StaleEvent`](crate::Error::StaleEvent).
+    #[doc(alias = "bufferevent_pair_get_partner")]
+    pub fn partner(self, base: &EventBase) -> Result<Option<Bufferevent>> {
+        Ok(match &self.rec(base)?.kind {
+            Kind::Pair(p) => p.partner.filter(|p| p.is_live(base)),
+            _ => None,
+        })
+    }
+}
+
+fn partner_of(base: &EventBase, h: Bufferevent) -> Option<Bufferevent> {
+    match &base.bevs.get(h)?.kind {
+        Kind::Pair(p) => p.partner,
+        _ => None,
+    }
+}
+
+/// Moves `src`'s output into `dst`'s input: as much as `dst`'s read high
+/// watermark allows unless `force`, only while `src` writes and `dst`
+/// reads (or `force`). Runs the read callback of `dst` and the write
+/// callback of `src` as libevent does. Returns whether bytes moved.
+fn transfer(base: &mut EventBase, src: Bufferevent, dst: Bufferevent, force: bool) -> bool {
+    let Some((s, d)) = base.bevs.get2_mut(src, dst) else {
+        return false;
+    };
+    if s.output.is_empty() {
+        return false;
+    }
+    let flowing = s.enabled.contains(Ev::WRITE) && d.reading();
+    if !(force || flowing) {
+        return false;
+    }
+    let room = if d.read_high == 0 || force {
+        usize::MAX
+    } else {
+        d.read_high.saturating_sub(d.input.len())
+    };
+    let moved = if room >= s.output.len() {
+        let n = s.output.len();
+        d.input.add_buffer(&mut s.output).map(|()| n)
+    } else {
+        s.output.remove_buffer(&mut d.input, room)
+    };
+    let Ok(moved) = moved else {
+        return false;
+    };
+    if moved == 0 {
+        return false;
+    }
+    d.check_high_watermark();
+    let read = d.input.len() >= d.read_low;
+    let write = s.output.len() <= s.write_low;
+    if read {
+        fire_read(base, dst, false);
+    }
+    if write {
+        fire_write(base, src, false);
+    }
+    true
+}
+
+/// The loop services a dirty member: its output flows to the partner and
+/// the partner's output to it (its input may have been drained).
+pub(super) fn service(base: &mut EventBase, h: Bufferevent) {
+    if let Some(r) = base.bevs.get_mut(h) {
+        r.check_high_watermark();
+    }
+    let Some(p) = partner_of(base, h) else {
+        return;
+    };
+    transfer(base, h, p, false);
+    transfer(base, p, h, false);
+}
+
+/// `flush` on a pair member.
+pub(super) fn flush(base: &mut EventBase, h: Bufferevent, what: Ev, mode: FlushMode) -> bool {
+    if mode == FlushMode::Normal {
+        return false;
+    }
+    let Some(p) = partner_of(base, h).filter(|p| p.is_live(base)) else {
+        return false;
+    };
+    let mut moved = false;
+    if what.contains(Ev::READ) {
+        moved |= transfer(base, p, h, true);
+    }
+    if what.contains(Ev::WRITE) {
+        moved |= transfer(base, h, p, true);
+    }
+    if mode == FlushMode::Finished {
+        fire_event(base, p, BevEvent::READING | BevEvent::EOF, false);
+    }
+    moved
+}
+
+/// Unlinks a freed member from its partner.
+pub(super) fn release(base: &mut EventBase, h: Bufferevent) {
+    if let Some(p) = partner_of(base, h)
+        && let Some(r) = base.bevs.get_mut(p)
+        && let Kind::Pair(pair) = &mut r.kind
+    {
+        pair.partner = None;
+    }
+}

@@ -1,0 +1,596 @@
+//! The socket kind (`bufferevent_socket_*`): reads into the input when
+//! the socket is readable, writes the output when a callback returns (and
+//! from the write event only when the kernel's buffer was full).
+
+use std::io;
+use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
+use std::os::fd::{IntoRawFd, RawFd};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use super::{BevEvent, BevOptions, Bufferevent, Kind, Rec, fire_event, fire_read, fire_write};
+use crate::event::{Ev, Event};
+use crate::sys::net;
+use crate::{Error, EventBase, Result};
+
+/// How long a host-name lookup may take before the connect fails.
+const RESOLVE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Socket state of a bufferevent.
+pub(crate) struct Socket {
+    pub(crate) fd: RawFd,
+    ev_read: Option<Event>,
+    ev_write: Option<Event>,
+    read_added: bool,
+    write_added: bool,
+    connecting: bool,
+    /// A connect that failed at once: reported from the loop.
+    connect_error: i32,
+    /// The connect failed: neither direction runs until a new fd.
+    dead: bool,
+    /// Why the last host-name lookup failed.
+    dns_error: Option<String>,
+}
+
+impl Socket {
+    fn new(fd: RawFd) -> Socket {
+        Socket {
+            fd,
+            ev_read: None,
+            ev_write: None,
+            read_added: false,
+            write_added: false,
+            connecting: false,
+            connect_error: 0,
+            dead: false,
+            dns_error: None,
+        }
+    }
+}
+
+impl Socket {
+    /// Whether `ev` is one of its events.
+    pub(crate) fn owns(&self, ev: Event) -> bool {
+        self.ev_read == Some(ev) || self.ev_write == Some(ev)
+    }
+}
+
+fn sock(r: &Rec) -> &Socket {
+    match &r.kind {
+        Kind::Socket(s) => s,
+        _ => unreachable!("socket operation on another kind"),
+    }
+}
+
+fn sock_mut(r: &mut Rec) -> &mut Socket {
+    match &mut r.kind {
+        Kind::Socket(s) => s,
+        _ => unreachable!("socket operation on another kind"),
+    }
+}
+
+impl Bufferevent {
+    /// A socket bufferevent (`bufferevent_socket_new`) on `fd`, a
+    /// nonblocking stream socket, or on none (`-1`: set one later with
+    /// [`connect`](Self::connect) or [`set_fd`](Self::set_fd)). Writing
+    /// starts enabled and reading disabled, as in libevent.
+    ///
+    /// # Errors
+    /// [`Error::Alloc`]; [`Error::Io`] if the fd cannot be watched.
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{BevOptions, Bufferevent, Ev, EventBase};
+    /// use std::os::fd::IntoRawFd;
+    /// use std::os::unix::net::UnixStream;
+    ///
+    /// let mut base = EventBase::new()?;
+    /// let (a, mut b) = UnixStream::pair().unwrap();
+    /// a.set_nonblocking(true).unwrap();
+    /// let bev = Bufferevent::socket(&mut base, a.into_raw_fd(), BevOptions::CLOSE_ON_FREE)?;
+    /// bev.write(&mut base, b"hi")?;
+    /// base.run(rvent::LoopFlags::NONBLOCK)?;
+    /// let mut got = [0u8; 2];
+    /// std::io::Read::read_exact(&mut b, &mut got).unwrap();
+    /// assert_eq!(&got, b"hi");
+    /// bev.free(&mut base)?;
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
+    #[doc(alias = "bufferevent_socket_new")]
+    pub fn socket(base: &mut EventBase, fd: RawFd, options: BevOptions) -> Result<Bufferevent> {
+        let h = base.bev_insert(Kind::Socket(Socket::new(-1)), options)?;
+        base.bevs.get_mut(h).expect("just inserted").enabled = Ev::WRITE;
+        if fd >= 0
+            && let Err(e) = h.set_fd(base, fd)
+        {
+            // Nothing of the caller's is kept: the fd stays theirs.
+            h.disown_fd(base);
+            let _ = h.free(base);
+            return Err(e);
+        }
+        Ok(h)
+    }
+
+    /// A socket bufferevent owning `stream` (closed on free).
+    ///
+    /// # Errors
+    /// As [`socket`](Self::socket); [`Error::Io`] if the stream cannot be
+    /// made nonblocking.
+    pub fn from_stream(
+        base: &mut EventBase,
+        stream: TcpStream,
+        options: BevOptions,
+    ) -> Result<Bufferevent> {
+        stream.set_nonblocking(true)?;
+        Bufferevent::socket(
+            base,
+            stream.into_raw_fd(),
+            options | BevOptions::CLOSE_ON_FREE,
+        )
+    }
+
+    fn disown_fd(self, base: &mut EventBase) {
+        if let Some(r) = base.bevs.get_mut(self)
+            && let Kind::Socket(s) = &mut r.kind
+        {
+            s.fd = -1;
+        }
+    }
+
+    /// Replaces the socket (`bufferevent_setfd`); the old one is not
+    /// closed. `-1` leaves it without one.
+    ///
+    /// # Errors
+    /// [`Error::StaleEvent`]; [`Error::InvalidArgument`] for a pair;
+    /// [`Error::Io`] if `fd` cannot be watched.
+    #[doc(alias = "bufferevent_setfd")]
+    pub fn set_fd(self, base: &mut EventBase, fd: RawFd) -> Result<()> {
+        let r = self.rec_mut(base)?;
+        let Kind::Socket(s) = &mut r.kind else {
+            return Err(Error::InvalidArgument("not a socket bufferevent"));
+        };
+        let (old_r, old_w) = (s.ev_read.take(), s.ev_write.take());
+        *s = Socket::new(fd);
+        for ev in [old_r, old_w].into_iter().flatten() {
+            let _ = ev.free(base);
+        }
+        if fd < 0 {
+            return Ok(());
+        }
+        let h = self;
+        let ev_read = Event::new(base, fd, Ev::READ | Ev::PERSIST, move |base, _, _, what| {
+            on_read(base, h, what)
+        })?;
+        let ev_write = match Event::new(
+            base,
+            fd,
+            Ev::WRITE | Ev::PERSIST,
+            move |base, _, _, what| on_write(base, h, what),
+        ) {
+            Ok(ev) => ev,
+            Err(e) => {
+                let _ = ev_read.free(base);
+                return Err(e);
+            }
+        };
+        let s = sock_mut(self.rec_mut(base)?);
+        s.ev_read = Some(ev_read);
+        s.ev_write = Some(ev_write);
+        sync(base, self)
+    }
+
+    /// Connects to `addr` (`bufferevent_socket_connect`), creating a
+    /// nonblocking socket if there is none. The event callback gets
+    /// [`BevEvent::CONNECTED`] or [`BevEvent::ERROR`] from the loop — a
+    /// refused connect too, even when the kernel refuses at once.
+    /// Enable reading when you want it; output written meanwhile is sent
+    /// once connected.
+    ///
+    /// # Errors
+    /// [`Error::StaleEvent`]; [`Error::Io`] if the socket cannot be
+    /// created or the connect fails at once for another reason than a
+    /// refusal.
+    #[doc(alias = "bufferevent_socket_connect")]
+    pub fn connect(self, base: &mut EventBase, addr: SocketAddr) -> Result<()> {
+        let r = self.rec(base)?;
+        let Kind::Socket(s) = &r.kind else {
+            return Err(Error::InvalidArgument("not a socket bufferevent"));
+        };
+        if s.fd < 0 {
+            let fd = net::tcp_socket(&addr)?;
+            if let Err(e) = self.set_fd(base, fd) {
+                net::close(fd);
+                return Err(e);
+            }
+            // Created here, so ours to close.
+            self.rec_mut(base)?.options |= BevOptions::CLOSE_ON_FREE;
+        }
+        let fd = sock(self.rec(base)?).fd;
+        let refused = match net::connect(fd, &addr) {
+            Ok(_) => 0,
+            Err(e) if e.raw_os_error() == Some(libc::ECONNREFUSED) => libc::ECONNREFUSED,
+            Err(e) => return Err(e.into()),
+        };
+        let s = sock_mut(self.rec_mut(base)?);
+        s.connecting = true;
+        s.connect_error = refused;
+        s.dead = false;
+        let ev_write = s.ev_write;
+        if refused != 0 {
+            // Reported from the loop, as libevent does.
+            if let Some(ev) = ev_write {
+                ev.active(base, Ev::WRITE)?;
+            }
+            return Ok(());
+        }
+        sync(base, self)
+    }
+
+    /// Resolves `host` on a helper thread and connects to its first
+    /// address (`bufferevent_socket_connect_hostname` without an
+    /// evdns base). The loop is not blocked: the result is delivered to
+    /// the loop through its [`Notifier`](crate::Notifier), which then
+    /// connects as [`connect`](Self::connect). A failed lookup gives
+    /// the event callback [`BevEvent::ERROR`], with the reason in
+    /// [`dns_error`](Self::dns_error); lookups taking more than 30 s fail.
+    ///
+    /// # Errors
+    /// [`Error::StaleEvent`]; [`Error::Alloc`].
+    #[doc(alias = "bufferevent_socket_connect_hostname")]
+    pub fn connect_hostname(self, base: &mut EventBase, host: &str, port: u16) -> Result<()> {
+        self.rec(base)?;
+        type Answer = Arc<Mutex<Option<io::Result<Vec<SocketAddr>>>>>;
+        let answer: Answer = Arc::new(Mutex::new(None));
+        let slot = Arc::clone(&answer);
+        let h = self;
+        // The event keeps the loop alive while the lookup runs; its
+        // timeout bounds the lookup.
+        let ev = Event::new(base, -1, Ev::empty(), move |base, ev, _, what| {
+            let _ = ev.free(base);
+            let result = slot.lock().ok().and_then(|mut a| a.take());
+            let outcome = match (what.contains(Ev::TIMEOUT), result) {
+                (_, Some(Ok(addrs))) if !addrs.is_empty() => match h.connect(base, addrs[0]) {
+                    Ok(()) => return,
+                    Err(e) => e.to_string(),
+                },
+                (_, Some(Ok(_))) => "no address for the host".to_string(),
+                (_, Some(Err(e))) => e.to_string(),
+                (true, None) => "host-name lookup timed out".to_string(),
+                (false, None) => "host-name lookup gave no answer".to_string(),
+            };
+            if let Some(r) = base.bevs.get_mut(h)
+                && let Kind::Socket(s) = &mut r.kind
+            {
+                s.dns_error = Some(outcome);
+                fire_event(base, h, BevEvent::ERROR, false);
+            }
+        })?;
+        ev.add(base, Some(RESOLVE_TIMEOUT))?;
+        let notifier = base.notifier();
+        let host = format!("{host}:{port}");
+        std::thread::Builder::new()
+            .name("rvent-resolve".into())
+            .spawn(move || {
+                let r = host.to_socket_addrs().map(|a| a.collect::<Vec<_>>());
+                if let Ok(mut a) = answer.lock() {
+                    *a = Some(r);
+                }
+                // The base may be gone: then nobody is waiting.
+                let _ = notifier.activate(ev, Ev::READ);
+            })
+            .map_err(Error::Io)?;
+        Ok(())
+    }
+
+    /// Why the last [`connect_hostname`](Self::connect_hostname) lookup
+    /// failed (`bufferevent_socket_get_dns_error`).
+    ///
+    /// # Errors
+    /// [`Error::StaleEvent`].
+    #[doc(alias = "bufferevent_socket_get_dns_error")]
+    pub fn dns_error(self, base: &EventBase) -> Result<Option<String>> {
+        Ok(match &self.rec(base)?.kind {
+            Kind::Socket(s) => s.dns_error.clone(),
+            _ => None,
+        })
+    }
+
+    /// Sets the priority of the socket's events
+    /// (`bufferevent_priority_set`).
+    ///
+    /// # Errors
+    /// [`Error::StaleEvent`]; [`Error::InvalidArgument`] for a pair or an
+    /// out-of-range priority.
+    #[doc(alias = "bufferevent_priority_set")]
+    pub fn set_priority(self, base: &mut EventBase, pri: usize) -> Result<()> {
+        let Kind::Socket(s) = &self.rec(base)?.kind else {
+            return Err(Error::InvalidArgument("not a socket bufferevent"));
+        };
+        let evs = [s.ev_read, s.ev_write];
+        for ev in evs.into_iter().flatten() {
+            ev.set_priority(base, pri)?;
+        }
+        Ok(())
+    }
+}
+
+/// Frees the socket's events and closes it with `CLOSE_ON_FREE`.
+pub(super) fn release(base: &mut EventBase, h: Bufferevent) {
+    let Some(r) = base.bevs.get_mut(h) else {
+        return;
+    };
+    let close = r.options.contains(BevOptions::CLOSE_ON_FREE);
+    let s = sock_mut(r);
+    let (fd, evs) = (s.fd, [s.ev_read.take(), s.ev_write.take()]);
+    s.fd = -1;
+    for ev in evs.into_iter().flatten() {
+        let _ = ev.free(base);
+    }
+    if close && fd >= 0 {
+        net::close(fd);
+    }
+}
+
+/// Adds or deletes the read and write events to match the state: read
+/// while enabled, not suspended and not connecting; write while
+/// connecting, or while enabled output waits that a write could not take.
+pub(super) fn sync(base: &mut EventBase, h: Bufferevent) -> Result<()> {
+    let Some(r) = base.bevs.get_mut(h) else {
+        return Ok(());
+    };
+    let reading = r.reading();
+    let has_output = !r.output.is_empty() && r.enabled.contains(Ev::WRITE);
+    let (tr, tw) = (r.timeout_read, r.timeout_write);
+    let s = sock_mut(r);
+    if s.fd < 0 {
+        return Ok(());
+    }
+    let want_read = reading && !s.connecting && !s.dead;
+    let want_write = s.connecting || (has_output && !s.dead);
+    let (ev_r, ev_w) = (s.ev_read, s.ev_write);
+    let (change_r, change_w) = (want_read != s.read_added, want_write != s.write_added);
+    s.read_added = want_read;
+    s.write_added = want_write;
+    if change_r && let Some(ev) = ev_r {
+        if want_read {
+            ev.add(base, tr)?;
+        } else {
+            ev.del(base)?;
+        }
+    }
+    if change_w && let Some(ev) = ev_w {
+        if want_write {
+            ev.add(base, tw)?;
+        } else {
+            ev.del(base)?;
+        }
+    }
+    Ok(())
+}
+
+/// Applies new timeouts to events already pending.
+pub(super) fn rearm_timeouts(base: &mut EventBase, h: Bufferevent) -> Result<()> {
+    let Some(r) = base.bevs.get(h) else {
+        return Ok(());
+    };
+    let (tr, tw) = (r.timeout_read, r.timeout_write);
+    let s = sock(r);
+    let evs = [
+        (s.read_added, s.ev_read, tr),
+        (s.write_added, s.ev_write, tw),
+    ];
+    for (added, ev, t) in evs {
+        if let (true, Some(ev)) = (added, ev) {
+            // `add(None)` would keep an old deadline.
+            ev.del(base)?;
+            ev.add(base, t)?;
+        }
+    }
+    Ok(())
+}
+
+/// `enable`: read events start (their timeout restarts), pending output
+/// goes out.
+pub(super) fn on_enable(base: &mut EventBase, h: Bufferevent, what: Ev) -> Result<()> {
+    if what.contains(Ev::READ)
+        && let Some(r) = base.bevs.get(h)
+        && r.timeout_read.is_some()
+        && sock(r).read_added
+        && let Some(ev) = sock(r).ev_read
+    {
+        let t = r.timeout_read;
+        ev.add(base, t)?;
+    }
+    if what.contains(Ev::WRITE) {
+        base.bevs.mark_dirty(h);
+    }
+    sync(base, h)
+}
+
+/// The loop services a dirty bufferevent: resume reading below the high
+/// watermark, write pending output, fix the events.
+pub(super) fn service(base: &mut EventBase, h: Bufferevent) {
+    let Some(r) = base.bevs.get_mut(h) else {
+        return;
+    };
+    r.check_high_watermark();
+    try_write(base, h);
+    if let Err(e) = sync(base, h) {
+        io_failed(base, h, e);
+    }
+}
+
+/// Watching the fd failed (closed under us, say): an error event.
+fn io_failed(base: &mut EventBase, h: Bufferevent, e: Error) {
+    if let Some(r) = base.bevs.get_mut(h) {
+        r.error = match &e {
+            Error::Io(e) => e.raw_os_error().unwrap_or(libc::EIO),
+            _ => libc::EIO,
+        };
+        r.enabled = Ev::empty();
+        sock_mut(r).dead = true;
+    }
+    let _ = sync(base, h);
+    fire_event(base, h, BevEvent::ERROR, false);
+}
+
+/// Writes what the output holds, if the socket may be written.
+fn try_write(base: &mut EventBase, h: Bufferevent) {
+    let Some(r) = base.bevs.get_mut(h) else {
+        return;
+    };
+    if r.output.is_empty() || !r.enabled.contains(Ev::WRITE) {
+        return;
+    }
+    let max = r.max_write as usize;
+    let s = sock(r);
+    if s.fd < 0 || s.connecting || s.dead {
+        return;
+    }
+    let fd = s.fd;
+    match r.output.write_atmost(fd, Some(max)) {
+        Ok(n) => {
+            let reset = n > 0 && r.timeout_write.is_some() && sock(r).write_added;
+            let wake = n > 0 && r.output.len() <= r.write_low;
+            if reset && let Some(ev) = sock(r).ev_write {
+                let t = r.timeout_write;
+                let _ = ev.add(base, t);
+            }
+            if wake {
+                fire_write(base, h, false);
+            }
+        }
+        Err(e) if is_retriable(&e) => {}
+        Err(e) => {
+            r.error = e.raw_os_error().unwrap_or(libc::EIO);
+            r.enabled = r.enabled - Ev::WRITE;
+            let _ = sync(base, h);
+            fire_event(base, h, BevEvent::WRITING | BevEvent::ERROR, false);
+        }
+    }
+}
+
+fn is_retriable(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted
+    )
+}
+
+/// The read event fired.
+fn on_read(base: &mut EventBase, h: Bufferevent, what: Ev) {
+    let Some(r) = base.bevs.get_mut(h) else {
+        return;
+    };
+    if what.contains(Ev::TIMEOUT) {
+        r.enabled = r.enabled - Ev::READ;
+        let _ = sync(base, h);
+        fire_event(base, h, BevEvent::READING | BevEvent::TIMEOUT, false);
+        return;
+    }
+    let budget = r.read_budget();
+    if budget == 0 {
+        r.check_high_watermark();
+        let _ = sync(base, h);
+        return;
+    }
+    let fd = sock(r).fd;
+    match r.input.read_from(fd, Some(budget)) {
+        Ok(0) => {
+            r.enabled = r.enabled - Ev::READ;
+            let _ = sync(base, h);
+            fire_event(base, h, BevEvent::READING | BevEvent::EOF, false);
+            return;
+        }
+        Ok(_) => {
+            r.check_high_watermark();
+            if r.input.len() >= r.read_low {
+                r.io_path = true;
+                fire_read(base, h, false);
+            }
+        }
+        Err(e) if is_retriable(&e) => return,
+        Err(e) => {
+            r.error = e.raw_os_error().unwrap_or(libc::EIO);
+            r.enabled = r.enabled - Ev::READ;
+            let _ = sync(base, h);
+            fire_event(base, h, BevEvent::READING | BevEvent::ERROR, false);
+            return;
+        }
+    }
+    // After the callback: what it wrote goes out now, and a drained input
+    // resumes reading.
+    let Some(r) = base.bevs.get_mut(h) else {
+        return;
+    };
+    r.io_path = false;
+    r.check_high_watermark();
+    try_write(base, h);
+    if let Err(e) = sync(base, h) {
+        io_failed(base, h, e);
+    }
+}
+
+/// The write event fired: a connect finished, a timeout expired, or the
+/// kernel took output again.
+fn on_write(base: &mut EventBase, h: Bufferevent, what: Ev) {
+    let Some(r) = base.bevs.get_mut(h) else {
+        return;
+    };
+    let s = sock_mut(r);
+    if s.connecting {
+        let err = match std::mem::take(&mut s.connect_error) {
+            0 => net::take_error(s.fd).unwrap_or(libc::EIO),
+            e => e,
+        };
+        if err == libc::EINPROGRESS {
+            return;
+        }
+        s.connecting = false;
+        if err != 0 {
+            s.dead = true;
+            r.error = err;
+            let _ = sync(base, h);
+            fire_event(base, h, BevEvent::ERROR, false);
+            return;
+        }
+        r.io_path = true;
+        let _ = sync(base, h);
+        fire_event(base, h, BevEvent::CONNECTED, false);
+        let Some(r) = base.bevs.get_mut(h) else {
+            return;
+        };
+        r.io_path = false;
+        r.check_high_watermark();
+        try_write(base, h);
+        if let Err(e) = sync(base, h) {
+            io_failed(base, h, e);
+        }
+        return;
+    }
+    if what.contains(Ev::TIMEOUT) {
+        r.enabled = r.enabled - Ev::WRITE;
+        let _ = sync(base, h);
+        fire_event(base, h, BevEvent::WRITING | BevEvent::TIMEOUT, false);
+        return;
+    }
+    try_write(base, h);
+    if let Err(e) = sync(base, h) {
+        io_failed(base, h, e);
+    }
+}
+
+impl Bufferevent {
+    /// Sets `TCP_NODELAY` on the socket (not in libevent's API; servers
+    /// that echo small messages want it).
+    ///
+    /// # Errors
+    /// [`Error::StaleEvent`]; [`Error::InvalidArgument`] without a socket;
+    /// [`Error::Io`].
+    pub fn set_nodelay(self, base: &EventBase, on: bool) -> Result<()> {
+        match &self.rec(base)?.kind {
+            Kind::Socket(s) if s.fd >= 0 => Ok(net::set_nodelay(s.fd, on)?),
+            _ => Err(Error::InvalidArgument("no socket")),
+        }
+    }
+}

@@ -1,0 +1,703 @@
+//! Bufferevents (tutorial ch. 7): libevent's regress_bufferevent.c cases
+//! that apply, over socket pairs, in-memory pairs and TCP on 127.0.0.1.
+
+mod util;
+
+use std::cell::{Cell, RefCell};
+use std::io::{Read, Write};
+use std::net::{Shutdown, TcpListener, TcpStream};
+use std::os::fd::IntoRawFd;
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use rvent::{
+    BevEvent, BevOptions, Bufferevent, Ev, EventBase, FlushMode, LoopFlags, TriggerOptions,
+    pair_new,
+};
+use util::{Log, ms, pair};
+
+/// A socket bufferevent over one end of a fresh socketpair; the other end
+/// is returned for the test to poke.
+fn socket_bev(
+    base: &mut EventBase,
+    opts: BevOptions,
+) -> (Bufferevent, std::os::unix::net::UnixStream) {
+    let (a, b) = pair();
+    let bev = Bufferevent::socket(base, a.into_raw_fd(), opts | BevOptions::CLOSE_ON_FREE).unwrap();
+    (bev, b)
+}
+
+/// A payload whose bytes tell their position.
+fn payload(n: usize) -> Vec<u8> {
+    (0..n).map(|i| (i * 7 % 251) as u8).collect()
+}
+
+/// Runs the loop until `done` or `limit`, failing on timeout.
+fn run_until(base: &mut EventBase, limit: Duration, done: impl Fn(&EventBase) -> bool) {
+    let start = Instant::now();
+    while !done(base) {
+        assert!(start.elapsed() < limit, "timed out");
+        base.run(LoopFlags::ONCE | LoopFlags::NONBLOCK).unwrap();
+        if !done(base) {
+            std::thread::sleep(Duration::from_micros(200));
+        }
+    }
+}
+
+/// libevent's `bufferevent` / `bufferevent_pair`: 8333 bytes written on
+/// one side all arrive on the other; the writer's write callback runs once
+/// its output drained.
+fn transfer_8333(base: &mut EventBase, a: Bufferevent, b: Bufferevent) {
+    let data = payload(8333);
+    let got = Rc::new(RefCell::new(Vec::new()));
+    let wrote = Rc::new(Cell::new(0));
+    let g = got.clone();
+    b.set_read_callback(base, move |base, bev| {
+        let (input, _) = bev.buffers(base).unwrap();
+        let mut chunk = vec![0; input.len()];
+        input.remove(&mut chunk).unwrap();
+        g.borrow_mut().extend_from_slice(&chunk);
+    })
+    .unwrap();
+    let w = wrote.clone();
+    a.set_write_callback(base, move |base, bev| {
+        assert_eq!(bev.output_len(base).unwrap(), 0);
+        w.set(w.get() + 1);
+    })
+    .unwrap();
+    b.enable(base, Ev::READ).unwrap();
+    a.enable(base, Ev::WRITE).unwrap();
+    a.write(base, &data).unwrap();
+    run_until(base, Duration::from_secs(5), |_| {
+        got.borrow().len() == data.len()
+    });
+    assert_eq!(*got.borrow(), data);
+    assert!(wrote.get() >= 1);
+}
+
+#[test]
+fn socket_transfers_8333_bytes() {
+    let mut base = EventBase::new().unwrap();
+    let (x, y) = pair();
+    let a = Bufferevent::socket(&mut base, x.into_raw_fd(), BevOptions::CLOSE_ON_FREE).unwrap();
+    let b = Bufferevent::socket(&mut base, y.into_raw_fd(), BevOptions::CLOSE_ON_FREE).unwrap();
+    transfer_8333(&mut base, a, b);
+    assert_eq!(a.enabled(&base).unwrap(), Ev::WRITE);
+    assert_eq!(b.enabled(&base).unwrap(), Ev::READ | Ev::WRITE);
+    assert_eq!(a.has_callbacks(&base).unwrap(), (false, true, false));
+    a.free(&mut base).unwrap();
+    b.free(&mut base).unwrap();
+    assert!(!a.is_live(&base));
+    assert!(matches!(
+        a.write(&mut base, b"x"),
+        Err(rvent::Error::StaleEvent)
+    ));
+}
+
+#[test]
+fn pair_transfers_8333_bytes() {
+    let mut base = EventBase::new().unwrap();
+    let (a, b) = pair_new(&mut base, BevOptions::empty()).unwrap();
+    assert_eq!(a.partner(&base).unwrap(), Some(b));
+    assert_eq!(b.partner(&base).unwrap(), Some(a));
+    assert_eq!(a.fd(&base).unwrap(), -1);
+    transfer_8333(&mut base, a, b);
+    a.free(&mut base).unwrap();
+    assert_eq!(b.partner(&base).unwrap(), None);
+}
+
+#[test]
+fn deferred_pair_transfers_8333_bytes() {
+    let mut base = EventBase::new().unwrap();
+    let (a, b) = pair_new(&mut base, BevOptions::DEFER_CALLBACKS).unwrap();
+    transfer_8333(&mut base, a, b);
+}
+
+/// libevent's `bufferevent_watermarks`: with read watermarks 10 / 20 every
+/// read callback sees 10..=20 bytes, and all 65000 arrive.
+fn watermarks(base: &mut EventBase, a: Bufferevent, b: Bufferevent) {
+    const TOTAL: usize = 65000;
+    let seen = Rc::new(RefCell::new(Vec::new()));
+    let total = Rc::new(Cell::new(0usize));
+    let (s, t) = (seen.clone(), total.clone());
+    b.set_watermark(base, Ev::READ, 10, 20).unwrap();
+    assert_eq!(b.watermark(base, Ev::READ).unwrap(), (10, 20));
+    assert!(b.watermark(base, Ev::READ | Ev::WRITE).is_err());
+    b.set_read_callback(base, move |base, bev| {
+        let n = bev.input_len(base).unwrap();
+        s.borrow_mut().push(n);
+        let mut buf = vec![0; n];
+        assert_eq!(bev.read(base, &mut buf).unwrap(), n);
+        t.set(t.get() + n);
+    })
+    .unwrap();
+    b.enable(base, Ev::READ).unwrap();
+    // Write in pieces so the reader sees many wakeups.
+    let data = payload(TOTAL);
+    let write_calls = Rc::new(Cell::new(0));
+    let wc = write_calls.clone();
+    a.set_watermark(base, Ev::WRITE, 100, 2000).unwrap();
+    a.set_write_callback(base, move |base, bev| {
+        assert!(bev.output_len(base).unwrap() <= 100);
+        wc.set(wc.get() + 1);
+    })
+    .unwrap();
+    a.write(base, &data).unwrap();
+    run_until(base, Duration::from_secs(10), |_| total.get() == TOTAL);
+    let seen = seen.borrow();
+    assert!(seen.len() >= TOTAL / 20, "{} callbacks", seen.len());
+    for &n in seen.iter() {
+        assert!((10..=20).contains(&n), "read callback saw {n} bytes");
+    }
+    assert!(write_calls.get() >= 1);
+}
+
+#[test]
+fn socket_watermarks_bound_every_read_callback() {
+    let mut base = EventBase::new().unwrap();
+    let (x, y) = pair();
+    let a = Bufferevent::socket(&mut base, x.into_raw_fd(), BevOptions::CLOSE_ON_FREE).unwrap();
+    let b = Bufferevent::socket(&mut base, y.into_raw_fd(), BevOptions::CLOSE_ON_FREE).unwrap();
+    watermarks(&mut base, a, b);
+}
+
+#[test]
+fn pair_watermarks_bound_every_read_callback() {
+    let mut base = EventBase::new().unwrap();
+    let (a, b) = pair_new(&mut base, BevOptions::empty()).unwrap();
+    watermarks(&mut base, a, b);
+}
+
+/// Reading stops at the high watermark and resumes once the user drains
+/// the input from outside any callback.
+#[test]
+fn high_watermark_suspends_reading_until_drained() {
+    let mut base = EventBase::new().unwrap();
+    let (bev, mut peer) = socket_bev(&mut base, BevOptions::empty());
+    bev.set_watermark(&mut base, Ev::READ, 0, 100).unwrap();
+    bev.enable(&mut base, Ev::READ).unwrap();
+    peer.write_all(&payload(1000)).unwrap();
+    for _ in 0..20 {
+        base.run(LoopFlags::NONBLOCK).unwrap();
+    }
+    assert_eq!(bev.input_len(&base).unwrap(), 100, "stops at high");
+    bev.input(&mut base).unwrap().drain(60).unwrap();
+    for _ in 0..20 {
+        base.run(LoopFlags::NONBLOCK).unwrap();
+    }
+    assert_eq!(bev.input_len(&base).unwrap(), 100, "refilled to high");
+    bev.set_watermark(&mut base, Ev::READ, 0, 0).unwrap();
+    run_until(&mut base, Duration::from_secs(2), |base| {
+        bev.input_len(base).unwrap() == 1000 - 60
+    });
+}
+
+/// libevent's `bufferevent_timeout`: read 150 ms / write 100 ms on a
+/// bufferevent whose peer neither writes nor reads → exactly one of each,
+/// on time, each direction disabled before the callback.
+#[test]
+fn read_and_write_timeouts_fire_once_each() {
+    util::retry_timing(|| {
+        let mut base = EventBase::new().unwrap();
+        let (bev, _peer) = socket_bev(&mut base, BevOptions::empty());
+        // Fill the peer's receive buffer so output stays pending.
+        let big = payload(4 << 20);
+        bev.write(&mut base, &big).unwrap();
+        let log: Log<(BevEvent, Instant, Ev)> = Log::new();
+        let l = log.clone();
+        bev.set_event_callback(&mut base, move |base, bev, what| {
+            l.push((what, Instant::now(), bev.enabled(base).unwrap()));
+        })
+        .unwrap();
+        bev.enable(&mut base, Ev::READ | Ev::WRITE).unwrap();
+        let start = Instant::now();
+        bev.set_timeouts(&mut base, Some(ms(150)), Some(ms(100)))
+            .unwrap();
+        let stop = rvent::Event::timer(&mut base, |base, _, _, _| base.loopbreak()).unwrap();
+        stop.add(&mut base, Some(ms(400))).unwrap();
+        base.dispatch().unwrap();
+        let got = log.get();
+        assert_eq!(got.len(), 2, "{got:?}");
+        let (w, r) = (got[0], got[1]);
+        assert_eq!(w.0, BevEvent::WRITING | BevEvent::TIMEOUT);
+        assert!(
+            !w.2.contains(Ev::WRITE),
+            "write disabled before the callback"
+        );
+        util::assert_on_time(start, w.1, ms(100), "write timeout");
+        assert_eq!(r.0, BevEvent::READING | BevEvent::TIMEOUT);
+        assert!(!r.2.contains(Ev::READ));
+        util::assert_on_time(start, r.1, ms(150), "read timeout");
+    });
+}
+
+/// Each successful read restarts the read timeout.
+#[test]
+fn reads_restart_the_read_timeout() {
+    let mut base = EventBase::new().unwrap();
+    let (bev, mut peer) = socket_bev(&mut base, BevOptions::empty());
+    let timeouts = Rc::new(Cell::new(0));
+    let t = timeouts.clone();
+    bev.set_event_callback(&mut base, move |_, _, what| {
+        assert!(what.contains(BevEvent::TIMEOUT));
+        t.set(t.get() + 1);
+    })
+    .unwrap();
+    bev.set_read_callback(&mut base, |base, bev| {
+        let n = bev.input_len(base).unwrap();
+        bev.input(base).unwrap().drain(n).unwrap();
+    })
+    .unwrap();
+    bev.set_timeouts(&mut base, Some(ms(60)), None).unwrap();
+    bev.enable(&mut base, Ev::READ).unwrap();
+    let start = Instant::now();
+    while start.elapsed() < ms(150) {
+        peer.write_all(b"x").unwrap();
+        base.run(LoopFlags::NONBLOCK).unwrap();
+        std::thread::sleep(ms(10));
+        base.run(LoopFlags::NONBLOCK).unwrap();
+    }
+    assert_eq!(
+        timeouts.get(),
+        0,
+        "traffic every 10 ms keeps a 60 ms timeout away"
+    );
+    run_until(&mut base, Duration::from_secs(2), |_| timeouts.get() == 1);
+}
+
+/// libevent's `bufferevent_connect_fail`: a refused connect gives exactly
+/// one ERROR event and no read callback.
+#[test]
+fn refused_connect_reports_one_error() {
+    let mut base = EventBase::new().unwrap();
+    let addr = {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap()
+    };
+    let bev = Bufferevent::socket(&mut base, -1, BevOptions::CLOSE_ON_FREE).unwrap();
+    let events: Log<BevEvent> = Log::new();
+    let reads = Rc::new(Cell::new(0));
+    let (e, r) = (events.clone(), reads.clone());
+    bev.set_callbacks(
+        &mut base,
+        Some(move |_: &mut EventBase, _| r.set(r.get() + 1)),
+        None::<fn(&mut EventBase, Bufferevent)>,
+        Some(move |_: &mut EventBase, _, what| e.push(what)),
+    )
+    .unwrap();
+    bev.enable(&mut base, Ev::READ).unwrap();
+    bev.connect(&mut base, addr).unwrap();
+    let stop = rvent::Event::timer(&mut base, |base, _, _, _| base.loopbreak()).unwrap();
+    stop.add(&mut base, Some(ms(100))).unwrap();
+    base.dispatch().unwrap();
+    assert_eq!(events.get(), vec![BevEvent::ERROR]);
+    assert_eq!(reads.get(), 0);
+    let err = bev.socket_error(&base).unwrap().unwrap();
+    assert_eq!(err.raw_os_error(), Some(libc::ECONNREFUSED));
+}
+
+/// libevent's `bufferevent_connect`: CONNECTED, then the server's string,
+/// then EOF; output written before the connect finished is sent after.
+#[test]
+fn connect_reads_the_server_string_then_eof() {
+    let mut base = EventBase::new().unwrap();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = std::thread::spawn(move || {
+        let (mut s, _) = listener.accept().unwrap();
+        let mut hello = [0u8; 5];
+        s.read_exact(&mut hello).unwrap();
+        assert_eq!(&hello, b"hello");
+        s.write_all(b"from the server").unwrap();
+        s.shutdown(Shutdown::Write).unwrap();
+        let mut rest = Vec::new();
+        let _ = s.read_to_end(&mut rest);
+    });
+    let bev = Bufferevent::socket(&mut base, -1, BevOptions::CLOSE_ON_FREE).unwrap();
+    let events: Log<BevEvent> = Log::new();
+    let got = Rc::new(RefCell::new(Vec::new()));
+    let (e, g) = (events.clone(), got.clone());
+    bev.set_read_callback(&mut base, move |base, bev| {
+        let input = bev.input(base).unwrap();
+        let mut buf = vec![0; input.len()];
+        input.remove(&mut buf).unwrap();
+        g.borrow_mut().extend_from_slice(&buf);
+    })
+    .unwrap();
+    bev.set_event_callback(&mut base, move |base, bev, what| {
+        e.push(what);
+        if what.contains(BevEvent::CONNECTED) {
+            bev.enable(base, Ev::READ).unwrap();
+        } else {
+            bev.free(base).unwrap();
+        }
+    })
+    .unwrap();
+    bev.write(&mut base, b"hello").unwrap();
+    bev.connect(&mut base, addr).unwrap();
+    base.dispatch().unwrap();
+    server.join().unwrap();
+    assert_eq!(
+        events.get(),
+        vec![BevEvent::CONNECTED, BevEvent::READING | BevEvent::EOF]
+    );
+    assert_eq!(&got.borrow()[..], b"from the server");
+    assert!(!bev.is_live(&base));
+}
+
+/// Host-name connects resolve off the loop thread.
+#[test]
+fn connect_hostname_resolves_localhost() {
+    let mut base = EventBase::new().unwrap();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let bev = Bufferevent::socket(&mut base, -1, BevOptions::CLOSE_ON_FREE).unwrap();
+    let events: Log<BevEvent> = Log::new();
+    let e = events.clone();
+    bev.set_event_callback(&mut base, move |base, bev, what| {
+        e.push(what);
+        bev.free(base).unwrap();
+    })
+    .unwrap();
+    bev.connect_hostname(&mut base, "localhost", port).unwrap();
+    base.dispatch().unwrap();
+    // localhost may resolve to ::1 first, where nobody listens: either a
+    // connect or a refusal, never a lookup failure.
+    let got = events.get();
+    assert_eq!(got.len(), 1);
+    assert!(
+        got[0] == BevEvent::CONNECTED || got[0] == BevEvent::ERROR,
+        "{got:?}"
+    );
+
+    let bev = Bufferevent::socket(&mut base, -1, BevOptions::CLOSE_ON_FREE).unwrap();
+    let e = events.clone();
+    events.take();
+    bev.set_event_callback(&mut base, move |_, _, what| e.push(what))
+        .unwrap();
+    bev.connect_hostname(&mut base, "no-such-host.invalid", port)
+        .unwrap();
+    base.dispatch().unwrap();
+    assert_eq!(events.get(), vec![BevEvent::ERROR]);
+    assert!(bev.dns_error(&base).unwrap().is_some());
+}
+
+/// libevent's `bufferevent_pair_flush`: FINISHED gives the partner
+/// READING | EOF within one `run(ONCE)`.
+#[test]
+fn pair_finished_flush_gives_the_partner_eof() {
+    let mut base = EventBase::new().unwrap();
+    let (a, b) = pair_new(&mut base, BevOptions::empty()).unwrap();
+    let events: Log<BevEvent> = Log::new();
+    let e = events.clone();
+    b.set_event_callback(&mut base, move |_, _, what| e.push(what))
+        .unwrap();
+    a.write(&mut base, b"last words").unwrap();
+    assert!(a.flush(&mut base, Ev::WRITE, FlushMode::Finished).unwrap());
+    base.run(LoopFlags::ONCE | LoopFlags::NONBLOCK).unwrap();
+    assert_eq!(events.get(), vec![BevEvent::READING | BevEvent::EOF]);
+    assert_eq!(
+        b.input_len(&base).unwrap(),
+        10,
+        "flush ignores the disabled reader"
+    );
+    assert!(!a.flush(&mut base, Ev::WRITE, FlushMode::Normal).unwrap());
+}
+
+/// A socket flush is a no-op.
+#[test]
+fn socket_flush_is_a_no_op() {
+    let mut base = EventBase::new().unwrap();
+    let (bev, _peer) = socket_bev(&mut base, BevOptions::empty());
+    assert!(
+        !bev.flush(&mut base, Ev::WRITE, FlushMode::Finished)
+            .unwrap()
+    );
+}
+
+/// With DEFER_CALLBACKS, event flags raised between runs are OR-ed into
+/// one call, from the loop.
+#[test]
+fn deferred_event_flags_are_combined() {
+    let mut base = EventBase::new().unwrap();
+    let (a, _b) = pair_new(&mut base, BevOptions::DEFER_CALLBACKS).unwrap();
+    let events: Log<BevEvent> = Log::new();
+    let e = events.clone();
+    a.set_event_callback(&mut base, move |_, _, what| e.push(what))
+        .unwrap();
+    a.trigger_event(
+        &mut base,
+        BevEvent::READING | BevEvent::EOF,
+        TriggerOptions::empty(),
+    )
+    .unwrap();
+    a.trigger_event(&mut base, BevEvent::ERROR, TriggerOptions::empty())
+        .unwrap();
+    assert!(events.is_empty(), "deferred: nothing ran yet");
+    base.run(LoopFlags::NONBLOCK).unwrap();
+    assert_eq!(
+        events.get(),
+        vec![BevEvent::READING | BevEvent::EOF | BevEvent::ERROR]
+    );
+}
+
+/// libevent's `bufferevent_trigger`: honours the watermarks unless told
+/// to ignore them; can defer.
+#[test]
+fn trigger_honours_watermarks_and_defers() {
+    let mut base = EventBase::new().unwrap();
+    let (a, _b) = pair_new(&mut base, BevOptions::empty()).unwrap();
+    let reads = Rc::new(Cell::new(0));
+    let r = reads.clone();
+    a.set_read_callback(&mut base, move |_, _| r.set(r.get() + 1))
+        .unwrap();
+    a.set_watermark(&mut base, Ev::READ, 5, 0).unwrap();
+    a.trigger(&mut base, Ev::READ, TriggerOptions::empty())
+        .unwrap();
+    assert_eq!(reads.get(), 0, "input below the low watermark");
+    a.trigger(&mut base, Ev::READ, TriggerOptions::IGNORE_WATERMARKS)
+        .unwrap();
+    assert_eq!(reads.get(), 1);
+    a.trigger(
+        &mut base,
+        Ev::READ,
+        TriggerOptions::IGNORE_WATERMARKS | TriggerOptions::DEFER_CALLBACKS,
+    )
+    .unwrap();
+    assert_eq!(reads.get(), 1, "deferred");
+    base.run(LoopFlags::NONBLOCK).unwrap();
+    assert_eq!(reads.get(), 2);
+}
+
+/// A bufferevent can free itself from each of its callbacks.
+#[test]
+fn free_from_inside_its_own_callbacks() {
+    let mut base = EventBase::new().unwrap();
+    let (bev, mut peer) = socket_bev(&mut base, BevOptions::empty());
+    bev.set_read_callback(&mut base, |base, bev| bev.free(base).unwrap())
+        .unwrap();
+    bev.enable(&mut base, Ev::READ).unwrap();
+    peer.write_all(b"bye").unwrap();
+    base.dispatch().unwrap();
+    assert!(!bev.is_live(&base));
+    // Closed on free: the peer sees EOF.
+    peer.set_nonblocking(false).unwrap();
+    let mut rest = Vec::new();
+    peer.read_to_end(&mut rest).unwrap();
+
+    let (bev, peer) = socket_bev(&mut base, BevOptions::empty());
+    bev.set_event_callback(&mut base, |base, bev, what| {
+        assert_eq!(what, BevEvent::READING | BevEvent::EOF);
+        bev.free(base).unwrap();
+    })
+    .unwrap();
+    bev.enable(&mut base, Ev::READ).unwrap();
+    drop(peer);
+    base.dispatch().unwrap();
+    assert!(!bev.is_live(&base));
+    assert_eq!(base.num_events(), 0, "its events went with it");
+}
+
+/// Half-close: the peer shuts down writing; EOF arrives after the data,
+/// and this side can still write back.
+#[test]
+fn half_close_delivers_data_then_eof_and_allows_replies() {
+    let mut base = EventBase::new().unwrap();
+    let (bev, mut peer) = socket_bev(&mut base, BevOptions::empty());
+    let log: Log<String> = Log::new();
+    let (l1, l2) = (log.clone(), log.clone());
+    bev.set_read_callback(&mut base, move |base, bev| {
+        let (input, output) = bev.buffers(base).unwrap();
+        l1.push(format!("read {}", input.len()));
+        output.add_buffer(input).unwrap();
+    })
+    .unwrap();
+    bev.set_event_callback(&mut base, move |base, bev, what| {
+        l2.push(format!("{what:?}"));
+        bev.write(base, b"!").unwrap();
+    })
+    .unwrap();
+    bev.enable(&mut base, Ev::READ).unwrap();
+    peer.write_all(b"ping").unwrap();
+    peer.shutdown(Shutdown::Write).unwrap();
+    base.dispatch().unwrap();
+    assert_eq!(
+        log.get(),
+        vec!["read 4".to_string(), "READING | EOF".to_string()]
+    );
+    peer.set_nonblocking(false).unwrap();
+    let mut back = [0u8; 5];
+    peer.read_exact(&mut back).unwrap();
+    assert_eq!(&back, b"ping!");
+}
+
+/// The peer resets the connection while output is pending: one
+/// WRITING | ERROR (or READING | ERROR / EOF), never a panic or a spin.
+#[test]
+fn peer_reset_during_a_write_reports_an_error() {
+    let mut base = EventBase::new().unwrap();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+    let (server, _) = listener.accept().unwrap();
+    let bev = Bufferevent::from_stream(&mut base, server, BevOptions::empty()).unwrap();
+    let events: Log<BevEvent> = Log::new();
+    let e = events.clone();
+    bev.set_event_callback(&mut base, move |base, bev, what| {
+        e.push(what);
+        bev.free(base).unwrap();
+    })
+    .unwrap();
+    bev.enable(&mut base, Ev::READ | Ev::WRITE).unwrap();
+    // Linger 0: close sends RST.
+    let fd = client.into_raw_fd();
+    let linger = libc::linger {
+        l_onoff: 1,
+        l_linger: 0,
+    };
+    // SAFETY: valid fd and option struct.
+    unsafe {
+        libc::setsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_LINGER,
+            (&raw const linger).cast(),
+            size_of::<libc::linger>() as libc::socklen_t,
+        );
+        libc::close(fd);
+    }
+    bev.write(&mut base, &payload(8 << 20)).unwrap();
+    base.dispatch().unwrap();
+    let got = events.get();
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert!(
+        got[0].contains(BevEvent::ERROR) || got[0].contains(BevEvent::EOF),
+        "{got:?}"
+    );
+}
+
+/// 10 000 connect / close cycles leak no descriptor and no bufferevent.
+#[test]
+fn connect_close_cycles_leak_nothing() {
+    let mut base = EventBase::new().unwrap();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let addr = listener.local_addr().unwrap();
+    let fds_before = open_fds();
+    for _ in 0..10_000 {
+        let bev = Bufferevent::socket(&mut base, -1, BevOptions::CLOSE_ON_FREE).unwrap();
+        bev.connect(&mut base, addr).unwrap();
+        if let Ok((s, _)) = listener.accept() {
+            drop(s);
+        }
+        bev.free(&mut base).unwrap();
+    }
+    while listener.accept().is_ok() {}
+    assert_eq!(base.num_events(), 0);
+    // Other tests of this binary may run alongside and open a few; a leak
+    // here would be thousands.
+    assert!(
+        open_fds() < fds_before + 64,
+        "descriptors leaked: {fds_before} → {}",
+        open_fds()
+    );
+}
+
+fn open_fds() -> usize {
+    std::fs::read_dir("/proc/self/fd").unwrap().count()
+}
+
+/// A panicking callback propagates out of the loop; the bufferevent and
+/// the base stay usable and droppable.
+#[test]
+fn panic_in_a_callback_leaves_the_base_usable() {
+    let mut base = EventBase::new().unwrap();
+    let (bev, mut peer) = socket_bev(&mut base, BevOptions::empty());
+    bev.set_read_callback(&mut base, |_, _| panic!("user bug"))
+        .unwrap();
+    bev.enable(&mut base, Ev::READ).unwrap();
+    peer.write_all(b"x").unwrap();
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        base.run(LoopFlags::ONCE).unwrap();
+    }));
+    assert!(r.is_err());
+    assert!(bev.is_live(&base));
+    assert!(
+        !bev.has_callbacks(&base).unwrap().0,
+        "the panicking closure is gone"
+    );
+    let reads = Rc::new(Cell::new(0));
+    let rc = reads.clone();
+    bev.set_read_callback(&mut base, move |base, bev| {
+        rc.set(rc.get() + 1);
+        let n = bev.input_len(base).unwrap();
+        bev.input(base).unwrap().drain(n).unwrap();
+    })
+    .unwrap();
+    peer.write_all(b"y").unwrap();
+    run_until(&mut base, Duration::from_secs(2), |_| reads.get() >= 1);
+    bev.free(&mut base).unwrap();
+}
+
+/// Disabled reading leaves data in the kernel; enabling picks it up.
+#[test]
+fn enable_and_disable_control_reading() {
+    let mut base = EventBase::new().unwrap();
+    let (bev, mut peer) = socket_bev(&mut base, BevOptions::empty());
+    assert_eq!(bev.enabled(&base).unwrap(), Ev::WRITE, "libevent's default");
+    peer.write_all(b"data").unwrap();
+    base.run(LoopFlags::NONBLOCK).unwrap();
+    assert_eq!(bev.input_len(&base).unwrap(), 0);
+    bev.enable(&mut base, Ev::READ).unwrap();
+    base.run(LoopFlags::NONBLOCK).unwrap();
+    assert_eq!(bev.input_len(&base).unwrap(), 4);
+    bev.disable(&mut base, Ev::READ).unwrap();
+    peer.write_all(b"more").unwrap();
+    base.run(LoopFlags::NONBLOCK).unwrap();
+    assert_eq!(bev.input_len(&base).unwrap(), 4);
+}
+
+/// Writes from outside any callback go out before the loop next polls;
+/// the write callback runs once the output drained.
+#[test]
+fn writes_outside_callbacks_go_out_on_the_next_iteration() {
+    let mut base = EventBase::new().unwrap();
+    let (bev, mut peer) = socket_bev(&mut base, BevOptions::empty());
+    let drained = Rc::new(Cell::new(0));
+    let d = drained.clone();
+    bev.set_write_callback(&mut base, move |_, _| d.set(d.get() + 1))
+        .unwrap();
+    bev.write(&mut base, b"abc").unwrap();
+    bev.output(&mut base).unwrap().add(b"def").unwrap();
+    base.run(LoopFlags::NONBLOCK).unwrap();
+    assert_eq!(drained.get(), 1);
+    let mut got = [0u8; 6];
+    peer.read_exact(&mut got).unwrap();
+    assert_eq!(&got, b"abcdef");
+    // The write event is not left pending once drained.
+    assert_eq!(base.num_pending(), 0);
+}
+
+/// max_single_read caps what one wakeup reads.
+#[test]
+fn max_single_read_caps_one_read() {
+    let mut base = EventBase::new().unwrap();
+    let (bev, mut peer) = socket_bev(&mut base, BevOptions::empty());
+    assert_eq!(bev.max_single_io(&base).unwrap(), (16384, 16384));
+    bev.set_max_single_read(&mut base, 100).unwrap();
+    let sizes: Log<usize> = Log::new();
+    let s = sizes.clone();
+    bev.set_read_callback(&mut base, move |base, bev| {
+        let n = bev.input_len(base).unwrap();
+        s.push(n);
+        bev.input(base).unwrap().drain(n).unwrap();
+    })
+    .unwrap();
+    bev.enable(&mut base, Ev::READ).unwrap();
+    peer.write_all(&payload(1000)).unwrap();
+    run_until(&mut base, Duration::from_secs(2), |_| {
+        sizes.get().iter().sum::<usize>() == 1000
+    });
+    assert!(sizes.get().iter().all(|&n| n <= 100), "{:?}", sizes.get());
+    bev.set_max_single_read(&mut base, 0).unwrap();
+    assert_eq!(bev.max_single_io(&base).unwrap().0, 16384);
+}
