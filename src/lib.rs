@@ -35,6 +35,7 @@
 //! | 6 events | [`Event`], [`Ev`], [`CommonTimeout`], [`EventBase::once`] |
 //! | 7 bufferevents | [`Bufferevent`], [`BevEvent`], [`BevOptions`], [`pair_new`] |
 //! | 8 evbuffer | [`Evbuffer`], [`EvbufferPtr`], [`EolStyle`] |
+//! | 8 evconnlistener | [`ConnListener`], [`ListenerOptions`] |
 //! | 9.1 / 9.2 logging, fatal errors | [`set_log_callback`], [`set_fatal_callback`] |
 //! | 9.3 memory functions | `set_mem_functions`, `install_mem_functions`, [`MemStats`], [`Arena`], [`Pool`] |
 //! | 9.4 threads | [`Notifier`] |
@@ -56,6 +57,7 @@ mod dump;
 mod error;
 mod event;
 mod flags;
+mod listener;
 mod log;
 mod mem;
 mod signal;
@@ -79,6 +81,7 @@ pub use dispatch::{LoopFlags, LoopStatus};
 pub use dump::EventInfo;
 pub use error::{Error, Result};
 pub use event::{CommonTimeout, Ev, Event};
+pub use listener::{ConnListener, ListenerOptions};
 #[doc(hidden)]
 pub use log::__fatal_for_tests;
 pub use log::{

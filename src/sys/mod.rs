@@ -10,4 +10,5 @@ pub(crate) mod fd;
 pub(crate) mod io;
 pub(crate) mod net;
 pub(crate) mod signal;
+pub(crate) mod socket;
 pub(crate) mod time;
