@@ -38,7 +38,7 @@ BENCHES=(
 	"pipes|pipes|^(pipes_|cg_pipes|strace_pipes)"
 	"timers|timers|^(timers$|cg_timers_)"
 	"evbuf|evbuf|^(evbuf$|cg_evbuf_)"
-	# "echo|echo|^echo_"
+	"echo|echo|^echo_"
 	# "http_hello|http_hello|^http_"
 )
 

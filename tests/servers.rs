@@ -1,6 +1,8 @@
 //! The example programs (tutorial samples) as real processes: `time_test`
 //! ticks and stops, `signal_test` exits after two SIGINTs, `event_server`
-//! echoes for concurrent clients and shuts down cleanly on SIGINT.
+//! and `echo_server` echo for concurrent clients and shut down cleanly on
+//! SIGINT, `hello_world` greets every client and exits within 2 s of a
+//! SIGINT.
 //!
 //! Every wait is bounded, and a guard kills a child still running when a
 //! test fails.
@@ -230,7 +232,13 @@ fn signal_test_exits_after_two_sigints() {
 
 /// Starts `event_server -p 0` and returns it with its address.
 fn echo_server() -> (Running, SocketAddr) {
-    let p = Running::spawn("event_server", &["-p", "0"]);
+    server("event_server")
+}
+
+/// Starts example `name` with `-p 0` and returns it with the address of
+/// its first stdout line, `listening on <addr>`.
+fn server(name: &'static str) -> (Running, SocketAddr) {
+    let p = Running::spawn(name, &["-p", "0"]);
     let line = p.line();
     let addr = line
         .strip_prefix("listening on ")
@@ -379,4 +387,72 @@ fn event_server_exits_on_sigint_with_clients_connected() {
         Err(e) if e.kind() == ErrorKind::ConnectionReset => {}
         other => panic!("expected EOF after shutdown, got {other:?}"),
     }
+}
+
+#[test]
+fn echo_server_echoes_concurrent_clients_and_half_closes() {
+    let (mut server, addr) = server("echo_server");
+    thread::scope(|s| {
+        for id in 0..8u64 {
+            s.spawn(move || {
+                let mut c = connect(addr);
+                for round in 0..20 {
+                    let msg = format!("client {id} round {round}\n");
+                    round_trip(&mut c, msg.as_bytes());
+                }
+                // Half-close after a big write: the whole echo still
+                // comes back before the server closes.
+                echo_all(&c, &payload(id, 256 * 1024 + id as usize));
+            });
+        }
+    });
+    // A rude client (reset with echo unread) does not disturb others.
+    let mut rude = connect(addr);
+    rude.write_all(&payload(9, 300_000)).expect("write");
+    drop(rude);
+    let mut steady = connect(addr);
+    round_trip(&mut steady, b"still here\n");
+    server.sigint();
+    let status = server.wait(Duration::from_secs(2));
+    assert!(status.success(), "echo_server exited with {status}");
+}
+
+#[test]
+fn hello_world_greets_each_client_then_closes() {
+    let (mut server, addr) = server("hello_world");
+    for _ in 0..5 {
+        let c = connect(addr);
+        let mut got = Vec::new();
+        (&c).read_to_end(&mut got)
+            .expect("server closes after the greeting");
+        assert_eq!(got, b"Hello, World!\n");
+    }
+    // Clients at once.
+    thread::scope(|s| {
+        for _ in 0..20 {
+            s.spawn(move || {
+                let c = connect(addr);
+                let mut got = Vec::new();
+                (&c).read_to_end(&mut got).expect("read");
+                assert_eq!(got, b"Hello, World!\n");
+            });
+        }
+    });
+    let start = Instant::now();
+    server.sigint();
+    let status = server.wait(Duration::from_secs(4));
+    let took = start.elapsed();
+    assert!(status.success(), "hello_world exited with {status}");
+    assert!(
+        took >= Duration::from_millis(1900) && took < Duration::from_millis(3000),
+        "exit {took:?} after SIGINT, expected ~2 s"
+    );
+    let lines = server.rest();
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("Caught an interrupt signal")),
+        "{lines:?}"
+    );
+    assert_eq!(lines.iter().filter(|l| *l == "flushed answer").count(), 25);
 }

@@ -1,0 +1,135 @@
+//! TCP echo server (tutorial 10.3): a [`ConnListener`] accepts clients and
+//! each gets a socket [`Bufferevent`] whose read callback moves its input
+//! to its output — chains, not copies. EOF or an error frees the
+//! connection. It follows the anchor benchmark's `echo` contract
+//! (`../shared/anchor/README.md`): 127.0.0.1, `TCP_NODELAY` on every
+//! client, SIGINT / SIGTERM end the loop, everything is freed, exit 0.
+//!
+//! ```sh
+//! cargo run --release --example echo_server -- -p 9876
+//! ```
+//!
+//! Then, from another shell: `nc 127.0.0.1 9876` and type lines, or
+//! `head -c 1000000 /dev/urandom | nc -N 127.0.0.1 9876 | wc -c`. `-p 0`
+//! picks a free port; the first stdout line is
+//! `listening on 127.0.0.1:<port>`. A client that half-closes gets the
+//! rest of its echo before the connection is freed.
+
+use std::cell::Cell;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::rc::Rc;
+
+use rvent::{
+    BevEvent, BevOptions, Bufferevent, ConnListener, Ev, Event, EventBase, ListenerOptions,
+};
+
+const USAGE: &str = "usage: echo_server [-p port]";
+
+pub fn main() {
+    let port = match parse_port() {
+        Ok(p) => p,
+        Err(msg) => {
+            eprintln!("{msg}\n{USAGE}");
+            std::process::exit(2);
+        }
+    };
+    if let Err(e) = run(port) {
+        eprintln!("echo: {e}");
+        std::process::exit(1);
+    }
+}
+
+fn parse_port() -> Result<u16, String> {
+    let mut port = 9876;
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "-p" => {
+                let v = args.next().ok_or("-p needs a value")?;
+                port = v.parse().map_err(|_| format!("bad port {v:?}"))?;
+            }
+            "-h" | "--help" => return Err("echo server".into()),
+            other => return Err(format!("unknown argument {other:?}")),
+        }
+    }
+    Ok(port)
+}
+
+fn run(port: u16) -> rvent::Result<()> {
+    let mut base = EventBase::new()?;
+    let served = Rc::new(Cell::new(0u64));
+    let live: Rc<std::cell::RefCell<Vec<Bufferevent>>> = Default::default();
+    let (count, conns) = (served.clone(), live.clone());
+    let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+    let listener = ConnListener::bind(
+        &mut base,
+        addr,
+        ListenerOptions::CLOSE_ON_FREE | ListenerOptions::REUSEABLE,
+        None,
+        move |base, _lev, stream, _peer| {
+            if let Err(e) = serve(base, stream, &conns) {
+                eprintln!("echo: cannot set up connection: {e}");
+                return;
+            }
+            count.set(count.get() + 1);
+        },
+    )?;
+    let port = listener.local_addr()?.port();
+    println!("listening on 127.0.0.1:{port}");
+    eprintln!(
+        "echo: listening on 127.0.0.1:{port} (rvent {}, {})",
+        env!("CARGO_PKG_VERSION"),
+        base.method()
+    );
+    let mut signals = Vec::new();
+    for sig in [libc::SIGINT, libc::SIGTERM] {
+        let ev = Event::signal(&mut base, sig, |base, _, sig, _| {
+            eprintln!("echo: caught signal {sig}, exiting");
+            base.loopbreak();
+        })?;
+        ev.add(&mut base, None)?;
+        signals.push(ev);
+    }
+    base.dispatch()?;
+    for bev in live.borrow_mut().drain(..) {
+        // Connections that already ended are stale: nothing to free.
+        let _ = bev.free(&mut base);
+    }
+    listener.free(&mut base)?;
+    for ev in signals {
+        ev.free(&mut base)?;
+    }
+    eprintln!("echo: exited cleanly, {} connections served", served.get());
+    Ok(())
+}
+
+/// Sets up one client: echo whatever arrives, free on EOF or error.
+fn serve(
+    base: &mut EventBase,
+    stream: std::net::TcpStream,
+    live: &Rc<std::cell::RefCell<Vec<Bufferevent>>>,
+) -> rvent::Result<()> {
+    stream.set_nodelay(true)?;
+    let bev = Bufferevent::from_stream(base, stream, BevOptions::CLOSE_ON_FREE)?;
+    bev.set_read_callback(base, |base, bev| {
+        let (input, output) = bev.buffers(base).expect("live in its own callback");
+        // Moves chains: no copy, no allocation.
+        output.add_buffer(input).expect("output end is not frozen");
+    })?;
+    bev.set_event_callback(base, |base, bev, what: BevEvent| {
+        if what.contains(BevEvent::ERROR) || bev.output_len(base).unwrap_or(0) == 0 {
+            let _ = bev.free(base);
+        } else if what.contains(BevEvent::EOF) {
+            // Half-closed: finish echoing what arrived, then free.
+            let _ = bev.set_write_callback(base, |base, bev| {
+                let _ = bev.free(base);
+            });
+        }
+    })?;
+    bev.enable(base, Ev::READ | Ev::WRITE)?;
+    let mut live = live.borrow_mut();
+    // Forget connections that ended, so the list tracks only live ones.
+    live.retain(|b| b.is_live(base));
+    live.push(bev);
+    Ok(())
+}
