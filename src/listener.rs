@@ -20,7 +20,10 @@
 // field is a `Cell`), and callbacks are taken out of their `CbSlot` while
 // they run. A `CbSlot`'s version counter tells the accept loop whether the
 // callback it holds was replaced (or cleared by `free`) while it ran, in
-// which case it drops its copy instead of putting it back.
+// which case it drops its copy instead of putting it back. The read
+// event's closure owns an `Owner` guard whose drop says the event went
+// without `free`: with the base (free the listener) or by a panic (the
+// loop drops a panicking closure; `enable` re-assigns the event).
 
 use std::cell::Cell;
 use std::fmt;
@@ -133,15 +136,35 @@ impl<F> CbSlot<F> {
         drop(self.f.replace(f));
     }
 
-    fn take(&self) -> Option<(F, u32)> {
-        self.f.take().map(|f| (f, self.version.get()))
+    /// Takes the callback out to run it; the guard puts it back when
+    /// dropped (even by a panic) unless it was replaced meanwhile.
+    fn take(&self) -> Option<Taken<'_, F>> {
+        self.f.take().map(|f| Taken {
+            slot: self,
+            f: Some(f),
+            version: self.version.get(),
+        })
     }
+}
 
-    /// Puts a taken callback back unless it was replaced since; else it
-    /// drops here.
-    fn restore(&self, f: F, version: u32) {
-        if self.version.get() == version {
-            self.f.set(Some(f));
+/// A callback out of its [`CbSlot`] while it runs.
+struct Taken<'a, F> {
+    slot: &'a CbSlot<F>,
+    f: Option<F>,
+    version: u32,
+}
+
+impl<F> Taken<'_, F> {
+    fn get(&mut self) -> &mut F {
+        self.f.as_mut().expect("present until drop")
+    }
+}
+
+impl<F> Drop for Taken<'_, F> {
+    fn drop(&mut self) {
+        // Replaced (or cleared by `free`) while it ran: this copy drops.
+        if self.slot.version.get() == self.version {
+            self.slot.f.set(self.f.take());
         }
     }
 }
@@ -156,6 +179,9 @@ mod st {
     pub(super) const FREED: u8 = 1 << 2;
     /// An accept error was logged; cleared by the next successful accept.
     pub(super) const WARNED: u8 = 1 << 3;
+    /// A callback panicked and the loop dropped the read event's closure;
+    /// `enable` installs a new one.
+    pub(super) const POISONED: u8 = 1 << 4;
 }
 
 struct Inner {
@@ -184,6 +210,45 @@ impl Inner {
     }
 }
 
+/// Captured by the read event's closure; its drop tells why the closure
+/// went. Dropped while unwinding: the loop discards the closure of a
+/// panicking callback and deletes its event, so the listener is disabled
+/// until `enable` installs a new closure. Dropped otherwise: the event was
+/// freed — by `free`, which already did the rest, or with the base, which
+/// frees the listener: socket closed, callbacks dropped (breaking any
+/// cycle through a handle they captured).
+struct Owner(Rc<Inner>);
+
+impl Drop for Owner {
+    fn drop(&mut self) {
+        let inner = &*self.0;
+        if inner.is(st::FREED) {
+            return;
+        }
+        inner.clear(st::ENABLED | st::PAUSED);
+        if std::thread::panicking() {
+            inner.set(st::POISONED);
+        } else {
+            inner.set(st::FREED);
+            drop(inner.sock.take());
+            inner.cb.set(None);
+            inner.errcb.set(None);
+        }
+    }
+}
+
+/// The read event's callback.
+fn read_fn(inner: Rc<Inner>) -> impl FnMut(&mut EventBase, Event, RawFd, Ev) + 'static {
+    let owner = Owner(inner);
+    move |base, ev, _fd, _what| {
+        let lev = ConnListener {
+            ev,
+            inner: Rc::clone(&owner.0),
+        };
+        lev.accept_ready(base);
+    }
+}
+
 /// A listening socket that accepts connections from its base's loop
 /// (libevent's `struct evconnlistener *`).
 ///
@@ -193,8 +258,9 @@ impl Inner {
 /// The listener owns its socket: `free` closes it with
 /// [`ListenerOptions::CLOSE_ON_FREE`] and otherwise hands it back to you, so
 /// libevent's "without `LEV_OPT_CLOSE_ON_FREE` the fd stays open" becomes a
-/// returned [`OwnedFd`]. A listener never freed lives as long as its base,
-/// and its socket is closed when the base is dropped.
+/// returned [`OwnedFd`]. A listener never freed lives as long as its base:
+/// dropping the base frees it (socket closed, callbacks dropped) and its
+/// handles go stale.
 ///
 /// # Callbacks may do anything
 /// The accept callback gets `&mut EventBase` and the listener, so it may
@@ -203,6 +269,10 @@ impl Inner {
 /// once it is disabled or freed (libevent needs a reference count for this;
 /// here the running closure is simply taken out of its slot while it runs
 /// and dropped afterwards if it was replaced).
+///
+/// A callback that panics unwinds out of [`EventBase::run`] like any
+/// event's; the listener is left disabled with its callbacks intact, and
+/// [`enable`](Self::enable) resumes it.
 ///
 /// # Accept errors
 /// `EAGAIN` ends a wakeup. `EINTR`, `ECONNABORTED` and the network errors
@@ -344,8 +414,11 @@ impl ConnListener {
     /// runs, as in libevent.
     ///
     /// # Errors
-    /// [`Error::Io`] if `fcntl`, `setsockopt` or `listen` fails; the errors
-    /// of [`Event::add`]. On error the socket is closed.
+    /// [`Error::InvalidArgument`] for a socket that is not IPv4 or IPv6
+    /// (an `AF_UNIX` one: connections are handed over as [`TcpStream`]s);
+    /// [`Error::Io`] if `sock` is not a socket or `fcntl`, `setsockopt` or
+    /// `listen` fails; the errors of [`Event::add`]. On error the socket is
+    /// closed.
     ///
     /// # Examples
     /// ```
@@ -375,6 +448,15 @@ impl ConnListener {
     {
         let sock = sock.into();
         let cb = accept_fn(cb)?;
+        match socket::local_addr(sock.as_raw_fd()) {
+            Ok(_) => {}
+            Err(e) if e.kind() == io::ErrorKind::InvalidInput => {
+                return Err(Error::InvalidArgument(
+                    "a listener needs an IPv4 or IPv6 socket",
+                ));
+            }
+            Err(e) => return Err(Error::Io(e)),
+        }
         socket::set_nonblocking(&sock)?;
         if opts.contains(ListenerOptions::CLOSE_ON_EXEC) {
             socket::set_cloexec(&sock)?;
@@ -432,21 +514,14 @@ impl ConnListener {
             cb: CbSlot::new(Some(cb)),
             errcb: CbSlot::new(None),
         });
-        let shared = Rc::clone(&inner);
         let ev = Event::new(
             base,
             inner.fd,
             Ev::READ | Ev::PERSIST,
-            move |base, ev, _fd, _what| {
-                let lev = ConnListener {
-                    ev,
-                    inner: Rc::clone(&shared),
-                };
-                lev.accept_ready(base);
-            },
+            read_fn(Rc::clone(&inner)),
         )?;
         if enabled && let Err(e) = ev.add(base, None) {
-            // Dropping the event's closure and `inner` closes the socket.
+            // Freeing the event frees the listener: the socket closes.
             let _ = ev.free(base);
             return Err(e);
         }
@@ -465,6 +540,14 @@ impl ConnListener {
     #[doc(alias = "evconnlistener_enable")]
     pub fn enable(&self, base: &mut EventBase) -> Result<()> {
         self.check_live()?;
+        if self.inner.is(st::POISONED) {
+            let prio = self.ev.priority(base)?;
+            let what = Ev::READ | Ev::PERSIST;
+            let cb = read_fn(Rc::clone(&self.inner));
+            self.ev.assign(base, self.inner.fd, what, cb)?;
+            self.ev.set_priority(base, prio)?;
+            self.inner.clear(st::POISONED);
+        }
         self.ev.add(base, None)?;
         self.stop_retry(base);
         self.inner.set(st::ENABLED);
@@ -504,7 +587,8 @@ impl ConnListener {
     }
 
     /// True while the listener is enabled — accepting, or pausing after an
-    /// accept error; false once disabled or freed.
+    /// accept error; false once disabled, freed, or after one of its
+    /// callbacks panicked.
     pub fn is_enabled(&self) -> bool {
         self.inner.is(st::ENABLED)
     }
@@ -652,12 +736,17 @@ impl ConnListener {
     #[doc(alias = "evconnlistener_free")]
     pub fn free(&self, base: &mut EventBase) -> Result<Option<OwnedFd>> {
         self.check_live()?;
+        if !self.ev.is_live(base) {
+            return Err(Error::StaleEvent);
+        }
+        // FREED first: freeing the event drops its closure, whose `Owner`
+        // would otherwise take this for the base's drop.
+        self.inner.set(st::FREED);
+        self.inner.clear(st::ENABLED | st::PAUSED);
         self.ev.free(base)?;
         if let Some(t) = self.inner.retry.take() {
             let _ = t.free(base);
         }
-        self.inner.set(st::FREED);
-        self.inner.clear(st::ENABLED | st::PAUSED);
         self.inner.cb.set(None);
         self.inner.errcb.set(None);
         let sock = self.inner.sock.take();
@@ -691,10 +780,7 @@ impl ConnListener {
                     inner.clear(st::WARNED);
                     let conn = TcpStream::from(sock);
                     match inner.cb.take() {
-                        Some((mut cb, version)) => {
-                            cb(base, self, conn, peer);
-                            inner.cb.restore(cb, version);
-                        }
+                        Some(mut cb) => cb.get()(base, self, conn, peer),
                         // No callback: close it, as libevent.
                         None => drop(conn),
                     }
@@ -715,10 +801,7 @@ impl ConnListener {
     fn accept_failed(&self, base: &mut EventBase, e: io::Error) {
         let inner = &*self.inner;
         match inner.errcb.take() {
-            Some((mut cb, version)) => {
-                cb(base, self, e);
-                inner.errcb.restore(cb, version);
-            }
+            Some(mut cb) => cb.get()(base, self, e),
             None if !inner.is(st::WARNED) => {
                 inner.set(st::WARNED);
                 crate::log::warn(format_args!(
@@ -820,16 +903,27 @@ mod tests {
     #[test]
     fn cb_slot_drops_a_replaced_callback() {
         let slot = CbSlot::new(Some(1));
-        let (f, v) = slot.take().unwrap();
-        slot.restore(f, v);
-        assert_eq!(slot.take().map(|(f, _)| f), Some(1));
+        drop(slot.take().unwrap());
+        assert_eq!(*slot.take().unwrap().get(), 1);
         slot.set(Some(2));
-        let (f, v) = slot.take().unwrap();
+        let mut running = slot.take().unwrap();
+        assert_eq!(*running.get(), 2);
         slot.set(Some(3)); // replaced while "running"
-        slot.restore(f, v);
-        assert_eq!(slot.take().map(|(f, _)| f), Some(3));
+        drop(running);
+        assert_eq!(*slot.take().unwrap().get(), 3);
         slot.set(None);
         assert!(slot.take().is_none());
+    }
+
+    #[test]
+    fn cb_slot_restores_a_callback_that_panicked() {
+        let slot = CbSlot::new(Some(7));
+        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let _running = slot.take().unwrap();
+            panic!("callback panics");
+        }));
+        assert!(r.is_err());
+        assert_eq!(*slot.take().unwrap().get(), 7);
     }
 
     #[test]

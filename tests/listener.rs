@@ -312,6 +312,22 @@ fn free_without_close_on_free_returns_the_socket_with_its_backlog() {
         .borrow_mut()
         .take()
         .expect("free returned the socket");
+    // Freed from outside a callback, too.
+    let other = ConnListener::bind(
+        &mut base,
+        localhost(),
+        ListenerOptions::empty(),
+        None,
+        |_, _, _, _| {},
+    )
+    .unwrap();
+    let other_addr = other.local_addr().unwrap();
+    let other_sock = other
+        .free(&mut base)
+        .unwrap()
+        .expect("free returned the socket");
+    let _queued = TcpStream::connect(other_addr).unwrap(); // still listening
+    drop(other_sock);
     // The two connections the listener did not accept are still queued.
     let std_listener = TcpListener::from(sock);
     std_listener.set_nonblocking(false).unwrap();
@@ -459,6 +475,77 @@ fn bind_options_and_errors() {
     let d = ConnListener::bind(&mut base, localhost(), opts(), None, nothing).unwrap();
     assert!(matches!(d.disable(&mut other), Err(Error::StaleEvent)));
     d.free(&mut base).unwrap();
+}
+
+#[test]
+fn a_panicking_callback_leaves_the_listener_disabled_and_enable_resumes_it() {
+    let mut base = EventBase::new().unwrap();
+    let calls = Counter::new();
+    let c = calls.clone();
+    let lev = ConnListener::bind(
+        &mut base,
+        localhost(),
+        opts(),
+        None,
+        move |base, lev, _, _| {
+            c.bump();
+            if c.get() == 1 {
+                panic!("first connection");
+            }
+            lev.disable(base).unwrap();
+        },
+    )
+    .unwrap();
+    let addr = lev.local_addr().unwrap();
+    let _a = TcpStream::connect(addr).unwrap();
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| base.dispatch()));
+    assert!(r.is_err());
+    assert!(!lev.is_enabled());
+    base.dispatch().unwrap(); // nothing pending: the listener is disabled
+    assert_eq!(calls.get(), 1);
+    let _b = TcpStream::connect(addr).unwrap();
+    lev.enable(&mut base).unwrap();
+    base.dispatch().unwrap(); // the same callback, which now disables
+    assert_eq!(calls.get(), 2);
+    lev.free(&mut base).unwrap();
+}
+
+#[test]
+fn dropping_the_base_frees_the_listener_and_its_callbacks() {
+    let mut base = EventBase::new().unwrap();
+    let probe = DropProbe::new();
+    let p = probe.clone();
+    let lev = ConnListener::bind(&mut base, localhost(), opts(), None, |_, _, _, _| {}).unwrap();
+    // A callback holding a handle to its own listener: a cycle that the
+    // base's drop must break.
+    let me = lev.clone();
+    lev.set_error_callback(move |_, _, _| {
+        let _ = (&p, &me);
+    })
+    .unwrap();
+    let addr = lev.local_addr().unwrap();
+    drop(base);
+    assert_eq!(probe.held(), 0);
+    assert_eq!(lev.fd(), -1);
+    assert!(matches!(lev.local_addr(), Err(Error::StaleEvent)));
+    assert_eq!(
+        TcpStream::connect(addr).unwrap_err().kind(),
+        ErrorKind::ConnectionRefused
+    );
+}
+
+#[test]
+fn from_fd_takes_only_ip_sockets() {
+    let mut base = EventBase::new().unwrap();
+    let dir = std::env::temp_dir().join(format!("rvent-listener-{}", std::process::id()));
+    let _ = std::fs::remove_file(&dir);
+    let unix = std::os::unix::net::UnixListener::bind(&dir).unwrap();
+    let r = ConnListener::from_fd(&mut base, unix, opts(), None, |_, _, _, _| {});
+    assert!(matches!(r, Err(Error::InvalidArgument(_))), "{r:?}");
+    let _ = std::fs::remove_file(&dir);
+    let file = std::fs::File::open("/dev/null").unwrap();
+    let r = ConnListener::from_fd(&mut base, file, opts(), None, |_, _, _, _| {});
+    assert!(matches!(r, Err(Error::Io(_))), "{r:?}");
 }
 
 // ---- EMFILE, in a child process -------------------------------------------
