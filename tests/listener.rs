@@ -2,8 +2,11 @@
 //! libevent's `listener/` regression cases (randport, error,
 //! close_accepted_fd, immediate_close), a 1000-connection burst with the
 //! per-wakeup accept cap, `EMFILE` under a lowered `RLIMIT_NOFILE` (in a
-//! child process, so the limit never touches other tests), and the
-//! ownership rules of `free`. Everything runs on 127.0.0.1, port 0.
+//! child process, so the limit never touches other tests), the options
+//! (blocking sockets, close-on-exec, reuse-port, deferred accept, IPv6-only),
+//! callbacks replaced, cleared or panicking, and the ownership rules of
+//! `free` and of a dropped base. Everything but the IPv6 case runs on
+//! 127.0.0.1, port 0.
 
 mod util;
 
@@ -546,6 +549,106 @@ fn from_fd_takes_only_ip_sockets() {
     let file = std::fs::File::open("/dev/null").unwrap();
     let r = ConnListener::from_fd(&mut base, file, opts(), None, |_, _, _, _| {});
     assert!(matches!(r, Err(Error::Io(_))), "{r:?}");
+}
+
+#[test]
+fn deferred_accept_waits_for_the_first_bytes() {
+    let mut base = EventBase::new().unwrap();
+    let got = Log::new();
+    let g = got.clone();
+    let lev = ConnListener::bind(
+        &mut base,
+        localhost(),
+        opts() | ListenerOptions::DEFERRED_ACCEPT,
+        None,
+        move |base, lev, mut conn, _| {
+            let mut buf = [0u8; 2];
+            conn.read_exact(&mut buf).unwrap(); // already there
+            g.push(buf);
+            lev.free(base).unwrap();
+        },
+    )
+    .unwrap();
+    let mut client = TcpStream::connect(lev.local_addr().unwrap()).unwrap();
+    for _ in 0..5 {
+        base.run(LoopFlags::NONBLOCK).unwrap();
+        thread::sleep(Duration::from_millis(4));
+    }
+    assert!(got.is_empty(), "accepted before any data arrived");
+    client.write_all(b"hi").unwrap();
+    base.dispatch().unwrap();
+    assert_eq!(got.get(), [*b"hi"]);
+}
+
+fn cloexec(fd: std::os::fd::RawFd) -> bool {
+    // SAFETY: F_GETFD takes no pointer; a bad fd only fails.
+    let fl = unsafe { libc::fcntl(fd, libc::F_GETFD) };
+    assert!(fl >= 0, "fd {fd} is not open");
+    fl & libc::FD_CLOEXEC != 0
+}
+
+#[test]
+fn close_on_exec_applies_to_a_given_socket() {
+    let mut base = EventBase::new().unwrap();
+    for (extra, expect) in [
+        (ListenerOptions::empty(), false),
+        (ListenerOptions::CLOSE_ON_EXEC, true),
+    ] {
+        let l = TcpListener::bind(localhost()).unwrap();
+        // SAFETY: F_SETFD with an integer argument on an open descriptor.
+        assert_eq!(unsafe { libc::fcntl(l.as_raw_fd(), libc::F_SETFD, 0) }, 0);
+        let lev =
+            ConnListener::from_listener(&mut base, l, opts() | extra, |_, _, _, _| {}).unwrap();
+        assert_eq!(cloexec(lev.fd()), expect, "{extra:?}");
+        lev.free(&mut base).unwrap();
+    }
+}
+
+#[test]
+fn bind_ipv6only_refuses_ipv4_mapped_connections() {
+    let mut base = EventBase::new().unwrap();
+    let any6: SocketAddr = "[::]:0".parse().unwrap();
+    let nothing = |_: &mut EventBase, _: &ConnListener, _: TcpStream, _: SocketAddr| {};
+    let only = match ConnListener::bind(
+        &mut base,
+        any6,
+        opts() | ListenerOptions::BIND_IPV6ONLY,
+        None,
+        nothing,
+    ) {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("no IPv6 here ({e}); skipping");
+            return;
+        }
+    };
+    let port = only.local_addr().unwrap().port();
+    let v4 = SocketAddr::from(([127, 0, 0, 1], port));
+    assert_eq!(
+        TcpStream::connect(v4).unwrap_err().kind(),
+        ErrorKind::ConnectionRefused
+    );
+    only.free(&mut base).unwrap();
+    // Without the option the same socket family takes IPv4 clients too
+    // (unless the system sets net.ipv6.bindv6only).
+    let peers = Log::new();
+    let p = peers.clone();
+    let dual = ConnListener::bind(&mut base, any6, opts(), None, move |base, lev, _, peer| {
+        p.push(peer);
+        lev.free(base).unwrap();
+    })
+    .unwrap();
+    let port = dual.local_addr().unwrap().port();
+    if TcpStream::connect(SocketAddr::from(([127, 0, 0, 1], port))).is_ok() {
+        base.dispatch().unwrap();
+        let peer = peers.get()[0];
+        assert!(
+            matches!(peer, SocketAddr::V6(a) if a.ip().to_ipv4_mapped().is_some()),
+            "{peer}"
+        );
+    } else {
+        dual.free(&mut base).unwrap();
+    }
 }
 
 // ---- EMFILE, in a child process -------------------------------------------
