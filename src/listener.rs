@@ -100,6 +100,8 @@ type AcceptFn = allocator_api2::boxed::Box<
 type ErrorFn =
     allocator_api2::boxed::Box<dyn FnMut(&mut EventBase, &ConnListener, io::Error), Pool>;
 
+/// Boxes an accept callback in the pool, as `mem::event_fn` does for event
+/// closures (allocator_api2's documented unsizing on stable).
 fn accept_fn<F>(f: F) -> Result<AcceptFn>
 where
     F: FnMut(&mut EventBase, &ConnListener, TcpStream, SocketAddr) + 'static,
@@ -108,6 +110,7 @@ where
     Ok(allocator_api2::unsize_box!(b))
 }
 
+/// Boxes an error callback in the pool, as [`accept_fn`].
 fn error_fn<F>(f: F) -> Result<ErrorFn>
 where
     F: FnMut(&mut EventBase, &ConnListener, io::Error) + 'static,
