@@ -73,7 +73,8 @@ pub use buffer::{
     PtrHow,
 };
 pub use bufferevent::{
-    BevEvent, BevOptions, Bufferevent, DEFAULT_MAX_SINGLE_IO, FlushMode, TriggerOptions, pair_new,
+    BevEvent, BevOptions, Bufferevent, DEFAULT_MAX_SINGLE_IO, FilterResult, FlushMode, NoFilter,
+    TriggerOptions, pair_new,
 };
 pub use config::{BaseFlags, Config, Features};
 pub use debug::{debug_mode_enabled, enable_debug_mode};

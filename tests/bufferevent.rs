@@ -701,3 +701,399 @@ fn max_single_read_caps_one_read() {
     bev.set_max_single_read(&mut base, 0).unwrap();
     assert_eq!(bev.max_single_io(&base).unwrap().0, 16384);
 }
+
+// ---- filters (bufferevent_filter_*) ----
+
+use rvent::{Evbuffer, FilterResult, NoFilter};
+
+/// libevent's output filter: an 'x' before each byte.
+fn x_prefix(src: &mut Evbuffer, dst: &mut Evbuffer) -> FilterResult {
+    let mut bytes = vec![0; src.len()];
+    src.remove(&mut bytes).unwrap();
+    let out: Vec<u8> = bytes.iter().flat_map(|&b| [b'x', b]).collect();
+    dst.add(&out).unwrap();
+    FilterResult::Ok
+}
+
+/// libevent's input filter: strips the 'x' before each byte; an odd byte
+/// waits for its partner.
+fn x_strip(src: &mut Evbuffer, dst: &mut Evbuffer) -> FilterResult {
+    let n = src.len() / 2 * 2;
+    if n == 0 {
+        return FilterResult::NeedMore;
+    }
+    let mut bytes = vec![0; n];
+    src.remove(&mut bytes).unwrap();
+    let mut out = Vec::with_capacity(n / 2);
+    for pair in bytes.chunks(2) {
+        if pair[0] != b'x' {
+            return FilterResult::Error;
+        }
+        out.push(pair[1]);
+    }
+    dst.add(&out).unwrap();
+    FilterResult::Ok
+}
+
+/// libevent's `bufferevent[_pair]_filters[_disable]`: 8333 bytes go
+/// through an x-prefix output filter on one side and an x-strip input
+/// filter on the other. The output filter is called once and never while
+/// it runs; with `write_from_writecb`, the filter's write callback (which
+/// runs right after the filter moved data) writes "-" once more, which is
+/// filtered by a second, separate call.
+fn filters_round_trip(
+    base: &mut EventBase,
+    u1: Bufferevent,
+    u2: Bufferevent,
+    write_from_writecb: bool,
+) {
+    let calls = Rc::new(Cell::new(0));
+    let inside = Rc::new(Cell::new(false));
+    let (c, ins) = (calls.clone(), inside.clone());
+    let out_filter = move |src: &mut Evbuffer, dst: &mut Evbuffer, lim: Option<usize>, _| {
+        assert!(!ins.get(), "output filter re-entered");
+        assert_eq!(lim, None);
+        ins.set(true);
+        c.set(c.get() + 1);
+        let r = x_prefix(src, dst);
+        ins.set(false);
+        r
+    };
+    let f1 = Bufferevent::filter(
+        base,
+        u1,
+        None::<NoFilter>,
+        Some(out_filter),
+        BevOptions::CLOSE_ON_FREE,
+    )
+    .unwrap();
+    let in_filter = |src: &mut Evbuffer, dst: &mut Evbuffer, _: Option<usize>, _| x_strip(src, dst);
+    let f2 = Bufferevent::filter(
+        base,
+        u2,
+        Some(in_filter),
+        None::<NoFilter>,
+        BevOptions::CLOSE_ON_FREE,
+    )
+    .unwrap();
+    assert_eq!(f1.underlying(base).unwrap(), Some(u1));
+    assert_eq!(f2.underlying(base).unwrap(), Some(u2));
+    assert_eq!(f1.fd(base).unwrap(), -1);
+    let errors = Log::default();
+    for f in [f1, f2] {
+        let e = errors.clone();
+        f.set_event_callback(base, move |_, _, what| e.push(format!("{what:?}")))
+            .unwrap();
+    }
+    let wrote = Rc::new(Cell::new(0));
+    let w = wrote.clone();
+    f1.set_write_callback(base, move |base, bev| {
+        w.set(w.get() + 1);
+        if write_from_writecb && w.get() == 1 {
+            bev.write(base, b"-").unwrap();
+        }
+    })
+    .unwrap();
+    let got = Rc::new(RefCell::new(Vec::new()));
+    let g = got.clone();
+    f2.set_read_callback(base, move |base, bev| {
+        let (input, _) = bev.buffers(base).unwrap();
+        let mut chunk = vec![0; input.len()];
+        input.remove(&mut chunk).unwrap();
+        g.borrow_mut().extend_from_slice(&chunk);
+    })
+    .unwrap();
+    f1.disable(base, Ev::READ).unwrap();
+    f2.enable(base, Ev::READ).unwrap();
+    let mut data = payload(8333);
+    f1.write(base, &data).unwrap();
+    if write_from_writecb {
+        data.push(b'-');
+    }
+    run_until(base, Duration::from_secs(5), |_| {
+        got.borrow().len() >= data.len()
+    });
+    assert_eq!(*got.borrow(), data);
+    assert_eq!(calls.get(), 1 + write_from_writecb as i32);
+    assert!(wrote.get() >= 1);
+    assert!(errors.take().is_empty());
+    f1.free(base).unwrap();
+    f2.free(base).unwrap();
+    assert!(!u1.is_live(base) && !u2.is_live(base));
+}
+
+#[test]
+fn socket_filters_round_trip() {
+    for disable in [false, true] {
+        let mut base = EventBase::new().unwrap();
+        let (a, b) = pair();
+        let u1 =
+            Bufferevent::socket(&mut base, a.into_raw_fd(), BevOptions::CLOSE_ON_FREE).unwrap();
+        let u2 =
+            Bufferevent::socket(&mut base, b.into_raw_fd(), BevOptions::CLOSE_ON_FREE).unwrap();
+        filters_round_trip(&mut base, u1, u2, disable);
+    }
+}
+
+#[test]
+fn pair_filters_round_trip() {
+    for disable in [false, true] {
+        let mut base = EventBase::new().unwrap();
+        let (u1, u2) = pair_new(&mut base, BevOptions::empty()).unwrap();
+        filters_round_trip(&mut base, u1, u2, disable);
+    }
+}
+
+/// libevent's `bufferevent_filter_data_stuck`: a pass-through filter over
+/// a pair, 4096-byte read high watermarks on the filter and its
+/// underlying, a 20-byte header then 4096 bytes: everything arrives,
+/// though the reader takes the header first and the rest only later.
+#[test]
+fn filter_data_does_not_get_stuck_at_the_watermark() {
+    let mut base = EventBase::new().unwrap();
+    let (a, b) = pair_new(&mut base, BevOptions::empty()).unwrap();
+    let f = Bufferevent::filter(
+        &mut base,
+        b,
+        None::<NoFilter>,
+        None::<NoFilter>,
+        BevOptions::CLOSE_ON_FREE,
+    )
+    .unwrap();
+    b.set_watermark(&mut base, Ev::READ, 0, 4096).unwrap();
+    f.set_watermark(&mut base, Ev::READ, 0, 4096).unwrap();
+    let got = Rc::new(RefCell::new(Vec::new()));
+    let g = got.clone();
+    f.set_read_callback(&mut base, move |base, bev| {
+        let (input, _) = bev.buffers(base).unwrap();
+        assert!(
+            input.len() <= 4096,
+            "{} bytes past the watermark",
+            input.len()
+        );
+        // The header first, the body whenever it is all there.
+        let want = if g.borrow().is_empty() {
+            20
+        } else {
+            input.len()
+        };
+        if input.len() >= want {
+            let mut chunk = vec![0; want];
+            input.remove(&mut chunk).unwrap();
+            g.borrow_mut().extend_from_slice(&chunk);
+        }
+    })
+    .unwrap();
+    f.enable(&mut base, Ev::READ).unwrap();
+    let data = payload(4096 + 20);
+    a.write(&mut base, &data).unwrap();
+    run_until(&mut base, Duration::from_secs(5), |_| {
+        got.borrow().len() == data.len()
+    });
+    assert_eq!(*got.borrow(), data);
+}
+
+/// A slow reader stops the underlying: while the filter's input is at its
+/// high watermark, the underlying socket is not read.
+#[test]
+fn full_filter_input_suspends_the_underlying() {
+    let mut base = EventBase::new().unwrap();
+    let (u, mut peer) = socket_bev(&mut base, BevOptions::empty());
+    let f = Bufferevent::filter(
+        &mut base,
+        u,
+        None::<NoFilter>,
+        None::<NoFilter>,
+        BevOptions::CLOSE_ON_FREE,
+    )
+    .unwrap();
+    f.set_watermark(&mut base, Ev::READ, 0, 100).unwrap();
+    f.enable(&mut base, Ev::READ).unwrap();
+    peer.write_all(&payload(1000)).unwrap();
+    for _ in 0..20 {
+        base.run(LoopFlags::NONBLOCK).unwrap();
+    }
+    assert_eq!(f.input_len(&base).unwrap(), 100);
+    // The underlying read at most one chunk past what the filter took.
+    assert!(u.input_len(&base).unwrap() <= 900);
+    let before = u.input_len(&base).unwrap();
+    for _ in 0..5 {
+        base.run(LoopFlags::NONBLOCK).unwrap();
+    }
+    assert_eq!(u.input_len(&base).unwrap(), before, "kept reading");
+    // Draining resumes the flow.
+    let mut got = Vec::new();
+    let start = Instant::now();
+    while got.len() < 1000 {
+        assert!(
+            start.elapsed() < Duration::from_secs(5),
+            "stuck at {}",
+            got.len()
+        );
+        let mut chunk = [0; 1000];
+        let n = f.read(&mut base, &mut chunk).unwrap();
+        got.extend_from_slice(&chunk[..n]);
+        base.run(LoopFlags::NONBLOCK).unwrap();
+    }
+    assert_eq!(got, payload(1000));
+}
+
+/// An output filter error reaches the filter's event callback as
+/// `WRITING | ERROR`; an input filter error as `READING | ERROR`.
+#[test]
+fn filter_errors_reach_the_event_callback() {
+    let mut base = EventBase::new().unwrap();
+    let (a, b) = pair_new(&mut base, BevOptions::empty()).unwrap();
+    let fail = |_: &mut Evbuffer, _: &mut Evbuffer, _: Option<usize>, _| FilterResult::Error;
+    let fa = Bufferevent::filter(
+        &mut base,
+        a,
+        None::<NoFilter>,
+        Some(fail),
+        BevOptions::empty(),
+    )
+    .unwrap();
+    let fb = Bufferevent::filter(
+        &mut base,
+        b,
+        Some(fail),
+        None::<NoFilter>,
+        BevOptions::empty(),
+    )
+    .unwrap();
+    let log = Log::default();
+    for (f, name) in [(fa, "a"), (fb, "b")] {
+        let l = log.clone();
+        f.set_event_callback(&mut base, move |_, _, what| {
+            l.push(format!("{name} {what:?}"))
+        })
+        .unwrap();
+    }
+    fb.enable(&mut base, Ev::READ).unwrap();
+    fa.write(&mut base, b"abc").unwrap();
+    base.run(LoopFlags::NONBLOCK).unwrap();
+    assert_eq!(
+        log.take(),
+        vec![format!("a {:?}", BevEvent::WRITING | BevEvent::ERROR)]
+    );
+    // The failed direction is off, on the underlying too.
+    assert_eq!(fa.enabled(&base).unwrap(), Ev::empty());
+    assert_eq!(a.enabled(&base).unwrap(), Ev::empty());
+    // Past the failing output filter by writing to the underlying.
+    a.enable(&mut base, Ev::WRITE).unwrap();
+    a.write(&mut base, b"abc").unwrap();
+    base.run(LoopFlags::NONBLOCK).unwrap();
+    base.run(LoopFlags::NONBLOCK).unwrap();
+    assert_eq!(
+        log.take(),
+        vec![format!("b {:?}", BevEvent::READING | BevEvent::ERROR)]
+    );
+    assert_eq!(fb.enabled(&base).unwrap(), Ev::WRITE);
+    assert_eq!(b.enabled(&base).unwrap(), Ev::WRITE);
+    // Nothing is reported twice.
+    a.write(&mut base, b"more").unwrap();
+    base.run(LoopFlags::NONBLOCK).unwrap();
+    base.run(LoopFlags::NONBLOCK).unwrap();
+    assert!(log.is_empty());
+}
+
+/// `flush(WRITE, Finished)` pushes the output through at once with the
+/// mode and no limit, and the pair underneath gives its partner EOF.
+#[test]
+fn filter_flush_finished_reaches_the_partner() {
+    let mut base = EventBase::new().unwrap();
+    let (a, b) = pair_new(&mut base, BevOptions::empty()).unwrap();
+    let modes = Rc::new(RefCell::new(Vec::new()));
+    let m = modes.clone();
+    let out = move |src: &mut Evbuffer, dst: &mut Evbuffer, lim: Option<usize>, mode| {
+        m.borrow_mut().push((mode, lim));
+        dst.add_buffer(src).unwrap();
+        FilterResult::Ok
+    };
+    let f = Bufferevent::filter(
+        &mut base,
+        a,
+        None::<NoFilter>,
+        Some(out),
+        BevOptions::empty(),
+    )
+    .unwrap();
+    a.set_watermark(&mut base, Ev::WRITE, 0, 2).unwrap();
+    let log = Log::default();
+    let l = log.clone();
+    b.set_event_callback(&mut base, move |_, _, what| l.push(format!("{what:?}")))
+        .unwrap();
+    f.write(&mut base, b"hello").unwrap();
+    assert!(f.flush(&mut base, Ev::WRITE, FlushMode::Finished).unwrap());
+    assert_eq!(*modes.borrow(), vec![(FlushMode::Finished, None)]);
+    assert_eq!(b.input_len(&base).unwrap(), 5);
+    assert_eq!(
+        log.take(),
+        vec![format!("{:?}", BevEvent::READING | BevEvent::EOF)]
+    );
+}
+
+/// The underlying's events reach the filter's event callback.
+#[test]
+fn underlying_events_are_forwarded() {
+    let mut base = EventBase::new().unwrap();
+    let (u, peer) = socket_bev(&mut base, BevOptions::empty());
+    let f = Bufferevent::filter(
+        &mut base,
+        u,
+        None::<NoFilter>,
+        None::<NoFilter>,
+        BevOptions::CLOSE_ON_FREE,
+    )
+    .unwrap();
+    let log = Log::default();
+    let l = log.clone();
+    f.set_event_callback(&mut base, move |_, _, what| l.push(format!("{what:?}")))
+        .unwrap();
+    f.enable(&mut base, Ev::READ).unwrap();
+    drop(peer);
+    run_until(&mut base, Duration::from_secs(5), |_| !log.is_empty());
+    assert_eq!(
+        log.take(),
+        vec![format!("{:?}", BevEvent::READING | BevEvent::EOF)]
+    );
+}
+
+/// libevent's `bufferevent_socket_filter_inactive`: a filter over a
+/// socket bufferevent without an fd frees cleanly, and without
+/// `CLOSE_ON_FREE` leaves the underlying live without callbacks.
+#[test]
+fn filter_over_an_fdless_socket_frees_cleanly() {
+    let mut base = EventBase::new().unwrap();
+    let u = Bufferevent::socket(&mut base, -1, BevOptions::empty()).unwrap();
+    let f = Bufferevent::filter(
+        &mut base,
+        u,
+        None::<NoFilter>,
+        None::<NoFilter>,
+        BevOptions::empty(),
+    )
+    .unwrap();
+    f.enable(&mut base, Ev::READ | Ev::WRITE).unwrap();
+    f.write(&mut base, b"nowhere").unwrap();
+    base.run(LoopFlags::NONBLOCK).unwrap();
+    assert_eq!(u.output_len(&base).unwrap(), 7);
+    assert_eq!(u.has_callbacks(&base).unwrap(), (true, true, true));
+    f.free(&mut base).unwrap();
+    assert!(u.is_live(&base));
+    assert_eq!(u.has_callbacks(&base).unwrap(), (false, false, false));
+    base.run(LoopFlags::NONBLOCK).unwrap();
+    u.free(&mut base).unwrap();
+    let u = Bufferevent::socket(&mut base, -1, BevOptions::empty()).unwrap();
+    let f = Bufferevent::filter(
+        &mut base,
+        u,
+        None::<NoFilter>,
+        None::<NoFilter>,
+        BevOptions::CLOSE_ON_FREE,
+    )
+    .unwrap();
+    f.free(&mut base).unwrap();
+    assert!(!u.is_live(&base));
+    assert!(matches!(f.underlying(&base), Err(rvent::Error::StaleEvent)));
+}

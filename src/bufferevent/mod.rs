@@ -51,6 +51,7 @@
 //! event callback's (see there): the callback is dropped, the bufferevent
 //! stays valid without it, and the base stays usable or can be dropped.
 
+mod filter;
 mod pair;
 mod socket;
 
@@ -66,6 +67,8 @@ use crate::{Error, Evbuffer, EventBase, Result};
 #[cfg(doc)]
 use crate::Event;
 
+pub(crate) use filter::FilterFn;
+pub use filter::{FilterResult, NoFilter};
 pub use pair::pair_new;
 
 /// Default cap of one read or write (`bufferevent_set_max_single_read`).
@@ -180,6 +183,8 @@ impl fmt::Debug for Bufferevent {
 pub(crate) mod suspend {
     /// Read: the input reached its high watermark.
     pub const WM: u8 = 0x01;
+    /// Read: the filter above this bufferevent has a full input.
+    pub const FILT: u8 = 0x02;
 }
 
 /// Pending deferred callbacks.
@@ -192,6 +197,7 @@ pub(crate) enum Kind {
     Free,
     Socket(socket::Socket),
     Pair(pair::Pair),
+    Filter(filter::Filter),
 }
 
 /// One bufferevent's state in the base's table.
@@ -523,6 +529,7 @@ fn service(base: &mut EventBase, h: Bufferevent) {
     match r.kind {
         Kind::Socket(_) => socket::service(base, h),
         Kind::Pair(_) => pair::service(base, h),
+        Kind::Filter(_) => filter::service(base, h),
         Kind::Free => {}
     }
 }
@@ -841,6 +848,7 @@ impl Bufferevent {
         r.check_high_watermark();
         match r.kind {
             Kind::Socket(_) => socket::on_enable(base, self, what),
+            Kind::Filter(_) => filter::on_enable(base, self, what, true),
             _ => {
                 self.touch(base);
                 Ok(())
@@ -858,6 +866,7 @@ impl Bufferevent {
         r.enabled = r.enabled - (what & (Ev::READ | Ev::WRITE));
         match r.kind {
             Kind::Socket(_) => socket::sync(base, self),
+            Kind::Filter(_) => filter::on_enable(base, self, what, false),
             _ => Ok(()),
         }
     }
@@ -1028,8 +1037,9 @@ impl Bufferevent {
 
     /// Pushes data along (`bufferevent_flush`): for sockets a no-op
     /// (`Ok(false)`); a pair moves what it can to its partner, and
-    /// [`FlushMode::Finished`] gives the partner EOF. Returns whether data
-    /// moved.
+    /// [`FlushMode::Finished`] gives the partner EOF; a filter runs its
+    /// filters with `mode` and no limits, then flushes its underlying.
+    /// Returns whether data moved.
     ///
     /// # Errors
     /// [`Error::StaleEvent`].
@@ -1037,6 +1047,7 @@ impl Bufferevent {
     pub fn flush(self, base: &mut EventBase, what: Ev, mode: FlushMode) -> Result<bool> {
         match self.rec(base)?.kind {
             Kind::Pair(_) => Ok(pair::flush(base, self, what, mode)),
+            Kind::Filter(_) => Ok(filter::flush(base, self, what, mode)),
             _ => Ok(false),
         }
     }
@@ -1076,6 +1087,7 @@ impl Bufferevent {
         match self.rec(base)?.kind {
             Kind::Socket(_) => socket::release(base, self),
             Kind::Pair(_) => pair::release(base, self),
+            Kind::Filter(_) => filter::release(base, self),
             Kind::Free => {}
         }
         let t = &mut base.bevs;

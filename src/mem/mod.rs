@@ -74,7 +74,7 @@ pub use alloc::RventAlloc;
 pub use arena::Arena;
 pub(crate) use pool::{
     BaseGuard, bev_data_fn, bev_event_fn, chain_block, counters as pool_counters, event_fn,
-    free_chain_block,
+    filter_fn, free_chain_block,
 };
 pub use pool::{POOL_DEFAULT_HIGH_WATER, POOL_MAX_SIZE, Pool};
 pub use stats::MemStats;

@@ -513,6 +513,26 @@ where
     Ok(allocator_api2::unsize_box!(b))
 }
 
+/// Boxes a bufferevent filter closure in the pool.
+///
+/// # Errors
+/// [`Error::Alloc`](crate::Error::Alloc); `f` is dropped.
+pub(crate) fn filter_fn<F>(f: F) -> crate::Result<crate::bufferevent::FilterFn>
+where
+    F: FnMut(
+            &mut crate::Evbuffer,
+            &mut crate::Evbuffer,
+            Option<usize>,
+            crate::FlushMode,
+        ) -> crate::bufferevent::FilterResult
+        + 'static,
+{
+    let b =
+        allocator_api2::boxed::Box::try_new_in(f, Pool::new()).map_err(|_| crate::Error::Alloc)?;
+    // As in `event_fn`.
+    Ok(allocator_api2::unsize_box!(b))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
