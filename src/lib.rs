@@ -74,7 +74,7 @@ pub use buffer::{
 };
 pub use bufferevent::{
     BevEvent, BevOptions, Bufferevent, DEFAULT_MAX_SINGLE_IO, FilterResult, FlushMode, NoFilter,
-    TriggerOptions, pair_new,
+    RateLimitGroup, TokenBucketCfg, TriggerOptions, pair_new,
 };
 pub use config::{BaseFlags, Config, Features};
 pub use debug::{debug_mode_enabled, enable_debug_mode};

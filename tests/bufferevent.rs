@@ -1097,3 +1097,197 @@ fn filter_over_an_fdless_socket_frees_cleanly() {
     assert!(!u.is_live(&base));
     assert!(matches!(f.underlying(&base), Err(rvent::Error::StaleEvent)));
 }
+
+// ---- rate limits (ev_token_bucket_cfg_*, bufferevent_*_rate_limit*) ----
+
+use rvent::{RateLimitGroup, TokenBucketCfg};
+
+/// libevent's `bufferevent_ratelimit_div_by_zero` / `_overflow`: a tick
+/// under 1 ms or of `i32::MAX / 1000 + 1` seconds is refused.
+#[test]
+fn token_bucket_cfg_rejects_bad_ticks() {
+    let new = |tick| TokenBucketCfg::new(1, 1, 1, 1, tick);
+    assert!(matches!(
+        new(Some(Duration::ZERO)),
+        Err(rvent::Error::InvalidArgument(_))
+    ));
+    assert!(new(Some(Duration::from_micros(999))).is_err());
+    let max = i32::MAX as u64 / 1000;
+    assert!(new(Some(Duration::from_secs(max + 1))).is_err());
+    assert_eq!(
+        new(Some(Duration::from_secs(max))).unwrap().tick(),
+        Duration::from_secs(max)
+    );
+    assert_eq!(new(None).unwrap().tick(), Duration::from_secs(1));
+    assert_eq!(
+        new(Some(Duration::from_micros(2500))).unwrap().tick(),
+        ms(2)
+    );
+    assert!(TokenBucketCfg::new(usize::MAX, 1, 1, 1, None).is_err());
+}
+
+/// 2000 bytes per 50 ms tick: never more than `2000 * (ticks + 1)` bytes
+/// have moved, and `total` bytes take about `total / 2000 - 1` ticks.
+fn assert_rate(samples: &[(Duration, usize)], total: usize) {
+    for &(at, n) in samples {
+        let ticks = at.as_millis() as usize / 50;
+        assert!(n <= 2000 * (ticks + 1), "{n} bytes after {at:?}");
+    }
+    let (done, n) = *samples.last().unwrap();
+    assert_eq!(n, total);
+    let min = ms(50 * (total as u64 / 2000 - 1));
+    assert!(done >= min, "done after {done:?}, before {min:?}");
+    assert!(done < min + ms(250), "done only after {done:?}");
+}
+
+#[test]
+fn read_limit_paces_socket_reads() {
+    let mut base = EventBase::new().unwrap();
+    let (bev, mut peer) = socket_bev(&mut base, BevOptions::empty());
+    let data = payload(10_000);
+    peer.write_all(&data).unwrap();
+    let start = Instant::now();
+    let cfg = TokenBucketCfg::new(2000, 2000, 100_000, 100_000, Some(ms(50))).unwrap();
+    bev.set_rate_limit(&mut base, Some(&cfg)).unwrap();
+    assert_eq!(bev.rate_limit_cfg(&base).unwrap(), Some(cfg));
+    let samples = Rc::new(RefCell::new(Vec::new()));
+    let got = Rc::new(RefCell::new(Vec::new()));
+    let (s, g) = (samples.clone(), got.clone());
+    bev.set_read_callback(&mut base, move |base, bev| {
+        let (input, _) = bev.buffers(base).unwrap();
+        let mut chunk = vec![0; input.len()];
+        input.remove(&mut chunk).unwrap();
+        assert!(chunk.len() <= 2000, "one read of {}", chunk.len());
+        g.borrow_mut().extend_from_slice(&chunk);
+        s.borrow_mut().push((start.elapsed(), g.borrow().len()));
+    })
+    .unwrap();
+    bev.enable(&mut base, Ev::READ).unwrap();
+    run_until(&mut base, Duration::from_secs(2), |_| {
+        got.borrow().len() == data.len()
+    });
+    assert_eq!(*got.borrow(), data);
+    assert_rate(&samples.borrow(), data.len());
+}
+
+#[test]
+fn write_limit_paces_socket_writes() {
+    let mut base = EventBase::new().unwrap();
+    let (bev, mut peer) = socket_bev(&mut base, BevOptions::empty());
+    let start = Instant::now();
+    let cfg = TokenBucketCfg::new(100_000, 100_000, 2000, 2000, Some(ms(50))).unwrap();
+    bev.set_rate_limit(&mut base, Some(&cfg)).unwrap();
+    let data = payload(10_000);
+    bev.write(&mut base, &data).unwrap();
+    let mut got = Vec::new();
+    let mut samples = Vec::new();
+    while got.len() < data.len() {
+        assert!(start.elapsed() < Duration::from_secs(2), "timed out");
+        base.run(LoopFlags::ONCE | LoopFlags::NONBLOCK).unwrap();
+        let mut buf = [0; 16384];
+        if let Ok(n) = peer.read(&mut buf) {
+            got.extend_from_slice(&buf[..n]);
+            samples.push((start.elapsed(), got.len()));
+        }
+        std::thread::sleep(Duration::from_micros(200));
+    }
+    assert_eq!(got, data);
+    assert_rate(&samples, data.len());
+    assert!(bev.write_limit(&base).unwrap() <= 2000);
+}
+
+/// Members of a group share its bucket: each read takes at most half
+/// the group's 1000-byte level, the group's totals count every byte, and
+/// a group with members cannot be freed.
+#[test]
+fn group_shares_its_bucket_and_counts_totals() {
+    let mut base = EventBase::new().unwrap();
+    let cfg = TokenBucketCfg::new(1000, 1000, 1000, 1000, Some(ms(50))).unwrap();
+    let group = RateLimitGroup::new(&mut base, &cfg).unwrap();
+    group.set_min_share(10);
+    let got = Rc::new(Cell::new(0));
+    let start = Instant::now();
+    let mut bevs = Vec::new();
+    let mut peers = Vec::new();
+    for _ in 0..2 {
+        let (bev, mut peer) = socket_bev(&mut base, BevOptions::empty());
+        peer.write_all(&payload(1500)).unwrap();
+        group.add(&mut base, bev).unwrap();
+        let g = got.clone();
+        bev.set_read_callback(&mut base, move |base, bev| {
+            let (input, _) = bev.buffers(base).unwrap();
+            assert!(input.len() <= 500, "one read of {}", input.len());
+            g.set(g.get() + input.len());
+            input.drain(input.len()).unwrap();
+        })
+        .unwrap();
+        bev.enable(&mut base, Ev::READ).unwrap();
+        bevs.push(bev);
+        peers.push(peer);
+    }
+    run_until(&mut base, Duration::from_secs(2), |_| got.get() == 3000);
+    // 3000 bytes at 1000 per tick, starting with 1000.
+    assert!(start.elapsed() >= ms(100), "{:?}", start.elapsed());
+    assert_eq!(group.totals(), (3000, 0));
+    group.reset_totals();
+    assert_eq!(group.totals(), (0, 0));
+    assert!(matches!(
+        group.free(&mut base),
+        Err(rvent::Error::BadState(_))
+    ));
+    group.remove(&mut base, bevs[0]).unwrap();
+    bevs[1].free(&mut base).unwrap(); // a freed member leaves its group
+    group.free(&mut base).unwrap();
+    assert!(group.add(&mut base, bevs[0]).is_err());
+}
+
+/// Decrements may take a bucket below zero; reading stops until enough
+/// ticks refill it.
+#[test]
+fn decrements_go_negative_and_suspend_reading() {
+    let mut base = EventBase::new().unwrap();
+    let (bev, mut peer) = socket_bev(&mut base, BevOptions::empty());
+    let cfg = TokenBucketCfg::new(2000, 2000, 2000, 2000, Some(ms(50))).unwrap();
+    assert!(bev.decrement_read_limit(&mut base, 1).is_err()); // no bucket yet
+    let start = Instant::now();
+    bev.set_rate_limit(&mut base, Some(&cfg)).unwrap();
+    bev.decrement_read_limit(&mut base, 5000).unwrap();
+    assert!(bev.read_limit(&base).unwrap() <= -3000 + 2000);
+    assert_eq!(bev.max_to_read(&mut base).unwrap(), 0);
+    bev.enable(&mut base, Ev::READ).unwrap();
+    peer.write_all(b"hello").unwrap();
+    while start.elapsed() < ms(40) {
+        base.run(LoopFlags::NONBLOCK).unwrap();
+        std::thread::sleep(ms(1));
+    }
+    assert_eq!(bev.input_len(&base).unwrap(), 0, "read while suspended");
+    run_until(&mut base, Duration::from_secs(2), |b| {
+        bev.input_len(b).unwrap() == 5
+    });
+    // -3000 needs two ticks of 2000 to be positive again.
+    assert!(start.elapsed() >= ms(100), "{:?}", start.elapsed());
+    // Giving tokens back resumes at once.
+    bev.decrement_write_limit(&mut base, 10_000).unwrap();
+    assert_eq!(bev.max_to_write(&mut base).unwrap(), 0);
+    bev.decrement_write_limit(&mut base, -20_000).unwrap();
+    assert!(bev.max_to_write(&mut base).unwrap() > 0);
+    // The group's decrement stops every member.
+    let group = RateLimitGroup::new(&mut base, &cfg).unwrap();
+    group.add(&mut base, bev).unwrap();
+    group.decrement_read(&mut base, 3000).unwrap();
+    assert!(group.read_limit() < 0);
+    assert_eq!(bev.max_to_read(&mut base).unwrap(), 0);
+    bev.set_rate_limit(&mut base, None).unwrap();
+    assert_eq!(bev.read_limit(&base).unwrap(), isize::MAX);
+    assert_eq!(
+        bev.max_to_read(&mut base).unwrap(),
+        0,
+        "the group still limits"
+    );
+    group.remove(&mut base, bev).unwrap();
+    assert_eq!(
+        bev.max_to_read(&mut base).unwrap(),
+        rvent::DEFAULT_MAX_SINGLE_IO
+    );
+    group.free(&mut base).unwrap();
+}

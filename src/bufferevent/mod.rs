@@ -53,6 +53,7 @@
 
 mod filter;
 mod pair;
+mod ratelimit;
 mod socket;
 
 use std::fmt;
@@ -70,6 +71,7 @@ use crate::Event;
 pub(crate) use filter::FilterFn;
 pub use filter::{FilterResult, NoFilter};
 pub use pair::pair_new;
+pub use ratelimit::{RateLimitGroup, TokenBucketCfg};
 
 /// Default cap of one read or write (`bufferevent_set_max_single_read`).
 pub const DEFAULT_MAX_SINGLE_IO: usize = 16 * 1024;
@@ -185,6 +187,10 @@ pub(crate) mod suspend {
     pub const WM: u8 = 0x01;
     /// Read: the filter above this bufferevent has a full input.
     pub const FILT: u8 = 0x02;
+    /// Read or write: its own token bucket is empty (rate limit).
+    pub const BW: u8 = 0x04;
+    /// Read or write: its group's token bucket is empty.
+    pub const BW_GROUP: u8 = 0x08;
 }
 
 /// Pending deferred callbacks.
@@ -215,6 +221,8 @@ pub(crate) struct Rec {
     pub(crate) write_high: usize,
     pub(crate) enabled: Ev,
     pub(crate) read_suspend: u8,
+    /// Write suspension reasons (only `suspend::BW*`: rate limits).
+    pub(crate) write_suspend: u8,
     pub(crate) options: BevOptions,
     /// Deferred callbacks to run (`PENDING_*`) and OR-ed event flags.
     pending: u8,
@@ -230,6 +238,8 @@ pub(crate) struct Rec {
     pub(crate) timeout_write: Option<Duration>,
     /// The last socket error (`errno`), for the event callback.
     pub(crate) error: i32,
+    /// Rate-limit state, `None` when unlimited (one pointer).
+    pub(crate) rate: Option<ratelimit::RateBox>,
 }
 
 impl Rec {
@@ -248,6 +258,7 @@ impl Rec {
             write_high: 0,
             enabled: Ev::empty(),
             read_suspend: 0,
+            write_suspend: 0,
             options,
             pending: 0,
             pending_events: BevEvent::empty(),
@@ -258,6 +269,7 @@ impl Rec {
             timeout_read: None,
             timeout_write: None,
             error: 0,
+            rate: None,
         }
     }
 
@@ -1089,6 +1101,9 @@ impl Bufferevent {
             Kind::Pair(_) => pair::release(base, self),
             Kind::Filter(_) => filter::release(base, self),
             Kind::Free => {}
+        }
+        if self.rec(base).is_ok_and(|r| r.rate.is_some()) {
+            ratelimit::release(base, self);
         }
         let t = &mut base.bevs;
         let r = &mut t.recs[self.idx as usize];

@@ -8,7 +8,9 @@ use std::os::fd::{IntoRawFd, RawFd};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use super::{BevEvent, BevOptions, Bufferevent, Kind, Rec, fire_event, fire_read, fire_write};
+use super::{
+    BevEvent, BevOptions, Bufferevent, Kind, Rec, fire_event, fire_read, fire_write, ratelimit,
+};
 use crate::event::{Ev, Event};
 use crate::sys::net;
 use crate::{Error, EventBase, Result};
@@ -339,7 +341,7 @@ pub(super) fn sync(base: &mut EventBase, h: Bufferevent) -> Result<()> {
         return Ok(());
     };
     let reading = r.reading();
-    let has_output = !r.output.is_empty() && r.enabled.contains(Ev::WRITE);
+    let has_output = !r.output.is_empty() && r.enabled.contains(Ev::WRITE) && r.write_suspend == 0;
     let (tr, tw) = (r.timeout_read, r.timeout_write);
     let s = sock_mut(r);
     if s.fd < 0 {
@@ -442,7 +444,16 @@ fn try_write(base: &mut EventBase, h: Bufferevent) {
     if r.output.is_empty() || !r.enabled.contains(Ev::WRITE) {
         return;
     }
-    let max = r.max_write as usize;
+    let mut max = r.max_write as usize;
+    let limited = r.rate.is_some();
+    if limited {
+        max = ratelimit::budget(r, max, false);
+        if max == 0 || r.write_suspend != 0 {
+            // Suspends writing until the next tick if a bucket ran dry.
+            ratelimit::consumed(base, h, 0, false);
+            return;
+        }
+    }
     let s = sock(r);
     if s.fd < 0 || s.connecting || s.dead {
         return;
@@ -452,8 +463,11 @@ fn try_write(base: &mut EventBase, h: Bufferevent) {
         Ok(n) => {
             let reset = n > 0 && r.timeout_write.is_some() && sock(r).write_added;
             let wake = n > 0 && r.output.len() <= r.write_low;
-            if reset && let Some(ev) = sock(r).ev_write {
-                let t = r.timeout_write;
+            let (ev, t) = (sock(r).ev_write, r.timeout_write);
+            if limited {
+                ratelimit::consumed(base, h, n, false);
+            }
+            if reset && let Some(ev) = ev {
                 let _ = ev.add(base, t);
             }
             if wake {
@@ -488,7 +502,16 @@ fn on_read(base: &mut EventBase, h: Bufferevent, what: Ev) {
         fire_event(base, h, BevEvent::READING | BevEvent::TIMEOUT, false);
         return;
     }
-    let budget = r.read_budget();
+    let mut budget = r.read_budget();
+    if r.rate.is_some() {
+        budget = ratelimit::budget(r, budget, true);
+        if budget == 0 {
+            // A bucket ran dry: suspend reading until the next tick.
+            ratelimit::consumed(base, h, 0, true);
+            let _ = sync(base, h);
+            return;
+        }
+    }
     if budget == 0 {
         r.check_high_watermark();
         let _ = sync(base, h);
@@ -502,7 +525,16 @@ fn on_read(base: &mut EventBase, h: Bufferevent, what: Ev) {
             fire_event(base, h, BevEvent::READING | BevEvent::EOF, false);
             return;
         }
-        Ok(_) => {
+        Ok(n) => {
+            let r = if r.rate.is_some() {
+                ratelimit::consumed(base, h, n, true);
+                match base.bevs.get_mut(h) {
+                    Some(r) => r,
+                    None => return,
+                }
+            } else {
+                r
+            };
             r.check_high_watermark();
             if r.input.len() >= r.read_low {
                 r.io_path = true;
