@@ -1291,3 +1291,29 @@ fn decrements_go_negative_and_suspend_reading() {
     );
     group.free(&mut base).unwrap();
 }
+
+/// libevent's `bufferevent_read_failed` and the socket kind's freezes: the
+/// input's end and the output's front belong to the socket.
+#[test]
+fn socket_buffers_are_frozen_where_the_socket_works() {
+    let mut base = EventBase::new().unwrap();
+    let (bev, mut peer) = socket_bev(&mut base, BevOptions::empty());
+    assert!(bev.input(&mut base).unwrap().add(b"forged").is_err());
+    bev.write(&mut base, b"queued").unwrap();
+    assert!(bev.output(&mut base).unwrap().drain(1).is_err());
+    bev.enable(&mut base, Ev::READ).unwrap();
+    peer.write_all(b"real").unwrap();
+    run_until(&mut base, Duration::from_secs(2), |base| {
+        bev.input_len(base).unwrap() == 4
+    });
+    let mut got = [0u8; 6];
+    peer.read_exact(&mut got).unwrap();
+    assert_eq!(&got, b"queued");
+    // The input's front is the user's: reading works until frozen.
+    bev.input(&mut base).unwrap().freeze(true);
+    let mut out = [0u8; 4];
+    assert_eq!(bev.read(&mut base, &mut out).unwrap(), 0);
+    bev.input(&mut base).unwrap().unfreeze(true);
+    assert_eq!(bev.read(&mut base, &mut out).unwrap(), 4);
+    assert_eq!(&out, b"real");
+}

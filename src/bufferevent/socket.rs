@@ -101,7 +101,12 @@ impl Bufferevent {
     #[doc(alias = "bufferevent_socket_new")]
     pub fn socket(base: &mut EventBase, fd: RawFd, options: BevOptions) -> Result<Bufferevent> {
         let h = base.bev_insert(Kind::Socket(Socket::new(-1)), options)?;
-        base.bevs.get_mut(h).expect("just inserted").enabled = Ev::WRITE;
+        let r = base.bevs.get_mut(h).expect("just inserted");
+        r.enabled = Ev::WRITE;
+        // As libevent: the socket appends to the input and drains the
+        // output; users may not.
+        r.input.freeze(false);
+        r.output.freeze(true);
         if fd >= 0
             && let Err(e) = h.set_fd(base, fd)
         {
@@ -459,7 +464,10 @@ fn try_write(base: &mut EventBase, h: Bufferevent) {
         return;
     }
     let fd = s.fd;
-    match r.output.write_atmost(fd, Some(max)) {
+    r.output.unfreeze(true);
+    let written = r.output.write_atmost(fd, Some(max));
+    r.output.freeze(true);
+    match written {
         Ok(n) => {
             let reset = n > 0 && r.timeout_write.is_some() && sock(r).write_added;
             let wake = n > 0 && r.output.len() <= r.write_low;
@@ -518,7 +526,10 @@ fn on_read(base: &mut EventBase, h: Bufferevent, what: Ev) {
         return;
     }
     let fd = sock(r).fd;
-    match r.input.read_from(fd, Some(budget)) {
+    r.input.unfreeze(false);
+    let got = r.input.read_from(fd, Some(budget));
+    r.input.freeze(false);
+    match got {
         Ok(0) => {
             r.enabled = r.enabled - Ev::READ;
             let _ = sync(base, h);
