@@ -700,6 +700,27 @@ fn max_single_read_caps_one_read() {
     assert!(sizes.get().iter().all(|&n| n <= 100), "{:?}", sizes.get());
     bev.set_max_single_read(&mut base, 0).unwrap();
     assert_eq!(bev.max_single_io(&base).unwrap().0, 16384);
+    assert!(bev.set_max_single_read(&mut base, 2 << 20).is_err());
+}
+
+/// One wakeup reads up to max_single_read (16 KiB), not the evbuffer's
+/// 4 KiB default: 16 KiB waiting arrive in one read callback.
+#[test]
+fn one_wakeup_reads_up_to_max_single_read() {
+    let mut base = EventBase::new().unwrap();
+    let (bev, mut peer) = socket_bev(&mut base, BevOptions::empty());
+    let sizes: Log<usize> = Log::new();
+    let s = sizes.clone();
+    bev.set_read_callback(&mut base, move |base, bev| {
+        let n = bev.input_len(base).unwrap();
+        s.push(n);
+        bev.input(base).unwrap().drain(n).unwrap();
+    })
+    .unwrap();
+    peer.write_all(&payload(16384)).unwrap();
+    bev.enable(&mut base, Ev::READ).unwrap();
+    base.run(LoopFlags::ONCE).unwrap();
+    assert_eq!(sizes.get(), vec![16384]);
 }
 
 // ---- filters (bufferevent_filter_*) ----

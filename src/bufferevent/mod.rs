@@ -244,10 +244,16 @@ pub(crate) struct Rec {
 
 impl Rec {
     fn new(kind: Kind, options: BevOptions, generation: u32) -> Rec {
+        let mut input = Evbuffer::new();
+        // One wakeup reads up to max_single_read (libevent 2.2), not the
+        // evbuffer's 4 KiB default.
+        input
+            .set_max_read(DEFAULT_MAX_SINGLE_IO)
+            .expect("16 KiB is a valid max_read");
         Rec {
             generation,
             kind,
-            input: Evbuffer::new(),
+            input,
             output: Evbuffer::new(),
             readcb: None,
             writecb: None,
@@ -945,15 +951,17 @@ impl Bufferevent {
     }
 
     /// Caps one read (`bufferevent_set_max_single_read`); 0 restores the
-    /// default, 16 KiB.
+    /// default, 16 KiB. One wakeup reads at most this much.
     ///
     /// # Errors
-    /// [`Error::StaleEvent`]; [`Error::InvalidArgument`] above `u32::MAX`.
+    /// [`Error::StaleEvent`]; [`Error::InvalidArgument`] above
+    /// [`MAX_READ_LIMIT`](crate::MAX_READ_LIMIT) (1 MiB).
     #[doc(alias = "bufferevent_set_max_single_read")]
     pub fn set_max_single_read(self, base: &mut EventBase, n: usize) -> Result<()> {
         let n = if n == 0 { DEFAULT_MAX_SINGLE_IO } else { n };
-        let n = u32::try_from(n).map_err(|_| Error::InvalidArgument("max single read too big"))?;
-        self.rec_mut(base)?.max_read = n;
+        let r = self.rec_mut(base)?;
+        r.input.set_max_read(n)?;
+        r.max_read = n as u32;
         Ok(())
     }
 
