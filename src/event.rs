@@ -602,6 +602,14 @@ impl EventBase {
         if s.has(state::FINALIZING) {
             return Err(Error::BadState("event is finalized"));
         }
+        // Only its own callback runs without the closure in the slot; any
+        // other closure-less event lost it to a panic, and pending it would
+        // fire forever with nothing to run.
+        if s.cb.is_none() && self.running_event.is_none_or(|e| e.idx != idx) {
+            return Err(Error::BadState(
+                "event lost its callback to a panic; assign it again",
+            ));
+        }
         let what = s.what;
         if let Some(Timeout::After(_)) = timeout
             && (!s.has(state::TIMEOUT) || s.has(state::COMMON))

@@ -1022,6 +1022,21 @@ fn base_survives_a_panicking_callback() {
         pending.is_empty(),
         "the panicked event no longer watches its fd"
     );
+    // Its closure is gone: re-adding it would spin on the ready fd.
+    assert!(matches!(
+        bomb.add(&mut base, None),
+        Err(rvent::Error::BadState(_))
+    ));
+    // Assigning a new callback makes it usable again.
+    let rearmed = Counter::new();
+    let c = rearmed.clone();
+    bomb.assign(&mut base, r.as_raw_fd(), Ev::READ, move |_, _, _, _| {
+        c.bump()
+    })
+    .unwrap();
+    bomb.add(&mut base, None).unwrap();
+    base.run(LoopFlags::ONCE).unwrap();
+    assert_eq!(rearmed.get(), 1);
     let calls = Counter::new();
     let c = calls.clone();
     let ok = Event::timer(&mut base, move |_, _, _, _| c.bump()).unwrap();
