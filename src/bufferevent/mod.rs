@@ -420,7 +420,7 @@ impl Drop for BevTable {
                 && r.options.contains(BevOptions::CLOSE_ON_FREE)
                 && s.fd >= 0
             {
-                crate::sys::net::close(s.fd);
+                crate::sys::socket::close(s.fd);
             }
         }
     }

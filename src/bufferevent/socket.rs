@@ -12,7 +12,7 @@ use super::{
     BevEvent, BevOptions, Bufferevent, Kind, Rec, fire_event, fire_read, fire_write, ratelimit,
 };
 use crate::event::{Ev, Event};
-use crate::sys::net;
+use crate::sys::socket as syscall;
 use crate::{Error, EventBase, Result};
 
 /// How long a host-name lookup may take before the connect fails.
@@ -204,16 +204,16 @@ impl Bufferevent {
             return Err(Error::InvalidArgument("not a socket bufferevent"));
         };
         if s.fd < 0 {
-            let fd = net::tcp_socket(&addr)?;
+            let fd = syscall::tcp_socket(&addr)?;
             if let Err(e) = self.set_fd(base, fd) {
-                net::close(fd);
+                syscall::close(fd);
                 return Err(e);
             }
             // Created here, so ours to close.
             self.rec_mut(base)?.options |= BevOptions::CLOSE_ON_FREE;
         }
         let fd = sock(self.rec(base)?).fd;
-        let refused = match net::connect(fd, &addr) {
+        let refused = match syscall::connect(fd, &addr) {
             Ok(_) => 0,
             Err(e) if e.raw_os_error() == Some(libc::ECONNREFUSED) => libc::ECONNREFUSED,
             Err(e) => return Err(e.into()),
@@ -334,7 +334,7 @@ pub(super) fn release(base: &mut EventBase, h: Bufferevent) {
         let _ = ev.free(base);
     }
     if close && fd >= 0 {
-        net::close(fd);
+        syscall::close(fd);
     }
 }
 
@@ -583,7 +583,7 @@ fn on_write(base: &mut EventBase, h: Bufferevent, what: Ev) {
     let s = sock_mut(r);
     if s.connecting {
         let err = match std::mem::take(&mut s.connect_error) {
-            0 => net::take_error(s.fd).unwrap_or(libc::EIO),
+            0 => syscall::take_error(s.fd).unwrap_or(libc::EIO),
             e => e,
         };
         if err == libc::EINPROGRESS {
@@ -632,7 +632,7 @@ impl Bufferevent {
     /// [`Error::Io`].
     pub fn set_nodelay(self, base: &EventBase, on: bool) -> Result<()> {
         match &self.rec(base)?.kind {
-            Kind::Socket(s) if s.fd >= 0 => Ok(net::set_nodelay(s.fd, on)?),
+            Kind::Socket(s) if s.fd >= 0 => Ok(syscall::set_nodelay(s.fd, on)?),
             _ => Err(Error::InvalidArgument("no socket")),
         }
     }

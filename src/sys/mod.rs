@@ -8,7 +8,6 @@
 pub(crate) mod epoll;
 pub(crate) mod fd;
 pub(crate) mod io;
-pub(crate) mod net;
 pub(crate) mod signal;
 pub(crate) mod socket;
 pub(crate) mod time;

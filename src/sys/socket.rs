@@ -1,5 +1,7 @@
-//! Listening-socket calls for `ConnListener`: a socket with its options set
-//! before `bind`, `listen`, `accept4`, `getsockname` and descriptor flags.
+//! Socket calls: for `ConnListener`, a listening socket with its options
+//! set before `bind`, `listen`, `accept4`, `getsockname` and descriptor
+//! flags; for bufferevents, a nonblocking `connect`, `SO_ERROR`,
+//! `TCP_NODELAY` and `close` on descriptors they hold as raw fds.
 //!
 //! std's `TcpListener::bind` does socket + bind + listen in one call, so
 //! options that must precede `bind` (`SO_REUSEPORT`, `IPV6_V6ONLY`) cannot
@@ -219,6 +221,70 @@ pub(crate) fn set_cloexec(fd: &OwnedFd) -> io::Result<()> {
     Ok(())
 }
 
+/// A new nonblocking, close-on-exec TCP socket for `addr`'s family.
+pub(crate) fn tcp_socket(addr: &SocketAddr) -> io::Result<RawFd> {
+    let family = if addr.is_ipv4() {
+        libc::AF_INET
+    } else {
+        libc::AF_INET6
+    };
+    // SAFETY: plain syscall with integer arguments.
+    cvt(unsafe {
+        libc::socket(
+            family,
+            libc::SOCK_STREAM | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC,
+            0,
+        )
+    })
+}
+
+/// Starts a nonblocking connect: `Ok(true)` when connected at once,
+/// `Ok(false)` while in progress (`EINPROGRESS`), `Err` when refused or
+/// failed immediately.
+pub(crate) fn connect(fd: RawFd, addr: &SocketAddr) -> io::Result<bool> {
+    let (storage, len) = to_sockaddr(addr);
+    // SAFETY: `storage` holds a valid address of `len` bytes.
+    let rc = unsafe { libc::connect(fd, (&raw const storage).cast(), len) };
+    if rc == 0 {
+        return Ok(true);
+    }
+    let e = io::Error::last_os_error();
+    match e.raw_os_error() {
+        Some(libc::EINPROGRESS) | Some(libc::EINTR) => Ok(false),
+        _ => Err(e),
+    }
+}
+
+/// The pending error of a socket (`SO_ERROR`, cleared by reading it); 0
+/// when none.
+pub(crate) fn take_error(fd: RawFd) -> io::Result<i32> {
+    let mut err: libc::c_int = 0;
+    let mut len = size_of::<libc::c_int>() as libc::socklen_t;
+    // SAFETY: `err` and `len` are valid for the option's size.
+    cvt(unsafe {
+        libc::getsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_ERROR,
+            (&raw mut err).cast(),
+            &mut len,
+        )
+    })?;
+    Ok(err)
+}
+
+/// Sets `TCP_NODELAY`.
+pub(crate) fn set_nodelay(fd: RawFd, on: bool) -> io::Result<()> {
+    set_int_option(fd, libc::IPPROTO_TCP, libc::TCP_NODELAY, on.into())
+}
+
+/// Closes `fd`, which the caller owns and never uses again.
+pub(crate) fn close(fd: RawFd) {
+    // SAFETY: the caller owns `fd`; errors (EINTR) leave it closed on
+    // Linux, so there is nothing to retry.
+    unsafe { libc::close(fd) };
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -252,5 +318,30 @@ mod tests {
         };
         assert_eq!(peer, client.local_addr().unwrap());
         assert_eq!(crate::sys::fd::is_nonblocking(conn.as_raw_fd()), Some(true));
+    }
+
+    #[test]
+    fn refused_connect_reports_an_error() {
+        // A port nobody listens on: bind, read the port, close.
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = l.local_addr().unwrap();
+        drop(l);
+        let fd = tcp_socket(&addr).unwrap();
+        match connect(fd, &addr) {
+            Err(e) => assert_eq!(e.raw_os_error(), Some(libc::ECONNREFUSED)),
+            Ok(true) => panic!("connected to a closed port"),
+            Ok(false) => {
+                let mut pfd = libc::pollfd {
+                    fd,
+                    events: libc::POLLOUT,
+                    revents: 0,
+                };
+                // SAFETY: one valid pollfd.
+                unsafe { libc::poll(&mut pfd, 1, 1000) };
+                assert_eq!(take_error(fd).unwrap(), libc::ECONNREFUSED);
+            }
+        }
+        set_nodelay(fd, true).unwrap();
+        close(fd);
     }
 }
