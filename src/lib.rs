@@ -69,8 +69,8 @@ mod timer;
 
 pub use base::{EventBase, MAX_PRIORITIES};
 pub use buffer::{
-    CbEntry, CbInfo, DEFAULT_MAX_READ, EolStyle, Evbuffer, EvbufferPtr, Line, MAX_READ_LIMIT,
-    PtrHow,
+    CbEntry, CbInfo, DEFAULT_MAX_READ, EolStyle, Evbuffer, EvbufferFileSegment, EvbufferPtr, Line,
+    MAX_READ_LIMIT, PtrHow, SegFlags,
 };
 pub use bufferevent::{
     BevEvent, BevOptions, Bufferevent, DEFAULT_MAX_SINGLE_IO, FilterResult, FlushMode, NoFilter,

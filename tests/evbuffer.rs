@@ -1414,3 +1414,764 @@ mod fdio {
         assert_eq!(buf.len(), 1);
     }
 }
+
+// ---------------------------------------------------------------------------
+// freeze_start / freeze_end: every row of libevent's table
+// ---------------------------------------------------------------------------
+
+mod freeze {
+    use super::*;
+    use std::os::fd::AsRawFd;
+    use std::os::unix::net::UnixStream;
+
+    fn frozen(at_front: bool) -> Evbuffer {
+        let mut b = chained(&[b"abc\n", b"def\n"]);
+        b.freeze(at_front);
+        assert!(b.is_frozen(at_front) && !b.is_frozen(!at_front));
+        b
+    }
+
+    fn unchanged(b: &Evbuffer) {
+        assert_eq!(content(b), b"abc\ndef\n");
+    }
+
+    fn bad<T: std::fmt::Debug>(r: Result<T, Error>) {
+        assert!(matches!(r, Err(Error::BadState(_))), "{r:?}");
+    }
+
+    #[test]
+    fn freeze_start() {
+        let mut b = frozen(true);
+        bad(b.drain(1));
+        bad(b.remove(&mut [0u8; 2]));
+        bad(b.prepend(b"x"));
+        assert_eq!(b.readln(EolStyle::Lf), None);
+        assert!(b.readln_bounded(EolStyle::Lf, 100).is_err());
+        assert!(b.readln_into(EolStyle::Lf, &mut [0u8; 100]).is_err());
+        let mut other = Evbuffer::new();
+        bad(b.remove_buffer(&mut other, 2));
+        assert!(other.is_empty());
+        other.add(b"zz").unwrap();
+        bad(b.prepend_buffer(&mut other));
+        bad(other.add_buffer(&mut b)); // b is the source: its front
+        assert_eq!(other.len(), 2);
+        unchanged(&b);
+        // The end still works.
+        b.add(b"e").unwrap();
+        b.add_fmt(format_args!("{}", 1)).unwrap();
+        b.unfreeze(true);
+        b.drain(8).unwrap();
+        assert_eq!(content(&b), b"e1");
+    }
+
+    #[test]
+    #[cfg_attr(miri, ignore)]
+    fn freeze_start_write() {
+        let (a, _peer) = UnixStream::pair().unwrap();
+        let mut b = frozen(true);
+        let e = b.write_to(a.as_raw_fd()).unwrap_err();
+        assert_eq!(e.kind(), std::io::ErrorKind::Other);
+        assert!(b.write_atmost(a.as_raw_fd(), Some(1)).is_err());
+        unchanged(&b);
+    }
+
+    #[test]
+    fn freeze_end() {
+        let mut b = frozen(false);
+        bad(b.add(b"x"));
+        bad(b.add_fmt(format_args!("{}", 7)));
+        bad(b.add_slices(&[IoSlice::new(b"x")]));
+        bad(b.reserve_space(10));
+        let (mut x, mut y) = ([0u8; 0], [0u8; 0]);
+        let mut v = [IoSliceMut::new(&mut x), IoSliceMut::new(&mut y)];
+        bad(b.reserve_space_vectored(10, &mut v));
+        bad(b.add_reference(b"ref"));
+        let mut other = Evbuffer::new();
+        other.add(b"zz").unwrap();
+        bad(b.add_buffer(&mut other));
+        bad(b.add_buffer_reference(&mut other));
+        bad(other.remove_buffer(&mut b, 1)); // b is the destination: its end
+        assert_eq!(other.len(), 2);
+        assert!(b.write(b"x").is_err());
+        unchanged(&b);
+        // The front still works.
+        b.prepend(b">").unwrap();
+        assert_eq!(b.readln(EolStyle::Lf).as_deref(), Some(&b">abc"[..]));
+        b.unfreeze(false);
+        b.add(b"!").unwrap();
+        assert_eq!(content(&b), b"def\n!");
+    }
+
+    #[test]
+    fn freeze_end_commit() {
+        let mut b = Evbuffer::new();
+        b.reserve_space(4).unwrap().copy_from_slice(b"abcd");
+        b.freeze(false);
+        bad(b.commit_space(4));
+        b.unfreeze(false);
+        b.commit_space(4).unwrap();
+        assert_eq!(content(&b), b"abcd");
+    }
+
+    #[test]
+    #[cfg_attr(miri, ignore)]
+    fn freeze_end_read_and_add_file() {
+        let (mut a, p) = UnixStream::pair().unwrap();
+        a.write_all(b"data").unwrap();
+        let mut b = frozen(false);
+        let e = b.read_from(p.as_raw_fd(), None).unwrap_err();
+        assert_eq!(e.kind(), std::io::ErrorKind::Other);
+        let path = super::files::temp_file(&[1, 2, 3]);
+        let f = std::fs::File::open(&path).unwrap();
+        bad(b.add_file(f.into(), 0, None));
+        unchanged(&b);
+        b.unfreeze(false);
+        assert_eq!(b.read_from(p.as_raw_fd(), None).unwrap(), 4);
+        std::fs::remove_file(path).unwrap();
+    }
+}
+
+// ---------------------------------------------------------------------------
+// callbacks
+// ---------------------------------------------------------------------------
+
+mod callbacks {
+    use super::*;
+    use rvent::{CbInfo, EventBase, LoopFlags};
+    use std::cell::{Cell, RefCell};
+    use std::fmt::Write as _;
+    use std::rc::Rc;
+
+    type Log = Rc<RefCell<String>>;
+
+    fn logger(out: &Log) -> impl FnMut(&mut Evbuffer, &CbInfo) + 'static {
+        let out = out.clone();
+        move |_, i| write!(out.borrow_mut(), "{}->{}; ", i.orig_size, i.new_size()).unwrap()
+    }
+
+    /// libevent's `evbuffer/callbacks`, step by step.
+    #[test]
+    fn callbacks() {
+        let mut buf = Evbuffer::new();
+        let (out1, out2): (Log, Log) = Default::default();
+        let cb1 = buf.add_cb(logger(&out1));
+        let cb2 = buf.add_cb(logger(&out2));
+        buf.add_fmt(format_args!("The {} magic words are spotty pea!!!!", 2))
+            .unwrap(); // 0->36
+        assert_eq!(buf.len(), 36);
+        buf.cb_set_enabled(cb2, false).unwrap();
+        buf.drain(10).unwrap(); // 36->26
+        buf.prepend(b"Hello").unwrap(); // 26->31
+        buf.cb_set_enabled(cb2, true).unwrap();
+        buf.add_reference(b"Goodbye").unwrap(); // 31->38
+        buf.remove_cb(cb1).unwrap();
+        buf.drain(buf.len()).unwrap(); // 38->0
+        assert!(buf.remove_cb(cb1).is_err());
+        buf.add(b"X").unwrap(); // 0->1
+        buf.remove_cb(cb2).unwrap();
+        buf.add(b"Y").unwrap(); // nobody hears this
+        assert_eq!(*out1.borrow(), "0->36; 36->26; 26->31; 31->38; ");
+        assert_eq!(*out2.borrow(), "0->36; 31->38; 38->0; 0->1; ");
+
+        // The legacy set_cb replaces all callbacks.
+        out1.borrow_mut().clear();
+        out2.borrow_mut().clear();
+        buf.drain(buf.len()).unwrap();
+        buf.add_cb(logger(&out1));
+        buf.add_cb(logger(&out2));
+        buf.set_cb(Some(|b: &mut Evbuffer, i: &CbInfo| {
+            if i.new_size() > i.orig_size {
+                b.drain(i.new_size()).unwrap();
+            }
+        }));
+        buf.add_fmt(format_args!("This should get drained right away."))
+            .unwrap();
+        assert_eq!(buf.len(), 0);
+        assert_eq!(*out1.borrow(), "");
+        assert_eq!(*out2.borrow(), "");
+        buf.set_cb(None::<fn(&mut Evbuffer, &CbInfo)>);
+        buf.add_fmt(format_args!("This will not.")).unwrap();
+        assert_eq!(content(&buf), b"This will not.");
+    }
+
+    /// libevent's `evbuffer/prepend` cb info: orig 3, added 8096.
+    #[test]
+    fn prepend_cb_info() {
+        let mut buf = Evbuffer::new();
+        buf.add(b"foo").unwrap();
+        let seen = Rc::new(Cell::new(None));
+        let s = seen.clone();
+        buf.add_cb(move |_, i| s.set(Some(*i)));
+        buf.prepend(&[b'x'; 8096]).unwrap();
+        assert_eq!(
+            seen.get(),
+            Some(CbInfo {
+                orig_size: 3,
+                n_added: 8096,
+                n_deleted: 0
+            })
+        );
+    }
+
+    #[test]
+    fn both_buffers_of_a_move_are_told() {
+        let (mut a, mut b) = (Evbuffer::new(), Evbuffer::new());
+        let (la, lb): (Log, Log) = Default::default();
+        a.add_cb(logger(&la));
+        b.add_cb(logger(&lb));
+        a.add(b"12345").unwrap();
+        a.remove_buffer(&mut b, 2).unwrap();
+        b.add_buffer(&mut a).unwrap();
+        a.add(b"z").unwrap();
+        a.prepend_buffer(&mut b).unwrap();
+        assert_eq!(*la.borrow(), "0->5; 5->3; 3->0; 0->1; 1->6; ");
+        assert_eq!(*lb.borrow(), "0->2; 2->5; 5->0; ");
+    }
+
+    #[test]
+    fn a_callback_changing_the_buffer_is_told_in_a_following_round() {
+        let mut buf = Evbuffer::new();
+        let log: Log = Default::default();
+        let l = log.clone();
+        buf.add_cb(move |b, i| {
+            write!(
+                l.borrow_mut(),
+                "{}+{}-{}; ",
+                i.orig_size,
+                i.n_added,
+                i.n_deleted
+            )
+            .unwrap();
+            if b.len() > 4 {
+                b.drain(2).unwrap(); // re-entrant change: no recursion
+            }
+        });
+        buf.add(b"abcdefg").unwrap();
+        assert_eq!(*log.borrow(), "0+7-0; 7+0-2; 5+0-2; ");
+        assert_eq!(content(&buf), b"efg");
+    }
+
+    #[test]
+    fn no_call_when_nothing_changed() {
+        let mut buf = Evbuffer::new();
+        let calls = Rc::new(Cell::new(0));
+        let c = calls.clone();
+        buf.add_cb(move |_, _| c.set(c.get() + 1));
+        buf.add(b"").unwrap();
+        buf.drain(0).unwrap();
+        assert!(buf.pullup(None).is_none());
+        buf.freeze(false);
+        assert!(buf.add(b"x").is_err());
+        assert_eq!(calls.get(), 0);
+    }
+
+    #[test]
+    fn deferred_callbacks_run_from_the_loop() {
+        let mut base = EventBase::new().unwrap();
+        let mut buf = Evbuffer::new();
+        let seen = Rc::new(RefCell::new(Vec::new()));
+        let s = seen.clone();
+        let e = buf.add_deferred_cb(&base, move |_base, i| s.borrow_mut().push(*i));
+        let sync = Rc::new(Cell::new(0));
+        let sy = sync.clone();
+        buf.add_cb(move |_, _| sy.set(sy.get() + 1));
+        buf.add(b"hello").unwrap();
+        buf.drain(2).unwrap();
+        buf.add(b"!").unwrap();
+        assert_eq!(sync.get(), 3, "add_cb callbacks stay synchronous");
+        assert!(seen.borrow().is_empty(), "deferred: not at the change");
+        base.run(LoopFlags::NONBLOCK).unwrap();
+        assert_eq!(
+            *seen.borrow(),
+            [CbInfo {
+                orig_size: 0,
+                n_added: 6,
+                n_deleted: 2
+            }]
+        );
+        base.run(LoopFlags::NONBLOCK).unwrap();
+        assert_eq!(seen.borrow().len(), 1, "nothing new, nothing delivered");
+        buf.cb_set_enabled(e, false).unwrap();
+        buf.add(b"x").unwrap();
+        base.run(LoopFlags::NONBLOCK).unwrap();
+        buf.cb_set_enabled(e, true).unwrap();
+        buf.drain(1).unwrap();
+        base.run(LoopFlags::NONBLOCK).unwrap();
+        assert_eq!(seen.borrow().len(), 2, "disabled: missed the add");
+        assert_eq!(seen.borrow()[1].orig_size, 5);
+        buf.remove_cb(e).unwrap();
+        buf.add(b"y").unwrap();
+        base.run(LoopFlags::NONBLOCK).unwrap();
+        assert_eq!(seen.borrow().len(), 2);
+    }
+}
+
+// ---------------------------------------------------------------------------
+// References: add_reference, with_offset, with_cleanup, empty references
+// ---------------------------------------------------------------------------
+
+mod references {
+    use super::*;
+    use std::cell::Cell;
+    use std::rc::Rc;
+
+    /// An owner counting its drops.
+    struct Counted(Vec<u8>, Rc<Cell<u32>>);
+    impl AsRef<[u8]> for Counted {
+        fn as_ref(&self) -> &[u8] {
+            &self.0
+        }
+    }
+    impl Drop for Counted {
+        fn drop(&mut self) {
+            self.1.set(self.1.get() + 1);
+        }
+    }
+
+    fn counted(data: &[u8]) -> (Counted, Rc<Cell<u32>>) {
+        let c = Rc::new(Cell::new(0));
+        (Counted(data.to_vec(), c.clone()), c)
+    }
+
+    /// libevent's `evbuffer/reference`: drained in parts, prepend does
+    /// not write into it, the cleanup runs once.
+    #[test]
+    fn reference() {
+        let mut b = Evbuffer::new();
+        let (r, dropped) = counted(b"this is what we add as read-only memory.");
+        b.add_reference(r).unwrap();
+        b.add(b"appended").unwrap();
+        b.drain(5).unwrap();
+        b.prepend(b"pre:").unwrap();
+        assert_eq!(
+            content(&b),
+            b"pre:is what we add as read-only memory.appended"
+        );
+        b.drain(10).unwrap();
+        assert_eq!(dropped.get(), 0);
+        b.drain(28).unwrap();
+        assert_eq!(dropped.get(), 0, "one byte left");
+        assert_eq!(content(&b), b".appended");
+        b.drain(1).unwrap();
+        assert_eq!(dropped.get(), 1);
+        assert_eq!(content(&b), b"appended");
+    }
+
+    #[test]
+    fn reference_is_never_written() {
+        let (r, dropped) = counted(b"abc");
+        let mut b = Evbuffer::new();
+        b.add_reference(r).unwrap();
+        b.drain(2).unwrap(); // room "before" the data: not ours
+        b.prepend(b"xy").unwrap();
+        b.add(b"z").unwrap();
+        b.expand(100).unwrap();
+        b.reserve_space(10).unwrap().fill(b'r');
+        b.commit_space(10).unwrap();
+        assert_eq!(
+            content(&b),
+            b"xycz"
+                .iter()
+                .chain(&[b'r'; 10])
+                .copied()
+                .collect::<Vec<_>>()
+        );
+        let front = b.pullup(Some(3)).unwrap();
+        front[2] = b'C'; // a copy, not the reference
+        drop(b);
+        assert_eq!(dropped.get(), 1);
+        // A 'static reference cannot change either: the same bytes are still there.
+        let mut b = Evbuffer::new();
+        b.add_reference(b"static").unwrap();
+        b.pullup(None).unwrap()[0] = b'S';
+        assert_eq!(content(&b), b"Static");
+        let mut c = Evbuffer::new();
+        c.add_reference(b"static").unwrap();
+        assert_eq!(content(&c), b"static");
+        c.assert_invariants();
+    }
+
+    /// libevent's `evbuffer/add_reference`: cleanup timing across
+    /// add_buffer, remove_buffer, prepend_buffer and free.
+    #[test]
+    fn add_reference_cleanup_follows_the_chain() {
+        let done = Rc::new(Cell::new(0));
+        let d = done.clone();
+        let mut a = Evbuffer::new();
+        a.add_reference_with_cleanup(b"chunk1", move |v| d.set(d.get() + v.len()))
+            .unwrap();
+        let mut b = Evbuffer::new();
+        b.add(b"b").unwrap();
+        b.add_buffer(&mut a).unwrap();
+        let mut c = Evbuffer::new();
+        c.add(b"c").unwrap();
+        c.prepend_buffer(&mut b).unwrap();
+        let mut d2 = Evbuffer::new();
+        assert_eq!(c.remove_buffer(&mut d2, 4).unwrap(), 4); // b + "chu": copied part
+        assert_eq!(content(&c), b"nk1c");
+        drop(a);
+        drop(b);
+        assert_eq!(done.get(), 0);
+        c.drain(2).unwrap();
+        assert_eq!(done.get(), 0);
+        drop(c);
+        assert_eq!(done.get(), 6, "exactly once, at the free");
+        assert_eq!(content(&d2), b"bchu");
+    }
+
+    #[test]
+    fn add_reference_with_offset() {
+        let (r, dropped) = counted(b"0123456789");
+        let mut b = Evbuffer::new();
+        b.add_reference_with_offset(r, 4).unwrap();
+        assert_eq!(content(&b), b"456789");
+        let (r2, dropped2) = counted(b"ab");
+        assert!(matches!(
+            b.add_reference_with_offset(r2, 3),
+            Err(Error::InvalidArgument(_))
+        ));
+        assert_eq!(dropped2.get(), 1, "dropped on error");
+        let (r3, dropped3) = counted(b"ab");
+        b.add_reference_with_offset(r3, 2).unwrap();
+        assert_eq!(dropped3.get(), 1, "empty: no chain, cleanup at once");
+        b.drain(6).unwrap();
+        assert_eq!(dropped.get(), 1);
+        assert!(b.is_empty());
+    }
+
+    /// libevent's `evbuffer/empty_reference_prepend`: a zero-length
+    /// reference, then a prepend.
+    #[test]
+    fn empty_reference_prepend_with_a_real_reference() {
+        let (r, dropped) = counted(b"");
+        let mut b = Evbuffer::new();
+        b.add_reference(r).unwrap();
+        assert_eq!(dropped.get(), 1);
+        b.prepend(b"foo").unwrap();
+        assert_eq!(content(&b), b"foo");
+        b.add(b"bar").unwrap();
+        assert_eq!(content(&b), b"foobar");
+        assert_eq!(b.chain_stats().0, 1);
+    }
+
+    /// libevent's `evbuffer/empty_reference_prepend_buffer`.
+    #[test]
+    fn empty_reference_prepend_buffer_with_a_real_reference() {
+        let mut a = Evbuffer::new();
+        a.add_reference(Vec::new()).unwrap();
+        let mut b = Evbuffer::new();
+        b.add_reference(b"").unwrap();
+        b.add(b"foo").unwrap();
+        a.prepend_buffer(&mut b).unwrap();
+        assert_eq!(content(&a), b"foo");
+        let mut c = Evbuffer::new();
+        c.add(b"bar").unwrap();
+        c.add_reference(b"").unwrap();
+        c.prepend_buffer(&mut a).unwrap();
+        assert_eq!(content(&c), b"foobar");
+        c.add_buffer(&mut b).unwrap();
+        assert_eq!(content(&c), b"foobar");
+    }
+
+    /// libevent's `evbuffer/multicast`.
+    #[test]
+    fn multicast() {
+        let mut src = chained(&[b"one ", b"two ", b"three"]);
+        src.add(b"!").unwrap();
+        let mut d1 = Evbuffer::new();
+        let mut d2 = Evbuffer::new();
+        d1.add(b">").unwrap();
+        d1.add_buffer_reference(&mut src).unwrap();
+        d2.add_buffer_reference(&mut src).unwrap();
+        assert_eq!(content(&d1), b">one two three!");
+        assert_eq!(content(&d2), b"one two three!");
+        // Independent: draining or adding on one side leaves the others.
+        d1.drain(6).unwrap();
+        src.add(b" more").unwrap();
+        src.drain(4).unwrap();
+        d2.add(b"+").unwrap();
+        assert_eq!(content(&d1), b"wo three!");
+        assert_eq!(content(&src), b"two three! more");
+        assert_eq!(content(&d2), b"one two three!+");
+        // src may go first.
+        drop(src);
+        assert_eq!(content(&d1), b"wo three!");
+        // Nested views work (libevent refuses them).
+        let mut d3 = Evbuffer::new();
+        d3.add_buffer_reference(&mut d2).unwrap();
+        drop(d2);
+        assert_eq!(content(&d3), b"one two three!+");
+        // pullup over views copies; the views stay intact.
+        assert_eq!(d3.pullup(Some(5)).unwrap(), b"one t");
+        assert_eq!(content(&d1), b"wo three!");
+    }
+
+    /// libevent's `evbuffer/multicast_drain`.
+    #[test]
+    fn multicast_drain() {
+        let mut src = Evbuffer::new();
+        src.add(b"hello world").unwrap();
+        let mut dst = Evbuffer::new();
+        dst.add_buffer_reference(&mut src).unwrap();
+        src.drain(11).unwrap();
+        assert_eq!(dst.len(), 11);
+        dst.add_buffer_reference(&mut src).unwrap(); // empty: nothing
+        assert_eq!(content(&dst), b"hello world");
+        dst.drain(11).unwrap();
+        assert!(dst.is_empty());
+        src.add(b"x").unwrap();
+        assert_eq!(content(&src), b"x");
+    }
+
+    #[test]
+    fn multicast_with_references_and_reservations() {
+        let (r, dropped) = counted(b"ref");
+        let mut src = Evbuffer::new();
+        src.add(b"a").unwrap();
+        src.add_reference(r).unwrap();
+        src.reserve_space(10).unwrap();
+        let mut dst = Evbuffer::new();
+        dst.add_buffer_reference(&mut src).unwrap();
+        assert!(src.commit_space(10).is_err(), "the room became read-only");
+        drop(src);
+        assert_eq!(dropped.get(), 0);
+        assert_eq!(content(&dst), b"aref");
+        drop(dst);
+        assert_eq!(dropped.get(), 1);
+    }
+}
+
+// ---------------------------------------------------------------------------
+// File segments: add_file_* over a socketpair (512 KB file), cleanup, leaks
+// ---------------------------------------------------------------------------
+
+mod files {
+    use super::*;
+    use rvent::{EvbufferFileSegment, SegFlags};
+    use std::cell::Cell;
+    use std::os::fd::{AsRawFd, OwnedFd};
+    use std::os::unix::net::UnixStream;
+    use std::path::PathBuf;
+    use std::rc::Rc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    pub(super) fn temp_file(data: &[u8]) -> PathBuf {
+        static N: AtomicUsize = AtomicUsize::new(0);
+        let p = std::env::temp_dir().join(format!(
+            "rvent-evbuffer-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        ));
+        std::fs::write(&p, data).unwrap();
+        p
+    }
+
+    fn open(p: &PathBuf) -> OwnedFd {
+        std::fs::File::open(p).unwrap().into()
+    }
+
+    fn big() -> Vec<u8> {
+        (0..512 * 1024)
+            .map(|i: usize| (i * 31 % 253) as u8)
+            .collect()
+    }
+
+    /// Writes `buf` out through a socketpair and returns what the peer got.
+    fn send_all(buf: &mut Evbuffer) -> Vec<u8> {
+        let (a, mut b) = UnixStream::pair().unwrap();
+        let reader = std::thread::spawn(move || {
+            let mut got = Vec::new();
+            b.read_to_end(&mut got).unwrap();
+            got
+        });
+        while !buf.is_empty() {
+            let n = buf.write_to(a.as_raw_fd()).unwrap();
+            assert!(n > 0);
+            buf.assert_invariants();
+        }
+        drop(a);
+        reader.join().unwrap()
+    }
+
+    #[derive(Clone, Copy, Debug)]
+    enum Mode {
+        Sendfile,
+        Mmap,
+        Read,
+    }
+
+    fn flags(m: Mode) -> SegFlags {
+        match m {
+            Mode::Sendfile => SegFlags::CLOSE_ON_FREE,
+            Mode::Mmap => SegFlags::CLOSE_ON_FREE | SegFlags::DISABLE_SENDFILE,
+            Mode::Read => {
+                SegFlags::CLOSE_ON_FREE | SegFlags::DISABLE_SENDFILE | SegFlags::DISABLE_MMAP
+            }
+        }
+    }
+
+    /// libevent's `add_file`, `add_file_offset[2|3]`, `add_big_file`
+    /// × sendfile / mmap / linear read.
+    fn add_file_case(m: Mode, seg_off: u64, seg_len: Option<u64>, sub: (usize, Option<usize>)) {
+        let data = big();
+        let path = temp_file(&data);
+        let seg = EvbufferFileSegment::new(open(&path), seg_off, seg_len, flags(m)).unwrap();
+        assert_eq!(seg.is_mapped(), !matches!(m, Mode::Read), "{m:?}");
+        let seg_end = seg_len.map_or(data.len(), |l| (seg_off + l) as usize);
+        let seg_bytes = &data[seg_off as usize..seg_end];
+        let end = sub.1.map_or(seg_bytes.len(), |l| sub.0 + l);
+        let want = &seg_bytes[sub.0..end];
+        let mut buf = Evbuffer::new();
+        buf.add(b"head:").unwrap();
+        buf.add_file_segment(&seg, sub.0, sub.1).unwrap();
+        buf.add(b":tail").unwrap();
+        drop(seg);
+        assert_eq!(buf.len(), want.len() + 10);
+        // Memory before a sendfile chain goes alone; without sendfile it
+        // goes with the file bytes in one writev.
+        let (a, mut b) = UnixStream::pair().unwrap();
+        a.set_nonblocking(true).unwrap(); // a partial write, no reader yet
+        let n = buf.write_to(a.as_raw_fd()).unwrap();
+        match m {
+            Mode::Sendfile => assert_eq!(n, 5, "stopped before the sendfile chain"),
+            _ => assert!(n > 5, "{m:?}: bytes went with the head"),
+        }
+        let mut head = vec![0u8; n];
+        b.read_exact(&mut head).unwrap();
+        drop((a, b));
+        let mut got = head;
+        got.extend(send_all(&mut buf));
+        let mut expect = b"head:".to_vec();
+        expect.extend_from_slice(want);
+        expect.extend_from_slice(b":tail");
+        assert!(
+            got == expect,
+            "{m:?} {seg_off} {seg_len:?} {sub:?}: content differs"
+        );
+        std::fs::remove_file(path).unwrap();
+    }
+
+    #[test]
+    #[cfg_attr(miri, ignore)]
+    fn add_file_whole() {
+        for m in [Mode::Sendfile, Mode::Mmap, Mode::Read] {
+            add_file_case(m, 0, None, (0, None));
+        }
+    }
+
+    #[test]
+    #[cfg_attr(miri, ignore)]
+    fn add_file_offset() {
+        for m in [Mode::Sendfile, Mode::Mmap, Mode::Read] {
+            add_file_case(m, 1000, None, (0, None)); // unaligned: mmap rounds
+            add_file_case(m, 8192, Some(100_000), (0, None));
+        }
+    }
+
+    #[test]
+    #[cfg_attr(miri, ignore)]
+    fn add_file_sub_segment() {
+        for m in [Mode::Sendfile, Mode::Mmap, Mode::Read] {
+            add_file_case(m, 3, Some(400_000), (77, Some(300_000)));
+            add_file_case(m, 0, None, (512 * 1024 - 10, None));
+        }
+    }
+
+    #[test]
+    #[cfg_attr(miri, ignore)]
+    fn add_file_and_every_operation_on_its_bytes() {
+        let data = big();
+        let path = temp_file(&data);
+        let mut buf = Evbuffer::new();
+        buf.add_file(open(&path), 100, Some(5000)).unwrap();
+        let mut out = [0u8; 10];
+        assert_eq!(buf.copyout(&mut out), 10);
+        assert_eq!(&out, &data[100..110]);
+        assert_eq!(buf.pullup(Some(20)).unwrap(), &data[100..120]);
+        assert_eq!(buf.remove(&mut out).unwrap(), 10);
+        assert_eq!(&out, &data[100..110]);
+        let p = buf.search(&data[3000..3010], None).unwrap();
+        assert!(p.pos() <= 3000 - 110);
+        let mut at = [0u8; 10];
+        buf.copyout_from(&p, &mut at).unwrap();
+        assert_eq!(at, data[3000..3010]);
+        let mut other = Evbuffer::new();
+        assert!(matches!(
+            other.add_buffer_reference(&mut buf),
+            Err(Error::InvalidArgument(_))
+        ));
+        assert_eq!(content(&buf), &data[110..5100]);
+        // Beyond the file: refused, descriptor closed.
+        assert!(buf.add_file(open(&path), 0, Some(1 << 30)).is_err());
+        assert!(buf.add_file(open(&path), 1 << 30, None).is_err());
+        std::fs::remove_file(path).unwrap();
+    }
+
+    fn fd_points_at(fd: i32, path: &PathBuf) -> bool {
+        std::fs::read_link(format!("/proc/self/fd/{fd}")).is_ok_and(|p| &p == path)
+    }
+
+    /// libevent's `evbuffer/add_file_leak1`: a buffer freed with file data
+    /// still in it closes the descriptor.
+    #[test]
+    #[cfg_attr(miri, ignore)]
+    fn add_file_leak1() {
+        let path = temp_file(b"some file data");
+        let fd = open(&path);
+        let raw = fd.as_raw_fd();
+        let mut buf = Evbuffer::new();
+        buf.add_file(fd, 0, None).unwrap();
+        assert!(fd_points_at(raw, &path));
+        buf.drain(3).unwrap();
+        drop(buf);
+        assert!(!fd_points_at(raw, &path), "descriptor leaked");
+        // On error, too.
+        let fd = open(&path);
+        let raw = fd.as_raw_fd();
+        assert!(Evbuffer::new().add_file(fd, 100, None).is_err());
+        assert!(!fd_points_at(raw, &path), "descriptor leaked on error");
+        std::fs::remove_file(path).unwrap();
+    }
+
+    /// libevent's `evbuffer/file_segment_add_cleanup_cb`.
+    #[test]
+    #[cfg_attr(miri, ignore)]
+    fn file_segment_add_cleanup_cb() {
+        let path = temp_file(b"0123456789");
+        let fd = open(&path);
+        let raw = fd.as_raw_fd();
+        let seg = EvbufferFileSegment::new(fd, 0, None, SegFlags::CLOSE_ON_FREE).unwrap();
+        let calls = Rc::new(Cell::new(0));
+        let c = calls.clone();
+        let p2 = path.clone();
+        seg.add_cleanup(move || {
+            assert!(!fd_points_at(raw, &p2), "closed before the cleanup");
+            c.set(c.get() + 1);
+        });
+        let mut b1 = Evbuffer::new();
+        let mut b2 = Evbuffer::new();
+        b1.add_file_segment(&seg, 0, Some(5)).unwrap();
+        b2.add_file_segment(&seg, 5, None).unwrap();
+        assert!(b2.add_file_segment(&seg, 11, None).is_err());
+        assert!(b2.add_file_segment(&seg, 5, Some(6)).is_err());
+        drop(seg);
+        b1.drain(5).unwrap();
+        assert_eq!(calls.get(), 0);
+        let mut b3 = Evbuffer::new();
+        b3.add_buffer(&mut b2).unwrap();
+        drop(b2);
+        assert_eq!(calls.get(), 0);
+        assert_eq!(content(&b3), b"56789");
+        drop(b3);
+        assert_eq!(calls.get(), 1);
+        // Without CLOSE_ON_FREE the descriptor stays open.
+        let fd = open(&path);
+        let raw = fd.as_raw_fd();
+        let seg = EvbufferFileSegment::new(fd, 0, None, SegFlags::DISABLE_MMAP).unwrap();
+        drop(seg);
+        assert!(fd_points_at(raw, &path));
+        // SAFETY: `raw` was released by the segment and is ours to close.
+        drop(unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(raw) });
+        std::fs::remove_file(path).unwrap();
+    }
+}

@@ -14,17 +14,28 @@
 //! - The bytes `[0, init)` have been written (initialised) at least once:
 //!   every slice handed out lies below `init`, so no uninitialised byte is
 //!   ever read. `init` only grows.
+//! - A *shared* chain (`shared` is `Some`) views read-only bytes owned by
+//!   its [`Shared`] owner — caller memory from `add_reference`, a pool
+//!   block viewed by several buffers after `add_buffer_reference`, a file
+//!   segment's mapped or read bytes. Its window ends at `cap`
+//!   (`cap == init == misalign + off`), so `space() == 0` and no write path
+//!   (append, prepend into the misalign room, realign, reserve, commit,
+//!   `data_mut`) ever reaches it; an emptied shared chain gets `cap == 0`.
+//!   The bytes live as long as the owner, which lives as long as the last
+//!   chain holding it: dropping that chain runs the owner's cleanup.
 
-// Maintainer notes: a later step adds shared read-only blocks (references
-// with a cleanup closure, multicast views): they become a second kind of
-// block here (an `Rc` owner instead of `ptr`/`cap`), with `space() == 0`
-// so no write path touches them. The block's recorded `cap` is what
-// `alloc_block` returned (the pool class size), and `free_block` needs
-// exactly that value to find the block's class again: never shrink `cap`.
+// Maintainer notes: the owner is an `Rc<Shared>` (thin, 8 bytes, with a
+// niche) in the chain rather than a tagged `init`, so the chain is 48
+// bytes, libevent's header size, and the hot paths (append, advance, data)
+// do not look at it. An owned block's recorded `cap` is what `alloc_block`
+// returned (the pool class size), and `free_block` needs exactly that value
+// to find the block's class again: never shrink an owned chain's `cap`
+// (shared chains record their block in `Shared::Block`).
 #![allow(unsafe_code)]
 
 use std::os::fd::RawFd;
 use std::ptr::NonNull;
+use std::rc::Rc;
 
 #[cfg(doc)]
 use crate::POOL_MAX_SIZE;
@@ -97,6 +108,36 @@ pub(crate) fn round_size(n: usize) -> usize {
     }
 }
 
+/// The owner of a shared chain's bytes. Dropped with the last chain
+/// viewing it; dropping it is the cleanup.
+pub(crate) enum Shared {
+    /// A block from [`alloc_block`] that several buffers view
+    /// (`add_buffer_reference`); freed back to the pool at the end.
+    Block { ptr: NonNull<u8>, cap: usize },
+    /// Caller memory (`add_reference`): dropping the owner is the cleanup.
+    Owner(Box<dyn OwnerBytes>),
+    /// A file segment's bytes (`add_file_segment`).
+    File(Rc<super::file::SegmentInner>),
+}
+
+/// Memory a caller hands over by reference: its bytes, stable while the
+/// value is neither moved nor dropped.
+pub(crate) trait OwnerBytes {
+    /// The bytes.
+    fn bytes(&self) -> &[u8];
+}
+
+impl Drop for Shared {
+    fn drop(&mut self) {
+        if let Shared::Block { ptr, cap } = *self {
+            // SAFETY: a `Block` owner holds the live block of an owned
+            // chain that was turned shared (`Chain::share`), which gave up
+            // its ownership; it is freed only here, once.
+            unsafe { free_block(ptr, cap) }
+        }
+    }
+}
+
 /// A chain: a block and the window of data in it.
 pub(crate) struct Chain {
     ptr: NonNull<u8>,
@@ -107,6 +148,8 @@ pub(crate) struct Chain {
     off: usize,
     /// End of the initialised prefix of the block.
     init: usize,
+    /// The owner of the bytes of a shared (read-only) chain.
+    shared: Option<Rc<Shared>>,
 }
 
 impl Chain {
@@ -117,6 +160,7 @@ impl Chain {
         misalign: 0,
         off: 0,
         init: 0,
+        shared: None,
     };
 
     /// An empty chain with a block of at least `cap` (non-zero) bytes:
@@ -131,6 +175,76 @@ impl Chain {
             misalign: 0,
             off: 0,
             init: 0,
+            shared: None,
+        })
+    }
+
+    /// A shared chain over `bytes[start..]`, which `owner` keeps alive
+    /// and unchanged. `bytes` must come from `owner` (its `Owner` bytes,
+    /// `File` bytes or `Block` block) and `start` must be below its length.
+    pub(crate) fn shared(owner: Rc<Shared>, bytes: &[u8], start: usize) -> Chain {
+        debug_assert!(start < bytes.len());
+        Chain {
+            // A pointer derived from a shared borrow: only ever read.
+            ptr: NonNull::from(bytes).cast(),
+            cap: bytes.len(),
+            misalign: start,
+            off: bytes.len() - start,
+            init: bytes.len(),
+            shared: Some(owner),
+        }
+    }
+
+    /// Whether the chain views shared read-only bytes.
+    #[inline]
+    pub(crate) fn is_shared(&self) -> bool {
+        self.shared.is_some()
+    }
+
+    /// Whether the chain views a file segment's bytes.
+    #[inline]
+    pub(crate) fn is_file(&self) -> bool {
+        matches!(self.shared.as_deref(), Some(Shared::File(_)))
+    }
+
+    /// Where to `sendfile` this chain's data from — the segment's
+    /// descriptor and the file offset of the data — for a file chain that
+    /// allows it.
+    #[inline]
+    pub(crate) fn sendfile_source(&self) -> Option<(RawFd, u64)> {
+        match self.shared.as_deref() {
+            Some(Shared::File(seg)) => seg.sendfile_at(self.misalign),
+            _ => None,
+        }
+    }
+
+    /// A second chain viewing the same bytes (`add_buffer_reference`),
+    /// turning an owned chain into a shared one first: from then on
+    /// neither may be written. `None` for file-segment chains (their bytes
+    /// may be sent with `sendfile`, libevent refuses them too).
+    pub(crate) fn share(&mut self) -> Option<Chain> {
+        if self.shared.is_none() {
+            debug_assert!(self.cap != 0 && self.off != 0);
+            let owner = Rc::new(Shared::Block {
+                ptr: self.ptr,
+                cap: self.cap,
+            });
+            // The block now belongs to `owner`; the window ends the view.
+            self.cap = self.misalign + self.off;
+            self.init = self.cap;
+            self.shared = Some(owner);
+        }
+        let owner = self.shared.as_ref().expect("set above");
+        if matches!(**owner, Shared::File(_)) {
+            return None;
+        }
+        Some(Chain {
+            ptr: self.ptr,
+            cap: self.cap,
+            misalign: self.misalign,
+            off: self.off,
+            init: self.init,
+            shared: Some(Rc::clone(owner)),
         })
     }
 
@@ -174,10 +288,15 @@ impl Chain {
         unsafe { std::slice::from_raw_parts(self.ptr.as_ptr().add(self.misalign), self.off) }
     }
 
-    /// The data, writable.
+    /// The data, writable (owned chains only).
+    ///
+    /// # Panics
+    /// On a shared chain (a bug in the caller: their bytes are read-only).
     #[inline]
     pub(crate) fn data_mut(&mut self) -> &mut [u8] {
-        // SAFETY: as in `data`; `&mut self` makes the access unique.
+        assert!(self.shared.is_none(), "data_mut on a shared chain");
+        // SAFETY: as in `data`; `&mut self` makes the access unique, and
+        // the block is owned by this chain alone (not shared).
         unsafe { std::slice::from_raw_parts_mut(self.ptr.as_ptr().add(self.misalign), self.off) }
     }
 
@@ -206,6 +325,7 @@ impl Chain {
     /// If `src` is longer than the misalign room (a bug in the caller).
     #[inline]
     pub(crate) fn prepend(&mut self, src: &[u8]) {
+        assert!(self.shared.is_none(), "prepend into a shared chain");
         if self.off == 0 {
             self.misalign = self.cap;
         }
@@ -241,7 +361,16 @@ impl Chain {
     pub(crate) fn advance(&mut self, n: usize) {
         assert!(n <= self.off, "chain advance beyond its data");
         self.off -= n;
-        self.misalign = if self.off == 0 { 0 } else { self.misalign + n };
+        if self.off != 0 {
+            self.misalign += n;
+        } else {
+            self.misalign = 0;
+            if self.shared.is_some() {
+                // No room may appear in a shared block.
+                self.cap = 0;
+                self.init = 0;
+            }
+        }
     }
 
     /// Drops `n` bytes from the end of the data.
@@ -252,8 +381,17 @@ impl Chain {
     pub(crate) fn truncate_back(&mut self, n: usize) {
         assert!(n <= self.off, "chain truncate beyond its data");
         self.off -= n;
+        if self.shared.is_some() {
+            // Keep the window ending at `cap`: no room appears.
+            self.cap -= n;
+            self.init = self.cap;
+        }
         if self.off == 0 {
             self.misalign = 0;
+            if self.shared.is_some() {
+                self.cap = 0;
+                self.init = 0;
+            }
         }
     }
 
@@ -261,7 +399,7 @@ impl Chain {
     /// `evbuffer_chain_align`), so all free room is after it.
     #[inline]
     pub(crate) fn realign(&mut self) {
-        if self.misalign == 0 {
+        if self.misalign == 0 || self.shared.is_some() {
             return;
         }
         // SAFETY: source `[misalign, misalign + off)` and target `[0, off)`
@@ -340,6 +478,16 @@ impl Chain {
             self.init,
             self.cap
         );
+        if self.shared.is_some() {
+            assert!(
+                self.space() == 0 && self.init == self.cap,
+                "shared chain with room: misalign {} off {} init {} cap {}",
+                self.misalign,
+                self.off,
+                self.init,
+                self.cap
+            );
+        }
     }
 }
 
@@ -404,9 +552,10 @@ pub(crate) fn read_into(fd: RawFd, chains: &mut [Chain], want: usize) -> std::io
 impl Drop for Chain {
     #[inline]
     fn drop(&mut self) {
-        if self.cap != 0 {
-            // SAFETY: a non-zero `cap` means `ptr` is the live block from
-            // `alloc_block(cap)` (invariant), freed only here.
+        if self.cap != 0 && self.shared.is_none() {
+            // SAFETY: a non-zero `cap` on an owned chain means `ptr` is the
+            // live block from `alloc_block(cap)` (invariant), freed only
+            // here. (A shared chain's owner frees or releases its bytes.)
             unsafe { free_block(self.ptr, self.cap) }
         }
     }
@@ -418,6 +567,7 @@ impl std::fmt::Debug for Chain {
             .field("cap", &self.cap)
             .field("misalign", &self.misalign)
             .field("off", &self.off)
+            .field("shared", &self.shared.is_some())
             .finish()
     }
 }

@@ -25,7 +25,7 @@ use std::os::fd::RawFd;
 
 use super::Evbuffer;
 use super::chain::{self, Chain, round_size};
-use crate::sys::io::{MAX_READ_IOV, write_chunks};
+use crate::sys::io::{MAX_READ_IOV, sendfile, write_chunks};
 
 /// Default of [`Evbuffer::max_read`] (libevent's `EVBUFFER_MAX_READ_DEFAULT`).
 pub const DEFAULT_MAX_READ: usize = 4096;
@@ -241,9 +241,16 @@ impl Evbuffer {
         if limit == 0 {
             return Ok(0);
         }
+        if let Some((src, off)) = self.live()[0].sendfile_source() {
+            let k = limit.min(self.live()[0].len());
+            let w = sendfile(fd, src, off, k)?;
+            self.drain_raw(w);
+            return Ok(w);
+        }
         let mut left = limit;
+        // Memory chains up to the first chain that goes with sendfile.
         let chunks = self.live().iter().map_while(|c| {
-            if left == 0 {
+            if left == 0 || c.sendfile_source().is_some() {
                 return None;
             }
             let d = c.data();

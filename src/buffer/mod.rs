@@ -64,7 +64,9 @@
 mod callback;
 mod chain;
 mod fd;
+mod file;
 mod readln;
+mod reference;
 mod reserve;
 mod search;
 
@@ -79,6 +81,7 @@ use crate::{Error, Result};
 
 pub use callback::{CbEntry, CbInfo};
 pub use fd::{DEFAULT_MAX_READ, MAX_READ_LIMIT};
+pub use file::{EvbufferFileSegment, SegFlags};
 pub use readln::{EolStyle, Line};
 pub use search::{EvbufferPtr, PtrHow};
 
@@ -661,7 +664,7 @@ impl Evbuffer {
             self.live_mut()[i].realign();
             return Ok(i);
         }
-        if c.len() <= MAX_TO_COPY_IN_EXPAND {
+        if c.len() <= MAX_TO_COPY_IN_EXPAND && !c.is_shared() {
             let need = c
                 .len()
                 .checked_add(n)
@@ -719,6 +722,8 @@ impl Evbuffer {
             // is room (too small a one is replaced below).
             Some(c) if c.is_empty() && c.cap() >= data.len() => c.cap(),
             Some(c) if c.is_empty() => 0,
+            // Never into shared (reference) memory.
+            Some(c) if c.is_shared() => 0,
             Some(c) => c.misalign(),
             None => 0,
         };
@@ -1040,7 +1045,7 @@ impl Evbuffer {
             let live = self.live().len();
             if live > 0 {
                 let last = self.head + live - 1;
-                if self.chains[last].cap() <= KEEP_ON_DRAIN {
+                if self.chains[last].cap() <= KEEP_ON_DRAIN && !self.chains[last].is_shared() {
                     let mut keep = std::mem::replace(&mut self.chains[last], Chain::EMPTY);
                     let l = keep.len();
                     keep.advance(l);
@@ -1214,6 +1219,11 @@ impl Evbuffer {
         if n == 0 || n > self.total_len {
             return None;
         }
+        if self.live()[0].is_shared() {
+            // Shared bytes are read-only: the first n go to a new chain.
+            self.pullup_shared(n)?;
+            return Some(&mut self.live_mut()[0].data_mut()[..n]);
+        }
         let first_len = self.live()[0].len();
         if first_len < n {
             let first = &self.live()[0];
@@ -1252,6 +1262,41 @@ impl Evbuffer {
             self.touch();
         }
         Some(&mut self.live_mut()[0].data_mut()[..n])
+    }
+
+    /// Copies the first `n` (`<= len`) bytes into a new first chain when
+    /// the first chain is shared; `None` (nothing changed) if memory runs
+    /// out.
+    #[cold]
+    fn pullup_shared(&mut self, n: usize) -> Option<()> {
+        let mut fresh = Chain::with_capacity(round_size(n)).ok()?;
+        self.reserve_chains(1).ok()?;
+        let mut need = n;
+        let mut consumed = 0;
+        for c in self.live_mut() {
+            if need == 0 {
+                break;
+            }
+            let k = need.min(c.len());
+            fresh.append(&c.data()[..k]);
+            c.advance(k);
+            need -= k;
+            if c.is_empty() {
+                consumed += 1;
+            }
+        }
+        let head = self.head;
+        if consumed > 0 {
+            self.chains[head] = fresh;
+            self.chains.drain(head + 1..head + consumed);
+        } else if head > 0 {
+            self.head -= 1;
+            self.chains[self.head] = fresh;
+        } else {
+            self.chains.insert(0, fresh);
+        }
+        self.touch();
+        Some(())
     }
 
     /// The number of chains and the bytes of memory they hold (for the
@@ -1328,7 +1373,7 @@ enum AppendPlan {
 /// start frees `n` bytes of room and moves little.
 #[inline]
 fn should_realign(c: &Chain, n: usize) -> bool {
-    c.cap() - c.len() >= n && c.len() < c.cap() / 2 && c.len() <= MAX_TO_REALIGN
+    c.cap() - c.len() >= n && c.len() < c.cap() / 2 && c.len() <= MAX_TO_REALIGN && !c.is_shared()
 }
 
 /// Copies from `chains` (starting `off` bytes into the first) into `out`;
@@ -1385,7 +1430,7 @@ mod tests {
     fn header_sizes() {
         // Per chain (libevent: 48 bytes in front of each block) and per
         // buffer; the README reports these.
-        assert_eq!(std::mem::size_of::<Chain>(), 40);
+        assert_eq!(std::mem::size_of::<Chain>(), 48);
         assert_eq!(std::mem::size_of::<Evbuffer>(), 96);
     }
 

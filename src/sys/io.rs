@@ -99,7 +99,6 @@ pub(crate) fn write_chunks<'a>(
 /// the kernel. Unlike `send`, it cannot suppress `SIGPIPE` on a closed
 /// socket: ignore `SIGPIPE` in programs that send files to peers that may
 /// hang up (libevent has the same limit).
-#[allow(dead_code)] // file segments land next
 pub(crate) fn sendfile(out: RawFd, in_fd: RawFd, offset: u64, count: usize) -> io::Result<usize> {
     let mut off =
         libc::off_t::try_from(offset).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
@@ -108,7 +107,6 @@ pub(crate) fn sendfile(out: RawFd, in_fd: RawFd, offset: u64, count: usize) -> i
 }
 
 /// `pread` until `buf` is full or end of file; returns the bytes read.
-#[allow(dead_code)] // file segments land next
 pub(crate) fn pread_full(fd: RawFd, buf: &mut [u8], offset: u64) -> io::Result<usize> {
     let mut done = 0;
     while done < buf.len() {
@@ -128,7 +126,6 @@ pub(crate) fn pread_full(fd: RawFd, buf: &mut [u8], offset: u64) -> io::Result<u
 }
 
 /// A read-only private mapping of a file range; unmapped on drop.
-#[allow(dead_code)] // file segments land next
 #[derive(Debug)]
 pub(crate) struct Mapping {
     base: NonNull<u8>,
@@ -138,7 +135,6 @@ pub(crate) struct Mapping {
     len: usize,
 }
 
-#[allow(dead_code)] // file segments land next
 impl Mapping {
     /// Maps `len` (non-zero) bytes of `fd` from `offset`.
     pub(crate) fn new(fd: RawFd, offset: u64, len: usize) -> io::Result<Mapping> {

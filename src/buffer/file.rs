@@ -1,0 +1,326 @@
+//! File segments (`evbuffer_file_segment_new`, `evbuffer_add_file_segment`,
+//! `evbuffer_add_file`, `evbuffer_file_segment_add_cleanup_cb`).
+//!
+//! A segment is a refcounted range of a regular file. Its bytes are mapped
+//! read-only with `mmap` when it is created (or read into memory with
+//! `pread` when mapping is disabled or fails), so every buffer operation
+//! works on file data — copyout, pullup, remove, search, readln — where
+//! libevent calls them undefined. When a buffer writes a segment's data to
+//! a descriptor ([`Evbuffer::write_to`]) and the segment allows it, the
+//! bytes go with `sendfile(2)` straight from the file, the mapping
+//! untouched (so its pages are never faulted in).
+//!
+//! Buffers hold segment data in shared, read-only chains (see
+//! `chain.rs`); the segment lives until the last of them and the last
+//! [`EvbufferFileSegment`] handle are gone. Then it unmaps, closes its
+//! descriptor (with [`SegFlags::CLOSE_ON_FREE`]) and runs the cleanups of
+//! [`EvbufferFileSegment::add_cleanup`], once, in that order (libevent's).
+//!
+//! The file must not shrink while mapped: reading a mapped page past the
+//! end of the file raises `SIGBUS` (true of every `mmap` user). The range is
+//! checked against the file size when the segment is made.
+
+use std::cell::RefCell;
+use std::fmt;
+use std::os::fd::{AsRawFd, IntoRawFd, OwnedFd, RawFd};
+use std::rc::Rc;
+
+use super::chain::{Chain, Shared};
+use super::{Evbuffer, FROZEN_END};
+use crate::flags::flag_set;
+use crate::mem::{self, MemVec};
+use crate::sys::io::{Mapping, pread_full};
+use crate::{Error, Result};
+
+flag_set! {
+    /// How a file segment treats its descriptor and data
+    /// (`EVBUF_FS_*`, with libevent's values).
+    #[doc(alias = "EVBUF_FS_CLOSE_ON_FREE")]
+    pub struct SegFlags: u8 {
+        /// Close the descriptor when the segment is freed.
+        const CLOSE_ON_FREE = 0x01;
+        /// Read the data into memory instead of mapping it.
+        const DISABLE_MMAP = 0x02;
+        /// Never send the data with `sendfile`: write the bytes.
+        const DISABLE_SENDFILE = 0x04;
+    }
+}
+
+enum Bytes {
+    /// A zero-length segment.
+    None,
+    Mapped(Mapping),
+    Read(MemVec<u8>),
+}
+
+/// The shared state of a segment.
+pub(crate) struct SegmentInner {
+    fd: RawFd,
+    /// The descriptor when it closes with the segment.
+    owned: Option<OwnedFd>,
+    offset: u64,
+    flags: SegFlags,
+    bytes: Bytes,
+    cleanups: RefCell<Vec<Box<dyn FnOnce()>>>,
+}
+
+impl SegmentInner {
+    fn bytes(&self) -> &[u8] {
+        match &self.bytes {
+            Bytes::None => &[],
+            Bytes::Mapped(m) => m.bytes(),
+            Bytes::Read(v) => v,
+        }
+    }
+
+    /// The descriptor and the file offset of byte `pos` of the segment,
+    /// if its data may go with `sendfile`.
+    pub(crate) fn sendfile_at(&self, pos: usize) -> Option<(RawFd, u64)> {
+        if self.flags.contains(SegFlags::DISABLE_SENDFILE) {
+            None
+        } else {
+            Some((self.fd, self.offset + pos as u64))
+        }
+    }
+}
+
+impl Drop for SegmentInner {
+    fn drop(&mut self) {
+        self.bytes = Bytes::None; // unmap or free
+        self.owned = None; // close
+        for f in self.cleanups.get_mut().drain(..) {
+            f();
+        }
+    }
+}
+
+/// A refcounted range of a file to add to buffers without copying
+/// (libevent's `struct evbuffer_file_segment`). Cloning the handle shares
+/// the segment.
+///
+/// # Examples
+///
+/// ```
+/// use rvent::{Evbuffer, EvbufferFileSegment, SegFlags};
+/// let path = std::env::temp_dir().join(format!("rvent-doc-seg-{}", std::process::id()));
+/// std::fs::write(&path, b"0123456789")?;
+/// let fd = std::fs::File::open(&path)?.into();
+/// let seg = EvbufferFileSegment::new(fd, 2, Some(6), SegFlags::CLOSE_ON_FREE)?;
+/// let mut buf = Evbuffer::new();
+/// buf.add_file_segment(&seg, 1, Some(3))?;
+/// assert_eq!(buf.pullup(None).as_deref(), Some(&b"345"[..]));
+/// # std::fs::remove_file(&path)?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[doc(alias = "evbuffer_file_segment")]
+#[derive(Clone)]
+pub struct EvbufferFileSegment(Rc<SegmentInner>);
+
+impl fmt::Debug for EvbufferFileSegment {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EvbufferFileSegment")
+            .field("fd", &self.0.fd)
+            .field("offset", &self.0.offset)
+            .field("len", &self.len())
+            .field("flags", &self.0.flags)
+            .field("mapped", &matches!(self.0.bytes, Bytes::Mapped(_)))
+            .finish()
+    }
+}
+
+impl EvbufferFileSegment {
+    /// A segment of `len` bytes (to the end of the file with `None`) of
+    /// `fd` from `offset` (libevent's `evbuffer_file_segment_new`). The
+    /// data is mapped now (or read, with [`SegFlags::DISABLE_MMAP`] or if
+    /// mapping fails).
+    ///
+    /// With [`SegFlags::CLOSE_ON_FREE`] the descriptor is closed with the
+    /// segment; without it the descriptor is released
+    /// ([`IntoRawFd`]) and left open — for a descriptor the caller keeps
+    /// using under the same number.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] if the range lies beyond the end of the
+    /// file or does not fit in memory; [`Error::Io`] if the file cannot be
+    /// examined or read; [`Error::Alloc`] if the read copy cannot be
+    /// allocated. The descriptor is closed on error if `CLOSE_ON_FREE` is
+    /// set.
+    #[doc(alias = "evbuffer_file_segment_new")]
+    pub fn new(fd: OwnedFd, offset: u64, len: Option<u64>, flags: SegFlags) -> Result<Self> {
+        let file = std::fs::File::from(fd);
+        let size = file.metadata()?.len();
+        let fd = OwnedFd::from(file);
+        let raw = fd.as_raw_fd();
+        let owned = if flags.contains(SegFlags::CLOSE_ON_FREE) {
+            Some(fd)
+        } else {
+            let _ = fd.into_raw_fd();
+            None
+        };
+        let len = match len {
+            Some(l) => l,
+            None => size
+                .checked_sub(offset)
+                .ok_or(Error::InvalidArgument("segment offset beyond the file"))?,
+        };
+        if offset.checked_add(len).is_none_or(|end| end > size) {
+            return Err(Error::InvalidArgument("segment beyond the end of the file"));
+        }
+        let len = usize::try_from(len)
+            .map_err(|_| Error::InvalidArgument("segment larger than the address space"))?;
+        let bytes = if len == 0 {
+            Bytes::None
+        } else {
+            let mapped = if flags.contains(SegFlags::DISABLE_MMAP) {
+                None
+            } else {
+                Mapping::new(raw, offset, len).ok()
+            };
+            match mapped {
+                Some(m) => Bytes::Mapped(m),
+                None => {
+                    let mut v = mem::vec();
+                    mem::reserve(&mut v, len)?;
+                    v.resize(len, 0);
+                    if pread_full(raw, &mut v, offset)? != len {
+                        return Err(Error::Io(std::io::ErrorKind::UnexpectedEof.into()));
+                    }
+                    Bytes::Read(v)
+                }
+            }
+        };
+        Ok(EvbufferFileSegment(Rc::new(SegmentInner {
+            fd: raw,
+            owned,
+            offset,
+            flags,
+            bytes,
+            cleanups: RefCell::new(Vec::new()),
+        })))
+    }
+
+    /// The segment's length in bytes.
+    pub fn len(&self) -> usize {
+        self.0.bytes().len()
+    }
+
+    /// Whether the segment is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Whether the data is mapped (rather than read into memory).
+    pub fn is_mapped(&self) -> bool {
+        matches!(self.0.bytes, Bytes::Mapped(_))
+    }
+
+    /// Runs `cleanup` once, after the segment's last reference — handle or
+    /// buffer data — is gone and its descriptor closed (libevent's
+    /// `evbuffer_file_segment_add_cleanup_cb`; several may be added).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::{cell::Cell, rc::Rc};
+    /// use rvent::{Evbuffer, EvbufferFileSegment, SegFlags};
+    /// let path = std::env::temp_dir().join(format!("rvent-doc-cln-{}", std::process::id()));
+    /// std::fs::write(&path, b"abc")?;
+    /// let seg = EvbufferFileSegment::new(std::fs::File::open(&path)?.into(), 0, None,
+    ///     SegFlags::CLOSE_ON_FREE)?;
+    /// let done = Rc::new(Cell::new(false));
+    /// let d = done.clone();
+    /// seg.add_cleanup(move || d.set(true));
+    /// let mut buf = Evbuffer::new();
+    /// buf.add_file_segment(&seg, 0, None)?;
+    /// drop(seg);
+    /// assert!(!done.get()); // the buffer still holds the data
+    /// buf.drain(3)?;
+    /// assert!(done.get());
+    /// # std::fs::remove_file(&path)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[doc(alias = "evbuffer_file_segment_add_cleanup_cb")]
+    pub fn add_cleanup(&self, cleanup: impl FnOnce() + 'static) {
+        self.0.cleanups.borrow_mut().push(Box::new(cleanup));
+    }
+}
+
+impl Evbuffer {
+    /// Appends `len` bytes (the rest with `None`) of `seg` from
+    /// `offset` within it, without copying (libevent's
+    /// `evbuffer_add_file_segment`).
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] if the range lies outside the segment or
+    /// the length would overflow; [`Error::BadState`] if the end is frozen;
+    /// [`Error::Alloc`] if the chain list cannot grow. The buffer is
+    /// unchanged on error.
+    #[doc(alias = "evbuffer_add_file_segment")]
+    pub fn add_file_segment(
+        &mut self,
+        seg: &EvbufferFileSegment,
+        offset: usize,
+        len: Option<usize>,
+    ) -> Result<()> {
+        if self.hooks != 0 {
+            return self.hooked(FROZEN_END, |b| b.add_segment_raw(seg, offset, len));
+        }
+        self.add_segment_raw(seg, offset, len)
+    }
+
+    fn add_segment_raw(
+        &mut self,
+        seg: &EvbufferFileSegment,
+        offset: usize,
+        len: Option<usize>,
+    ) -> Result<()> {
+        let all = seg.0.bytes();
+        let end = match len {
+            None => all.len(),
+            Some(l) => offset.saturating_add(l),
+        };
+        if offset > all.len() || end > all.len() {
+            return Err(Error::InvalidArgument("range outside the file segment"));
+        }
+        if offset == end {
+            return Ok(());
+        }
+        if self.total_len.checked_add(end - offset).is_none() {
+            return Err(Error::InvalidArgument("buffer length overflows"));
+        }
+        let owner = Rc::new(Shared::File(Rc::clone(&seg.0)));
+        self.push_chain(Chain::shared(owner, &all[..end], offset))
+    }
+
+    /// Appends `len` bytes (to the end of the file with `None`) of the
+    /// file `fd` from `offset` (libevent's `evbuffer_add_file`): a segment
+    /// with [`SegFlags::CLOSE_ON_FREE`], so the descriptor is closed when
+    /// the data is gone — or right away on error.
+    ///
+    /// # Errors
+    /// As [`EvbufferFileSegment::new`] and
+    /// [`add_file_segment`](Self::add_file_segment).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::os::fd::AsRawFd;
+    /// use std::os::unix::net::UnixStream;
+    /// let path = std::env::temp_dir().join(format!("rvent-doc-file-{}", std::process::id()));
+    /// std::fs::write(&path, b"file body")?;
+    /// let mut buf = rvent::Evbuffer::new();
+    /// buf.add_file(std::fs::File::open(&path)?.into(), 5, None)?;
+    /// let (a, _b) = UnixStream::pair()?;
+    /// assert_eq!(buf.write_to(a.as_raw_fd())?, 4); // with sendfile
+    /// # std::fs::remove_file(&path)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[doc(alias = "evbuffer_add_file")]
+    pub fn add_file(&mut self, fd: OwnedFd, offset: u64, len: Option<u64>) -> Result<()> {
+        if self.is_frozen(false) {
+            return Err(Error::BadState("buffer end is frozen"));
+        }
+        let seg = EvbufferFileSegment::new(fd, offset, len, SegFlags::CLOSE_ON_FREE)?;
+        self.add_file_segment(&seg, 0, None)
+    }
+}
