@@ -1666,6 +1666,7 @@ mod callbacks {
     }
 
     #[test]
+    #[cfg_attr(miri, ignore)] // epoll
     fn deferred_callbacks_run_from_the_loop() {
         let mut base = EventBase::new().unwrap();
         let mut buf = Evbuffer::new();
@@ -2174,4 +2175,46 @@ mod files {
         drop(unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(raw) });
         std::fs::remove_file(path).unwrap();
     }
+}
+
+mod deferred_after_free {
+    use super::*;
+    use rvent::{EventBase, LoopFlags};
+    use std::cell::Cell;
+    use std::rc::Rc;
+
+    #[test]
+    #[cfg_attr(miri, ignore)] // epoll
+    fn a_freed_buffer_delivers_nothing() {
+        let mut base = EventBase::new().unwrap();
+        let calls = Rc::new(Cell::new(0));
+        let c = calls.clone();
+        let mut buf = Evbuffer::new();
+        buf.add_deferred_cb(&base, move |_, _| c.set(c.get() + 1));
+        buf.add(b"queued").unwrap();
+        drop(buf);
+        base.run(LoopFlags::NONBLOCK).unwrap();
+        assert_eq!(calls.get(), 0);
+        assert_eq!(Rc::strong_count(&calls), 1, "the callback was dropped");
+    }
+}
+
+/// Found by fuzz/evbuffer_ops: a frozen front refuses `readln_into` and
+/// `readln_bounded` even when no complete line is there (libevent's readln
+/// returns NULL on a frozen front before looking).
+#[test]
+fn frozen_front_refuses_readln_without_a_line() {
+    let mut b = Evbuffer::new();
+    b.add(b"no end of line").unwrap();
+    b.freeze(true);
+    assert!(matches!(
+        b.readln_into(EolStyle::Lf, &mut [0u8; 64]),
+        Err(Error::BadState(_))
+    ));
+    assert!(matches!(
+        b.readln_bounded(EolStyle::Any, 64),
+        Err(Error::BadState(_))
+    ));
+    assert_eq!(b.readln(EolStyle::Lf), None);
+    assert_eq!(content(&b), b"no end of line");
 }

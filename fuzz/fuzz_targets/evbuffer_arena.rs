@@ -4,7 +4,7 @@
 //! the next op and checked intact afterwards — buffer memory and arena
 //! memory must never overlap, whichever pools the chains come from.
 //!
-//! To do when they land: add_buffer_reference, add_reference, freeze, and
+//! The programs include references, multicast views and freezing. To do:
 //! buffers created on the base (chains from its pools).
 
 #![no_main]

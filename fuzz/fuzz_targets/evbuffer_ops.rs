@@ -2,12 +2,12 @@
 //! add_fmt, add_slices, prepend, drain, remove, remove_buffer, add_buffer,
 //! prepend_buffer, copyout, copyout_from, peek, pullup, readln in each
 //! style, bounded and into a caller's buffer, search, search_range,
-//! search_eol, positions, reserve / commit (fresh and stale), expand),
-//! checked against `VecDeque<u8>` models with `assert_invariants()` after
-//! every op. The ops and the model live in `fuzz/src/ops.rs`, which
-//! `tests/evbuffer.rs` also runs over the committed seed corpus.
-//!
-//! To do when they land: add_buffer_reference, add_reference, freeze.
+//! search_eol, positions, reserve / commit (fresh and stale), expand,
+//! add_reference with an offset (owner dropped exactly once),
+//! add_buffer_reference, freeze / unfreeze of either side), checked against
+//! `VecDeque<u8>` models with `assert_invariants()` after every op. The ops
+//! and the model live in `fuzz/src/ops.rs`, which `tests/evbuffer.rs` also
+//! runs over the committed seed corpus.
 
 #![no_main]
 

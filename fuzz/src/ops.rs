@@ -9,13 +9,18 @@
 //! search positions, error or not) equal the model's answer, and a failed
 //! operation leaves the buffer unchanged.
 //!
-//! To do when they land: `add_buffer_reference` (shared read-only views,
-//! source dropped first), `add_reference` (cleanup closure run exactly
-//! once, also after moving to another buffer), `freeze` front / end
-//! (libevent's table of refused operations), file segments.
+//! References and views: `add_reference` (with an offset) checks that its
+//! owner is dropped exactly once, when its last byte left every buffer
+//! (buffers are dropped at the end of a program); `add_buffer_reference`
+//! makes shared views whose source keeps changing. Freezing follows
+//! libevent's table: an op touching a frozen side must fail (`Err` or
+//! `None`) and change nothing — the model is left as it was. File segments
+//! need a file and stay in `tests/evbuffer.rs`.
 
+use std::cell::Cell;
 use std::collections::VecDeque;
 use std::io::{IoSlice, IoSliceMut};
+use std::rc::Rc;
 
 use arbitrary::{Arbitrary, Unstructured};
 use rvent::{EolStyle, Evbuffer, EvbufferPtr, PtrHow};
@@ -184,6 +189,39 @@ pub enum Op {
     ExpandHuge {
         b: u8,
     },
+    /// `add_reference_with_offset` of `data` (owner counted).
+    AddReference {
+        b: u8,
+        data: Vec<u8>,
+        offset: u8,
+    },
+    AddBufferReference {
+        dst: u8,
+        src: u8,
+    },
+    Freeze {
+        b: u8,
+        front: bool,
+    },
+    Unfreeze {
+        b: u8,
+        front: bool,
+    },
+}
+
+/// A reference owner counting its drops.
+struct Counted(Vec<u8>, Rc<Cell<u32>>);
+
+impl AsRef<[u8]> for Counted {
+    fn as_ref(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl Drop for Counted {
+    fn drop(&mut self) {
+        self.1.set(self.1.get() + 1);
+    }
 }
 
 /// A program for `evbuffer_ops` / `evbuffer_arena`.
@@ -286,6 +324,23 @@ pub struct Checker {
     pub bufs: [Evbuffer; BUFS],
     pub model: [VecDeque<u8>; BUFS],
     resv: [Option<Vec<u8>>; BUFS],
+    /// `[front, end]` frozen, per buffer.
+    frozen: [[bool; 2]; BUFS],
+    /// Drop counters of every reference added: each must end at 1.
+    refs: Vec<Rc<Cell<u32>>>,
+}
+
+impl Drop for Checker {
+    fn drop(&mut self) {
+        for b in &mut self.bufs {
+            *b = Evbuffer::new();
+        }
+        if !std::thread::panicking() {
+            for r in &self.refs {
+                assert_eq!(r.get(), 1, "a reference owner dropped {} times", r.get());
+            }
+        }
+    }
 }
 
 impl Default for Checker {
@@ -300,6 +355,8 @@ impl Checker {
             bufs: std::array::from_fn(|_| Evbuffer::new()),
             model: std::array::from_fn(|_| VecDeque::new()),
             resv: std::array::from_fn(|_| None),
+            frozen: [[false; 2]; BUFS],
+            refs: Vec::new(),
         }
     }
 
@@ -331,10 +388,141 @@ impl Checker {
         }
     }
 
+    /// Runs `op` if it touches a frozen side: it must fail; the model
+    /// stays. Returns whether it did.
+    fn frozen_refuses(&mut self, op: &Op) -> bool {
+        use Op::*;
+        let fr = self.frozen;
+        let ix = |b: &u8| *b as usize % BUFS;
+        let front = |b: &u8| fr[ix(b)][0];
+        let end = |b: &u8| fr[ix(b)][1];
+        let e = |r: bool, what: &str| assert!(r, "{what} on a frozen side succeeded");
+        match op {
+            Add { b, data } if end(b) => e(self.bufs[ix(b)].add(data).is_err(), "add"),
+            AddFill { b, .. } if end(b) => e(self.bufs[ix(b)].add(b"x").is_err(), "add"),
+            AddFmt { b, n } if end(b) => e(
+                self.bufs[ix(b)].add_fmt(format_args!("{n}")).is_err(),
+                "add_fmt",
+            ),
+            AddSlices { b, .. } if end(b) => e(
+                self.bufs[ix(b)].add_slices(&[IoSlice::new(b"s")]).is_err(),
+                "add_slices",
+            ),
+            AddReference { b, data, .. } if end(b) => e(
+                self.bufs[ix(b)].add_reference(data.clone()).is_err(),
+                "add_reference",
+            ),
+            Reserve { b, n, .. } | ReserveVectored { b, n, .. } if end(b) => e(
+                self.bufs[ix(b)].reserve_space(*n as usize).is_err(),
+                "reserve",
+            ),
+            Commit { b, n } if end(b) => e(
+                self.bufs[ix(b)].commit_space(*n as usize).is_err(),
+                "commit",
+            ),
+            Prepend { b, data } if front(b) => {
+                e(self.bufs[ix(b)].prepend(data).is_err(), "prepend")
+            }
+            PrependFill { b, .. } if front(b) => {
+                e(self.bufs[ix(b)].prepend(b"p").is_err(), "prepend")
+            }
+            Drain { b, .. } | DrainAll { b } if front(b) => {
+                e(self.bufs[ix(b)].drain(1).is_err(), "drain")
+            }
+            Remove { b, .. } if front(b) => {
+                e(self.bufs[ix(b)].remove(&mut [0u8; 4]).is_err(), "remove")
+            }
+            Readln { b, style } if front(b) => {
+                e(self.bufs[ix(b)].readln(style.eol()).is_none(), "readln")
+            }
+            ReadlnBounded { b, style, max } if front(b) => e(
+                self.bufs[ix(b)]
+                    .readln_bounded(style.eol(), *max as usize)
+                    .is_err(),
+                "readln_bounded",
+            ),
+            ReadlnInto { b, style, .. } if front(b) => e(
+                self.bufs[ix(b)]
+                    .readln_into(style.eol(), &mut [0u8; 64])
+                    .is_err(),
+                "readln_into",
+            ),
+            RemoveBuffer { src, dst, n } if ix(src) != ix(dst) && (front(src) || end(dst)) => {
+                let (s, d) = self.pair(ix(src), ix(dst));
+                e(s.remove_buffer(d, *n as usize).is_err(), "remove_buffer")
+            }
+            AddBuffer { dst, src } if ix(src) != ix(dst) && (front(src) || end(dst)) => {
+                let (d, s) = self.pair(ix(dst), ix(src));
+                e(d.add_buffer(s).is_err(), "add_buffer")
+            }
+            PrependBuffer { dst, src } if ix(src) != ix(dst) && (front(src) || front(dst)) => {
+                let (d, s) = self.pair(ix(dst), ix(src));
+                e(d.prepend_buffer(s).is_err(), "prepend_buffer")
+            }
+            AddBufferReference { dst, src } if ix(src) != ix(dst) && end(dst) => {
+                let (d, s) = self.pair(ix(dst), ix(src));
+                e(d.add_buffer_reference(s).is_err(), "add_buffer_reference")
+            }
+            _ => return false,
+        }
+        true
+    }
+
     /// Applies one op to the buffers and the models and compares results.
     pub fn apply(&mut self, op: &Op) {
         use Op::*;
+        if self.frozen_refuses(op) {
+            return;
+        }
         match op {
+            AddReference { b, data, offset } => {
+                let i = *b as usize % BUFS;
+                let off = *offset as usize;
+                let c = Rc::new(Cell::new(0));
+                self.refs.push(c.clone());
+                let owner = Counted(data.clone(), c.clone());
+                if self.model[i].len() + data.len() > CAP {
+                    return; // `owner` dropped here: counted once
+                }
+                let r = self.bufs[i].add_reference_with_offset(owner, off);
+                assert_eq!(r.is_ok(), off <= data.len(), "add_reference offset {off}");
+                if off >= data.len() {
+                    assert_eq!(
+                        c.get(),
+                        1,
+                        "an empty or refused reference is dropped at once"
+                    );
+                } else {
+                    self.model[i].extend(&data[off..]);
+                }
+            }
+            AddBufferReference { dst, src } => {
+                let Some((d, s)) = self.two(*dst, *src) else {
+                    return;
+                };
+                if self.model[d].len() + self.model[s].len() > CAP {
+                    return;
+                }
+                let (db, sb) = self.pair(d, s);
+                db.add_buffer_reference(sb).expect("add_buffer_reference");
+                // src keeps its data; a pending reservation in it goes
+                // stale when it had data to share.
+                if !self.model[s].is_empty() {
+                    self.resv[s] = None;
+                }
+                let copy: Vec<u8> = self.model[s].iter().copied().collect();
+                self.model[d].extend(copy);
+            }
+            Freeze { b, front } => {
+                let i = *b as usize % BUFS;
+                self.bufs[i].freeze(*front);
+                self.frozen[i][usize::from(!*front)] = true;
+            }
+            Unfreeze { b, front } => {
+                let i = *b as usize % BUFS;
+                self.bufs[i].unfreeze(*front);
+                self.frozen[i][usize::from(!*front)] = false;
+            }
             Add { b, data } => self.add(*b, data),
             AddFill { b, byte, len } => self.add(*b, &vec![*byte; *len as usize]),
             AddFmt { b, n } => {

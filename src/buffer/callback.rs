@@ -106,6 +106,18 @@ pub(crate) struct CbList {
     deferred: Option<(Rc<DeferredQueue>, Rc<DeferredCbs>)>,
 }
 
+impl Drop for CbList {
+    /// A dropped buffer's pending deferred delivery is cancelled (its
+    /// callbacks are dropped with it), as `evbuffer_free` does.
+    fn drop(&mut self) {
+        if let Some((_, d)) = &self.deferred {
+            d.info.set(None);
+            let entries = std::mem::take(&mut *d.entries.borrow_mut());
+            drop(entries);
+        }
+    }
+}
+
 /// The deferred callbacks of one buffer: queued on the base when changes
 /// are pending, run by the loop.
 #[derive(Default)]

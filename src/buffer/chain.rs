@@ -33,6 +33,7 @@
 // (shared chains record their block in `Shared::Block`).
 #![allow(unsafe_code)]
 
+use std::mem::ManuallyDrop;
 use std::os::fd::RawFd;
 use std::ptr::NonNull;
 use std::rc::Rc;
@@ -148,8 +149,9 @@ pub(crate) struct Chain {
     off: usize,
     /// End of the initialised prefix of the block.
     init: usize,
-    /// The owner of the bytes of a shared (read-only) chain.
-    shared: Option<Rc<Shared>>,
+    /// The owner of the bytes of a shared (read-only) chain; dropped by
+    /// hand in `drop`, so dropping an owned chain tests it once.
+    shared: ManuallyDrop<Option<Rc<Shared>>>,
 }
 
 impl Chain {
@@ -160,7 +162,7 @@ impl Chain {
         misalign: 0,
         off: 0,
         init: 0,
-        shared: None,
+        shared: ManuallyDrop::new(None),
     };
 
     /// An empty chain with a block of at least `cap` (non-zero) bytes:
@@ -175,7 +177,7 @@ impl Chain {
             misalign: 0,
             off: 0,
             init: 0,
-            shared: None,
+            shared: ManuallyDrop::new(None),
         })
     }
 
@@ -191,7 +193,7 @@ impl Chain {
             misalign: start,
             off: bytes.len() - start,
             init: bytes.len(),
-            shared: Some(owner),
+            shared: ManuallyDrop::new(Some(owner)),
         }
     }
 
@@ -232,7 +234,7 @@ impl Chain {
             // The block now belongs to `owner`; the window ends the view.
             self.cap = self.misalign + self.off;
             self.init = self.cap;
-            self.shared = Some(owner);
+            *self.shared = Some(owner);
         }
         let owner = self.shared.as_ref().expect("set above");
         if matches!(**owner, Shared::File(_)) {
@@ -244,7 +246,7 @@ impl Chain {
             misalign: self.misalign,
             off: self.off,
             init: self.init,
-            shared: Some(Rc::clone(owner)),
+            shared: ManuallyDrop::new(Some(Rc::clone(owner))),
         })
     }
 
@@ -552,11 +554,17 @@ pub(crate) fn read_into(fd: RawFd, chains: &mut [Chain], want: usize) -> std::io
 impl Drop for Chain {
     #[inline]
     fn drop(&mut self) {
-        if self.cap != 0 && self.shared.is_none() {
-            // SAFETY: a non-zero `cap` on an owned chain means `ptr` is the
-            // live block from `alloc_block(cap)` (invariant), freed only
-            // here. (A shared chain's owner frees or releases its bytes.)
-            unsafe { free_block(self.ptr, self.cap) }
+        if self.shared.is_none() {
+            if self.cap != 0 {
+                // SAFETY: a non-zero `cap` on an owned chain means `ptr` is
+                // the live block from `alloc_block(cap)` (invariant), freed
+                // only here.
+                unsafe { free_block(self.ptr, self.cap) }
+            }
+        } else {
+            // SAFETY: `shared` is dropped only here, once, and not used
+            // after. (The owner frees or releases the bytes.)
+            unsafe { ManuallyDrop::drop(&mut self.shared) }
         }
     }
 }

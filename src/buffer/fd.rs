@@ -263,3 +263,58 @@ impl Evbuffer {
         Ok(w)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+    use std::os::fd::AsRawFd;
+    use std::os::unix::net::UnixStream;
+
+    #[test]
+    #[cfg_attr(miri, ignore)]
+    fn one_readv_fills_four_extents_without_allocating() {
+        let (mut a, b) = UnixStream::pair().unwrap();
+        let mut buf = Evbuffer::new();
+        buf.add(&[b'x'; 1000]).unwrap(); // a 1 KiB chain: 24 bytes of room
+        for size in [16, 32, 8192] {
+            buf.chains.push(Chain::with_capacity(size).unwrap());
+        }
+        let rooms: Vec<usize> = buf.live().iter().map(Chain::space).collect();
+        assert_eq!(rooms, [24, 16, 32, 8192]);
+        let data: Vec<u8> = (0..4096).map(|i| i as u8).collect();
+        a.write_all(&data).unwrap();
+        assert_eq!(buf.read_from(b.as_raw_fd(), None).unwrap(), 4096);
+        let lens: Vec<usize> = buf.live().iter().map(Chain::len).collect();
+        assert_eq!(
+            lens,
+            [1024, 16, 32, 4096 - 24 - 48],
+            "one call, four extents"
+        );
+        buf.assert_invariants();
+        let mut all = vec![0u8; buf.len()];
+        buf.copyout(&mut all);
+        assert_eq!(&all[1000..], &data[..]);
+    }
+
+    #[test]
+    #[cfg_attr(miri, ignore)]
+    fn a_small_room_gets_one_new_chain_and_an_error_adds_nothing() {
+        let (mut a, b) = UnixStream::pair().unwrap();
+        b.set_nonblocking(true).unwrap();
+        let mut buf = Evbuffer::new();
+        buf.add(&[b'x'; 1000]).unwrap();
+        a.write_all(&[7; 3000]).unwrap();
+        assert_eq!(buf.read_from(b.as_raw_fd(), None).unwrap(), 3000);
+        assert_eq!(buf.live().len(), 2);
+        assert_eq!(buf.live()[0].len(), 1024);
+        // 1120 bytes of room: the read makes a chain first, then fails.
+        assert!(buf.read_from(b.as_raw_fd(), None).is_err()); // WouldBlock
+        assert_eq!(buf.len(), 4000, "no data added");
+        assert_eq!(buf.live().len(), 3, "the new room stays for the next read");
+        buf.assert_invariants();
+        a.write_all(&[8; 10]).unwrap();
+        assert_eq!(buf.read_from(b.as_raw_fd(), None).unwrap(), 10);
+        assert_eq!(buf.live().len(), 3, "no allocation: the room was there");
+    }
+}

@@ -34,9 +34,23 @@
 //! last chain if it is at most 8 KiB, so fill/empty cycles do not allocate
 //! at the start of each cycle.
 //!
-//! Overhead: 40 bytes per chain (pointer, capacity, misalign, length and
-//! initialised length, in the chain list rather than in front of the block;
-//! libevent: 48) and 80 bytes per buffer.
+//! Overhead: 48 bytes per chain (pointer, capacity, misalign, length,
+//! initialised length and the owner of shared bytes, in the chain list
+//! rather than in front of the block; libevent: 48 plus a trailer for
+//! references and file segments) and 96 bytes per buffer.
+//!
+//! # The rest of libevent's evbuffer, one file each
+//!
+//! - `fd.rs`: [`read_from`](Evbuffer::read_from) /
+//!   [`write_to`](Evbuffer::write_to) /
+//!   [`write_atmost`](Evbuffer::write_atmost), one system call each;
+//! - `reference.rs`: [`add_reference`](Evbuffer::add_reference) and
+//!   multicast views ([`add_buffer_reference`](Evbuffer::add_buffer_reference)),
+//!   shared read-only chains;
+//! - `file.rs`: [`EvbufferFileSegment`], mapped or read, sent with
+//!   `sendfile`;
+//! - `callback.rs`: change callbacks (synchronous and deferred) and
+//!   [`freeze`](Evbuffer::freeze).
 //!
 //! # Invariants
 //!
@@ -58,8 +72,10 @@
 // (no block) below `head`, reclaimed when the list grows or empties, so
 // drains are O(1) per chain. `epoch` changes with every change of content;
 // `EvbufferPtr` and reservations compare it to know whether their cached
-// chain index is still valid. Freeze, callbacks, references, file segments
-// and fd I/O (issue 4, later steps) hook into the same mutation points.
+// chain index is still valid. Every public mutation tests `hooks` once and,
+// when it is non-zero (frozen side or callbacks), takes the cold `hooked` /
+// `hooked2` wrapper around its `_raw` body; internal code calls the `_raw`
+// forms so one public call makes one callback round.
 
 mod callback;
 mod chain;

@@ -80,9 +80,9 @@ impl Evbuffer {
     /// returns the line without the marker (lines may contain NUL bytes).
     ///
     /// Returns `None`, leaving the buffer untouched, when no complete line
-    /// is present or the line cannot be allocated — libevent's NULL. There
-    /// is no length limit: see [`readln_bounded`](Self::readln_bounded) for
-    /// untrusted input.
+    /// is present, the line cannot be allocated or the front is frozen —
+    /// libevent's NULL. There is no length limit: see
+    /// [`readln_bounded`](Self::readln_bounded) for untrusted input.
     ///
     /// # Examples
     ///
@@ -114,8 +114,8 @@ impl Evbuffer {
     /// [`Error::InvalidArgument`] when the next line is longer than `max`,
     /// or no end of line was found within the first `max` bytes (plus a
     /// CR that may start a CR LF); [`Error::Alloc`] if the line cannot be
-    /// allocated. The buffer is unchanged on error; `Ok(None)` means the
-    /// line is not complete yet.
+    /// allocated; [`Error::BadState`] if the front is frozen. The buffer is
+    /// unchanged on error; `Ok(None)` means the line is not complete yet.
     ///
     /// # Examples
     ///
@@ -128,6 +128,9 @@ impl Evbuffer {
     /// # Ok::<(), rvent::Error>(())
     /// ```
     pub fn readln_bounded(&mut self, style: EolStyle, max: usize) -> Result<Option<Line>> {
+        if self.is_frozen(true) {
+            return Err(Error::BadState("buffer front is frozen"));
+        }
         let Some((n, eol)) = self.find_line(style, Some(max))? else {
             return Ok(None);
         };
@@ -142,7 +145,8 @@ impl Evbuffer {
     /// # Errors
     /// [`Error::InvalidArgument`] when the line does not fit in `out` (as
     /// [`readln_bounded`](Self::readln_bounded) with `out.len()`), the
-    /// buffer then unchanged. `Ok(None)` means the line is not complete.
+    /// buffer then unchanged; [`Error::BadState`] if the front is frozen.
+    /// `Ok(None)` means the line is not complete.
     ///
     /// # Examples
     ///
@@ -157,6 +161,9 @@ impl Evbuffer {
     /// # Ok::<(), rvent::Error>(())
     /// ```
     pub fn readln_into(&mut self, style: EolStyle, out: &mut [u8]) -> Result<Option<usize>> {
+        if self.is_frozen(true) {
+            return Err(Error::BadState("buffer front is frozen"));
+        }
         let Some((n, eol)) = self.find_line(style, Some(out.len()))? else {
             return Ok(None);
         };

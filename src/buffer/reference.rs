@@ -253,3 +253,36 @@ impl Evbuffer {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sharing_makes_the_source_chain_read_only() {
+        let mut src = Evbuffer::new();
+        src.add(b"abc").unwrap();
+        assert!(src.live()[0].space() > 0);
+        let mut dst = Evbuffer::new();
+        dst.add_buffer_reference(&mut src).unwrap();
+        assert!(src.live()[0].is_shared() && dst.live()[0].is_shared());
+        assert_eq!(src.live()[0].space(), 0);
+        src.add(b"d").unwrap(); // into a new chain, not the shared block
+        assert_eq!(src.live().len(), 2);
+        assert_eq!(dst.live()[0].data(), b"abc");
+        dst.prepend(b"<").unwrap();
+        assert_eq!(src.live()[0].data(), b"abc");
+        src.assert_invariants();
+        dst.assert_invariants();
+    }
+
+    #[test]
+    fn an_emptied_shared_chain_never_shows_room() {
+        let mut b = Evbuffer::new();
+        b.add_reference(b"xyz").unwrap();
+        b.add(b"1").unwrap();
+        b.live_mut()[0].advance(3);
+        let c = &b.live()[0];
+        assert_eq!((c.len(), c.space(), c.cap()), (0, 0, 0));
+    }
+}
