@@ -1338,3 +1338,109 @@ fn socket_buffers_are_frozen_where_the_socket_works() {
     assert_eq!(bev.read(&mut base, &mut out).unwrap(), 4);
     assert_eq!(&out, b"real");
 }
+
+/// Runs `base` for `ms` milliseconds and returns the event callbacks seen
+/// by `bev` with their times since the start.
+fn timeouts_seen(
+    base: &mut EventBase,
+    bev: Bufferevent,
+    ms_total: u64,
+) -> Vec<(BevEvent, Duration)> {
+    let log: Log<(BevEvent, Duration)> = Log::new();
+    let l = log.clone();
+    let start = Instant::now();
+    bev.set_event_callback(base, move |_, _, what| l.push((what, start.elapsed())))
+        .unwrap();
+    bev.set_timeouts(base, Some(ms(150)), Some(ms(100)))
+        .unwrap();
+    let stop = rvent::Event::timer(base, |base, _, _, _| base.loopbreak()).unwrap();
+    stop.add(base, Some(ms(ms_total))).unwrap();
+    base.dispatch().unwrap();
+    stop.free(base).unwrap();
+    log.get()
+}
+
+/// Checks libevent's timeout pattern: one WRITING | TIMEOUT at ~100 ms,
+/// one READING | TIMEOUT at ~150 ms, nothing else.
+fn assert_timeout_pattern(got: &[(BevEvent, Duration)]) {
+    assert_eq!(got.len(), 2, "{got:?}");
+    assert_eq!(got[0].0, BevEvent::WRITING | BevEvent::TIMEOUT);
+    assert!(
+        got[0].1 >= ms(100) && got[0].1 < ms(100) + util::LATE,
+        "{got:?}"
+    );
+    assert_eq!(got[1].0, BevEvent::READING | BevEvent::TIMEOUT);
+    assert!(
+        got[1].1 >= ms(150) && got[1].1 < ms(150) + util::LATE,
+        "{got:?}"
+    );
+}
+
+/// libevent's `bufferevent_timeout_pair`: the partner neither reads nor
+/// writes.
+#[test]
+fn pair_timeouts_fire_once_each() {
+    util::retry_timing(|| {
+        let mut base = EventBase::new().unwrap();
+        let (a, _b) = pair_new(&mut base, BevOptions::empty()).unwrap();
+        a.enable(&mut base, Ev::READ | Ev::WRITE).unwrap();
+        a.write(&mut base, b"nobody reads this").unwrap();
+        let got = timeouts_seen(&mut base, a, 300);
+        assert_timeout_pattern(&got);
+        assert_eq!(a.enabled(&base).unwrap(), Ev::empty());
+    });
+}
+
+/// libevent's `bufferevent_timeout_filter_pair`: the same through a
+/// filter over a pair member whose write high watermark keeps the
+/// filter's output waiting.
+#[test]
+fn filter_timeouts_fire_once_each() {
+    util::retry_timing(|| {
+        let mut base = EventBase::new().unwrap();
+        let (a, _b) = pair_new(&mut base, BevOptions::empty()).unwrap();
+        a.set_watermark(&mut base, Ev::WRITE, 0, 4).unwrap();
+        let f = Bufferevent::filter(
+            &mut base,
+            a,
+            None::<rvent::NoFilter>,
+            None::<rvent::NoFilter>,
+            BevOptions::CLOSE_ON_FREE,
+        )
+        .unwrap();
+        f.enable(&mut base, Ev::READ | Ev::WRITE).unwrap();
+        f.write(&mut base, b"more than four bytes").unwrap();
+        let got = timeouts_seen(&mut base, f, 300);
+        assert_timeout_pattern(&got);
+        f.free(&mut base).unwrap();
+        assert!(!a.is_live(&base));
+        assert_eq!(base.num_events(), 0, "the timers went with it");
+    });
+}
+
+/// Traffic through a pair restarts its read timeout.
+#[test]
+fn pair_traffic_restarts_the_read_timeout() {
+    let mut base = EventBase::new().unwrap();
+    let (a, b) = pair_new(&mut base, BevOptions::empty()).unwrap();
+    let timeouts = Rc::new(Cell::new(0));
+    let t = timeouts.clone();
+    a.set_event_callback(&mut base, move |_, _, _| t.set(t.get() + 1))
+        .unwrap();
+    a.set_read_callback(&mut base, |base, bev| {
+        let n = bev.input_len(base).unwrap();
+        bev.input(base).unwrap().drain(n).unwrap();
+    })
+    .unwrap();
+    a.enable(&mut base, Ev::READ).unwrap();
+    a.set_timeouts(&mut base, Some(ms(60)), None).unwrap();
+    let start = Instant::now();
+    while start.elapsed() < ms(150) {
+        b.write(&mut base, b"x").unwrap();
+        base.run(LoopFlags::NONBLOCK).unwrap();
+        std::thread::sleep(ms(10));
+    }
+    assert_eq!(timeouts.get(), 0);
+    a.set_timeouts(&mut base, None, None).unwrap();
+    assert_eq!(base.num_pending(), 0, "no timeout, no timer");
+}

@@ -32,6 +32,7 @@
 
 use super::{
     BevEvent, BevOptions, Bufferevent, FlushMode, Kind, fire_event, fire_read, fire_write, suspend,
+    timeouts,
 };
 use crate::event::Ev;
 use crate::mem;
@@ -300,6 +301,9 @@ fn process_input(base: &mut EventBase, f: Bufferevent, mode: FlushMode) -> bool 
         let _ = f.disable(base, Ev::READ);
         fire_event(base, f, BevEvent::READING | BevEvent::ERROR, false);
     }
+    if grew {
+        timeouts::progress(base, f, true);
+    }
     if grew && let Some(rf) = base.bevs.get_mut(f) {
         rf.check_high_watermark();
         let wake = rf.input.len() >= rf.read_low;
@@ -371,6 +375,9 @@ pub(super) fn process_output(base: &mut EventBase, f: Bufferevent, mode: FlushMo
         // As a socket error: the direction stops before the callback.
         let _ = f.disable(base, Ev::WRITE);
         fire_event(base, f, BevEvent::WRITING | BevEvent::ERROR, false);
+    }
+    if shrank {
+        timeouts::progress(base, f, false);
     }
     if shrank
         && let Some(rf) = base.bevs.get(f)

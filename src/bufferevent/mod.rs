@@ -55,6 +55,7 @@ mod filter;
 mod pair;
 mod ratelimit;
 mod socket;
+mod timeouts;
 
 use std::fmt;
 use std::os::fd::RawFd;
@@ -240,6 +241,8 @@ pub(crate) struct Rec {
     pub(crate) error: i32,
     /// Rate-limit state, `None` when unlimited (one pointer).
     pub(crate) rate: Option<ratelimit::RateBox>,
+    /// Timers of a pair or filter with timeouts (sockets use their events).
+    pub(crate) timers: Option<timeouts::TimersBox>,
 }
 
 impl Rec {
@@ -276,6 +279,7 @@ impl Rec {
             timeout_write: None,
             error: 0,
             rate: None,
+            timers: None,
         }
     }
 
@@ -550,6 +554,7 @@ fn service(base: &mut EventBase, h: Bufferevent) {
         Kind::Filter(_) => filter::service(base, h),
         Kind::Free => {}
     }
+    timeouts::adjust(base, h);
 }
 
 /// Runs the read (`read == true`) or write callback now.
@@ -864,14 +869,20 @@ impl Bufferevent {
         let r = self.rec_mut(base)?;
         r.enabled |= what & (Ev::READ | Ev::WRITE);
         r.check_high_watermark();
-        match r.kind {
-            Kind::Socket(_) => socket::on_enable(base, self, what),
+        let r = match r.kind {
+            Kind::Socket(_) => return socket::on_enable(base, self, what),
             Kind::Filter(_) => filter::on_enable(base, self, what, true),
             _ => {
                 self.touch(base);
                 Ok(())
             }
+        };
+        // Enabling restarts the direction's timeout (libevent).
+        if what.contains(Ev::READ) {
+            timeouts::progress(base, self, true);
         }
+        timeouts::adjust(base, self);
+        r
     }
 
     /// Disables reading and / or writing (`bufferevent_disable`).
@@ -882,11 +893,13 @@ impl Bufferevent {
     pub fn disable(self, base: &mut EventBase, what: Ev) -> Result<()> {
         let r = self.rec_mut(base)?;
         r.enabled = r.enabled - (what & (Ev::READ | Ev::WRITE));
-        match r.kind {
-            Kind::Socket(_) => socket::sync(base, self),
+        let r = match r.kind {
+            Kind::Socket(_) => return socket::sync(base, self),
             Kind::Filter(_) => filter::on_enable(base, self, what, false),
             _ => Ok(()),
-        }
+        };
+        timeouts::adjust(base, self);
+        r
     }
 
     /// The enabled directions (`bufferevent_get_enabled`).
@@ -1008,7 +1021,7 @@ impl Bufferevent {
         r.timeout_write = write;
         match r.kind {
             Kind::Socket(_) => socket::rearm_timeouts(base, self),
-            _ => Ok(()),
+            _ => timeouts::set(base, self),
         }
     }
 
@@ -1113,6 +1126,7 @@ impl Bufferevent {
         if self.rec(base).is_ok_and(|r| r.rate.is_some()) {
             ratelimit::release(base, self);
         }
+        timeouts::release(base, self);
         let t = &mut base.bevs;
         let r = &mut t.recs[self.idx as usize];
         // Take everything out first: dropping callbacks or buffers may run

@@ -7,7 +7,7 @@
 //! [`FlushMode::Flush`] / [`FlushMode::Finished`] they happen at once.
 
 use super::{
-    BevEvent, BevOptions, Bufferevent, FlushMode, Kind, fire_event, fire_read, fire_write,
+    BevEvent, BevOptions, Bufferevent, FlushMode, Kind, fire_event, fire_read, fire_write, timeouts,
 };
 use crate::event::Ev;
 use crate::{EventBase, Result};
@@ -103,6 +103,8 @@ fn transfer(base: &mut EventBase, src: Bufferevent, dst: Bufferevent, force: boo
     d.check_high_watermark();
     let read = d.input.len() >= d.read_low;
     let write = s.output.len() <= s.write_low;
+    timeouts::progress(base, dst, true);
+    timeouts::progress(base, src, false);
     if read {
         fire_read(base, dst, false);
     }
