@@ -58,8 +58,7 @@ fn parse_port() -> Result<u16, String> {
 fn run(port: u16) -> rvent::Result<()> {
     let mut base = EventBase::new()?;
     let served = Rc::new(Cell::new(0u64));
-    let live: Rc<std::cell::RefCell<Vec<Bufferevent>>> = Default::default();
-    let (count, conns) = (served.clone(), live.clone());
+    let count = served.clone();
     let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
     let listener = ConnListener::bind(
         &mut base,
@@ -67,7 +66,7 @@ fn run(port: u16) -> rvent::Result<()> {
         ListenerOptions::CLOSE_ON_FREE | ListenerOptions::REUSEABLE,
         None,
         move |base, _lev, stream, _peer| {
-            if let Err(e) = serve(base, stream, &conns) {
+            if let Err(e) = serve(base, stream) {
                 eprintln!("echo: cannot set up connection: {e}");
                 return;
             }
@@ -91,24 +90,19 @@ fn run(port: u16) -> rvent::Result<()> {
         signals.push(ev);
     }
     base.dispatch()?;
-    for bev in live.borrow_mut().drain(..) {
-        // Connections that already ended are stale: nothing to free.
-        let _ = bev.free(&mut base);
-    }
     listener.free(&mut base)?;
     for ev in signals {
         ev.free(&mut base)?;
     }
+    // Dropping the base frees the connections still open and closes their
+    // sockets (CLOSE_ON_FREE).
+    drop(base);
     eprintln!("echo: exited cleanly, {} connections served", served.get());
     Ok(())
 }
 
 /// Sets up one client: echo whatever arrives, free on EOF or error.
-fn serve(
-    base: &mut EventBase,
-    stream: std::net::TcpStream,
-    live: &Rc<std::cell::RefCell<Vec<Bufferevent>>>,
-) -> rvent::Result<()> {
+fn serve(base: &mut EventBase, stream: std::net::TcpStream) -> rvent::Result<()> {
     stream.set_nodelay(true)?;
     let bev = Bufferevent::from_stream(base, stream, BevOptions::CLOSE_ON_FREE)?;
     bev.set_read_callback(base, |base, bev| {
@@ -126,10 +120,5 @@ fn serve(
             });
         }
     })?;
-    bev.enable(base, Ev::READ | Ev::WRITE)?;
-    let mut live = live.borrow_mut();
-    // Forget connections that ended, so the list tracks only live ones.
-    live.retain(|b| b.is_live(base));
-    live.push(bev);
-    Ok(())
+    bev.enable(base, Ev::READ | Ev::WRITE)
 }
