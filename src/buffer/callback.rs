@@ -43,9 +43,11 @@
 //!
 //! # Cost
 //!
-//! Freezing and callbacks share one byte of the buffer (`hooks`); with no
-//! callback and nothing frozen every mutation tests that byte once and
-//! takes its usual path. The bookkeeping lives in a boxed `CbList`
+//! Freezing and callbacks share one byte of the buffer (`hooks`); every
+//! mutation tests that byte once against its own side and the callback
+//! bit, so with no callback it takes its usual path unless its own side is
+//! frozen (a socket bufferevent's input, frozen at its end, is drained at
+//! full speed). The bookkeeping lives in a boxed `CbList`
 //! allocated by the first `add_cb`.
 
 use std::cell::{Cell, RefCell};

@@ -23,8 +23,8 @@
 use std::io;
 use std::os::fd::RawFd;
 
-use super::Evbuffer;
 use super::chain::{self, Chain, round_size};
+use super::{Evbuffer, FROZEN_END, FROZEN_FRONT, HAS_CBS};
 use crate::sys::io::{MAX_READ_IOV, sendfile, write_chunks};
 
 /// Default of [`Evbuffer::max_read`] (libevent's `EVBUFFER_MAX_READ_DEFAULT`).
@@ -106,7 +106,7 @@ impl Evbuffer {
     #[doc(alias = "evbuffer_read")]
     #[inline]
     pub fn read_from(&mut self, fd: RawFd, howmuch: Option<usize>) -> io::Result<usize> {
-        if self.hooks != 0 {
+        if self.hooks & (FROZEN_END | HAS_CBS) != 0 {
             return self.read_from_hooked(fd, howmuch);
         }
         self.read_raw(fd, howmuch)
@@ -230,7 +230,7 @@ impl Evbuffer {
     #[doc(alias = "evbuffer_write_atmost")]
     #[inline]
     pub fn write_atmost(&mut self, fd: RawFd, n: Option<usize>) -> io::Result<usize> {
-        if self.hooks != 0 {
+        if self.hooks & (FROZEN_FRONT | HAS_CBS) != 0 {
             return self.write_hooked(fd, n);
         }
         self.write_raw(fd, n)

@@ -26,7 +26,7 @@ use std::os::fd::{AsRawFd, IntoRawFd, OwnedFd, RawFd};
 use std::rc::Rc;
 
 use super::chain::{Chain, Shared};
-use super::{Evbuffer, FROZEN_END};
+use super::{Evbuffer, FROZEN_END, HAS_CBS};
 use crate::flags::flag_set;
 use crate::mem::{self, MemVec};
 use crate::sys::io::{Mapping, pread_full};
@@ -262,7 +262,7 @@ impl Evbuffer {
         offset: usize,
         len: Option<usize>,
     ) -> Result<()> {
-        if self.hooks != 0 {
+        if self.hooks & (FROZEN_END | HAS_CBS) != 0 {
             return self.hooked(FROZEN_END, |b| b.add_segment_raw(seg, offset, len));
         }
         self.add_segment_raw(seg, offset, len)

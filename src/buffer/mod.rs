@@ -493,7 +493,7 @@ impl Evbuffer {
     #[doc(alias = "evbuffer_add")]
     #[inline]
     pub fn add(&mut self, data: &[u8]) -> Result<()> {
-        if self.hooks != 0 {
+        if self.hooks & (FROZEN_END | HAS_CBS) != 0 {
             return self.hooked(FROZEN_END, |b| b.add_raw(data));
         }
         self.add_raw(data)
@@ -541,7 +541,7 @@ impl Evbuffer {
     #[doc(alias = "evbuffer_add_printf")]
     #[doc(alias = "evbuffer_add_vprintf")]
     pub fn add_fmt(&mut self, args: fmt::Arguments<'_>) -> Result<usize> {
-        if self.hooks != 0 {
+        if self.hooks & (FROZEN_END | HAS_CBS) != 0 {
             return self.hooked(FROZEN_END, |b| b.add_fmt_raw(args));
         }
         self.add_fmt_raw(args)
@@ -601,7 +601,7 @@ impl Evbuffer {
     /// ```
     #[doc(alias = "evbuffer_add_iovec")]
     pub fn add_slices(&mut self, slices: &[IoSlice<'_>]) -> Result<usize> {
-        if self.hooks != 0 {
+        if self.hooks & (FROZEN_END | HAS_CBS) != 0 {
             return self.hooked(FROZEN_END, |b| b.add_slices_raw(slices));
         }
         self.add_slices_raw(slices)
@@ -720,7 +720,7 @@ impl Evbuffer {
     /// ```
     #[doc(alias = "evbuffer_prepend")]
     pub fn prepend(&mut self, data: &[u8]) -> Result<()> {
-        if self.hooks != 0 {
+        if self.hooks & (FROZEN_FRONT | HAS_CBS) != 0 {
             return self.hooked(FROZEN_FRONT, |b| b.prepend_raw(data));
         }
         self.prepend_raw(data)
@@ -793,7 +793,7 @@ impl Evbuffer {
     #[doc(alias = "evbuffer_add_buffer")]
     #[inline]
     pub fn add_buffer(&mut self, src: &mut Evbuffer) -> Result<()> {
-        if (self.hooks | src.hooks) != 0 {
+        if (self.hooks & (FROZEN_END | HAS_CBS)) | (src.hooks & (FROZEN_FRONT | HAS_CBS)) != 0 {
             return self.hooked2(src, FROZEN_END, FROZEN_FRONT, |d, s| d.add_buffer_raw(s));
         }
         self.add_buffer_raw(src)
@@ -850,7 +850,7 @@ impl Evbuffer {
     /// ```
     #[doc(alias = "evbuffer_prepend_buffer")]
     pub fn prepend_buffer(&mut self, src: &mut Evbuffer) -> Result<()> {
-        if (self.hooks | src.hooks) != 0 {
+        if (self.hooks | src.hooks) & (FROZEN_FRONT | HAS_CBS) != 0 {
             return self.hooked2(src, FROZEN_FRONT, FROZEN_FRONT, |d, s| {
                 d.prepend_buffer_raw(s)
             });
@@ -916,7 +916,7 @@ impl Evbuffer {
     /// ```
     #[doc(alias = "evbuffer_remove_buffer")]
     pub fn remove_buffer(&mut self, dst: &mut Evbuffer, n: usize) -> Result<usize> {
-        if (self.hooks | dst.hooks) != 0 {
+        if (dst.hooks & (FROZEN_END | HAS_CBS)) | (self.hooks & (FROZEN_FRONT | HAS_CBS)) != 0 {
             return dst.hooked2(self, FROZEN_END, FROZEN_FRONT, |d, s| {
                 s.remove_buffer_raw(d, n)
             });
@@ -1018,7 +1018,7 @@ impl Evbuffer {
     #[doc(alias = "evbuffer_drain")]
     #[inline]
     pub fn drain(&mut self, n: usize) -> Result<()> {
-        if self.hooks != 0 {
+        if self.hooks & (FROZEN_FRONT | HAS_CBS) != 0 {
             return self.hooked(FROZEN_FRONT, |b| {
                 b.drain_raw(n);
                 Ok(())

@@ -24,7 +24,7 @@
 use std::rc::Rc;
 
 use super::chain::{Chain, OwnerBytes, Shared};
-use super::{Evbuffer, FROZEN_END};
+use super::{Evbuffer, FROZEN_END, HAS_CBS};
 use crate::{Error, Result};
 
 /// An owner whose bytes are its `AsRef<[u8]>`.
@@ -146,7 +146,7 @@ impl Evbuffer {
     }
 
     fn add_owner(&mut self, owner: Box<dyn OwnerBytes>, offset: usize) -> Result<()> {
-        if self.hooks != 0 {
+        if self.hooks & (FROZEN_END | HAS_CBS) != 0 {
             return self.hooked(FROZEN_END, |b| b.add_owner_raw(owner, offset));
         }
         self.add_owner_raw(owner, offset)
@@ -217,7 +217,7 @@ impl Evbuffer {
     /// ```
     #[doc(alias = "evbuffer_add_buffer_reference")]
     pub fn add_buffer_reference(&mut self, src: &mut Evbuffer) -> Result<()> {
-        if self.hooks != 0 {
+        if self.hooks & (FROZEN_END | HAS_CBS) != 0 {
             return self.hooked(FROZEN_END, |b| b.add_buffer_reference_raw(src));
         }
         self.add_buffer_reference_raw(src)

@@ -9,7 +9,7 @@
 use std::io::IoSliceMut;
 
 use super::chain::{Chain, round_size};
-use super::{Evbuffer, FROZEN_END};
+use super::{Evbuffer, FROZEN_END, HAS_CBS};
 use crate::{Error, Result};
 
 impl Evbuffer {
@@ -64,7 +64,7 @@ impl Evbuffer {
     /// ```
     #[doc(alias = "evbuffer_commit_space")]
     pub fn commit_space(&mut self, n: usize) -> Result<()> {
-        if self.hooks != 0 {
+        if self.hooks & (FROZEN_END | HAS_CBS) != 0 {
             return self.hooked(FROZEN_END, |b| b.commit_raw(n));
         }
         self.commit_raw(n)
