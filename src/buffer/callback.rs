@@ -569,8 +569,9 @@ impl Evbuffer {
         &mut self,
         fd: std::os::fd::RawFd,
         howmuch: Option<usize>,
+        socket: bool,
     ) -> std::io::Result<usize> {
-        self.hooked(FROZEN_END, |b| b.read_raw(fd, howmuch))
+        self.hooked(FROZEN_END, |b| b.read_raw(fd, howmuch, socket))
     }
 
     #[cold]

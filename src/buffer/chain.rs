@@ -500,7 +500,12 @@ impl Chain {
 /// it reports become data (and initialised). Chains after the first must
 /// be empty, so the data stays contiguous across them. Nothing changes on
 /// error.
-pub(crate) fn read_into(fd: RawFd, chains: &mut [Chain], want: usize) -> std::io::Result<usize> {
+pub(crate) fn read_into(
+    fd: RawFd,
+    chains: &mut [Chain],
+    want: usize,
+    socket: bool,
+) -> std::io::Result<usize> {
     let mut iov = [libc::iovec {
         iov_base: std::ptr::null_mut(),
         iov_len: 0,
@@ -531,7 +536,7 @@ pub(crate) fn read_into(fd: RawFd, chains: &mut [Chain], want: usize) -> std::io
     // SAFETY: each extent is free room of an owned chain (`space()` only
     // counts room of owned blocks: shared chains have none), writable and
     // reached by nothing else while `chains` is borrowed mutably.
-    let got = unsafe { io::readv(fd, &iov[..n]) }?;
+    let got = unsafe { io::readv(fd, &iov[..n], socket) }?;
     let mut left = got;
     for c in chains.iter_mut() {
         if left == 0 {

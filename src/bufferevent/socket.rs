@@ -527,7 +527,7 @@ fn on_read(base: &mut EventBase, h: Bufferevent, what: Ev) {
     }
     let fd = sock(r).fd;
     r.input.unfreeze(false);
-    let got = r.input.read_from(fd, Some(budget));
+    let got = r.input.read_from_socket(fd, Some(budget));
     r.input.freeze(false);
     match got {
         Ok(0) => {

@@ -27,13 +27,23 @@ fn result(n: isize) -> io::Result<usize> {
     }
 }
 
-/// `readv(fd, iov)`: the bytes read (`Ok(0)` at end of file).
+/// `readv(fd, iov)`: the bytes read (`Ok(0)` at end of file). With
+/// `socket` and a single extent it is `recv`, which skips the VFS layer
+/// `readv` goes through (falling back to `readv` if `fd` is no socket).
 ///
 /// # Safety
 /// Every iovec in `iov` must describe memory valid for writes of
 /// `iov_len` bytes that nothing else accesses during the call.
-pub(crate) unsafe fn readv(fd: RawFd, iov: &[libc::iovec]) -> io::Result<usize> {
+pub(crate) unsafe fn readv(fd: RawFd, iov: &[libc::iovec], socket: bool) -> io::Result<usize> {
     debug_assert!(!iov.is_empty() && iov.len() <= MAX_READ_IOV);
+    if socket && iov.len() == 1 {
+        // SAFETY: the caller guarantees the extent is writable.
+        let r = unsafe { libc::recv(fd, iov[0].iov_base, iov[0].iov_len, 0) };
+        match result(r) {
+            Err(e) if e.raw_os_error() == Some(libc::ENOTSOCK) => {}
+            r => return r,
+        }
+    }
     // SAFETY: the caller guarantees every extent is writable; the array is
     // `iov.len()` initialised iovecs.
     let n = unsafe { libc::readv(fd, iov.as_ptr(), iov.len() as libc::c_int) };
@@ -190,5 +200,33 @@ impl Drop for Mapping {
         // SAFETY: `base`/`map_len` are the mapping made in `new`, unmapped
         // only here.
         unsafe { libc::munmap(self.base.as_ptr().cast(), self.map_len) };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+    use std::os::fd::AsRawFd;
+
+    /// `readv` into one extent with the socket hint: `recv` on a socket,
+    /// the `readv` fallback on a pipe.
+    #[test]
+    fn socket_hint_reads_sockets_and_pipes() {
+        let (mut a, b) = std::os::unix::net::UnixStream::pair().unwrap();
+        a.write_all(b"sock").unwrap();
+        let (r, w) = crate::sys::fd::pipe().unwrap();
+        let mut w = std::fs::File::from(w);
+        w.write_all(b"pipe").unwrap();
+        for (fd, want) in [(b.as_raw_fd(), b"sock"), (r.as_raw_fd(), b"pipe")] {
+            let mut buf = [0u8; 8];
+            let iov = [libc::iovec {
+                iov_base: buf.as_mut_ptr().cast(),
+                iov_len: buf.len(),
+            }];
+            // SAFETY: `buf` is writable and only the kernel touches it.
+            let n = unsafe { readv(fd, &iov, true) }.unwrap();
+            assert_eq!(&buf[..n], want);
+        }
     }
 }
