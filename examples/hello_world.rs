@@ -2,7 +2,8 @@
 //! `sample/hello-world.c`): every client that connects receives
 //! `Hello, World!\n`, and the server closes the connection once that is
 //! written. SIGINT prints a message and exits cleanly within two seconds
-//! (`loopexit` with a 2 s delay, as the sample does).
+//! (`loopexit` with a 2 s delay, as the sample does); SIGTERM exits at
+//! once.
 //!
 //! ```sh
 //! cargo run --example hello_world            # port 9995
@@ -60,9 +61,15 @@ fn run(port: u16) -> rvent::Result<()> {
         let _ = base.loopexit(Some(Duration::from_secs(2)));
     })?;
     sigint.add(&mut base, None)?;
+    let sigterm = Event::signal(&mut base, libc::SIGTERM, |base, _, _, _| {
+        println!("Caught a termination signal; exiting now.");
+        base.loopbreak();
+    })?;
+    sigterm.add(&mut base, None)?;
     base.dispatch()?;
     listener.free(&mut base)?;
     sigint.free(&mut base)?;
+    sigterm.free(&mut base)?;
     println!("done");
     Ok(())
 }

@@ -20,20 +20,25 @@ const PATIENCE: Duration = Duration::from_secs(10);
 /// Socket read/write timeout for the echo clients.
 const IO_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Path of example `name`, built alongside this test binary by `cargo test`
-/// and `cargo nextest` (`target/<profile>/deps/<test>` →
-/// `target/<profile>/examples/<name>`), or built now if missing.
+/// Path of example `name`, built (once per test process) for the profile
+/// of this test binary (`target/<profile>/deps/<test>` →
+/// `target/<profile>/examples/<name>`). Built here rather than trusted to
+/// exist: `cargo test --test servers` alone does not rebuild examples, and
+/// a stale one would be tested.
 fn example(name: &str) -> PathBuf {
+    static BUILT: std::sync::Mutex<Vec<(String, PathBuf)>> = std::sync::Mutex::new(Vec::new());
+    let mut built = BUILT.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((_, p)) = built.iter().find(|(n, _)| n == name) {
+        return p.clone();
+    }
     let exe = std::env::current_exe().expect("current_exe");
     let profile_dir = exe
         .parent()
         .and_then(Path::parent)
         .expect("test binary lives in <target>/<profile>/deps");
-    let path = profile_dir.join("examples").join(name);
-    if path.exists() {
-        return path;
-    }
-    build_example(name, profile_dir)
+    let path = build_example(name, profile_dir);
+    built.push((name.to_string(), path.clone()));
+    path
 }
 
 /// `cargo build --example name` for the profile in `profile_dir`, returning
@@ -455,4 +460,20 @@ fn hello_world_greets_each_client_then_closes() {
         "{lines:?}"
     );
     assert_eq!(lines.iter().filter(|l| *l == "flushed answer").count(), 25);
+}
+
+#[test]
+fn hello_world_exits_at_once_on_sigterm() {
+    let (mut server, addr) = server("hello_world");
+    let c = connect(addr);
+    let mut got = Vec::new();
+    (&c).read_to_end(&mut got).expect("greeting");
+    assert_eq!(got, b"Hello, World!\n");
+    let pid = libc::pid_t::try_from(server.child.id()).expect("pid fits pid_t");
+    let start = Instant::now();
+    // SAFETY: our own unreaped child.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
+    let status = server.wait(Duration::from_secs(2));
+    assert!(status.success(), "hello_world exited with {status}");
+    assert!(start.elapsed() < Duration::from_millis(1000));
 }
