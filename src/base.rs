@@ -86,6 +86,9 @@ pub struct EventBase {
     pub(crate) bevs: crate::bufferevent::BevTable,
     /// Work queued without the base, run at the start of each iteration.
     pub(crate) deferred: std::rc::Rc<crate::deferred::DeferredQueue>,
+    /// The queue was handed out, so work may be queued in it: until then
+    /// the loop does not look at it.
+    pub(crate) deferred_shared: Cell<bool>,
     /// Keeps the thread's pool caching while the base lives; flushes it
     /// when the thread's last base goes. Last, so the events drop first.
     pub(crate) _pool_guard: BaseGuard,
@@ -185,6 +188,7 @@ impl EventBase {
             arena: Arena::default(),
             bevs: Default::default(),
             deferred: Default::default(),
+            deferred_shared: Cell::new(false),
             _pool_guard: BaseGuard::new(),
         })
     }

@@ -14,7 +14,7 @@
 //! that work waits for the next iteration, so a callback that re-queues
 //! itself cannot starve I/O.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::rc::Rc;
 
@@ -30,25 +30,31 @@ pub(crate) trait DeferredWork {
 #[derive(Default)]
 pub(crate) struct DeferredQueue {
     items: RefCell<VecDeque<Rc<dyn DeferredWork>>>,
+    /// `items.len()`, readable without a borrow: the loop checks it every
+    /// iteration.
+    queued: Cell<usize>,
 }
 
 impl DeferredQueue {
     /// Queues `work` to run at the start of the next iteration.
     pub(crate) fn push(&self, work: Rc<dyn DeferredWork>) {
-        self.items.borrow_mut().push_back(work);
+        let mut items = self.items.borrow_mut();
+        items.push_back(work);
+        self.queued.set(items.len());
     }
 
     /// Drops everything queued (the base is going away). Taken out first:
     /// dropping an item may queue again.
     pub(crate) fn clear(&self) {
         let items = std::mem::take(&mut *self.items.borrow_mut());
+        self.queued.set(0);
         drop(items);
     }
 
     /// Whether anything is queued.
     #[inline]
     pub(crate) fn has_work(&self) -> bool {
-        !self.items.borrow().is_empty()
+        self.queued.get() != 0
     }
 }
 
@@ -61,9 +67,17 @@ impl std::fmt::Debug for DeferredQueue {
 }
 
 impl EventBase {
+    /// Deferred work or dirty bufferevents wait. Two loads of the base's
+    /// own fields unless the queue was ever handed out.
+    #[inline(always)]
+    pub(crate) fn has_deferred_work(&self) -> bool {
+        self.bevs.has_dirty() || (self.deferred_shared.get() && self.deferred.has_work())
+    }
+
     /// The base's deferred queue, for code that must queue work later
     /// without `&mut EventBase`.
     pub(crate) fn deferred_queue(&self) -> Rc<DeferredQueue> {
+        self.deferred_shared.set(true);
         Rc::clone(&self.deferred)
     }
 
@@ -78,8 +92,13 @@ impl EventBase {
         let n = self.deferred.items.borrow().len();
         for _ in 0..n {
             // Popped before running: the work may queue more.
-            let Some(work) = self.deferred.items.borrow_mut().pop_front() else {
-                break;
+            let work = {
+                let mut items = self.deferred.items.borrow_mut();
+                let Some(work) = items.pop_front() else {
+                    break;
+                };
+                self.deferred.queued.set(items.len());
+                work
             };
             work.run(self);
         }

@@ -324,29 +324,22 @@ impl EventBase {
             self.cont = false;
             // Deferred work first: it may queue writes, activate events or
             // end the loop, and queued work must not wait behind a poll.
-            let mut ran = if self.deferred.has_work() || self.bevs.has_dirty() {
-                self.run_deferred()
-            } else {
-                0
-            };
+            // Work it queues runs at the next iteration's start, after a
+            // non-blocking poll. One check per iteration when idle.
+            let urgent = self.has_deferred_work();
+            let mut ran = if urgent { self.run_deferred() } else { 0 };
             if self.got_exit || self.got_break {
                 return Ok(LoopStatus::Exited);
             }
             if self.n_pending == 0
                 && self.active.count == 0
+                && !urgent
                 && !flags.contains(LoopFlags::NO_EXIT_ON_EMPTY)
-                && !self.deferred.has_work()
-                && !self.bevs.has_dirty()
                 && self.nothing_left()?
             {
                 return Ok(LoopStatus::NoEvents);
             }
-            let timeout = if self.active.count > 0
-                || nonblock
-                || ran > 0
-                || self.deferred.has_work()
-                || self.bevs.has_dirty()
-            {
+            let timeout = if self.active.count > 0 || nonblock || urgent {
                 Some(0)
             } else {
                 self.next_timeout()
