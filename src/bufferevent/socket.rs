@@ -416,15 +416,30 @@ pub(super) fn on_enable(base: &mut EventBase, h: Bufferevent, what: Ev) -> Resul
 
 /// The loop services a dirty bufferevent: resume reading below the high
 /// watermark, write pending output, fix the events.
+///
+/// Also what the I/O paths do once the callbacks they ran have returned:
+/// what the callbacks wrote goes out now, and a drained input resumes
+/// reading.
 pub(super) fn service(base: &mut EventBase, h: Bufferevent) {
     let Some(r) = base.bevs.get_mut(h) else {
         return;
     };
+    r.io_path = false;
     r.check_high_watermark();
     try_write(base, h);
     if let Err(e) = sync(base, h) {
         io_failed(base, h, e);
     }
+}
+
+/// A direction ends (`dir` disabled, `None` for a failed connect) before
+/// the event callback hears `what`, as libevent orders it.
+fn stop(base: &mut EventBase, h: Bufferevent, dir: Option<Ev>, what: BevEvent) {
+    if let (Some(dir), Some(r)) = (dir, base.bevs.get_mut(h)) {
+        r.enabled = r.enabled - dir;
+    }
+    let _ = sync(base, h);
+    fire_event(base, h, what, false);
 }
 
 /// Watching the fd failed (closed under us, say): an error event.
@@ -437,8 +452,7 @@ fn io_failed(base: &mut EventBase, h: Bufferevent, e: Error) {
         r.enabled = Ev::empty();
         sock_mut(r).dead = true;
     }
-    let _ = sync(base, h);
-    fire_event(base, h, BevEvent::ERROR, false);
+    stop(base, h, None, BevEvent::ERROR);
 }
 
 /// Writes what the output holds, if the socket may be written.
@@ -485,9 +499,12 @@ fn try_write(base: &mut EventBase, h: Bufferevent) {
         Err(e) if is_retriable(&e) => {}
         Err(e) => {
             r.error = e.raw_os_error().unwrap_or(libc::EIO);
-            r.enabled = r.enabled - Ev::WRITE;
-            let _ = sync(base, h);
-            fire_event(base, h, BevEvent::WRITING | BevEvent::ERROR, false);
+            stop(
+                base,
+                h,
+                Some(Ev::WRITE),
+                BevEvent::WRITING | BevEvent::ERROR,
+            );
         }
     }
 }
@@ -505,9 +522,12 @@ fn on_read(base: &mut EventBase, h: Bufferevent, what: Ev) {
         return;
     };
     if what.contains(Ev::TIMEOUT) {
-        r.enabled = r.enabled - Ev::READ;
-        let _ = sync(base, h);
-        fire_event(base, h, BevEvent::READING | BevEvent::TIMEOUT, false);
+        stop(
+            base,
+            h,
+            Some(Ev::READ),
+            BevEvent::READING | BevEvent::TIMEOUT,
+        );
         return;
     }
     let mut budget = r.read_budget();
@@ -531,9 +551,7 @@ fn on_read(base: &mut EventBase, h: Bufferevent, what: Ev) {
     r.input.freeze(false);
     match got {
         Ok(0) => {
-            r.enabled = r.enabled - Ev::READ;
-            let _ = sync(base, h);
-            fire_event(base, h, BevEvent::READING | BevEvent::EOF, false);
+            stop(base, h, Some(Ev::READ), BevEvent::READING | BevEvent::EOF);
             return;
         }
         Ok(n) => {
@@ -555,23 +573,11 @@ fn on_read(base: &mut EventBase, h: Bufferevent, what: Ev) {
         Err(e) if is_retriable(&e) => return,
         Err(e) => {
             r.error = e.raw_os_error().unwrap_or(libc::EIO);
-            r.enabled = r.enabled - Ev::READ;
-            let _ = sync(base, h);
-            fire_event(base, h, BevEvent::READING | BevEvent::ERROR, false);
+            stop(base, h, Some(Ev::READ), BevEvent::READING | BevEvent::ERROR);
             return;
         }
     }
-    // After the callback: what it wrote goes out now, and a drained input
-    // resumes reading.
-    let Some(r) = base.bevs.get_mut(h) else {
-        return;
-    };
-    r.io_path = false;
-    r.check_high_watermark();
-    try_write(base, h);
-    if let Err(e) = sync(base, h) {
-        io_failed(base, h, e);
-    }
+    service(base, h);
 }
 
 /// The write event fired: a connect finished, a timeout expired, or the
@@ -593,34 +599,25 @@ fn on_write(base: &mut EventBase, h: Bufferevent, what: Ev) {
         if err != 0 {
             s.dead = true;
             r.error = err;
-            let _ = sync(base, h);
-            fire_event(base, h, BevEvent::ERROR, false);
+            stop(base, h, None, BevEvent::ERROR);
             return;
         }
         r.io_path = true;
         let _ = sync(base, h);
         fire_event(base, h, BevEvent::CONNECTED, false);
-        let Some(r) = base.bevs.get_mut(h) else {
-            return;
-        };
-        r.io_path = false;
-        r.check_high_watermark();
-        try_write(base, h);
-        if let Err(e) = sync(base, h) {
-            io_failed(base, h, e);
-        }
+        service(base, h);
         return;
     }
     if what.contains(Ev::TIMEOUT) {
-        r.enabled = r.enabled - Ev::WRITE;
-        let _ = sync(base, h);
-        fire_event(base, h, BevEvent::WRITING | BevEvent::TIMEOUT, false);
+        stop(
+            base,
+            h,
+            Some(Ev::WRITE),
+            BevEvent::WRITING | BevEvent::TIMEOUT,
+        );
         return;
     }
-    try_write(base, h);
-    if let Err(e) = sync(base, h) {
-        io_failed(base, h, e);
-    }
+    service(base, h);
 }
 
 impl Bufferevent {
