@@ -687,6 +687,7 @@ impl ConnListener {
     ///
     /// # Errors
     /// [`Error::StaleEvent`] after [`free`](Self::free).
+    #[doc(alias = "evconnlistener_set_error_cb")]
     pub fn clear_error_callback(&self) -> Result<()> {
         self.check_live()?;
         self.inner.errcb.set(None);
@@ -711,6 +712,7 @@ impl ConnListener {
     /// # Errors
     /// [`Error::StaleEvent`] after [`free`](Self::free); [`Error::Io`] if
     /// `getsockname` fails or the socket is not IPv4 / IPv6.
+    #[doc(alias = "evconnlistener_get_fd")]
     pub fn local_addr(&self) -> Result<SocketAddr> {
         self.check_live()?;
         Ok(socket::local_addr(self.inner.fd)?)

@@ -27,6 +27,14 @@ fn socket_bev(
     (bev, b)
 }
 
+/// Two socket bufferevents on the two ends of a socketpair.
+fn connected_socket_bevs(base: &mut EventBase) -> (Bufferevent, Bufferevent) {
+    let (x, y) = pair();
+    let a = Bufferevent::socket(base, x.into_raw_fd(), BevOptions::CLOSE_ON_FREE).unwrap();
+    let b = Bufferevent::socket(base, y.into_raw_fd(), BevOptions::CLOSE_ON_FREE).unwrap();
+    (a, b)
+}
+
 /// A payload whose bytes tell their position.
 fn payload(n: usize) -> Vec<u8> {
     (0..n).map(|i| (i * 7 % 251) as u8).collect()
@@ -78,9 +86,7 @@ fn transfer_8333(base: &mut EventBase, a: Bufferevent, b: Bufferevent) {
 #[test]
 fn socket_transfers_8333_bytes() {
     let mut base = EventBase::new().unwrap();
-    let (x, y) = pair();
-    let a = Bufferevent::socket(&mut base, x.into_raw_fd(), BevOptions::CLOSE_ON_FREE).unwrap();
-    let b = Bufferevent::socket(&mut base, y.into_raw_fd(), BevOptions::CLOSE_ON_FREE).unwrap();
+    let (a, b) = connected_socket_bevs(&mut base);
     transfer_8333(&mut base, a, b);
     assert_eq!(a.enabled(&base).unwrap(), Ev::WRITE);
     assert_eq!(b.enabled(&base).unwrap(), Ev::READ | Ev::WRITE);
@@ -155,9 +161,7 @@ fn watermarks(base: &mut EventBase, a: Bufferevent, b: Bufferevent) {
 #[test]
 fn socket_watermarks_bound_every_read_callback() {
     let mut base = EventBase::new().unwrap();
-    let (x, y) = pair();
-    let a = Bufferevent::socket(&mut base, x.into_raw_fd(), BevOptions::CLOSE_ON_FREE).unwrap();
-    let b = Bufferevent::socket(&mut base, y.into_raw_fd(), BevOptions::CLOSE_ON_FREE).unwrap();
+    let (a, b) = connected_socket_bevs(&mut base);
     watermarks(&mut base, a, b);
 }
 

@@ -505,6 +505,7 @@ impl Evbuffer {
     /// assert_eq!(seen.get().map(|i| (i.orig_size, i.n_added)), Some((0, 5)));
     /// # Ok::<(), rvent::Error>(())
     /// ```
+    #[doc(alias = "evbuffer_defer_callbacks")]
     pub fn add_deferred_cb(
         &mut self,
         base: &EventBase,

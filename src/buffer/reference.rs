@@ -131,6 +131,7 @@ impl Evbuffer {
     /// assert_eq!(done.get(), 10);
     /// # Ok::<(), rvent::Error>(())
     /// ```
+    #[doc(alias = "evbuffer_add_reference")]
     pub fn add_reference_with_cleanup<T, F>(&mut self, data: T, cleanup: F) -> Result<()>
     where
         T: AsRef<[u8]> + 'static,

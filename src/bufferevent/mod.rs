@@ -400,6 +400,23 @@ impl BevTable {
         }
     }
 
+    /// `h`'s record, put on the dirty list unless its socket's I/O path
+    /// runs its callback (and services it when the callback returns): for
+    /// changes made through the user API.
+    #[inline]
+    pub(crate) fn touch(&mut self, h: Bufferevent) -> Option<&mut Rec> {
+        let r = self
+            .recs
+            .get_mut(h.idx as usize)
+            .filter(|r| r.generation == h.generation && !matches!(r.kind, Kind::Free))?;
+        // Room for every live record was reserved when it was created.
+        if !r.io_path && !r.dirty && self.dirty.len() < self.dirty.capacity() {
+            r.dirty = true;
+            self.dirty.push(h.idx);
+        }
+        Some(r)
+    }
+
     /// Puts `h` on the dirty list (once).
     #[inline]
     pub(crate) fn mark_dirty(&mut self, h: Bufferevent) {
@@ -644,15 +661,13 @@ impl Bufferevent {
         base.bevs.get_mut(self).ok_or(Error::StaleEvent)
     }
 
-    /// Marks the bufferevent for servicing unless its socket's I/O path
-    /// runs its callback (and services it when the callback returns).
+    /// The record, marked for servicing (see `BevTable::touch`).
     #[inline]
-    fn touch(self, base: &mut EventBase) {
-        if let Some(r) = base.bevs.get(self)
-            && !r.io_path
-        {
-            base.bevs.mark_dirty(self);
+    fn touch(self, base: &mut EventBase) -> Result<&mut Rec> {
+        if self.base != base.id {
+            return Err(Error::StaleEvent);
         }
+        base.bevs.touch(self).ok_or(Error::StaleEvent)
     }
 
     /// Sets the read, write and event callbacks (`bufferevent_setcb`);
@@ -695,6 +710,7 @@ impl Bufferevent {
     ///
     /// # Errors
     /// [`Error::StaleEvent`]; [`Error::Alloc`].
+    #[doc(alias = "bufferevent_setcb")]
     pub fn set_read_callback<R>(self, base: &mut EventBase, cb: R) -> Result<()>
     where
         R: FnMut(&mut EventBase, Bufferevent) + 'static,
@@ -710,6 +726,7 @@ impl Bufferevent {
     ///
     /// # Errors
     /// [`Error::StaleEvent`]; [`Error::Alloc`].
+    #[doc(alias = "bufferevent_setcb")]
     pub fn set_write_callback<W>(self, base: &mut EventBase, cb: W) -> Result<()>
     where
         W: FnMut(&mut EventBase, Bufferevent) + 'static,
@@ -725,6 +742,7 @@ impl Bufferevent {
     ///
     /// # Errors
     /// [`Error::StaleEvent`]; [`Error::Alloc`].
+    #[doc(alias = "bufferevent_setcb")]
     pub fn set_event_callback<E>(self, base: &mut EventBase, cb: E) -> Result<()>
     where
         E: FnMut(&mut EventBase, Bufferevent, BevEvent) + 'static,
@@ -767,9 +785,7 @@ impl Bufferevent {
     /// [`Error::StaleEvent`].
     #[doc(alias = "bufferevent_get_input")]
     pub fn input(self, base: &mut EventBase) -> Result<&mut Evbuffer> {
-        self.rec(base)?;
-        self.touch(base);
-        Ok(&mut self.rec_mut(base)?.input)
+        Ok(&mut self.touch(base)?.input)
     }
 
     /// The output buffer (`bufferevent_get_output`); what is added goes
@@ -779,9 +795,7 @@ impl Bufferevent {
     /// [`Error::StaleEvent`].
     #[doc(alias = "bufferevent_get_output")]
     pub fn output(self, base: &mut EventBase) -> Result<&mut Evbuffer> {
-        self.rec(base)?;
-        self.touch(base);
-        Ok(&mut self.rec_mut(base)?.output)
+        Ok(&mut self.touch(base)?.output)
     }
 
     /// Both buffers at once, `(input, output)`: an echo is
@@ -790,9 +804,7 @@ impl Bufferevent {
     /// # Errors
     /// [`Error::StaleEvent`].
     pub fn buffers(self, base: &mut EventBase) -> Result<(&mut Evbuffer, &mut Evbuffer)> {
-        self.rec(base)?;
-        self.touch(base);
-        let r = self.rec_mut(base)?;
+        let r = self.touch(base)?;
         Ok((&mut r.input, &mut r.output))
     }
 
@@ -800,6 +812,7 @@ impl Bufferevent {
     ///
     /// # Errors
     /// [`Error::StaleEvent`].
+    #[doc(alias = "evbuffer_get_length")]
     pub fn input_len(self, base: &EventBase) -> Result<usize> {
         Ok(self.rec(base)?.input.len())
     }
@@ -808,6 +821,7 @@ impl Bufferevent {
     ///
     /// # Errors
     /// [`Error::StaleEvent`].
+    #[doc(alias = "evbuffer_get_length")]
     pub fn output_len(self, base: &EventBase) -> Result<usize> {
         Ok(self.rec(base)?.output.len())
     }
@@ -818,9 +832,7 @@ impl Bufferevent {
     /// [`Error::StaleEvent`]; the output's errors ([`Error::Alloc`]).
     #[doc(alias = "bufferevent_write")]
     pub fn write(self, base: &mut EventBase, data: &[u8]) -> Result<()> {
-        self.rec_mut(base)?.output.add(data)?;
-        self.touch(base);
-        Ok(())
+        self.touch(base)?.output.add(data)
     }
 
     /// Moves all of `src` to the output without copying
@@ -830,9 +842,7 @@ impl Bufferevent {
     /// [`Error::StaleEvent`]; the output's errors.
     #[doc(alias = "bufferevent_write_buffer")]
     pub fn write_buffer(self, base: &mut EventBase, src: &mut Evbuffer) -> Result<()> {
-        self.rec_mut(base)?.output.add_buffer(src)?;
-        self.touch(base);
-        Ok(())
+        self.touch(base)?.output.add_buffer(src)
     }
 
     /// Copies and drains up to `out.len()` bytes of input
@@ -842,9 +852,8 @@ impl Bufferevent {
     /// [`Error::StaleEvent`].
     #[doc(alias = "bufferevent_read")]
     pub fn read(self, base: &mut EventBase, out: &mut [u8]) -> Result<usize> {
-        let n = self.rec_mut(base)?.input.remove(out).unwrap_or(0);
-        self.touch(base);
-        Ok(n)
+        // A frozen front reads nothing (libevent's bufferevent_read_failed).
+        Ok(self.touch(base)?.input.remove(out).unwrap_or(0))
     }
 
     /// Moves the whole input to `dst` (`bufferevent_read_buffer`).
@@ -853,9 +862,7 @@ impl Bufferevent {
     /// [`Error::StaleEvent`]; `dst`'s errors.
     #[doc(alias = "bufferevent_read_buffer")]
     pub fn read_buffer(self, base: &mut EventBase, dst: &mut Evbuffer) -> Result<()> {
-        dst.add_buffer(&mut self.rec_mut(base)?.input)?;
-        self.touch(base);
-        Ok(())
+        dst.add_buffer(&mut self.touch(base)?.input)
     }
 
     /// Enables reading and / or writing (`bufferevent_enable`). Enabling
@@ -872,10 +879,7 @@ impl Bufferevent {
         let r = match r.kind {
             Kind::Socket(_) => return socket::on_enable(base, self, what),
             Kind::Filter(_) => filter::on_enable(base, self, what, true),
-            _ => {
-                self.touch(base);
-                Ok(())
-            }
+            _ => self.touch(base).map(drop),
         };
         // Enabling restarts the direction's timeout (libevent).
         if what.contains(Ev::READ) {
@@ -995,6 +999,8 @@ impl Bufferevent {
     ///
     /// # Errors
     /// [`Error::StaleEvent`].
+    #[doc(alias = "bufferevent_get_max_single_read")]
+    #[doc(alias = "bufferevent_get_max_single_write")]
     pub fn max_single_io(self, base: &EventBase) -> Result<(usize, usize)> {
         let r = self.rec(base)?;
         Ok((r.max_read as usize, r.max_write as usize))
@@ -1090,6 +1096,7 @@ impl Bufferevent {
     ///
     /// # Errors
     /// [`Error::StaleEvent`].
+    #[doc(alias = "EVUTIL_SOCKET_ERROR")]
     pub fn socket_error(self, base: &EventBase) -> Result<Option<std::io::Error>> {
         let e = self.rec(base)?.error;
         Ok((e != 0).then(|| std::io::Error::from_raw_os_error(e)))
@@ -1116,7 +1123,6 @@ impl Bufferevent {
     /// [`Error::StaleEvent`] if already freed.
     #[doc(alias = "bufferevent_free")]
     pub fn free(self, base: &mut EventBase) -> Result<()> {
-        self.rec(base)?;
         match self.rec(base)?.kind {
             Kind::Socket(_) => socket::release(base, self),
             Kind::Pair(_) => pair::release(base, self),

@@ -123,6 +123,7 @@ impl Bufferevent {
     /// # Errors
     /// As [`socket`](Self::socket); [`Error::Io`] if the stream cannot be
     /// made nonblocking.
+    #[doc(alias = "bufferevent_socket_new")]
     pub fn from_stream(
         base: &mut EventBase,
         stream: TcpStream,
