@@ -683,6 +683,14 @@ fn peek() {
     assert_eq!(peek_all(&buf), want);
     let mut v = [IoSlice::new(&[]); 2];
     assert_eq!(buf.peek(Some(10_000), None, &mut v), 16);
+    // With no length, a vector bounds the count: libevent returns how many
+    // slices it filled, so a caller may slice by the result.
+    let mut one = [IoSlice::new(&[])];
+    assert_eq!(buf.peek(None, None, &mut one), 1);
+    assert_eq!((one[0].len(), one[0][0]), (512, 0));
+    assert_eq!(buf.peek(None, None, &mut v), 2);
+    let mut many = vec![IoSlice::new(&[]); 20];
+    assert_eq!(buf.peek(None, None, &mut many), 16);
     assert_eq!((v[0].len(), v[1][0]), (512, 1));
     // Starting inside a chain: the first extent is the rest of that chain.
     let p = ptr(&buf, 700);

@@ -1160,10 +1160,19 @@ impl Evbuffer {
         Ok(copy_chains(&self.live()[c..], o, out))
     }
 
-    /// Fills `vec` with slices of the chains covering `len` bytes (all
-    /// with `None`) from `start` (the front with `None`); returns how many
-    /// slices that takes, which may exceed `vec.len()`. The last slice may
-    /// extend beyond `len`; at the end of the buffer the count is 0.
+    /// Fills `vec` with slices of the chains covering `len` bytes from
+    /// `start` (the front with `None`) and returns a count, as libevent
+    /// does:
+    ///
+    /// - with `Some(len)`, how many slices cover `len` bytes, which may
+    ///   exceed `vec.len()` (call again with a longer `vec`);
+    /// - with `None` and a non-empty `vec`, how many slices were filled
+    ///   (at most `vec.len()`);
+    /// - with `None` and an empty `vec`, how many slices cover the rest of
+    ///   the buffer.
+    ///
+    /// The last slice may extend beyond `len`; at the end of the buffer
+    /// the count is 0.
     ///
     /// # Examples
     ///
@@ -1171,10 +1180,15 @@ impl Evbuffer {
     /// use std::io::IoSlice;
     /// let mut buf = rvent::Evbuffer::new();
     /// buf.add(b"abc")?;
+    /// let mut more = rvent::Evbuffer::new();
+    /// more.add(b"def")?;
+    /// buf.add_buffer(&mut more)?; // moves its chain: two chains now
+    /// assert_eq!(buf.peek(None, None, &mut []), 2);
     /// let mut v = [IoSlice::new(&[])];
-    /// assert_eq!(buf.peek(None, None, &mut v), 1);
+    /// assert_eq!(buf.peek(None, None, &mut v), 1); // filled: v has one slot
     /// assert_eq!(&*v[0], b"abc");
     /// assert_eq!(buf.peek(Some(2), None, &mut []), 1);
+    /// assert_eq!(buf.peek(Some(6), None, &mut v), 2); // needed
     /// # Ok::<(), rvent::Error>(())
     /// ```
     #[doc(alias = "evbuffer_peek")]
@@ -1192,10 +1206,15 @@ impl Evbuffer {
             None => (0, 0),
         };
         let want = len.unwrap_or(usize::MAX);
+        // libevent: with no length, a non-empty vector bounds the count.
+        let max_slices = match len {
+            None if !vec.is_empty() => vec.len(),
+            _ => usize::MAX,
+        };
         let mut got = 0usize;
         let mut n = 0;
         for (j, ch) in self.live()[c..].iter().enumerate() {
-            if got >= want {
+            if got >= want || n == max_slices {
                 break;
             }
             let data = if j == 0 { &ch.data()[o..] } else { ch.data() };
