@@ -2060,6 +2060,63 @@ mod files {
         std::fs::remove_file(path).unwrap();
     }
 
+    /// A file segment goes out with `sendfile`, which cannot take
+    /// `MSG_NOSIGNAL`; writing one to a peer that hung up must still return
+    /// `EPIPE` and not kill a program whose `SIGPIPE` is at its default.
+    /// The Rust runtime ignores `SIGPIPE`, so the write runs in a child
+    /// (this test binary again) that sets `SIG_DFL` first.
+    #[test]
+    #[cfg_attr(miri, ignore)]
+    fn sendfile_to_a_closed_peer_is_epipe_not_sigpipe() {
+        const CHILD: &str = "RVENT_SIGPIPE_CHILD";
+        if std::env::var_os(CHILD).is_some() {
+            // SAFETY: restoring the default disposition of SIGPIPE.
+            unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
+            let path = temp_file(&big());
+            let seg = EvbufferFileSegment::new(open(&path), 0, None, flags(Mode::Sendfile));
+            std::fs::remove_file(&path).unwrap();
+            let mut buf = Evbuffer::new();
+            buf.add_file_segment(&seg.unwrap(), 0, None).unwrap();
+            let len = buf.len();
+            let (a, b) = UnixStream::pair().unwrap();
+            drop(b);
+            let e = buf.write_to(a.as_raw_fd()).unwrap_err();
+            assert_eq!(e.kind(), std::io::ErrorKind::BrokenPipe);
+            assert_eq!(buf.len(), len, "nothing drained on error");
+            // A memory chunk after it: the same error through sendmsg.
+            buf.drain(len).unwrap();
+            buf.add(b"bytes").unwrap();
+            let e = buf.write_to(a.as_raw_fd()).unwrap_err();
+            assert_eq!(e.kind(), std::io::ErrorKind::BrokenPipe);
+            // No SIGPIPE left pending either: unblocked, it would kill us now.
+            // SAFETY: an empty set; the call only reads it.
+            let mut none: libc::sigset_t = unsafe { std::mem::zeroed() };
+            // SAFETY: `none` is a live local.
+            unsafe { libc::sigemptyset(&mut none) };
+            // SAFETY: as above; the old mask is not needed.
+            unsafe { libc::pthread_sigmask(libc::SIG_SETMASK, &none, std::ptr::null_mut()) };
+            return;
+        }
+        let exe = std::env::current_exe().unwrap();
+        let out = std::process::Command::new(exe)
+            .args([
+                "--exact",
+                "files::sendfile_to_a_closed_peer_is_epipe_not_sigpipe",
+                "--test-threads=1",
+            ])
+            .env(CHILD, "1")
+            .output()
+            .unwrap();
+        use std::os::unix::process::ExitStatusExt;
+        assert_eq!(out.status.signal(), None, "child killed by a signal");
+        assert!(
+            out.status.success(),
+            "child failed: {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+        assert!(String::from_utf8_lossy(&out.stdout).contains("1 passed"));
+    }
+
     #[test]
     #[cfg_attr(miri, ignore)]
     fn add_file_whole() {

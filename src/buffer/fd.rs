@@ -229,7 +229,9 @@ impl Evbuffer {
     /// `MSG_NOSIGNAL`, so writing to a socket whose peer hung up returns
     /// `EPIPE` instead of raising `SIGPIPE`; a descriptor that is not a
     /// socket gets `writev` / `write`. A file segment at the front goes
-    /// with `sendfile(2)` when it allows it.
+    /// with `sendfile(2)` when it allows it, with `SIGPIPE` blocked on the
+    /// thread for the call, so it too returns `EPIPE` and never raises
+    /// `SIGPIPE`.
     ///
     /// # Errors
     /// The system call's error as it is (`WouldBlock` when the descriptor

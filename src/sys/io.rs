@@ -5,7 +5,8 @@
 //! Writes to sockets never raise `SIGPIPE`: they go through `send` /
 //! `sendmsg` with `MSG_NOSIGNAL`, falling back to `write` / `writev` when
 //! the descriptor is not a socket (`ENOTSOCK`: pipes, files). `sendfile`
-//! cannot take that flag; see [`sendfile`].
+//! cannot take that flag, so it runs with `SIGPIPE` blocked; see
+//! [`sendfile`].
 
 use std::io;
 use std::mem::MaybeUninit;
@@ -106,14 +107,84 @@ pub(crate) fn write_chunks<'a>(
 }
 
 /// `sendfile(out, in_fd, offset, count)`: copies file bytes to `out` in
-/// the kernel. Unlike `send`, it cannot suppress `SIGPIPE` on a closed
-/// socket: ignore `SIGPIPE` in programs that send files to peers that may
-/// hang up (libevent has the same limit).
+/// the kernel.
+///
+/// `sendfile` cannot take `MSG_NOSIGNAL`, so a peer that hung up would
+/// raise `SIGPIPE`; the promise of every evbuffer write is `EPIPE`
+/// instead. So `SIGPIPE` is blocked on this thread for the call, and a
+/// `SIGPIPE` the call raised is taken back out of the pending set before
+/// the mask is restored — one that was pending before stays pending.
+/// Four cheap syscalls around one that moves a file: sendfile is never on
+/// the small-message path.
 pub(crate) fn sendfile(out: RawFd, in_fd: RawFd, offset: u64, count: usize) -> io::Result<usize> {
     let mut off =
         libc::off_t::try_from(offset).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
+    let guard = SigpipeBlock::new();
     // SAFETY: `off` is a live local the kernel updates.
-    result(unsafe { libc::sendfile(out, in_fd, &mut off, count) })
+    let r = result(unsafe { libc::sendfile(out, in_fd, &mut off, count) });
+    if matches!(&r, Err(e) if e.raw_os_error() == Some(libc::EPIPE)) {
+        guard.take_raised();
+    }
+    r
+}
+
+/// `SIGPIPE` blocked on the calling thread while this lives; the old mask
+/// comes back on drop.
+struct SigpipeBlock {
+    old: libc::sigset_t,
+    /// `SIGPIPE` was pending (raised before the block) — not ours to take.
+    was_pending: bool,
+}
+
+impl SigpipeBlock {
+    fn new() -> SigpipeBlock {
+        let set = sigpipe_set();
+        // SAFETY: an all-zero sigset_t is a valid value to be overwritten.
+        let mut old: libc::sigset_t = unsafe { std::mem::zeroed() };
+        // SAFETY: `set` is initialised; `old` is a live local the call fills.
+        unsafe { libc::pthread_sigmask(libc::SIG_BLOCK, &set, &mut old) };
+        // SAFETY: as above.
+        let mut pending: libc::sigset_t = unsafe { std::mem::zeroed() };
+        // SAFETY: `pending` is a live local the call fills.
+        unsafe { libc::sigpending(&mut pending) };
+        // SAFETY: `pending` was initialised by sigpending.
+        let was_pending = unsafe { libc::sigismember(&pending, libc::SIGPIPE) } == 1;
+        SigpipeBlock { old, was_pending }
+    }
+
+    /// Takes the `SIGPIPE` a failed write raised on this thread out of the
+    /// pending set, so unblocking does not deliver it.
+    fn take_raised(&self) {
+        if self.was_pending {
+            return;
+        }
+        let set = sigpipe_set();
+        let zero = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        // SAFETY: `set` and `zero` are initialised locals; a null info
+        // pointer is allowed. With a zero timeout the call never blocks.
+        unsafe { libc::sigtimedwait(&set, std::ptr::null_mut(), &zero) };
+    }
+}
+
+impl Drop for SigpipeBlock {
+    fn drop(&mut self) {
+        // SAFETY: `old` is the mask saved by `new`.
+        unsafe { libc::pthread_sigmask(libc::SIG_SETMASK, &self.old, std::ptr::null_mut()) };
+    }
+}
+
+fn sigpipe_set() -> libc::sigset_t {
+    // SAFETY: an all-zero sigset_t is a valid value for sigemptyset to fill.
+    let mut set: libc::sigset_t = unsafe { std::mem::zeroed() };
+    // SAFETY: `set` is a live local.
+    unsafe {
+        libc::sigemptyset(&mut set);
+        libc::sigaddset(&mut set, libc::SIGPIPE);
+    }
+    set
 }
 
 /// `pread` until `buf` is full or end of file; returns the bytes read.
