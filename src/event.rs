@@ -15,6 +15,16 @@
 //! else back to non-pending. Non-persistent events stop being pending
 //! *before* their callback runs. `del` from any state returns to
 //! non-pending and removes the event from the active queue.
+//!
+//! # Panics in callbacks
+//!
+//! A panic in an event's callback unwinds out of
+//! [`EventBase::run`](crate::EventBase::run) to its caller; the base first
+//! leaves its running state, so it can be run again or dropped. The
+//! panicking closure is dropped with what it captured and its event is
+//! deleted: re-adding it is refused with [`Error::BadState`] (it would
+//! have nothing to run) until [`Event::assign`] gives it a new callback.
+//! Every other event keeps its callback and its state.
 
 // Maintainer notes: the internal operations below are the only code that
 // moves an event between the fd/signal lists, the timer structures and the

@@ -28,14 +28,18 @@
 //! ```
 //!
 //! ## Chapters → modules
+//! Every item is also re-exported at the crate root. The chapter modules'
+//! docs explain each part's model: ownership, re-entrancy, what differs
+//! from libevent and what a panicking callback leaves behind.
+//!
 //! | libevent tutorial | rvent |
 //! |---|---|
 //! | 4 event_base | [`EventBase`], [`Config`], [`Features`], [`BaseFlags`] |
 //! | 5 event loop | [`EventBase::run`], [`LoopFlags`], [`LoopStatus`] |
-//! | 6 events | [`Event`], [`Ev`], [`CommonTimeout`], [`EventBase::once`] |
-//! | 7 bufferevents | [`Bufferevent`], [`BevEvent`], [`BevOptions`], [`pair_new`] |
-//! | 8 evbuffer | [`Evbuffer`], [`EvbufferPtr`], [`EolStyle`] |
-//! | 8 evconnlistener | [`ConnListener`], [`ListenerOptions`] |
+//! | 6 events | module [`event`]: [`Event`], [`Ev`], [`CommonTimeout`], [`EventBase::once`] |
+//! | 7 bufferevents | module [`bufferevent`]: [`Bufferevent`], [`BevEvent`], [`BevOptions`], [`pair_new`] |
+//! | 8 evbuffer | module [`buffer`]: [`Evbuffer`], [`EvbufferPtr`], [`EolStyle`] |
+//! | 8 evconnlistener | module [`listener`]: [`ConnListener`], [`ListenerOptions`] |
 //! | 9.1 / 9.2 logging, fatal errors | [`set_log_callback`], [`set_fatal_callback`] |
 //! | 9.3 memory functions | `set_mem_functions`, `install_mem_functions`, [`MemStats`], [`Arena`], [`Pool`] |
 //! | 9.4 threads | [`Notifier`] |
@@ -47,17 +51,17 @@
 
 mod backend;
 mod base;
-mod buffer;
-mod bufferevent;
+pub mod buffer;
+pub mod bufferevent;
 mod config;
 mod debug;
 mod deferred;
 mod dispatch;
 mod dump;
 mod error;
-mod event;
+pub mod event;
 mod flags;
-mod listener;
+pub mod listener;
 mod log;
 mod mem;
 mod signal;
