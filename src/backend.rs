@@ -107,7 +107,7 @@ const INITIAL_EVENTS: usize = 64;
 const MAX_EVENTS: usize = 4096;
 
 impl Backend {
-    pub fn new() -> crate::Result<Backend> {
+    pub fn new() -> crate::error::Result<Backend> {
         let mut events = mem::vec();
         mem::reserve(&mut events, INITIAL_EVENTS)?;
         events.resize(INITIAL_EVENTS, epoll::EMPTY);
@@ -125,7 +125,7 @@ impl Backend {
     }
 
     /// The entry for `fd`, growing the table if needed.
-    pub fn entry_mut(&mut self, fd: RawFd) -> crate::Result<&mut FdEntry> {
+    pub fn entry_mut(&mut self, fd: RawFd) -> crate::error::Result<&mut FdEntry> {
         let i = fd as usize;
         if i >= self.fds.len() {
             let want = (i + 1).next_power_of_two().max(32);

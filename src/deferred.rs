@@ -18,7 +18,7 @@ use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::rc::Rc;
 
-use crate::EventBase;
+use crate::base::EventBase;
 
 /// Work that runs from the loop with the base.
 pub(crate) trait DeferredWork {
@@ -146,8 +146,8 @@ mod tests {
         // Nothing pending, yet the queued work runs before the loop
         // reports it has nothing left.
         assert_eq!(
-            base.run(crate::LoopFlags::empty()).unwrap(),
-            crate::LoopStatus::NoEvents
+            base.run(crate::dispatch::LoopFlags::empty()).unwrap(),
+            crate::dispatch::LoopStatus::NoEvents
         );
         assert_eq!(w.0.get(), 1);
         assert!(!q.has_work());

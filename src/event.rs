@@ -1000,7 +1000,7 @@ impl EventBase {
             self.schedule(idx, at);
         } else {
             crate::log::log(
-                crate::Severity::Err,
+                crate::log::Severity::Err,
                 format_args!("cannot re-arm a persistent timeout: out of memory"),
             );
         }

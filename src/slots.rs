@@ -131,7 +131,7 @@ impl Slots {
 
     /// Takes a vacant slot (reusing freed ones first) and returns its index
     /// and generation. The slot is `LIVE` with everything else cleared.
-    pub fn alloc(&mut self) -> crate::Result<(u32, u32)> {
+    pub fn alloc(&mut self) -> crate::error::Result<(u32, u32)> {
         let idx = if self.free != NIL {
             let idx = self.free;
             self.free = self.v[idx as usize].act_next;
@@ -139,7 +139,7 @@ impl Slots {
         } else {
             let idx = self.v.len();
             if idx >= NIL as usize {
-                return Err(crate::Error::Alloc);
+                return Err(crate::error::Error::Alloc);
             }
             mem::reserve(&mut self.v, 1)?;
             self.v.push(Slot::vacant(NIL));

@@ -63,7 +63,7 @@ impl TimerHeap {
 
     /// Reserves room for one more entry, so a following `push` cannot fail.
     #[inline]
-    pub fn reserve_one(&mut self) -> crate::Result<()> {
+    pub fn reserve_one(&mut self) -> crate::error::Result<()> {
         if self.v.len() < self.v.capacity() {
             return Ok(());
         }

@@ -54,8 +54,9 @@ use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use super::{Evbuffer, FROZEN_END, FROZEN_FRONT, HAS_CBS};
+use crate::base::EventBase;
 use crate::deferred::{DeferredQueue, DeferredWork};
-use crate::{Error, EventBase, Result};
+use crate::error::{Error, Result};
 
 /// What changed since a callback's previous invocation round
 /// (libevent's `struct evbuffer_cb_info`).

@@ -38,10 +38,10 @@ use std::os::fd::RawFd;
 use std::ptr::NonNull;
 use std::rc::Rc;
 
-#[cfg(doc)]
-use crate::POOL_MAX_SIZE;
-use crate::Result;
+use crate::error::Result;
 use crate::mem;
+#[cfg(doc)]
+use crate::mem::POOL_MAX_SIZE;
 use crate::sys::io::{self, MAX_READ_IOV};
 
 /// Smallest block a chain gets (libevent's `MIN_BUFFER_SIZE` on 64-bit).

@@ -53,9 +53,9 @@ impl Evbuffer {
     /// # Ok::<(), rvent::Error>(())
     /// ```
     #[doc(alias = "evbuffer_set_max_read")]
-    pub fn set_max_read(&mut self, n: usize) -> crate::Result<()> {
+    pub fn set_max_read(&mut self, n: usize) -> crate::error::Result<()> {
         if n == 0 || n > MAX_READ_LIMIT {
-            return Err(crate::Error::InvalidArgument(
+            return Err(crate::error::Error::InvalidArgument(
                 "max_read must be in 1..=1 MiB",
             ));
         }

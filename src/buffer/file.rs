@@ -27,10 +27,10 @@ use std::rc::Rc;
 
 use super::chain::{Chain, Shared};
 use super::{Evbuffer, FROZEN_END, HAS_CBS};
+use crate::error::{Error, Result};
 use crate::flags::flag_set;
 use crate::mem::{self, MemVec};
 use crate::sys::io::{Mapping, pread_full};
-use crate::{Error, Result};
 
 flag_set! {
     /// How a file segment treats its descriptor and data

@@ -92,8 +92,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use chain::{CHAIN_MAX_AUTO_SIZE, Chain, grow_size, round_size};
 
+use crate::error::{Error, Result};
 use crate::mem::{self, MemVec};
-use crate::{Error, Result};
 
 pub use callback::{CbEntry, CbInfo};
 pub use fd::{DEFAULT_MAX_READ, MAX_READ_LIMIT};

@@ -3,8 +3,8 @@
 //! end-of-line marker. An incomplete line leaves the buffer untouched.
 
 use super::Evbuffer;
+use crate::error::{Error, Result};
 use crate::mem::RventAlloc;
-use crate::{Error, Result};
 
 /// A line taken out of an [`Evbuffer`] by [`readln`](Evbuffer::readln): a
 /// vector allocated through rvent's memory functions (see

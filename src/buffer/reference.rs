@@ -25,7 +25,7 @@ use std::rc::Rc;
 
 use super::chain::{Chain, OwnerBytes, Shared};
 use super::{Evbuffer, FROZEN_END, HAS_CBS};
-use crate::{Error, Result};
+use crate::error::{Error, Result};
 
 /// An owner whose bytes are its `AsRef<[u8]>`.
 struct Plain<T>(T);

@@ -10,7 +10,7 @@ use std::io::IoSliceMut;
 
 use super::chain::{Chain, round_size};
 use super::{Evbuffer, FROZEN_END, HAS_CBS};
-use crate::{Error, Result};
+use crate::error::{Error, Result};
 
 impl Evbuffer {
     /// Reserves `n` contiguous bytes of room after the data and returns

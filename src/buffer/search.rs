@@ -16,7 +16,7 @@
 use memchr::memmem;
 
 use super::{EolStyle, Evbuffer};
-use crate::{Error, Result};
+use crate::error::{Error, Result};
 
 /// A position in an [`Evbuffer`] (libevent's `struct evbuffer_ptr`):
 /// a byte offset from the front, valid from 0 to the buffer's length.

@@ -101,8 +101,9 @@ pub(crate) const fn vec<T>() -> MemVec<T> {
 ///
 /// [`Error::Alloc`]: crate::Error::Alloc
 #[inline]
-pub(crate) fn reserve<T>(v: &mut MemVec<T>, additional: usize) -> crate::Result<()> {
-    v.try_reserve(additional).map_err(|_| crate::Error::Alloc)
+pub(crate) fn reserve<T>(v: &mut MemVec<T>, additional: usize) -> crate::error::Result<()> {
+    v.try_reserve(additional)
+        .map_err(|_| crate::error::Error::Alloc)
 }
 
 /// Fixes the memory source for the process (the memory functions if

@@ -473,12 +473,17 @@ pub(crate) unsafe fn free_chain_block(ptr: NonNull<u8>, cap: usize) {
 ///
 /// # Errors
 /// [`Error::Alloc`](crate::Error::Alloc); `f` is dropped.
-pub(crate) fn event_fn<F>(f: F) -> crate::Result<crate::event::EventFn>
+pub(crate) fn event_fn<F>(f: F) -> crate::error::Result<crate::event::EventFn>
 where
-    F: FnMut(&mut crate::EventBase, crate::Event, std::os::fd::RawFd, crate::Ev) + 'static,
+    F: FnMut(
+            &mut crate::base::EventBase,
+            crate::event::Event,
+            std::os::fd::RawFd,
+            crate::event::Ev,
+        ) + 'static,
 {
-    let b =
-        allocator_api2::boxed::Box::try_new_in(f, Pool::new()).map_err(|_| crate::Error::Alloc)?;
+    let b = allocator_api2::boxed::Box::try_new_in(f, Pool::new())
+        .map_err(|_| crate::error::Error::Alloc)?;
     // allocator_api2's documented way to unsize its `Box` on stable: a
     // coercion of the raw pointer, then `from_raw_in` with the same
     // allocator, so the pooled block is freed by the pool.
@@ -489,12 +494,12 @@ where
 ///
 /// # Errors
 /// [`Error::Alloc`](crate::Error::Alloc); `f` is dropped.
-pub(crate) fn bev_data_fn<F>(f: F) -> crate::Result<crate::bufferevent::BevDataFn>
+pub(crate) fn bev_data_fn<F>(f: F) -> crate::error::Result<crate::bufferevent::BevDataFn>
 where
-    F: FnMut(&mut crate::EventBase, crate::Bufferevent) + 'static,
+    F: FnMut(&mut crate::base::EventBase, crate::bufferevent::Bufferevent) + 'static,
 {
-    let b =
-        allocator_api2::boxed::Box::try_new_in(f, Pool::new()).map_err(|_| crate::Error::Alloc)?;
+    let b = allocator_api2::boxed::Box::try_new_in(f, Pool::new())
+        .map_err(|_| crate::error::Error::Alloc)?;
     // As in `event_fn`.
     Ok(allocator_api2::unsize_box!(b))
 }
@@ -503,12 +508,16 @@ where
 ///
 /// # Errors
 /// [`Error::Alloc`](crate::Error::Alloc); `f` is dropped.
-pub(crate) fn bev_event_fn<F>(f: F) -> crate::Result<crate::bufferevent::BevEventFn>
+pub(crate) fn bev_event_fn<F>(f: F) -> crate::error::Result<crate::bufferevent::BevEventFn>
 where
-    F: FnMut(&mut crate::EventBase, crate::Bufferevent, crate::BevEvent) + 'static,
+    F: FnMut(
+            &mut crate::base::EventBase,
+            crate::bufferevent::Bufferevent,
+            crate::bufferevent::BevEvent,
+        ) + 'static,
 {
-    let b =
-        allocator_api2::boxed::Box::try_new_in(f, Pool::new()).map_err(|_| crate::Error::Alloc)?;
+    let b = allocator_api2::boxed::Box::try_new_in(f, Pool::new())
+        .map_err(|_| crate::error::Error::Alloc)?;
     // As in `event_fn`.
     Ok(allocator_api2::unsize_box!(b))
 }
@@ -517,18 +526,18 @@ where
 ///
 /// # Errors
 /// [`Error::Alloc`](crate::Error::Alloc); `f` is dropped.
-pub(crate) fn filter_fn<F>(f: F) -> crate::Result<crate::bufferevent::FilterFn>
+pub(crate) fn filter_fn<F>(f: F) -> crate::error::Result<crate::bufferevent::FilterFn>
 where
     F: FnMut(
-            &mut crate::Evbuffer,
-            &mut crate::Evbuffer,
+            &mut crate::buffer::Evbuffer,
+            &mut crate::buffer::Evbuffer,
             Option<usize>,
-            crate::FlushMode,
+            crate::bufferevent::FlushMode,
         ) -> crate::bufferevent::FilterResult
         + 'static,
 {
-    let b =
-        allocator_api2::boxed::Box::try_new_in(f, Pool::new()).map_err(|_| crate::Error::Alloc)?;
+    let b = allocator_api2::boxed::Box::try_new_in(f, Pool::new())
+        .map_err(|_| crate::error::Error::Alloc)?;
     // As in `event_fn`.
     Ok(allocator_api2::unsize_box!(b))
 }
