@@ -118,7 +118,7 @@ pub(crate) enum Shared {
     /// Caller memory (`add_reference`): dropping the owner is the cleanup.
     Owner(Box<dyn OwnerBytes>),
     /// A file segment's bytes (`add_file_segment`).
-    File(Rc<super::file::SegmentInner>),
+    File(Rc<super::segment::SegmentInner>),
 }
 
 /// Memory a caller hands over by reference: its bytes, stable while the

@@ -22,77 +22,15 @@
 
 use std::cell::RefCell;
 use std::fmt;
-use std::os::fd::{AsRawFd, IntoRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, IntoRawFd, OwnedFd};
 use std::rc::Rc;
 
 use super::chain::{Chain, Shared};
+use super::segment::{Bytes, SegFlags, SegmentInner};
 use super::{Evbuffer, FROZEN_END, HAS_CBS};
 use crate::error::{Error, Result};
-use crate::flags::flag_set;
-use crate::mem::{self, MemVec};
+use crate::mem;
 use crate::sys::io::{Mapping, pread_full};
-
-flag_set! {
-    /// How a file segment treats its descriptor and data
-    /// (`EVBUF_FS_*`, with libevent's values).
-    #[doc(alias = "EVBUF_FS_CLOSE_ON_FREE")]
-    pub struct SegFlags: u8 {
-        /// Close the descriptor when the segment is freed.
-        const CLOSE_ON_FREE = 0x01;
-        /// Read the data into memory instead of mapping it.
-        const DISABLE_MMAP = 0x02;
-        /// Never send the data with `sendfile`: write the bytes.
-        const DISABLE_SENDFILE = 0x04;
-    }
-}
-
-enum Bytes {
-    /// A zero-length segment.
-    None,
-    Mapped(Mapping),
-    Read(MemVec<u8>),
-}
-
-/// The shared state of a segment.
-pub(crate) struct SegmentInner {
-    fd: RawFd,
-    /// The descriptor when it closes with the segment.
-    owned: Option<OwnedFd>,
-    offset: u64,
-    flags: SegFlags,
-    bytes: Bytes,
-    cleanups: RefCell<Vec<Box<dyn FnOnce()>>>,
-}
-
-impl SegmentInner {
-    fn bytes(&self) -> &[u8] {
-        match &self.bytes {
-            Bytes::None => &[],
-            Bytes::Mapped(m) => m.bytes(),
-            Bytes::Read(v) => v,
-        }
-    }
-
-    /// The descriptor and the file offset of byte `pos` of the segment,
-    /// if its data may go with `sendfile`.
-    pub(crate) fn sendfile_at(&self, pos: usize) -> Option<(RawFd, u64)> {
-        if self.flags.contains(SegFlags::DISABLE_SENDFILE) {
-            None
-        } else {
-            Some((self.fd, self.offset + pos as u64))
-        }
-    }
-}
-
-impl Drop for SegmentInner {
-    fn drop(&mut self) {
-        self.bytes = Bytes::None; // unmap or free
-        self.owned = None; // close
-        for f in self.cleanups.get_mut().drain(..) {
-            f();
-        }
-    }
-}
 
 /// A refcounted range of a file to add to buffers without copying
 /// (libevent's `struct evbuffer_file_segment`). Cloning the handle shares

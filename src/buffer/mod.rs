@@ -85,6 +85,7 @@ mod readln;
 mod reference;
 mod reserve;
 mod search;
+mod segment;
 
 use std::fmt;
 use std::io::{self, IoSlice};
@@ -97,9 +98,10 @@ use crate::mem::{self, MemVec};
 
 pub use callback::{CbEntry, CbInfo};
 pub use fd::{DEFAULT_MAX_READ, MAX_READ_LIMIT};
-pub use file::{EvbufferFileSegment, SegFlags};
+pub use file::EvbufferFileSegment;
 pub use readln::{EolStyle, Line};
 pub use search::{EvbufferPtr, PtrHow};
+pub use segment::SegFlags;
 
 /// Realigning moves at most this much data (libevent's
 /// `evbuffer_chain_should_realign`: half the chain and at most 2 KiB).
