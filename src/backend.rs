@@ -20,7 +20,7 @@ use std::os::fd::{AsRawFd, RawFd};
 
 use mio::{Poll, Token};
 
-use crate::event::Ev;
+use crate::ev::Ev;
 use crate::mem::{self, MemVec};
 use crate::slots::NIL;
 use crate::sys::epoll::{self, Op};

@@ -14,18 +14,18 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, SystemTime};
 
+use crate::active::ActiveQueues;
 use crate::backend::Backend;
+use crate::clock::Epoch;
 use crate::config::{BaseFlags, Config, EPOLL_FEATURES, Features};
 use crate::debug;
-use crate::dispatch::ActiveQueues;
 use crate::error::{Error, Result};
-use crate::event::Event;
+use crate::handle::Event;
 use crate::log::{Severity, log};
 use crate::mem::{self, Arena, BaseGuard, MemStats, MemVec, Pool};
-use crate::signal::SignalMap;
+use crate::notifier::Shared;
+use crate::signal_map::SignalMap;
 use crate::slots::{Slots, state};
-use crate::thread::Shared;
-use crate::time::Epoch;
 use crate::timer::{CommonQueue, TimerHeap};
 
 /// Most priority levels a base can have (`EVENT_MAX_PRIORITIES`).

@@ -11,7 +11,8 @@ use std::os::fd::RawFd;
 use std::time::Instant;
 
 use crate::base::EventBase;
-use crate::event::{Ev, Event};
+use crate::ev::Ev;
+use crate::handle::Event;
 use crate::mem::Arena;
 use crate::slots::state;
 

@@ -31,80 +31,20 @@
 // active queues; each keeps `n_pending` (events that keep the loop alive)
 // in step with the `INSERTED | TIMEOUT` bits.
 
-use std::fmt;
 use std::os::fd::RawFd;
 use std::time::{Duration, Instant};
 
 use crate::base::EventBase;
 use crate::debug;
 use crate::error::{Error, Result};
-use crate::flags::flag_set;
+pub use crate::ev::Ev;
+pub use crate::handle::{CommonTimeout, Event};
 use crate::mem::{self, Pool};
 use crate::slots::{NIL, state};
 use crate::sys::signal::NSIG;
 use crate::timer::{CT_TAG, CommonQueue, HeapEntry, MAX_COMMON_TIMEOUTS};
 
-flag_set! {
-    /// Event flags (`EV_*`), with libevent's values: what an event watches
-    /// when created, and what fired when its callback runs.
-    #[doc(alias = "EV_READ")]
-    pub struct Ev: u16 {
-        /// The timeout expired (result only; `EV_TIMEOUT`).
-        const TIMEOUT = 0x01;
-        /// The fd is readable (`EV_READ`).
-        const READ = 0x02;
-        /// The fd is writable (`EV_WRITE`).
-        const WRITE = 0x04;
-        /// The fd is a signal number (`EV_SIGNAL`).
-        const SIGNAL = 0x08;
-        /// Stay pending after firing (`EV_PERSIST`).
-        const PERSIST = 0x10;
-        /// Edge-triggered (`EV_ET`).
-        const ET = 0x20;
-        /// Accepted for compatibility; finalization never blocks in a
-        /// single-threaded base (`EV_FINALIZE`).
-        const FINALIZE = 0x40;
-        /// The peer closed its end (`EV_CLOSED`, epoll's `EPOLLRDHUP`).
-        const CLOSED = 0x80;
-    }
-}
-
 const IO_FLAGS: Ev = Ev::READ.union(Ev::WRITE).union(Ev::CLOSED);
-
-/// A handle to an event of one [`EventBase`] (libevent's `struct event *`).
-///
-/// Handles are plain indices: copying one does not copy the event, and a
-/// handle to a freed event is stale (every call returns
-/// [`Error::StaleEvent`]). They are `Send`, so another thread can pass one
-/// to [`Notifier::activate`](crate::Notifier::activate).
-#[derive(Clone, Copy, PartialEq, Eq, Hash)]
-pub struct Event {
-    pub(crate) idx: u32,
-    pub(crate) generation: u32,
-    pub(crate) base: u32,
-}
-
-impl fmt::Debug for Event {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Event({}v{}@{})", self.idx, self.generation, self.base)
-    }
-}
-
-/// A common timeout of one base (`event_base_init_common_timeout`): events
-/// added with it share one O(1) FIFO queue instead of the timer heap.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
-pub struct CommonTimeout {
-    pub(crate) idx: u8,
-    pub(crate) base: u32,
-    pub(crate) duration: Duration,
-}
-
-impl CommonTimeout {
-    /// The duration every event added with this timeout waits.
-    pub fn duration(&self) -> Duration {
-        self.duration
-    }
-}
 
 /// What runs when an event fires. One-shot callbacks (`once`, finalizers,
 /// loopexit) are wrapped into this shape too, and slot state bits

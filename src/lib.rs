@@ -49,22 +49,28 @@
 #![deny(missing_docs, missing_debug_implementations)]
 #![deny(clippy::undocumented_unsafe_blocks, clippy::missing_safety_doc)]
 
+mod active;
 mod backend;
 mod base;
 pub mod buffer;
 pub mod bufferevent;
+mod clock;
 mod config;
 mod debug;
 mod deferred;
 mod dispatch;
 mod dump;
 mod error;
+mod ev;
 pub mod event;
 mod flags;
+mod handle;
 pub mod listener;
 mod log;
 mod mem;
+mod notifier;
 mod signal;
+mod signal_map;
 mod slots;
 mod sys;
 mod thread;
@@ -85,7 +91,8 @@ pub use debug::{debug_mode_enabled, enable_debug_mode};
 pub use dispatch::{LoopFlags, LoopStatus};
 pub use dump::EventInfo;
 pub use error::{Error, Result};
-pub use event::{CommonTimeout, Ev, Event};
+pub use ev::Ev;
+pub use handle::{CommonTimeout, Event};
 pub use listener::{ConnListener, ListenerOptions};
 #[doc(hidden)]
 pub use log::__fatal_for_tests;
@@ -101,7 +108,7 @@ pub use mem::{
     Arena, MEM_ALIGN, MEM_FUNCTIONS_IMPLEMENTED, MemStats, POOL_DEFAULT_HIGH_WATER, POOL_MAX_SIZE,
     Pool, RventAlloc,
 };
-pub use thread::Notifier;
+pub use notifier::Notifier;
 pub use timer::MAX_COMMON_TIMEOUTS;
 
 /// The libevent version whose behaviour rvent follows (`event_get_version`).

@@ -35,8 +35,9 @@ use std::time::Duration;
 
 use crate::base::EventBase;
 use crate::error::{Error, Result};
-use crate::event::{Ev, Event};
+use crate::ev::Ev;
 use crate::flags::flag_set;
+use crate::handle::Event;
 use crate::mem::Pool;
 use crate::sys::socket;
 

@@ -12,81 +12,17 @@
 //! signal raised before the loop starts waits in the pipe and is delivered
 //! on the first pass.
 
-use std::os::fd::{AsRawFd, OwnedFd};
-use std::sync::Mutex;
+use std::os::fd::AsRawFd;
 
+use crate::active::activate_in;
 use crate::backend::{SIGNAL_TOKEN, register_internal};
 use crate::base::EventBase;
-use crate::dispatch::activate_in;
 use crate::error::{Error, Result};
-use crate::event::Ev;
-use crate::log::warn;
-use crate::mem::{self, MemVec};
+use crate::ev::Ev;
+use crate::mem;
+use crate::signal_map::{SigEntry, acquire, release};
 use crate::slots::NIL;
-use crate::sys::signal::{self as sys, NSIG, Saved};
-
-#[derive(Clone, Copy)]
-struct SigEntry {
-    head: u32,
-    count: u32,
-}
-
-/// A base's signal events and self-pipe.
-pub(crate) struct SignalMap {
-    lists: MemVec<SigEntry>,
-    /// (read end, write end), made when the first signal event is added.
-    pipe: Option<(OwnedFd, OwnedFd)>,
-    /// Signals with at least one event in this base.
-    watched: u32,
-}
-
-impl Default for SignalMap {
-    fn default() -> Self {
-        SignalMap {
-            lists: mem::vec(),
-            pipe: None,
-            watched: 0,
-        }
-    }
-}
-
-/// Process-wide: how many events (all bases) watch each signal, and the
-/// action to restore when that drops to zero.
-static INSTALLED: Mutex<Vec<Option<(usize, Saved)>>> = Mutex::new(Vec::new());
-
-fn acquire(sig: i32) -> Result<()> {
-    let mut g = INSTALLED.lock().unwrap_or_else(|e| e.into_inner());
-    if g.is_empty() {
-        g.resize_with(NSIG as usize, || None);
-    }
-    match &mut g[sig as usize] {
-        Some((users, _)) => *users += 1,
-        slot @ None => *slot = Some((1, sys::install(sig)?)),
-    }
-    Ok(())
-}
-
-fn release(sig: i32) {
-    let mut g = INSTALLED.lock().unwrap_or_else(|e| e.into_inner());
-    let slot = &mut g[sig as usize];
-    if let Some((users, saved)) = slot {
-        *users -= 1;
-        if *users == 0 {
-            if let Err(e) = sys::restore(sig, saved) {
-                warn(format_args!(
-                    "cannot restore the handler of signal {sig}: {e}"
-                ));
-            }
-            *slot = None;
-        }
-    }
-}
-
-impl SignalMap {
-    fn write_fd(&self) -> Option<i32> {
-        self.pipe.as_ref().map(|(_, w)| w.as_raw_fd())
-    }
-}
+use crate::sys::signal::{self as sys, NSIG};
 
 impl EventBase {
     fn ensure_signal_pipe(&mut self) -> Result<()> {

@@ -14,7 +14,8 @@
 
 use std::os::fd::RawFd;
 
-use crate::event::{Ev, EventFn};
+use crate::ev::Ev;
+use crate::event::EventFn;
 use crate::mem::{self, MemVec};
 
 /// "No index": the end of an intrusive list, or "not in the heap".

@@ -10,41 +10,11 @@
 //! so an iteration that needs no time reads no clock, and every callback of
 //! one iteration sees the same value.
 
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Instant, SystemTime};
 
 use crate::base::EventBase;
 use crate::config::BaseFlags;
-
-pub(crate) use crate::sys::time::monotonic_ns;
-
-/// A `Duration` in whole nanoseconds, saturating.
-pub(crate) fn ns(d: Duration) -> u64 {
-    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
-}
-
-/// Maps clock readings to `Instant`s.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct Epoch {
-    instant: Instant,
-    ns: u64,
-}
-
-impl Epoch {
-    pub fn now() -> Epoch {
-        Epoch {
-            instant: Instant::now(),
-            ns: monotonic_ns(),
-        }
-    }
-
-    pub fn instant_of(&self, ns: u64) -> Instant {
-        if ns >= self.ns {
-            self.instant + Duration::from_nanos(ns - self.ns)
-        } else {
-            self.instant - Duration::from_nanos(self.ns - ns)
-        }
-    }
-}
+use crate::sys::time::monotonic_ns;
 
 impl EventBase {
     fn caching(&self) -> bool {

@@ -475,12 +475,8 @@ pub(crate) unsafe fn free_chain_block(ptr: NonNull<u8>, cap: usize) {
 /// [`Error::Alloc`](crate::Error::Alloc); `f` is dropped.
 pub(crate) fn event_fn<F>(f: F) -> crate::error::Result<crate::event::EventFn>
 where
-    F: FnMut(
-            &mut crate::base::EventBase,
-            crate::event::Event,
-            std::os::fd::RawFd,
-            crate::event::Ev,
-        ) + 'static,
+    F: FnMut(&mut crate::base::EventBase, crate::handle::Event, std::os::fd::RawFd, crate::ev::Ev)
+        + 'static,
 {
     let b = allocator_api2::boxed::Box::try_new_in(f, Pool::new())
         .map_err(|_| crate::error::Error::Alloc)?;

@@ -1,0 +1,145 @@
+//! [`Notifier`]: the `Send + Sync` handle other threads use to reach a
+//! base, and the state it shares with the base (a command queue behind a
+//! mutex and a `mio::Waker`). Below the base, which holds the shared half;
+//! the loop side that runs the commands is in `thread.rs`.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use mio::Waker;
+
+use crate::backend::{Backend, WAKER_TOKEN};
+use crate::error::{Error, Result};
+use crate::ev::Ev;
+use crate::handle::Event;
+use crate::mem::{self, MemVec};
+
+#[derive(Clone, Copy)]
+pub(crate) enum Command {
+    Activate(Event, Ev),
+    LoopExit(Option<Duration>),
+    LoopBreak,
+}
+
+pub(crate) struct Shared {
+    pub(crate) waker: Mutex<Waker>,
+    /// Queued commands. Its capacity is kept across batches (the loop
+    /// copies a batch into its arena and clears it), so queueing allocates
+    /// only when a batch is larger than any before.
+    pub(crate) commands: Mutex<MemVec<Command>>,
+    /// The base was dropped: commands are refused.
+    pub(crate) closed: AtomicBool,
+}
+
+impl Shared {
+    pub fn new(base: &Backend) -> Result<Shared> {
+        Ok(Shared {
+            waker: Mutex::new(Waker::new(base.poll.registry(), WAKER_TOKEN)?),
+            commands: Mutex::new(mem::vec()),
+            closed: AtomicBool::new(false),
+        })
+    }
+
+    /// Marks the base gone and drops queued commands, giving the queue's
+    /// storage back now (a notifier may outlive the base, but the memory
+    /// functions must see everything returned when the base drops).
+    pub fn close(&self) {
+        self.closed.store(true, Ordering::SeqCst);
+        *self.commands.lock().unwrap_or_else(|e| e.into_inner()) = mem::vec();
+    }
+
+    /// A new waker on a rebuilt poller (after fork).
+    pub fn rebind(&self, base: &Backend) -> Result<()> {
+        let w = Waker::new(base.poll.registry(), WAKER_TOKEN)?;
+        *self.waker.lock().unwrap_or_else(|e| e.into_inner()) = w;
+        Ok(())
+    }
+}
+
+/// A `Send + Sync` handle that wakes a base's loop and sends it commands
+/// from any thread (`evthread_make_base_notifiable`).
+///
+/// # Examples
+/// ```
+/// use rvent::{Ev, Event, EventBase};
+/// let mut base = EventBase::new()?;
+/// let ev = Event::timer(&mut base, |base, _, _, what| {
+///     assert!(what.contains(Ev::READ));
+///     base.loopbreak();
+/// })?;
+/// let notifier = base.notifier();
+/// std::thread::spawn(move || notifier.activate(ev, Ev::READ)).join().unwrap()?;
+/// base.run(rvent::LoopFlags::NO_EXIT_ON_EMPTY)?;
+/// assert!(base.got_break());
+/// # Ok::<(), rvent::Error>(())
+/// ```
+#[derive(Clone)]
+pub struct Notifier {
+    pub(crate) shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for Notifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Notifier")
+    }
+}
+
+impl Notifier {
+    fn send(&self, cmd: Command) -> Result<()> {
+        if self.shared.closed.load(Ordering::SeqCst) {
+            return Err(Error::BadState("the event base was dropped"));
+        }
+        {
+            let mut q = self
+                .shared
+                .commands
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            mem::reserve(&mut q, 1)?;
+            q.push(cmd);
+        }
+        self.wake()
+    }
+
+    /// Wakes the loop if it is polling; it then runs one iteration.
+    ///
+    /// # Errors
+    /// [`Error::Io`](crate::Error::Io) if the eventfd write fails.
+    pub fn wake(&self) -> Result<()> {
+        self.shared
+            .waker
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .wake()?;
+        Ok(())
+    }
+
+    /// Activates `ev` with `res` on the loop thread (`event_active` from
+    /// another thread). A stale handle is ignored there with a warning.
+    ///
+    /// # Errors
+    /// [`Error::BadState`] once the base was dropped; as [`Notifier::wake`].
+    #[doc(alias = "event_active")]
+    pub fn activate(&self, ev: Event, res: Ev) -> Result<()> {
+        self.send(Command::Activate(ev, res))
+    }
+
+    /// Requests [`EventBase::loopexit`](crate::EventBase::loopexit) from another thread.
+    ///
+    /// # Errors
+    /// As [`Notifier::wake`].
+    #[doc(alias = "event_base_loopexit")]
+    pub fn loopexit(&self, delay: Option<Duration>) -> Result<()> {
+        self.send(Command::LoopExit(delay))
+    }
+
+    /// Requests [`EventBase::loopbreak`](crate::EventBase::loopbreak) from another thread.
+    ///
+    /// # Errors
+    /// As [`Notifier::wake`].
+    #[doc(alias = "event_base_loopbreak")]
+    pub fn loopbreak(&self) -> Result<()> {
+        self.send(Command::LoopBreak)
+    }
+}
