@@ -192,7 +192,10 @@ impl Bufferevent {
     /// [`BevEvent::CONNECTED`] or [`BevEvent::ERROR`] from the loop — a
     /// refused connect too, even when the kernel refuses at once.
     /// Enable reading when you want it; output written meanwhile is sent
-    /// once connected.
+    /// once connected. A write timeout ([`set_timeouts`](Self::set_timeouts))
+    /// bounds the connect: if it expires first the event callback gets
+    /// `WRITING | TIMEOUT` (again each period while the connect is still
+    /// pending, as in libevent; free the bufferevent to give up).
     ///
     /// # Errors
     /// [`Error::StaleEvent`]; [`Error::Io`] if the socket cannot be
@@ -581,9 +584,25 @@ fn on_read(base: &mut EventBase, h: Bufferevent, what: Ev) {
     service(base, h);
 }
 
-/// The write event fired: a connect finished, a timeout expired, or the
+/// The write event fired: a timeout expired, a connect finished, or the
 /// kernel took output again.
+///
+/// The timeout comes first, as in libevent: while a connect is pending
+/// `SO_ERROR` is still 0, so checking the connect first would report a
+/// timed-out connect as `CONNECTED`. A timed-out connect keeps its write
+/// event (libevent's `be_socket_disable` leaves it while connecting): the
+/// timeout fires again each period until the connect finishes or the
+/// bufferevent is freed.
 fn on_write(base: &mut EventBase, h: Bufferevent, what: Ev) {
+    if what.contains(Ev::TIMEOUT) && !what.contains(Ev::WRITE) {
+        stop(
+            base,
+            h,
+            Some(Ev::WRITE),
+            BevEvent::WRITING | BevEvent::TIMEOUT,
+        );
+        return;
+    }
     let Some(r) = base.bevs.get_mut(h) else {
         return;
     };
@@ -607,15 +626,6 @@ fn on_write(base: &mut EventBase, h: Bufferevent, what: Ev) {
         let _ = sync(base, h);
         fire_event(base, h, BevEvent::CONNECTED, false);
         service(base, h);
-        return;
-    }
-    if what.contains(Ev::TIMEOUT) {
-        stop(
-            base,
-            h,
-            Some(Ev::WRITE),
-            BevEvent::WRITING | BevEvent::TIMEOUT,
-        );
         return;
     }
     service(base, h);
