@@ -1631,8 +1631,8 @@ fn bufferevent_timeout_filter_pair() {
     util::retry_timing(|| libevent_timeouts(true, true));
 }
 
-/// `fd()` on a filter is its underlying's (libevent forwards
-/// `BEV_CTRL_GET_FD`), through stacked filters too.
+/// `fd()` and `set_fd()` on a filter reach its underlying (libevent
+/// forwards `BEV_CTRL_GET_FD` / `SET_FD`), through stacked filters too.
 #[test]
 fn filter_fd_is_the_underlying_fd() {
     let mut base = EventBase::new().unwrap();
@@ -1667,6 +1667,12 @@ fn filter_fd_is_the_underlying_fd() {
     )
     .unwrap();
     assert_eq!(p.fd(&base).unwrap(), -1);
+    assert!(p.set_fd(&mut base, fd).is_err(), "a pair has no socket");
+    // Setting it goes down too: the socket is the underlying's again.
+    g.set_fd(&mut base, -1).unwrap();
+    assert_eq!(u.fd(&base).unwrap(), -1);
+    g.set_fd(&mut base, fd).unwrap();
+    assert_eq!(u.fd(&base).unwrap(), fd);
     g.free(&mut base).unwrap();
     assert!(!u.is_live(&base));
 }

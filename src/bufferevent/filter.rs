@@ -79,6 +79,13 @@ pub(crate) struct Filter {
     output: Slot,
 }
 
+impl Filter {
+    /// The bufferevent under it (maybe freed since).
+    pub(crate) fn underlying(&self) -> Bufferevent {
+        self.underlying
+    }
+}
+
 impl Bufferevent {
     /// A filter bufferevent over `underlying` (`bufferevent_filter_new`);
     /// see the module docs of how bytes move. A filter closure is called

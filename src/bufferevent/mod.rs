@@ -1102,16 +1102,26 @@ impl Bufferevent {
         Ok((e != 0).then(|| std::io::Error::from_raw_os_error(e)))
     }
 
-    /// The socket, or -1 (`bufferevent_getfd`); pairs have none.
+    /// The socket, or -1 (`bufferevent_getfd`); pairs have none, and a
+    /// filter answers for its underlying (as libevent forwards
+    /// `BEV_CTRL_GET_FD`).
     ///
     /// # Errors
     /// [`Error::StaleEvent`].
     #[doc(alias = "bufferevent_getfd")]
     pub fn fd(self, base: &EventBase) -> Result<RawFd> {
-        Ok(match &self.rec(base)?.kind {
-            Kind::Socket(s) => s.fd,
-            _ => -1,
-        })
+        let mut r = self.rec(base)?;
+        // Down a stack of filters to the bufferevent that has the socket.
+        loop {
+            match &r.kind {
+                Kind::Socket(s) => return Ok(s.fd),
+                Kind::Filter(f) => match base.bevs.get(f.underlying()) {
+                    Some(u) => r = u,
+                    None => return Ok(-1),
+                },
+                _ => return Ok(-1),
+            }
+        }
     }
 
     /// Frees the bufferevent (`bufferevent_free`): callbacks are dropped,

@@ -146,15 +146,22 @@ impl Bufferevent {
     }
 
     /// Replaces the socket (`bufferevent_setfd`); the old one is not
-    /// closed. `-1` leaves it without one.
+    /// closed. `-1` leaves it without one. On a filter it replaces its
+    /// underlying's (libevent forwards `BEV_CTRL_SET_FD`).
     ///
     /// # Errors
-    /// [`Error::StaleEvent`]; [`Error::InvalidArgument`] for a pair;
-    /// [`Error::Io`] if `fd` cannot be watched.
+    /// [`Error::StaleEvent`]; [`Error::InvalidArgument`] for a pair (or a
+    /// filter over one); [`Error::Io`] if `fd` cannot be watched.
     #[doc(alias = "bufferevent_setfd")]
     pub fn set_fd(self, base: &mut EventBase, fd: RawFd) -> Result<()> {
         let r = self.rec_mut(base)?;
         let Kind::Socket(s) = &mut r.kind else {
+            if let Kind::Filter(f) = &r.kind {
+                let u = f.underlying();
+                if u.is_live(base) {
+                    return u.set_fd(base, fd);
+                }
+            }
             return Err(Error::InvalidArgument("not a socket bufferevent"));
         };
         let (old_r, old_w) = (s.ev_read.take(), s.ev_write.take());
