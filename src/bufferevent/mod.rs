@@ -417,6 +417,29 @@ impl BevTable {
         Some(r)
     }
 
+    /// `h`'s record, for adding output through the user API: marked as
+    /// by [`touch`](Self::touch), except a pair member, whose write moves
+    /// the data to its partner at once (`pair::output_added`, which marks
+    /// it after the partner, so the partner's callbacks run first, as in
+    /// libevent).
+    #[inline]
+    pub(crate) fn touch_output(&mut self, h: Bufferevent) -> Option<&mut Rec> {
+        let r = self
+            .recs
+            .get_mut(h.idx as usize)
+            .filter(|r| r.generation == h.generation && !matches!(r.kind, Kind::Free))?;
+        // Room for every live record was reserved when it was created.
+        if !r.io_path
+            && !r.dirty
+            && !matches!(r.kind, Kind::Pair(_))
+            && self.dirty.len() < self.dirty.capacity()
+        {
+            r.dirty = true;
+            self.dirty.push(h.idx);
+        }
+        Some(r)
+    }
+
     /// Puts `h` on the dirty list (once).
     #[inline]
     pub(crate) fn mark_dirty(&mut self, h: Bufferevent) {
@@ -826,23 +849,46 @@ impl Bufferevent {
         Ok(self.rec(base)?.output.len())
     }
 
-    /// Appends `data` to the output (`bufferevent_write`).
+    /// The record, marked for servicing unless a pair member (see
+    /// `BevTable::touch_output`).
+    #[inline]
+    fn touch_output(self, base: &mut EventBase) -> Result<&mut Rec> {
+        if self.base != base.id {
+            return Err(Error::StaleEvent);
+        }
+        base.bevs.touch_output(self).ok_or(Error::StaleEvent)
+    }
+
+    /// Appends `data` to the output (`bufferevent_write`). A pair member
+    /// hands it to a reading partner at once, as libevent does (the
+    /// callbacks it causes run from the loop).
     ///
     /// # Errors
     /// [`Error::StaleEvent`]; the output's errors ([`Error::Alloc`]).
     #[doc(alias = "bufferevent_write")]
     pub fn write(self, base: &mut EventBase, data: &[u8]) -> Result<()> {
-        self.touch(base)?.output.add(data)
+        let r = self.touch_output(base)?;
+        r.output.add(data)?;
+        if let Kind::Pair(_) = r.kind {
+            pair::output_added(base, self);
+        }
+        Ok(())
     }
 
     /// Moves all of `src` to the output without copying
-    /// (`bufferevent_write_buffer`).
+    /// (`bufferevent_write_buffer`); a pair member hands it on at once,
+    /// as [`write`](Self::write).
     ///
     /// # Errors
     /// [`Error::StaleEvent`]; the output's errors.
     #[doc(alias = "bufferevent_write_buffer")]
     pub fn write_buffer(self, base: &mut EventBase, src: &mut Evbuffer) -> Result<()> {
-        self.touch(base)?.output.add_buffer(src)
+        let r = self.touch_output(base)?;
+        r.output.add_buffer(src)?;
+        if let Kind::Pair(_) = r.kind {
+            pair::output_added(base, self);
+        }
+        Ok(())
     }
 
     /// Copies and drains up to `out.len()` bytes of input
@@ -1076,7 +1122,8 @@ impl Bufferevent {
 
     /// Pushes data along (`bufferevent_flush`): for sockets a no-op
     /// (`Ok(false)`); a pair moves what it can to its partner, and
-    /// [`FlushMode::Finished`] gives the partner EOF; a filter runs its
+    /// [`FlushMode::Finished`] gives the partner EOF (`READING | EOF` for
+    /// a flush of WRITE; the callbacks run from the loop); a filter runs its
     /// filters with `mode` and no limits, then flushes its underlying.
     /// Returns whether data moved.
     ///
