@@ -1458,10 +1458,18 @@ use rvent::{ConnListener, ListenerOptions};
 /// A listener on 127.0.0.1 that never accepts, with its backlog full:
 /// Linux drops further SYNs, so a connect to it stays in progress. Returns
 /// the address and what keeps the backlog full.
-fn full_backlog_listener(base: &mut EventBase) -> (std::net::SocketAddr, ConnListener, Vec<TcpStream>) {
+fn full_backlog_listener(
+    base: &mut EventBase,
+) -> (std::net::SocketAddr, ConnListener, Vec<TcpStream>) {
     let opts = ListenerOptions::CLOSE_ON_FREE | ListenerOptions::DISABLED;
-    let lev = ConnListener::bind(base, "127.0.0.1:0".parse().unwrap(), opts, Some(1), |_, _, _, _| {})
-        .unwrap();
+    let lev = ConnListener::bind(
+        base,
+        "127.0.0.1:0".parse().unwrap(),
+        opts,
+        Some(1),
+        |_, _, _, _| {},
+    )
+    .unwrap();
     let addr = lev.local_addr().unwrap();
     let mut fillers = Vec::new();
     // Each connect that completes takes a backlog slot; the first that
@@ -1514,8 +1522,16 @@ fn bufferevent_connect_timeout() {
 fn bufferevent_pair_flush_finished() {
     let mut base = EventBase::new().unwrap();
     let (a, b) = pair_new(&mut base, BevOptions::empty()).unwrap();
-    assert!(a.options(&base).unwrap().contains(BevOptions::DEFER_CALLBACKS));
-    assert!(b.options(&base).unwrap().contains(BevOptions::DEFER_CALLBACKS));
+    assert!(
+        a.options(&base)
+            .unwrap()
+            .contains(BevOptions::DEFER_CALLBACKS)
+    );
+    assert!(
+        b.options(&base)
+            .unwrap()
+            .contains(BevOptions::DEFER_CALLBACKS)
+    );
     let log: Log<String> = Log::new();
     for (bev, name) in [(a, "a"), (b, "b")] {
         let (l1, l2, l3) = (log.clone(), log.clone(), log.clone());
@@ -1583,8 +1599,8 @@ fn libevent_timeouts(use_pair: bool, use_filter: bool) {
     }
     bev2.disable(&mut base, Ev::READ).unwrap();
     let start = Instant::now();
-    let (log1, log2): (Log<(BevEvent, Duration)>, Log<(BevEvent, Duration)>) =
-        (Log::new(), Log::new());
+    let log1: Log<(BevEvent, Duration)> = Log::new();
+    let log2: Log<(BevEvent, Duration)> = Log::new();
     for (bev, log) in [(bev1, &log1), (bev2, &log2)] {
         let l = log.clone();
         bev.set_event_callback(&mut base, move |_, _, what| l.push((what, start.elapsed())))

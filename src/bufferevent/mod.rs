@@ -912,7 +912,9 @@ impl Bufferevent {
     }
 
     /// Enables reading and / or writing (`bufferevent_enable`). Enabling
-    /// reading restarts the read timeout.
+    /// reading restarts the read timeout; enabling writing restarts the
+    /// write timeout of a filter or a socket without an fd (with or
+    /// without output, as in libevent) and of a pair with output waiting.
     ///
     /// # Errors
     /// [`Error::StaleEvent`]; [`Error::Io`] if the socket cannot be
@@ -923,15 +925,12 @@ impl Bufferevent {
         r.enabled |= what & (Ev::READ | Ev::WRITE);
         r.check_high_watermark();
         let r = match r.kind {
-            Kind::Socket(_) => return socket::on_enable(base, self, what),
+            Kind::Socket(_) => socket::on_enable(base, self, what),
             Kind::Filter(_) => filter::on_enable(base, self, what, true),
             _ => self.touch(base).map(drop),
         };
         // Enabling restarts the direction's timeout (libevent).
-        if what.contains(Ev::READ) {
-            timeouts::progress(base, self, true);
-        }
-        timeouts::adjust(base, self);
+        timeouts::on_enable(base, self, what);
         r
     }
 
@@ -944,7 +943,7 @@ impl Bufferevent {
         let r = self.rec_mut(base)?;
         r.enabled = r.enabled - (what & (Ev::READ | Ev::WRITE));
         let r = match r.kind {
-            Kind::Socket(_) => return socket::sync(base, self),
+            Kind::Socket(_) => socket::sync(base, self),
             Kind::Filter(_) => filter::on_enable(base, self, what, false),
             _ => Ok(()),
         };
@@ -1059,6 +1058,12 @@ impl Bufferevent {
     /// is disabled and the event callback gets `READING | TIMEOUT` or
     /// `WRITING | TIMEOUT`.
     ///
+    /// As in libevent, the write timeout also bounds a
+    /// [`connect`](Self::connect); and a filter, or a socket bufferevent
+    /// without an fd, times writing from [`enable`](Self::enable) even
+    /// with nothing to write, a filter from each pass over its output
+    /// even once the data has moved on to its underlying.
+    ///
     /// # Errors
     /// [`Error::StaleEvent`].
     #[doc(alias = "bufferevent_set_timeouts")]
@@ -1071,10 +1076,11 @@ impl Bufferevent {
         let r = self.rec_mut(base)?;
         r.timeout_read = read;
         r.timeout_write = write;
-        match r.kind {
-            Kind::Socket(_) => socket::rearm_timeouts(base, self),
-            _ => timeouts::set(base, self),
+        if let Kind::Socket(_) = r.kind {
+            socket::rearm_timeouts(base, self)?;
         }
+        // Timers for the kinds without events (and an fd-less socket).
+        timeouts::set(base, self)
     }
 
     /// Runs the read and / or write callback as if data had arrived or

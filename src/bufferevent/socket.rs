@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use super::{
     BevEvent, BevOptions, Bufferevent, Kind, Rec, fire_event, fire_read, fire_write, ratelimit,
+    timeouts,
 };
 use crate::event::{Ev, Event};
 use crate::sys::socket as syscall;
@@ -169,6 +170,9 @@ impl Bufferevent {
         for ev in [old_r, old_w].into_iter().flatten() {
             let _ = ev.free(base);
         }
+        // Without an fd the timeouts are timers (as libevent's events on
+        // fd -1); with one, the events carry them.
+        timeouts::set(base, self)?;
         if fd < 0 {
             return Ok(());
         }
