@@ -241,7 +241,8 @@ pub(crate) struct Rec {
     pub(crate) error: i32,
     /// Rate-limit state, `None` when unlimited (one pointer).
     pub(crate) rate: Option<ratelimit::RateBox>,
-    /// Timers of a pair or filter with timeouts (sockets use their events).
+    /// Timers of a pair, a filter or an fd-less socket with timeouts
+    /// (a socket with an fd uses its events).
     pub(crate) timers: Option<timeouts::TimersBox>,
 }
 
