@@ -446,11 +446,11 @@ fn deferred_event_flags_are_combined() {
 }
 
 /// libevent's `bufferevent_trigger`: honours the watermarks unless told
-/// to ignore them; can defer.
+/// to ignore them; can defer. (On a socket: a pair always defers.)
 #[test]
 fn trigger_honours_watermarks_and_defers() {
     let mut base = EventBase::new().unwrap();
-    let (a, _b) = pair_new(&mut base, BevOptions::empty()).unwrap();
+    let (a, _peer) = socket_bev(&mut base, BevOptions::empty());
     let reads = Rc::new(Cell::new(0));
     let r = reads.clone();
     a.set_read_callback(&mut base, move |_, _| r.set(r.get() + 1))
@@ -803,7 +803,7 @@ fn filters_round_trip(
     .unwrap();
     assert_eq!(f1.underlying(base).unwrap(), Some(u1));
     assert_eq!(f2.underlying(base).unwrap(), Some(u2));
-    assert_eq!(f1.fd(base).unwrap(), -1);
+    assert_eq!(f1.fd(base).unwrap(), u1.fd(base).unwrap());
     let errors = Log::default();
     for f in [f1, f2] {
         let e = errors.clone();
@@ -1052,6 +1052,8 @@ fn filter_flush_finished_reaches_the_partner() {
     assert!(f.flush(&mut base, Ev::WRITE, FlushMode::Finished).unwrap());
     assert_eq!(*modes.borrow(), vec![(FlushMode::Finished, None)]);
     assert_eq!(b.input_len(&base).unwrap(), 5);
+    assert!(log.is_empty(), "a pair's callbacks run from the loop");
+    base.run(LoopFlags::ONCE | LoopFlags::NONBLOCK).unwrap();
     assert_eq!(
         log.take(),
         vec![format!("{:?}", BevEvent::READING | BevEvent::EOF)]
@@ -1447,4 +1449,248 @@ fn pair_traffic_restarts_the_read_timeout() {
     assert_eq!(timeouts.get(), 0);
     a.set_timeouts(&mut base, None, None).unwrap();
     assert_eq!(base.num_pending(), 0, "no timeout, no timer");
+}
+
+// ---- libevent parity: connect timeouts, deferred pairs, generic timers ----
+
+use rvent::{ConnListener, ListenerOptions};
+
+/// A listener on 127.0.0.1 that never accepts, with its backlog full:
+/// Linux drops further SYNs, so a connect to it stays in progress. Returns
+/// the address and what keeps the backlog full.
+fn full_backlog_listener(
+    base: &mut EventBase,
+) -> (std::net::SocketAddr, ConnListener, Vec<TcpStream>) {
+    let opts = ListenerOptions::CLOSE_ON_FREE | ListenerOptions::DISABLED;
+    let lev = ConnListener::bind(
+        base,
+        "127.0.0.1:0".parse().unwrap(),
+        opts,
+        Some(1),
+        |_, _, _, _| {},
+    )
+    .unwrap();
+    let addr = lev.local_addr().unwrap();
+    let mut fillers = Vec::new();
+    // Each connect that completes takes a backlog slot; the first that
+    // times out found the backlog full.
+    while let Ok(s) = TcpStream::connect_timeout(&addr, ms(50)) {
+        fillers.push(s);
+        assert!(fillers.len() < 16, "the backlog never filled");
+    }
+    (addr, lev, fillers)
+}
+
+/// A write timeout bounds a connect (the way evhttp bounds connects): a
+/// connect still in progress when it expires gives `WRITING | TIMEOUT`,
+/// not `CONNECTED` — libevent's `bufferevent_writecb` checks the timeout
+/// before the connect.
+#[test]
+fn bufferevent_connect_timeout() {
+    util::retry_timing(|| {
+        let mut base = EventBase::new().unwrap();
+        let (addr, lev, _fillers) = full_backlog_listener(&mut base);
+        let bev = Bufferevent::socket(&mut base, -1, BevOptions::CLOSE_ON_FREE).unwrap();
+        let events: Log<(BevEvent, Instant)> = Log::new();
+        let e = events.clone();
+        bev.set_event_callback(&mut base, move |base, bev, what| {
+            e.push((what, Instant::now()));
+            assert!(!bev.enabled(base).unwrap().contains(Ev::WRITE));
+            bev.free(base).unwrap();
+            base.loopbreak();
+        })
+        .unwrap();
+        bev.set_timeouts(&mut base, None, Some(ms(30))).unwrap();
+        let start = Instant::now();
+        bev.connect(&mut base, addr).unwrap();
+        let stop = rvent::Event::timer(&mut base, |base, _, _, _| base.loopbreak()).unwrap();
+        stop.add(&mut base, Some(ms(300))).unwrap();
+        base.dispatch().unwrap();
+        let got = events.get();
+        assert_eq!(got.len(), 1, "{got:?}");
+        assert_eq!(got[0].0, BevEvent::WRITING | BevEvent::TIMEOUT);
+        util::assert_on_time(start, got[0].1, ms(30), "connect timeout");
+        lev.free(&mut base).unwrap();
+    });
+}
+
+/// libevent's `bufferevent_pair_flush_finished`: a pair always defers its
+/// callbacks, and `write` moves the data at once. Nothing runs inside
+/// `write` or `flush`; the loop then runs the partner's read callback,
+/// its EOF event, then the writer's write callback.
+#[test]
+fn bufferevent_pair_flush_finished() {
+    let mut base = EventBase::new().unwrap();
+    let (a, b) = pair_new(&mut base, BevOptions::empty()).unwrap();
+    assert!(
+        a.options(&base)
+            .unwrap()
+            .contains(BevOptions::DEFER_CALLBACKS)
+    );
+    assert!(
+        b.options(&base)
+            .unwrap()
+            .contains(BevOptions::DEFER_CALLBACKS)
+    );
+    let log: Log<String> = Log::new();
+    for (bev, name) in [(a, "a"), (b, "b")] {
+        let (l1, l2, l3) = (log.clone(), log.clone(), log.clone());
+        bev.set_callbacks(
+            &mut base,
+            Some(move |base: &mut EventBase, bev: Bufferevent| {
+                l1.push(format!("{name} read {}", bev.input_len(base).unwrap()));
+            }),
+            Some(move |base: &mut EventBase, bev: Bufferevent| {
+                l2.push(format!("{name} write {}", bev.output_len(base).unwrap()));
+            }),
+            Some(move |_: &mut EventBase, _, what: BevEvent| {
+                l3.push(format!("{name} event {what:?}"));
+            }),
+        )
+        .unwrap();
+    }
+    a.disable(&mut base, Ev::READ).unwrap();
+    b.enable(&mut base, Ev::READ).unwrap();
+    a.write(&mut base, &payload(8333)).unwrap();
+    assert_eq!(b.input_len(&base).unwrap(), 8333, "moved inside write");
+    assert_eq!(a.output_len(&base).unwrap(), 0);
+    a.flush(&mut base, Ev::WRITE, FlushMode::Finished).unwrap();
+    assert!(log.is_empty(), "deferred: {:?}", log.get());
+    base.run(LoopFlags::ONCE | LoopFlags::NONBLOCK).unwrap();
+    assert_eq!(
+        log.take(),
+        vec![
+            "b read 8333".to_string(),
+            format!("b event {:?}", BevEvent::READING | BevEvent::EOF),
+            "a write 0".to_string(),
+        ]
+    );
+}
+
+/// libevent's `bufferevent_timeout[_pair|_filter|_filter_pair]`, as
+/// written there: the sockets have no fd (their timeouts are plain
+/// timers). `bev1` writes 7 bytes nobody takes and reads nothing: one
+/// write timeout at 100 ms, one read timeout at 150 ms. `bev2` only
+/// enables writing, with nothing to write: a socket or a filter still
+/// times the write (200 ms), a pair does not.
+fn libevent_timeouts(use_pair: bool, use_filter: bool) {
+    let mut base = EventBase::new().unwrap();
+    let (mut bev1, mut bev2) = if use_pair {
+        pair_new(&mut base, BevOptions::empty()).unwrap()
+    } else {
+        (
+            Bufferevent::socket(&mut base, -1, BevOptions::empty()).unwrap(),
+            Bufferevent::socket(&mut base, -1, BevOptions::empty()).unwrap(),
+        )
+    };
+    if use_filter {
+        let f = |base: &mut EventBase, u| {
+            Bufferevent::filter(
+                base,
+                u,
+                None::<NoFilter>,
+                None::<NoFilter>,
+                BevOptions::CLOSE_ON_FREE,
+            )
+            .unwrap()
+        };
+        bev1 = f(&mut base, bev1);
+        bev2 = f(&mut base, bev2);
+    }
+    bev2.disable(&mut base, Ev::READ).unwrap();
+    let start = Instant::now();
+    let log1: Log<(BevEvent, Duration)> = Log::new();
+    let log2: Log<(BevEvent, Duration)> = Log::new();
+    for (bev, log) in [(bev1, &log1), (bev2, &log2)] {
+        let l = log.clone();
+        bev.set_event_callback(&mut base, move |_, _, what| l.push((what, start.elapsed())))
+            .unwrap();
+    }
+    bev1.set_timeouts(&mut base, Some(ms(150)), Some(ms(100)))
+        .unwrap();
+    bev1.write(&mut base, b"ABCDEFG").unwrap();
+    bev1.enable(&mut base, Ev::READ | Ev::WRITE).unwrap();
+    bev2.set_timeouts(&mut base, Some(ms(100)), Some(ms(200)))
+        .unwrap();
+    bev2.enable(&mut base, Ev::WRITE).unwrap();
+    base.loopexit(Some(ms(350))).unwrap();
+    base.dispatch().unwrap();
+    assert_timeout_pattern(&log1.get());
+    let got2 = log2.get();
+    if use_pair && !use_filter {
+        assert!(got2.is_empty(), "{got2:?}");
+    } else {
+        assert_eq!(got2.len(), 1, "{got2:?}");
+        assert_eq!(got2[0].0, BevEvent::WRITING | BevEvent::TIMEOUT);
+        assert!(
+            got2[0].1 >= ms(200) && got2[0].1 < ms(200) + util::LATE,
+            "{got2:?}"
+        );
+    }
+}
+
+#[test]
+fn bufferevent_timeout() {
+    util::retry_timing(|| libevent_timeouts(false, false));
+}
+
+#[test]
+fn bufferevent_timeout_pair() {
+    util::retry_timing(|| libevent_timeouts(true, false));
+}
+
+#[test]
+fn bufferevent_timeout_filter() {
+    util::retry_timing(|| libevent_timeouts(false, true));
+}
+
+#[test]
+fn bufferevent_timeout_filter_pair() {
+    util::retry_timing(|| libevent_timeouts(true, true));
+}
+
+/// `fd()` and `set_fd()` on a filter reach its underlying (libevent
+/// forwards `BEV_CTRL_GET_FD` / `SET_FD`), through stacked filters too.
+#[test]
+fn filter_fd_is_the_underlying_fd() {
+    let mut base = EventBase::new().unwrap();
+    let (u, _peer) = socket_bev(&mut base, BevOptions::empty());
+    let fd = u.fd(&base).unwrap();
+    assert!(fd >= 0);
+    let f = Bufferevent::filter(
+        &mut base,
+        u,
+        None::<NoFilter>,
+        None::<NoFilter>,
+        BevOptions::CLOSE_ON_FREE,
+    )
+    .unwrap();
+    assert_eq!(f.fd(&base).unwrap(), fd);
+    let g = Bufferevent::filter(
+        &mut base,
+        f,
+        None::<NoFilter>,
+        None::<NoFilter>,
+        BevOptions::CLOSE_ON_FREE,
+    )
+    .unwrap();
+    assert_eq!(g.fd(&base).unwrap(), fd);
+    let (a, _b) = pair_new(&mut base, BevOptions::empty()).unwrap();
+    let p = Bufferevent::filter(
+        &mut base,
+        a,
+        None::<NoFilter>,
+        None::<NoFilter>,
+        BevOptions::empty(),
+    )
+    .unwrap();
+    assert_eq!(p.fd(&base).unwrap(), -1);
+    assert!(p.set_fd(&mut base, fd).is_err(), "a pair has no socket");
+    // Setting it goes down too: the socket is the underlying's again.
+    g.set_fd(&mut base, -1).unwrap();
+    assert_eq!(u.fd(&base).unwrap(), -1);
+    g.set_fd(&mut base, fd).unwrap();
+    assert_eq!(u.fd(&base).unwrap(), fd);
+    g.free(&mut base).unwrap();
+    assert!(!u.is_live(&base));
 }

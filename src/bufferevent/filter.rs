@@ -79,6 +79,13 @@ pub(crate) struct Filter {
     output: Slot,
 }
 
+impl Filter {
+    /// The bufferevent under it (maybe freed since).
+    pub(crate) fn underlying(&self) -> Bufferevent {
+        self.underlying
+    }
+}
+
 impl Bufferevent {
     /// A filter bufferevent over `underlying` (`bufferevent_filter_new`);
     /// see the module docs of how bytes move. A filter closure is called
@@ -346,6 +353,7 @@ pub(super) fn process_output(base: &mut EventBase, f: Bufferevent, mode: FlushMo
         return false;
     };
     let (mut grew, mut shrank, mut res) = (false, false, FilterResult::Ok);
+    let mut processed = false;
     while let Some((rf, ru)) = base.bevs.get2_mut(f, u) {
         let limit = if mode == FlushMode::Normal && ru.write_high != 0 {
             match ru.write_high.saturating_sub(ru.output.len()) {
@@ -357,6 +365,7 @@ pub(super) fn process_output(base: &mut EventBase, f: Bufferevent, mode: FlushMo
         };
         let (src0, dst0) = (rf.output.len(), ru.output.len());
         res = run(&mut slot, &mut rf.output, &mut ru.output, limit, mode);
+        processed |= res == FilterResult::Ok;
         grew |= ru.output.len() > dst0;
         shrank |= rf.output.len() < src0;
         let progressed = rf.output.len() != src0 || ru.output.len() != dst0;
@@ -376,8 +385,11 @@ pub(super) fn process_output(base: &mut EventBase, f: Bufferevent, mode: FlushMo
         let _ = f.disable(base, Ev::WRITE);
         fire_event(base, f, BevEvent::WRITING | BevEvent::ERROR, false);
     }
-    if shrank {
-        timeouts::progress(base, f, false);
+    if processed {
+        // libevent restarts the write timeout after every pass that went
+        // well, with or without output left: it times the data's way
+        // through the underlying too.
+        timeouts::restart_write(base, f);
     }
     if shrank
         && let Some(rf) = base.bevs.get(f)

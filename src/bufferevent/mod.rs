@@ -241,7 +241,8 @@ pub(crate) struct Rec {
     pub(crate) error: i32,
     /// Rate-limit state, `None` when unlimited (one pointer).
     pub(crate) rate: Option<ratelimit::RateBox>,
-    /// Timers of a pair or filter with timeouts (sockets use their events).
+    /// Timers of a pair, a filter or an fd-less socket with timeouts
+    /// (a socket with an fd uses its events).
     pub(crate) timers: Option<timeouts::TimersBox>,
 }
 
@@ -411,6 +412,29 @@ impl BevTable {
             .filter(|r| r.generation == h.generation && !matches!(r.kind, Kind::Free))?;
         // Room for every live record was reserved when it was created.
         if !r.io_path && !r.dirty && self.dirty.len() < self.dirty.capacity() {
+            r.dirty = true;
+            self.dirty.push(h.idx);
+        }
+        Some(r)
+    }
+
+    /// `h`'s record, for adding output through the user API: marked as
+    /// by [`touch`](Self::touch), except a pair member, whose write moves
+    /// the data to its partner at once (`pair::output_added`, which marks
+    /// it after the partner, so the partner's callbacks run first, as in
+    /// libevent).
+    #[inline]
+    pub(crate) fn touch_output(&mut self, h: Bufferevent) -> Option<&mut Rec> {
+        let r = self
+            .recs
+            .get_mut(h.idx as usize)
+            .filter(|r| r.generation == h.generation && !matches!(r.kind, Kind::Free))?;
+        // Room for every live record was reserved when it was created.
+        if !r.io_path
+            && !r.dirty
+            && !matches!(r.kind, Kind::Pair(_))
+            && self.dirty.len() < self.dirty.capacity()
+        {
             r.dirty = true;
             self.dirty.push(h.idx);
         }
@@ -826,23 +850,46 @@ impl Bufferevent {
         Ok(self.rec(base)?.output.len())
     }
 
-    /// Appends `data` to the output (`bufferevent_write`).
+    /// The record, marked for servicing unless a pair member (see
+    /// `BevTable::touch_output`).
+    #[inline]
+    fn touch_output(self, base: &mut EventBase) -> Result<&mut Rec> {
+        if self.base != base.id {
+            return Err(Error::StaleEvent);
+        }
+        base.bevs.touch_output(self).ok_or(Error::StaleEvent)
+    }
+
+    /// Appends `data` to the output (`bufferevent_write`). A pair member
+    /// hands it to a reading partner at once, as libevent does (the
+    /// callbacks it causes run from the loop).
     ///
     /// # Errors
     /// [`Error::StaleEvent`]; the output's errors ([`Error::Alloc`]).
     #[doc(alias = "bufferevent_write")]
     pub fn write(self, base: &mut EventBase, data: &[u8]) -> Result<()> {
-        self.touch(base)?.output.add(data)
+        let r = self.touch_output(base)?;
+        r.output.add(data)?;
+        if let Kind::Pair(_) = r.kind {
+            pair::output_added(base, self);
+        }
+        Ok(())
     }
 
     /// Moves all of `src` to the output without copying
-    /// (`bufferevent_write_buffer`).
+    /// (`bufferevent_write_buffer`); a pair member hands it on at once,
+    /// as [`write`](Self::write).
     ///
     /// # Errors
     /// [`Error::StaleEvent`]; the output's errors.
     #[doc(alias = "bufferevent_write_buffer")]
     pub fn write_buffer(self, base: &mut EventBase, src: &mut Evbuffer) -> Result<()> {
-        self.touch(base)?.output.add_buffer(src)
+        let r = self.touch_output(base)?;
+        r.output.add_buffer(src)?;
+        if let Kind::Pair(_) = r.kind {
+            pair::output_added(base, self);
+        }
+        Ok(())
     }
 
     /// Copies and drains up to `out.len()` bytes of input
@@ -866,7 +913,9 @@ impl Bufferevent {
     }
 
     /// Enables reading and / or writing (`bufferevent_enable`). Enabling
-    /// reading restarts the read timeout.
+    /// reading restarts the read timeout; enabling writing restarts the
+    /// write timeout of a filter or a socket without an fd (with or
+    /// without output, as in libevent) and of a pair with output waiting.
     ///
     /// # Errors
     /// [`Error::StaleEvent`]; [`Error::Io`] if the socket cannot be
@@ -877,15 +926,12 @@ impl Bufferevent {
         r.enabled |= what & (Ev::READ | Ev::WRITE);
         r.check_high_watermark();
         let r = match r.kind {
-            Kind::Socket(_) => return socket::on_enable(base, self, what),
+            Kind::Socket(_) => socket::on_enable(base, self, what),
             Kind::Filter(_) => filter::on_enable(base, self, what, true),
             _ => self.touch(base).map(drop),
         };
         // Enabling restarts the direction's timeout (libevent).
-        if what.contains(Ev::READ) {
-            timeouts::progress(base, self, true);
-        }
-        timeouts::adjust(base, self);
+        timeouts::on_enable(base, self, what);
         r
     }
 
@@ -898,7 +944,7 @@ impl Bufferevent {
         let r = self.rec_mut(base)?;
         r.enabled = r.enabled - (what & (Ev::READ | Ev::WRITE));
         let r = match r.kind {
-            Kind::Socket(_) => return socket::sync(base, self),
+            Kind::Socket(_) => socket::sync(base, self),
             Kind::Filter(_) => filter::on_enable(base, self, what, false),
             _ => Ok(()),
         };
@@ -1013,6 +1059,12 @@ impl Bufferevent {
     /// is disabled and the event callback gets `READING | TIMEOUT` or
     /// `WRITING | TIMEOUT`.
     ///
+    /// As in libevent, the write timeout also bounds a
+    /// [`connect`](Self::connect); and a filter, or a socket bufferevent
+    /// without an fd, times writing from [`enable`](Self::enable) even
+    /// with nothing to write, a filter from each pass over its output
+    /// even once the data has moved on to its underlying.
+    ///
     /// # Errors
     /// [`Error::StaleEvent`].
     #[doc(alias = "bufferevent_set_timeouts")]
@@ -1025,10 +1077,11 @@ impl Bufferevent {
         let r = self.rec_mut(base)?;
         r.timeout_read = read;
         r.timeout_write = write;
-        match r.kind {
-            Kind::Socket(_) => socket::rearm_timeouts(base, self),
-            _ => timeouts::set(base, self),
+        if let Kind::Socket(_) = r.kind {
+            socket::rearm_timeouts(base, self)?;
         }
+        // Timers for the kinds without events (and an fd-less socket).
+        timeouts::set(base, self)
     }
 
     /// Runs the read and / or write callback as if data had arrived or
@@ -1076,7 +1129,8 @@ impl Bufferevent {
 
     /// Pushes data along (`bufferevent_flush`): for sockets a no-op
     /// (`Ok(false)`); a pair moves what it can to its partner, and
-    /// [`FlushMode::Finished`] gives the partner EOF; a filter runs its
+    /// [`FlushMode::Finished`] gives the partner EOF (`READING | EOF` for
+    /// a flush of WRITE; the callbacks run from the loop); a filter runs its
     /// filters with `mode` and no limits, then flushes its underlying.
     /// Returns whether data moved.
     ///
@@ -1102,16 +1156,26 @@ impl Bufferevent {
         Ok((e != 0).then(|| std::io::Error::from_raw_os_error(e)))
     }
 
-    /// The socket, or -1 (`bufferevent_getfd`); pairs have none.
+    /// The socket, or -1 (`bufferevent_getfd`); pairs have none, and a
+    /// filter answers for its underlying (as libevent forwards
+    /// `BEV_CTRL_GET_FD`).
     ///
     /// # Errors
     /// [`Error::StaleEvent`].
     #[doc(alias = "bufferevent_getfd")]
     pub fn fd(self, base: &EventBase) -> Result<RawFd> {
-        Ok(match &self.rec(base)?.kind {
-            Kind::Socket(s) => s.fd,
-            _ => -1,
-        })
+        let mut r = self.rec(base)?;
+        // Down a stack of filters to the bufferevent that has the socket.
+        loop {
+            match &r.kind {
+                Kind::Socket(s) => return Ok(s.fd),
+                Kind::Filter(f) => match base.bevs.get(f.underlying()) {
+                    Some(u) => r = u,
+                    None => return Ok(-1),
+                },
+                _ => return Ok(-1),
+            }
+        }
     }
 
     /// Frees the bufferevent (`bufferevent_free`): callbacks are dropped,

@@ -2,9 +2,20 @@
 //! memory. What one writes moves — chains, not copies — into the other's
 //! input, as much as the receiver's read high watermark allows.
 //!
-//! Transfers happen when the loop services a dirty pair member (before it
-//! polls), so a ping-pong between two members never recurses; with
-//! [`FlushMode::Flush`] / [`FlushMode::Finished`] they happen at once.
+//! As in libevent, a pair always defers its callbacks
+//! ([`BevOptions::DEFER_CALLBACKS`] is implied): [`write`] and
+//! [`write_buffer`] hand the data to a reading partner at once, and
+//! [`flush`] with [`FlushMode::Flush`] / [`FlushMode::Finished`] moves it
+//! whatever the partner does, but the read, write and event callbacks
+//! they cause run from the loop, so a ping-pong between two members never
+//! recurses. Other changes (data added through [`output`], input drained,
+//! reading enabled) move data when the loop services the member, before
+//! it polls.
+//!
+//! [`write`]: Bufferevent::write
+//! [`write_buffer`]: Bufferevent::write_buffer
+//! [`flush`]: Bufferevent::flush
+//! [`output`]: Bufferevent::output
 
 use super::{
     BevEvent, BevOptions, Bufferevent, FlushMode, Kind, fire_event, fire_read, fire_write, timeouts,
@@ -19,7 +30,8 @@ pub(crate) struct Pair {
 
 /// Two bufferevents connected to each other (`bufferevent_pair_new`):
 /// bytes written to one arrive in the other's input. Both start with
-/// writing enabled and reading disabled.
+/// writing enabled and reading disabled. [`BevOptions::DEFER_CALLBACKS`]
+/// is always added, as libevent does: the callbacks run from the loop.
 ///
 /// # Errors
 /// [`Error::Alloc`](crate::Error::Alloc).
@@ -28,6 +40,7 @@ pub(crate) struct Pair {
 /// See [`Bufferevent`].
 #[doc(alias = "bufferevent_pair_new")]
 pub fn pair_new(base: &mut EventBase, options: BevOptions) -> Result<(Bufferevent, Bufferevent)> {
+    let options = options | BevOptions::DEFER_CALLBACKS;
     let a = base.bev_insert(Kind::Pair(Pair { partner: None }), options)?;
     let b = match base.bev_insert(Kind::Pair(Pair { partner: Some(a) }), options) {
         Ok(b) => b,
@@ -127,6 +140,17 @@ pub(super) fn service(base: &mut EventBase, h: Bufferevent) {
     transfer(base, p, h, false);
 }
 
+/// Output was added to `h` through `write`: a reading partner gets it
+/// now (libevent's output-buffer callback). `h` is marked for servicing
+/// after the partner (its write timeout, and data the partner's watermark
+/// held back).
+pub(super) fn output_added(base: &mut EventBase, h: Bufferevent) {
+    if let Some(p) = partner_of(base, h) {
+        transfer(base, h, p, false);
+    }
+    base.bevs.mark_dirty(h);
+}
+
 /// `flush` on a pair member.
 pub(super) fn flush(base: &mut EventBase, h: Bufferevent, what: Ev, mode: FlushMode) -> bool {
     if mode == FlushMode::Normal {
@@ -143,7 +167,16 @@ pub(super) fn flush(base: &mut EventBase, h: Bufferevent, what: Ev, mode: FlushM
         moved |= transfer(base, h, p, true);
     }
     if mode == FlushMode::Finished {
-        fire_event(base, p, BevEvent::READING | BevEvent::EOF, false);
+        // The partner stops hearing from this side: it was reading what
+        // this side wrote, writing what this side read.
+        let mut ended = BevEvent::EOF;
+        if what.contains(Ev::READ) {
+            ended |= BevEvent::WRITING;
+        }
+        if what.contains(Ev::WRITE) {
+            ended |= BevEvent::READING;
+        }
+        fire_event(base, p, ended, false);
     }
     moved
 }

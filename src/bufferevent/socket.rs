@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use super::{
     BevEvent, BevOptions, Bufferevent, Kind, Rec, fire_event, fire_read, fire_write, ratelimit,
+    timeouts,
 };
 use crate::event::{Ev, Event};
 use crate::sys::socket as syscall;
@@ -146,15 +147,22 @@ impl Bufferevent {
     }
 
     /// Replaces the socket (`bufferevent_setfd`); the old one is not
-    /// closed. `-1` leaves it without one.
+    /// closed. `-1` leaves it without one. On a filter it replaces its
+    /// underlying's (libevent forwards `BEV_CTRL_SET_FD`).
     ///
     /// # Errors
-    /// [`Error::StaleEvent`]; [`Error::InvalidArgument`] for a pair;
-    /// [`Error::Io`] if `fd` cannot be watched.
+    /// [`Error::StaleEvent`]; [`Error::InvalidArgument`] for a pair (or a
+    /// filter over one); [`Error::Io`] if `fd` cannot be watched.
     #[doc(alias = "bufferevent_setfd")]
     pub fn set_fd(self, base: &mut EventBase, fd: RawFd) -> Result<()> {
         let r = self.rec_mut(base)?;
         let Kind::Socket(s) = &mut r.kind else {
+            if let Kind::Filter(f) = &r.kind {
+                let u = f.underlying();
+                if u.is_live(base) {
+                    return u.set_fd(base, fd);
+                }
+            }
             return Err(Error::InvalidArgument("not a socket bufferevent"));
         };
         let (old_r, old_w) = (s.ev_read.take(), s.ev_write.take());
@@ -162,6 +170,9 @@ impl Bufferevent {
         for ev in [old_r, old_w].into_iter().flatten() {
             let _ = ev.free(base);
         }
+        // Without an fd the timeouts are timers (as libevent's events on
+        // fd -1); with one, the events carry them.
+        timeouts::set(base, self)?;
         if fd < 0 {
             return Ok(());
         }
@@ -192,7 +203,10 @@ impl Bufferevent {
     /// [`BevEvent::CONNECTED`] or [`BevEvent::ERROR`] from the loop — a
     /// refused connect too, even when the kernel refuses at once.
     /// Enable reading when you want it; output written meanwhile is sent
-    /// once connected.
+    /// once connected. A write timeout ([`set_timeouts`](Self::set_timeouts))
+    /// bounds the connect: if it expires first the event callback gets
+    /// `WRITING | TIMEOUT` (again each period while the connect is still
+    /// pending, as in libevent; free the bufferevent to give up).
     ///
     /// # Errors
     /// [`Error::StaleEvent`]; [`Error::Io`] if the socket cannot be
@@ -581,9 +595,25 @@ fn on_read(base: &mut EventBase, h: Bufferevent, what: Ev) {
     service(base, h);
 }
 
-/// The write event fired: a connect finished, a timeout expired, or the
+/// The write event fired: a timeout expired, a connect finished, or the
 /// kernel took output again.
+///
+/// The timeout comes first, as in libevent: while a connect is pending
+/// `SO_ERROR` is still 0, so checking the connect first would report a
+/// timed-out connect as `CONNECTED`. A timed-out connect keeps its write
+/// event (libevent's `be_socket_disable` leaves it while connecting): the
+/// timeout fires again each period until the connect finishes or the
+/// bufferevent is freed.
 fn on_write(base: &mut EventBase, h: Bufferevent, what: Ev) {
+    if what.contains(Ev::TIMEOUT) && !what.contains(Ev::WRITE) {
+        stop(
+            base,
+            h,
+            Some(Ev::WRITE),
+            BevEvent::WRITING | BevEvent::TIMEOUT,
+        );
+        return;
+    }
     let Some(r) = base.bevs.get_mut(h) else {
         return;
     };
@@ -607,15 +637,6 @@ fn on_write(base: &mut EventBase, h: Bufferevent, what: Ev) {
         let _ = sync(base, h);
         fire_event(base, h, BevEvent::CONNECTED, false);
         service(base, h);
-        return;
-    }
-    if what.contains(Ev::TIMEOUT) {
-        stop(
-            base,
-            h,
-            Some(Ev::WRITE),
-            BevEvent::WRITING | BevEvent::TIMEOUT,
-        );
         return;
     }
     service(base, h);

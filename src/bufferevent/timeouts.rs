@@ -1,16 +1,26 @@
-//! Read and write timeouts of bufferevents without a socket — pairs and
-//! filters (libevent's generic timeouts, `bufferevent_generic_adj_timeouts_`).
+//! Read and write timeouts of bufferevents without a socket — pairs,
+//! filters and socket bufferevents with no fd (libevent's generic
+//! timeouts, `bufferevent_generic_adj_timeouts_`, and the fd-less socket
+//! events that are plain timers there).
 //!
-//! A socket bufferevent puts its timeouts on its read and write events. A
-//! pair or a filter has no events of its own, so it gets two timer events,
-//! created the first time a timeout is set: the read timer runs while
-//! reading is enabled and not suspended, the write timer while writing is
-//! enabled and output waits; data arriving in the input restarts the read
-//! timer, data leaving the output restarts the write timer. On expiry the
-//! direction is disabled and the event callback gets `READING | TIMEOUT`
-//! or `WRITING | TIMEOUT`, as for sockets.
+//! A socket bufferevent with an fd puts its timeouts on its read and write
+//! events. The others have no events of their own, so they get two timer
+//! events, created the first time a timeout is set: the read timer runs
+//! while reading is enabled and not suspended; data arriving in the input
+//! and enabling reading restart it. On expiry the direction is disabled
+//! and the event callback gets `READING | TIMEOUT` or `WRITING | TIMEOUT`,
+//! as for sockets.
+//!
+//! The write timer runs while writing is enabled, not suspended, and:
+//! - for a pair, output waits; data leaving the output restarts it;
+//! - for a filter or an fd-less socket, output waits *or* the timer was
+//!   started: enabling writing starts it (with or without output), a
+//!   filter's pass over its output restarts it, and it then runs on when
+//!   the output empties — a filter's data has moved on to the underlying,
+//!   which has not sent it yet — as libevent's `be_filter_enable`,
+//!   `be_filter_process_output` and `be_socket_enable` do.
 
-use super::{BevEvent, Bufferevent, fire_event};
+use super::{BevEvent, Bufferevent, Kind, Rec, fire_event};
 use crate::event::{Ev, Event};
 use crate::mem::Pool;
 use crate::{Error, EventBase, Result};
@@ -26,11 +36,27 @@ pub(crate) struct Timers {
 /// Timers in a pooled block: only bufferevents with timeouts pay for them.
 pub(crate) type TimersBox = allocator_api2::boxed::Box<Timers, Pool>;
 
-/// `set_timeouts` on a pair or filter: creates the timers if needed and
-/// restarts them with the new durations.
+/// Whether `r` times its directions with the timers (else with its
+/// socket's events).
+fn timed(r: &Rec) -> bool {
+    match &r.kind {
+        Kind::Socket(s) => s.fd < 0,
+        _ => true,
+    }
+}
+
+/// Whether a started write timer runs on with an empty output (see the
+/// module docs).
+fn sticky_write(r: &Rec) -> bool {
+    !matches!(r.kind, Kind::Pair(_))
+}
+
+/// `set_timeouts` on a pair, a filter or an fd-less socket (and a socket
+/// losing its fd): creates the timers if needed and restarts them with
+/// the new durations.
 pub(super) fn set(base: &mut EventBase, h: Bufferevent) -> Result<()> {
     let r = h.rec(base)?;
-    let wanted = r.timeout_read.is_some() || r.timeout_write.is_some();
+    let wanted = timed(r) && (r.timeout_read.is_some() || r.timeout_write.is_some());
     if r.timers.is_none() && wanted {
         let read = Event::timer(base, move |base, _, _, _| expired(base, h, true))?;
         let write = match Event::timer(base, move |base, _, _, _| expired(base, h, false)) {
@@ -73,15 +99,20 @@ pub(super) fn adjust(base: &mut EventBase, h: Bufferevent) {
     let Some(r) = base.bevs.get_mut(h) else {
         return;
     };
-    let want_read = r.timeout_read.is_some() && r.reading();
-    let want_write = r.timeout_write.is_some()
-        && r.enabled.contains(Ev::WRITE)
-        && r.write_suspend == 0
-        && !r.output.is_empty();
+    if r.timers.is_none() {
+        return;
+    }
+    let timed = timed(r);
+    let sticky = sticky_write(r);
+    let want_read = timed && r.timeout_read.is_some() && r.reading();
+    let writing =
+        timed && r.timeout_write.is_some() && r.enabled.contains(Ev::WRITE) && r.write_suspend == 0;
+    let has_output = !r.output.is_empty();
     let (tr, tw) = (r.timeout_read, r.timeout_write);
     let Some(t) = r.timers.as_mut() else {
         return;
     };
+    let want_write = writing && (has_output || (sticky && t.write_on));
     let changes = [
         (want_read != t.read_on, want_read, t.read, tr),
         (want_write != t.write_on, want_write, t.write, tw),
@@ -113,6 +144,44 @@ pub(super) fn progress(base: &mut EventBase, h: Bufferevent, read: bool) {
     if on {
         let _ = ev.add(base, d);
     }
+}
+
+/// Starts or restarts the write timer, if writing is enabled and not
+/// suspended: on `enable(WRITE)` (for a pair only while output waits) and
+/// after a filter's pass over its output.
+pub(super) fn restart_write(base: &mut EventBase, h: Bufferevent) {
+    let Some(r) = base.bevs.get_mut(h) else {
+        return;
+    };
+    let go = timed(r)
+        && r.enabled.contains(Ev::WRITE)
+        && r.write_suspend == 0
+        && (sticky_write(r) || !r.output.is_empty());
+    let d = r.timeout_write;
+    let Some(t) = r.timers.as_mut() else {
+        return;
+    };
+    if go && d.is_some() {
+        t.write_on = true;
+        let ev = t.write;
+        let _ = ev.add(base, d);
+    }
+}
+
+/// `enable(what)`: restarts the enabled directions' timers, then starts
+/// or stops the timers to match (libevent restarts a direction's timeout
+/// when it is enabled).
+pub(super) fn on_enable(base: &mut EventBase, h: Bufferevent, what: Ev) {
+    if base.bevs.get(h).is_none_or(|r| r.timers.is_none()) {
+        return;
+    }
+    if what.contains(Ev::READ) {
+        progress(base, h, true);
+    }
+    if what.contains(Ev::WRITE) {
+        restart_write(base, h);
+    }
+    adjust(base, h);
 }
 
 /// Frees the timers of a bufferevent being freed.
