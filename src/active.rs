@@ -67,7 +67,7 @@ impl ActiveQueues {
 
     /// Takes the first event of priority `p`'s queue.
     #[inline]
-    pub fn pop_front(&mut self, slots: &mut Slots, p: usize) -> Option<u32> {
+    pub fn pop_front<B>(&mut self, slots: &mut Slots<B>, p: usize) -> Option<u32> {
         let q = &mut self.q[p];
         let idx = q.head;
         if idx == NIL {
@@ -89,7 +89,11 @@ impl ActiveQueues {
     }
 
     /// Event indices queued at priority `p`, in order (dump, foreach).
-    pub fn iter_prio<'a>(&'a self, slots: &'a Slots, p: usize) -> impl Iterator<Item = u32> + 'a {
+    pub fn iter_prio<'a, B>(
+        &'a self,
+        slots: &'a Slots<B>,
+        p: usize,
+    ) -> impl Iterator<Item = u32> + 'a {
         let mut i = self.q[p].head;
         std::iter::from_fn(move || {
             if i == NIL {
@@ -106,8 +110,8 @@ impl ActiveQueues {
 /// Queues `idx` with result `res` (or ORs `res` in if already active).
 /// Returns the priority it is queued at.
 #[inline]
-pub(crate) fn activate_in(
-    slots: &mut Slots,
+pub(crate) fn activate_in<B>(
+    slots: &mut Slots<B>,
     aq: &mut ActiveQueues,
     idx: u32,
     res: Ev,
@@ -140,7 +144,7 @@ pub(crate) fn activate_in(
 
 /// Unlinks `idx` from its active queue.
 #[inline]
-pub(crate) fn deactivate_in(slots: &mut Slots, aq: &mut ActiveQueues, idx: u32) {
+pub(crate) fn deactivate_in<B>(slots: &mut Slots<B>, aq: &mut ActiveQueues, idx: u32) {
     let s = &mut slots[idx];
     debug_assert!(s.state & state::ACTIVE != 0);
     s.state &= !state::ACTIVE;

@@ -10,6 +10,7 @@
 //! left open (libevent's `event_base_free` does not close them either).
 
 use std::cell::Cell;
+use std::rc::Rc;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, SystemTime};
@@ -19,6 +20,7 @@ use crate::backend::Backend;
 use crate::clock::Epoch;
 use crate::config::{BaseFlags, Config, EPOLL_FEATURES, Features};
 use crate::debug;
+use crate::deferred::DeferredQueue;
 use crate::error::{Error, Result};
 use crate::handle::Event;
 use crate::log::{Severity, log};
@@ -51,9 +53,9 @@ pub(crate) struct Limits {
 /// assert_eq!(base.method(), "epoll");
 /// # Ok::<(), rvent::Error>(())
 /// ```
-pub struct EventBase {
+pub struct EventBase<X: BaseExt = ()> {
     pub(crate) id: u32,
-    pub(crate) slots: Slots,
+    pub(crate) slots: Slots<EventBase<X>>,
     pub(crate) active: ActiveQueues,
     /// Events that keep the loop alive (inserted or with a timeout).
     pub(crate) n_pending: u32,
@@ -81,11 +83,12 @@ pub struct EventBase {
     pub(crate) running_signal: u32,
     /// Per-iteration scratch, reset at the end of every loop iteration.
     pub(crate) arena: Arena,
-    /// Bufferevents (before the arena and pool guard: their buffers and
-    /// callbacks go back to the pool).
-    pub(crate) bevs: crate::bufferevent::BevTable,
+    /// What the layers above the core keep in the base (bufferevents…);
+    /// before the arena and pool guard: its buffers and callbacks go back
+    /// to the pool.
+    pub(crate) ext: X,
     /// Work queued without the base, run at the start of each iteration.
-    pub(crate) deferred: std::rc::Rc<crate::deferred::DeferredQueue>,
+    pub(crate) deferred: Rc<DeferredQueue<EventBase<X>>>,
     /// The queue was handed out, so work may be queued in it: until then
     /// the loop does not look at it.
     pub(crate) deferred_shared: Cell<bool>,
@@ -94,7 +97,44 @@ pub struct EventBase {
     pub(crate) _pool_guard: BaseGuard,
 }
 
-impl std::fmt::Debug for EventBase {
+/// What a layer above the event core keeps in every base, and the three
+/// points where the loop hands control to it.
+///
+/// The core knows nothing of bufferevents, listeners or HTTP; the crate
+/// root names the full set of layers (`rvent::EventBase` is
+/// `EventBase<rvent::Layers>`), and `()` is a base with no layers. The
+/// loop calls [`has_work`](BaseExt::has_work) every iteration, so it must
+/// be a load or two; the calls are static and inlined, so a layer costs
+/// what its own check costs and nothing for the indirection.
+pub trait BaseExt: Default + Sized + 'static {
+    /// Work is waiting that must run at the start of the next iteration,
+    /// before the loop decides whether to block.
+    fn has_work(base: &EventBase<Self>) -> bool;
+
+    /// Runs that work; returns how many items ran.
+    fn run_work(base: &mut EventBase<Self>) -> usize;
+
+    /// A callback panicked and is unwinding out of [`EventBase::run`];
+    /// `running` is the event whose callback was running, if any. The
+    /// layer repairs what it had lent to that callback.
+    fn after_panic(base: &mut EventBase<Self>, running: Option<Event>);
+}
+
+/// A base with no layers above the core.
+impl BaseExt for () {
+    #[inline(always)]
+    fn has_work(_: &EventBase<()>) -> bool {
+        false
+    }
+
+    fn run_work(_: &mut EventBase<()>) -> usize {
+        0
+    }
+
+    fn after_panic(_: &mut EventBase<()>, _: Option<Event>) {}
+}
+
+impl<X: BaseExt> std::fmt::Debug for EventBase<X> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("EventBase")
             .field("id", &self.id)
@@ -107,7 +147,7 @@ impl std::fmt::Debug for EventBase {
     }
 }
 
-impl EventBase {
+impl<X: BaseExt> EventBase<X> {
     /// A base with the default configuration (`event_base_new`).
     ///
     /// # Errors
@@ -115,8 +155,8 @@ impl EventBase {
     /// [`Error::NoBackend`] if `EVENT_NOEPOLL` is set in the environment;
     /// [`Error::Alloc`].
     #[doc(alias = "event_base_new")]
-    pub fn new() -> Result<EventBase> {
-        EventBase::with_config(&Config::new())
+    pub fn new() -> Result<Self> {
+        Self::with_config(&Config::new())
     }
 
     /// A base built from `cfg` (`event_base_new_with_config`).
@@ -139,7 +179,7 @@ impl EventBase {
     /// # Ok::<(), rvent::Error>(())
     /// ```
     #[doc(alias = "event_base_new_with_config")]
-    pub fn with_config(cfg: &Config) -> Result<EventBase> {
+    pub fn with_config(cfg: &Config) -> Result<Self> {
         if cfg.avoid.iter().any(|m| m.eq_ignore_ascii_case("epoll")) {
             return Err(Error::NoBackend);
         }
@@ -186,7 +226,7 @@ impl EventBase {
             running_prio: 0,
             running_signal: crate::slots::NIL,
             arena: Arena::default(),
-            bevs: Default::default(),
+            ext: X::default(),
             deferred: Default::default(),
             deferred_shared: Cell::new(false),
             _pool_guard: BaseGuard::new(),
@@ -405,7 +445,7 @@ impl EventBase {
     }
 }
 
-impl Drop for EventBase {
+impl<X: BaseExt> Drop for EventBase<X> {
     fn drop(&mut self) {
         self.run_pending_finalizers();
         self.deferred.clear();

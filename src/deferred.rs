@@ -18,26 +18,33 @@ use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::rc::Rc;
 
-use crate::base::EventBase;
-
-/// Work that runs from the loop with the base.
-pub(crate) trait DeferredWork {
+/// Work that runs from the loop with the base (of type `B`).
+pub(crate) trait DeferredWork<B> {
     /// Runs the work; `base` is the base whose queue held it.
-    fn run(self: Rc<Self>, base: &mut EventBase);
+    fn run(self: Rc<Self>, base: &mut B);
 }
 
 /// A base's queue of deferred work; shared (`Rc`) with whoever queues.
-#[derive(Default)]
-pub(crate) struct DeferredQueue {
-    items: RefCell<VecDeque<Rc<dyn DeferredWork>>>,
+/// Generic over the base so that it sits below it.
+pub(crate) struct DeferredQueue<B> {
+    pub(crate) items: RefCell<VecDeque<Rc<dyn DeferredWork<B>>>>,
     /// `items.len()`, readable without a borrow: the loop checks it every
     /// iteration.
-    queued: Cell<usize>,
+    pub(crate) queued: Cell<usize>,
 }
 
-impl DeferredQueue {
+impl<B> Default for DeferredQueue<B> {
+    fn default() -> Self {
+        DeferredQueue {
+            items: RefCell::default(),
+            queued: Cell::new(0),
+        }
+    }
+}
+
+impl<B> DeferredQueue<B> {
     /// Queues `work` to run at the start of the next iteration.
-    pub(crate) fn push(&self, work: Rc<dyn DeferredWork>) {
+    pub(crate) fn push(&self, work: Rc<dyn DeferredWork<B>>) {
         let mut items = self.items.borrow_mut();
         items.push_back(work);
         self.queued.set(items.len());
@@ -58,7 +65,7 @@ impl DeferredQueue {
     }
 }
 
-impl std::fmt::Debug for DeferredQueue {
+impl<B> std::fmt::Debug for DeferredQueue<B> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("DeferredQueue")
             .field("queued", &self.items.borrow().len())
@@ -66,54 +73,15 @@ impl std::fmt::Debug for DeferredQueue {
     }
 }
 
-impl EventBase {
-    /// Deferred work or dirty bufferevents wait. Two loads of the base's
-    /// own fields unless the queue was ever handed out.
-    #[inline(always)]
-    pub(crate) fn has_deferred_work(&self) -> bool {
-        self.bevs.has_dirty() || (self.deferred_shared.get() && self.deferred.has_work())
-    }
-
-    /// The base's deferred queue, for code that must queue work later
-    /// without `&mut EventBase`.
-    pub(crate) fn deferred_queue(&self) -> Rc<DeferredQueue> {
-        self.deferred_shared.set(true);
-        Rc::clone(&self.deferred)
-    }
-
-    /// Runs the work queued before this call; returns how many items ran.
-    #[cold]
-    #[inline(never)]
-    pub(crate) fn run_deferred(&mut self) -> usize {
-        let mut ran = 0;
-        if self.bevs.has_dirty() {
-            ran += self.service_dirty_bevs();
-        }
-        let n = self.deferred.items.borrow().len();
-        for _ in 0..n {
-            // Popped before running: the work may queue more.
-            let work = {
-                let mut items = self.deferred.items.borrow_mut();
-                let Some(work) = items.pop_front() else {
-                    break;
-                };
-                self.deferred.queued.set(items.len());
-                work
-            };
-            work.run(self);
-        }
-        ran + n
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::base::EventBase;
     use std::cell::Cell;
 
-    struct Count(Cell<u32>, Rc<DeferredQueue>, bool);
+    struct Count(Cell<u32>, Rc<DeferredQueue<EventBase>>, bool);
 
-    impl DeferredWork for Count {
+    impl DeferredWork<EventBase> for Count {
         fn run(self: Rc<Self>, _base: &mut EventBase) {
             self.0.set(self.0.get() + 1);
             if self.2 {
@@ -125,7 +93,7 @@ mod tests {
 
     #[test]
     fn runs_once_per_round_and_requeues_for_the_next() {
-        let mut base = EventBase::new().unwrap();
+        let mut base = EventBase::<()>::new().unwrap();
         let q = base.deferred_queue();
         let w = Rc::new(Count(Cell::new(0), q.clone(), true));
         q.push(w.clone());
@@ -139,7 +107,7 @@ mod tests {
 
     #[test]
     fn the_loop_runs_deferred_work_without_other_events() {
-        let mut base = EventBase::new().unwrap();
+        let mut base = EventBase::<()>::new().unwrap();
         let q = base.deferred_queue();
         let w = Rc::new(Count(Cell::new(0), q.clone(), false));
         q.push(w.clone());

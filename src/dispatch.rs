@@ -27,13 +27,15 @@
 //! (`del` of an active event) and finding the next queue are all O(1) and
 //! never allocate.
 
+use std::rc::Rc;
 use std::time::Duration;
 
 use mio::Token;
 
 use crate::active::{activate_in, deactivate_in};
 use crate::backend::{SIGNAL_TOKEN, WAKER_TOKEN, readiness};
-use crate::base::EventBase;
+use crate::base::{BaseExt, EventBase};
+use crate::deferred::DeferredQueue;
 use crate::error::{Error, Result};
 use crate::ev::Ev;
 use crate::event::{EventFn, event_fn};
@@ -78,7 +80,48 @@ fn loop_error(during: &str, e: Error) -> Error {
     e
 }
 
-impl EventBase {
+impl<X: BaseExt> EventBase<X> {
+    /// Deferred work or the layers' work waits ([`BaseExt::has_work`]).
+    /// Two loads of the base's own fields unless the queue was ever
+    /// handed out.
+    #[inline(always)]
+    pub(crate) fn has_deferred_work(&self) -> bool {
+        X::has_work(self) || (self.deferred_shared.get() && self.deferred.has_work())
+    }
+
+    /// The base's deferred queue, for code that must queue work later
+    /// without `&mut EventBase`.
+    pub(crate) fn deferred_queue(&self) -> Rc<DeferredQueue<EventBase<X>>> {
+        self.deferred_shared.set(true);
+        Rc::clone(&self.deferred)
+    }
+
+    /// Runs the work queued before this call; returns how many items ran.
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn run_deferred(&mut self) -> usize {
+        let mut ran = 0;
+        if X::has_work(self) {
+            ran += X::run_work(self);
+        }
+        let n = self.deferred.items.borrow().len();
+        for _ in 0..n {
+            // Popped before running: the work may queue more.
+            let work = {
+                let mut items = self.deferred.items.borrow_mut();
+                let Some(work) = items.pop_front() else {
+                    break;
+                };
+                self.deferred.queued.set(items.len());
+                work
+            };
+            work.run(self);
+        }
+        ran + n
+    }
+}
+
+impl<X: BaseExt> EventBase<X> {
     /// Activates slot `idx`; activating something more urgent than the
     /// running callback makes the loop re-poll right after it
     /// (`priority_active_inversion`).
@@ -159,7 +202,7 @@ impl EventBase {
                 {
                     self.del_inner(ev.idx);
                 }
-                self.bevs_after_panic(panicked_in);
+                X::after_panic(self, panicked_in);
                 std::panic::resume_unwind(panic)
             }
         }
@@ -463,7 +506,7 @@ impl EventBase {
     #[inline(never)]
     fn run_signal_calls(
         &mut self,
-        f: &mut EventFn,
+        f: &mut EventFn<X>,
         ev: Event,
         fd: std::os::fd::RawFd,
         res: Ev,
@@ -530,7 +573,7 @@ impl EventBase {
     /// [`Error::Alloc`].
     #[doc(alias = "event_base_loopexit")]
     pub fn loopexit(&mut self, delay: Option<Duration>) -> Result<()> {
-        let exit = |base: &mut EventBase, _: Event, _: std::os::fd::RawFd, _: Ev| {
+        let exit = |base: &mut EventBase<X>, _: Event, _: std::os::fd::RawFd, _: Ev| {
             base.got_exit = true;
         };
         let ev = self.new_slot(-1, Ev::TIMEOUT, event_fn(exit)?)?;

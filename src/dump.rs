@@ -10,7 +10,7 @@ use std::ops::ControlFlow;
 use std::os::fd::RawFd;
 use std::time::Instant;
 
-use crate::base::EventBase;
+use crate::base::{BaseExt, EventBase};
 use crate::ev::Ev;
 use crate::handle::Event;
 use crate::mem::Arena;
@@ -36,7 +36,7 @@ pub struct EventInfo {
     pub priority: usize,
 }
 
-impl EventBase {
+impl<X: BaseExt> EventBase<X> {
     fn info(&self, idx: u32) -> EventInfo {
         let s = &self.slots[idx];
         EventInfo {

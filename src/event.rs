@@ -34,13 +34,13 @@
 use std::os::fd::RawFd;
 use std::time::{Duration, Instant};
 
-use crate::base::EventBase;
+use crate::base::{BaseExt, EventBase};
 use crate::debug;
 use crate::error::{Error, Result};
 pub use crate::ev::Ev;
 pub use crate::handle::{CommonTimeout, Event};
-use crate::mem::{self, Pool};
-use crate::slots::{NIL, state};
+use crate::mem;
+use crate::slots::{NIL, SlotFn, state};
 use crate::sys::signal::NSIG;
 use crate::timer::{CT_TAG, CommonQueue, HeapEntry, MAX_COMMON_TIMEOUTS};
 
@@ -52,18 +52,26 @@ const IO_FLAGS: Ev = Ev::READ.union(Ev::WRITE).union(Ev::CLOSED);
 /// dispatch has a single call path.
 /// The closure lives in a pooled block from the memory functions, so
 /// freeing and re-creating events in a steady loop recycles blocks.
-pub(crate) type EventFn =
-    allocator_api2::boxed::Box<dyn FnMut(&mut EventBase, Event, RawFd, Ev), Pool>;
+pub(crate) type EventFn<X> = SlotFn<EventBase<X>>;
 
-pub(crate) use crate::mem::event_fn;
+/// Boxes an event callback in the pool.
+///
+/// # Errors
+/// [`Error::Alloc`]; `f` is dropped.
+pub(crate) fn event_fn<X: BaseExt, F>(f: F) -> Result<EventFn<X>>
+where
+    F: FnMut(&mut EventBase<X>, Event, RawFd, Ev) + 'static,
+{
+    Ok(allocator_api2::unsize_box!(mem::pool_box(f)?))
+}
 
 /// Wraps a one-shot closure; it runs at most once.
 ///
 /// # Errors
 /// [`Error::Alloc`].
-pub(crate) fn once_fn<F>(f: F) -> Result<EventFn>
+pub(crate) fn once_fn<X: BaseExt, F>(f: F) -> Result<EventFn<X>>
 where
-    F: FnOnce(&mut EventBase, Event, RawFd, Ev) + 'static,
+    F: FnOnce(&mut EventBase<X>, Event, RawFd, Ev) + 'static,
 {
     let mut f = Some(f);
     event_fn(move |base, ev, fd, what| {
@@ -133,9 +141,9 @@ impl Event {
     /// # Ok::<(), rvent::Error>(())
     /// ```
     #[doc(alias = "event_new")]
-    pub fn new<F>(base: &mut EventBase, fd: RawFd, what: Ev, cb: F) -> Result<Event>
+    pub fn new<X: BaseExt, F>(base: &mut EventBase<X>, fd: RawFd, what: Ev, cb: F) -> Result<Event>
     where
-        F: FnMut(&mut EventBase, Event, RawFd, Ev) + 'static,
+        F: FnMut(&mut EventBase<X>, Event, RawFd, Ev) + 'static,
     {
         check_flags(fd, what)?;
         base.new_slot(fd, what, event_fn(cb)?)
@@ -146,9 +154,9 @@ impl Event {
     /// # Errors
     /// [`Error::Alloc`] if the slab cannot grow.
     #[doc(alias = "evtimer_new")]
-    pub fn timer<F>(base: &mut EventBase, cb: F) -> Result<Event>
+    pub fn timer<X: BaseExt, F>(base: &mut EventBase<X>, cb: F) -> Result<Event>
     where
-        F: FnMut(&mut EventBase, Event, RawFd, Ev) + 'static,
+        F: FnMut(&mut EventBase<X>, Event, RawFd, Ev) + 'static,
     {
         Event::new(base, -1, Ev::empty(), cb)
     }
@@ -159,9 +167,9 @@ impl Event {
     /// # Errors
     /// [`Error::InvalidArgument`] for a signal number outside `1..NSIG`.
     #[doc(alias = "evsignal_new")]
-    pub fn signal<F>(base: &mut EventBase, signum: i32, cb: F) -> Result<Event>
+    pub fn signal<X: BaseExt, F>(base: &mut EventBase<X>, signum: i32, cb: F) -> Result<Event>
     where
-        F: FnMut(&mut EventBase, Event, RawFd, Ev) + 'static,
+        F: FnMut(&mut EventBase<X>, Event, RawFd, Ev) + 'static,
     {
         Event::new(base, signum, Ev::SIGNAL | Ev::PERSIST, cb)
     }
@@ -173,9 +181,15 @@ impl Event {
     /// [`Error::BadState`] if the event is pending or active (a panic in
     /// debug mode), plus the errors of [`Event::new`].
     #[doc(alias = "event_assign")]
-    pub fn assign<F>(self, base: &mut EventBase, fd: RawFd, what: Ev, cb: F) -> Result<()>
+    pub fn assign<X: BaseExt, F>(
+        self,
+        base: &mut EventBase<X>,
+        fd: RawFd,
+        what: Ev,
+        cb: F,
+    ) -> Result<()>
     where
-        F: FnMut(&mut EventBase, Event, RawFd, Ev) + 'static,
+        F: FnMut(&mut EventBase<X>, Event, RawFd, Ev) + 'static,
     {
         check_flags(fd, what)?;
         let idx = base.resolve(self, "assign")?;
@@ -209,7 +223,7 @@ impl Event {
     /// [`Error::InvalidArgument`] when mixing edge- and level-triggered
     /// events on one fd; [`Error::Alloc`].
     #[doc(alias = "event_add")]
-    pub fn add(self, base: &mut EventBase, timeout: Option<Duration>) -> Result<()> {
+    pub fn add<X: BaseExt>(self, base: &mut EventBase<X>, timeout: Option<Duration>) -> Result<()> {
         let idx = base.resolve(self, "add")?;
         base.add_inner(idx, timeout.map(|d| Timeout::After(duration_ns(d))))
     }
@@ -221,7 +235,7 @@ impl Event {
     /// As [`Event::add`]; [`Error::InvalidArgument`] if `ct` belongs to
     /// another base.
     #[doc(alias = "event_add")]
-    pub fn add_common(self, base: &mut EventBase, ct: CommonTimeout) -> Result<()> {
+    pub fn add_common<X: BaseExt>(self, base: &mut EventBase<X>, ct: CommonTimeout) -> Result<()> {
         let idx = base.resolve(self, "add_common")?;
         if ct.base != base.id {
             return Err(Error::InvalidArgument(
@@ -238,7 +252,7 @@ impl Event {
     /// # Errors
     /// [`Error::StaleEvent`].
     #[doc(alias = "event_del")]
-    pub fn del(self, base: &mut EventBase) -> Result<()> {
+    pub fn del<X: BaseExt>(self, base: &mut EventBase<X>) -> Result<()> {
         // One lookup for the handle check and the state (a hot path).
         let st = match base.slots.get(self.idx, self.generation) {
             Some(s) if self.base == base.id => s.state,
@@ -256,7 +270,7 @@ impl Event {
     /// # Errors
     /// [`Error::StaleEvent`].
     #[doc(alias = "event_remove_timer")]
-    pub fn remove_timer(self, base: &mut EventBase) -> Result<()> {
+    pub fn remove_timer<X: BaseExt>(self, base: &mut EventBase<X>) -> Result<()> {
         let idx = base.resolve(self, "remove_timer")?;
         base.unschedule(idx);
         base.slots[idx].state &= !(state::PERIODIC | state::PERIODIC_COMMON);
@@ -269,7 +283,7 @@ impl Event {
     /// # Errors
     /// [`Error::StaleEvent`].
     #[doc(alias = "event_free")]
-    pub fn free(self, base: &mut EventBase) -> Result<()> {
+    pub fn free<X: BaseExt>(self, base: &mut EventBase<X>) -> Result<()> {
         let idx = base.resolve(self, "free")?;
         base.free_inner(idx);
         Ok(())
@@ -282,7 +296,7 @@ impl Event {
     /// # Errors
     /// [`Error::StaleEvent`]; [`Error::BadState`] after finalize.
     #[doc(alias = "event_active")]
-    pub fn active(self, base: &mut EventBase, res: Ev) -> Result<()> {
+    pub fn active<X: BaseExt>(self, base: &mut EventBase<X>, res: Ev) -> Result<()> {
         let idx = base.resolve(self, "active")?;
         if base.slots[idx].has(state::FINALIZING) {
             return Err(Error::BadState("event is finalized"));
@@ -298,7 +312,11 @@ impl Event {
     /// # Errors
     /// [`Error::StaleEvent`].
     #[doc(alias = "event_pending")]
-    pub fn pending(self, base: &EventBase, what: Ev) -> Result<(Ev, Option<Instant>)> {
+    pub fn pending<X: BaseExt>(
+        self,
+        base: &EventBase<X>,
+        what: Ev,
+    ) -> Result<(Ev, Option<Instant>)> {
         let idx = base.resolve(self, "pending")?;
         let s = &base.slots[idx];
         let mut flags = Ev::empty();
@@ -323,7 +341,7 @@ impl Event {
     /// [`Error::InvalidArgument`] if `pri` ≥ the base's number of
     /// priorities; [`Error::BadState`] if the event is active.
     #[doc(alias = "event_priority_set")]
-    pub fn set_priority(self, base: &mut EventBase, pri: usize) -> Result<()> {
+    pub fn set_priority<X: BaseExt>(self, base: &mut EventBase<X>, pri: usize) -> Result<()> {
         let idx = base.resolve(self, "set_priority")?;
         if pri >= base.active.len() {
             return Err(Error::InvalidArgument("priority out of range"));
@@ -343,7 +361,7 @@ impl Event {
     /// # Errors
     /// [`Error::StaleEvent`].
     #[doc(alias = "event_get_priority")]
-    pub fn priority(self, base: &EventBase) -> Result<usize> {
+    pub fn priority<X: BaseExt>(self, base: &EventBase<X>) -> Result<usize> {
         let idx = base.resolve(self, "priority")?;
         Ok(usize::from(base.slots[idx].prio))
     }
@@ -355,7 +373,7 @@ impl Event {
     /// [`Error::StaleEvent`].
     #[doc(alias = "event_get_fd")]
     #[doc(alias = "event_get_signal")]
-    pub fn fd(self, base: &EventBase) -> Result<RawFd> {
+    pub fn fd<X: BaseExt>(self, base: &EventBase<X>) -> Result<RawFd> {
         let idx = base.resolve(self, "fd")?;
         Ok(base.slots[idx].fd)
     }
@@ -365,20 +383,20 @@ impl Event {
     /// # Errors
     /// [`Error::StaleEvent`].
     #[doc(alias = "event_get_events")]
-    pub fn events(self, base: &EventBase) -> Result<Ev> {
+    pub fn events<X: BaseExt>(self, base: &EventBase<X>) -> Result<Ev> {
         let idx = base.resolve(self, "events")?;
         Ok(base.slots[idx].what)
     }
 
     /// True if this handle was made by `base` (`event_get_base(ev) == base`).
     #[doc(alias = "event_get_base")]
-    pub fn belongs_to(self, base: &EventBase) -> bool {
+    pub fn belongs_to<X: BaseExt>(self, base: &EventBase<X>) -> bool {
         self.base == base.id
     }
 
     /// True while the handle refers to a live event (`event_initialized`).
     #[doc(alias = "event_initialized")]
-    pub fn is_live(self, base: &EventBase) -> bool {
+    pub fn is_live<X: BaseExt>(self, base: &EventBase<X>) -> bool {
         self.base == base.id && base.slots.get(self.idx, self.generation).is_some()
     }
 
@@ -390,9 +408,9 @@ impl Event {
     /// # Errors
     /// [`Error::StaleEvent`]; [`Error::BadState`] if already finalizing.
     #[doc(alias = "event_finalize")]
-    pub fn finalize<F>(self, base: &mut EventBase, fin: F) -> Result<()>
+    pub fn finalize<X: BaseExt, F>(self, base: &mut EventBase<X>, fin: F) -> Result<()>
     where
-        F: FnOnce(&mut EventBase, Event) + 'static,
+        F: FnOnce(&mut EventBase<X>, Event) + 'static,
     {
         self.finalize_inner(base, once_fn(move |b, ev, _, _| fin(b, ev))?, false)
     }
@@ -402,14 +420,19 @@ impl Event {
     /// # Errors
     /// As [`Event::finalize`].
     #[doc(alias = "event_free_finalize")]
-    pub fn free_finalize<F>(self, base: &mut EventBase, fin: F) -> Result<()>
+    pub fn free_finalize<X: BaseExt, F>(self, base: &mut EventBase<X>, fin: F) -> Result<()>
     where
-        F: FnOnce(&mut EventBase, Event) + 'static,
+        F: FnOnce(&mut EventBase<X>, Event) + 'static,
     {
         self.finalize_inner(base, once_fn(move |b, ev, _, _| fin(b, ev))?, true)
     }
 
-    fn finalize_inner(self, base: &mut EventBase, f: EventFn, free: bool) -> Result<()> {
+    fn finalize_inner<X: BaseExt>(
+        self,
+        base: &mut EventBase<X>,
+        f: EventFn<X>,
+        free: bool,
+    ) -> Result<()> {
         let idx = base.resolve(self, "finalize")?;
         if base.slots[idx].has(state::FINALIZING) {
             return Err(Error::BadState("event is already finalizing"));
@@ -427,7 +450,7 @@ impl Event {
     }
 }
 
-impl EventBase {
+impl<X: BaseExt> EventBase<X> {
     /// Schedules a one-shot callback (`event_base_once`): on `fd` for
     /// `what` (READ / WRITE / CLOSED), and/or after `timeout`. The event is
     /// released after it fires; one that never fires is released when the
@@ -456,7 +479,7 @@ impl EventBase {
     #[doc(alias = "event_base_once")]
     pub fn once<F>(&mut self, fd: RawFd, what: Ev, timeout: Option<Duration>, cb: F) -> Result<()>
     where
-        F: FnOnce(&mut EventBase, RawFd, Ev) + 'static,
+        F: FnOnce(&mut EventBase<X>, RawFd, Ev) + 'static,
     {
         if what.intersects(Ev::SIGNAL | Ev::PERSIST) {
             return Err(Error::InvalidArgument(
@@ -523,7 +546,7 @@ impl EventBase {
         }
     }
 
-    pub(crate) fn new_slot(&mut self, fd: RawFd, what: Ev, cb: EventFn) -> Result<Event> {
+    pub(crate) fn new_slot(&mut self, fd: RawFd, what: Ev, cb: EventFn<X>) -> Result<Event> {
         let (idx, generation) = self.slots.alloc()?;
         let prio = (self.active.len() / 2) as u8;
         let s = &mut self.slots[idx];
@@ -957,7 +980,7 @@ fn stale(ev: Event, op: &str) -> Error {
 }
 
 #[inline]
-fn set_pos(slots: &mut crate::slots::Slots, commons: &mut [CommonQueue], id: u32, p: u32) {
+fn set_pos<B>(slots: &mut crate::slots::Slots<B>, commons: &mut [CommonQueue], id: u32, p: u32) {
     if id & CT_TAG == 0 {
         slots[id].heap_idx = p;
     } else {

@@ -51,7 +51,7 @@
 
 mod active;
 mod backend;
-mod base;
+pub mod base;
 pub mod buffer;
 pub mod bufferevent;
 mod clock;
@@ -65,6 +65,7 @@ mod ev;
 pub mod event;
 mod flags;
 mod handle;
+mod layers;
 pub mod listener;
 mod log;
 mod mem;
@@ -77,7 +78,7 @@ mod thread;
 mod time;
 mod timer;
 
-pub use base::{EventBase, MAX_PRIORITIES};
+pub use base::{BaseExt, MAX_PRIORITIES};
 pub use buffer::{
     CbEntry, CbInfo, DEFAULT_MAX_READ, EolStyle, Evbuffer, EvbufferFileSegment, EvbufferPtr, Line,
     MAX_READ_LIMIT, PtrHow, SegFlags,
@@ -93,7 +94,8 @@ pub use dump::EventInfo;
 pub use error::{Error, Result};
 pub use ev::Ev;
 pub use handle::{CommonTimeout, Event};
-pub use listener::{ConnListener, ListenerOptions};
+pub use layers::{ConnListener, EventBase, Layers};
+pub use listener::ListenerOptions;
 #[doc(hidden)]
 pub use log::__fatal_for_tests;
 pub use log::{

@@ -33,7 +33,7 @@ use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::rc::{Rc, Weak};
 use std::time::Duration;
 
-use crate::base::EventBase;
+use crate::base::{BaseExt, EventBase};
 use crate::error::{Error, Result};
 use crate::ev::Ev;
 use crate::flags::flag_set;
@@ -93,31 +93,29 @@ flag_set! {
 
 /// The accept callback: the base, the listener, the new connection and its
 /// peer's address.
-type AcceptFn = allocator_api2::boxed::Box<
-    dyn FnMut(&mut EventBase, &ConnListener, TcpStream, SocketAddr),
+type AcceptFn<X> = allocator_api2::boxed::Box<
+    dyn FnMut(&mut EventBase<X>, &ConnListener<X>, TcpStream, SocketAddr),
     Pool,
 >;
 /// The error callback: the base, the listener and the accept error.
-type ErrorFn =
-    allocator_api2::boxed::Box<dyn FnMut(&mut EventBase, &ConnListener, io::Error), Pool>;
+type ErrorFn<X> =
+    allocator_api2::boxed::Box<dyn FnMut(&mut EventBase<X>, &ConnListener<X>, io::Error), Pool>;
 
 /// Boxes an accept callback in the pool, as `mem::event_fn` does for event
 /// closures (allocator_api2's documented unsizing on stable).
-fn accept_fn<F>(f: F) -> Result<AcceptFn>
+fn accept_fn<X: BaseExt, F>(f: F) -> Result<AcceptFn<X>>
 where
-    F: FnMut(&mut EventBase, &ConnListener, TcpStream, SocketAddr) + 'static,
+    F: FnMut(&mut EventBase<X>, &ConnListener<X>, TcpStream, SocketAddr) + 'static,
 {
-    let b = allocator_api2::boxed::Box::try_new_in(f, Pool::new()).map_err(|_| Error::Alloc)?;
-    Ok(allocator_api2::unsize_box!(b))
+    Ok(allocator_api2::unsize_box!(crate::mem::pool_box(f)?))
 }
 
 /// Boxes an error callback in the pool, as [`accept_fn`].
-fn error_fn<F>(f: F) -> Result<ErrorFn>
+fn error_fn<X: BaseExt, F>(f: F) -> Result<ErrorFn<X>>
 where
-    F: FnMut(&mut EventBase, &ConnListener, io::Error) + 'static,
+    F: FnMut(&mut EventBase<X>, &ConnListener<X>, io::Error) + 'static,
 {
-    let b = allocator_api2::boxed::Box::try_new_in(f, Pool::new()).map_err(|_| Error::Alloc)?;
-    Ok(allocator_api2::unsize_box!(b))
+    Ok(allocator_api2::unsize_box!(crate::mem::pool_box(f)?))
 }
 
 /// A callback that is taken out while it runs and may be replaced
@@ -188,7 +186,7 @@ mod st {
     pub(super) const POISONED: u8 = 1 << 4;
 }
 
-struct Inner {
+struct Inner<X: BaseExt> {
     fd: RawFd,
     /// The listening socket until `free` takes it.
     sock: Cell<Option<OwnedFd>>,
@@ -196,11 +194,11 @@ struct Inner {
     state: Cell<u8>,
     /// The retry timer, created on the first pause.
     retry: Cell<Option<Event>>,
-    cb: CbSlot<AcceptFn>,
-    errcb: CbSlot<ErrorFn>,
+    cb: CbSlot<AcceptFn<X>>,
+    errcb: CbSlot<ErrorFn<X>>,
 }
 
-impl Inner {
+impl<X: BaseExt> Inner<X> {
     fn is(&self, bit: u8) -> bool {
         self.state.get() & bit != 0
     }
@@ -221,9 +219,9 @@ impl Inner {
 /// freed — by `free`, which already did the rest, or with the base, which
 /// frees the listener: socket closed, callbacks dropped (breaking any
 /// cycle through a handle they captured).
-struct Owner(Rc<Inner>);
+struct Owner<X: BaseExt>(Rc<Inner<X>>);
 
-impl Drop for Owner {
+impl<X: BaseExt> Drop for Owner<X> {
     fn drop(&mut self) {
         let inner = &*self.0;
         if inner.is(st::FREED) {
@@ -242,7 +240,9 @@ impl Drop for Owner {
 }
 
 /// The read event's callback.
-fn read_fn(inner: Rc<Inner>) -> impl FnMut(&mut EventBase, Event, RawFd, Ev) + 'static {
+fn read_fn<X: BaseExt>(
+    inner: Rc<Inner<X>>,
+) -> impl FnMut(&mut EventBase<X>, Event, RawFd, Ev) + 'static {
     let owner = Owner(inner);
     move |base, ev, _fd, _what| {
         let lev = ConnListener {
@@ -319,13 +319,21 @@ fn read_fn(inner: Rc<Inner>) -> impl FnMut(&mut EventBase, Event, RawFd, Ev) + '
 /// base.dispatch()?; // returns once the listener is gone
 /// # Ok::<(), rvent::Error>(())
 /// ```
-#[derive(Clone)]
-pub struct ConnListener {
+pub struct ConnListener<X: BaseExt> {
     ev: Event,
-    inner: Rc<Inner>,
+    inner: Rc<Inner<X>>,
 }
 
-impl fmt::Debug for ConnListener {
+impl<X: BaseExt> Clone for ConnListener<X> {
+    fn clone(&self) -> Self {
+        ConnListener {
+            ev: self.ev,
+            inner: Rc::clone(&self.inner),
+        }
+    }
+}
+
+impl<X: BaseExt> fmt::Debug for ConnListener<X> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ConnListener")
             .field("fd", &self.fd())
@@ -336,7 +344,7 @@ impl fmt::Debug for ConnListener {
     }
 }
 
-impl ConnListener {
+impl<X: BaseExt> ConnListener<X> {
     /// Most connections one wakeup accepts before the loop runs other
     /// events; the rest are accepted on the next iteration (the socket is
     /// still readable).
@@ -376,14 +384,14 @@ impl ConnListener {
     /// ```
     #[doc(alias = "evconnlistener_new_bind")]
     pub fn bind<F>(
-        base: &mut EventBase,
+        base: &mut EventBase<X>,
         addr: SocketAddr,
         opts: ListenerOptions,
         backlog: Option<u32>,
         cb: F,
-    ) -> Result<ConnListener>
+    ) -> Result<ConnListener<X>>
     where
-        F: FnMut(&mut EventBase, &ConnListener, TcpStream, SocketAddr) + 'static,
+        F: FnMut(&mut EventBase<X>, &ConnListener<X>, TcpStream, SocketAddr) + 'static,
     {
         let backlog = backlog.unwrap_or(Self::DEFAULT_BACKLOG);
         if backlog == 0 {
@@ -440,15 +448,15 @@ impl ConnListener {
     /// ```
     #[doc(alias = "evconnlistener_new")]
     pub fn from_fd<S, F>(
-        base: &mut EventBase,
+        base: &mut EventBase<X>,
         sock: S,
         opts: ListenerOptions,
         backlog: Option<u32>,
         cb: F,
-    ) -> Result<ConnListener>
+    ) -> Result<ConnListener<X>>
     where
         S: Into<OwnedFd>,
-        F: FnMut(&mut EventBase, &ConnListener, TcpStream, SocketAddr) + 'static,
+        F: FnMut(&mut EventBase<X>, &ConnListener<X>, TcpStream, SocketAddr) + 'static,
     {
         let sock = sock.into();
         let cb = accept_fn(cb)?;
@@ -491,23 +499,23 @@ impl ConnListener {
     /// ```
     #[doc(alias = "evconnlistener_new")]
     pub fn from_listener<F>(
-        base: &mut EventBase,
+        base: &mut EventBase<X>,
         listener: TcpListener,
         opts: ListenerOptions,
         cb: F,
-    ) -> Result<ConnListener>
+    ) -> Result<ConnListener<X>>
     where
-        F: FnMut(&mut EventBase, &ConnListener, TcpStream, SocketAddr) + 'static,
+        F: FnMut(&mut EventBase<X>, &ConnListener<X>, TcpStream, SocketAddr) + 'static,
     {
         Self::from_fd(base, listener, opts, None, cb)
     }
 
     fn start(
-        base: &mut EventBase,
+        base: &mut EventBase<X>,
         sock: OwnedFd,
         opts: ListenerOptions,
-        cb: AcceptFn,
-    ) -> Result<ConnListener> {
+        cb: AcceptFn<X>,
+    ) -> Result<ConnListener<X>> {
         let enabled = !opts.contains(ListenerOptions::DISABLED);
         let inner = Rc::new(Inner {
             fd: sock.as_raw_fd(),
@@ -542,7 +550,7 @@ impl ConnListener {
     /// # Examples
     /// See [`ConnListener::disable`].
     #[doc(alias = "evconnlistener_enable")]
-    pub fn enable(&self, base: &mut EventBase) -> Result<()> {
+    pub fn enable(&self, base: &mut EventBase<X>) -> Result<()> {
         self.check_live()?;
         if self.inner.is(st::POISONED) {
             let prio = self.ev.priority(base)?;
@@ -582,7 +590,7 @@ impl ConnListener {
     /// # Ok::<(), rvent::Error>(())
     /// ```
     #[doc(alias = "evconnlistener_disable")]
-    pub fn disable(&self, base: &mut EventBase) -> Result<()> {
+    pub fn disable(&self, base: &mut EventBase<X>) -> Result<()> {
         self.check_live()?;
         self.ev.del(base)?;
         self.stop_retry(base);
@@ -617,7 +625,7 @@ impl ConnListener {
     #[doc(alias = "evconnlistener_set_cb")]
     pub fn set_callback<F>(&self, cb: F) -> Result<()>
     where
-        F: FnMut(&mut EventBase, &ConnListener, TcpStream, SocketAddr) + 'static,
+        F: FnMut(&mut EventBase<X>, &ConnListener<X>, TcpStream, SocketAddr) + 'static,
     {
         self.check_live()?;
         self.inner.cb.set(Some(accept_fn(cb)?));
@@ -677,7 +685,7 @@ impl ConnListener {
     #[doc(alias = "evconnlistener_set_error_cb")]
     pub fn set_error_callback<F>(&self, cb: F) -> Result<()>
     where
-        F: FnMut(&mut EventBase, &ConnListener, io::Error) + 'static,
+        F: FnMut(&mut EventBase<X>, &ConnListener<X>, io::Error) + 'static,
     {
         self.check_live()?;
         self.inner.errcb.set(Some(error_fn(cb)?));
@@ -740,7 +748,7 @@ impl ConnListener {
     /// # Examples
     /// See [`ConnListener`].
     #[doc(alias = "evconnlistener_free")]
-    pub fn free(&self, base: &mut EventBase) -> Result<Option<OwnedFd>> {
+    pub fn free(&self, base: &mut EventBase<X>) -> Result<Option<OwnedFd>> {
         self.check_live()?;
         if !self.ev.is_live(base) {
             return Err(Error::StaleEvent);
@@ -774,7 +782,7 @@ impl ConnListener {
 
     /// The read event fired: accept until `EAGAIN`, the per-wakeup cap, or
     /// the listener is disabled or freed by a callback.
-    fn accept_ready(&self, base: &mut EventBase) {
+    fn accept_ready(&self, base: &mut EventBase<X>) {
         let inner = &*self.inner;
         let blocking = inner.opts.contains(ListenerOptions::LEAVE_SOCKETS_BLOCKING);
         for _ in 0..Self::ACCEPTS_PER_WAKEUP {
@@ -804,7 +812,7 @@ impl ConnListener {
 
     /// A non-retriable accept error: error callback or one log line, then
     /// a pause if the listener is still enabled.
-    fn accept_failed(&self, base: &mut EventBase, e: io::Error) {
+    fn accept_failed(&self, base: &mut EventBase<X>, e: io::Error) {
         let inner = &*self.inner;
         match inner.errcb.take() {
             Some(mut cb) => cb.get()(base, self, e),
@@ -826,11 +834,11 @@ impl ConnListener {
     /// Deletes the read event and arms the retry timer. If the timer cannot
     /// be made (allocation failure) the event stays added: retrying at
     /// every iteration beats never recovering.
-    fn pause(&self, base: &mut EventBase) {
+    fn pause(&self, base: &mut EventBase<X>) {
         let timer = match self.inner.retry.get() {
             Some(t) => t,
             None => {
-                let weak: Weak<Inner> = Rc::downgrade(&self.inner);
+                let weak: Weak<Inner<X>> = Rc::downgrade(&self.inner);
                 let ev = self.ev;
                 let made = Event::timer(base, move |base, _timer, _fd, _what| {
                     let Some(inner) = weak.upgrade() else { return };
@@ -861,7 +869,7 @@ impl ConnListener {
         }
     }
 
-    fn stop_retry(&self, base: &mut EventBase) {
+    fn stop_retry(&self, base: &mut EventBase<X>) {
         if let Some(t) = self.inner.retry.get() {
             let _ = t.del(base);
         }

@@ -16,7 +16,7 @@ use std::os::fd::AsRawFd;
 
 use crate::active::activate_in;
 use crate::backend::{SIGNAL_TOKEN, register_internal};
-use crate::base::EventBase;
+use crate::base::{BaseExt, EventBase};
 use crate::error::{Error, Result};
 use crate::ev::Ev;
 use crate::mem;
@@ -24,7 +24,7 @@ use crate::signal_map::{SigEntry, acquire, release};
 use crate::slots::NIL;
 use crate::sys::signal::{self as sys, NSIG};
 
-impl EventBase {
+impl<X: BaseExt> EventBase<X> {
     fn ensure_signal_pipe(&mut self) -> Result<()> {
         if self.signals.pipe.is_some() {
             return Ok(());

@@ -15,8 +15,14 @@
 use std::os::fd::RawFd;
 
 use crate::ev::Ev;
-use crate::event::EventFn;
-use crate::mem::{self, MemVec};
+use crate::handle::Event;
+use crate::mem::{self, MemVec, Pool};
+
+/// What runs when an event fires, for a base of type `B`: a closure in a
+/// pooled block from the memory functions, so freeing and re-creating
+/// events in a steady loop recycles blocks. Generic over the base so the
+/// slab sits below it.
+pub(crate) type SlotFn<B> = allocator_api2::boxed::Box<dyn FnMut(&mut B, Event, RawFd, Ev), Pool>;
 
 /// "No index": the end of an intrusive list, or "not in the heap".
 pub(crate) const NIL: u32 = u32::MAX;
@@ -46,7 +52,7 @@ pub(crate) mod state {
 }
 
 /// One event record.
-pub(crate) struct Slot {
+pub(crate) struct Slot<B> {
     pub generation: u32,
     /// File descriptor, signal number, or -1.
     pub fd: RawFd,
@@ -75,11 +81,11 @@ pub(crate) struct Slot {
     /// Links of a common-timeout queue.
     pub tq_prev: u32,
     pub tq_next: u32,
-    pub cb: Option<EventFn>,
+    pub cb: Option<SlotFn<B>>,
 }
 
-impl Slot {
-    fn vacant(next_free: u32) -> Slot {
+impl<B> Slot<B> {
+    fn vacant(next_free: u32) -> Self {
         Slot {
             generation: 0,
             fd: -1,
@@ -115,14 +121,14 @@ impl Slot {
 }
 
 /// The slab.
-pub(crate) struct Slots {
-    v: MemVec<Slot>,
+pub(crate) struct Slots<B> {
+    v: MemVec<Slot<B>>,
     free: u32,
     live: u32,
 }
 
-impl Slots {
-    pub fn new() -> Slots {
+impl<B> Slots<B> {
+    pub fn new() -> Self {
         Slots {
             v: mem::vec(),
             free: NIL,
@@ -156,7 +162,7 @@ impl Slots {
     /// Returns a slot to the free list; its generation moves on so handles
     /// to it go stale. The caller has unlinked it from every queue. Returns
     /// the callback so the caller decides when to drop it.
-    pub fn release(&mut self, idx: u32) -> Option<EventFn> {
+    pub fn release(&mut self, idx: u32) -> Option<SlotFn<B>> {
         let s = &mut self.v[idx as usize];
         debug_assert!(s.has(state::LIVE), "releasing a vacant slot {idx}");
         debug_assert!(s.state & (state::INSERTED | state::TIMEOUT | state::ACTIVE) == 0);
@@ -181,7 +187,7 @@ impl Slots {
     }
 
     /// Index and slot of every live event.
-    pub fn iter_live(&self) -> impl Iterator<Item = (u32, &Slot)> {
+    pub fn iter_live(&self) -> impl Iterator<Item = (u32, &Slot<B>)> {
         self.v
             .iter()
             .enumerate()
@@ -190,13 +196,13 @@ impl Slots {
     }
 
     /// Every live slot, mutably.
-    pub fn iter_live_mut(&mut self) -> impl Iterator<Item = &mut Slot> {
+    pub fn iter_live_mut(&mut self) -> impl Iterator<Item = &mut Slot<B>> {
         self.v.iter_mut().filter(|s| s.has(state::LIVE))
     }
 
     /// The slot if it is live with this generation.
     #[inline]
-    pub fn get(&self, idx: u32, generation: u32) -> Option<&Slot> {
+    pub fn get(&self, idx: u32, generation: u32) -> Option<&Slot<B>> {
         match self.v.get(idx as usize) {
             Some(s) if s.generation == generation && s.state & state::LIVE != 0 => Some(s),
             _ => None,
@@ -204,7 +210,7 @@ impl Slots {
     }
 
     #[inline]
-    pub fn get_mut(&mut self, idx: u32, generation: u32) -> Option<&mut Slot> {
+    pub fn get_mut(&mut self, idx: u32, generation: u32) -> Option<&mut Slot<B>> {
         match self.v.get_mut(idx as usize) {
             Some(s) if s.generation == generation && s.state & state::LIVE != 0 => Some(s),
             _ => None,
@@ -212,17 +218,17 @@ impl Slots {
     }
 }
 
-impl std::ops::Index<u32> for Slots {
-    type Output = Slot;
+impl<B> std::ops::Index<u32> for Slots<B> {
+    type Output = Slot<B>;
     #[inline]
-    fn index(&self, idx: u32) -> &Slot {
+    fn index(&self, idx: u32) -> &Slot<B> {
         &self.v[idx as usize]
     }
 }
 
-impl std::ops::IndexMut<u32> for Slots {
+impl<B> std::ops::IndexMut<u32> for Slots<B> {
     #[inline]
-    fn index_mut(&mut self, idx: u32) -> &mut Slot {
+    fn index_mut(&mut self, idx: u32) -> &mut Slot<B> {
         &mut self.v[idx as usize]
     }
 }
@@ -233,7 +239,7 @@ mod tests {
 
     #[test]
     fn freed_slot_is_reused_with_new_generation() {
-        let mut s = Slots::new();
+        let mut s = Slots::<()>::new();
         let (a, ga) = s.alloc().unwrap();
         let (b, _) = s.alloc().unwrap();
         assert_ne!(a, b);
@@ -250,12 +256,12 @@ mod tests {
     /// record (closure excluded, its box pointer included) stays at 80.
     #[test]
     fn event_record_is_80_bytes() {
-        assert_eq!(std::mem::size_of::<Slot>(), 80);
+        assert_eq!(std::mem::size_of::<Slot<()>>(), 80);
     }
 
     #[test]
     fn out_of_range_index_is_none() {
-        let s = Slots::new();
+        let s = Slots::<()>::new();
         assert!(s.get(7, 0).is_none());
     }
 }

@@ -11,13 +11,13 @@
 //! eventfd) registered in the base's poller. Commands run on the loop
 //! thread at the start of the next iteration.
 
-use crate::base::EventBase;
+use crate::base::{BaseExt, EventBase};
 use crate::error::{Error, Result};
 use crate::log::warn;
 use crate::mem::Arena;
 use crate::notifier::{Command, Notifier};
 
-impl EventBase {
+impl<X: BaseExt> EventBase<X> {
     /// A handle other threads use to wake this base or send it commands.
     pub fn notifier(&self) -> Notifier {
         Notifier {

@@ -12,11 +12,11 @@
 
 use std::time::{Instant, SystemTime};
 
-use crate::base::EventBase;
+use crate::base::{BaseExt, EventBase};
 use crate::config::BaseFlags;
 use crate::sys::time::monotonic_ns;
 
-impl EventBase {
+impl<X: BaseExt> EventBase<X> {
     fn caching(&self) -> bool {
         self.running && !self.flags.contains(BaseFlags::NO_CACHE_TIME)
     }

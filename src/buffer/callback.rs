@@ -50,11 +50,12 @@
 //! full speed). The bookkeeping lives in a boxed `CbList`
 //! allocated by the first `add_cb`.
 
+use std::any::Any;
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use super::{Evbuffer, FROZEN_END, FROZEN_FRONT, HAS_CBS};
-use crate::base::EventBase;
+use crate::base::{BaseExt, EventBase};
 use crate::deferred::{DeferredQueue, DeferredWork};
 use crate::error::{Error, Result};
 
@@ -89,7 +90,7 @@ pub struct CbEntry {
 }
 
 type SyncFn = Box<dyn FnMut(&mut Evbuffer, &CbInfo)>;
-type DeferredFn = Box<dyn FnMut(&mut EventBase, &CbInfo)>;
+type DeferredFn<X> = Box<dyn FnMut(&mut EventBase<X>, &CbInfo)>;
 
 struct Entry<F> {
     id: u64,
@@ -106,32 +107,48 @@ pub(crate) struct CbList {
     n_deleted: usize,
     next_id: u64,
     running: bool,
-    deferred: Option<(Rc<DeferredQueue>, Rc<DeferredCbs>)>,
+    deferred: Option<Rc<dyn DeferredSink>>,
 }
 
 impl Drop for CbList {
     /// A dropped buffer's pending deferred delivery is cancelled (its
     /// callbacks are dropped with it), as `evbuffer_free` does.
     fn drop(&mut self) {
-        if let Some((_, d)) = &self.deferred {
-            d.info.set(None);
-            let entries = std::mem::take(&mut *d.entries.borrow_mut());
-            drop(entries);
+        if let Some(d) = &self.deferred {
+            d.cancel();
         }
     }
 }
 
+/// The buffer's view of its deferred callbacks, whatever the type of the
+/// base that delivers them: the buffer is not generic, the callbacks are.
+trait DeferredSink {
+    /// Adds `info` to what the next delivery reports; queues the delivery
+    /// on the base if it is not queued yet.
+    fn accumulate(self: Rc<Self>, info: CbInfo);
+    /// The buffer is gone: nothing more is delivered.
+    fn cancel(&self);
+    /// Removes every callback.
+    fn clear(&self);
+    fn is_empty(&self) -> bool;
+    /// Removes callback `id`; whether it was there.
+    fn remove(&self, id: u64) -> bool;
+    /// Enables or disables callback `id`; whether it was there.
+    fn set_enabled(&self, id: u64, enabled: bool) -> bool;
+    fn as_any(&self) -> &dyn Any;
+}
+
 /// The deferred callbacks of one buffer: queued on the base when changes
 /// are pending, run by the loop.
-#[derive(Default)]
-struct DeferredCbs {
-    entries: RefCell<Vec<Entry<DeferredFn>>>,
+struct DeferredCbs<X: BaseExt> {
+    queue: RefCell<Rc<DeferredQueue<EventBase<X>>>>,
+    entries: RefCell<Vec<Entry<DeferredFn<X>>>>,
     queued: Cell<bool>,
     info: Cell<Option<CbInfo>>,
 }
 
-impl DeferredCbs {
-    fn accumulate(self: &Rc<Self>, queue: &DeferredQueue, info: CbInfo) {
+impl<X: BaseExt> DeferredSink for DeferredCbs<X> {
+    fn accumulate(self: Rc<Self>, info: CbInfo) {
         let merged = match self.info.get() {
             Some(mut acc) => {
                 acc.n_added += info.n_added;
@@ -142,13 +159,55 @@ impl DeferredCbs {
         };
         self.info.set(Some(merged));
         if !self.queued.replace(true) {
-            queue.push(Rc::clone(self) as Rc<dyn DeferredWork>);
+            let queue = Rc::clone(&self.queue.borrow());
+            queue.push(self as Rc<dyn DeferredWork<EventBase<X>>>);
         }
+    }
+
+    fn cancel(&self) {
+        self.info.set(None);
+        let entries = std::mem::take(&mut *self.entries.borrow_mut());
+        drop(entries);
+    }
+
+    fn clear(&self) {
+        let entries = std::mem::take(&mut *self.entries.borrow_mut());
+        drop(entries);
+    }
+
+    fn is_empty(&self) -> bool {
+        self.entries.borrow().is_empty()
+    }
+
+    fn remove(&self, id: u64) -> bool {
+        let mut es = self.entries.borrow_mut();
+        let Some(j) = es.iter().position(|e| e.id == id) else {
+            return false;
+        };
+        let e = es.remove(j);
+        drop(es);
+        drop(e);
+        true
+    }
+
+    fn set_enabled(&self, id: u64, enabled: bool) -> bool {
+        let mut es = self.entries.borrow_mut();
+        match es.iter_mut().find(|e| e.id == id) {
+            Some(e) => {
+                e.enabled = enabled;
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
     }
 }
 
-impl DeferredWork for DeferredCbs {
-    fn run(self: Rc<Self>, base: &mut EventBase) {
+impl<X: BaseExt> DeferredWork<EventBase<X>> for DeferredCbs<X> {
+    fn run(self: Rc<Self>, base: &mut EventBase<X>) {
         self.queued.set(false);
         let Some(info) = self.info.take() else {
             return;
@@ -259,8 +318,8 @@ impl Evbuffer {
             };
             cbs.n_added = 0;
             cbs.n_deleted = 0;
-            if let Some((q, d)) = &cbs.deferred {
-                d.accumulate(q, info);
+            if let Some(d) = &cbs.deferred {
+                Rc::clone(d).accumulate(info);
             }
             let mut i = 0;
             while let Some(cbs) = self.cbs.as_mut() {
@@ -292,10 +351,7 @@ impl Evbuffer {
 
     fn update_cb_flag(&mut self) {
         let any = self.cbs.as_ref().is_some_and(|c| {
-            !c.entries.is_empty()
-                || c.deferred
-                    .as_ref()
-                    .is_some_and(|(_, d)| !d.entries.borrow().is_empty())
+            !c.entries.is_empty() || c.deferred.as_ref().is_some_and(|d| !d.is_empty())
         });
         if any {
             self.hooks |= HAS_CBS;
@@ -372,8 +428,8 @@ impl Evbuffer {
     {
         if let Some(c) = self.cbs.as_mut() {
             c.entries.clear();
-            if let Some((_, d)) = &c.deferred {
-                d.entries.borrow_mut().clear();
+            if let Some(d) = &c.deferred {
+                d.clear();
             }
         }
         if let Some(cb) = cb {
@@ -408,11 +464,8 @@ impl Evbuffer {
         let c = self.cbs.as_mut().ok_or(MISSING)?;
         if let Some(j) = c.entries.iter().position(|e| e.id == entry.id) {
             c.entries.remove(j);
-        } else {
-            let (_, d) = c.deferred.as_ref().ok_or(MISSING)?;
-            let mut es = d.entries.borrow_mut();
-            let j = es.iter().position(|e| e.id == entry.id).ok_or(MISSING)?;
-            es.remove(j);
+        } else if !c.deferred.as_ref().is_some_and(|d| d.remove(entry.id)) {
+            return Err(MISSING);
         }
         self.update_cb_flag();
         Ok(())
@@ -452,11 +505,10 @@ impl Evbuffer {
             e.enabled = enabled;
             return Ok(());
         }
-        let (_, d) = c.deferred.as_ref().ok_or(MISSING)?;
-        let mut es = d.entries.borrow_mut();
-        let e = es.iter_mut().find(|e| e.id == entry.id).ok_or(MISSING)?;
-        e.enabled = enabled;
-        Ok(())
+        match &c.deferred {
+            Some(d) if d.set_enabled(entry.id, enabled) => Ok(()),
+            _ => Err(MISSING),
+        }
     }
 
     /// Delivers this buffer's deferred callbacks from `base`'s loop
@@ -474,13 +526,28 @@ impl Evbuffer {
     /// # Ok::<(), rvent::Error>(())
     /// ```
     #[doc(alias = "evbuffer_defer_callbacks")]
-    pub fn defer_callbacks(&mut self, base: &EventBase) {
+    pub fn defer_callbacks<X: BaseExt>(&mut self, base: &EventBase<X>) {
         let q = base.deferred_queue();
         let l = self.cb_list();
-        match &mut l.deferred {
-            Some((old, _)) => *old = q,
-            None => l.deferred = Some((q, Rc::new(DeferredCbs::default()))),
+        if let Some(d) = l
+            .deferred
+            .as_ref()
+            .and_then(|d| d.as_any().downcast_ref::<DeferredCbs<X>>())
+        {
+            *d.queue.borrow_mut() = q;
+            return;
         }
+        // First time (or a base of another type, whose callbacks could not
+        // run on this one: they are dropped).
+        if let Some(old) = l.deferred.take() {
+            old.cancel();
+        }
+        l.deferred = Some(Rc::new(DeferredCbs {
+            queue: RefCell::new(q),
+            entries: RefCell::default(),
+            queued: Cell::new(false),
+            info: Cell::new(None),
+        }));
     }
 
     /// Registers `cb` to be told about changes from `base`'s loop, at the
@@ -507,19 +574,25 @@ impl Evbuffer {
     /// # Ok::<(), rvent::Error>(())
     /// ```
     #[doc(alias = "evbuffer_defer_callbacks")]
-    pub fn add_deferred_cb(
+    pub fn add_deferred_cb<X: BaseExt>(
         &mut self,
-        base: &EventBase,
-        cb: impl FnMut(&mut EventBase, &CbInfo) + 'static,
+        base: &EventBase<X>,
+        cb: impl FnMut(&mut EventBase<X>, &CbInfo) + 'static,
     ) -> CbEntry {
-        if self.cbs.as_ref().is_none_or(|c| c.deferred.is_none()) {
+        let deferred_here = |c: &CbList| {
+            c.deferred
+                .as_ref()
+                .is_some_and(|d| d.as_any().is::<DeferredCbs<X>>())
+        };
+        if !self.cbs.as_deref().is_some_and(deferred_here) {
             self.defer_callbacks(base);
         }
         let entry = self.next_cb_id();
-        let (_, d) = self
+        let d = self
             .cbs
             .as_ref()
             .and_then(|c| c.deferred.as_ref())
+            .and_then(|d| d.as_any().downcast_ref::<DeferredCbs<X>>())
             .expect("set above");
         d.entries.borrow_mut().push(Entry {
             id: entry.id,

@@ -30,13 +30,16 @@
 //! the next pass runs from the loop. A closure is also taken out of its
 //! slot while it runs, so no path can call it twice at once.
 
+use super::BevHost;
 use super::{
     BevEvent, BevOptions, Bufferevent, FlushMode, Kind, fire_event, fire_read, fire_write, suspend,
     timeouts,
 };
-use crate::event::Ev;
+use crate::base::EventBase;
+use crate::buffer::Evbuffer;
+use crate::error::Result;
+use crate::ev::Ev;
 use crate::mem;
-use crate::{Evbuffer, EventBase, Result};
 
 /// What a filter closure reports (`enum bufferevent_filter_result`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -62,6 +65,12 @@ pub(crate) type FilterFn = allocator_api2::boxed::Box<
     dyn FnMut(&mut Evbuffer, &mut Evbuffer, Option<usize>, FlushMode) -> FilterResult,
     mem::Pool,
 >;
+
+fn filter_fn(
+    f: impl FnMut(&mut Evbuffer, &mut Evbuffer, Option<usize>, FlushMode) -> FilterResult + 'static,
+) -> Result<FilterFn> {
+    Ok(allocator_api2::unsize_box!(mem::pool_box(f)?))
+}
 
 /// One direction's filter.
 enum Slot {
@@ -132,8 +141,8 @@ impl Bufferevent {
     /// # Ok::<(), rvent::Error>(())
     /// ```
     #[doc(alias = "bufferevent_filter_new")]
-    pub fn filter<F, G>(
-        base: &mut EventBase,
+    pub fn filter<X: BevHost, F, G>(
+        base: &mut EventBase<X>,
         underlying: Bufferevent,
         input_filter: Option<F>,
         output_filter: Option<G>,
@@ -145,26 +154,30 @@ impl Bufferevent {
     {
         underlying.rec(base)?;
         let slot = |f: Option<FilterFn>| f.map_or(Slot::Pass, Slot::Fn);
-        let input = slot(input_filter.map(mem::filter_fn).transpose()?);
-        let output = slot(output_filter.map(mem::filter_fn).transpose()?);
+        let input = slot(input_filter.map(filter_fn).transpose()?);
+        let output = slot(output_filter.map(filter_fn).transpose()?);
         let kind = Kind::Filter(Filter {
             underlying,
             input,
             output,
         });
         let f = base.bev_insert(kind, options)?;
-        base.bevs.get_mut(f).expect("just inserted").enabled = Ev::WRITE;
+        base.ext
+            .bevs_mut()
+            .get_mut(f)
+            .expect("just inserted")
+            .enabled = Ev::WRITE;
         let installed = underlying.set_callbacks(
             base,
-            Some(move |base: &mut EventBase, _| on_underlying_read(base, f)),
-            Some(move |base: &mut EventBase, _| {
+            Some(move |base: &mut EventBase<X>, _| on_underlying_read(base, f)),
+            Some(move |base: &mut EventBase<X>, _| {
                 process_output(base, f, FlushMode::Normal);
             }),
-            Some(move |base: &mut EventBase, _, what| fire_event(base, f, what, false)),
+            Some(move |base: &mut EventBase<X>, _, what| fire_event(base, f, what, false)),
         );
         if let Err(e) = installed.and_then(|()| underlying.enable(base, Ev::WRITE)) {
             // Leave the underlying as it was given (minus callbacks).
-            if let Some(r) = base.bevs.get_mut(f) {
+            if let Some(r) = base.ext.bevs_mut().get_mut(f) {
                 r.options = r.options - BevOptions::CLOSE_ON_FREE;
             }
             let _ = f.free(base);
@@ -191,7 +204,7 @@ impl Bufferevent {
     /// # Ok::<(), rvent::Error>(())
     /// ```
     #[doc(alias = "bufferevent_get_underlying")]
-    pub fn underlying(self, base: &EventBase) -> Result<Option<Bufferevent>> {
+    pub fn underlying<X: BevHost>(self, base: &EventBase<X>) -> Result<Option<Bufferevent>> {
         Ok(match &self.rec(base)?.kind {
             Kind::Filter(f) => Some(f.underlying).filter(|u| u.is_live(base)),
             _ => None,
@@ -199,15 +212,15 @@ impl Bufferevent {
     }
 }
 
-fn underlying_of(base: &EventBase, f: Bufferevent) -> Option<Bufferevent> {
-    match &base.bevs.get(f)?.kind {
+fn underlying_of<X: BevHost>(base: &EventBase<X>, f: Bufferevent) -> Option<Bufferevent> {
+    match &base.ext.bevs().get(f)?.kind {
         Kind::Filter(flt) => Some(flt.underlying),
         _ => None,
     }
 }
 
-fn slot_mut(base: &mut EventBase, f: Bufferevent, input: bool) -> Option<&mut Slot> {
-    match &mut base.bevs.get_mut(f)?.kind {
+fn slot_mut<X: BevHost>(base: &mut EventBase<X>, f: Bufferevent, input: bool) -> Option<&mut Slot> {
+    match &mut base.ext.bevs_mut().get_mut(f)?.kind {
         Kind::Filter(flt) => Some(if input {
             &mut flt.input
         } else {
@@ -219,7 +232,7 @@ fn slot_mut(base: &mut EventBase, f: Bufferevent, input: bool) -> Option<&mut Sl
 
 /// Takes a direction's closure out of its slot; `None` if it is already
 /// running.
-fn take_slot(base: &mut EventBase, f: Bufferevent, input: bool) -> Option<Slot> {
+fn take_slot<X: BevHost>(base: &mut EventBase<X>, f: Bufferevent, input: bool) -> Option<Slot> {
     let slot = slot_mut(base, f, input)?;
     match std::mem::replace(slot, Slot::Running) {
         Slot::Running => None,
@@ -227,7 +240,7 @@ fn take_slot(base: &mut EventBase, f: Bufferevent, input: bool) -> Option<Slot> 
     }
 }
 
-fn put_slot(base: &mut EventBase, f: Bufferevent, input: bool, s: Slot) {
+fn put_slot<X: BevHost>(base: &mut EventBase<X>, f: Bufferevent, input: bool, s: Slot) {
     if let Some(slot) = slot_mut(base, f, input) {
         *slot = s;
     }
@@ -260,11 +273,11 @@ fn run(
 
 /// Runs the input filter: underlying input → filter input. Returns
 /// whether the filter's input grew.
-fn process_input(base: &mut EventBase, f: Bufferevent, mode: FlushMode) -> bool {
+fn process_input<X: BevHost>(base: &mut EventBase<X>, f: Bufferevent, mode: FlushMode) -> bool {
     let Some(u) = underlying_of(base, f) else {
         return false;
     };
-    let Some(rf) = base.bevs.get(f) else {
+    let Some(rf) = base.ext.bevs_mut().get(f) else {
         return false;
     };
     if mode == FlushMode::Normal && !rf.reading() {
@@ -274,7 +287,7 @@ fn process_input(base: &mut EventBase, f: Bufferevent, mode: FlushMode) -> bool 
         return false;
     };
     let (mut grew, mut shrank, mut res) = (false, false, FilterResult::Ok);
-    while let Some((ru, rf)) = base.bevs.get2_mut(u, f) {
+    while let Some((ru, rf)) = base.ext.bevs_mut().get2_mut(u, f) {
         if ru.input.is_empty() && mode == FlushMode::Normal {
             break;
         }
@@ -297,11 +310,11 @@ fn process_input(base: &mut EventBase, f: Bufferevent, mode: FlushMode) -> bool 
     }
     put_slot(base, f, true, slot);
     if shrank
-        && let Some(ru) = base.bevs.get(u)
+        && let Some(ru) = base.ext.bevs_mut().get(u)
         && (ru.read_high != 0 || ru.read_suspend != 0)
     {
         // Below its high watermark again: let it read.
-        base.bevs.mark_dirty(u);
+        base.ext.bevs_mut().mark_dirty(u);
     }
     if res == FilterResult::Error {
         // As a socket error: the direction stops before the callback.
@@ -311,7 +324,7 @@ fn process_input(base: &mut EventBase, f: Bufferevent, mode: FlushMode) -> bool 
     if grew {
         timeouts::progress(base, f, true);
     }
-    if grew && let Some(rf) = base.bevs.get_mut(f) {
+    if grew && let Some(rf) = base.ext.bevs_mut().get_mut(f) {
         rf.check_high_watermark();
         let wake = rf.input.len() >= rf.read_low;
         sync_underlying_suspend(base, f, u);
@@ -324,26 +337,31 @@ fn process_input(base: &mut EventBase, f: Bufferevent, mode: FlushMode) -> bool 
 
 /// Suspends the underlying's reading while the filter's input is at its
 /// high watermark, resumes it otherwise.
-fn sync_underlying_suspend(base: &mut EventBase, f: Bufferevent, u: Bufferevent) {
+fn sync_underlying_suspend<X: BevHost>(base: &mut EventBase<X>, f: Bufferevent, u: Bufferevent) {
     let full = base
-        .bevs
+        .ext
+        .bevs_mut()
         .get(f)
         .is_some_and(|r| r.read_suspend & suspend::WM != 0);
-    if let Some(ru) = base.bevs.get_mut(u)
+    if let Some(ru) = base.ext.bevs_mut().get_mut(u)
         && (ru.read_suspend & suspend::FILT != 0) != full
     {
         ru.read_suspend ^= suspend::FILT;
-        base.bevs.mark_dirty(u);
+        base.ext.bevs_mut().mark_dirty(u);
     }
 }
 
 /// Runs the output filter: filter output → underlying output. Returns
 /// whether the filter's output shrank.
-pub(super) fn process_output(base: &mut EventBase, f: Bufferevent, mode: FlushMode) -> bool {
+pub(super) fn process_output<X: BevHost>(
+    base: &mut EventBase<X>,
+    f: Bufferevent,
+    mode: FlushMode,
+) -> bool {
     let Some(u) = underlying_of(base, f) else {
         return false;
     };
-    let Some(rf) = base.bevs.get(f) else {
+    let Some(rf) = base.ext.bevs_mut().get(f) else {
         return false;
     };
     if mode == FlushMode::Normal && (!rf.enabled.contains(Ev::WRITE) || rf.output.is_empty()) {
@@ -354,7 +372,7 @@ pub(super) fn process_output(base: &mut EventBase, f: Bufferevent, mode: FlushMo
     };
     let (mut grew, mut shrank, mut res) = (false, false, FilterResult::Ok);
     let mut processed = false;
-    while let Some((rf, ru)) = base.bevs.get2_mut(f, u) {
+    while let Some((rf, ru)) = base.ext.bevs_mut().get2_mut(f, u) {
         let limit = if mode == FlushMode::Normal && ru.write_high != 0 {
             match ru.write_high.saturating_sub(ru.output.len()) {
                 0 => break,
@@ -375,10 +393,10 @@ pub(super) fn process_output(base: &mut EventBase, f: Bufferevent, mode: FlushMo
     }
     put_slot(base, f, false, slot);
     if grew
-        && let Some(ru) = base.bevs.get(u)
+        && let Some(ru) = base.ext.bevs_mut().get(u)
         && !ru.io_path
     {
-        base.bevs.mark_dirty(u);
+        base.ext.bevs_mut().mark_dirty(u);
     }
     if res == FilterResult::Error {
         // As a socket error: the direction stops before the callback.
@@ -392,7 +410,7 @@ pub(super) fn process_output(base: &mut EventBase, f: Bufferevent, mode: FlushMo
         timeouts::restart_write(base, f);
     }
     if shrank
-        && let Some(rf) = base.bevs.get(f)
+        && let Some(rf) = base.ext.bevs_mut().get(f)
         && rf.output.len() <= rf.write_low
     {
         fire_write(base, f, false);
@@ -402,13 +420,13 @@ pub(super) fn process_output(base: &mut EventBase, f: Bufferevent, mode: FlushMo
 
 /// The underlying read: filter the new input (the filter's read callback
 /// runs inside, as on its own I/O path), then move what it wrote.
-fn on_underlying_read(base: &mut EventBase, f: Bufferevent) {
-    let Some(rf) = base.bevs.get_mut(f) else {
+fn on_underlying_read<X: BevHost>(base: &mut EventBase<X>, f: Bufferevent) {
+    let Some(rf) = base.ext.bevs_mut().get_mut(f) else {
         return;
     };
     rf.io_path = true;
     process_input(base, f, FlushMode::Normal);
-    if let Some(rf) = base.bevs.get_mut(f) {
+    if let Some(rf) = base.ext.bevs_mut().get_mut(f) {
         rf.io_path = false;
         service(base, f);
     }
@@ -416,8 +434,8 @@ fn on_underlying_read(base: &mut EventBase, f: Bufferevent) {
 
 /// The loop services a dirty filter: resume input below the high
 /// watermark, then move output.
-pub(super) fn service(base: &mut EventBase, f: Bufferevent) {
-    let Some(rf) = base.bevs.get_mut(f) else {
+pub(super) fn service<X: BevHost>(base: &mut EventBase<X>, f: Bufferevent) {
+    let Some(rf) = base.ext.bevs_mut().get_mut(f) else {
         return;
     };
     rf.check_high_watermark();
@@ -430,7 +448,12 @@ pub(super) fn service(base: &mut EventBase, f: Bufferevent) {
 
 /// `flush` on a filter: push both directions through with `mode`, then
 /// flush the underlying.
-pub(super) fn flush(base: &mut EventBase, f: Bufferevent, what: Ev, mode: FlushMode) -> bool {
+pub(super) fn flush<X: BevHost>(
+    base: &mut EventBase<X>,
+    f: Bufferevent,
+    what: Ev,
+    mode: FlushMode,
+) -> bool {
     let mut moved = false;
     if what.contains(Ev::READ) {
         moved |= process_input(base, f, mode);
@@ -447,13 +470,18 @@ pub(super) fn flush(base: &mut EventBase, f: Bufferevent, what: Ev, mode: FlushM
 }
 
 /// `enable` / `disable` on a filter reach the underlying.
-pub(super) fn on_enable(base: &mut EventBase, f: Bufferevent, what: Ev, on: bool) -> Result<()> {
+pub(super) fn on_enable<X: BevHost>(
+    base: &mut EventBase<X>,
+    f: Bufferevent,
+    what: Ev,
+    on: bool,
+) -> Result<()> {
     let Some(u) = underlying_of(base, f).filter(|u| u.is_live(base)) else {
         return Ok(());
     };
     if on {
         u.enable(base, what)?;
-        base.bevs.mark_dirty(f);
+        base.ext.bevs_mut().mark_dirty(f);
         Ok(())
     } else {
         u.disable(base, what)
@@ -461,20 +489,21 @@ pub(super) fn on_enable(base: &mut EventBase, f: Bufferevent, what: Ev, on: bool
 }
 
 /// Frees the underlying with `CLOSE_ON_FREE`, else detaches from it.
-pub(super) fn release(base: &mut EventBase, f: Bufferevent) {
+pub(super) fn release<X: BevHost>(base: &mut EventBase<X>, f: Bufferevent) {
     let Some(u) = underlying_of(base, f) else {
         return;
     };
     let close = base
-        .bevs
+        .ext
+        .bevs_mut()
         .get(f)
         .is_some_and(|r| r.options.contains(BevOptions::CLOSE_ON_FREE));
     if close {
         let _ = u.free(base);
-    } else if let Some(ru) = base.bevs.get_mut(u) {
+    } else if let Some(ru) = base.ext.bevs_mut().get_mut(u) {
         let old = (ru.readcb.take(), ru.writecb.take(), ru.eventcb.take());
         ru.read_suspend &= !suspend::FILT;
-        base.bevs.mark_dirty(u);
+        base.ext.bevs_mut().mark_dirty(u);
         drop(old);
     }
 }

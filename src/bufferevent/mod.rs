@@ -61,15 +61,16 @@ use std::fmt;
 use std::os::fd::RawFd;
 use std::time::Duration;
 
-use crate::event::Ev;
+use crate::base::{BaseExt, EventBase};
+use crate::buffer::Evbuffer;
+use crate::error::{Error, Result};
+use crate::ev::Ev;
 use crate::flags::flag_set;
 use crate::mem::{self, MemVec, Pool};
-use crate::{Error, Evbuffer, EventBase, Result};
 
 #[cfg(doc)]
-use crate::Event;
+use crate::handle::Event;
 
-pub(crate) use filter::FilterFn;
 pub use filter::{FilterResult, NoFilter};
 pub use pair::pair_new;
 pub use ratelimit::{RateLimitGroup, TokenBucketCfg};
@@ -137,11 +138,35 @@ pub enum FlushMode {
 }
 
 /// A read or write callback, boxed in the pool.
-pub(crate) type BevDataFn =
-    allocator_api2::boxed::Box<dyn FnMut(&mut EventBase, Bufferevent), Pool>;
+pub(crate) type BevDataFn<X> =
+    allocator_api2::boxed::Box<dyn FnMut(&mut EventBase<X>, Bufferevent), Pool>;
 /// An event callback, boxed in the pool.
-pub(crate) type BevEventFn =
-    allocator_api2::boxed::Box<dyn FnMut(&mut EventBase, Bufferevent, BevEvent), Pool>;
+pub(crate) type BevEventFn<X> =
+    allocator_api2::boxed::Box<dyn FnMut(&mut EventBase<X>, Bufferevent, BevEvent), Pool>;
+
+fn data_fn<X: BevHost>(
+    f: impl FnMut(&mut EventBase<X>, Bufferevent) + 'static,
+) -> Result<BevDataFn<X>> {
+    Ok(allocator_api2::unsize_box!(mem::pool_box(f)?))
+}
+
+fn event_fn<X: BevHost>(
+    f: impl FnMut(&mut EventBase<X>, Bufferevent, BevEvent) + 'static,
+) -> Result<BevEventFn<X>> {
+    Ok(allocator_api2::unsize_box!(mem::pool_box(f)?))
+}
+
+/// A base that carries bufferevents: where its [`BevTable`] lives. The
+/// crate root's [`Layers`](crate::Layers) is one; the loop reaches the
+/// table through [`BaseExt`]'s hooks, which service the dirty
+/// bufferevents at the start of each iteration and repair them after a
+/// callback panicked.
+pub trait BevHost: BaseExt {
+    /// The base's bufferevents.
+    fn bevs(&self) -> &BevTable<Self>;
+    /// The base's bufferevents, mutably.
+    fn bevs_mut(&mut self) -> &mut BevTable<Self>;
+}
 
 /// A bufferevent of a base (libevent's `struct bufferevent *`): a cheap,
 /// copyable, generation-checked handle. See the module docs.
@@ -208,14 +233,14 @@ pub(crate) enum Kind {
 }
 
 /// One bufferevent's state in the base's table.
-pub(crate) struct Rec {
+pub(crate) struct Rec<X: BevHost> {
     generation: u32,
     pub(crate) kind: Kind,
     pub(crate) input: Evbuffer,
     pub(crate) output: Evbuffer,
-    readcb: Option<BevDataFn>,
-    writecb: Option<BevDataFn>,
-    eventcb: Option<BevEventFn>,
+    readcb: Option<BevDataFn<X>>,
+    writecb: Option<BevDataFn<X>>,
+    eventcb: Option<BevEventFn<X>>,
     pub(crate) read_low: usize,
     pub(crate) read_high: usize,
     pub(crate) write_low: usize,
@@ -246,8 +271,8 @@ pub(crate) struct Rec {
     pub(crate) timers: Option<timeouts::TimersBox>,
 }
 
-impl Rec {
-    fn new(kind: Kind, options: BevOptions, generation: u32) -> Rec {
+impl<X: BevHost> Rec<X> {
+    fn new(kind: Kind, options: BevOptions, generation: u32) -> Self {
         let mut input = Evbuffer::new();
         // One wakeup reads up to max_single_read (libevent 2.2), not the
         // evbuffer's 4 KiB default.
@@ -313,9 +338,10 @@ impl Rec {
 }
 
 /// A base's bufferevents: a slab of records with a free list, and the
-/// dirty list the loop services before it polls.
-pub(crate) struct BevTable {
-    recs: MemVec<Rec>,
+/// dirty list the loop services before it polls. Opaque: reached through
+/// [`Bufferevent`]'s methods.
+pub struct BevTable<X: BevHost> {
+    recs: MemVec<Rec<X>>,
     free: MemVec<u32>,
     dirty: MemVec<u32>,
     /// The list being serviced (swapped with `dirty`), so servicing can
@@ -323,7 +349,7 @@ pub(crate) struct BevTable {
     servicing: MemVec<u32>,
 }
 
-impl Default for BevTable {
+impl<X: BevHost> Default for BevTable<X> {
     fn default() -> Self {
         BevTable {
             recs: mem::vec(),
@@ -334,7 +360,7 @@ impl Default for BevTable {
     }
 }
 
-impl BevTable {
+impl<X: BevHost> BevTable<X> {
     /// Whether some bufferevent waits to be serviced.
     #[inline]
     pub(crate) fn has_dirty(&self) -> bool {
@@ -347,21 +373,21 @@ impl BevTable {
     }
 
     #[inline]
-    pub(crate) fn get(&self, h: Bufferevent) -> Option<&Rec> {
+    pub(crate) fn get(&self, h: Bufferevent) -> Option<&Rec<X>> {
         self.recs
             .get(h.idx as usize)
             .filter(|r| r.generation == h.generation && !matches!(r.kind, Kind::Free))
     }
 
     #[inline]
-    pub(crate) fn get_mut(&mut self, h: Bufferevent) -> Option<&mut Rec> {
+    pub(crate) fn get_mut(&mut self, h: Bufferevent) -> Option<&mut Rec<X>> {
         self.recs
             .get_mut(h.idx as usize)
             .filter(|r| r.generation == h.generation && !matches!(r.kind, Kind::Free))
     }
 
     /// The live socket bufferevent one of whose events is `ev`.
-    fn owner_of(&self, ev: crate::Event) -> Option<u32> {
+    fn owner_of(&self, ev: crate::handle::Event) -> Option<u32> {
         self.recs
             .iter()
             .position(|r| match &r.kind {
@@ -376,13 +402,14 @@ impl BevTable {
         &mut self,
         a: Bufferevent,
         b: Bufferevent,
-    ) -> Option<(&mut Rec, &mut Rec)> {
+    ) -> Option<(&mut Rec<X>, &mut Rec<X>)> {
         let [ra, rb] = self
             .recs
             .get_disjoint_mut([a.idx as usize, b.idx as usize])
             .ok()?;
-        let ok =
-            |r: &Rec, h: Bufferevent| r.generation == h.generation && !matches!(r.kind, Kind::Free);
+        let ok = |r: &Rec<X>, h: Bufferevent| {
+            r.generation == h.generation && !matches!(r.kind, Kind::Free)
+        };
         (ok(ra, a) && ok(rb, b)).then_some((ra, rb))
     }
 
@@ -405,7 +432,7 @@ impl BevTable {
     /// runs its callback (and services it when the callback returns): for
     /// changes made through the user API.
     #[inline]
-    pub(crate) fn touch(&mut self, h: Bufferevent) -> Option<&mut Rec> {
+    pub(crate) fn touch(&mut self, h: Bufferevent) -> Option<&mut Rec<X>> {
         let r = self
             .recs
             .get_mut(h.idx as usize)
@@ -424,7 +451,7 @@ impl BevTable {
     /// it after the partner, so the partner's callbacks run first, as in
     /// libevent).
     #[inline]
-    pub(crate) fn touch_output(&mut self, h: Bufferevent) -> Option<&mut Rec> {
+    pub(crate) fn touch_output(&mut self, h: Bufferevent) -> Option<&mut Rec<X>> {
         let r = self
             .recs
             .get_mut(h.idx as usize)
@@ -458,7 +485,7 @@ impl BevTable {
     }
 }
 
-impl Drop for BevTable {
+impl<X: BevHost> Drop for BevTable<X> {
     fn drop(&mut self) {
         for r in self.recs.iter_mut() {
             if let Kind::Socket(s) = &r.kind
@@ -471,7 +498,7 @@ impl Drop for BevTable {
     }
 }
 
-impl fmt::Debug for BevTable {
+impl<X: BevHost> fmt::Debug for BevTable<X> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("BevTable")
             .field("live", &self.live())
@@ -480,10 +507,10 @@ impl fmt::Debug for BevTable {
     }
 }
 
-impl EventBase {
+impl<X: BevHost> EventBase<X> {
     /// Allocates a record for a new bufferevent.
     pub(crate) fn bev_insert(&mut self, kind: Kind, options: BevOptions) -> Result<Bufferevent> {
-        let t = &mut self.bevs;
+        let t = &mut self.ext.bevs_mut();
         // The dirty list can hold every live record without growing.
         // Room for every record on either list, so marking never
         // allocates.
@@ -518,12 +545,12 @@ impl EventBase {
     /// a consistent state. A socket bufferevent whose event it was gets
     /// fresh events on the same socket.
     #[cold]
-    pub(crate) fn bevs_after_panic(&mut self, ev: Option<crate::Event>) {
-        self.bevs.after_panic();
-        let Some(idx) = ev.and_then(|ev| self.bevs.owner_of(ev)) else {
+    pub(crate) fn bevs_after_panic(&mut self, ev: Option<crate::handle::Event>) {
+        self.ext.bevs_mut().after_panic();
+        let Some(idx) = ev.and_then(|ev| self.ext.bevs_mut().owner_of(ev)) else {
             return;
         };
-        let r = &self.bevs.recs[idx as usize];
+        let r = &self.ext.bevs_mut().recs[idx as usize];
         let h = Bufferevent {
             idx,
             generation: r.generation,
@@ -533,7 +560,7 @@ impl EventBase {
             let fd = s.fd;
             if h.set_fd(self, fd).is_err() {
                 // Cannot watch it again: report it as an error.
-                if let Some(r) = self.bevs.get_mut(h) {
+                if let Some(r) = self.ext.bevs_mut().get_mut(h) {
                     r.error = libc::EIO;
                 }
                 fire_event(self, h, BevEvent::ERROR, true);
@@ -545,12 +572,12 @@ impl EventBase {
     #[cold]
     #[inline(never)]
     pub(crate) fn service_dirty_bevs(&mut self) -> usize {
-        let t = &mut self.bevs;
+        let t = &mut self.ext.bevs_mut();
         std::mem::swap(&mut t.dirty, &mut t.servicing);
         let n = t.servicing.len();
         for k in 0..n {
-            let idx = self.bevs.servicing[k];
-            let Some(r) = self.bevs.recs.get_mut(idx as usize) else {
+            let idx = self.ext.bevs_mut().servicing[k];
+            let Some(r) = self.ext.bevs_mut().recs.get_mut(idx as usize) else {
                 continue;
             };
             if !r.dirty {
@@ -564,14 +591,14 @@ impl EventBase {
             };
             service(self, h);
         }
-        self.bevs.servicing.clear();
+        self.ext.bevs_mut().servicing.clear();
         n
     }
 }
 
 /// Runs deferred callbacks, then lets the kind move data.
-fn service(base: &mut EventBase, h: Bufferevent) {
-    let Some(r) = base.bevs.get_mut(h) else {
+fn service<X: BevHost>(base: &mut EventBase<X>, h: Bufferevent) {
+    let Some(r) = base.ext.bevs_mut().get_mut(h) else {
         return;
     };
     let (pending, events) = (r.pending, r.pending_events);
@@ -586,7 +613,7 @@ fn service(base: &mut EventBase, h: Bufferevent) {
     if !events.is_empty() {
         call_event(base, h, events);
     }
-    let Some(r) = base.bevs.get(h) else {
+    let Some(r) = base.ext.bevs_mut().get(h) else {
         return;
     };
     match r.kind {
@@ -599,8 +626,8 @@ fn service(base: &mut EventBase, h: Bufferevent) {
 }
 
 /// Runs the read (`read == true`) or write callback now.
-fn call_data(base: &mut EventBase, h: Bufferevent, read: bool) {
-    let Some(r) = base.bevs.get_mut(h) else {
+fn call_data<X: BevHost>(base: &mut EventBase<X>, h: Bufferevent, read: bool) {
+    let Some(r) = base.ext.bevs_mut().get_mut(h) else {
         return;
     };
     let slot = if read { &mut r.readcb } else { &mut r.writecb };
@@ -608,7 +635,7 @@ fn call_data(base: &mut EventBase, h: Bufferevent, read: bool) {
         return;
     };
     f(base, h);
-    if let Some(r) = base.bevs.get_mut(h) {
+    if let Some(r) = base.ext.bevs_mut().get_mut(h) {
         let slot = if read { &mut r.readcb } else { &mut r.writecb };
         // Unless the callback set a new one.
         if slot.is_none() {
@@ -618,15 +645,15 @@ fn call_data(base: &mut EventBase, h: Bufferevent, read: bool) {
 }
 
 /// Runs the event callback now.
-fn call_event(base: &mut EventBase, h: Bufferevent, what: BevEvent) {
-    let Some(r) = base.bevs.get_mut(h) else {
+fn call_event<X: BevHost>(base: &mut EventBase<X>, h: Bufferevent, what: BevEvent) {
+    let Some(r) = base.ext.bevs_mut().get_mut(h) else {
         return;
     };
     let Some(mut f) = r.eventcb.take() else {
         return;
     };
     f(base, h, what);
-    if let Some(r) = base.bevs.get_mut(h)
+    if let Some(r) = base.ext.bevs_mut().get_mut(h)
         && r.eventcb.is_none()
     {
         r.eventcb = Some(f);
@@ -634,35 +661,40 @@ fn call_event(base: &mut EventBase, h: Bufferevent, what: BevEvent) {
 }
 
 /// The read callback, now or (with `DEFER_CALLBACKS`) from the loop.
-pub(crate) fn fire_read(base: &mut EventBase, h: Bufferevent, defer: bool) {
+pub(crate) fn fire_read<X: BevHost>(base: &mut EventBase<X>, h: Bufferevent, defer: bool) {
     fire_data(base, h, true, defer)
 }
 
 /// The write callback, now or from the loop.
-pub(crate) fn fire_write(base: &mut EventBase, h: Bufferevent, defer: bool) {
+pub(crate) fn fire_write<X: BevHost>(base: &mut EventBase<X>, h: Bufferevent, defer: bool) {
     fire_data(base, h, false, defer)
 }
 
-fn fire_data(base: &mut EventBase, h: Bufferevent, read: bool, defer: bool) {
-    let Some(r) = base.bevs.get_mut(h) else {
+fn fire_data<X: BevHost>(base: &mut EventBase<X>, h: Bufferevent, read: bool, defer: bool) {
+    let Some(r) = base.ext.bevs_mut().get_mut(h) else {
         return;
     };
     if defer || r.options.contains(BevOptions::DEFER_CALLBACKS) {
         r.pending |= if read { PENDING_READ } else { PENDING_WRITE };
-        base.bevs.mark_dirty(h);
+        base.ext.bevs_mut().mark_dirty(h);
     } else {
         call_data(base, h, read);
     }
 }
 
 /// The event callback with `what`, now or from the loop (flags OR-ed).
-pub(crate) fn fire_event(base: &mut EventBase, h: Bufferevent, what: BevEvent, defer: bool) {
-    let Some(r) = base.bevs.get_mut(h) else {
+pub(crate) fn fire_event<X: BevHost>(
+    base: &mut EventBase<X>,
+    h: Bufferevent,
+    what: BevEvent,
+    defer: bool,
+) {
+    let Some(r) = base.ext.bevs_mut().get_mut(h) else {
         return;
     };
     if defer || r.options.contains(BevOptions::DEFER_CALLBACKS) {
         r.pending_events |= what;
-        base.bevs.mark_dirty(h);
+        base.ext.bevs_mut().mark_dirty(h);
     } else {
         call_event(base, h, what);
     }
@@ -670,28 +702,28 @@ pub(crate) fn fire_event(base: &mut EventBase, h: Bufferevent, what: BevEvent, d
 
 impl Bufferevent {
     #[inline]
-    fn rec(self, base: &EventBase) -> Result<&Rec> {
+    fn rec<X: BevHost>(self, base: &EventBase<X>) -> Result<&Rec<X>> {
         if self.base != base.id {
             return Err(Error::StaleEvent);
         }
-        base.bevs.get(self).ok_or(Error::StaleEvent)
+        base.ext.bevs().get(self).ok_or(Error::StaleEvent)
     }
 
     #[inline]
-    fn rec_mut(self, base: &mut EventBase) -> Result<&mut Rec> {
+    fn rec_mut<X: BevHost>(self, base: &mut EventBase<X>) -> Result<&mut Rec<X>> {
         if self.base != base.id {
             return Err(Error::StaleEvent);
         }
-        base.bevs.get_mut(self).ok_or(Error::StaleEvent)
+        base.ext.bevs_mut().get_mut(self).ok_or(Error::StaleEvent)
     }
 
     /// The record, marked for servicing (see `BevTable::touch`).
     #[inline]
-    fn touch(self, base: &mut EventBase) -> Result<&mut Rec> {
+    fn touch<X: BevHost>(self, base: &mut EventBase<X>) -> Result<&mut Rec<X>> {
         if self.base != base.id {
             return Err(Error::StaleEvent);
         }
-        base.bevs.touch(self).ok_or(Error::StaleEvent)
+        base.ext.bevs_mut().touch(self).ok_or(Error::StaleEvent)
     }
 
     /// Sets the read, write and event callbacks (`bufferevent_setcb`);
@@ -704,22 +736,22 @@ impl Bufferevent {
     /// # Errors
     /// [`Error::StaleEvent`]; [`Error::Alloc`].
     #[doc(alias = "bufferevent_setcb")]
-    pub fn set_callbacks<R, W, E>(
+    pub fn set_callbacks<X: BevHost, R, W, E>(
         self,
-        base: &mut EventBase,
+        base: &mut EventBase<X>,
         readcb: Option<R>,
         writecb: Option<W>,
         eventcb: Option<E>,
     ) -> Result<()>
     where
-        R: FnMut(&mut EventBase, Bufferevent) + 'static,
-        W: FnMut(&mut EventBase, Bufferevent) + 'static,
-        E: FnMut(&mut EventBase, Bufferevent, BevEvent) + 'static,
+        R: FnMut(&mut EventBase<X>, Bufferevent) + 'static,
+        W: FnMut(&mut EventBase<X>, Bufferevent) + 'static,
+        E: FnMut(&mut EventBase<X>, Bufferevent, BevEvent) + 'static,
     {
         self.rec(base)?;
-        let readcb = readcb.map(mem::bev_data_fn).transpose()?;
-        let writecb = writecb.map(mem::bev_data_fn).transpose()?;
-        let eventcb = eventcb.map(mem::bev_event_fn).transpose()?;
+        let readcb = readcb.map(data_fn).transpose()?;
+        let writecb = writecb.map(data_fn).transpose()?;
+        let eventcb = eventcb.map(event_fn).transpose()?;
         let r = self.rec_mut(base)?;
         let old = (
             std::mem::replace(&mut r.readcb, readcb),
@@ -735,12 +767,12 @@ impl Bufferevent {
     /// # Errors
     /// [`Error::StaleEvent`]; [`Error::Alloc`].
     #[doc(alias = "bufferevent_setcb")]
-    pub fn set_read_callback<R>(self, base: &mut EventBase, cb: R) -> Result<()>
+    pub fn set_read_callback<X: BevHost, R>(self, base: &mut EventBase<X>, cb: R) -> Result<()>
     where
-        R: FnMut(&mut EventBase, Bufferevent) + 'static,
+        R: FnMut(&mut EventBase<X>, Bufferevent) + 'static,
     {
         self.rec(base)?;
-        let cb = mem::bev_data_fn(cb)?;
+        let cb = data_fn(cb)?;
         let old = self.rec_mut(base)?.readcb.replace(cb);
         drop(old);
         Ok(())
@@ -751,12 +783,12 @@ impl Bufferevent {
     /// # Errors
     /// [`Error::StaleEvent`]; [`Error::Alloc`].
     #[doc(alias = "bufferevent_setcb")]
-    pub fn set_write_callback<W>(self, base: &mut EventBase, cb: W) -> Result<()>
+    pub fn set_write_callback<X: BevHost, W>(self, base: &mut EventBase<X>, cb: W) -> Result<()>
     where
-        W: FnMut(&mut EventBase, Bufferevent) + 'static,
+        W: FnMut(&mut EventBase<X>, Bufferevent) + 'static,
     {
         self.rec(base)?;
-        let cb = mem::bev_data_fn(cb)?;
+        let cb = data_fn(cb)?;
         let old = self.rec_mut(base)?.writecb.replace(cb);
         drop(old);
         Ok(())
@@ -767,12 +799,12 @@ impl Bufferevent {
     /// # Errors
     /// [`Error::StaleEvent`]; [`Error::Alloc`].
     #[doc(alias = "bufferevent_setcb")]
-    pub fn set_event_callback<E>(self, base: &mut EventBase, cb: E) -> Result<()>
+    pub fn set_event_callback<X: BevHost, E>(self, base: &mut EventBase<X>, cb: E) -> Result<()>
     where
-        E: FnMut(&mut EventBase, Bufferevent, BevEvent) + 'static,
+        E: FnMut(&mut EventBase<X>, Bufferevent, BevEvent) + 'static,
     {
         self.rec(base)?;
-        let cb = mem::bev_event_fn(cb)?;
+        let cb = event_fn(cb)?;
         let old = self.rec_mut(base)?.eventcb.replace(cb);
         drop(old);
         Ok(())
@@ -784,13 +816,13 @@ impl Bufferevent {
     /// # Errors
     /// [`Error::StaleEvent`].
     #[doc(alias = "bufferevent_getcb")]
-    pub fn has_callbacks(self, base: &EventBase) -> Result<(bool, bool, bool)> {
+    pub fn has_callbacks<X: BevHost>(self, base: &EventBase<X>) -> Result<(bool, bool, bool)> {
         let r = self.rec(base)?;
         Ok((r.readcb.is_some(), r.writecb.is_some(), r.eventcb.is_some()))
     }
 
     /// Whether the handle still names a live bufferevent of `base`.
-    pub fn is_live(self, base: &EventBase) -> bool {
+    pub fn is_live<X: BevHost>(self, base: &EventBase<X>) -> bool {
         self.rec(base).is_ok()
     }
 
@@ -798,7 +830,7 @@ impl Bufferevent {
     ///
     /// # Errors
     /// [`Error::StaleEvent`].
-    pub fn options(self, base: &EventBase) -> Result<BevOptions> {
+    pub fn options<X: BevHost>(self, base: &EventBase<X>) -> Result<BevOptions> {
         Ok(self.rec(base)?.options)
     }
 
@@ -808,7 +840,7 @@ impl Bufferevent {
     /// # Errors
     /// [`Error::StaleEvent`].
     #[doc(alias = "bufferevent_get_input")]
-    pub fn input(self, base: &mut EventBase) -> Result<&mut Evbuffer> {
+    pub fn input<X: BevHost>(self, base: &mut EventBase<X>) -> Result<&mut Evbuffer> {
         Ok(&mut self.touch(base)?.input)
     }
 
@@ -818,7 +850,7 @@ impl Bufferevent {
     /// # Errors
     /// [`Error::StaleEvent`].
     #[doc(alias = "bufferevent_get_output")]
-    pub fn output(self, base: &mut EventBase) -> Result<&mut Evbuffer> {
+    pub fn output<X: BevHost>(self, base: &mut EventBase<X>) -> Result<&mut Evbuffer> {
         Ok(&mut self.touch(base)?.output)
     }
 
@@ -827,7 +859,10 @@ impl Bufferevent {
     ///
     /// # Errors
     /// [`Error::StaleEvent`].
-    pub fn buffers(self, base: &mut EventBase) -> Result<(&mut Evbuffer, &mut Evbuffer)> {
+    pub fn buffers<X: BevHost>(
+        self,
+        base: &mut EventBase<X>,
+    ) -> Result<(&mut Evbuffer, &mut Evbuffer)> {
         let r = self.touch(base)?;
         Ok((&mut r.input, &mut r.output))
     }
@@ -837,7 +872,7 @@ impl Bufferevent {
     /// # Errors
     /// [`Error::StaleEvent`].
     #[doc(alias = "evbuffer_get_length")]
-    pub fn input_len(self, base: &EventBase) -> Result<usize> {
+    pub fn input_len<X: BevHost>(self, base: &EventBase<X>) -> Result<usize> {
         Ok(self.rec(base)?.input.len())
     }
 
@@ -846,18 +881,21 @@ impl Bufferevent {
     /// # Errors
     /// [`Error::StaleEvent`].
     #[doc(alias = "evbuffer_get_length")]
-    pub fn output_len(self, base: &EventBase) -> Result<usize> {
+    pub fn output_len<X: BevHost>(self, base: &EventBase<X>) -> Result<usize> {
         Ok(self.rec(base)?.output.len())
     }
 
     /// The record, marked for servicing unless a pair member (see
     /// `BevTable::touch_output`).
     #[inline]
-    fn touch_output(self, base: &mut EventBase) -> Result<&mut Rec> {
+    fn touch_output<X: BevHost>(self, base: &mut EventBase<X>) -> Result<&mut Rec<X>> {
         if self.base != base.id {
             return Err(Error::StaleEvent);
         }
-        base.bevs.touch_output(self).ok_or(Error::StaleEvent)
+        base.ext
+            .bevs_mut()
+            .touch_output(self)
+            .ok_or(Error::StaleEvent)
     }
 
     /// Appends `data` to the output (`bufferevent_write`). A pair member
@@ -867,7 +905,7 @@ impl Bufferevent {
     /// # Errors
     /// [`Error::StaleEvent`]; the output's errors ([`Error::Alloc`]).
     #[doc(alias = "bufferevent_write")]
-    pub fn write(self, base: &mut EventBase, data: &[u8]) -> Result<()> {
+    pub fn write<X: BevHost>(self, base: &mut EventBase<X>, data: &[u8]) -> Result<()> {
         let r = self.touch_output(base)?;
         r.output.add(data)?;
         if let Kind::Pair(_) = r.kind {
@@ -883,7 +921,11 @@ impl Bufferevent {
     /// # Errors
     /// [`Error::StaleEvent`]; the output's errors.
     #[doc(alias = "bufferevent_write_buffer")]
-    pub fn write_buffer(self, base: &mut EventBase, src: &mut Evbuffer) -> Result<()> {
+    pub fn write_buffer<X: BevHost>(
+        self,
+        base: &mut EventBase<X>,
+        src: &mut Evbuffer,
+    ) -> Result<()> {
         let r = self.touch_output(base)?;
         r.output.add_buffer(src)?;
         if let Kind::Pair(_) = r.kind {
@@ -898,7 +940,7 @@ impl Bufferevent {
     /// # Errors
     /// [`Error::StaleEvent`].
     #[doc(alias = "bufferevent_read")]
-    pub fn read(self, base: &mut EventBase, out: &mut [u8]) -> Result<usize> {
+    pub fn read<X: BevHost>(self, base: &mut EventBase<X>, out: &mut [u8]) -> Result<usize> {
         // A frozen front reads nothing (libevent's bufferevent_read_failed).
         Ok(self.touch(base)?.input.remove(out).unwrap_or(0))
     }
@@ -908,7 +950,11 @@ impl Bufferevent {
     /// # Errors
     /// [`Error::StaleEvent`]; `dst`'s errors.
     #[doc(alias = "bufferevent_read_buffer")]
-    pub fn read_buffer(self, base: &mut EventBase, dst: &mut Evbuffer) -> Result<()> {
+    pub fn read_buffer<X: BevHost>(
+        self,
+        base: &mut EventBase<X>,
+        dst: &mut Evbuffer,
+    ) -> Result<()> {
         dst.add_buffer(&mut self.touch(base)?.input)
     }
 
@@ -921,7 +967,7 @@ impl Bufferevent {
     /// [`Error::StaleEvent`]; [`Error::Io`] if the socket cannot be
     /// watched.
     #[doc(alias = "bufferevent_enable")]
-    pub fn enable(self, base: &mut EventBase, what: Ev) -> Result<()> {
+    pub fn enable<X: BevHost>(self, base: &mut EventBase<X>, what: Ev) -> Result<()> {
         let r = self.rec_mut(base)?;
         r.enabled |= what & (Ev::READ | Ev::WRITE);
         r.check_high_watermark();
@@ -940,7 +986,7 @@ impl Bufferevent {
     /// # Errors
     /// [`Error::StaleEvent`].
     #[doc(alias = "bufferevent_disable")]
-    pub fn disable(self, base: &mut EventBase, what: Ev) -> Result<()> {
+    pub fn disable<X: BevHost>(self, base: &mut EventBase<X>, what: Ev) -> Result<()> {
         let r = self.rec_mut(base)?;
         r.enabled = r.enabled - (what & (Ev::READ | Ev::WRITE));
         let r = match r.kind {
@@ -957,7 +1003,7 @@ impl Bufferevent {
     /// # Errors
     /// [`Error::StaleEvent`].
     #[doc(alias = "bufferevent_get_enabled")]
-    pub fn enabled(self, base: &EventBase) -> Result<Ev> {
+    pub fn enabled<X: BevHost>(self, base: &EventBase<X>) -> Result<Ev> {
         Ok(self.rec(base)?.enabled)
     }
 
@@ -971,9 +1017,9 @@ impl Bufferevent {
     /// # Errors
     /// [`Error::StaleEvent`].
     #[doc(alias = "bufferevent_setwatermark")]
-    pub fn set_watermark(
+    pub fn set_watermark<X: BevHost>(
         self,
-        base: &mut EventBase,
+        base: &mut EventBase<X>,
         what: Ev,
         low: usize,
         high: usize,
@@ -988,7 +1034,7 @@ impl Bufferevent {
             r.read_high = high;
             r.check_high_watermark();
         }
-        base.bevs.mark_dirty(self);
+        base.ext.bevs_mut().mark_dirty(self);
         Ok(())
     }
 
@@ -999,7 +1045,7 @@ impl Bufferevent {
     /// [`Error::InvalidArgument`] unless `what` is exactly one of READ and
     /// WRITE; [`Error::StaleEvent`].
     #[doc(alias = "bufferevent_getwatermark")]
-    pub fn watermark(self, base: &EventBase, what: Ev) -> Result<(usize, usize)> {
+    pub fn watermark<X: BevHost>(self, base: &EventBase<X>, what: Ev) -> Result<(usize, usize)> {
         let r = self.rec(base)?;
         let what = what & (Ev::READ | Ev::WRITE);
         if what == Ev::READ {
@@ -1020,7 +1066,7 @@ impl Bufferevent {
     /// [`Error::StaleEvent`]; [`Error::InvalidArgument`] above
     /// [`MAX_READ_LIMIT`](crate::MAX_READ_LIMIT) (1 MiB).
     #[doc(alias = "bufferevent_set_max_single_read")]
-    pub fn set_max_single_read(self, base: &mut EventBase, n: usize) -> Result<()> {
+    pub fn set_max_single_read<X: BevHost>(self, base: &mut EventBase<X>, n: usize) -> Result<()> {
         let n = if n == 0 { DEFAULT_MAX_SINGLE_IO } else { n };
         let r = self.rec_mut(base)?;
         r.input.set_max_read(n)?;
@@ -1034,7 +1080,7 @@ impl Bufferevent {
     /// # Errors
     /// [`Error::StaleEvent`]; [`Error::InvalidArgument`] above `u32::MAX`.
     #[doc(alias = "bufferevent_set_max_single_write")]
-    pub fn set_max_single_write(self, base: &mut EventBase, n: usize) -> Result<()> {
+    pub fn set_max_single_write<X: BevHost>(self, base: &mut EventBase<X>, n: usize) -> Result<()> {
         let n = if n == 0 { DEFAULT_MAX_SINGLE_IO } else { n };
         let n = u32::try_from(n).map_err(|_| Error::InvalidArgument("max single write too big"))?;
         self.rec_mut(base)?.max_write = n;
@@ -1047,7 +1093,7 @@ impl Bufferevent {
     /// [`Error::StaleEvent`].
     #[doc(alias = "bufferevent_get_max_single_read")]
     #[doc(alias = "bufferevent_get_max_single_write")]
-    pub fn max_single_io(self, base: &EventBase) -> Result<(usize, usize)> {
+    pub fn max_single_io<X: BevHost>(self, base: &EventBase<X>) -> Result<(usize, usize)> {
         let r = self.rec(base)?;
         Ok((r.max_read as usize, r.max_write as usize))
     }
@@ -1068,9 +1114,9 @@ impl Bufferevent {
     /// # Errors
     /// [`Error::StaleEvent`].
     #[doc(alias = "bufferevent_set_timeouts")]
-    pub fn set_timeouts(
+    pub fn set_timeouts<X: BevHost>(
         self,
-        base: &mut EventBase,
+        base: &mut EventBase<X>,
         read: Option<Duration>,
         write: Option<Duration>,
     ) -> Result<()> {
@@ -1091,7 +1137,12 @@ impl Bufferevent {
     /// # Errors
     /// [`Error::StaleEvent`].
     #[doc(alias = "bufferevent_trigger")]
-    pub fn trigger(self, base: &mut EventBase, what: Ev, opts: TriggerOptions) -> Result<()> {
+    pub fn trigger<X: BevHost>(
+        self,
+        base: &mut EventBase<X>,
+        what: Ev,
+        opts: TriggerOptions,
+    ) -> Result<()> {
         let r = self.rec(base)?;
         let ignore = opts.contains(TriggerOptions::IGNORE_WATERMARKS);
         let defer = opts.contains(TriggerOptions::DEFER_CALLBACKS);
@@ -1111,9 +1162,9 @@ impl Bufferevent {
     /// # Errors
     /// [`Error::StaleEvent`].
     #[doc(alias = "bufferevent_trigger_event")]
-    pub fn trigger_event(
+    pub fn trigger_event<X: BevHost>(
         self,
-        base: &mut EventBase,
+        base: &mut EventBase<X>,
         what: BevEvent,
         opts: TriggerOptions,
     ) -> Result<()> {
@@ -1137,7 +1188,12 @@ impl Bufferevent {
     /// # Errors
     /// [`Error::StaleEvent`].
     #[doc(alias = "bufferevent_flush")]
-    pub fn flush(self, base: &mut EventBase, what: Ev, mode: FlushMode) -> Result<bool> {
+    pub fn flush<X: BevHost>(
+        self,
+        base: &mut EventBase<X>,
+        what: Ev,
+        mode: FlushMode,
+    ) -> Result<bool> {
         match self.rec(base)?.kind {
             Kind::Pair(_) => Ok(pair::flush(base, self, what, mode)),
             Kind::Filter(_) => Ok(filter::flush(base, self, what, mode)),
@@ -1151,7 +1207,7 @@ impl Bufferevent {
     /// # Errors
     /// [`Error::StaleEvent`].
     #[doc(alias = "EVUTIL_SOCKET_ERROR")]
-    pub fn socket_error(self, base: &EventBase) -> Result<Option<std::io::Error>> {
+    pub fn socket_error<X: BevHost>(self, base: &EventBase<X>) -> Result<Option<std::io::Error>> {
         let e = self.rec(base)?.error;
         Ok((e != 0).then(|| std::io::Error::from_raw_os_error(e)))
     }
@@ -1163,13 +1219,13 @@ impl Bufferevent {
     /// # Errors
     /// [`Error::StaleEvent`].
     #[doc(alias = "bufferevent_getfd")]
-    pub fn fd(self, base: &EventBase) -> Result<RawFd> {
+    pub fn fd<X: BevHost>(self, base: &EventBase<X>) -> Result<RawFd> {
         let mut r = self.rec(base)?;
         // Down a stack of filters to the bufferevent that has the socket.
         loop {
             match &r.kind {
                 Kind::Socket(s) => return Ok(s.fd),
-                Kind::Filter(f) => match base.bevs.get(f.underlying()) {
+                Kind::Filter(f) => match base.ext.bevs().get(f.underlying()) {
                     Some(u) => r = u,
                     None => return Ok(-1),
                 },
@@ -1186,7 +1242,7 @@ impl Bufferevent {
     /// # Errors
     /// [`Error::StaleEvent`] if already freed.
     #[doc(alias = "bufferevent_free")]
-    pub fn free(self, base: &mut EventBase) -> Result<()> {
+    pub fn free<X: BevHost>(self, base: &mut EventBase<X>) -> Result<()> {
         match self.rec(base)?.kind {
             Kind::Socket(_) => socket::release(base, self),
             Kind::Pair(_) => pair::release(base, self),
@@ -1197,7 +1253,7 @@ impl Bufferevent {
             ratelimit::release(base, self);
         }
         timeouts::release(base, self);
-        let t = &mut base.bevs;
+        let t = &mut base.ext.bevs_mut();
         let r = &mut t.recs[self.idx as usize];
         // Take everything out first: dropping callbacks or buffers may run
         // user code (captured values, reference cleanups).
@@ -1208,7 +1264,7 @@ impl Bufferevent {
     }
 
     /// The base this bufferevent belongs to is `base`.
-    pub fn belongs_to(self, base: &EventBase) -> bool {
+    pub fn belongs_to<X: BevHost>(self, base: &EventBase<X>) -> bool {
         self.base == base.id
     }
 }

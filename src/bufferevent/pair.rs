@@ -17,11 +17,13 @@
 //! [`flush`]: Bufferevent::flush
 //! [`output`]: Bufferevent::output
 
+use super::BevHost;
 use super::{
     BevEvent, BevOptions, Bufferevent, FlushMode, Kind, fire_event, fire_read, fire_write, timeouts,
 };
-use crate::event::Ev;
-use crate::{EventBase, Result};
+use crate::base::EventBase;
+use crate::error::Result;
+use crate::ev::Ev;
 
 /// Pair state: the partner, until it is freed.
 pub(crate) struct Pair {
@@ -39,7 +41,10 @@ pub(crate) struct Pair {
 /// # Examples
 /// See [`Bufferevent`].
 #[doc(alias = "bufferevent_pair_new")]
-pub fn pair_new(base: &mut EventBase, options: BevOptions) -> Result<(Bufferevent, Bufferevent)> {
+pub fn pair_new<X: BevHost>(
+    base: &mut EventBase<X>,
+    options: BevOptions,
+) -> Result<(Bufferevent, Bufferevent)> {
     let options = options | BevOptions::DEFER_CALLBACKS;
     let a = base.bev_insert(Kind::Pair(Pair { partner: None }), options)?;
     let b = match base.bev_insert(Kind::Pair(Pair { partner: Some(a) }), options) {
@@ -50,7 +55,7 @@ pub fn pair_new(base: &mut EventBase, options: BevOptions) -> Result<(Buffereven
         }
     };
     for (h, partner) in [(a, b), (b, a)] {
-        let r = base.bevs.get_mut(h).expect("just inserted");
+        let r = base.ext.bevs_mut().get_mut(h).expect("just inserted");
         r.enabled = Ev::WRITE;
         r.kind = Kind::Pair(Pair {
             partner: Some(partner),
@@ -66,7 +71,7 @@ impl Bufferevent {
     /// # Errors
     /// [`Error::StaleEvent`](crate::Error::StaleEvent).
     #[doc(alias = "bufferevent_pair_get_partner")]
-    pub fn partner(self, base: &EventBase) -> Result<Option<Bufferevent>> {
+    pub fn partner<X: BevHost>(self, base: &EventBase<X>) -> Result<Option<Bufferevent>> {
         Ok(match &self.rec(base)?.kind {
             Kind::Pair(p) => p.partner.filter(|p| p.is_live(base)),
             _ => None,
@@ -74,8 +79,8 @@ impl Bufferevent {
     }
 }
 
-fn partner_of(base: &EventBase, h: Bufferevent) -> Option<Bufferevent> {
-    match &base.bevs.get(h)?.kind {
+fn partner_of<X: BevHost>(base: &EventBase<X>, h: Bufferevent) -> Option<Bufferevent> {
+    match &base.ext.bevs().get(h)?.kind {
         Kind::Pair(p) => p.partner,
         _ => None,
     }
@@ -85,8 +90,13 @@ fn partner_of(base: &EventBase, h: Bufferevent) -> Option<Bufferevent> {
 /// watermark allows unless `force`, only while `src` writes and `dst`
 /// reads (or `force`). Runs the read callback of `dst` and the write
 /// callback of `src` as libevent does. Returns whether bytes moved.
-fn transfer(base: &mut EventBase, src: Bufferevent, dst: Bufferevent, force: bool) -> bool {
-    let Some((s, d)) = base.bevs.get2_mut(src, dst) else {
+fn transfer<X: BevHost>(
+    base: &mut EventBase<X>,
+    src: Bufferevent,
+    dst: Bufferevent,
+    force: bool,
+) -> bool {
+    let Some((s, d)) = base.ext.bevs_mut().get2_mut(src, dst) else {
         return false;
     };
     if s.output.is_empty() {
@@ -129,8 +139,8 @@ fn transfer(base: &mut EventBase, src: Bufferevent, dst: Bufferevent, force: boo
 
 /// The loop services a dirty member: its output flows to the partner and
 /// the partner's output to it (its input may have been drained).
-pub(super) fn service(base: &mut EventBase, h: Bufferevent) {
-    if let Some(r) = base.bevs.get_mut(h) {
+pub(super) fn service<X: BevHost>(base: &mut EventBase<X>, h: Bufferevent) {
+    if let Some(r) = base.ext.bevs_mut().get_mut(h) {
         r.check_high_watermark();
     }
     let Some(p) = partner_of(base, h) else {
@@ -144,15 +154,20 @@ pub(super) fn service(base: &mut EventBase, h: Bufferevent) {
 /// now (libevent's output-buffer callback). `h` is marked for servicing
 /// after the partner (its write timeout, and data the partner's watermark
 /// held back).
-pub(super) fn output_added(base: &mut EventBase, h: Bufferevent) {
+pub(super) fn output_added<X: BevHost>(base: &mut EventBase<X>, h: Bufferevent) {
     if let Some(p) = partner_of(base, h) {
         transfer(base, h, p, false);
     }
-    base.bevs.mark_dirty(h);
+    base.ext.bevs_mut().mark_dirty(h);
 }
 
 /// `flush` on a pair member.
-pub(super) fn flush(base: &mut EventBase, h: Bufferevent, what: Ev, mode: FlushMode) -> bool {
+pub(super) fn flush<X: BevHost>(
+    base: &mut EventBase<X>,
+    h: Bufferevent,
+    what: Ev,
+    mode: FlushMode,
+) -> bool {
     if mode == FlushMode::Normal {
         return false;
     }
@@ -182,9 +197,9 @@ pub(super) fn flush(base: &mut EventBase, h: Bufferevent, what: Ev, mode: FlushM
 }
 
 /// Unlinks a freed member from its partner.
-pub(super) fn release(base: &mut EventBase, h: Bufferevent) {
+pub(super) fn release<X: BevHost>(base: &mut EventBase<X>, h: Bufferevent) {
     if let Some(p) = partner_of(base, h)
-        && let Some(r) = base.bevs.get_mut(p)
+        && let Some(r) = base.ext.bevs_mut().get_mut(p)
         && let Kind::Pair(pair) = &mut r.kind
     {
         pair.partner = None;

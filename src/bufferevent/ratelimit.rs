@@ -40,10 +40,13 @@ use std::fmt;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
+use super::BevHost;
 use super::{Bufferevent, Rec, suspend};
-use crate::event::{Ev, Event};
+use crate::base::EventBase;
+use crate::error::{Error, Result};
+use crate::ev::Ev;
+use crate::handle::Event;
 use crate::mem::Pool;
-use crate::{Error, EventBase, Result};
 
 /// The largest tick, in seconds, libevent accepts (`INT_MAX / 1000`).
 const MAX_TICK_SECS: u64 = i32::MAX as u64 / 1000;
@@ -280,7 +283,10 @@ impl RateLimitGroup {
     /// # Errors
     /// [`Error::Alloc`].
     #[doc(alias = "bufferevent_rate_limit_group_new")]
-    pub fn new(base: &mut EventBase, cfg: &TokenBucketCfg) -> Result<RateLimitGroup> {
+    pub fn new<X: BevHost>(
+        base: &mut EventBase<X>,
+        cfg: &TokenBucketCfg,
+    ) -> Result<RateLimitGroup> {
         let g = RateLimitGroup(Rc::new(RefCell::new(GroupInner {
             cfg: *cfg,
             bucket: Bucket::new(cfg),
@@ -333,7 +339,7 @@ impl RateLimitGroup {
     /// [`Error::StaleEvent`]; [`Error::BadState`] if the group was freed;
     /// [`Error::Alloc`].
     #[doc(alias = "bufferevent_add_to_rate_limit_group")]
-    pub fn add(&self, base: &mut EventBase, bev: Bufferevent) -> Result<()> {
+    pub fn add<X: BevHost>(&self, base: &mut EventBase<X>, bev: Bufferevent) -> Result<()> {
         bev.rec(base)?;
         if self.0.borrow().freed {
             return Err(Error::BadState("rate-limit group freed"));
@@ -356,7 +362,7 @@ impl RateLimitGroup {
         g.members.push(bev);
         let suspended = g.suspended;
         drop(g);
-        if let Some(r) = base.bevs.get_mut(bev) {
+        if let Some(r) = base.ext.bevs_mut().get_mut(bev) {
             if suspended[0] {
                 r.read_suspend |= suspend::BW_GROUP;
             }
@@ -364,7 +370,7 @@ impl RateLimitGroup {
                 r.write_suspend |= suspend::BW_GROUP;
             }
         }
-        base.bevs.mark_dirty(bev);
+        base.ext.bevs_mut().mark_dirty(bev);
         Ok(())
     }
 
@@ -374,14 +380,14 @@ impl RateLimitGroup {
     /// # Errors
     /// [`Error::StaleEvent`].
     #[doc(alias = "bufferevent_remove_from_rate_limit_group")]
-    pub fn remove(&self, base: &mut EventBase, bev: Bufferevent) -> Result<()> {
+    pub fn remove<X: BevHost>(&self, base: &mut EventBase<X>, bev: Bufferevent) -> Result<()> {
         bev.rec(base)?;
         match group_of(base, bev) {
             Some(g) if Rc::ptr_eq(&g.0, &self.0) => {}
             _ => return Ok(()),
         }
         self.0.borrow_mut().members.retain(|&m| m != bev);
-        let r = base.bevs.get_mut(bev).expect("checked");
+        let r = base.ext.bevs_mut().get_mut(bev).expect("checked");
         r.read_suspend &= !suspend::BW_GROUP;
         r.write_suspend &= !suspend::BW_GROUP;
         let rl = r.rate.as_mut().expect("in a group");
@@ -389,7 +395,7 @@ impl RateLimitGroup {
         if rl.cfg.is_none() {
             drop_box(base, bev);
         }
-        base.bevs.mark_dirty(bev);
+        base.ext.bevs_mut().mark_dirty(bev);
         Ok(())
     }
 
@@ -437,7 +443,7 @@ impl RateLimitGroup {
     /// # Errors
     /// [`Error::Io`] / [`Error::Alloc`] if the refill timer cannot be set.
     #[doc(alias = "bufferevent_rate_limit_group_decrement_read")]
-    pub fn decrement_read(&self, base: &mut EventBase, n: isize) -> Result<()> {
+    pub fn decrement_read<X: BevHost>(&self, base: &mut EventBase<X>, n: isize) -> Result<()> {
         self.take(base, n as i64, true)
     }
 
@@ -447,7 +453,7 @@ impl RateLimitGroup {
     /// # Errors
     /// As [`decrement_read`](Self::decrement_read).
     #[doc(alias = "bufferevent_rate_limit_group_decrement_write")]
-    pub fn decrement_write(&self, base: &mut EventBase, n: isize) -> Result<()> {
+    pub fn decrement_write<X: BevHost>(&self, base: &mut EventBase<X>, n: isize) -> Result<()> {
         self.take(base, n as i64, false)
     }
 
@@ -457,7 +463,7 @@ impl RateLimitGroup {
     /// [`Error::BadState`] while it has members (remove them first) or if
     /// already freed.
     #[doc(alias = "bufferevent_rate_limit_group_free")]
-    pub fn free(&self, base: &mut EventBase) -> Result<()> {
+    pub fn free<X: BevHost>(&self, base: &mut EventBase<X>) -> Result<()> {
         let mut g = self.0.borrow_mut();
         if g.freed {
             return Err(Error::BadState("rate-limit group already freed"));
@@ -476,7 +482,7 @@ impl RateLimitGroup {
 
     /// Subtracts `n` from one level, counting it in the totals when it
     /// was I/O, and suspends the members at zero or below.
-    fn take(&self, base: &mut EventBase, n: i64, read: bool) -> Result<()> {
+    fn take<X: BevHost>(&self, base: &mut EventBase<X>, n: i64, read: bool) -> Result<()> {
         let mut g = self.0.borrow_mut();
         let cfg = g.cfg;
         g.bucket.update(&cfg);
@@ -491,13 +497,13 @@ impl RateLimitGroup {
         let timer = g.timer;
         drop(g);
         for m in self.members() {
-            if let Some(r) = base.bevs.get_mut(m) {
+            if let Some(r) = base.ext.bevs_mut().get_mut(m) {
                 if read {
                     r.read_suspend |= suspend::BW_GROUP;
                 } else {
                     r.write_suspend |= suspend::BW_GROUP;
                 }
-                base.bevs.mark_dirty(m);
+                base.ext.bevs_mut().mark_dirty(m);
             }
         }
         match timer {
@@ -515,7 +521,7 @@ impl RateLimitGroup {
 
     /// The group's timer: refill, resume the directions that have tokens
     /// again, wait another tick for the others.
-    fn on_tick(&self, base: &mut EventBase) {
+    fn on_tick<X: BevHost>(&self, base: &mut EventBase<X>) {
         let mut g = self.0.borrow_mut();
         let cfg = g.cfg;
         g.bucket.update(&cfg);
@@ -531,14 +537,14 @@ impl RateLimitGroup {
         let (timer, wait) = (g.timer, g.bucket.until_next_tick(&cfg));
         drop(g);
         for m in self.members() {
-            if let Some(r) = base.bevs.get_mut(m) {
+            if let Some(r) = base.ext.bevs_mut().get_mut(m) {
                 if resume[0] {
                     r.read_suspend &= !suspend::BW_GROUP;
                 }
                 if resume[1] {
                     r.write_suspend &= !suspend::BW_GROUP;
                 }
-                base.bevs.mark_dirty(m);
+                base.ext.bevs_mut().mark_dirty(m);
             }
         }
         if again && let Some(t) = timer {
@@ -560,16 +566,16 @@ impl RateLimitGroup {
     }
 }
 
-fn rate_mut(base: &mut EventBase, h: Bufferevent) -> Option<&mut RateLimit> {
-    base.bevs.get_mut(h)?.rate.as_deref_mut()
+fn rate_mut<X: BevHost>(base: &mut EventBase<X>, h: Bufferevent) -> Option<&mut RateLimit> {
+    base.ext.bevs_mut().get_mut(h)?.rate.as_deref_mut()
 }
 
-fn group_of(base: &EventBase, h: Bufferevent) -> Option<RateLimitGroup> {
-    base.bevs.get(h)?.rate.as_ref()?.group.clone()
+fn group_of<X: BevHost>(base: &EventBase<X>, h: Bufferevent) -> Option<RateLimitGroup> {
+    base.ext.bevs().get(h)?.rate.as_ref()?.group.clone()
 }
 
 /// Gives `h` a rate-limit box if it has none.
-fn ensure_box(base: &mut EventBase, h: Bufferevent) -> Result<()> {
+fn ensure_box<X: BevHost>(base: &mut EventBase<X>, h: Bufferevent) -> Result<()> {
     let r = h.rec_mut(base)?;
     if r.rate.is_none() {
         let rl = RateLimit {
@@ -593,8 +599,8 @@ fn ensure_box(base: &mut EventBase, h: Bufferevent) -> Result<()> {
 
 /// Drops `h`'s box (no cfg, no group left): its timer is freed, its
 /// suspensions lifted.
-fn drop_box(base: &mut EventBase, h: Bufferevent) {
-    let Some(r) = base.bevs.get_mut(h) else {
+fn drop_box<X: BevHost>(base: &mut EventBase<X>, h: Bufferevent) {
+    let Some(r) = base.ext.bevs_mut().get_mut(h) else {
         return;
     };
     r.read_suspend &= !(suspend::BW | suspend::BW_GROUP);
@@ -607,7 +613,7 @@ fn drop_box(base: &mut EventBase, h: Bufferevent) {
 }
 
 /// A freed bufferevent leaves its group and frees its timer.
-pub(super) fn release(base: &mut EventBase, h: Bufferevent) {
+pub(super) fn release<X: BevHost>(base: &mut EventBase<X>, h: Bufferevent) {
     if let Some(g) = group_of(base, h) {
         g.0.borrow_mut().members.retain(|&m| m != h);
     }
@@ -615,7 +621,7 @@ pub(super) fn release(base: &mut EventBase, h: Bufferevent) {
 }
 
 /// Caps a socket read or write of at most `max` bytes by the buckets.
-pub(super) fn budget(r: &mut Rec, max: usize, read: bool) -> usize {
+pub(super) fn budget<X: BevHost>(r: &mut Rec<X>, max: usize, read: bool) -> usize {
     let Some(rl) = r.rate.as_deref_mut() else {
         return max;
     };
@@ -632,7 +638,7 @@ pub(super) fn budget(r: &mut Rec, max: usize, read: bool) -> usize {
 
 /// `n` bytes moved (`read` or written) by a limited bufferevent: take
 /// them from its bucket and its group's, suspending what ran dry.
-pub(super) fn consumed(base: &mut EventBase, h: Bufferevent, n: usize, read: bool) {
+pub(super) fn consumed<X: BevHost>(base: &mut EventBase<X>, h: Bufferevent, n: usize, read: bool) {
     let Some(rl) = rate_mut(base, h) else {
         return;
     };
@@ -652,7 +658,7 @@ pub(super) fn consumed(base: &mut EventBase, h: Bufferevent, n: usize, read: boo
 
 /// Subtracts `n` from `h`'s own bucket; at zero or below suspends the
 /// direction and sets the refill timer.
-fn take(base: &mut EventBase, h: Bufferevent, n: i64, read: bool) -> Result<()> {
+fn take<X: BevHost>(base: &mut EventBase<X>, h: Bufferevent, n: i64, read: bool) -> Result<()> {
     let Some(rl) = rate_mut(base, h) else {
         return Ok(());
     };
@@ -665,7 +671,7 @@ fn take(base: &mut EventBase, h: Bufferevent, n: i64, read: bool) -> Result<()> 
     if *level > 0 {
         return Ok(());
     }
-    let r = base.bevs.get_mut(h).expect("checked");
+    let r = base.ext.bevs_mut().get_mut(h).expect("checked");
     let bits = if read {
         &mut r.read_suspend
     } else {
@@ -673,7 +679,7 @@ fn take(base: &mut EventBase, h: Bufferevent, n: i64, read: bool) -> Result<()> 
     };
     let was = *bits & suspend::BW != 0;
     *bits |= suspend::BW;
-    base.bevs.mark_dirty(h);
+    base.ext.bevs_mut().mark_dirty(h);
     if was {
         return Ok(());
     }
@@ -681,7 +687,7 @@ fn take(base: &mut EventBase, h: Bufferevent, n: i64, read: bool) -> Result<()> 
 }
 
 /// Starts `h`'s refill timer for the next tick, creating it if needed.
-fn arm_timer(base: &mut EventBase, h: Bufferevent) -> Result<()> {
+fn arm_timer<X: BevHost>(base: &mut EventBase<X>, h: Bufferevent) -> Result<()> {
     let Some(rl) = rate_mut(base, h) else {
         return Ok(());
     };
@@ -707,8 +713,8 @@ fn arm_timer(base: &mut EventBase, h: Bufferevent) -> Result<()> {
 }
 
 /// `h`'s refill timer: resume what has tokens again, wait for the rest.
-fn on_tick(base: &mut EventBase, h: Bufferevent) {
-    let Some(r) = base.bevs.get_mut(h) else {
+fn on_tick<X: BevHost>(base: &mut EventBase<X>, h: Bufferevent) {
+    let Some(r) = base.ext.bevs_mut().get_mut(h) else {
         return;
     };
     let Some(rl) = r.rate.as_deref_mut() else {
@@ -717,7 +723,7 @@ fn on_tick(base: &mut EventBase, h: Bufferevent) {
     let Some(cfg) = rl.cfg else {
         r.read_suspend &= !suspend::BW;
         r.write_suspend &= !suspend::BW;
-        base.bevs.mark_dirty(h);
+        base.ext.bevs_mut().mark_dirty(h);
         return;
     };
     rl.bucket.update(&cfg);
@@ -729,7 +735,7 @@ fn on_tick(base: &mut EventBase, h: Bufferevent) {
         r.write_suspend &= !suspend::BW;
     }
     let again = r.read_suspend & suspend::BW != 0 || r.write_suspend & suspend::BW != 0;
-    base.bevs.mark_dirty(h);
+    base.ext.bevs_mut().mark_dirty(h);
     if again {
         let _ = arm_timer(base, h);
     }
@@ -761,7 +767,11 @@ impl Bufferevent {
     /// # Ok::<(), rvent::Error>(())
     /// ```
     #[doc(alias = "bufferevent_set_rate_limit")]
-    pub fn set_rate_limit(self, base: &mut EventBase, cfg: Option<&TokenBucketCfg>) -> Result<()> {
+    pub fn set_rate_limit<X: BevHost>(
+        self,
+        base: &mut EventBase<X>,
+        cfg: Option<&TokenBucketCfg>,
+    ) -> Result<()> {
         self.rec(base)?;
         match cfg {
             Some(cfg) => {
@@ -776,7 +786,7 @@ impl Bufferevent {
                 for read in [true, false] {
                     take(base, self, 0, read)?;
                 }
-                if let Some(r) = base.bevs.get_mut(self) {
+                if let Some(r) = base.ext.bevs_mut().get_mut(self) {
                     let rl = r.rate.as_deref().expect("boxed");
                     if rl.bucket.read > 0 {
                         r.read_suspend &= !suspend::BW;
@@ -793,13 +803,13 @@ impl Bufferevent {
                 rl.cfg = None;
                 if rl.group.is_none() {
                     drop_box(base, self);
-                } else if let Some(r) = base.bevs.get_mut(self) {
+                } else if let Some(r) = base.ext.bevs_mut().get_mut(self) {
                     r.read_suspend &= !suspend::BW;
                     r.write_suspend &= !suspend::BW;
                 }
             }
         }
-        base.bevs.mark_dirty(self);
+        base.ext.bevs_mut().mark_dirty(self);
         Ok(())
     }
 
@@ -809,7 +819,7 @@ impl Bufferevent {
     /// # Errors
     /// [`Error::StaleEvent`].
     #[doc(alias = "bufferevent_get_token_bucket_cfg")]
-    pub fn rate_limit_cfg(self, base: &EventBase) -> Result<Option<TokenBucketCfg>> {
+    pub fn rate_limit_cfg<X: BevHost>(self, base: &EventBase<X>) -> Result<Option<TokenBucketCfg>> {
         Ok(self.rec(base)?.rate.as_ref().and_then(|rl| rl.cfg))
     }
 
@@ -819,7 +829,7 @@ impl Bufferevent {
     /// # Errors
     /// [`Error::StaleEvent`].
     #[doc(alias = "bufferevent_get_read_limit")]
-    pub fn read_limit(self, base: &EventBase) -> Result<isize> {
+    pub fn read_limit<X: BevHost>(self, base: &EventBase<X>) -> Result<isize> {
         self.level(base, true)
     }
 
@@ -828,11 +838,11 @@ impl Bufferevent {
     /// # Errors
     /// [`Error::StaleEvent`].
     #[doc(alias = "bufferevent_get_write_limit")]
-    pub fn write_limit(self, base: &EventBase) -> Result<isize> {
+    pub fn write_limit<X: BevHost>(self, base: &EventBase<X>) -> Result<isize> {
         self.level(base, false)
     }
 
-    fn level(self, base: &EventBase, read: bool) -> Result<isize> {
+    fn level<X: BevHost>(self, base: &EventBase<X>, read: bool) -> Result<isize> {
         let r = self.rec(base)?;
         Ok(match r.rate.as_deref() {
             Some(RateLimit {
@@ -857,7 +867,7 @@ impl Bufferevent {
     /// own; [`Error::Io`] / [`Error::Alloc`] if the refill timer cannot be
     /// set.
     #[doc(alias = "bufferevent_decrement_read_limit")]
-    pub fn decrement_read_limit(self, base: &mut EventBase, n: isize) -> Result<()> {
+    pub fn decrement_read_limit<X: BevHost>(self, base: &mut EventBase<X>, n: isize) -> Result<()> {
         self.decrement(base, n, true)
     }
 
@@ -867,11 +877,15 @@ impl Bufferevent {
     /// # Errors
     /// As [`decrement_read_limit`](Self::decrement_read_limit).
     #[doc(alias = "bufferevent_decrement_write_limit")]
-    pub fn decrement_write_limit(self, base: &mut EventBase, n: isize) -> Result<()> {
+    pub fn decrement_write_limit<X: BevHost>(
+        self,
+        base: &mut EventBase<X>,
+        n: isize,
+    ) -> Result<()> {
         self.decrement(base, n, false)
     }
 
-    fn decrement(self, base: &mut EventBase, n: isize, read: bool) -> Result<()> {
+    fn decrement<X: BevHost>(self, base: &mut EventBase<X>, n: isize, read: bool) -> Result<()> {
         if self
             .rec(base)?
             .rate
@@ -883,7 +897,7 @@ impl Bufferevent {
         }
         take(base, self, n as i64, read)?;
         // Giving tokens back may resume the direction at once.
-        if let Some(r) = base.bevs.get_mut(self)
+        if let Some(r) = base.ext.bevs_mut().get_mut(self)
             && r.rate
                 .as_deref()
                 .is_some_and(|rl| rl.bucket.level(read) > 0)
@@ -893,7 +907,7 @@ impl Bufferevent {
             } else {
                 r.write_suspend &= !suspend::BW;
             }
-            base.bevs.mark_dirty(self);
+            base.ext.bevs_mut().mark_dirty(self);
         }
         Ok(())
     }
@@ -904,7 +918,7 @@ impl Bufferevent {
     /// # Errors
     /// [`Error::StaleEvent`].
     #[doc(alias = "bufferevent_get_max_to_read")]
-    pub fn max_to_read(self, base: &mut EventBase) -> Result<usize> {
+    pub fn max_to_read<X: BevHost>(self, base: &mut EventBase<X>) -> Result<usize> {
         let r = self.rec_mut(base)?;
         let max = r.max_read as usize;
         Ok(budget(r, max, true))
@@ -915,7 +929,7 @@ impl Bufferevent {
     /// # Errors
     /// [`Error::StaleEvent`].
     #[doc(alias = "bufferevent_get_max_to_write")]
-    pub fn max_to_write(self, base: &mut EventBase) -> Result<usize> {
+    pub fn max_to_write<X: BevHost>(self, base: &mut EventBase<X>) -> Result<usize> {
         let r = self.rec_mut(base)?;
         let max = r.max_write as usize;
         Ok(budget(r, max, false))

@@ -8,13 +8,16 @@ use std::os::fd::{IntoRawFd, RawFd};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use super::BevHost;
 use super::{
     BevEvent, BevOptions, Bufferevent, Kind, Rec, fire_event, fire_read, fire_write, ratelimit,
     timeouts,
 };
-use crate::event::{Ev, Event};
+use crate::base::EventBase;
+use crate::error::{Error, Result};
+use crate::ev::Ev;
+use crate::handle::Event;
 use crate::sys::socket as syscall;
-use crate::{Error, EventBase, Result};
 
 /// How long a host-name lookup may take before the connect fails.
 const RESOLVE_TIMEOUT: Duration = Duration::from_secs(30);
@@ -58,14 +61,14 @@ impl Socket {
     }
 }
 
-fn sock(r: &Rec) -> &Socket {
+fn sock<X: BevHost>(r: &Rec<X>) -> &Socket {
     match &r.kind {
         Kind::Socket(s) => s,
         _ => unreachable!("socket operation on another kind"),
     }
 }
 
-fn sock_mut(r: &mut Rec) -> &mut Socket {
+fn sock_mut<X: BevHost>(r: &mut Rec<X>) -> &mut Socket {
     match &mut r.kind {
         Kind::Socket(s) => s,
         _ => unreachable!("socket operation on another kind"),
@@ -100,9 +103,13 @@ impl Bufferevent {
     /// # Ok::<(), rvent::Error>(())
     /// ```
     #[doc(alias = "bufferevent_socket_new")]
-    pub fn socket(base: &mut EventBase, fd: RawFd, options: BevOptions) -> Result<Bufferevent> {
+    pub fn socket<X: BevHost>(
+        base: &mut EventBase<X>,
+        fd: RawFd,
+        options: BevOptions,
+    ) -> Result<Bufferevent> {
         let h = base.bev_insert(Kind::Socket(Socket::new(-1)), options)?;
-        let r = base.bevs.get_mut(h).expect("just inserted");
+        let r = base.ext.bevs_mut().get_mut(h).expect("just inserted");
         r.enabled = Ev::WRITE;
         // As libevent: the socket appends to the input and drains the
         // output; users may not.
@@ -125,8 +132,8 @@ impl Bufferevent {
     /// As [`socket`](Self::socket); [`Error::Io`] if the stream cannot be
     /// made nonblocking.
     #[doc(alias = "bufferevent_socket_new")]
-    pub fn from_stream(
-        base: &mut EventBase,
+    pub fn from_stream<X: BevHost>(
+        base: &mut EventBase<X>,
         stream: TcpStream,
         options: BevOptions,
     ) -> Result<Bufferevent> {
@@ -138,8 +145,8 @@ impl Bufferevent {
         )
     }
 
-    fn disown_fd(self, base: &mut EventBase) {
-        if let Some(r) = base.bevs.get_mut(self)
+    fn disown_fd<X: BevHost>(self, base: &mut EventBase<X>) {
+        if let Some(r) = base.ext.bevs_mut().get_mut(self)
             && let Kind::Socket(s) = &mut r.kind
         {
             s.fd = -1;
@@ -154,7 +161,7 @@ impl Bufferevent {
     /// [`Error::StaleEvent`]; [`Error::InvalidArgument`] for a pair (or a
     /// filter over one); [`Error::Io`] if `fd` cannot be watched.
     #[doc(alias = "bufferevent_setfd")]
-    pub fn set_fd(self, base: &mut EventBase, fd: RawFd) -> Result<()> {
+    pub fn set_fd<X: BevHost>(self, base: &mut EventBase<X>, fd: RawFd) -> Result<()> {
         let r = self.rec_mut(base)?;
         let Kind::Socket(s) = &mut r.kind else {
             if let Kind::Filter(f) = &r.kind {
@@ -213,7 +220,7 @@ impl Bufferevent {
     /// created or the connect fails at once for another reason than a
     /// refusal.
     #[doc(alias = "bufferevent_socket_connect")]
-    pub fn connect(self, base: &mut EventBase, addr: SocketAddr) -> Result<()> {
+    pub fn connect<X: BevHost>(self, base: &mut EventBase<X>, addr: SocketAddr) -> Result<()> {
         let r = self.rec(base)?;
         let Kind::Socket(s) = &r.kind else {
             return Err(Error::InvalidArgument("not a socket bufferevent"));
@@ -259,7 +266,12 @@ impl Bufferevent {
     /// # Errors
     /// [`Error::StaleEvent`]; [`Error::Alloc`].
     #[doc(alias = "bufferevent_socket_connect_hostname")]
-    pub fn connect_hostname(self, base: &mut EventBase, host: &str, port: u16) -> Result<()> {
+    pub fn connect_hostname<X: BevHost>(
+        self,
+        base: &mut EventBase<X>,
+        host: &str,
+        port: u16,
+    ) -> Result<()> {
         self.rec(base)?;
         type Answer = Arc<Mutex<Option<io::Result<Vec<SocketAddr>>>>>;
         let answer: Answer = Arc::new(Mutex::new(None));
@@ -280,7 +292,7 @@ impl Bufferevent {
                 (true, None) => "host-name lookup timed out".to_string(),
                 (false, None) => "host-name lookup gave no answer".to_string(),
             };
-            if let Some(r) = base.bevs.get_mut(h)
+            if let Some(r) = base.ext.bevs_mut().get_mut(h)
                 && let Kind::Socket(s) = &mut r.kind
             {
                 s.dns_error = Some(outcome);
@@ -310,7 +322,7 @@ impl Bufferevent {
     /// # Errors
     /// [`Error::StaleEvent`].
     #[doc(alias = "bufferevent_socket_get_dns_error")]
-    pub fn dns_error(self, base: &EventBase) -> Result<Option<String>> {
+    pub fn dns_error<X: BevHost>(self, base: &EventBase<X>) -> Result<Option<String>> {
         Ok(match &self.rec(base)?.kind {
             Kind::Socket(s) => s.dns_error.clone(),
             _ => None,
@@ -324,7 +336,7 @@ impl Bufferevent {
     /// [`Error::StaleEvent`]; [`Error::InvalidArgument`] for a pair or an
     /// out-of-range priority.
     #[doc(alias = "bufferevent_priority_set")]
-    pub fn set_priority(self, base: &mut EventBase, pri: usize) -> Result<()> {
+    pub fn set_priority<X: BevHost>(self, base: &mut EventBase<X>, pri: usize) -> Result<()> {
         let Kind::Socket(s) = &self.rec(base)?.kind else {
             return Err(Error::InvalidArgument("not a socket bufferevent"));
         };
@@ -337,8 +349,8 @@ impl Bufferevent {
 }
 
 /// Frees the socket's events and closes it with `CLOSE_ON_FREE`.
-pub(super) fn release(base: &mut EventBase, h: Bufferevent) {
-    let Some(r) = base.bevs.get_mut(h) else {
+pub(super) fn release<X: BevHost>(base: &mut EventBase<X>, h: Bufferevent) {
+    let Some(r) = base.ext.bevs_mut().get_mut(h) else {
         return;
     };
     let close = r.options.contains(BevOptions::CLOSE_ON_FREE);
@@ -356,8 +368,8 @@ pub(super) fn release(base: &mut EventBase, h: Bufferevent) {
 /// Adds or deletes the read and write events to match the state: read
 /// while enabled, not suspended and not connecting; write while
 /// connecting, or while enabled output waits that a write could not take.
-pub(super) fn sync(base: &mut EventBase, h: Bufferevent) -> Result<()> {
-    let Some(r) = base.bevs.get_mut(h) else {
+pub(super) fn sync<X: BevHost>(base: &mut EventBase<X>, h: Bufferevent) -> Result<()> {
+    let Some(r) = base.ext.bevs_mut().get_mut(h) else {
         return Ok(());
     };
     let reading = r.reading();
@@ -391,8 +403,8 @@ pub(super) fn sync(base: &mut EventBase, h: Bufferevent) -> Result<()> {
 }
 
 /// Applies new timeouts to events already pending.
-pub(super) fn rearm_timeouts(base: &mut EventBase, h: Bufferevent) -> Result<()> {
-    let Some(r) = base.bevs.get(h) else {
+pub(super) fn rearm_timeouts<X: BevHost>(base: &mut EventBase<X>, h: Bufferevent) -> Result<()> {
+    let Some(r) = base.ext.bevs_mut().get(h) else {
         return Ok(());
     };
     let (tr, tw) = (r.timeout_read, r.timeout_write);
@@ -413,9 +425,13 @@ pub(super) fn rearm_timeouts(base: &mut EventBase, h: Bufferevent) -> Result<()>
 
 /// `enable`: read events start (their timeout restarts), pending output
 /// goes out.
-pub(super) fn on_enable(base: &mut EventBase, h: Bufferevent, what: Ev) -> Result<()> {
+pub(super) fn on_enable<X: BevHost>(
+    base: &mut EventBase<X>,
+    h: Bufferevent,
+    what: Ev,
+) -> Result<()> {
     if what.contains(Ev::READ)
-        && let Some(r) = base.bevs.get(h)
+        && let Some(r) = base.ext.bevs_mut().get(h)
         && r.timeout_read.is_some()
         && sock(r).read_added
         && let Some(ev) = sock(r).ev_read
@@ -424,7 +440,7 @@ pub(super) fn on_enable(base: &mut EventBase, h: Bufferevent, what: Ev) -> Resul
         ev.add(base, t)?;
     }
     if what.contains(Ev::WRITE) {
-        base.bevs.mark_dirty(h);
+        base.ext.bevs_mut().mark_dirty(h);
     }
     sync(base, h)
 }
@@ -435,8 +451,8 @@ pub(super) fn on_enable(base: &mut EventBase, h: Bufferevent, what: Ev) -> Resul
 /// Also what the I/O paths do once the callbacks they ran have returned:
 /// what the callbacks wrote goes out now, and a drained input resumes
 /// reading.
-pub(super) fn service(base: &mut EventBase, h: Bufferevent) {
-    let Some(r) = base.bevs.get_mut(h) else {
+pub(super) fn service<X: BevHost>(base: &mut EventBase<X>, h: Bufferevent) {
+    let Some(r) = base.ext.bevs_mut().get_mut(h) else {
         return;
     };
     r.io_path = false;
@@ -449,8 +465,8 @@ pub(super) fn service(base: &mut EventBase, h: Bufferevent) {
 
 /// A direction ends (`dir` disabled, `None` for a failed connect) before
 /// the event callback hears `what`, as libevent orders it.
-fn stop(base: &mut EventBase, h: Bufferevent, dir: Option<Ev>, what: BevEvent) {
-    if let (Some(dir), Some(r)) = (dir, base.bevs.get_mut(h)) {
+fn stop<X: BevHost>(base: &mut EventBase<X>, h: Bufferevent, dir: Option<Ev>, what: BevEvent) {
+    if let (Some(dir), Some(r)) = (dir, base.ext.bevs_mut().get_mut(h)) {
         r.enabled = r.enabled - dir;
     }
     let _ = sync(base, h);
@@ -458,8 +474,8 @@ fn stop(base: &mut EventBase, h: Bufferevent, dir: Option<Ev>, what: BevEvent) {
 }
 
 /// Watching the fd failed (closed under us, say): an error event.
-fn io_failed(base: &mut EventBase, h: Bufferevent, e: Error) {
-    if let Some(r) = base.bevs.get_mut(h) {
+fn io_failed<X: BevHost>(base: &mut EventBase<X>, h: Bufferevent, e: Error) {
+    if let Some(r) = base.ext.bevs_mut().get_mut(h) {
         r.error = match &e {
             Error::Io(e) => e.raw_os_error().unwrap_or(libc::EIO),
             _ => libc::EIO,
@@ -471,8 +487,8 @@ fn io_failed(base: &mut EventBase, h: Bufferevent, e: Error) {
 }
 
 /// Writes what the output holds, if the socket may be written.
-fn try_write(base: &mut EventBase, h: Bufferevent) {
-    let Some(r) = base.bevs.get_mut(h) else {
+fn try_write<X: BevHost>(base: &mut EventBase<X>, h: Bufferevent) {
+    let Some(r) = base.ext.bevs_mut().get_mut(h) else {
         return;
     };
     if r.output.is_empty() || !r.enabled.contains(Ev::WRITE) {
@@ -532,8 +548,8 @@ fn is_retriable(e: &io::Error) -> bool {
 }
 
 /// The read event fired.
-fn on_read(base: &mut EventBase, h: Bufferevent, what: Ev) {
-    let Some(r) = base.bevs.get_mut(h) else {
+fn on_read<X: BevHost>(base: &mut EventBase<X>, h: Bufferevent, what: Ev) {
+    let Some(r) = base.ext.bevs_mut().get_mut(h) else {
         return;
     };
     if what.contains(Ev::TIMEOUT) {
@@ -572,7 +588,7 @@ fn on_read(base: &mut EventBase, h: Bufferevent, what: Ev) {
         Ok(n) => {
             let r = if r.rate.is_some() {
                 ratelimit::consumed(base, h, n, true);
-                match base.bevs.get_mut(h) {
+                match base.ext.bevs_mut().get_mut(h) {
                     Some(r) => r,
                     None => return,
                 }
@@ -604,7 +620,7 @@ fn on_read(base: &mut EventBase, h: Bufferevent, what: Ev) {
 /// event (libevent's `be_socket_disable` leaves it while connecting): the
 /// timeout fires again each period until the connect finishes or the
 /// bufferevent is freed.
-fn on_write(base: &mut EventBase, h: Bufferevent, what: Ev) {
+fn on_write<X: BevHost>(base: &mut EventBase<X>, h: Bufferevent, what: Ev) {
     if what.contains(Ev::TIMEOUT) && !what.contains(Ev::WRITE) {
         stop(
             base,
@@ -614,7 +630,7 @@ fn on_write(base: &mut EventBase, h: Bufferevent, what: Ev) {
         );
         return;
     }
-    let Some(r) = base.bevs.get_mut(h) else {
+    let Some(r) = base.ext.bevs_mut().get_mut(h) else {
         return;
     };
     let s = sock_mut(r);
@@ -649,7 +665,7 @@ impl Bufferevent {
     /// # Errors
     /// [`Error::StaleEvent`]; [`Error::InvalidArgument`] without a socket;
     /// [`Error::Io`].
-    pub fn set_nodelay(self, base: &EventBase, on: bool) -> Result<()> {
+    pub fn set_nodelay<X: BevHost>(self, base: &EventBase<X>, on: bool) -> Result<()> {
         match &self.rec(base)?.kind {
             Kind::Socket(s) if s.fd >= 0 => Ok(syscall::set_nodelay(s.fd, on)?),
             _ => Err(Error::InvalidArgument("no socket")),

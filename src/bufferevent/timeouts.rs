@@ -20,10 +20,13 @@
 //!   which has not sent it yet — as libevent's `be_filter_enable`,
 //!   `be_filter_process_output` and `be_socket_enable` do.
 
+use super::BevHost;
 use super::{BevEvent, Bufferevent, Kind, Rec, fire_event};
-use crate::event::{Ev, Event};
+use crate::base::EventBase;
+use crate::error::{Error, Result};
+use crate::ev::Ev;
+use crate::handle::Event;
 use crate::mem::Pool;
-use crate::{Error, EventBase, Result};
 
 /// The two timers and whether each is pending.
 pub(crate) struct Timers {
@@ -38,7 +41,7 @@ pub(crate) type TimersBox = allocator_api2::boxed::Box<Timers, Pool>;
 
 /// Whether `r` times its directions with the timers (else with its
 /// socket's events).
-fn timed(r: &Rec) -> bool {
+fn timed<X: BevHost>(r: &Rec<X>) -> bool {
     match &r.kind {
         Kind::Socket(s) => s.fd < 0,
         _ => true,
@@ -47,14 +50,14 @@ fn timed(r: &Rec) -> bool {
 
 /// Whether a started write timer runs on with an empty output (see the
 /// module docs).
-fn sticky_write(r: &Rec) -> bool {
+fn sticky_write<X: BevHost>(r: &Rec<X>) -> bool {
     !matches!(r.kind, Kind::Pair(_))
 }
 
 /// `set_timeouts` on a pair, a filter or an fd-less socket (and a socket
 /// losing its fd): creates the timers if needed and restarts them with
 /// the new durations.
-pub(super) fn set(base: &mut EventBase, h: Bufferevent) -> Result<()> {
+pub(super) fn set<X: BevHost>(base: &mut EventBase<X>, h: Bufferevent) -> Result<()> {
     let r = h.rec(base)?;
     let wanted = timed(r) && (r.timeout_read.is_some() || r.timeout_write.is_some());
     if r.timers.is_none() && wanted {
@@ -95,8 +98,8 @@ pub(super) fn set(base: &mut EventBase, h: Bufferevent) -> Result<()> {
 
 /// Starts or stops each timer to match the state; a running timer keeps
 /// its deadline.
-pub(super) fn adjust(base: &mut EventBase, h: Bufferevent) {
-    let Some(r) = base.bevs.get_mut(h) else {
+pub(super) fn adjust<X: BevHost>(base: &mut EventBase<X>, h: Bufferevent) {
+    let Some(r) = base.ext.bevs_mut().get_mut(h) else {
         return;
     };
     if r.timers.is_none() {
@@ -129,8 +132,8 @@ pub(super) fn adjust(base: &mut EventBase, h: Bufferevent) {
 
 /// Data arrived in the input (`read`) or left the output: restart that
 /// direction's running timer.
-pub(super) fn progress(base: &mut EventBase, h: Bufferevent, read: bool) {
-    let Some(r) = base.bevs.get(h) else {
+pub(super) fn progress<X: BevHost>(base: &mut EventBase<X>, h: Bufferevent, read: bool) {
+    let Some(r) = base.ext.bevs_mut().get(h) else {
         return;
     };
     let Some(t) = r.timers.as_ref() else {
@@ -149,8 +152,8 @@ pub(super) fn progress(base: &mut EventBase, h: Bufferevent, read: bool) {
 /// Starts or restarts the write timer, if writing is enabled and not
 /// suspended: on `enable(WRITE)` (for a pair only while output waits) and
 /// after a filter's pass over its output.
-pub(super) fn restart_write(base: &mut EventBase, h: Bufferevent) {
-    let Some(r) = base.bevs.get_mut(h) else {
+pub(super) fn restart_write<X: BevHost>(base: &mut EventBase<X>, h: Bufferevent) {
+    let Some(r) = base.ext.bevs_mut().get_mut(h) else {
         return;
     };
     let go = timed(r)
@@ -171,8 +174,13 @@ pub(super) fn restart_write(base: &mut EventBase, h: Bufferevent) {
 /// `enable(what)`: restarts the enabled directions' timers, then starts
 /// or stops the timers to match (libevent restarts a direction's timeout
 /// when it is enabled).
-pub(super) fn on_enable(base: &mut EventBase, h: Bufferevent, what: Ev) {
-    if base.bevs.get(h).is_none_or(|r| r.timers.is_none()) {
+pub(super) fn on_enable<X: BevHost>(base: &mut EventBase<X>, h: Bufferevent, what: Ev) {
+    if base
+        .ext
+        .bevs_mut()
+        .get(h)
+        .is_none_or(|r| r.timers.is_none())
+    {
         return;
     }
     if what.contains(Ev::READ) {
@@ -185,8 +193,8 @@ pub(super) fn on_enable(base: &mut EventBase, h: Bufferevent, what: Ev) {
 }
 
 /// Frees the timers of a bufferevent being freed.
-pub(super) fn release(base: &mut EventBase, h: Bufferevent) {
-    let Some(t) = base.bevs.get_mut(h).and_then(|r| r.timers.take()) else {
+pub(super) fn release<X: BevHost>(base: &mut EventBase<X>, h: Bufferevent) {
+    let Some(t) = base.ext.bevs_mut().get_mut(h).and_then(|r| r.timers.take()) else {
         return;
     };
     let _ = t.read.free(base);
@@ -194,8 +202,8 @@ pub(super) fn release(base: &mut EventBase, h: Bufferevent) {
 }
 
 /// A timer expired: the direction stops, then the event callback runs.
-fn expired(base: &mut EventBase, h: Bufferevent, read: bool) {
-    let Some(r) = base.bevs.get_mut(h) else {
+fn expired<X: BevHost>(base: &mut EventBase<X>, h: Bufferevent, read: bool) {
+    let Some(r) = base.ext.bevs_mut().get_mut(h) else {
         return;
     };
     let (dir, what) = if read {

@@ -73,8 +73,7 @@ mod stats;
 pub use alloc::RventAlloc;
 pub use arena::Arena;
 pub(crate) use pool::{
-    BaseGuard, bev_data_fn, bev_event_fn, chain_block, counters as pool_counters, event_fn,
-    filter_fn, free_chain_block,
+    BaseGuard, chain_block, counters as pool_counters, free_chain_block, pool_box,
 };
 pub use pool::{POOL_DEFAULT_HIGH_WATER, POOL_MAX_SIZE, Pool};
 pub use stats::MemStats;

@@ -468,74 +468,17 @@ pub(crate) unsafe fn free_chain_block(ptr: NonNull<u8>, cap: usize) {
     }
 }
 
-/// Boxes an event callback in the pool (the one place rvent unsizes an
-/// `allocator_api2` box, whose macro expands to unsafe code).
+/// Moves `value` into a block of the pool (from the memory functions).
+/// Callers that need a trait object unsize the box with
+/// `allocator_api2::unsize_box!` (its documented way on stable: a raw
+/// pointer coercion, then `from_raw_in` with the same allocator), so this
+/// layer names no callback type.
 ///
 /// # Errors
-/// [`Error::Alloc`](crate::Error::Alloc); `f` is dropped.
-pub(crate) fn event_fn<F>(f: F) -> crate::error::Result<crate::event::EventFn>
-where
-    F: FnMut(&mut crate::base::EventBase, crate::handle::Event, std::os::fd::RawFd, crate::ev::Ev)
-        + 'static,
-{
-    let b = allocator_api2::boxed::Box::try_new_in(f, Pool::new())
-        .map_err(|_| crate::error::Error::Alloc)?;
-    // allocator_api2's documented way to unsize its `Box` on stable: a
-    // coercion of the raw pointer, then `from_raw_in` with the same
-    // allocator, so the pooled block is freed by the pool.
-    Ok(allocator_api2::unsize_box!(b))
-}
-
-/// Boxes a bufferevent data callback (read / write) in the pool.
-///
-/// # Errors
-/// [`Error::Alloc`](crate::Error::Alloc); `f` is dropped.
-pub(crate) fn bev_data_fn<F>(f: F) -> crate::error::Result<crate::bufferevent::BevDataFn>
-where
-    F: FnMut(&mut crate::base::EventBase, crate::bufferevent::Bufferevent) + 'static,
-{
-    let b = allocator_api2::boxed::Box::try_new_in(f, Pool::new())
-        .map_err(|_| crate::error::Error::Alloc)?;
-    // As in `event_fn`.
-    Ok(allocator_api2::unsize_box!(b))
-}
-
-/// Boxes a bufferevent event callback in the pool.
-///
-/// # Errors
-/// [`Error::Alloc`](crate::Error::Alloc); `f` is dropped.
-pub(crate) fn bev_event_fn<F>(f: F) -> crate::error::Result<crate::bufferevent::BevEventFn>
-where
-    F: FnMut(
-            &mut crate::base::EventBase,
-            crate::bufferevent::Bufferevent,
-            crate::bufferevent::BevEvent,
-        ) + 'static,
-{
-    let b = allocator_api2::boxed::Box::try_new_in(f, Pool::new())
-        .map_err(|_| crate::error::Error::Alloc)?;
-    // As in `event_fn`.
-    Ok(allocator_api2::unsize_box!(b))
-}
-
-/// Boxes a bufferevent filter closure in the pool.
-///
-/// # Errors
-/// [`Error::Alloc`](crate::Error::Alloc); `f` is dropped.
-pub(crate) fn filter_fn<F>(f: F) -> crate::error::Result<crate::bufferevent::FilterFn>
-where
-    F: FnMut(
-            &mut crate::buffer::Evbuffer,
-            &mut crate::buffer::Evbuffer,
-            Option<usize>,
-            crate::bufferevent::FlushMode,
-        ) -> crate::bufferevent::FilterResult
-        + 'static,
-{
-    let b = allocator_api2::boxed::Box::try_new_in(f, Pool::new())
-        .map_err(|_| crate::error::Error::Alloc)?;
-    // As in `event_fn`.
-    Ok(allocator_api2::unsize_box!(b))
+/// [`Error::Alloc`](crate::Error::Alloc); `value` is dropped.
+#[inline]
+pub(crate) fn pool_box<T>(value: T) -> Result<allocator_api2::boxed::Box<T, Pool>> {
+    allocator_api2::boxed::Box::try_new_in(value, Pool::new()).map_err(|_| Error::Alloc)
 }
 
 #[cfg(test)]

@@ -1,0 +1,75 @@
+//! The facade: the full set of layers over the event core, and the names
+//! users write.
+//!
+//! The core's [`base::EventBase`] is generic over what the layers above it
+//! keep in each base ([`BaseExt`]), so the core names nothing above it.
+//! This module is the one place that names the concrete set — today the
+//! bufferevent table — and gives the usual names to the types built on it:
+//! [`EventBase`] and [`ConnListener`]. Everything is monomorphized for
+//! this one set, so the loop's calls into the layers are direct and
+//! inlined.
+
+use std::fmt;
+
+use crate::base::{self, BaseExt};
+use crate::bufferevent::{BevHost, BevTable};
+use crate::handle::Event;
+use crate::listener;
+
+/// What rvent's layers keep in every base: the bufferevents' table.
+#[derive(Default)]
+pub struct Layers {
+    bevs: BevTable<Layers>,
+}
+
+impl fmt::Debug for Layers {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Layers").field("bevs", &self.bevs).finish()
+    }
+}
+
+impl BaseExt for Layers {
+    #[inline(always)]
+    fn has_work(base: &base::EventBase<Self>) -> bool {
+        base.ext.bevs.has_dirty()
+    }
+
+    #[inline(always)]
+    fn run_work(base: &mut base::EventBase<Self>) -> usize {
+        base.service_dirty_bevs()
+    }
+
+    #[inline(always)]
+    fn after_panic(base: &mut base::EventBase<Self>, running: Option<Event>) {
+        base.bevs_after_panic(running);
+    }
+}
+
+impl BevHost for Layers {
+    #[inline(always)]
+    fn bevs(&self) -> &BevTable<Self> {
+        &self.bevs
+    }
+
+    #[inline(always)]
+    fn bevs_mut(&mut self) -> &mut BevTable<Self> {
+        &mut self.bevs
+    }
+}
+
+/// An event loop with its events, bufferevents and listeners (libevent's
+/// `struct event_base`): the core's [`base::EventBase`] with rvent's
+/// [`Layers`].
+///
+/// # Examples
+/// ```
+/// use rvent::EventBase;
+/// let base = EventBase::new()?;
+/// assert_eq!(base.method(), "epoll");
+/// # Ok::<(), rvent::Error>(())
+/// ```
+pub type EventBase = base::EventBase<Layers>;
+
+/// A listening socket of an [`EventBase`] (libevent's
+/// `struct evconnlistener *`); see [`listener::ConnListener`].
+pub type ConnListener = listener::ConnListener<Layers>;
