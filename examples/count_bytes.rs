@@ -8,6 +8,9 @@
 //!
 //! Run: `cargo run --example count_bytes`
 
+#[path = "support/mod.rs"]
+mod support;
+
 use std::error::Error;
 use std::io::{Read, Write};
 use std::os::fd::AsRawFd;
@@ -18,6 +21,16 @@ use std::time::Duration;
 use std::{cell::Cell, ptr};
 
 use rvent::{Ev, Event, EventBase, MEM_ALIGN};
+
+use support::outln;
+
+const NAME: &str = "count_bytes";
+const USAGE: &str = "\
+usage: count_bytes
+
+Counts the bytes rvent allocates through replacement memory functions.
+
+  -h, --help  print this help";
 
 /// The chapter's `ALIGNMENT`: the header size that keeps the pointer handed
 /// to rvent aligned like `malloc`'s (16 bytes on x86-64).
@@ -94,20 +107,29 @@ fn start_counting_bytes() -> rvent::Result<()> {
     unsafe { rvent::set_mem_functions(replacement_malloc, replacement_realloc, replacement_free) }
 }
 
-fn report(stage: &str) {
-    println!(
+fn report(stage: &str) -> Result<(), Box<dyn Error>> {
+    outln!(
         "{stage:<40} {:>7} bytes allocated",
         TOTAL_ALLOCATED.load(Ordering::Relaxed)
-    );
+    )
+    .map_err(support::stdout_error)
 }
 
-fn main() -> Result<(), Box<dyn Error>> {
+fn main() {
+    let mut args = support::Args::new(NAME, USAGE);
+    if let Some(arg) = args.next_flag() {
+        args.unexpected(&arg);
+    }
+    support::run(NAME, count);
+}
+
+fn count() -> Result<(), Box<dyn Error>> {
     // Before any other rvent call: the hooks must see every block.
     start_counting_bytes()?;
-    report("hooks installed");
+    report("hooks installed")?;
 
     let mut base = EventBase::new()?;
-    report("event base created");
+    report("event base created")?;
 
     // Stage 1: timers.
     let fired = Rc::new(Cell::new(0));
@@ -118,9 +140,9 @@ fn main() -> Result<(), Box<dyn Error>> {
         t.add(&mut base, Some(Duration::from_millis(ms)))?;
         timers.push(t);
     }
-    report("3 timers added");
+    report("3 timers added")?;
     base.dispatch()?;
-    report(&format!("{} timers fired", fired.get()));
+    report(&format!("{} timers fired", fired.get()))?;
 
     // Stage 2: a socketpair echo. `server` echoes what it reads; `client`
     // counts the echoed bytes and stops the loop once all came back.
@@ -158,25 +180,26 @@ fn main() -> Result<(), Box<dyn Error>> {
     )?;
     echo.add(&mut base, None)?;
     reply.add(&mut base, None)?;
-    report("echo events added");
+    report("echo events added")?;
     (&client).write_all(MESSAGE)?;
     base.dispatch()?;
-    report(&format!("{} bytes echoed", back.get()));
+    report(&format!("{} bytes echoed", back.get()))?;
 
     // Stage 3: teardown.
     for ev in timers.into_iter().chain([echo, reply]) {
         ev.free(&mut base)?;
     }
-    report("events freed");
+    report("events freed")?;
     // Freed callbacks stay in the base's pool, ready for new events, until
     // the base goes.
-    println!(
+    outln!(
         "{:<40} {:>7} bytes cached in the pool",
         "  of which",
         base.mem_stats().pool_bytes_cached
-    );
+    )
+    .map_err(support::stdout_error)?;
     drop(base);
-    report("event base dropped");
+    report("event base dropped")?;
 
     let left = TOTAL_ALLOCATED.load(Ordering::Relaxed);
     if left != 0 {

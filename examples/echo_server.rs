@@ -13,9 +13,15 @@
 //! `head -c 1000000 /dev/urandom | nc -N 127.0.0.1 9876 | wc -c`. `-p 0`
 //! picks a free port; the first stdout line is
 //! `listening on 127.0.0.1:<port>`. A client that half-closes gets the
-//! rest of its echo before the connection is freed.
+//! rest of its echo before the connection is freed. The default port is
+//! the anchor's 9876, distinct from `hello_world`'s 9995 and
+//! `event_server`'s 9996.
+
+#[path = "support/mod.rs"]
+mod support;
 
 use std::cell::Cell;
+use std::error::Error;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::rc::Rc;
 
@@ -23,39 +29,27 @@ use rvent::{
     BevEvent, BevOptions, Bufferevent, ConnListener, Ev, Event, EventBase, ListenerOptions,
 };
 
-const USAGE: &str = "usage: echo_server [-p port]";
+use support::{Context, outln};
 
+const NAME: &str = "echo_server";
+/// The anchor benchmark's `echo` default.
+const DEFAULT_PORT: u16 = 9876;
+const USAGE: &str = "\
+usage: echo_server [-p PORT]
+
+Echoes every client on 127.0.0.1 through bufferevents.
+
+  -p PORT     port to listen on (default 9876; 0 picks a free one)
+  -h, --help  print this help";
+
+// `pub` and `()`-returning: `benches/echo.rs` runs it as the anchor's
+// `echo` program.
 pub fn main() {
-    let port = match parse_port() {
-        Ok(p) => p,
-        Err(msg) => {
-            eprintln!("{msg}\n{USAGE}");
-            std::process::exit(2);
-        }
-    };
-    if let Err(e) = run(port) {
-        eprintln!("echo: {e}");
-        std::process::exit(1);
-    }
+    let port = support::port_arg(NAME, USAGE, DEFAULT_PORT);
+    support::run(NAME, || run(port));
 }
 
-fn parse_port() -> Result<u16, String> {
-    let mut port = 9876;
-    let mut args = std::env::args().skip(1);
-    while let Some(a) = args.next() {
-        match a.as_str() {
-            "-p" => {
-                let v = args.next().ok_or("-p needs a value")?;
-                port = v.parse().map_err(|_| format!("bad port {v:?}"))?;
-            }
-            "-h" | "--help" => return Err("echo server".into()),
-            other => return Err(format!("unknown argument {other:?}")),
-        }
-    }
-    Ok(port)
-}
-
-fn run(port: u16) -> rvent::Result<()> {
+fn run(port: u16) -> Result<(), Box<dyn Error>> {
     let mut base = EventBase::new()?;
     let served = Rc::new(Cell::new(0u64));
     let count = served.clone();
@@ -67,23 +61,25 @@ fn run(port: u16) -> rvent::Result<()> {
         None,
         move |base, _lev, stream, _peer| {
             if let Err(e) = serve(base, stream) {
-                eprintln!("echo: cannot set up connection: {e}");
+                eprintln!("echo_server: cannot set up connection: {e}");
                 return;
             }
             count.set(count.get() + 1);
         },
-    )?;
+    )
+    .context(format_args!("cannot bind {addr}"))?;
     let port = listener.local_addr()?.port();
-    println!("listening on 127.0.0.1:{port}");
+    // A server keeps serving when nobody reads its log.
+    let _ = outln!("listening on 127.0.0.1:{port}");
     eprintln!(
-        "echo: listening on 127.0.0.1:{port} (rvent {}, {})",
+        "echo_server: listening on 127.0.0.1:{port} (rvent {}, {})",
         env!("CARGO_PKG_VERSION"),
         base.method()
     );
     let mut signals = Vec::new();
     for sig in [libc::SIGINT, libc::SIGTERM] {
         let ev = Event::signal(&mut base, sig, |base, _, sig, _| {
-            eprintln!("echo: caught signal {sig}, exiting");
+            eprintln!("echo_server: caught signal {sig}, exiting");
             base.loopbreak();
         })?;
         ev.add(&mut base, None)?;
@@ -98,7 +94,10 @@ fn run(port: u16) -> rvent::Result<()> {
     // Dropping the base frees the connections still open and closes their
     // sockets (CLOSE_ON_FREE).
     drop(base);
-    eprintln!("echo: exited cleanly, {} connections served", served.get());
+    eprintln!(
+        "echo_server: exited cleanly, {} connections served",
+        served.get()
+    );
     Ok(())
 }
 

@@ -4,27 +4,36 @@
 //! reads into its own buffer and a WRITE event that is pending only while
 //! that buffer holds unsent bytes. A client that falls behind stops being
 //! read (back-pressure) until its echo drains; EOF closes a client once its
-//! echo is flushed, an error closes it at once.
+//! echo is flushed, an error closes it at once. When `accept` fails for
+//! lack of descriptors or memory (`EMFILE`, `ENFILE`, `ENOBUFS`, `ENOMEM`)
+//! the listening event is deleted for 100 ms instead of firing again at
+//! once, like [`rvent::ConnListener`] does.
 //!
 //! ```sh
-//! cargo run --example event_server -- -p 9995
+//! cargo run --example event_server            # port 9996
+//! cargo run --example event_server -- -p 0    # a free port
 //! ```
 //!
-//! Then, from another shell: `nc 127.0.0.1 9995` and type lines, or
-//! `head -c 1000000 /dev/urandom | nc -N 127.0.0.1 9995 | wc -c`. `-p 0`
-//! picks a free port; either way the first stdout line is
-//! `listening on 127.0.0.1:<port>`. Ctrl-C (SIGINT) stops it with exit
-//! status 0.
+//! Then, from another shell: `nc 127.0.0.1 9996` and type lines, or
+//! `head -c 1000000 /dev/urandom | nc -N 127.0.0.1 9996 | wc -c`. The
+//! first stdout line is `listening on 127.0.0.1:<port>`. Ctrl-C (SIGINT)
+//! stops it with exit status 0.
+
+#[path = "support/mod.rs"]
+mod support;
 
 use std::cell::RefCell;
 use std::collections::{HashMap, VecDeque};
 use std::error::Error;
 use std::io::{self, ErrorKind, Read, Write};
-use std::net::{Ipv4Addr, TcpListener, TcpStream};
+use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::os::fd::{AsRawFd, RawFd};
 use std::rc::Rc;
+use std::time::{Duration, Instant};
 
-use rvent::{Ev, Event, EventBase};
+use rvent::{ConnListener, Ev, Event, EventBase};
+
+use support::{Context, outln};
 
 /// Bytes asked for per read callback.
 const READ_CHUNK: usize = 16 * 1024;
@@ -32,7 +41,20 @@ const READ_CHUNK: usize = 16 * 1024;
 /// bufferevent's read high watermark, by hand).
 const HIGH_WATER: usize = 256 * 1024;
 
-const USAGE: &str = "usage: event_server [-p PORT]";
+/// How long accepting pauses after an `accept` error that retrying at
+/// once cannot fix: the same as [`ConnListener`]'s.
+const RETRY_DELAY: Duration = ConnListener::RETRY_DELAY;
+
+const NAME: &str = "event_server";
+/// Not hello_world's 9995 (the tutorial's port), so both can run at once.
+const DEFAULT_PORT: u16 = 9996;
+const USAGE: &str = "\
+usage: event_server [-p PORT]
+
+An echo server built from raw events on 127.0.0.1.
+
+  -p PORT     port to listen on (default 9996; 0 picks a free one)
+  -h, --help  print this help";
 
 /// One client.
 struct Conn {
@@ -101,9 +123,10 @@ impl Conn {
     /// Frees both events, then closes the socket (in that order, so the
     /// fd is still open when its registration is removed).
     fn close(self, base: &mut EventBase) {
-        for ev in [self.read_ev, self.write_ev] {
+        for (ev, what) in [(self.read_ev, "read"), (self.write_ev, "write")] {
             if let Err(e) = ev.free(base) {
-                eprintln!("event_server: cannot free {ev:?}: {e}");
+                let fd = self.stream.as_raw_fd();
+                eprintln!("event_server: cannot free the {what} event of client fd {fd}: {e}");
             }
         }
     }
@@ -168,76 +191,130 @@ fn open_conn(base: &mut EventBase, conns: &Conns, stream: TcpStream) -> Result<(
     Ok(())
 }
 
-/// The listener's callback: accepts every waiting client.
-fn accept_all(base: &mut EventBase, listener: &TcpListener, conns: &Conns) {
-    loop {
-        match listener.accept() {
-            Ok((stream, peer)) => {
-                if let Err(e) = open_conn(base, conns, stream) {
-                    eprintln!("event_server: cannot serve {peer}: {e}");
+/// The listener's state between callbacks.
+struct Acceptor {
+    listener: TcpListener,
+    conns: Conns,
+    /// When accepting started failing (`None` while it works): the
+    /// failure is logged once per episode, not once per retry.
+    failing_since: Option<Instant>,
+}
+
+impl Acceptor {
+    /// The listening event's callback: accepts every waiting client.
+    fn accept_all(&mut self, base: &mut EventBase, accept_ev: Event) {
+        loop {
+            match self.listener.accept() {
+                Ok((stream, peer)) => {
+                    if let Some(since) = self.failing_since.take() {
+                        eprintln!(
+                            "event_server: accepting again after {} ms",
+                            since.elapsed().as_millis()
+                        );
+                    }
+                    if let Err(e) = open_conn(base, &self.conns, stream) {
+                        eprintln!("event_server: cannot serve {peer}: {e}");
+                    }
+                }
+                Err(e) if e.kind() == ErrorKind::WouldBlock => return,
+                Err(e) if retriable(&e) => {}
+                Err(e) => {
+                    if self.failing_since.is_none() {
+                        self.failing_since = Some(Instant::now());
+                        eprintln!(
+                            "event_server: accept: {e}; pausing, retrying every {} ms",
+                            RETRY_DELAY.as_millis()
+                        );
+                    }
+                    pause(base, accept_ev);
+                    return;
                 }
             }
-            Err(e) if e.kind() == ErrorKind::WouldBlock => return,
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    ErrorKind::Interrupted | ErrorKind::ConnectionAborted
-                ) => {}
-            Err(e) => {
-                // Out of fds, say: try again on the next readiness.
-                eprintln!("event_server: accept: {e}");
-                return;
-            }
         }
     }
 }
 
-fn parse_port() -> Result<u16, String> {
-    let mut port = 9995;
-    let mut args = std::env::args().skip(1);
-    while let Some(flag) = args.next() {
-        match flag.as_str() {
-            "-p" => {
-                let v = args
-                    .next()
-                    .ok_or_else(|| format!("-p needs a value\n{USAGE}"))?;
-                port = v
-                    .parse()
-                    .map_err(|e| format!("bad port {v:?}: {e}\n{USAGE}"))?;
-            }
-            "-h" | "--help" => return Err(USAGE.to_owned()),
-            other => return Err(format!("unknown argument {other:?}\n{USAGE}")),
-        }
-    }
-    Ok(port)
+/// `accept` errors that concern only the connection being accepted (or
+/// nothing): try the next one at once. Linux's `accept(2)` says to treat
+/// the network errors like `EAGAIN`.
+fn retriable(e: &io::Error) -> bool {
+    matches!(
+        e.raw_os_error(),
+        Some(
+            libc::EINTR
+                | libc::ECONNABORTED
+                | libc::EPROTO
+                | libc::ENETDOWN
+                | libc::ENOPROTOOPT
+                | libc::EHOSTDOWN
+                | libc::ENONET
+                | libc::EHOSTUNREACH
+                | libc::EOPNOTSUPP
+                | libc::ENETUNREACH
+        )
+    )
 }
 
-fn main() -> Result<(), Box<dyn Error>> {
-    let port = parse_port()?;
+/// Stops accepting for [`RETRY_DELAY`]. Any other `accept` error —
+/// typically `EMFILE` / `ENFILE` (out of descriptors), `ENOBUFS` /
+/// `ENOMEM` — leaves the pending connection in the backlog, so the
+/// level-triggered listening event would be ready again at once and the
+/// loop would spin until a descriptor frees up. Deleting the event and
+/// re-adding it from a one-shot timer keeps the rest of the loop (the
+/// connections already open, whose closing frees descriptors) running.
+fn pause(base: &mut EventBase, accept_ev: Event) {
+    let resume = move |base: &mut EventBase, _: RawFd, _: Ev| {
+        if let Err(e) = accept_ev.add(base, None) {
+            eprintln!("event_server: cannot resume accepting: {e}");
+            base.loopbreak();
+        }
+    };
+    // Without the timer (allocation failure) the event stays added:
+    // retrying at every iteration beats never recovering.
+    if let Err(e) = base.once(-1, Ev::TIMEOUT, Some(RETRY_DELAY), resume) {
+        eprintln!("event_server: cannot arm the accept retry timer: {e}");
+    } else if let Err(e) = accept_ev.del(base) {
+        eprintln!("event_server: cannot pause accepting: {e}");
+    }
+}
+
+fn main() {
+    let port = support::port_arg(NAME, USAGE, DEFAULT_PORT);
+    support::run(NAME, || serve(port));
+}
+
+fn serve(port: u16) -> Result<(), Box<dyn Error>> {
     let mut base = EventBase::new()?;
     let conns: Conns = Rc::default();
 
-    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, port))?;
+    let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+    let listener = TcpListener::bind(addr).context(format_args!("cannot bind {addr}"))?;
     listener.set_nonblocking(true)?;
     let addr = listener.local_addr()?;
-    let c = Rc::clone(&conns);
+    let mut acceptor = Acceptor {
+        listener,
+        conns: Rc::clone(&conns),
+        failing_since: None,
+    };
+    let accept_fd = acceptor.listener.as_raw_fd();
     let accept_ev = Event::new(
         &mut base,
-        listener.as_raw_fd(),
+        accept_fd,
         Ev::READ | Ev::PERSIST,
-        move |base, _, _, _| accept_all(base, &listener, &c),
+        move |base, ev, _, _| acceptor.accept_all(base, ev),
     )?;
     accept_ev.add(&mut base, None)?;
 
     let sigint = Event::signal(&mut base, libc::SIGINT, |base, _, _, _| base.loopbreak())?;
     sigint.add(&mut base, None)?;
 
-    println!("listening on {addr}");
-    io::stdout().flush()?;
+    // A server keeps serving when nobody reads its log: stdout errors are
+    // ignored.
+    let _ = outln!("listening on {addr}");
     base.dispatch()?;
 
     let open = conns.borrow().len();
-    println!("shutting down, closing {open} connection(s)");
+    let _ = outln!("shutting down, closing {open} connection(s)");
     for (_, conn) in conns.borrow_mut().drain() {
         conn.close(&mut base);
     }

@@ -13,6 +13,10 @@
 //! Then, from another shell: `nc 127.0.0.1 9995` (prints the greeting
 //! and ends). The first stdout line is `listening on 127.0.0.1:<port>`.
 
+#[path = "support/mod.rs"]
+mod support;
+
+use std::error::Error;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
@@ -20,32 +24,32 @@ use rvent::{
     BevEvent, BevOptions, Bufferevent, ConnListener, Ev, Event, EventBase, ListenerOptions,
 };
 
+use support::{Context, outln};
+
 const MESSAGE: &[u8] = b"Hello, World!\n";
-const USAGE: &str = "usage: hello_world [-p port]";
+const NAME: &str = "hello_world";
+const USAGE: &str = "\
+usage: hello_world [-p PORT]
+
+Greets every client on 127.0.0.1 with \"Hello, World!\" and closes.
+
+  -p PORT     port to listen on (default 9995, the tutorial's; 0 picks a
+              free one)
+  -h, --help  print this help";
 
 fn main() {
-    let mut port = 9995;
-    let mut args = std::env::args().skip(1);
-    while let Some(a) = args.next() {
-        match (a.as_str(), args.next().map(|v| v.parse::<u16>())) {
-            ("-p", Some(Ok(p))) => port = p,
-            _ => {
-                eprintln!("{USAGE}");
-                std::process::exit(2);
-            }
-        }
-    }
-    if let Err(e) = run(port) {
-        eprintln!("hello_world: {e}");
-        std::process::exit(1);
-    }
+    let port = support::port_arg(NAME, USAGE, 9995);
+    support::run(NAME, || run(port));
 }
 
-fn run(port: u16) -> rvent::Result<()> {
+// The log lines go to stdout as in the sample; a server keeps serving when
+// nobody reads them, so write errors are ignored (`let _ = outln!`).
+fn run(port: u16) -> Result<(), Box<dyn Error>> {
     let mut base = EventBase::new()?;
+    let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
     let listener = ConnListener::bind(
         &mut base,
-        SocketAddr::from((Ipv4Addr::LOCALHOST, port)),
+        addr,
         ListenerOptions::REUSEABLE | ListenerOptions::CLOSE_ON_FREE,
         None,
         |base, _lev, stream, _peer| {
@@ -54,15 +58,16 @@ fn run(port: u16) -> rvent::Result<()> {
                 base.loopbreak();
             }
         },
-    )?;
-    println!("listening on 127.0.0.1:{}", listener.local_addr()?.port());
+    )
+    .context(format_args!("cannot bind {addr}"))?;
+    let _ = outln!("listening on 127.0.0.1:{}", listener.local_addr()?.port());
     let sigint = Event::signal(&mut base, libc::SIGINT, |base, _, _, _| {
-        println!("Caught an interrupt signal; exiting cleanly in two seconds.");
+        let _ = outln!("Caught an interrupt signal; exiting cleanly in two seconds.");
         let _ = base.loopexit(Some(Duration::from_secs(2)));
     })?;
     sigint.add(&mut base, None)?;
     let sigterm = Event::signal(&mut base, libc::SIGTERM, |base, _, _, _| {
-        println!("Caught a termination signal; exiting now.");
+        let _ = outln!("Caught a termination signal; exiting now.");
         base.loopbreak();
     })?;
     sigterm.add(&mut base, None)?;
@@ -70,7 +75,7 @@ fn run(port: u16) -> rvent::Result<()> {
     listener.free(&mut base)?;
     sigint.free(&mut base)?;
     sigterm.free(&mut base)?;
-    println!("done");
+    let _ = outln!("done");
     Ok(())
 }
 
@@ -79,18 +84,19 @@ fn greet(base: &mut EventBase, stream: std::net::TcpStream) -> rvent::Result<()>
     let bev = Bufferevent::from_stream(base, stream, BevOptions::CLOSE_ON_FREE)?;
     bev.set_write_callback(base, |base, bev| {
         if bev.output_len(base).is_ok_and(|n| n == 0) {
-            println!("flushed answer");
+            let _ = outln!("flushed answer");
             let _ = bev.free(base);
         }
     })?;
     bev.set_event_callback(base, |base, bev, what: BevEvent| {
         if what.contains(BevEvent::EOF) {
-            println!("Connection closed.");
+            let _ = outln!("Connection closed.");
         } else if what.contains(BevEvent::ERROR) {
-            println!(
-                "Got an error on the connection: {:?}",
-                bev.socket_error(base)
-            );
+            let _ = match bev.socket_error(base) {
+                Ok(Some(e)) => outln!("Got an error on the connection: {e}"),
+                Ok(None) => outln!("Got an error on the connection"),
+                Err(e) => outln!("Got an error on the connection (cannot read it: {e})"),
+            };
         }
         let _ = bev.free(base);
     })?;

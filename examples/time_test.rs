@@ -11,11 +11,18 @@
 //! `-i MS` sets the interval in milliseconds (default 2000). Ctrl-C
 //! (SIGINT) stops it cleanly, with exit status 0.
 
+#[path = "support/mod.rs"]
+mod support;
+
+use std::cell::RefCell;
 use std::error::Error;
-use std::io::Write;
+use std::io;
+use std::rc::Rc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use rvent::{Ev, Event, EventBase};
+
+use support::outln;
 
 /// Command-line options.
 struct Options {
@@ -25,48 +32,47 @@ struct Options {
     interval: Duration,
 }
 
-const USAGE: &str = "usage: time_test [-n COUNT] [-i INTERVAL_MS]";
+const NAME: &str = "time_test";
+const USAGE: &str = "\
+usage: time_test [-n COUNT] [-i INTERVAL_MS]
 
-fn parse_args() -> Result<Options, String> {
+A persistent timer that prints a line each time it fires.
+
+  -n COUNT        stop after COUNT firings (default: run until Ctrl-C)
+  -i INTERVAL_MS  the timer's period in milliseconds (default 2000)
+  -h, --help      print this help";
+
+fn parse_args() -> Options {
     let mut opts = Options {
         count: None,
         interval: Duration::from_secs(2),
     };
-    let mut args = std::env::args().skip(1);
-    while let Some(flag) = args.next() {
-        let mut value = |name: &str| {
-            args.next()
-                .ok_or_else(|| format!("{name} needs a value\n{USAGE}"))
-        };
+    let mut args = support::Args::new(NAME, USAGE);
+    while let Some(flag) = args.next_flag() {
         match flag.as_str() {
-            "-n" => {
-                let v = value("-n")?;
-                let n = v
-                    .parse()
-                    .map_err(|e| format!("bad count {v:?}: {e}\n{USAGE}"))?;
-                opts.count = Some(n);
-            }
-            "-i" => {
-                let v = value("-i")?;
-                let ms = v
-                    .parse()
-                    .map_err(|e| format!("bad interval {v:?}: {e}\n{USAGE}"))?;
-                opts.interval = Duration::from_millis(ms);
-            }
-            "-h" | "--help" => return Err(USAGE.to_owned()),
-            other => return Err(format!("unknown argument {other:?}\n{USAGE}")),
+            "-n" => opts.count = Some(args.value("-n", "count")),
+            "-i" => opts.interval = Duration::from_millis(args.value("-i", "interval")),
+            other => args.unexpected(other),
         }
     }
-    Ok(opts)
+    opts
 }
 
-fn main() -> Result<(), Box<dyn Error>> {
-    let opts = parse_args()?;
+fn main() {
+    let opts = parse_args();
+    support::run(NAME, || tick(&opts));
+}
+
+fn tick(opts: &Options) -> Result<(), Box<dyn Error>> {
     let mut base = EventBase::new()?;
 
     let mut last = Instant::now();
     let mut fired = 0u64;
     let limit = opts.count;
+    // A failed write to stdout ends the loop; `support::run` then exits
+    // quietly if the reader went away (`time_test | head -1`).
+    let write_error: Rc<RefCell<Option<io::Error>>> = Rc::default();
+    let failed = Rc::clone(&write_error);
     let timer = Event::new(&mut base, -1, Ev::PERSIST, move |base, _ev, _fd, _what| {
         let now = Instant::now();
         let elapsed = now.duration_since(last).as_secs_f64();
@@ -74,9 +80,11 @@ fn main() -> Result<(), Box<dyn Error>> {
         let secs = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_secs());
-        println!("timeout_cb called at {secs}: {elapsed:.3} seconds elapsed.");
-        // A closed stdout (`time_test | head -1`) is no reason to panic.
-        let _ = std::io::stdout().flush();
+        if let Err(e) = outln!("timeout_cb called at {secs}: {elapsed:.3} seconds elapsed.") {
+            *failed.borrow_mut() = Some(e);
+            base.loopbreak();
+            return;
+        }
         fired += 1;
         if limit.is_some_and(|n| fired >= n) {
             base.loopbreak();
@@ -92,5 +100,8 @@ fn main() -> Result<(), Box<dyn Error>> {
         timer.add(&mut base, Some(opts.interval))?;
         base.dispatch()?;
     }
-    Ok(())
+    match write_error.take() {
+        Some(e) => Err(support::stdout_error(e)),
+        None => Ok(()),
+    }
 }

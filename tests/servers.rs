@@ -2,16 +2,22 @@
 //! ticks and stops, `signal_test` exits after two SIGINTs, `event_server`
 //! and `echo_server` echo for concurrent clients and shut down cleanly on
 //! SIGINT, `hello_world` greets every client and exits within 2 s of a
-//! SIGINT.
+//! SIGINT. Also their shared command-line conventions (`--help`, usage
+//! errors, `Display` error messages), a closed stdout, and `event_server`
+//! out of file descriptors. The examples are built like this test binary
+//! (same target dir, `--target`, profile), so sanitizer runs test
+//! sanitized examples.
 //!
 //! Every wait is bounded, and a guard kills a child still running when a
 //! test fails.
 
+use std::ffi::OsString;
 use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
-use std::net::{Shutdown, SocketAddr, TcpStream};
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdout, Command, ExitStatus, Stdio};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::thread;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -20,52 +26,168 @@ const PATIENCE: Duration = Duration::from_secs(10);
 /// Socket read/write timeout for the echo clients.
 const IO_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Path of example `name`, built (once per test process) for the profile
-/// of this test binary (`target/<profile>/deps/<test>` →
-/// `target/<profile>/examples/<name>`). Built here rather than trusted to
-/// exist: `cargo test --test servers` alone does not rebuild examples, and
-/// a stale one would be tested.
+/// The examples these tests run, built together on first use.
+const EXAMPLES: [&str; 5] = [
+    "time_test",
+    "signal_test",
+    "event_server",
+    "echo_server",
+    "hello_world",
+];
+
+/// Path of example `name`, built (once per test process) the way this
+/// test binary was built. Built here rather than trusted to exist:
+/// `cargo test --test servers` alone does not rebuild examples, and a
+/// stale one would be tested.
 fn example(name: &str) -> PathBuf {
-    static BUILT: std::sync::Mutex<Vec<(String, PathBuf)>> = std::sync::Mutex::new(Vec::new());
-    let mut built = BUILT.lock().unwrap_or_else(|e| e.into_inner());
-    if let Some((_, p)) = built.iter().find(|(n, _)| n == name) {
-        return p.clone();
-    }
-    let exe = std::env::current_exe().expect("current_exe");
-    let profile_dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .expect("test binary lives in <target>/<profile>/deps");
-    let path = build_example(name, profile_dir);
-    built.push((name.to_string(), path.clone()));
-    path
+    assert!(EXAMPLES.contains(&name), "add {name} to EXAMPLES");
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(build_examples).join(name)
 }
 
-/// `cargo build --example name` for the profile in `profile_dir`, returning
-/// the executable cargo reports (so custom target dirs and triples work).
-fn build_example(name: &str, profile_dir: &Path) -> PathBuf {
+/// Where cargo put this test binary: `<target dir>[/<triple>]/<profile>/deps/`.
+#[derive(Debug)]
+struct Layout {
+    target_dir: PathBuf,
+    /// Present when the tests were built with `--target` (as sanitizer
+    /// builds must be: `RUSTFLAGS=-Zsanitizer=address cargo +nightly test
+    /// --target x86_64-unknown-linux-gnu`).
+    triple: Option<String>,
+    /// `debug`, `release` or a custom profile's name.
+    profile: String,
+    /// `<target dir>[/<triple>]/<profile>`: the examples land in its
+    /// `examples/`.
+    profile_dir: PathBuf,
+}
+
+impl Layout {
+    fn of_this_test() -> Layout {
+        let exe = std::env::current_exe().expect("current_exe");
+        Layout::of(&exe).unwrap_or_else(|| {
+            panic!(
+                "test binary {} is not in <target>[/<triple>]/<profile>/deps",
+                exe.display()
+            )
+        })
+    }
+
+    /// Reads the layout off a test binary's path. The directory above the
+    /// profile is the target dir itself unless it is a triple: cargo keeps
+    /// its `.rustc_info.json` in the target dir only, and a triple has at
+    /// least two dashes (the fallback when that cache file is disabled).
+    fn of(exe: &Path) -> Option<Layout> {
+        let deps = exe.parent()?;
+        if deps.file_name()? != "deps" {
+            return None;
+        }
+        let profile_dir = deps.parent()?;
+        let profile = profile_dir.file_name()?.to_str()?.to_owned();
+        let above = profile_dir.parent()?;
+        let name = above.file_name()?.to_str()?;
+        let is_target_dir = |d: &Path| d.join(".rustc_info.json").is_file();
+        let is_triple = if is_target_dir(above) {
+            false
+        } else if above.parent().is_some_and(is_target_dir) {
+            true
+        } else {
+            name.matches('-').count() >= 2
+        };
+        let (target_dir, triple) = if is_triple {
+            (above.parent()?, Some(name.to_owned()))
+        } else {
+            (above, None)
+        };
+        Some(Layout {
+            target_dir: target_dir.to_owned(),
+            triple,
+            profile,
+            profile_dir: profile_dir.to_owned(),
+        })
+    }
+
+    /// `cargo build` arguments that put the examples next to this binary:
+    /// same target dir, `--target`, profile.
+    fn cargo_args(&self) -> Vec<OsString> {
+        let mut args: Vec<OsString> = vec!["--target-dir".into(), self.target_dir.clone().into()];
+        if let Some(triple) = &self.triple {
+            args.extend(["--target".into(), triple.into()]);
+        }
+        match self.profile.as_str() {
+            // `cargo test` builds with the test profile, which inherits
+            // from dev and shares its directory.
+            "debug" => {}
+            "release" => args.push("--release".into()),
+            other => args.extend(["--profile".into(), other.into()]),
+        }
+        args
+    }
+}
+
+#[test]
+fn layout_is_read_off_the_test_binary_path() {
+    let host = Layout::of(Path::new("/r/target/debug/deps/servers-0123")).unwrap();
+    assert_eq!(host.triple, None);
+    assert_eq!(host.target_dir, Path::new("/r/target"));
+    assert_eq!(host.profile_dir, Path::new("/r/target/debug"));
+    assert!(host.cargo_args() == ["--target-dir", "/r/target"]);
+
+    let asan = Layout::of(Path::new(
+        "/r/target/asan/x86_64-unknown-linux-gnu/release/deps/servers-0123",
+    ))
+    .unwrap();
+    assert_eq!(asan.triple.as_deref(), Some("x86_64-unknown-linux-gnu"));
+    assert_eq!(asan.target_dir, Path::new("/r/target/asan"));
+    let expected = [
+        "--target-dir",
+        "/r/target/asan",
+        "--target",
+        "x86_64-unknown-linux-gnu",
+        "--release",
+    ];
+    assert!(asan.cargo_args() == expected, "{:?}", asan.cargo_args());
+
+    assert!(Layout::of(Path::new("/r/servers-0123")).is_none());
+    // This very binary: its examples directory is a sibling of deps/.
+    let me = Layout::of_this_test();
+    assert_eq!(
+        me.profile_dir,
+        std::env::current_exe()
+            .unwrap()
+            .parent()
+            .unwrap()
+            .parent()
+            .unwrap()
+    );
+}
+
+/// `cargo build --example …` for every example in [`EXAMPLES`], with the
+/// target dir, `--target` and profile of this test binary (`RUSTFLAGS`
+/// and the toolchain come through the environment `cargo test` set);
+/// returns the directory holding them.
+fn build_examples() -> PathBuf {
+    let layout = Layout::of_this_test();
     let mut cmd = Command::new(env!("CARGO"));
-    cmd.args(["build", "--message-format=json", "--example", name])
+    cmd.arg("build")
         .arg("--manifest-path")
         .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml"))
+        .args(layout.cargo_args())
+        .stdout(Stdio::inherit())
         .stderr(Stdio::inherit());
-    if profile_dir.file_name().is_some_and(|p| p == "release") {
-        cmd.arg("--release");
+    for name in EXAMPLES {
+        cmd.args(["--example", name]);
     }
-    let out = cmd.output().expect("run cargo build");
-    assert!(out.status.success(), "cargo build --example {name} failed");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let target = format!("\"name\":\"{name}\"");
-    let key = "\"executable\":\"";
-    stdout
-        .lines()
-        .filter(|l| l.contains("compiler-artifact") && l.contains(&target))
-        .find_map(|l| {
-            let start = l.find(key)? + key.len();
-            let len = l[start..].find('"')?;
-            Some(PathBuf::from(&l[start..start + len]))
-        })
-        .unwrap_or_else(|| panic!("cargo did not report an executable for example {name}"))
+    let status = cmd.status().expect("run cargo build");
+    assert!(status.success(), "{cmd:?} failed with {status}");
+    let dir = layout.profile_dir.join("examples");
+    for name in EXAMPLES {
+        let exe = dir.join(name);
+        assert!(
+            exe.is_file(),
+            "{cmd:?} did not produce {} ({layout:?})",
+            exe.display()
+        );
+    }
+    dir
 }
 
 /// A running example: killed and reaped on drop unless it already exited,
@@ -73,24 +195,43 @@ fn build_example(name: &str, profile_dir: &Path) -> PathBuf {
 struct Running {
     child: Child,
     lines: Receiver<String>,
+    /// What it wrote to stderr, when captured (see [`Running::start`]).
+    stderr: Option<Arc<Mutex<Captured>>>,
     name: &'static str,
 }
 
 impl Running {
     fn spawn(name: &'static str, args: &[&str]) -> Running {
-        let mut child = Command::new(example(name))
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap_or_else(|e| panic!("spawn {name}: {e}"));
+        let mut cmd = Command::new(example(name));
+        cmd.args(args);
+        Running::start(name, cmd, false)
+    }
+
+    /// Starts `cmd` (which runs example `name`, perhaps through a shell)
+    /// with stdin empty, stdout read line by line and stderr either
+    /// inherited or captured.
+    fn start(name: &'static str, mut cmd: Command, capture_stderr: bool) -> Running {
+        cmd.stdin(Stdio::null()).stdout(Stdio::piped());
+        cmd.stderr(if capture_stderr {
+            Stdio::piped()
+        } else {
+            Stdio::inherit()
+        });
+        let mut child = cmd.spawn().unwrap_or_else(|e| panic!("spawn {name}: {e}"));
         let stdout = child.stdout.take().expect("piped stdout");
+        let stderr = child.stderr.take().map(capture);
         Running {
             child,
             lines: forward_lines(stdout),
+            stderr,
             name,
         }
+    }
+
+    /// A copy of what was captured from stderr so far.
+    fn stderr(&self) -> Captured {
+        let captured = self.stderr.as_ref().expect("stderr captured");
+        captured.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
     /// The next stdout line, or a panic after `PATIENCE`.
@@ -157,6 +298,84 @@ impl Drop for Running {
             let _ = self.child.wait();
         }
     }
+}
+
+/// Output read from a child, kept up to a cap (a program that floods its
+/// stderr must not flood the test's memory), with its lines counted.
+#[derive(Clone, Default)]
+struct Captured {
+    /// The first [`Captured::KEEP`] bytes.
+    text: String,
+    /// Newlines seen, including past the cap.
+    lines: usize,
+}
+
+impl Captured {
+    const KEEP: usize = 64 * 1024;
+}
+
+/// Reads `from` to its end on a thread, into a shared [`Captured`].
+fn capture(mut from: impl Read + Send + 'static) -> Arc<Mutex<Captured>> {
+    let shared = Arc::new(Mutex::new(Captured::default()));
+    let out = Arc::clone(&shared);
+    thread::spawn(move || {
+        let mut buf = [0u8; 8192];
+        while let Ok(n @ 1..) = from.read(&mut buf) {
+            let mut c = out.lock().unwrap_or_else(|e| e.into_inner());
+            c.lines += buf[..n].iter().filter(|&&b| b == b'\n').count();
+            let room = Captured::KEEP.saturating_sub(c.text.len());
+            c.text
+                .push_str(&String::from_utf8_lossy(&buf[..n.min(room)]));
+        }
+    });
+    shared
+}
+
+/// Runs example `name` to its end (bounded by [`PATIENCE`]) with empty
+/// stdin, returning its exit status, stdout and stderr. With
+/// `close_stdout` its stdout is a pipe whose reading end was closed before
+/// it started (`example | true`).
+fn run_to_end(name: &str, args: &[&str], close_stdout: bool) -> (ExitStatus, String, String) {
+    let mut cmd = Command::new(example(name));
+    cmd.args(args).stdin(Stdio::null()).stderr(Stdio::piped());
+    if close_stdout {
+        // Closed here, before the spawn, rather than by dropping a
+        // `ChildStdout` after it: a child that another test thread forks
+        // meanwhile would hold a copy of that reading end until its exec,
+        // and the example's first write could succeed.
+        let (reader, writer) = std::io::pipe().expect("pipe");
+        drop(reader);
+        cmd.stdout(writer);
+    } else {
+        cmd.stdout(Stdio::piped());
+    }
+    let mut child = cmd.spawn().unwrap_or_else(|e| panic!("spawn {name}: {e}"));
+    drop(cmd); // our copy of the writing end, if any
+    let stdout = child.stdout.take().map(capture);
+    let stderr = capture(child.stderr.take().expect("piped stderr"));
+    let deadline = Instant::now() + PATIENCE;
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("try_wait") {
+            break status;
+        }
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{name} {args:?} still running after {PATIENCE:?}");
+        }
+        thread::sleep(Duration::from_millis(5));
+    };
+    // The child is gone, so the readers reach EOF at once (unless it left
+    // a grandchild holding the pipes, which these examples do not).
+    let text = |c: &Arc<Mutex<Captured>>| {
+        let deadline = Instant::now() + PATIENCE;
+        while Arc::strong_count(c) > 1 && Instant::now() < deadline {
+            thread::sleep(Duration::from_millis(1));
+        }
+        c.lock().unwrap_or_else(|e| e.into_inner()).text.clone()
+    };
+    let out = stdout.as_ref().map(text).unwrap_or_default();
+    (status, out, text(&stderr))
 }
 
 fn forward_lines(stdout: ChildStdout) -> Receiver<String> {
@@ -476,4 +695,173 @@ fn hello_world_exits_at_once_on_sigterm() {
     let status = server.wait(Duration::from_secs(2));
     assert!(status.success(), "hello_world exited with {status}");
     assert!(start.elapsed() < Duration::from_millis(1000));
+}
+
+/// The regression for the busy loop on `EMFILE`: with its descriptors
+/// used up, `event_server` used to find the listening socket readable
+/// again at once and log a failed `accept` on every loop iteration
+/// (600,000 lines in 5 s). Now it pauses accepting, logs once, serves the
+/// clients it has meanwhile, and accepts again once descriptors are free.
+#[test]
+fn event_server_pauses_accepting_when_out_of_fds() {
+    // 32 descriptors: a dozen for stdio, the base and the listener, the
+    // rest for clients; 48 clients are more than that.
+    const CLIENTS: usize = 48;
+    let mut cmd = Command::new("sh");
+    cmd.args(["-c", r#"ulimit -n 32 && exec "$0" "$@""#])
+        .arg(example("event_server"))
+        .args(["-p", "0"]);
+    let mut server = Running::start("event_server", cmd, true);
+    let line = server.line();
+    let addr: SocketAddr = line
+        .strip_prefix("listening on ")
+        .and_then(|a| a.parse().ok())
+        .unwrap_or_else(|| panic!("unexpected first line {line:?}"));
+
+    // The kernel completes every connection (the backlog is 128); the
+    // server runs out of descriptors accepting them.
+    let mut clients: Vec<TcpStream> = (0..CLIENTS).map(|_| connect(addr)).collect();
+    let deadline = Instant::now() + PATIENCE;
+    while !server.stderr().text.contains("Too many open files") {
+        assert!(
+            Instant::now() < deadline,
+            "no EMFILE in {PATIENCE:?}; stderr: {:?}",
+            server.stderr().text
+        );
+        thread::sleep(Duration::from_millis(5));
+    }
+    // Out of descriptors for a while: the log must stay quiet (a spinning
+    // loop writes thousands of lines in this time) ...
+    let quiet_until = Instant::now() + Duration::from_millis(200);
+    while Instant::now() < quiet_until {
+        let lines = server.stderr().lines;
+        assert!(lines < 20, "{lines} stderr lines while out of fds");
+        thread::sleep(Duration::from_millis(10));
+    }
+    // ... and the clients it accepted are still served.
+    round_trip(&mut clients[0], b"served while paused\n");
+
+    // Closing the clients frees descriptors: the waiting connections are
+    // accepted (each sees EOF), then a newcomer is served.
+    drop(clients);
+    let mut fresh = connect(addr);
+    round_trip(&mut fresh, b"served again\n");
+
+    server.sigint();
+    let status = server.wait(Duration::from_secs(2));
+    assert!(status.success(), "event_server exited with {status}");
+    let log = server.stderr();
+    assert!(log.lines < 20, "{} stderr lines: {:?}", log.lines, log.text);
+    assert!(log.text.contains("pausing"), "{:?}", log.text);
+    assert!(log.text.contains("accepting again"), "{:?}", log.text);
+}
+
+/// `time_test | head -1` and friends: a closed stdout ends the program
+/// quietly with status 0, not with a `println!` panic (exit 101).
+#[test]
+fn examples_exit_quietly_when_stdout_is_closed() {
+    for (name, args) in [
+        ("time_test", &["-n", "3", "-i", "5"][..]),
+        ("signal_test", &[][..]),
+    ] {
+        let (status, _, stderr) = run_to_end(name, args, true);
+        assert_eq!(
+            status.code(),
+            Some(0),
+            "{name}: {status}, stderr {stderr:?}"
+        );
+        assert_eq!(stderr, "", "{name}");
+    }
+}
+
+#[test]
+fn examples_print_help_to_stdout_and_exit_0() {
+    let mut default_ports = Vec::new();
+    for name in EXAMPLES {
+        for flag in ["--help", "-h"] {
+            let (status, stdout, stderr) = run_to_end(name, &[flag], false);
+            assert_eq!(status.code(), Some(0), "{name} {flag}: {status}");
+            assert!(
+                stdout.starts_with(&format!("usage: {name}")),
+                "{name} {flag}: {stdout:?}"
+            );
+            assert_eq!(stderr, "", "{name} {flag}");
+            let port_line = stdout
+                .lines()
+                .find(|l| l.trim_start().starts_with("-p PORT"));
+            if let Some((_, rest)) = port_line.and_then(|l| l.split_once("(default ")) {
+                let port: String = rest.chars().take_while(char::is_ascii_digit).collect();
+                default_ports.push((name, port));
+            }
+        }
+    }
+    // hello_world keeps the tutorial's 9995; the other servers differ, so
+    // all three can run side by side.
+    default_ports.dedup();
+    let ports: Vec<&str> = default_ports.iter().map(|(_, p)| p.as_str()).collect();
+    assert_eq!(ports, ["9996", "9876", "9995"], "{default_ports:?}");
+}
+
+/// A usage error is one `NAME: …` line in `Display` form (no `Debug`
+/// quoting, no `Os { … }`) plus the usage line, with exit status 2.
+#[test]
+fn bad_arguments_are_one_display_line_and_exit_2() {
+    let cases: [(&str, &[&str], &str); 5] = [
+        (
+            "event_server",
+            &["-p", "abc"],
+            "event_server: bad port 'abc': invalid digit found in string",
+        ),
+        (
+            "echo_server",
+            &["-p", "70000"],
+            "echo_server: bad port '70000': number too large to fit in target type",
+        ),
+        ("hello_world", &["-p"], "hello_world: -p needs a port"),
+        (
+            "time_test",
+            &["-i", "-1"],
+            "time_test: bad interval '-1': invalid digit found in string",
+        ),
+        (
+            "signal_test",
+            &["--bogus"],
+            "signal_test: unexpected argument '--bogus'",
+        ),
+    ];
+    for (name, args, message) in cases {
+        let (status, stdout, stderr) = run_to_end(name, args, false);
+        assert_eq!(status.code(), Some(2), "{name} {args:?}: {stderr:?}");
+        assert_eq!(stdout, "", "{name} {args:?}");
+        let mut lines = stderr.lines();
+        assert_eq!(lines.next(), Some(message), "{stderr:?}");
+        assert!(
+            lines
+                .next()
+                .is_some_and(|l| l.starts_with(&format!("usage: {name}"))),
+            "{stderr:?}"
+        );
+        assert!(
+            !stderr.contains('"') && !stderr.contains("Os {"),
+            "{stderr:?}"
+        );
+    }
+}
+
+/// A port in use: exit status 1 and one line naming the address and the
+/// OS error, not `Os { code: 98, kind: AddrInUse, … }`.
+#[test]
+fn bind_error_names_the_address() {
+    let busy = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = busy.local_addr().expect("local_addr");
+    let port = addr.port().to_string();
+    for name in ["event_server", "echo_server", "hello_world"] {
+        let (status, stdout, stderr) = run_to_end(name, &["-p", &port], false);
+        assert_eq!(status.code(), Some(1), "{name}: {stderr:?}");
+        assert_eq!(stdout, "", "{name}");
+        assert_eq!(
+            stderr,
+            format!("{name}: cannot bind {addr}: Address already in use (os error 98)\n")
+        );
+    }
 }
