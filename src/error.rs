@@ -17,6 +17,11 @@ pub enum Error {
     Alloc,
     /// An event handle refers to an event that was freed (or to another base).
     StaleEvent,
+    /// A bufferevent handle refers to a bufferevent that was freed (or to
+    /// another base).
+    StaleBufferevent,
+    /// A listener handle refers to a listener that was freed.
+    StaleListener,
     /// An argument is out of range or a flag combination libevent rejects.
     InvalidArgument(&'static str),
     /// The call is not allowed in the object's current state.
@@ -36,6 +41,10 @@ impl fmt::Display for Error {
             Error::Io(e) => write!(f, "i/o error: {e}"),
             Error::Alloc => f.write_str("memory allocation failed"),
             Error::StaleEvent => f.write_str("event handle is stale (freed or from another base)"),
+            Error::StaleBufferevent => {
+                f.write_str("bufferevent handle is stale (freed or from another base)")
+            }
+            Error::StaleListener => f.write_str("listener handle is stale (freed)"),
             Error::InvalidArgument(what) => write!(f, "invalid argument: {what}"),
             Error::BadState(what) => write!(f, "bad state: {what}"),
             Error::NoBackend => f.write_str("no event backend satisfies the configuration"),
@@ -78,6 +87,8 @@ mod tests {
         let all = [
             Error::Alloc,
             Error::StaleEvent,
+            Error::StaleBufferevent,
+            Error::StaleListener,
             Error::InvalidArgument("x"),
             Error::BadState("y"),
             Error::NoBackend,

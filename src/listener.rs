@@ -544,14 +544,14 @@ impl<X: BaseExt> ConnListener<X> {
     /// a pause after an accept error at once.
     ///
     /// # Errors
-    /// [`Error::StaleEvent`] after [`free`](Self::free) or with another
+    /// [`Error::StaleListener`] after [`free`](Self::free) or with another
     /// base; the errors of [`Event::add`].
     ///
     /// # Examples
     /// See [`ConnListener::disable`].
     #[doc(alias = "evconnlistener_enable")]
     pub fn enable(&self, base: &mut EventBase<X>) -> Result<()> {
-        self.check_live()?;
+        self.check(base)?;
         if self.inner.is(st::POISONED) {
             let prio = self.ev.priority(base)?;
             let what = Ev::READ | Ev::PERSIST;
@@ -571,7 +571,7 @@ impl<X: BaseExt> ConnListener<X> {
     /// the kernel's backlog until [`enable`](Self::enable).
     ///
     /// # Errors
-    /// [`Error::StaleEvent`] after [`free`](Self::free) or with another
+    /// [`Error::StaleListener`] after [`free`](Self::free) or with another
     /// base.
     ///
     /// # Examples
@@ -591,7 +591,7 @@ impl<X: BaseExt> ConnListener<X> {
     /// ```
     #[doc(alias = "evconnlistener_disable")]
     pub fn disable(&self, base: &mut EventBase<X>) -> Result<()> {
-        self.check_live()?;
+        self.check(base)?;
         self.ev.del(base)?;
         self.stop_retry(base);
         self.inner.clear(st::ENABLED | st::PAUSED);
@@ -610,7 +610,7 @@ impl<X: BaseExt> ConnListener<X> {
     /// connection).
     ///
     /// # Errors
-    /// [`Error::StaleEvent`] after [`free`](Self::free); [`Error::Alloc`].
+    /// [`Error::StaleListener`] after [`free`](Self::free); [`Error::Alloc`].
     ///
     /// # Examples
     /// ```
@@ -639,7 +639,7 @@ impl<X: BaseExt> ConnListener<X> {
     /// [`disable`](Self::disable) to leave them waiting.
     ///
     /// # Errors
-    /// [`Error::StaleEvent`] after [`free`](Self::free).
+    /// [`Error::StaleListener`] after [`free`](Self::free).
     #[doc(alias = "evconnlistener_set_cb")]
     pub fn clear_callback(&self) -> Result<()> {
         self.check_live()?;
@@ -656,7 +656,7 @@ impl<X: BaseExt> ConnListener<X> {
     /// logged once per episode.
     ///
     /// # Errors
-    /// [`Error::StaleEvent`] after [`free`](Self::free); [`Error::Alloc`].
+    /// [`Error::StaleListener`] after [`free`](Self::free); [`Error::Alloc`].
     ///
     /// # Examples
     /// A connected socket, not a listening one, fails every accept:
@@ -695,7 +695,7 @@ impl<X: BaseExt> ConnListener<X> {
     /// Removes the error callback: errors are logged again.
     ///
     /// # Errors
-    /// [`Error::StaleEvent`] after [`free`](Self::free).
+    /// [`Error::StaleListener`] after [`free`](Self::free).
     #[doc(alias = "evconnlistener_set_error_cb")]
     pub fn clear_error_callback(&self) -> Result<()> {
         self.check_live()?;
@@ -719,7 +719,7 @@ impl<X: BaseExt> ConnListener<X> {
     /// for port 0.
     ///
     /// # Errors
-    /// [`Error::StaleEvent`] after [`free`](Self::free); [`Error::Io`] if
+    /// [`Error::StaleListener`] after [`free`](Self::free); [`Error::Io`] if
     /// `getsockname` fails or the socket is not IPv4 / IPv6.
     #[doc(alias = "evconnlistener_get_fd")]
     pub fn local_addr(&self) -> Result<SocketAddr> {
@@ -743,15 +743,15 @@ impl<X: BaseExt> ConnListener<X> {
     /// is closed. Both callbacks are dropped.
     ///
     /// # Errors
-    /// [`Error::StaleEvent`] if already freed or with another base.
+    /// [`Error::StaleListener`] if already freed or with another base.
     ///
     /// # Examples
     /// See [`ConnListener`].
     #[doc(alias = "evconnlistener_free")]
     pub fn free(&self, base: &mut EventBase<X>) -> Result<Option<OwnedFd>> {
-        self.check_live()?;
+        self.check(base)?;
         if !self.ev.is_live(base) {
-            return Err(Error::StaleEvent);
+            return Err(Error::StaleListener);
         }
         // FREED first: freeing the event drops its closure, whose `Owner`
         // would otherwise take this for the base's drop.
@@ -772,9 +772,19 @@ impl<X: BaseExt> ConnListener<X> {
         }
     }
 
+    /// Live, and a listener of `base`.
+    fn check(&self, base: &EventBase<X>) -> Result<()> {
+        self.check_live()?;
+        if self.ev.belongs_to(base) {
+            Ok(())
+        } else {
+            Err(Error::StaleListener)
+        }
+    }
+
     fn check_live(&self) -> Result<()> {
         if self.inner.is(st::FREED) {
-            Err(Error::StaleEvent)
+            Err(Error::StaleListener)
         } else {
             Ok(())
         }

@@ -96,7 +96,7 @@ fn socket_transfers_8333_bytes() {
     assert!(!a.is_live(&base));
     assert!(matches!(
         a.write(&mut base, b"x"),
-        Err(rvent::Error::StaleEvent)
+        Err(rvent::Error::StaleBufferevent)
     ));
 }
 
@@ -1122,7 +1122,10 @@ fn filter_over_an_fdless_socket_frees_cleanly() {
     .unwrap();
     f.free(&mut base).unwrap();
     assert!(!u.is_live(&base));
-    assert!(matches!(f.underlying(&base), Err(rvent::Error::StaleEvent)));
+    assert!(matches!(
+        f.underlying(&base),
+        Err(rvent::Error::StaleBufferevent)
+    ));
 }
 
 // ---- rate limits (ev_token_bucket_cfg_*, bufferevent_*_rate_limit*) ----

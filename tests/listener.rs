@@ -275,8 +275,8 @@ fn freeing_the_listener_inside_its_accept_callback() {
             k.borrow_mut().push(conn);
             assert_eq!(lev.free(base).unwrap().map(drop), None); // closed
             assert_eq!(lev.fd(), -1);
-            assert!(matches!(lev.free(base), Err(Error::StaleEvent)));
-            assert!(matches!(lev.enable(base), Err(Error::StaleEvent)));
+            assert!(matches!(lev.free(base), Err(Error::StaleListener)));
+            assert!(matches!(lev.enable(base), Err(Error::StaleListener)));
         },
     )
     .unwrap();
@@ -286,7 +286,7 @@ fn freeing_the_listener_inside_its_accept_callback() {
     assert_eq!(calls.get(), 1);
     assert_eq!(kept.borrow().len(), 1);
     assert_eq!(probe.held(), 0, "the accept callback was dropped");
-    assert!(matches!(lev.local_addr(), Err(Error::StaleEvent)));
+    assert!(matches!(lev.local_addr(), Err(Error::StaleListener)));
     assert_eq!(
         TcpStream::connect(addr).unwrap_err().kind(),
         ErrorKind::ConnectionRefused
@@ -476,7 +476,7 @@ fn bind_options_and_errors() {
     // Another base's handle is refused.
     let mut other = EventBase::new().unwrap();
     let d = ConnListener::bind(&mut base, localhost(), opts(), None, nothing).unwrap();
-    assert!(matches!(d.disable(&mut other), Err(Error::StaleEvent)));
+    assert!(matches!(d.disable(&mut other), Err(Error::StaleListener)));
     d.free(&mut base).unwrap();
 }
 
@@ -530,7 +530,7 @@ fn dropping_the_base_frees_the_listener_and_its_callbacks() {
     drop(base);
     assert_eq!(probe.held(), 0);
     assert_eq!(lev.fd(), -1);
-    assert!(matches!(lev.local_addr(), Err(Error::StaleEvent)));
+    assert!(matches!(lev.local_addr(), Err(Error::StaleListener)));
     assert_eq!(
         TcpStream::connect(addr).unwrap_err().kind(),
         ErrorKind::ConnectionRefused

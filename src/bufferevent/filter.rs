@@ -109,7 +109,7 @@ impl Bufferevent {
     /// callbacks on the filter, not on the underlying.
     ///
     /// # Errors
-    /// [`Error::StaleEvent`](crate::Error::StaleEvent) if `underlying` is not live in `base`;
+    /// [`Error::StaleBufferevent`](crate::Error::StaleBufferevent) if `underlying` is not live in `base`;
     /// [`Error::Alloc`](crate::Error::Alloc).
     ///
     /// # Examples
@@ -190,7 +190,7 @@ impl Bufferevent {
     /// `None` for other kinds or once the underlying was freed.
     ///
     /// # Errors
-    /// [`Error::StaleEvent`](crate::Error::StaleEvent).
+    /// [`Error::StaleBufferevent`](crate::Error::StaleBufferevent).
     ///
     /// # Examples
     /// ```

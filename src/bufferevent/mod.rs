@@ -13,7 +13,7 @@
 //! user holds a [`Bufferevent`] handle: a generation-checked index, like
 //! [`Event`]. Methods take the base, so a callback — which receives the
 //! base — can use any bufferevent, free its own, or start new ones; a
-//! stale handle gets [`Error::StaleEvent`], never someone else's
+//! stale handle gets [`Error::StaleBufferevent`], never someone else's
 //! connection.
 //!
 //! # What rvent does differently from libevent (and why)
@@ -704,26 +704,32 @@ impl Bufferevent {
     #[inline]
     fn rec<X: BevHost>(self, base: &EventBase<X>) -> Result<&Rec<X>> {
         if self.base != base.id {
-            return Err(Error::StaleEvent);
+            return Err(Error::StaleBufferevent);
         }
-        base.ext.bevs().get(self).ok_or(Error::StaleEvent)
+        base.ext.bevs().get(self).ok_or(Error::StaleBufferevent)
     }
 
     #[inline]
     fn rec_mut<X: BevHost>(self, base: &mut EventBase<X>) -> Result<&mut Rec<X>> {
         if self.base != base.id {
-            return Err(Error::StaleEvent);
+            return Err(Error::StaleBufferevent);
         }
-        base.ext.bevs_mut().get_mut(self).ok_or(Error::StaleEvent)
+        base.ext
+            .bevs_mut()
+            .get_mut(self)
+            .ok_or(Error::StaleBufferevent)
     }
 
     /// The record, marked for servicing (see `BevTable::touch`).
     #[inline]
     fn touch<X: BevHost>(self, base: &mut EventBase<X>) -> Result<&mut Rec<X>> {
         if self.base != base.id {
-            return Err(Error::StaleEvent);
+            return Err(Error::StaleBufferevent);
         }
-        base.ext.bevs_mut().touch(self).ok_or(Error::StaleEvent)
+        base.ext
+            .bevs_mut()
+            .touch(self)
+            .ok_or(Error::StaleBufferevent)
     }
 
     /// Sets the read, write and event callbacks (`bufferevent_setcb`);
@@ -734,7 +740,7 @@ impl Bufferevent {
     /// connects (see [`BevEvent`]).
     ///
     /// # Errors
-    /// [`Error::StaleEvent`]; [`Error::Alloc`].
+    /// [`Error::StaleBufferevent`]; [`Error::Alloc`].
     #[doc(alias = "bufferevent_setcb")]
     pub fn set_callbacks<X: BevHost, R, W, E>(
         self,
@@ -765,7 +771,7 @@ impl Bufferevent {
     /// Sets only the read callback.
     ///
     /// # Errors
-    /// [`Error::StaleEvent`]; [`Error::Alloc`].
+    /// [`Error::StaleBufferevent`]; [`Error::Alloc`].
     #[doc(alias = "bufferevent_setcb")]
     pub fn set_read_callback<X: BevHost, R>(self, base: &mut EventBase<X>, cb: R) -> Result<()>
     where
@@ -781,7 +787,7 @@ impl Bufferevent {
     /// Sets only the write callback.
     ///
     /// # Errors
-    /// [`Error::StaleEvent`]; [`Error::Alloc`].
+    /// [`Error::StaleBufferevent`]; [`Error::Alloc`].
     #[doc(alias = "bufferevent_setcb")]
     pub fn set_write_callback<X: BevHost, W>(self, base: &mut EventBase<X>, cb: W) -> Result<()>
     where
@@ -797,7 +803,7 @@ impl Bufferevent {
     /// Sets only the event callback.
     ///
     /// # Errors
-    /// [`Error::StaleEvent`]; [`Error::Alloc`].
+    /// [`Error::StaleBufferevent`]; [`Error::Alloc`].
     #[doc(alias = "bufferevent_setcb")]
     pub fn set_event_callback<X: BevHost, E>(self, base: &mut EventBase<X>, cb: E) -> Result<()>
     where
@@ -814,7 +820,7 @@ impl Bufferevent {
     /// event. A callback that is running counts as unset.
     ///
     /// # Errors
-    /// [`Error::StaleEvent`].
+    /// [`Error::StaleBufferevent`].
     #[doc(alias = "bufferevent_getcb")]
     pub fn has_callbacks<X: BevHost>(self, base: &EventBase<X>) -> Result<(bool, bool, bool)> {
         let r = self.rec(base)?;
@@ -829,7 +835,7 @@ impl Bufferevent {
     /// The options it was created with.
     ///
     /// # Errors
-    /// [`Error::StaleEvent`].
+    /// [`Error::StaleBufferevent`].
     pub fn options<X: BevHost>(self, base: &EventBase<X>) -> Result<BevOptions> {
         Ok(self.rec(base)?.options)
     }
@@ -838,7 +844,7 @@ impl Bufferevent {
     /// read high watermark resumes reading.
     ///
     /// # Errors
-    /// [`Error::StaleEvent`].
+    /// [`Error::StaleBufferevent`].
     #[doc(alias = "bufferevent_get_input")]
     pub fn input<X: BevHost>(self, base: &mut EventBase<X>) -> Result<&mut Evbuffer> {
         Ok(&mut self.touch(base)?.input)
@@ -848,7 +854,7 @@ impl Bufferevent {
     /// out before the loop next polls.
     ///
     /// # Errors
-    /// [`Error::StaleEvent`].
+    /// [`Error::StaleBufferevent`].
     #[doc(alias = "bufferevent_get_output")]
     pub fn output<X: BevHost>(self, base: &mut EventBase<X>) -> Result<&mut Evbuffer> {
         Ok(&mut self.touch(base)?.output)
@@ -858,7 +864,7 @@ impl Bufferevent {
     /// `output.add_buffer(input)`.
     ///
     /// # Errors
-    /// [`Error::StaleEvent`].
+    /// [`Error::StaleBufferevent`].
     pub fn buffers<X: BevHost>(
         self,
         base: &mut EventBase<X>,
@@ -870,7 +876,7 @@ impl Bufferevent {
     /// Bytes waiting in the input buffer.
     ///
     /// # Errors
-    /// [`Error::StaleEvent`].
+    /// [`Error::StaleBufferevent`].
     #[doc(alias = "evbuffer_get_length")]
     pub fn input_len<X: BevHost>(self, base: &EventBase<X>) -> Result<usize> {
         Ok(self.rec(base)?.input.len())
@@ -879,7 +885,7 @@ impl Bufferevent {
     /// Bytes waiting in the output buffer.
     ///
     /// # Errors
-    /// [`Error::StaleEvent`].
+    /// [`Error::StaleBufferevent`].
     #[doc(alias = "evbuffer_get_length")]
     pub fn output_len<X: BevHost>(self, base: &EventBase<X>) -> Result<usize> {
         Ok(self.rec(base)?.output.len())
@@ -890,12 +896,12 @@ impl Bufferevent {
     #[inline]
     fn touch_output<X: BevHost>(self, base: &mut EventBase<X>) -> Result<&mut Rec<X>> {
         if self.base != base.id {
-            return Err(Error::StaleEvent);
+            return Err(Error::StaleBufferevent);
         }
         base.ext
             .bevs_mut()
             .touch_output(self)
-            .ok_or(Error::StaleEvent)
+            .ok_or(Error::StaleBufferevent)
     }
 
     /// Appends `data` to the output (`bufferevent_write`). A pair member
@@ -903,7 +909,7 @@ impl Bufferevent {
     /// callbacks it causes run from the loop).
     ///
     /// # Errors
-    /// [`Error::StaleEvent`]; the output's errors ([`Error::Alloc`]).
+    /// [`Error::StaleBufferevent`]; the output's errors ([`Error::Alloc`]).
     #[doc(alias = "bufferevent_write")]
     pub fn write<X: BevHost>(self, base: &mut EventBase<X>, data: &[u8]) -> Result<()> {
         let r = self.touch_output(base)?;
@@ -919,7 +925,7 @@ impl Bufferevent {
     /// as [`write`](Self::write).
     ///
     /// # Errors
-    /// [`Error::StaleEvent`]; the output's errors.
+    /// [`Error::StaleBufferevent`]; the output's errors.
     #[doc(alias = "bufferevent_write_buffer")]
     pub fn write_buffer<X: BevHost>(
         self,
@@ -938,7 +944,7 @@ impl Bufferevent {
     /// (`bufferevent_read`); returns how many (0 when empty).
     ///
     /// # Errors
-    /// [`Error::StaleEvent`].
+    /// [`Error::StaleBufferevent`].
     #[doc(alias = "bufferevent_read")]
     pub fn read<X: BevHost>(self, base: &mut EventBase<X>, out: &mut [u8]) -> Result<usize> {
         // A frozen front reads nothing (libevent's bufferevent_read_failed).
@@ -948,7 +954,7 @@ impl Bufferevent {
     /// Moves the whole input to `dst` (`bufferevent_read_buffer`).
     ///
     /// # Errors
-    /// [`Error::StaleEvent`]; `dst`'s errors.
+    /// [`Error::StaleBufferevent`]; `dst`'s errors.
     #[doc(alias = "bufferevent_read_buffer")]
     pub fn read_buffer<X: BevHost>(
         self,
@@ -964,7 +970,7 @@ impl Bufferevent {
     /// without output, as in libevent) and of a pair with output waiting.
     ///
     /// # Errors
-    /// [`Error::StaleEvent`]; [`Error::Io`] if the socket cannot be
+    /// [`Error::StaleBufferevent`]; [`Error::Io`] if the socket cannot be
     /// watched.
     #[doc(alias = "bufferevent_enable")]
     pub fn enable<X: BevHost>(self, base: &mut EventBase<X>, what: Ev) -> Result<()> {
@@ -984,7 +990,7 @@ impl Bufferevent {
     /// Disables reading and / or writing (`bufferevent_disable`).
     ///
     /// # Errors
-    /// [`Error::StaleEvent`].
+    /// [`Error::StaleBufferevent`].
     #[doc(alias = "bufferevent_disable")]
     pub fn disable<X: BevHost>(self, base: &mut EventBase<X>, what: Ev) -> Result<()> {
         let r = self.rec_mut(base)?;
@@ -1001,7 +1007,7 @@ impl Bufferevent {
     /// The enabled directions (`bufferevent_get_enabled`).
     ///
     /// # Errors
-    /// [`Error::StaleEvent`].
+    /// [`Error::StaleBufferevent`].
     #[doc(alias = "bufferevent_get_enabled")]
     pub fn enabled<X: BevHost>(self, base: &EventBase<X>) -> Result<Ev> {
         Ok(self.rec(base)?.enabled)
@@ -1015,7 +1021,7 @@ impl Bufferevent {
     /// callback runs when the output falls to `low`.
     ///
     /// # Errors
-    /// [`Error::StaleEvent`].
+    /// [`Error::StaleBufferevent`].
     #[doc(alias = "bufferevent_setwatermark")]
     pub fn set_watermark<X: BevHost>(
         self,
@@ -1043,7 +1049,7 @@ impl Bufferevent {
     ///
     /// # Errors
     /// [`Error::InvalidArgument`] unless `what` is exactly one of READ and
-    /// WRITE; [`Error::StaleEvent`].
+    /// WRITE; [`Error::StaleBufferevent`].
     #[doc(alias = "bufferevent_getwatermark")]
     pub fn watermark<X: BevHost>(self, base: &EventBase<X>, what: Ev) -> Result<(usize, usize)> {
         let r = self.rec(base)?;
@@ -1063,7 +1069,7 @@ impl Bufferevent {
     /// default, 16 KiB. One wakeup reads at most this much.
     ///
     /// # Errors
-    /// [`Error::StaleEvent`]; [`Error::InvalidArgument`] above
+    /// [`Error::StaleBufferevent`]; [`Error::InvalidArgument`] above
     /// [`MAX_READ_LIMIT`](crate::MAX_READ_LIMIT) (1 MiB).
     #[doc(alias = "bufferevent_set_max_single_read")]
     pub fn set_max_single_read<X: BevHost>(self, base: &mut EventBase<X>, n: usize) -> Result<()> {
@@ -1078,7 +1084,7 @@ impl Bufferevent {
     /// default, 16 KiB.
     ///
     /// # Errors
-    /// [`Error::StaleEvent`]; [`Error::InvalidArgument`] above `u32::MAX`.
+    /// [`Error::StaleBufferevent`]; [`Error::InvalidArgument`] above `u32::MAX`.
     #[doc(alias = "bufferevent_set_max_single_write")]
     pub fn set_max_single_write<X: BevHost>(self, base: &mut EventBase<X>, n: usize) -> Result<()> {
         let n = if n == 0 { DEFAULT_MAX_SINGLE_IO } else { n };
@@ -1090,7 +1096,7 @@ impl Bufferevent {
     /// `(max single read, max single write)`.
     ///
     /// # Errors
-    /// [`Error::StaleEvent`].
+    /// [`Error::StaleBufferevent`].
     #[doc(alias = "bufferevent_get_max_single_read")]
     #[doc(alias = "bufferevent_get_max_single_write")]
     pub fn max_single_io<X: BevHost>(self, base: &EventBase<X>) -> Result<(usize, usize)> {
@@ -1112,7 +1118,7 @@ impl Bufferevent {
     /// even once the data has moved on to its underlying.
     ///
     /// # Errors
-    /// [`Error::StaleEvent`].
+    /// [`Error::StaleBufferevent`].
     #[doc(alias = "bufferevent_set_timeouts")]
     pub fn set_timeouts<X: BevHost>(
         self,
@@ -1135,7 +1141,7 @@ impl Bufferevent {
     /// [`TriggerOptions::IGNORE_WATERMARKS`].
     ///
     /// # Errors
-    /// [`Error::StaleEvent`].
+    /// [`Error::StaleBufferevent`].
     #[doc(alias = "bufferevent_trigger")]
     pub fn trigger<X: BevHost>(
         self,
@@ -1160,7 +1166,7 @@ impl Bufferevent {
     /// Runs the event callback with `what` (`bufferevent_trigger_event`).
     ///
     /// # Errors
-    /// [`Error::StaleEvent`].
+    /// [`Error::StaleBufferevent`].
     #[doc(alias = "bufferevent_trigger_event")]
     pub fn trigger_event<X: BevHost>(
         self,
@@ -1186,7 +1192,7 @@ impl Bufferevent {
     /// Returns whether data moved.
     ///
     /// # Errors
-    /// [`Error::StaleEvent`].
+    /// [`Error::StaleBufferevent`].
     #[doc(alias = "bufferevent_flush")]
     pub fn flush<X: BevHost>(
         self,
@@ -1205,7 +1211,7 @@ impl Bufferevent {
     /// (libevent's `EVUTIL_SOCKET_ERROR()` in the event callback).
     ///
     /// # Errors
-    /// [`Error::StaleEvent`].
+    /// [`Error::StaleBufferevent`].
     #[doc(alias = "EVUTIL_SOCKET_ERROR")]
     pub fn socket_error<X: BevHost>(self, base: &EventBase<X>) -> Result<Option<std::io::Error>> {
         let e = self.rec(base)?.error;
@@ -1217,7 +1223,7 @@ impl Bufferevent {
     /// `BEV_CTRL_GET_FD`).
     ///
     /// # Errors
-    /// [`Error::StaleEvent`].
+    /// [`Error::StaleBufferevent`].
     #[doc(alias = "bufferevent_getfd")]
     pub fn fd<X: BevHost>(self, base: &EventBase<X>) -> Result<RawFd> {
         let mut r = self.rec(base)?;
@@ -1240,7 +1246,7 @@ impl Bufferevent {
     /// handle is stale afterwards.
     ///
     /// # Errors
-    /// [`Error::StaleEvent`] if already freed.
+    /// [`Error::StaleBufferevent`] if already freed.
     #[doc(alias = "bufferevent_free")]
     pub fn free<X: BevHost>(self, base: &mut EventBase<X>) -> Result<()> {
         match self.rec(base)?.kind {

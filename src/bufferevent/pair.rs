@@ -69,7 +69,7 @@ impl Bufferevent {
     /// kinds (`bufferevent_pair_get_partner`).
     ///
     /// # Errors
-    /// [`Error::StaleEvent`](crate::Error::StaleEvent).
+    /// [`Error::StaleBufferevent`](crate::Error::StaleBufferevent).
     #[doc(alias = "bufferevent_pair_get_partner")]
     pub fn partner<X: BevHost>(self, base: &EventBase<X>) -> Result<Option<Bufferevent>> {
         Ok(match &self.rec(base)?.kind {

@@ -336,7 +336,7 @@ impl RateLimitGroup {
     /// is in at most one group, so it leaves its old one.
     ///
     /// # Errors
-    /// [`Error::StaleEvent`]; [`Error::BadState`] if the group was freed;
+    /// [`Error::StaleBufferevent`]; [`Error::BadState`] if the group was freed;
     /// [`Error::Alloc`].
     #[doc(alias = "bufferevent_add_to_rate_limit_group")]
     pub fn add<X: BevHost>(&self, base: &mut EventBase<X>, bev: Bufferevent) -> Result<()> {
@@ -378,7 +378,7 @@ impl RateLimitGroup {
     /// bufferevent not in the group is left alone.
     ///
     /// # Errors
-    /// [`Error::StaleEvent`].
+    /// [`Error::StaleBufferevent`].
     #[doc(alias = "bufferevent_remove_from_rate_limit_group")]
     pub fn remove<X: BevHost>(&self, base: &mut EventBase<X>, bev: Bufferevent) -> Result<()> {
         bev.rec(base)?;
@@ -747,7 +747,7 @@ impl Bufferevent {
     /// rate. Only socket bufferevents honor it (module docs).
     ///
     /// # Errors
-    /// [`Error::StaleEvent`]; [`Error::Alloc`].
+    /// [`Error::StaleBufferevent`]; [`Error::Alloc`].
     ///
     /// # Examples
     /// ```
@@ -817,7 +817,7 @@ impl Bufferevent {
     /// (`bufferevent_get_token_bucket_cfg`).
     ///
     /// # Errors
-    /// [`Error::StaleEvent`].
+    /// [`Error::StaleBufferevent`].
     #[doc(alias = "bufferevent_get_token_bucket_cfg")]
     pub fn rate_limit_cfg<X: BevHost>(self, base: &EventBase<X>) -> Result<Option<TokenBucketCfg>> {
         Ok(self.rec(base)?.rate.as_ref().and_then(|rl| rl.cfg))
@@ -827,7 +827,7 @@ impl Bufferevent {
     /// bucket of its own (`bufferevent_get_read_limit`).
     ///
     /// # Errors
-    /// [`Error::StaleEvent`].
+    /// [`Error::StaleBufferevent`].
     #[doc(alias = "bufferevent_get_read_limit")]
     pub fn read_limit<X: BevHost>(self, base: &EventBase<X>) -> Result<isize> {
         self.level(base, true)
@@ -836,7 +836,7 @@ impl Bufferevent {
     /// Its write bucket's level (`bufferevent_get_write_limit`).
     ///
     /// # Errors
-    /// [`Error::StaleEvent`].
+    /// [`Error::StaleBufferevent`].
     #[doc(alias = "bufferevent_get_write_limit")]
     pub fn write_limit<X: BevHost>(self, base: &EventBase<X>) -> Result<isize> {
         self.level(base, false)
@@ -863,7 +863,7 @@ impl Bufferevent {
     /// stops until the bucket refills.
     ///
     /// # Errors
-    /// [`Error::StaleEvent`]; [`Error::BadState`] without a bucket of its
+    /// [`Error::StaleBufferevent`]; [`Error::BadState`] without a bucket of its
     /// own; [`Error::Io`] / [`Error::Alloc`] if the refill timer cannot be
     /// set.
     #[doc(alias = "bufferevent_decrement_read_limit")]
@@ -916,7 +916,7 @@ impl Bufferevent {
     /// buckets (`bufferevent_get_max_to_read`).
     ///
     /// # Errors
-    /// [`Error::StaleEvent`].
+    /// [`Error::StaleBufferevent`].
     #[doc(alias = "bufferevent_get_max_to_read")]
     pub fn max_to_read<X: BevHost>(self, base: &mut EventBase<X>) -> Result<usize> {
         let r = self.rec_mut(base)?;
@@ -927,7 +927,7 @@ impl Bufferevent {
     /// The most one write may send now (`bufferevent_get_max_to_write`).
     ///
     /// # Errors
-    /// [`Error::StaleEvent`].
+    /// [`Error::StaleBufferevent`].
     #[doc(alias = "bufferevent_get_max_to_write")]
     pub fn max_to_write<X: BevHost>(self, base: &mut EventBase<X>) -> Result<usize> {
         let r = self.rec_mut(base)?;

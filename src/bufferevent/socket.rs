@@ -158,7 +158,7 @@ impl Bufferevent {
     /// underlying's (libevent forwards `BEV_CTRL_SET_FD`).
     ///
     /// # Errors
-    /// [`Error::StaleEvent`]; [`Error::InvalidArgument`] for a pair (or a
+    /// [`Error::StaleBufferevent`]; [`Error::InvalidArgument`] for a pair (or a
     /// filter over one); [`Error::Io`] if `fd` cannot be watched.
     #[doc(alias = "bufferevent_setfd")]
     pub fn set_fd<X: BevHost>(self, base: &mut EventBase<X>, fd: RawFd) -> Result<()> {
@@ -216,7 +216,7 @@ impl Bufferevent {
     /// pending, as in libevent; free the bufferevent to give up).
     ///
     /// # Errors
-    /// [`Error::StaleEvent`]; [`Error::Io`] if the socket cannot be
+    /// [`Error::StaleBufferevent`]; [`Error::Io`] if the socket cannot be
     /// created or the connect fails at once for another reason than a
     /// refusal.
     #[doc(alias = "bufferevent_socket_connect")]
@@ -264,7 +264,7 @@ impl Bufferevent {
     /// [`dns_error`](Self::dns_error); lookups taking more than 30 s fail.
     ///
     /// # Errors
-    /// [`Error::StaleEvent`]; [`Error::Alloc`].
+    /// [`Error::StaleBufferevent`]; [`Error::Alloc`].
     #[doc(alias = "bufferevent_socket_connect_hostname")]
     pub fn connect_hostname<X: BevHost>(
         self,
@@ -320,7 +320,7 @@ impl Bufferevent {
     /// failed (`bufferevent_socket_get_dns_error`).
     ///
     /// # Errors
-    /// [`Error::StaleEvent`].
+    /// [`Error::StaleBufferevent`].
     #[doc(alias = "bufferevent_socket_get_dns_error")]
     pub fn dns_error<X: BevHost>(self, base: &EventBase<X>) -> Result<Option<String>> {
         Ok(match &self.rec(base)?.kind {
@@ -333,7 +333,7 @@ impl Bufferevent {
     /// (`bufferevent_priority_set`).
     ///
     /// # Errors
-    /// [`Error::StaleEvent`]; [`Error::InvalidArgument`] for a pair or an
+    /// [`Error::StaleBufferevent`]; [`Error::InvalidArgument`] for a pair or an
     /// out-of-range priority.
     #[doc(alias = "bufferevent_priority_set")]
     pub fn set_priority<X: BevHost>(self, base: &mut EventBase<X>, pri: usize) -> Result<()> {
@@ -663,7 +663,7 @@ impl Bufferevent {
     /// that echo small messages want it).
     ///
     /// # Errors
-    /// [`Error::StaleEvent`]; [`Error::InvalidArgument`] without a socket;
+    /// [`Error::StaleBufferevent`]; [`Error::InvalidArgument`] without a socket;
     /// [`Error::Io`].
     pub fn set_nodelay<X: BevHost>(self, base: &EventBase<X>, on: bool) -> Result<()> {
         match &self.rec(base)?.kind {
