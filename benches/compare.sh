@@ -24,6 +24,19 @@
 #   WORK_DIR    where the suite is copied and run
 #               (default: <target dir>/anchor-run; replaced on every run)
 #   NO_INSTALL=1  never apt-get missing tools
+#   CG_ECHO_D   seconds of load per cg_echo run (default 3)
+#
+# Step added here (the anchor has no callgrind step for echo):
+#   cg_echo     each echo server (libevent's, built in the copy, and rvent's)
+#               runs under callgrind, counting only its event loop
+#               (--toggle-collect on event_base_loop / EventBase::run), while
+#               echo_load drives it on a free port (-c 50, -s 64 and 4096,
+#               -d CG_ECHO_D); SIGINT stops it. Prints, and appends to the
+#               same partial-*.txt files:
+#                 callgrind bench=echo conns=C size=S ir=<loop Ir>
+#                     ops=<messages> ir_per_op=<Ir per message>
+#               with messages = msgs_per_sec x CG_ECHO_D from echo_load,
+#               then the libevent/rvent ratio.
 
 set -euo pipefail
 
@@ -38,7 +51,7 @@ BENCHES=(
 	"pipes|pipes|^(pipes_|cg_pipes|strace_pipes)"
 	"timers|timers|^(timers$|cg_timers_)"
 	"evbuf|evbuf|^(evbuf$|cg_evbuf_)"
-	"echo|echo|^echo_"
+	"echo|echo|^(echo_|cg_echo)"
 	# "http_hello|http_hello|^http_"
 )
 
@@ -95,6 +108,7 @@ artifacts=$(cargo bench --no-run --message-format=json-render-diagnostics "${ben
 # Link each bench executable under its anchor name.
 rm -rf "$BIN_DIR"
 mkdir -p "$BIN_DIR"
+BIN_DIR=$(cd "$BIN_DIR" && pwd)	# used after the cd to the work folder
 for spec in "${BENCHES[@]}"; do
 	IFS='|' read -r prog target _ <<<"$spec"
 	exe=$(python3 -c '
@@ -138,5 +152,109 @@ export PIN=${PIN:-0} CALLGRIND=${CALLGRIND:-1} STRACE=${STRACE:-1} DURATION=${DU
 export ANCHOR_COPIED=1
 cd "$WORK_DIR"
 BIN_DIR_B=$BIN_DIR LABEL_B=rvent ./run_baseline.sh
+
+# ---------------------------------------------------------- cg_echo -----
+# Not in run_baseline.sh, so it runs here, after it, with the binaries it
+# built (echo, echo_load) and into its results files (ONLY is always set
+# here, so those are partial-<label>.txt).
+#
+# Only the event loop is counted (--toggle-collect on the loop function and
+# everything it calls): startup and shutdown stay out. EventBase::run is a
+# real (not inlined) function; the pattern is exact because toggle-collect
+# switches collection off inside any nested match (run_deferred, ...). The
+# loop's count still holds accepting the 50 connections and freeing them at
+# the end (fixed, about 0.1 % of a run).
+#
+# Messages = msgs_per_sec x duration from echo_load: it counts the messages
+# that came back before its deadline (the printed rate is that count over
+# the elapsed time, within a millisecond of the duration), while the server
+# also echoes the at most C still in flight: both errors are under 0.1 %.
+#
+# Messages per epoll_wait wakeup (from callgrind's call counts) go to the
+# log and stdout: the loop's fixed cost per wakeup is shared by the
+# messages of that wakeup, so Ir/message moves with it.
+cg_echo_free_port() {
+	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+cg_echo_port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# Sum of the calls to function $2 in callgrind output file $1 (names are
+# compressed: "cfn=(id) name" the first time, "cfn=(id)" afterwards).
+cg_echo_calls() {
+	awk -v name="$2" '
+	/^c?fn=\(/ {
+		match($0, /\([0-9]+\)/); id = substr($0, RSTART, RLENGTH)
+		rest = substr($0, RSTART + RLENGTH); sub(/^ /, "", rest)
+		if (rest != "") names[id] = rest
+	}
+	/^fn=/ { cur = "" }
+	/^cfn=/ { match($0, /\([0-9]+\)/); cur = substr($0, RSTART, RLENGTH) }
+	/^calls=/ { split(substr($0, 7), a, " "); if (names[cur] == name) s += a[1] }
+	END { print s + 0 }' "$1"
+}
+
+# cg_echo_run LABEL SERVER PATTERN CONNS SIZE OUT: one callgrind run; prints
+# the summary line (and appends it to OUT) and sets CG_IR_PER_OP.
+cg_echo_run() {
+	local label=$1 server=$2 pattern=$3 conns=$4 size=$5 out=$6
+	local dur=${CG_ECHO_D:-3} log=logs/${label}/cg_echo_c${conns}_s${size} port pid rc=0
+	local cgout=$log.callgrind.out ir rate ops waits line
+	port=$(cg_echo_free_port)
+	valgrind --tool=callgrind --callgrind-out-file="$cgout" \
+	    --toggle-collect="$pattern" "$server" -p "$port" >"$log.server.log" 2>&1 &
+	pid=$!
+	for _ in $(seq 400); do	# valgrind starts slowly: up to 20 s
+		cg_echo_port_open "$port" && break
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.05
+	done
+	cg_echo_port_open "$port" || { kill -KILL "$pid" 2>/dev/null; die "[$label] echo did not listen on $port"; }
+	if ! timeout $((dur + 60)) ./echo_load -p "$port" -c "$conns" \
+	    -s "$size" -d "$dur" >"$log.log" 2>&1; then
+		cat "$log.log" >&2
+		kill -KILL "$pid" 2>/dev/null
+		die "[$label] echo_load failed"
+	fi
+	kill -INT "$pid"
+	for _ in $(seq 300); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -0 "$pid" 2>/dev/null && { kill -KILL "$pid"; die "[$label] echo ignored SIGINT for 30 s"; }
+	wait "$pid" || rc=$?
+	[[ $rc == 0 ]] || { tail -n 5 "$log.server.log" >&2; die "[$label] echo exited with $rc after SIGINT"; }
+	ir=$(awk '/^(summary|totals):/ {print $2; exit}' "$cgout")
+	rate=$(grep -Eo 'msgs_per_sec=[0-9.]+' "$log.log" | cut -d= -f2)
+	[[ -n $ir && $ir -gt 0 && -n $rate ]] || die "[$label] no callgrind count or rate (logs $log.*)"
+	ops=$(awk -v r="$rate" -v d="$dur" 'BEGIN { printf "%.0f", r * d }')
+	waits=$(cg_echo_calls "$cgout" epoll_wait)
+	line=$(awk -v c="$conns" -v s="$size" -v ir="$ir" -v ops="$ops" 'BEGIN {
+		printf "callgrind bench=echo conns=%d size=%d ir=%d ops=%d ir_per_op=%.1f",
+		    c, s, ir, ops, ir / ops }')
+	echo "$line" | tee -a "$out" >>"$log.log"
+	echo "   $line"
+	awk -v w="$waits" -v ops="$ops" 'BEGIN { printf "   # epoll_wait calls=%d msgs_per_wakeup=%.1f\n",
+	    w, (w > 0 ? ops / w : 0) }' | tee -a "$log.log"
+	CG_IR_PER_OP=${line##*ir_per_op=}
+}
+
+if [[ cg_echo =~ $ONLY && $CALLGRIND == 1 ]]; then
+	if ! command -v valgrind >/dev/null; then
+		echo "== cg_echo skipped (no valgrind)"
+	else
+		for size in 64 4096; do
+			echo "== [libevent] cg_echo conns=50 size=$size"
+			cg_echo_run libevent ./echo event_base_loop 50 "$size" \
+			    partial-libevent.txt
+			a=$CG_IR_PER_OP
+			echo "== [rvent] cg_echo conns=50 size=$size"
+			cg_echo_run rvent "$BIN_DIR/echo" '*EventBase>::run' 50 "$size" \
+			    partial-rvent.txt
+			awk -v s="$size" -v a="$a" -v b="$CG_IR_PER_OP" 'BEGIN {
+				printf "cg_echo conns=50 size=%d ir_per_op libevent=%s rvent=%s libevent/rvent=%.2f\n",
+				    s, a, b, a / b }'
+		done
+	fi
+fi
 echo
 echo "== results and logs in $WORK_DIR (partial-*.txt, logs/<label>/)"
