@@ -5,13 +5,15 @@
 //! search_eol, positions, reserve / commit (fresh and stale), expand,
 //! add_reference with an offset (owner dropped exactly once),
 //! add_buffer_reference, freeze / unfreeze of either side), checked against
-//! `VecDeque<u8>` models with `assert_invariants()` after every op. The ops
-//! and the model live in `fuzz/src/ops.rs`, which `tests/evbuffer.rs` also
-//! runs over the committed seed corpus.
+//! byte-vector models: `assert_invariants()`, lengths and the bytes at
+//! both ends after every op, every byte every `FULL_CHECK_EVERY` ops and
+//! at the end; programs run at most `MAX_OPS` ops. The ops and the model
+//! live in `fuzz/src/ops.rs`, which `tests/evbuffer.rs` also runs over the
+//! committed seed corpus.
 
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use rvent_fuzz::ops::{Program, run_program};
 
-fuzz_target!(|program: Program| run_program(&program, |_| {}));
+fuzz_target!(|program: Program| run_program(&program));

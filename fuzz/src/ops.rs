@@ -1,13 +1,17 @@
-//! Op programs over up to three `Evbuffer`s checked against `VecDeque<u8>`
+//! Op programs over up to three `Evbuffer`s checked against `Vec<u8>`
 //! models, and the differential readln / search checker — shared by the
 //! fuzz targets (`fuzz/src/lib.rs`) and by `tests/evbuffer.rs`, which
 //! includes this file with `#[path]` and replays the committed seed corpora
 //! on stable. Depends only on `rvent`, `arbitrary` and std.
 //!
-//! Oracles after every op: `assert_invariants()` on every buffer, the
-//! length and the bytes equal the model's, results (copied bytes, lines,
-//! search positions, error or not) equal the model's answer, and a failed
-//! operation leaves the buffer unchanged.
+//! Oracles after every op: results (copied bytes, lines, search
+//! positions, error or not) equal the model's answer, a failed operation
+//! leaves the buffer unchanged, and `Checker::check_cheap` —
+//! `assert_invariants()` on every buffer, the length and the bytes at both
+//! ends equal the model's. Every byte is compared (`Checker::check`) every
+//! [`FULL_CHECK_EVERY`] ops and at the end of a program. Model and oracle
+//! code avoids per-byte loops where a slice operation does: under
+//! libFuzzer every integer compare in it is a coverage callback.
 //!
 //! References and views: `add_reference` (with an offset) checks that its
 //! owner is dropped exactly once, when its last byte left every buffer
@@ -18,7 +22,6 @@
 //! need a file and stay in `tests/evbuffer.rs`.
 
 use std::cell::Cell;
-use std::collections::VecDeque;
 use std::io::{IoSlice, IoSliceMut};
 use std::rc::Rc;
 
@@ -27,8 +30,22 @@ use rvent::{EolStyle, Evbuffer, EvbufferPtr, PtrHow};
 
 /// Buffers per program.
 pub const BUFS: usize = 3;
-/// Adds that would grow a buffer beyond this are skipped (keeps runs fast).
-const CAP: usize = 1 << 18;
+/// Adds that would grow a buffer beyond this are skipped (keeps runs fast):
+/// 16 chains of the largest automatic size, 64 of the smallest.
+const CAP: usize = 1 << 16;
+/// `AddFill` / `PrependFill` lengths are taken modulo this: past every
+/// size threshold of the chain code (4 KiB chains, 8 KiB kept on drain),
+/// without memsetting and scanning 64 KiB per op.
+pub const FILL_MAX: usize = 1 << 14;
+/// Ops run per program; the rest of a longer input is ignored. Longer
+/// programs reach few new states, and the model's O(length) work per op
+/// made them the slow inputs.
+pub const MAX_OPS: usize = 128;
+/// A full check (every byte of every buffer) after every this many ops
+/// and at the end of a program; the cheap check after the others.
+pub const FULL_CHECK_EVERY: usize = 8;
+/// Bytes compared at each end of a buffer by the cheap check.
+pub const EDGE: usize = 32;
 
 /// An end-of-line style (`EolStyle` has no `Arbitrary`).
 #[derive(Arbitrary, Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,7 +84,7 @@ pub enum Op {
         b: u8,
         data: Vec<u8>,
     },
-    /// A larger add (up to 64 KiB), to cross chain sizes.
+    /// A larger add (`len % FILL_MAX` bytes), to cross chain sizes.
     AddFill {
         b: u8,
         byte: u8,
@@ -241,7 +258,23 @@ pub fn naive_search(hay: &[u8], what: &[u8], start: usize, end: Option<usize>) -
     if start.checked_add(what.len())? > end {
         return None;
     }
-    (start..=end - what.len()).find(|&i| &hay[i..i + what.len()] == what)
+    // Byte by byte, not a slice `==` per position: each failed `memcmp`
+    // call goes through libFuzzer's comparison hook, which cost more than
+    // the rest of the program together.
+    // Candidates are found by scanning for the first byte.
+    let Some((&first, rest)) = what.split_first() else {
+        return Some(start);
+    };
+    let last = end - what.len();
+    let mut i = start;
+    while i <= last {
+        i += hay[i..=last].iter().position(|&c| c == first)?;
+        if hay[i + 1..].iter().zip(rest).all(|(a, b)| a == b) {
+            return Some(i);
+        }
+        i += 1;
+    }
+    None
 }
 
 /// The first end of line at or after `start`: (position, marker length).
@@ -249,13 +282,18 @@ pub fn naive_eol(hay: &[u8], start: usize, style: Style) -> Option<(usize, usize
     if start > hay.len() {
         return None;
     }
-    let from = |pred: &dyn Fn(u8) -> bool| (start..hay.len()).find(|&i| pred(hay[i]));
+    let from = |pred: fn(u8) -> bool| {
+        hay[start..]
+            .iter()
+            .position(|&c| pred(c))
+            .map(|k| start + k)
+    };
     match style {
-        Style::Lf => from(&|c| c == b'\n').map(|i| (i, 1)),
-        Style::Nul => from(&|c| c == 0).map(|i| (i, 1)),
+        Style::Lf => from(|c| c == b'\n').map(|i| (i, 1)),
+        Style::Nul => from(|c| c == 0).map(|i| (i, 1)),
         Style::CrlfStrict => naive_search(hay, b"\r\n", start, None).map(|i| (i, 2)),
         Style::Crlf => {
-            let i = from(&|c| c == b'\n')?;
+            let i = from(|c| c == b'\n')?;
             if i > start && hay[i - 1] == b'\r' {
                 Some((i - 1, 2))
             } else {
@@ -263,7 +301,7 @@ pub fn naive_eol(hay: &[u8], start: usize, style: Style) -> Option<(usize, usize
             }
         }
         Style::Any => {
-            let i = from(&|c| c == b'\r' || c == b'\n')?;
+            let i = from(|c| c == b'\r' || c == b'\n')?;
             let run = hay[i..]
                 .iter()
                 .take_while(|&&c| c == b'\r' || c == b'\n')
@@ -303,8 +341,18 @@ pub fn naive_readln_bounded(
 // Op programs
 // ---------------------------------------------------------------------------
 
-fn bytes(b: &Evbuffer) -> Vec<u8> {
-    b.chunks().flatten().copied().collect()
+/// Whether the buffer holds exactly `want`, compared chunk by chunk with
+/// slice equality (one `memcmp` per chain, not an instrumented compare per
+/// byte — that per-byte loop was most of the fuzzers' time).
+pub fn same_bytes(b: &Evbuffer, want: &[u8]) -> bool {
+    let mut off = 0;
+    for c in b.chunks() {
+        match want.get(off..off + c.len()) {
+            Some(w) if w == c => off += c.len(),
+            _ => return false,
+        }
+    }
+    off == want.len()
 }
 
 fn ptr_at(b: &Evbuffer, pos: usize) -> EvbufferPtr {
@@ -319,10 +367,21 @@ fn pattern(fill: u8, i: usize) -> u8 {
     fill.wrapping_add(i as u8).wrapping_mul(31)
 }
 
+/// Writes `pattern(fill, from + k)` into `out[k]`. The pattern repeats
+/// every 256 bytes, so this copies 256-byte blocks of a table instead of
+/// one instrumented store and push per byte (reservations reach 64 KiB).
+fn fill_pattern(out: &mut [u8], fill: u8, from: usize) {
+    let table: [u8; 512] = std::array::from_fn(|k| pattern(fill, k));
+    let at = from % 256;
+    for block in out.chunks_mut(256) {
+        block.copy_from_slice(&table[at..at + block.len()]);
+    }
+}
+
 /// Buffers, models and pending reservations (bytes written in the room).
 pub struct Checker {
     pub bufs: [Evbuffer; BUFS],
-    pub model: [VecDeque<u8>; BUFS],
+    pub model: [Vec<u8>; BUFS],
     resv: [Option<Vec<u8>>; BUFS],
     /// `[front, end]` frozen, per buffer.
     frozen: [[bool; 2]; BUFS],
@@ -353,23 +412,52 @@ impl Checker {
     pub fn new() -> Self {
         Checker {
             bufs: std::array::from_fn(|_| Evbuffer::new()),
-            model: std::array::from_fn(|_| VecDeque::new()),
+            model: std::array::from_fn(|_| Vec::new()),
             resv: std::array::from_fn(|_| None),
             frozen: [[false; 2]; BUFS],
             refs: Vec::new(),
         }
     }
 
-    /// Invariants, lengths and contents of every buffer.
+    /// The full check: invariants, lengths and every byte of every buffer
+    /// (O(total length)).
     pub fn check(&self) {
+        self.check_cheap();
+        for (b, m) in self.bufs.iter().zip(&self.model) {
+            assert!(same_bytes(b, m), "content differs from the model");
+        }
+    }
+
+    /// The check after every op, O(chains): `assert_invariants()` (the
+    /// chain layout), lengths, and the first and last [`EDGE`] bytes (where
+    /// ops add, prepend, drain and commit) against the model.
+    pub fn check_cheap(&self) {
         for (b, m) in self.bufs.iter().zip(&self.model) {
             b.assert_invariants();
             assert_eq!(b.len(), m.len(), "length");
             assert_eq!(b.is_empty(), m.is_empty());
-            assert!(
-                bytes(b).iter().eq(m.iter()),
-                "content differs from the model"
-            );
+            let mut chunks = b.chunks();
+            if let Some(first) = chunks.next() {
+                let k = first.len().min(EDGE);
+                assert!(first[..k] == m[..k], "front bytes differ from the model");
+                let last = chunks.last().unwrap_or(first);
+                let k = last.len().min(EDGE);
+                assert!(
+                    last[last.len() - k..] == m[m.len() - k..],
+                    "back bytes differ from the model"
+                );
+            }
+        }
+    }
+
+    /// The check after op number `k` (from 0) of a program:
+    /// [`check`](Self::check) every [`FULL_CHECK_EVERY`] ops,
+    /// [`check_cheap`](Self::check_cheap) otherwise.
+    pub fn check_after(&self, k: usize) {
+        if (k + 1).is_multiple_of(FULL_CHECK_EVERY) {
+            self.check();
+        } else {
+            self.check_cheap();
         }
     }
 
@@ -493,7 +581,7 @@ impl Checker {
                         "an empty or refused reference is dropped at once"
                     );
                 } else {
-                    self.model[i].extend(&data[off..]);
+                    self.model[i].extend_from_slice(&data[off..]);
                 }
             }
             AddBufferReference { dst, src } => {
@@ -510,8 +598,8 @@ impl Checker {
                 if !self.model[s].is_empty() {
                     self.resv[s] = None;
                 }
-                let copy: Vec<u8> = self.model[s].iter().copied().collect();
-                self.model[d].extend(copy);
+                let copy = self.model[s].clone();
+                self.model[d].extend_from_slice(&copy);
             }
             Freeze { b, front } => {
                 let i = *b as usize % BUFS;
@@ -524,7 +612,7 @@ impl Checker {
                 self.frozen[i][usize::from(!*front)] = false;
             }
             Add { b, data } => self.add(*b, data),
-            AddFill { b, byte, len } => self.add(*b, &vec![*byte; *len as usize]),
+            AddFill { b, byte, len } => self.add(*b, &vec![*byte; *len as usize % FILL_MAX]),
             AddFmt { b, n } => {
                 let i = *b as usize % BUFS;
                 let s = format!("{n}:{n:x};");
@@ -533,7 +621,7 @@ impl Checker {
                         .add_fmt(format_args!("{n}:{n:x};"))
                         .expect("add_fmt");
                     assert_eq!(k, s.len());
-                    self.model[i].extend(s.bytes());
+                    self.model[i].extend_from_slice(s.as_bytes());
                 }
             }
             AddSlices { b, parts } => {
@@ -544,12 +632,14 @@ impl Checker {
                     let k = self.bufs[i].add_slices(&sl).expect("add_slices");
                     assert_eq!(k, total);
                     for p in parts {
-                        self.model[i].extend(p);
+                        self.model[i].extend_from_slice(p);
                     }
                 }
             }
             Prepend { b, data } => self.prepend(*b, data),
-            PrependFill { b, byte, len } => self.prepend(*b, &vec![*byte; *len as usize]),
+            PrependFill { b, byte, len } => {
+                self.prepend(*b, &vec![*byte; *len as usize % FILL_MAX])
+            }
             Drain { b, n } => {
                 let i = *b as usize % BUFS;
                 self.bufs[i].drain(*n as usize).expect("drain");
@@ -563,12 +653,13 @@ impl Checker {
             }
             Remove { b, n } => {
                 let i = *b as usize % BUFS;
-                let mut out = vec![0u8; *n as usize];
+                // At most one byte more than the data: the same answer
+                // without zeroing 64 KiB for a short buffer.
+                let mut out = vec![0u8; (*n as usize).min(self.model[i].len() + 1)];
                 let k = self.bufs[i].remove(&mut out).expect("remove");
-                let want: Vec<u8> = self.model[i]
-                    .drain(..(*n as usize).min(self.model[i].len()))
-                    .collect();
-                assert_eq!(&out[..k], &want[..], "remove");
+                let want = (*n as usize).min(self.model[i].len());
+                assert_eq!(&out[..k], &self.model[i][..want], "remove");
+                self.model[i].drain(..want);
             }
             RemoveBuffer { src, dst, n } => {
                 let Some((s, d)) = self.two(*src, *dst) else {
@@ -578,8 +669,9 @@ impl Checker {
                 let k = sb.remove_buffer(db, *n as usize).expect("remove_buffer");
                 let want = (*n as usize).min(self.model[s].len());
                 assert_eq!(k, want, "remove_buffer moved");
-                let moved: Vec<u8> = self.model[s].drain(..want).collect();
-                self.model[d].extend(moved);
+                let moved = self.model[s][..want].to_vec();
+                self.model[s].drain(..want);
+                self.model[d].extend_from_slice(&moved);
             }
             AddBuffer { dst, src } => {
                 let Some((d, s)) = self.two(*dst, *src) else {
@@ -587,8 +679,8 @@ impl Checker {
                 };
                 let (db, sb) = self.pair(d, s);
                 db.add_buffer(sb).expect("add_buffer");
-                let moved: Vec<u8> = self.model[s].drain(..).collect();
-                self.model[d].extend(moved);
+                let moved = std::mem::take(&mut self.model[s]);
+                self.model[d].extend_from_slice(&moved);
             }
             PrependBuffer { dst, src } => {
                 let Some((d, s)) = self.two(*dst, *src) else {
@@ -596,17 +688,16 @@ impl Checker {
                 };
                 let (db, sb) = self.pair(d, s);
                 db.prepend_buffer(sb).expect("prepend_buffer");
-                let moved: Vec<u8> = self.model[s].drain(..).collect();
-                for c in moved.into_iter().rev() {
-                    self.model[d].push_front(c);
-                }
+                let mut moved = std::mem::take(&mut self.model[s]);
+                moved.extend_from_slice(&self.model[d]);
+                self.model[d] = moved;
             }
             Copyout { b, n } => {
                 let i = *b as usize % BUFS;
-                let mut out = vec![0u8; *n as usize];
+                let mut out = vec![0u8; (*n as usize).min(self.model[i].len() + 1)];
                 let k = self.bufs[i].copyout(&mut out);
-                let want: Vec<u8> = self.model[i].iter().take(*n as usize).copied().collect();
-                assert_eq!(&out[..k], &want[..], "copyout");
+                let m = &self.model[i];
+                assert_eq!(&out[..k], &m[..(*n as usize).min(m.len())], "copyout");
             }
             CopyoutFrom { b, pos, n } => {
                 let i = *b as usize % BUFS;
@@ -615,17 +706,12 @@ impl Checker {
                 let set = self.bufs[i].ptr_set(&mut p, pos, PtrHow::Set);
                 assert_eq!(set.is_ok(), pos <= len, "ptr_set({pos}) on {len} bytes");
                 if set.is_ok() {
-                    let mut out = vec![0u8; *n as usize];
+                    let mut out = vec![0u8; (*n as usize).min(len - pos + 1)];
                     let k = self.bufs[i]
                         .copyout_from(&p, &mut out)
                         .expect("copyout_from");
-                    let want: Vec<u8> = self.model[i]
-                        .iter()
-                        .skip(pos)
-                        .take(*n as usize)
-                        .copied()
-                        .collect();
-                    assert_eq!(&out[..k], &want[..], "copyout_from");
+                    let m = &self.model[i][pos..];
+                    assert_eq!(&out[..k], &m[..(*n as usize).min(m.len())], "copyout_from");
                 }
             }
             Peek {
@@ -635,14 +721,17 @@ impl Checker {
                 slots,
             } => {
                 let i = *b as usize % BUFS;
-                let m: Vec<u8> = self.model[i].iter().copied().collect();
+                let m = &self.model[i];
                 let start = start.map(|s| (s as usize).min(m.len()));
                 let p = start.map(|s| ptr_at(&self.bufs[i], s));
                 let mut v = vec![IoSlice::new(&[]); *slots as usize % 8];
                 let n = self.bufs[i].peek(len.map(usize::from), p.as_ref(), &mut v);
                 let from = start.unwrap_or(0);
                 let filled = n.min(v.len());
-                let got: Vec<u8> = v[..filled].iter().flat_map(|s| s.iter().copied()).collect();
+                let mut got = Vec::new();
+                for s in &v[..filled] {
+                    got.extend_from_slice(s);
+                }
                 assert!(
                     v[..filled].iter().all(|s| !s.is_empty()),
                     "empty peek slice"
@@ -663,16 +752,16 @@ impl Checker {
                     assert!(got.is_none(), "pullup({k}) of {len} bytes");
                 } else {
                     let got = got.expect("pullup within the length");
-                    assert!(got.iter().eq(self.model[i].iter().take(k)), "pullup bytes");
+                    assert_eq!(&got[..], &self.model[i][..k], "pullup bytes");
                     let first = self.bufs[i].chunks().next().map_or(0, <[u8]>::len);
                     assert!(first >= k, "pullup({k}) left a first chain of {first}");
                 }
             }
             Readln { b, style } => {
                 let i = *b as usize % BUFS;
-                let m: Vec<u8> = self.model[i].iter().copied().collect();
+                let m = &self.model[i];
                 let got = self.bufs[i].readln(style.eol());
-                match naive_eol(&m, 0, *style) {
+                match naive_eol(m, 0, *style) {
                     Some((p, eol)) => {
                         assert_eq!(got.as_deref(), Some(&m[..p]), "readln {style:?}");
                         self.model[i].drain(..p + eol);
@@ -682,9 +771,9 @@ impl Checker {
             }
             ReadlnBounded { b, style, max } => {
                 let i = *b as usize % BUFS;
-                let m: Vec<u8> = self.model[i].iter().copied().collect();
+                let m = &self.model[i];
                 let got = self.bufs[i].readln_bounded(style.eol(), *max as usize);
-                match naive_readln_bounded(&m, *style, *max as usize) {
+                match naive_readln_bounded(m, *style, *max as usize) {
                     Err(TooLong) => {
                         assert!(got.is_err(), "readln_bounded {style:?} {max}: {got:?}")
                     }
@@ -698,10 +787,10 @@ impl Checker {
             }
             ReadlnInto { b, style, cap } => {
                 let i = *b as usize % BUFS;
-                let m: Vec<u8> = self.model[i].iter().copied().collect();
+                let m = &self.model[i];
                 let mut out = vec![0u8; *cap as usize % 512];
                 let got = self.bufs[i].readln_into(style.eol(), &mut out);
-                match naive_readln_bounded(&m, *style, out.len()) {
+                match naive_readln_bounded(m, *style, out.len()) {
                     Err(TooLong) => assert!(got.is_err(), "readln_into {style:?}: {got:?}"),
                     Ok(None) => assert!(matches!(got, Ok(None)), "{got:?}"),
                     Ok(Some((p, eol))) => {
@@ -718,14 +807,14 @@ impl Checker {
                 end,
             } => {
                 let i = *b as usize % BUFS;
-                let m: Vec<u8> = self.model[i].iter().copied().collect();
+                let m = &self.model[i];
                 let buf = &self.bufs[i];
                 let start = start.map(|s| (s as usize).min(m.len()));
                 let end = end.map(|e| (e as usize).min(m.len()));
                 let sp = start.map(|s| ptr_at(buf, s));
                 let ep = end.map(|e| ptr_at(buf, e));
                 let got = buf.search_range(what, sp.as_ref(), ep.as_ref());
-                let want = naive_search(&m, what, start.unwrap_or(0), end);
+                let want = naive_search(m, what, start.unwrap_or(0), end);
                 assert_eq!(got.map(|p| p.pos()), want, "search_range {what:?}");
                 if end.is_none() {
                     let got2 = buf.search(what, sp.as_ref());
@@ -740,12 +829,12 @@ impl Checker {
             }
             SearchEol { b, start, style } => {
                 let i = *b as usize % BUFS;
-                let m: Vec<u8> = self.model[i].iter().copied().collect();
+                let m = &self.model[i];
                 let buf = &self.bufs[i];
                 let start = start.map(|s| (s as usize).min(m.len()));
                 let sp = start.map(|s| ptr_at(buf, s));
                 let got = buf.search_eol(sp.as_ref(), style.eol());
-                let want = naive_eol(&m, start.unwrap_or(0), *style);
+                let want = naive_eol(m, start.unwrap_or(0), *style);
                 assert_eq!(got.map(|(p, n)| (p.pos(), n)), want, "search_eol {style:?}");
                 if let Some((p, _)) = got {
                     let mut out = [0u8; 1];
@@ -766,7 +855,12 @@ impl Checker {
                 assert_eq!(p.pos(), want, "ptr position after add");
                 let mut out = [0u8; 4];
                 let k = buf.copyout_from(&p, &mut out).expect("copyout_from");
-                assert!(out[..k].iter().eq(self.model[i].iter().skip(want).take(4)));
+                let m = &self.model[i][want..];
+                assert_eq!(
+                    &out[..k],
+                    &m[..m.len().min(4)],
+                    "copyout_from after ptr add"
+                );
             }
             Reserve { b, n, fill, commit } => {
                 let i = *b as usize % BUFS;
@@ -774,10 +868,9 @@ impl Checker {
                 let before = self.model[i].len();
                 let room = self.bufs[i].reserve_space(n).expect("reserve_space");
                 assert_eq!(room.len(), n, "reserved room");
-                for (k, c) in room.iter_mut().enumerate() {
-                    *c = pattern(*fill, k);
-                }
-                let written: Vec<u8> = (0..n).map(|k| pattern(*fill, k)).collect();
+                fill_pattern(room, *fill, 0);
+                let mut written = vec![0u8; n];
+                fill_pattern(&mut written, *fill, 0);
                 assert_eq!(self.bufs[i].len(), before, "reserve changed the length");
                 self.resv[i] = Some(written);
                 if let Some(c) = commit {
@@ -808,10 +901,8 @@ impl Checker {
                     // No extent for an empty reservation (as libevent's n_vec > 1 path).
                     assert!(used <= nv && (used > 0 || n == 0), "extents used: {used}");
                     for s in &mut v[..used] {
-                        for c in s.iter_mut() {
-                            *c = pattern(*fill, written.len());
-                            written.push(*c);
-                        }
+                        fill_pattern(s, *fill, written.len());
+                        written.extend_from_slice(s);
                     }
                     assert!(written.len() >= n, "reserved {} of {n}", written.len());
                 }
@@ -855,7 +946,7 @@ impl Checker {
                 "committed {n} of a {}-byte reservation",
                 r.len()
             );
-            self.model[i].extend(&r[..n]);
+            self.model[i].extend_from_slice(&r[..n]);
         }
         // A refused commit changes nothing: a pending reservation stays
         // pending (an oversized commit), a stale one stays stale.
@@ -865,7 +956,7 @@ impl Checker {
         let i = b as usize % BUFS;
         if self.model[i].len() + data.len() <= CAP {
             self.bufs[i].add(data).expect("add");
-            self.model[i].extend(data);
+            self.model[i].extend_from_slice(data);
         }
     }
 
@@ -873,23 +964,24 @@ impl Checker {
         let i = b as usize % BUFS;
         if self.model[i].len() + data.len() <= CAP {
             self.bufs[i].prepend(data).expect("prepend");
-            for &c in data.iter().rev() {
-                self.model[i].push_front(c);
-            }
+            let m = &mut self.model[i];
+            let mut v = Vec::with_capacity(data.len() + m.len());
+            v.extend_from_slice(data);
+            v.extend_from_slice(m);
+            *m = v;
         }
     }
 }
 
-/// Runs a program, checking after every op; `between` runs between ops
-/// (the arena target's loop iterations).
-pub fn run_program(p: &Program, mut between: impl FnMut(usize)) {
+/// Runs a program's first [`MAX_OPS`] ops, with [`Checker::check_after`]
+/// after each and the full check at the end.
+pub fn run_program(p: &Program) {
     let mut c = Checker::new();
-    c.check();
-    for (k, op) in p.ops.iter().enumerate() {
+    for (k, op) in p.ops.iter().take(MAX_OPS).enumerate() {
         c.apply(op);
-        c.check();
-        between(k);
+        c.check_after(k);
     }
+    c.check();
 }
 
 // ---------------------------------------------------------------------------
@@ -924,7 +1016,7 @@ pub fn check_differential(d: &Differential) {
     };
     let hay: Vec<u8> = d.pieces.concat();
     let buf = build();
-    assert!(bytes(&buf) == hay);
+    assert!(same_bytes(&buf, &hay));
     let len = hay.len();
     for (what, start, end) in &d.needles {
         let start = (*start as usize).min(len);
@@ -975,9 +1067,9 @@ pub fn check_differential(d: &Differential) {
                     break;
                 }
             }
-            assert!(bytes(&b) == rest);
+            assert!(same_bytes(&b, rest));
         }
-        assert!(bytes(&b) == rest);
+        assert!(same_bytes(&b, rest));
         let mut b = build();
         let got = b.readln_bounded(style.eol(), d.max as usize);
         match naive_readln_bounded(&hay, style, d.max as usize) {
@@ -1002,7 +1094,7 @@ pub fn replay(target: &str, data: &[u8]) {
     match target {
         "evbuffer_ops" | "evbuffer_arena" => {
             if let Ok(p) = Program::arbitrary_take_rest(u) {
-                run_program(&p, |_| {});
+                run_program(&p);
             }
         }
         "readln_search" => {
