@@ -248,7 +248,7 @@ if [[ cg_echo =~ $ONLY && $CALLGRIND == 1 ]]; then
 			    partial-libevent.txt
 			a=$CG_IR_PER_OP
 			echo "== [rvent] cg_echo conns=50 size=$size"
-			cg_echo_run rvent "$BIN_DIR/echo" '*EventBase>::run' 50 "$size" \
+			cg_echo_run rvent "$BIN_DIR/echo" '*EventBase*>::run' 50 "$size" \
 			    partial-rvent.txt
 			awk -v s="$size" -v a="$a" -v b="$CG_IR_PER_OP" 'BEGIN {
 				printf "cg_echo conns=50 size=%d ir_per_op libevent=%s rvent=%s libevent/rvent=%.2f\n",

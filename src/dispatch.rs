@@ -167,6 +167,10 @@ impl<X: BaseExt> EventBase<X> {
     /// # Ok::<(), rvent::Error>(())
     /// ```
     #[doc(alias = "event_base_loop")]
+    // A real function, as before the core became generic: the loop is not
+    // worth inlining into callers, and profiles (callgrind's
+    // toggle-collect in benches/compare.sh) find it by name.
+    #[inline(never)]
     pub fn run(&mut self, flags: LoopFlags) -> Result<LoopStatus> {
         if self.running {
             log(
