@@ -20,6 +20,6 @@ pub use sockets::pair;
 #[allow(unused_imports)]
 pub use timing::{LATE, assert_on_time, ms, retry_timing, thread_cpu_time, watchdog};
 #[allow(unused_imports)]
-pub use trial::{TestResult, check, run_serially};
-#[allow(unused_imports)]
 pub(crate) use trial::trials;
+#[allow(unused_imports)]
+pub use trial::{TestResult, check, run_serially};
