@@ -20,7 +20,6 @@ use std::cell::Cell;
 use std::io::{Read, Write};
 use std::os::fd::AsRawFd;
 use std::os::unix::net::UnixStream;
-use std::process::Command;
 use std::ptr;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
@@ -28,7 +27,7 @@ use std::time::Duration;
 
 use libtest_mimic::Failed;
 use rvent::{Error, Ev, Event, EventBase, LoopFlags, MEM_ALIGN, MemFunctions};
-use util::{TestResult, check, pair, run_serially, trials};
+use util::{TestResult, check, pair, rerun_self, run_serially, trials};
 
 const CHILD_ENV: &str = "RVENT_MEM_CHILD";
 
@@ -714,9 +713,7 @@ fn mem_functions_are_implemented() -> TestResult {
 // Child processes
 
 fn run_child(mode: &str, verdict: impl FnOnce(bool, &str) -> TestResult) -> TestResult {
-    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
-    let out = Command::new(exe)
-        .env(CHILD_ENV, mode)
+    let out = rerun_self(CHILD_ENV, mode)
         .output()
         .map_err(|e| e.to_string())?;
     let text = format!(

@@ -16,12 +16,12 @@ use std::os::fd::AsRawFd;
 use std::os::unix::net::UnixStream;
 use std::os::unix::process::ExitStatusExt;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::process::{Command, Output, Stdio};
+use std::process::{Output, Stdio};
 use std::sync::Mutex;
 use std::time::Duration;
 
 use rvent::{BaseFlags, Config, Error, Ev, Event, EventBase, LoopFlags, Severity};
-use util::{TestResult, check, pair, run_serially, trials};
+use util::{TestResult, check, pair, rerun_self, run_serially, trials};
 
 const CHILD_ENV: &str = "RVENT_SETTINGS_CHILD";
 
@@ -92,10 +92,8 @@ const REENTRANT: &str = "event_base_loop: reentrant invocation";
 
 /// Re-executes this test binary as the child `scenario`.
 fn run_child(scenario: &str, env: &[(&str, &str)]) -> Output {
-    let exe = std::env::current_exe().expect("current_exe");
-    let mut cmd = Command::new(exe);
-    cmd.env(CHILD_ENV, scenario)
-        .env_remove("EVENT_SHOW_METHOD")
+    let mut cmd = rerun_self(CHILD_ENV, scenario);
+    cmd.env_remove("EVENT_SHOW_METHOD")
         .env_remove("EVENT_NOEPOLL")
         .env_remove("RUST_BACKTRACE")
         .stdin(Stdio::null());

@@ -22,4 +22,4 @@ pub use timing::{LATE, assert_on_time, ms, retry_timing, thread_cpu_time, watchd
 #[allow(unused_imports)]
 pub(crate) use trial::trials;
 #[allow(unused_imports)]
-pub use trial::{TestResult, check, run_serially};
+pub use trial::{TestResult, check, rerun_self, run_serially};
