@@ -77,9 +77,18 @@ fn set_disposition(sig: i32, handler: libc::sighandler_t) -> libc::sigaction {
     old
 }
 
-fn put_back(sig: i32, old: &libc::sigaction) {
+/// Runs `body` with `handler` installed for `sig`, then puts the previous
+/// action back (also when `body` fails).
+fn with_disposition(
+    sig: i32,
+    handler: libc::sighandler_t,
+    body: impl FnOnce() -> TestResult,
+) -> TestResult {
+    let old = set_disposition(sig, handler);
+    let r = body();
     // SAFETY: `old` came from a successful sigaction call.
-    unsafe { libc::sigaction(sig, old, std::ptr::null_mut()) };
+    unsafe { libc::sigaction(sig, &old, std::ptr::null_mut()) };
+    r
 }
 
 static TEST_HANDLER_CALLS: AtomicUsize = AtomicUsize::new(0);
@@ -268,8 +277,7 @@ fn immediatesignal() -> TestResult {
 /// custom handler is replaced; once the last event is deleted it is back
 /// and gets the signal again.
 fn signal_restore() -> TestResult {
-    let old = set_disposition(libc::SIGUSR1, test_handler_addr());
-    let r = (|| -> TestResult {
+    with_disposition(libc::SIGUSR1, test_handler_addr(), || {
         TEST_HANDLER_CALLS.store(0, Ordering::SeqCst);
         raise(libc::SIGUSR1);
         assert_eq!(
@@ -308,15 +316,12 @@ fn signal_restore() -> TestResult {
         base.run(LoopFlags::NONBLOCK)?;
         assert_eq!(seen.calls.get(), 1, "deleted event still got the signal");
         Ok(())
-    })();
-    put_back(libc::SIGUSR1, &old);
-    r
+    })
 }
 
 /// `signal/signal_assert`: an ignored signal is ignored again afterwards.
 fn signal_restore_ignored() -> TestResult {
-    let old = set_disposition(libc::SIGUSR2, libc::SIG_IGN);
-    let r = (|| -> TestResult {
+    with_disposition(libc::SIGUSR2, libc::SIG_IGN, || {
         let mut base = EventBase::new()?;
         let (ev, seen) = recording_event(&mut base, libc::SIGUSR2, Ev::SIGNAL | Ev::PERSIST);
         ev.add(&mut base, None)?;
@@ -333,15 +338,12 @@ fn signal_restore_ignored() -> TestResult {
             "SIG_IGN not restored",
         )?;
         Ok(())
-    })();
-    put_back(libc::SIGUSR2, &old);
-    r
+    })
 }
 
 /// Dropping a base with signal events still added restores the handler.
 fn signal_restore_on_base_drop() -> TestResult {
-    let old = set_disposition(libc::SIGUSR1, test_handler_addr());
-    let r = (|| -> TestResult {
+    with_disposition(libc::SIGUSR1, test_handler_addr(), || {
         let mut base = EventBase::new()?;
         let (ev, _seen) = recording_event(&mut base, libc::SIGUSR1, Ev::SIGNAL | Ev::PERSIST);
         ev.add(&mut base, None)?;
@@ -355,16 +357,13 @@ fn signal_restore_on_base_drop() -> TestResult {
             "handler not restored on drop",
         )?;
         Ok(())
-    })();
-    put_back(libc::SIGUSR1, &old);
-    r
+    })
 }
 
 /// The saved handler is process-wide: it comes back only when the last
 /// event in *any* base lets go of the signal.
 fn signal_handler_shared_by_two_bases() -> TestResult {
-    let old = set_disposition(libc::SIGUSR1, test_handler_addr());
-    let r = (|| -> TestResult {
+    with_disposition(libc::SIGUSR1, test_handler_addr(), || {
         let mut base1 = EventBase::new()?;
         let mut base2 = EventBase::new()?;
         let (ev1, _) = recording_event(&mut base1, libc::SIGUSR1, Ev::SIGNAL | Ev::PERSIST);
@@ -385,9 +384,7 @@ fn signal_handler_shared_by_two_bases() -> TestResult {
             "not restored after the last del",
         )?;
         Ok(())
-    })();
-    put_back(libc::SIGUSR1, &old);
-    r
+    })
 }
 
 /// `signal/signal_while_processing`: a signal raised from its own callback
