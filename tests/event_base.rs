@@ -10,9 +10,7 @@ use std::time::Duration;
 use rvent::{
     BaseFlags, Config, Error, Ev, Event, EventBase, Features, LoopFlags, LoopStatus, MAX_PRIORITIES,
 };
-use util::{Counter, DropProbe, Log, pair};
-
-fn nop(_: &mut EventBase, _: Event, _: i32, _: Ev) {}
+use util::{Counter, DropProbe, Log, nop, pair};
 
 #[test]
 fn new_base_is_epoll_with_one_priority() {

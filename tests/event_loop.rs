@@ -8,9 +8,7 @@ use std::os::fd::AsRawFd;
 use std::time::{Duration, Instant, SystemTime};
 
 use rvent::{BaseFlags, Config, Error, Ev, Event, EventBase, EventInfo, LoopFlags, LoopStatus};
-use util::{Counter, LATE, Log, assert_on_time, ms, pair, retry_timing};
-
-fn nop(_: &mut EventBase, _: Event, _: i32, _: Ev) {}
+use util::{Counter, LATE, Log, assert_on_time, ms, nop, pair, retry_timing};
 
 /// A timer that counts its calls and, while below `limit`, re-adds itself
 /// with a zero timeout (so it fires again on the next iteration).

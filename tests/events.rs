@@ -3,6 +3,8 @@
 //! getters and bad input — libevent's `main/`, `et/` and `finalize/`
 //! regression behaviours.
 
+mod util;
+
 use std::cell::{Cell, RefCell};
 use std::io::{ErrorKind, Read, Write};
 use std::net::Shutdown;
@@ -12,25 +14,11 @@ use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use rvent::{Error, Ev, Event, EventBase, LoopFlags, LoopStatus};
+use util::{Counter, DropProbe, pair, thread_cpu_time};
 
 // ---------------------------------------------------------------------------
 // Helpers
 // ---------------------------------------------------------------------------
-
-fn pair() -> (UnixStream, UnixStream) {
-    let (a, b) = UnixStream::pair().unwrap();
-    a.set_nonblocking(true).unwrap();
-    b.set_nonblocking(true).unwrap();
-    (a, b)
-}
-
-fn counter() -> Rc<Cell<u32>> {
-    Rc::new(Cell::new(0))
-}
-
-fn bump(c: &Cell<u32>) {
-    c.set(c.get() + 1);
-}
 
 /// One non-blocking loop iteration (`EVLOOP_ONCE | EVLOOP_NONBLOCK`).
 fn pass(base: &mut EventBase) {
@@ -49,20 +37,6 @@ fn fill(s: &mut UnixStream) -> usize {
             Err(e) => panic!("fill: {e}"),
         }
     }
-}
-
-/// Sets its flag when dropped: proves a closure's captures were released.
-struct Probe(Rc<Cell<bool>>);
-
-impl Drop for Probe {
-    fn drop(&mut self) {
-        self.0.set(true);
-    }
-}
-
-fn probe() -> (Probe, Rc<Cell<bool>>) {
-    let flag = Rc::new(Cell::new(false));
-    (Probe(flag.clone()), flag)
 }
 
 fn is_stale<T: std::fmt::Debug>(r: rvent::Result<T>) -> bool {
@@ -134,13 +108,13 @@ fn simpleread_multiple() {
 fn simplewrite() {
     let mut base = EventBase::new().unwrap();
     let (a, mut b) = pair();
-    let calls = counter();
+    let calls = Counter::new();
     let c = calls.clone();
     let mut wr = a.try_clone().unwrap();
     let ev = Event::new(&mut base, a.as_raw_fd(), Ev::WRITE, move |_, _, _, what| {
         assert_eq!(what, Ev::WRITE);
         wr.write_all(b"hello").unwrap();
-        bump(&c);
+        c.bump();
     })
     .unwrap();
     ev.add(&mut base, None).unwrap();
@@ -155,7 +129,7 @@ fn simplewrite() {
 fn multiple_events_for_same_fd() {
     let mut base = EventBase::new().unwrap();
     let (a, mut b) = pair();
-    let (reads, writes) = (counter(), counter());
+    let (reads, writes) = (Counter::new(), Counter::new());
     let (r, w) = (reads.clone(), writes.clone());
     let mut rd = a.try_clone().unwrap();
     let rev = Event::new(
@@ -166,7 +140,7 @@ fn multiple_events_for_same_fd() {
             assert_eq!(what, Ev::READ);
             let mut buf = [0u8; 64];
             assert!(rd.read(&mut buf).unwrap() > 0);
-            bump(&r);
+            r.bump();
         },
     )
     .unwrap();
@@ -176,7 +150,7 @@ fn multiple_events_for_same_fd() {
         Ev::WRITE | Ev::PERSIST,
         move |_, _, _, what| {
             assert_eq!(what, Ev::WRITE);
-            bump(&w);
+            w.bump();
         },
     )
     .unwrap();
@@ -361,7 +335,7 @@ fn want_only_once() {
     let mut base = EventBase::new().unwrap();
     let (mut a, b) = pair();
     a.write_all(b"first").unwrap();
-    let calls = counter();
+    let calls = Counter::new();
     let c = calls.clone();
     let mut rd = b.try_clone().unwrap();
     let mut peer = a.try_clone().unwrap();
@@ -370,7 +344,7 @@ fn want_only_once() {
         assert!(rd.read(&mut buf).unwrap() > 0);
         // More data arrives; a non-persistent event must not fire again.
         peer.write_all(b"second").unwrap();
-        bump(&c);
+        c.bump();
     })
     .unwrap();
     ev.add(&mut base, None).unwrap();
@@ -392,7 +366,7 @@ fn nonpersist_readd() {
     b.write_all(b"Hello").unwrap();
     let last_added: Rc<Cell<Option<Event>>> = Rc::new(Cell::new(None));
     let others: [Rc<Cell<Option<Event>>>; 2] = Default::default();
-    let calls = counter();
+    let calls = Counter::new();
     let mut evs = Vec::new();
     for (i, s) in [&a, &b].into_iter().enumerate() {
         let (last, other, c) = (last_added.clone(), others[i].clone(), calls.clone());
@@ -403,7 +377,7 @@ fn nonpersist_readd() {
             let other = other.get().unwrap();
             other.add(base, None).unwrap();
             last.set(Some(other));
-            bump(&c);
+            c.bump();
         })
         .unwrap();
         evs.push(ev);
@@ -436,7 +410,7 @@ fn level_triggered_partial_read_fires_again() {
     let mut base = EventBase::new().unwrap();
     let (mut a, b) = pair();
     a.write_all(b"abcd").unwrap();
-    let calls = counter();
+    let calls = Counter::new();
     let c = calls.clone();
     let mut rd = b.try_clone().unwrap();
     let ev = Event::new(
@@ -446,7 +420,7 @@ fn level_triggered_partial_read_fires_again() {
         move |base, ev, _, _| {
             let mut buf = [0u8; 1];
             rd.read_exact(&mut buf).unwrap();
-            bump(&c);
+            c.bump();
             if c.get() == 4 {
                 ev.del(base).unwrap();
             }
@@ -460,11 +434,11 @@ fn level_triggered_partial_read_fires_again() {
 
 /// Calls of a `READ | PERSIST | extra` event over two `ONCE | NONBLOCK`
 /// passes when its data is never read.
-fn unread_data_calls(extra: Ev) -> u32 {
+fn unread_data_calls(extra: Ev) -> usize {
     let mut base = EventBase::new().unwrap();
     let (mut a, b) = pair();
     a.write_all(b"abcd").unwrap();
-    let calls = counter();
+    let calls = Counter::new();
     let c = calls.clone();
     let ev = Event::new(
         &mut base,
@@ -472,7 +446,7 @@ fn unread_data_calls(extra: Ev) -> u32 {
         Ev::READ | Ev::PERSIST | extra,
         move |_, _, _, what| {
             assert_eq!(what, Ev::READ | extra, "ET events report EV_ET");
-            bump(&c);
+            c.bump();
         },
     )
     .unwrap();
@@ -499,7 +473,7 @@ fn et_multiple_events() {
     let mut base = EventBase::new().unwrap();
     let (mut a, b) = pair();
     a.write_all(b"abcd").unwrap();
-    let (c1, c2) = (counter(), counter());
+    let (c1, c2) = (Counter::new(), Counter::new());
     let mut evs = Vec::new();
     for c in [&c1, &c2] {
         let c = c.clone();
@@ -509,7 +483,7 @@ fn et_multiple_events() {
             Ev::READ | Ev::ET | Ev::PERSIST,
             move |_, _, _, what| {
                 assert_eq!(what, Ev::READ | Ev::ET);
-                bump(&c);
+                c.bump();
             },
         )
         .unwrap();
@@ -531,13 +505,13 @@ fn et_multiple_events() {
     // mask (which re-arms the edge once) but must keep EPOLLET.
     let (mut a, b) = pair();
     a.write_all(b"abcd").unwrap();
-    let (reads, writes) = (counter(), counter());
+    let (reads, writes) = (Counter::new(), Counter::new());
     let r = reads.clone();
     let rev = Event::new(
         &mut base,
         b.as_raw_fd(),
         Ev::READ | Ev::ET | Ev::PERSIST,
-        move |_, _, _, _| bump(&r),
+        move |_, _, _, _| r.bump(),
     )
     .unwrap();
     let w = writes.clone();
@@ -547,7 +521,7 @@ fn et_multiple_events() {
         Ev::WRITE | Ev::ET | Ev::PERSIST,
         move |_, _, _, what| {
             assert_eq!(what, Ev::WRITE | Ev::ET);
-            bump(&w);
+            w.bump();
         },
     )
     .unwrap();
@@ -739,18 +713,6 @@ fn simpleclose_close_persist_et() {
     );
 }
 
-/// CPU time this thread has used.
-fn thread_cpu_time() -> Duration {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: `ts` is a valid, writable timespec for the duration of the call.
-    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
-    assert_eq!(rc, 0);
-    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
-}
-
 #[test]
 fn closed_only_event_does_not_spin_on_unread_data() {
     // libevent registers EV_CLOSED alone as EPOLLRDHUP, so unread data does
@@ -839,9 +801,9 @@ fn active_on_nonpending_event() {
 #[test]
 fn active_on_finalized_event_fails() {
     let mut base = EventBase::new().unwrap();
-    let calls = counter();
+    let calls = Counter::new();
     let c = calls.clone();
-    let ev = Event::timer(&mut base, move |_, _, _, _| bump(&c)).unwrap();
+    let ev = Event::timer(&mut base, move |_, _, _, _| c.bump()).unwrap();
     ev.finalize(&mut base, |_, _| {}).unwrap();
     assert!(is_bad_state(ev.active(&mut base, Ev::TIMEOUT)));
     base.dispatch().unwrap();
@@ -940,7 +902,7 @@ fn del_removes_active_event() {
     // fd, whichever runs first deletes the other.
     let (mut a, b) = pair();
     a.write_all(b"x").unwrap();
-    let calls = counter();
+    let calls = Counter::new();
     let evs: Rc<RefCell<Vec<Event>>> = Rc::new(RefCell::new(Vec::new()));
     for _ in 0..2 {
         let (c, evs2) = (calls.clone(), evs.clone());
@@ -949,7 +911,7 @@ fn del_removes_active_event() {
             b.as_raw_fd(),
             Ev::READ | Ev::PERSIST,
             move |base, me, _, _| {
-                bump(&c);
+                c.bump();
                 for other in evs2.borrow().iter().filter(|&&e| e != me) {
                     other.del(base).unwrap();
                 }
@@ -974,8 +936,8 @@ fn free_own_event_in_callback() {
     let mut base = EventBase::new().unwrap();
     let (mut a, b) = pair();
     a.write_all(b"x").unwrap();
-    let (p, dropped) = probe();
-    let calls = counter();
+    let (p, dropped) = DropProbe::watched();
+    let calls = Counter::new();
     let c = calls.clone();
     let d = dropped.clone();
     let ev = Event::new(
@@ -984,7 +946,7 @@ fn free_own_event_in_callback() {
         Ev::READ | Ev::PERSIST,
         move |base, ev, _, _| {
             let _keep = &p;
-            bump(&c);
+            c.bump();
             ev.free(base).unwrap();
             assert!(!ev.is_live(base));
             assert!(is_stale(ev.add(base, None)));
@@ -1007,7 +969,7 @@ fn free_own_event_in_callback() {
 #[test]
 fn callback_reassigns_own_event() {
     let mut base = EventBase::new().unwrap();
-    let (p, old_dropped) = probe();
+    let (p, old_dropped) = DropProbe::watched();
     let order = Rc::new(RefCell::new(Vec::new()));
     let o = order.clone();
     let ev = Event::timer(&mut base, move |base, ev, _, _| {
@@ -1307,14 +1269,14 @@ fn priorities_starve_lower_queues() {
         base.priority_init(n).unwrap();
         let mut counts = Vec::new();
         for pri in [0, n - 1] {
-            let count = counter();
+            let count = Counter::new();
             let c = count.clone();
             let ev = Event::timer(&mut base, move |base, me, _, _| {
                 if c.get() == 3 {
                     base.loopexit(None).unwrap();
                     return;
                 }
-                bump(&c);
+                c.bump();
                 me.add(base, Some(Duration::ZERO)).unwrap();
             })
             .unwrap();
@@ -1438,8 +1400,8 @@ fn libc_sigusr1() -> i32 {
 fn once_never_fired_released_on_drop() {
     let mut base = EventBase::new().unwrap();
     let (_a, b) = pair();
-    let (p1, timer_dropped) = probe();
-    let (p2, read_dropped) = probe();
+    let (p1, timer_dropped) = DropProbe::watched();
+    let (p2, read_dropped) = DropProbe::watched();
     base.once(
         -1,
         Ev::TIMEOUT,
@@ -1480,7 +1442,7 @@ fn finalize_cb_invoked() {
     // added and a re-added (added, active, added again) event.
     let mut base = EventBase::new().unwrap();
     let (_a, b) = pair();
-    let (cbs, fins) = (counter(), counter());
+    let (cbs, fins) = (Counter::new(), Counter::new());
     let mut evs = Vec::new();
     for case in 0..4 {
         let c = cbs.clone();
@@ -1488,7 +1450,7 @@ fn finalize_cb_invoked() {
             &mut base,
             b.as_raw_fd(),
             Ev::READ | Ev::PERSIST,
-            move |_, _, _, _| bump(&c),
+            move |_, _, _, _| c.bump(),
         )
         .unwrap();
         match case {
@@ -1505,13 +1467,13 @@ fn finalize_cb_invoked() {
         if case % 2 == 0 {
             ev.finalize(&mut base, move |_, fev| {
                 assert_eq!(fev, ev);
-                bump(&f);
+                f.bump();
             })
             .unwrap();
         } else {
             ev.free_finalize(&mut base, move |_, fev| {
                 assert_eq!(fev, ev);
-                bump(&f);
+                f.bump();
             })
             .unwrap();
         }
@@ -1564,8 +1526,8 @@ fn finalize_within_cb() {
 #[test]
 fn free_finalize_frees_finalize_keeps() {
     let mut base = EventBase::new().unwrap();
-    let (p1, freed_dropped) = probe();
-    let (p2, kept_dropped) = probe();
+    let (p1, freed_dropped) = DropProbe::watched();
+    let (p2, kept_dropped) = DropProbe::watched();
     let freed = Event::timer(&mut base, move |_, _, _, _| {
         let _keep = &p1;
     })
@@ -1637,7 +1599,7 @@ fn finalize_reassign_readd() {
 fn base_drop_runs_finalizers() {
     let mut base = EventBase::new().unwrap();
     let fins = Rc::new(RefCell::new(Vec::new()));
-    let (p, cb_dropped) = probe();
+    let (p, cb_dropped) = DropProbe::watched();
     let later = Event::timer(&mut base, move |_, _, _, _| {
         let _keep = &p;
     })
@@ -1769,7 +1731,7 @@ fn getters() {
 #[test]
 fn closure_dropped_when_event_freed() {
     let mut base = EventBase::new().unwrap();
-    let (p, dropped) = probe();
+    let (p, dropped) = DropProbe::watched();
     let ev = Event::timer(&mut base, move |_, _, _, _| {
         let _keep = &p;
     })
@@ -1781,7 +1743,7 @@ fn closure_dropped_when_event_freed() {
     assert_eq!(base.num_pending(), 0);
 
     // A never-freed event's state is dropped with the base.
-    let (p, dropped) = probe();
+    let (p, dropped) = DropProbe::watched();
     let ev = Event::timer(&mut base, move |_, _, _, _| {
         let _keep = &p;
     })
@@ -1889,7 +1851,7 @@ fn add_regular_file_fails() {
     assert_eq!(base.run(LoopFlags::NONBLOCK).unwrap(), LoopStatus::NoEvents);
 
     // A once on the file fails the same way and is released at once.
-    let (p, dropped) = probe();
+    let (p, dropped) = DropProbe::watched();
     let r = base.once(file.as_raw_fd(), Ev::READ, None, move |_, _, _| {
         let _keep = &p;
     });
@@ -1901,10 +1863,10 @@ fn add_regular_file_fails() {
     // The fd table is not poisoned: a socket event still works afterwards.
     let (mut a, b) = pair();
     a.write_all(b"x").unwrap();
-    let calls = counter();
+    let calls = Counter::new();
     let c = calls.clone();
     let ok = Event::new(&mut base, b.as_raw_fd(), Ev::READ, move |_, _, _, _| {
-        bump(&c)
+        c.bump()
     })
     .unwrap();
     ok.add(&mut base, None).unwrap();

@@ -13,21 +13,21 @@
 //! need a fresh process (no hooks at all, misaligned hooks) re-execute this
 //! binary with `RVENT_MEM_CHILD` set.
 
+mod util;
+
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::io::{Read, Write};
 use std::os::fd::AsRawFd;
 use std::os::unix::net::UnixStream;
-use std::process::Command;
 use std::ptr;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
 use std::time::Duration;
 
-use libtest_mimic::{Arguments, Failed, Trial};
+use libtest_mimic::Failed;
 use rvent::{Error, Ev, Event, EventBase, LoopFlags, MEM_ALIGN, MemFunctions};
-
-type TestResult = Result<(), Failed>;
+use util::{TestResult, check, pair, rerun_self, run_serially, trials};
 
 const CHILD_ENV: &str = "RVENT_MEM_CHILD";
 
@@ -38,79 +38,29 @@ fn main() {
     }
     // First thing, before any other rvent call.
     rvent::install_mem_functions(&HOOKS).expect("hooks install first");
-    let mut args = Arguments::from_args();
-    // The hooks and their counters are process-wide: one test at a time,
-    // on the main thread.
-    args.test_threads = Some(1);
-    let tests = vec![
-        Trial::test(
-            "counting_hooks_see_every_allocation",
-            counting_hooks_see_every_allocation,
-        ),
-        Trial::test(
-            "event_core_makes_no_global_allocations",
-            event_core_makes_no_global_allocations,
-        ),
-        Trial::test(
-            "steady_state_loop_makes_no_calls",
-            steady_state_loop_makes_no_calls,
-        ),
-        Trial::test(
-            "failing_hooks_return_alloc_error",
-            failing_hooks_return_alloc_error,
-        ),
-        Trial::test("late_install_is_refused", late_install_is_refused),
-        Trial::test(
-            "install_after_first_use_is_refused",
-            install_after_first_use_is_refused,
-        ),
-        Trial::test("realloc_contract_is_kept", realloc_contract_is_kept),
-        Trial::test("blocks_are_16_byte_aligned", blocks_are_16_byte_aligned),
-        Trial::test(
-            "misaligned_hooks_are_detected",
-            misaligned_hooks_are_detected,
-        ),
-        Trial::test(
-            "misaligned_realloc_is_detected",
-            misaligned_realloc_is_detected,
-        ),
-        Trial::test("overflowing_sizes_fail", overflowing_sizes_fail),
-        Trial::test(
-            "mem_functions_are_implemented",
-            mem_functions_are_implemented,
-        ),
-        Trial::test(
-            "loop_alloc_failure_is_logged_and_returned",
-            loop_alloc_failure_is_logged_and_returned,
-        ),
-        Trial::test(
-            "steady_loop_recreating_events_makes_no_calls",
-            steady_loop_recreating_events_makes_no_calls,
-        ),
-        Trial::test(
-            "arena_is_reset_every_iteration",
-            arena_is_reset_every_iteration,
-        ),
-        Trial::test("pool_trims_above_high_water", pool_trims_above_high_water),
-        Trial::test(
-            "lines_handed_to_the_user_come_from_the_hooks",
-            lines_handed_to_the_user_come_from_the_hooks,
-        ),
-        Trial::test(
-            "evbuffer_steady_loop_makes_no_calls",
-            evbuffer_steady_loop_makes_no_calls,
-        ),
-        Trial::test(
-            "evbuffer_without_a_base_uses_the_hooks_and_keeps_nothing",
-            evbuffer_without_a_base_uses_the_hooks_and_keeps_nothing,
-        ),
-        Trial::test(
-            "bufferevent_echo_round_trip_makes_no_calls",
-            bufferevent_echo_round_trip_makes_no_calls,
-        ),
-        Trial::test("idle_connection_memory", idle_connection_memory),
-    ];
-    libtest_mimic::run(&args, tests).exit();
+    run_serially(trials![
+        counting_hooks_see_every_allocation,
+        event_core_makes_no_global_allocations,
+        steady_state_loop_makes_no_calls,
+        failing_hooks_return_alloc_error,
+        late_install_is_refused,
+        install_after_first_use_is_refused,
+        realloc_contract_is_kept,
+        blocks_are_16_byte_aligned,
+        misaligned_hooks_are_detected,
+        misaligned_realloc_is_detected,
+        overflowing_sizes_fail,
+        mem_functions_are_implemented,
+        loop_alloc_failure_is_logged_and_returned,
+        steady_loop_recreating_events_makes_no_calls,
+        arena_is_reset_every_iteration,
+        pool_trims_above_high_water,
+        lines_handed_to_the_user_come_from_the_hooks,
+        evbuffer_steady_loop_makes_no_calls,
+        evbuffer_without_a_base_uses_the_hooks_and_keeps_nothing,
+        bufferevent_echo_round_trip_makes_no_calls,
+        idle_connection_memory,
+    ]);
 }
 
 // ---------------------------------------------------------------------------
@@ -343,17 +293,6 @@ fn global_allocs() -> usize {
 // ---------------------------------------------------------------------------
 // Helpers
 
-fn check(cond: bool, msg: impl Into<String>) -> TestResult {
-    if cond { Ok(()) } else { Err(msg.into().into()) }
-}
-
-fn pair() -> Result<(UnixStream, UnixStream), Failed> {
-    let (a, b) = UnixStream::pair().map_err(|e| e.to_string())?;
-    a.set_nonblocking(true).map_err(|e| e.to_string())?;
-    b.set_nonblocking(true).map_err(|e| e.to_string())?;
-    Ok((a, b))
-}
-
 /// A workload touching every routed structure: the slab (growing), boxed
 /// callbacks with captured state, the heap, a common timeout, the fd table,
 /// the poll array, priorities, the notifier queue and the loop's arena. Stops at the first error, which it returns.
@@ -431,7 +370,7 @@ fn workload_on(base: &mut EventBase, sock: &UnixStream) -> Result<(), Error> {
 /// the hooks, all handed back when the base drops. `mem_stats` agrees with
 /// what the hooks saw.
 fn counting_hooks_see_every_allocation() -> TestResult {
-    let (a, _b) = pair()?;
+    let (a, _b) = pair();
     let start = held();
     let before_base = start;
     check(
@@ -480,7 +419,7 @@ fn counting_hooks_see_every_allocation() -> TestResult {
 /// timers and queues never touch Rust's global allocator.
 fn event_core_makes_no_global_allocations() -> TestResult {
     let mut base = EventBase::new()?;
-    let (a, _b) = pair()?;
+    let (a, _b) = pair();
     let ct = base.init_common_timeout(Duration::from_secs(5))?;
     let hits = Rc::new(Cell::new(0u64));
     let mut evs = [None; 200];
@@ -514,7 +453,7 @@ fn event_core_makes_no_global_allocations() -> TestResult {
 /// the hooks and no global allocations per iteration.
 fn steady_state_loop_makes_no_calls() -> TestResult {
     let mut base = EventBase::new()?;
-    let (a, b) = pair()?;
+    let (a, b) = pair();
     let reads = Rc::new(Cell::new(0u64));
     let fired = Rc::new(Cell::new(0u64));
     let r = Rc::clone(&reads);
@@ -594,7 +533,7 @@ fn steady_state_loop_makes_no_calls() -> TestResult {
 /// Fail the k-th allocation, for every k across the workload: each run
 /// returns `Err(Alloc)` (never a panic or abort) and leaks nothing.
 fn failing_hooks_return_alloc_error() -> TestResult {
-    let (a, _b) = pair()?;
+    let (a, _b) = pair();
     let start = held();
     let mut failures = 0;
     for k in 1.. {
@@ -649,7 +588,7 @@ fn install_after_first_use_is_refused() -> TestResult {
 /// with a non-null pointer and a non-zero size, and keep their contents.
 fn realloc_contract_is_kept() -> TestResult {
     let mut base = EventBase::new()?;
-    let (a, b) = pair()?;
+    let (a, b) = pair();
     let reallocs = HOOKS.reallocs.load(SeqCst);
     let hits = Rc::new(Cell::new(0u32));
     let mut evs = Vec::new();
@@ -695,7 +634,7 @@ fn dup_at_least(s: &UnixStream, min: i32) -> Result<std::os::fd::OwnedFd, Failed
 /// Every block the hooks handed out was 16-byte aligned, and rvent's
 /// blocks satisfy every layout it asked for (checked inside rvent).
 fn blocks_are_16_byte_aligned() -> TestResult {
-    let (a, _b) = pair()?;
+    let (a, _b) = pair();
     workload(&a)?;
     check(
         HOOKS.misaligned.load(SeqCst) == 0,
@@ -774,9 +713,7 @@ fn mem_functions_are_implemented() -> TestResult {
 // Child processes
 
 fn run_child(mode: &str, verdict: impl FnOnce(bool, &str) -> TestResult) -> TestResult {
-    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
-    let out = Command::new(exe)
-        .env(CHILD_ENV, mode)
+    let out = rerun_self(CHILD_ENV, mode)
         .output()
         .map_err(|e| e.to_string())?;
     let text = format!(
@@ -988,7 +925,7 @@ fn loop_alloc_failure_is_logged_and_returned() -> TestResult {
 /// allocations per iteration; the pool serves the re-created callbacks.
 fn steady_loop_recreating_events_makes_no_calls() -> TestResult {
     let mut base = EventBase::new()?;
-    let (a, b) = pair()?;
+    let (a, b) = pair();
     let reads = Rc::new(Cell::new(0u64));
     let fired = Rc::new(Cell::new(0u64));
     let notified = Rc::new(Cell::new(0u64));
@@ -1354,7 +1291,7 @@ fn bufferevent_echo_round_trip_makes_no_calls() -> TestResult {
     let mut base = EventBase::new()?;
     let mut clients = Vec::new();
     for _ in 0..8 {
-        let (server, client) = pair()?;
+        let (server, client) = pair();
         echo_bev(&mut base, server.into_raw_fd())?;
         clients.push(client);
     }

@@ -9,19 +9,19 @@
 //! and `main` then runs only that scenario (a panic fails it) and exits.
 //! The parent process never enables debug mode.
 
+mod util;
+
 use std::io::Write;
 use std::os::fd::AsRawFd;
 use std::os::unix::net::UnixStream;
 use std::os::unix::process::ExitStatusExt;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::process::{Command, Output, Stdio};
+use std::process::{Output, Stdio};
 use std::sync::Mutex;
 use std::time::Duration;
 
-use libtest_mimic::{Arguments, Failed, Trial};
 use rvent::{BaseFlags, Config, Error, Ev, Event, EventBase, LoopFlags, Severity};
-
-type TestResult = Result<(), Failed>;
+use util::{TestResult, check, pair, rerun_self, run_serially, trials};
 
 const CHILD_ENV: &str = "RVENT_SETTINGS_CHILD";
 
@@ -30,65 +30,25 @@ fn main() {
         child(&scenario);
         std::process::exit(0);
     }
-    let mut args = Arguments::from_args();
-    // The log callback and debug logging are process-wide.
-    args.test_threads = Some(1);
-    let tests = vec![
-        Trial::test("severity_order_and_names", severity_order_and_names),
-        Trial::test(
-            "log_callback_gets_reentrant_warning",
-            log_callback_gets_reentrant_warning,
-        ),
-        Trial::test(
-            "log_callback_gets_epoll_ctl_failure",
-            log_callback_gets_epoll_ctl_failure,
-        ),
-        Trial::test(
-            "debug_messages_need_debug_logging",
-            debug_messages_need_debug_logging,
-        ),
-        Trial::test("default_logger_and_reset", default_logger_and_reset),
-        Trial::test("show_method_logs_msg", show_method_logs_msg),
-        Trial::test(
-            "fatal_callback_runs_before_abort",
-            fatal_callback_runs_before_abort,
-        ),
-        Trial::test(
-            "fatal_callback_that_returns_still_aborts",
-            fatal_callback_that_returns_still_aborts,
-        ),
-        Trial::test(
-            "fatal_without_callback_aborts",
-            fatal_without_callback_aborts,
-        ),
-        Trial::test(
-            "debug_mode_after_a_base_is_refused",
-            debug_mode_after_a_base_is_refused,
-        ),
-        Trial::test(
-            "misuse_without_debug_mode_returns_errors",
-            misuse_without_debug_mode_returns_errors,
-        ),
-        Trial::test(
-            "blocking_fd_is_quiet_without_debug_mode",
-            blocking_fd_is_quiet_without_debug_mode,
-        ),
-        Trial::test("debug_mode_before_any_base", debug_mode_before_any_base),
-        Trial::test(
-            "debug_mode_stale_handle_panics",
-            debug_mode_stale_handle_panics,
-        ),
-        Trial::test(
-            "debug_mode_reassign_pending_panics",
-            debug_mode_reassign_pending_panics,
-        ),
-        Trial::test("debug_mode_et_lt_mix_panics", debug_mode_et_lt_mix_panics),
-        Trial::test(
-            "debug_mode_warns_on_blocking_fd",
-            debug_mode_warns_on_blocking_fd,
-        ),
-    ];
-    libtest_mimic::run(&args, tests).exit();
+    run_serially(trials![
+        severity_order_and_names,
+        log_callback_gets_reentrant_warning,
+        log_callback_gets_epoll_ctl_failure,
+        debug_messages_need_debug_logging,
+        default_logger_and_reset,
+        show_method_logs_msg,
+        fatal_callback_runs_before_abort,
+        fatal_callback_that_returns_still_aborts,
+        fatal_without_callback_aborts,
+        debug_mode_after_a_base_is_refused,
+        misuse_without_debug_mode_returns_errors,
+        blocking_fd_is_quiet_without_debug_mode,
+        debug_mode_before_any_base,
+        debug_mode_stale_handle_panics,
+        debug_mode_reassign_pending_panics,
+        debug_mode_et_lt_mix_panics,
+        debug_mode_warns_on_blocking_fd,
+    ]);
 }
 
 // ---------------------------------------------------------------------------
@@ -113,10 +73,6 @@ fn has(logged: &[(Severity, String)], sev: Severity, needle: &str) -> bool {
     logged.iter().any(|(s, m)| *s == sev && m.contains(needle))
 }
 
-fn check(cond: bool, msg: impl Into<String>) -> TestResult {
-    if cond { Ok(()) } else { Err(msg.into().into()) }
-}
-
 /// A callback that calls `run` on its own base: rvent refuses and logs a
 /// warning (libevent's `bad_reentrant`).
 fn trigger_reentrant_warning(base: &mut EventBase) {
@@ -134,19 +90,10 @@ fn trigger_reentrant_warning(base: &mut EventBase) {
 
 const REENTRANT: &str = "event_base_loop: reentrant invocation";
 
-fn nonblocking_pair() -> (UnixStream, UnixStream) {
-    let (a, b) = UnixStream::pair().unwrap();
-    a.set_nonblocking(true).unwrap();
-    b.set_nonblocking(true).unwrap();
-    (a, b)
-}
-
 /// Re-executes this test binary as the child `scenario`.
 fn run_child(scenario: &str, env: &[(&str, &str)]) -> Output {
-    let exe = std::env::current_exe().expect("current_exe");
-    let mut cmd = Command::new(exe);
-    cmd.env(CHILD_ENV, scenario)
-        .env_remove("EVENT_SHOW_METHOD")
+    let mut cmd = rerun_self(CHILD_ENV, scenario);
+    cmd.env_remove("EVENT_SHOW_METHOD")
         .env_remove("EVENT_NOEPOLL")
         .env_remove("RUST_BACKTRACE")
         .stdin(Stdio::null());
@@ -224,7 +171,7 @@ fn log_callback_gets_reentrant_warning() -> TestResult {
 /// closed fd) is quiet.
 fn log_callback_gets_epoll_ctl_failure() -> TestResult {
     let mut base = EventBase::new()?;
-    let (a, b) = nonblocking_pair();
+    let (a, b) = pair();
     let fd = b.as_raw_fd();
     let rd = Event::new(&mut base, fd, Ev::READ | Ev::PERSIST, |_, _, _, _| {})?;
     let wr = Event::new(&mut base, fd, Ev::WRITE | Ev::PERSIST, |_, _, _, _| {})?;
@@ -439,8 +386,8 @@ fn misuse_without_debug_mode_returns_errors() -> TestResult {
     )?;
 
     // Edge- and level-triggered events on one fd, in both orders.
-    let (_a, b) = nonblocking_pair();
-    let (_c, d) = nonblocking_pair();
+    let (_a, b) = pair();
+    let (_c, d) = pair();
     for (fd, first, second) in [
         (b.as_raw_fd(), Ev::READ | Ev::ET, Ev::READ),
         (d.as_raw_fd(), Ev::WRITE, Ev::READ | Ev::ET),
@@ -671,8 +618,8 @@ fn child_debug_assign() {
 fn child_debug_etlt() {
     rvent::enable_debug_mode().unwrap();
     let mut base = EventBase::new().unwrap();
-    let (mut a, b) = nonblocking_pair();
-    let (_c, d) = nonblocking_pair();
+    let (mut a, b) = pair();
+    let (_c, d) = pair();
     let et_calls = std::rc::Rc::new(std::cell::Cell::new(0));
     let c = et_calls.clone();
     let fd = b.as_raw_fd();
@@ -728,7 +675,7 @@ fn child_debug_blocking_fd() {
     rvent::enable_debug_mode().unwrap();
     let mut base = EventBase::new().unwrap();
     let (_a, blocking) = UnixStream::pair().unwrap();
-    let (_c, nonblocking) = nonblocking_pair();
+    let (_c, nonblocking) = pair();
     let ev = Event::new(&mut base, blocking.as_raw_fd(), Ev::READ, |_, _, _, _| {}).unwrap();
     let (r, logged) = capture(|| ev.add(&mut base, None));
     r.unwrap();

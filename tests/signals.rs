@@ -6,6 +6,8 @@
 //! libtest-mimic `main` runs every test serially on the main thread (the
 //! process stays single-threaded, which also makes `fork` safe).
 
+mod util;
+
 use std::cell::Cell;
 use std::io::{Read, Write};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
@@ -14,45 +16,32 @@ use std::rc::Rc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use libtest_mimic::{Arguments, Failed, Trial};
 use rvent::{Error, Ev, Event, EventBase, LoopFlags, LoopStatus};
-
-type TestResult = Result<(), Failed>;
+use util::{TestResult, check, pair, run_serially, trials, watchdog};
 
 fn main() {
-    let mut args = Arguments::from_args();
-    // Signal dispositions and the receiving base are process-wide: one test
-    // at a time, on the main thread.
-    args.test_threads = Some(1);
-    let tests = vec![
-        Trial::test("simple_signal", simple_signal),
-        Trial::test("simple_signal_re_order", simple_signal_re_order),
-        Trial::test("signal_during_blocking_poll", signal_during_blocking_poll),
-        Trial::test("multiplesignal", multiplesignal),
-        Trial::test("immediatesignal", immediatesignal),
-        Trial::test("signal_restore", signal_restore),
-        Trial::test("signal_restore_ignored", signal_restore_ignored),
-        Trial::test("signal_restore_on_base_drop", signal_restore_on_base_drop),
-        Trial::test(
-            "signal_handler_shared_by_two_bases",
-            signal_handler_shared_by_two_bases,
-        ),
-        Trial::test("signal_while_processing", signal_while_processing),
-        Trial::test("signal_timeout", signal_timeout),
-        Trial::test("signal_free_in_callback", signal_free_in_callback),
-        Trial::test("signal_del_in_callback", signal_del_in_callback),
-        Trial::test(
-            "oneshot_signal_coalesced_runs_per_delivery",
-            oneshot_signal_coalesced_runs_per_delivery,
-        ),
-        Trial::test("signal_switchbase", signal_switchbase),
-        Trial::test("active_by_signal", active_by_signal),
-        Trial::test("invalid_signal_numbers", invalid_signal_numbers),
-        Trial::test("uncatchable_signal_add_fails", uncatchable_signal_add_fails),
-        Trial::test("fork_reinit", fork_reinit),
-        Trial::test("fork_reinit_with_a_closed_fd", fork_reinit_with_a_closed_fd),
-    ];
-    libtest_mimic::run(&args, tests).exit();
+    run_serially(trials![
+        simple_signal,
+        simple_signal_re_order,
+        signal_during_blocking_poll,
+        multiplesignal,
+        immediatesignal,
+        signal_restore,
+        signal_restore_ignored,
+        signal_restore_on_base_drop,
+        signal_handler_shared_by_two_bases,
+        signal_while_processing,
+        signal_timeout,
+        signal_free_in_callback,
+        signal_del_in_callback,
+        oneshot_signal_coalesced_runs_per_delivery,
+        signal_switchbase,
+        active_by_signal,
+        invalid_signal_numbers,
+        uncatchable_signal_add_fails,
+        fork_reinit,
+        fork_reinit_with_a_closed_fd,
+    ]);
 }
 
 // ---------------------------------------------------------------------------
@@ -88,9 +77,18 @@ fn set_disposition(sig: i32, handler: libc::sighandler_t) -> libc::sigaction {
     old
 }
 
-fn put_back(sig: i32, old: &libc::sigaction) {
+/// Runs `body` with `handler` installed for `sig`, then puts the previous
+/// action back (also when `body` fails).
+fn with_disposition(
+    sig: i32,
+    handler: libc::sighandler_t,
+    body: impl FnOnce() -> TestResult,
+) -> TestResult {
+    let old = set_disposition(sig, handler);
+    let r = body();
     // SAFETY: `old` came from a successful sigaction call.
-    unsafe { libc::sigaction(sig, old, std::ptr::null_mut()) };
+    unsafe { libc::sigaction(sig, &old, std::ptr::null_mut()) };
+    r
 }
 
 static TEST_HANDLER_CALLS: AtomicUsize = AtomicUsize::new(0);
@@ -131,23 +129,12 @@ fn recording_event(base: &mut EventBase, sig: i32, what: Ev) -> (Event, Rc<Seen>
 /// Runs `base` with `ONCE` until `done()` holds, for at most `limit`.
 /// Returns false if the limit hit first.
 fn run_until(base: &mut EventBase, limit: Duration, done: impl Fn() -> bool) -> bool {
-    let expired = Rc::new(Cell::new(false));
-    let e = expired.clone();
-    let watchdog = Event::timer(base, move |base, _, _, _| {
-        e.set(true);
-        base.loopbreak();
-    })
-    .unwrap();
-    watchdog.add(base, Some(limit)).unwrap();
+    let (dog, expired) = watchdog(base, limit);
     while !done() && !expired.get() {
         base.run(LoopFlags::ONCE).unwrap();
     }
-    watchdog.free(base).unwrap();
+    dog.free(base).unwrap();
     done()
-}
-
-fn check(cond: bool, msg: impl Into<String>) -> TestResult {
-    if cond { Ok(()) } else { Err(msg.into().into()) }
 }
 
 // ---------------------------------------------------------------------------
@@ -290,8 +277,7 @@ fn immediatesignal() -> TestResult {
 /// custom handler is replaced; once the last event is deleted it is back
 /// and gets the signal again.
 fn signal_restore() -> TestResult {
-    let old = set_disposition(libc::SIGUSR1, test_handler_addr());
-    let r = (|| -> TestResult {
+    with_disposition(libc::SIGUSR1, test_handler_addr(), || {
         TEST_HANDLER_CALLS.store(0, Ordering::SeqCst);
         raise(libc::SIGUSR1);
         assert_eq!(
@@ -330,15 +316,12 @@ fn signal_restore() -> TestResult {
         base.run(LoopFlags::NONBLOCK)?;
         assert_eq!(seen.calls.get(), 1, "deleted event still got the signal");
         Ok(())
-    })();
-    put_back(libc::SIGUSR1, &old);
-    r
+    })
 }
 
 /// `signal/signal_assert`: an ignored signal is ignored again afterwards.
 fn signal_restore_ignored() -> TestResult {
-    let old = set_disposition(libc::SIGUSR2, libc::SIG_IGN);
-    let r = (|| -> TestResult {
+    with_disposition(libc::SIGUSR2, libc::SIG_IGN, || {
         let mut base = EventBase::new()?;
         let (ev, seen) = recording_event(&mut base, libc::SIGUSR2, Ev::SIGNAL | Ev::PERSIST);
         ev.add(&mut base, None)?;
@@ -355,15 +338,12 @@ fn signal_restore_ignored() -> TestResult {
             "SIG_IGN not restored",
         )?;
         Ok(())
-    })();
-    put_back(libc::SIGUSR2, &old);
-    r
+    })
 }
 
 /// Dropping a base with signal events still added restores the handler.
 fn signal_restore_on_base_drop() -> TestResult {
-    let old = set_disposition(libc::SIGUSR1, test_handler_addr());
-    let r = (|| -> TestResult {
+    with_disposition(libc::SIGUSR1, test_handler_addr(), || {
         let mut base = EventBase::new()?;
         let (ev, _seen) = recording_event(&mut base, libc::SIGUSR1, Ev::SIGNAL | Ev::PERSIST);
         ev.add(&mut base, None)?;
@@ -377,16 +357,13 @@ fn signal_restore_on_base_drop() -> TestResult {
             "handler not restored on drop",
         )?;
         Ok(())
-    })();
-    put_back(libc::SIGUSR1, &old);
-    r
+    })
 }
 
 /// The saved handler is process-wide: it comes back only when the last
 /// event in *any* base lets go of the signal.
 fn signal_handler_shared_by_two_bases() -> TestResult {
-    let old = set_disposition(libc::SIGUSR1, test_handler_addr());
-    let r = (|| -> TestResult {
+    with_disposition(libc::SIGUSR1, test_handler_addr(), || {
         let mut base1 = EventBase::new()?;
         let mut base2 = EventBase::new()?;
         let (ev1, _) = recording_event(&mut base1, libc::SIGUSR1, Ev::SIGNAL | Ev::PERSIST);
@@ -407,9 +384,7 @@ fn signal_handler_shared_by_two_bases() -> TestResult {
             "not restored after the last del",
         )?;
         Ok(())
-    })();
-    put_back(libc::SIGUSR1, &old);
-    r
+    })
 }
 
 /// `signal/signal_while_processing`: a signal raised from its own callback
@@ -701,9 +676,7 @@ fn fork_reinit_with_a_closed_fd() -> TestResult {
 
 fn fork_case(with_closed_fd: bool) -> TestResult {
     let mut base = EventBase::new()?;
-    let (a, b) = UnixStream::pair()?;
-    a.set_nonblocking(true)?;
-    b.set_nonblocking(true)?;
+    let (a, b) = pair();
     let closed = if with_closed_fd {
         // A high fd number, so that nothing created later reuses it.
         let (_x, y) = UnixStream::pair()?;

@@ -3,6 +3,8 @@
 //! loopexit and loopbreak from other threads; stale handles sent from a
 //! thread are ignored with a warning.
 
+mod util;
+
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::sync::mpsc;
@@ -11,25 +13,12 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use rvent::{Error, Ev, Event, EventBase, LoopFlags, LoopStatus, Notifier, Severity};
+use util::watchdog;
 
 /// Longest any test waits for something that should happen at once.
 const LIMIT: Duration = Duration::from_secs(5);
 
 fn assert_send_sync_clone<T: Send + Sync + Clone + 'static>() {}
-
-/// Adds a timer that breaks the loop after [`LIMIT`]: a broken wake-up
-/// fails the test instead of hanging it. Returns the flag it sets.
-fn watchdog(base: &mut EventBase) -> (Event, Rc<Cell<bool>>) {
-    let fired = Rc::new(Cell::new(false));
-    let f = fired.clone();
-    let ev = Event::timer(base, move |base, _, _, _| {
-        f.set(true);
-        base.loopbreak();
-    })
-    .unwrap();
-    ev.add(base, Some(LIMIT)).unwrap();
-    (ev, fired)
-}
 
 /// A timer-type event (never added) counting its calls and recording the
 /// flags of the last one.
@@ -63,7 +52,7 @@ fn notifier_and_event_handles_cross_threads() {
 #[test]
 fn activate_from_thread_ends_blocking_poll() {
     let mut base = EventBase::new().unwrap();
-    let (dog, dog_fired) = watchdog(&mut base);
+    let (dog, dog_fired) = watchdog(&mut base, LIMIT);
     let (ev, calls, what) = counting(&mut base);
     let n = base.notifier();
     let start = Instant::now();
@@ -91,7 +80,7 @@ fn activate_from_thread_ends_blocking_poll() {
 #[test]
 fn bare_wake_does_not_end_a_once_run() {
     let mut base = EventBase::new().unwrap();
-    let (dog, dog_fired) = watchdog(&mut base);
+    let (dog, dog_fired) = watchdog(&mut base, LIMIT);
     let (ev, calls, _) = counting(&mut base);
     let n = base.notifier();
     let start = Instant::now();
@@ -122,7 +111,7 @@ fn activations_from_four_threads_each_run_once() {
     const THREADS: usize = 4;
     const ROUNDS: u32 = 100;
     let mut base = EventBase::new().unwrap();
-    let (dog, dog_fired) = watchdog(&mut base);
+    let (dog, dog_fired) = watchdog(&mut base, LIMIT);
     let total = Rc::new(Cell::new(0u32));
     let per_thread: Rc<RefCell<Vec<u32>>> = Rc::new(RefCell::new(vec![0; THREADS]));
     let mut threads = Vec::new();
@@ -192,7 +181,7 @@ fn concurrent_activation_flood_loses_nothing() {
     const PER_THREAD: u32 = 100;
     let flags = [Ev::READ, Ev::WRITE, Ev::CLOSED, Ev::TIMEOUT];
     let mut base = EventBase::new().unwrap();
-    let (dog, dog_fired) = watchdog(&mut base);
+    let (dog, dog_fired) = watchdog(&mut base, LIMIT);
     let calls = Rc::new(Cell::new(0u32));
     let seen = Rc::new(Cell::new(Ev::empty()));
     let (c, s) = (calls.clone(), seen.clone());
@@ -237,7 +226,7 @@ fn concurrent_activation_flood_loses_nothing() {
 #[test]
 fn loopexit_from_thread_stops_empty_loop() {
     let mut base = EventBase::new().unwrap();
-    let (dog, dog_fired) = watchdog(&mut base);
+    let (dog, dog_fired) = watchdog(&mut base, LIMIT);
     let n = base.notifier();
     let start = Instant::now();
     let t = thread::spawn(move || {
@@ -264,7 +253,7 @@ fn loopexit_from_thread_stops_empty_loop() {
 #[test]
 fn delayed_loopexit_from_thread() {
     let mut base = EventBase::new().unwrap();
-    let (dog, dog_fired) = watchdog(&mut base);
+    let (dog, dog_fired) = watchdog(&mut base, LIMIT);
     let n = base.notifier();
     let (sent_tx, sent_rx) = mpsc::channel();
     let t = thread::spawn(move || {
@@ -289,7 +278,7 @@ fn delayed_loopexit_from_thread() {
 #[test]
 fn loopbreak_from_thread_stops_empty_loop() {
     let mut base = EventBase::new().unwrap();
-    let (dog, dog_fired) = watchdog(&mut base);
+    let (dog, dog_fired) = watchdog(&mut base, LIMIT);
     let n = base.notifier();
     let t = thread::spawn(move || {
         thread::sleep(Duration::from_millis(10));
@@ -371,7 +360,7 @@ fn stale_activation_from_thread_is_ignored() {
 
     let mut base = EventBase::new().unwrap();
     let mut other = EventBase::new().unwrap();
-    let (dog, dog_fired) = watchdog(&mut base);
+    let (dog, dog_fired) = watchdog(&mut base, LIMIT);
     let (stale, stale_calls, _) = counting(&mut base);
     stale.free(&mut base).unwrap();
     // Reuses the freed slot with a new generation.
@@ -418,7 +407,7 @@ fn notifier_survives_reinit() {
     let mut base = EventBase::new().unwrap();
     let n = base.notifier();
     base.reinit().unwrap();
-    let (dog, dog_fired) = watchdog(&mut base);
+    let (dog, dog_fired) = watchdog(&mut base, LIMIT);
     let (ev, calls, _) = counting(&mut base);
     let t = thread::spawn(move || {
         thread::sleep(Duration::from_millis(10));

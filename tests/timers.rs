@@ -8,14 +8,21 @@ use std::os::fd::AsRawFd;
 use std::time::{Duration, Instant};
 
 use rvent::{Error, Ev, Event, EventBase, LoopFlags, LoopStatus, MAX_COMMON_TIMEOUTS};
-use util::{Counter, DropProbe, LATE, Log, assert_on_time, ms, pair, retry_timing};
-
-fn nop(_: &mut EventBase, _: Event, _: i32, _: Ev) {}
+use util::{Counter, DropProbe, LATE, Log, assert_on_time, ms, nop, pair, retry_timing};
 
 /// A timer that records when it fired and with which flags.
 fn recording_timer(base: &mut EventBase, log: &Log<(Instant, Ev)>) -> Event {
+    recording_event(base, -1, Ev::empty(), log)
+}
+
+/// An event on `fd` (`-1`: a timer) with `what` that records when it fired
+/// and with which flags.
+fn recording_event(base: &mut EventBase, fd: i32, what: Ev, log: &Log<(Instant, Ev)>) -> Event {
     let l = log.clone();
-    Event::timer(base, move |_, _, _, what| l.push((Instant::now(), what))).unwrap()
+    Event::new(base, fd, what, move |_, _, _, what| {
+        l.push((Instant::now(), what))
+    })
+    .unwrap()
 }
 
 #[test]
@@ -92,11 +99,7 @@ fn persistent_timeout_jump_does_not_catch_up() {
         // 300 ms late, loopexit after 50 ms: exactly one call, no burst.
         let mut base = EventBase::new().unwrap();
         let log = Log::new();
-        let l = log.clone();
-        let t = Event::new(&mut base, -1, Ev::PERSIST, move |_, _, _, what| {
-            l.push((Instant::now(), what))
-        })
-        .unwrap();
+        let t = recording_event(&mut base, -1, Ev::PERSIST, &log);
         let start = Instant::now();
         t.add(&mut base, Some(ms(100))).unwrap();
         std::thread::sleep(ms(300));
@@ -125,11 +128,7 @@ fn persistent_active_timeout_resets_the_period() {
         // activated by hand at 50 ms → calls at 50 (READ), 150, 250 (TIMEOUT).
         let mut base = EventBase::new().unwrap();
         let log = Log::new();
-        let l = log.clone();
-        let t = Event::new(&mut base, -1, Ev::PERSIST, move |_, _, _, what| {
-            l.push((Instant::now(), what))
-        })
-        .unwrap();
+        let t = recording_event(&mut base, -1, Ev::PERSIST, &log);
         let start = Instant::now();
         t.add(&mut base, Some(ms(100))).unwrap();
         base.once(-1, Ev::TIMEOUT, Some(ms(50)), move |base, _, _| {
@@ -193,11 +192,7 @@ fn readd_with_none_keeps_the_deadline() {
         // The same for an I/O event with a timeout.
         let (_a, b) = pair();
         let log = Log::new();
-        let l = log.clone();
-        let r = Event::new(&mut base, b.as_raw_fd(), Ev::READ, move |_, _, _, what| {
-            l.push((Instant::now(), what))
-        })
-        .unwrap();
+        let r = recording_event(&mut base, b.as_raw_fd(), Ev::READ, &log);
         let start = Instant::now();
         r.add(&mut base, Some(ms(20))).unwrap();
         r.add(&mut base, None).unwrap();
@@ -271,11 +266,7 @@ fn event_remove_timeout_keeps_io() {
         let mut base = EventBase::new().unwrap();
         let (a, b) = pair();
         let log = Log::new();
-        let l = log.clone();
-        let r = Event::new(&mut base, b.as_raw_fd(), Ev::READ, move |_, _, _, what| {
-            l.push((Instant::now(), what))
-        })
-        .unwrap();
+        let r = recording_event(&mut base, b.as_raw_fd(), Ev::READ, &log);
         r.add(&mut base, Some(ms(5))).unwrap();
         r.remove_timer(&mut base).unwrap();
         let (flags, expires) = r.pending(&base, Ev::READ | Ev::TIMEOUT).unwrap();
