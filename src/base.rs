@@ -22,6 +22,7 @@ use crate::config::{BaseFlags, Config, EPOLL_FEATURES, Features};
 use crate::debug;
 use crate::deferred::DeferredQueue;
 use crate::error::{Error, Result};
+use crate::flags::flag_set;
 use crate::handle::Event;
 use crate::log::{Severity, log};
 use crate::mem::{self, Arena, BaseGuard, MemStats, MemVec, Pool};
@@ -29,6 +30,20 @@ use crate::notifier::Shared;
 use crate::signal_map::SignalMap;
 use crate::slots::{Slots, state};
 use crate::timer::{CommonQueue, TimerHeap};
+
+flag_set! {
+    /// What [`EventBase::count_events`] counts (`EVENT_BASE_COUNT_*`, with
+    /// libevent's values).
+    #[doc(alias = "EVENT_BASE_COUNT_ACTIVE")]
+    pub struct EventCount: u8 {
+        /// Active callbacks (`EVENT_BASE_COUNT_ACTIVE`).
+        const ACTIVE = 0x01;
+        /// Virtual events (`EVENT_BASE_COUNT_VIRTUAL`); always 0 in rvent.
+        const VIRTUAL = 0x02;
+        /// Added (pending) events (`EVENT_BASE_COUNT_ADDED`).
+        const ADDED = 0x04;
+    }
+}
 
 /// Most priority levels a base can have (`EVENT_MAX_PRIORITIES`).
 pub const MAX_PRIORITIES: usize = 256;
@@ -294,7 +309,6 @@ impl<X: BaseExt> EventBase<X> {
     }
 
     /// Number of events that are added (pending).
-    #[doc(alias = "event_base_get_num_events")]
     pub fn num_pending(&self) -> usize {
         self.n_pending as usize
     }
@@ -302,6 +316,40 @@ impl<X: BaseExt> EventBase<X> {
     /// Number of active callbacks.
     pub fn num_active(&self) -> usize {
         self.active.count as usize
+    }
+
+    /// The events of the kinds in `which`, summed
+    /// (`event_base_get_num_events`): [`EventCount::ADDED`] counts events
+    /// added (pending on an fd, a signal or a timeout — the base's own
+    /// internal events excluded, as in libevent, which rvent has none of),
+    /// [`EventCount::ACTIVE`] active callbacks, and
+    /// [`EventCount::VIRTUAL`] virtual events. libevent's virtual events
+    /// keep a loop alive for IOCP operations in flight; rvent's loop has
+    /// none, so that count is 0. An event both added and active counts in
+    /// both, as in libevent.
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{Event, EventBase, EventCount};
+    /// use std::time::Duration;
+    /// let mut base = EventBase::new()?;
+    /// let t = Event::timer(&mut base, |_, _, _, _| {})?;
+    /// t.add(&mut base, Some(Duration::from_secs(5)))?;
+    /// assert_eq!(base.count_events(EventCount::ADDED), 1);
+    /// assert_eq!(base.count_events(EventCount::ACTIVE), 0);
+    /// assert_eq!(base.count_events(EventCount::all()), 1);
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
+    #[doc(alias = "event_base_get_num_events")]
+    pub fn count_events(&self, which: EventCount) -> usize {
+        let mut n = 0;
+        if which.contains(EventCount::ADDED) {
+            n += self.n_pending as usize;
+        }
+        if which.contains(EventCount::ACTIVE) {
+            n += self.active.count as usize;
+        }
+        n
     }
 
     /// What rvent currently holds from its memory source — the memory

@@ -81,6 +81,20 @@ where
     })
 }
 
+/// What an event was assigned ([`Event::assignment`],
+/// `event_get_assignment`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct EventAssignment {
+    /// The fd, or the signal number of a signal event; `None` for a timer.
+    pub fd: Option<RawFd>,
+    /// The flags it was created with.
+    pub events: Ev,
+    /// Its priority, 0 being the most urgent.
+    pub priority: usize,
+    /// A callback is set (libevent hands back the callback itself).
+    pub has_callback: bool,
+}
+
 /// How `add` schedules a timeout.
 #[derive(Clone, Copy)]
 pub(crate) enum Timeout {
@@ -376,6 +390,38 @@ impl Event {
     pub fn fd<X: BaseExt>(self, base: &EventBase<X>) -> Result<RawFd> {
         let idx = base.resolve(self, "fd")?;
         Ok(base.slots[idx].fd)
+    }
+
+    /// Everything the event was assigned, in one call
+    /// (`event_get_assignment`). libevent also hands back the callback
+    /// and its argument; a Rust closure cannot be handed out while the
+    /// base owns it, so [`EventAssignment::has_callback`] says whether
+    /// one is set (it is not after the callback panicked, until
+    /// [`assign`](Event::assign) gives it a new one).
+    ///
+    /// # Errors
+    /// [`Error::StaleEvent`].
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{Ev, Event, EventBase};
+    /// let mut base = EventBase::new()?;
+    /// let t = Event::new(&mut base, -1, Ev::PERSIST, |_, _, _, _| {})?;
+    /// let a = t.assignment(&base)?;
+    /// assert_eq!((a.fd, a.events, a.has_callback), (None, Ev::PERSIST, true));
+    /// assert_eq!(a.priority, base.npriorities() / 2);
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
+    #[doc(alias = "event_get_assignment")]
+    pub fn assignment<X: BaseExt>(self, base: &EventBase<X>) -> Result<EventAssignment> {
+        let idx = base.resolve(self, "assignment")?;
+        let s = &base.slots[idx];
+        Ok(EventAssignment {
+            fd: (s.fd >= 0).then_some(s.fd),
+            events: s.what,
+            priority: usize::from(s.prio),
+            has_callback: s.cb.is_some(),
+        })
     }
 
     /// The flags the event was created with (`event_get_events`).

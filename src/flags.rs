@@ -23,6 +23,12 @@ macro_rules! flag_set {
                 $name(0)
             }
 
+            /// Every flag defined for this set (libevent's "all events"
+            /// masks, without spelling out bits).
+            pub const fn all() -> Self {
+                $name(0 $(| $value)*)
+            }
+
             /// The raw bits, with libevent's values.
             pub const fn bits(self) -> $repr {
                 self.0

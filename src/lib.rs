@@ -78,7 +78,7 @@ mod thread;
 mod time;
 mod timer;
 
-pub use base::{BaseExt, MAX_PRIORITIES};
+pub use base::{BaseExt, EventCount, MAX_PRIORITIES};
 pub use buffer::{
     CbEntry, CbInfo, DEFAULT_MAX_READ, EolStyle, Evbuffer, EvbufferFileSegment, EvbufferPtr, Line,
     MAX_READ_LIMIT, PtrHow, SegFlags,
@@ -93,6 +93,7 @@ pub use dispatch::{LoopFlags, LoopStatus};
 pub use dump::EventInfo;
 pub use error::{Error, Result};
 pub use ev::Ev;
+pub use event::EventAssignment;
 pub use handle::{CommonTimeout, Event};
 pub use layers::{ConnListener, EventBase, Layers};
 pub use listener::ListenerOptions;

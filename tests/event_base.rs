@@ -505,3 +505,34 @@ fn foreach_event_on_an_empty_base_visits_nothing() {
     let r = base.foreach_event(|_| ControlFlow::Break(()));
     assert_eq!(r, None);
 }
+
+/// libevent's `test_event_base_get_num_events`: added and active events
+/// are counted separately and summed on request.
+#[test]
+fn event_base_get_num_events() {
+    use rvent::EventCount;
+    let mut base = EventBase::new().unwrap();
+    let (_a, b) = pair();
+    let r = Event::new(&mut base, b.as_raw_fd(), Ev::READ, nop).unwrap();
+    let t = Event::timer(&mut base, nop).unwrap();
+    assert_eq!(base.count_events(EventCount::all()), 0);
+    r.add(&mut base, None).unwrap();
+    t.add(&mut base, Some(Duration::from_secs(60))).unwrap();
+    assert_eq!(base.count_events(EventCount::ADDED), 2);
+    assert_eq!(base.count_events(EventCount::ACTIVE), 0);
+    r.active(&mut base, Ev::READ).unwrap();
+    assert_eq!(base.count_events(EventCount::ACTIVE), 1);
+    assert_eq!(base.count_events(EventCount::ADDED | EventCount::ACTIVE), 3);
+    assert_eq!(base.count_events(EventCount::VIRTUAL), 0);
+    t.del(&mut base).unwrap();
+    r.del(&mut base).unwrap();
+    assert_eq!(base.count_events(EventCount::all()), 0);
+}
+
+/// Every flag set has `all()`: libevent's all-events masks without bits.
+#[test]
+fn all_flags_masks() {
+    assert_eq!(Ev::all().bits(), 0xff);
+    assert_eq!(rvent::EventCount::all().bits(), 0x07);
+    assert_eq!(rvent::BevEvent::all().bits(), 0xf3);
+}

@@ -1940,3 +1940,31 @@ mod fuzz_regressions {
         base.assert_invariants();
     }
 }
+
+/// libevent's `test_event_assign_selfarg` / `event_get_assignment`: what an
+/// event was assigned, in one call; a callback lost to a panic shows.
+#[test]
+fn event_get_assignment() {
+    let mut base = EventBase::new().unwrap();
+    let (_a, b) = pair();
+    let fd = b.as_raw_fd();
+    let ev = Event::new(&mut base, fd, Ev::READ | Ev::PERSIST, |_, _, _, _| {}).unwrap();
+    ev.set_priority(&mut base, 0).unwrap();
+    let a = ev.assignment(&base).unwrap();
+    assert_eq!(a.fd, Some(fd));
+    assert_eq!(a.events, Ev::READ | Ev::PERSIST);
+    assert_eq!(a.priority, 0);
+    assert!(a.has_callback);
+    let sig = Event::signal(&mut base, libc::SIGUSR2, |_, _, _, _| {}).unwrap();
+    assert_eq!(sig.assignment(&base).unwrap().fd, Some(libc::SIGUSR2));
+    let p = Event::timer(&mut base, |_, _, _, _| panic!("boom")).unwrap();
+    assert_eq!(p.assignment(&base).unwrap().fd, None);
+    p.active(&mut base, Ev::TIMEOUT).unwrap();
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        base.run(LoopFlags::NONBLOCK)
+    }));
+    assert!(r.is_err());
+    assert!(!p.assignment(&base).unwrap().has_callback);
+    ev.free(&mut base).unwrap();
+    assert!(matches!(ev.assignment(&base), Err(Error::StaleEvent)));
+}
