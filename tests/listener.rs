@@ -540,6 +540,100 @@ fn dropping_the_base_frees_the_listener_and_its_callbacks() {
 }
 
 #[test]
+fn a_freed_handle_stays_stale_when_its_slot_is_reused() {
+    let mut base = EventBase::new().unwrap();
+    let nothing = |_: &mut EventBase, _: ConnListener, _: TcpStream, _: SocketAddr| {};
+    let old = ConnListener::bind(&mut base, localhost(), opts(), None, nothing).unwrap();
+    let copy = old; // a copy is the same handle
+    assert_eq!(copy, old);
+    old.free(&mut base).unwrap();
+    // The new listener takes the freed slot, with a new generation.
+    let new = ConnListener::bind(&mut base, localhost(), opts(), None, nothing).unwrap();
+    assert_ne!(new, old);
+    assert!(!copy.is_live(&base) && new.is_live(&base));
+    assert!(matches!(copy.enable(&mut base), Err(Error::StaleListener)));
+    assert!(matches!(copy.disable(&mut base), Err(Error::StaleListener)));
+    assert!(matches!(copy.fd(&base), Err(Error::StaleListener)));
+    assert!(matches!(copy.event(&base), Err(Error::StaleListener)));
+    assert!(matches!(
+        copy.set_callback(&mut base, nothing),
+        Err(Error::StaleListener)
+    ));
+    assert!(matches!(
+        copy.clear_error_callback(&mut base),
+        Err(Error::StaleListener)
+    ));
+    assert!(matches!(copy.free(&mut base), Err(Error::StaleListener)));
+    assert!(copy.belongs_to(&base));
+    // The new listener was not touched by any of that.
+    assert!(new.is_enabled(&base));
+    let ev = new.event(&base).unwrap();
+    assert!(ev.is_live(&base));
+    new.free(&mut base).unwrap();
+    assert!(!ev.is_live(&base), "free frees the read event");
+}
+
+#[test]
+fn a_callback_changing_another_listener_does_not_stop_its_own_wakeup() {
+    let mut base = EventBase::new().unwrap();
+    let nothing = |_: &mut EventBase, _: ConnListener, _: TcpStream, _: SocketAddr| {};
+    let other = ConnListener::bind(&mut base, localhost(), opts(), None, nothing).unwrap();
+    let count = Counter::new();
+    let c = count.clone();
+    let lev = ConnListener::bind(
+        &mut base,
+        localhost(),
+        opts(),
+        None,
+        move |base, _, _, _| {
+            c.bump();
+            other.disable(base).unwrap();
+            other.enable(base).unwrap();
+        },
+    )
+    .unwrap();
+    let addr = lev.local_addr(&base).unwrap();
+    let _clients: Vec<_> = (0..3).map(|_| TcpStream::connect(addr).unwrap()).collect();
+    base.run(LoopFlags::ONCE).unwrap();
+    assert_eq!(count.get(), 3, "all three in one wakeup");
+    assert!(lev.is_enabled(&base) && other.is_enabled(&base));
+    lev.free(&mut base).unwrap();
+    other.free(&mut base).unwrap();
+}
+
+#[test]
+fn a_panicking_error_callback_keeps_both_callbacks_and_enable_resumes_it() {
+    let mut base = EventBase::new().unwrap();
+    let lev = ConnListener::from_fd(
+        &mut base,
+        bound_not_listening(),
+        opts(),
+        None,
+        |_, _, _, _| {},
+    )
+    .unwrap();
+    let errors = Counter::new();
+    let e = errors.clone();
+    lev.set_error_callback(&mut base, move |base, lev, _err| {
+        e.bump();
+        if e.get() == 1 {
+            panic!("first error");
+        }
+        lev.disable(base).unwrap();
+    })
+    .unwrap();
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| base.dispatch()));
+    assert!(r.is_err());
+    assert!(!lev.is_enabled(&base));
+    base.dispatch().unwrap(); // nothing pending: the listener is disabled
+    assert_eq!(errors.get(), 1);
+    lev.enable(&mut base).unwrap();
+    base.dispatch().unwrap(); // the same error callback, which now disables
+    assert_eq!(errors.get(), 2);
+    lev.free(&mut base).unwrap();
+}
+
+#[test]
 fn from_fd_takes_only_ip_sockets() {
     let mut base = EventBase::new().unwrap();
     let dir = std::env::temp_dir().join(format!("rvent-listener-{}", std::process::id()));
