@@ -25,7 +25,7 @@ use crate::sys::socket;
 
 use super::handle::ConnListener;
 use super::options::ListenerOptions;
-use super::table::{ListenerHost, st};
+use super::table::{AcceptFn, ListenerHost, st};
 
 impl ConnListener {
     /// Most connections one wakeup accepts before the loop runs other
@@ -109,7 +109,7 @@ fn accept_ready<X: ListenerHost>(base: &mut EventBase<X>, lev: ConnListener) {
 fn give_back<X: ListenerHost>(
     base: &mut EventBase<X>,
     lev: ConnListener,
-    cb: Option<super::table::AcceptFn<X>>,
+    cb: Option<AcceptFn<X>>,
     accepted: bool,
 ) {
     if let Some(r) = base.ext.listeners_mut().get_mut(lev) {

@@ -6,8 +6,8 @@ flag_set! {
     /// Listener options (`LEV_OPT_*`), with libevent's values.
     ///
     /// `REUSEABLE`, `REUSEABLE_PORT` and `BIND_IPV6ONLY` must be set before
-    /// `bind`, so only [`ConnListener::bind`](super::ConnListener::bind) applies them; the others apply
-    /// to every listener. libevent's `LEV_OPT_THREADSAFE` has no
+    /// `bind`, so only [`ConnListener::bind`](super::ConnListener::bind)
+    /// applies them; the others apply to every listener. libevent's `LEV_OPT_THREADSAFE` has no
     /// counterpart: a base and its listeners never leave their thread.
     ///
     /// # Examples
@@ -23,8 +23,9 @@ flag_set! {
         /// (`LEV_OPT_LEAVE_SOCKETS_BLOCKING`); by default they are
         /// nonblocking, as the event loop needs.
         const LEAVE_SOCKETS_BLOCKING = 1 << 0;
-        /// [`ConnListener::free`](super::ConnListener::free) closes the listening socket
-        /// (`LEV_OPT_CLOSE_ON_FREE`); without it `free` returns it.
+        /// [`ConnListener::free`](super::ConnListener::free) closes the
+        /// listening socket (`LEV_OPT_CLOSE_ON_FREE`); without it `free`
+        /// returns it.
         const CLOSE_ON_FREE = 1 << 1;
         /// Set close-on-exec on the listening socket
         /// (`LEV_OPT_CLOSE_ON_EXEC`). Sockets rvent creates — the one
@@ -35,8 +36,9 @@ flag_set! {
         /// `SO_REUSEADDR`: rebind a port whose old connections linger in
         /// `TIME_WAIT` (`LEV_OPT_REUSEABLE`; `bind` only).
         const REUSEABLE = 1 << 3;
-        /// Start disabled; call [`ConnListener::enable`](super::ConnListener::enable) to start accepting
-        /// (`LEV_OPT_DISABLED`).
+        /// Start disabled; call
+        /// [`ConnListener::enable`](super::ConnListener::enable) to start
+        /// accepting (`LEV_OPT_DISABLED`).
         const DISABLED = 1 << 5;
         /// `TCP_DEFER_ACCEPT`: wake the listener only once a connection has
         /// data to read, for protocols where the client speaks first
