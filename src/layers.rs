@@ -3,28 +3,32 @@
 //!
 //! The core's [`base::EventBase`] is generic over what the layers above it
 //! keep in each base ([`BaseExt`]), so the core names nothing above it.
-//! This module is the one place that names the concrete set — today the
-//! bufferevent table — and gives the usual names to the types built on it:
-//! [`EventBase`] and [`ConnListener`]. Everything is monomorphized for
-//! this one set, so the loop's calls into the layers are direct and
-//! inlined.
+//! This module is the one place that names the concrete set — the
+//! bufferevent and listener tables — and gives the usual name to the base
+//! built on it: [`EventBase`]. Everything is monomorphized for this one
+//! set, so the loop's calls into the layers are direct and inlined.
 
 use std::fmt;
 
 use crate::base::{self, BaseExt};
 use crate::bufferevent::{BevHost, BevTable};
 use crate::handle::Event;
-use crate::listener;
+use crate::listener::{ListenerHost, ListenerTable};
 
-/// What rvent's layers keep in every base: the bufferevents' table.
+/// What rvent's layers keep in every base: the bufferevents' and the
+/// listeners' tables.
 #[derive(Default)]
 pub struct Layers {
     bevs: BevTable<Layers>,
+    listeners: ListenerTable<Layers>,
 }
 
 impl fmt::Debug for Layers {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Layers").field("bevs", &self.bevs).finish()
+        f.debug_struct("Layers")
+            .field("bevs", &self.bevs)
+            .field("listeners", &self.listeners)
+            .finish()
     }
 }
 
@@ -57,6 +61,18 @@ impl BevHost for Layers {
     }
 }
 
+impl ListenerHost for Layers {
+    #[inline(always)]
+    fn listeners(&self) -> &ListenerTable<Self> {
+        &self.listeners
+    }
+
+    #[inline(always)]
+    fn listeners_mut(&mut self) -> &mut ListenerTable<Self> {
+        &mut self.listeners
+    }
+}
+
 /// An event loop with its events, bufferevents and listeners (libevent's
 /// `struct event_base`): the core's [`base::EventBase`] with rvent's
 /// [`Layers`].
@@ -70,6 +86,5 @@ impl BevHost for Layers {
 /// ```
 pub type EventBase = base::EventBase<Layers>;
 
-/// A listening socket of an [`EventBase`] (libevent's
-/// `struct evconnlistener *`); see [`listener::ConnListener`].
-pub type ConnListener = listener::ConnListener<Layers>;
+// Until the crate root re-exports it from `listener`, where it is defined.
+pub use crate::listener::ConnListener;

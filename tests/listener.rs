@@ -57,14 +57,14 @@ fn counting_listener(base: &mut EventBase, quota: usize, count: &Counter) -> Con
 #[test]
 fn two_listeners_on_port_zero_get_distinct_ports() {
     let mut base = EventBase::new().unwrap();
-    let nothing = |_: &mut EventBase, _: &ConnListener, _: TcpStream, _: SocketAddr| {};
+    let nothing = |_: &mut EventBase, _: ConnListener, _: TcpStream, _: SocketAddr| {};
     let a = ConnListener::bind(&mut base, localhost(), opts(), None, nothing).unwrap();
     let b = ConnListener::bind(&mut base, localhost(), opts(), None, nothing).unwrap();
-    let (pa, pb) = (a.local_addr().unwrap(), b.local_addr().unwrap());
+    let (pa, pb) = (a.local_addr(&base).unwrap(), b.local_addr(&base).unwrap());
     assert_ne!(pa.port(), 0);
     assert_ne!(pb.port(), 0);
     assert_ne!(pa.port(), pb.port());
-    assert_ne!(a.fd(), b.fd());
+    assert_ne!(a.fd(&base).unwrap(), b.fd(&base).unwrap());
     a.free(&mut base).unwrap();
     b.free(&mut base).unwrap();
 }
@@ -75,7 +75,7 @@ fn randport_callback_disables_the_listener_after_its_quota() {
     let (c1, c2) = (Counter::new(), Counter::new());
     let l1 = counting_listener(&mut base, 2, &c1);
     let l2 = counting_listener(&mut base, 1, &c2);
-    let (a1, a2) = (l1.local_addr().unwrap(), l2.local_addr().unwrap());
+    let (a1, a2) = (l1.local_addr(&base).unwrap(), l2.local_addr(&base).unwrap());
     // Three connections to the first listener: only two are accepted.
     let _clients = [
         TcpStream::connect(a1).unwrap(),
@@ -86,7 +86,7 @@ fn randport_callback_disables_the_listener_after_its_quota() {
     // Both listeners disable themselves, then nothing is pending.
     base.dispatch().unwrap();
     assert_eq!((c1.get(), c2.get()), (2, 1));
-    assert!(!l1.is_enabled() && !l2.is_enabled());
+    assert!(!l1.is_enabled(&base) && !l2.is_enabled(&base));
     // Enabling again picks up the connection left in the backlog.
     l1.enable(&mut base).unwrap();
     base.run(LoopFlags::ONCE).unwrap();
@@ -137,7 +137,7 @@ fn listener_on_a_non_listening_socket_calls_the_error_callback() {
     .unwrap();
     let value = Rc::new(Cell::new(0));
     let v = value.clone();
-    lev.set_error_callback(move |base, lev, err| {
+    lev.set_error_callback(&mut base, move |base, lev, err| {
         assert_eq!(err.raw_os_error(), Some(libc::EINVAL), "{err}");
         v.set(1000);
         lev.disable(base).unwrap();
@@ -146,7 +146,7 @@ fn listener_on_a_non_listening_socket_calls_the_error_callback() {
     base.dispatch().unwrap();
     assert_eq!(value.get(), 1000);
     assert_eq!(accepted.get(), 0);
-    assert!(!lev.is_enabled());
+    assert!(!lev.is_enabled(&base));
     lev.free(&mut base).unwrap();
 }
 
@@ -165,7 +165,7 @@ fn error_callback_left_enabled_pauses_instead_of_spinning() {
     .unwrap();
     let errors = Log::new();
     let e = errors.clone();
-    lev.set_error_callback(move |base, lev, _err| {
+    lev.set_error_callback(&mut base, move |base, lev, _err| {
         e.push(Instant::now());
         if e.len() == 3 {
             lev.free(base).unwrap();
@@ -184,7 +184,7 @@ fn error_callback_left_enabled_pauses_instead_of_spinning() {
         );
     }
     assert!(start.elapsed() >= 2 * ConnListener::RETRY_DELAY);
-    assert_eq!(lev.fd(), -1);
+    assert!(matches!(lev.fd(&base), Err(Error::StaleListener)));
 }
 
 #[test]
@@ -233,7 +233,7 @@ fn thousand_connections_in_a_burst() {
         },
     )
     .unwrap();
-    let addr = lev.local_addr().unwrap();
+    let addr = lev.local_addr(&base).unwrap();
     let start = Instant::now();
     for _ in 0..EARLY {
         drop(TcpStream::connect(addr).unwrap());
@@ -274,19 +274,19 @@ fn freeing_the_listener_inside_its_accept_callback() {
             c.bump();
             k.borrow_mut().push(conn);
             assert_eq!(lev.free(base).unwrap().map(drop), None); // closed
-            assert_eq!(lev.fd(), -1);
+            assert!(matches!(lev.fd(base), Err(Error::StaleListener)));
             assert!(matches!(lev.free(base), Err(Error::StaleListener)));
             assert!(matches!(lev.enable(base), Err(Error::StaleListener)));
         },
     )
     .unwrap();
-    let addr = lev.local_addr().unwrap();
+    let addr = lev.local_addr(&base).unwrap();
     let _clients: Vec<_> = (0..3).map(|_| TcpStream::connect(addr).unwrap()).collect();
     base.dispatch().unwrap(); // returns: the listener is gone
     assert_eq!(calls.get(), 1);
     assert_eq!(kept.borrow().len(), 1);
     assert_eq!(probe.held(), 0, "the accept callback was dropped");
-    assert!(matches!(lev.local_addr(), Err(Error::StaleListener)));
+    assert!(matches!(lev.local_addr(&base), Err(Error::StaleListener)));
     assert_eq!(
         TcpStream::connect(addr).unwrap_err().kind(),
         ErrorKind::ConnectionRefused
@@ -308,7 +308,7 @@ fn free_without_close_on_free_returns_the_socket_with_its_backlog() {
         },
     )
     .unwrap();
-    let addr = lev.local_addr().unwrap();
+    let addr = lev.local_addr(&base).unwrap();
     let clients: Vec<_> = (0..3).map(|_| TcpStream::connect(addr).unwrap()).collect();
     base.dispatch().unwrap();
     let sock = returned
@@ -324,7 +324,7 @@ fn free_without_close_on_free_returns_the_socket_with_its_backlog() {
         |_, _, _, _| {},
     )
     .unwrap();
-    let other_addr = other.local_addr().unwrap();
+    let other_addr = other.local_addr(&base).unwrap();
     let other_sock = other
         .free(&mut base)
         .unwrap()
@@ -357,7 +357,7 @@ fn two_immediate_connects_both_accepted_in_one_dispatch() {
         },
     )
     .unwrap();
-    let addr = lev.local_addr().unwrap();
+    let addr = lev.local_addr(&base).unwrap();
     // Both clients close right away (libevent's immediate_close).
     drop(TcpStream::connect(addr).unwrap());
     drop(TcpStream::connect(addr).unwrap());
@@ -393,7 +393,7 @@ fn accepted_sockets_are_nonblocking_unless_left_blocking() {
         .unwrap();
         // The client sends nothing (non-blocking accept) or one byte (a
         // blocking read returns it instead of hanging).
-        let mut client = TcpStream::connect(lev.local_addr().unwrap()).unwrap();
+        let mut client = TcpStream::connect(lev.local_addr(&base).unwrap()).unwrap();
         if blocking {
             client.write_all(b"x").unwrap();
         }
@@ -412,19 +412,19 @@ fn callbacks_can_be_replaced_and_cleared() {
         localhost(),
         opts(),
         None,
-        move |_, lev, _conn, _| {
+        move |base, lev, _conn, _| {
             l.push("first");
             let l = l.clone();
             // Replaced from inside: the next connection goes to the new one.
-            lev.set_callback(move |_, lev, _conn, _| {
+            lev.set_callback(base, move |base, lev, _conn, _| {
                 l.push("second");
-                lev.clear_callback().unwrap();
+                lev.clear_callback(base).unwrap();
             })
             .unwrap();
         },
     )
     .unwrap();
-    let addr = lev.local_addr().unwrap();
+    let addr = lev.local_addr(&base).unwrap();
     let _a = TcpStream::connect(addr).unwrap();
     let _b = TcpStream::connect(addr).unwrap();
     base.run(LoopFlags::ONCE).unwrap();
@@ -442,7 +442,7 @@ fn callbacks_can_be_replaced_and_cleared() {
 #[test]
 fn bind_options_and_errors() {
     let mut base = EventBase::new().unwrap();
-    let nothing = |_: &mut EventBase, _: &ConnListener, _: TcpStream, _: SocketAddr| {};
+    let nothing = |_: &mut EventBase, _: ConnListener, _: TcpStream, _: SocketAddr| {};
     assert!(matches!(
         ConnListener::bind(&mut base, localhost(), opts(), Some(0), nothing),
         Err(Error::InvalidArgument(_))
@@ -450,9 +450,9 @@ fn bind_options_and_errors() {
     // REUSEABLE_PORT: two listeners on one port; without it, AddrInUse.
     let port_opts = opts() | ListenerOptions::REUSEABLE_PORT;
     let a = ConnListener::bind(&mut base, localhost(), port_opts, None, nothing).unwrap();
-    let addr = a.local_addr().unwrap();
+    let addr = a.local_addr(&base).unwrap();
     let b = ConnListener::bind(&mut base, addr, port_opts, None, nothing).unwrap();
-    assert_eq!(b.local_addr().unwrap(), addr);
+    assert_eq!(b.local_addr(&base).unwrap(), addr);
     match ConnListener::bind(&mut base, addr, opts(), None, nothing) {
         Err(Error::Io(e)) => assert_eq!(e.kind(), ErrorKind::AddrInUse),
         other => panic!("expected AddrInUse, got {other:?}"),
@@ -469,7 +469,7 @@ fn bind_options_and_errors() {
         nothing,
     )
     .unwrap();
-    assert!(!c.is_enabled());
+    assert!(!c.is_enabled(&base));
     for l in [a, b, c] {
         l.free(&mut base).unwrap();
     }
@@ -499,11 +499,11 @@ fn a_panicking_callback_leaves_the_listener_disabled_and_enable_resumes_it() {
         },
     )
     .unwrap();
-    let addr = lev.local_addr().unwrap();
+    let addr = lev.local_addr(&base).unwrap();
     let _a = TcpStream::connect(addr).unwrap();
     let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| base.dispatch()));
     assert!(r.is_err());
-    assert!(!lev.is_enabled());
+    assert!(!lev.is_enabled(&base));
     base.dispatch().unwrap(); // nothing pending: the listener is disabled
     assert_eq!(calls.get(), 1);
     let _b = TcpStream::connect(addr).unwrap();
@@ -519,22 +519,118 @@ fn dropping_the_base_frees_the_listener_and_its_callbacks() {
     let probe = DropProbe::new();
     let p = probe.clone();
     let lev = ConnListener::bind(&mut base, localhost(), opts(), None, |_, _, _, _| {}).unwrap();
-    // A callback holding a handle to its own listener: a cycle that the
-    // base's drop must break.
-    let me = lev.clone();
-    lev.set_error_callback(move |_, _, _| {
+    // A callback holding a handle to its own listener: an index, no cycle.
+    let me = lev;
+    lev.set_error_callback(&mut base, move |_, _, _| {
         let _ = (&p, &me);
     })
     .unwrap();
-    let addr = lev.local_addr().unwrap();
+    let addr = lev.local_addr(&base).unwrap();
     drop(base);
     assert_eq!(probe.held(), 0);
-    assert_eq!(lev.fd(), -1);
-    assert!(matches!(lev.local_addr(), Err(Error::StaleListener)));
+    // The handle means nothing to another base (even one that reuses the
+    // dropped base's memory).
+    let other = EventBase::new().unwrap();
+    assert!(!lev.is_live(&other));
+    assert!(matches!(lev.local_addr(&other), Err(Error::StaleListener)));
     assert_eq!(
         TcpStream::connect(addr).unwrap_err().kind(),
         ErrorKind::ConnectionRefused
     );
+}
+
+#[test]
+fn a_freed_handle_stays_stale_when_its_slot_is_reused() {
+    let mut base = EventBase::new().unwrap();
+    let nothing = |_: &mut EventBase, _: ConnListener, _: TcpStream, _: SocketAddr| {};
+    let old = ConnListener::bind(&mut base, localhost(), opts(), None, nothing).unwrap();
+    let copy = old; // a copy is the same handle
+    assert_eq!(copy, old);
+    old.free(&mut base).unwrap();
+    // The new listener takes the freed slot, with a new generation.
+    let new = ConnListener::bind(&mut base, localhost(), opts(), None, nothing).unwrap();
+    assert_ne!(new, old);
+    assert!(!copy.is_live(&base) && new.is_live(&base));
+    assert!(matches!(copy.enable(&mut base), Err(Error::StaleListener)));
+    assert!(matches!(copy.disable(&mut base), Err(Error::StaleListener)));
+    assert!(matches!(copy.fd(&base), Err(Error::StaleListener)));
+    assert!(matches!(copy.event(&base), Err(Error::StaleListener)));
+    assert!(matches!(
+        copy.set_callback(&mut base, nothing),
+        Err(Error::StaleListener)
+    ));
+    assert!(matches!(
+        copy.clear_error_callback(&mut base),
+        Err(Error::StaleListener)
+    ));
+    assert!(matches!(copy.free(&mut base), Err(Error::StaleListener)));
+    assert!(copy.belongs_to(&base));
+    // The new listener was not touched by any of that.
+    assert!(new.is_enabled(&base));
+    let ev = new.event(&base).unwrap();
+    assert!(ev.is_live(&base));
+    new.free(&mut base).unwrap();
+    assert!(!ev.is_live(&base), "free frees the read event");
+}
+
+#[test]
+fn a_callback_changing_another_listener_does_not_stop_its_own_wakeup() {
+    let mut base = EventBase::new().unwrap();
+    let nothing = |_: &mut EventBase, _: ConnListener, _: TcpStream, _: SocketAddr| {};
+    let other = ConnListener::bind(&mut base, localhost(), opts(), None, nothing).unwrap();
+    let count = Counter::new();
+    let c = count.clone();
+    let lev = ConnListener::bind(
+        &mut base,
+        localhost(),
+        opts(),
+        None,
+        move |base, _, _, _| {
+            c.bump();
+            other.disable(base).unwrap();
+            other.enable(base).unwrap();
+        },
+    )
+    .unwrap();
+    let addr = lev.local_addr(&base).unwrap();
+    let _clients: Vec<_> = (0..3).map(|_| TcpStream::connect(addr).unwrap()).collect();
+    base.run(LoopFlags::ONCE).unwrap();
+    assert_eq!(count.get(), 3, "all three in one wakeup");
+    assert!(lev.is_enabled(&base) && other.is_enabled(&base));
+    lev.free(&mut base).unwrap();
+    other.free(&mut base).unwrap();
+}
+
+#[test]
+fn a_panicking_error_callback_keeps_both_callbacks_and_enable_resumes_it() {
+    let mut base = EventBase::new().unwrap();
+    let lev = ConnListener::from_fd(
+        &mut base,
+        bound_not_listening(),
+        opts(),
+        None,
+        |_, _, _, _| {},
+    )
+    .unwrap();
+    let errors = Counter::new();
+    let e = errors.clone();
+    lev.set_error_callback(&mut base, move |base, lev, _err| {
+        e.bump();
+        if e.get() == 1 {
+            panic!("first error");
+        }
+        lev.disable(base).unwrap();
+    })
+    .unwrap();
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| base.dispatch()));
+    assert!(r.is_err());
+    assert!(!lev.is_enabled(&base));
+    base.dispatch().unwrap(); // nothing pending: the listener is disabled
+    assert_eq!(errors.get(), 1);
+    lev.enable(&mut base).unwrap();
+    base.dispatch().unwrap(); // the same error callback, which now disables
+    assert_eq!(errors.get(), 2);
+    lev.free(&mut base).unwrap();
 }
 
 #[test]
@@ -569,7 +665,7 @@ fn deferred_accept_waits_for_the_first_bytes() {
         },
     )
     .unwrap();
-    let mut client = TcpStream::connect(lev.local_addr().unwrap()).unwrap();
+    let mut client = TcpStream::connect(lev.local_addr(&base).unwrap()).unwrap();
     for _ in 0..5 {
         base.run(LoopFlags::NONBLOCK).unwrap();
         thread::sleep(Duration::from_millis(4));
@@ -599,7 +695,7 @@ fn close_on_exec_applies_to_a_given_socket() {
         assert_eq!(unsafe { libc::fcntl(l.as_raw_fd(), libc::F_SETFD, 0) }, 0);
         let lev =
             ConnListener::from_listener(&mut base, l, opts() | extra, |_, _, _, _| {}).unwrap();
-        assert_eq!(cloexec(lev.fd()), expect, "{extra:?}");
+        assert_eq!(cloexec(lev.fd(&base).unwrap()), expect, "{extra:?}");
         lev.free(&mut base).unwrap();
     }
 }
@@ -608,7 +704,7 @@ fn close_on_exec_applies_to_a_given_socket() {
 fn bind_ipv6only_refuses_ipv4_mapped_connections() {
     let mut base = EventBase::new().unwrap();
     let any6: SocketAddr = "[::]:0".parse().unwrap();
-    let nothing = |_: &mut EventBase, _: &ConnListener, _: TcpStream, _: SocketAddr| {};
+    let nothing = |_: &mut EventBase, _: ConnListener, _: TcpStream, _: SocketAddr| {};
     let only = match ConnListener::bind(
         &mut base,
         any6,
@@ -622,7 +718,7 @@ fn bind_ipv6only_refuses_ipv4_mapped_connections() {
             return;
         }
     };
-    let port = only.local_addr().unwrap().port();
+    let port = only.local_addr(&base).unwrap().port();
     let v4 = SocketAddr::from(([127, 0, 0, 1], port));
     assert_eq!(
         TcpStream::connect(v4).unwrap_err().kind(),
@@ -638,7 +734,7 @@ fn bind_ipv6only_refuses_ipv4_mapped_connections() {
         lev.free(base).unwrap();
     })
     .unwrap();
-    let port = dual.local_addr().unwrap().port();
+    let port = dual.local_addr(&base).unwrap().port();
     if TcpStream::connect(SocketAddr::from(([127, 0, 0, 1], port))).is_ok() {
         base.dispatch().unwrap();
         let peer = peers.get()[0];
@@ -784,13 +880,13 @@ fn emfile_scenario(with_error_callback: bool) -> (Vec<i32>, Vec<String>) {
     let errors = Log::new();
     if with_error_callback {
         let (e, f) = (errors.clone(), failures.clone());
-        lev.set_error_callback(move |_, _, err| {
+        lev.set_error_callback(&mut base, move |_, _, err| {
             e.push(err.raw_os_error().unwrap_or(0));
             f.fetch_add(1, Ordering::SeqCst);
         })
         .unwrap();
     }
-    let addr = lev.local_addr().unwrap();
+    let addr = lev.local_addr(&base).unwrap();
     let mut clients: Vec<TcpStream> = (0..4).map(|_| TcpStream::connect(addr).unwrap()).collect();
     for c in &clients {
         c.set_read_timeout(Some(IO_TIMEOUT)).unwrap();
