@@ -68,7 +68,7 @@ fn run(port: u16) -> Result<(), Box<dyn Error>> {
         },
     )
     .context(format_args!("cannot bind {addr}"))?;
-    let port = listener.local_addr()?.port();
+    let port = listener.local_addr(&base)?.port();
     // A server keeps serving when nobody reads its log.
     let _ = outln!("listening on 127.0.0.1:{port}");
     eprintln!(

@@ -60,7 +60,10 @@ fn run(port: u16) -> Result<(), Box<dyn Error>> {
         },
     )
     .context(format_args!("cannot bind {addr}"))?;
-    let _ = outln!("listening on 127.0.0.1:{}", listener.local_addr()?.port());
+    let _ = outln!(
+        "listening on 127.0.0.1:{}",
+        listener.local_addr(&base)?.port()
+    );
     let sigint = Event::signal(&mut base, libc::SIGINT, |base, _, _, _| {
         let _ = outln!("Caught an interrupt signal; exiting cleanly in two seconds.");
         let _ = base.loopexit(Some(Duration::from_secs(2)));

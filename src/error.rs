@@ -20,7 +20,8 @@ pub enum Error {
     /// A bufferevent handle refers to a bufferevent that was freed (or to
     /// another base).
     StaleBufferevent,
-    /// A listener handle refers to a listener that was freed.
+    /// A listener handle refers to a listener that was freed (or to
+    /// another base).
     StaleListener,
     /// An argument is out of range or a flag combination libevent rejects.
     InvalidArgument(&'static str),
@@ -44,7 +45,9 @@ impl fmt::Display for Error {
             Error::StaleBufferevent => {
                 f.write_str("bufferevent handle is stale (freed or from another base)")
             }
-            Error::StaleListener => f.write_str("listener handle is stale (freed)"),
+            Error::StaleListener => {
+                f.write_str("listener handle is stale (freed or from another base)")
+            }
             Error::InvalidArgument(what) => write!(f, "invalid argument: {what}"),
             Error::BadState(what) => write!(f, "bad state: {what}"),
             Error::NoBackend => f.write_str("no event backend satisfies the configuration"),

@@ -85,6 +85,3 @@ impl ListenerHost for Layers {
 /// # Ok::<(), rvent::Error>(())
 /// ```
 pub type EventBase = base::EventBase<Layers>;
-
-// Until the crate root re-exports it from `listener`, where it is defined.
-pub use crate::listener::ConnListener;

@@ -95,8 +95,8 @@ pub use error::{Error, Result};
 pub use ev::Ev;
 pub use event::EventAssignment;
 pub use handle::{CommonTimeout, Event};
-pub use layers::{ConnListener, EventBase, Layers};
-pub use listener::ListenerOptions;
+pub use layers::{EventBase, Layers};
+pub use listener::{ConnListener, ListenerOptions};
 #[doc(hidden)]
 pub use log::__fatal_for_tests;
 pub use log::{

@@ -1473,7 +1473,7 @@ fn full_backlog_listener(
         |_, _, _, _| {},
     )
     .unwrap();
-    let addr = lev.local_addr().unwrap();
+    let addr = lev.local_addr(base).unwrap();
     let mut fillers = Vec::new();
     // Each connect that completes takes a backlog slot; the first that
     // times out found the backlog full.
