@@ -70,6 +70,8 @@ pub mod listener;
 mod log;
 mod mem;
 mod notifier;
+mod registration;
+mod schedule;
 mod signal;
 mod signal_map;
 mod slots;
