@@ -271,7 +271,7 @@ fn pause(base: &mut EventBase, accept_ev: Event) {
     };
     // Without the timer (allocation failure) the event stays added:
     // retrying at every iteration beats never recovering.
-    if let Err(e) = base.once(-1, Ev::TIMEOUT, Some(RETRY_DELAY), resume) {
+    if let Err(e) = base.once(None, Ev::TIMEOUT, Some(RETRY_DELAY), resume) {
         eprintln!("event_server: cannot arm the accept retry timer: {e}");
     } else if let Err(e) = accept_ev.del(base) {
         eprintln!("event_server: cannot pause accepting: {e}");

@@ -73,23 +73,28 @@ fn tick(opts: &Options) -> Result<(), Box<dyn Error>> {
     // quietly if the reader went away (`time_test | head -1`).
     let write_error: Rc<RefCell<Option<io::Error>>> = Rc::default();
     let failed = Rc::clone(&write_error);
-    let timer = Event::new(&mut base, -1, Ev::PERSIST, move |base, _ev, _fd, _what| {
-        let now = Instant::now();
-        let elapsed = now.duration_since(last).as_secs_f64();
-        last = now;
-        let secs = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
-        if let Err(e) = outln!("timeout_cb called at {secs}: {elapsed:.3} seconds elapsed.") {
-            *failed.borrow_mut() = Some(e);
-            base.loopbreak();
-            return;
-        }
-        fired += 1;
-        if limit.is_some_and(|n| fired >= n) {
-            base.loopbreak();
-        }
-    })?;
+    let timer = Event::new(
+        &mut base,
+        None,
+        Ev::PERSIST,
+        move |base, _ev, _fd, _what| {
+            let now = Instant::now();
+            let elapsed = now.duration_since(last).as_secs_f64();
+            last = now;
+            let secs = SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs());
+            if let Err(e) = outln!("timeout_cb called at {secs}: {elapsed:.3} seconds elapsed.") {
+                *failed.borrow_mut() = Some(e);
+                base.loopbreak();
+                return;
+            }
+            fired += 1;
+            if limit.is_some_and(|n| fired >= n) {
+                base.loopbreak();
+            }
+        },
+    )?;
 
     let sigint = Event::signal(&mut base, libc::SIGINT, |base, _ev, _sig, _what| {
         base.loopbreak();

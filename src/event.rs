@@ -102,7 +102,18 @@ pub(crate) enum Timeout {
     Common(u8),
 }
 
-fn check_flags(fd: RawFd, what: Ev) -> Result<()> {
+/// The fd a constructor was given, checked against `what`, as the slab
+/// stores it (-1 for none, libevent's value, never seen by users).
+fn check_flags(fd: Option<RawFd>, what: Ev) -> Result<RawFd> {
+    let fd = match fd {
+        Some(fd) if fd < 0 => {
+            return Err(Error::InvalidArgument(
+                "negative fd: an event without one takes None",
+            ));
+        }
+        Some(fd) => fd,
+        None => -1,
+    };
     if what.contains(Ev::SIGNAL) {
         if what.intersects(IO_FLAGS) {
             return Err(Error::InvalidArgument(
@@ -113,9 +124,9 @@ fn check_flags(fd: RawFd, what: Ev) -> Result<()> {
             return Err(Error::InvalidArgument("signal number out of range"));
         }
     } else if what.intersects(IO_FLAGS) && fd < 0 {
-        return Err(Error::InvalidArgument("negative fd for an I/O event"));
+        return Err(Error::InvalidArgument("an I/O event needs an fd"));
     }
-    Ok(())
+    Ok(fd)
 }
 
 #[inline]
@@ -130,14 +141,17 @@ impl Event {
     /// Creates a non-pending event (`event_new`). `what` combines
     /// [`Ev::READ`], [`Ev::WRITE`], [`Ev::CLOSED`], [`Ev::SIGNAL`],
     /// [`Ev::PERSIST`] and [`Ev::ET`]; with none of the first four it is a
-    /// pure timer and `fd` is ignored. New events get the middle priority.
+    /// timer, and `fd` is `None` (libevent's -1). `fd` takes an fd
+    /// (`RawFd`), `Some(fd)` or `None`; for a signal event it is the
+    /// signal number. New events get the middle priority.
     ///
-    /// The callback receives the base, the event, its fd and the flags
-    /// that fired.
+    /// The callback receives the base, the event, its fd (-1 for a timer,
+    /// as libevent passes it) and the flags that fired.
     ///
     /// # Errors
     /// [`Error::InvalidArgument`] for `SIGNAL` combined with I/O flags, a
-    /// signal number outside `1..NSIG`, or a negative fd for an I/O event;
+    /// signal number outside `1..NSIG`, an I/O event without an fd, or a
+    /// negative fd (`None` is how to say "no fd");
     /// [`Error::Alloc`] if the slab cannot grow.
     ///
     /// # Examples
@@ -155,11 +169,16 @@ impl Event {
     /// # Ok::<(), rvent::Error>(())
     /// ```
     #[doc(alias = "event_new")]
-    pub fn new<X: BaseExt, F>(base: &mut EventBase<X>, fd: RawFd, what: Ev, cb: F) -> Result<Event>
+    pub fn new<X: BaseExt, F>(
+        base: &mut EventBase<X>,
+        fd: impl Into<Option<RawFd>>,
+        what: Ev,
+        cb: F,
+    ) -> Result<Event>
     where
         F: FnMut(&mut EventBase<X>, Event, RawFd, Ev) + 'static,
     {
-        check_flags(fd, what)?;
+        let fd = check_flags(fd.into(), what)?;
         base.new_slot(fd, what, event_fn(cb)?)
     }
 
@@ -172,7 +191,7 @@ impl Event {
     where
         F: FnMut(&mut EventBase<X>, Event, RawFd, Ev) + 'static,
     {
-        Event::new(base, -1, Ev::empty(), cb)
+        Event::new(base, None, Ev::empty(), cb)
     }
 
     /// A persistent signal event (`evsignal_new`); the callback gets the
@@ -198,14 +217,14 @@ impl Event {
     pub fn assign<X: BaseExt, F>(
         self,
         base: &mut EventBase<X>,
-        fd: RawFd,
+        fd: impl Into<Option<RawFd>>,
         what: Ev,
         cb: F,
     ) -> Result<()>
     where
         F: FnMut(&mut EventBase<X>, Event, RawFd, Ev) + 'static,
     {
-        check_flags(fd, what)?;
+        let fd = check_flags(fd.into(), what)?;
         let idx = base.resolve(self, "assign")?;
         let s = &base.slots[idx];
         if s.is_pending() || s.has(state::ACTIVE) {
@@ -380,16 +399,17 @@ impl Event {
         Ok(usize::from(base.slots[idx].prio))
     }
 
-    /// The fd or signal number (`event_get_fd`, `event_get_signal`); -1 for
-    /// timers.
+    /// The fd or signal number (`event_get_fd`, `event_get_signal`);
+    /// `None` for a timer (libevent's -1).
     ///
     /// # Errors
     /// [`Error::StaleEvent`].
     #[doc(alias = "event_get_fd")]
     #[doc(alias = "event_get_signal")]
-    pub fn fd<X: BaseExt>(self, base: &EventBase<X>) -> Result<RawFd> {
+    pub fn fd<X: BaseExt>(self, base: &EventBase<X>) -> Result<Option<RawFd>> {
         let idx = base.resolve(self, "fd")?;
-        Ok(base.slots[idx].fd)
+        let fd = base.slots[idx].fd;
+        Ok((fd >= 0).then_some(fd))
     }
 
     /// Everything the event was assigned, in one call
@@ -406,7 +426,7 @@ impl Event {
     /// ```
     /// use rvent::{Ev, Event, EventBase};
     /// let mut base = EventBase::new()?;
-    /// let t = Event::new(&mut base, -1, Ev::PERSIST, |_, _, _, _| {})?;
+    /// let t = Event::new(&mut base, None, Ev::PERSIST, |_, _, _, _| {})?;
     /// let a = t.assignment(&base)?;
     /// assert_eq!((a.fd, a.events, a.has_callback), (None, Ev::PERSIST, true));
     /// assert_eq!(a.priority, base.npriorities() / 2);
@@ -514,7 +534,7 @@ impl<X: BaseExt> EventBase<X> {
     /// let mut base = EventBase::new()?;
     /// let hits = Rc::new(Cell::new(0));
     /// let h = hits.clone();
-    /// base.once(-1, Ev::TIMEOUT, None, move |_, _, what| {
+    /// base.once(None, Ev::TIMEOUT, None, move |_, _, what| {
     ///     assert_eq!(what, Ev::TIMEOUT);
     ///     h.set(h.get() + 1);
     /// })?;
@@ -523,7 +543,13 @@ impl<X: BaseExt> EventBase<X> {
     /// # Ok::<(), rvent::Error>(())
     /// ```
     #[doc(alias = "event_base_once")]
-    pub fn once<F>(&mut self, fd: RawFd, what: Ev, timeout: Option<Duration>, cb: F) -> Result<()>
+    pub fn once<F>(
+        &mut self,
+        fd: impl Into<Option<RawFd>>,
+        what: Ev,
+        timeout: Option<Duration>,
+        cb: F,
+    ) -> Result<()>
     where
         F: FnOnce(&mut EventBase<X>, RawFd, Ev) + 'static,
     {
@@ -535,7 +561,7 @@ impl<X: BaseExt> EventBase<X> {
         if what.is_empty() {
             return Err(Error::InvalidArgument("once needs at least one event flag"));
         }
-        check_flags(fd, what)?;
+        let fd = check_flags(fd.into(), what)?;
         let ev = self.new_slot(fd, what, once_fn(move |b, _, fd, what| cb(b, fd, what))?)?;
         self.slots[ev.idx].state |= state::ONCE;
         self.arm_once(ev.idx, what, timeout)

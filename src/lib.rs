@@ -14,7 +14,7 @@
 //!
 //! let mut base = EventBase::new()?;
 //! let mut ticks = 0;
-//! let timer = Event::new(&mut base, -1, Ev::PERSIST, move |base, ev, _fd, what| {
+//! let timer = Event::new(&mut base, None, Ev::PERSIST, move |base, ev, _fd, what| {
 //!     assert_eq!(what, Ev::TIMEOUT);
 //!     ticks += 1;
 //!     if ticks == 3 {

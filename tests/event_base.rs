@@ -138,8 +138,13 @@ fn new_events_get_the_middle_priority() {
     // `loopexit` and `once` events get it too (they are visible to foreach).
     base.priority_init(5).unwrap();
     base.loopexit(Some(Duration::from_secs(60))).unwrap();
-    base.once(-1, Ev::TIMEOUT, Some(Duration::from_secs(60)), |_, _, _| {})
-        .unwrap();
+    base.once(
+        None,
+        Ev::TIMEOUT,
+        Some(Duration::from_secs(60)),
+        |_, _, _| {},
+    )
+    .unwrap();
     let mut prios = Vec::new();
     base.foreach_event(|i| {
         prios.push(i.priority);
@@ -226,7 +231,7 @@ fn drop_with_added_and_active_events_is_safe() {
         )
         .unwrap();
         let p = probe.clone();
-        base.once(-1, Ev::TIMEOUT, None, move |_, _, _| {
+        base.once(None, Ev::TIMEOUT, None, move |_, _, _| {
             let _ = &p;
         })
         .unwrap();
@@ -308,7 +313,7 @@ fn invalid_fds_and_signals_cannot_be_added() {
     assert!(ev.pending(&base, Ev::READ).unwrap().0.is_empty());
     // A negative fd for an I/O event.
     assert!(matches!(
-        Event::new(&mut base, -1, Ev::WRITE, nop),
+        Event::new(&mut base, None, Ev::WRITE, nop),
         Err(Error::InvalidArgument(_))
     ));
     // Signal numbers -1, 0 and NSIG (65) are out of range.
@@ -370,7 +375,7 @@ fn once_runs_each_callback_exactly_once() {
     .unwrap();
     let l = log.clone();
     base.once(
-        -1,
+        None,
         Ev::TIMEOUT,
         Some(Duration::from_millis(5)),
         move |_, _, what| l.push(("timer", what)),
@@ -378,9 +383,12 @@ fn once_runs_each_callback_exactly_once() {
     .unwrap();
     for name in ["now1", "now2"] {
         let l = log.clone();
-        base.once(-1, Ev::TIMEOUT, Some(Duration::ZERO), move |_, _, what| {
-            l.push((name, what))
-        })
+        base.once(
+            None,
+            Ev::TIMEOUT,
+            Some(Duration::ZERO),
+            move |_, _, what| l.push((name, what)),
+        )
         .unwrap();
     }
     assert_eq!(base.dispatch().unwrap(), LoopStatus::NoEvents);

@@ -976,7 +976,7 @@ fn callback_reassigns_own_event() {
         let _keep = &p;
         o.borrow_mut().push("old");
         let o2 = o.clone();
-        ev.assign(base, -1, Ev::empty(), move |_, _, _, what| {
+        ev.assign(base, None, Ev::empty(), move |_, _, _, what| {
             assert_eq!(what, Ev::TIMEOUT);
             o2.borrow_mut().push("new");
         })
@@ -1066,10 +1066,10 @@ impl Chaos {
 fn chaos_event(base: &mut EventBase, w: &Rc<RefCell<Chaos>>, kind: u64) -> Event {
     let fd = w.borrow().fd;
     let (fd, what) = match kind % 4 {
-        0 => (-1, Ev::empty()),
-        1 => (-1, Ev::PERSIST),
-        2 => (fd, Ev::READ),
-        _ => (fd, Ev::READ | Ev::PERSIST),
+        0 => (None, Ev::empty()),
+        1 => (None, Ev::PERSIST),
+        2 => (Some(fd), Ev::READ),
+        _ => (Some(fd), Ev::READ | Ev::PERSIST),
     };
     let w2 = w.clone();
     let ev = Event::new(base, fd, what, move |base, me, _, _| {
@@ -1109,13 +1109,13 @@ fn chaos_step(base: &mut EventBase, me: Option<Event>, w: &Rc<RefCell<Chaos>>) {
             8 => target.free_finalize(base, |_, _| {}),
             9 => {
                 let w2 = w.clone();
-                base.once(-1, Ev::TIMEOUT, None, move |base, _, _| {
+                base.once(None, Ev::TIMEOUT, None, move |base, _, _| {
                     chaos_step(base, None, &w2)
                 })
             }
             _ => {
                 let w2 = w.clone();
-                target.assign(base, -1, Ev::PERSIST, move |base, me, _, _| {
+                target.assign(base, None, Ev::PERSIST, move |base, me, _, _| {
                     chaos_step(base, Some(me), &w2)
                 })
             }
@@ -1331,7 +1331,7 @@ fn event_once() {
     // run (valgrind), the timer cannot fire less than 50 ms after it.
     let start = Instant::now();
     base.once(
-        -1,
+        None,
         Ev::TIMEOUT,
         Some(Duration::from_millis(50)),
         move |_, _, what| {
@@ -1340,14 +1340,19 @@ fn event_once() {
     )
     .unwrap();
     let o = order.clone();
-    base.once(-1, Ev::TIMEOUT, None, move |_, _, what| {
+    base.once(None, Ev::TIMEOUT, None, move |_, _, what| {
         o.borrow_mut().push(("immediate 1", what));
     })
     .unwrap();
     let o = order.clone();
-    base.once(-1, Ev::TIMEOUT, Some(Duration::ZERO), move |_, _, what| {
-        o.borrow_mut().push(("immediate 2", what));
-    })
+    base.once(
+        None,
+        Ev::TIMEOUT,
+        Some(Duration::ZERO),
+        move |_, _, what| {
+            o.borrow_mut().push(("immediate 2", what));
+        },
+    )
     .unwrap();
     assert_eq!(base.num_events(), 4);
     assert_eq!(base.dispatch().unwrap(), LoopStatus::NoEvents);
@@ -1403,7 +1408,7 @@ fn once_never_fired_released_on_drop() {
     let (p1, timer_dropped) = DropProbe::watched();
     let (p2, read_dropped) = DropProbe::watched();
     base.once(
-        -1,
+        None,
         Ev::TIMEOUT,
         Some(Duration::from_secs(10)),
         move |_, _, _| {
@@ -1575,7 +1580,7 @@ fn finalize_reassign_readd() {
     ev.finalize(&mut base, move |base, ev| {
         c.borrow_mut().push("fin");
         let c2 = c.clone();
-        ev.assign(base, -1, Ev::empty(), move |_, _, _, what| {
+        ev.assign(base, None, Ev::empty(), move |_, _, _, what| {
             assert_eq!(what, Ev::TIMEOUT);
             c2.borrow_mut().push("new");
         })
@@ -1703,7 +1708,7 @@ fn getters() {
         |_, _, _, _| {},
     )
     .unwrap();
-    assert_eq!(io.fd(&base).unwrap(), b.as_raw_fd());
+    assert_eq!(io.fd(&base).unwrap(), Some(b.as_raw_fd()));
     assert_eq!(io.events(&base).unwrap(), Ev::READ | Ev::PERSIST);
     assert_eq!(io.priority(&base).unwrap(), 2);
     assert!(io.belongs_to(&base));
@@ -1712,10 +1717,10 @@ fn getters() {
     assert!(!io.is_live(&other));
 
     let timer = Event::timer(&mut base, |_, _, _, _| {}).unwrap();
-    assert_eq!(timer.fd(&base).unwrap(), -1);
+    assert_eq!(timer.fd(&base).unwrap(), None);
     assert_eq!(timer.events(&base).unwrap(), Ev::empty());
     let sig = Event::signal(&mut base, libc_sigusr1(), |_, _, _, _| {}).unwrap();
-    assert_eq!(sig.fd(&base).unwrap(), libc_sigusr1());
+    assert_eq!(sig.fd(&base).unwrap(), Some(libc_sigusr1()));
     assert_eq!(sig.events(&base).unwrap(), Ev::SIGNAL | Ev::PERSIST);
     assert_eq!(base.num_events(), 3);
 
@@ -1918,7 +1923,7 @@ mod fuzz_regressions {
         let mut base = EventBase::new().unwrap();
         let ran = Rc::new(Cell::new(0));
         let r = ran.clone();
-        let ev = Event::new(&mut base, -1, Ev::PERSIST, move |_, _, _, what| {
+        let ev = Event::new(&mut base, None, Ev::PERSIST, move |_, _, _, what| {
             assert_eq!(what, Ev::TIMEOUT);
             r.set(r.get() + 1);
         })

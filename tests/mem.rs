@@ -341,7 +341,7 @@ fn workload_on(base: &mut EventBase, sock: &UnixStream) -> Result<(), Error> {
     rd.add(base, None)?;
     let h = Rc::clone(&hits);
     base.once(
-        -1,
+        None,
         Ev::TIMEOUT,
         Some(Duration::from_millis(1)),
         move |_, _, _| h.set(h.get() + 1),

@@ -354,7 +354,8 @@ fn misuse_without_debug_mode_returns_errors() -> TestResult {
             ("free", ev.free(&mut base).err()),
             (
                 "assign",
-                ev.assign(&mut base, -1, Ev::empty(), |_, _, _, _| {}).err(),
+                ev.assign(&mut base, None, Ev::empty(), |_, _, _, _| {})
+                    .err(),
             ),
         ];
         for (op, e) in results {
@@ -372,14 +373,14 @@ fn misuse_without_debug_mode_returns_errors() -> TestResult {
     // Re-assigning a pending or an active event.
     let pending = Event::timer(&mut base, |_, _, _, _| {})?;
     pending.add(&mut base, Some(Duration::from_secs(10)))?;
-    let r = pending.assign(&mut base, -1, Ev::empty(), |_, _, _, _| {});
+    let r = pending.assign(&mut base, None, Ev::empty(), |_, _, _, _| {});
     check(
         matches!(r, Err(Error::BadState(_))),
         format!("assign pending: {r:?}"),
     )?;
     let active = Event::timer(&mut base, |_, _, _, _| {})?;
     active.active(&mut base, Ev::READ)?;
-    let r = active.assign(&mut base, -1, Ev::empty(), |_, _, _, _| {});
+    let r = active.assign(&mut base, None, Ev::empty(), |_, _, _, _| {});
     check(
         matches!(r, Err(Error::BadState(_))),
         format!("assign active: {r:?}"),
@@ -580,7 +581,7 @@ fn child_debug_assign() {
     ev.add(&mut base, Some(Duration::from_secs(10))).unwrap();
     let b = &mut base;
     let msg = expect_panic(|| {
-        ev.assign(b, -1, Ev::empty(), |_, _, _, _| {
+        ev.assign(b, None, Ev::empty(), |_, _, _, _| {
             panic!("replaced callback ran")
         })
     });
@@ -602,7 +603,7 @@ fn child_debug_assign() {
     ev.active(&mut base, Ev::READ).unwrap();
     let b = &mut base;
     let msg = expect_panic(|| {
-        ev.assign(b, -1, Ev::empty(), |_, _, _, _| {
+        ev.assign(b, None, Ev::empty(), |_, _, _, _| {
             panic!("replaced callback ran")
         })
     });
@@ -610,7 +611,7 @@ fn child_debug_assign() {
     base.run(LoopFlags::NONBLOCK).unwrap();
     assert_eq!(calls.get(), 1);
     // Once neither pending nor active, assign is fine.
-    ev.assign(&mut base, -1, Ev::empty(), |_, _, _, _| {})
+    ev.assign(&mut base, None, Ev::empty(), |_, _, _, _| {})
         .unwrap();
     base.assert_invariants();
 }

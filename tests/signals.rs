@@ -611,7 +611,7 @@ fn invalid_signal_numbers() -> TestResult {
         matches!(r, Err(Error::InvalidArgument(_))),
         format!("assign to signal 0: {r:?}"),
     )?;
-    assert_eq!(ev.fd(&base)?, libc::SIGUSR1);
+    assert_eq!(ev.fd(&base)?, Some(libc::SIGUSR1));
     assert_eq!(base.num_events(), 1);
     assert_eq!(base.num_pending(), 0);
     Ok(())

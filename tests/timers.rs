@@ -12,12 +12,17 @@ use util::{Counter, DropProbe, LATE, Log, assert_on_time, ms, nop, pair, retry_t
 
 /// A timer that records when it fired and with which flags.
 fn recording_timer(base: &mut EventBase, log: &Log<(Instant, Ev)>) -> Event {
-    recording_event(base, -1, Ev::empty(), log)
+    recording_event(base, None, Ev::empty(), log)
 }
 
-/// An event on `fd` (`-1`: a timer) with `what` that records when it fired
-/// and with which flags.
-fn recording_event(base: &mut EventBase, fd: i32, what: Ev, log: &Log<(Instant, Ev)>) -> Event {
+/// An event on `fd` (`None`: a timer) with `what` that records when it
+/// fired and with which flags.
+fn recording_event(
+    base: &mut EventBase,
+    fd: impl Into<Option<i32>>,
+    what: Ev,
+    log: &Log<(Instant, Ev)>,
+) -> Event {
     let l = log.clone();
     Event::new(base, fd, what, move |_, _, _, what| {
         l.push((Instant::now(), what))
@@ -66,7 +71,7 @@ fn persistent_timeout_fires_every_period() {
         let mut base = EventBase::new().unwrap();
         let log = Log::new();
         let l = log.clone();
-        let t = Event::new(&mut base, -1, Ev::PERSIST, move |base, _, _, what| {
+        let t = Event::new(&mut base, None, Ev::PERSIST, move |base, _, _, what| {
             l.push((Instant::now(), what));
             if l.len() == 6 {
                 base.loopexit(None).unwrap();
@@ -99,7 +104,7 @@ fn persistent_timeout_jump_does_not_catch_up() {
         // 300 ms late, loopexit after 50 ms: exactly one call, no burst.
         let mut base = EventBase::new().unwrap();
         let log = Log::new();
-        let t = recording_event(&mut base, -1, Ev::PERSIST, &log);
+        let t = recording_event(&mut base, None, Ev::PERSIST, &log);
         let start = Instant::now();
         t.add(&mut base, Some(ms(100))).unwrap();
         std::thread::sleep(ms(300));
@@ -128,10 +133,10 @@ fn persistent_active_timeout_resets_the_period() {
         // activated by hand at 50 ms → calls at 50 (READ), 150, 250 (TIMEOUT).
         let mut base = EventBase::new().unwrap();
         let log = Log::new();
-        let t = recording_event(&mut base, -1, Ev::PERSIST, &log);
+        let t = recording_event(&mut base, None, Ev::PERSIST, &log);
         let start = Instant::now();
         t.add(&mut base, Some(ms(100))).unwrap();
-        base.once(-1, Ev::TIMEOUT, Some(ms(50)), move |base, _, _| {
+        base.once(None, Ev::TIMEOUT, Some(ms(50)), move |base, _, _| {
             t.active(base, Ev::READ).unwrap();
         })
         .unwrap();
@@ -275,7 +280,7 @@ fn event_remove_timeout_keeps_io() {
         // Removing a timer that is not there is fine.
         r.remove_timer(&mut base).unwrap();
         let start = Instant::now();
-        base.once(-1, Ev::TIMEOUT, Some(ms(20)), move |_, _, _| {
+        base.once(None, Ev::TIMEOUT, Some(ms(20)), move |_, _, _| {
             (&a).write_all(b"x").unwrap();
         })
         .unwrap();
@@ -450,7 +455,7 @@ fn common_timeouts_fire_on_time_and_switch_with_the_heap() {
         let mut evs = Vec::new();
         for i in 0..100usize {
             let c = calls.clone();
-            let ev = Event::new(&mut base, -1, Ev::PERSIST, move |base, ev, _, what| {
+            let ev = Event::new(&mut base, None, Ev::PERSIST, move |base, ev, _, what| {
                 assert_eq!(what, Ev::TIMEOUT);
                 c.push((i, Instant::now()));
                 if c.get().iter().filter(|(j, _)| *j == i).count() == 2 {
@@ -700,12 +705,12 @@ fn callback_can_reassign_its_own_event() {
     let mut base = EventBase::new().unwrap();
     let log = Log::new();
     let l = log.clone();
-    let t = Event::new(&mut base, -1, Ev::PERSIST, move |base, ev, _, _| {
+    let t = Event::new(&mut base, None, Ev::PERSIST, move |base, ev, _, _| {
         l.push("old");
         // Replace its own callback while it runs; the new one is kept.
         ev.del(base).unwrap();
         let l = l.clone();
-        ev.assign(base, -1, Ev::empty(), move |_, _, _, _| l.push("new"))
+        ev.assign(base, None, Ev::empty(), move |_, _, _, _| l.push("new"))
             .unwrap();
         ev.add(base, Some(Duration::ZERO)).unwrap();
     })

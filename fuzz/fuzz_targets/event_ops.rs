@@ -316,7 +316,7 @@ fn act(base: &mut EventBase, world: &Shared, me: Option<Event>, action: Action) 
     base.assert_invariants();
 }
 
-fn new_event(base: &mut EventBase, world: &Shared, fd: RawFd, what: Ev, action: Action) {
+fn new_event(base: &mut EventBase, world: &Shared, fd: Option<RawFd>, what: Ev, action: Action) {
     let w = Rc::clone(world);
     let persist = what.contains(Ev::PERSIST);
     let r = Event::new(base, fd, what, move |base, ev, _fd, _res| {
@@ -342,7 +342,7 @@ fn step(base: &mut EventBase, world: &Shared, commons: &mut Vec<CommonTimeout>, 
     match op {
         Op::NewTimer { persist, action } => {
             let what = if persist { Ev::PERSIST } else { Ev::empty() };
-            new_event(base, world, -1, what, action);
+            new_event(base, world, None, what, action);
         }
         Op::NewIo {
             pair,
@@ -359,7 +359,7 @@ fn step(base: &mut EventBase, world: &Shared, commons: &mut Vec<CommonTimeout>, 
                 what |= Ev::ET;
             }
             let fd = world.borrow().watched_fd(pair);
-            new_event(base, world, fd, what, action);
+            new_event(base, world, Some(fd), what, action);
         }
         Op::Add { ev, timeout } => {
             if let Some((at, ev)) = pick(ev) {
@@ -441,8 +441,8 @@ fn step(base: &mut EventBase, world: &Shared, commons: &mut Vec<CommonTimeout>, 
             action,
         } => {
             let (fd, what) = match pair {
-                Some(p) => (world.borrow().watched_fd(p), kind.ev()),
-                None => (-1, Ev::TIMEOUT),
+                Some(p) => (Some(world.borrow().watched_fd(p)), kind.ev()),
+                None => (None, Ev::TIMEOUT),
             };
             let w = Rc::clone(world);
             let _ = base.once(fd, what, timeout.map(micros), move |base, _fd, _res| {

@@ -301,7 +301,7 @@ impl RateLimitGroup {
         // The timer holds only a weak reference: dropping every handle of
         // an unfreed group leaves a no-op timer, not a cycle.
         let weak = Rc::downgrade(&g.0);
-        let timer = Event::new(base, -1, Ev::empty(), move |base, _, _, _| {
+        let timer = Event::new(base, None, Ev::empty(), move |base, _, _, _| {
             if let Some(inner) = weak.upgrade() {
                 RateLimitGroup(inner).on_tick(base);
             }
@@ -698,7 +698,9 @@ fn arm_timer<X: BevHost>(base: &mut EventBase<X>, h: Bufferevent) -> Result<()> 
     let timer = match rl.timer {
         Some(t) => t,
         None => {
-            let t = Event::new(base, -1, Ev::empty(), move |base, _, _, _| on_tick(base, h))?;
+            let t = Event::new(base, None, Ev::empty(), move |base, _, _, _| {
+                on_tick(base, h)
+            })?;
             match rate_mut(base, h) {
                 Some(rl) => rl.timer = Some(t),
                 None => {

@@ -279,7 +279,7 @@ impl Bufferevent {
         let h = self;
         // The event keeps the loop alive while the lookup runs; its
         // timeout bounds the lookup.
-        let ev = Event::new(base, -1, Ev::empty(), move |base, ev, _, what| {
+        let ev = Event::new(base, None, Ev::empty(), move |base, ev, _, what| {
             let _ = ev.free(base);
             let result = slot.lock().ok().and_then(|mut a| a.take());
             let outcome = match (what.contains(Ev::TIMEOUT), result) {
