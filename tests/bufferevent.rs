@@ -1642,3 +1642,179 @@ fn filter_fd_is_the_underlying_fd() {
     g.free(&mut base).unwrap();
     assert!(!u.is_live(&base));
 }
+
+// ---- callbacks one at a time, filter closures with the base ----
+
+/// Each callback is set and cleared alone; clearing the read callback
+/// from inside itself sticks (it is not put back when it returns), and a
+/// callback set from inside its own run replaces it from then on.
+#[test]
+fn callbacks_are_set_and_cleared_one_at_a_time() {
+    let mut base = EventBase::new().unwrap();
+    let (a, b) = Bufferevent::pair(&mut base, BevOptions::empty()).unwrap();
+    let log: Log<&'static str> = Log::new();
+    let l = log.clone();
+    b.set_event_callback(&mut base, move |_, _, _| l.push("event"))
+        .unwrap();
+    let l = log.clone();
+    b.set_read_callback(&mut base, move |base, bev| {
+        l.push("first");
+        let n = bev.input_len(base).unwrap();
+        bev.input(base).unwrap().drain(n).unwrap();
+        let l2 = l.clone();
+        bev.set_read_callback(base, move |base, bev| {
+            l2.push("second");
+            let n = bev.input_len(base).unwrap();
+            bev.input(base).unwrap().drain(n).unwrap();
+            bev.clear_read_callback(base).unwrap();
+        })
+        .unwrap();
+    })
+    .unwrap();
+    assert_eq!(
+        b.has_callbacks(&base).unwrap(),
+        HasCallbacks {
+            read: true,
+            write: false,
+            event: true
+        }
+    );
+    b.enable(&mut base, Ev::READ).unwrap();
+    for chunk in [b"1", b"2", b"3"] {
+        a.write(&mut base, chunk).unwrap();
+        base.run(LoopFlags::NONBLOCK).unwrap();
+        base.run(LoopFlags::NONBLOCK).unwrap();
+    }
+    assert_eq!(log.take(), vec!["first", "second"]);
+    assert_eq!(b.input_len(&base).unwrap(), 1, "no read callback took '3'");
+    assert_eq!(
+        b.has_callbacks(&base).unwrap(),
+        HasCallbacks {
+            read: false,
+            write: false,
+            event: true
+        }
+    );
+    b.clear_event_callback(&mut base).unwrap();
+    assert_eq!(b.has_callbacks(&base).unwrap(), HasCallbacks::default());
+}
+
+/// A filter closure gets the base and the filter's own handle (libevent's
+/// filters reach both through their context): it may write to another
+/// bufferevent, and what it writes to its own filter meanwhile is kept
+/// and filtered by the next pass. While it runs, the buffers it was
+/// handed show as empty through the handle API.
+#[test]
+fn filter_closure_gets_the_base_and_its_own_handle() {
+    let mut base = EventBase::new().unwrap();
+    let (a, b) = Bufferevent::pair(&mut base, BevOptions::empty()).unwrap();
+    let (side, _partner) = Bufferevent::pair(&mut base, BevOptions::empty()).unwrap();
+    let f = Bufferevent::filter(&mut base, a, BevOptions::CLOSE_ON_FREE).unwrap();
+    let calls = Rc::new(Cell::new(0));
+    let c = calls.clone();
+    f.set_output_filter(
+        &mut base,
+        move |base: &mut EventBase, bev, src, dst, _, _| {
+            assert_eq!(bev, f);
+            assert_eq!(bev.output_len(base).unwrap(), 0, "src is out of the record");
+            c.set(c.get() + 1);
+            if c.get() == 1 {
+                side.write(base, b"seen").unwrap();
+                bev.write(base, b"!").unwrap();
+            }
+            x_prefix(src, dst)
+        },
+    )
+    .unwrap();
+    b.enable(&mut base, Ev::READ).unwrap();
+    f.write(&mut base, b"hi").unwrap();
+    let got = Rc::new(RefCell::new(Vec::new()));
+    let g = got.clone();
+    b.set_read_callback(&mut base, move |base, bev| {
+        let n = bev.input_len(base).unwrap();
+        let mut chunk = vec![0; n];
+        bev.read(base, &mut chunk).unwrap();
+        g.borrow_mut().extend_from_slice(&chunk);
+    })
+    .unwrap();
+    run_until(&mut base, Duration::from_secs(2), |_| {
+        got.borrow().len() >= 6
+    });
+    assert_eq!(*got.borrow(), b"xhxix!");
+    assert_eq!(calls.get(), 2);
+    assert_eq!(side.output_len(&base).unwrap(), 4, "written from inside");
+}
+
+/// A filter may free itself from inside its closure: the buffers and the
+/// closure go with it, the underlying too with `CLOSE_ON_FREE`.
+#[test]
+fn filter_freeing_itself_from_its_closure_is_safe() {
+    let mut base = EventBase::new().unwrap();
+    let (a, b) = Bufferevent::pair(&mut base, BevOptions::empty()).unwrap();
+    let f = Bufferevent::filter(&mut base, b, BevOptions::CLOSE_ON_FREE).unwrap();
+    f.set_input_filter(&mut base, |base: &mut EventBase, bev, src, dst, _, _| {
+        dst.add_buffer(src).unwrap();
+        bev.free(base).unwrap();
+        FilterResult::Ok
+    })
+    .unwrap();
+    f.enable(&mut base, Ev::READ).unwrap();
+    a.write(&mut base, b"bye").unwrap();
+    for _ in 0..3 {
+        base.run(LoopFlags::NONBLOCK).unwrap();
+    }
+    assert!(!f.is_live(&base));
+    assert!(!b.is_live(&base));
+    assert_eq!(a.partner(&base).unwrap(), None);
+}
+
+/// A filter closure that panics takes its direction down with it: later
+/// output is not passed through unfiltered, and the data it was handed
+/// stays where it was.
+#[test]
+fn a_panicking_filter_never_passes_bytes_unfiltered() {
+    let mut base = EventBase::new().unwrap();
+    let (a, b) = Bufferevent::pair(&mut base, BevOptions::empty()).unwrap();
+    let f = Bufferevent::filter(&mut base, a, BevOptions::empty()).unwrap();
+    f.set_output_filter(
+        &mut base,
+        |_: &mut EventBase, _, _, _, _, _| -> FilterResult { panic!("filter bug") },
+    )
+    .unwrap();
+    b.enable(&mut base, Ev::READ).unwrap();
+    f.write(&mut base, b"secret").unwrap();
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        base.run(LoopFlags::NONBLOCK).unwrap();
+    }));
+    assert!(r.is_err());
+    f.write(&mut base, b" more").unwrap();
+    for _ in 0..3 {
+        base.run(LoopFlags::NONBLOCK).unwrap();
+    }
+    assert!(f.flush(&mut base, Ev::WRITE, FlushMode::Flush).is_ok());
+    assert_eq!(b.input_len(&base).unwrap(), 0);
+    assert_eq!(a.output_len(&base).unwrap(), 0);
+    assert_eq!(f.output_len(&base).unwrap(), 11);
+}
+
+/// A rate-limit group is a `Copy` handle into the base: once freed, every
+/// use of it is refused, and its slot is reused under a new generation.
+#[test]
+fn a_freed_rate_limit_group_handle_is_stale() {
+    let mut base = EventBase::new().unwrap();
+    let cfg = rvent::TokenBucketCfg::new(100, 100, 100, 100, None).unwrap();
+    let g = rvent::RateLimitGroup::new(&mut base, &cfg).unwrap();
+    let copy = g;
+    assert!(copy.is_live(&base));
+    g.free(&mut base).unwrap();
+    assert!(!copy.is_live(&base));
+    assert!(matches!(copy.cfg(&base), Err(rvent::Error::BadState(_))));
+    assert!(copy.free(&mut base).is_err());
+    let bev = Bufferevent::socket(&mut base, None, BevOptions::empty()).unwrap();
+    assert!(copy.add(&mut base, bev).is_err());
+    let g2 = rvent::RateLimitGroup::new(&mut base, &cfg).unwrap();
+    assert_ne!(g2, g);
+    assert!(!g.is_live(&base) && g2.is_live(&base));
+    let other = EventBase::new().unwrap();
+    assert!(g2.totals(&other).is_err(), "another base's group");
+}

@@ -45,9 +45,13 @@
 //!   buffers and the closure are dropped when it returns.
 //!
 //! A direction without a closure passes bytes straight between the
-//! records, without the move. A closure that panicked leaves its
-//! direction moving nothing (never passing bytes unfiltered), as the
-//! [panic policy](crate::bufferevent#panics-in-callbacks) says.
+//! records, without the move. A closure that panics gets its buffers put
+//! back before the unwind goes on (`catch_unwind` around the call, free
+//! when nothing panics), and leaves its direction moving nothing (never
+//! passing bytes unfiltered), as the [panic
+//! policy](crate::bufferevent#panics-in-callbacks) says.
+
+use std::panic::{self, AssertUnwindSafe};
 
 use super::callback::{fire_event, fire_read, fire_write};
 use super::closure::{FilterFn, FilterResult, filter_fn};
@@ -271,7 +275,6 @@ fn slot_mut<X: BevHost>(
 /// A direction's closure, taken out of its slot to run: `Some(None)` to
 /// pass bytes through, `None` to move nothing (the closure is running
 /// already, or was lost to a panic).
-#[allow(clippy::option_option)]
 fn take_filter<X: BevHost>(
     base: &mut EventBase<X>,
     f: Bufferevent,
@@ -335,7 +338,6 @@ fn side_mut<X: BevHost>(
 /// moved out of their records for the call and put back after it (what
 /// was added to the stand-ins meanwhile is appended). Returns the result
 /// and the two lengths the closure left.
-#[allow(clippy::too_many_arguments)]
 fn run_closure<X: BevHost>(
     base: &mut EventBase<X>,
     f: Bufferevent,
@@ -351,7 +353,11 @@ fn run_closure<X: BevHost>(
     let mut d = side_mut(base, dst, dst_side)
         .map(std::mem::take)
         .unwrap_or_default();
-    let res = filter(base, f, &mut s, &mut d, limit, mode);
+    // A panic must not take the bufferevents' data with it: the buffers
+    // go back first, then the unwind resumes (and drops the closure).
+    let res = panic::catch_unwind(AssertUnwindSafe(|| {
+        filter(base, f, &mut s, &mut d, limit, mode)
+    }));
     let lens = (s.len(), d.len());
     for (h, side, buf) in [(src, src_side, s), (dst, dst_side, d)] {
         // Freed meanwhile: the buffer goes with it.
@@ -362,7 +368,10 @@ fn run_closure<X: BevHost>(
             }
         }
     }
-    (res, lens.0, lens.1)
+    match res {
+        Ok(res) => (res, lens.0, lens.1),
+        Err(p) => panic::resume_unwind(p),
+    }
 }
 
 /// Runs the input filter: underlying input → filter input. Returns

@@ -110,8 +110,8 @@
 //! callback's: the closure is dropped and the bufferevent stays valid
 //! without it — no read, write or event callback until a new one is set;
 //! a filter direction whose closure panicked moves no data at all (it
-//! never falls back to passing bytes unfiltered). The base stays usable
-//! or can be dropped.
+//! never falls back to passing bytes unfiltered), and the data it was
+//! handed stays in the buffers. The base stays usable or can be dropped.
 
 // Maintainer notes: the files form layers, each using only those above
 // it in this list (no file imports a file below it):

@@ -15,7 +15,10 @@
 //! A closure that panics is dropped by the unwind and the slot stays
 //! `Taken`: a callback slot then acts as empty (set a new callback to get
 //! one again), and a filter direction moves no data — it never falls back
-//! to passing bytes through unfiltered. The record itself stays valid.
+//! to passing bytes through unfiltered. The record itself stays valid. No
+//! hook has to repair a slot after a panic: `Taken` without a running
+//! closure is as good as empty everywhere but in `put_back`, which only
+//! the (unwound) caller would have reached.
 
 /// One closure's place in a record.
 pub(crate) enum Slot<F> {
