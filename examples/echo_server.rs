@@ -106,7 +106,7 @@ fn serve(base: &mut EventBase, stream: std::net::TcpStream) -> rvent::Result<()>
     stream.set_nodelay(true)?;
     let bev = Bufferevent::from_stream(base, stream, BevOptions::CLOSE_ON_FREE)?;
     bev.set_read_callback(base, |base, bev| {
-        let (input, output) = bev.buffers(base).expect("live in its own callback");
+        let rvent::Buffers { input, output } = bev.buffers(base).expect("live in its own callback");
         // Moves chains: no copy, no allocation.
         output.add_buffer(input).expect("output end is not frozen");
         count_read(base);

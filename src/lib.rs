@@ -37,7 +37,7 @@
 //! | 4 event_base | [`EventBase`], [`Config`], [`Features`], [`BaseFlags`] |
 //! | 5 event loop | [`EventBase::run`], [`LoopFlags`], [`LoopStatus`] |
 //! | 6 events | module [`event`]: [`Event`], [`Ev`], [`CommonTimeout`], [`EventBase::once`] |
-//! | 7 bufferevents | module [`bufferevent`]: [`Bufferevent`], [`BevEvent`], [`BevOptions`], [`pair_new`] |
+//! | 7 bufferevents | module [`bufferevent`]: [`Bufferevent`], [`BevEvent`], [`BevOptions`], [`Bufferevent::pair`] |
 //! | 8 evbuffer | module [`buffer`]: [`Evbuffer`], [`EvbufferPtr`], [`EolStyle`] |
 //! | 8 evconnlistener | module [`listener`]: [`ConnListener`], [`ListenerOptions`] |
 //! | 9.1 / 9.2 logging, fatal errors | [`set_log_callback`], [`set_fatal_callback`] |
@@ -86,8 +86,8 @@ pub use buffer::{
     MAX_READ_LIMIT, PtrHow, SegFlags,
 };
 pub use bufferevent::{
-    BevEvent, BevOptions, Bufferevent, DEFAULT_MAX_SINGLE_IO, FilterResult, FlushMode, NoFilter,
-    RateLimitGroup, TokenBucketCfg, TriggerOptions, pair_new,
+    BevEvent, BevOptions, Bufferevent, Buffers, DEFAULT_MAX_SINGLE_IO, FilterResult, FlushMode,
+    HasCallbacks, RateLimitGroup, RateLimitTotals, TokenBucketCfg, TriggerOptions, Watermark,
 };
 pub use config::{BaseFlags, Config, Features};
 pub use debug::{debug_mode_enabled, enable_debug_mode};

@@ -11,8 +11,8 @@ use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use rvent::{
-    BevEvent, BevOptions, Bufferevent, Ev, EventBase, FlushMode, LoopFlags, TriggerOptions,
-    pair_new,
+    BevEvent, BevOptions, Bufferevent, Buffers, Ev, EventBase, FlushMode, HasCallbacks, LoopFlags,
+    TriggerOptions, Watermark,
 };
 use util::{Log, ms, pair};
 
@@ -23,15 +23,20 @@ fn socket_bev(
     opts: BevOptions,
 ) -> (Bufferevent, std::os::unix::net::UnixStream) {
     let (a, b) = pair();
-    let bev = Bufferevent::socket(base, a.into_raw_fd(), opts | BevOptions::CLOSE_ON_FREE).unwrap();
+    let bev = Bufferevent::socket(
+        base,
+        Some(a.into_raw_fd()),
+        opts | BevOptions::CLOSE_ON_FREE,
+    )
+    .unwrap();
     (bev, b)
 }
 
 /// Two socket bufferevents on the two ends of a socketpair.
 fn connected_socket_bevs(base: &mut EventBase) -> (Bufferevent, Bufferevent) {
     let (x, y) = pair();
-    let a = Bufferevent::socket(base, x.into_raw_fd(), BevOptions::CLOSE_ON_FREE).unwrap();
-    let b = Bufferevent::socket(base, y.into_raw_fd(), BevOptions::CLOSE_ON_FREE).unwrap();
+    let a = Bufferevent::socket(base, Some(x.into_raw_fd()), BevOptions::CLOSE_ON_FREE).unwrap();
+    let b = Bufferevent::socket(base, Some(y.into_raw_fd()), BevOptions::CLOSE_ON_FREE).unwrap();
     (a, b)
 }
 
@@ -61,7 +66,7 @@ fn transfer_8333(base: &mut EventBase, a: Bufferevent, b: Bufferevent) {
     let wrote = Rc::new(Cell::new(0));
     let g = got.clone();
     b.set_read_callback(base, move |base, bev| {
-        let (input, _) = bev.buffers(base).unwrap();
+        let input = bev.input(base).unwrap();
         let mut chunk = vec![0; input.len()];
         input.remove(&mut chunk).unwrap();
         g.borrow_mut().extend_from_slice(&chunk);
@@ -90,7 +95,14 @@ fn socket_transfers_8333_bytes() {
     transfer_8333(&mut base, a, b);
     assert_eq!(a.enabled(&base).unwrap(), Ev::WRITE);
     assert_eq!(b.enabled(&base).unwrap(), Ev::READ | Ev::WRITE);
-    assert_eq!(a.has_callbacks(&base).unwrap(), (false, true, false));
+    assert_eq!(
+        a.has_callbacks(&base).unwrap(),
+        HasCallbacks {
+            read: false,
+            write: true,
+            event: false
+        }
+    );
     a.free(&mut base).unwrap();
     b.free(&mut base).unwrap();
     assert!(!a.is_live(&base));
@@ -103,10 +115,10 @@ fn socket_transfers_8333_bytes() {
 #[test]
 fn pair_transfers_8333_bytes() {
     let mut base = EventBase::new().unwrap();
-    let (a, b) = pair_new(&mut base, BevOptions::empty()).unwrap();
+    let (a, b) = Bufferevent::pair(&mut base, BevOptions::empty()).unwrap();
     assert_eq!(a.partner(&base).unwrap(), Some(b));
     assert_eq!(b.partner(&base).unwrap(), Some(a));
-    assert_eq!(a.fd(&base).unwrap(), -1);
+    assert_eq!(a.fd(&base).unwrap(), None);
     transfer_8333(&mut base, a, b);
     a.free(&mut base).unwrap();
     assert_eq!(b.partner(&base).unwrap(), None);
@@ -115,7 +127,7 @@ fn pair_transfers_8333_bytes() {
 #[test]
 fn deferred_pair_transfers_8333_bytes() {
     let mut base = EventBase::new().unwrap();
-    let (a, b) = pair_new(&mut base, BevOptions::DEFER_CALLBACKS).unwrap();
+    let (a, b) = Bufferevent::pair(&mut base, BevOptions::DEFER_CALLBACKS).unwrap();
     transfer_8333(&mut base, a, b);
 }
 
@@ -127,7 +139,10 @@ fn watermarks(base: &mut EventBase, a: Bufferevent, b: Bufferevent) {
     let total = Rc::new(Cell::new(0usize));
     let (s, t) = (seen.clone(), total.clone());
     b.set_watermark(base, Ev::READ, 10, 20).unwrap();
-    assert_eq!(b.watermark(base, Ev::READ).unwrap(), (10, 20));
+    assert_eq!(
+        b.watermark(base, Ev::READ).unwrap(),
+        Watermark { low: 10, high: 20 }
+    );
     assert!(b.watermark(base, Ev::READ | Ev::WRITE).is_err());
     b.set_read_callback(base, move |base, bev| {
         let n = bev.input_len(base).unwrap();
@@ -168,7 +183,7 @@ fn socket_watermarks_bound_every_read_callback() {
 #[test]
 fn pair_watermarks_bound_every_read_callback() {
     let mut base = EventBase::new().unwrap();
-    let (a, b) = pair_new(&mut base, BevOptions::empty()).unwrap();
+    let (a, b) = Bufferevent::pair(&mut base, BevOptions::empty()).unwrap();
     watermarks(&mut base, a, b);
 }
 
@@ -278,17 +293,14 @@ fn refused_connect_reports_one_error() {
         let l = TcpListener::bind("127.0.0.1:0").unwrap();
         l.local_addr().unwrap()
     };
-    let bev = Bufferevent::socket(&mut base, -1, BevOptions::CLOSE_ON_FREE).unwrap();
+    let bev = Bufferevent::socket(&mut base, None, BevOptions::CLOSE_ON_FREE).unwrap();
     let events: Log<BevEvent> = Log::new();
     let reads = Rc::new(Cell::new(0));
     let (e, r) = (events.clone(), reads.clone());
-    bev.set_callbacks(
-        &mut base,
-        Some(move |_: &mut EventBase, _| r.set(r.get() + 1)),
-        None::<fn(&mut EventBase, Bufferevent)>,
-        Some(move |_: &mut EventBase, _, what| e.push(what)),
-    )
-    .unwrap();
+    bev.set_read_callback(&mut base, move |_, _| r.set(r.get() + 1))
+        .unwrap();
+    bev.set_event_callback(&mut base, move |_, _, what| e.push(what))
+        .unwrap();
     bev.enable(&mut base, Ev::READ).unwrap();
     bev.connect(&mut base, addr).unwrap();
     let stop = rvent::Event::timer(&mut base, |base, _, _, _| base.loopbreak()).unwrap();
@@ -317,7 +329,7 @@ fn connect_reads_the_server_string_then_eof() {
         let mut rest = Vec::new();
         let _ = s.read_to_end(&mut rest);
     });
-    let bev = Bufferevent::socket(&mut base, -1, BevOptions::CLOSE_ON_FREE).unwrap();
+    let bev = Bufferevent::socket(&mut base, None, BevOptions::CLOSE_ON_FREE).unwrap();
     let events: Log<BevEvent> = Log::new();
     let got = Rc::new(RefCell::new(Vec::new()));
     let (e, g) = (events.clone(), got.clone());
@@ -355,7 +367,7 @@ fn connect_hostname_resolves_localhost() {
     let mut base = EventBase::new().unwrap();
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
-    let bev = Bufferevent::socket(&mut base, -1, BevOptions::CLOSE_ON_FREE).unwrap();
+    let bev = Bufferevent::socket(&mut base, None, BevOptions::CLOSE_ON_FREE).unwrap();
     let events: Log<BevEvent> = Log::new();
     let e = events.clone();
     bev.set_event_callback(&mut base, move |base, bev, what| {
@@ -374,7 +386,7 @@ fn connect_hostname_resolves_localhost() {
         "{got:?}"
     );
 
-    let bev = Bufferevent::socket(&mut base, -1, BevOptions::CLOSE_ON_FREE).unwrap();
+    let bev = Bufferevent::socket(&mut base, None, BevOptions::CLOSE_ON_FREE).unwrap();
     let e = events.clone();
     events.take();
     bev.set_event_callback(&mut base, move |_, _, what| e.push(what))
@@ -391,7 +403,7 @@ fn connect_hostname_resolves_localhost() {
 #[test]
 fn pair_finished_flush_gives_the_partner_eof() {
     let mut base = EventBase::new().unwrap();
-    let (a, b) = pair_new(&mut base, BevOptions::empty()).unwrap();
+    let (a, b) = Bufferevent::pair(&mut base, BevOptions::empty()).unwrap();
     let events: Log<BevEvent> = Log::new();
     let e = events.clone();
     b.set_event_callback(&mut base, move |_, _, what| e.push(what))
@@ -424,7 +436,7 @@ fn socket_flush_is_a_no_op() {
 #[test]
 fn deferred_event_flags_are_combined() {
     let mut base = EventBase::new().unwrap();
-    let (a, _b) = pair_new(&mut base, BevOptions::DEFER_CALLBACKS).unwrap();
+    let (a, _b) = Bufferevent::pair(&mut base, BevOptions::DEFER_CALLBACKS).unwrap();
     let events: Log<BevEvent> = Log::new();
     let e = events.clone();
     a.set_event_callback(&mut base, move |_, _, what| e.push(what))
@@ -511,7 +523,7 @@ fn half_close_delivers_data_then_eof_and_allows_replies() {
     let log: Log<String> = Log::new();
     let (l1, l2) = (log.clone(), log.clone());
     bev.set_read_callback(&mut base, move |base, bev| {
-        let (input, output) = bev.buffers(base).unwrap();
+        let Buffers { input, output } = bev.buffers(base).unwrap();
         l1.push(format!("read {}", input.len()));
         output.add_buffer(input).unwrap();
     })
@@ -588,7 +600,7 @@ fn connect_close_cycles_leak_nothing() {
     let addr = listener.local_addr().unwrap();
     let fds_before = open_fds();
     for _ in 0..10_000 {
-        let bev = Bufferevent::socket(&mut base, -1, BevOptions::CLOSE_ON_FREE).unwrap();
+        let bev = Bufferevent::socket(&mut base, None, BevOptions::CLOSE_ON_FREE).unwrap();
         bev.connect(&mut base, addr).unwrap();
         if let Ok((s, _)) = listener.accept() {
             drop(s);
@@ -626,7 +638,7 @@ fn panic_in_a_callback_leaves_the_base_usable() {
     assert!(r.is_err());
     assert!(bev.is_live(&base));
     assert!(
-        !bev.has_callbacks(&base).unwrap().0,
+        !bev.has_callbacks(&base).unwrap().read,
         "the panicking closure is gone"
     );
     let reads = Rc::new(Cell::new(0));
@@ -686,7 +698,8 @@ fn writes_outside_callbacks_go_out_on_the_next_iteration() {
 fn max_single_read_caps_one_read() {
     let mut base = EventBase::new().unwrap();
     let (bev, mut peer) = socket_bev(&mut base, BevOptions::empty());
-    assert_eq!(bev.max_single_io(&base).unwrap(), (16384, 16384));
+    assert_eq!(bev.max_single_read(&base).unwrap(), 16384);
+    assert_eq!(bev.max_single_write(&base).unwrap(), 16384);
     bev.set_max_single_read(&mut base, 100).unwrap();
     let sizes: Log<usize> = Log::new();
     let s = sizes.clone();
@@ -703,7 +716,7 @@ fn max_single_read_caps_one_read() {
     });
     assert!(sizes.get().iter().all(|&n| n <= 100), "{:?}", sizes.get());
     bev.set_max_single_read(&mut base, 0).unwrap();
-    assert_eq!(bev.max_single_io(&base).unwrap().0, 16384);
+    assert_eq!(bev.max_single_read(&base).unwrap(), 16384);
     assert!(bev.set_max_single_read(&mut base, 2 << 20).is_err());
 }
 
@@ -729,7 +742,7 @@ fn one_wakeup_reads_up_to_max_single_read() {
 
 // ---- filters (bufferevent_filter_*) ----
 
-use rvent::{Evbuffer, FilterResult, NoFilter};
+use rvent::{Evbuffer, FilterResult};
 
 /// libevent's output filter: an 'x' before each byte.
 fn x_prefix(src: &mut Evbuffer, dst: &mut Evbuffer) -> FilterResult {
@@ -775,7 +788,12 @@ fn filters_round_trip(
     let calls = Rc::new(Cell::new(0));
     let inside = Rc::new(Cell::new(false));
     let (c, ins) = (calls.clone(), inside.clone());
-    let out_filter = move |src: &mut Evbuffer, dst: &mut Evbuffer, lim: Option<usize>, _| {
+    let out_filter = move |_: &mut EventBase,
+                           _: Bufferevent,
+                           src: &mut Evbuffer,
+                           dst: &mut Evbuffer,
+                           lim: Option<usize>,
+                           _| {
         assert!(!ins.get(), "output filter re-entered");
         assert_eq!(lim, None);
         ins.set(true);
@@ -784,23 +802,14 @@ fn filters_round_trip(
         ins.set(false);
         r
     };
-    let f1 = Bufferevent::filter(
-        base,
-        u1,
-        None::<NoFilter>,
-        Some(out_filter),
-        BevOptions::CLOSE_ON_FREE,
-    )
-    .unwrap();
-    let in_filter = |src: &mut Evbuffer, dst: &mut Evbuffer, _: Option<usize>, _| x_strip(src, dst);
-    let f2 = Bufferevent::filter(
-        base,
-        u2,
-        Some(in_filter),
-        None::<NoFilter>,
-        BevOptions::CLOSE_ON_FREE,
-    )
-    .unwrap();
+    let f1 = Bufferevent::filter(base, u1, BevOptions::CLOSE_ON_FREE).unwrap();
+    f1.set_output_filter(base, out_filter).unwrap();
+    let in_filter =
+        |_: &mut EventBase, _: Bufferevent, src: &mut Evbuffer, dst: &mut Evbuffer, _, _| {
+            x_strip(src, dst)
+        };
+    let f2 = Bufferevent::filter(base, u2, BevOptions::CLOSE_ON_FREE).unwrap();
+    f2.set_input_filter(base, in_filter).unwrap();
     assert_eq!(f1.underlying(base).unwrap(), Some(u1));
     assert_eq!(f2.underlying(base).unwrap(), Some(u2));
     assert_eq!(f1.fd(base).unwrap(), u1.fd(base).unwrap());
@@ -822,7 +831,7 @@ fn filters_round_trip(
     let got = Rc::new(RefCell::new(Vec::new()));
     let g = got.clone();
     f2.set_read_callback(base, move |base, bev| {
-        let (input, _) = bev.buffers(base).unwrap();
+        let input = bev.input(base).unwrap();
         let mut chunk = vec![0; input.len()];
         input.remove(&mut chunk).unwrap();
         g.borrow_mut().extend_from_slice(&chunk);
@@ -852,10 +861,10 @@ fn socket_filters_round_trip() {
     for disable in [false, true] {
         let mut base = EventBase::new().unwrap();
         let (a, b) = pair();
-        let u1 =
-            Bufferevent::socket(&mut base, a.into_raw_fd(), BevOptions::CLOSE_ON_FREE).unwrap();
-        let u2 =
-            Bufferevent::socket(&mut base, b.into_raw_fd(), BevOptions::CLOSE_ON_FREE).unwrap();
+        let u1 = Bufferevent::socket(&mut base, Some(a.into_raw_fd()), BevOptions::CLOSE_ON_FREE)
+            .unwrap();
+        let u2 = Bufferevent::socket(&mut base, Some(b.into_raw_fd()), BevOptions::CLOSE_ON_FREE)
+            .unwrap();
         filters_round_trip(&mut base, u1, u2, disable);
     }
 }
@@ -864,7 +873,7 @@ fn socket_filters_round_trip() {
 fn pair_filters_round_trip() {
     for disable in [false, true] {
         let mut base = EventBase::new().unwrap();
-        let (u1, u2) = pair_new(&mut base, BevOptions::empty()).unwrap();
+        let (u1, u2) = Bufferevent::pair(&mut base, BevOptions::empty()).unwrap();
         filters_round_trip(&mut base, u1, u2, disable);
     }
 }
@@ -876,21 +885,14 @@ fn pair_filters_round_trip() {
 #[test]
 fn filter_data_does_not_get_stuck_at_the_watermark() {
     let mut base = EventBase::new().unwrap();
-    let (a, b) = pair_new(&mut base, BevOptions::empty()).unwrap();
-    let f = Bufferevent::filter(
-        &mut base,
-        b,
-        None::<NoFilter>,
-        None::<NoFilter>,
-        BevOptions::CLOSE_ON_FREE,
-    )
-    .unwrap();
+    let (a, b) = Bufferevent::pair(&mut base, BevOptions::empty()).unwrap();
+    let f = Bufferevent::filter(&mut base, b, BevOptions::CLOSE_ON_FREE).unwrap();
     b.set_watermark(&mut base, Ev::READ, 0, 4096).unwrap();
     f.set_watermark(&mut base, Ev::READ, 0, 4096).unwrap();
     let got = Rc::new(RefCell::new(Vec::new()));
     let g = got.clone();
     f.set_read_callback(&mut base, move |base, bev| {
-        let (input, _) = bev.buffers(base).unwrap();
+        let input = bev.input(base).unwrap();
         assert!(
             input.len() <= 4096,
             "{} bytes past the watermark",
@@ -924,14 +926,7 @@ fn filter_data_does_not_get_stuck_at_the_watermark() {
 fn full_filter_input_suspends_the_underlying() {
     let mut base = EventBase::new().unwrap();
     let (u, mut peer) = socket_bev(&mut base, BevOptions::empty());
-    let f = Bufferevent::filter(
-        &mut base,
-        u,
-        None::<NoFilter>,
-        None::<NoFilter>,
-        BevOptions::CLOSE_ON_FREE,
-    )
-    .unwrap();
+    let f = Bufferevent::filter(&mut base, u, BevOptions::CLOSE_ON_FREE).unwrap();
     f.set_watermark(&mut base, Ev::READ, 0, 100).unwrap();
     f.enable(&mut base, Ev::READ).unwrap();
     peer.write_all(&payload(1000)).unwrap();
@@ -968,24 +963,14 @@ fn full_filter_input_suspends_the_underlying() {
 #[test]
 fn filter_errors_reach_the_event_callback() {
     let mut base = EventBase::new().unwrap();
-    let (a, b) = pair_new(&mut base, BevOptions::empty()).unwrap();
-    let fail = |_: &mut Evbuffer, _: &mut Evbuffer, _: Option<usize>, _| FilterResult::Error;
-    let fa = Bufferevent::filter(
-        &mut base,
-        a,
-        None::<NoFilter>,
-        Some(fail),
-        BevOptions::empty(),
-    )
-    .unwrap();
-    let fb = Bufferevent::filter(
-        &mut base,
-        b,
-        Some(fail),
-        None::<NoFilter>,
-        BevOptions::empty(),
-    )
-    .unwrap();
+    let (a, b) = Bufferevent::pair(&mut base, BevOptions::empty()).unwrap();
+    let fail = |_: &mut EventBase, _: Bufferevent, _: &mut Evbuffer, _: &mut Evbuffer, _, _| {
+        FilterResult::Error
+    };
+    let fa = Bufferevent::filter(&mut base, a, BevOptions::empty()).unwrap();
+    fa.set_output_filter(&mut base, fail).unwrap();
+    let fb = Bufferevent::filter(&mut base, b, BevOptions::empty()).unwrap();
+    fb.set_input_filter(&mut base, fail).unwrap();
     let log = Log::default();
     for (f, name) in [(fa, "a"), (fb, "b")] {
         let l = log.clone();
@@ -1027,22 +1012,21 @@ fn filter_errors_reach_the_event_callback() {
 #[test]
 fn filter_flush_finished_reaches_the_partner() {
     let mut base = EventBase::new().unwrap();
-    let (a, b) = pair_new(&mut base, BevOptions::empty()).unwrap();
+    let (a, b) = Bufferevent::pair(&mut base, BevOptions::empty()).unwrap();
     let modes = Rc::new(RefCell::new(Vec::new()));
     let m = modes.clone();
-    let out = move |src: &mut Evbuffer, dst: &mut Evbuffer, lim: Option<usize>, mode| {
+    let out = move |_: &mut EventBase,
+                    _: Bufferevent,
+                    src: &mut Evbuffer,
+                    dst: &mut Evbuffer,
+                    lim: Option<usize>,
+                    mode| {
         m.borrow_mut().push((mode, lim));
         dst.add_buffer(src).unwrap();
         FilterResult::Ok
     };
-    let f = Bufferevent::filter(
-        &mut base,
-        a,
-        None::<NoFilter>,
-        Some(out),
-        BevOptions::empty(),
-    )
-    .unwrap();
+    let f = Bufferevent::filter(&mut base, a, BevOptions::empty()).unwrap();
+    f.set_output_filter(&mut base, out).unwrap();
     a.set_watermark(&mut base, Ev::WRITE, 0, 2).unwrap();
     let log = Log::default();
     let l = log.clone();
@@ -1065,14 +1049,7 @@ fn filter_flush_finished_reaches_the_partner() {
 fn underlying_events_are_forwarded() {
     let mut base = EventBase::new().unwrap();
     let (u, peer) = socket_bev(&mut base, BevOptions::empty());
-    let f = Bufferevent::filter(
-        &mut base,
-        u,
-        None::<NoFilter>,
-        None::<NoFilter>,
-        BevOptions::CLOSE_ON_FREE,
-    )
-    .unwrap();
+    let f = Bufferevent::filter(&mut base, u, BevOptions::CLOSE_ON_FREE).unwrap();
     let log = Log::default();
     let l = log.clone();
     f.set_event_callback(&mut base, move |_, _, what| l.push(format!("{what:?}")))
@@ -1092,34 +1069,27 @@ fn underlying_events_are_forwarded() {
 #[test]
 fn filter_over_an_fdless_socket_frees_cleanly() {
     let mut base = EventBase::new().unwrap();
-    let u = Bufferevent::socket(&mut base, -1, BevOptions::empty()).unwrap();
-    let f = Bufferevent::filter(
-        &mut base,
-        u,
-        None::<NoFilter>,
-        None::<NoFilter>,
-        BevOptions::empty(),
-    )
-    .unwrap();
+    let u = Bufferevent::socket(&mut base, None, BevOptions::empty()).unwrap();
+    let f = Bufferevent::filter(&mut base, u, BevOptions::empty()).unwrap();
     f.enable(&mut base, Ev::READ | Ev::WRITE).unwrap();
     f.write(&mut base, b"nowhere").unwrap();
     base.run(LoopFlags::NONBLOCK).unwrap();
     assert_eq!(u.output_len(&base).unwrap(), 7);
-    assert_eq!(u.has_callbacks(&base).unwrap(), (true, true, true));
+    assert_eq!(
+        u.has_callbacks(&base).unwrap(),
+        HasCallbacks {
+            read: true,
+            write: true,
+            event: true
+        }
+    );
     f.free(&mut base).unwrap();
     assert!(u.is_live(&base));
-    assert_eq!(u.has_callbacks(&base).unwrap(), (false, false, false));
+    assert_eq!(u.has_callbacks(&base).unwrap(), HasCallbacks::default());
     base.run(LoopFlags::NONBLOCK).unwrap();
     u.free(&mut base).unwrap();
-    let u = Bufferevent::socket(&mut base, -1, BevOptions::empty()).unwrap();
-    let f = Bufferevent::filter(
-        &mut base,
-        u,
-        None::<NoFilter>,
-        None::<NoFilter>,
-        BevOptions::CLOSE_ON_FREE,
-    )
-    .unwrap();
+    let u = Bufferevent::socket(&mut base, None, BevOptions::empty()).unwrap();
+    let f = Bufferevent::filter(&mut base, u, BevOptions::CLOSE_ON_FREE).unwrap();
     f.free(&mut base).unwrap();
     assert!(!u.is_live(&base));
     assert!(matches!(
@@ -1184,7 +1154,7 @@ fn read_limit_paces_socket_reads() {
     let got = Rc::new(RefCell::new(Vec::new()));
     let (s, g) = (samples.clone(), got.clone());
     bev.set_read_callback(&mut base, move |base, bev| {
-        let (input, _) = bev.buffers(base).unwrap();
+        let input = bev.input(base).unwrap();
         let mut chunk = vec![0; input.len()];
         input.remove(&mut chunk).unwrap();
         assert!(chunk.len() <= 2000, "one read of {}", chunk.len());
@@ -1234,7 +1204,7 @@ fn group_shares_its_bucket_and_counts_totals() {
     let mut base = EventBase::new().unwrap();
     let cfg = TokenBucketCfg::new(1000, 1000, 1000, 1000, Some(ms(50))).unwrap();
     let group = RateLimitGroup::new(&mut base, &cfg).unwrap();
-    group.set_min_share(10);
+    group.set_min_share(&mut base, 10).unwrap();
     let got = Rc::new(Cell::new(0));
     let start = Instant::now();
     let mut bevs = Vec::new();
@@ -1245,7 +1215,7 @@ fn group_shares_its_bucket_and_counts_totals() {
         group.add(&mut base, bev).unwrap();
         let g = got.clone();
         bev.set_read_callback(&mut base, move |base, bev| {
-            let (input, _) = bev.buffers(base).unwrap();
+            let input = bev.input(base).unwrap();
             assert!(input.len() <= 500, "one read of {}", input.len());
             g.set(g.get() + input.len());
             input.drain(input.len()).unwrap();
@@ -1258,9 +1228,18 @@ fn group_shares_its_bucket_and_counts_totals() {
     run_until(&mut base, Duration::from_secs(2), |_| got.get() == 3000);
     // 3000 bytes at 1000 per tick, starting with 1000.
     assert!(start.elapsed() >= ms(100), "{:?}", start.elapsed());
-    assert_eq!(group.totals(), (3000, 0));
-    group.reset_totals();
-    assert_eq!(group.totals(), (0, 0));
+    assert_eq!(
+        group.totals(&base).unwrap(),
+        rvent::RateLimitTotals {
+            read: 3000,
+            written: 0
+        }
+    );
+    group.reset_totals(&mut base).unwrap();
+    assert_eq!(
+        group.totals(&base).unwrap(),
+        rvent::RateLimitTotals::default()
+    );
     assert!(matches!(
         group.free(&mut base),
         Err(rvent::Error::BadState(_))
@@ -1305,7 +1284,7 @@ fn decrements_go_negative_and_suspend_reading() {
     let group = RateLimitGroup::new(&mut base, &cfg).unwrap();
     group.add(&mut base, bev).unwrap();
     group.decrement_read(&mut base, 3000).unwrap();
-    assert!(group.read_limit() < 0);
+    assert!(group.read_limit(&base).unwrap() < 0);
     assert_eq!(bev.max_to_read(&mut base).unwrap(), 0);
     bev.set_rate_limit(&mut base, None).unwrap();
     assert_eq!(bev.read_limit(&base).unwrap(), isize::MAX);
@@ -1391,7 +1370,7 @@ fn assert_timeout_pattern(got: &[(BevEvent, Duration)]) {
 fn pair_timeouts_fire_once_each() {
     util::retry_timing(|| {
         let mut base = EventBase::new().unwrap();
-        let (a, _b) = pair_new(&mut base, BevOptions::empty()).unwrap();
+        let (a, _b) = Bufferevent::pair(&mut base, BevOptions::empty()).unwrap();
         a.enable(&mut base, Ev::READ | Ev::WRITE).unwrap();
         a.write(&mut base, b"nobody reads this").unwrap();
         let got = timeouts_seen(&mut base, a, 300);
@@ -1407,16 +1386,9 @@ fn pair_timeouts_fire_once_each() {
 fn filter_timeouts_fire_once_each() {
     util::retry_timing(|| {
         let mut base = EventBase::new().unwrap();
-        let (a, _b) = pair_new(&mut base, BevOptions::empty()).unwrap();
+        let (a, _b) = Bufferevent::pair(&mut base, BevOptions::empty()).unwrap();
         a.set_watermark(&mut base, Ev::WRITE, 0, 4).unwrap();
-        let f = Bufferevent::filter(
-            &mut base,
-            a,
-            None::<rvent::NoFilter>,
-            None::<rvent::NoFilter>,
-            BevOptions::CLOSE_ON_FREE,
-        )
-        .unwrap();
+        let f = Bufferevent::filter(&mut base, a, BevOptions::CLOSE_ON_FREE).unwrap();
         f.enable(&mut base, Ev::READ | Ev::WRITE).unwrap();
         f.write(&mut base, b"more than four bytes").unwrap();
         let got = timeouts_seen(&mut base, f, 300);
@@ -1431,7 +1403,7 @@ fn filter_timeouts_fire_once_each() {
 #[test]
 fn pair_traffic_restarts_the_read_timeout() {
     let mut base = EventBase::new().unwrap();
-    let (a, b) = pair_new(&mut base, BevOptions::empty()).unwrap();
+    let (a, b) = Bufferevent::pair(&mut base, BevOptions::empty()).unwrap();
     let timeouts = Rc::new(Cell::new(0));
     let t = timeouts.clone();
     a.set_event_callback(&mut base, move |_, _, _| t.set(t.get() + 1))
@@ -1493,7 +1465,7 @@ fn bufferevent_connect_timeout() {
     util::retry_timing(|| {
         let mut base = EventBase::new().unwrap();
         let (addr, lev, _fillers) = full_backlog_listener(&mut base);
-        let bev = Bufferevent::socket(&mut base, -1, BevOptions::CLOSE_ON_FREE).unwrap();
+        let bev = Bufferevent::socket(&mut base, None, BevOptions::CLOSE_ON_FREE).unwrap();
         let events: Log<(BevEvent, Instant)> = Log::new();
         let e = events.clone();
         bev.set_event_callback(&mut base, move |base, bev, what| {
@@ -1524,7 +1496,7 @@ fn bufferevent_connect_timeout() {
 #[test]
 fn bufferevent_pair_flush_finished() {
     let mut base = EventBase::new().unwrap();
-    let (a, b) = pair_new(&mut base, BevOptions::empty()).unwrap();
+    let (a, b) = Bufferevent::pair(&mut base, BevOptions::empty()).unwrap();
     assert!(
         a.options(&base)
             .unwrap()
@@ -1538,18 +1510,17 @@ fn bufferevent_pair_flush_finished() {
     let log: Log<String> = Log::new();
     for (bev, name) in [(a, "a"), (b, "b")] {
         let (l1, l2, l3) = (log.clone(), log.clone(), log.clone());
-        bev.set_callbacks(
-            &mut base,
-            Some(move |base: &mut EventBase, bev: Bufferevent| {
-                l1.push(format!("{name} read {}", bev.input_len(base).unwrap()));
-            }),
-            Some(move |base: &mut EventBase, bev: Bufferevent| {
-                l2.push(format!("{name} write {}", bev.output_len(base).unwrap()));
-            }),
-            Some(move |_: &mut EventBase, _, what: BevEvent| {
-                l3.push(format!("{name} event {what:?}"));
-            }),
-        )
+        bev.set_read_callback(&mut base, move |base, bev| {
+            l1.push(format!("{name} read {}", bev.input_len(base).unwrap()));
+        })
+        .unwrap();
+        bev.set_write_callback(&mut base, move |base, bev| {
+            l2.push(format!("{name} write {}", bev.output_len(base).unwrap()));
+        })
+        .unwrap();
+        bev.set_event_callback(&mut base, move |_, _, what| {
+            l3.push(format!("{name} event {what:?}"));
+        })
         .unwrap();
     }
     a.disable(&mut base, Ev::READ).unwrap();
@@ -1579,23 +1550,16 @@ fn bufferevent_pair_flush_finished() {
 fn libevent_timeouts(use_pair: bool, use_filter: bool) {
     let mut base = EventBase::new().unwrap();
     let (mut bev1, mut bev2) = if use_pair {
-        pair_new(&mut base, BevOptions::empty()).unwrap()
+        Bufferevent::pair(&mut base, BevOptions::empty()).unwrap()
     } else {
         (
-            Bufferevent::socket(&mut base, -1, BevOptions::empty()).unwrap(),
-            Bufferevent::socket(&mut base, -1, BevOptions::empty()).unwrap(),
+            Bufferevent::socket(&mut base, None, BevOptions::empty()).unwrap(),
+            Bufferevent::socket(&mut base, None, BevOptions::empty()).unwrap(),
         )
     };
     if use_filter {
         let f = |base: &mut EventBase, u| {
-            Bufferevent::filter(
-                base,
-                u,
-                None::<NoFilter>,
-                None::<NoFilter>,
-                BevOptions::CLOSE_ON_FREE,
-            )
-            .unwrap()
+            Bufferevent::filter(base, u, BevOptions::CLOSE_ON_FREE).unwrap()
         };
         bev1 = f(&mut base, bev1);
         bev2 = f(&mut base, bev2);
@@ -1658,42 +1622,199 @@ fn bufferevent_timeout_filter_pair() {
 fn filter_fd_is_the_underlying_fd() {
     let mut base = EventBase::new().unwrap();
     let (u, _peer) = socket_bev(&mut base, BevOptions::empty());
-    let fd = u.fd(&base).unwrap();
-    assert!(fd >= 0);
-    let f = Bufferevent::filter(
-        &mut base,
-        u,
-        None::<NoFilter>,
-        None::<NoFilter>,
-        BevOptions::CLOSE_ON_FREE,
-    )
-    .unwrap();
-    assert_eq!(f.fd(&base).unwrap(), fd);
-    let g = Bufferevent::filter(
-        &mut base,
-        f,
-        None::<NoFilter>,
-        None::<NoFilter>,
-        BevOptions::CLOSE_ON_FREE,
-    )
-    .unwrap();
-    assert_eq!(g.fd(&base).unwrap(), fd);
-    let (a, _b) = pair_new(&mut base, BevOptions::empty()).unwrap();
-    let p = Bufferevent::filter(
-        &mut base,
-        a,
-        None::<NoFilter>,
-        None::<NoFilter>,
-        BevOptions::empty(),
-    )
-    .unwrap();
-    assert_eq!(p.fd(&base).unwrap(), -1);
-    assert!(p.set_fd(&mut base, fd).is_err(), "a pair has no socket");
+    let fd = u.fd(&base).unwrap().expect("a socket");
+    let f = Bufferevent::filter(&mut base, u, BevOptions::CLOSE_ON_FREE).unwrap();
+    assert_eq!(f.fd(&base).unwrap(), Some(fd));
+    let g = Bufferevent::filter(&mut base, f, BevOptions::CLOSE_ON_FREE).unwrap();
+    assert_eq!(g.fd(&base).unwrap(), Some(fd));
+    let (a, _b) = Bufferevent::pair(&mut base, BevOptions::empty()).unwrap();
+    let p = Bufferevent::filter(&mut base, a, BevOptions::empty()).unwrap();
+    assert_eq!(p.fd(&base).unwrap(), None);
+    assert!(
+        p.set_fd(&mut base, Some(fd)).is_err(),
+        "a pair has no socket"
+    );
     // Setting it goes down too: the socket is the underlying's again.
-    g.set_fd(&mut base, -1).unwrap();
-    assert_eq!(u.fd(&base).unwrap(), -1);
-    g.set_fd(&mut base, fd).unwrap();
-    assert_eq!(u.fd(&base).unwrap(), fd);
+    g.set_fd(&mut base, None).unwrap();
+    assert_eq!(u.fd(&base).unwrap(), None);
+    g.set_fd(&mut base, Some(fd)).unwrap();
+    assert_eq!(u.fd(&base).unwrap(), Some(fd));
     g.free(&mut base).unwrap();
     assert!(!u.is_live(&base));
+}
+
+// ---- callbacks one at a time, filter closures with the base ----
+
+/// Each callback is set and cleared alone; clearing the read callback
+/// from inside itself sticks (it is not put back when it returns), and a
+/// callback set from inside its own run replaces it from then on.
+#[test]
+fn callbacks_are_set_and_cleared_one_at_a_time() {
+    let mut base = EventBase::new().unwrap();
+    let (a, b) = Bufferevent::pair(&mut base, BevOptions::empty()).unwrap();
+    let log: Log<&'static str> = Log::new();
+    let l = log.clone();
+    b.set_event_callback(&mut base, move |_, _, _| l.push("event"))
+        .unwrap();
+    let l = log.clone();
+    b.set_read_callback(&mut base, move |base, bev| {
+        l.push("first");
+        let n = bev.input_len(base).unwrap();
+        bev.input(base).unwrap().drain(n).unwrap();
+        let l2 = l.clone();
+        bev.set_read_callback(base, move |base, bev| {
+            l2.push("second");
+            let n = bev.input_len(base).unwrap();
+            bev.input(base).unwrap().drain(n).unwrap();
+            bev.clear_read_callback(base).unwrap();
+        })
+        .unwrap();
+    })
+    .unwrap();
+    assert_eq!(
+        b.has_callbacks(&base).unwrap(),
+        HasCallbacks {
+            read: true,
+            write: false,
+            event: true
+        }
+    );
+    b.enable(&mut base, Ev::READ).unwrap();
+    for chunk in [b"1", b"2", b"3"] {
+        a.write(&mut base, chunk).unwrap();
+        base.run(LoopFlags::NONBLOCK).unwrap();
+        base.run(LoopFlags::NONBLOCK).unwrap();
+    }
+    assert_eq!(log.take(), vec!["first", "second"]);
+    assert_eq!(b.input_len(&base).unwrap(), 1, "no read callback took '3'");
+    assert_eq!(
+        b.has_callbacks(&base).unwrap(),
+        HasCallbacks {
+            read: false,
+            write: false,
+            event: true
+        }
+    );
+    b.clear_event_callback(&mut base).unwrap();
+    assert_eq!(b.has_callbacks(&base).unwrap(), HasCallbacks::default());
+}
+
+/// A filter closure gets the base and the filter's own handle (libevent's
+/// filters reach both through their context): it may write to another
+/// bufferevent, and what it writes to its own filter meanwhile is kept
+/// and filtered by the next pass. While it runs, the buffers it was
+/// handed show as empty through the handle API.
+#[test]
+fn filter_closure_gets_the_base_and_its_own_handle() {
+    let mut base = EventBase::new().unwrap();
+    let (a, b) = Bufferevent::pair(&mut base, BevOptions::empty()).unwrap();
+    let (side, _partner) = Bufferevent::pair(&mut base, BevOptions::empty()).unwrap();
+    let f = Bufferevent::filter(&mut base, a, BevOptions::CLOSE_ON_FREE).unwrap();
+    let calls = Rc::new(Cell::new(0));
+    let c = calls.clone();
+    f.set_output_filter(
+        &mut base,
+        move |base: &mut EventBase, bev, src, dst, _, _| {
+            assert_eq!(bev, f);
+            assert_eq!(bev.output_len(base).unwrap(), 0, "src is out of the record");
+            c.set(c.get() + 1);
+            if c.get() == 1 {
+                side.write(base, b"seen").unwrap();
+                bev.write(base, b"!").unwrap();
+            }
+            x_prefix(src, dst)
+        },
+    )
+    .unwrap();
+    b.enable(&mut base, Ev::READ).unwrap();
+    f.write(&mut base, b"hi").unwrap();
+    let got = Rc::new(RefCell::new(Vec::new()));
+    let g = got.clone();
+    b.set_read_callback(&mut base, move |base, bev| {
+        let n = bev.input_len(base).unwrap();
+        let mut chunk = vec![0; n];
+        bev.read(base, &mut chunk).unwrap();
+        g.borrow_mut().extend_from_slice(&chunk);
+    })
+    .unwrap();
+    run_until(&mut base, Duration::from_secs(2), |_| {
+        got.borrow().len() >= 6
+    });
+    assert_eq!(*got.borrow(), b"xhxix!");
+    assert_eq!(calls.get(), 2);
+    assert_eq!(side.output_len(&base).unwrap(), 4, "written from inside");
+}
+
+/// A filter may free itself from inside its closure: the buffers and the
+/// closure go with it, the underlying too with `CLOSE_ON_FREE`.
+#[test]
+fn filter_freeing_itself_from_its_closure_is_safe() {
+    let mut base = EventBase::new().unwrap();
+    let (a, b) = Bufferevent::pair(&mut base, BevOptions::empty()).unwrap();
+    let f = Bufferevent::filter(&mut base, b, BevOptions::CLOSE_ON_FREE).unwrap();
+    f.set_input_filter(&mut base, |base: &mut EventBase, bev, src, dst, _, _| {
+        dst.add_buffer(src).unwrap();
+        bev.free(base).unwrap();
+        FilterResult::Ok
+    })
+    .unwrap();
+    f.enable(&mut base, Ev::READ).unwrap();
+    a.write(&mut base, b"bye").unwrap();
+    for _ in 0..3 {
+        base.run(LoopFlags::NONBLOCK).unwrap();
+    }
+    assert!(!f.is_live(&base));
+    assert!(!b.is_live(&base));
+    assert_eq!(a.partner(&base).unwrap(), None);
+}
+
+/// A filter closure that panics takes its direction down with it: later
+/// output is not passed through unfiltered, and the data it was handed
+/// stays where it was.
+#[test]
+fn a_panicking_filter_never_passes_bytes_unfiltered() {
+    let mut base = EventBase::new().unwrap();
+    let (a, b) = Bufferevent::pair(&mut base, BevOptions::empty()).unwrap();
+    let f = Bufferevent::filter(&mut base, a, BevOptions::empty()).unwrap();
+    f.set_output_filter(
+        &mut base,
+        |_: &mut EventBase, _, _, _, _, _| -> FilterResult { panic!("filter bug") },
+    )
+    .unwrap();
+    b.enable(&mut base, Ev::READ).unwrap();
+    f.write(&mut base, b"secret").unwrap();
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        base.run(LoopFlags::NONBLOCK).unwrap();
+    }));
+    assert!(r.is_err());
+    f.write(&mut base, b" more").unwrap();
+    for _ in 0..3 {
+        base.run(LoopFlags::NONBLOCK).unwrap();
+    }
+    assert!(f.flush(&mut base, Ev::WRITE, FlushMode::Flush).is_ok());
+    assert_eq!(b.input_len(&base).unwrap(), 0);
+    assert_eq!(a.output_len(&base).unwrap(), 0);
+    assert_eq!(f.output_len(&base).unwrap(), 11);
+}
+
+/// A rate-limit group is a `Copy` handle into the base: once freed, every
+/// use of it is refused, and its slot is reused under a new generation.
+#[test]
+fn a_freed_rate_limit_group_handle_is_stale() {
+    let mut base = EventBase::new().unwrap();
+    let cfg = rvent::TokenBucketCfg::new(100, 100, 100, 100, None).unwrap();
+    let g = rvent::RateLimitGroup::new(&mut base, &cfg).unwrap();
+    let copy = g;
+    assert!(copy.is_live(&base));
+    g.free(&mut base).unwrap();
+    assert!(!copy.is_live(&base));
+    assert!(matches!(copy.cfg(&base), Err(rvent::Error::BadState(_))));
+    assert!(copy.free(&mut base).is_err());
+    let bev = Bufferevent::socket(&mut base, None, BevOptions::empty()).unwrap();
+    assert!(copy.add(&mut base, bev).is_err());
+    let g2 = rvent::RateLimitGroup::new(&mut base, &cfg).unwrap();
+    assert_ne!(g2, g);
+    assert!(!g.is_live(&base) && g2.is_live(&base));
+    let other = EventBase::new().unwrap();
+    assert!(g2.totals(&other).is_err(), "another base's group");
 }

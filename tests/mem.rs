@@ -1270,9 +1270,9 @@ fn evbuffer_without_a_base_uses_the_hooks_and_keeps_nothing() -> TestResult {
 /// on one end of a socketpair.
 fn echo_bev(base: &mut EventBase, fd: std::os::fd::RawFd) -> Result<rvent::Bufferevent, Error> {
     use rvent::{BevEvent, BevOptions, Bufferevent};
-    let bev = Bufferevent::socket(base, fd, BevOptions::CLOSE_ON_FREE)?;
+    let bev = Bufferevent::socket(base, Some(fd), BevOptions::CLOSE_ON_FREE)?;
     bev.set_read_callback(base, |base, bev| {
-        let (input, output) = bev.buffers(base).unwrap();
+        let rvent::Buffers { input, output } = bev.buffers(base).unwrap();
         output.add_buffer(input).unwrap();
     })?;
     bev.set_event_callback(base, |base, bev, _what: BevEvent| {

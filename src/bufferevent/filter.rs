@@ -20,114 +20,89 @@
 //!   reading is suspended (`suspend::FILT`), so a slow consumer stops the
 //!   socket instead of growing a buffer without bound.
 //!
-//! # Re-entrance
+//! # What a filter closure may do
 //!
-//! libevent must guard against a filter that writes to its own
-//! bufferevent (`bufferevent_filters_disable`). Here a filter closure
-//! receives only the two buffers — never the base — so it cannot reach a
-//! bufferevent at all; the callbacks that can (the filter's write
-//! callback runs after data went through) only mark the filter dirty, and
-//! the next pass runs from the loop. A closure is also taken out of its
-//! slot while it runs, so no path can call it twice at once.
+//! libevent calls a filter as `filter(src, dst, dst_limit, mode, ctx)`,
+//! and through `ctx` the filter may reach anything — including writing to
+//! its own bufferevent, which libevent guards against by disabling the
+//! filters while it runs (`bufferevent_filters_disable`). rvent's filter
+//! closure is called as `filter(base, bev, src, dst, dst_limit, mode)`:
+//! it gets the base and the filter's own handle, so it can write to
+//! other bufferevents, free its own, add events or break the loop, like
+//! any callback.
+//!
+//! To hand out `&mut EventBase` and the two buffers at once, the buffers
+//! are moved out of their records while the closure runs (a move of two
+//! buffer headers; no allocation, no copy of data) and put back when it
+//! returns. Meanwhile:
+//! - the bufferevents whose buffers are out show empty stand-ins through
+//!   the handle API; what is added to a stand-in (say, the filter writes
+//!   to itself from inside its output filter) is appended to the real
+//!   buffer when the closure returns, and the next pass filters it;
+//! - the running closure is taken out of its slot (`slot.rs`), so a
+//!   [`flush`](Bufferevent::flush) from inside it does not run it again;
+//! - freeing the filter (or its underlying) from inside is safe: the
+//!   buffers and the closure are dropped when it returns.
+//!
+//! A direction without a closure passes bytes straight between the
+//! records, without the move. A closure that panics gets its buffers put
+//! back before the unwind goes on (`catch_unwind` around the call, free
+//! when nothing panics), and leaves its direction moving nothing (never
+//! passing bytes unfiltered), as the [panic
+//! policy](crate::bufferevent#panics-in-callbacks) says.
 
-use super::BevHost;
-use super::{
-    BevEvent, BevOptions, Bufferevent, FlushMode, Kind, fire_event, fire_read, fire_write, suspend,
-    timeouts,
-};
+use std::panic::{self, AssertUnwindSafe};
+
+use super::callback::{fire_event, fire_read, fire_write};
+use super::closure::{FilterFn, FilterResult, filter_fn};
+use super::flags::{BevEvent, BevOptions, FlushMode};
+use super::handle::Bufferevent;
+use super::rec::{Filter, Kind, suspend};
+use super::slot::Slot;
+use super::table::BevHost;
+use super::timeouts;
 use crate::base::EventBase;
 use crate::buffer::Evbuffer;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::ev::Ev;
-use crate::mem;
-
-/// What a filter closure reports (`enum bufferevent_filter_result`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[doc(alias = "bufferevent_filter_result")]
-pub enum FilterResult {
-    /// Some output was produced, or nothing needed doing (`BEV_OK`).
-    Ok,
-    /// The filter needs more input before it can produce output
-    /// (`BEV_NEED_MORE`); not an error.
-    NeedMore,
-    /// The data cannot be filtered (`BEV_ERROR`): the direction is
-    /// disabled (on the underlying too) and the filter's event callback
-    /// gets `READING | ERROR` or `WRITING | ERROR`.
-    Error,
-}
-
-/// A filter closure's type, for naming "no filter":
-/// `None::<NoFilter>` passes bytes through unchanged.
-pub type NoFilter = fn(&mut Evbuffer, &mut Evbuffer, Option<usize>, FlushMode) -> FilterResult;
-
-/// A filter closure, boxed in the pool.
-pub(crate) type FilterFn = allocator_api2::boxed::Box<
-    dyn FnMut(&mut Evbuffer, &mut Evbuffer, Option<usize>, FlushMode) -> FilterResult,
-    mem::Pool,
->;
-
-fn filter_fn(
-    f: impl FnMut(&mut Evbuffer, &mut Evbuffer, Option<usize>, FlushMode) -> FilterResult + 'static,
-) -> Result<FilterFn> {
-    Ok(allocator_api2::unsize_box!(mem::pool_box(f)?))
-}
-
-/// One direction's filter.
-enum Slot {
-    /// No closure: bytes pass through.
-    Pass,
-    Fn(FilterFn),
-    /// The closure is running (taken out of its slot).
-    Running,
-}
-
-/// Filter state of a bufferevent.
-pub(crate) struct Filter {
-    underlying: Bufferevent,
-    input: Slot,
-    output: Slot,
-}
-
-impl Filter {
-    /// The bufferevent under it (maybe freed since).
-    pub(crate) fn underlying(&self) -> Bufferevent {
-        self.underlying
-    }
-}
 
 impl Bufferevent {
     /// A filter bufferevent over `underlying` (`bufferevent_filter_new`);
-    /// see the module docs of how bytes move. A filter closure is called
-    /// as `filter(src, dst, dst_limit, mode)`; `None` passes bytes through
-    /// (`None::<`[`NoFilter`]`>`). The filter starts with writing enabled
-    /// and reading disabled; enabling or disabling a direction on it does
-    /// the same on the underlying. With [`BevOptions::CLOSE_ON_FREE`],
-    /// freeing the filter frees the underlying; otherwise the underlying's
-    /// callbacks are cleared.
+    /// see the [filter docs](crate::bufferevent#filters) for how bytes
+    /// move. It starts passing bytes through unchanged in both
+    /// directions; give it closures with
+    /// [`set_input_filter`](Self::set_input_filter) and
+    /// [`set_output_filter`](Self::set_output_filter) before data flows
+    /// (nothing moves until the loop runs or a flush, so setting them right
+    /// after creation is libevent's constructor). The filter starts with
+    /// writing enabled and reading disabled; enabling or disabling a
+    /// direction on it does the same on the underlying. With
+    /// [`BevOptions::CLOSE_ON_FREE`], freeing the filter frees the
+    /// underlying; otherwise the underlying's callbacks are cleared.
     ///
     /// The underlying's callbacks are replaced by the filter's: set
     /// callbacks on the filter, not on the underlying.
     ///
     /// # Errors
-    /// [`Error::StaleBufferevent`](crate::Error::StaleBufferevent) if `underlying` is not live in `base`;
-    /// [`Error::Alloc`](crate::Error::Alloc).
+    /// [`Error::StaleBufferevent`] if `underlying` is not live in `base`;
+    /// [`Error::Alloc`].
     ///
     /// # Examples
     /// An upper-casing input filter over one member of a pair:
     ///
     /// ```
-    /// use rvent::{BevOptions, Bufferevent, Ev, EventBase, FilterResult, NoFilter};
+    /// use rvent::{BevOptions, Bufferevent, Ev, Evbuffer, EventBase, FilterResult};
     ///
     /// let mut base = EventBase::new()?;
-    /// let (a, b) = rvent::pair_new(&mut base, BevOptions::empty())?;
-    /// let upper = |src: &mut rvent::Evbuffer, dst: &mut rvent::Evbuffer, _lim: Option<usize>, _mode| {
+    /// let (a, b) = Bufferevent::pair(&mut base, BevOptions::empty())?;
+    /// let f = Bufferevent::filter(&mut base, b, BevOptions::CLOSE_ON_FREE)?;
+    /// f.set_input_filter(&mut base, |_: &mut EventBase, _, src: &mut Evbuffer, dst: &mut Evbuffer, _, _| {
     ///     let mut bytes = vec![0; src.len()];
     ///     src.remove(&mut bytes).unwrap();
     ///     bytes.make_ascii_uppercase();
     ///     dst.add(&bytes).unwrap();
     ///     FilterResult::Ok
-    /// };
-    /// let f = Bufferevent::filter(&mut base, b, Some(upper), None::<NoFilter>, BevOptions::CLOSE_ON_FREE)?;
+    /// })?;
     /// assert_eq!(f.underlying(&base)?, Some(b));
     /// f.enable(&mut base, Ev::READ)?;
     /// a.write(&mut base, b"hello")?;
@@ -141,25 +116,16 @@ impl Bufferevent {
     /// # Ok::<(), rvent::Error>(())
     /// ```
     #[doc(alias = "bufferevent_filter_new")]
-    pub fn filter<X: BevHost, F, G>(
+    pub fn filter<X: BevHost>(
         base: &mut EventBase<X>,
         underlying: Bufferevent,
-        input_filter: Option<F>,
-        output_filter: Option<G>,
         options: BevOptions,
-    ) -> Result<Bufferevent>
-    where
-        F: FnMut(&mut Evbuffer, &mut Evbuffer, Option<usize>, FlushMode) -> FilterResult + 'static,
-        G: FnMut(&mut Evbuffer, &mut Evbuffer, Option<usize>, FlushMode) -> FilterResult + 'static,
-    {
+    ) -> Result<Bufferevent> {
         underlying.rec(base)?;
-        let slot = |f: Option<FilterFn>| f.map_or(Slot::Pass, Slot::Fn);
-        let input = slot(input_filter.map(filter_fn).transpose()?);
-        let output = slot(output_filter.map(filter_fn).transpose()?);
         let kind = Kind::Filter(Filter {
             underlying,
-            input,
-            output,
+            input: Slot::Empty,
+            output: Slot::Empty,
         });
         let f = base.bev_insert(kind, options)?;
         base.ext
@@ -167,14 +133,20 @@ impl Bufferevent {
             .get_mut(f)
             .expect("just inserted")
             .enabled = Ev::WRITE;
-        let installed = underlying.set_callbacks(
-            base,
-            Some(move |base: &mut EventBase<X>, _| on_underlying_read(base, f)),
-            Some(move |base: &mut EventBase<X>, _| {
-                process_output(base, f, FlushMode::Normal);
-            }),
-            Some(move |base: &mut EventBase<X>, _, what| fire_event(base, f, what, false)),
-        );
+        let installed = underlying
+            .set_read_callback(base, move |base: &mut EventBase<X>, _| {
+                on_underlying_read(base, f)
+            })
+            .and_then(|()| {
+                underlying.set_write_callback(base, move |base: &mut EventBase<X>, _| {
+                    process_output(base, f, FlushMode::Normal);
+                })
+            })
+            .and_then(|()| {
+                underlying.set_event_callback(base, move |base: &mut EventBase<X>, _, what| {
+                    fire_event(base, f, what, false)
+                })
+            });
         if let Err(e) = installed.and_then(|()| underlying.enable(base, Ev::WRITE)) {
             // Leave the underlying as it was given (minus callbacks).
             if let Some(r) = base.ext.bevs_mut().get_mut(f) {
@@ -186,19 +158,85 @@ impl Bufferevent {
         Ok(f)
     }
 
+    /// Sets the input filter (`bufferevent_filter_new`'s `input_filter`):
+    /// it moves bytes from the underlying's input to this filter's input,
+    /// called as `filter(base, bev, src, dst, dst_limit, mode)` with `bev`
+    /// this filter (see [what it may do](crate::bufferevent#filters)).
+    /// Replaces the closure set before, or the pass-through.
+    ///
+    /// # Errors
+    /// [`Error::StaleBufferevent`]; [`Error::InvalidArgument`] if this is
+    /// not a filter; [`Error::Alloc`].
+    #[doc(alias = "bufferevent_filter_new")]
+    pub fn set_input_filter<X: BevHost, F>(self, base: &mut EventBase<X>, filter: F) -> Result<()>
+    where
+        F: FnMut(
+                &mut EventBase<X>,
+                Bufferevent,
+                &mut Evbuffer,
+                &mut Evbuffer,
+                Option<usize>,
+                FlushMode,
+            ) -> FilterResult
+            + 'static,
+    {
+        self.set_filter(base, true, filter_fn(filter)?)
+    }
+
+    /// Sets the output filter (`bufferevent_filter_new`'s
+    /// `output_filter`): it moves bytes from this filter's output to the
+    /// underlying's output; called as for
+    /// [`set_input_filter`](Self::set_input_filter).
+    ///
+    /// # Errors
+    /// As [`set_input_filter`](Self::set_input_filter).
+    #[doc(alias = "bufferevent_filter_new")]
+    pub fn set_output_filter<X: BevHost, F>(self, base: &mut EventBase<X>, filter: F) -> Result<()>
+    where
+        F: FnMut(
+                &mut EventBase<X>,
+                Bufferevent,
+                &mut Evbuffer,
+                &mut Evbuffer,
+                Option<usize>,
+                FlushMode,
+            ) -> FilterResult
+            + 'static,
+    {
+        self.set_filter(base, false, filter_fn(filter)?)
+    }
+
+    fn set_filter<X: BevHost>(
+        self,
+        base: &mut EventBase<X>,
+        input: bool,
+        filter: FilterFn<X>,
+    ) -> Result<()> {
+        let Kind::Filter(flt) = &mut self.touch(base)?.kind else {
+            return Err(Error::InvalidArgument("not a filter bufferevent"));
+        };
+        let old = if input {
+            flt.input.set(filter)
+        } else {
+            flt.output.set(filter)
+        };
+        drop(old);
+        Ok(())
+    }
+
     /// The bufferevent under a filter (`bufferevent_get_underlying`);
     /// `None` for other kinds or once the underlying was freed.
     ///
     /// # Errors
-    /// [`Error::StaleBufferevent`](crate::Error::StaleBufferevent).
+    /// [`Error::StaleBufferevent`].
     ///
     /// # Examples
     /// ```
-    /// use rvent::{BevOptions, Bufferevent, EventBase, NoFilter};
+    /// use rvent::{BevOptions, Bufferevent, EventBase};
     ///
     /// let mut base = EventBase::new()?;
-    /// let (a, _b) = rvent::pair_new(&mut base, BevOptions::empty())?;
-    /// let f = Bufferevent::filter(&mut base, a, None::<NoFilter>, None::<NoFilter>, BevOptions::empty())?;
+    /// let (a, _b) = Bufferevent::pair(&mut base, BevOptions::empty())?;
+    /// let f = Bufferevent::filter(&mut base, a, BevOptions::empty())?;
     /// assert_eq!(f.underlying(&base)?, Some(a));
     /// assert_eq!(a.underlying(&base)?, None);
     /// # Ok::<(), rvent::Error>(())
@@ -219,7 +257,11 @@ fn underlying_of<X: BevHost>(base: &EventBase<X>, f: Bufferevent) -> Option<Buff
     }
 }
 
-fn slot_mut<X: BevHost>(base: &mut EventBase<X>, f: Bufferevent, input: bool) -> Option<&mut Slot> {
+fn slot_mut<X: BevHost>(
+    base: &mut EventBase<X>,
+    f: Bufferevent,
+    input: bool,
+) -> Option<&mut Slot<FilterFn<X>>> {
     match &mut base.ext.bevs_mut().get_mut(f)?.kind {
         Kind::Filter(flt) => Some(if input {
             &mut flt.input
@@ -230,44 +272,105 @@ fn slot_mut<X: BevHost>(base: &mut EventBase<X>, f: Bufferevent, input: bool) ->
     }
 }
 
-/// Takes a direction's closure out of its slot; `None` if it is already
-/// running.
-fn take_slot<X: BevHost>(base: &mut EventBase<X>, f: Bufferevent, input: bool) -> Option<Slot> {
+/// A direction's closure, taken out of its slot to run: `Some(None)` to
+/// pass bytes through, `None` to move nothing (the closure is running
+/// already, or was lost to a panic).
+fn take_filter<X: BevHost>(
+    base: &mut EventBase<X>,
+    f: Bufferevent,
+    input: bool,
+) -> Option<Option<FilterFn<X>>> {
     let slot = slot_mut(base, f, input)?;
-    match std::mem::replace(slot, Slot::Running) {
-        Slot::Running => None,
-        s => Some(s),
+    match slot {
+        Slot::Empty => Some(None),
+        Slot::Set(_) => Some(slot.take()),
+        Slot::Taken => None,
     }
 }
 
-fn put_slot<X: BevHost>(base: &mut EventBase<X>, f: Bufferevent, input: bool, s: Slot) {
-    if let Some(slot) = slot_mut(base, f, input) {
-        *slot = s;
+fn put_filter<X: BevHost>(
+    base: &mut EventBase<X>,
+    f: Bufferevent,
+    input: bool,
+    filter: FilterFn<X>,
+) {
+    let old = match slot_mut(base, f, input) {
+        Some(slot) => slot.put_back(filter),
+        None => Some(filter),
+    };
+    drop(old);
+}
+
+/// Moves bytes from `src` to `dst` unchanged, at most `limit`.
+fn pass(src: &mut Evbuffer, dst: &mut Evbuffer, limit: Option<usize>) -> FilterResult {
+    let n = limit.map_or(src.len(), |l| l.min(src.len()));
+    let moved = if n == src.len() {
+        dst.add_buffer(src)
+    } else {
+        src.remove_buffer(dst, n).map(drop)
+    };
+    match moved {
+        Ok(()) => FilterResult::Ok,
+        Err(_) => FilterResult::Error,
     }
 }
 
-/// Runs one filter step: the closure, or a pass-through move.
-fn run(
-    slot: &mut Slot,
-    src: &mut Evbuffer,
-    dst: &mut Evbuffer,
+/// Which buffer of a record a filter pass uses.
+#[derive(Clone, Copy)]
+enum Side {
+    Input,
+    Output,
+}
+
+fn side_mut<X: BevHost>(
+    base: &mut EventBase<X>,
+    h: Bufferevent,
+    side: Side,
+) -> Option<&mut Evbuffer> {
+    let r = base.ext.bevs_mut().get_mut(h)?;
+    Some(match side {
+        Side::Input => &mut r.input,
+        Side::Output => &mut r.output,
+    })
+}
+
+/// One pass of a closure: `src_side` of `src` and `dst_side` of `dst` are
+/// moved out of their records for the call and put back after it (what
+/// was added to the stand-ins meanwhile is appended). Returns the result
+/// and the two lengths the closure left.
+fn run_closure<X: BevHost>(
+    base: &mut EventBase<X>,
+    f: Bufferevent,
+    filter: &mut FilterFn<X>,
+    (src, src_side): (Bufferevent, Side),
+    (dst, dst_side): (Bufferevent, Side),
     limit: Option<usize>,
     mode: FlushMode,
-) -> FilterResult {
-    match slot {
-        Slot::Fn(f) => f(src, dst, limit, mode),
-        _ => {
-            let n = limit.map_or(src.len(), |l| l.min(src.len()));
-            let moved = if n == src.len() {
-                dst.add_buffer(src)
-            } else {
-                src.remove_buffer(dst, n).map(drop)
-            };
-            match moved {
-                Ok(()) => FilterResult::Ok,
-                Err(_) => FilterResult::Error,
+) -> (FilterResult, usize, usize) {
+    let mut s = side_mut(base, src, src_side)
+        .map(std::mem::take)
+        .unwrap_or_default();
+    let mut d = side_mut(base, dst, dst_side)
+        .map(std::mem::take)
+        .unwrap_or_default();
+    // A panic must not take the bufferevents' data with it: the buffers
+    // go back first, then the unwind resumes (and drops the closure).
+    let res = panic::catch_unwind(AssertUnwindSafe(|| {
+        filter(base, f, &mut s, &mut d, limit, mode)
+    }));
+    let lens = (s.len(), d.len());
+    for (h, side, buf) in [(src, src_side, s), (dst, dst_side, d)] {
+        // Freed meanwhile: the buffer goes with it.
+        if let Some(slot) = side_mut(base, h, side) {
+            let mut meanwhile = std::mem::replace(slot, buf);
+            if !meanwhile.is_empty() {
+                let _ = slot.add_buffer(&mut meanwhile);
             }
         }
+    }
+    match res {
+        Ok(res) => (res, lens.0, lens.1),
+        Err(p) => panic::resume_unwind(p),
     }
 }
 
@@ -283,7 +386,7 @@ fn process_input<X: BevHost>(base: &mut EventBase<X>, f: Bufferevent, mode: Flus
     if mode == FlushMode::Normal && !rf.reading() {
         return false;
     }
-    let Some(mut slot) = take_slot(base, f, true) else {
+    let Some(mut closure) = take_filter(base, f, true) else {
         return false;
     };
     let (mut grew, mut shrank, mut res) = (false, false, FilterResult::Ok);
@@ -300,15 +403,32 @@ fn process_input<X: BevHost>(base: &mut EventBase<X>, f: Bufferevent, mode: Flus
             None
         };
         let (src0, dst0) = (ru.input.len(), rf.input.len());
-        res = run(&mut slot, &mut ru.input, &mut rf.input, limit, mode);
-        grew |= rf.input.len() > dst0;
-        shrank |= ru.input.len() < src0;
-        let progressed = ru.input.len() != src0 || rf.input.len() != dst0;
-        if res != FilterResult::Ok || !progressed || ru.input.is_empty() {
+        let (src1, dst1);
+        (res, src1, dst1) = match closure.as_mut() {
+            None => {
+                let res = pass(&mut ru.input, &mut rf.input, limit);
+                (res, ru.input.len(), rf.input.len())
+            }
+            Some(filter) => run_closure(
+                base,
+                f,
+                filter,
+                (u, Side::Input),
+                (f, Side::Input),
+                limit,
+                mode,
+            ),
+        };
+        grew |= dst1 > dst0;
+        shrank |= src1 < src0;
+        let progressed = src1 != src0 || dst1 != dst0;
+        if res != FilterResult::Ok || !progressed || src1 == 0 {
             break;
         }
     }
-    put_slot(base, f, true, slot);
+    if let Some(filter) = closure {
+        put_filter(base, f, true, filter);
+    }
     if shrank
         && let Some(ru) = base.ext.bevs_mut().get(u)
         && (ru.read_high != 0 || ru.read_suspend != 0)
@@ -353,7 +473,7 @@ fn sync_underlying_suspend<X: BevHost>(base: &mut EventBase<X>, f: Bufferevent, 
 
 /// Runs the output filter: filter output → underlying output. Returns
 /// whether the filter's output shrank.
-pub(super) fn process_output<X: BevHost>(
+pub(crate) fn process_output<X: BevHost>(
     base: &mut EventBase<X>,
     f: Bufferevent,
     mode: FlushMode,
@@ -367,7 +487,7 @@ pub(super) fn process_output<X: BevHost>(
     if mode == FlushMode::Normal && (!rf.enabled.contains(Ev::WRITE) || rf.output.is_empty()) {
         return false;
     }
-    let Some(mut slot) = take_slot(base, f, false) else {
+    let Some(mut closure) = take_filter(base, f, false) else {
         return false;
     };
     let (mut grew, mut shrank, mut res) = (false, false, FilterResult::Ok);
@@ -382,16 +502,33 @@ pub(super) fn process_output<X: BevHost>(
             None
         };
         let (src0, dst0) = (rf.output.len(), ru.output.len());
-        res = run(&mut slot, &mut rf.output, &mut ru.output, limit, mode);
+        let (src1, dst1);
+        (res, src1, dst1) = match closure.as_mut() {
+            None => {
+                let res = pass(&mut rf.output, &mut ru.output, limit);
+                (res, rf.output.len(), ru.output.len())
+            }
+            Some(filter) => run_closure(
+                base,
+                f,
+                filter,
+                (f, Side::Output),
+                (u, Side::Output),
+                limit,
+                mode,
+            ),
+        };
         processed |= res == FilterResult::Ok;
-        grew |= ru.output.len() > dst0;
-        shrank |= rf.output.len() < src0;
-        let progressed = rf.output.len() != src0 || ru.output.len() != dst0;
-        if res != FilterResult::Ok || !progressed || rf.output.is_empty() {
+        grew |= dst1 > dst0;
+        shrank |= src1 < src0;
+        let progressed = src1 != src0 || dst1 != dst0;
+        if res != FilterResult::Ok || !progressed || src1 == 0 {
             break;
         }
     }
-    put_slot(base, f, false, slot);
+    if let Some(filter) = closure {
+        put_filter(base, f, false, filter);
+    }
     if grew
         && let Some(ru) = base.ext.bevs_mut().get(u)
         && !ru.io_path
@@ -434,7 +571,7 @@ fn on_underlying_read<X: BevHost>(base: &mut EventBase<X>, f: Bufferevent) {
 
 /// The loop services a dirty filter: resume input below the high
 /// watermark, then move output.
-pub(super) fn service<X: BevHost>(base: &mut EventBase<X>, f: Bufferevent) {
+pub(crate) fn service<X: BevHost>(base: &mut EventBase<X>, f: Bufferevent) {
     let Some(rf) = base.ext.bevs_mut().get_mut(f) else {
         return;
     };
@@ -448,7 +585,7 @@ pub(super) fn service<X: BevHost>(base: &mut EventBase<X>, f: Bufferevent) {
 
 /// `flush` on a filter: push both directions through with `mode`, then
 /// flush the underlying.
-pub(super) fn flush<X: BevHost>(
+pub(crate) fn flush<X: BevHost>(
     base: &mut EventBase<X>,
     f: Bufferevent,
     what: Ev,
@@ -470,7 +607,7 @@ pub(super) fn flush<X: BevHost>(
 }
 
 /// `enable` / `disable` on a filter reach the underlying.
-pub(super) fn on_enable<X: BevHost>(
+pub(crate) fn on_enable<X: BevHost>(
     base: &mut EventBase<X>,
     f: Bufferevent,
     what: Ev,
@@ -489,7 +626,7 @@ pub(super) fn on_enable<X: BevHost>(
 }
 
 /// Frees the underlying with `CLOSE_ON_FREE`, else detaches from it.
-pub(super) fn release<X: BevHost>(base: &mut EventBase<X>, f: Bufferevent) {
+pub(crate) fn release<X: BevHost>(base: &mut EventBase<X>, f: Bufferevent) {
     let Some(u) = underlying_of(base, f) else {
         return;
     };
@@ -501,7 +638,7 @@ pub(super) fn release<X: BevHost>(base: &mut EventBase<X>, f: Bufferevent) {
     if close {
         let _ = u.free(base);
     } else if let Some(ru) = base.ext.bevs_mut().get_mut(u) {
-        let old = (ru.readcb.take(), ru.writecb.take(), ru.eventcb.take());
+        let old = (ru.readcb.clear(), ru.writecb.clear(), ru.eventcb.clear());
         ru.read_suspend &= !suspend::FILT;
         base.ext.bevs_mut().mark_dirty(u);
         drop(old);

@@ -17,54 +17,53 @@
 //! [`flush`]: Bufferevent::flush
 //! [`output`]: Bufferevent::output
 
-use super::BevHost;
-use super::{
-    BevEvent, BevOptions, Bufferevent, FlushMode, Kind, fire_event, fire_read, fire_write, timeouts,
-};
+use super::callback::{fire_event, fire_read, fire_write};
+use super::flags::{BevEvent, BevOptions, FlushMode};
+use super::handle::Bufferevent;
+use super::rec::{Kind, Pair};
+use super::table::BevHost;
+use super::timeouts;
 use crate::base::EventBase;
 use crate::error::Result;
 use crate::ev::Ev;
 
-/// Pair state: the partner, until it is freed.
-pub(crate) struct Pair {
-    partner: Option<Bufferevent>,
-}
-
-/// Two bufferevents connected to each other (`bufferevent_pair_new`):
-/// bytes written to one arrive in the other's input. Both start with
-/// writing enabled and reading disabled. [`BevOptions::DEFER_CALLBACKS`]
-/// is always added, as libevent does: the callbacks run from the loop.
-///
-/// # Errors
-/// [`Error::Alloc`](crate::Error::Alloc).
-///
-/// # Examples
-/// See [`Bufferevent`].
-#[doc(alias = "bufferevent_pair_new")]
-pub fn pair_new<X: BevHost>(
-    base: &mut EventBase<X>,
-    options: BevOptions,
-) -> Result<(Bufferevent, Bufferevent)> {
-    let options = options | BevOptions::DEFER_CALLBACKS;
-    let a = base.bev_insert(Kind::Pair(Pair { partner: None }), options)?;
-    let b = match base.bev_insert(Kind::Pair(Pair { partner: Some(a) }), options) {
-        Ok(b) => b,
-        Err(e) => {
-            let _ = a.free(base);
-            return Err(e);
-        }
-    };
-    for (h, partner) in [(a, b), (b, a)] {
-        let r = base.ext.bevs_mut().get_mut(h).expect("just inserted");
-        r.enabled = Ev::WRITE;
-        r.kind = Kind::Pair(Pair {
-            partner: Some(partner),
-        });
-    }
-    Ok((a, b))
-}
-
 impl Bufferevent {
+    /// Two bufferevents connected to each other (`bufferevent_pair_new`):
+    /// bytes written to one arrive in the other's input. Both start with
+    /// writing enabled and reading disabled.
+    /// [`BevOptions::DEFER_CALLBACKS`] is always added, as libevent does:
+    /// the callbacks run from the loop. The two members are symmetric, so
+    /// they come back as a tuple.
+    ///
+    /// # Errors
+    /// [`Error::Alloc`](crate::Error::Alloc).
+    ///
+    /// # Examples
+    /// See [`Bufferevent`].
+    #[doc(alias = "bufferevent_pair_new")]
+    pub fn pair<X: BevHost>(
+        base: &mut EventBase<X>,
+        options: BevOptions,
+    ) -> Result<(Bufferevent, Bufferevent)> {
+        let options = options | BevOptions::DEFER_CALLBACKS;
+        let a = base.bev_insert(Kind::Pair(Pair { partner: None }), options)?;
+        let b = match base.bev_insert(Kind::Pair(Pair { partner: Some(a) }), options) {
+            Ok(b) => b,
+            Err(e) => {
+                let _ = a.free(base);
+                return Err(e);
+            }
+        };
+        for (h, partner) in [(a, b), (b, a)] {
+            let r = base.ext.bevs_mut().get_mut(h).expect("just inserted");
+            r.enabled = Ev::WRITE;
+            r.kind = Kind::Pair(Pair {
+                partner: Some(partner),
+            });
+        }
+        Ok((a, b))
+    }
+
     /// The other member of a pair, `None` once it was freed or for other
     /// kinds (`bufferevent_pair_get_partner`).
     ///
@@ -139,7 +138,7 @@ fn transfer<X: BevHost>(
 
 /// The loop services a dirty member: its output flows to the partner and
 /// the partner's output to it (its input may have been drained).
-pub(super) fn service<X: BevHost>(base: &mut EventBase<X>, h: Bufferevent) {
+pub(crate) fn service<X: BevHost>(base: &mut EventBase<X>, h: Bufferevent) {
     if let Some(r) = base.ext.bevs_mut().get_mut(h) {
         r.check_high_watermark();
     }
@@ -154,7 +153,7 @@ pub(super) fn service<X: BevHost>(base: &mut EventBase<X>, h: Bufferevent) {
 /// now (libevent's output-buffer callback). `h` is marked for servicing
 /// after the partner (its write timeout, and data the partner's watermark
 /// held back).
-pub(super) fn output_added<X: BevHost>(base: &mut EventBase<X>, h: Bufferevent) {
+pub(crate) fn output_added<X: BevHost>(base: &mut EventBase<X>, h: Bufferevent) {
     if let Some(p) = partner_of(base, h) {
         transfer(base, h, p, false);
     }
@@ -162,7 +161,7 @@ pub(super) fn output_added<X: BevHost>(base: &mut EventBase<X>, h: Bufferevent) 
 }
 
 /// `flush` on a pair member.
-pub(super) fn flush<X: BevHost>(
+pub(crate) fn flush<X: BevHost>(
     base: &mut EventBase<X>,
     h: Bufferevent,
     what: Ev,
@@ -197,7 +196,7 @@ pub(super) fn flush<X: BevHost>(
 }
 
 /// Unlinks a freed member from its partner.
-pub(super) fn release<X: BevHost>(base: &mut EventBase<X>, h: Bufferevent) {
+pub(crate) fn release<X: BevHost>(base: &mut EventBase<X>, h: Bufferevent) {
     if let Some(p) = partner_of(base, h)
         && let Some(r) = base.ext.bevs_mut().get_mut(p)
         && let Kind::Pair(pair) = &mut r.kind

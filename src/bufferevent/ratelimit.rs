@@ -1,16 +1,14 @@
-//! Rate limiting (`ev_token_bucket_cfg_*`, `bufferevent_set_rate_limit`,
-//! `bufferevent_rate_limit_group_*`): token buckets that cap how many
-//! bytes a socket bufferevent reads and writes per tick, alone or as a
-//! member of a group sharing one bucket.
+//! Rate limits wired into bufferevents (`bufferevent_set_rate_limit`,
+//! `bufferevent_add_to_rate_limit_group`, `bufferevent_get_max_to_read`
+//! …): a bufferevent's own token bucket, its membership in a group, and
+//! the two hooks the socket I/O path calls — [`budget`] before a read or
+//! write, [`consumed`] after.
 //!
 //! # Mechanics
 //!
-//! A bucket holds a read and a write level. It starts at one tick's rate
-//! and refills lazily: whenever it is consulted, the ticks elapsed since
-//! its last update (counted from the moment the limit was set) add
-//! `rate` each, up to `burst`. A socket read is capped by the read level
-//! (and by the group share), a write by the write level; what moved is
-//! subtracted. A level at or below zero — after I/O, or after
+//! A socket read is capped by its bucket's read level and by its group
+//! share, a write by the write levels; what moved is subtracted. A level
+//! at or below zero — after I/O, or after
 //! [`decrement_read_limit`](Bufferevent::decrement_read_limit), which may
 //! take it below zero — suspends the direction (`suspend::BW`, or
 //! `suspend::BW_GROUP` for a group) and starts a timer for the next tick
@@ -26,342 +24,44 @@
 //! limit caps each operation, it does not shape the kernel's traffic);
 //! other kinds accept and report them.
 //!
-//! # Where the state lives
-//!
 //! A bufferevent's limit is one pooled box behind `Rec::rate` (one pointer
 //! per connection, `None` when unlimited: the unlimited I/O path pays one
-//! branch). A [`RateLimitGroup`] is a reference-counted handle (`Rc`) to
-//! the group's bucket and member list, shared by the members' limits and
-//! the group's timer; it belongs to the base it was created on and must be
-//! [`free`](RateLimitGroup::free)d empty.
+//! branch).
 
-use std::cell::RefCell;
-use std::fmt;
-use std::rc::Rc;
-use std::time::{Duration, Instant};
-
-use super::BevHost;
-use super::{Bufferevent, Rec, suspend};
+use super::bucket::{Bucket, RateLimit, TokenBucketCfg};
+use super::group;
+use super::handle::{Bufferevent, RateLimitGroup};
+use super::rec::suspend;
+use super::table::BevHost;
 use crate::base::EventBase;
 use crate::error::{Error, Result};
-use crate::ev::Ev;
 use crate::handle::Event;
-use crate::mem::Pool;
-
-/// The largest tick, in seconds, libevent accepts (`INT_MAX / 1000`).
-const MAX_TICK_SECS: u64 = i32::MAX as u64 / 1000;
-
-/// The default share of a group member (`EV_RATE_LIMIT_GROUP_MIN_SHARE`).
-const DEFAULT_MIN_SHARE: usize = 64;
-
-/// A token-bucket configuration (`struct ev_token_bucket_cfg`): per tick,
-/// `rate` bytes are added to each direction's bucket, which never holds
-/// more than `burst`.
-///
-/// # Examples
-/// ```
-/// use rvent::TokenBucketCfg;
-/// use std::time::Duration;
-///
-/// let cfg = TokenBucketCfg::new(2000, 4000, 1000, 1000, Some(Duration::from_millis(50)))?;
-/// assert_eq!(cfg.tick(), Duration::from_millis(50));
-/// assert!(TokenBucketCfg::new(1, 1, 1, 1, Some(Duration::ZERO)).is_err());
-/// # Ok::<(), rvent::Error>(())
-/// ```
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[doc(alias = "ev_token_bucket_cfg")]
-pub struct TokenBucketCfg {
-    read_rate: usize,
-    read_burst: usize,
-    write_rate: usize,
-    write_burst: usize,
-    tick_ms: u64,
-}
-
-impl TokenBucketCfg {
-    /// A configuration (`ev_token_bucket_cfg_new`); `tick` defaults to one
-    /// second and counts in whole milliseconds.
-    ///
-    /// # Errors
-    /// [`Error::InvalidArgument`] for a tick under 1 ms (libevent's
-    /// division by zero), a tick of `i32::MAX / 1000 + 1` seconds or more
-    /// (its overflow), or a rate or burst above `isize::MAX`.
-    #[doc(alias = "ev_token_bucket_cfg_new")]
-    pub fn new(
-        read_rate: usize,
-        read_burst: usize,
-        write_rate: usize,
-        write_burst: usize,
-        tick: Option<Duration>,
-    ) -> Result<TokenBucketCfg> {
-        let tick = tick.unwrap_or(Duration::from_secs(1));
-        if tick.as_secs() > MAX_TICK_SECS {
-            return Err(Error::InvalidArgument("rate-limit tick too long"));
-        }
-        let tick_ms = tick.as_millis() as u64;
-        if tick_ms == 0 {
-            return Err(Error::InvalidArgument("rate-limit tick under 1 ms"));
-        }
-        let max = isize::MAX as usize;
-        if [read_rate, read_burst, write_rate, write_burst]
-            .iter()
-            .any(|&v| v > max)
-        {
-            return Err(Error::InvalidArgument("rate or burst above isize::MAX"));
-        }
-        Ok(TokenBucketCfg {
-            read_rate,
-            read_burst,
-            write_rate,
-            write_burst,
-            tick_ms,
-        })
-    }
-
-    /// Bytes added to the read bucket per tick.
-    pub fn read_rate(&self) -> usize {
-        self.read_rate
-    }
-
-    /// The most the read bucket holds.
-    pub fn read_burst(&self) -> usize {
-        self.read_burst
-    }
-
-    /// Bytes added to the write bucket per tick.
-    pub fn write_rate(&self) -> usize {
-        self.write_rate
-    }
-
-    /// The most the write bucket holds.
-    pub fn write_burst(&self) -> usize {
-        self.write_burst
-    }
-
-    /// The tick, in whole milliseconds.
-    pub fn tick(&self) -> Duration {
-        Duration::from_millis(self.tick_ms)
-    }
-}
-
-/// One bucket: levels (may be negative) and the tick of the last refill,
-/// counted from `epoch`.
-#[derive(Clone, Copy, Debug)]
-struct Bucket {
-    read: i64,
-    write: i64,
-    tick: u64,
-    epoch: Instant,
-}
-
-impl Bucket {
-    fn new(cfg: &TokenBucketCfg) -> Bucket {
-        Bucket {
-            read: cfg.read_rate as i64,
-            write: cfg.write_rate as i64,
-            tick: 0,
-            epoch: Instant::now(),
-        }
-    }
-
-    fn now_tick(&self, cfg: &TokenBucketCfg) -> u64 {
-        self.epoch.elapsed().as_millis() as u64 / cfg.tick_ms
-    }
-
-    /// Adds the ticks elapsed since the last update.
-    fn update(&mut self, cfg: &TokenBucketCfg) {
-        let now = self.now_tick(cfg);
-        let n = now.saturating_sub(self.tick);
-        if n == 0 {
-            return;
-        }
-        let fill = |level: i64, rate: usize, burst: usize| -> i64 {
-            let v = level as i128 + rate as i128 * n as i128;
-            v.min(burst as i128) as i64
-        };
-        self.read = fill(self.read, cfg.read_rate, cfg.read_burst);
-        self.write = fill(self.write, cfg.write_rate, cfg.write_burst);
-        self.tick = now;
-    }
-
-    /// A new configuration: levels above the new burst are cut.
-    fn reconfigure(&mut self, cfg: &TokenBucketCfg) {
-        self.read = self.read.min(cfg.read_burst as i64);
-        self.write = self.write.min(cfg.write_burst as i64);
-        self.tick = 0;
-        self.epoch = Instant::now();
-    }
-
-    /// Time until the next tick boundary.
-    fn until_next_tick(&self, cfg: &TokenBucketCfg) -> Duration {
-        let next = Duration::from_millis((self.now_tick(cfg) + 1) * cfg.tick_ms);
-        next.saturating_sub(self.epoch.elapsed()) + Duration::from_millis(1)
-    }
-
-    fn level(&self, read: bool) -> i64 {
-        if read { self.read } else { self.write }
-    }
-
-    fn level_mut(&mut self, read: bool) -> &mut i64 {
-        if read {
-            &mut self.read
-        } else {
-            &mut self.write
-        }
-    }
-}
-
-/// A bufferevent's rate-limit state, boxed in the pool behind `Rec::rate`.
-pub(crate) struct RateLimit {
-    cfg: Option<TokenBucketCfg>,
-    bucket: Bucket,
-    group: Option<RateLimitGroup>,
-    /// Refills the bucket at the next tick while a direction is suspended.
-    timer: Option<Event>,
-}
-
-/// The pooled box behind `Rec::rate`.
-pub(crate) type RateBox = allocator_api2::boxed::Box<RateLimit, Pool>;
-
-struct GroupInner {
-    cfg: TokenBucketCfg,
-    bucket: Bucket,
-    members: Vec<Bufferevent>,
-    min_share: usize,
-    total_read: u64,
-    total_written: u64,
-    /// Refills the bucket at the next tick while the group is suspended;
-    /// `None` once freed.
-    timer: Option<Event>,
-    /// Directions suspended for the whole group: read, write.
-    suspended: [bool; 2],
-    freed: bool,
-}
-
-/// A group of bufferevents sharing one token bucket
-/// (`struct bufferevent_rate_limit_group`): a cheap, clonable handle (an
-/// `Rc`, see the module docs). Free it with [`free`](Self::free) once it
-/// has no members.
-///
-/// # Examples
-/// ```
-/// use rvent::{BevOptions, Bufferevent, EventBase, RateLimitGroup, TokenBucketCfg};
-///
-/// let mut base = EventBase::new()?;
-/// let cfg = TokenBucketCfg::new(1000, 1000, 1000, 1000, None)?;
-/// let group = RateLimitGroup::new(&mut base, &cfg)?;
-/// let bev = Bufferevent::socket(&mut base, -1, BevOptions::empty())?;
-/// group.add(&mut base, bev)?;
-/// assert_eq!(group.totals(), (0, 0));
-/// assert!(group.free(&mut base).is_err()); // not empty
-/// group.remove(&mut base, bev)?;
-/// group.free(&mut base)?;
-/// # Ok::<(), rvent::Error>(())
-/// ```
-#[derive(Clone)]
-#[doc(alias = "bufferevent_rate_limit_group")]
-pub struct RateLimitGroup(Rc<RefCell<GroupInner>>);
-
-impl fmt::Debug for RateLimitGroup {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let g = self.0.borrow();
-        f.debug_struct("RateLimitGroup")
-            .field("members", &g.members.len())
-            .field("read", &g.bucket.read)
-            .field("write", &g.bucket.write)
-            .finish()
-    }
-}
-
-fn dir_bit(read: bool) -> usize {
-    if read { 0 } else { 1 }
-}
+use crate::mem::{self, Pool};
 
 impl RateLimitGroup {
-    /// A group with `cfg` (`bufferevent_rate_limit_group_new`).
-    ///
-    /// # Errors
-    /// [`Error::Alloc`].
-    #[doc(alias = "bufferevent_rate_limit_group_new")]
-    pub fn new<X: BevHost>(
-        base: &mut EventBase<X>,
-        cfg: &TokenBucketCfg,
-    ) -> Result<RateLimitGroup> {
-        let g = RateLimitGroup(Rc::new(RefCell::new(GroupInner {
-            cfg: *cfg,
-            bucket: Bucket::new(cfg),
-            members: Vec::new(),
-            min_share: DEFAULT_MIN_SHARE,
-            total_read: 0,
-            total_written: 0,
-            timer: None,
-            suspended: [false; 2],
-            freed: false,
-        })));
-        // The timer holds only a weak reference: dropping every handle of
-        // an unfreed group leaves a no-op timer, not a cycle.
-        let weak = Rc::downgrade(&g.0);
-        let timer = Event::new(base, None, Ev::empty(), move |base, _, _, _| {
-            if let Some(inner) = weak.upgrade() {
-                RateLimitGroup(inner).on_tick(base);
-            }
-        })?;
-        g.0.borrow_mut().timer = Some(timer);
-        Ok(g)
-    }
-
-    /// Replaces the configuration (`bufferevent_rate_limit_group_set_cfg`);
-    /// levels above the new bursts are cut.
-    #[doc(alias = "bufferevent_rate_limit_group_set_cfg")]
-    pub fn set_cfg(&self, cfg: &TokenBucketCfg) {
-        let mut g = self.0.borrow_mut();
-        g.cfg = *cfg;
-        g.bucket.reconfigure(cfg);
-    }
-
-    /// The configuration.
-    pub fn cfg(&self) -> TokenBucketCfg {
-        self.0.borrow().cfg
-    }
-
-    /// Sets the least a member may move per operation even when the
-    /// group's level divided among its members is smaller
-    /// (`bufferevent_rate_limit_group_set_min_share`; default 64).
-    #[doc(alias = "bufferevent_rate_limit_group_set_min_share")]
-    pub fn set_min_share(&self, share: usize) {
-        self.0.borrow_mut().min_share = share;
-    }
-
     /// Adds `bev` (`bufferevent_add_to_rate_limit_group`); a bufferevent
     /// is in at most one group, so it leaves its old one.
     ///
     /// # Errors
-    /// [`Error::StaleBufferevent`]; [`Error::BadState`] if the group was freed;
-    /// [`Error::Alloc`].
+    /// [`Error::StaleBufferevent`]; [`Error::BadState`] for a stale group
+    /// handle; [`Error::Alloc`].
     #[doc(alias = "bufferevent_add_to_rate_limit_group")]
-    pub fn add<X: BevHost>(&self, base: &mut EventBase<X>, bev: Bufferevent) -> Result<()> {
+    pub fn add<X: BevHost>(self, base: &mut EventBase<X>, bev: Bufferevent) -> Result<()> {
         bev.rec(base)?;
-        if self.0.borrow().freed {
-            return Err(Error::BadState("rate-limit group freed"));
-        }
+        self.rec(base)?;
         if let Some(old) = group_of(base, bev) {
-            if Rc::ptr_eq(&old.0, &self.0) {
+            if old == self {
                 return Ok(());
             }
             old.remove(base, bev)?;
         }
-        self.0
-            .borrow_mut()
-            .members
-            .try_reserve(1)
-            .map_err(|_| Error::Alloc)?;
+        mem::reserve(&mut self.rec_mut(base)?.members, 1)?;
         ensure_box(base, bev)?;
         let rl = rate_mut(base, bev).expect("just boxed");
-        rl.group = Some(self.clone());
-        let mut g = self.0.borrow_mut();
+        rl.group = Some(self);
+        let g = self.rec_mut(base)?;
         g.members.push(bev);
         let suspended = g.suspended;
-        drop(g);
         if let Some(r) = base.ext.bevs_mut().get_mut(bev) {
             if suspended[0] {
                 r.read_suspend |= suspend::BW_GROUP;
@@ -378,15 +78,16 @@ impl RateLimitGroup {
     /// bufferevent not in the group is left alone.
     ///
     /// # Errors
-    /// [`Error::StaleBufferevent`].
+    /// [`Error::StaleBufferevent`]; [`Error::BadState`] for a stale group
+    /// handle.
     #[doc(alias = "bufferevent_remove_from_rate_limit_group")]
-    pub fn remove<X: BevHost>(&self, base: &mut EventBase<X>, bev: Bufferevent) -> Result<()> {
+    pub fn remove<X: BevHost>(self, base: &mut EventBase<X>, bev: Bufferevent) -> Result<()> {
         bev.rec(base)?;
-        match group_of(base, bev) {
-            Some(g) if Rc::ptr_eq(&g.0, &self.0) => {}
-            _ => return Ok(()),
+        self.rec(base)?;
+        if group_of(base, bev) != Some(self) {
+            return Ok(());
         }
-        self.0.borrow_mut().members.retain(|&m| m != bev);
+        self.rec_mut(base)?.members.retain(|&m| m != bev);
         let r = base.ext.bevs_mut().get_mut(bev).expect("checked");
         r.read_suspend &= !suspend::BW_GROUP;
         r.write_suspend &= !suspend::BW_GROUP;
@@ -398,172 +99,6 @@ impl RateLimitGroup {
         base.ext.bevs_mut().mark_dirty(bev);
         Ok(())
     }
-
-    /// Bytes read and written by members since creation or the last
-    /// [`reset_totals`](Self::reset_totals)
-    /// (`bufferevent_rate_limit_group_get_totals`).
-    #[doc(alias = "bufferevent_rate_limit_group_get_totals")]
-    pub fn totals(&self) -> (u64, u64) {
-        let g = self.0.borrow();
-        (g.total_read, g.total_written)
-    }
-
-    /// Zeroes the totals (`bufferevent_rate_limit_group_reset_totals`).
-    #[doc(alias = "bufferevent_rate_limit_group_reset_totals")]
-    pub fn reset_totals(&self) {
-        let mut g = self.0.borrow_mut();
-        g.total_read = 0;
-        g.total_written = 0;
-    }
-
-    /// The group's read level (`bufferevent_rate_limit_group_get_read_limit`).
-    #[doc(alias = "bufferevent_rate_limit_group_get_read_limit")]
-    pub fn read_limit(&self) -> isize {
-        self.level(true)
-    }
-
-    /// The group's write level
-    /// (`bufferevent_rate_limit_group_get_write_limit`).
-    #[doc(alias = "bufferevent_rate_limit_group_get_write_limit")]
-    pub fn write_limit(&self) -> isize {
-        self.level(false)
-    }
-
-    fn level(&self, read: bool) -> isize {
-        let mut g = self.0.borrow_mut();
-        let cfg = g.cfg;
-        g.bucket.update(&cfg);
-        g.bucket.level(read) as isize
-    }
-
-    /// Takes `n` bytes (negative: gives) from the group's read bucket
-    /// (`bufferevent_rate_limit_group_decrement_read`); at zero or below
-    /// every member stops reading until the bucket refills.
-    ///
-    /// # Errors
-    /// [`Error::Io`] / [`Error::Alloc`] if the refill timer cannot be set.
-    #[doc(alias = "bufferevent_rate_limit_group_decrement_read")]
-    pub fn decrement_read<X: BevHost>(&self, base: &mut EventBase<X>, n: isize) -> Result<()> {
-        self.take(base, n as i64, true)
-    }
-
-    /// As [`decrement_read`](Self::decrement_read) for writing
-    /// (`bufferevent_rate_limit_group_decrement_write`).
-    ///
-    /// # Errors
-    /// As [`decrement_read`](Self::decrement_read).
-    #[doc(alias = "bufferevent_rate_limit_group_decrement_write")]
-    pub fn decrement_write<X: BevHost>(&self, base: &mut EventBase<X>, n: isize) -> Result<()> {
-        self.take(base, n as i64, false)
-    }
-
-    /// Frees the group (`bufferevent_rate_limit_group_free`).
-    ///
-    /// # Errors
-    /// [`Error::BadState`] while it has members (remove them first) or if
-    /// already freed.
-    #[doc(alias = "bufferevent_rate_limit_group_free")]
-    pub fn free<X: BevHost>(&self, base: &mut EventBase<X>) -> Result<()> {
-        let mut g = self.0.borrow_mut();
-        if g.freed {
-            return Err(Error::BadState("rate-limit group already freed"));
-        }
-        if !g.members.is_empty() {
-            return Err(Error::BadState("rate-limit group has members"));
-        }
-        g.freed = true;
-        let timer = g.timer.take();
-        drop(g);
-        if let Some(t) = timer {
-            let _ = t.free(base);
-        }
-        Ok(())
-    }
-
-    /// Subtracts `n` from one level, counting it in the totals when it
-    /// was I/O, and suspends the members at zero or below.
-    fn take<X: BevHost>(&self, base: &mut EventBase<X>, n: i64, read: bool) -> Result<()> {
-        let mut g = self.0.borrow_mut();
-        let cfg = g.cfg;
-        g.bucket.update(&cfg);
-        let level = g.bucket.level_mut(read);
-        *level = level.saturating_sub(n);
-        let (level, wait) = (*level, g.bucket.until_next_tick(&cfg));
-        let d = dir_bit(read);
-        if level > 0 || g.suspended[d] {
-            return Ok(());
-        }
-        g.suspended[d] = true;
-        let timer = g.timer;
-        drop(g);
-        for m in self.members() {
-            if let Some(r) = base.ext.bevs_mut().get_mut(m) {
-                if read {
-                    r.read_suspend |= suspend::BW_GROUP;
-                } else {
-                    r.write_suspend |= suspend::BW_GROUP;
-                }
-                base.ext.bevs_mut().mark_dirty(m);
-            }
-        }
-        match timer {
-            Some(t) => t.add(base, Some(wait)),
-            None => Ok(()),
-        }
-    }
-
-    /// The members, one by one without holding the borrow (the loop body
-    /// may not change the list; it only touches records).
-    fn members(&self) -> impl Iterator<Item = Bufferevent> + '_ {
-        let n = self.0.borrow().members.len();
-        (0..n).filter_map(move |i| self.0.borrow().members.get(i).copied())
-    }
-
-    /// The group's timer: refill, resume the directions that have tokens
-    /// again, wait another tick for the others.
-    fn on_tick<X: BevHost>(&self, base: &mut EventBase<X>) {
-        let mut g = self.0.borrow_mut();
-        let cfg = g.cfg;
-        g.bucket.update(&cfg);
-        let mut resume = [false; 2];
-        for read in [true, false] {
-            let d = dir_bit(read);
-            if g.suspended[d] && g.bucket.level(read) > 0 {
-                g.suspended[d] = false;
-                resume[d] = true;
-            }
-        }
-        let again = g.suspended.iter().any(|&s| s);
-        let (timer, wait) = (g.timer, g.bucket.until_next_tick(&cfg));
-        drop(g);
-        for m in self.members() {
-            if let Some(r) = base.ext.bevs_mut().get_mut(m) {
-                if resume[0] {
-                    r.read_suspend &= !suspend::BW_GROUP;
-                }
-                if resume[1] {
-                    r.write_suspend &= !suspend::BW_GROUP;
-                }
-                base.ext.bevs_mut().mark_dirty(m);
-            }
-        }
-        if again && let Some(t) = timer {
-            let _ = t.add(base, Some(wait));
-        }
-    }
-
-    /// The most one member may move now: its share of the level.
-    fn share(&self, read: bool) -> usize {
-        let mut g = self.0.borrow_mut();
-        let cfg = g.cfg;
-        g.bucket.update(&cfg);
-        let level = g.bucket.level(read);
-        if level <= 0 {
-            return 0;
-        }
-        let n = g.members.len().max(1) as i64;
-        ((level / n) as usize).max(g.min_share)
-    }
 }
 
 fn rate_mut<X: BevHost>(base: &mut EventBase<X>, h: Bufferevent) -> Option<&mut RateLimit> {
@@ -571,7 +106,7 @@ fn rate_mut<X: BevHost>(base: &mut EventBase<X>, h: Bufferevent) -> Option<&mut 
 }
 
 fn group_of<X: BevHost>(base: &EventBase<X>, h: Bufferevent) -> Option<RateLimitGroup> {
-    base.ext.bevs().get(h)?.rate.as_ref()?.group.clone()
+    base.ext.bevs().get(h)?.rate.as_ref()?.group
 }
 
 /// Gives `h` a rate-limit box if it has none.
@@ -580,13 +115,7 @@ fn ensure_box<X: BevHost>(base: &mut EventBase<X>, h: Bufferevent) -> Result<()>
     if r.rate.is_none() {
         let rl = RateLimit {
             cfg: None,
-            bucket: Bucket::new(&TokenBucketCfg {
-                read_rate: 0,
-                read_burst: 0,
-                write_rate: 0,
-                write_burst: 0,
-                tick_ms: 1000,
-            }),
+            bucket: Bucket::idle(),
             group: None,
             timer: None,
         };
@@ -613,16 +142,24 @@ fn drop_box<X: BevHost>(base: &mut EventBase<X>, h: Bufferevent) {
 }
 
 /// A freed bufferevent leaves its group and frees its timer.
-pub(super) fn release<X: BevHost>(base: &mut EventBase<X>, h: Bufferevent) {
-    if let Some(g) = group_of(base, h) {
-        g.0.borrow_mut().members.retain(|&m| m != h);
+pub(crate) fn release<X: BevHost>(base: &mut EventBase<X>, h: Bufferevent) {
+    if let Some(g) = group_of(base, h)
+        && let Some(gr) = base.ext.bevs_mut().group_mut(g)
+    {
+        gr.members.retain(|&m| m != h);
     }
     drop_box(base, h);
 }
 
-/// Caps a socket read or write of at most `max` bytes by the buckets.
-pub(super) fn budget<X: BevHost>(r: &mut Rec<X>, max: usize, read: bool) -> usize {
-    let Some(rl) = r.rate.as_deref_mut() else {
+/// Caps a read or write of at most `max` bytes by `h`'s buckets.
+pub(crate) fn budget<X: BevHost>(
+    base: &mut EventBase<X>,
+    h: Bufferevent,
+    max: usize,
+    read: bool,
+) -> usize {
+    let t = base.ext.bevs_mut();
+    let Some(rl) = t.get_mut(h).and_then(|r| r.rate.as_deref_mut()) else {
         return max;
     };
     let mut max = max;
@@ -630,28 +167,21 @@ pub(super) fn budget<X: BevHost>(r: &mut Rec<X>, max: usize, read: bool) -> usiz
         rl.bucket.update(&cfg);
         max = max.min(rl.bucket.level(read).max(0) as usize);
     }
-    if let Some(g) = &rl.group {
-        max = max.min(g.share(read));
+    if let Some(g) = rl.group {
+        max = max.min(group::share(t, g, read));
     }
     max
 }
 
 /// `n` bytes moved (`read` or written) by a limited bufferevent: take
 /// them from its bucket and its group's, suspending what ran dry.
-pub(super) fn consumed<X: BevHost>(base: &mut EventBase<X>, h: Bufferevent, n: usize, read: bool) {
+pub(crate) fn consumed<X: BevHost>(base: &mut EventBase<X>, h: Bufferevent, n: usize, read: bool) {
     let Some(rl) = rate_mut(base, h) else {
         return;
     };
-    if let Some(g) = rl.group.clone() {
-        {
-            let mut gi = g.0.borrow_mut();
-            if read {
-                gi.total_read += n as u64;
-            } else {
-                gi.total_written += n as u64;
-            }
-        }
-        let _ = g.take(base, n as i64, read);
+    if let Some(g) = rl.group {
+        group::count(base.ext.bevs_mut(), g, n, read);
+        let _ = group::take(base, g, n as i64, read);
     }
     let _ = take(base, h, n as i64, read);
 }
@@ -698,9 +228,7 @@ fn arm_timer<X: BevHost>(base: &mut EventBase<X>, h: Bufferevent) -> Result<()> 
     let timer = match rl.timer {
         Some(t) => t,
         None => {
-            let t = Event::new(base, None, Ev::empty(), move |base, _, _, _| {
-                on_tick(base, h)
-            })?;
+            let t = Event::timer(base, move |base, _, _, _| on_tick(base, h))?;
             match rate_mut(base, h) {
                 Some(rl) => rl.timer = Some(t),
                 None => {
@@ -746,7 +274,8 @@ fn on_tick<X: BevHost>(base: &mut EventBase<X>, h: Bufferevent) {
 impl Bufferevent {
     /// Sets or removes (`None`) this bufferevent's own token bucket
     /// (`bufferevent_set_rate_limit`); the bucket starts at one tick's
-    /// rate. Only socket bufferevents honor it (module docs).
+    /// rate. Only socket bufferevents honor it ([module
+    /// docs](crate::bufferevent#rate-limits)).
     ///
     /// # Errors
     /// [`Error::StaleBufferevent`]; [`Error::Alloc`].
@@ -756,7 +285,7 @@ impl Bufferevent {
     /// use rvent::{BevOptions, Bufferevent, EventBase, TokenBucketCfg};
     ///
     /// let mut base = EventBase::new()?;
-    /// let bev = Bufferevent::socket(&mut base, -1, BevOptions::empty())?;
+    /// let bev = Bufferevent::socket(&mut base, None, BevOptions::empty())?;
     /// let cfg = TokenBucketCfg::new(100, 200, 50, 50, None)?;
     /// bev.set_rate_limit(&mut base, Some(&cfg))?;
     /// assert_eq!(bev.read_limit(&base)?, 100);
@@ -921,9 +450,8 @@ impl Bufferevent {
     /// [`Error::StaleBufferevent`].
     #[doc(alias = "bufferevent_get_max_to_read")]
     pub fn max_to_read<X: BevHost>(self, base: &mut EventBase<X>) -> Result<usize> {
-        let r = self.rec_mut(base)?;
-        let max = r.max_read as usize;
-        Ok(budget(r, max, true))
+        let max = self.rec(base)?.max_read as usize;
+        Ok(budget(base, self, max, true))
     }
 
     /// The most one write may send now (`bufferevent_get_max_to_write`).
@@ -932,28 +460,7 @@ impl Bufferevent {
     /// [`Error::StaleBufferevent`].
     #[doc(alias = "bufferevent_get_max_to_write")]
     pub fn max_to_write<X: BevHost>(self, base: &mut EventBase<X>) -> Result<usize> {
-        let r = self.rec_mut(base)?;
-        let max = r.max_write as usize;
-        Ok(budget(r, max, false))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn buckets_refill_by_whole_ticks_up_to_the_burst() {
-        let cfg = TokenBucketCfg::new(10, 25, 5, 5, Some(Duration::from_millis(10))).unwrap();
-        let mut b = Bucket::new(&cfg);
-        assert_eq!((b.read, b.write), (10, 5));
-        b.read = -12;
-        b.epoch -= Duration::from_millis(15);
-        b.update(&cfg);
-        assert_eq!((b.read, b.write, b.tick), (-2, 5, 1));
-        b.epoch -= Duration::from_millis(100);
-        b.update(&cfg);
-        assert_eq!(b.read, 25);
-        assert!(b.until_next_tick(&cfg) <= Duration::from_millis(11));
+        let max = self.rec(base)?.max_write as usize;
+        Ok(budget(base, self, max, false))
     }
 }

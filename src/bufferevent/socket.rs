@@ -3,17 +3,18 @@
 //! from the write event only when the kernel's buffer was full).
 
 use std::io;
-use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
-use std::os::fd::{IntoRawFd, RawFd};
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::os::fd::{AsRawFd, IntoRawFd, OwnedFd, RawFd};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use super::BevHost;
-use super::{
-    BevEvent, BevOptions, Bufferevent, Kind, Rec, fire_event, fire_read, fire_write, ratelimit,
-    timeouts,
-};
-use crate::base::EventBase;
+use super::callback::{fire_event, fire_read, fire_write};
+use super::flags::{BevEvent, BevOptions};
+use super::handle::Bufferevent;
+use super::rec::{Kind, NO_FD, Rec, Socket};
+use super::table::BevHost;
+use super::{ratelimit, timeouts};
+use crate::base::{BaseExt, EventBase};
 use crate::error::{Error, Result};
 use crate::ev::Ev;
 use crate::handle::Event;
@@ -22,53 +23,14 @@ use crate::sys::socket as syscall;
 /// How long a host-name lookup may take before the connect fails.
 const RESOLVE_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// Socket state of a bufferevent.
-pub(crate) struct Socket {
-    pub(crate) fd: RawFd,
-    ev_read: Option<Event>,
-    ev_write: Option<Event>,
-    read_added: bool,
-    write_added: bool,
-    connecting: bool,
-    /// A connect that failed at once: reported from the loop.
-    connect_error: i32,
-    /// The connect failed: neither direction runs until a new fd.
-    dead: bool,
-    /// Why the last host-name lookup failed.
-    dns_error: Option<String>,
-}
-
-impl Socket {
-    fn new(fd: RawFd) -> Socket {
-        Socket {
-            fd,
-            ev_read: None,
-            ev_write: None,
-            read_added: false,
-            write_added: false,
-            connecting: false,
-            connect_error: 0,
-            dead: false,
-            dns_error: None,
-        }
-    }
-}
-
-impl Socket {
-    /// Whether `ev` is one of its events.
-    pub(crate) fn owns(&self, ev: Event) -> bool {
-        self.ev_read == Some(ev) || self.ev_write == Some(ev)
-    }
-}
-
-fn sock<X: BevHost>(r: &Rec<X>) -> &Socket {
+fn sock<X: BaseExt>(r: &Rec<X>) -> &Socket {
     match &r.kind {
         Kind::Socket(s) => s,
         _ => unreachable!("socket operation on another kind"),
     }
 }
 
-fn sock_mut<X: BevHost>(r: &mut Rec<X>) -> &mut Socket {
+fn sock_mut<X: BaseExt>(r: &mut Rec<X>) -> &mut Socket {
     match &mut r.kind {
         Kind::Socket(s) => s,
         _ => unreachable!("socket operation on another kind"),
@@ -77,45 +39,49 @@ fn sock_mut<X: BevHost>(r: &mut Rec<X>) -> &mut Socket {
 
 impl Bufferevent {
     /// A socket bufferevent (`bufferevent_socket_new`) on `fd`, a
-    /// nonblocking stream socket, or on none (`-1`: set one later with
+    /// nonblocking stream socket, or on none (`None`: set one later with
     /// [`connect`](Self::connect) or [`set_fd`](Self::set_fd)). Writing
-    /// starts enabled and reading disabled, as in libevent.
+    /// starts enabled and reading disabled, as in libevent. The fd stays
+    /// the caller's unless `options` has [`BevOptions::CLOSE_ON_FREE`];
+    /// to hand over an owned socket, use [`from_stream`](Self::from_stream).
     ///
     /// # Errors
-    /// [`Error::Alloc`]; [`Error::Io`] if the fd cannot be watched.
+    /// [`Error::Alloc`]; [`Error::Io`] if the fd cannot be watched (the fd
+    /// is then left open, whatever the options).
     ///
     /// # Examples
     /// ```
     /// use rvent::{BevOptions, Bufferevent, Ev, EventBase};
-    /// use std::os::fd::IntoRawFd;
+    /// use std::os::fd::AsRawFd;
     /// use std::os::unix::net::UnixStream;
     ///
     /// let mut base = EventBase::new()?;
     /// let (a, mut b) = UnixStream::pair().unwrap();
     /// a.set_nonblocking(true).unwrap();
-    /// let bev = Bufferevent::socket(&mut base, a.into_raw_fd(), BevOptions::CLOSE_ON_FREE)?;
+    /// let bev = Bufferevent::socket(&mut base, Some(a.as_raw_fd()), BevOptions::empty())?;
+    /// assert_eq!(bev.fd(&base)?, Some(a.as_raw_fd()));
     /// bev.write(&mut base, b"hi")?;
     /// base.run(rvent::LoopFlags::NONBLOCK)?;
     /// let mut got = [0u8; 2];
     /// std::io::Read::read_exact(&mut b, &mut got).unwrap();
     /// assert_eq!(&got, b"hi");
-    /// bev.free(&mut base)?;
+    /// bev.free(&mut base)?; // `a` stays open: it was not handed over
     /// # Ok::<(), rvent::Error>(())
     /// ```
     #[doc(alias = "bufferevent_socket_new")]
     pub fn socket<X: BevHost>(
         base: &mut EventBase<X>,
-        fd: RawFd,
+        fd: Option<RawFd>,
         options: BevOptions,
     ) -> Result<Bufferevent> {
-        let h = base.bev_insert(Kind::Socket(Socket::new(-1)), options)?;
+        let h = base.bev_insert(Kind::Socket(Socket::new(None)), options)?;
         let r = base.ext.bevs_mut().get_mut(h).expect("just inserted");
         r.enabled = Ev::WRITE;
         // As libevent: the socket appends to the input and drains the
         // output; users may not.
         r.input.freeze(false);
         r.output.freeze(true);
-        if fd >= 0
+        if fd.is_some()
             && let Err(e) = h.set_fd(base, fd)
         {
             // Nothing of the caller's is kept: the fd stays theirs.
@@ -126,46 +92,68 @@ impl Bufferevent {
         Ok(h)
     }
 
-    /// A socket bufferevent owning `stream` (closed on free).
+    /// A socket bufferevent that owns `stream` — a
+    /// [`TcpStream`](std::net::TcpStream), a
+    /// [`UnixStream`](std::os::unix::net::UnixStream) or any
+    /// [`OwnedFd`] of a stream socket — and closes it on free
+    /// ([`BevOptions::CLOSE_ON_FREE`] is implied: the type says who owns
+    /// the socket). The socket is made nonblocking.
     ///
     /// # Errors
-    /// As [`socket`](Self::socket); [`Error::Io`] if the stream cannot be
-    /// made nonblocking.
+    /// As [`socket`](Self::socket) (the stream is closed then);
+    /// [`Error::Io`] if it cannot be made nonblocking.
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{BevOptions, Bufferevent, EventBase};
+    /// use std::os::unix::net::UnixStream;
+    ///
+    /// let mut base = EventBase::new()?;
+    /// let (a, _b) = UnixStream::pair().unwrap();
+    /// let bev = Bufferevent::from_stream(&mut base, a, BevOptions::empty())?;
+    /// assert!(bev.options(&base)?.contains(BevOptions::CLOSE_ON_FREE));
+    /// bev.free(&mut base)?; // closes `a`
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "bufferevent_socket_new")]
     pub fn from_stream<X: BevHost>(
         base: &mut EventBase<X>,
-        stream: TcpStream,
+        stream: impl Into<OwnedFd>,
         options: BevOptions,
     ) -> Result<Bufferevent> {
-        stream.set_nonblocking(true)?;
-        Bufferevent::socket(
+        let fd: OwnedFd = stream.into();
+        syscall::set_nonblocking(&fd)?;
+        let bev = Bufferevent::socket(
             base,
-            stream.into_raw_fd(),
+            Some(fd.as_raw_fd()),
             options | BevOptions::CLOSE_ON_FREE,
-        )
+        )?;
+        // The bufferevent owns it now.
+        let _ = fd.into_raw_fd();
+        Ok(bev)
     }
 
     fn disown_fd<X: BevHost>(self, base: &mut EventBase<X>) {
         if let Some(r) = base.ext.bevs_mut().get_mut(self)
             && let Kind::Socket(s) = &mut r.kind
         {
-            s.fd = -1;
+            s.fd = NO_FD;
         }
     }
 
     /// Replaces the socket (`bufferevent_setfd`); the old one is not
-    /// closed. `-1` leaves it without one. On a filter it replaces its
+    /// closed. `None` leaves it without one. On a filter it replaces its
     /// underlying's (libevent forwards `BEV_CTRL_SET_FD`).
     ///
     /// # Errors
     /// [`Error::StaleBufferevent`]; [`Error::InvalidArgument`] for a pair (or a
     /// filter over one); [`Error::Io`] if `fd` cannot be watched.
     #[doc(alias = "bufferevent_setfd")]
-    pub fn set_fd<X: BevHost>(self, base: &mut EventBase<X>, fd: RawFd) -> Result<()> {
+    pub fn set_fd<X: BevHost>(self, base: &mut EventBase<X>, fd: Option<RawFd>) -> Result<()> {
         let r = self.rec_mut(base)?;
         let Kind::Socket(s) = &mut r.kind else {
             if let Kind::Filter(f) = &r.kind {
-                let u = f.underlying();
+                let u = f.underlying;
                 if u.is_live(base) {
                     return u.set_fd(base, fd);
                 }
@@ -180,9 +168,9 @@ impl Bufferevent {
         // Without an fd the timeouts are timers (as libevent's events on
         // fd -1); with one, the events carry them.
         timeouts::set(base, self)?;
-        if fd < 0 {
+        let Some(fd) = fd else {
             return Ok(());
-        }
+        };
         let h = self;
         let ev_read = Event::new(base, fd, Ev::READ | Ev::PERSIST, move |base, _, _, what| {
             on_read(base, h, what)
@@ -225,9 +213,9 @@ impl Bufferevent {
         let Kind::Socket(s) = &r.kind else {
             return Err(Error::InvalidArgument("not a socket bufferevent"));
         };
-        if s.fd < 0 {
+        if s.fd().is_none() {
             let fd = syscall::tcp_socket(&addr)?;
-            if let Err(e) = self.set_fd(base, fd) {
+            if let Err(e) = self.set_fd(base, Some(fd)) {
                 syscall::close(fd);
                 return Err(e);
             }
@@ -279,7 +267,7 @@ impl Bufferevent {
         let h = self;
         // The event keeps the loop alive while the lookup runs; its
         // timeout bounds the lookup.
-        let ev = Event::new(base, None, Ev::empty(), move |base, ev, _, what| {
+        let ev = Event::timer(base, move |base, ev, _, what| {
             let _ = ev.free(base);
             let result = slot.lock().ok().and_then(|mut a| a.take());
             let outcome = match (what.contains(Ev::TIMEOUT), result) {
@@ -349,18 +337,18 @@ impl Bufferevent {
 }
 
 /// Frees the socket's events and closes it with `CLOSE_ON_FREE`.
-pub(super) fn release<X: BevHost>(base: &mut EventBase<X>, h: Bufferevent) {
+pub(crate) fn release<X: BevHost>(base: &mut EventBase<X>, h: Bufferevent) {
     let Some(r) = base.ext.bevs_mut().get_mut(h) else {
         return;
     };
     let close = r.options.contains(BevOptions::CLOSE_ON_FREE);
     let s = sock_mut(r);
     let (fd, evs) = (s.fd, [s.ev_read.take(), s.ev_write.take()]);
-    s.fd = -1;
+    s.fd = NO_FD;
     for ev in evs.into_iter().flatten() {
         let _ = ev.free(base);
     }
-    if close && fd >= 0 {
+    if close && fd != NO_FD {
         syscall::close(fd);
     }
 }
@@ -368,7 +356,7 @@ pub(super) fn release<X: BevHost>(base: &mut EventBase<X>, h: Bufferevent) {
 /// Adds or deletes the read and write events to match the state: read
 /// while enabled, not suspended and not connecting; write while
 /// connecting, or while enabled output waits that a write could not take.
-pub(super) fn sync<X: BevHost>(base: &mut EventBase<X>, h: Bufferevent) -> Result<()> {
+pub(crate) fn sync<X: BevHost>(base: &mut EventBase<X>, h: Bufferevent) -> Result<()> {
     let Some(r) = base.ext.bevs_mut().get_mut(h) else {
         return Ok(());
     };
@@ -376,7 +364,7 @@ pub(super) fn sync<X: BevHost>(base: &mut EventBase<X>, h: Bufferevent) -> Resul
     let has_output = !r.output.is_empty() && r.enabled.contains(Ev::WRITE) && r.write_suspend == 0;
     let (tr, tw) = (r.timeout_read, r.timeout_write);
     let s = sock_mut(r);
-    if s.fd < 0 {
+    if s.fd == NO_FD {
         return Ok(());
     }
     let want_read = reading && !s.connecting && !s.dead;
@@ -403,7 +391,7 @@ pub(super) fn sync<X: BevHost>(base: &mut EventBase<X>, h: Bufferevent) -> Resul
 }
 
 /// Applies new timeouts to events already pending.
-pub(super) fn rearm_timeouts<X: BevHost>(base: &mut EventBase<X>, h: Bufferevent) -> Result<()> {
+pub(crate) fn rearm_timeouts<X: BevHost>(base: &mut EventBase<X>, h: Bufferevent) -> Result<()> {
     let Some(r) = base.ext.bevs_mut().get(h) else {
         return Ok(());
     };
@@ -425,7 +413,7 @@ pub(super) fn rearm_timeouts<X: BevHost>(base: &mut EventBase<X>, h: Bufferevent
 
 /// `enable`: read events start (their timeout restarts), pending output
 /// goes out.
-pub(super) fn on_enable<X: BevHost>(
+pub(crate) fn on_enable<X: BevHost>(
     base: &mut EventBase<X>,
     h: Bufferevent,
     what: Ev,
@@ -451,7 +439,7 @@ pub(super) fn on_enable<X: BevHost>(
 /// Also what the I/O paths do once the callbacks they ran have returned:
 /// what the callbacks wrote goes out now, and a drained input resumes
 /// reading.
-pub(super) fn service<X: BevHost>(base: &mut EventBase<X>, h: Bufferevent) {
+pub(crate) fn service<X: BevHost>(base: &mut EventBase<X>, h: Bufferevent) {
     let Some(r) = base.ext.bevs_mut().get_mut(h) else {
         return;
     };
@@ -496,16 +484,22 @@ fn try_write<X: BevHost>(base: &mut EventBase<X>, h: Bufferevent) {
     }
     let mut max = r.max_write as usize;
     let limited = r.rate.is_some();
-    if limited {
-        max = ratelimit::budget(r, max, false);
+    let r = if limited {
+        max = ratelimit::budget(base, h, max, false);
+        let Some(r) = base.ext.bevs_mut().get_mut(h) else {
+            return;
+        };
         if max == 0 || r.write_suspend != 0 {
             // Suspends writing until the next tick if a bucket ran dry.
             ratelimit::consumed(base, h, 0, false);
             return;
         }
-    }
+        r
+    } else {
+        r
+    };
     let s = sock(r);
-    if s.fd < 0 || s.connecting || s.dead {
+    if s.fd == NO_FD || s.connecting || s.dead {
         return;
     }
     let fd = s.fd;
@@ -562,15 +556,21 @@ fn on_read<X: BevHost>(base: &mut EventBase<X>, h: Bufferevent, what: Ev) {
         return;
     }
     let mut budget = r.read_budget();
-    if r.rate.is_some() {
-        budget = ratelimit::budget(r, budget, true);
+    let r = if r.rate.is_some() {
+        budget = ratelimit::budget(base, h, budget, true);
         if budget == 0 {
             // A bucket ran dry: suspend reading until the next tick.
             ratelimit::consumed(base, h, 0, true);
             let _ = sync(base, h);
             return;
         }
-    }
+        match base.ext.bevs_mut().get_mut(h) {
+            Some(r) => r,
+            None => return,
+        }
+    } else {
+        r
+    };
     if budget == 0 {
         r.check_high_watermark();
         let _ = sync(base, h);
@@ -667,7 +667,7 @@ impl Bufferevent {
     /// [`Error::Io`].
     pub fn set_nodelay<X: BevHost>(self, base: &EventBase<X>, on: bool) -> Result<()> {
         match &self.rec(base)?.kind {
-            Kind::Socket(s) if s.fd >= 0 => Ok(syscall::set_nodelay(s.fd, on)?),
+            Kind::Socket(Socket { fd, .. }) if *fd != NO_FD => Ok(syscall::set_nodelay(*fd, on)?),
             _ => Err(Error::InvalidArgument("no socket")),
         }
     }

@@ -20,44 +20,36 @@
 //!   which has not sent it yet — as libevent's `be_filter_enable`,
 //!   `be_filter_process_output` and `be_socket_enable` do.
 
-use super::BevHost;
-use super::{BevEvent, Bufferevent, Kind, Rec, fire_event};
-use crate::base::EventBase;
+use super::callback::fire_event;
+use super::flags::BevEvent;
+use super::handle::Bufferevent;
+use super::rec::{Kind, Rec, Timers};
+use super::table::BevHost;
+use crate::base::{BaseExt, EventBase};
 use crate::error::{Error, Result};
 use crate::ev::Ev;
 use crate::handle::Event;
 use crate::mem::Pool;
 
-/// The two timers and whether each is pending.
-pub(crate) struct Timers {
-    read: Event,
-    write: Event,
-    read_on: bool,
-    write_on: bool,
-}
-
-/// Timers in a pooled block: only bufferevents with timeouts pay for them.
-pub(crate) type TimersBox = allocator_api2::boxed::Box<Timers, Pool>;
-
 /// Whether `r` times its directions with the timers (else with its
 /// socket's events).
-fn timed<X: BevHost>(r: &Rec<X>) -> bool {
+fn timed<X: BaseExt>(r: &Rec<X>) -> bool {
     match &r.kind {
-        Kind::Socket(s) => s.fd < 0,
+        Kind::Socket(s) => s.fd().is_none(),
         _ => true,
     }
 }
 
 /// Whether a started write timer runs on with an empty output (see the
 /// module docs).
-fn sticky_write<X: BevHost>(r: &Rec<X>) -> bool {
+fn sticky_write<X: BaseExt>(r: &Rec<X>) -> bool {
     !matches!(r.kind, Kind::Pair(_))
 }
 
 /// `set_timeouts` on a pair, a filter or an fd-less socket (and a socket
 /// losing its fd): creates the timers if needed and restarts them with
 /// the new durations.
-pub(super) fn set<X: BevHost>(base: &mut EventBase<X>, h: Bufferevent) -> Result<()> {
+pub(crate) fn set<X: BevHost>(base: &mut EventBase<X>, h: Bufferevent) -> Result<()> {
     let r = h.rec(base)?;
     let wanted = timed(r) && (r.timeout_read.is_some() || r.timeout_write.is_some());
     if r.timers.is_none() && wanted {
@@ -98,7 +90,7 @@ pub(super) fn set<X: BevHost>(base: &mut EventBase<X>, h: Bufferevent) -> Result
 
 /// Starts or stops each timer to match the state; a running timer keeps
 /// its deadline.
-pub(super) fn adjust<X: BevHost>(base: &mut EventBase<X>, h: Bufferevent) {
+pub(crate) fn adjust<X: BevHost>(base: &mut EventBase<X>, h: Bufferevent) {
     let Some(r) = base.ext.bevs_mut().get_mut(h) else {
         return;
     };
@@ -132,7 +124,7 @@ pub(super) fn adjust<X: BevHost>(base: &mut EventBase<X>, h: Bufferevent) {
 
 /// Data arrived in the input (`read`) or left the output: restart that
 /// direction's running timer.
-pub(super) fn progress<X: BevHost>(base: &mut EventBase<X>, h: Bufferevent, read: bool) {
+pub(crate) fn progress<X: BevHost>(base: &mut EventBase<X>, h: Bufferevent, read: bool) {
     let Some(r) = base.ext.bevs_mut().get(h) else {
         return;
     };
@@ -152,7 +144,7 @@ pub(super) fn progress<X: BevHost>(base: &mut EventBase<X>, h: Bufferevent, read
 /// Starts or restarts the write timer, if writing is enabled and not
 /// suspended: on `enable(WRITE)` (for a pair only while output waits) and
 /// after a filter's pass over its output.
-pub(super) fn restart_write<X: BevHost>(base: &mut EventBase<X>, h: Bufferevent) {
+pub(crate) fn restart_write<X: BevHost>(base: &mut EventBase<X>, h: Bufferevent) {
     let Some(r) = base.ext.bevs_mut().get_mut(h) else {
         return;
     };
@@ -174,7 +166,7 @@ pub(super) fn restart_write<X: BevHost>(base: &mut EventBase<X>, h: Bufferevent)
 /// `enable(what)`: restarts the enabled directions' timers, then starts
 /// or stops the timers to match (libevent restarts a direction's timeout
 /// when it is enabled).
-pub(super) fn on_enable<X: BevHost>(base: &mut EventBase<X>, h: Bufferevent, what: Ev) {
+pub(crate) fn on_enable<X: BevHost>(base: &mut EventBase<X>, h: Bufferevent, what: Ev) {
     if base
         .ext
         .bevs_mut()
@@ -193,7 +185,7 @@ pub(super) fn on_enable<X: BevHost>(base: &mut EventBase<X>, h: Bufferevent, wha
 }
 
 /// Frees the timers of a bufferevent being freed.
-pub(super) fn release<X: BevHost>(base: &mut EventBase<X>, h: Bufferevent) {
+pub(crate) fn release<X: BevHost>(base: &mut EventBase<X>, h: Bufferevent) {
     let Some(t) = base.ext.bevs_mut().get_mut(h).and_then(|r| r.timers.take()) else {
         return;
     };

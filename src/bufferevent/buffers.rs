@@ -1,0 +1,151 @@
+//! A bufferevent's two buffers through its handle
+//! (`bufferevent_get_input` / `_output`, `bufferevent_write` / `_read`
+//! and their `_buffer` forms). Every access through the API marks the
+//! bufferevent for servicing, so what a callback or a timer writes goes
+//! out before the loop next polls.
+
+use super::handle::Bufferevent;
+use super::pair;
+use super::rec::Kind;
+use super::table::BevHost;
+use crate::base::EventBase;
+use crate::buffer::Evbuffer;
+use crate::error::Result;
+
+#[cfg(doc)]
+use crate::error::Error;
+
+/// A bufferevent's input and output at once, from
+/// [`Bufferevent::buffers`].
+#[derive(Debug)]
+pub struct Buffers<'a> {
+    /// What was read and not yet consumed (`bufferevent_get_input`).
+    pub input: &'a mut Evbuffer,
+    /// What waits to be written (`bufferevent_get_output`).
+    pub output: &'a mut Evbuffer,
+}
+
+impl Bufferevent {
+    /// The input buffer (`bufferevent_get_input`). Draining it below the
+    /// read high watermark resumes reading.
+    ///
+    /// # Errors
+    /// [`Error::StaleBufferevent`].
+    #[doc(alias = "bufferevent_get_input")]
+    pub fn input<X: BevHost>(self, base: &mut EventBase<X>) -> Result<&mut Evbuffer> {
+        Ok(&mut self.touch(base)?.input)
+    }
+
+    /// The output buffer (`bufferevent_get_output`); what is added goes
+    /// out before the loop next polls.
+    ///
+    /// # Errors
+    /// [`Error::StaleBufferevent`].
+    #[doc(alias = "bufferevent_get_output")]
+    pub fn output<X: BevHost>(self, base: &mut EventBase<X>) -> Result<&mut Evbuffer> {
+        Ok(&mut self.touch(base)?.output)
+    }
+
+    /// Both buffers at once, named so they cannot be swapped: an echo is
+    /// `b.output.add_buffer(b.input)`.
+    ///
+    /// # Errors
+    /// [`Error::StaleBufferevent`].
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{BevOptions, Bufferevent, Buffers, EventBase};
+    ///
+    /// let mut base = EventBase::new()?;
+    /// let (a, _b) = Bufferevent::pair(&mut base, BevOptions::empty())?;
+    /// let Buffers { input, output } = a.buffers(&mut base)?;
+    /// assert!(input.is_empty());
+    /// output.add(b"x")?;
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
+    pub fn buffers<X: BevHost>(self, base: &mut EventBase<X>) -> Result<Buffers<'_>> {
+        let r = self.touch(base)?;
+        Ok(Buffers {
+            input: &mut r.input,
+            output: &mut r.output,
+        })
+    }
+
+    /// Bytes waiting in the input buffer.
+    ///
+    /// # Errors
+    /// [`Error::StaleBufferevent`].
+    #[doc(alias = "evbuffer_get_length")]
+    pub fn input_len<X: BevHost>(self, base: &EventBase<X>) -> Result<usize> {
+        Ok(self.rec(base)?.input.len())
+    }
+
+    /// Bytes waiting in the output buffer.
+    ///
+    /// # Errors
+    /// [`Error::StaleBufferevent`].
+    #[doc(alias = "evbuffer_get_length")]
+    pub fn output_len<X: BevHost>(self, base: &EventBase<X>) -> Result<usize> {
+        Ok(self.rec(base)?.output.len())
+    }
+
+    /// Appends `data` to the output (`bufferevent_write`). A pair member
+    /// hands it to a reading partner at once, as libevent does (the
+    /// callbacks it causes run from the loop).
+    ///
+    /// # Errors
+    /// [`Error::StaleBufferevent`]; the output's errors ([`Error::Alloc`]).
+    #[doc(alias = "bufferevent_write")]
+    pub fn write<X: BevHost>(self, base: &mut EventBase<X>, data: &[u8]) -> Result<()> {
+        let r = self.touch_output(base)?;
+        r.output.add(data)?;
+        if let Kind::Pair(_) = r.kind {
+            pair::output_added(base, self);
+        }
+        Ok(())
+    }
+
+    /// Moves all of `src` to the output without copying
+    /// (`bufferevent_write_buffer`); a pair member hands it on at once,
+    /// as [`write`](Self::write).
+    ///
+    /// # Errors
+    /// [`Error::StaleBufferevent`]; the output's errors.
+    #[doc(alias = "bufferevent_write_buffer")]
+    pub fn write_buffer<X: BevHost>(
+        self,
+        base: &mut EventBase<X>,
+        src: &mut Evbuffer,
+    ) -> Result<()> {
+        let r = self.touch_output(base)?;
+        r.output.add_buffer(src)?;
+        if let Kind::Pair(_) = r.kind {
+            pair::output_added(base, self);
+        }
+        Ok(())
+    }
+
+    /// Copies and drains up to `out.len()` bytes of input
+    /// (`bufferevent_read`); returns how many (0 when empty).
+    ///
+    /// # Errors
+    /// [`Error::StaleBufferevent`].
+    #[doc(alias = "bufferevent_read")]
+    pub fn read<X: BevHost>(self, base: &mut EventBase<X>, out: &mut [u8]) -> Result<usize> {
+        // A frozen front reads nothing (libevent's bufferevent_read_failed).
+        Ok(self.touch(base)?.input.remove(out).unwrap_or(0))
+    }
+
+    /// Moves the whole input to `dst` (`bufferevent_read_buffer`).
+    ///
+    /// # Errors
+    /// [`Error::StaleBufferevent`]; `dst`'s errors.
+    #[doc(alias = "bufferevent_read_buffer")]
+    pub fn read_buffer<X: BevHost>(
+        self,
+        base: &mut EventBase<X>,
+        dst: &mut Evbuffer,
+    ) -> Result<()> {
+        dst.add_buffer(&mut self.touch(base)?.input)
+    }
+}

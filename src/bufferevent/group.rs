@@ -1,0 +1,321 @@
+//! Rate-limit groups on their own (`bufferevent_rate_limit_group_*`):
+//! creating and freeing a group, its configuration, totals and levels,
+//! and its refill timer. How bufferevents join a group and how a group
+//! caps their I/O is the wiring in `ratelimit.rs`.
+//!
+//! A group's record lives in the base's bufferevent table, beside the
+//! bufferevents' records, and [`RateLimitGroup`] is a `Copy`
+//! generation-checked handle to it, like [`Bufferevent`](super::Bufferevent): the group's
+//! timer and its members' limits name it by handle, so nothing is
+//! reference-counted and a freed group's handle is stale.
+//!
+//! When the group's level reaches zero every member stops
+//! (`suspend::BW_GROUP`) until the group's timer refills it at the next
+//! tick boundary.
+
+use super::bucket::{GroupRec, TokenBucketCfg};
+use super::handle::RateLimitGroup;
+use super::rec::{Rec, suspend};
+use super::table::{BevHost, BevTable};
+use crate::base::EventBase;
+use crate::error::{Error, Result};
+use crate::handle::Event;
+
+/// What a freed (or another base's) group handle gets.
+fn stale() -> Error {
+    Error::BadState("rate-limit group handle is stale (freed or from another base)")
+}
+
+/// Bytes moved by a group's members, from [`RateLimitGroup::totals`]
+/// (`bufferevent_rate_limit_group_get_totals`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[doc(alias = "bufferevent_rate_limit_group_get_totals")]
+pub struct RateLimitTotals {
+    /// Bytes read.
+    pub read: u64,
+    /// Bytes written.
+    pub written: u64,
+}
+
+fn dir_bit(read: bool) -> usize {
+    if read { 0 } else { 1 }
+}
+
+impl RateLimitGroup {
+    #[inline]
+    pub(crate) fn rec<X: BevHost>(self, base: &EventBase<X>) -> Result<&GroupRec> {
+        if self.base != base.id {
+            return Err(stale());
+        }
+        base.ext.bevs().group(self).ok_or_else(stale)
+    }
+
+    #[inline]
+    pub(crate) fn rec_mut<X: BevHost>(self, base: &mut EventBase<X>) -> Result<&mut GroupRec> {
+        if self.base != base.id {
+            return Err(stale());
+        }
+        base.ext.bevs_mut().group_mut(self).ok_or_else(stale)
+    }
+
+    /// A group with `cfg` (`bufferevent_rate_limit_group_new`).
+    ///
+    /// # Errors
+    /// [`Error::Alloc`].
+    #[doc(alias = "bufferevent_rate_limit_group_new")]
+    pub fn new<X: BevHost>(
+        base: &mut EventBase<X>,
+        cfg: &TokenBucketCfg,
+    ) -> Result<RateLimitGroup> {
+        let g = base.group_insert(cfg)?;
+        let timer = match Event::timer(base, move |base, _, _, _| on_tick(base, g)) {
+            Ok(t) => t,
+            Err(e) => {
+                drop(base.ext.bevs_mut().remove_group(g));
+                return Err(e);
+            }
+        };
+        g.rec_mut(base)?.timer = Some(timer);
+        Ok(g)
+    }
+
+    /// Whether the handle still names a live group of `base`.
+    pub fn is_live<X: BevHost>(self, base: &EventBase<X>) -> bool {
+        self.rec(base).is_ok()
+    }
+
+    /// Replaces the configuration (`bufferevent_rate_limit_group_set_cfg`);
+    /// levels above the new bursts are cut.
+    ///
+    /// # Errors
+    /// [`Error::BadState`] for a stale handle.
+    #[doc(alias = "bufferevent_rate_limit_group_set_cfg")]
+    pub fn set_cfg<X: BevHost>(self, base: &mut EventBase<X>, cfg: &TokenBucketCfg) -> Result<()> {
+        let g = self.rec_mut(base)?;
+        g.cfg = *cfg;
+        g.bucket.reconfigure(cfg);
+        Ok(())
+    }
+
+    /// The configuration.
+    ///
+    /// # Errors
+    /// [`Error::BadState`] for a stale handle.
+    pub fn cfg<X: BevHost>(self, base: &EventBase<X>) -> Result<TokenBucketCfg> {
+        Ok(self.rec(base)?.cfg)
+    }
+
+    /// Sets the least a member may move per operation even when the
+    /// group's level divided among its members is smaller
+    /// (`bufferevent_rate_limit_group_set_min_share`; default 64).
+    ///
+    /// # Errors
+    /// [`Error::BadState`] for a stale handle.
+    #[doc(alias = "bufferevent_rate_limit_group_set_min_share")]
+    pub fn set_min_share<X: BevHost>(self, base: &mut EventBase<X>, share: usize) -> Result<()> {
+        self.rec_mut(base)?.min_share = share;
+        Ok(())
+    }
+
+    /// Bytes read and written by members since creation or the last
+    /// [`reset_totals`](Self::reset_totals)
+    /// (`bufferevent_rate_limit_group_get_totals`).
+    ///
+    /// # Errors
+    /// [`Error::BadState`] for a stale handle.
+    #[doc(alias = "bufferevent_rate_limit_group_get_totals")]
+    pub fn totals<X: BevHost>(self, base: &EventBase<X>) -> Result<RateLimitTotals> {
+        let g = self.rec(base)?;
+        Ok(RateLimitTotals {
+            read: g.total_read,
+            written: g.total_written,
+        })
+    }
+
+    /// Zeroes the totals (`bufferevent_rate_limit_group_reset_totals`).
+    ///
+    /// # Errors
+    /// [`Error::BadState`] for a stale handle.
+    #[doc(alias = "bufferevent_rate_limit_group_reset_totals")]
+    pub fn reset_totals<X: BevHost>(self, base: &mut EventBase<X>) -> Result<()> {
+        let g = self.rec_mut(base)?;
+        g.total_read = 0;
+        g.total_written = 0;
+        Ok(())
+    }
+
+    /// The group's read level (`bufferevent_rate_limit_group_get_read_limit`).
+    ///
+    /// # Errors
+    /// [`Error::BadState`] for a stale handle.
+    #[doc(alias = "bufferevent_rate_limit_group_get_read_limit")]
+    pub fn read_limit<X: BevHost>(self, base: &EventBase<X>) -> Result<isize> {
+        self.level(base, true)
+    }
+
+    /// The group's write level
+    /// (`bufferevent_rate_limit_group_get_write_limit`).
+    ///
+    /// # Errors
+    /// [`Error::BadState`] for a stale handle.
+    #[doc(alias = "bufferevent_rate_limit_group_get_write_limit")]
+    pub fn write_limit<X: BevHost>(self, base: &EventBase<X>) -> Result<isize> {
+        self.level(base, false)
+    }
+
+    fn level<X: BevHost>(self, base: &EventBase<X>, read: bool) -> Result<isize> {
+        let g = self.rec(base)?;
+        let mut b = g.bucket;
+        b.update(&g.cfg);
+        Ok(b.level(read) as isize)
+    }
+
+    /// Takes `n` bytes (negative: gives) from the group's read bucket
+    /// (`bufferevent_rate_limit_group_decrement_read`); at zero or below
+    /// every member stops reading until the bucket refills.
+    ///
+    /// # Errors
+    /// [`Error::BadState`] for a stale handle; [`Error::Io`] /
+    /// [`Error::Alloc`] if the refill timer cannot be set.
+    #[doc(alias = "bufferevent_rate_limit_group_decrement_read")]
+    pub fn decrement_read<X: BevHost>(self, base: &mut EventBase<X>, n: isize) -> Result<()> {
+        self.rec(base)?;
+        take(base, self, n as i64, true)
+    }
+
+    /// As [`decrement_read`](Self::decrement_read) for writing
+    /// (`bufferevent_rate_limit_group_decrement_write`).
+    ///
+    /// # Errors
+    /// As [`decrement_read`](Self::decrement_read).
+    #[doc(alias = "bufferevent_rate_limit_group_decrement_write")]
+    pub fn decrement_write<X: BevHost>(self, base: &mut EventBase<X>, n: isize) -> Result<()> {
+        self.rec(base)?;
+        take(base, self, n as i64, false)
+    }
+
+    /// Frees the group (`bufferevent_rate_limit_group_free`); the handle is
+    /// stale afterwards.
+    ///
+    /// # Errors
+    /// [`Error::BadState`] while it has members (remove them first) or for
+    /// a stale handle (already freed).
+    #[doc(alias = "bufferevent_rate_limit_group_free")]
+    pub fn free<X: BevHost>(self, base: &mut EventBase<X>) -> Result<()> {
+        if !self.rec(base)?.members.is_empty() {
+            return Err(Error::BadState("rate-limit group has members"));
+        }
+        let old = base.ext.bevs_mut().remove_group(self).ok_or_else(stale)?;
+        if let Some(t) = old.timer {
+            let _ = t.free(base);
+        }
+        Ok(())
+    }
+}
+
+/// Subtracts `n` from one of `g`'s levels and suspends the members at
+/// zero or below, starting the refill timer.
+pub(crate) fn take<X: BevHost>(
+    base: &mut EventBase<X>,
+    g: RateLimitGroup,
+    n: i64,
+    read: bool,
+) -> Result<()> {
+    let Some(gr) = base.ext.bevs_mut().group_mut(g) else {
+        return Ok(());
+    };
+    let cfg = gr.cfg;
+    gr.bucket.update(&cfg);
+    let level = gr.bucket.level_mut(read);
+    *level = level.saturating_sub(n);
+    let (level, wait) = (*level, gr.bucket.until_next_tick(&cfg));
+    let d = dir_bit(read);
+    if level > 0 || gr.suspended[d] {
+        return Ok(());
+    }
+    gr.suspended[d] = true;
+    let timer = gr.timer;
+    let bit = suspend::BW_GROUP;
+    for_members(base.ext.bevs_mut(), g, |r| {
+        if read {
+            r.read_suspend |= bit;
+        } else {
+            r.write_suspend |= bit;
+        }
+    });
+    match timer {
+        Some(t) => t.add(base, Some(wait)),
+        None => Ok(()),
+    }
+}
+
+/// Counts `n` bytes moved by a member in `g`'s totals.
+pub(crate) fn count<X: BevHost>(t: &mut BevTable<X>, g: RateLimitGroup, n: usize, read: bool) {
+    if let Some(gr) = t.group_mut(g) {
+        if read {
+            gr.total_read += n as u64;
+        } else {
+            gr.total_written += n as u64;
+        }
+    }
+}
+
+/// The most one member of `g` may move now: its share of the level.
+pub(crate) fn share<X: BevHost>(t: &mut BevTable<X>, g: RateLimitGroup, read: bool) -> usize {
+    let Some(gr) = t.group_mut(g) else {
+        return usize::MAX;
+    };
+    let cfg = gr.cfg;
+    gr.bucket.update(&cfg);
+    let level = gr.bucket.level(read);
+    if level <= 0 {
+        return 0;
+    }
+    let n = gr.members.len().max(1) as i64;
+    ((level / n) as usize).max(gr.min_share)
+}
+
+/// Runs `f` on each live member's record and marks the member dirty.
+fn for_members<X: BevHost>(t: &mut BevTable<X>, g: RateLimitGroup, mut f: impl FnMut(&mut Rec<X>)) {
+    let n = t.group(g).map_or(0, |gr| gr.members.len());
+    for i in 0..n {
+        let Some(m) = t.group(g).and_then(|gr| gr.members.get(i).copied()) else {
+            break;
+        };
+        if let Some(r) = t.get_mut(m) {
+            f(r);
+            t.mark_dirty(m);
+        }
+    }
+}
+
+/// The group's timer: refill, resume the directions that have tokens
+/// again, wait another tick for the others.
+fn on_tick<X: BevHost>(base: &mut EventBase<X>, g: RateLimitGroup) {
+    let Some(gr) = base.ext.bevs_mut().group_mut(g) else {
+        return;
+    };
+    let cfg = gr.cfg;
+    gr.bucket.update(&cfg);
+    let mut resume = [false; 2];
+    for read in [true, false] {
+        let d = dir_bit(read);
+        if gr.suspended[d] && gr.bucket.level(read) > 0 {
+            gr.suspended[d] = false;
+            resume[d] = true;
+        }
+    }
+    let again = gr.suspended.iter().any(|&s| s);
+    let (timer, wait) = (gr.timer, gr.bucket.until_next_tick(&cfg));
+    for_members(base.ext.bevs_mut(), g, |r| {
+        if resume[0] {
+            r.read_suspend &= !suspend::BW_GROUP;
+        }
+        if resume[1] {
+            r.write_suspend &= !suspend::BW_GROUP;
+        }
+    });
+    if again && let Some(t) = timer {
+        let _ = t.add(base, Some(wait));
+    }
+}

@@ -1,0 +1,230 @@
+//! One bufferevent's record in the base's table: the state every kind
+//! shares (buffers, callbacks, watermarks, enabled directions and their
+//! suspensions, timeouts) and the state of its kind — socket, pair or
+//! filter. Plain data: the behaviour that reads and changes it sits above
+//! the table, one file per kind.
+
+use std::os::fd::RawFd;
+use std::time::Duration;
+
+use super::bucket::RateBox;
+use super::closure::{DataFn, EventFn, FilterFn};
+use super::flags::{BevEvent, BevOptions, DEFAULT_MAX_SINGLE_IO};
+use super::handle::Bufferevent;
+use super::slot::Slot;
+use crate::base::BaseExt;
+use crate::buffer::Evbuffer;
+use crate::ev::Ev;
+use crate::handle::Event;
+use crate::mem::Pool;
+
+/// Suspension reasons (libevent's `BEV_SUSPEND_*`): a direction runs only
+/// while enabled and not suspended.
+pub(crate) mod suspend {
+    /// Read: the input reached its high watermark.
+    pub const WM: u8 = 0x01;
+    /// Read: the filter above this bufferevent has a full input.
+    pub const FILT: u8 = 0x02;
+    /// Read or write: its own token bucket is empty (rate limit).
+    pub const BW: u8 = 0x04;
+    /// Read or write: its group's token bucket is empty.
+    pub const BW_GROUP: u8 = 0x08;
+}
+
+/// Pending deferred read callback.
+pub(crate) const PENDING_READ: u8 = 0x01;
+/// Pending deferred write callback.
+pub(crate) const PENDING_WRITE: u8 = 0x02;
+
+/// What a bufferevent is connected to.
+pub(crate) enum Kind<X: BaseExt> {
+    /// A freed slot.
+    Free,
+    Socket(Socket),
+    Pair(Pair),
+    Filter(Filter<X>),
+}
+
+/// Socket state of a bufferevent (`socket.rs`).
+pub(crate) struct Socket {
+    /// The socket, `NO_FD` for none yet.
+    pub(crate) fd: RawFd,
+    pub(crate) ev_read: Option<Event>,
+    pub(crate) ev_write: Option<Event>,
+    pub(crate) read_added: bool,
+    pub(crate) write_added: bool,
+    pub(crate) connecting: bool,
+    /// A connect that failed at once: reported from the loop.
+    pub(crate) connect_error: i32,
+    /// The connect failed: neither direction runs until a new fd.
+    pub(crate) dead: bool,
+    /// Why the last host-name lookup failed.
+    pub(crate) dns_error: Option<String>,
+}
+
+/// `Socket::fd` of a socket bufferevent without a socket. Internal only:
+/// the API says `None`.
+pub(crate) const NO_FD: RawFd = -1;
+
+impl Socket {
+    pub(crate) fn new(fd: Option<RawFd>) -> Socket {
+        Socket {
+            fd: fd.unwrap_or(NO_FD),
+            ev_read: None,
+            ev_write: None,
+            read_added: false,
+            write_added: false,
+            connecting: false,
+            connect_error: 0,
+            dead: false,
+            dns_error: None,
+        }
+    }
+
+    /// The socket, if it has one.
+    #[inline]
+    pub(crate) fn fd(&self) -> Option<RawFd> {
+        (self.fd != NO_FD).then_some(self.fd)
+    }
+
+    /// Whether `ev` is one of its events.
+    pub(crate) fn owns(&self, ev: Event) -> bool {
+        self.ev_read == Some(ev) || self.ev_write == Some(ev)
+    }
+}
+
+/// Pair state (`pair.rs`): the partner, until it is freed.
+pub(crate) struct Pair {
+    pub(crate) partner: Option<Bufferevent>,
+}
+
+/// Filter state (`filter.rs`): the bufferevent below and the two
+/// directions' closures (empty: pass bytes through).
+pub(crate) struct Filter<X: BaseExt> {
+    pub(crate) underlying: Bufferevent,
+    pub(crate) input: Slot<FilterFn<X>>,
+    pub(crate) output: Slot<FilterFn<X>>,
+}
+
+/// The read and write timers of a bufferevent without a socket's events
+/// (`timeouts.rs`), and whether each is pending.
+pub(crate) struct Timers {
+    pub(crate) read: Event,
+    pub(crate) write: Event,
+    pub(crate) read_on: bool,
+    pub(crate) write_on: bool,
+}
+
+/// Timers in a pooled block: only bufferevents with timeouts pay for them.
+pub(crate) type TimersBox = allocator_api2::boxed::Box<Timers, Pool>;
+
+/// One bufferevent's state in the base's table.
+pub(crate) struct Rec<X: BaseExt> {
+    pub(crate) generation: u32,
+    pub(crate) kind: Kind<X>,
+    pub(crate) input: Evbuffer,
+    pub(crate) output: Evbuffer,
+    pub(crate) readcb: Slot<DataFn<X>>,
+    pub(crate) writecb: Slot<DataFn<X>>,
+    pub(crate) eventcb: Slot<EventFn<X>>,
+    pub(crate) read_low: usize,
+    pub(crate) read_high: usize,
+    pub(crate) write_low: usize,
+    pub(crate) write_high: usize,
+    pub(crate) enabled: Ev,
+    pub(crate) read_suspend: u8,
+    /// Write suspension reasons (only `suspend::BW*`: rate limits).
+    pub(crate) write_suspend: u8,
+    pub(crate) options: BevOptions,
+    /// Deferred callbacks to run (`PENDING_*`) and OR-ed event flags.
+    pub(crate) pending: u8,
+    pub(crate) pending_events: BevEvent,
+    /// In the dirty list.
+    pub(crate) dirty: bool,
+    /// Its socket's I/O path runs a callback and services it afterwards,
+    /// so changes need not mark it dirty.
+    pub(crate) io_path: bool,
+    pub(crate) max_read: u32,
+    pub(crate) max_write: u32,
+    pub(crate) timeout_read: Option<Duration>,
+    pub(crate) timeout_write: Option<Duration>,
+    /// The last socket error (`errno`), for the event callback.
+    pub(crate) error: i32,
+    /// Rate-limit state, `None` when unlimited (one pointer).
+    pub(crate) rate: Option<RateBox>,
+    /// Timers of a pair, a filter or an fd-less socket with timeouts
+    /// (a socket with an fd uses its events).
+    pub(crate) timers: Option<TimersBox>,
+}
+
+impl<X: BaseExt> Rec<X> {
+    pub(crate) fn new(kind: Kind<X>, options: BevOptions, generation: u32) -> Self {
+        let mut input = Evbuffer::new();
+        // One wakeup reads up to max_single_read (libevent 2.2), not the
+        // evbuffer's 4 KiB default.
+        input
+            .set_max_read(DEFAULT_MAX_SINGLE_IO)
+            .expect("16 KiB is a valid max_read");
+        Rec {
+            generation,
+            kind,
+            input,
+            output: Evbuffer::new(),
+            readcb: Slot::Empty,
+            writecb: Slot::Empty,
+            eventcb: Slot::Empty,
+            read_low: 0,
+            read_high: 0,
+            write_low: 0,
+            write_high: 0,
+            enabled: Ev::empty(),
+            read_suspend: 0,
+            write_suspend: 0,
+            options,
+            pending: 0,
+            pending_events: BevEvent::empty(),
+            dirty: false,
+            io_path: false,
+            max_read: DEFAULT_MAX_SINGLE_IO as u32,
+            max_write: DEFAULT_MAX_SINGLE_IO as u32,
+            timeout_read: None,
+            timeout_write: None,
+            error: 0,
+            rate: None,
+            timers: None,
+        }
+    }
+
+    /// Whether the record holds a live bufferevent.
+    #[inline]
+    pub(crate) fn is_live(&self) -> bool {
+        !matches!(self.kind, Kind::Free)
+    }
+
+    /// Reading may happen: enabled and not suspended.
+    #[inline]
+    pub(crate) fn reading(&self) -> bool {
+        self.enabled.contains(Ev::READ) && self.read_suspend == 0
+    }
+
+    /// The most a read may add without passing the high watermark.
+    #[inline]
+    pub(crate) fn read_budget(&self) -> usize {
+        let max = self.max_read as usize;
+        if self.read_high == 0 {
+            max
+        } else {
+            max.min(self.read_high.saturating_sub(self.input.len()))
+        }
+    }
+
+    /// Suspends or resumes reading for the high watermark.
+    #[inline]
+    pub(crate) fn check_high_watermark(&mut self) {
+        if self.read_high != 0 && self.input.len() >= self.read_high {
+            self.read_suspend |= suspend::WM;
+        } else {
+            self.read_suspend &= !suspend::WM;
+        }
+    }
+}

@@ -1,0 +1,78 @@
+//! The loop's two entry points into the bufferevents, called by the
+//! base's [`BaseExt`](crate::BaseExt) hooks (see [`Layers`](crate::Layers)):
+//! servicing the dirty bufferevents at the start of each iteration, and
+//! repairing them after a callback panicked out of the loop.
+//!
+//! Servicing a bufferevent runs its deferred callbacks, then lets its kind
+//! move data (a socket writes its output and fixes its events, a pair
+//! moves data to its partner, a filter runs its filters), then fixes its
+//! timers.
+
+use super::callback::{fire_event, run_deferred};
+use super::flags::BevEvent;
+use super::handle::Bufferevent;
+use super::rec::Kind;
+use super::table::BevHost;
+use super::{filter, pair, socket, timeouts};
+use crate::base::EventBase;
+use crate::handle::Event;
+
+impl<X: BevHost> EventBase<X> {
+    /// A callback panicked out of the loop, inside event `ev` if any (which
+    /// the loop deleted, its closure gone): bring the bufferevents back to
+    /// a consistent state. A socket bufferevent whose event it was gets
+    /// fresh events on the same socket.
+    #[cold]
+    pub(crate) fn bevs_after_panic(&mut self, ev: Option<Event>) {
+        let id = self.id;
+        let t = self.ext.bevs_mut();
+        t.after_panic();
+        let Some(h) = ev
+            .and_then(|ev| t.owner_of(ev))
+            .and_then(|idx| t.handle_at(idx, id))
+        else {
+            return;
+        };
+        let fd = match &t.get(h).map(|r| &r.kind) {
+            Some(Kind::Socket(s)) => s.fd(),
+            _ => return,
+        };
+        if h.set_fd(self, fd).is_err() {
+            // Cannot watch it again: report it as an error.
+            if let Some(r) = self.ext.bevs_mut().get_mut(h) {
+                r.error = libc::EIO;
+            }
+            fire_event(self, h, BevEvent::ERROR, true);
+        }
+    }
+
+    /// Services the dirty bufferevents; returns how many there were.
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn service_dirty_bevs(&mut self) -> usize {
+        let id = self.id;
+        let n = self.ext.bevs_mut().start_servicing();
+        for k in 0..n {
+            if let Some(h) = self.ext.bevs_mut().next_serviced(k, id) {
+                service(self, h);
+            }
+        }
+        self.ext.bevs_mut().end_servicing();
+        n
+    }
+}
+
+/// Runs deferred callbacks, then lets the kind move data.
+fn service<X: BevHost>(base: &mut EventBase<X>, h: Bufferevent) {
+    run_deferred(base, h);
+    let Some(r) = base.ext.bevs_mut().get(h) else {
+        return;
+    };
+    match r.kind {
+        Kind::Socket(_) => socket::service(base, h),
+        Kind::Pair(_) => pair::service(base, h),
+        Kind::Filter(_) => filter::service(base, h),
+        Kind::Free => {}
+    }
+    timeouts::adjust(base, h);
+}
