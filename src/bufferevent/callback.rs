@@ -15,10 +15,10 @@
 //! callback that panics is dropped (see the [module
 //! docs](crate::bufferevent#panics-in-callbacks)).
 
-use super::closure::{data_fn, event_fn};
+use super::closure::{DataFn, data_fn, event_fn};
 use super::flags::{BevEvent, BevOptions};
 use super::handle::Bufferevent;
-use super::rec::{PENDING_READ, PENDING_WRITE};
+use super::rec::{PENDING_READ, PENDING_WRITE, Rec};
 use super::table::BevHost;
 use crate::base::EventBase;
 use crate::error::Result;
@@ -178,9 +178,15 @@ fn call_data<X: BevHost>(base: &mut EventBase<X>, h: Bufferevent, read: bool) {
         return;
     };
     let slot = if read { &mut r.readcb } else { &mut r.writecb };
-    let Some(mut f) = slot.take() else {
-        return;
-    };
+    if let Some(f) = slot.take() {
+        run_data(base, h, read, f);
+    }
+}
+
+/// Runs a data callback taken out of `h`'s record, then puts it back
+/// unless it was set or cleared meanwhile (or the bufferevent freed).
+#[inline]
+fn run_data<X: BevHost>(base: &mut EventBase<X>, h: Bufferevent, read: bool, mut f: DataFn<X>) {
     f(base, h);
     let old = match base.ext.bevs_mut().get_mut(h) {
         Some(r) if read => r.readcb.put_back(f),
@@ -220,11 +226,48 @@ fn fire_data<X: BevHost>(base: &mut EventBase<X>, h: Bufferevent, read: bool, de
     let Some(r) = base.ext.bevs_mut().get_mut(h) else {
         return;
     };
+    let fire = prepare_data(r, read, defer);
+    finish_data(base, h, read, fire);
+}
+
+/// What firing a data callback asks for, decided on the record.
+pub(crate) enum Fire<F> {
+    /// Run this callback now (taken out of its slot).
+    Now(F),
+    /// Marked pending: the loop runs it (`DEFER_CALLBACKS`).
+    Later,
+    /// No callback is set.
+    Nothing,
+}
+
+/// The first half of firing `r`'s read (`read`) or write callback, for a
+/// caller that holds the record already (the socket's I/O path): no
+/// second table lookup. [`finish_data`] does the rest.
+#[inline]
+pub(crate) fn prepare_data<X: BevHost>(r: &mut Rec<X>, read: bool, defer: bool) -> Fire<DataFn<X>> {
     if defer || r.options.contains(BevOptions::DEFER_CALLBACKS) {
         r.pending |= if read { PENDING_READ } else { PENDING_WRITE };
-        base.ext.bevs_mut().mark_dirty(h);
-    } else {
-        call_data(base, h, read);
+        return Fire::Later;
+    }
+    let slot = if read { &mut r.readcb } else { &mut r.writecb };
+    match slot.take() {
+        Some(f) => Fire::Now(f),
+        None => Fire::Nothing,
+    }
+}
+
+/// The second half: runs the callback or queues the record for the loop.
+#[inline]
+pub(crate) fn finish_data<X: BevHost>(
+    base: &mut EventBase<X>,
+    h: Bufferevent,
+    read: bool,
+    fire: Fire<DataFn<X>>,
+) {
+    match fire {
+        Fire::Now(f) => run_data(base, h, read, f),
+        Fire::Later => base.ext.bevs_mut().mark_dirty(h),
+        Fire::Nothing => {}
     }
 }
 

@@ -8,7 +8,7 @@ use std::os::fd::{AsRawFd, IntoRawFd, OwnedFd, RawFd};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use super::callback::{fire_event, fire_read, fire_write};
+use super::callback::{Fire, finish_data, fire_event, prepare_data};
 use super::flags::{BevEvent, BevOptions};
 use super::handle::Bufferevent;
 use super::rec::{Kind, NO_FD, Rec, Socket};
@@ -511,15 +511,20 @@ fn try_write<X: BevHost>(base: &mut EventBase<X>, h: Bufferevent) {
             let reset = n > 0 && r.timeout_write.is_some() && sock(r).write_added;
             let wake = n > 0 && r.output.len() <= r.write_low;
             let (ev, t) = (sock(r).ev_write, r.timeout_write);
+            // Decided on the record in hand (no second lookup); it runs
+            // after the bookkeeping, as before.
+            let fire = if wake {
+                prepare_data(r, false, false)
+            } else {
+                Fire::Nothing
+            };
             if limited {
                 ratelimit::consumed(base, h, n, false);
             }
             if reset && let Some(ev) = ev {
                 let _ = ev.add(base, t);
             }
-            if wake {
-                fire_write(base, h, false);
-            }
+            finish_data(base, h, false, fire);
         }
         Err(e) if is_retriable(&e) => {}
         Err(e) => {
@@ -598,7 +603,8 @@ fn on_read<X: BevHost>(base: &mut EventBase<X>, h: Bufferevent, what: Ev) {
             r.check_high_watermark();
             if r.input.len() >= r.read_low {
                 r.io_path = true;
-                fire_read(base, h, false);
+                let fire = prepare_data(r, true, false);
+                finish_data(base, h, true, fire);
             }
         }
         Err(e) if is_retriable(&e) => return,
