@@ -52,6 +52,17 @@ pub fn main() {
 fn run(port: u16) -> Result<(), Box<dyn Error>> {
     let mut base = EventBase::new()?;
     let served = Rc::new(Cell::new(0u64));
+    // Signals first: once the port is open a client (or a benchmark
+    // script) may already send SIGINT, which must stop the server.
+    let mut signals = Vec::new();
+    for sig in [libc::SIGINT, libc::SIGTERM] {
+        let ev = Event::signal(&mut base, sig, |base, _, sig, _| {
+            eprintln!("echo_server: caught signal {sig}, exiting");
+            base.loopbreak();
+        })?;
+        ev.add(&mut base, None)?;
+        signals.push(ev);
+    }
     let count = served.clone();
     let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
     let listener = ConnListener::bind(
@@ -76,15 +87,6 @@ fn run(port: u16) -> Result<(), Box<dyn Error>> {
         env!("CARGO_PKG_VERSION"),
         base.method()
     );
-    let mut signals = Vec::new();
-    for sig in [libc::SIGINT, libc::SIGTERM] {
-        let ev = Event::signal(&mut base, sig, |base, _, sig, _| {
-            eprintln!("echo_server: caught signal {sig}, exiting");
-            base.loopbreak();
-        })?;
-        ev.add(&mut base, None)?;
-        signals.push(ev);
-    }
     base.dispatch()?;
     report_memory(&base);
     listener.free(&mut base)?;

@@ -46,6 +46,18 @@ fn main() {
 // nobody reads them, so write errors are ignored (`let _ = outln!`).
 fn run(port: u16) -> Result<(), Box<dyn Error>> {
     let mut base = EventBase::new()?;
+    // Signals before the port opens: a client that connects may already
+    // send SIGINT.
+    let sigint = Event::signal(&mut base, libc::SIGINT, |base, _, _, _| {
+        let _ = outln!("Caught an interrupt signal; exiting cleanly in two seconds.");
+        let _ = base.loopexit(Some(Duration::from_secs(2)));
+    })?;
+    sigint.add(&mut base, None)?;
+    let sigterm = Event::signal(&mut base, libc::SIGTERM, |base, _, _, _| {
+        let _ = outln!("Caught a termination signal; exiting now.");
+        base.loopbreak();
+    })?;
+    sigterm.add(&mut base, None)?;
     let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
     let listener = ConnListener::bind(
         &mut base,
@@ -64,16 +76,6 @@ fn run(port: u16) -> Result<(), Box<dyn Error>> {
         "listening on 127.0.0.1:{}",
         listener.local_addr(&base)?.port()
     );
-    let sigint = Event::signal(&mut base, libc::SIGINT, |base, _, _, _| {
-        let _ = outln!("Caught an interrupt signal; exiting cleanly in two seconds.");
-        let _ = base.loopexit(Some(Duration::from_secs(2)));
-    })?;
-    sigint.add(&mut base, None)?;
-    let sigterm = Event::signal(&mut base, libc::SIGTERM, |base, _, _, _| {
-        let _ = outln!("Caught a termination signal; exiting now.");
-        base.loopbreak();
-    })?;
-    sigterm.add(&mut base, None)?;
     base.dispatch()?;
     listener.free(&mut base)?;
     sigint.free(&mut base)?;
