@@ -9,7 +9,7 @@
 use std::io::IoSliceMut;
 
 use super::chain::{Chain, round_size};
-use super::{Evbuffer, FROZEN_END, HAS_CBS};
+use super::evbuffer::{Evbuffer, FROZEN_END, HAS_CBS};
 use crate::error::{Error, Result};
 
 impl Evbuffer {
