@@ -69,7 +69,8 @@
 //! - `readln.rs`: [`readln`](Evbuffer::readln) and its bounded forms;
 //! - `reserve.rs`: writing in place
 //!   ([`reserve_space`](Evbuffer::reserve_space) /
-//!   [`commit_space`](Evbuffer::commit_space));
+//!   [`commit_space`](Evbuffer::commit_space), and the vectored forms
+//!   that express libevent's per-extent commits);
 //! - `fd.rs`: [`read_from`](Evbuffer::read_from) /
 //!   [`write_to`](Evbuffer::write_to) /
 //!   [`write_atmost`](Evbuffer::write_atmost), one system call each;
