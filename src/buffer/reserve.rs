@@ -37,6 +37,13 @@ use super::chain::{Chain, round_size};
 use super::evbuffer::{Evbuffer, FROZEN_END, HAS_CBS};
 use crate::error::{Error, Result};
 
+/// A commit without a pending reservation.
+const NO_RESERVATION: Error =
+    Error::BadState("no pending reservation (none, committed, or the buffer changed)");
+
+/// A commit into room the buffer no longer hands out as reserved.
+const MISMATCH: Error = Error::BadState("reservation no longer matches the buffer");
+
 impl Evbuffer {
     /// Reserves `n` contiguous bytes of room after the data and returns
     /// them (zeroed where never written) to be filled, then committed with
@@ -98,15 +105,12 @@ impl Evbuffer {
     }
 
     fn commit_raw(&mut self, n: usize) -> Result<()> {
-        let stale =
-            Error::BadState("no pending reservation (none, committed, or the buffer changed)");
-        let (i, len) = self.reservation.ok_or(stale)?;
+        let (i, len) = self.reservation.ok_or(NO_RESERVATION)?;
         if n > len {
             return Err(Error::InvalidArgument("commit larger than the reservation"));
         }
         // The extents are the reserved chains' rooms, in order: check all,
         // then commit, so a mismatch changes nothing.
-        let mismatch = Error::BadState("reservation no longer matches the buffer");
         let mut left = n;
         for c in self.live().iter().skip(i) {
             if left == 0 {
@@ -114,12 +118,12 @@ impl Evbuffer {
             }
             let k = c.space().min(left);
             if !c.can_commit(k) {
-                return Err(mismatch);
+                return Err(MISMATCH);
             }
             left -= k;
         }
         if left != 0 {
-            return Err(mismatch);
+            return Err(MISMATCH);
         }
         let mut left = n;
         for c in self.live_mut().iter_mut().skip(i) {
@@ -178,9 +182,7 @@ impl Evbuffer {
     }
 
     fn commit_vectored_raw(&mut self, lens: &[usize]) -> Result<()> {
-        let stale =
-            Error::BadState("no pending reservation (none, committed, or the buffer changed)");
-        let (i, len) = self.reservation.ok_or(stale)?;
+        let (i, len) = self.reservation.ok_or(NO_RESERVATION)?;
         // The extents are the reserved chains' rooms, in order, the last
         // one cut to the reserved length: check every length, then commit,
         // so a refusal changes nothing.
@@ -197,7 +199,7 @@ impl Evbuffer {
                 return Err(Error::InvalidArgument("commit larger than its extent"));
             }
             if !c.can_commit(k) {
-                return Err(Error::BadState("reservation no longer matches the buffer"));
+                return Err(MISMATCH);
             }
             left -= extent;
             total += k;
