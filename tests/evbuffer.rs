@@ -361,6 +361,325 @@ fn stale_and_oversized_commits_are_refused() {
 }
 
 // ---------------------------------------------------------------------------
+// libevent's reserve / commit regression cases (regress_buffer.c), ported:
+// the test names are libevent's. Extents are compared by address (libevent
+// compares `iov_base`). Where rvent differs, the assertion says so: an
+// extent is as long as what was asked for, where libevent may hand out a
+// chain's whole room.
+// ---------------------------------------------------------------------------
+
+mod regress_buffer {
+    use super::*;
+
+    /// Three empty extent slots, for `reserve_space_vectored`.
+    fn slots<'a>(store: &'a mut [[u8; 0]; 3]) -> [IoSliceMut<'a>; 3] {
+        let [a, b, c] = store;
+        [IoSliceMut::new(a), IoSliceMut::new(b), IoSliceMut::new(c)]
+    }
+
+    /// Reserves `n` bytes in up to `nv` extents; returns their addresses
+    /// and lengths, after `fill` wrote into them.
+    fn reserve(
+        buf: &mut Evbuffer,
+        n: usize,
+        nv: usize,
+        fill: impl FnOnce(&mut [IoSliceMut<'_>]),
+    ) -> Vec<(usize, usize)> {
+        let mut store = [[0u8; 0]; 3];
+        let mut v = slots(&mut store);
+        let used = buf.reserve_space_vectored(n, &mut v[..nv]).unwrap();
+        fill(&mut v[..used]);
+        v[..used]
+            .iter()
+            .map(|s| (s.as_ptr() as usize, s.len()))
+            .collect()
+    }
+
+    /// `test_evbuffer_reserve2`: the two-vector cases, ending with a
+    /// commit of part of the first extent and part of the second.
+    #[test]
+    fn reserve2() {
+        let mut buf = Evbuffer::new();
+
+        // The first reservation is one chain; use 512 bytes of it.
+        let v = reserve(&mut buf, 1024, 2, |v| v[0][..512].fill(b'X'));
+        assert_eq!(v.len(), 1);
+        assert_eq!(buf.len(), 0);
+        assert!(v[0].1 >= 1024);
+        let cp = v[0].0;
+        let mut remaining = v[0].1 - 512;
+        buf.assert_invariants();
+        buf.commit_space_vectored(&[512]).unwrap();
+        assert_eq!(buf.len(), 512);
+        buf.assert_invariants();
+
+        // Another request in the same chain; use 8 bytes of it.
+        let v = reserve(&mut buf, 32, 2, |v| v[0][..8].fill(b'Y'));
+        assert_eq!(v.len(), 1);
+        assert_eq!(v[0].0, cp + 512);
+        assert_eq!(
+            v[0].1, 32,
+            "what was asked (libevent: the chain's {remaining})"
+        );
+        buf.commit_space_vectored(&[8]).unwrap();
+        assert_eq!(buf.len(), 520);
+        remaining -= 8;
+        buf.assert_invariants();
+
+        // A request that is split; use one byte of the first extent only.
+        let v = reserve(&mut buf, remaining + 64, 2, |v| v[0][..1].fill(b'Z'));
+        assert_eq!(v.len(), 2);
+        assert_eq!(v[0], (cp + 520, remaining));
+        assert!(v[1].1 >= 64);
+        let cp2 = v[1].0;
+        buf.commit_space_vectored(&[1]).unwrap();
+        assert_eq!(buf.len(), 521);
+        remaining -= 1;
+        buf.assert_invariants();
+
+        // Split again; use some of the first extent and some of the second.
+        let v = reserve(&mut buf, remaining + 64, 2, |v| {
+            v[0][..400].fill(b'W');
+            v[1][..60].fill(b'x');
+        });
+        buf.assert_invariants();
+        assert_eq!(v.len(), 2);
+        assert_eq!(v[0], (cp + 521, remaining));
+        assert_eq!(v[1].0, cp2, "the second chain's room is used again");
+        assert!(v[1].1 >= 64);
+        buf.commit_space_vectored(&[400, 60]).unwrap();
+        assert_eq!(buf.len(), 981);
+        buf.assert_invariants();
+
+        // Peek to see the layout: 921 bytes in the first chain, 60 in the
+        // second.
+        let mut p = [IoSlice::new(&[]), IoSlice::new(&[])];
+        assert_eq!(buf.peek(None, None, &mut p), 2);
+        assert_eq!((p[0].len(), p[1].len()), (921, 60));
+        let first = &*p[0];
+        assert!(first[..512].iter().all(|&c| c == b'X'));
+        assert!(first[512..520].iter().all(|&c| c == b'Y'));
+        assert_eq!(first[520], b'Z');
+        assert!(first[521..].iter().all(|&c| c == b'W'));
+        assert!(p[1].iter().all(|&c| c == b'x'));
+    }
+
+    /// The room after the data (no chain here has room before its data):
+    /// what libevent's extents would add up to, as it hands out whole
+    /// rooms where rvent hands out what was asked for.
+    fn room(buf: &Evbuffer) -> usize {
+        buf.chain_stats().1 - buf.len()
+    }
+
+    /// `test_evbuffer_reserve_many` with its three setups: nothing
+    /// committed (`reserve_many`), one byte committed (`"add"`,
+    /// `reserve_many2`), the first chain filled (`"fill"`,
+    /// `reserve_many3`). libevent reads the sizes it asks for next from
+    /// the extents' lengths; the port reads them from [`room`].
+    #[derive(Clone, Copy, PartialEq)]
+    enum Setup {
+        Plain,
+        Add,
+        Fill,
+    }
+
+    fn reserve_many_case(setup: Setup) {
+        let mut buf = Evbuffer::new();
+
+        // Reserving the first extent just allocates it.
+        let v = reserve(&mut buf, 128, 2, |v| {
+            if setup == Setup::Add {
+                v[0][0] = b'X';
+            }
+        });
+        buf.assert_invariants();
+        assert_eq!(v.len(), 1);
+        assert!(v[0].1 >= 128);
+        let mut cp1 = v[0].0;
+        let mut sz = room(&buf);
+        match setup {
+            Setup::Plain => {}
+            Setup::Add => buf.commit_space_vectored(&[1]).unwrap(),
+            Setup::Fill => {
+                let v = reserve(&mut buf, sz, 2, |v| v[0].fill(b'X'));
+                assert_eq!(v, [(cp1, sz)], "the same room, all of it");
+                buf.commit_space_vectored(&[sz]).unwrap();
+                let v = reserve(&mut buf, 128, 2, |_| {});
+                assert_eq!(v.len(), 1);
+                assert_ne!(v[0].0, cp1, "a full chain gives no room");
+                cp1 = v[0].0;
+                sz = room(&buf);
+            }
+        }
+
+        // Another chain gets added.
+        let v = reserve(&mut buf, sz + 128, 2, |_| {});
+        buf.assert_invariants();
+        assert_eq!(v.len(), 2);
+        let sz = room(&buf);
+        assert!(sz >= v[0].1 + 128);
+        let expect = if setup == Setup::Add { cp1 + 1 } else { cp1 };
+        assert_eq!(v[0].0, expect);
+        let (cp1, cp2) = (v[0].0, v[1].0);
+
+        // And a third.
+        let v = reserve(&mut buf, sz + 128, 3, |_| {});
+        buf.assert_invariants();
+        assert_eq!(v.len(), 3);
+        assert_eq!((v[0].0, v[1].0), (cp1, cp2));
+        let sz = room(&buf);
+
+        // More room in only two extents forces a reallocation: the empty
+        // chains are replaced by one, next to the last chain with data.
+        let v = reserve(&mut buf, sz + 128, 2, |_| {});
+        buf.assert_invariants();
+        if setup == Setup::Add {
+            assert_eq!(v.len(), 2);
+            assert_eq!(v[0].0, cp1);
+        } else {
+            assert_eq!(v.len(), 1);
+        }
+    }
+
+    #[test]
+    fn reserve_many() {
+        reserve_many_case(Setup::Plain);
+    }
+
+    #[test]
+    fn reserve_many2() {
+        reserve_many_case(Setup::Add);
+    }
+
+    #[test]
+    fn reserve_many3() {
+        reserve_many_case(Setup::Fill);
+    }
+
+    /// `test_evbuffer_reserve_with_empty`: a two-extent reservation after
+    /// a small add, one byte committed into the first extent.
+    #[test]
+    fn reserve_with_empty() {
+        let mut buf = Evbuffer::new();
+        buf.add(b"a").unwrap();
+        let v = reserve(&mut buf, 1 << 12, 2, |v| v[0][0] = b'b');
+        assert_eq!(v.len(), 2);
+        buf.commit_space_vectored(&[1]).unwrap();
+        buf.add(b"c").unwrap();
+        assert_eq!(buf.pullup(None).as_deref(), Some(&b"abc"[..]));
+        buf.assert_invariants();
+    }
+
+    /// `test_evbuffer_reserve_invalid_last_with_datap`: an empty reference
+    /// and a prepend, then every extent committed with length 0, then a
+    /// bigger reservation.
+    #[test]
+    fn reserve_invalid_last_with_datap() {
+        let mut buf = Evbuffer::new();
+        buf.add_reference(&b""[..]).unwrap();
+        buf.prepend(b"foo").unwrap();
+        buf.add(b"").unwrap();
+        let v = reserve(&mut buf, 1 << 12, 2, |_| {});
+        assert!(!v.is_empty());
+        buf.commit_space_vectored(&vec![0; v.len()]).unwrap();
+        buf.assert_invariants();
+        let v = reserve(&mut buf, 1 << 13, 2, |_| {});
+        assert!(!v.is_empty());
+        buf.assert_invariants();
+        assert_eq!(content(&buf), b"foo");
+    }
+}
+
+#[test]
+fn commit_space_vectored_drops_extents_left_empty_before_data() {
+    // An empty first chain (1 KiB of room) and a new one: libevent
+    // would keep the empty chain in front of the data.
+    let mut buf = Evbuffer::new();
+    buf.add(b"x").unwrap();
+    buf.drain(1).unwrap();
+    let (mut a, mut b) = ([0u8; 0], [0u8; 0]);
+    let mut v = [IoSliceMut::new(&mut a), IoSliceMut::new(&mut b)];
+    assert_eq!(buf.reserve_space_vectored(1100, &mut v).unwrap(), 2);
+    assert_eq!((v[0].len(), v[1].len()), (1024, 76));
+    v[1][..60].fill(b'z');
+    buf.commit_space_vectored(&[0, 60]).unwrap();
+    buf.assert_invariants();
+    assert_eq!(content(&buf), [b'z'; 60]);
+    assert_eq!(buf.chain_stats().0, 1, "the empty chain is gone");
+
+    // A zero length between two extents with data, over three chains.
+    let mut buf = Evbuffer::new();
+    buf.add(&[b'a'; 1000]).unwrap(); // a 1 KiB chain: 24 bytes of room
+    {
+        // Leaves an empty 2 KiB chain after the data.
+        let (mut p, mut q) = ([0u8; 0], [0u8; 0]);
+        let mut v = [IoSliceMut::new(&mut p), IoSliceMut::new(&mut q)];
+        assert_eq!(buf.reserve_space_vectored(24 + 2048, &mut v).unwrap(), 2);
+    }
+    // Another reservation over three chains: the last chain's room, one
+    // empty chain, then a new one.
+    let mut store = [[0u8; 0]; 3];
+    let [p, q, r] = &mut store;
+    let mut v = [IoSliceMut::new(p), IoSliceMut::new(q), IoSliceMut::new(r)];
+    let used = buf.reserve_space_vectored(24 + 2048 + 100, &mut v).unwrap();
+    assert_eq!(used, 3);
+    v[0].fill(b'b');
+    v[2][..5].fill(b'c');
+    buf.commit_space_vectored(&[24, 0, 5]).unwrap();
+    buf.assert_invariants();
+    let mut want = vec![b'a'; 1000];
+    want.extend([b'b'; 24]);
+    want.extend([b'c'; 5]);
+    assert_eq!(content(&buf), want);
+}
+
+#[test]
+fn commit_space_vectored_refusals_change_nothing() {
+    let mut buf = Evbuffer::new();
+    assert!(matches!(
+        buf.commit_space_vectored(&[]),
+        Err(Error::BadState(_))
+    ));
+    buf.add(&[b'a'; 1000]).unwrap(); // 24 bytes of room
+    let (mut a, mut b) = ([0u8; 0], [0u8; 0]);
+    let mut v = [IoSliceMut::new(&mut a), IoSliceMut::new(&mut b)];
+    assert_eq!(buf.reserve_space_vectored(100, &mut v).unwrap(), 2);
+    v[0].fill(b'b');
+    v[1].fill(b'c');
+    for bad in [&[25, 0][..], &[24, 77], &[0, 0, 0], &[1, 1, 1]] {
+        assert!(
+            matches!(
+                buf.commit_space_vectored(bad),
+                Err(Error::InvalidArgument(_))
+            ),
+            "{bad:?}"
+        );
+        assert_eq!(buf.len(), 1000);
+        buf.assert_invariants();
+    }
+    // The reservation is still pending; a prefix of each extent commits.
+    buf.commit_space_vectored(&[24, 76]).unwrap();
+    assert_eq!(buf.len(), 1100);
+    assert!(matches!(
+        buf.commit_space_vectored(&[0]),
+        Err(Error::BadState(_))
+    ));
+    // One extent from reserve_space; a stale reservation is refused.
+    buf.reserve_space(8).unwrap().fill(b'd');
+    buf.commit_space_vectored(&[3]).unwrap();
+    buf.reserve_space(8).unwrap();
+    buf.add(b"e").unwrap();
+    assert!(matches!(
+        buf.commit_space_vectored(&[1]),
+        Err(Error::BadState(_))
+    ));
+    let c = content(&buf);
+    assert_eq!(c.len(), 1104);
+    assert!(c[1024..1100].iter().all(|&x| x == b'c'));
+    assert_eq!(&c[1100..], b"ddde");
+}
+
+// ---------------------------------------------------------------------------
 // expand, add1/add2 (adds after expand land in order), iterative
 // ---------------------------------------------------------------------------
 
@@ -392,6 +711,17 @@ fn expand() {
     assert_eq!(buf.chain_stats(), before);
     let c = content(&buf);
     assert_eq!((c.len(), c[99], c[100]), (1000, 2, 3));
+
+    // Add, expand, pull up (this used to crash libevent).
+    let mut buf = Evbuffer::new();
+    for _ in 0..3 {
+        buf.add(&[b'X'; 4096]).unwrap();
+    }
+    buf.assert_invariants();
+    buf.expand(1024).unwrap();
+    buf.assert_invariants();
+    assert_eq!(buf.pullup(None).map(|s| s.len()), Some(3 * 4096));
+    buf.assert_invariants();
 }
 
 #[test]
@@ -1516,6 +1846,7 @@ mod freeze {
         b.reserve_space(4).unwrap().copy_from_slice(b"abcd");
         b.freeze(false);
         bad(b.commit_space(4));
+        bad(b.commit_space_vectored(&[4]));
         b.unfreeze(false);
         b.commit_space(4).unwrap();
         assert_eq!(content(&b), b"abcd");

@@ -50,188 +50,13 @@
 //! full speed). The bookkeeping lives in a boxed `CbList`
 //! allocated by the first `add_cb`.
 
-use std::any::Any;
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
-use super::{Evbuffer, FROZEN_END, FROZEN_FRONT, HAS_CBS};
+use super::cb_list::{CbEntry, CbInfo, CbList, DeferredCbs, Entry};
+use super::evbuffer::{Evbuffer, FROZEN_END, FROZEN_FRONT, HAS_CBS};
 use crate::base::{BaseExt, EventBase};
-use crate::deferred::{DeferredQueue, DeferredWork};
 use crate::error::{Error, Result};
-
-/// What changed since a callback's previous invocation round
-/// (libevent's `struct evbuffer_cb_info`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-#[doc(alias = "evbuffer_cb_info")]
-pub struct CbInfo {
-    /// The length when the changes began.
-    pub orig_size: usize,
-    /// Bytes added since.
-    pub n_added: usize,
-    /// Bytes removed since.
-    pub n_deleted: usize,
-}
-
-impl CbInfo {
-    /// The length after the changes.
-    #[inline]
-    pub fn new_size(&self) -> usize {
-        self.orig_size + self.n_added - self.n_deleted
-    }
-}
-
-/// A registered callback (libevent's `struct evbuffer_cb_entry *`), for
-/// [`Evbuffer::remove_cb`] and [`Evbuffer::cb_set_enabled`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[doc(alias = "evbuffer_cb_entry")]
-pub struct CbEntry {
-    buf: u64,
-    id: u64,
-}
-
-type SyncFn = Box<dyn FnMut(&mut Evbuffer, &CbInfo)>;
-type DeferredFn<X> = Box<dyn FnMut(&mut EventBase<X>, &CbInfo)>;
-
-struct Entry<F> {
-    id: u64,
-    enabled: bool,
-    /// `None` while the callback runs.
-    f: Option<F>,
-}
-
-/// A buffer's callbacks and change counters.
-#[derive(Default)]
-pub(crate) struct CbList {
-    entries: Vec<Entry<SyncFn>>,
-    n_added: usize,
-    n_deleted: usize,
-    next_id: u64,
-    running: bool,
-    deferred: Option<Rc<dyn DeferredSink>>,
-}
-
-impl Drop for CbList {
-    /// A dropped buffer's pending deferred delivery is cancelled (its
-    /// callbacks are dropped with it), as `evbuffer_free` does.
-    fn drop(&mut self) {
-        if let Some(d) = &self.deferred {
-            d.cancel();
-        }
-    }
-}
-
-/// The buffer's view of its deferred callbacks, whatever the type of the
-/// base that delivers them: the buffer is not generic, the callbacks are.
-trait DeferredSink {
-    /// Adds `info` to what the next delivery reports; queues the delivery
-    /// on the base if it is not queued yet.
-    fn accumulate(self: Rc<Self>, info: CbInfo);
-    /// The buffer is gone: nothing more is delivered.
-    fn cancel(&self);
-    /// Removes every callback.
-    fn clear(&self);
-    fn is_empty(&self) -> bool;
-    /// Removes callback `id`; whether it was there.
-    fn remove(&self, id: u64) -> bool;
-    /// Enables or disables callback `id`; whether it was there.
-    fn set_enabled(&self, id: u64, enabled: bool) -> bool;
-    fn as_any(&self) -> &dyn Any;
-}
-
-/// The deferred callbacks of one buffer: queued on the base when changes
-/// are pending, run by the loop.
-struct DeferredCbs<X: BaseExt> {
-    queue: RefCell<Rc<DeferredQueue<EventBase<X>>>>,
-    entries: RefCell<Vec<Entry<DeferredFn<X>>>>,
-    queued: Cell<bool>,
-    info: Cell<Option<CbInfo>>,
-}
-
-impl<X: BaseExt> DeferredSink for DeferredCbs<X> {
-    fn accumulate(self: Rc<Self>, info: CbInfo) {
-        let merged = match self.info.get() {
-            Some(mut acc) => {
-                acc.n_added += info.n_added;
-                acc.n_deleted += info.n_deleted;
-                acc
-            }
-            None => info,
-        };
-        self.info.set(Some(merged));
-        if !self.queued.replace(true) {
-            let queue = Rc::clone(&self.queue.borrow());
-            queue.push(self as Rc<dyn DeferredWork<EventBase<X>>>);
-        }
-    }
-
-    fn cancel(&self) {
-        self.info.set(None);
-        let entries = std::mem::take(&mut *self.entries.borrow_mut());
-        drop(entries);
-    }
-
-    fn clear(&self) {
-        let entries = std::mem::take(&mut *self.entries.borrow_mut());
-        drop(entries);
-    }
-
-    fn is_empty(&self) -> bool {
-        self.entries.borrow().is_empty()
-    }
-
-    fn remove(&self, id: u64) -> bool {
-        let mut es = self.entries.borrow_mut();
-        let Some(j) = es.iter().position(|e| e.id == id) else {
-            return false;
-        };
-        let e = es.remove(j);
-        drop(es);
-        drop(e);
-        true
-    }
-
-    fn set_enabled(&self, id: u64, enabled: bool) -> bool {
-        let mut es = self.entries.borrow_mut();
-        match es.iter_mut().find(|e| e.id == id) {
-            Some(e) => {
-                e.enabled = enabled;
-                true
-            }
-            None => false,
-        }
-    }
-
-    fn as_any(&self) -> &dyn Any {
-        self
-    }
-}
-
-impl<X: BaseExt> DeferredWork<EventBase<X>> for DeferredCbs<X> {
-    fn run(self: Rc<Self>, base: &mut EventBase<X>) {
-        self.queued.set(false);
-        let Some(info) = self.info.take() else {
-            return;
-        };
-        let mut i = 0;
-        loop {
-            let (id, mut f) = {
-                let mut es = self.entries.borrow_mut();
-                let Some(e) = es.get_mut(i) else { break };
-                if !e.enabled || e.f.is_none() {
-                    i += 1;
-                    continue;
-                }
-                (e.id, e.f.take().expect("checked above"))
-            };
-            f(base, &info);
-            let mut es = self.entries.borrow_mut();
-            if let Some(j) = es.iter().position(|e| e.id == id) {
-                es[j].f = Some(f);
-                i = j + 1;
-            }
-        }
-    }
-}
 
 fn frozen(side: u8) -> Error {
     if side == FROZEN_FRONT {
@@ -345,7 +170,7 @@ impl Evbuffer {
         }
     }
 
-    fn cb_list(&mut self) -> &mut CbList {
+    fn cb_list(&mut self) -> &mut CbList<Evbuffer> {
         self.cbs.get_or_insert_with(Default::default)
     }
 
@@ -579,7 +404,7 @@ impl Evbuffer {
         base: &EventBase<X>,
         cb: impl FnMut(&mut EventBase<X>, &CbInfo) + 'static,
     ) -> CbEntry {
-        let deferred_here = |c: &CbList| {
+        let deferred_here = |c: &CbList<Evbuffer>| {
             c.deferred
                 .as_ref()
                 .is_some_and(|d| d.as_any().is::<DeferredCbs<X>>())
@@ -635,27 +460,6 @@ impl Evbuffer {
     /// Whether that side is frozen.
     pub fn is_frozen(&self, at_front: bool) -> bool {
         self.hooks & if at_front { FROZEN_FRONT } else { FROZEN_END } != 0
-    }
-
-    // ----- the fd paths' hooked forms (io::Error) ------------------------
-
-    #[cold]
-    pub(super) fn read_from_hooked(
-        &mut self,
-        fd: std::os::fd::RawFd,
-        howmuch: Option<usize>,
-        socket: bool,
-    ) -> std::io::Result<usize> {
-        self.hooked(FROZEN_END, |b| b.read_raw(fd, howmuch, socket))
-    }
-
-    #[cold]
-    pub(super) fn write_hooked(
-        &mut self,
-        fd: std::os::fd::RawFd,
-        n: Option<usize>,
-    ) -> std::io::Result<usize> {
-        self.hooked(FROZEN_FRONT, |b| b.write_raw(fd, n))
     }
 }
 

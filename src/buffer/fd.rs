@@ -24,19 +24,13 @@ use std::io;
 use std::os::fd::RawFd;
 
 use super::chain::{self, Chain, round_size};
-use super::{Evbuffer, FROZEN_END, FROZEN_FRONT, HAS_CBS};
+use super::evbuffer::{Evbuffer, FROZEN_END, FROZEN_FRONT, HAS_CBS, MAX_READ_LIMIT};
 use crate::sys::io::{MAX_READ_IOV, sendfile, write_chunks};
-
-/// Default of [`Evbuffer::max_read`] (libevent's `EVBUFFER_MAX_READ_DEFAULT`).
-pub const DEFAULT_MAX_READ: usize = 4096;
-
-/// Largest accepted [`Evbuffer::set_max_read`].
-pub const MAX_READ_LIMIT: usize = 1 << 20;
 
 impl Evbuffer {
     /// Sets the most bytes one [`read_from`](Self::read_from) reads
     /// (libevent 2.2's `evbuffer_set_max_read`; the default is
-    /// [`DEFAULT_MAX_READ`], 4096).
+    /// [`DEFAULT_MAX_READ`](crate::buffer::DEFAULT_MAX_READ), 4096).
     ///
     /// # Errors
     /// [`Error::InvalidArgument`](crate::Error::InvalidArgument) if `n` is
@@ -129,12 +123,7 @@ impl Evbuffer {
         self.read_raw(fd, howmuch, socket)
     }
 
-    pub(super) fn read_raw(
-        &mut self,
-        fd: RawFd,
-        howmuch: Option<usize>,
-        socket: bool,
-    ) -> io::Result<usize> {
+    fn read_raw(&mut self, fd: RawFd, howmuch: Option<usize>, socket: bool) -> io::Result<usize> {
         let max = self.max_read as usize;
         let want = howmuch.map_or(max, |h| h.min(max));
         if want == 0 {
@@ -260,7 +249,7 @@ impl Evbuffer {
         self.write_raw(fd, n)
     }
 
-    pub(super) fn write_raw(&mut self, fd: RawFd, n: Option<usize>) -> io::Result<usize> {
+    fn write_raw(&mut self, fd: RawFd, n: Option<usize>) -> io::Result<usize> {
         let limit = n.map_or(self.total_len, |n| n.min(self.total_len));
         if limit == 0 {
             return Ok(0);
@@ -285,6 +274,24 @@ impl Evbuffer {
         let w = write_chunks(fd, chunks)?;
         self.drain_raw(w);
         Ok(w)
+    }
+
+    /// The frozen / callback path of [`read_from`](Self::read_from) and
+    /// `read_from_socket`.
+    #[cold]
+    fn read_from_hooked(
+        &mut self,
+        fd: RawFd,
+        howmuch: Option<usize>,
+        socket: bool,
+    ) -> io::Result<usize> {
+        self.hooked(FROZEN_END, |b| b.read_raw(fd, howmuch, socket))
+    }
+
+    /// The frozen / callback path of [`write_atmost`](Self::write_atmost).
+    #[cold]
+    fn write_hooked(&mut self, fd: RawFd, n: Option<usize>) -> io::Result<usize> {
+        self.hooked(FROZEN_FRONT, |b| b.write_raw(fd, n))
     }
 }
 

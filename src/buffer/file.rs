@@ -26,8 +26,8 @@ use std::os::fd::{AsRawFd, IntoRawFd, OwnedFd};
 use std::rc::Rc;
 
 use super::chain::{Chain, Shared};
+use super::evbuffer::{Evbuffer, FROZEN_END, HAS_CBS};
 use super::segment::{Bytes, SegFlags, SegmentInner};
-use super::{Evbuffer, FROZEN_END, HAS_CBS};
 use crate::error::{Error, Result};
 use crate::mem;
 use crate::sys::io::{Mapping, pread_full};

@@ -1,8 +1,9 @@
-//! Reading lines ([`EolStyle`], `evbuffer_readln`): find the end of line
-//! with [`Evbuffer::search_eol`], copy the line out, drain line and
-//! end-of-line marker. An incomplete line leaves the buffer untouched.
+//! Reading lines (`evbuffer_readln`): find the end of line with
+//! [`Evbuffer::search_eol`], copy the line out, drain line and end-of-line
+//! marker. An incomplete line leaves the buffer untouched.
 
-use super::Evbuffer;
+use super::eol::EolStyle;
+use super::evbuffer::Evbuffer;
 use crate::error::{Error, Result};
 use crate::mem::RventAlloc;
 
@@ -11,38 +12,6 @@ use crate::mem::RventAlloc;
 /// [`RventAlloc`]), so it is counted and freed by the same hooks as every
 /// other block rvent owns. It derefs to `[u8]`.
 pub type Line = allocator_api2::vec::Vec<u8, RventAlloc>;
-
-/// What ends a line (libevent's `enum evbuffer_eol_style`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum EolStyle {
-    /// Any run of CR and LF bytes, in any order and number. A CR and an
-    /// LF that arrive in separate reads count as two line ends.
-    #[doc(alias = "EVBUFFER_EOL_ANY")]
-    Any,
-    /// An LF, optionally preceded by a CR; a lone CR is data.
-    #[doc(alias = "EVBUFFER_EOL_CRLF")]
-    Crlf,
-    /// Exactly CR LF.
-    #[doc(alias = "EVBUFFER_EOL_CRLF_STRICT")]
-    CrlfStrict,
-    /// A single LF.
-    #[doc(alias = "EVBUFFER_EOL_LF")]
-    Lf,
-    /// A single NUL byte.
-    #[doc(alias = "EVBUFFER_EOL_NUL")]
-    Nul,
-}
-
-impl EolStyle {
-    /// Bytes at the end of an incomplete buffer that may still be the start
-    /// of this style's end-of-line marker (a CR waiting for its LF).
-    fn pending(self) -> usize {
-        match self {
-            EolStyle::Crlf | EolStyle::CrlfStrict => 1,
-            EolStyle::Any | EolStyle::Lf | EolStyle::Nul => 0,
-        }
-    }
-}
 
 /// The error for a line longer than the caller's limit.
 const TOO_LONG: Error = Error::InvalidArgument("line longer than the limit");

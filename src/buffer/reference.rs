@@ -24,7 +24,7 @@
 use std::rc::Rc;
 
 use super::chain::{Chain, OwnerBytes, Shared};
-use super::{Evbuffer, FROZEN_END, HAS_CBS};
+use super::evbuffer::{Evbuffer, FROZEN_END, HAS_CBS};
 use crate::error::{Error, Result};
 
 /// An owner whose bytes are its `AsRef<[u8]>`.

@@ -1,16 +1,48 @@
 //! Writing in place: [`Evbuffer::reserve_space`] (one contiguous extent) and
 //! [`Evbuffer::reserve_space_vectored`] (several) hand out free room after
-//! the data, [`Evbuffer::commit_space`] turns the written part into data
+//! the data; [`Evbuffer::commit_space`] and
+//! [`Evbuffer::commit_space_vectored`] turn the written part into data
 //! (`evbuffer_reserve_space` / `evbuffer_commit_space`).
 //!
 //! The reservation is remembered by the buffer; any change to the content
 //! between the two calls makes it stale, and the commit is refused.
+//!
+//! # libevent's rule, and rvent's two commits
+//!
+//! libevent's `evbuffer_commit_space` takes the extents back in order,
+//! each with an `iov_len` no longer than its room, and commits each
+//! extent's length independently: 400 bytes of the first extent and 60 of
+//! the second is a valid commit (its `reserve2` test), leaving the rest of
+//! the first extent as room. A zero length is allowed anywhere, and fewer
+//! vectors than were reserved commit only those.
+//! [`commit_space_vectored`](Evbuffer::commit_space_vectored) takes exactly
+//! that: one length per extent, in order. [`commit_space`](Evbuffer::commit_space)
+//! is the common case, the first `n` bytes of the extents filled in order.
+//!
+//! Two differences from libevent, both on the safe side: an extent is as
+//! long as what was asked for (libevent may hand out a chain's whole room,
+//! "more space than you requested"), since room handed out is zero-filled
+//! first; and a commit that leaves an extent's chain empty before one that
+//! got data drops that empty chain, so no empty chain sits between data
+//! (libevent keeps it).
+//!
+//! When the room of `out.len()` chains is short, a vectored reservation
+//! allocates as libevent's `evbuffer_expand_fast_` does: with fewer chains
+//! than extents, one new chain takes the rest; otherwise the empty chains
+//! go and one new chain takes all but the room of the last chain with data.
 
 use std::io::IoSliceMut;
 
 use super::chain::{Chain, round_size};
-use super::{Evbuffer, FROZEN_END, HAS_CBS};
+use super::evbuffer::{Evbuffer, FROZEN_END, HAS_CBS};
 use crate::error::{Error, Result};
+
+/// A commit without a pending reservation.
+const NO_RESERVATION: Error =
+    Error::BadState("no pending reservation (none, committed, or the buffer changed)");
+
+/// A commit into room the buffer no longer hands out as reserved.
+const MISMATCH: Error = Error::BadState("reservation no longer matches the buffer");
 
 impl Evbuffer {
     /// Reserves `n` contiguous bytes of room after the data and returns
@@ -44,7 +76,9 @@ impl Evbuffer {
         Ok(self.live_mut()[i].spare_mut(n))
     }
 
-    /// Appends the first `n` bytes of the pending reservation.
+    /// Appends the first `n` bytes of the pending reservation, filling its
+    /// extents in order (to commit part of one extent and part of the
+    /// next, use [`commit_space_vectored`](Self::commit_space_vectored)).
     ///
     /// # Errors
     /// [`Error::BadState`] when no reservation is pending — none was made,
@@ -71,15 +105,12 @@ impl Evbuffer {
     }
 
     fn commit_raw(&mut self, n: usize) -> Result<()> {
-        let stale =
-            Error::BadState("no pending reservation (none, committed, or the buffer changed)");
-        let (i, len) = self.reservation.ok_or(stale)?;
+        let (i, len) = self.reservation.ok_or(NO_RESERVATION)?;
         if n > len {
             return Err(Error::InvalidArgument("commit larger than the reservation"));
         }
         // The extents are the reserved chains' rooms, in order: check all,
         // then commit, so a mismatch changes nothing.
-        let mismatch = Error::BadState("reservation no longer matches the buffer");
         let mut left = n;
         for c in self.live().iter().skip(i) {
             if left == 0 {
@@ -87,12 +118,12 @@ impl Evbuffer {
             }
             let k = c.space().min(left);
             if !c.can_commit(k) {
-                return Err(mismatch);
+                return Err(MISMATCH);
             }
             left -= k;
         }
         if left != 0 {
-            return Err(mismatch);
+            return Err(MISMATCH);
         }
         let mut left = n;
         for c in self.live_mut().iter_mut().skip(i) {
@@ -104,6 +135,93 @@ impl Evbuffer {
             left -= k;
         }
         self.total_len += n;
+        self.touch();
+        Ok(())
+    }
+
+    /// Commits the pending reservation extent by extent: `lens[i]` bytes of
+    /// extent `i`, in the order [`reserve_space_vectored`](Self::reserve_space_vectored)
+    /// (or [`reserve_space`](Self::reserve_space), one extent) handed them
+    /// out — libevent's `evbuffer_commit_space` with the vectors' `iov_len`
+    /// shrunk to what was written. Any length may be 0; fewer lengths than
+    /// extents commit nothing of the rest. The bytes committed from each
+    /// extent are its first `lens[i]`.
+    ///
+    /// # Errors
+    /// [`Error::BadState`] when no reservation is pending (as for
+    /// [`commit_space`](Self::commit_space)) or the end is frozen;
+    /// [`Error::InvalidArgument`] when there are more lengths than extents
+    /// or a length exceeds its extent. The buffer and the reservation are
+    /// unchanged on error.
+    ///
+    /// # Examples
+    ///
+    /// libevent's `reserve2` case: part of the first extent, part of the
+    /// second.
+    ///
+    /// ```
+    /// use std::io::IoSliceMut;
+    /// let mut buf = rvent::Evbuffer::new();
+    /// buf.add(&[b'a'; 521])?; // a 1 KiB chain with 503 bytes of room
+    /// let (mut x, mut y) = ([0u8; 0], [0u8; 0]);
+    /// let mut v = [IoSliceMut::new(&mut x), IoSliceMut::new(&mut y)];
+    /// assert_eq!(buf.reserve_space_vectored(503 + 64, &mut v)?, 2);
+    /// v[0][..400].fill(b'W');
+    /// v[1][..60].fill(b'x');
+    /// buf.commit_space_vectored(&[400, 60])?;
+    /// assert_eq!(buf.len(), 981);
+    /// assert_eq!(buf.chunks().map(<[u8]>::len).collect::<Vec<_>>(), [921, 60]);
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
+    #[doc(alias = "evbuffer_commit_space")]
+    pub fn commit_space_vectored(&mut self, lens: &[usize]) -> Result<()> {
+        if self.hooks & (FROZEN_END | HAS_CBS) != 0 {
+            return self.hooked(FROZEN_END, |b| b.commit_vectored_raw(lens));
+        }
+        self.commit_vectored_raw(lens)
+    }
+
+    fn commit_vectored_raw(&mut self, lens: &[usize]) -> Result<()> {
+        let (i, len) = self.reservation.ok_or(NO_RESERVATION)?;
+        // The extents are the reserved chains' rooms, in order, the last
+        // one cut to the reserved length: check every length, then commit,
+        // so a refusal changes nothing.
+        let mut left = len;
+        let mut total = 0;
+        let mut chains = self.live()[i..].iter();
+        for &k in lens {
+            let c = chains
+                .next()
+                .filter(|_| left > 0)
+                .ok_or(Error::InvalidArgument("more lengths than reserved extents"))?;
+            let extent = c.space().min(left);
+            if k > extent {
+                return Err(Error::InvalidArgument("commit larger than its extent"));
+            }
+            if !c.can_commit(k) {
+                return Err(MISMATCH);
+            }
+            left -= extent;
+            total += k;
+        }
+        let mut last_with_data = None;
+        for (j, (c, &k)) in self.live_mut()[i..].iter_mut().zip(lens).enumerate() {
+            c.commit(k);
+            if k > 0 {
+                last_with_data = Some(j);
+            }
+        }
+        // An extent left empty before one that got data would be an empty
+        // chain between data: drop it (only chains without data can be).
+        if let Some(last) = last_with_data {
+            let from = self.head + i;
+            for at in (from..from + last).rev() {
+                if self.chains[at].is_empty() {
+                    self.chains.remove(at);
+                }
+            }
+        }
+        self.total_len += total;
         self.touch();
         Ok(())
     }
@@ -171,9 +289,15 @@ impl Evbuffer {
             .map(Chain::space)
             .sum();
         if room < n {
-            // Keep the room of up to out.len() - 1 chains; one new chain
-            // takes the rest and replaces any chains after them.
-            let keep = (self.live().len() - start).min(out.len() - 1);
+            // libevent's evbuffer_expand_fast_: with fewer chains than
+            // extents, keep them all and add one; otherwise keep only the
+            // last data chain's room and replace the empty chains by one.
+            let chains = self.live().len() - start;
+            let keep = if chains < out.len() {
+                chains
+            } else {
+                usize::from(start < d)
+            };
             let kept: usize = self.live()[start..start + keep]
                 .iter()
                 .map(Chain::space)

@@ -15,7 +15,8 @@
 
 use memchr::memmem;
 
-use super::{EolStyle, Evbuffer};
+use super::eol::EolStyle;
+use super::evbuffer::Evbuffer;
 use crate::error::{Error, Result};
 
 /// A position in an [`Evbuffer`] (libevent's `struct evbuffer_ptr`):

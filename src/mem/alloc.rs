@@ -43,8 +43,12 @@ fn dangling(layout: Layout) -> NonNull<[u8]> {
 mod hooked {
     //! The path through installed memory functions.
 
-    use super::*;
-    use crate::mem::MEM_ALIGN;
+    use std::alloc::Layout;
+    use std::ptr::NonNull;
+
+    use allocator_api2::alloc::AllocError;
+
+    use crate::mem::contract::MEM_ALIGN;
     use crate::mem::functions::MemFunctions;
 
     /// The message for a block that breaks the alignment promise.
@@ -127,6 +131,14 @@ mod hooked {
 #[inline]
 fn hooks() -> Option<&'static dyn crate::mem::functions::MemFunctions> {
     crate::mem::functions::hooks()
+}
+
+/// Fixes the memory source for the process (the memory functions if
+/// installed, else the global allocator): called when a base is created,
+/// so hooks installed later are refused even if nothing was allocated yet.
+pub(crate) fn freeze() {
+    #[cfg(feature = "mem-functions")]
+    hooks();
 }
 
 // SAFETY: blocks come from the installed memory functions (whose

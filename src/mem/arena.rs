@@ -55,11 +55,12 @@ use std::ptr::{self, NonNull};
 
 use allocator_api2::alloc::{AllocError, Allocator};
 
-use super::RventAlloc;
+use super::alloc::RventAlloc;
+use super::contract::MEM_ALIGN;
 use crate::error::{Error, Result};
 
 /// Alignment of every chunk (what the memory functions give).
-const CHUNK_ALIGN: usize = super::MEM_ALIGN;
+const CHUNK_ALIGN: usize = MEM_ALIGN;
 /// Bytes at the start of each chunk for its header (keeps data aligned).
 const HEADER: usize = CHUNK_ALIGN;
 /// Size of the first chunk, header included.

@@ -8,7 +8,7 @@ use std::sync::OnceLock;
 
 use allocator_api2::alloc::Allocator;
 
-use super::MEM_ALIGN;
+use super::contract::MEM_ALIGN;
 use crate::error::{Error, Result};
 
 /// A replacement `malloc` for [`set_mem_functions`]: a block of at least

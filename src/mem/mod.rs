@@ -65,13 +65,18 @@
 
 mod alloc;
 mod arena;
+mod contract;
 #[cfg(feature = "mem-functions")]
 mod functions;
+mod mem_vec;
 mod pool;
 mod stats;
 
 pub use alloc::RventAlloc;
+pub(crate) use alloc::freeze;
 pub use arena::Arena;
+pub use contract::{MEM_ALIGN, MEM_FUNCTIONS_IMPLEMENTED};
+pub(crate) use mem_vec::{MemVec, reserve, vec};
 pub(crate) use pool::{
     BaseGuard, chain_block, counters as pool_counters, free_chain_block, pool_box,
 };
@@ -84,40 +89,3 @@ pub use functions::{
     AllocatorFunctions, FreeFn, GlobalAllocFunctions, MallocFn, MemFunctions, ReallocFn,
     install_mem_functions, set_mem_functions,
 };
-
-/// A `Vec` of the event core: storage from [`RventAlloc`]. Grow it with
-/// [`reserve`] (or `try_reserve`), never with an infallible growing call.
-pub(crate) type MemVec<T> = allocator_api2::vec::Vec<T, RventAlloc>;
-
-/// An empty [`MemVec`]; allocates nothing.
-#[inline]
-pub(crate) const fn vec<T>() -> MemVec<T> {
-    allocator_api2::vec::Vec::new_in(RventAlloc)
-}
-
-/// Room for `additional` more elements in `v`, or [`Error::Alloc`] with `v`
-/// unchanged.
-///
-/// [`Error::Alloc`]: crate::Error::Alloc
-#[inline]
-pub(crate) fn reserve<T>(v: &mut MemVec<T>, additional: usize) -> crate::error::Result<()> {
-    v.try_reserve(additional)
-        .map_err(|_| crate::error::Error::Alloc)
-}
-
-/// Fixes the memory source for the process (the memory functions if
-/// installed, else the global allocator): called when a base is created,
-/// so hooks installed later are refused even if nothing was allocated yet.
-pub(crate) fn freeze() {
-    #[cfg(feature = "mem-functions")]
-    functions::hooks();
-}
-
-/// Alignment of every block the memory functions return: 16 bytes, what the
-/// C library's `malloc` guarantees on x86-64 (`alignof(max_align_t)`).
-pub const MEM_ALIGN: usize = 16;
-
-/// Whether this build has `set_mem_functions` (the `mem-functions` cargo
-/// feature) — libevent's `EVENT_SET_MEM_FUNCTIONS_IMPLEMENTED`.
-#[doc(alias = "EVENT_SET_MEM_FUNCTIONS_IMPLEMENTED")]
-pub const MEM_FUNCTIONS_IMPLEMENTED: bool = cfg!(feature = "mem-functions");

@@ -48,7 +48,8 @@ use std::ptr::NonNull;
 
 use allocator_api2::alloc::{AllocError, Allocator};
 
-use super::{MEM_ALIGN, RventAlloc};
+use super::alloc::RventAlloc;
+use super::contract::MEM_ALIGN;
 use crate::error::{Error, Result};
 
 /// Number of size classes.

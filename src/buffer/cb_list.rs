@@ -1,0 +1,209 @@
+//! The bookkeeping behind an evbuffer's change callbacks (`callback.rs`):
+//! what a callback is told ([`CbInfo`], libevent's `evbuffer_cb_info`),
+//! its handle ([`CbEntry`]), the list a buffer keeps once it has a
+//! callback (`CbList`), and the deferred callbacks a base's loop delivers
+//! (`DeferredCbs`).
+//!
+//! The list is generic over the buffer type so that the buffer can hold it
+//! while this file names no buffer: the types here sit below
+//! [`Evbuffer`](super::evbuffer::Evbuffer), the behaviour in `callback.rs`
+//! above it.
+
+use std::any::Any;
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+
+use crate::base::{BaseExt, EventBase};
+use crate::deferred::{DeferredQueue, DeferredWork};
+
+/// What changed since a callback's previous invocation round
+/// (libevent's `struct evbuffer_cb_info`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[doc(alias = "evbuffer_cb_info")]
+pub struct CbInfo {
+    /// The length when the changes began.
+    pub orig_size: usize,
+    /// Bytes added since.
+    pub n_added: usize,
+    /// Bytes removed since.
+    pub n_deleted: usize,
+}
+
+impl CbInfo {
+    /// The length after the changes.
+    #[inline]
+    pub fn new_size(&self) -> usize {
+        self.orig_size + self.n_added - self.n_deleted
+    }
+}
+
+/// A registered callback (libevent's `struct evbuffer_cb_entry *`), for
+/// [`Evbuffer::remove_cb`](crate::buffer::Evbuffer::remove_cb) and
+/// [`Evbuffer::cb_set_enabled`](crate::buffer::Evbuffer::cb_set_enabled).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[doc(alias = "evbuffer_cb_entry")]
+pub struct CbEntry {
+    /// The identity of the buffer it was registered on.
+    pub(super) buf: u64,
+    pub(super) id: u64,
+}
+
+/// A synchronous callback of a buffer of type `B`.
+type SyncFn<B> = Box<dyn FnMut(&mut B, &CbInfo)>;
+/// A deferred callback, run by a base of type `EventBase<X>`.
+type DeferredFn<X> = Box<dyn FnMut(&mut EventBase<X>, &CbInfo)>;
+
+pub(super) struct Entry<F> {
+    pub(super) id: u64,
+    pub(super) enabled: bool,
+    /// `None` while the callback runs.
+    pub(super) f: Option<F>,
+}
+
+/// A buffer's callbacks and change counters; `B` is the buffer type
+/// (`Evbuffer`), a parameter so that this list does not name the buffer
+/// that holds it.
+pub(super) struct CbList<B> {
+    pub(super) entries: Vec<Entry<SyncFn<B>>>,
+    pub(super) n_added: usize,
+    pub(super) n_deleted: usize,
+    pub(super) next_id: u64,
+    pub(super) running: bool,
+    pub(super) deferred: Option<Rc<dyn DeferredSink>>,
+}
+
+impl<B> Default for CbList<B> {
+    fn default() -> Self {
+        CbList {
+            entries: Vec::new(),
+            n_added: 0,
+            n_deleted: 0,
+            next_id: 0,
+            running: false,
+            deferred: None,
+        }
+    }
+}
+
+impl<B> Drop for CbList<B> {
+    /// A dropped buffer's pending deferred delivery is cancelled (its
+    /// callbacks are dropped with it), as `evbuffer_free` does.
+    fn drop(&mut self) {
+        if let Some(d) = &self.deferred {
+            d.cancel();
+        }
+    }
+}
+
+/// The buffer's view of its deferred callbacks, whatever the type of the
+/// base that delivers them: the buffer is not generic, the callbacks are.
+pub(super) trait DeferredSink {
+    /// Adds `info` to what the next delivery reports; queues the delivery
+    /// on the base if it is not queued yet.
+    fn accumulate(self: Rc<Self>, info: CbInfo);
+    /// The buffer is gone: nothing more is delivered.
+    fn cancel(&self);
+    /// Removes every callback.
+    fn clear(&self);
+    fn is_empty(&self) -> bool;
+    /// Removes callback `id`; whether it was there.
+    fn remove(&self, id: u64) -> bool;
+    /// Enables or disables callback `id`; whether it was there.
+    fn set_enabled(&self, id: u64, enabled: bool) -> bool;
+    fn as_any(&self) -> &dyn Any;
+}
+
+/// The deferred callbacks of one buffer: queued on the base when changes
+/// are pending, run by the loop.
+pub(super) struct DeferredCbs<X: BaseExt> {
+    pub(super) queue: RefCell<Rc<DeferredQueue<EventBase<X>>>>,
+    pub(super) entries: RefCell<Vec<Entry<DeferredFn<X>>>>,
+    pub(super) queued: Cell<bool>,
+    pub(super) info: Cell<Option<CbInfo>>,
+}
+
+impl<X: BaseExt> DeferredSink for DeferredCbs<X> {
+    fn accumulate(self: Rc<Self>, info: CbInfo) {
+        let merged = match self.info.get() {
+            Some(mut acc) => {
+                acc.n_added += info.n_added;
+                acc.n_deleted += info.n_deleted;
+                acc
+            }
+            None => info,
+        };
+        self.info.set(Some(merged));
+        if !self.queued.replace(true) {
+            let queue = Rc::clone(&self.queue.borrow());
+            queue.push(self as Rc<dyn DeferredWork<EventBase<X>>>);
+        }
+    }
+
+    fn cancel(&self) {
+        self.info.set(None);
+        let entries = std::mem::take(&mut *self.entries.borrow_mut());
+        drop(entries);
+    }
+
+    fn clear(&self) {
+        let entries = std::mem::take(&mut *self.entries.borrow_mut());
+        drop(entries);
+    }
+
+    fn is_empty(&self) -> bool {
+        self.entries.borrow().is_empty()
+    }
+
+    fn remove(&self, id: u64) -> bool {
+        let mut es = self.entries.borrow_mut();
+        let Some(j) = es.iter().position(|e| e.id == id) else {
+            return false;
+        };
+        let e = es.remove(j);
+        drop(es);
+        drop(e);
+        true
+    }
+
+    fn set_enabled(&self, id: u64, enabled: bool) -> bool {
+        let mut es = self.entries.borrow_mut();
+        match es.iter_mut().find(|e| e.id == id) {
+            Some(e) => {
+                e.enabled = enabled;
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
+
+impl<X: BaseExt> DeferredWork<EventBase<X>> for DeferredCbs<X> {
+    fn run(self: Rc<Self>, base: &mut EventBase<X>) {
+        self.queued.set(false);
+        let Some(info) = self.info.take() else {
+            return;
+        };
+        let mut i = 0;
+        loop {
+            let (id, mut f) = {
+                let mut es = self.entries.borrow_mut();
+                let Some(e) = es.get_mut(i) else { break };
+                if !e.enabled || e.f.is_none() {
+                    i += 1;
+                    continue;
+                }
+                (e.id, e.f.take().expect("checked above"))
+            };
+            f(base, &info);
+            let mut es = self.entries.borrow_mut();
+            if let Some(j) = es.iter().position(|e| e.id == id) {
+                es[j].f = Some(f);
+                i = j + 1;
+            }
+        }
+    }
+}

@@ -1,0 +1,260 @@
+//! Moving data between buffers: [`Evbuffer::add_buffer`],
+//! [`Evbuffer::prepend_buffer`] and [`Evbuffer::remove_buffer`]
+//! (`evbuffer_add_buffer`, `evbuffer_prepend_buffer`,
+//! `evbuffer_remove_buffer`).
+//!
+//! Whole chains change lists without their bytes being copied; only
+//! `remove_buffer` copies, at most one partial chain. Both buffers are
+//! unchanged on error: the chain lists grow before the first chain moves,
+//! and a failed allocation puts moved chains back.
+
+use super::chain::Chain;
+use super::evbuffer::{Evbuffer, FROZEN_END, FROZEN_FRONT, HAS_CBS};
+use crate::error::{Error, Result};
+use crate::mem::{self, MemVec};
+
+impl Evbuffer {
+    /// Moves all of `src`'s data to the end of `self` without copying it;
+    /// `src` is left empty.
+    ///
+    /// # Errors
+    /// [`Error::Alloc`] if the chain list cannot grow;
+    /// [`Error::InvalidArgument`] if the length would overflow. Both
+    /// buffers are unchanged on error.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (mut a, mut b) = (rvent::Evbuffer::new(), rvent::Evbuffer::new());
+    /// a.add(b"abc")?;
+    /// b.add(b"def")?;
+    /// a.add_buffer(&mut b)?;
+    /// assert_eq!((a.len(), b.len()), (6, 0));
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
+    #[doc(alias = "evbuffer_add_buffer")]
+    #[inline]
+    pub fn add_buffer(&mut self, src: &mut Evbuffer) -> Result<()> {
+        if (self.hooks & (FROZEN_END | HAS_CBS)) | (src.hooks & (FROZEN_FRONT | HAS_CBS)) != 0 {
+            return self.hooked2(src, FROZEN_END, FROZEN_FRONT, |d, s| d.add_buffer_raw(s));
+        }
+        self.add_buffer_raw(src)
+    }
+
+    pub(super) fn add_buffer_raw(&mut self, src: &mut Evbuffer) -> Result<()> {
+        if src.is_empty() {
+            return Ok(());
+        }
+        let total = self
+            .total_len
+            .checked_add(src.total_len)
+            .ok_or(Error::InvalidArgument("buffer length overflows"))?;
+        if self.is_empty() {
+            // Swap the lists; `self`'s (empty) chains are dropped with src's.
+            std::mem::swap(&mut self.chains, &mut src.chains);
+            std::mem::swap(&mut self.head, &mut src.head);
+            // src keeps our empty chains for its next adds; our trailing
+            // empty chains (from src) stay trailing.
+        } else {
+            let k = src.data_chains();
+            self.reserve_chains(k)?;
+            let d = self.data_chains();
+            self.truncate_chains(d);
+            let from = src.head;
+            for c in &mut src.chains[from..from + k] {
+                self.chains.push(std::mem::replace(c, Chain::EMPTY));
+            }
+            src.pop_front_chains(k);
+        }
+        self.total_len = total;
+        src.total_len = 0;
+        self.touch();
+        src.touch();
+        Ok(())
+    }
+
+    /// Moves all of `src`'s data to the front of `self` without copying
+    /// it; `src` is left empty.
+    ///
+    /// # Errors
+    /// [`Error::Alloc`] or [`Error::InvalidArgument`] (length overflow);
+    /// both buffers are unchanged on error.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (mut a, mut b) = (rvent::Evbuffer::new(), rvent::Evbuffer::new());
+    /// a.add(b"world")?;
+    /// b.add(b"hello ")?;
+    /// a.prepend_buffer(&mut b)?;
+    /// assert_eq!(a.pullup(None).as_deref(), Some(&b"hello world"[..]));
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
+    #[doc(alias = "evbuffer_prepend_buffer")]
+    pub fn prepend_buffer(&mut self, src: &mut Evbuffer) -> Result<()> {
+        if (self.hooks | src.hooks) & (FROZEN_FRONT | HAS_CBS) != 0 {
+            return self.hooked2(src, FROZEN_FRONT, FROZEN_FRONT, |d, s| {
+                d.prepend_buffer_raw(s)
+            });
+        }
+        self.prepend_buffer_raw(src)
+    }
+
+    fn prepend_buffer_raw(&mut self, src: &mut Evbuffer) -> Result<()> {
+        if src.is_empty() {
+            return Ok(());
+        }
+        if self.is_empty() {
+            return self.add_buffer_raw(src);
+        }
+        let total = self
+            .total_len
+            .checked_add(src.total_len)
+            .ok_or(Error::InvalidArgument("buffer length overflows"))?;
+        let k = src.data_chains();
+        if self.head >= k {
+            let from = src.head;
+            self.head -= k;
+            for j in 0..k {
+                self.chains[self.head + j] =
+                    std::mem::replace(&mut src.chains[from + j], Chain::EMPTY);
+            }
+        } else {
+            // src's list receives our chains, then the lists swap.
+            let ours = self.live().len();
+            src.truncate_chains(k);
+            src.reserve_chains(ours)?;
+            let from = self.head;
+            for c in &mut self.chains[from..] {
+                src.chains.push(std::mem::replace(c, Chain::EMPTY));
+            }
+            std::mem::swap(&mut self.chains, &mut src.chains);
+            std::mem::swap(&mut self.head, &mut src.head);
+        }
+        src.truncate_chains(0);
+        self.total_len = total;
+        src.total_len = 0;
+        self.touch();
+        src.touch();
+        Ok(())
+    }
+
+    /// Moves up to `n` bytes from the front of `self` to the end of `dst`:
+    /// whole chains move without copying, at most one partial chain is
+    /// copied. Returns the bytes moved.
+    ///
+    /// # Errors
+    /// [`Error::Alloc`] or [`Error::InvalidArgument`] (length overflow);
+    /// both buffers are unchanged on error.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (mut src, mut dst) = (rvent::Evbuffer::new(), rvent::Evbuffer::new());
+    /// src.add(&[7u8; 3000])?;
+    /// assert_eq!(src.remove_buffer(&mut dst, 1280)?, 1280);
+    /// assert_eq!((src.len(), dst.len()), (1720, 1280));
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
+    #[doc(alias = "evbuffer_remove_buffer")]
+    pub fn remove_buffer(&mut self, dst: &mut Evbuffer, n: usize) -> Result<usize> {
+        if (dst.hooks & (FROZEN_END | HAS_CBS)) | (self.hooks & (FROZEN_FRONT | HAS_CBS)) != 0 {
+            return dst.hooked2(self, FROZEN_END, FROZEN_FRONT, |d, s| {
+                s.remove_buffer_raw(d, n)
+            });
+        }
+        self.remove_buffer_raw(dst, n)
+    }
+
+    fn remove_buffer_raw(&mut self, dst: &mut Evbuffer, n: usize) -> Result<usize> {
+        if n >= self.total_len {
+            let moved = self.total_len;
+            dst.add_buffer_raw(self)?;
+            return Ok(moved);
+        }
+        if n == 0 {
+            return Ok(0);
+        }
+        let total = dst
+            .total_len
+            .checked_add(n)
+            .ok_or(Error::InvalidArgument("buffer length overflows"))?;
+        // Whole chains that fit in n.
+        let (mut k, mut whole) = (0, 0);
+        for c in self.live() {
+            if whole + c.len() > n {
+                break;
+            }
+            whole += c.len();
+            k += 1;
+        }
+        let rest = n - whole;
+        dst.reserve_chains(k + 1)?;
+        // Move the whole chains (reversibly: their slots stay in self).
+        let d = dst.data_chains();
+        let kept_empties = dst.live().len() - d;
+        let mut parked: MemVec<Chain> = mem::vec();
+        if kept_empties > 0 && k > 0 {
+            // Trailing empty chains of dst would end up in the middle.
+            mem::reserve(&mut parked, kept_empties)?;
+            let cut = dst.head + d;
+            for c in dst.chains.drain(cut..) {
+                parked.push(c);
+            }
+        }
+        let from = self.head;
+        let before = dst.chains.len();
+        for c in &mut self.chains[from..from + k] {
+            dst.chains.push(std::mem::replace(c, Chain::EMPTY));
+        }
+        if rest > 0 {
+            let (plan, size) = dst.plan_append(rest);
+            let fresh = if size != 0 {
+                match Chain::with_capacity(size) {
+                    Ok(c) => Some(c),
+                    Err(e) => {
+                        // Undo: chains go back to their slots.
+                        for (j, c) in dst.chains.drain(before..).enumerate() {
+                            self.chains[from + j] = c;
+                        }
+                        for c in parked {
+                            dst.chains.push(c);
+                        }
+                        return Err(e);
+                    }
+                }
+            } else {
+                None
+            };
+            let src_chain = &self.chains[from + k];
+            dst.append_planned(&src_chain.data()[..rest], plan, fresh);
+            self.chains[from + k].advance(rest);
+        }
+        drop(parked);
+        self.pop_front_chains(k);
+        self.total_len -= n;
+        dst.total_len = total;
+        self.touch();
+        dst.touch();
+        Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn remove_buffer_parks_dst_empties() {
+        let (mut a, mut d) = (Evbuffer::new(), Evbuffer::new());
+        d.add(b"1").unwrap();
+        d.expand(10_000).unwrap();
+        a.add(&[5; 2000]).unwrap();
+        a.add(&[6; 3000]).unwrap();
+        assert_eq!(a.remove_buffer(&mut d, 2500).unwrap(), 2500);
+        a.assert_invariants();
+        d.assert_invariants();
+        assert_eq!(d.len(), 2501);
+        assert_eq!(a.len(), 2500);
+    }
+}
