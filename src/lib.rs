@@ -54,6 +54,7 @@ mod backend;
 pub mod base;
 pub mod buffer;
 pub mod bufferevent;
+mod callback_slot;
 mod clock;
 mod config;
 mod debug;

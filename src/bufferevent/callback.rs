@@ -10,7 +10,7 @@
 //! `set_event_callback(base, e)`; the context is what the closures
 //! capture.
 //!
-//! A callback runs taken out of its record (`slot.rs`): setting or
+//! A callback runs taken out of its record (`callback_slot.rs`): setting or
 //! clearing it from inside itself takes effect when it returns, and a
 //! callback that panics is dropped (see the [module
 //! docs](crate::bufferevent#panics-in-callbacks)).
@@ -55,7 +55,7 @@ impl Bufferevent {
     {
         self.rec(base)?;
         let cb = data_fn(cb)?;
-        let old = self.rec_mut(base)?.readcb.set(cb);
+        let old = self.rec_mut(base)?.replace_data(true, Some(cb));
         drop(old);
         Ok(())
     }
@@ -73,7 +73,7 @@ impl Bufferevent {
     {
         self.rec(base)?;
         let cb = data_fn(cb)?;
-        let old = self.rec_mut(base)?.writecb.set(cb);
+        let old = self.rec_mut(base)?.replace_data(false, Some(cb));
         drop(old);
         Ok(())
     }
@@ -91,7 +91,7 @@ impl Bufferevent {
     {
         self.rec(base)?;
         let cb = event_fn(cb)?;
-        let old = self.rec_mut(base)?.eventcb.set(cb);
+        let old = self.rec_mut(base)?.replace_event(Some(cb));
         drop(old);
         Ok(())
     }
@@ -103,7 +103,7 @@ impl Bufferevent {
     /// [`Error::StaleBufferevent`](crate::Error::StaleBufferevent).
     #[doc(alias = "bufferevent_setcb")]
     pub fn clear_read_callback<X: BevHost>(self, base: &mut EventBase<X>) -> Result<()> {
-        let old = self.rec_mut(base)?.readcb.clear();
+        let old = self.rec_mut(base)?.replace_data(true, None);
         drop(old);
         Ok(())
     }
@@ -114,7 +114,7 @@ impl Bufferevent {
     /// [`Error::StaleBufferevent`](crate::Error::StaleBufferevent).
     #[doc(alias = "bufferevent_setcb")]
     pub fn clear_write_callback<X: BevHost>(self, base: &mut EventBase<X>) -> Result<()> {
-        let old = self.rec_mut(base)?.writecb.clear();
+        let old = self.rec_mut(base)?.replace_data(false, None);
         drop(old);
         Ok(())
     }
@@ -125,7 +125,7 @@ impl Bufferevent {
     /// [`Error::StaleBufferevent`](crate::Error::StaleBufferevent).
     #[doc(alias = "bufferevent_setcb")]
     pub fn clear_event_callback<X: BevHost>(self, base: &mut EventBase<X>) -> Result<()> {
-        let old = self.rec_mut(base)?.eventcb.clear();
+        let old = self.rec_mut(base)?.replace_event(None);
         drop(old);
         Ok(())
     }
@@ -138,7 +138,11 @@ impl Bufferevent {
     #[doc(alias = "bufferevent_setcb")]
     pub fn clear_callbacks<X: BevHost>(self, base: &mut EventBase<X>) -> Result<()> {
         let r = self.rec_mut(base)?;
-        let old = (r.readcb.clear(), r.writecb.clear(), r.eventcb.clear());
+        let old = (
+            r.replace_data(true, None),
+            r.replace_data(false, None),
+            r.replace_event(None),
+        );
         drop(old);
         Ok(())
     }
@@ -165,9 +169,9 @@ impl Bufferevent {
     pub fn has_callbacks<X: BevHost>(self, base: &EventBase<X>) -> Result<HasCallbacks> {
         let r = self.rec(base)?;
         Ok(HasCallbacks {
-            read: r.readcb.is_set(),
-            write: r.writecb.is_set(),
-            event: r.eventcb.is_set(),
+            read: r.readcb.is_some(),
+            write: r.writecb.is_some(),
+            event: r.eventcb.is_some(),
         })
     }
 }
@@ -177,8 +181,7 @@ fn call_data<X: BevHost>(base: &mut EventBase<X>, h: Bufferevent, read: bool) {
     let Some(r) = base.ext.bevs_mut().get_mut(h) else {
         return;
     };
-    let slot = if read { &mut r.readcb } else { &mut r.writecb };
-    if let Some(f) = slot.take() {
+    if let Some(f) = r.take_data(read) {
         run_data(base, h, read, f);
     }
 }
@@ -189,8 +192,7 @@ fn call_data<X: BevHost>(base: &mut EventBase<X>, h: Bufferevent, read: bool) {
 fn run_data<X: BevHost>(base: &mut EventBase<X>, h: Bufferevent, read: bool, mut f: DataFn<X>) {
     f(base, h);
     let old = match base.ext.bevs_mut().get_mut(h) {
-        Some(r) if read => r.readcb.put_back(f),
-        Some(r) => r.writecb.put_back(f),
+        Some(r) => r.put_back_data(read, f),
         None => Some(f),
     };
     drop(old);
@@ -201,12 +203,12 @@ fn call_event<X: BevHost>(base: &mut EventBase<X>, h: Bufferevent, what: BevEven
     let Some(r) = base.ext.bevs_mut().get_mut(h) else {
         return;
     };
-    let Some(mut f) = r.eventcb.take() else {
+    let Some(mut f) = r.take_event() else {
         return;
     };
     f(base, h, what);
     let old = match base.ext.bevs_mut().get_mut(h) {
-        Some(r) => r.eventcb.put_back(f),
+        Some(r) => r.put_back_event(f),
         None => Some(f),
     };
     drop(old);
@@ -249,8 +251,7 @@ pub(crate) fn prepare_data<X: BevHost>(r: &mut Rec<X>, read: bool, defer: bool) 
         r.pending |= if read { PENDING_READ } else { PENDING_WRITE };
         return Fire::Later;
     }
-    let slot = if read { &mut r.readcb } else { &mut r.writecb };
-    match slot.take() {
+    match r.take_data(read) {
         Some(f) => Fire::Now(f),
         None => Fire::Nothing,
     }

@@ -39,7 +39,7 @@
 //!   the handle API; what is added to a stand-in (say, the filter writes
 //!   to itself from inside its output filter) is appended to the real
 //!   buffer when the closure returns, and the next pass filters it;
-//! - the running closure is taken out of its slot (`slot.rs`), so a
+//! - the running closure is taken out of its slot (`callback_slot.rs`), so a
 //!   [`flush`](Bufferevent::flush) from inside it does not run it again;
 //! - freeing the filter (or its underlying) from inside is safe: the
 //!   buffers and the closure are dropped when it returns.
@@ -58,7 +58,6 @@ use super::closure::{FilterFn, FilterResult, filter_fn};
 use super::flags::{BevEvent, BevOptions, FlushMode};
 use super::handle::Bufferevent;
 use super::rec::{Filter, Kind, suspend};
-use super::slot::Slot;
 use super::table::BevHost;
 use super::timeouts;
 use crate::base::EventBase;
@@ -124,8 +123,9 @@ impl Bufferevent {
         underlying.rec(base)?;
         let kind = Kind::Filter(Filter {
             underlying,
-            input: Slot::Empty,
-            output: Slot::Empty,
+            input: None,
+            output: None,
+            running: Default::default(),
         });
         let f = base.bev_insert(kind, options)?;
         base.ext
@@ -215,11 +215,7 @@ impl Bufferevent {
         let Kind::Filter(flt) = &mut self.touch(base)?.kind else {
             return Err(Error::InvalidArgument("not a filter bufferevent"));
         };
-        let old = if input {
-            flt.input.set(filter)
-        } else {
-            flt.output.set(filter)
-        };
+        let old = flt.replace(input, filter);
         drop(old);
         Ok(())
     }
@@ -257,17 +253,9 @@ fn underlying_of<X: BevHost>(base: &EventBase<X>, f: Bufferevent) -> Option<Buff
     }
 }
 
-fn slot_mut<X: BevHost>(
-    base: &mut EventBase<X>,
-    f: Bufferevent,
-    input: bool,
-) -> Option<&mut Slot<FilterFn<X>>> {
+fn filter_mut<X: BevHost>(base: &mut EventBase<X>, f: Bufferevent) -> Option<&mut Filter<X>> {
     match &mut base.ext.bevs_mut().get_mut(f)?.kind {
-        Kind::Filter(flt) => Some(if input {
-            &mut flt.input
-        } else {
-            &mut flt.output
-        }),
+        Kind::Filter(flt) => Some(flt),
         _ => None,
     }
 }
@@ -280,12 +268,7 @@ fn take_filter<X: BevHost>(
     f: Bufferevent,
     input: bool,
 ) -> Option<Option<FilterFn<X>>> {
-    let slot = slot_mut(base, f, input)?;
-    match slot {
-        Slot::Empty => Some(None),
-        Slot::Set(_) => Some(slot.take()),
-        Slot::Taken => None,
-    }
+    filter_mut(base, f)?.take(input)
 }
 
 fn put_filter<X: BevHost>(
@@ -294,8 +277,8 @@ fn put_filter<X: BevHost>(
     input: bool,
     filter: FilterFn<X>,
 ) {
-    let old = match slot_mut(base, f, input) {
-        Some(slot) => slot.put_back(filter),
+    let old = match filter_mut(base, f) {
+        Some(flt) => flt.put_back(input, filter),
         None => Some(filter),
     };
     drop(old);
@@ -638,7 +621,11 @@ pub(crate) fn release<X: BevHost>(base: &mut EventBase<X>, f: Bufferevent) {
     if close {
         let _ = u.free(base);
     } else if let Some(ru) = base.ext.bevs_mut().get_mut(u) {
-        let old = (ru.readcb.clear(), ru.writecb.clear(), ru.eventcb.clear());
+        let old = (
+            ru.replace_data(true, None),
+            ru.replace_data(false, None),
+            ru.replace_event(None),
+        );
         ru.read_suspend &= !suspend::FILT;
         base.ext.bevs_mut().mark_dirty(u);
         drop(old);

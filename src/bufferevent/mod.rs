@@ -115,7 +115,8 @@
 
 // Maintainer notes: the files form layers, each using only those above
 // it in this list (no file imports a file below it):
-//   flags, handle, slot           — public flag sets; the handles; a closure's slot
+//   flags, handle                 — public flag sets; the handles (callbacks are
+//                                   taken out to run with crate::callback_slot)
 //   closure, bucket               — stored closure types; token buckets and their records
 //   rec, table                    — one record; the table, its lookups, BevHost
 //   callback, timeouts, group     — running callbacks; generic timers; groups alone
@@ -139,7 +140,6 @@ mod pair;
 mod ratelimit;
 mod rec;
 mod service;
-mod slot;
 mod socket;
 mod table;
 mod timeouts;

@@ -11,9 +11,9 @@ use super::bucket::RateBox;
 use super::closure::{DataFn, EventFn, FilterFn};
 use super::flags::{BevEvent, BevOptions, DEFAULT_MAX_SINGLE_IO};
 use super::handle::Bufferevent;
-use super::slot::Slot;
 use crate::base::BaseExt;
 use crate::buffer::Evbuffer;
+use crate::callback_slot::Running;
 use crate::ev::Ev;
 use crate::handle::Event;
 use crate::mem::Pool;
@@ -102,8 +102,46 @@ pub(crate) struct Pair {
 /// directions' closures (empty: pass bytes through).
 pub(crate) struct Filter<X: BaseExt> {
     pub(crate) underlying: Bufferevent,
-    pub(crate) input: Slot<FilterFn<X>>,
-    pub(crate) output: Slot<FilterFn<X>>,
+    pub(crate) input: Option<FilterFn<X>>,
+    pub(crate) output: Option<FilterFn<X>>,
+    /// Which closure is out running (`INPUT`, `OUTPUT`).
+    pub(crate) running: Running,
+}
+
+impl<X: BaseExt> Filter<X> {
+    const INPUT: u8 = 1;
+    const OUTPUT: u8 = 2;
+
+    /// A direction's closure taken out to run: `Some(None)` to pass bytes
+    /// through, `None` to move nothing (the closure is running already,
+    /// or was lost to a panic).
+    pub(crate) fn take(&mut self, input: bool) -> Option<Option<FilterFn<X>>> {
+        let (bit, running, slot) = self.direction(input);
+        if running.is_out(bit) {
+            return None;
+        }
+        Some(running.take(bit, slot))
+    }
+
+    /// Puts a closure back after it ran, unless it was replaced meanwhile.
+    pub(crate) fn put_back(&mut self, input: bool, f: FilterFn<X>) -> Option<FilterFn<X>> {
+        let (bit, running, slot) = self.direction(input);
+        running.put_back(bit, slot, f)
+    }
+
+    /// Sets a direction's closure.
+    pub(crate) fn replace(&mut self, input: bool, f: FilterFn<X>) -> Option<FilterFn<X>> {
+        let (bit, running, slot) = self.direction(input);
+        running.replace(bit, slot, Some(f))
+    }
+
+    fn direction(&mut self, input: bool) -> (u8, &mut Running, &mut Option<FilterFn<X>>) {
+        if input {
+            (Self::INPUT, &mut self.running, &mut self.input)
+        } else {
+            (Self::OUTPUT, &mut self.running, &mut self.output)
+        }
+    }
 }
 
 /// The read and write timers of a bufferevent without a socket's events
@@ -124,9 +162,11 @@ pub(crate) struct Rec<X: BaseExt> {
     pub(crate) kind: Kind<X>,
     pub(crate) input: Evbuffer,
     pub(crate) output: Evbuffer,
-    pub(crate) readcb: Slot<DataFn<X>>,
-    pub(crate) writecb: Slot<DataFn<X>>,
-    pub(crate) eventcb: Slot<EventFn<X>>,
+    pub(crate) readcb: Option<DataFn<X>>,
+    pub(crate) writecb: Option<DataFn<X>>,
+    pub(crate) eventcb: Option<EventFn<X>>,
+    /// Which callback is out running (`Rec::READ_CB`…).
+    pub(crate) running: Running,
     pub(crate) read_low: usize,
     pub(crate) read_high: usize,
     pub(crate) write_low: usize,
@@ -170,9 +210,10 @@ impl<X: BaseExt> Rec<X> {
             kind,
             input,
             output: Evbuffer::new(),
-            readcb: Slot::Empty,
-            writecb: Slot::Empty,
-            eventcb: Slot::Empty,
+            readcb: None,
+            writecb: None,
+            eventcb: None,
+            running: Running::default(),
             read_low: 0,
             read_high: 0,
             write_low: 0,
@@ -193,6 +234,57 @@ impl<X: BaseExt> Rec<X> {
             rate: None,
             timers: None,
         }
+    }
+
+    const READ_CB: u8 = 1;
+    const WRITE_CB: u8 = 2;
+    const EVENT_CB: u8 = 4;
+
+    /// The read (`read`) or write callback, taken out to run.
+    #[inline]
+    pub(crate) fn take_data(&mut self, read: bool) -> Option<DataFn<X>> {
+        let (bit, running, slot) = self.data_slot(read);
+        running.take(bit, slot)
+    }
+
+    /// Puts a data callback back after it ran, unless it was set or
+    /// cleared meanwhile (then it is handed back, to be dropped).
+    #[inline]
+    pub(crate) fn put_back_data(&mut self, read: bool, f: DataFn<X>) -> Option<DataFn<X>> {
+        let (bit, running, slot) = self.data_slot(read);
+        running.put_back(bit, slot, f)
+    }
+
+    /// Sets or clears the read or write callback.
+    pub(crate) fn replace_data(&mut self, read: bool, f: Option<DataFn<X>>) -> Option<DataFn<X>> {
+        let (bit, running, slot) = self.data_slot(read);
+        running.replace(bit, slot, f)
+    }
+
+    #[inline]
+    fn data_slot(&mut self, read: bool) -> (u8, &mut Running, &mut Option<DataFn<X>>) {
+        if read {
+            (Self::READ_CB, &mut self.running, &mut self.readcb)
+        } else {
+            (Self::WRITE_CB, &mut self.running, &mut self.writecb)
+        }
+    }
+
+    /// The event callback, taken out to run.
+    #[inline]
+    pub(crate) fn take_event(&mut self) -> Option<EventFn<X>> {
+        self.running.take(Self::EVENT_CB, &mut self.eventcb)
+    }
+
+    /// Puts the event callback back after it ran, unless it was replaced.
+    #[inline]
+    pub(crate) fn put_back_event(&mut self, f: EventFn<X>) -> Option<EventFn<X>> {
+        self.running.put_back(Self::EVENT_CB, &mut self.eventcb, f)
+    }
+
+    /// Sets or clears the event callback.
+    pub(crate) fn replace_event(&mut self, f: Option<EventFn<X>>) -> Option<EventFn<X>> {
+        self.running.replace(Self::EVENT_CB, &mut self.eventcb, f)
     }
 
     /// Whether the record holds a live bufferevent.

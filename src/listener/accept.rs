@@ -80,7 +80,7 @@ fn accept_ready<X: ListenerHost>(base: &mut EventBase<X>, lev: ConnListener) {
                     let Some(r) = t.get_mut(lev) else {
                         return; // freed: the callback drops here
                     };
-                    if !r.is(st::CB_OUT) {
+                    if r.cb_replaced() {
                         // Replaced: the new one serves the next connection.
                         cb = r.take_cb();
                     }
@@ -137,9 +137,8 @@ fn accept_failed<X: ListenerHost>(base: &mut EventBase<X>, lev: ConnListener, e:
     let Some(r) = base.ext.listeners_mut().get_mut(lev) else {
         return;
     };
-    match r.errcb.take() {
+    match r.take_errcb() {
         Some(mut f) => {
-            r.set(st::ERRCB_OUT);
             let ran = panic::catch_unwind(AssertUnwindSafe(|| f(base, lev, e)));
             if let Some(r) = base.ext.listeners_mut().get_mut(lev) {
                 r.put_back_errcb(f);

@@ -18,6 +18,7 @@ use std::net::{SocketAddr, TcpStream};
 use std::os::fd::OwnedFd;
 
 use crate::base::{BaseExt, EventBase};
+use crate::callback_slot::Running;
 use crate::error::Result;
 use crate::handle::Event;
 use crate::mem::{self, MemVec, Pool};
@@ -71,10 +72,6 @@ pub(super) mod st {
     /// A callback panicked and the loop dropped the read event's closure;
     /// `enable` installs a new one.
     pub(crate) const POISONED: u8 = 1 << 3;
-    /// The accept callback is out, running; cleared when it is replaced.
-    pub(crate) const CB_OUT: u8 = 1 << 4;
-    /// The error callback is out, running; cleared when it is replaced.
-    pub(crate) const ERRCB_OUT: u8 = 1 << 5;
 }
 
 /// One listener's state.
@@ -90,6 +87,8 @@ pub(super) struct Rec<X: BaseExt> {
     pub(super) retry: Option<Event>,
     pub(super) cb: Option<AcceptFn<X>>,
     pub(super) errcb: Option<ErrorFn<X>>,
+    /// Which callback is out running (`Rec::ACCEPT_CB`, `Rec::ERROR_CB`).
+    pub(super) running: Running,
 }
 
 impl<X: BaseExt> Rec<X> {
@@ -103,6 +102,7 @@ impl<X: BaseExt> Rec<X> {
             retry: None,
             cb: Some(cb),
             errcb: None,
+            running: Running::default(),
         }
     }
 
@@ -121,41 +121,52 @@ impl<X: BaseExt> Rec<X> {
         self.state &= !bit;
     }
 
+    pub(super) const ACCEPT_CB: u8 = 1;
+    pub(super) const ERROR_CB: u8 = 2;
+
     /// Takes the accept callback out to run it.
     #[inline]
     pub(super) fn take_cb(&mut self) -> Option<AcceptFn<X>> {
-        self.set(st::CB_OUT);
-        self.cb.take()
+        self.running.take(Self::ACCEPT_CB, &mut self.cb)
     }
 
     /// Puts a running accept callback back, unless it was replaced.
     #[inline]
     pub(super) fn put_back_cb(&mut self, cb: Option<AcceptFn<X>>) {
-        if self.is(st::CB_OUT) {
-            self.clear(st::CB_OUT);
-            self.cb = cb;
+        if let Some(f) = cb {
+            let old = self.running.put_back(Self::ACCEPT_CB, &mut self.cb, f);
+            drop(old);
         }
+    }
+
+    /// The accept callback was replaced (or cleared) while out running.
+    #[inline]
+    pub(super) fn cb_replaced(&self) -> bool {
+        !self.running.is_out(Self::ACCEPT_CB)
     }
 
     /// Replaces the accept callback (the running one, if any, is dropped
     /// when it returns).
     pub(super) fn replace_cb(&mut self, cb: Option<AcceptFn<X>>) {
-        self.clear(st::CB_OUT);
-        self.cb = cb;
+        let old = self.running.replace(Self::ACCEPT_CB, &mut self.cb, cb);
+        drop(old);
+    }
+
+    /// Takes the error callback out to run it.
+    pub(super) fn take_errcb(&mut self) -> Option<ErrorFn<X>> {
+        self.running.take(Self::ERROR_CB, &mut self.errcb)
     }
 
     /// Puts a running error callback back, unless it was replaced.
     pub(super) fn put_back_errcb(&mut self, cb: ErrorFn<X>) {
-        if self.is(st::ERRCB_OUT) {
-            self.clear(st::ERRCB_OUT);
-            self.errcb = Some(cb);
-        }
+        let old = self.running.put_back(Self::ERROR_CB, &mut self.errcb, cb);
+        drop(old);
     }
 
     /// Replaces the error callback.
     pub(super) fn replace_errcb(&mut self, cb: Option<ErrorFn<X>>) {
-        self.clear(st::ERRCB_OUT);
-        self.errcb = cb;
+        let old = self.running.replace(Self::ERROR_CB, &mut self.errcb, cb);
+        drop(old);
     }
 }
 
