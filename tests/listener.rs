@@ -22,7 +22,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use rvent::{ConnListener, Error, Ev, Event, EventBase, ListenerOptions, LoopFlags};
-use util::{Counter, DropProbe, Log};
+use util::{Counter, DropProbe, Log, thread_cpu_time};
 
 const IO_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -155,14 +155,7 @@ fn error_callback_left_enabled_pauses_instead_of_spinning() {
     // The error callback neither disables nor frees: the listener pauses
     // for RETRY_DELAY between attempts instead of failing in a hot loop.
     let mut base = EventBase::new().unwrap();
-    let lev = ConnListener::from_fd(
-        &mut base,
-        bound_not_listening(),
-        opts(),
-        None,
-        |_, _, _, _| {},
-    )
-    .unwrap();
+    let lev = failing_listener(&mut base);
     let errors = Log::new();
     let e = errors.clone();
     lev.set_error_callback(&mut base, move |base, lev, _err| {
@@ -604,14 +597,7 @@ fn a_callback_changing_another_listener_does_not_stop_its_own_wakeup() {
 #[test]
 fn a_panicking_error_callback_keeps_both_callbacks_and_enable_resumes_it() {
     let mut base = EventBase::new().unwrap();
-    let lev = ConnListener::from_fd(
-        &mut base,
-        bound_not_listening(),
-        opts(),
-        None,
-        |_, _, _, _| {},
-    )
-    .unwrap();
+    let lev = failing_listener(&mut base);
     let errors = Counter::new();
     let e = errors.clone();
     lev.set_error_callback(&mut base, move |base, lev, _err| {
@@ -810,16 +796,9 @@ fn leave_free_descriptors(n: usize) {
     assert_eq!(unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &rl) }, 0);
 }
 
-/// CPU time this thread has used.
-fn thread_cpu_time() -> Duration {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: `ts` is a valid, writable timespec.
-    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
-    assert_eq!(rc, 0);
-    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
+/// A listener whose accepts fail (its socket is bound but not listening).
+fn failing_listener(base: &mut EventBase) -> ConnListener {
+    ConnListener::from_fd(base, bound_not_listening(), opts(), None, |_, _, _, _| {}).unwrap()
 }
 
 /// Echoes every read on `conn` back; closes it on "quit" or end of file.
