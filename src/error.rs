@@ -23,6 +23,9 @@ pub enum Error {
     /// A listener handle refers to a listener that was freed (or to
     /// another base).
     StaleListener,
+    /// A rate-limit group handle refers to a group that was freed (or to
+    /// another base).
+    StaleRateLimitGroup,
     /// An argument is out of range or a flag combination libevent rejects.
     InvalidArgument(&'static str),
     /// The call is not allowed in the object's current state.
@@ -44,6 +47,9 @@ impl fmt::Display for Error {
             Error::StaleEvent => f.write_str("event handle is stale (freed or from another base)"),
             Error::StaleBufferevent => {
                 f.write_str("bufferevent handle is stale (freed or from another base)")
+            }
+            Error::StaleRateLimitGroup => {
+                f.write_str("rate-limit group handle is stale (freed or from another base)")
             }
             Error::StaleListener => {
                 f.write_str("listener handle is stale (freed or from another base)")
@@ -92,6 +98,7 @@ mod tests {
             Error::StaleEvent,
             Error::StaleBufferevent,
             Error::StaleListener,
+            Error::StaleRateLimitGroup,
             Error::InvalidArgument("x"),
             Error::BadState("y"),
             Error::NoBackend,

@@ -23,7 +23,7 @@ use crate::handle::Event;
 
 /// What a freed (or another base's) group handle gets.
 fn stale() -> Error {
-    Error::BadState("rate-limit group handle is stale (freed or from another base)")
+    Error::StaleRateLimitGroup
 }
 
 /// Bytes moved by a group's members, from [`RateLimitGroup::totals`]
@@ -88,7 +88,7 @@ impl RateLimitGroup {
     /// levels above the new bursts are cut.
     ///
     /// # Errors
-    /// [`Error::BadState`] for a stale handle.
+    /// [`Error::StaleRateLimitGroup`] for a stale handle.
     #[doc(alias = "bufferevent_rate_limit_group_set_cfg")]
     pub fn set_cfg<X: BevHost>(self, base: &mut EventBase<X>, cfg: &TokenBucketCfg) -> Result<()> {
         let g = self.rec_mut(base)?;
@@ -100,7 +100,7 @@ impl RateLimitGroup {
     /// The configuration.
     ///
     /// # Errors
-    /// [`Error::BadState`] for a stale handle.
+    /// [`Error::StaleRateLimitGroup`] for a stale handle.
     pub fn cfg<X: BevHost>(self, base: &EventBase<X>) -> Result<TokenBucketCfg> {
         Ok(self.rec(base)?.cfg)
     }
@@ -110,7 +110,7 @@ impl RateLimitGroup {
     /// (`bufferevent_rate_limit_group_set_min_share`; default 64).
     ///
     /// # Errors
-    /// [`Error::BadState`] for a stale handle.
+    /// [`Error::StaleRateLimitGroup`] for a stale handle.
     #[doc(alias = "bufferevent_rate_limit_group_set_min_share")]
     pub fn set_min_share<X: BevHost>(self, base: &mut EventBase<X>, share: usize) -> Result<()> {
         self.rec_mut(base)?.min_share = share;
@@ -122,7 +122,7 @@ impl RateLimitGroup {
     /// (`bufferevent_rate_limit_group_get_totals`).
     ///
     /// # Errors
-    /// [`Error::BadState`] for a stale handle.
+    /// [`Error::StaleRateLimitGroup`] for a stale handle.
     #[doc(alias = "bufferevent_rate_limit_group_get_totals")]
     pub fn totals<X: BevHost>(self, base: &EventBase<X>) -> Result<RateLimitTotals> {
         let g = self.rec(base)?;
@@ -135,7 +135,7 @@ impl RateLimitGroup {
     /// Zeroes the totals (`bufferevent_rate_limit_group_reset_totals`).
     ///
     /// # Errors
-    /// [`Error::BadState`] for a stale handle.
+    /// [`Error::StaleRateLimitGroup`] for a stale handle.
     #[doc(alias = "bufferevent_rate_limit_group_reset_totals")]
     pub fn reset_totals<X: BevHost>(self, base: &mut EventBase<X>) -> Result<()> {
         let g = self.rec_mut(base)?;
@@ -147,7 +147,7 @@ impl RateLimitGroup {
     /// The group's read level (`bufferevent_rate_limit_group_get_read_limit`).
     ///
     /// # Errors
-    /// [`Error::BadState`] for a stale handle.
+    /// [`Error::StaleRateLimitGroup`] for a stale handle.
     #[doc(alias = "bufferevent_rate_limit_group_get_read_limit")]
     pub fn read_limit<X: BevHost>(self, base: &EventBase<X>) -> Result<isize> {
         self.level(base, true)
@@ -157,7 +157,7 @@ impl RateLimitGroup {
     /// (`bufferevent_rate_limit_group_get_write_limit`).
     ///
     /// # Errors
-    /// [`Error::BadState`] for a stale handle.
+    /// [`Error::StaleRateLimitGroup`] for a stale handle.
     #[doc(alias = "bufferevent_rate_limit_group_get_write_limit")]
     pub fn write_limit<X: BevHost>(self, base: &EventBase<X>) -> Result<isize> {
         self.level(base, false)
@@ -175,7 +175,7 @@ impl RateLimitGroup {
     /// every member stops reading until the bucket refills.
     ///
     /// # Errors
-    /// [`Error::BadState`] for a stale handle; [`Error::Io`] /
+    /// [`Error::StaleRateLimitGroup`] for a stale handle; [`Error::Io`] /
     /// [`Error::Alloc`] if the refill timer cannot be set.
     #[doc(alias = "bufferevent_rate_limit_group_decrement_read")]
     pub fn decrement_read<X: BevHost>(self, base: &mut EventBase<X>, n: isize) -> Result<()> {
@@ -198,8 +198,8 @@ impl RateLimitGroup {
     /// stale afterwards.
     ///
     /// # Errors
-    /// [`Error::BadState`] while it has members (remove them first) or for
-    /// a stale handle (already freed).
+    /// [`Error::BadState`] while it has members (remove them first);
+    /// [`Error::StaleRateLimitGroup`] if already freed.
     #[doc(alias = "bufferevent_rate_limit_group_free")]
     pub fn free<X: BevHost>(self, base: &mut EventBase<X>) -> Result<()> {
         if !self.rec(base)?.members.is_empty() {
