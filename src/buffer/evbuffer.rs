@@ -19,7 +19,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::cb_list::CbList;
 use super::chain::Chain;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::mem::{self, MemVec};
 
 /// Default of [`Evbuffer::max_read`] (libevent's `EVBUFFER_MAX_READ_DEFAULT`).
@@ -234,6 +234,14 @@ impl Evbuffer {
             if self.chains.capacity() - self.chains.len() >= n {
                 return Ok(());
             }
+        }
+        if self.chains.capacity() == 0 {
+            // A first list holds exactly what is asked (one chain, for a
+            // read or an add): most buffers never hold more, and an idle
+            // one keeps its list (cleared, not freed, so the next cycle
+            // makes no call), so it should be small. Growing beyond
+            // goes amortised.
+            return self.chains.try_reserve_exact(n).map_err(|_| Error::Alloc);
         }
         mem::reserve(&mut self.chains, n)
     }
