@@ -283,7 +283,7 @@ impl Bufferevent {
             if let Some(r) = base.ext.bevs_mut().get_mut(h)
                 && let Kind::Socket(s) = &mut r.kind
             {
-                s.dns_error = Some(outcome);
+                s.dns_error = Some(outcome.into_boxed_str());
                 fire_event(base, h, BevEvent::ERROR, false);
             }
         })?;
@@ -312,7 +312,7 @@ impl Bufferevent {
     #[doc(alias = "bufferevent_socket_get_dns_error")]
     pub fn dns_error<X: BevHost>(self, base: &EventBase<X>) -> Result<Option<String>> {
         Ok(match &self.rec(base)?.kind {
-            Kind::Socket(s) => s.dns_error.clone(),
+            Kind::Socket(s) => s.dns_error.as_deref().map(String::from),
             _ => None,
         })
     }
