@@ -88,7 +88,7 @@ pub(crate) use pool::{
     BaseGuard, chain_block, counters as pool_counters, free_chain_block, pool_box,
 };
 pub use pool::{POOL_DEFAULT_HIGH_WATER, POOL_MAX_SIZE, Pool};
-pub(crate) use rc::{MemArc, MemRc, RcBox, rc_box};
+pub(crate) use rc::{MemArc, MemRc, rc_box};
 pub use stats::MemStats;
 pub(crate) use stats::snapshot as stats_snapshot;
 

@@ -121,7 +121,10 @@ impl<T: ?Sized> Clone for MemRc<T> {
     fn clone(&self) -> Self {
         let c = &self.inner().count;
         // As `Rc`: a count that would wrap means leaked handles; stop.
-        let n = c.get().checked_add(1).unwrap_or_else(|| std::process::abort());
+        let n = c
+            .get()
+            .checked_add(1)
+            .unwrap_or_else(|| std::process::abort());
         c.set(n);
         MemRc {
             ptr: self.ptr,
