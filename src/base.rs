@@ -10,8 +10,6 @@
 //! left open (libevent's `event_base_free` does not close them either).
 
 use std::cell::Cell;
-use std::rc::Rc;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, SystemTime};
 
@@ -25,7 +23,7 @@ use crate::error::{Error, Result};
 use crate::flags::flag_set;
 use crate::handle::Event;
 use crate::log::{Severity, log};
-use crate::mem::{self, Arena, BaseGuard, MemStats, MemVec, Pool};
+use crate::mem::{self, Arena, BaseGuard, MemArc, MemRc, MemStats, MemVec, Pool};
 use crate::notifier::Shared;
 use crate::signal_map::SignalMap;
 use crate::slots::{Slots, state};
@@ -78,7 +76,7 @@ pub struct EventBase<X: BaseExt = ()> {
     pub(crate) commons: MemVec<CommonQueue>,
     pub(crate) backend: Backend,
     pub(crate) signals: SignalMap,
-    pub(crate) notify: Arc<Shared>,
+    pub(crate) notify: MemArc<Shared>,
     pub(crate) epoch: Epoch,
     /// Cached monotonic ns (0 = empty) and wall clock keyed by it.
     pub(crate) cached_now: Cell<u64>,
@@ -103,7 +101,7 @@ pub struct EventBase<X: BaseExt = ()> {
     /// to the pool.
     pub(crate) ext: X,
     /// Work queued without the base, run at the start of each iteration.
-    pub(crate) deferred: Rc<DeferredQueue<EventBase<X>>>,
+    pub(crate) deferred: MemRc<DeferredQueue<EventBase<X>>>,
     /// The queue was handed out, so work may be queued in it: until then
     /// the loop does not look at it.
     pub(crate) deferred_shared: Cell<bool>,
@@ -195,7 +193,7 @@ impl<X: BaseExt> EventBase<X> {
     /// ```
     #[doc(alias = "event_base_new_with_config")]
     pub fn with_config(cfg: &Config) -> Result<Self> {
-        if cfg.avoid.iter().any(|m| m.eq_ignore_ascii_case("epoll")) {
+        if cfg.avoid_epoll {
             return Err(Error::NoBackend);
         }
         if !EPOLL_FEATURES.contains(cfg.require) {
@@ -209,7 +207,8 @@ impl<X: BaseExt> EventBase<X> {
         mem::freeze();
         let backend = Backend::new()?;
         let active = ActiveQueues::new(1)?;
-        let notify = Arc::new(Shared::new(&backend)?);
+        let notify = MemArc::try_new(Shared::new(&backend)?)?;
+        let deferred = MemRc::try_new(DeferredQueue::default())?;
         if env && std::env::var_os("EVENT_SHOW_METHOD").is_some() {
             log(Severity::Msg, format_args!("libevent using: epoll"));
         }
@@ -242,7 +241,7 @@ impl<X: BaseExt> EventBase<X> {
             running_signal: crate::slots::NIL,
             arena: Arena::default(),
             ext: X::default(),
-            deferred: Default::default(),
+            deferred,
             deferred_shared: Cell::new(false),
             _pool_guard: BaseGuard::new(),
         })

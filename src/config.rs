@@ -55,7 +55,10 @@ pub(crate) const EPOLL_FEATURES: Features = Features::ET
 /// (`struct event_config`).
 #[derive(Clone, Debug, Default)]
 pub struct Config {
-    pub(crate) avoid: Vec<String>,
+    /// `avoid_method("epoll")` was called. rvent has no other backend, so
+    /// that is all an avoided-method list could change: the config keeps
+    /// no list and allocates nothing.
+    pub(crate) avoid_epoll: bool,
     pub(crate) require: Features,
     pub(crate) flags: BaseFlags,
     pub(crate) max_interval: Option<Duration>,
@@ -71,10 +74,12 @@ impl Config {
     }
 
     /// Refuses the backend called `method`, e.g. `"epoll"`
-    /// (`event_config_avoid_method`).
+    /// (`event_config_avoid_method`; the name is compared ignoring ASCII
+    /// case). Names of backends rvent does not have are accepted and have
+    /// no effect, so nothing is stored or allocated.
     #[doc(alias = "event_config_avoid_method")]
     pub fn avoid_method(&mut self, method: &str) -> &mut Config {
-        self.avoid.push(method.to_owned());
+        self.avoid_epoll |= method.eq_ignore_ascii_case("epoll");
         self
     }
 

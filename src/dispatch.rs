@@ -27,7 +27,6 @@
 //! (`del` of an active event) and finding the next queue are all O(1) and
 //! never allocate.
 
-use std::rc::Rc;
 use std::time::Duration;
 
 use mio::Token;
@@ -42,7 +41,7 @@ use crate::event::{EventFn, event_fn};
 use crate::flags::flag_set;
 use crate::handle::Event;
 use crate::log::{Severity, log};
-
+use crate::mem::MemRc;
 use crate::slots::{NIL, state};
 
 flag_set! {
@@ -91,9 +90,9 @@ impl<X: BaseExt> EventBase<X> {
 
     /// The base's deferred queue, for code that must queue work later
     /// without `&mut EventBase`.
-    pub(crate) fn deferred_queue(&self) -> Rc<DeferredQueue<EventBase<X>>> {
+    pub(crate) fn deferred_queue(&self) -> MemRc<DeferredQueue<EventBase<X>>> {
         self.deferred_shared.set(true);
-        Rc::clone(&self.deferred)
+        MemRc::clone(&self.deferred)
     }
 
     /// Runs the work queued before this call; returns how many items ran.

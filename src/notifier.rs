@@ -3,8 +3,8 @@
 //! mutex and a `mio::Waker`). Below the base, which holds the shared half;
 //! the loop side that runs the commands is in `thread.rs`.
 
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use mio::Waker;
@@ -13,7 +13,7 @@ use crate::backend::{Backend, WAKER_TOKEN};
 use crate::error::{Error, Result};
 use crate::ev::Ev;
 use crate::handle::Event;
-use crate::mem::{self, MemVec};
+use crate::mem::{self, MemArc, MemVec};
 
 #[derive(Clone, Copy)]
 pub(crate) enum Command {
@@ -60,6 +60,13 @@ impl Shared {
 /// A `Send + Sync` handle that wakes a base's loop and sends it commands
 /// from any thread (`evthread_make_base_notifiable`).
 ///
+/// The state it shares with the base is one block from the memory
+/// functions (made with the base), and the last handle — the base's or a
+/// notifier's, on whatever thread drops it — frees it there: the memory
+/// functions must therefore be callable from any thread, as
+/// [`MemFunctions`](crate::MemFunctions) requires. Getting and cloning a
+/// notifier allocates nothing.
+///
 /// # Examples
 /// ```
 /// use rvent::{Ev, Event, EventBase};
@@ -76,7 +83,7 @@ impl Shared {
 /// ```
 #[derive(Clone)]
 pub struct Notifier {
-    pub(crate) shared: Arc<Shared>,
+    pub(crate) shared: MemArc<Shared>,
 }
 
 impl std::fmt::Debug for Notifier {

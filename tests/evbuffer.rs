@@ -1893,8 +1893,8 @@ mod callbacks {
     fn callbacks() {
         let mut buf = Evbuffer::new();
         let (out1, out2): (Log, Log) = Default::default();
-        let cb1 = buf.add_cb(logger(&out1));
-        let cb2 = buf.add_cb(logger(&out2));
+        let cb1 = buf.add_cb(logger(&out1)).unwrap();
+        let cb2 = buf.add_cb(logger(&out2)).unwrap();
         buf.add_fmt(format_args!("The {} magic words are spotty pea!!!!", 2))
             .unwrap(); // 0->36
         assert_eq!(buf.len(), 36);
@@ -1916,19 +1916,20 @@ mod callbacks {
         out1.borrow_mut().clear();
         out2.borrow_mut().clear();
         buf.drain(buf.len()).unwrap();
-        buf.add_cb(logger(&out1));
-        buf.add_cb(logger(&out2));
+        buf.add_cb(logger(&out1)).unwrap();
+        buf.add_cb(logger(&out2)).unwrap();
         buf.set_cb(Some(|b: &mut Evbuffer, i: &CbInfo| {
             if i.new_size() > i.orig_size {
                 b.drain(i.new_size()).unwrap();
             }
-        }));
+        }))
+        .unwrap();
         buf.add_fmt(format_args!("This should get drained right away."))
             .unwrap();
         assert_eq!(buf.len(), 0);
         assert_eq!(*out1.borrow(), "");
         assert_eq!(*out2.borrow(), "");
-        buf.set_cb(None::<fn(&mut Evbuffer, &CbInfo)>);
+        buf.set_cb(None::<fn(&mut Evbuffer, &CbInfo)>).unwrap();
         buf.add_fmt(format_args!("This will not.")).unwrap();
         assert_eq!(content(&buf), b"This will not.");
     }
@@ -1940,7 +1941,7 @@ mod callbacks {
         buf.add(b"foo").unwrap();
         let seen = Rc::new(Cell::new(None));
         let s = seen.clone();
-        buf.add_cb(move |_, i| s.set(Some(*i)));
+        buf.add_cb(move |_, i| s.set(Some(*i))).unwrap();
         buf.prepend(&[b'x'; 8096]).unwrap();
         assert_eq!(
             seen.get(),
@@ -1956,8 +1957,8 @@ mod callbacks {
     fn both_buffers_of_a_move_are_told() {
         let (mut a, mut b) = (Evbuffer::new(), Evbuffer::new());
         let (la, lb): (Log, Log) = Default::default();
-        a.add_cb(logger(&la));
-        b.add_cb(logger(&lb));
+        a.add_cb(logger(&la)).unwrap();
+        b.add_cb(logger(&lb)).unwrap();
         a.add(b"12345").unwrap();
         a.remove_buffer(&mut b, 2).unwrap();
         b.add_buffer(&mut a).unwrap();
@@ -1984,7 +1985,8 @@ mod callbacks {
             if b.len() > 4 {
                 b.drain(2).unwrap(); // re-entrant change: no recursion
             }
-        });
+        })
+        .unwrap();
         buf.add(b"abcdefg").unwrap();
         assert_eq!(*log.borrow(), "0+7-0; 7+0-2; 5+0-2; ");
         assert_eq!(content(&buf), b"efg");
@@ -1995,7 +1997,7 @@ mod callbacks {
         let mut buf = Evbuffer::new();
         let calls = Rc::new(Cell::new(0));
         let c = calls.clone();
-        buf.add_cb(move |_, _| c.set(c.get() + 1));
+        buf.add_cb(move |_, _| c.set(c.get() + 1)).unwrap();
         buf.add(b"").unwrap();
         buf.drain(0).unwrap();
         assert!(buf.pullup(None).is_none());
@@ -2011,10 +2013,12 @@ mod callbacks {
         let mut buf = Evbuffer::new();
         let seen = Rc::new(RefCell::new(Vec::new()));
         let s = seen.clone();
-        let e = buf.add_deferred_cb(&base, move |_base, i| s.borrow_mut().push(*i));
+        let e = buf
+            .add_deferred_cb(&base, move |_base, i| s.borrow_mut().push(*i))
+            .unwrap();
         let sync = Rc::new(Cell::new(0));
         let sy = sync.clone();
-        buf.add_cb(move |_, _| sy.set(sy.get() + 1));
+        buf.add_cb(move |_, _| sy.set(sy.get() + 1)).unwrap();
         buf.add(b"hello").unwrap();
         buf.drain(2).unwrap();
         buf.add(b"!").unwrap();
@@ -2544,7 +2548,8 @@ mod files {
         seg.add_cleanup(move || {
             assert!(!fd_points_at(raw, &p2), "closed before the cleanup");
             c.set(c.get() + 1);
-        });
+        })
+        .unwrap();
         let mut b1 = Evbuffer::new();
         let mut b2 = Evbuffer::new();
         b1.add_file_segment(&seg, 0, Some(5)).unwrap();
@@ -2586,7 +2591,8 @@ mod deferred_after_free {
         let calls = Rc::new(Cell::new(0));
         let c = calls.clone();
         let mut buf = Evbuffer::new();
-        buf.add_deferred_cb(&base, move |_, _| c.set(c.get() + 1));
+        buf.add_deferred_cb(&base, move |_, _| c.set(c.get() + 1))
+            .unwrap();
         buf.add(b"queued").unwrap();
         drop(buf);
         base.run(LoopFlags::NONBLOCK).unwrap();

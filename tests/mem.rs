@@ -5,7 +5,9 @@
 //! loop too, where the failure is logged), late installs are refused, the
 //! realloc / alignment contract holds, the per-iteration arena is reset
 //! every iteration and the pool recycles callbacks and trims above its
-//! high-water mark.
+//! high-water mark. The base's shared state, the config, evbuffer
+//! callbacks and file-segment cleanups make no global allocation, and each
+//! of their allocations fails in turn as `Err(Alloc)` without a leak.
 //!
 //! The hooks are process-global, so this is a `harness = false` binary
 //! whose libtest-mimic `main` installs counting hooks before anything else
@@ -60,6 +62,8 @@ fn main() {
         evbuffer_without_a_base_uses_the_hooks_and_keeps_nothing,
         bufferevent_echo_round_trip_makes_no_calls,
         idle_connection_memory,
+        converted_apis_make_no_global_allocations,
+        converted_apis_fail_with_alloc_and_leak_nothing,
     ]);
 }
 
@@ -907,13 +911,22 @@ fn loop_alloc_failure_is_logged_and_returned() -> TestResult {
         )?;
         keep.free(&mut base)?;
         ev.free(&mut base)?;
-        // A notifier that outlives its base holds no memory.
+        // A notifier that outlives its base holds only its shared state:
+        // one block from the hooks (the queue's storage went with the
+        // base), freed with the last notifier.
         let late = base.notifier();
         late.activate(ev, Ev::READ)?;
+        drop(notifier);
         drop(base);
         let end = held();
-        check(end == start, format!("leaked: {end:?} (before: {start:?})"))?;
+        check(
+            end.blocks == start.blocks + 1 && end.bytes - start.bytes <= 128,
+            format!("the orphan notifier holds {end:?} (before: {start:?})"),
+        )?;
         check(late.wake().is_ok(), "the orphan notifier still wakes")?;
+        drop(late);
+        let end = held();
+        check(end == start, format!("leaked: {end:?} (before: {start:?})"))?;
     }
     let end = held();
     check(end == start, format!("leaked: {end:?} (before: {start:?})"))
@@ -1424,4 +1437,153 @@ fn idle_connection_memory() -> TestResult {
     drop(base);
     drop(clients);
     Ok(())
+}
+
+// ---------------------------------------------------------------------------
+// Issue 11: the base's shared state (notifier, deferred queue), the config,
+// evbuffer callbacks and their list, and file-segment cleanups come from
+// the memory functions, and each of their calls fails cleanly.
+
+/// A base from a config with avoided methods, its notifier, an evbuffer's
+/// synchronous and deferred callbacks (registered, replaced, moved to a
+/// second base, delivered) and a file segment's cleanups. `seg` is made
+/// by the caller (its handle is not converted yet). Stops at the first
+/// error, after checking that the failed call changed nothing. The
+/// counters the callbacks share are the caller's, so the workload itself
+/// makes no global allocation.
+fn converted_workload(seg: &rvent::EvbufferFileSegment, cells: &Cells) -> Result<(), Error> {
+    use rvent::{CbInfo, Config, Evbuffer};
+    let mut cfg = Config::new();
+    cfg.avoid_method("select").avoid_method("poll");
+    let mut base = EventBase::with_config(&cfg)?;
+    let mut other = EventBase::new()?;
+    let notifier = base.notifier();
+    let n2 = notifier.clone();
+    let ev = Event::timer(&mut base, |_, _, _, _| {})?;
+    n2.activate(ev, Ev::READ)?;
+    let (sync, deferred) = (&cells.0, &cells.1);
+    sync.set(0);
+    deferred.set(0);
+    let mut buf = Evbuffer::new();
+    let s = Rc::clone(sync);
+    if let Err(e) = buf.add_cb(move |_, _| s.set(s.get() + 1)) {
+        buf.add(b"x")?;
+        assert_eq!(sync.get(), 0, "a failed add_cb registered nothing");
+        return Err(e);
+    }
+    let s = Rc::clone(sync);
+    let replaced = buf.set_cb(Some(move |_: &mut Evbuffer, _: &CbInfo| {
+        s.set(s.get() + 10)
+    }));
+    if let Err(e) = replaced {
+        buf.add(b"x")?;
+        assert_eq!(sync.get(), 1, "a failed set_cb kept the old callback");
+        return Err(e);
+    }
+    let d = Rc::clone(deferred);
+    buf.add_deferred_cb(&base, move |_, _| d.set(d.get() + 1))?;
+    buf.add(b"abc")?;
+    base.run(LoopFlags::NONBLOCK)?;
+    assert_eq!(deferred.get(), 1, "delivered by the loop");
+    buf.defer_callbacks(&other)?;
+    buf.add(b"de")?;
+    other.run(LoopFlags::NONBLOCK)?;
+    assert_eq!(deferred.get(), 2, "delivered by the second base");
+    let c = Rc::clone(&cells.2);
+    seg.add_cleanup(move || c.set(c.get() + 1))?;
+    ev.free(&mut base)?;
+    drop(buf);
+    drop(notifier);
+    drop(n2);
+    drop(other);
+    drop(base);
+    Ok(())
+}
+
+/// Counters shared with the workload's callbacks: sync, deferred,
+/// cleanups.
+type Cells = (Rc<Cell<u32>>, Rc<Cell<u32>>, Rc<Cell<u32>>);
+
+fn cells() -> Cells {
+    Default::default()
+}
+
+/// A fresh file segment (not converted yet, so made outside the counts).
+fn scratch_segment() -> Result<rvent::EvbufferFileSegment, Failed> {
+    let path = std::env::temp_dir().join(format!("rvent-mem-seg-{}", std::process::id()));
+    std::fs::write(&path, b"segment").map_err(|e| e.to_string())?;
+    let f = std::fs::File::open(&path).map_err(|e| e.to_string())?;
+    std::fs::remove_file(&path).map_err(|e| e.to_string())?;
+    Ok(rvent::EvbufferFileSegment::new(
+        f.into(),
+        0,
+        None,
+        rvent::SegFlags::CLOSE_ON_FREE,
+    )?)
+}
+
+/// The converted APIs make no global allocation: everything they keep is
+/// a block from the hooks (and all of it is given back).
+fn converted_apis_make_no_global_allocations() -> TestResult {
+    let start = held();
+    let seg = scratch_segment()?;
+    let cells = cells();
+    converted_workload(&seg, &cells)?; // warm-up: lazy statics, thread-locals
+    let (g0, c0) = (global_allocs(), calls());
+    converted_workload(&seg, &cells)?;
+    let (g1, c1) = (global_allocs(), calls());
+    drop(seg);
+    check(cells.2.get() == 2, "both cleanups ran with the segment")?;
+    check(c1 > c0, "the hooks saw the workload allocate")?;
+    // mio's debug builds keep an `Arc<AtomicBool>` per poller (a check
+    // that a poller has one waker); release builds have none.
+    let mio = if cfg!(debug_assertions) { 2 } else { 0 };
+    check(
+        g1 - g0 == mio,
+        format!(
+            "{} global allocations by the converted APIs (mio's own: {mio})",
+            g1 - g0
+        ),
+    )?;
+    check(
+        held() == start,
+        format!("all given back: {start:?} -> {:?}", held()),
+    )
+}
+
+/// Fail the k-th allocation of the converted workload, for every k: each
+/// run returns `Err(Alloc)` (no panic, no abort), the failed call changed
+/// nothing (checked in the workload) and nothing leaks.
+fn converted_apis_fail_with_alloc_and_leak_nothing() -> TestResult {
+    let start = held();
+    let mut failures = 0;
+    for k in 1.. {
+        let seg = scratch_segment()?;
+        let cells = cells();
+        HOOKS.arm(k);
+        let r = converted_workload(&seg, &cells);
+        let injected = HOOKS.disarm();
+        drop(seg);
+        let now = held();
+        check(
+            now == start,
+            format!("k={k}: leaked {now:?} (before: {start:?})"),
+        )?;
+        match (injected, r) {
+            (true, Err(Error::Alloc)) => failures += 1,
+            (true, other) => {
+                return Err(
+                    format!("k={k}: allocation failed but the workload gave {other:?}").into(),
+                );
+            }
+            (false, Ok(())) => break,
+            (false, Err(e)) => return Err(format!("k={k}: unexpected error {e}").into()),
+        }
+        check(k < 10_000, "the workload never completed")?;
+    }
+    println!("converted workload: {failures} allocation sites failed in turn");
+    check(
+        failures >= 10,
+        format!("only {failures} allocations to fail"),
+    )
 }

@@ -49,14 +49,19 @@
 //! frozen (a socket bufferevent's input, frozen at its end, is drained at
 //! full speed). The bookkeeping lives in a boxed `CbList`
 //! allocated by the first `add_cb`.
+//!
+//! # Memory
+//!
+//! The list, its entries and every callback's box come from the memory
+//! functions (the thread's pool), and each is obtained before anything
+//! changes: a registration that cannot get memory returns
+//! [`Error::Alloc`] with the buffer's callbacks as they were.
 
-use std::cell::{Cell, RefCell};
-use std::rc::Rc;
-
-use super::cb_list::{CbEntry, CbInfo, CbList, DeferredCbs, Entry};
+use super::cb_list::{CbEntry, CbInfo, CbList, DeferredFn, Entry, Sink, SinkBox, SyncFn};
 use super::evbuffer::{Evbuffer, FROZEN_END, FROZEN_FRONT, HAS_CBS};
 use crate::base::{BaseExt, EventBase};
 use crate::error::{Error, Result};
+use crate::mem;
 
 fn frozen(side: u8) -> Error {
     if side == FROZEN_FRONT {
@@ -144,7 +149,7 @@ impl Evbuffer {
             cbs.n_added = 0;
             cbs.n_deleted = 0;
             if let Some(d) = &cbs.deferred {
-                Rc::clone(d).accumulate(info);
+                d.accumulate(info);
             }
             let mut i = 0;
             while let Some(cbs) = self.cbs.as_mut() {
@@ -170,8 +175,15 @@ impl Evbuffer {
         }
     }
 
-    fn cb_list(&mut self) -> &mut CbList<Evbuffer> {
-        self.cbs.get_or_insert_with(Default::default)
+    /// The callback list, made now if the buffer has none.
+    ///
+    /// # Errors
+    /// [`Error::Alloc`]; the buffer is unchanged.
+    fn cb_list(&mut self) -> Result<&mut CbList<Evbuffer>> {
+        if self.cbs.is_none() {
+            self.cbs = Some(mem::pool_box(CbList::default())?);
+        }
+        Ok(self.cbs.as_mut().expect("made above"))
     }
 
     fn update_cb_flag(&mut self) {
@@ -189,11 +201,37 @@ impl Evbuffer {
         }
     }
 
+    /// A new handle; the list exists.
     fn next_cb_id(&mut self) -> CbEntry {
         let buf = self.id;
-        let l = self.cb_list();
+        let l = self.cbs.as_mut().expect("the caller made the list");
         l.next_id += 1;
         CbEntry { buf, id: l.next_id }
+    }
+
+    /// `cb` in its box, the list made and room for one more entry: what a
+    /// registration needs, obtained before anything visible changes.
+    fn prepare_cb(
+        &mut self,
+        cb: impl FnMut(&mut Evbuffer, &CbInfo) + 'static,
+    ) -> Result<SyncFn<Evbuffer>> {
+        let f: SyncFn<Evbuffer> = allocator_api2::unsize_box!(mem::pool_box(cb)?);
+        mem::reserve(&mut self.cb_list()?.entries, 1)?;
+        Ok(f)
+    }
+
+    /// Registers a prepared callback (room reserved: no allocation).
+    fn push_cb(&mut self, f: SyncFn<Evbuffer>) -> CbEntry {
+        let entry = self.next_cb_id();
+        let l = self.cbs.as_mut().expect("made by prepare_cb");
+        debug_assert!(l.entries.len() < l.entries.capacity());
+        l.entries.push(Entry {
+            id: entry.id,
+            enabled: true,
+            f: Some(f),
+        });
+        self.hooks |= HAS_CBS;
+        entry
     }
 
     /// Registers `cb`, run synchronously after every change of the
@@ -203,6 +241,10 @@ impl Evbuffer {
     /// [`cb_set_enabled`](Self::cb_set_enabled). The callback may change
     /// the buffer; see the module docs for how those changes are reported.
     ///
+    /// # Errors
+    /// [`Error::Alloc`] if the callback's box or its place in the list
+    /// cannot be allocated; nothing is registered and `cb` is dropped.
+    ///
     /// # Examples
     ///
     /// ```
@@ -210,57 +252,57 @@ impl Evbuffer {
     /// let log = Rc::new(RefCell::new(Vec::new()));
     /// let l = log.clone();
     /// let mut buf = rvent::Evbuffer::new();
-    /// buf.add_cb(move |_buf, info| l.borrow_mut().push((info.orig_size, info.new_size())));
+    /// buf.add_cb(move |_buf, info| l.borrow_mut().push((info.orig_size, info.new_size())))?;
     /// buf.add(b"hello")?;
     /// buf.drain(2)?;
     /// assert_eq!(*log.borrow(), [(0, 5), (5, 3)]);
     /// # Ok::<(), rvent::Error>(())
     /// ```
     #[doc(alias = "evbuffer_add_cb")]
-    pub fn add_cb(&mut self, cb: impl FnMut(&mut Evbuffer, &CbInfo) + 'static) -> CbEntry {
-        let entry = self.next_cb_id();
-        self.cb_list().entries.push(Entry {
-            id: entry.id,
-            enabled: true,
-            f: Some(Box::new(cb)),
-        });
-        self.hooks |= HAS_CBS;
-        entry
+    pub fn add_cb(&mut self, cb: impl FnMut(&mut Evbuffer, &CbInfo) + 'static) -> Result<CbEntry> {
+        let f = self.prepare_cb(cb)?;
+        Ok(self.push_cb(f))
     }
 
     /// Removes every callback and registers `cb` alone (the legacy
     /// `evbuffer_setcb`); `None` removes them all. Deferred callbacks go
     /// too.
     ///
+    /// # Errors
+    /// [`Error::Alloc`] if `cb` cannot be registered; the callbacks are
+    /// then left as they were.
+    ///
     /// # Examples
     ///
     /// ```
     /// let mut buf = rvent::Evbuffer::new();
-    /// buf.add_cb(|_, _| panic!("replaced"));
+    /// buf.add_cb(|_, _| panic!("replaced"))?;
     /// buf.set_cb(Some(|b: &mut rvent::Evbuffer, i: &rvent::CbInfo| {
     ///     if i.n_added > 0 {
     ///         b.drain(b.len()).unwrap(); // drains whatever arrives
     ///     }
-    /// }));
+    /// }))?;
     /// buf.add(b"gone")?;
     /// assert!(buf.is_empty());
     /// # Ok::<(), rvent::Error>(())
     /// ```
     #[doc(alias = "evbuffer_setcb")]
-    pub fn set_cb<F>(&mut self, cb: Option<F>)
+    pub fn set_cb<F>(&mut self, cb: Option<F>) -> Result<()>
     where
         F: FnMut(&mut Evbuffer, &CbInfo) + 'static,
     {
+        let f = cb.map(|cb| self.prepare_cb(cb)).transpose()?;
         if let Some(c) = self.cbs.as_mut() {
             c.entries.clear();
             if let Some(d) = &c.deferred {
                 d.clear();
             }
         }
-        if let Some(cb) = cb {
-            self.add_cb(cb);
+        if let Some(f) = f {
+            self.push_cb(f);
         }
         self.update_cb_flag();
+        Ok(())
     }
 
     /// Unregisters a callback (libevent's `evbuffer_remove_cb_entry`),
@@ -274,7 +316,7 @@ impl Evbuffer {
     ///
     /// ```
     /// let mut buf = rvent::Evbuffer::new();
-    /// let e = buf.add_cb(|_, _| {});
+    /// let e = buf.add_cb(|_, _| {})?;
     /// buf.remove_cb(e)?;
     /// assert!(buf.remove_cb(e).is_err());
     /// # Ok::<(), rvent::Error>(())
@@ -310,7 +352,7 @@ impl Evbuffer {
     /// let calls = Rc::new(Cell::new(0));
     /// let c = calls.clone();
     /// let mut buf = rvent::Evbuffer::new();
-    /// let e = buf.add_cb(move |_, _| c.set(c.get() + 1));
+    /// let e = buf.add_cb(move |_, _| c.set(c.get() + 1))?;
     /// buf.cb_set_enabled(e, false)?;
     /// buf.add(b"x")?;
     /// buf.cb_set_enabled(e, true)?;
@@ -342,37 +384,37 @@ impl Evbuffer {
     /// another base moves the delivery there (pending changes go to the
     /// new base).
     ///
+    /// # Errors
+    /// [`Error::Alloc`] if the delivery state or its slot in the base's
+    /// deferred queue cannot be allocated; the buffer keeps its previous
+    /// delivery.
+    ///
     /// # Examples
     ///
     /// ```
     /// let base = rvent::EventBase::new()?;
     /// let mut buf = rvent::Evbuffer::new();
-    /// buf.defer_callbacks(&base);
+    /// buf.defer_callbacks(&base)?;
     /// # Ok::<(), rvent::Error>(())
     /// ```
     #[doc(alias = "evbuffer_defer_callbacks")]
-    pub fn defer_callbacks<X: BaseExt>(&mut self, base: &EventBase<X>) {
+    pub fn defer_callbacks<X: BaseExt>(&mut self, base: &EventBase<X>) -> Result<()> {
         let q = base.deferred_queue();
-        let l = self.cb_list();
+        let l = self.cb_list()?;
         if let Some(d) = l
             .deferred
             .as_ref()
-            .and_then(|d| d.as_any().downcast_ref::<DeferredCbs<X>>())
+            .and_then(|d| d.as_any().downcast_ref::<Sink<X>>())
         {
-            *d.queue.borrow_mut() = q;
-            return;
+            return d.move_to(q);
         }
         // First time (or a base of another type, whose callbacks could not
         // run on this one: they are dropped).
-        if let Some(old) = l.deferred.take() {
+        let sink: SinkBox = allocator_api2::unsize_box!(mem::pool_box(Sink::new(q)?)?);
+        if let Some(old) = l.deferred.replace(sink) {
             old.cancel();
         }
-        l.deferred = Some(Rc::new(DeferredCbs {
-            queue: RefCell::new(q),
-            entries: RefCell::default(),
-            queued: Cell::new(false),
-            info: Cell::new(None),
-        }));
+        Ok(())
     }
 
     /// Registers `cb` to be told about changes from `base`'s loop, at the
@@ -382,6 +424,12 @@ impl Evbuffer {
     /// needed). The loop cannot reach the buffer, so the callback gets the
     /// base, not the buffer.
     ///
+    /// # Errors
+    /// [`Error::Alloc`] if the callback's box, its place in the list or
+    /// the delivery state cannot be allocated; nothing is registered and
+    /// `cb` is dropped (a delivery set up by this call may stay, with no
+    /// callback).
+    ///
     /// # Examples
     ///
     /// ```
@@ -390,7 +438,7 @@ impl Evbuffer {
     /// let seen = Rc::new(Cell::new(None));
     /// let s = seen.clone();
     /// let mut buf = rvent::Evbuffer::new();
-    /// buf.add_deferred_cb(&base, move |_base, info| s.set(Some(*info)));
+    /// buf.add_deferred_cb(&base, move |_base, info| s.set(Some(*info)))?;
     /// buf.add(b"abc")?;
     /// buf.add(b"de")?;
     /// assert_eq!(seen.get(), None); // not yet: the loop delivers
@@ -403,29 +451,32 @@ impl Evbuffer {
         &mut self,
         base: &EventBase<X>,
         cb: impl FnMut(&mut EventBase<X>, &CbInfo) + 'static,
-    ) -> CbEntry {
+    ) -> Result<CbEntry> {
+        let f: DeferredFn<X> = allocator_api2::unsize_box!(mem::pool_box(cb)?);
         let deferred_here = |c: &CbList<Evbuffer>| {
             c.deferred
                 .as_ref()
-                .is_some_and(|d| d.as_any().is::<DeferredCbs<X>>())
+                .is_some_and(|d| d.as_any().is::<Sink<X>>())
         };
         if !self.cbs.as_deref().is_some_and(deferred_here) {
-            self.defer_callbacks(base);
+            self.defer_callbacks(base)?;
         }
+        fn sink<X: BaseExt>(b: &Evbuffer) -> &Sink<X> {
+            b.cbs
+                .as_ref()
+                .and_then(|c| c.deferred.as_ref())
+                .and_then(|d| d.as_any().downcast_ref::<Sink<X>>())
+                .expect("set above")
+        }
+        mem::reserve(&mut sink::<X>(self).cbs().entries.borrow_mut(), 1)?;
         let entry = self.next_cb_id();
-        let d = self
-            .cbs
-            .as_ref()
-            .and_then(|c| c.deferred.as_ref())
-            .and_then(|d| d.as_any().downcast_ref::<DeferredCbs<X>>())
-            .expect("set above");
-        d.entries.borrow_mut().push(Entry {
+        sink::<X>(self).cbs().entries.borrow_mut().push(Entry {
             id: entry.id,
             enabled: true,
-            f: Some(Box::new(cb)),
+            f: Some(f),
         });
         self.hooks |= HAS_CBS;
-        entry
+        Ok(entry)
     }
 
     /// Freezes the front (`at_front`) or the end of the buffer (libevent's
@@ -466,6 +517,8 @@ impl Evbuffer {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::cell::{Cell, RefCell};
+    use std::rc::Rc;
 
     #[test]
     fn a_callback_removing_itself_and_changing_the_buffer() {
@@ -474,14 +527,16 @@ mod tests {
         let s = seen.clone();
         let me = Rc::new(Cell::new(None::<CbEntry>));
         let m = me.clone();
-        let e = b.add_cb(move |buf, info| {
-            s.borrow_mut().push(*info);
-            if info.n_added > 0 {
-                buf.drain(1).unwrap();
-            } else {
-                buf.remove_cb(m.get().unwrap()).unwrap();
-            }
-        });
+        let e = b
+            .add_cb(move |buf, info| {
+                s.borrow_mut().push(*info);
+                if info.n_added > 0 {
+                    buf.drain(1).unwrap();
+                } else {
+                    buf.remove_cb(m.get().unwrap()).unwrap();
+                }
+            })
+            .unwrap();
         me.set(Some(e));
         b.add(b"ab").unwrap();
         assert_eq!(b.len(), 1);

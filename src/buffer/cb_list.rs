@@ -11,10 +11,13 @@
 
 use std::any::Any;
 use std::cell::{Cell, RefCell};
-use std::rc::Rc;
+
+use allocator_api2::boxed::Box;
 
 use crate::base::{BaseExt, EventBase};
-use crate::deferred::{DeferredQueue, DeferredWork};
+use crate::deferred::{DeferredQueue, DeferredWork, Work};
+use crate::error::Result;
+use crate::mem::{self, MemRc, MemVec, Pool};
 
 /// What changed since a callback's previous invocation round
 /// (libevent's `struct evbuffer_cb_info`).
@@ -48,10 +51,15 @@ pub struct CbEntry {
     pub(super) id: u64,
 }
 
-/// A synchronous callback of a buffer of type `B`.
-type SyncFn<B> = Box<dyn FnMut(&mut B, &CbInfo)>;
-/// A deferred callback, run by a base of type `EventBase<X>`.
-type DeferredFn<X> = Box<dyn FnMut(&mut EventBase<X>, &CbInfo)>;
+/// A synchronous callback of a buffer of type `B`, in a pool block.
+pub(super) type SyncFn<B> = Box<dyn FnMut(&mut B, &CbInfo), Pool>;
+/// A deferred callback, run by a base of type `EventBase<X>`, in a pool
+/// block.
+pub(super) type DeferredFn<X> = Box<dyn FnMut(&mut EventBase<X>, &CbInfo), Pool>;
+/// A buffer's callback list, in a pool block (made by the first callback).
+pub(super) type CbBox<B> = Box<CbList<B>, Pool>;
+/// A buffer's deferred callbacks, whatever the base type, in a pool block.
+pub(super) type SinkBox = Box<dyn DeferredSink, Pool>;
 
 pub(super) struct Entry<F> {
     pub(super) id: u64,
@@ -62,20 +70,22 @@ pub(super) struct Entry<F> {
 
 /// A buffer's callbacks and change counters; `B` is the buffer type
 /// (`Evbuffer`), a parameter so that this list does not name the buffer
-/// that holds it.
+/// that holds it. Every block here comes from the memory functions: the
+/// list itself ([`CbBox`]), its entries (a [`MemVec`], grown before a
+/// callback is registered) and each callback's box.
 pub(super) struct CbList<B> {
-    pub(super) entries: Vec<Entry<SyncFn<B>>>,
+    pub(super) entries: MemVec<Entry<SyncFn<B>>>,
     pub(super) n_added: usize,
     pub(super) n_deleted: usize,
     pub(super) next_id: u64,
     pub(super) running: bool,
-    pub(super) deferred: Option<Rc<dyn DeferredSink>>,
+    pub(super) deferred: Option<SinkBox>,
 }
 
 impl<B> Default for CbList<B> {
     fn default() -> Self {
         CbList {
-            entries: Vec::new(),
+            entries: mem::vec(),
             n_added: 0,
             n_deleted: 0,
             next_id: 0,
@@ -100,7 +110,7 @@ impl<B> Drop for CbList<B> {
 pub(super) trait DeferredSink {
     /// Adds `info` to what the next delivery reports; queues the delivery
     /// on the base if it is not queued yet.
-    fn accumulate(self: Rc<Self>, info: CbInfo);
+    fn accumulate(&self, info: CbInfo);
     /// The buffer is gone: nothing more is delivered.
     fn cancel(&self);
     /// Removes every callback.
@@ -114,17 +124,75 @@ pub(super) trait DeferredSink {
 }
 
 /// The deferred callbacks of one buffer: queued on the base when changes
-/// are pending, run by the loop.
+/// are pending, run by the loop. Shared between the buffer's
+/// [`Sink`] and the base's queue while queued.
 pub(super) struct DeferredCbs<X: BaseExt> {
-    pub(super) queue: RefCell<Rc<DeferredQueue<EventBase<X>>>>,
-    pub(super) entries: RefCell<Vec<Entry<DeferredFn<X>>>>,
+    pub(super) queue: RefCell<MemRc<DeferredQueue<EventBase<X>>>>,
+    pub(super) entries: RefCell<MemVec<Entry<DeferredFn<X>>>>,
     pub(super) queued: Cell<bool>,
     pub(super) info: Cell<Option<CbInfo>>,
 }
 
-impl<X: BaseExt> DeferredSink for DeferredCbs<X> {
-    fn accumulate(self: Rc<Self>, info: CbInfo) {
-        let merged = match self.info.get() {
+/// The buffer's handle to its [`DeferredCbs`]: the one handle the queue
+/// takes a clone of, and the holder of a reserved slot in the queue (so
+/// queueing never allocates).
+pub(super) struct Sink<X: BaseExt> {
+    work: Work<EventBase<X>>,
+}
+
+impl<X: BaseExt> Sink<X> {
+    /// Deferred callbacks delivered through `queue`, with a slot reserved
+    /// there.
+    ///
+    /// # Errors
+    /// [`Error::Alloc`](crate::error::Error::Alloc); nothing is reserved.
+    pub(super) fn new(queue: MemRc<DeferredQueue<EventBase<X>>>) -> Result<Sink<X>> {
+        let cbs = mem::rc_box(DeferredCbs {
+            queue: RefCell::new(queue.clone()),
+            entries: RefCell::new(mem::vec()),
+            queued: Cell::new(false),
+            info: Cell::new(None),
+        })?;
+        queue.reserve_slot()?;
+        Ok(Sink {
+            work: MemRc::from_box(allocator_api2::unsize_box!(cbs)),
+        })
+    }
+
+    pub(super) fn cbs(&self) -> &DeferredCbs<X> {
+        self.work
+            .as_any()
+            .downcast_ref()
+            .expect("a sink's work is its DeferredCbs")
+    }
+
+    /// Delivers through `queue` from now on (pending changes go there).
+    ///
+    /// # Errors
+    /// [`Error::Alloc`](crate::error::Error::Alloc) if no slot can be
+    /// reserved there; the old queue stays.
+    pub(super) fn move_to(&self, queue: MemRc<DeferredQueue<EventBase<X>>>) -> Result<()> {
+        let c = self.cbs();
+        if MemRc::ptr_eq(&c.queue.borrow(), &queue) {
+            return Ok(());
+        }
+        queue.reserve_slot()?;
+        let old = c.queue.replace(queue);
+        old.release_slot();
+        Ok(())
+    }
+}
+
+impl<X: BaseExt> Drop for Sink<X> {
+    fn drop(&mut self) {
+        self.cbs().queue.borrow().release_slot();
+    }
+}
+
+impl<X: BaseExt> DeferredSink for Sink<X> {
+    fn accumulate(&self, info: CbInfo) {
+        let c = self.cbs();
+        let merged = match c.info.get() {
             Some(mut acc) => {
                 acc.n_added += info.n_added;
                 acc.n_deleted += info.n_deleted;
@@ -132,30 +200,36 @@ impl<X: BaseExt> DeferredSink for DeferredCbs<X> {
             }
             None => info,
         };
-        self.info.set(Some(merged));
-        if !self.queued.replace(true) {
-            let queue = Rc::clone(&self.queue.borrow());
-            queue.push(self as Rc<dyn DeferredWork<EventBase<X>>>);
+        c.info.set(Some(merged));
+        if !c.queued.replace(true) {
+            let queue = MemRc::clone(&c.queue.borrow());
+            // The sink's reserved slot makes this infallible; should the
+            // queue still be full (a sink moved away while queued there),
+            // the changes stay accumulated and the next one retries.
+            if queue.push(self.work.clone()).is_err() {
+                c.queued.set(false);
+            }
         }
     }
 
     fn cancel(&self) {
-        self.info.set(None);
-        let entries = std::mem::take(&mut *self.entries.borrow_mut());
+        let c = self.cbs();
+        c.info.set(None);
+        let entries = std::mem::replace(&mut *c.entries.borrow_mut(), mem::vec());
         drop(entries);
     }
 
     fn clear(&self) {
-        let entries = std::mem::take(&mut *self.entries.borrow_mut());
+        let entries = std::mem::replace(&mut *self.cbs().entries.borrow_mut(), mem::vec());
         drop(entries);
     }
 
     fn is_empty(&self) -> bool {
-        self.entries.borrow().is_empty()
+        self.cbs().entries.borrow().is_empty()
     }
 
     fn remove(&self, id: u64) -> bool {
-        let mut es = self.entries.borrow_mut();
+        let mut es = self.cbs().entries.borrow_mut();
         let Some(j) = es.iter().position(|e| e.id == id) else {
             return false;
         };
@@ -166,7 +240,7 @@ impl<X: BaseExt> DeferredSink for DeferredCbs<X> {
     }
 
     fn set_enabled(&self, id: u64, enabled: bool) -> bool {
-        let mut es = self.entries.borrow_mut();
+        let mut es = self.cbs().entries.borrow_mut();
         match es.iter_mut().find(|e| e.id == id) {
             Some(e) => {
                 e.enabled = enabled;
@@ -182,7 +256,7 @@ impl<X: BaseExt> DeferredSink for DeferredCbs<X> {
 }
 
 impl<X: BaseExt> DeferredWork<EventBase<X>> for DeferredCbs<X> {
-    fn run(self: Rc<Self>, base: &mut EventBase<X>) {
+    fn run(&self, base: &mut EventBase<X>) {
         self.queued.set(false);
         let Some(info) = self.info.take() else {
             return;
@@ -205,5 +279,9 @@ impl<X: BaseExt> DeferredWork<EventBase<X>> for DeferredCbs<X> {
                 i = j + 1;
             }
         }
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
     }
 }

@@ -17,7 +17,7 @@
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use super::cb_list::CbList;
+use super::cb_list::CbBox;
 use super::chain::Chain;
 use crate::error::{Error, Result};
 use crate::mem::{self, MemVec};
@@ -78,7 +78,7 @@ pub struct Evbuffer {
     pub(super) hooks: u8,
     /// The callbacks (`callback.rs`), boxed: a buffer without any pays
     /// one pointer.
-    pub(super) cbs: Option<Box<CbList<Evbuffer>>>,
+    pub(super) cbs: Option<CbBox<Evbuffer>>,
 }
 
 /// `hooks` bit: the front is frozen.

@@ -27,7 +27,7 @@ use std::rc::Rc;
 
 use super::chain::{Chain, Shared};
 use super::evbuffer::{Evbuffer, FROZEN_END, HAS_CBS};
-use super::segment::{Bytes, SegFlags, SegmentInner};
+use super::segment::{Bytes, Cleanup, SegFlags, SegmentInner};
 use crate::error::{Error, Result};
 use crate::mem;
 use crate::sys::io::{Mapping, pread_full};
@@ -133,7 +133,7 @@ impl EvbufferFileSegment {
             offset,
             flags,
             bytes,
-            cleanups: RefCell::new(Vec::new()),
+            cleanups: RefCell::new(mem::vec()),
         })))
     }
 
@@ -156,6 +156,10 @@ impl EvbufferFileSegment {
     /// buffer data — is gone and its descriptor closed (libevent's
     /// `evbuffer_file_segment_add_cleanup_cb`; several may be added).
     ///
+    /// # Errors
+    /// [`Error::Alloc`] if the cleanup's box or its place in the list
+    /// cannot be allocated; `cleanup` is dropped without running.
+    ///
     /// # Examples
     ///
     /// ```
@@ -167,7 +171,7 @@ impl EvbufferFileSegment {
     ///     SegFlags::CLOSE_ON_FREE)?;
     /// let done = Rc::new(Cell::new(false));
     /// let d = done.clone();
-    /// seg.add_cleanup(move || d.set(true));
+    /// seg.add_cleanup(move || d.set(true))?;
     /// let mut buf = Evbuffer::new();
     /// buf.add_file_segment(&seg, 0, None)?;
     /// drop(seg);
@@ -178,8 +182,17 @@ impl EvbufferFileSegment {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     #[doc(alias = "evbuffer_file_segment_add_cleanup_cb")]
-    pub fn add_cleanup(&self, cleanup: impl FnOnce() + 'static) {
-        self.0.cleanups.borrow_mut().push(Box::new(cleanup));
+    pub fn add_cleanup(&self, cleanup: impl FnOnce() + 'static) -> Result<()> {
+        let mut once = Some(cleanup);
+        let f: Cleanup = allocator_api2::unsize_box!(mem::pool_box(move || {
+            if let Some(f) = once.take() {
+                f();
+            }
+        })?);
+        let mut list = self.0.cleanups.borrow_mut();
+        mem::reserve(&mut list, 1)?;
+        list.push(f);
+        Ok(())
     }
 }
 

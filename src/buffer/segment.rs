@@ -8,7 +8,7 @@ use std::cell::RefCell;
 use std::os::fd::{OwnedFd, RawFd};
 
 use crate::flags::flag_set;
-use crate::mem::MemVec;
+use crate::mem::{MemVec, Pool};
 use crate::sys::io::Mapping;
 
 flag_set! {
@@ -32,6 +32,9 @@ pub(super) enum Bytes {
     Read(MemVec<u8>),
 }
 
+/// A cleanup of [`SegmentInner`], in a pool block.
+pub(super) type Cleanup = allocator_api2::boxed::Box<dyn FnMut(), Pool>;
+
 /// The shared state of a segment.
 pub(crate) struct SegmentInner {
     pub(super) fd: RawFd,
@@ -40,7 +43,9 @@ pub(crate) struct SegmentInner {
     pub(super) offset: u64,
     pub(super) flags: SegFlags,
     pub(super) bytes: Bytes,
-    pub(super) cleanups: RefCell<Vec<Box<dyn FnOnce()>>>,
+    /// The cleanups, in pool blocks; each runs once (it takes its
+    /// closure out of an `Option`: a pool box cannot be called by value).
+    pub(super) cleanups: RefCell<MemVec<Cleanup>>,
 }
 
 impl SegmentInner {
@@ -67,7 +72,7 @@ impl Drop for SegmentInner {
     fn drop(&mut self) {
         self.bytes = Bytes::None; // unmap or free
         self.owned = None; // close
-        for f in self.cleanups.get_mut().drain(..) {
+        for mut f in self.cleanups.get_mut().drain(..) {
             f();
         }
     }

@@ -43,6 +43,12 @@
 //!   without hooks. The dispatch hot paths allocate nothing in steady state
 //!   and so pay nothing.
 //!
+//! - Shared ownership has the same path: `MemRc` (single-threaded, its
+//!   block from the pool) and `MemArc` (thread-safe, for the notifier's
+//!   state; its block from `RventAlloc`) are `Rc` / `Arc` whose `try_new`
+//!   returns `Err(Error::Alloc)` instead of aborting (`rc.rs`). A `MemArc`
+//!   may be freed on another thread — another reason the memory functions
+//!   must be callable from any thread.
 //! - Above `RventAlloc` sit the two allocators the rest of rvent uses:
 //!   the per-base [`Arena`] (`arena.rs`) for everything that lives at most
 //!   one loop iteration, reset at the end of each iteration, and the
@@ -70,6 +76,7 @@ mod contract;
 mod functions;
 mod mem_vec;
 mod pool;
+mod rc;
 mod stats;
 
 pub use alloc::RventAlloc;
@@ -81,6 +88,7 @@ pub(crate) use pool::{
     BaseGuard, chain_block, counters as pool_counters, free_chain_block, pool_box,
 };
 pub use pool::{POOL_DEFAULT_HIGH_WATER, POOL_MAX_SIZE, Pool};
+pub(crate) use rc::{MemArc, MemRc, rc_box};
 pub use stats::MemStats;
 pub(crate) use stats::snapshot as stats_snapshot;
 
