@@ -6,6 +6,13 @@
 //! are dropped unless [`enable_debug_logging`] is on. The fatal callback
 //! runs before rvent aborts on an internal invariant violation — a bug in
 //! rvent, never a user error.
+//!
+//! A message is formatted on the stack (truncated at 1024 bytes, as
+//! libevent's), so logging allocates nothing. The two callbacks are
+//! process-wide and are usually set before anything else, possibly before
+//! the memory functions are chosen; setting them must not fix that choice,
+//! so their boxes are the one thing rvent keeps from Rust's global
+//! allocator (libevent stores a bare function pointer there).
 
 use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -89,8 +96,10 @@ pub(crate) fn log(severity: Severity, args: fmt::Arguments<'_>) {
     let cb = LOGGER.read().unwrap_or_else(|e| e.into_inner()).clone();
     match cb {
         Some(cb) => {
-            let msg = args.to_string();
-            cb(severity, &msg);
+            let mut msg = MessageBuf::new();
+            // A full buffer truncates the message, as libevent's does.
+            let _ = fmt::write(&mut msg, args);
+            cb(severity, msg.as_str());
         }
         None => {
             #[cfg(feature = "log")]
@@ -106,6 +115,44 @@ pub(crate) fn log(severity: Severity, args: fmt::Arguments<'_>) {
             #[cfg(not(feature = "log"))]
             eprintln!("[rvent {severity}] {args}");
         }
+    }
+}
+
+/// libevent formats a log message into a 1024-byte buffer and truncates
+/// what does not fit; rvent does the same, on the stack, so logging
+/// allocates nothing.
+const MESSAGE_MAX: usize = 1024;
+
+/// A message being formatted for the log callback.
+struct MessageBuf {
+    bytes: [u8; MESSAGE_MAX],
+    len: usize,
+}
+
+impl MessageBuf {
+    fn new() -> Self {
+        MessageBuf {
+            bytes: [0; MESSAGE_MAX],
+            len: 0,
+        }
+    }
+
+    fn as_str(&self) -> &str {
+        // Only whole UTF-8 sequences are ever copied in.
+        std::str::from_utf8(&self.bytes[..self.len]).unwrap_or_default()
+    }
+}
+
+impl fmt::Write for MessageBuf {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        let room = MESSAGE_MAX - self.len;
+        let mut n = s.len().min(room);
+        while !s.is_char_boundary(n) {
+            n -= 1;
+        }
+        self.bytes[self.len..self.len + n].copy_from_slice(&s.as_bytes()[..n]);
+        self.len += n;
+        if n < s.len() { Err(fmt::Error) } else { Ok(()) }
     }
 }
 
@@ -131,4 +178,22 @@ pub fn __fatal_for_tests(code: i32) -> ! {
         code,
         format_args!("fatal error requested by a test (code {code})"),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::fmt::Write;
+
+    #[test]
+    fn long_messages_are_truncated_at_a_char_boundary() {
+        let mut m = MessageBuf::new();
+        let long = "é".repeat(MESSAGE_MAX); // 2 bytes each
+        assert!(write!(m, "x{long}").is_err());
+        assert_eq!(m.as_str().len(), MESSAGE_MAX - 1, "no half character");
+        assert!(m.as_str().starts_with("xé"));
+        let mut short = MessageBuf::new();
+        write!(short, "fd {} closed", 7).unwrap();
+        assert_eq!(short.as_str(), "fd 7 closed");
+    }
 }

@@ -64,6 +64,7 @@ fn main() {
         idle_connection_memory,
         converted_apis_make_no_global_allocations,
         converted_apis_fail_with_alloc_and_leak_nothing,
+        log_messages_make_no_global_allocations,
     ]);
 }
 
@@ -1585,5 +1586,33 @@ fn converted_apis_fail_with_alloc_and_leak_nothing() -> TestResult {
     check(
         failures >= 10,
         format!("only {failures} allocations to fail"),
+    )
+}
+
+/// A message for the log callback is formatted on the stack (truncated at
+/// 1024 bytes, as libevent's): logging allocates nothing.
+fn log_messages_make_no_global_allocations() -> TestResult {
+    static SEEN: AtomicUsize = AtomicUsize::new(0);
+    let mut base = EventBase::new()?;
+    let reentrant = Event::timer(&mut base, |base, _, _, _| {
+        // Logs "reentrant invocation" and returns an error.
+        assert!(base.run(LoopFlags::NONBLOCK).is_err());
+    })?;
+    rvent::set_log_callback(|_, msg| {
+        if msg.contains("reentrant") {
+            SEEN.fetch_add(1, SeqCst);
+        }
+    });
+    reentrant.active(&mut base, Ev::TIMEOUT)?;
+    base.run(LoopFlags::NONBLOCK)?; // warm-up
+    let g0 = global_allocs();
+    reentrant.active(&mut base, Ev::TIMEOUT)?;
+    base.run(LoopFlags::NONBLOCK)?;
+    let g1 = global_allocs();
+    rvent::reset_log_callback();
+    check(SEEN.load(SeqCst) == 2, "both messages reached the callback")?;
+    check(
+        g1 == g0,
+        format!("{} global allocations while logging", g1 - g0),
     )
 }
