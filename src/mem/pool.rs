@@ -28,7 +28,11 @@
 //! cached only while a base lives on the thread; when the thread's last
 //! base is dropped (after its events) the cache is flushed, so the memory
 //! functions get every block back — the net count after the bases drop is
-//! zero, as the chapter's counting example expects. A block freed on
+//! zero, as the chapter's counting example expects. Chain blocks are also
+//! cached while another chain block lives on the thread, base or not
+//! ([`chain_block`]), and the lists are flushed when the last of them goes
+//! with no base alive: a buffer streaming data without a base recycles its
+//! chains too, and nothing stays cached once nothing uses it. A block freed on
 //! another thread goes to that thread's pool (or straight back when it has
 //! no base); that is still correct, since all pools draw from the same
 //! process-wide memory functions.
@@ -407,10 +411,27 @@ unsafe impl Allocator for Pool {
     }
 }
 
+thread_local! {
+    /// Chain blocks alive on this thread (taken by [`chain_block`], not yet
+    /// given back). Chain blocks are cached while a base *or* another chain
+    /// block lives here, so a buffer used without a base streams through
+    /// recycled blocks too; when the last one goes with no base alive the
+    /// lists are flushed, so nothing stays cached once nothing uses it.
+    /// Like `BASES`, no destructor: a plain thread-local load and store.
+    static CHAIN_BLOCKS: Cell<usize> = const { Cell::new(0) };
+}
+
 /// A block of at least `size` (non-zero) bytes for an evbuffer chain, and
 /// its usable capacity: a pooled block of `size`'s class (the class size),
 /// or an exact block from `RventAlloc` above [`POOL_MAX_SIZE`]. Give it
 /// back with [`free_chain_block`] and that capacity.
+///
+/// Served from the thread's free lists while a base or another chain
+/// block lives on the thread (see `CHAIN_BLOCKS`): in steady state a
+/// buffer's chains cost no call to the memory functions, whose
+/// process-wide counters are atomic read-modify-writes that also wait for
+/// the store buffer (right after a chain's memcpy: the bulk of a 4 KiB
+/// add or drain without a base).
 ///
 /// # Errors
 /// [`Error::Alloc`] if the memory functions fail or `size` is too large.
@@ -423,10 +444,14 @@ pub(crate) fn chain_block(size: usize) -> Result<(NonNull<u8>, usize)> {
     if size > POOL_MAX_SIZE {
         let layout = Layout::from_size_align(size, MEM_ALIGN).map_err(|_| Error::Alloc)?;
         let p = RventAlloc.allocate(layout).map_err(|_| Error::Alloc)?;
+        CHAIN_BLOCKS.with(|n| n.set(n.get() + 1));
         return Ok((p.cast(), size));
     }
     let c = class_of_pooled(size);
-    let hit = if caching() {
+    let live = CHAIN_BLOCKS.with(Cell::get);
+    // With no chain block and no base alive the lists are empty (flushed
+    // by the last of either), so a lookup would only miss.
+    let hit = if live != 0 || caching() {
         POOL.try_with(|p| p.pop_or_miss(c)).ok().flatten()
     } else {
         None
@@ -438,34 +463,54 @@ pub(crate) fn chain_block(size: usize) -> Result<(NonNull<u8>, usize)> {
             .map_err(|_| Error::Alloc)?
             .cast(),
     };
+    CHAIN_BLOCKS.with(|n| n.set(live + 1));
     Ok((p, class_size(c)))
 }
 
-/// Returns a block from [`chain_block`].
+/// Returns a block from [`chain_block`]: to the thread's free lists while
+/// a base or another chain block lives on the thread, else to the memory
+/// functions (flushing the lists when this was the last chain block and
+/// no base lives).
 ///
 /// # Safety
 /// `ptr` is a live block from [`chain_block`] with capacity `cap` as it
 /// returned, not used afterwards.
 #[inline]
 pub(crate) unsafe fn free_chain_block(ptr: NonNull<u8>, cap: usize) {
+    // Saturating: a block freed on another thread than it was taken on
+    // (not possible through `Evbuffer`, which is `!Send`) must not wrap.
+    let live = CHAIN_BLOCKS.with(|n| {
+        let live = n.get().saturating_sub(1);
+        n.set(live);
+        live
+    });
+    let keep = live != 0 || caching();
     if cap > POOL_MAX_SIZE {
         // SAFETY: `chain_block` returned `cap` = `size` for unpooled sizes
         // and obtained the block with this layout, valid then.
-        return unsafe {
-            RventAlloc.deallocate(ptr, Layout::from_size_align_unchecked(cap, MEM_ALIGN))
-        };
+        unsafe { RventAlloc.deallocate(ptr, Layout::from_size_align_unchecked(cap, MEM_ALIGN)) };
+    } else {
+        // `cap` is a class size, so this is the class it was taken from.
+        let c = class_of_pooled(cap);
+        // SAFETY: `ptr` is a live block of `class_layout(c)` from
+        // `RventAlloc` that the caller gives up.
+        let cached = keep
+            && POOL
+                .try_with(|p| unsafe { p.push(c, ptr) })
+                .unwrap_or(false);
+        if !cached {
+            // SAFETY: the block was obtained with `class_layout(c)`.
+            unsafe { RventAlloc.deallocate(ptr, class_layout(c)) };
+        }
     }
-    // `cap` is a class size, so this is the class it was taken from.
-    let c = class_of_pooled(cap);
-    // SAFETY: `ptr` is a live block of `class_layout(c)` from `RventAlloc`
-    // that the caller gives up.
-    let cached = caching()
-        && POOL
-            .try_with(|p| unsafe { p.push(c, ptr) })
-            .unwrap_or(false);
-    if !cached {
-        // SAFETY: the block was obtained with `class_layout(c)`.
-        unsafe { RventAlloc.deallocate(ptr, class_layout(c)) };
+    if !keep {
+        // The last chain block went with no base alive: give back what
+        // the chains left cached.
+        let _ = POOL.try_with(|p| {
+            if p.cached.get() != 0 {
+                p.flush();
+            }
+        });
     }
 }
 
@@ -592,6 +637,44 @@ mod tests {
             unsafe { pool.free(p, size) };
         }
         pool.set_high_water(POOL_DEFAULT_HIGH_WATER);
+    }
+
+    /// Without a base, chain blocks are recycled while another chain
+    /// block lives on the thread, and the last one to go flushes the lists.
+    #[test]
+    fn chain_blocks_recycle_without_a_base_while_one_lives() {
+        assert!(!caching(), "no base on a test thread");
+        let (h0, m0, c0) = counters();
+        assert_eq!(c0, 0);
+        // Alone: taken from and given straight back to the source.
+        let (a, cap) = chain_block(1000).unwrap();
+        // SAFETY: from `chain_block`, with the capacity it returned.
+        unsafe { free_chain_block(a, cap) };
+        assert_eq!(counters().2, 0, "the only chain block is not cached");
+        let (keep, keep_cap) = chain_block(100).unwrap();
+        let (b, cap) = chain_block(4096).unwrap();
+        // SAFETY: a fresh block of `cap` bytes.
+        unsafe { b.as_ptr().write_bytes(9, cap) };
+        // SAFETY: from `chain_block`, with the capacity it returned.
+        unsafe { free_chain_block(b, cap) };
+        assert_eq!(counters().2, 4096, "cached while `keep` lives");
+        let (again, cap2) = chain_block(3000).unwrap();
+        assert_eq!((again, cap2), (b, 4096), "same class: recycled");
+        let (big, big_cap) = chain_block(POOL_MAX_SIZE + 1).unwrap();
+        assert_eq!(big_cap, POOL_MAX_SIZE + 1, "unpooled: exact size");
+        // SAFETY: each from `chain_block` with its capacity, freed once.
+        unsafe {
+            free_chain_block(again, cap2);
+            free_chain_block(big, big_cap);
+        }
+        assert_eq!(counters().2, 4096);
+        // SAFETY: as above; the last chain block of the thread.
+        unsafe { free_chain_block(keep, keep_cap) };
+        let (h1, m1, c1) = counters();
+        assert_eq!(c1, 0, "the last chain block flushes the lists");
+        // Only the 4096 lookup missed: with no chain block and no base
+        // alive there is nothing to look up.
+        assert_eq!((h1 - h0, m1 - m0), (1, 1), "one hit, one miss");
     }
 
     #[test]
