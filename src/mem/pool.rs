@@ -108,6 +108,13 @@ struct ThreadPool {
     high_water: Cell<usize>,
     hits: Cell<u64>,
     misses: Cell<u64>,
+    /// Chain blocks alive on this thread (taken by [`chain_block`], not
+    /// yet given back). Chain blocks are cached while a base *or* another
+    /// chain block lives here, so a buffer used without a base streams
+    /// through recycled blocks too; when the last one goes with no base
+    /// alive the lists are flushed, so nothing stays cached once nothing
+    /// uses it.
+    chain_blocks: Cell<usize>,
 }
 
 impl ThreadPool {
@@ -118,6 +125,7 @@ impl ThreadPool {
             high_water: Cell::new(POOL_DEFAULT_HIGH_WATER),
             hits: Cell::new(0),
             misses: Cell::new(0),
+            chain_blocks: Cell::new(0),
         }
     }
 
@@ -166,6 +174,38 @@ impl ThreadPool {
         self.heads[c].set(Some(p));
         self.cached.set(self.cached.get() + size);
         true
+    }
+
+    /// Counts a chain block taken; returns whether the lists may serve
+    /// it (a base or another chain block lives: otherwise they are empty).
+    #[inline]
+    fn chain_taken(&self) -> bool {
+        let live = self.chain_blocks.get();
+        self.chain_blocks.set(live + 1);
+        live != 0 || caching()
+    }
+
+    /// Counts a chain block given back; returns whether it may be cached
+    /// (a base or another chain block lives). If not, flushes what the
+    /// chains left cached: nothing stays once nothing uses it.
+    #[inline]
+    fn chain_given_back(&self) -> bool {
+        let live = self.chain_blocks.get();
+        debug_assert!(live != 0, "a chain block given back twice");
+        let live = live.wrapping_sub(1);
+        self.chain_blocks.set(live);
+        live != 0 || caching() || self.last_chain_gone()
+    }
+
+    /// The last chain block went with no base alive: flushes the lists.
+    /// Returns false (the block is not cached).
+    #[cold]
+    #[inline(never)]
+    fn last_chain_gone(&self) -> bool {
+        if self.cached.get() != 0 {
+            self.flush();
+        }
+        false
     }
 
     /// Gives every cached block back to the memory functions.
@@ -411,23 +451,13 @@ unsafe impl Allocator for Pool {
     }
 }
 
-thread_local! {
-    /// Chain blocks alive on this thread (taken by [`chain_block`], not yet
-    /// given back). Chain blocks are cached while a base *or* another chain
-    /// block lives here, so a buffer used without a base streams through
-    /// recycled blocks too; when the last one goes with no base alive the
-    /// lists are flushed, so nothing stays cached once nothing uses it.
-    /// Like `BASES`, no destructor: a plain thread-local load and store.
-    static CHAIN_BLOCKS: Cell<usize> = const { Cell::new(0) };
-}
-
 /// A block of at least `size` (non-zero) bytes for an evbuffer chain, and
 /// its usable capacity: a pooled block of `size`'s class (the class size),
 /// or an exact block from `RventAlloc` above [`POOL_MAX_SIZE`]. Give it
 /// back with [`free_chain_block`] and that capacity.
 ///
 /// Served from the thread's free lists while a base or another chain
-/// block lives on the thread (see `CHAIN_BLOCKS`): in steady state a
+/// block lives on the thread (the pool counts them): in steady state a
 /// buffer's chains cost no call to the memory functions, whose
 /// process-wide counters are atomic read-modify-writes that also wait for
 /// the store buffer (right after a chain's memcpy: the bulk of a 4 KiB
@@ -438,33 +468,52 @@ thread_local! {
 #[inline]
 pub(crate) fn chain_block(size: usize) -> Result<(NonNull<u8>, usize)> {
     debug_assert!(size != 0);
-    // The same branches and layouts as `Pool::allocate`, with the checks
+    // The same classes and layouts as `Pool::allocate`, with the checks
     // that cannot fail for a chain (non-zero size, alignment) left out:
     // this is on every chain allocation, with or without a base.
     if size > POOL_MAX_SIZE {
-        let layout = Layout::from_size_align(size, MEM_ALIGN).map_err(|_| Error::Alloc)?;
-        let p = RventAlloc.allocate(layout).map_err(|_| Error::Alloc)?;
-        CHAIN_BLOCKS.with(|n| n.set(n.get() + 1));
-        return Ok((p.cast(), size));
+        return chain_block_unpooled(size);
     }
     let c = class_of_pooled(size);
-    let live = CHAIN_BLOCKS.with(Cell::get);
-    // With no chain block and no base alive the lists are empty (flushed
-    // by the last of either), so a lookup would only miss.
-    let hit = if live != 0 || caching() {
-        POOL.try_with(|p| p.pop_or_miss(c)).ok().flatten()
-    } else {
-        None
-    };
-    let p = match hit {
-        Some(p) => p,
-        None => RventAlloc
-            .allocate(class_layout(c))
-            .map_err(|_| Error::Alloc)?
-            .cast(),
-    };
-    CHAIN_BLOCKS.with(|n| n.set(live + 1));
-    Ok((p, class_size(c)))
+    // One thread-local access: counted, and a hit or the miss counted.
+    // (During thread teardown nothing is counted, and the block is given
+    // back uncounted too: `try_with` fails the same way then.)
+    let hit = POOL
+        .try_with(|p| {
+            if p.chain_taken() {
+                p.pop_or_miss(c)
+            } else {
+                None
+            }
+        })
+        .ok()
+        .flatten();
+    match hit {
+        Some(p) => Ok((p, class_size(c))),
+        None => chain_block_miss(c),
+    }
+}
+
+/// [`chain_block`] of class `c` from the memory functions (counted as
+/// taken already); on failure the count is undone.
+#[inline(never)]
+fn chain_block_miss(c: usize) -> Result<(NonNull<u8>, usize)> {
+    match RventAlloc.allocate(class_layout(c)) {
+        Ok(p) => Ok((p.cast(), class_size(c))),
+        Err(_) => {
+            let _ = POOL.try_with(ThreadPool::chain_given_back);
+            Err(Error::Alloc)
+        }
+    }
+}
+
+/// [`chain_block`] above [`POOL_MAX_SIZE`]: an exact block.
+#[inline(never)]
+fn chain_block_unpooled(size: usize) -> Result<(NonNull<u8>, usize)> {
+    let layout = Layout::from_size_align(size, MEM_ALIGN).map_err(|_| Error::Alloc)?;
+    let p = RventAlloc.allocate(layout).map_err(|_| Error::Alloc)?;
+    let _ = POOL.try_with(ThreadPool::chain_taken);
+    Ok((p.cast(), size))
 }
 
 /// Returns a block from [`chain_block`]: to the thread's free lists while
@@ -477,41 +526,33 @@ pub(crate) fn chain_block(size: usize) -> Result<(NonNull<u8>, usize)> {
 /// returned, not used afterwards.
 #[inline]
 pub(crate) unsafe fn free_chain_block(ptr: NonNull<u8>, cap: usize) {
-    // Saturating: a block freed on another thread than it was taken on
-    // (not possible through `Evbuffer`, which is `!Send`) must not wrap.
-    let live = CHAIN_BLOCKS.with(|n| {
-        let live = n.get().saturating_sub(1);
-        n.set(live);
-        live
-    });
-    let keep = live != 0 || caching();
     if cap > POOL_MAX_SIZE {
-        // SAFETY: `chain_block` returned `cap` = `size` for unpooled sizes
-        // and obtained the block with this layout, valid then.
-        unsafe { RventAlloc.deallocate(ptr, Layout::from_size_align_unchecked(cap, MEM_ALIGN)) };
-    } else {
-        // `cap` is a class size, so this is the class it was taken from.
-        let c = class_of_pooled(cap);
-        // SAFETY: `ptr` is a live block of `class_layout(c)` from
-        // `RventAlloc` that the caller gives up.
-        let cached = keep
-            && POOL
-                .try_with(|p| unsafe { p.push(c, ptr) })
-                .unwrap_or(false);
-        if !cached {
-            // SAFETY: the block was obtained with `class_layout(c)`.
-            unsafe { RventAlloc.deallocate(ptr, class_layout(c)) };
-        }
+        // SAFETY: forwarded.
+        return unsafe { free_chain_block_unpooled(ptr, cap) };
     }
-    if !keep {
-        // The last chain block went with no base alive: give back what
-        // the chains left cached.
-        let _ = POOL.try_with(|p| {
-            if p.cached.get() != 0 {
-                p.flush();
-            }
-        });
+    // `cap` is a class size, so this is the class it was taken from.
+    let c = class_of_pooled(cap);
+    // SAFETY: `ptr` is a live block of `class_layout(c)` from `RventAlloc`
+    // that the caller gives up.
+    let cached = POOL
+        .try_with(|p| p.chain_given_back() && unsafe { p.push(c, ptr) })
+        .unwrap_or(false);
+    if !cached {
+        // SAFETY: the block was obtained with `class_layout(c)`.
+        unsafe { RventAlloc.deallocate(ptr, class_layout(c)) };
     }
+}
+
+/// [`free_chain_block`] above [`POOL_MAX_SIZE`].
+///
+/// # Safety
+/// As for [`free_chain_block`], with `cap > POOL_MAX_SIZE`.
+#[inline(never)]
+unsafe fn free_chain_block_unpooled(ptr: NonNull<u8>, cap: usize) {
+    // SAFETY: `chain_block` returned `cap` = `size` for unpooled sizes
+    // and obtained the block with this layout, valid then.
+    unsafe { RventAlloc.deallocate(ptr, Layout::from_size_align_unchecked(cap, MEM_ALIGN)) };
+    let _ = POOL.try_with(ThreadPool::chain_given_back);
 }
 
 /// Moves `value` into a block of the pool (from the memory functions).
