@@ -54,8 +54,8 @@ pub(crate) const CHAIN_MAX_AUTO_SIZE: usize = 4096;
 /// A block of at least `cap` bytes for a chain, and its real capacity.
 /// The one allocation seam of `buffer`: chains come from here and go back
 /// through [`free_block`]. Blocks of up to [`POOL_MAX_SIZE`] bytes come
-/// from the thread's size-class pool (so from the base's pool: recycled
-/// while a base lives on the thread, straight from and back to the memory
+/// from the thread's size-class pool (recycled while a base or another
+/// chain block lives on the thread, straight from and back to the memory
 /// functions otherwise), bigger ones from the memory functions directly.
 #[inline]
 fn alloc_block(cap: usize) -> Result<(NonNull<u8>, usize)> {
