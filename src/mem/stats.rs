@@ -1,16 +1,140 @@
 //! Counters of rvent's memory, read through
 //! [`EventBase::mem_stats`](crate::EventBase::mem_stats).
 //!
-//! The counters are process-wide, like the memory functions they count:
-//! atomics bumped on the allocation path only (never per dispatched
-//! event).
+//! The counters are process-wide, like the memory functions they count,
+//! and are bumped on the allocation path only (never per dispatched
+//! event). A locked read-modify-write per counter per call would cost more
+//! than a small allocation itself (it waits for every pending store — a
+//! 4 KiB copy's worth right after filling a chain), so each thread counts
+//! in a slot of its own with plain loads and stores, and a read adds the
+//! slots up. Slots are static (counting must not allocate); a thread
+//! claims one on its first allocation and, when it exits, adds its counts
+//! to the retired totals and hands the slot back. Threads beyond
+//! [`SLOTS`] count in the shared totals with atomic adds. A read while a
+//! thread exits may see its counts twice or not at all for that moment.
 
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicIsize, AtomicU64, Ordering::Relaxed};
 
-static BYTES: AtomicUsize = AtomicUsize::new(0);
-static BLOCKS: AtomicUsize = AtomicUsize::new(0);
-static CALLS: AtomicU64 = AtomicU64::new(0);
-static FAILURES: AtomicU64 = AtomicU64::new(0);
+/// Threads counting at once without atomic read-modify-writes.
+const SLOTS: usize = 64;
+
+/// One thread's counts (or the shared totals). `bytes` and `blocks` may go
+/// negative in a slot: a block freed on another thread than the one that
+/// obtained it.
+struct Counts {
+    bytes: AtomicIsize,
+    blocks: AtomicIsize,
+    calls: AtomicU64,
+    failures: AtomicU64,
+}
+
+impl Counts {
+    const fn new() -> Counts {
+        Counts {
+            bytes: AtomicIsize::new(0),
+            blocks: AtomicIsize::new(0),
+            calls: AtomicU64::new(0),
+            failures: AtomicU64::new(0),
+        }
+    }
+}
+
+struct Slot {
+    claimed: AtomicBool,
+    counts: Counts,
+}
+
+static SLOT_TABLE: [Slot; SLOTS] = [const {
+    Slot {
+        claimed: AtomicBool::new(false),
+        counts: Counts::new(),
+    }
+}; SLOTS];
+
+/// Exited threads' counts, and the counts of threads without a slot.
+static SHARED: Counts = Counts::new();
+
+/// This thread's slot; handed back (its counts moved to [`SHARED`]) when
+/// the thread exits.
+struct ThreadSlot(Option<&'static Counts>);
+
+impl ThreadSlot {
+    fn claim() -> ThreadSlot {
+        let slot = SLOT_TABLE.iter().find(|s| {
+            s.claimed
+                .compare_exchange(false, true, Relaxed, Relaxed)
+                .is_ok()
+        });
+        ThreadSlot(slot.map(|s| &s.counts))
+    }
+}
+
+impl Drop for ThreadSlot {
+    fn drop(&mut self) {
+        let Some(c) = self.0 else { return };
+        SHARED.bytes.fetch_add(c.bytes.swap(0, Relaxed), Relaxed);
+        SHARED.blocks.fetch_add(c.blocks.swap(0, Relaxed), Relaxed);
+        SHARED.calls.fetch_add(c.calls.swap(0, Relaxed), Relaxed);
+        SHARED
+            .failures
+            .fetch_add(c.failures.swap(0, Relaxed), Relaxed);
+        let slot = SLOT_TABLE
+            .iter()
+            .find(|s| std::ptr::eq(&s.counts, c))
+            .expect("a claimed slot is in the table");
+        slot.claimed.store(false, Relaxed);
+    }
+}
+
+thread_local! {
+    static THREAD_SLOT: ThreadSlot = ThreadSlot::claim();
+}
+
+/// Adds to this thread's counts: plain loads and stores in its own slot,
+/// atomic adds to the shared totals without one.
+#[inline]
+fn add(bytes: isize, blocks: isize, calls: u64, failures: u64) {
+    let own = THREAD_SLOT.try_with(|t| t.0).ok().flatten();
+    match own {
+        Some(c) => {
+            // Only this thread writes its slot.
+            c.bytes
+                .store(c.bytes.load(Relaxed).wrapping_add(bytes), Relaxed);
+            c.blocks
+                .store(c.blocks.load(Relaxed).wrapping_add(blocks), Relaxed);
+            c.calls
+                .store(c.calls.load(Relaxed).wrapping_add(calls), Relaxed);
+            if failures != 0 {
+                c.failures
+                    .store(c.failures.load(Relaxed).wrapping_add(failures), Relaxed);
+            }
+        }
+        None => {
+            SHARED.bytes.fetch_add(bytes, Relaxed);
+            SHARED.blocks.fetch_add(blocks, Relaxed);
+            SHARED.calls.fetch_add(calls, Relaxed);
+            SHARED.failures.fetch_add(failures, Relaxed);
+        }
+    }
+}
+
+/// The totals: the shared counts plus every claimed slot's.
+fn totals() -> (isize, isize, u64, u64) {
+    let mut t = (
+        SHARED.bytes.load(Relaxed),
+        SHARED.blocks.load(Relaxed),
+        SHARED.calls.load(Relaxed),
+        SHARED.failures.load(Relaxed),
+    );
+    for s in SLOT_TABLE.iter().filter(|s| s.claimed.load(Relaxed)) {
+        let c = &s.counts;
+        t.0 = t.0.wrapping_add(c.bytes.load(Relaxed));
+        t.1 = t.1.wrapping_add(c.blocks.load(Relaxed));
+        t.2 = t.2.wrapping_add(c.calls.load(Relaxed));
+        t.3 = t.3.wrapping_add(c.failures.load(Relaxed));
+    }
+    t
+}
 
 /// What rvent holds from its memory source (`EventBase::mem_stats`).
 ///
@@ -68,11 +192,12 @@ pub struct MemStats {
 }
 
 pub(crate) fn snapshot() -> MemStats {
+    let (bytes, blocks, calls, failures) = totals();
     MemStats {
-        bytes: BYTES.load(Relaxed),
-        blocks: BLOCKS.load(Relaxed),
-        calls: CALLS.load(Relaxed),
-        failures: FAILURES.load(Relaxed),
+        bytes: bytes.max(0) as usize,
+        blocks: blocks.max(0) as usize,
+        calls,
+        failures,
         hooks: hooks_installed(),
         ..MemStats::default()
     }
@@ -91,29 +216,23 @@ fn hooks_installed() -> bool {
 
 #[inline]
 pub(super) fn note_alloc(ok: bool, size: usize) {
-    CALLS.fetch_add(1, Relaxed);
     if ok {
-        BYTES.fetch_add(size, Relaxed);
-        BLOCKS.fetch_add(1, Relaxed);
+        add(size as isize, 1, 1, 0);
     } else {
-        FAILURES.fetch_add(1, Relaxed);
+        add(0, 0, 1, 1);
     }
 }
 
 #[inline]
 pub(super) fn note_free(size: usize) {
-    CALLS.fetch_add(1, Relaxed);
-    BYTES.fetch_sub(size, Relaxed);
-    BLOCKS.fetch_sub(1, Relaxed);
+    add(-(size as isize), -1, 1, 0);
 }
 
 #[inline]
 pub(super) fn note_resize(ok: bool, old: usize, new: usize) {
-    CALLS.fetch_add(1, Relaxed);
     if ok {
-        BYTES.fetch_add(new, Relaxed);
-        BYTES.fetch_sub(old, Relaxed);
+        add(new as isize - old as isize, 0, 1, 0);
     } else {
-        FAILURES.fetch_add(1, Relaxed);
+        add(0, 0, 1, 1);
     }
 }
