@@ -236,3 +236,37 @@ pub(super) fn note_resize(ok: bool, old: usize, new: usize) {
         add(0, 0, 1, 1);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Counts made on threads that exit stay in the totals, and a block
+    /// obtained on one thread and freed on another balances out.
+    #[test]
+    fn counts_survive_their_threads() {
+        let (_, _, c0, _) = totals();
+        let handles: Vec<_> = (0..4)
+            .map(|_| {
+                std::thread::spawn(|| {
+                    note_alloc(true, 100);
+                    note_alloc(true, 28);
+                    note_free(28);
+                })
+            })
+            .collect();
+        for h in handles {
+            h.join().unwrap();
+        }
+        // Freed here, obtained on the exited threads.
+        for _ in 0..4 {
+            note_free(100);
+        }
+        let (_, _, c1, _) = totals();
+        // Other tests may allocate meanwhile, so only a lower bound is
+        // exact: the 12 calls of the exited threads were folded into the
+        // shared totals when they handed their slots back (lost, the
+        // difference would be 4).
+        assert!(c1 - c0 >= 16, "every call counted: {}", c1 - c0);
+    }
+}
