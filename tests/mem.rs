@@ -1427,12 +1427,12 @@ fn idle_connection_memory() -> TestResult {
     );
     // rvent's figures (libevent: 977 and 988), so they cannot regress.
     check(
-        bytes <= 684.0,
-        format!("{bytes:.1} bytes per idle connection, rvent needed 683.3"),
+        bytes <= 610.0,
+        format!("{bytes:.1} bytes per idle connection, rvent needed 609.5"),
     )?;
     check(
-        abytes <= 808.0,
-        format!("{abytes:.1} bytes per idle connection after traffic, rvent needed 807.2"),
+        abytes <= 734.0,
+        format!("{abytes:.1} bytes per idle connection after traffic, rvent needed 733.4"),
     )?;
     drop(base);
     drop(clients);
