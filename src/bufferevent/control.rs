@@ -96,7 +96,9 @@ impl Bufferevent {
     /// callback runs when the output falls to `low`.
     ///
     /// # Errors
-    /// [`Error::StaleBufferevent`].
+    /// [`Error::StaleBufferevent`]; [`Error::Alloc`] (a first high
+    /// watermark takes a block for the bufferevent's rarely used
+    /// settings), nothing changed.
     #[doc(alias = "bufferevent_setwatermark")]
     pub fn set_watermark<X: BevHost>(
         self,
@@ -106,13 +108,21 @@ impl Bufferevent {
         high: usize,
     ) -> Result<()> {
         let r = self.rec_mut(base)?;
-        if what.contains(Ev::WRITE) {
-            r.write_low = low;
-            r.write_high = high;
+        let (w, rd) = (what.contains(Ev::WRITE), what.contains(Ev::READ));
+        if high != 0 && (w || rd) {
+            r.cold_mut()?;
         }
-        if what.contains(Ev::READ) {
+        if w {
+            r.write_low = low;
+            if let Some(c) = r.cold.as_deref_mut() {
+                c.write_high = high;
+            }
+        }
+        if rd {
             r.read_low = low;
-            r.read_high = high;
+            if let Some(c) = r.cold.as_deref_mut() {
+                c.read_high = high;
+            }
             r.check_high_watermark();
         }
         base.ext.bevs_mut().mark_dirty(self);
@@ -143,12 +153,12 @@ impl Bufferevent {
         if what == Ev::READ {
             Ok(Watermark {
                 low: r.read_low,
-                high: r.read_high,
+                high: r.read_high(),
             })
         } else if what == Ev::WRITE {
             Ok(Watermark {
                 low: r.write_low,
-                high: r.write_high,
+                high: r.write_high(),
             })
         } else {
             Err(Error::InvalidArgument(
@@ -162,13 +172,20 @@ impl Bufferevent {
     ///
     /// # Errors
     /// [`Error::StaleBufferevent`]; [`Error::InvalidArgument`] above
-    /// [`MAX_READ_LIMIT`](crate::MAX_READ_LIMIT) (1 MiB).
+    /// [`MAX_READ_LIMIT`](crate::MAX_READ_LIMIT) (1 MiB); [`Error::Alloc`]
+    /// (a first cap other than the default takes a block for the
+    /// bufferevent's rarely used settings), nothing changed.
     #[doc(alias = "bufferevent_set_max_single_read")]
     pub fn set_max_single_read<X: BevHost>(self, base: &mut EventBase<X>, n: usize) -> Result<()> {
         let n = if n == 0 { DEFAULT_MAX_SINGLE_IO } else { n };
         let r = self.rec_mut(base)?;
+        if n == r.max_read() {
+            return Ok(());
+        }
+        // The block first: a refused `n` then leaves it at the defaults.
+        r.cold_mut()?;
         r.input.set_max_read(n)?;
-        r.max_read = n as u32;
+        r.cold_mut()?.max_read = n as u32;
         Ok(())
     }
 
@@ -176,12 +193,17 @@ impl Bufferevent {
     /// default, 16 KiB.
     ///
     /// # Errors
-    /// [`Error::StaleBufferevent`]; [`Error::InvalidArgument`] above `u32::MAX`.
+    /// [`Error::StaleBufferevent`]; [`Error::InvalidArgument`] above
+    /// `u32::MAX`; [`Error::Alloc`] as
+    /// [`set_max_single_read`](Self::set_max_single_read).
     #[doc(alias = "bufferevent_set_max_single_write")]
     pub fn set_max_single_write<X: BevHost>(self, base: &mut EventBase<X>, n: usize) -> Result<()> {
         let n = if n == 0 { DEFAULT_MAX_SINGLE_IO } else { n };
         let n = u32::try_from(n).map_err(|_| Error::InvalidArgument("max single write too big"))?;
-        self.rec_mut(base)?.max_write = n;
+        let r = self.rec_mut(base)?;
+        if n as usize != r.max_write() {
+            r.cold_mut()?.max_write = n;
+        }
         Ok(())
     }
 
@@ -191,7 +213,7 @@ impl Bufferevent {
     /// [`Error::StaleBufferevent`].
     #[doc(alias = "bufferevent_get_max_single_read")]
     pub fn max_single_read<X: BevHost>(self, base: &EventBase<X>) -> Result<usize> {
-        Ok(self.rec(base)?.max_read as usize)
+        Ok(self.rec(base)?.max_read())
     }
 
     /// The cap of one write (`bufferevent_get_max_single_write`).
@@ -200,7 +222,7 @@ impl Bufferevent {
     /// [`Error::StaleBufferevent`].
     #[doc(alias = "bufferevent_get_max_single_write")]
     pub fn max_single_write<X: BevHost>(self, base: &EventBase<X>) -> Result<usize> {
-        Ok(self.rec(base)?.max_write as usize)
+        Ok(self.rec(base)?.max_write())
     }
 
     /// Sets the read and write timeouts (`bufferevent_set_timeouts`);
@@ -217,7 +239,9 @@ impl Bufferevent {
     /// even once the data has moved on to its underlying.
     ///
     /// # Errors
-    /// [`Error::StaleBufferevent`].
+    /// [`Error::StaleBufferevent`]; [`Error::Alloc`] (the first timeout
+    /// takes a block for the bufferevent's rarely used settings, and a
+    /// bufferevent without a socket two timers), nothing changed.
     #[doc(alias = "bufferevent_set_timeouts")]
     pub fn set_timeouts<X: BevHost>(
         self,
@@ -226,13 +250,25 @@ impl Bufferevent {
         write: Option<Duration>,
     ) -> Result<()> {
         let r = self.rec_mut(base)?;
-        r.timeout_read = read;
-        r.timeout_write = write;
+        if read.is_none() && write.is_none() && r.cold.is_none() {
+            return Ok(());
+        }
+        let c = r.cold_mut()?;
+        let old = (c.timeout_read, c.timeout_write);
+        c.timeout_read = read;
+        c.timeout_write = write;
+        // Timers first: they are the one step here that can fail.
+        if let Err(e) = timeouts::set(base, self) {
+            if let Some(c) = self.rec_mut(base)?.cold.as_deref_mut() {
+                (c.timeout_read, c.timeout_write) = old;
+            }
+            return Err(e);
+        }
+        let r = self.rec_mut(base)?;
         if let Kind::Socket(_) = r.kind {
             socket::rearm_timeouts(base, self)?;
         }
-        // Timers for the kinds without events (and an fd-less socket).
-        timeouts::set(base, self)
+        Ok(())
     }
 
     /// Runs the read and / or write callback as if data had arrived or
@@ -356,7 +392,7 @@ impl Bufferevent {
             Kind::Filter(_) => filter::release(base, self),
             Kind::Free => {}
         }
-        if self.rec(base).is_ok_and(|r| r.rate.is_some()) {
+        if self.rec(base).is_ok_and(|r| r.limited()) {
             ratelimit::release(base, self);
         }
         timeouts::release(base, self);

@@ -377,8 +377,8 @@ fn process_input<X: BevHost>(base: &mut EventBase<X>, f: Bufferevent, mode: Flus
         if ru.input.is_empty() && mode == FlushMode::Normal {
             break;
         }
-        let limit = if mode == FlushMode::Normal && rf.read_high != 0 {
-            match rf.read_high.saturating_sub(rf.input.len()) {
+        let limit = if mode == FlushMode::Normal && rf.read_high() != 0 {
+            match rf.read_high().saturating_sub(rf.input.len()) {
                 0 => break,
                 room => Some(room),
             }
@@ -414,7 +414,7 @@ fn process_input<X: BevHost>(base: &mut EventBase<X>, f: Bufferevent, mode: Flus
     }
     if shrank
         && let Some(ru) = base.ext.bevs_mut().get(u)
-        && (ru.read_high != 0 || ru.read_suspend != 0)
+        && (ru.read_high() != 0 || ru.read_suspend != 0)
     {
         // Below its high watermark again: let it read.
         base.ext.bevs_mut().mark_dirty(u);
@@ -476,8 +476,8 @@ pub(crate) fn process_output<X: BevHost>(
     let (mut grew, mut shrank, mut res) = (false, false, FilterResult::Ok);
     let mut processed = false;
     while let Some((rf, ru)) = base.ext.bevs_mut().get2_mut(f, u) {
-        let limit = if mode == FlushMode::Normal && ru.write_high != 0 {
-            match ru.write_high.saturating_sub(ru.output.len()) {
+        let limit = if mode == FlushMode::Normal && ru.write_high() != 0 {
+            match ru.write_high().saturating_sub(ru.output.len()) {
                 0 => break,
                 room => Some(room),
             }

@@ -115,8 +115,9 @@
 
 // Maintainer notes: the files form layers, each using only those above
 // it in this list (no file imports a file below it):
-//   flags, handle                 — public flag sets; the handles (callbacks are
-//                                   taken out to run with crate::callback_slot)
+//   flags, handle, dns            — public flag sets; the handles (callbacks are
+//                                   taken out to run with crate::callback_slot);
+//                                   a host-name lookup's shared answer
 //   closure, bucket               — stored closure types; token buckets and their records
 //   rec, table                    — one record; the table, its lookups, BevHost
 //   callback, timeouts, group     — running callbacks; generic timers; groups alone
@@ -132,6 +133,7 @@ mod buffers;
 mod callback;
 mod closure;
 mod control;
+mod dns;
 mod filter;
 mod flags;
 mod group;
@@ -149,6 +151,7 @@ pub use buffers::Buffers;
 pub use callback::HasCallbacks;
 pub use closure::FilterResult;
 pub use control::Watermark;
+pub use dns::DnsError;
 pub use flags::{BevEvent, BevOptions, DEFAULT_MAX_SINGLE_IO, FlushMode, TriggerOptions};
 pub use group::RateLimitTotals;
 pub use handle::{Bufferevent, RateLimitGroup};

@@ -105,10 +105,10 @@ fn transfer<X: BevHost>(
     if !(force || flowing) {
         return false;
     }
-    let room = if d.read_high == 0 || force {
+    let room = if d.read_high() == 0 || force {
         usize::MAX
     } else {
-        d.read_high.saturating_sub(d.input.len())
+        d.read_high().saturating_sub(d.input.len())
     };
     let moved = if room >= s.output.len() {
         let n = s.output.len();

@@ -36,7 +36,7 @@ use super::table::BevHost;
 use crate::base::EventBase;
 use crate::error::{Error, Result};
 use crate::handle::Event;
-use crate::mem::{self, Pool};
+use crate::mem;
 
 impl RateLimitGroup {
     /// Adds `bev` (`bufferevent_add_to_rate_limit_group`); a bufferevent
@@ -49,14 +49,17 @@ impl RateLimitGroup {
     pub fn add<X: BevHost>(self, base: &mut EventBase<X>, bev: Bufferevent) -> Result<()> {
         bev.rec(base)?;
         self.rec(base)?;
-        if let Some(old) = group_of(base, bev) {
-            if old == self {
-                return Ok(());
-            }
-            old.remove(base, bev)?;
+        let old = group_of(base, bev);
+        if old == Some(self) {
+            return Ok(());
         }
+        // Everything that can fail first, so that a failure leaves it in
+        // its old group (or none) and the new group as it was.
         mem::reserve(&mut self.rec_mut(base)?.members, 1)?;
         ensure_box(base, bev)?;
+        if let Some(old) = old {
+            leave(base, old, bev);
+        }
         let rl = rate_mut(base, bev).expect("just boxed");
         rl.group = Some(self);
         let g = self.rec_mut(base)?;
@@ -87,13 +90,8 @@ impl RateLimitGroup {
         if group_of(base, bev) != Some(self) {
             return Ok(());
         }
-        self.rec_mut(base)?.members.retain(|&m| m != bev);
-        let r = base.ext.bevs_mut().get_mut(bev).expect("checked");
-        r.read_suspend &= !suspend::BW_GROUP;
-        r.write_suspend &= !suspend::BW_GROUP;
-        let rl = r.rate.as_mut().expect("in a group");
-        rl.group = None;
-        if rl.cfg.is_none() {
+        leave(base, self, bev);
+        if rate_mut(base, bev).is_some_and(|rl| rl.cfg.is_none()) {
             drop_box(base, bev);
         }
         base.ext.bevs_mut().mark_dirty(bev);
@@ -101,27 +99,41 @@ impl RateLimitGroup {
     }
 }
 
+/// `bev` leaves its group `g` (its rate box stays).
+fn leave<X: BevHost>(base: &mut EventBase<X>, g: RateLimitGroup, bev: Bufferevent) {
+    if let Some(gr) = base.ext.bevs_mut().group_mut(g) {
+        gr.members.retain(|&m| m != bev);
+    }
+    if let Some(r) = base.ext.bevs_mut().get_mut(bev) {
+        r.read_suspend &= !suspend::BW_GROUP;
+        r.write_suspend &= !suspend::BW_GROUP;
+        if let Some(rl) = r.rate_mut() {
+            rl.group = None;
+        }
+    }
+}
+
 fn rate_mut<X: BevHost>(base: &mut EventBase<X>, h: Bufferevent) -> Option<&mut RateLimit> {
-    base.ext.bevs_mut().get_mut(h)?.rate.as_deref_mut()
+    base.ext.bevs_mut().get_mut(h)?.rate_mut()
 }
 
 fn group_of<X: BevHost>(base: &EventBase<X>, h: Bufferevent) -> Option<RateLimitGroup> {
-    base.ext.bevs().get(h)?.rate.as_ref()?.group
+    base.ext.bevs().get(h)?.rate()?.group
 }
 
-/// Gives `h` a rate-limit box if it has none.
+/// Gives `h` a rate-limit box if it has none (and the cold block that
+/// holds it); on `Err` it has neither new block.
 fn ensure_box<X: BevHost>(base: &mut EventBase<X>, h: Bufferevent) -> Result<()> {
     let r = h.rec_mut(base)?;
-    if r.rate.is_none() {
+    if !r.limited() {
         let rl = RateLimit {
             cfg: None,
             bucket: Bucket::idle(),
             group: None,
             timer: None,
         };
-        let b =
-            allocator_api2::boxed::Box::try_new_in(rl, Pool::new()).map_err(|_| Error::Alloc)?;
-        r.rate = Some(b);
+        let b = mem::pool_box(rl)?;
+        r.cold_mut()?.rate = Some(b);
     }
     Ok(())
 }
@@ -134,7 +146,7 @@ fn drop_box<X: BevHost>(base: &mut EventBase<X>, h: Bufferevent) {
     };
     r.read_suspend &= !(suspend::BW | suspend::BW_GROUP);
     r.write_suspend &= !(suspend::BW | suspend::BW_GROUP);
-    let old = r.rate.take();
+    let old = r.cold.as_mut().and_then(|c| c.rate.take());
     if let Some(t) = old.as_ref().and_then(|rl| rl.timer) {
         let _ = t.free(base);
     }
@@ -159,7 +171,7 @@ pub(crate) fn budget<X: BevHost>(
     read: bool,
 ) -> usize {
     let t = base.ext.bevs_mut();
-    let Some(rl) = t.get_mut(h).and_then(|r| r.rate.as_deref_mut()) else {
+    let Some(rl) = t.get_mut(h).and_then(|r| r.rate_mut()) else {
         return max;
     };
     let mut max = max;
@@ -216,6 +228,21 @@ fn take<X: BevHost>(base: &mut EventBase<X>, h: Bufferevent, n: i64, read: bool)
     arm_timer(base, h)
 }
 
+/// Creates `h`'s refill timer if it has a rate box but no timer.
+fn ensure_timer<X: BevHost>(base: &mut EventBase<X>, h: Bufferevent) -> Result<()> {
+    if rate_mut(base, h).is_none_or(|rl| rl.timer.is_some()) {
+        return Ok(());
+    }
+    let t = Event::timer(base, move |base, _, _, _| on_tick(base, h))?;
+    match rate_mut(base, h) {
+        Some(rl) => rl.timer = Some(t),
+        None => {
+            let _ = t.free(base);
+        }
+    }
+    Ok(())
+}
+
 /// Starts `h`'s refill timer for the next tick, creating it if needed.
 fn arm_timer<X: BevHost>(base: &mut EventBase<X>, h: Bufferevent) -> Result<()> {
     let Some(rl) = rate_mut(base, h) else {
@@ -247,7 +274,7 @@ fn on_tick<X: BevHost>(base: &mut EventBase<X>, h: Bufferevent) {
     let Some(r) = base.ext.bevs_mut().get_mut(h) else {
         return;
     };
-    let Some(rl) = r.rate.as_deref_mut() else {
+    let Some(rl) = r.cold.as_mut().and_then(|c| c.rate.as_deref_mut()) else {
         return;
     };
     let Some(cfg) = rl.cfg else {
@@ -306,7 +333,15 @@ impl Bufferevent {
         self.rec(base)?;
         match cfg {
             Some(cfg) => {
+                let had = self.rec(base)?.limited();
                 ensure_box(base, self)?;
+                // The refill timer too, before anything changes.
+                if let Err(e) = ensure_timer(base, self) {
+                    if !had {
+                        drop_box(base, self);
+                    }
+                    return Err(e);
+                }
                 let rl = rate_mut(base, self).expect("just boxed");
                 match rl.cfg {
                     Some(_) => rl.bucket.reconfigure(cfg),
@@ -318,11 +353,11 @@ impl Bufferevent {
                     take(base, self, 0, read)?;
                 }
                 if let Some(r) = base.ext.bevs_mut().get_mut(self) {
-                    let rl = r.rate.as_deref().expect("boxed");
-                    if rl.bucket.read > 0 {
+                    let b = r.rate().expect("boxed").bucket;
+                    if b.read > 0 {
                         r.read_suspend &= !suspend::BW;
                     }
-                    if rl.bucket.write > 0 {
+                    if b.write > 0 {
                         r.write_suspend &= !suspend::BW;
                     }
                 }
@@ -351,7 +386,7 @@ impl Bufferevent {
     /// [`Error::StaleBufferevent`].
     #[doc(alias = "bufferevent_get_token_bucket_cfg")]
     pub fn rate_limit_cfg<X: BevHost>(self, base: &EventBase<X>) -> Result<Option<TokenBucketCfg>> {
-        Ok(self.rec(base)?.rate.as_ref().and_then(|rl| rl.cfg))
+        Ok(self.rec(base)?.rate().and_then(|rl| rl.cfg))
     }
 
     /// Its read bucket's level, possibly negative; `isize::MAX` without a
@@ -375,7 +410,7 @@ impl Bufferevent {
 
     fn level<X: BevHost>(self, base: &EventBase<X>, read: bool) -> Result<isize> {
         let r = self.rec(base)?;
-        Ok(match r.rate.as_deref() {
+        Ok(match r.rate() {
             Some(RateLimit {
                 cfg: Some(cfg),
                 bucket,
@@ -417,21 +452,13 @@ impl Bufferevent {
     }
 
     fn decrement<X: BevHost>(self, base: &mut EventBase<X>, n: isize, read: bool) -> Result<()> {
-        if self
-            .rec(base)?
-            .rate
-            .as_ref()
-            .and_then(|rl| rl.cfg)
-            .is_none()
-        {
+        if self.rec(base)?.rate().and_then(|rl| rl.cfg).is_none() {
             return Err(Error::BadState("no rate limit set"));
         }
         take(base, self, n as i64, read)?;
         // Giving tokens back may resume the direction at once.
         if let Some(r) = base.ext.bevs_mut().get_mut(self)
-            && r.rate
-                .as_deref()
-                .is_some_and(|rl| rl.bucket.level(read) > 0)
+            && r.rate().is_some_and(|rl| rl.bucket.level(read) > 0)
         {
             if read {
                 r.read_suspend &= !suspend::BW;
@@ -450,7 +477,7 @@ impl Bufferevent {
     /// [`Error::StaleBufferevent`].
     #[doc(alias = "bufferevent_get_max_to_read")]
     pub fn max_to_read<X: BevHost>(self, base: &mut EventBase<X>) -> Result<usize> {
-        let max = self.rec(base)?.max_read as usize;
+        let max = self.rec(base)?.max_read();
         Ok(budget(base, self, max, true))
     }
 
@@ -460,7 +487,7 @@ impl Bufferevent {
     /// [`Error::StaleBufferevent`].
     #[doc(alias = "bufferevent_get_max_to_write")]
     pub fn max_to_write<X: BevHost>(self, base: &mut EventBase<X>) -> Result<usize> {
-        let max = self.rec(base)?.max_write as usize;
+        let max = self.rec(base)?.max_write();
         Ok(budget(base, self, max, false))
     }
 }

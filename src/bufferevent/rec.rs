@@ -7,8 +7,9 @@
 use std::os::fd::RawFd;
 use std::time::Duration;
 
-use super::bucket::RateBox;
+use super::bucket::{RateBox, RateLimit};
 use super::closure::{DataFn, EventFn, FilterFn};
+use super::dns::DnsAnswer;
 use super::flags::{BevEvent, BevOptions, DEFAULT_MAX_SINGLE_IO};
 use super::handle::Bufferevent;
 use crate::base::BaseExt;
@@ -16,7 +17,7 @@ use crate::buffer::Evbuffer;
 use crate::callback_slot::Running;
 use crate::ev::Ev;
 use crate::handle::Event;
-use crate::mem::Pool;
+use crate::mem::{MemArc, Pool};
 
 /// Suspension reasons (libevent's `BEV_SUSPEND_*`): a direction runs only
 /// while enabled and not suspended.
@@ -58,9 +59,6 @@ pub(crate) struct Socket {
     pub(crate) connect_error: i32,
     /// The connect failed: neither direction runs until a new fd.
     pub(crate) dead: bool,
-    /// Why the last host-name lookup failed (boxed: 16 bytes, not a
-    /// `String`'s 24, in every socket record).
-    pub(crate) dns_error: Option<Box<str>>,
 }
 
 /// `Socket::fd` of a socket bufferevent without a socket. Internal only:
@@ -78,7 +76,6 @@ impl Socket {
             connecting: false,
             connect_error: 0,
             dead: false,
-            dns_error: None,
         }
     }
 
@@ -157,6 +154,42 @@ pub(crate) struct Timers {
 /// Timers in a pooled block: only bufferevents with timeouts pay for them.
 pub(crate) type TimersBox = allocator_api2::boxed::Box<Timers, Pool>;
 
+/// The settings and state most bufferevents never use, out of the record
+/// so that an idle connection does not pay for them (see [`Rec::cold`]).
+pub(crate) struct Cold {
+    pub(crate) read_high: usize,
+    pub(crate) write_high: usize,
+    pub(crate) max_read: u32,
+    pub(crate) max_write: u32,
+    pub(crate) timeout_read: Option<Duration>,
+    pub(crate) timeout_write: Option<Duration>,
+    /// Rate-limit state, `None` when unlimited (one pointer).
+    pub(crate) rate: Option<RateBox>,
+    /// Timers of a pair, a filter or an fd-less socket with timeouts
+    /// (a socket with an fd uses its events).
+    pub(crate) timers: Option<TimersBox>,
+    /// Why the last host-name lookup failed: the lookup's answer block,
+    /// made when the lookup started (so recording it allocates nothing).
+    pub(crate) dns_error: Option<MemArc<DnsAnswer>>,
+}
+
+impl Cold {
+    const DEFAULT: Cold = Cold {
+        read_high: 0,
+        write_high: 0,
+        max_read: DEFAULT_MAX_SINGLE_IO as u32,
+        max_write: DEFAULT_MAX_SINGLE_IO as u32,
+        timeout_read: None,
+        timeout_write: None,
+        rate: None,
+        timers: None,
+        dns_error: None,
+    };
+}
+
+/// [`Cold`] in a pooled block.
+pub(crate) type ColdBox = allocator_api2::boxed::Box<Cold, Pool>;
+
 /// One bufferevent's state in the base's table.
 pub(crate) struct Rec<X: BaseExt> {
     pub(crate) generation: u32,
@@ -168,10 +201,10 @@ pub(crate) struct Rec<X: BaseExt> {
     pub(crate) eventcb: Option<EventFn<X>>,
     /// Which callback is out running (`Rec::READ_CB`…).
     pub(crate) running: Running,
+    /// Read low watermark (the read path compares the input with it).
     pub(crate) read_low: usize,
-    pub(crate) read_high: usize,
+    /// Write low watermark (the write path compares the output with it).
     pub(crate) write_low: usize,
-    pub(crate) write_high: usize,
     pub(crate) enabled: Ev,
     pub(crate) read_suspend: u8,
     /// Write suspension reasons (only `suspend::BW*`: rate limits).
@@ -185,17 +218,13 @@ pub(crate) struct Rec<X: BaseExt> {
     /// Its socket's I/O path runs a callback and services it afterwards,
     /// so changes need not mark it dirty.
     pub(crate) io_path: bool,
-    pub(crate) max_read: u32,
-    pub(crate) max_write: u32,
-    pub(crate) timeout_read: Option<Duration>,
-    pub(crate) timeout_write: Option<Duration>,
-    /// The last socket error (`errno`), for the event callback.
+    /// The last socket error (`errno`), for the event callback (inline:
+    /// an I/O error in the loop must be recorded without allocating).
     pub(crate) error: i32,
-    /// Rate-limit state, `None` when unlimited (one pointer).
-    pub(crate) rate: Option<RateBox>,
-    /// Timers of a pair, a filter or an fd-less socket with timeouts
-    /// (a socket with an fd uses its events).
-    pub(crate) timers: Option<TimersBox>,
+    /// What most bufferevents never set — high watermarks, single-I/O
+    /// caps, timeouts, rate limit, timers, DNS error — in one pooled
+    /// block made on first use; `None` means all at their defaults.
+    pub(crate) cold: Option<ColdBox>,
 }
 
 impl<X: BaseExt> Rec<X> {
@@ -216,9 +245,7 @@ impl<X: BaseExt> Rec<X> {
             eventcb: None,
             running: Running::default(),
             read_low: 0,
-            read_high: 0,
             write_low: 0,
-            write_high: 0,
             enabled: Ev::empty(),
             read_suspend: 0,
             write_suspend: 0,
@@ -227,13 +254,8 @@ impl<X: BaseExt> Rec<X> {
             pending_events: BevEvent::empty(),
             dirty: false,
             io_path: false,
-            max_read: DEFAULT_MAX_SINGLE_IO as u32,
-            max_write: DEFAULT_MAX_SINGLE_IO as u32,
-            timeout_read: None,
-            timeout_write: None,
             error: 0,
-            rate: None,
-            timers: None,
+            cold: None,
         }
     }
 
@@ -300,21 +322,100 @@ impl<X: BaseExt> Rec<X> {
         self.enabled.contains(Ev::READ) && self.read_suspend == 0
     }
 
+    /// The cold part, made (at its defaults) if it is not yet.
+    ///
+    /// # Errors
+    /// [`Error::Alloc`](crate::error::Error::Alloc), the record unchanged.
+    pub(crate) fn cold_mut(&mut self) -> crate::error::Result<&mut Cold> {
+        if self.cold.is_none() {
+            self.cold = Some(crate::mem::pool_box(Cold::DEFAULT)?);
+        }
+        Ok(self.cold.as_deref_mut().expect("just made"))
+    }
+
+    /// Read high watermark (0: none).
+    #[inline]
+    pub(crate) fn read_high(&self) -> usize {
+        self.cold.as_ref().map_or(0, |c| c.read_high)
+    }
+
+    /// Write high watermark (0: none).
+    #[inline]
+    pub(crate) fn write_high(&self) -> usize {
+        self.cold.as_ref().map_or(0, |c| c.write_high)
+    }
+
+    /// Cap of one read.
+    #[inline]
+    pub(crate) fn max_read(&self) -> usize {
+        self.cold
+            .as_ref()
+            .map_or(DEFAULT_MAX_SINGLE_IO, |c| c.max_read as usize)
+    }
+
+    /// Cap of one write.
+    #[inline]
+    pub(crate) fn max_write(&self) -> usize {
+        self.cold
+            .as_ref()
+            .map_or(DEFAULT_MAX_SINGLE_IO, |c| c.max_write as usize)
+    }
+
+    #[inline]
+    pub(crate) fn timeout_read(&self) -> Option<Duration> {
+        self.cold.as_ref().and_then(|c| c.timeout_read)
+    }
+
+    #[inline]
+    pub(crate) fn timeout_write(&self) -> Option<Duration> {
+        self.cold.as_ref().and_then(|c| c.timeout_write)
+    }
+
+    /// Whether it has a rate limit (its own or a group's).
+    #[inline]
+    pub(crate) fn limited(&self) -> bool {
+        self.cold.as_ref().is_some_and(|c| c.rate.is_some())
+    }
+
+    #[inline]
+    pub(crate) fn rate(&self) -> Option<&RateLimit> {
+        self.cold.as_ref()?.rate.as_deref()
+    }
+
+    #[inline]
+    pub(crate) fn rate_mut(&mut self) -> Option<&mut RateLimit> {
+        self.cold.as_mut()?.rate.as_deref_mut()
+    }
+
+    #[inline]
+    pub(crate) fn timers(&self) -> Option<&Timers> {
+        self.cold.as_ref()?.timers.as_deref()
+    }
+
+    #[inline]
+    pub(crate) fn timers_mut(&mut self) -> Option<&mut Timers> {
+        self.cold.as_mut()?.timers.as_deref_mut()
+    }
+
     /// The most a read may add without passing the high watermark.
     #[inline]
     pub(crate) fn read_budget(&self) -> usize {
-        let max = self.max_read as usize;
-        if self.read_high == 0 {
+        let Some(c) = self.cold.as_ref() else {
+            return DEFAULT_MAX_SINGLE_IO;
+        };
+        let max = c.max_read as usize;
+        if c.read_high == 0 {
             max
         } else {
-            max.min(self.read_high.saturating_sub(self.input.len()))
+            max.min(c.read_high.saturating_sub(self.input.len()))
         }
     }
 
     /// Suspends or resumes reading for the high watermark.
     #[inline]
     pub(crate) fn check_high_watermark(&mut self) {
-        if self.read_high != 0 && self.input.len() >= self.read_high {
+        let high = self.read_high();
+        if high != 0 && self.input.len() >= high {
             self.read_suspend |= suspend::WM;
         } else {
             self.read_suspend &= !suspend::WM;
@@ -331,7 +432,10 @@ mod tests {
         // Every bufferevent pays for its record in the base's slab (the
         // README's idle-connection figure): keep them from growing.
         type X = crate::layers::Layers;
-        assert_eq!(std::mem::size_of::<Socket>(), 64);
-        assert_eq!(std::mem::size_of::<Rec<X>>(), 416);
+        assert_eq!(std::mem::size_of::<Socket>(), 44);
+        // Its own pool class (a cold block is one per bufferevent that
+        // uses any of it).
+        assert!(std::mem::size_of::<Cold>() <= 128);
+        assert_eq!(std::mem::size_of::<Rec<X>>(), 344);
     }
 }

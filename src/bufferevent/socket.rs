@@ -5,10 +5,11 @@
 use std::io;
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::os::fd::{AsRawFd, IntoRawFd, OwnedFd, RawFd};
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::Duration;
 
 use super::callback::{Fire, finish_data, fire_event, prepare_data};
+use super::dns::{DnsAnswer, DnsError, DnsSlot};
 use super::flags::{BevEvent, BevOptions};
 use super::handle::Bufferevent;
 use super::rec::{Kind, NO_FD, Rec, Socket};
@@ -18,6 +19,7 @@ use crate::base::{BaseExt, EventBase};
 use crate::error::{Error, Result};
 use crate::ev::Ev;
 use crate::handle::Event;
+use crate::mem::{self, MemArc};
 use crate::sys::socket as syscall;
 
 /// How long a host-name lookup may take before the connect fails.
@@ -162,6 +164,9 @@ impl Bufferevent {
         };
         let (old_r, old_w) = (s.ev_read.take(), s.ev_write.take());
         *s = Socket::new(fd);
+        if let Some(c) = r.cold.as_deref_mut() {
+            c.dns_error = None;
+        }
         for ev in [old_r, old_w].into_iter().flatten() {
             let _ = ev.free(base);
         }
@@ -250,9 +255,19 @@ impl Bufferevent {
     /// connects as [`connect`](Self::connect). A failed lookup gives
     /// the event callback [`BevEvent::ERROR`], with the reason in
     /// [`dns_error`](Self::dns_error); lookups taking more than 30 s fail.
+    /// A connect that fails after the lookup gives `ERROR` with the
+    /// reason in [`socket_error`](Self::socket_error), as in libevent.
+    ///
+    /// What rvent keeps for the lookup — the host name's copy, the answer
+    /// and the error text — is allocated here, from the memory functions,
+    /// so that the answer arriving in the loop allocates nothing. The
+    /// helper thread is std's (`std::thread::spawn`: its own bookkeeping
+    /// comes from Rust's global allocator), and so is whatever the
+    /// system's resolver allocates on it.
     ///
     /// # Errors
-    /// [`Error::StaleBufferevent`]; [`Error::Alloc`].
+    /// [`Error::StaleBufferevent`]; [`Error::Alloc`]; [`Error::Io`] if the
+    /// thread cannot be started. On error nothing was started.
     #[doc(alias = "bufferevent_socket_connect_hostname")]
     pub fn connect_hostname<X: BevHost>(
         self,
@@ -261,58 +276,63 @@ impl Bufferevent {
         port: u16,
     ) -> Result<()> {
         self.rec(base)?;
-        type Answer = Arc<Mutex<Option<io::Result<Vec<SocketAddr>>>>>;
-        let answer: Answer = Arc::new(Mutex::new(None));
-        let slot = Arc::clone(&answer);
+        let mut name = mem::vec();
+        mem::reserve(&mut name, host.len())?;
+        name.extend_from_slice(host.as_bytes());
+        let answer = MemArc::try_new(DnsAnswer {
+            host: name,
+            port,
+            slot: Mutex::new(DnsSlot::default()),
+        })?;
+        // Where a failed lookup's reason goes: made now, not in the loop.
+        self.rec_mut(base)?.cold_mut()?.dns_error = None;
+        let slot = answer.clone();
         let h = self;
         // The event keeps the loop alive while the lookup runs; its
         // timeout bounds the lookup.
         let ev = Event::timer(base, move |base, ev, _, what| {
             let _ = ev.free(base);
-            let result = slot.lock().ok().and_then(|mut a| a.take());
-            let outcome = match (what.contains(Ev::TIMEOUT), result) {
-                (_, Some(Ok(addrs))) if !addrs.is_empty() => match h.connect(base, addrs[0]) {
-                    Ok(()) => return,
-                    Err(e) => e.to_string(),
-                },
-                (_, Some(Ok(_))) => "no address for the host".to_string(),
-                (_, Some(Err(e))) => e.to_string(),
-                (true, None) => "host-name lookup timed out".to_string(),
-                (false, None) => "host-name lookup gave no answer".to_string(),
-            };
-            if let Some(r) = base.ext.bevs_mut().get_mut(h)
-                && let Kind::Socket(s) = &mut r.kind
-            {
-                s.dns_error = Some(outcome.into_boxed_str());
-                fire_event(base, h, BevEvent::ERROR, false);
-            }
+            resolved(base, h, &slot, what.contains(Ev::TIMEOUT));
         })?;
-        ev.add(base, Some(RESOLVE_TIMEOUT))?;
+        if let Err(e) = ev.add(base, Some(RESOLVE_TIMEOUT)) {
+            let _ = ev.free(base);
+            return Err(e);
+        }
         let notifier = base.notifier();
-        let host = format!("{host}:{port}");
-        std::thread::Builder::new()
-            .name("rvent-resolve".into())
-            .spawn(move || {
-                let r = host.to_socket_addrs().map(|a| a.collect::<Vec<_>>());
-                if let Ok(mut a) = answer.lock() {
-                    *a = Some(r);
+        let spawned = std::thread::Builder::new().spawn(move || {
+            let found = (answer.host(), answer.port).to_socket_addrs();
+            {
+                let mut a = answer.lock();
+                if !a.closed {
+                    a.answered = true;
+                    match found {
+                        Ok(mut addrs) => a.addr = addrs.next(),
+                        Err(e) => a.error = Some(DnsError::from_display(&e)),
+                    }
                 }
-                // The base may be gone: then nobody is waiting.
-                let _ = notifier.activate(ev, Ev::READ);
-            })
-            .map_err(Error::Io)?;
+            }
+            // The base may be gone: then nobody is waiting. If the
+            // command cannot be queued, the timeout reports the lookup.
+            let _ = notifier.activate(ev, Ev::READ);
+        });
+        if let Err(e) = spawned {
+            let _ = ev.free(base);
+            return Err(Error::Io(e));
+        }
         Ok(())
     }
 
     /// Why the last [`connect_hostname`](Self::connect_hostname) lookup
-    /// failed (`bufferevent_socket_get_dns_error`).
+    /// failed (`bufferevent_socket_get_dns_error`). Reading it allocates
+    /// nothing: the text is in the returned value.
     ///
     /// # Errors
     /// [`Error::StaleBufferevent`].
     #[doc(alias = "bufferevent_socket_get_dns_error")]
-    pub fn dns_error<X: BevHost>(self, base: &EventBase<X>) -> Result<Option<String>> {
-        Ok(match &self.rec(base)?.kind {
-            Kind::Socket(s) => s.dns_error.as_deref().map(String::from),
+    pub fn dns_error<X: BevHost>(self, base: &EventBase<X>) -> Result<Option<DnsError>> {
+        let r = self.rec(base)?;
+        Ok(match (&r.kind, r.cold.as_ref()) {
+            (Kind::Socket(_), Some(c)) => c.dns_error.as_ref().and_then(|a| a.lock().error),
             _ => None,
         })
     }
@@ -334,6 +354,61 @@ impl Bufferevent {
         }
         Ok(())
     }
+}
+
+/// A lookup of `connect_hostname` answered (or `timed_out`): connect to
+/// its address, or report why not. Allocates nothing: the answer block
+/// becomes the DNS error, and the cold block was made by the call.
+fn resolved<X: BevHost>(
+    base: &mut EventBase<X>,
+    h: Bufferevent,
+    answer: &MemArc<DnsAnswer>,
+    timed_out: bool,
+) {
+    let addr = {
+        let mut a = answer.lock();
+        a.closed = true;
+        match (a.answered, a.addr) {
+            (true, Some(addr)) => Some(addr),
+            (true, None) => {
+                if a.error.is_none() {
+                    a.error = Some(DnsError::from_display(&"no address for the host"));
+                }
+                None
+            }
+            (false, _) => {
+                a.error = Some(DnsError::from_display(if timed_out {
+                    &"host-name lookup timed out"
+                } else {
+                    &"host-name lookup gave no answer"
+                }));
+                None
+            }
+        }
+    };
+    let Some(r) = base.ext.bevs_mut().get_mut(h) else {
+        return;
+    };
+    if !matches!(r.kind, Kind::Socket(_)) {
+        return;
+    }
+    if let Some(addr) = addr {
+        match h.connect(base, addr) {
+            Ok(()) => return,
+            Err(e) => {
+                if let Some(r) = base.ext.bevs_mut().get_mut(h) {
+                    r.error = match &e {
+                        Error::Io(e) => e.raw_os_error().unwrap_or(libc::EIO),
+                        Error::Alloc => libc::ENOMEM,
+                        _ => libc::EINVAL,
+                    };
+                }
+            }
+        }
+    } else if let Some(c) = r.cold.as_deref_mut() {
+        c.dns_error = Some(answer.clone());
+    }
+    fire_event(base, h, BevEvent::ERROR, false);
 }
 
 /// Frees the socket's events and closes it with `CLOSE_ON_FREE`.
@@ -362,7 +437,7 @@ pub(crate) fn sync<X: BevHost>(base: &mut EventBase<X>, h: Bufferevent) -> Resul
     };
     let reading = r.reading();
     let has_output = !r.output.is_empty() && r.enabled.contains(Ev::WRITE) && r.write_suspend == 0;
-    let (tr, tw) = (r.timeout_read, r.timeout_write);
+    let (tr, tw) = (r.timeout_read(), r.timeout_write());
     let s = sock_mut(r);
     if s.fd == NO_FD {
         return Ok(());
@@ -395,7 +470,7 @@ pub(crate) fn rearm_timeouts<X: BevHost>(base: &mut EventBase<X>, h: Bufferevent
     let Some(r) = base.ext.bevs_mut().get(h) else {
         return Ok(());
     };
-    let (tr, tw) = (r.timeout_read, r.timeout_write);
+    let (tr, tw) = (r.timeout_read(), r.timeout_write());
     let s = sock(r);
     let evs = [
         (s.read_added, s.ev_read, tr),
@@ -420,11 +495,11 @@ pub(crate) fn on_enable<X: BevHost>(
 ) -> Result<()> {
     if what.contains(Ev::READ)
         && let Some(r) = base.ext.bevs_mut().get(h)
-        && r.timeout_read.is_some()
+        && r.timeout_read().is_some()
         && sock(r).read_added
         && let Some(ev) = sock(r).ev_read
     {
-        let t = r.timeout_read;
+        let t = r.timeout_read();
         ev.add(base, t)?;
     }
     if what.contains(Ev::WRITE) {
@@ -482,8 +557,8 @@ fn try_write<X: BevHost>(base: &mut EventBase<X>, h: Bufferevent) {
     if r.output.is_empty() || !r.enabled.contains(Ev::WRITE) {
         return;
     }
-    let mut max = r.max_write as usize;
-    let limited = r.rate.is_some();
+    let mut max = r.max_write();
+    let limited = r.limited();
     let r = if limited {
         max = ratelimit::budget(base, h, max, false);
         let Some(r) = base.ext.bevs_mut().get_mut(h) else {
@@ -508,9 +583,9 @@ fn try_write<X: BevHost>(base: &mut EventBase<X>, h: Bufferevent) {
     r.output.freeze(true);
     match written {
         Ok(n) => {
-            let reset = n > 0 && r.timeout_write.is_some() && sock(r).write_added;
+            let reset = n > 0 && r.timeout_write().is_some() && sock(r).write_added;
             let wake = n > 0 && r.output.len() <= r.write_low;
-            let (ev, t) = (sock(r).ev_write, r.timeout_write);
+            let (ev, t) = (sock(r).ev_write, r.timeout_write());
             // Decided on the record in hand (no second lookup); it runs
             // after the bookkeeping, as before.
             let fire = if wake {
@@ -561,7 +636,7 @@ fn on_read<X: BevHost>(base: &mut EventBase<X>, h: Bufferevent, what: Ev) {
         return;
     }
     let mut budget = r.read_budget();
-    let r = if r.rate.is_some() {
+    let r = if r.limited() {
         budget = ratelimit::budget(base, h, budget, true);
         if budget == 0 {
             // A bucket ran dry: suspend reading until the next tick.
@@ -591,7 +666,7 @@ fn on_read<X: BevHost>(base: &mut EventBase<X>, h: Bufferevent, what: Ev) {
             return;
         }
         Ok(n) => {
-            let r = if r.rate.is_some() {
+            let r = if r.limited() {
                 ratelimit::consumed(base, h, n, true);
                 match base.ext.bevs_mut().get_mut(h) {
                     Some(r) => r,

@@ -29,7 +29,7 @@ use crate::base::{BaseExt, EventBase};
 use crate::error::{Error, Result};
 use crate::ev::Ev;
 use crate::handle::Event;
-use crate::mem::Pool;
+use crate::mem;
 
 /// Whether `r` times its directions with the timers (else with its
 /// socket's events).
@@ -47,12 +47,13 @@ fn sticky_write<X: BaseExt>(r: &Rec<X>) -> bool {
 }
 
 /// `set_timeouts` on a pair, a filter or an fd-less socket (and a socket
-/// losing its fd): creates the timers if needed and restarts them with
-/// the new durations.
+/// losing its fd): creates the timers if needed (in the cold block, which
+/// has a timeout, so exists) and restarts them with the new durations. On
+/// `Err` nothing was created.
 pub(crate) fn set<X: BevHost>(base: &mut EventBase<X>, h: Bufferevent) -> Result<()> {
     let r = h.rec(base)?;
-    let wanted = timed(r) && (r.timeout_read.is_some() || r.timeout_write.is_some());
-    if r.timers.is_none() && wanted {
+    let wanted = timed(r) && (r.timeout_read().is_some() || r.timeout_write().is_some());
+    if r.timers().is_none() && wanted {
         let read = Event::timer(base, move |base, _, _, _| expired(base, h, true))?;
         let write = match Event::timer(base, move |base, _, _, _| expired(base, h, false)) {
             Ok(ev) => ev,
@@ -67,9 +68,11 @@ pub(crate) fn set<X: BevHost>(base: &mut EventBase<X>, h: Bufferevent) -> Result
             read_on: false,
             write_on: false,
         };
-        match allocator_api2::boxed::Box::try_new_in(timers, Pool::new()) {
-            Ok(b) => h.rec_mut(base)?.timers = Some(b),
-            Err(_) => {
+        let boxed = mem::pool_box(timers);
+        match (boxed, h.rec_mut(base)?.cold.as_deref_mut()) {
+            (Ok(b), Some(c)) => c.timers = Some(b),
+            (boxed, _) => {
+                drop(boxed);
                 let _ = read.free(base);
                 let _ = write.free(base);
                 return Err(Error::Alloc);
@@ -77,7 +80,7 @@ pub(crate) fn set<X: BevHost>(base: &mut EventBase<X>, h: Bufferevent) -> Result
         }
     }
     // New durations apply from now.
-    if let Some(t) = h.rec_mut(base)?.timers.as_mut() {
+    if let Some(t) = h.rec_mut(base)?.timers_mut() {
         t.read_on = false;
         t.write_on = false;
         let (read, write) = (t.read, t.write);
@@ -94,17 +97,19 @@ pub(crate) fn adjust<X: BevHost>(base: &mut EventBase<X>, h: Bufferevent) {
     let Some(r) = base.ext.bevs_mut().get_mut(h) else {
         return;
     };
-    if r.timers.is_none() {
+    if r.timers().is_none() {
         return;
     }
     let timed = timed(r);
     let sticky = sticky_write(r);
-    let want_read = timed && r.timeout_read.is_some() && r.reading();
-    let writing =
-        timed && r.timeout_write.is_some() && r.enabled.contains(Ev::WRITE) && r.write_suspend == 0;
+    let want_read = timed && r.timeout_read().is_some() && r.reading();
+    let writing = timed
+        && r.timeout_write().is_some()
+        && r.enabled.contains(Ev::WRITE)
+        && r.write_suspend == 0;
     let has_output = !r.output.is_empty();
-    let (tr, tw) = (r.timeout_read, r.timeout_write);
-    let Some(t) = r.timers.as_mut() else {
+    let (tr, tw) = (r.timeout_read(), r.timeout_write());
+    let Some(t) = r.timers_mut() else {
         return;
     };
     let want_write = writing && (has_output || (sticky && t.write_on));
@@ -128,13 +133,13 @@ pub(crate) fn progress<X: BevHost>(base: &mut EventBase<X>, h: Bufferevent, read
     let Some(r) = base.ext.bevs_mut().get(h) else {
         return;
     };
-    let Some(t) = r.timers.as_ref() else {
+    let Some(t) = r.timers() else {
         return;
     };
     let (on, ev, d) = if read {
-        (t.read_on, t.read, r.timeout_read)
+        (t.read_on, t.read, r.timeout_read())
     } else {
-        (t.write_on, t.write, r.timeout_write)
+        (t.write_on, t.write, r.timeout_write())
     };
     if on {
         let _ = ev.add(base, d);
@@ -152,8 +157,8 @@ pub(crate) fn restart_write<X: BevHost>(base: &mut EventBase<X>, h: Bufferevent)
         && r.enabled.contains(Ev::WRITE)
         && r.write_suspend == 0
         && (sticky_write(r) || !r.output.is_empty());
-    let d = r.timeout_write;
-    let Some(t) = r.timers.as_mut() else {
+    let d = r.timeout_write();
+    let Some(t) = r.timers_mut() else {
         return;
     };
     if go && d.is_some() {
@@ -171,7 +176,7 @@ pub(crate) fn on_enable<X: BevHost>(base: &mut EventBase<X>, h: Bufferevent, wha
         .ext
         .bevs_mut()
         .get(h)
-        .is_none_or(|r| r.timers.is_none())
+        .is_none_or(|r| r.timers().is_none())
     {
         return;
     }
@@ -186,7 +191,12 @@ pub(crate) fn on_enable<X: BevHost>(base: &mut EventBase<X>, h: Bufferevent, wha
 
 /// Frees the timers of a bufferevent being freed.
 pub(crate) fn release<X: BevHost>(base: &mut EventBase<X>, h: Bufferevent) {
-    let Some(t) = base.ext.bevs_mut().get_mut(h).and_then(|r| r.timers.take()) else {
+    let Some(t) = base
+        .ext
+        .bevs_mut()
+        .get_mut(h)
+        .and_then(|r| r.cold.as_mut()?.timers.take())
+    else {
         return;
     };
     let _ = t.read.free(base);
@@ -203,7 +213,7 @@ fn expired<X: BevHost>(base: &mut EventBase<X>, h: Bufferevent, read: bool) {
     } else {
         (Ev::WRITE, BevEvent::WRITING)
     };
-    if let Some(t) = r.timers.as_mut() {
+    if let Some(t) = r.timers_mut() {
         if read {
             t.read_on = false;
         } else {
