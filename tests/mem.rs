@@ -1567,15 +1567,35 @@ fn converted_apis_make_no_global_allocations() -> TestResult {
 /// run returns `Err(Alloc)` (no panic, no abort), the failed call changed
 /// nothing (checked in the workload) and nothing leaks.
 fn converted_apis_fail_with_alloc_and_leak_nothing() -> TestResult {
-    let start = held();
-    let mut failures = 0;
-    for k in 1.. {
+    fail_each_allocation_in_turn("converted workload", |k| {
         let seg = scratch_segment()?;
         let cells = cells();
         HOOKS.arm(k);
         let r = converted_workload(&seg, &cells);
         let injected = HOOKS.disarm();
         drop(seg);
+        Ok((injected, r))
+    })
+}
+
+/// Runs `attempt(k)` for k = 1, 2, … — the attempt arms the hooks to fail
+/// its k-th allocation and reports whether one failed and what the
+/// workload returned — until a run completes with nothing failed. Every
+/// run that hit the failure must return `Err(Alloc)` (no panic, no abort),
+/// and after each run the memory functions hold what they held before
+/// (waiting up to 5 s for helper threads to give their share back).
+fn fail_each_allocation_in_turn(
+    what: &str,
+    mut attempt: impl FnMut(usize) -> Result<(bool, Result<(), Error>), Failed>,
+) -> TestResult {
+    let start = held();
+    let mut failures = 0;
+    for k in 1.. {
+        let (injected, r) = attempt(k)?;
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while held() != start && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(1));
+        }
         let now = held();
         check(
             now == start,
@@ -1593,7 +1613,7 @@ fn converted_apis_fail_with_alloc_and_leak_nothing() -> TestResult {
         }
         check(k < 10_000, "the workload never completed")?;
     }
-    println!("converted workload: {failures} allocation sites failed in turn");
+    println!("{what}: {failures} allocation sites failed in turn");
     check(
         failures >= 10,
         format!("only {failures} allocations to fail"),
@@ -1733,39 +1753,12 @@ fn bufferevent_settings_make_no_global_allocations() -> TestResult {
 fn bufferevent_settings_fail_with_alloc_and_leak_nothing() -> TestResult {
     let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
     let port = listener.local_addr()?.port();
-    let start = held();
     let seen = Rc::new(Cell::new(0));
-    let mut failures = 0;
-    for k in 1.. {
+    // The lookup thread may still be finishing after a run: its share of
+    // the answer block is given back when it ends (the helper waits).
+    fail_each_allocation_in_turn("bufferevent workload", |k| {
         HOOKS.arm(k);
         let r = bev_workload(port, true, &seen);
-        let injected = HOOKS.disarm();
-        // The lookup thread may still be finishing: its share of the
-        // answer block is given back when it ends.
-        let deadline = std::time::Instant::now() + Duration::from_secs(5);
-        while held() != start && std::time::Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(1));
-        }
-        let now = held();
-        check(
-            now == start,
-            format!("k={k}: leaked {now:?} (before: {start:?})"),
-        )?;
-        match (injected, r) {
-            (true, Err(Error::Alloc)) => failures += 1,
-            (true, other) => {
-                return Err(
-                    format!("k={k}: allocation failed but the workload gave {other:?}").into(),
-                );
-            }
-            (false, Ok(())) => break,
-            (false, Err(e)) => return Err(format!("k={k}: unexpected error {e}").into()),
-        }
-        check(k < 10_000, "the workload never completed")?;
-    }
-    println!("bufferevent workload: {failures} allocation sites failed in turn");
-    check(
-        failures >= 10,
-        format!("only {failures} allocations to fail"),
-    )
+        Ok((HOOKS.disarm(), r))
+    })
 }
