@@ -162,6 +162,31 @@ impl Evbuffer {
         Ok(got)
     }
 
+    /// The bytes of the block a read of `want` bytes would allocate (0
+    /// when the room it has is enough), and the most a read can take
+    /// without allocating: what a budget checks before reading.
+    pub(crate) fn read_needs(&self, want: usize) -> (usize, usize) {
+        let want = want.min(self.max_read as usize);
+        let d = self.data_chains();
+        let live = self.live();
+        let start = if d > 0 && live[d - 1].space() > 0 {
+            d - 1
+        } else {
+            d
+        };
+        let room: usize = live[start..]
+            .iter()
+            .take(MAX_READ_IOV)
+            .map(Chain::space)
+            .sum();
+        if room >= want {
+            return (0, room);
+        }
+        let keep = (live.len() - start).min(MAX_READ_IOV - 1);
+        let kept: usize = live[start..start + keep].iter().map(Chain::space).sum();
+        (round_size(want - kept), room)
+    }
+
     /// Keeps the room of up to three chains from live index `start` and
     /// adds one chain for the rest of `want`.
     #[cold]
