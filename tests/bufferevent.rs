@@ -1836,12 +1836,7 @@ type Cuts = Rc<RefCell<Vec<(BevEvent, Option<i32>)>>>;
 
 /// One echo connection on `base`: the input moves to the output; EOF or
 /// an error frees it, an error is recorded in `cut` first.
-fn budget_echo(
-    base: &mut EventBase,
-    stream: TcpStream,
-    cut: &Cuts,
-    peak: &Rc<Cell<usize>>,
-) {
+fn budget_echo(base: &mut EventBase, stream: TcpStream, cut: &Cuts, peak: &Rc<Cell<usize>>) {
     let bev = Bufferevent::from_stream(base, stream, BevOptions::CLOSE_ON_FREE).unwrap();
     let seen = peak.clone();
     bev.set_read_callback(base, move |base, bev| {
