@@ -1989,3 +1989,27 @@ fn mem_stats_count_each_bases_chains() {
     assert_eq!(one.mem_stats().base_chain_bytes, 0);
     assert_eq!(two.mem_stats().base_chain_bytes, held2);
 }
+
+/// Under a budget, a `write` whose copy needs a chain that does not fit
+/// fails with `Err(Alloc)` and writes nothing; one that fits the room the
+/// output has goes through.
+#[test]
+fn write_beyond_the_budget_fails_with_alloc() {
+    let mut cfg = rvent::Config::new();
+    cfg.set_max_memory(Some(6000));
+    let mut base = EventBase::with_config(&cfg).unwrap();
+    let (bev, _peer) = socket_bev(&mut base, BevOptions::empty());
+    bev.write(&mut base, &payload(4000)).unwrap();
+    assert_eq!(base.mem_stats().base_chain_bytes, 4096);
+    assert!(matches!(
+        bev.write(&mut base, &payload(4000)),
+        Err(rvent::Error::Alloc)
+    ));
+    assert_eq!(bev.output_len(&base).unwrap(), 4000, "nothing written");
+    bev.write(&mut base, &payload(96)).unwrap();
+    assert_eq!(bev.output_len(&base).unwrap(), 4096);
+    let m = base.mem_stats();
+    assert_eq!((m.base_chain_bytes, m.base_charged), (4096, 4096));
+    bev.free(&mut base).unwrap();
+    assert_eq!(base.mem_stats().base_charged, 0);
+}

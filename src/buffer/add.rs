@@ -97,6 +97,13 @@ impl Evbuffer {
         (AppendPlan::Split(i, false), grow_size(c.cap(), rest))
     }
 
+    /// The bytes of the block an [`add`](Self::add) of `n` bytes would
+    /// allocate (0 when it fits the room there is): what a budget checks
+    /// before adding.
+    pub(crate) fn add_needs(&self, n: usize) -> usize {
+        if n == 0 { 0 } else { self.plan_append(n).1 }
+    }
+
     /// Copies `data` to the end; the shared body of the add paths. No
     /// change on error.
     pub(super) fn append(&mut self, data: &[u8]) -> Result<()> {

@@ -5,7 +5,9 @@
 //! through the API), and when it is freed — and a socket read that would
 //! need a chain the budget has no room for is refused, as a failed
 //! allocation would be (`socket.rs` reports it as `READING | ERROR` with
-//! `ENOMEM`). Without a budget every function here is one branch.
+//! `ENOMEM`), and so is a [`Bufferevent::write`] whose copy would need a
+//! chain that does not fit (`Err(Alloc)`, nothing written). Without a
+//! budget every function here is one branch.
 //!
 //! A record's charge is kept in a `u32` (it fits the record's padding):
 //! a bufferevent holding more than 4 GiB is charged 4 GiB, consistently,
@@ -18,6 +20,7 @@ use super::handle::Bufferevent;
 use super::rec::Rec;
 use super::table::BevHost;
 use crate::base::{BaseExt, EventBase};
+use crate::error::{Error, Result};
 use crate::mem::Account;
 
 /// Settles `r`'s charge with `account` (the caller checked that the base
@@ -79,6 +82,28 @@ pub(crate) fn read_allowance<X: BevHost>(
     } else {
         room.min(want)
     }
+}
+
+/// Whether `h`'s output may take `n` more bytes ([`Bufferevent::write`]):
+/// `Err(Alloc)` when the chain that add needs does not fit in the budget,
+/// as a failed allocation. The caller checked that the base has a budget;
+/// a stale handle passes (the write reports it).
+#[cold]
+#[inline(never)]
+pub(crate) fn check_add<X: BevHost>(
+    base: &mut EventBase<X>,
+    h: Bufferevent,
+    n: usize,
+) -> Result<()> {
+    let Some(r) = base.ext.bevs_mut().get_mut(h) else {
+        return Ok(());
+    };
+    settle_rec(&mut base.account, r);
+    let alloc = r.output.add_needs(n);
+    if alloc > base.account.room() || alloc > (u32::MAX - r.charged) as usize {
+        return Err(Error::Alloc);
+    }
+    Ok(())
 }
 
 /// The bytes the base's bufferevents' buffers hold now, added up.
