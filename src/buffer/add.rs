@@ -536,4 +536,24 @@ mod tests {
         b.assert_invariants();
         assert_eq!(content(&b), vec![1; 500]);
     }
+
+    /// What `add_needs` predicts is the block an add allocates.
+    #[test]
+    fn add_needs_predicts_the_chain_an_add_makes() {
+        for (pre, n) in [
+            (0, 10),
+            (0, 5000),
+            (1000, 24),
+            (1000, 25),
+            (4000, 4000),
+            (3000, 100_000),
+        ] {
+            let mut buf = Evbuffer::new();
+            buf.add(&vec![1; pre]).unwrap();
+            let need = buf.add_needs(n);
+            let before = buf.held_bytes();
+            buf.add(&vec![2; n]).unwrap();
+            assert_eq!(buf.held_bytes() - before, need, "pre {pre} n {n}");
+        }
+    }
 }

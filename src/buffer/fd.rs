@@ -373,4 +373,25 @@ mod tests {
         assert_eq!(buf.read_from(b.as_raw_fd(), None).unwrap(), 10);
         assert_eq!(buf.live().len(), 3, "no allocation: the room was there");
     }
+
+    /// What `read_needs` predicts is what a read allocates, and a read
+    /// of at most the room it reports allocates nothing.
+    #[test]
+    #[cfg_attr(miri, ignore)]
+    fn read_needs_predicts_the_chain_a_read_makes() {
+        let (mut a, b) = UnixStream::pair().unwrap();
+        let mut buf = Evbuffer::new();
+        buf.set_max_read(16384).unwrap();
+        for (pre, want) in [(0, 4096), (1000, 4096), (1000, 20), (5000, 16384), (0, 100)] {
+            buf.drain(buf.len()).unwrap();
+            buf.add(&vec![1; pre]).unwrap();
+            let (alloc, room) = buf.read_needs(want);
+            let before = buf.held_bytes();
+            a.write_all(&vec![2; want]).unwrap();
+            assert_eq!(buf.read_from(b.as_raw_fd(), Some(want)).unwrap(), want);
+            let grown = buf.held_bytes() - before;
+            assert_eq!(grown, alloc, "pre {pre} want {want}");
+            assert_eq!(alloc == 0, room >= want);
+        }
+    }
 }
