@@ -16,6 +16,12 @@
 //! rest of its echo before the connection is freed. The default port is
 //! the anchor's 9876, distinct from `hello_world`'s 9995 and
 //! `event_server`'s 9996.
+//!
+//! `--max-mem BYTES` gives the base a memory budget
+//! ([`Config::set_max_memory`], which libevent does not have): a client
+//! that sends without reading its echo fills its connection's buffers
+//! until a read finds no room; that connection gets `READING | ERROR`
+//! with `ENOMEM` and is freed, and the other clients are served on.
 
 #[path = "support/mod.rs"]
 mod support;
@@ -26,7 +32,7 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::rc::Rc;
 
 use rvent::{
-    BevEvent, BevOptions, Bufferevent, ConnListener, Ev, Event, EventBase, ListenerOptions,
+    BevEvent, BevOptions, Bufferevent, Config, ConnListener, Ev, Event, EventBase, ListenerOptions,
 };
 
 use support::{Context, outln};
@@ -35,22 +41,36 @@ const NAME: &str = "echo_server";
 /// The anchor benchmark's `echo` default.
 const DEFAULT_PORT: u16 = 9876;
 const USAGE: &str = "\
-usage: echo_server [-p PORT]
+usage: echo_server [-p PORT] [--max-mem BYTES]
 
 Echoes every client on 127.0.0.1 through bufferevents.
 
-  -p PORT     port to listen on (default 9876; 0 picks a free one)
-  -h, --help  print this help";
+  -p PORT          port to listen on (default 9876; 0 picks a free one)
+  --max-mem BYTES  memory budget of the base: a client whose read finds
+                   no room (it sends without reading its echo) is cut
+                   with an error; the others are served on
+  -h, --help       print this help";
 
 // `pub` and `()`-returning: `benches/echo.rs` runs it as the anchor's
 // `echo` program.
 pub fn main() {
-    let port = support::port_arg(NAME, USAGE, DEFAULT_PORT);
-    support::run(NAME, || run(port));
+    let mut args = support::Args::new(NAME, USAGE);
+    let mut port = DEFAULT_PORT;
+    let mut max_mem = None;
+    while let Some(flag) = args.next_flag() {
+        match flag.as_str() {
+            "-p" => port = args.value("-p", "port"),
+            "--max-mem" => max_mem = Some(args.value("--max-mem", "byte count")),
+            other => args.unexpected(other),
+        }
+    }
+    support::run(NAME, || run(port, max_mem));
 }
 
-fn run(port: u16) -> Result<(), Box<dyn Error>> {
-    let mut base = EventBase::new()?;
+fn run(port: u16, max_mem: Option<usize>) -> Result<(), Box<dyn Error>> {
+    let mut cfg = Config::new();
+    cfg.set_max_memory(max_mem);
+    let mut base = EventBase::with_config(&cfg)?;
     let served = Rc::new(Cell::new(0u64));
     // Signals first: once the port is open a client (or a benchmark
     // script) may already send SIGINT, which must stop the server.
@@ -114,7 +134,14 @@ fn serve(base: &mut EventBase, stream: std::net::TcpStream) -> rvent::Result<()>
         count_read(base);
     })?;
     bev.set_event_callback(base, |base, bev, what: BevEvent| {
-        if what.contains(BevEvent::ERROR) || bev.output_len(base).unwrap_or(0) == 0 {
+        if what.contains(BevEvent::ERROR) {
+            // With --max-mem, a client whose read found no room in the
+            // budget (ENOMEM): cut it, serve the others.
+            if let Ok(Some(e)) = bev.socket_error(base) {
+                eprintln!("echo_server: connection cut: {e}");
+            }
+            let _ = bev.free(base);
+        } else if bev.output_len(base).unwrap_or(0) == 0 {
             let _ = bev.free(base);
         } else if what.contains(BevEvent::EOF) {
             // Half-closed: finish echoing what arrived, then free.

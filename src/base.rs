@@ -96,6 +96,9 @@ pub struct EventBase<X: BaseExt = ()> {
     pub(crate) running_signal: u32,
     /// Per-iteration scratch, reset at the end of every loop iteration.
     pub(crate) arena: Arena,
+    /// The base's memory budget and what its bufferevents' buffers are
+    /// charged against it ([`Config::set_max_memory`]).
+    pub(crate) account: mem::Account,
     /// What the layers above the core keep in the base (bufferevents…);
     /// before the arena and pool guard: its buffers and callbacks go back
     /// to the pool.
@@ -131,6 +134,13 @@ pub trait BaseExt: Default + Sized + 'static {
     /// `running` is the event whose callback was running, if any. The
     /// layer repairs what it had lent to that callback.
     fn after_panic(base: &mut EventBase<Self>, running: Option<Event>);
+
+    /// Bytes the layer's buffers hold in chain blocks now, for
+    /// [`EventBase::mem_stats`] (computed when asked, not on any hot path).
+    fn chain_bytes(base: &EventBase<Self>) -> usize {
+        let _ = base;
+        0
+    }
 }
 
 /// A base with no layers above the core.
@@ -240,6 +250,7 @@ impl<X: BaseExt> EventBase<X> {
             running_prio: 0,
             running_signal: crate::slots::NIL,
             arena: Arena::default(),
+            account: mem::Account::new(cfg.max_memory),
             ext: X::default(),
             deferred,
             deferred_shared: Cell::new(false),
@@ -373,6 +384,10 @@ impl<X: BaseExt> EventBase<X> {
             pool_hits,
             pool_misses,
             pool_bytes_cached,
+            base_chain_bytes: X::chain_bytes(self),
+            base_max_memory: self.account.limit(),
+            base_charged: self.account.held(),
+            base_charged_peak: self.account.peak(),
             ..mem::stats_snapshot()
         }
     }

@@ -64,6 +64,7 @@ pub struct Config {
     pub(crate) max_interval: Option<Duration>,
     pub(crate) max_callbacks: Option<usize>,
     pub(crate) min_priority: usize,
+    pub(crate) max_memory: Option<usize>,
 }
 
 impl Config {
@@ -112,6 +113,36 @@ impl Config {
         self.max_interval = max_interval;
         self.max_callbacks = max_callbacks.map(|n| n.max(1));
         self.min_priority = min_priority;
+        self
+    }
+
+    /// Gives the base a memory budget: at most `bytes` in the chain blocks
+    /// of its bufferevents' buffers (`None`: no budget, the default).
+    ///
+    /// A socket bufferevent whose read would need a chain the budget has
+    /// no room for fails as a failed allocation would: it stops reading
+    /// and its event callback hears `READING | ERROR` with
+    /// [`socket_error`](crate::Bufferevent::socket_error) `ENOMEM`
+    /// (libevent's `bufferevent_readcb` after a failed `evbuffer_read`),
+    /// so a server can free that connection and keep serving the others.
+    /// What the base holds is in
+    /// [`MemStats::base_charged`](crate::MemStats::base_charged) and
+    /// [`MemStats::base_chain_bytes`](crate::MemStats::base_chain_bytes).
+    ///
+    /// libevent has no such setting: its memory functions are
+    /// process-wide and know no base.
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{Config, EventBase};
+    /// let mut cfg = Config::new();
+    /// cfg.set_max_memory(Some(4 << 20));
+    /// let base = EventBase::with_config(&cfg)?;
+    /// assert_eq!(base.mem_stats().base_max_memory, Some(4 << 20));
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
+    pub fn set_max_memory(&mut self, bytes: Option<usize>) -> &mut Config {
+        self.max_memory = bytes;
         self
     }
 }

@@ -1830,3 +1830,186 @@ fn a_freed_rate_limit_group_handle_is_stale() {
         "another base's group"
     );
 }
+
+/// Error events a budget test saw: what, and the socket error.
+type Cuts = Rc<RefCell<Vec<(BevEvent, Option<i32>)>>>;
+
+/// One echo connection on `base`: the input moves to the output; EOF or
+/// an error frees it, an error is recorded in `cut` first.
+fn budget_echo(base: &mut EventBase, stream: TcpStream, cut: &Cuts, peak: &Rc<Cell<usize>>) {
+    let bev = Bufferevent::from_stream(base, stream, BevOptions::CLOSE_ON_FREE).unwrap();
+    let seen = peak.clone();
+    bev.set_read_callback(base, move |base, bev| {
+        let Buffers { input, output } = bev.buffers(base).unwrap();
+        output.add_buffer(input).unwrap();
+        seen.set(seen.get().max(base.mem_stats().base_chain_bytes));
+    })
+    .unwrap();
+    let cut = cut.clone();
+    bev.set_event_callback(base, move |base, bev, what| {
+        if what.contains(BevEvent::ERROR) {
+            let e = bev
+                .socket_error(base)
+                .unwrap()
+                .and_then(|e| e.raw_os_error());
+            cut.borrow_mut().push((what, e));
+        }
+        let _ = bev.free(base);
+    })
+    .unwrap();
+    bev.enable(base, Ev::READ | Ev::WRITE).unwrap();
+}
+
+/// Echo round trips of 1000 bytes on a fresh connection to `addr`.
+fn round_trips(addr: std::net::SocketAddr, n: usize) -> std::io::Result<()> {
+    let mut s = TcpStream::connect(addr)?;
+    s.set_read_timeout(Some(Duration::from_secs(5)))?;
+    let msg = payload(1000);
+    for _ in 0..n {
+        s.write_all(&msg)?;
+        let mut back = vec![0; msg.len()];
+        s.read_exact(&mut back)?;
+        assert_eq!(back, msg);
+    }
+    Ok(())
+}
+
+/// The budget example: an echo server on a base with a 4 MiB
+/// budget; one client sends without ever reading its echo. Its connection
+/// is cut (`READING | ERROR`, ENOMEM), the base's chains never hold more
+/// than the budget, and another client is served before and after.
+#[test]
+fn memory_budget_cuts_a_client_that_never_reads() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    const BUDGET: usize = 4 << 20;
+    const MAX_SENT: usize = 64 << 20;
+    let mut cfg = rvent::Config::new();
+    cfg.set_max_memory(Some(BUDGET));
+    let mut base = EventBase::with_config(&cfg).unwrap();
+    let cut = Rc::new(RefCell::new(Vec::new()));
+    let peak = Rc::new(Cell::new(0));
+    let (c, p) = (cut.clone(), peak.clone());
+    let lev = rvent::ConnListener::bind(
+        &mut base,
+        "127.0.0.1:0".parse().unwrap(),
+        rvent::ListenerOptions::CLOSE_ON_FREE,
+        None,
+        move |base, _, stream, _| budget_echo(base, stream, &c, &p),
+    )
+    .unwrap();
+    let addr = lev.local_addr(&base).unwrap();
+    let done = Arc::new(AtomicBool::new(false));
+    let d = done.clone();
+    let client = std::thread::spawn(move || {
+        let result = (|| {
+            round_trips(addr, 10)?;
+            let mut flood = TcpStream::connect(addr)?;
+            flood.set_write_timeout(Some(Duration::from_secs(5)))?;
+            let chunk = payload(64 << 10);
+            let mut sent = 0;
+            while sent < MAX_SENT {
+                match flood.write(&chunk) {
+                    Ok(n) => sent += n,
+                    Err(_) => break, // cut: reset by the server
+                }
+            }
+            round_trips(addr, 10)?;
+            Ok::<usize, std::io::Error>(sent)
+        })();
+        d.store(true, Ordering::SeqCst);
+        result
+    });
+    let start = Instant::now();
+    let watch = rvent::Event::new(&mut base, None, Ev::PERSIST, move |base, _, _, _| {
+        let held = base.mem_stats().base_chain_bytes;
+        p_max(base, held);
+        if done.load(Ordering::SeqCst) || start.elapsed() > Duration::from_secs(20) {
+            base.loopbreak();
+        }
+    })
+    .unwrap();
+    fn p_max(base: &EventBase, held: usize) {
+        assert!(held <= BUDGET, "{held} bytes held, budget {BUDGET}");
+        assert!(base.mem_stats().base_charged <= BUDGET);
+    }
+    watch.add(&mut base, Some(ms(1))).unwrap();
+    base.dispatch().unwrap();
+    let sent = client.join().unwrap().expect("the other client is served");
+    let m = base.mem_stats();
+    assert!(peak.get() <= BUDGET, "peak {} > budget", peak.get());
+    assert!(m.base_charged_peak <= BUDGET, "{m:?}");
+    assert!(
+        m.base_charged_peak > BUDGET / 2,
+        "the flood filled the budget: {m:?}"
+    );
+    eprintln!(
+        "budget: flood cut after {sent} bytes sent; peak held {} (live) / {} (charged)",
+        peak.get(),
+        m.base_charged_peak
+    );
+    assert!(sent < MAX_SENT, "the flood was cut after {sent} bytes");
+    let cut = cut.borrow();
+    assert_eq!(
+        cut.as_slice(),
+        &[(BevEvent::READING | BevEvent::ERROR, Some(libc::ENOMEM))]
+    );
+    assert_eq!(m.base_chain_bytes, 0, "every connection freed");
+    assert_eq!(m.base_charged, 0);
+    watch.free(&mut base).unwrap();
+    lev.free(&mut base).unwrap();
+}
+
+/// `mem_stats` counts each base's bufferevent chains: up with buffered
+/// data, down when drained, 0 when freed; two bases apart.
+#[test]
+fn mem_stats_count_each_bases_chains() {
+    let mut one = EventBase::new().unwrap();
+    let mut two = EventBase::new().unwrap();
+    assert_eq!(one.mem_stats().base_chain_bytes, 0);
+    assert_eq!(one.mem_stats().base_max_memory, None);
+    let (a, b) = Bufferevent::pair(&mut one, BevOptions::empty()).unwrap();
+    let (c, _d) = Bufferevent::pair(&mut two, BevOptions::empty()).unwrap();
+    b.enable(&mut one, Ev::READ).unwrap();
+    a.write(&mut one, &payload(100_000)).unwrap();
+    let held = one.mem_stats().base_chain_bytes;
+    assert!(held >= 100_000, "{held}");
+    assert_eq!(two.mem_stats().base_chain_bytes, 0);
+    c.write(&mut two, &payload(3000)).unwrap();
+    let held2 = two.mem_stats().base_chain_bytes;
+    assert!((3000..=8192).contains(&held2), "{held2}");
+    assert_eq!(one.mem_stats().base_chain_bytes, held, "apart");
+    // Drained: at most the one chain a buffer keeps for its next data.
+    b.input(&mut one).unwrap().drain(100_000).unwrap();
+    a.output(&mut one).unwrap().drain(usize::MAX).unwrap();
+    assert!(one.mem_stats().base_chain_bytes <= 8192);
+    a.free(&mut one).unwrap();
+    b.free(&mut one).unwrap();
+    assert_eq!(one.mem_stats().base_chain_bytes, 0);
+    assert_eq!(two.mem_stats().base_chain_bytes, held2);
+}
+
+/// Under a budget, a `write` whose copy needs a chain that does not fit
+/// fails with `Err(Alloc)` and writes nothing; one that fits the room the
+/// output has goes through.
+#[test]
+fn write_beyond_the_budget_fails_with_alloc() {
+    let mut cfg = rvent::Config::new();
+    cfg.set_max_memory(Some(6000));
+    let mut base = EventBase::with_config(&cfg).unwrap();
+    let (bev, _peer) = socket_bev(&mut base, BevOptions::empty());
+    bev.write(&mut base, &payload(4000)).unwrap();
+    assert_eq!(base.mem_stats().base_chain_bytes, 4096);
+    assert!(matches!(
+        bev.write(&mut base, &payload(4000)),
+        Err(rvent::Error::Alloc)
+    ));
+    assert_eq!(bev.output_len(&base).unwrap(), 4000, "nothing written");
+    bev.write(&mut base, &payload(96)).unwrap();
+    assert_eq!(bev.output_len(&base).unwrap(), 4096);
+    let m = base.mem_stats();
+    assert_eq!((m.base_chain_bytes, m.base_charged), (4096, 4096));
+    bev.free(&mut base).unwrap();
+    assert_eq!(base.mem_stats().base_charged, 0);
+}

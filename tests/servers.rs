@@ -641,6 +641,41 @@ fn echo_server_echoes_concurrent_clients_and_half_closes() {
     assert!(status.success(), "echo_server exited with {status}");
 }
 
+/// `echo_server --max-mem`: a client that sends without reading its echo
+/// is cut once the budget is full; another client is served before and
+/// after; `--help` lists the flag.
+#[test]
+fn echo_server_max_mem_cuts_a_client_that_never_reads() {
+    let (status, stdout, _) = run_to_end("echo_server", &["--help"], false);
+    assert!(status.success());
+    assert!(stdout.contains("--max-mem BYTES"), "{stdout:?}");
+    let p = Running::spawn("echo_server", &["-p", "0", "--max-mem", "1048576"]);
+    let line = p.line();
+    let addr: SocketAddr = line
+        .strip_prefix("listening on ")
+        .and_then(|a| a.parse().ok())
+        .unwrap_or_else(|| panic!("unexpected first line {line:?}"));
+    let mut server = p;
+    let mut steady = connect(addr);
+    round_trip(&mut steady, b"before\n");
+    let mut flood = connect(addr);
+    let chunk = payload(7, 64 * 1024);
+    let mut sent = 0;
+    while sent < 64 << 20 {
+        match flood.write(&chunk) {
+            Ok(n) => sent += n,
+            Err(_) => break,
+        }
+    }
+    assert!(sent < 64 << 20, "the client was cut after {sent} bytes");
+    round_trip(&mut steady, b"after\n");
+    let mut fresh = connect(addr);
+    round_trip(&mut fresh, b"new client\n");
+    server.sigint();
+    let status = server.wait(Duration::from_secs(2));
+    assert!(status.success(), "echo_server exited with {status}");
+}
+
 #[test]
 fn hello_world_greets_each_client_then_closes() {
     let (mut server, addr) = server("hello_world");

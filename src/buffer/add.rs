@@ -97,6 +97,13 @@ impl Evbuffer {
         (AppendPlan::Split(i, false), grow_size(c.cap(), rest))
     }
 
+    /// The bytes of the block an [`add`](Self::add) of `n` bytes would
+    /// allocate (0 when it fits the room there is): what a budget checks
+    /// before adding.
+    pub(crate) fn add_needs(&self, n: usize) -> usize {
+        if n == 0 { 0 } else { self.plan_append(n).1 }
+    }
+
     /// Copies `data` to the end; the shared body of the add paths. No
     /// change on error.
     pub(super) fn append(&mut self, data: &[u8]) -> Result<()> {
@@ -528,5 +535,25 @@ mod tests {
         b.truncate(500);
         b.assert_invariants();
         assert_eq!(content(&b), vec![1; 500]);
+    }
+
+    /// What `add_needs` predicts is the block an add allocates.
+    #[test]
+    fn add_needs_predicts_the_chain_an_add_makes() {
+        for (pre, n) in [
+            (0, 10),
+            (0, 5000),
+            (1000, 24),
+            (1000, 25),
+            (4000, 4000),
+            (3000, 100_000),
+        ] {
+            let mut buf = Evbuffer::new();
+            buf.add(&vec![1; pre]).unwrap();
+            let need = buf.add_needs(n);
+            let before = buf.held_bytes();
+            buf.add(&vec![2; n]).unwrap();
+            assert_eq!(buf.held_bytes() - before, need, "pre {pre} n {n}");
+        }
     }
 }

@@ -271,6 +271,18 @@ impl Evbuffer {
         }
     }
 
+    /// Bytes of the blocks this buffer's own chains hold (shared chains
+    /// view blocks owned elsewhere and count nothing): what it charges
+    /// its base's account.
+    #[inline]
+    pub(crate) fn held_bytes(&self) -> usize {
+        self.live()
+            .iter()
+            .filter(|c| !c.is_shared())
+            .map(Chain::cap)
+            .sum()
+    }
+
     /// The number of chains and the bytes of memory they hold (for the
     /// waste checks of the tests).
     #[doc(hidden)]

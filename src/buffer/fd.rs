@@ -162,6 +162,31 @@ impl Evbuffer {
         Ok(got)
     }
 
+    /// The bytes of the block a read of `want` bytes would allocate (0
+    /// when the room it has is enough), and the most a read can take
+    /// without allocating: what a budget checks before reading.
+    pub(crate) fn read_needs(&self, want: usize) -> (usize, usize) {
+        let want = want.min(self.max_read as usize);
+        let d = self.data_chains();
+        let live = self.live();
+        let start = if d > 0 && live[d - 1].space() > 0 {
+            d - 1
+        } else {
+            d
+        };
+        let room: usize = live[start..]
+            .iter()
+            .take(MAX_READ_IOV)
+            .map(Chain::space)
+            .sum();
+        if room >= want {
+            return (0, room);
+        }
+        let keep = (live.len() - start).min(MAX_READ_IOV - 1);
+        let kept: usize = live[start..start + keep].iter().map(Chain::space).sum();
+        (round_size(want - kept), room)
+    }
+
     /// Keeps the room of up to three chains from live index `start` and
     /// adds one chain for the rest of `want`.
     #[cold]
@@ -347,5 +372,26 @@ mod tests {
         a.write_all(&[8; 10]).unwrap();
         assert_eq!(buf.read_from(b.as_raw_fd(), None).unwrap(), 10);
         assert_eq!(buf.live().len(), 3, "no allocation: the room was there");
+    }
+
+    /// What `read_needs` predicts is what a read allocates, and a read
+    /// of at most the room it reports allocates nothing.
+    #[test]
+    #[cfg_attr(miri, ignore)]
+    fn read_needs_predicts_the_chain_a_read_makes() {
+        let (mut a, b) = UnixStream::pair().unwrap();
+        let mut buf = Evbuffer::new();
+        buf.set_max_read(16384).unwrap();
+        for (pre, want) in [(0, 4096), (1000, 4096), (1000, 20), (5000, 16384), (0, 100)] {
+            buf.drain(buf.len()).unwrap();
+            buf.add(&vec![1; pre]).unwrap();
+            let (alloc, room) = buf.read_needs(want);
+            let before = buf.held_bytes();
+            a.write_all(&vec![2; want]).unwrap();
+            assert_eq!(buf.read_from(b.as_raw_fd(), Some(want)).unwrap(), want);
+            let grown = buf.held_bytes() - before;
+            assert_eq!(grown, alloc, "pre {pre} want {want}");
+            assert_eq!(alloc == 0, room >= want);
+        }
     }
 }

@@ -5,9 +5,9 @@
 //! out before the loop next polls.
 
 use super::handle::Bufferevent;
-use super::pair;
 use super::rec::Kind;
 use super::table::BevHost;
+use super::{budget, pair};
 use crate::base::EventBase;
 use crate::buffer::Evbuffer;
 use crate::error::Result;
@@ -94,9 +94,15 @@ impl Bufferevent {
     /// callbacks it causes run from the loop).
     ///
     /// # Errors
-    /// [`Error::StaleBufferevent`]; the output's errors ([`Error::Alloc`]).
+    /// [`Error::StaleBufferevent`]; the output's errors ([`Error::Alloc`]),
+    /// also when the chain the copy needs would pass the base's budget
+    /// ([`Config::set_max_memory`](crate::Config::set_max_memory)); nothing
+    /// is written then.
     #[doc(alias = "bufferevent_write")]
     pub fn write<X: BevHost>(self, base: &mut EventBase<X>, data: &[u8]) -> Result<()> {
+        if base.account.limited() {
+            budget::check_add(base, self, data.len())?;
+        }
         let r = self.touch_output(base)?;
         r.output.add(data)?;
         if let Kind::Pair(_) = r.kind {

@@ -129,6 +129,7 @@
 // `bufferevent_enable` on its underlying.
 
 mod bucket;
+mod budget;
 mod buffers;
 mod callback;
 mod closure;
@@ -147,6 +148,7 @@ mod table;
 mod timeouts;
 
 pub use bucket::TokenBucketCfg;
+pub(crate) use budget::chain_bytes;
 pub use buffers::Buffers;
 pub use callback::HasCallbacks;
 pub use closure::FilterResult;

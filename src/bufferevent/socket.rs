@@ -14,7 +14,7 @@ use super::flags::{BevEvent, BevOptions};
 use super::handle::Bufferevent;
 use super::rec::{Kind, NO_FD, Rec, Socket};
 use super::table::BevHost;
-use super::{ratelimit, timeouts};
+use super::{budget, ratelimit, timeouts};
 use crate::base::{BaseExt, EventBase};
 use crate::error::{Error, Result};
 use crate::ev::Ev;
@@ -521,6 +521,7 @@ pub(crate) fn service<X: BevHost>(base: &mut EventBase<X>, h: Bufferevent) {
     r.io_path = false;
     r.check_high_watermark();
     try_write(base, h);
+    budget::settle(base, h);
     if let Err(e) = sync(base, h) {
         io_failed(base, h, e);
     }
@@ -656,6 +657,23 @@ fn on_read<X: BevHost>(base: &mut EventBase<X>, h: Bufferevent, what: Ev) {
         let _ = sync(base, h);
         return;
     }
+    let r = if base.account.limited() {
+        // The base's memory budget: a read that would need a chain the
+        // budget has no room for fails as a failed malloc would
+        // (libevent's bufferevent_readcb after a failed evbuffer_read).
+        budget = budget::read_allowance(base, h, budget);
+        let Some(r) = base.ext.bevs_mut().get_mut(h) else {
+            return;
+        };
+        if budget == 0 {
+            r.error = libc::ENOMEM;
+            stop(base, h, Some(Ev::READ), BevEvent::READING | BevEvent::ERROR);
+            return;
+        }
+        r
+    } else {
+        r
+    };
     let fd = sock(r).fd;
     r.input.unfreeze(false);
     let got = r.input.read_from_socket(fd, Some(budget));

@@ -69,6 +69,7 @@
 // the pools sit on top of `RventAlloc` and never call the hooks directly.
 #![allow(unsafe_code)]
 
+mod account;
 mod alloc;
 mod arena;
 mod contract;
@@ -79,6 +80,7 @@ mod pool;
 mod rc;
 mod stats;
 
+pub(crate) use account::Account;
 pub use alloc::RventAlloc;
 pub(crate) use alloc::freeze;
 pub use arena::Arena;

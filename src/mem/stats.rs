@@ -189,6 +189,18 @@ pub struct MemStats {
     pub pool_misses: u64,
     /// Bytes cached in the pool's free lists now.
     pub pool_bytes_cached: usize,
+    /// The base's own: bytes of the chain blocks its bufferevents' input
+    /// and output buffers hold now (added up when read; shared chains,
+    /// which view blocks owned elsewhere, count nothing).
+    pub base_chain_bytes: usize,
+    /// The base's budget
+    /// ([`Config::set_max_memory`](crate::Config::set_max_memory)).
+    pub base_max_memory: Option<usize>,
+    /// With a budget: the bytes charged against it, as of the
+    /// bufferevents' last settle points (0 without a budget).
+    pub base_charged: usize,
+    /// With a budget: the most bytes charged at once so far.
+    pub base_charged_peak: usize,
 }
 
 pub(crate) fn snapshot() -> MemStats {
