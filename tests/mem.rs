@@ -1458,12 +1458,18 @@ fn idle_connection_memory() -> TestResult {
 
 /// A base from a config with avoided methods, its notifier, an evbuffer's
 /// synchronous and deferred callbacks (registered, replaced, moved to a
-/// second base, delivered) and a file segment's cleanups. `seg` is made
-/// by the caller (its handle is not converted yet). Stops at the first
-/// error, after checking that the failed call changed nothing. The
-/// counters the callbacks share are the caller's, so the workload itself
-/// makes no global allocation.
-fn converted_workload(seg: &rvent::EvbufferFileSegment, cells: &Cells) -> Result<(), Error> {
+/// second base, delivered), a file segment's cleanups, and zero-copy data
+/// (see [`zero_copy_workload`]). `seg` is made by the caller (the
+/// workload adds a cleanup to it; it runs when the caller drops it), and
+/// `file` is the file the workload makes its own segments of. Stops at
+/// the first error, after checking that the failed call changed nothing.
+/// The counters the callbacks share are the caller's, so the workload
+/// itself makes no global allocation.
+fn converted_workload(
+    seg: &rvent::EvbufferFileSegment,
+    file: &std::fs::File,
+    cells: &Cells,
+) -> Result<(), Error> {
     use rvent::{CbInfo, Config, Evbuffer};
     let mut cfg = Config::new();
     cfg.avoid_method("select").avoid_method("poll");
@@ -1509,25 +1515,127 @@ fn converted_workload(seg: &rvent::EvbufferFileSegment, cells: &Cells) -> Result
     drop(n2);
     drop(other);
     drop(base);
+    zero_copy_workload(file, &cells.3)
+}
+
+/// The bytes of `buf`, into a stack array (no allocation), and the length.
+fn contents(buf: &rvent::Evbuffer) -> ([u8; 64], usize) {
+    let mut out = [0u8; 64];
+    let n = buf.copyout(&mut out);
+    (out, n)
+}
+
+/// Checks that a failed call left `buf` holding `before`.
+fn unchanged(buf: &rvent::Evbuffer, before: &([u8; 64], usize), what: &str) {
+    let now = contents(buf);
+    assert_eq!(
+        (&now.0[..now.1], buf.len()),
+        (&before.0[..before.1], before.1),
+        "a failed {what} changed the buffer"
+    );
+}
+
+/// References (plain, with an offset, with a cleanup), multicast views of
+/// a buffer, and file segments (mapped and read, with a cleanup, and
+/// `add_file`) of `file` ("segment"). A failed call leaves its buffers as
+/// they were and runs a reference's cleanup at once; `refs` counts the
+/// cleanups, each exactly once.
+fn zero_copy_workload(file: &std::fs::File, refs: &Rc<Cell<u32>>) -> Result<(), Error> {
+    use rvent::{Evbuffer, EvbufferFileSegment, SegFlags};
+    refs.set(0);
+    let mut a = Evbuffer::new();
+    a.add(b"<")?;
+    let was = contents(&a);
+    if let Err(e) = a.add_reference(b"ref") {
+        unchanged(&a, &was, "add_reference");
+        return Err(e);
+    }
+    let was = contents(&a);
+    if let Err(e) = a.add_reference_with_offset([b'x', b'y', b'z'], 1) {
+        unchanged(&a, &was, "add_reference_with_offset");
+        return Err(e);
+    }
+    let was = contents(&a);
+    let r = Rc::clone(refs);
+    if let Err(e) = a.add_reference_with_cleanup(*b"cln", move |_| r.set(r.get() + 1)) {
+        unchanged(&a, &was, "add_reference_with_cleanup");
+        assert_eq!(refs.get(), 1, "the cleanup ran once, on the error");
+        return Err(e);
+    }
+    a.add(b">")?;
+    // Views: `b` sees `a`'s owned and referenced chains; `c` views the
+    // views (nesting).
+    let mut b = Evbuffer::new();
+    b.add(b"[")?;
+    let (was_a, was_b) = (contents(&a), contents(&b));
+    if let Err(e) = b.add_buffer_reference(&mut a) {
+        unchanged(&a, &was_a, "add_buffer_reference (source)");
+        unchanged(&b, &was_b, "add_buffer_reference");
+        return Err(e);
+    }
+    let mut c = Evbuffer::new();
+    c.add_buffer_reference(&mut b)?;
+    a.drain(3)?;
+    drop(a);
+    b.drain(2)?;
+    assert_eq!(refs.get(), 0, "the views still hold the reference");
+    drop(b);
+    let (bytes, n) = contents(&c);
+    assert_eq!(&bytes[..n], b"[<refyzcln>");
+    drop(c);
+    assert_eq!(refs.get(), 1, "the cleanup ran with the last view");
+    // File segments: mapped, read into memory, and `add_file`.
+    let mut f = Evbuffer::new();
+    for flags in [
+        SegFlags::CLOSE_ON_FREE,
+        SegFlags::CLOSE_ON_FREE | SegFlags::DISABLE_MMAP,
+    ] {
+        let seg = EvbufferFileSegment::new(file.try_clone()?.into(), 1, Some(5), flags)?;
+        let r = Rc::clone(refs);
+        seg.add_cleanup(move || r.set(r.get() + 1))?;
+        let was = contents(&f);
+        if let Err(e) = f.add_file_segment(&seg, 1, Some(3)) {
+            unchanged(&f, &was, "add_file_segment");
+            return Err(e);
+        }
+    }
+    let was = contents(&f);
+    if let Err(e) = f.add_file(file.try_clone()?.into(), 0, Some(3)) {
+        unchanged(&f, &was, "add_file");
+        return Err(e);
+    }
+    let (bytes, n) = contents(&f);
+    assert_eq!(&bytes[..n], b"gmegmeseg");
+    assert_eq!(refs.get(), 1, "the buffer still holds both segments");
+    drop(f);
+    assert_eq!(refs.get(), 3, "each segment's cleanup ran once");
     Ok(())
 }
 
 /// Counters shared with the workload's callbacks: sync, deferred,
-/// cleanups.
-type Cells = (Rc<Cell<u32>>, Rc<Cell<u32>>, Rc<Cell<u32>>);
+/// cleanups, reference and segment cleanups.
+type Cells = (Rc<Cell<u32>>, Rc<Cell<u32>>, Rc<Cell<u32>>, Rc<Cell<u32>>);
 
 fn cells() -> Cells {
     Default::default()
 }
 
-/// A fresh file segment (not converted yet, so made outside the counts).
-fn scratch_segment() -> Result<rvent::EvbufferFileSegment, Failed> {
+/// A fresh unlinked file holding "segment" (its path is made outside the
+/// counts).
+fn scratch_file() -> Result<std::fs::File, Failed> {
     let path = std::env::temp_dir().join(format!("rvent-mem-seg-{}", std::process::id()));
     std::fs::write(&path, b"segment").map_err(|e| e.to_string())?;
     let f = std::fs::File::open(&path).map_err(|e| e.to_string())?;
     std::fs::remove_file(&path).map_err(|e| e.to_string())?;
+    Ok(f)
+}
+
+/// A fresh file segment of [`scratch_file`] (made outside the counts, so
+/// it outlives the workload and runs its cleanups when the caller drops
+/// it).
+fn scratch_segment(file: &std::fs::File) -> Result<rvent::EvbufferFileSegment, Failed> {
     Ok(rvent::EvbufferFileSegment::new(
-        f.into(),
+        file.try_clone()?.into(),
         0,
         None,
         rvent::SegFlags::CLOSE_ON_FREE,
@@ -1537,12 +1645,13 @@ fn scratch_segment() -> Result<rvent::EvbufferFileSegment, Failed> {
 /// The converted APIs make no global allocation: everything they keep is
 /// a block from the hooks (and all of it is given back).
 fn converted_apis_make_no_global_allocations() -> TestResult {
+    let file = scratch_file()?;
     let start = held();
-    let seg = scratch_segment()?;
+    let seg = scratch_segment(&file)?;
     let cells = cells();
-    converted_workload(&seg, &cells)?; // warm-up: lazy statics, thread-locals
+    converted_workload(&seg, &file, &cells)?; // warm-up: lazy statics, thread-locals
     let (g0, c0) = (global_allocs(), calls());
-    converted_workload(&seg, &cells)?;
+    converted_workload(&seg, &file, &cells)?;
     let (g1, c1) = (global_allocs(), calls());
     drop(seg);
     check(cells.2.get() == 2, "both cleanups ran with the segment")?;
@@ -1567,11 +1676,12 @@ fn converted_apis_make_no_global_allocations() -> TestResult {
 /// run returns `Err(Alloc)` (no panic, no abort), the failed call changed
 /// nothing (checked in the workload) and nothing leaks.
 fn converted_apis_fail_with_alloc_and_leak_nothing() -> TestResult {
+    let file = scratch_file()?;
     fail_each_allocation_in_turn("converted workload", |k| {
-        let seg = scratch_segment()?;
+        let seg = scratch_segment(&file)?;
         let cells = cells();
         HOOKS.arm(k);
-        let r = converted_workload(&seg, &cells);
+        let r = converted_workload(&seg, &file, &cells);
         let injected = HOOKS.disarm();
         drop(seg);
         Ok((injected, r))

@@ -23,8 +23,11 @@
 //!   `data_mut`) ever reaches it; an emptied shared chain gets `cap == 0`.
 //!   The bytes live as long as the owner, which lives as long as the last
 //!   chain holding it: dropping that chain runs the owner's cleanup.
+//! - Owners, and the boxes of caller owners, are blocks from the memory
+//!   functions ([`MemRc`], [`RventAlloc`]), made fallibly: a chain turns
+//!   shared only once its owner exists ([`Chain::reserve_share`]).
 
-// Maintainer notes: the owner is an `Rc<Shared>` (thin, 8 bytes, with a
+// Maintainer notes: the owner is a `MemRc<Shared>` (thin, 8 bytes, with a
 // niche) in the chain rather than a tagged `init`, so the chain is 48
 // bytes, libevent's header size, and the hot paths (append, advance, data)
 // do not look at it. An owned block's recorded `cap` is what `alloc_block`
@@ -36,12 +39,11 @@
 use std::mem::ManuallyDrop;
 use std::os::fd::RawFd;
 use std::ptr::NonNull;
-use std::rc::Rc;
 
-use crate::error::Result;
-use crate::mem;
+use crate::error::{Error, Result};
 #[cfg(doc)]
 use crate::mem::POOL_MAX_SIZE;
+use crate::mem::{self, MemRc, RventAlloc};
 use crate::sys::io::{self, MAX_READ_IOV};
 
 /// Smallest block a chain gets (libevent's `MIN_BUFFER_SIZE` on 64-bit).
@@ -112,13 +114,29 @@ pub(crate) fn round_size(n: usize) -> usize {
 /// The owner of a shared chain's bytes. Dropped with the last chain
 /// viewing it; dropping it is the cleanup.
 pub(crate) enum Shared {
+    /// Made ahead by [`Chain::reserve_share`] for an owned chain about to
+    /// be shared (it owns nothing yet: the chain still owns its block);
+    /// [`Chain::share`] turns it into a `Block`.
+    Pending,
     /// A block from [`alloc_block`] that several buffers view
     /// (`add_buffer_reference`); freed back to the pool at the end.
     Block { ptr: NonNull<u8>, cap: usize },
     /// Caller memory (`add_reference`): dropping the owner is the cleanup.
-    Owner(Box<dyn OwnerBytes>),
+    Owner(OwnerBox),
     /// A file segment's bytes (`add_file_segment`).
-    File(Rc<super::segment::SegmentInner>),
+    File(MemRc<super::segment::SegmentInner>),
+}
+
+/// A caller's owner in a block from the memory functions.
+pub(crate) type OwnerBox = allocator_api2::boxed::Box<dyn OwnerBytes, RventAlloc>;
+
+/// `owner` in a block from the memory functions, as an [`OwnerBox`].
+///
+/// # Errors
+/// [`Error::Alloc`]; `owner` is dropped (its cleanup runs).
+pub(crate) fn owner_box<O: OwnerBytes + 'static>(owner: O) -> Result<OwnerBox> {
+    let b = allocator_api2::boxed::Box::try_new_in(owner, RventAlloc).map_err(|_| Error::Alloc)?;
+    Ok(allocator_api2::unsize_box!(b))
 }
 
 /// Memory a caller hands over by reference: its bytes, stable while the
@@ -151,7 +169,7 @@ pub(crate) struct Chain {
     init: usize,
     /// The owner of the bytes of a shared (read-only) chain; dropped by
     /// hand in `drop`, so dropping an owned chain tests it once.
-    shared: ManuallyDrop<Option<Rc<Shared>>>,
+    shared: ManuallyDrop<Option<MemRc<Shared>>>,
 }
 
 impl Chain {
@@ -184,7 +202,7 @@ impl Chain {
     /// A shared chain over `bytes[start..]`, which `owner` keeps alive
     /// and unchanged. `bytes` must come from `owner` (its `Owner` bytes,
     /// `File` bytes or `Block` block) and `start` must be below its length.
-    pub(crate) fn shared(owner: Rc<Shared>, bytes: &[u8], start: usize) -> Chain {
+    pub(crate) fn shared(owner: MemRc<Shared>, bytes: &[u8], start: usize) -> Chain {
         debug_assert!(start < bytes.len());
         Chain {
             // A pointer derived from a shared borrow: only ever read.
@@ -220,34 +238,62 @@ impl Chain {
         }
     }
 
+    /// Makes the one allocation [`share`](Self::share) needs — the owner
+    /// of an owned chain's block, still [`Shared::Pending`] — so that a
+    /// `share` after it cannot fail. Nothing visible changes: the chain
+    /// keeps its block and room until `share` (or
+    /// [`cancel_share`](Self::cancel_share), which frees the owner).
+    ///
+    /// # Errors
+    /// [`Error::Alloc`]; the chain is unchanged.
+    pub(crate) fn reserve_share(&mut self) -> Result<()> {
+        if self.shared.is_none() {
+            debug_assert!(self.cap != 0 && self.off != 0);
+            *self.shared = Some(MemRc::try_new(Shared::Pending)?);
+        }
+        Ok(())
+    }
+
+    /// Undoes [`reserve_share`](Self::reserve_share) (nothing for a chain
+    /// that was shared already).
+    pub(crate) fn cancel_share(&mut self) {
+        if matches!(self.shared.as_deref(), Some(Shared::Pending)) {
+            *self.shared = None;
+        }
+    }
+
     /// A second chain viewing the same bytes (`add_buffer_reference`),
     /// turning an owned chain into a shared one first: from then on
     /// neither may be written. `None` for file-segment chains (their bytes
     /// may be sent with `sendfile`, libevent refuses them too).
-    pub(crate) fn share(&mut self) -> Option<Chain> {
-        if self.shared.is_none() {
-            debug_assert!(self.cap != 0 && self.off != 0);
-            let owner = Rc::new(Shared::Block {
+    ///
+    /// # Errors
+    /// [`Error::Alloc`] if the owner cannot be made (never after
+    /// [`reserve_share`](Self::reserve_share)); the chain is unchanged.
+    pub(crate) fn share(&mut self) -> Result<Option<Chain>> {
+        self.reserve_share()?;
+        let owner = self.shared.as_mut().expect("reserved above");
+        if matches!(**owner, Shared::Pending) {
+            let pending = MemRc::get_mut(owner).expect("a pending owner has one handle");
+            // The block now belongs to the owner; the window ends the view.
+            *pending = Shared::Block {
                 ptr: self.ptr,
                 cap: self.cap,
-            });
-            // The block now belongs to `owner`; the window ends the view.
+            };
             self.cap = self.misalign + self.off;
             self.init = self.cap;
-            *self.shared = Some(owner);
         }
-        let owner = self.shared.as_ref().expect("set above");
         if matches!(**owner, Shared::File(_)) {
-            return None;
+            return Ok(None);
         }
-        Some(Chain {
+        Ok(Some(Chain {
             ptr: self.ptr,
             cap: self.cap,
             misalign: self.misalign,
             off: self.off,
             init: self.init,
-            shared: ManuallyDrop::new(Some(Rc::clone(owner))),
-        })
+            shared: ManuallyDrop::new(Some(MemRc::clone(owner))),
+        }))
     }
 
     /// Capacity of the block.
@@ -567,6 +613,12 @@ impl Drop for Chain {
                 unsafe { free_block(self.ptr, self.cap) }
             }
         } else {
+            if matches!(self.shared.as_deref(), Some(Shared::Pending)) && self.cap != 0 {
+                // SAFETY: a pending owner owns nothing yet (see
+                // `reserve_share`): the chain still owns its live block
+                // from `alloc_block(cap)`, freed only here.
+                unsafe { free_block(self.ptr, self.cap) }
+            }
             // SAFETY: `shared` is dropped only here, once, and not used
             // after. (The owner frees or releases the bytes.)
             unsafe { ManuallyDrop::drop(&mut self.shared) }

@@ -23,13 +23,12 @@
 use std::cell::RefCell;
 use std::fmt;
 use std::os::fd::{AsRawFd, IntoRawFd, OwnedFd};
-use std::rc::Rc;
 
 use super::chain::{Chain, Shared};
 use super::evbuffer::{Evbuffer, FROZEN_END, HAS_CBS};
 use super::segment::{Bytes, Cleanup, SegFlags, SegmentInner};
 use crate::error::{Error, Result};
-use crate::mem;
+use crate::mem::{self, MemRc};
 use crate::sys::io::{Mapping, pread_full};
 
 /// A refcounted range of a file to add to buffers without copying
@@ -52,7 +51,7 @@ use crate::sys::io::{Mapping, pread_full};
 /// ```
 #[doc(alias = "evbuffer_file_segment")]
 #[derive(Clone)]
-pub struct EvbufferFileSegment(Rc<SegmentInner>);
+pub struct EvbufferFileSegment(MemRc<SegmentInner>);
 
 impl fmt::Debug for EvbufferFileSegment {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -80,8 +79,8 @@ impl EvbufferFileSegment {
     /// # Errors
     /// [`Error::InvalidArgument`] if the range lies beyond the end of the
     /// file or does not fit in memory; [`Error::Io`] if the file cannot be
-    /// examined or read; [`Error::Alloc`] if the read copy cannot be
-    /// allocated. The descriptor is closed on error if `CLOSE_ON_FREE` is
+    /// examined or read; [`Error::Alloc`] if the read copy or the
+    /// segment's block cannot be allocated. The descriptor is closed on error if `CLOSE_ON_FREE` is
     /// set.
     #[doc(alias = "evbuffer_file_segment_new")]
     pub fn new(fd: OwnedFd, offset: u64, len: Option<u64>, flags: SegFlags) -> Result<Self> {
@@ -127,14 +126,14 @@ impl EvbufferFileSegment {
                 }
             }
         };
-        Ok(EvbufferFileSegment(Rc::new(SegmentInner {
+        Ok(EvbufferFileSegment(MemRc::try_new(SegmentInner {
             fd: raw,
             owned,
             offset,
             flags,
             bytes,
             cleanups: RefCell::new(mem::vec()),
-        })))
+        })?))
     }
 
     /// The segment's length in bytes.
@@ -204,8 +203,8 @@ impl Evbuffer {
     /// # Errors
     /// [`Error::InvalidArgument`] if the range lies outside the segment or
     /// the length would overflow; [`Error::BadState`] if the end is frozen;
-    /// [`Error::Alloc`] if the chain list cannot grow. The buffer is
-    /// unchanged on error.
+    /// [`Error::Alloc`] if the chain's owner or the chain list cannot be
+    /// allocated. The buffer is unchanged on error.
     #[doc(alias = "evbuffer_add_file_segment")]
     pub fn add_file_segment(
         &mut self,
@@ -239,7 +238,7 @@ impl Evbuffer {
         if self.total_len.checked_add(end - offset).is_none() {
             return Err(Error::InvalidArgument("buffer length overflows"));
         }
-        let owner = Rc::new(Shared::File(Rc::clone(&seg.0)));
+        let owner = MemRc::try_new(Shared::File(MemRc::clone(&seg.0)))?;
         self.push_chain(Chain::shared(owner, &all[..end], offset))
     }
 

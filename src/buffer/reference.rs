@@ -3,7 +3,7 @@
 //! buffer (`evbuffer_add_buffer_reference`).
 //!
 //! Both make *shared* chains (see `chain.rs`): read-only windows over bytes
-//! that an `Rc` owner keeps alive. No write path reaches them — prepend,
+//! that a refcounted owner keeps alive. No write path reaches them — prepend,
 //! add, reserve and expand allocate a new chain instead — so the memory is
 //! never modified. The owner goes away with the last chain viewing it,
 //! wherever that chain has moved (`add_buffer`, `remove_buffer`,
@@ -21,11 +21,10 @@
 //! rvent's views share a refcounted block, so nesting is just one more
 //! reference). File-segment chains are refused, as in libevent.
 
-use std::rc::Rc;
-
-use super::chain::{Chain, OwnerBytes, Shared};
+use super::chain::{Chain, OwnerBox, OwnerBytes, Shared, owner_box};
 use super::evbuffer::{Evbuffer, FROZEN_END, HAS_CBS};
 use crate::error::{Error, Result};
+use crate::mem::MemRc;
 
 /// An owner whose bytes are its `AsRef<[u8]>`.
 struct Plain<T>(T);
@@ -66,7 +65,8 @@ impl Evbuffer {
     /// # Errors
     /// [`Error::BadState`] if the end is frozen,
     /// [`Error::InvalidArgument`] if the length would overflow, and
-    /// [`Error::Alloc`] if the chain list cannot grow; `data` is dropped
+    /// [`Error::Alloc`] if the owner of `data` (two blocks from the memory
+    /// functions) or the chain list cannot be allocated; `data` is dropped
     /// and the buffer unchanged.
     ///
     /// # Examples
@@ -80,7 +80,7 @@ impl Evbuffer {
     /// ```
     #[doc(alias = "evbuffer_add_reference")]
     pub fn add_reference<T: AsRef<[u8]> + 'static>(&mut self, data: T) -> Result<()> {
-        self.add_owner(Box::new(Plain(data)), 0)
+        self.add_owner(owner_box(Plain(data))?, 0)
     }
 
     /// As [`add_reference`](Self::add_reference), leaving out the first
@@ -106,7 +106,7 @@ impl Evbuffer {
         data: T,
         offset: usize,
     ) -> Result<()> {
-        self.add_owner(Box::new(Plain(data)), offset)
+        self.add_owner(owner_box(Plain(data))?, offset)
     }
 
     /// As [`add_reference`](Self::add_reference), handing `data` to
@@ -137,26 +137,24 @@ impl Evbuffer {
         T: AsRef<[u8]> + 'static,
         F: FnOnce(T) + 'static,
     {
-        self.add_owner(
-            Box::new(WithCleanup {
-                data: Some(data),
-                cleanup: Some(cleanup),
-            }),
-            0,
-        )
+        let owner = owner_box(WithCleanup {
+            data: Some(data),
+            cleanup: Some(cleanup),
+        })?;
+        self.add_owner(owner, 0)
     }
 
-    fn add_owner(&mut self, owner: Box<dyn OwnerBytes>, offset: usize) -> Result<()> {
+    fn add_owner(&mut self, owner: OwnerBox, offset: usize) -> Result<()> {
         if self.hooks & (FROZEN_END | HAS_CBS) != 0 {
             return self.hooked(FROZEN_END, |b| b.add_owner_raw(owner, offset));
         }
         self.add_owner_raw(owner, offset)
     }
 
-    fn add_owner_raw(&mut self, owner: Box<dyn OwnerBytes>, offset: usize) -> Result<()> {
+    fn add_owner_raw(&mut self, owner: OwnerBox, offset: usize) -> Result<()> {
         // The owner goes to its final place first: the bytes are taken from
         // it there, and it never moves again.
-        let shared = Rc::new(Shared::Owner(owner));
+        let shared = MemRc::try_new(Shared::Owner(owner))?;
         let Shared::Owner(o) = &*shared else {
             unreachable!("made above")
         };
@@ -171,7 +169,7 @@ impl Evbuffer {
         if self.total_len.checked_add(n).is_none() {
             return Err(Error::InvalidArgument("buffer length overflows"));
         }
-        let chain = Chain::shared(Rc::clone(&shared), bytes, offset);
+        let chain = Chain::shared(MemRc::clone(&shared), bytes, offset);
         self.push_chain(chain)
     }
 
@@ -201,8 +199,9 @@ impl Evbuffer {
     /// # Errors
     /// [`Error::InvalidArgument`] if `src` holds file-segment data or the
     /// length would overflow; [`Error::BadState`] if `self`'s end is
-    /// frozen; [`Error::Alloc`] if the chain list cannot grow. Both buffers
-    /// keep their data on error.
+    /// frozen; [`Error::Alloc`] if the chain list cannot grow or the owner
+    /// of a viewed block cannot be allocated. Both buffers are unchanged
+    /// on error (`src`'s chains stay writable).
     ///
     /// # Examples
     ///
@@ -238,18 +237,29 @@ impl Evbuffer {
             ));
         }
         self.reserve_chains(k)?;
+        // Every allocation first (an owner per owned chain), so that the
+        // sharing below cannot fail half-way.
+        let from = src.head;
+        let shared = &mut src.chains[from..from + k];
+        for i in 0..k {
+            if let Err(e) = shared[i].reserve_share() {
+                shared[..i].iter_mut().for_each(Chain::cancel_share);
+                return Err(e);
+            }
+        }
         let d = self.data_chains();
         self.truncate_chains(d);
-        // `share` changes only how src's chains own their blocks (the data
-        // and its positions stay; libevent marks them immutable), so src's
-        // room, and any reservation in it, is gone.
-        src.reservation = None;
-        let from = src.head;
         for c in src.chains[from..from + k].iter_mut() {
-            let view = c.share().expect("file chains refused above");
+            let Ok(Some(view)) = c.share() else {
+                unreachable!("owners reserved, file chains refused above")
+            };
             self.total_len += view.len();
             self.chains.push(view);
         }
+        // `share` changed only how src's chains own their blocks (the data
+        // and its positions stay; libevent marks them immutable), so src's
+        // room, and any reservation in it, is gone.
+        src.reservation = None;
         self.touch();
         Ok(())
     }
@@ -275,6 +285,27 @@ mod tests {
         assert_eq!(src.live()[0].data(), b"abc");
         src.assert_invariants();
         dst.assert_invariants();
+    }
+
+    #[test]
+    fn a_reserved_share_changes_nothing_until_shared() {
+        let mut b = Evbuffer::new();
+        b.add(b"abc").unwrap();
+        let c = &mut b.live_mut()[0];
+        let room = c.space();
+        c.reserve_share().unwrap();
+        c.cancel_share();
+        assert!(!c.is_shared());
+        assert_eq!(c.space(), room);
+        c.reserve_share().unwrap();
+        let view = c.share().unwrap().unwrap();
+        assert!(c.is_shared() && view.data() == b"abc");
+        drop(view);
+        b.add(b"d").unwrap();
+        b.live_mut()[1].reserve_share().unwrap();
+        // A chain dropped with a pending owner still frees its own block
+        // (Miri checks for the leak).
+        drop(b);
     }
 
     #[test]

@@ -3,8 +3,8 @@
 //! memory functions and can fail (`try_new` returns [`Error::Alloc`]).
 //! std's `Rc::new_in` / `Arc::new_in` are unstable and `allocator_api2`
 //! has no `Rc`, hence these two; they are small on purpose: strong counts
-//! only (no weak references, which nothing in rvent needs), no
-//! `get_mut` / `make_mut`.
+//! only (no weak references, which nothing in rvent needs), `get_mut`
+//! but no `make_mut`.
 //!
 //! # Layout and unsizing
 //!
@@ -100,6 +100,17 @@ impl<T: ?Sized> MemRc<T> {
     fn inner(&self) -> &RcInner<Cell<usize>, T> {
         // SAFETY: the block lives while a handle does; shared access only.
         unsafe { self.ptr.as_ref() }
+    }
+
+    /// The value, writable, if `this` is its only handle (`Rc::get_mut`).
+    pub(crate) fn get_mut(this: &mut MemRc<T>) -> Option<&mut T> {
+        if this.inner().count.get() != 1 {
+            return None;
+        }
+        // SAFETY: the only handle, borrowed mutably, so nothing else
+        // reaches the value while the result lives; the pointer came from
+        // `Box::into_raw_with_allocator`, which allows writes.
+        Some(unsafe { &mut (*this.ptr.as_ptr()).value })
     }
 
     /// Whether both handles share one value.
@@ -314,6 +325,17 @@ mod tests {
         assert_eq!(drops.get(), 2, "dropped through the vtable");
         let z = MemRc::try_new(()).unwrap(); // a zero-sized value
         drop(z.clone());
+    }
+
+    #[test]
+    fn rc_get_mut_only_when_unique() {
+        let mut a = MemRc::try_new(5u32).unwrap();
+        *MemRc::get_mut(&mut a).unwrap() += 1;
+        let b = a.clone();
+        assert!(MemRc::get_mut(&mut a).is_none());
+        drop(b);
+        *MemRc::get_mut(&mut a).unwrap() += 1;
+        assert_eq!(*a, 7);
     }
 
     #[test]
