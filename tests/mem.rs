@@ -1453,8 +1453,9 @@ fn idle_connection_memory() -> TestResult {
 
 // ---------------------------------------------------------------------------
 // Issue 11: the base's shared state (notifier, deferred queue), the config,
-// evbuffer callbacks and their list, and file-segment cleanups come from
-// the memory functions, and each of their calls fails cleanly.
+// evbuffer callbacks and their list, file-segment cleanups, and the
+// owners of references, views and file segments come from the memory
+// functions, and each of their calls fails cleanly.
 
 /// A base from a config with avoided methods, its notifier, an evbuffer's
 /// synchronous and deferred callbacks (registered, replaced, moved to a

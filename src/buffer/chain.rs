@@ -613,16 +613,30 @@ impl Drop for Chain {
                 unsafe { free_block(self.ptr, self.cap) }
             }
         } else {
-            if matches!(self.shared.as_deref(), Some(Shared::Pending)) && self.cap != 0 {
-                // SAFETY: a pending owner owns nothing yet (see
-                // `reserve_share`): the chain still owns its live block
-                // from `alloc_block(cap)`, freed only here.
-                unsafe { free_block(self.ptr, self.cap) }
-            }
-            // SAFETY: `shared` is dropped only here, once, and not used
-            // after. (The owner frees or releases the bytes.)
-            unsafe { ManuallyDrop::drop(&mut self.shared) }
+            // SAFETY: called from `drop`, once; the chain is not used after.
+            unsafe { self.drop_shared() }
         }
+    }
+}
+
+impl Chain {
+    /// The drop of a shared chain, out of line: the hot paths drop owned
+    /// chains.
+    ///
+    /// # Safety
+    /// Only from `drop`, once: it drops `shared`.
+    #[cold]
+    #[inline(never)]
+    unsafe fn drop_shared(&mut self) {
+        if matches!(self.shared.as_deref(), Some(Shared::Pending)) && self.cap != 0 {
+            // SAFETY: a pending owner owns nothing yet (see
+            // `reserve_share`): the chain still owns its live block from
+            // `alloc_block(cap)`, freed only here.
+            unsafe { free_block(self.ptr, self.cap) }
+        }
+        // SAFETY: the caller's promise: `shared` is dropped only here, once,
+        // and not used after. (The owner frees or releases the bytes.)
+        unsafe { ManuallyDrop::drop(&mut self.shared) }
     }
 }
 

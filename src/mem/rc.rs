@@ -24,7 +24,9 @@
 //! pointer has the provenance of `size_of_val` bytes (`Box::leak`), and a
 //! pool block is its whole class, so freeing it through that pointer would
 //! cover less than the block (Miri rejects it). These objects are made at
-//! setup time (a base, a buffer's deferred callbacks), not per event.
+//! setup time (a base, a buffer's deferred callbacks) or per zero-copy
+//! call (the owner of a reference, a view or a file segment), not per
+//! event.
 
 use std::cell::Cell;
 use std::fmt;
