@@ -215,7 +215,30 @@ fn obtain(layout: Layout) -> Result<NonNull<[u8]>, AllocError> {
     #[cfg(not(feature = "mem-functions"))]
     let r = Global.allocate(layout);
     stats::note_alloc(r.is_ok(), layout.size());
+    if let Ok(p) = &r {
+        expose(p);
+    }
     r
+}
+
+/// Makes a new block's provenance exposed, so [`whole_block`] can take the
+/// whole block back from any pointer to it. No instruction is emitted.
+#[inline(always)]
+fn expose(p: &NonNull<[u8]>) {
+    let _ = p.cast::<u8>().as_ptr().expose_provenance();
+}
+
+/// The pointer to a block as its source made it, from any pointer to the
+/// block's start. A block may come back through a pointer whose
+/// provenance covers only the value that lived in it — an unsized box
+/// made through a reference, as `allocator_api2::unsize_box!` does — while
+/// freeing or reusing the block touches all of it. Every block's
+/// provenance is exposed when it is obtained ([`obtain`], [`RventAlloc`]'s
+/// resizes), so the whole block is recovered here. Compiles to nothing.
+#[inline(always)]
+pub(super) fn whole_block(ptr: NonNull<u8>) -> NonNull<u8> {
+    // SAFETY: the address is that of a non-null pointer.
+    unsafe { NonNull::new_unchecked(std::ptr::with_exposed_provenance_mut(ptr.as_ptr().addr())) }
 }
 
 /// Returns a non-zero-sized block to the process's source.
@@ -226,6 +249,7 @@ fn obtain(layout: Layout) -> Result<NonNull<[u8]>, AllocError> {
 #[inline(never)]
 unsafe fn release(ptr: NonNull<u8>, layout: Layout) {
     debug_assert!(layout.size() != 0);
+    let ptr = whole_block(ptr);
     stats::note_free(layout.size());
     #[cfg(feature = "mem-functions")]
     if let Some(h) = hooks() {
@@ -251,19 +275,28 @@ impl RventAlloc {
         new: Layout,
     ) -> Result<NonNull<[u8]>, AllocError> {
         debug_assert!(old.size() != 0 && new.size() != 0);
+        let ptr = whole_block(ptr);
         #[cfg(feature = "mem-functions")]
         if let Some(h) = hooks() {
             // SAFETY: `ptr` is live and from `h`; both sizes are non-zero.
-            return unsafe { hooked::realloc(h, ptr, new) };
+            let r = unsafe { hooked::realloc(h, ptr, new) };
+            if let Ok(p) = &r {
+                expose(p);
+            }
+            return r;
         }
         // SAFETY: `ptr` is a live block of `old` from `Global`.
-        unsafe {
+        let r = unsafe {
             if new.size() >= old.size() {
                 Global.grow(ptr, old, new)
             } else {
                 Global.shrink(ptr, old, new)
             }
+        };
+        if let Ok(p) = &r {
+            expose(p);
         }
+        r
     }
 }
 

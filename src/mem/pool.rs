@@ -52,7 +52,7 @@ use std::ptr::NonNull;
 
 use allocator_api2::alloc::{AllocError, Allocator};
 
-use super::alloc::RventAlloc;
+use super::alloc::{RventAlloc, whole_block};
 use super::contract::MEM_ALIGN;
 use crate::error::{Error, Result};
 
@@ -426,6 +426,10 @@ unsafe impl Allocator for Pool {
 
     #[inline]
     unsafe fn deallocate(&self, ptr: NonNull<u8>, layout: Layout) {
+        // The whole class block, whatever part of it `ptr`'s provenance
+        // covers: it is reused for larger values of its class or freed
+        // with the class layout (see `alloc::whole_block`).
+        let ptr = whole_block(ptr);
         if layout.size() == 0 || layout.align() > MEM_ALIGN {
             // SAFETY: forwarded: `allocate` took the same branch.
             return unsafe { RventAlloc.deallocate(ptr, layout) };
