@@ -550,33 +550,11 @@ fn steady_state_loop_makes_no_calls() -> TestResult {
 /// returns `Err(Alloc)` (never a panic or abort) and leaks nothing.
 fn failing_hooks_return_alloc_error() -> TestResult {
     let (a, _b) = pair();
-    let start = held();
-    let mut failures = 0;
-    for k in 1.. {
+    fail_each_allocation_in_turn("event-core workload", |k| {
         HOOKS.arm(k);
         let r = workload(&a);
-        let injected = HOOKS.disarm();
-        let now = held();
-        check(
-            now == start,
-            format!("k={k}: leaked {now:?} (before: {start:?})"),
-        )?;
-        match (injected, r) {
-            (true, Err(Error::Alloc)) => failures += 1,
-            (true, other) => {
-                return Err(
-                    format!("k={k}: allocation failed but the workload gave {other:?}").into(),
-                );
-            }
-            (false, Ok(())) => break,
-            (false, Err(e)) => return Err(format!("k={k}: unexpected error {e}").into()),
-        }
-        check(k < 10_000, "the workload never completed")?;
-    }
-    check(
-        failures >= 10,
-        format!("only {failures} allocations to fail in the workload"),
-    )
+        Ok((HOOKS.disarm(), r))
+    })
 }
 
 /// Installing hooks a second time is refused.

@@ -138,18 +138,7 @@ impl Evbuffer {
                 "buffer length overflows",
             ));
         }
-        let d = self.data_chains();
-        let live = self.live();
-        let start = if d > 0 && live[d - 1].space() > 0 {
-            d - 1
-        } else {
-            d
-        };
-        let room: usize = live[start..]
-            .iter()
-            .take(MAX_READ_IOV)
-            .map(Chain::space)
-            .sum();
+        let (start, room) = self.read_room();
         if room < want {
             self.grow_for_read(start, want)?;
         }
@@ -162,11 +151,11 @@ impl Evbuffer {
         Ok(got)
     }
 
-    /// The bytes of the block a read of `want` bytes would allocate (0
-    /// when the room it has is enough), and the most a read can take
-    /// without allocating: what a budget checks before reading.
-    pub(crate) fn read_needs(&self, want: usize) -> (usize, usize) {
-        let want = want.min(self.max_read as usize);
+    /// Where a read starts (the last data chain if it has room, else the
+    /// first empty chain) and the room it finds there without allocating:
+    /// up to [`MAX_READ_IOV`] extents.
+    #[inline]
+    fn read_room(&self) -> (usize, usize) {
         let d = self.data_chains();
         let live = self.live();
         let start = if d > 0 && live[d - 1].space() > 0 {
@@ -174,14 +163,24 @@ impl Evbuffer {
         } else {
             d
         };
-        let room: usize = live[start..]
+        let room = live[start..]
             .iter()
             .take(MAX_READ_IOV)
             .map(Chain::space)
             .sum();
+        (start, room)
+    }
+
+    /// The bytes of the block a read of `want` bytes would allocate (0
+    /// when the room it has is enough), and the most a read can take
+    /// without allocating: what a budget checks before reading.
+    pub(crate) fn read_needs(&self, want: usize) -> (usize, usize) {
+        let want = want.min(self.max_read as usize);
+        let (start, room) = self.read_room();
         if room >= want {
             return (0, room);
         }
+        let live = self.live();
         let keep = (live.len() - start).min(MAX_READ_IOV - 1);
         let kept: usize = live[start..start + keep].iter().map(Chain::space).sum();
         (round_size(want - kept), room)

@@ -57,7 +57,7 @@ use super::callback::{fire_event, fire_read, fire_write};
 use super::closure::{FilterFn, FilterResult, filter_fn};
 use super::flags::{BevEvent, BevOptions, FlushMode};
 use super::handle::Bufferevent;
-use super::rec::{Filter, Kind, suspend};
+use super::rec::{Filter, Kind, Rec, suspend};
 use super::table::BevHost;
 use super::timeouts;
 use crate::base::EventBase;
@@ -310,11 +310,7 @@ fn side_mut<X: BevHost>(
     h: Bufferevent,
     side: Side,
 ) -> Option<&mut Evbuffer> {
-    let r = base.ext.bevs_mut().get_mut(h)?;
-    Some(match side {
-        Side::Input => &mut r.input,
-        Side::Output => &mut r.output,
-    })
+    Some(side_of(base.ext.bevs_mut().get_mut(h)?, side))
 }
 
 /// One pass of a closure: `src_side` of `src` and `dst_side` of `dst` are
@@ -357,6 +353,68 @@ fn run_closure<X: BevHost>(
     }
 }
 
+/// Lengths of a pass's source and destination, before and after it.
+struct Pass {
+    res: FilterResult,
+    src: (usize, usize),
+    dst: (usize, usize),
+}
+
+impl Pass {
+    fn grew(&self) -> bool {
+        self.dst.1 > self.dst.0
+    }
+
+    fn shrank(&self) -> bool {
+        self.src.1 < self.src.0
+    }
+
+    /// Another pass would do nothing: the closure did not report `Ok`,
+    /// nothing moved, or the source is empty.
+    fn last(&self) -> bool {
+        let moved = self.src.0 != self.src.1 || self.dst.0 != self.dst.1;
+        self.res != FilterResult::Ok || !moved || self.src.1 == 0
+    }
+}
+
+/// One pass of a direction: its closure, or the bytes passed through
+/// unchanged when it has none. `None` if either bufferevent is gone.
+fn one_pass<X: BevHost>(
+    base: &mut EventBase<X>,
+    f: Bufferevent,
+    closure: &mut Option<FilterFn<X>>,
+    src: (Bufferevent, Side),
+    dst: (Bufferevent, Side),
+    limit: Option<usize>,
+    mode: FlushMode,
+) -> Option<Pass> {
+    let (rs, rd) = base.ext.bevs_mut().get2_mut(src.0, dst.0)?;
+    let (s, d) = (side_of(rs, src.1), side_of(rd, dst.1));
+    let before = (s.len(), d.len());
+    let (res, after) = match closure.as_mut() {
+        None => {
+            let res = pass(s, d, limit);
+            (res, (s.len(), d.len()))
+        }
+        Some(filter) => {
+            let (res, s1, d1) = run_closure(base, f, filter, src, dst, limit, mode);
+            (res, (s1, d1))
+        }
+    };
+    Some(Pass {
+        res,
+        src: (before.0, after.0),
+        dst: (before.1, after.1),
+    })
+}
+
+fn side_of<X: BevHost>(r: &mut Rec<X>, side: Side) -> &mut Evbuffer {
+    match side {
+        Side::Input => &mut r.input,
+        Side::Output => &mut r.output,
+    }
+}
+
 /// Runs the input filter: underlying input → filter input. Returns
 /// whether the filter's input grew.
 fn process_input<X: BevHost>(base: &mut EventBase<X>, f: Bufferevent, mode: FlushMode) -> bool {
@@ -385,27 +443,21 @@ fn process_input<X: BevHost>(base: &mut EventBase<X>, f: Bufferevent, mode: Flus
         } else {
             None
         };
-        let (src0, dst0) = (ru.input.len(), rf.input.len());
-        let (src1, dst1);
-        (res, src1, dst1) = match closure.as_mut() {
-            None => {
-                let res = pass(&mut ru.input, &mut rf.input, limit);
-                (res, ru.input.len(), rf.input.len())
-            }
-            Some(filter) => run_closure(
-                base,
-                f,
-                filter,
-                (u, Side::Input),
-                (f, Side::Input),
-                limit,
-                mode,
-            ),
+        let Some(p) = one_pass(
+            base,
+            f,
+            &mut closure,
+            (u, Side::Input),
+            (f, Side::Input),
+            limit,
+            mode,
+        ) else {
+            break;
         };
-        grew |= dst1 > dst0;
-        shrank |= src1 < src0;
-        let progressed = src1 != src0 || dst1 != dst0;
-        if res != FilterResult::Ok || !progressed || src1 == 0 {
+        res = p.res;
+        grew |= p.grew();
+        shrank |= p.shrank();
+        if p.last() {
             break;
         }
     }
@@ -475,7 +527,7 @@ pub(crate) fn process_output<X: BevHost>(
     };
     let (mut grew, mut shrank, mut res) = (false, false, FilterResult::Ok);
     let mut processed = false;
-    while let Some((rf, ru)) = base.ext.bevs_mut().get2_mut(f, u) {
+    while let Some((_, ru)) = base.ext.bevs_mut().get2_mut(f, u) {
         let limit = if mode == FlushMode::Normal && ru.write_high() != 0 {
             match ru.write_high().saturating_sub(ru.output.len()) {
                 0 => break,
@@ -484,28 +536,22 @@ pub(crate) fn process_output<X: BevHost>(
         } else {
             None
         };
-        let (src0, dst0) = (rf.output.len(), ru.output.len());
-        let (src1, dst1);
-        (res, src1, dst1) = match closure.as_mut() {
-            None => {
-                let res = pass(&mut rf.output, &mut ru.output, limit);
-                (res, rf.output.len(), ru.output.len())
-            }
-            Some(filter) => run_closure(
-                base,
-                f,
-                filter,
-                (f, Side::Output),
-                (u, Side::Output),
-                limit,
-                mode,
-            ),
+        let Some(p) = one_pass(
+            base,
+            f,
+            &mut closure,
+            (f, Side::Output),
+            (u, Side::Output),
+            limit,
+            mode,
+        ) else {
+            break;
         };
+        res = p.res;
         processed |= res == FilterResult::Ok;
-        grew |= dst1 > dst0;
-        shrank |= src1 < src0;
-        let progressed = src1 != src0 || dst1 != dst0;
-        if res != FilterResult::Ok || !progressed || src1 == 0 {
+        grew |= p.grew();
+        shrank |= p.shrank();
+        if p.last() {
             break;
         }
     }
