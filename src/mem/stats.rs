@@ -118,6 +118,15 @@ fn add(bytes: isize, blocks: isize, calls: u64, failures: u64) {
     }
 }
 
+/// Calls counted by this thread alone: what a unit test can check while
+/// other tests allocate on their threads.
+#[cfg(test)]
+pub(super) fn thread_calls() -> u64 {
+    THREAD_SLOT
+        .try_with(|t| t.0.map_or(0, |c| c.calls.load(Relaxed)))
+        .unwrap_or(0)
+}
+
 /// The totals: the shared counts plus every claimed slot's.
 fn totals() -> (isize, isize, u64, u64) {
     let mut t = (
