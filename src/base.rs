@@ -96,9 +96,10 @@ pub struct EventBase<X: BaseExt = ()> {
     pub(crate) running_signal: u32,
     /// Per-iteration scratch, reset at the end of every loop iteration.
     pub(crate) arena: Arena,
-    /// The base's memory budget and what its bufferevents' buffers are
-    /// charged against it ([`Config::set_max_memory`]).
-    pub(crate) account: mem::Account,
+    /// The base's memory account and budget ([`Config::set_max_memory`]),
+    /// shared with every buffer of the base, which charges it for its
+    /// chain blocks (`mem/account.rs`).
+    pub(crate) account: MemRc<mem::Account>,
     /// What the layers above the core keep in the base (bufferevents…);
     /// before the arena and pool guard: its buffers and callbacks go back
     /// to the pool.
@@ -134,13 +135,6 @@ pub trait BaseExt: Default + Sized + 'static {
     /// `running` is the event whose callback was running, if any. The
     /// layer repairs what it had lent to that callback.
     fn after_panic(base: &mut EventBase<Self>, running: Option<Event>);
-
-    /// Bytes the layer's buffers hold in chain blocks now, for
-    /// [`EventBase::mem_stats`] (computed when asked, not on any hot path).
-    fn chain_bytes(base: &EventBase<Self>) -> usize {
-        let _ = base;
-        0
-    }
 }
 
 /// A base with no layers above the core.
@@ -219,6 +213,7 @@ impl<X: BaseExt> EventBase<X> {
         let active = ActiveQueues::new(1)?;
         let notify = MemArc::try_new(Shared::new(&backend)?)?;
         let deferred = MemRc::try_new(DeferredQueue::default())?;
+        let account = MemRc::try_new(mem::Account::new(cfg.max_memory))?;
         if env && std::env::var_os("EVENT_SHOW_METHOD").is_some() {
             log(Severity::Msg, format_args!("libevent using: epoll"));
         }
@@ -250,7 +245,7 @@ impl<X: BaseExt> EventBase<X> {
             running_prio: 0,
             running_signal: crate::slots::NIL,
             arena: Arena::default(),
-            account: mem::Account::new(cfg.max_memory),
+            account,
             ext: X::default(),
             deferred,
             deferred_shared: Cell::new(false),
@@ -384,7 +379,7 @@ impl<X: BaseExt> EventBase<X> {
             pool_hits,
             pool_misses,
             pool_bytes_cached,
-            base_chain_bytes: X::chain_bytes(self),
+            base_chain_bytes: self.account.held(),
             base_max_memory: self.account.limit(),
             base_charged: self.account.held(),
             base_charged_peak: self.account.peak(),

@@ -47,10 +47,6 @@ impl BaseExt for Layers {
     fn after_panic(base: &mut base::EventBase<Self>, running: Option<Event>) {
         base.bevs_after_panic(running);
     }
-
-    fn chain_bytes(base: &base::EventBase<Self>) -> usize {
-        crate::bufferevent::chain_bytes(base)
-    }
 }
 
 impl BevHost for Layers {

@@ -63,7 +63,7 @@ use crate::base::{BaseExt, EventBase};
 use crate::error::{Error, Result};
 use crate::mem;
 
-fn frozen(side: u8) -> Error {
+fn frozen(side: u32) -> Error {
     if side == FROZEN_FRONT {
         Error::BadState("buffer front is frozen")
     } else {
@@ -78,7 +78,7 @@ impl Evbuffer {
     #[inline(never)]
     pub(super) fn hooked<T, E: From<Error>>(
         &mut self,
-        side: u8,
+        side: u32,
         op: impl FnOnce(&mut Self) -> std::result::Result<T, E>,
     ) -> std::result::Result<T, E> {
         if self.hooks & side != 0 {
@@ -98,8 +98,8 @@ impl Evbuffer {
     pub(super) fn hooked2<T>(
         &mut self,
         src: &mut Evbuffer,
-        dst_side: u8,
-        src_side: u8,
+        dst_side: u32,
+        src_side: u32,
         op: impl FnOnce(&mut Self, &mut Self) -> Result<T>,
     ) -> Result<T> {
         if self.hooks & dst_side != 0 {

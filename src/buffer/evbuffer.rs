@@ -19,8 +19,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::cb_list::CbBox;
 use super::chain::Chain;
+use crate::base::{BaseExt, EventBase};
+#[cfg(doc)]
+use crate::config::Config;
 use crate::error::{Error, Result};
-use crate::mem::{self, MemVec};
+use crate::mem::{self, Account, MemRc, MemVec};
 
 /// Default of [`Evbuffer::max_read`] (libevent's `EVBUFFER_MAX_READ_DEFAULT`).
 pub const DEFAULT_MAX_READ: usize = 4096;
@@ -63,30 +66,44 @@ static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 pub struct Evbuffer {
     /// Live chains are `chains[head..]`; below `head`, placeholders.
     pub(super) chains: MemVec<Chain>,
-    pub(super) head: usize,
     pub(super) total_len: usize,
     /// Changes with every change of content (see `EvbufferPtr`).
     pub(super) epoch: u64,
     pub(super) id: u64,
-    /// The pending reservation: first live chain index and length (the
-    /// room of that chain, then of the following ones).
-    pub(super) reservation: Option<(usize, usize)>,
-    /// Bytes one `read_from` reads at most.
-    pub(super) max_read: u32,
-    /// [`FROZEN_FRONT`] | [`FROZEN_END`] | [`HAS_CBS`]: zero keeps every
-    /// mutation on its fast path (one test of this byte).
-    pub(super) hooks: u8,
     /// The callbacks (`callback.rs`), boxed: a buffer without any pays
     /// one pointer.
     pub(super) cbs: Option<CbBox<Evbuffer>>,
+    /// The account of the base this buffer belongs to, charged for its
+    /// chain blocks (`None`: a free-standing buffer, charged nowhere).
+    pub(super) account: Option<MemRc<Account>>,
+    /// Index in `chains` of the first live chain (a chain list never
+    /// holds 2^32 chains: that would be 192 GiB of headers).
+    pub(super) head: u32,
+    /// The pending reservation's first live chain index ([`NO_RESERVATION`]
+    /// when none) and length (the room of that chain, then of the
+    /// following ones; at most `u32::MAX`).
+    reserved_at: u32,
+    reserved_len: u32,
+    /// [`FROZEN_FRONT`] | [`FROZEN_END`] | [`HAS_CBS`] in the low byte
+    /// (any of them set takes a mutation off its fast path: one test of
+    /// this word), and [`max_read`](Self::max_read) above it
+    /// ([`MAX_READ_LIMIT`] needs 21 bits): packed, so the header is 80
+    /// bytes.
+    pub(super) hooks: u32,
 }
 
+/// `reserved_at` when no reservation is pending.
+const NO_RESERVATION: u32 = u32::MAX;
+
+/// Where `hooks` keeps [`Evbuffer::max_read`].
+const MAX_READ_SHIFT: u32 = 8;
+
 /// `hooks` bit: the front is frozen.
-pub(super) const FROZEN_FRONT: u8 = 1;
+pub(super) const FROZEN_FRONT: u32 = 1;
 /// `hooks` bit: the end is frozen.
-pub(super) const FROZEN_END: u8 = 2;
+pub(super) const FROZEN_END: u32 = 2;
 /// `hooks` bit: callbacks are registered.
-pub(super) const HAS_CBS: u8 = 4;
+pub(super) const HAS_CBS: u32 = 4;
 
 impl Default for Evbuffer {
     fn default() -> Self {
@@ -116,15 +133,50 @@ impl Evbuffer {
     pub fn new() -> Self {
         Evbuffer {
             chains: mem::vec(),
-            head: 0,
             total_len: 0,
             epoch: 0,
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
-            reservation: None,
-            max_read: DEFAULT_MAX_READ as u32,
-            hooks: 0,
             cbs: None,
+            account: None,
+            head: 0,
+            reserved_at: NO_RESERVATION,
+            reserved_len: 0,
+            hooks: (DEFAULT_MAX_READ as u32) << MAX_READ_SHIFT,
         }
+    }
+
+    /// An empty buffer whose chain blocks count against `base`'s memory
+    /// account and budget ([`Config::set_max_memory`]): an add, read or
+    /// move into it that would need a chain the budget has no room for
+    /// fails with [`Error::Alloc`], the buffer unchanged, as if the
+    /// allocation had failed. The buffers of bufferevents are made so.
+    /// Allocates nothing; the buffer may outlive the base (it keeps the
+    /// account alive, and charges it alone then).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use rvent::{Config, EventBase, Evbuffer};
+    /// let mut cfg = Config::new();
+    /// cfg.set_max_memory(Some(4096));
+    /// let base = EventBase::with_config(&cfg)?;
+    /// let mut buf = Evbuffer::new_in(&base);
+    /// buf.add(&[0; 4096])?; // one 4 KiB chain: the whole budget
+    /// assert!(buf.add(b"x").is_err()); // a second chain would pass it
+    /// assert_eq!(buf.len(), 4096);
+    /// assert_eq!(base.mem_stats().base_chain_bytes, 4096);
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
+    pub fn new_in<X: BaseExt>(base: &EventBase<X>) -> Self {
+        let mut buf = Evbuffer::new();
+        buf.account = Some(MemRc::clone(&base.account));
+        buf
+    }
+
+    /// Makes this (empty, free-standing) buffer charge `account`.
+    pub(crate) fn set_account(&mut self, account: &MemRc<Account>) {
+        debug_assert!(self.account.is_none() && self.chains.capacity() == 0);
+        self.account = Some(MemRc::clone(account));
     }
 
     /// Bytes stored.
@@ -188,21 +240,141 @@ impl Evbuffer {
 
     // ----- the chain list -----------------------------------------------
 
+    /// Index in `chains` of the first live chain.
+    #[inline]
+    pub(super) fn head(&self) -> usize {
+        self.head as usize
+    }
+
+    #[inline]
+    pub(super) fn set_head(&mut self, head: usize) {
+        debug_assert!(head <= self.chains.len());
+        self.head = head as u32;
+    }
+
     #[inline]
     pub(super) fn live(&self) -> &[Chain] {
-        &self.chains[self.head..]
+        &self.chains[self.head()..]
     }
 
     #[inline]
     pub(super) fn live_mut(&mut self) -> &mut [Chain] {
-        &mut self.chains[self.head..]
+        let head = self.head();
+        &mut self.chains[head..]
     }
 
     /// Records a change of content: positions and reservations go stale.
     #[inline]
     pub(super) fn touch(&mut self) {
         self.epoch = self.epoch.wrapping_add(1);
-        self.reservation = None;
+        self.reserved_at = NO_RESERVATION;
+    }
+
+    /// The pending reservation: first live chain index and length.
+    #[inline]
+    pub(super) fn reservation(&self) -> Option<(usize, usize)> {
+        (self.reserved_at != NO_RESERVATION)
+            .then_some((self.reserved_at as usize, self.reserved_len as usize))
+    }
+
+    /// Records a reservation of `len` bytes from live chain `at` (`len`
+    /// was checked against [`MAX_RESERVATION`]).
+    #[inline]
+    pub(super) fn set_reservation(&mut self, at: usize, len: usize) {
+        debug_assert!(len <= MAX_RESERVATION && at < NO_RESERVATION as usize);
+        self.reserved_at = at as u32;
+        self.reserved_len = len as u32;
+    }
+
+    /// Drops the pending reservation, if any.
+    #[inline]
+    pub(super) fn clear_reservation(&mut self) {
+        self.reserved_at = NO_RESERVATION;
+    }
+
+    /// Bytes one `read_from` reads at most.
+    #[inline]
+    pub(super) fn max_read_len(&self) -> usize {
+        (self.hooks >> MAX_READ_SHIFT) as usize
+    }
+
+    /// Sets [`max_read_len`](Self::max_read_len) (checked by the caller
+    /// against [`MAX_READ_LIMIT`]).
+    #[inline]
+    pub(super) fn set_max_read_len(&mut self, n: usize) {
+        debug_assert!(n <= MAX_READ_LIMIT);
+        self.hooks = (self.hooks & ((1 << MAX_READ_SHIFT) - 1)) | ((n as u32) << MAX_READ_SHIFT);
+    }
+
+    // ----- chain blocks and the account ---------------------------------
+
+    /// A new empty chain of `size` bytes (a chain size: a power of two of
+    /// at least 1 KiB, or exact past the pool's classes), charged to the
+    /// buffer's account first: the one chain allocation path of a buffer.
+    ///
+    /// # Errors
+    /// [`Error::Alloc`] when the account's budget has no room for it or
+    /// the block cannot be had; nothing is charged then.
+    #[inline]
+    pub(super) fn new_chain(&self, size: usize) -> Result<Chain> {
+        match &self.account {
+            None => Chain::with_capacity(size),
+            Some(a) => new_charged_chain(a, size),
+        }
+    }
+
+    /// Credits the account with the blocks of `chains[range]` (absolute
+    /// indexes), about to be dropped or moved out.
+    #[inline]
+    pub(super) fn credit_chains(&self, range: std::ops::Range<usize>) {
+        self.credit_detached(&self.chains[range]);
+    }
+
+    /// Credits the account with the blocks of `chains`, taken out of this
+    /// buffer's list and about to be dropped.
+    #[inline]
+    pub(super) fn credit_detached(&self, chains: &[Chain]) {
+        self.credit(|| owned_bytes(chains));
+    }
+
+    /// Credits the account with `bytes()` (computed only when the buffer
+    /// has an account).
+    #[inline]
+    pub(super) fn credit(&self, bytes: impl FnOnce() -> usize) {
+        if let Some(a) = &self.account {
+            a.credit(bytes());
+        }
+    }
+
+    /// Whether chains can move between `self` and `other` without their
+    /// charge moving: both charge the same account, or neither charges.
+    #[inline]
+    pub(super) fn same_account(&self, other: &Evbuffer) -> bool {
+        match (&self.account, &other.account) {
+            (None, None) => true,
+            (Some(a), Some(b)) => MemRc::ptr_eq(a, b),
+            _ => false,
+        }
+    }
+
+    /// The blocks of `src.chains[range]` (absolute indexes) are about to
+    /// move into `self`: their charge moves from `src`'s account to
+    /// `self`'s. The caller checked [`same_account`](Self::same_account)
+    /// was false.
+    ///
+    /// # Errors
+    /// [`Error::Alloc`] when `self`'s budget has no room for them; nothing
+    /// changed.
+    #[cold]
+    pub(super) fn take_charge(&self, src: &Evbuffer, range: std::ops::Range<usize>) -> Result<()> {
+        let n = owned_bytes(&src.chains[range]);
+        if let Some(a) = &self.account {
+            a.charge(n)?;
+        }
+        if let Some(a) = &src.account {
+            a.credit(n);
+        }
+        Ok(())
     }
 
     /// Number of live chains holding data (they come first).
@@ -229,7 +401,8 @@ impl Evbuffer {
     #[cold]
     fn reserve_chains_slow(&mut self, n: usize) -> Result<()> {
         if self.head > 0 {
-            self.chains.drain(..self.head);
+            // Placeholders only: no block, nothing to credit.
+            self.chains.drain(..self.head());
             self.head = 0;
             if self.chains.capacity() - self.chains.len() >= n {
                 return Ok(());
@@ -249,11 +422,13 @@ impl Evbuffer {
     /// Drops the live chains from index `from` on (trailing empty chains).
     #[inline]
     pub(super) fn truncate_chains(&mut self, from: usize) {
-        if self.head + from >= self.chains.len() {
+        let at = self.head() + from;
+        if at >= self.chains.len() {
             return;
         }
-        self.chains.truncate(self.head + from);
-        if self.chains.len() == self.head {
+        self.credit_chains(at..self.chains.len());
+        self.chains.truncate(at);
+        if self.chains.len() == self.head() {
             self.chains.clear();
             self.head = 0;
         }
@@ -261,11 +436,13 @@ impl Evbuffer {
 
     /// Removes the first `k` live chains.
     pub(super) fn pop_front_chains(&mut self, k: usize) {
-        for c in &mut self.chains[self.head..self.head + k] {
+        let head = self.head();
+        self.credit_chains(head..head + k);
+        for c in &mut self.chains[head..head + k] {
             *c = Chain::EMPTY;
         }
-        self.head += k;
-        if self.head == self.chains.len() {
+        self.set_head(head + k);
+        if self.head() == self.chains.len() {
             self.chains.clear();
             self.head = 0;
         }
@@ -274,13 +451,9 @@ impl Evbuffer {
     /// Bytes of the blocks this buffer's own chains hold (shared chains
     /// view blocks owned elsewhere and count nothing): what it charges
     /// its base's account.
-    #[inline]
+    #[cfg(test)]
     pub(crate) fn held_bytes(&self) -> usize {
-        self.live()
-            .iter()
-            .filter(|c| !c.is_shared())
-            .map(Chain::cap)
-            .sum()
+        owned_bytes(self.live())
     }
 
     /// The number of chains and the bytes of memory they hold (for the
@@ -301,17 +474,17 @@ impl Evbuffer {
     #[doc(hidden)]
     pub fn assert_invariants(&self) {
         assert!(
-            self.head <= self.chains.len(),
+            self.head() <= self.chains.len(),
             "head {} > chains {}",
             self.head,
             self.chains.len()
         );
         assert!(
-            self.head < self.chains.len() || self.chains.is_empty(),
+            self.head() < self.chains.len() || self.chains.is_empty(),
             "no live chain but {} placeholders kept",
             self.head
         );
-        for (i, c) in self.chains[..self.head].iter().enumerate() {
+        for (i, c) in self.chains[..self.head()].iter().enumerate() {
             assert!(c.cap() == 0, "placeholder {i} holds a block");
         }
         let mut sum = 0usize;
@@ -327,13 +500,51 @@ impl Evbuffer {
             sum = sum.checked_add(c.len()).expect("length sum overflows");
         }
         assert_eq!(sum, self.total_len, "chain lengths vs total length");
-        if let Some((i, len)) = self.reservation {
+        if let Some((i, len)) = self.reservation() {
             let room: usize = self.live().iter().skip(i).map(Chain::space).sum();
             assert!(room >= len, "reservation of {len} beyond the room ({room})");
             assert!(
                 len == 0 || self.live()[..i].iter().all(|c| !c.is_empty()),
                 "reservation after an empty chain"
             );
+        }
+    }
+}
+
+impl Drop for Evbuffer {
+    #[inline]
+    fn drop(&mut self) {
+        if self.account.is_some() {
+            self.credit_chains(self.head()..self.chains.len());
+        }
+    }
+}
+
+/// The longest reservation ([`Evbuffer::reserve_space`]): 4 GiB - 1.
+pub(super) const MAX_RESERVATION: usize = u32::MAX as usize;
+
+/// Bytes of the blocks `chains` own (shared chains own none).
+#[inline]
+pub(super) fn owned_bytes(chains: &[Chain]) -> usize {
+    chains
+        .iter()
+        .filter(|c| !c.is_shared())
+        .map(Chain::cap)
+        .sum()
+}
+
+/// [`Evbuffer::new_chain`] for a buffer with an account.
+#[inline(never)]
+fn new_charged_chain(account: &Account, size: usize) -> Result<Chain> {
+    account.charge(size)?;
+    match Chain::with_capacity(size) {
+        Ok(c) => {
+            debug_assert_eq!(c.cap(), size, "chain sizes are class sizes");
+            Ok(c)
+        }
+        Err(e) => {
+            account.credit(size);
+            Err(e)
         }
     }
 }
@@ -347,6 +558,102 @@ mod tests {
         // Per chain (libevent: 48 bytes in front of each block) and per
         // buffer; the README reports these.
         assert_eq!(std::mem::size_of::<Chain>(), 48);
-        assert_eq!(std::mem::size_of::<Evbuffer>(), 96);
+        assert_eq!(std::mem::size_of::<Evbuffer>(), 80);
+    }
+
+    /// Every chain a buffer allocates, frees, gives away or takes from a
+    /// buffer of another account moves its account by exactly its block:
+    /// after each of a long run of mixed operations, each account holds
+    /// what its buffers' chains own, and a refused operation changes
+    /// nothing.
+    #[test]
+    #[cfg_attr(miri, ignore)]
+    fn accounts_follow_every_chain() {
+        let one = MemRc::try_new(Account::new(Some(64 * 1024))).unwrap();
+        let two = MemRc::try_new(Account::new(None)).unwrap();
+        let mut bufs: [Evbuffer; 4] = Default::default();
+        bufs[0].set_account(&one);
+        bufs[1].set_account(&one);
+        bufs[2].set_account(&two);
+        // bufs[3] is free-standing.
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut next = |n: u64| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed % n) as usize
+        };
+        let data = [7u8; 20_000];
+        let mut refused = 0;
+        for step in 0..20_000 {
+            let (i, j) = (next(4), next(4));
+            let n = [1, 100, 1000, 3000, 5000, 17_000][next(6)];
+            let before: std::vec::Vec<_> = bufs.iter().map(Evbuffer::len).collect();
+            let op = next(8);
+            let r = if i == j {
+                let b = &mut bufs[i];
+                match op {
+                    0 | 1 => b.add(&data[..n]),
+                    2 => b.prepend(&data[..n.min(3000)]),
+                    3 => b.drain(n),
+                    4 => b.expand(n),
+                    5 => b
+                        .reserve_space(n)
+                        .map(|_| ())
+                        .and_then(|_| b.commit_space(n / 2)),
+                    6 => b.pullup(Some(n.min(b.len()))).map_or(Ok(()), |_| Ok(())),
+                    _ => {
+                        let mut out = [0u8; 700];
+                        b.remove(&mut out).map(|_| ())
+                    }
+                }
+            } else {
+                let [a, b] = bufs.get_disjoint_mut([i, j]).unwrap();
+                match op % 4 {
+                    0 => a.add_buffer(b),
+                    1 => a.prepend_buffer(b),
+                    2 => b.remove_buffer(a, n).map(|_| ()),
+                    _ => a.add_buffer_reference(b),
+                }
+            };
+            if r.is_err() {
+                refused += 1;
+                let after: std::vec::Vec<_> = bufs.iter().map(Evbuffer::len).collect();
+                assert_eq!(
+                    before, after,
+                    "step {step}: a refused operation changed data"
+                );
+            }
+            for b in &bufs {
+                b.assert_invariants();
+            }
+            let held = |acc: &MemRc<Account>| -> usize {
+                bufs.iter()
+                    .filter(|b| b.account.as_ref().is_some_and(|a| MemRc::ptr_eq(a, acc)))
+                    .map(Evbuffer::held_bytes)
+                    .sum()
+            };
+            let what = (i, j, op, n, r.is_ok());
+            assert_eq!(one.held(), held(&one), "step {step} {what:?}");
+            assert_eq!(two.held(), held(&two), "step {step} {what:?}");
+            assert!(one.held() <= 64 * 1024);
+            for b in &mut bufs {
+                if b.len() > 256 * 1024 {
+                    b.drain(b.len() - 1000).unwrap();
+                }
+            }
+            if next(50) == 0 {
+                // A buffer dropped with its chains; its successor charges
+                // the same account, or none.
+                let k = next(4);
+                bufs[k] = Evbuffer::new();
+                if k < 3 && next(4) != 0 {
+                    bufs[k].set_account(if k < 2 { &one } else { &two });
+                }
+            }
+        }
+        assert!(refused > 10, "the budget was reached: {refused}");
+        drop(bufs);
+        assert_eq!((one.held(), two.held()), (0, 0));
     }
 }

@@ -53,7 +53,7 @@ impl Evbuffer {
                 "max_read must be in 1..=1 MiB",
             ));
         }
-        self.max_read = n as u32;
+        self.set_max_read_len(n);
         Ok(())
     }
 
@@ -61,7 +61,7 @@ impl Evbuffer {
     #[doc(alias = "evbuffer_get_max_read")]
     #[inline]
     pub fn max_read(&self) -> usize {
-        self.max_read as usize
+        self.max_read_len()
     }
 
     /// Reads from `fd` into the end of the buffer with one `readv`
@@ -124,8 +124,8 @@ impl Evbuffer {
     }
 
     fn read_raw(&mut self, fd: RawFd, howmuch: Option<usize>, socket: bool) -> io::Result<usize> {
-        let max = self.max_read as usize;
-        let want = howmuch.map_or(max, |h| h.min(max));
+        let max = self.max_read_len();
+        let mut want = howmuch.map_or(max, |h| h.min(max));
         if want == 0 {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
@@ -139,10 +139,17 @@ impl Evbuffer {
             ));
         }
         let (start, room) = self.read_room();
-        if room < want {
-            self.grow_for_read(start, want)?;
+        if room < want
+            && let Err(e) = self.grow_for_read(start, want)
+        {
+            // No chain (the budget has no room, or memory ran out): read
+            // what the room there is takes, if any.
+            if room == 0 {
+                return Err(e);
+            }
+            want = room;
         }
-        let from = self.head + start;
+        let from = self.head() + start;
         let got = chain::read_into(fd, &mut self.chains[from..], want, socket)?;
         if got > 0 {
             self.total_len += got;
@@ -171,21 +178,6 @@ impl Evbuffer {
         (start, room)
     }
 
-    /// The bytes of the block a read of `want` bytes would allocate (0
-    /// when the room it has is enough), and the most a read can take
-    /// without allocating: what a budget checks before reading.
-    pub(crate) fn read_needs(&self, want: usize) -> (usize, usize) {
-        let want = want.min(self.max_read as usize);
-        let (start, room) = self.read_room();
-        if room >= want {
-            return (0, room);
-        }
-        let live = self.live();
-        let keep = (live.len() - start).min(MAX_READ_IOV - 1);
-        let kept: usize = live[start..start + keep].iter().map(Chain::space).sum();
-        (round_size(want - kept), room)
-    }
-
     /// Keeps the room of up to three chains from live index `start` and
     /// adds one chain for the rest of `want`.
     #[cold]
@@ -195,11 +187,11 @@ impl Evbuffer {
             .iter()
             .map(Chain::space)
             .sum();
-        let fresh = Chain::with_capacity(round_size(want - kept))?;
         self.reserve_chains(1)?;
+        let fresh = self.new_chain(round_size(want - kept))?;
         self.truncate_chains(start + keep);
         self.chains.push(fresh);
-        self.reservation = None;
+        self.clear_reservation();
         Ok(())
     }
 
@@ -371,26 +363,5 @@ mod tests {
         a.write_all(&[8; 10]).unwrap();
         assert_eq!(buf.read_from(b.as_raw_fd(), None).unwrap(), 10);
         assert_eq!(buf.live().len(), 3, "no allocation: the room was there");
-    }
-
-    /// What `read_needs` predicts is what a read allocates, and a read
-    /// of at most the room it reports allocates nothing.
-    #[test]
-    #[cfg_attr(miri, ignore)]
-    fn read_needs_predicts_the_chain_a_read_makes() {
-        let (mut a, b) = UnixStream::pair().unwrap();
-        let mut buf = Evbuffer::new();
-        buf.set_max_read(16384).unwrap();
-        for (pre, want) in [(0, 4096), (1000, 4096), (1000, 20), (5000, 16384), (0, 100)] {
-            buf.drain(buf.len()).unwrap();
-            buf.add(&vec![1; pre]).unwrap();
-            let (alloc, room) = buf.read_needs(want);
-            let before = buf.held_bytes();
-            a.write_all(&vec![2; want]).unwrap();
-            assert_eq!(buf.read_from(b.as_raw_fd(), Some(want)).unwrap(), want);
-            let grown = buf.held_bytes() - before;
-            assert_eq!(grown, alloc, "pre {pre} want {want}");
-            assert_eq!(alloc == 0, room >= want);
-        }
     }
 }

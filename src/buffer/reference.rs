@@ -22,7 +22,7 @@
 //! reference). File-segment chains are refused, as in libevent.
 
 use super::chain::{Chain, OwnerBox, OwnerBytes, Shared, owner_box};
-use super::evbuffer::{Evbuffer, FROZEN_END, HAS_CBS};
+use super::evbuffer::{Evbuffer, FROZEN_END, HAS_CBS, owned_bytes};
 use crate::error::{Error, Result};
 use crate::mem::MemRc;
 
@@ -239,7 +239,10 @@ impl Evbuffer {
         self.reserve_chains(k)?;
         // Every allocation first (an owner per owned chain), so that the
         // sharing below cannot fail half-way.
-        let from = src.head;
+        let from = src.head();
+        // The blocks turn shared, owned by no buffer: src's account lets
+        // them go (views are charged to no account).
+        let given = owned_bytes(&src.chains[from..from + k]);
         let shared = &mut src.chains[from..from + k];
         for i in 0..k {
             if let Err(e) = shared[i].reserve_share() {
@@ -259,7 +262,8 @@ impl Evbuffer {
         // `share` changed only how src's chains own their blocks (the data
         // and its positions stay; libevent marks them immutable), so src's
         // room, and any reservation in it, is gone.
-        src.reservation = None;
+        src.clear_reservation();
+        src.credit(|| given);
         self.touch();
         Ok(())
     }

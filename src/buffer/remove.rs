@@ -57,7 +57,8 @@ impl Evbuffer {
         if n == 0 {
             return;
         }
-        if let Some(first) = self.chains.get_mut(self.head)
+        let head = self.head();
+        if let Some(first) = self.chains.get_mut(head)
             && n < first.len()
         {
             first.advance(n);
@@ -69,9 +70,11 @@ impl Evbuffer {
     }
 
     fn drain_slow(&mut self, n: usize) {
-        if n < self.total_len && self.chains[self.head].len() == n {
+        if n < self.total_len && self.chains[self.head()].len() == n {
             // Exactly the first chain, more data after it.
-            self.chains[self.head] = Chain::EMPTY;
+            let head = self.head();
+            self.credit_chains(head..head + 1);
+            self.chains[head] = Chain::EMPTY;
             self.head += 1;
             self.total_len -= n;
             self.touch();
@@ -82,8 +85,9 @@ impl Evbuffer {
             // size (at most the 8 KiB that 4 KiB writes get); free the rest.
             let live = self.live().len();
             if live > 0 {
-                let last = self.head + live - 1;
+                let last = self.head() + live - 1;
                 if self.chains[last].cap() <= KEEP_ON_DRAIN && !self.chains[last].is_shared() {
+                    self.credit_chains(self.head()..last);
                     let mut keep = std::mem::replace(&mut self.chains[last], Chain::EMPTY);
                     let l = keep.len();
                     keep.advance(l);
@@ -91,6 +95,7 @@ impl Evbuffer {
                     self.head = 0;
                     self.chains.push(keep); // capacity is there: len was >= 1
                 } else {
+                    self.credit_chains(self.head()..last + 1);
                     self.chains.clear();
                     self.head = 0;
                 }
@@ -288,17 +293,19 @@ impl Evbuffer {
             let fresh = if in_place {
                 None
             } else {
-                let mut c = Chain::with_capacity(round_size(n)).ok()?;
+                let mut c = self.new_chain(round_size(n)).ok()?;
                 c.append(first.data());
                 Some(c)
             };
             if let Some(c) = fresh {
-                self.live_mut()[0] = c;
+                let head = self.head();
+                self.credit_chains(head..head + 1);
+                self.chains[head] = c;
             }
             // Copy the following chains' bytes into the first chain.
             let mut need = n - first_len;
             let mut consumed = 0;
-            let head = self.head;
+            let head = self.head();
             let (a, b) = self.chains[head..].split_at_mut(1);
             for c in b.iter_mut() {
                 let k = need.min(c.len());
@@ -314,6 +321,7 @@ impl Evbuffer {
             }
             if consumed > 0 {
                 let from = head + 1;
+                self.credit_chains(from..from + consumed);
                 self.chains.drain(from..from + consumed);
             }
             self.touch();
@@ -326,8 +334,8 @@ impl Evbuffer {
     /// out.
     #[cold]
     fn pullup_shared(&mut self, n: usize) -> Option<()> {
-        let mut fresh = Chain::with_capacity(round_size(n)).ok()?;
         self.reserve_chains(1).ok()?;
+        let mut fresh = self.new_chain(round_size(n)).ok()?;
         let mut need = n;
         let mut consumed = 0;
         for c in self.live_mut() {
@@ -342,13 +350,14 @@ impl Evbuffer {
                 consumed += 1;
             }
         }
-        let head = self.head;
+        let head = self.head();
         if consumed > 0 {
+            self.credit_chains(head..head + consumed);
             self.chains[head] = fresh;
             self.chains.drain(head + 1..head + consumed);
         } else if head > 0 {
             self.head -= 1;
-            self.chains[self.head] = fresh;
+            self.chains[head - 1] = fresh;
         } else {
             self.chains.insert(0, fresh);
         }

@@ -34,7 +34,7 @@
 use std::io::IoSliceMut;
 
 use super::chain::{Chain, round_size};
-use super::evbuffer::{Evbuffer, FROZEN_END, HAS_CBS};
+use super::evbuffer::{Evbuffer, FROZEN_END, HAS_CBS, MAX_RESERVATION};
 use crate::error::{Error, Result};
 
 /// A commit without a pending reservation.
@@ -71,8 +71,11 @@ impl Evbuffer {
         if self.hooks & FROZEN_END != 0 {
             return Err(Error::BadState("buffer end is frozen"));
         }
+        if n > MAX_RESERVATION {
+            return Err(Error::InvalidArgument("reservation over 4 GiB"));
+        }
         let i = self.expand_contiguous(n)?;
-        self.reservation = Some((i, n));
+        self.set_reservation(i, n);
         Ok(self.live_mut()[i].spare_mut(n))
     }
 
@@ -105,7 +108,7 @@ impl Evbuffer {
     }
 
     fn commit_raw(&mut self, n: usize) -> Result<()> {
-        let (i, len) = self.reservation.ok_or(NO_RESERVATION)?;
+        let (i, len) = self.reservation().ok_or(NO_RESERVATION)?;
         if n > len {
             return Err(Error::InvalidArgument("commit larger than the reservation"));
         }
@@ -182,7 +185,7 @@ impl Evbuffer {
     }
 
     fn commit_vectored_raw(&mut self, lens: &[usize]) -> Result<()> {
-        let (i, len) = self.reservation.ok_or(NO_RESERVATION)?;
+        let (i, len) = self.reservation().ok_or(NO_RESERVATION)?;
         // The extents are the reserved chains' rooms, in order, the last
         // one cut to the reserved length: check every length, then commit,
         // so a refusal changes nothing.
@@ -214,9 +217,10 @@ impl Evbuffer {
         // An extent left empty before one that got data would be an empty
         // chain between data: drop it (only chains without data can be).
         if let Some(last) = last_with_data {
-            let from = self.head + i;
+            let from = self.head() + i;
             for at in (from..from + last).rev() {
                 if self.chains[at].is_empty() {
+                    self.credit_chains(at..at + 1);
                     self.chains.remove(at);
                 }
             }
@@ -276,7 +280,10 @@ impl Evbuffer {
         if self.total_len.checked_add(n).is_none() {
             return Err(Error::InvalidArgument("buffer length overflows"));
         }
-        self.reservation = None;
+        if n > MAX_RESERVATION {
+            return Err(Error::InvalidArgument("reservation over 4 GiB"));
+        }
+        self.clear_reservation();
         let d = self.data_chains();
         let start = if d > 0 && self.live()[d - 1].space() > 0 {
             d - 1
@@ -302,15 +309,15 @@ impl Evbuffer {
                 .iter()
                 .map(Chain::space)
                 .sum();
-            let fresh = Chain::with_capacity(round_size(n - kept))?;
             self.reserve_chains(1)?;
+            let fresh = self.new_chain(round_size(n - kept))?;
             self.truncate_chains(start + keep);
             self.chains.push(fresh);
         }
-        self.reservation = Some((start, n));
+        self.set_reservation(start, n);
         let mut left = n;
         let mut used = 0;
-        let from = self.head + start;
+        let from = self.head() + start;
         for (c, slot) in self.chains[from..].iter_mut().zip(out.iter_mut()) {
             if left == 0 {
                 break;

@@ -7,6 +7,14 @@
 //! `remove_buffer` copies, at most one partial chain. Both buffers are
 //! unchanged on error: the chain lists grow before the first chain moves,
 //! and a failed allocation puts moved chains back.
+//!
+//! A chain moving between buffers of different accounts (another base's,
+//! or a free-standing buffer) takes its charge along: the receiving
+//! buffer is charged first, and a move its budget has no room for fails
+//! with [`Error::Alloc`] before anything moves. Between buffers of one
+//! account (a base's bufferevents: pairs, filters, `Bufferevent::read`
+//! into a free-standing buffer aside) nothing is charged, and such a move
+//! can never pass the budget: the base holds the same blocks after.
 
 use super::chain::Chain;
 use super::evbuffer::{Evbuffer, FROZEN_END, FROZEN_FRONT, HAS_CBS};
@@ -49,7 +57,8 @@ impl Evbuffer {
             .total_len
             .checked_add(src.total_len)
             .ok_or(Error::InvalidArgument("buffer length overflows"))?;
-        if self.is_empty() {
+        let same = self.same_account(src);
+        if self.is_empty() && same {
             // Swap the lists; `self`'s (empty) chains are dropped with src's.
             std::mem::swap(&mut self.chains, &mut src.chains);
             std::mem::swap(&mut self.head, &mut src.head);
@@ -58,9 +67,12 @@ impl Evbuffer {
         } else {
             let k = src.data_chains();
             self.reserve_chains(k)?;
+            let from = src.head();
+            if !same {
+                self.take_charge(src, from..from + k)?;
+            }
             let d = self.data_chains();
             self.truncate_chains(d);
-            let from = src.head;
             for c in &mut src.chains[from..from + k] {
                 self.chains.push(std::mem::replace(c, Chain::EMPTY));
             }
@@ -112,19 +124,27 @@ impl Evbuffer {
             .checked_add(src.total_len)
             .ok_or(Error::InvalidArgument("buffer length overflows"))?;
         let k = src.data_chains();
-        if self.head >= k {
-            let from = src.head;
-            self.head -= k;
+        let same = self.same_account(src);
+        if self.head() >= k {
+            let from = src.head();
+            if !same {
+                self.take_charge(src, from..from + k)?;
+            }
+            let head = self.head() - k;
+            self.set_head(head);
             for j in 0..k {
-                self.chains[self.head + j] =
-                    std::mem::replace(&mut src.chains[from + j], Chain::EMPTY);
+                self.chains[head + j] = std::mem::replace(&mut src.chains[from + j], Chain::EMPTY);
             }
         } else {
             // src's list receives our chains, then the lists swap.
             let ours = self.live().len();
             src.truncate_chains(k);
             src.reserve_chains(ours)?;
-            let from = self.head;
+            if !same {
+                let from = src.head();
+                self.take_charge(src, from..from + k)?;
+            }
+            let from = self.head();
             for c in &mut self.chains[from..] {
                 src.chains.push(std::mem::replace(c, Chain::EMPTY));
             }
@@ -197,12 +217,19 @@ impl Evbuffer {
         if kept_empties > 0 && k > 0 {
             // Trailing empty chains of dst would end up in the middle.
             mem::reserve(&mut parked, kept_empties)?;
-            let cut = dst.head + d;
+            let cut = dst.head() + d;
             for c in dst.chains.drain(cut..) {
                 parked.push(c);
             }
         }
-        let from = self.head;
+        let from = self.head();
+        let same = self.same_account(dst);
+        if !same && let Err(e) = dst.take_charge(self, from..from + k) {
+            for c in parked {
+                dst.chains.push(c);
+            }
+            return Err(e);
+        }
         let before = dst.chains.len();
         for c in &mut self.chains[from..from + k] {
             dst.chains.push(std::mem::replace(c, Chain::EMPTY));
@@ -210,10 +237,15 @@ impl Evbuffer {
         if rest > 0 {
             let (plan, size) = dst.plan_append(rest);
             let fresh = if size != 0 {
-                match Chain::with_capacity(size) {
+                match dst.new_chain(size) {
                     Ok(c) => Some(c),
                     Err(e) => {
-                        // Undo: chains go back to their slots.
+                        // Undo: chains go back to their slots, and their
+                        // charge with them (it fits: it was there before).
+                        if !same {
+                            let back = self.take_charge(dst, before..before + k);
+                            debug_assert!(back.is_ok(), "a charge given back fits");
+                        }
                         for (j, c) in dst.chains.drain(before..).enumerate() {
                             self.chains[from + j] = c;
                         }
@@ -230,6 +262,7 @@ impl Evbuffer {
             dst.append_planned(&src_chain.data()[..rest], plan, fresh);
             self.chains[from + k].advance(rest);
         }
+        dst.credit_detached(&parked);
         drop(parked);
         self.pop_front_chains(k);
         self.total_len -= n;

@@ -5,9 +5,9 @@
 //! out before the loop next polls.
 
 use super::handle::Bufferevent;
+use super::pair;
 use super::rec::Kind;
 use super::table::BevHost;
-use super::{budget, pair};
 use crate::base::EventBase;
 use crate::buffer::Evbuffer;
 use crate::error::Result;
@@ -100,9 +100,6 @@ impl Bufferevent {
     /// is written then.
     #[doc(alias = "bufferevent_write")]
     pub fn write<X: BevHost>(self, base: &mut EventBase<X>, data: &[u8]) -> Result<()> {
-        if base.account.limited() {
-            budget::check_add(base, self, data.len())?;
-        }
         let r = self.touch_output(base)?;
         r.output.add(data)?;
         if let Kind::Pair(_) = r.kind {

@@ -14,7 +14,7 @@ use super::flags::{BevEvent, BevOptions, DEFAULT_MAX_SINGLE_IO, FlushMode, Trigg
 use super::handle::Bufferevent;
 use super::rec::Kind;
 use super::table::BevHost;
-use super::{budget, filter, pair, ratelimit, socket, timeouts};
+use super::{filter, pair, ratelimit, socket, timeouts};
 use crate::base::EventBase;
 use crate::error::{Error, Result};
 use crate::ev::Ev;
@@ -396,7 +396,6 @@ impl Bufferevent {
             ratelimit::release(base, self);
         }
         timeouts::release(base, self);
-        budget::release(base, self);
         // Take everything out first: dropping callbacks or buffers may run
         // user code (captured values, reference cleanups).
         let old = base.ext.bevs_mut().remove(self);

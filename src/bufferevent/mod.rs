@@ -148,7 +148,6 @@ mod table;
 mod timeouts;
 
 pub use bucket::TokenBucketCfg;
-pub(crate) use budget::chain_bytes;
 pub use buffers::Buffers;
 pub use callback::HasCallbacks;
 pub use closure::FilterResult;

@@ -221,9 +221,6 @@ pub(crate) struct Rec<X: BaseExt> {
     /// The last socket error (`errno`), for the event callback (inline:
     /// an I/O error in the loop must be recorded without allocating).
     pub(crate) error: i32,
-    /// Bytes its buffers' chains held at its last settle with the base's
-    /// budget (`budget.rs`); 0 when the base has no budget.
-    pub(crate) charged: u32,
     /// What most bufferevents never set — high watermarks, single-I/O
     /// caps, timeouts, rate limit, timers, DNS error — in one pooled
     /// block made on first use; `None` means all at their defaults.
@@ -258,7 +255,6 @@ impl<X: BaseExt> Rec<X> {
             dirty: false,
             io_path: false,
             error: 0,
-            charged: 0,
             cold: None,
         }
     }
@@ -440,6 +436,6 @@ mod tests {
         // Its own pool class (a cold block is one per bufferevent that
         // uses any of it).
         assert!(std::mem::size_of::<Cold>() <= 128);
-        assert_eq!(std::mem::size_of::<Rec<X>>(), 344);
+        assert_eq!(std::mem::size_of::<Rec<X>>(), 312);
     }
 }

@@ -13,7 +13,7 @@ use super::flags::BevEvent;
 use super::handle::Bufferevent;
 use super::rec::Kind;
 use super::table::BevHost;
-use super::{budget, filter, pair, socket, timeouts};
+use super::{filter, pair, socket, timeouts};
 use crate::base::EventBase;
 use crate::handle::Event;
 
@@ -75,5 +75,4 @@ fn service<X: BevHost>(base: &mut EventBase<X>, h: Bufferevent) {
         Kind::Free => {}
     }
     timeouts::adjust(base, h);
-    budget::settle(base, h);
 }

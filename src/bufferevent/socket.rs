@@ -14,7 +14,7 @@ use super::flags::{BevEvent, BevOptions};
 use super::handle::Bufferevent;
 use super::rec::{Kind, NO_FD, Rec, Socket};
 use super::table::BevHost;
-use super::{budget, ratelimit, timeouts};
+use super::{ratelimit, timeouts};
 use crate::base::{BaseExt, EventBase};
 use crate::error::{Error, Result};
 use crate::ev::Ev;
@@ -521,7 +521,6 @@ pub(crate) fn service<X: BevHost>(base: &mut EventBase<X>, h: Bufferevent) {
     r.io_path = false;
     r.check_high_watermark();
     try_write(base, h);
-    budget::settle(base, h);
     if let Err(e) = sync(base, h) {
         io_failed(base, h, e);
     }
@@ -657,23 +656,6 @@ fn on_read<X: BevHost>(base: &mut EventBase<X>, h: Bufferevent, what: Ev) {
         let _ = sync(base, h);
         return;
     }
-    let r = if base.account.limited() {
-        // The base's memory budget: a read that would need a chain the
-        // budget has no room for fails as a failed malloc would
-        // (libevent's bufferevent_readcb after a failed evbuffer_read).
-        budget = budget::read_allowance(base, h, budget);
-        let Some(r) = base.ext.bevs_mut().get_mut(h) else {
-            return;
-        };
-        if budget == 0 {
-            r.error = libc::ENOMEM;
-            stop(base, h, Some(Ev::READ), BevEvent::READING | BevEvent::ERROR);
-            return;
-        }
-        r
-    } else {
-        r
-    };
     let fd = sock(r).fd;
     r.input.unfreeze(false);
     let got = r.input.read_from_socket(fd, Some(budget));
@@ -702,7 +684,14 @@ fn on_read<X: BevHost>(base: &mut EventBase<X>, h: Bufferevent, what: Ev) {
         }
         Err(e) if is_retriable(&e) => return,
         Err(e) => {
-            r.error = e.raw_os_error().unwrap_or(libc::EIO);
+            // A read that could get no chain — memory ran out, or the
+            // base's budget has no room (`Config::set_max_memory`) — is
+            // `ENOMEM`, as libevent's bufferevent_readcb after a failed
+            // evbuffer_read.
+            r.error = match e.kind() {
+                io::ErrorKind::OutOfMemory => libc::ENOMEM,
+                _ => e.raw_os_error().unwrap_or(libc::EIO),
+            };
             stop(base, h, Some(Ev::READ), BevEvent::READING | BevEvent::ERROR);
             return;
         }

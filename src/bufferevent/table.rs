@@ -12,6 +12,7 @@
 use std::fmt;
 
 use super::bucket::{Bucket, DEFAULT_MIN_SHARE, GroupRec, TokenBucketCfg};
+use super::budget;
 use super::flags::BevOptions;
 use super::handle::{Bufferevent, RateLimitGroup};
 use super::rec::{Kind, Rec};
@@ -313,6 +314,7 @@ impl<X: BevHost> EventBase<X> {
                 let r = &mut t.recs[idx as usize];
                 let generation = r.generation.wrapping_add(1);
                 *r = Rec::new(kind, options, generation);
+                budget::attach(&self.account, r);
                 idx
             }
             None => {
@@ -320,6 +322,8 @@ impl<X: BevHost> EventBase<X> {
                 let want = t.recs.len() + 1 - t.free.len();
                 mem::reserve(&mut t.free, want)?;
                 t.recs.push(Rec::new(kind, options, 0));
+                let r = t.recs.last_mut().expect("pushed above");
+                budget::attach(&self.account, r);
                 (t.recs.len() - 1) as u32
             }
         };
