@@ -135,6 +135,14 @@ pub trait BaseExt: Default + Sized + 'static {
     /// `running` is the event whose callback was running, if any. The
     /// layer repairs what it had lent to that callback.
     fn after_panic(base: &mut EventBase<Self>, running: Option<Event>);
+
+    /// Bytes the layer's buffers hold in chain blocks without charging
+    /// the base's account (a base without a budget), for
+    /// [`EventBase::mem_stats`] (computed when asked, not on any hot path).
+    fn uncharged_chain_bytes(base: &EventBase<Self>) -> usize {
+        let _ = base;
+        0
+    }
 }
 
 /// A base with no layers above the core.
@@ -379,7 +387,7 @@ impl<X: BaseExt> EventBase<X> {
             pool_hits,
             pool_misses,
             pool_bytes_cached,
-            base_chain_bytes: self.account.held(),
+            base_chain_bytes: self.account.held() + X::uncharged_chain_bytes(self),
             base_max_memory: self.account.limit(),
             base_charged: self.account.held(),
             base_charged_peak: self.account.peak(),

@@ -117,16 +117,34 @@ impl Config {
     }
 
     /// Gives the base a memory budget: at most `bytes` in the chain blocks
-    /// of its bufferevents' buffers (`None`: no budget, the default).
+    /// of its buffers (`None`: no budget, the default).
     ///
-    /// A socket bufferevent whose read would need a chain the budget has
-    /// no room for fails as a failed allocation would: it stops reading
+    /// **What it covers**: every chain block (the bytes of data, 1 KiB to
+    /// any size) allocated by the inputs and outputs of the base's
+    /// bufferevents and by buffers made with
+    /// [`Evbuffer::new_in`](crate::Evbuffer::new_in): socket reads,
+    /// [`Bufferevent::write`](crate::Bufferevent::write), and every add,
+    /// prepend, expand, reserve, pullup or move through the `&mut
+    /// Evbuffer` that `input`, `output`, `buffers` and filter closures
+    /// lend. Such an allocation that would pass the budget fails with
+    /// [`Error::Alloc`](crate::Error::Alloc), the buffer unchanged, as a
+    /// failed `malloc` would. A chain moving into a buffer of another
+    /// account (a free-standing buffer, another base's) takes its charge
+    /// along, and is refused the same way when the receiver's budget has
+    /// no room; chains moving inside the base (pairs, filters) never pass
+    /// it. **Not covered**: the chain lists (48 bytes per chain), blocks
+    /// shared by views and references (`add_buffer_reference`,
+    /// `add_reference`, file segments: no buffer owns them), and the
+    /// base's other memory — events, tables, bufferevent records, the
+    /// arena — which comes from the memory functions and fails only when
+    /// they do.
+    ///
+    /// A socket bufferevent whose read can get no chain stops reading
     /// and its event callback hears `READING | ERROR` with
     /// [`socket_error`](crate::Bufferevent::socket_error) `ENOMEM`
     /// (libevent's `bufferevent_readcb` after a failed `evbuffer_read`),
     /// so a server can free that connection and keep serving the others.
     /// What the base holds is in
-    /// [`MemStats::base_charged`](crate::MemStats::base_charged) and
     /// [`MemStats::base_chain_bytes`](crate::MemStats::base_chain_bytes).
     ///
     /// libevent has no such setting: its memory functions are

@@ -47,6 +47,10 @@ impl BaseExt for Layers {
     fn after_panic(base: &mut base::EventBase<Self>, running: Option<Event>) {
         base.bevs_after_panic(running);
     }
+
+    fn uncharged_chain_bytes(base: &base::EventBase<Self>) -> usize {
+        crate::bufferevent::uncharged_chain_bytes(base.ext.bevs.recs.iter())
+    }
 }
 
 impl BevHost for Layers {

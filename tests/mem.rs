@@ -67,6 +67,10 @@ fn main() {
         log_messages_make_no_global_allocations,
         bufferevent_settings_make_no_global_allocations,
         bufferevent_settings_fail_with_alloc_and_leak_nothing,
+        budget_refuses_adds_through_borrowed_buffers,
+        budget_pair_moves_never_pass_it,
+        budget_filter_copy_past_it_reports_an_error,
+        budget_counts_user_buffers_per_base,
     ]);
 }
 
@@ -1850,4 +1854,211 @@ fn bufferevent_settings_fail_with_alloc_and_leak_nothing() -> TestResult {
         let r = bev_workload(port, true, &seen);
         Ok((HOOKS.disarm(), r))
     })
+}
+
+// ---------------------------------------------------------------------------
+// The per-base budget (`Config::set_max_memory`): every chain a base's
+// buffers allocate is charged to the base's account.
+
+/// A base with a budget of `bytes`.
+fn budgeted_base(bytes: usize) -> Result<EventBase, Failed> {
+    let mut cfg = rvent::Config::new();
+    cfg.set_max_memory(Some(bytes));
+    Ok(EventBase::with_config(&cfg)?)
+}
+
+/// Adds through the `&mut Evbuffer` that `output` / `input` lend are
+/// refused past the budget with `Err(Alloc)`, the buffer unchanged; a
+/// drain gives the room back.
+fn budget_refuses_adds_through_borrowed_buffers() -> TestResult {
+    use rvent::{BevOptions, Bufferevent};
+    let mut base = budgeted_base(8192)?;
+    let (a, b) = Bufferevent::pair(&mut base, BevOptions::empty())?;
+    a.output(&mut base)?.add(&[1; 4096])?; // one 4 KiB chain (a's output)
+    check(base.mem_stats().base_chain_bytes == 4096, "4 KiB charged")?;
+    let r = a.output(&mut base)?.add(&[2; 8192]);
+    check(matches!(r, Err(Error::Alloc)), format!("output add: {r:?}"))?;
+    check(a.output_len(&base)? == 4096, "the output unchanged")?;
+    b.input(&mut base)?.add(&[3; 4000])?; // the second 4 KiB chain
+    let r = b.input(&mut base)?.prepend(&[4; 100]);
+    check(
+        matches!(r, Err(Error::Alloc)),
+        format!("input prepend: {r:?}"),
+    )?;
+    let r = b.input(&mut base)?.add_fmt(format_args!("{:200}", 0));
+    check(
+        matches!(r, Err(Error::Alloc)),
+        format!("input add_fmt: {r:?}"),
+    )?;
+    check(b.input_len(&base)? == 4000, "the input unchanged")?;
+    let m = base.mem_stats();
+    check(
+        (m.base_chain_bytes, m.base_charged, m.base_charged_peak) == (8192, 8192, 8192),
+        format!("{m:?}"),
+    )?;
+    b.input(&mut base)?.drain(4000)?; // keeps its (empty) chain for reuse
+    b.input(&mut base)?.add(&[5; 96])?;
+    a.free(&mut base)?;
+    b.free(&mut base)?;
+    check(base.mem_stats().base_chain_bytes == 0, "all given back")
+}
+
+/// A pair moves chains from one member's output to the other's input:
+/// the base holds the same blocks after, so a move never passes the
+/// budget; the writer is refused instead (`Err(Alloc)` from `write`).
+fn budget_pair_moves_never_pass_it() -> TestResult {
+    use rvent::{BevOptions, Bufferevent};
+    let mut base = budgeted_base(8192)?;
+    let (a, b) = Bufferevent::pair(&mut base, BevOptions::empty())?;
+    b.enable(&mut base, Ev::READ)?;
+    a.write(&mut base, &[1; 4096])?;
+    a.write(&mut base, &[2; 3000])?; // fills the 8 KiB budget: 2 chains
+    base.run(LoopFlags::NONBLOCK)?;
+    check(b.input_len(&base)? == 7096, "everything moved to b")?;
+    check(a.output_len(&base)? == 0, "a's output empty")?;
+    check(
+        base.mem_stats().base_chain_bytes == 8192,
+        "moved, not copied",
+    )?;
+    let r = a.write(&mut base, &[3; 2000]);
+    check(matches!(r, Err(Error::Alloc)), format!("write: {r:?}"))?;
+    check(b.input_len(&base)? == 7096, "nothing written")?;
+    let mut got = [0u8; 4096];
+    check(b.read(&mut base, &mut got)? == 4096, "read")?;
+    a.write(&mut base, &[3; 2000])?; // the freed chain made room
+    base.run(LoopFlags::NONBLOCK)?;
+    check(b.input_len(&base)? == 3000 + 2000, "the new bytes moved")?;
+    a.free(&mut base)?;
+    b.free(&mut base)?;
+    check(base.mem_stats().base_chain_bytes == 0, "all given back")
+}
+
+/// A filter that copies (here: upper-cases) needs chains in its own
+/// input; when the budget has no room the closure's add fails, it returns
+/// `FilterResult::Error`, and the filter hears `READING | ERROR` — as a
+/// socket read that could get no memory.
+fn budget_filter_copy_past_it_reports_an_error() -> TestResult {
+    use rvent::{BevEvent, BevOptions, Bufferevent, Evbuffer, FilterResult};
+    let mut base = budgeted_base(6144)?;
+    let (a, b) = Bufferevent::pair(&mut base, BevOptions::empty())?;
+    let f = Bufferevent::filter(&mut base, b, BevOptions::CLOSE_ON_FREE)?;
+    let refused = Rc::new(Cell::new(0));
+    let r2 = refused.clone();
+    f.set_input_filter(
+        &mut base,
+        move |_: &mut EventBase, _, src: &mut Evbuffer, dst: &mut Evbuffer, _, _| {
+            let Some(bytes) = src.pullup(None) else {
+                return FilterResult::NeedMore;
+            };
+            let upper = bytes.to_ascii_uppercase();
+            match dst.add(&upper) {
+                Ok(()) => {
+                    let _ = src.drain(upper.len());
+                    FilterResult::Ok
+                }
+                Err(_) => {
+                    r2.set(r2.get() + 1);
+                    FilterResult::Error
+                }
+            }
+        },
+    )?;
+    let events = Rc::new(Cell::new(BevEvent::empty()));
+    let e2 = events.clone();
+    f.set_event_callback(&mut base, move |_, _, what| e2.set(e2.get() | what))?;
+    f.enable(&mut base, Ev::READ)?;
+    a.write(&mut base, b"hello")?;
+    for _ in 0..3 {
+        base.run(LoopFlags::NONBLOCK)?;
+    }
+    let mut got = [0u8; 5];
+    check(
+        f.read(&mut base, &mut got)? == 5 && &got == b"HELLO",
+        "small copy",
+    )?;
+    // 3000 bytes: a 4 KiB chain in b's input (moved from a), and the copy
+    // would need another 4 KiB in f's input: 8 KiB > 6 KiB.
+    a.write(&mut base, &[b'x'; 3000])?;
+    for _ in 0..3 {
+        base.run(LoopFlags::NONBLOCK)?;
+    }
+    check(refused.get() >= 1, "the closure's add was refused")?;
+    check(
+        events.get() == BevEvent::READING | BevEvent::ERROR,
+        format!("filter events: {:?}", events.get()),
+    )?;
+    check(f.input_len(&base)? == 0, "nothing half-copied")?;
+    check(
+        base.mem_stats().base_chain_bytes <= 6144,
+        "within the budget",
+    )?;
+    a.free(&mut base)?;
+    f.free(&mut base)?;
+    check(base.mem_stats().base_chain_bytes == 0, "all given back")
+}
+
+/// `Evbuffer::new_in` charges a user's buffer to its base: two bases
+/// count apart, moves between them move the charge (refused past the
+/// receiver's budget, both unchanged), and a buffer that outlives its
+/// base stays usable.
+fn budget_counts_user_buffers_per_base() -> TestResult {
+    use rvent::Evbuffer;
+    let one = budgeted_base(16384)?;
+    let two = EventBase::new()?;
+    let mut x = Evbuffer::new_in(&one);
+    let mut y = Evbuffer::new_in(&two);
+    let mut free = Evbuffer::new();
+    x.add(&[1; 1000])?; // 1 KiB chain
+    y.add(&[2; 5000])?; // 8 KiB chain
+    y.add(&[3; 20000])?; // 32 KiB chain
+    free.add(&[4; 10000])?; // 16 KiB chain, charged nowhere
+    let (m1, m2) = (one.mem_stats(), two.mem_stats());
+    check(
+        (m1.base_chain_bytes, m2.base_chain_bytes) == (1024, 8192 + 32768),
+        format!("apart: {} / {}", m1.base_chain_bytes, m2.base_chain_bytes),
+    )?;
+    check(m2.base_max_memory.is_none(), "two has no budget")?;
+    let r = x.add_buffer(&mut y);
+    check(
+        matches!(r, Err(Error::Alloc)),
+        format!("40 KiB into 16: {r:?}"),
+    )?;
+    check(x.len() == 1000 && y.len() == 25000, "both unchanged")?;
+    check(one.mem_stats().base_chain_bytes == 1024, "one unchanged")?;
+    let r = x.add_buffer(&mut free); // 1 KiB + 16 KiB > 16 KiB
+    check(
+        matches!(r, Err(Error::Alloc)),
+        format!("free into one: {r:?}"),
+    )?;
+    check(x.len() == 1000 && free.len() == 10000, "both unchanged")?;
+    y.add_buffer(&mut free)?; // no budget: the 16 KiB chain is charged to two
+    check(
+        two.mem_stats().base_chain_bytes == 8192 + 32768 + 16384,
+        "charged to two",
+    )?;
+    // y's first chain: 8 KiB holding 8192 bytes (5000, then the 20000
+    // filled its room): it moves whole, with its charge.
+    let r = y.remove_buffer(&mut x, 8192)?;
+    check(r == 8192, "moved")?;
+    let (m1, m2) = (one.mem_stats(), two.mem_stats());
+    check(
+        (m1.base_chain_bytes, m2.base_chain_bytes) == (1024 + 8192, 32768 + 16384),
+        format!(
+            "the charge moved: {} / {}",
+            m1.base_chain_bytes, m2.base_chain_bytes
+        ),
+    )?;
+    drop(one);
+    // The account outlives its base, budget included: x's last chain is
+    // full, and another 8 KiB would pass 16 KiB.
+    let r = x.add(&[5; 100]);
+    check(
+        matches!(r, Err(Error::Alloc)),
+        format!("after the base: {r:?}"),
+    )?;
+    x.drain(8192)?;
+    x.add(&[5; 100])?;
+    drop(x);
+    drop(y);
+    check(two.mem_stats().base_chain_bytes == 0, "all given back")
 }

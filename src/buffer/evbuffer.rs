@@ -173,6 +173,12 @@ impl Evbuffer {
         buf
     }
 
+    /// Whether the buffer charges an account.
+    #[inline]
+    pub(crate) fn is_charged(&self) -> bool {
+        self.account.is_some()
+    }
+
     /// Makes this (empty, free-standing) buffer charge `account`.
     pub(crate) fn set_account(&mut self, account: &MemRc<Account>) {
         debug_assert!(self.account.is_none() && self.chains.capacity() == 0);
@@ -327,7 +333,9 @@ impl Evbuffer {
     /// indexes), about to be dropped or moved out.
     #[inline]
     pub(super) fn credit_chains(&self, range: std::ops::Range<usize>) {
-        self.credit_detached(&self.chains[range]);
+        if let Some(a) = &self.account {
+            a.credit(owned_bytes(&self.chains[range]));
+        }
     }
 
     /// Credits the account with the blocks of `chains`, taken out of this
@@ -350,11 +358,7 @@ impl Evbuffer {
     /// charge moving: both charge the same account, or neither charges.
     #[inline]
     pub(super) fn same_account(&self, other: &Evbuffer) -> bool {
-        match (&self.account, &other.account) {
-            (None, None) => true,
-            (Some(a), Some(b)) => MemRc::ptr_eq(a, b),
-            _ => false,
-        }
+        mem::same_account(&self.account, &other.account)
     }
 
     /// The blocks of `src.chains[range]` (absolute indexes) are about to
@@ -451,7 +455,6 @@ impl Evbuffer {
     /// Bytes of the blocks this buffer's own chains hold (shared chains
     /// view blocks owned elsewhere and count nothing): what it charges
     /// its base's account.
-    #[cfg(test)]
     pub(crate) fn held_bytes(&self) -> usize {
         owned_bytes(self.live())
     }

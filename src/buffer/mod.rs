@@ -37,7 +37,7 @@
 //! Overhead: 48 bytes per chain (pointer, capacity, misalign, length,
 //! initialised length and the owner of shared bytes, in the chain list
 //! rather than in front of the block; libevent: 48 plus a trailer for
-//! references and file segments) and 96 bytes per buffer.
+//! references and file segments) and 80 bytes per buffer.
 //!
 //! # One file per part, bottom to top
 //!

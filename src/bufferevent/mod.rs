@@ -148,6 +148,7 @@ mod table;
 mod timeouts;
 
 pub use bucket::TokenBucketCfg;
+pub(crate) use budget::uncharged_chain_bytes;
 pub use buffers::Buffers;
 pub use callback::HasCallbacks;
 pub use closure::FilterResult;

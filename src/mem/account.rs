@@ -23,6 +23,7 @@
 
 use std::cell::Cell;
 
+use super::rc::MemRc;
 use crate::error::{Error, Result};
 
 /// A base's budget and the chain bytes charged against it.
@@ -50,11 +51,13 @@ impl Account {
     }
 
     /// The budget, if any.
+    #[inline]
     pub(crate) fn limit(&self) -> Option<usize> {
         (self.limit != usize::MAX).then_some(self.limit)
     }
 
     /// Bytes charged now.
+    #[inline]
     pub(crate) fn held(&self) -> usize {
         self.held.get()
     }
@@ -88,6 +91,14 @@ impl Account {
         debug_assert!(n <= self.held.get(), "account underflow");
         self.held.set(self.held.get().wrapping_sub(n));
     }
+}
+
+/// Whether `a` and `b` are the same account, or both none: one compare.
+#[inline]
+pub(crate) fn same(a: &Option<MemRc<Account>>, b: &Option<MemRc<Account>>) -> bool {
+    let addr =
+        |o: &Option<MemRc<Account>>| o.as_deref().map_or(std::ptr::null(), std::ptr::from_ref);
+    std::ptr::eq(addr(a), addr(b))
 }
 
 #[cfg(test)]

@@ -80,7 +80,7 @@ mod pool;
 mod rc;
 mod stats;
 
-pub(crate) use account::Account;
+pub(crate) use account::{Account, same as same_account};
 pub use alloc::RventAlloc;
 pub(crate) use alloc::freeze;
 pub use arena::Arena;

@@ -198,17 +198,19 @@ pub struct MemStats {
     pub pool_misses: u64,
     /// Bytes cached in the pool's free lists now.
     pub pool_bytes_cached: usize,
-    /// The base's own: bytes of the chain blocks its bufferevents' input
-    /// and output buffers hold now (added up when read; shared chains,
-    /// which view blocks owned elsewhere, count nothing).
+    /// The base's own: bytes of the chain blocks its buffers hold now —
+    /// its bufferevents' inputs and outputs and the buffers made with
+    /// [`Evbuffer::new_in`](crate::Evbuffer::new_in) (shared chains, which
+    /// view blocks owned by no buffer, count nothing).
     pub base_chain_bytes: usize,
     /// The base's budget
     /// ([`Config::set_max_memory`](crate::Config::set_max_memory)).
     pub base_max_memory: Option<usize>,
-    /// With a budget: the bytes charged against it, as of the
-    /// bufferevents' last settle points (0 without a budget).
+    /// The bytes charged against the base's account now: the chain
+    /// blocks of its buffers that charge it (all of them with a budget;
+    /// without one, only those of buffers made with `Evbuffer::new_in`).
     pub base_charged: usize,
-    /// With a budget: the most bytes charged at once so far.
+    /// The most bytes charged at once so far.
     pub base_charged_peak: usize,
 }
 
