@@ -104,6 +104,10 @@ pub(super) const FROZEN_FRONT: u32 = 1;
 pub(super) const FROZEN_END: u32 = 2;
 /// `hooks` bit: callbacks are registered.
 pub(super) const HAS_CBS: u32 = 4;
+/// `hooks` bit: the buffer charges an account (`add_buffer` checks it
+/// with the other bits, so a move between buffers that charge nothing
+/// pays nothing for accounts).
+pub(super) const CHARGED: u32 = 8;
 
 impl Default for Evbuffer {
     fn default() -> Self {
@@ -169,7 +173,7 @@ impl Evbuffer {
     /// ```
     pub fn new_in<X: BaseExt>(base: &EventBase<X>) -> Self {
         let mut buf = Evbuffer::new();
-        buf.account = Some(MemRc::clone(&base.account));
+        buf.set_account(&base.account);
         buf
     }
 
@@ -183,6 +187,7 @@ impl Evbuffer {
     pub(crate) fn set_account(&mut self, account: &MemRc<Account>) {
         debug_assert!(self.account.is_none() && self.chains.capacity() == 0);
         self.account = Some(MemRc::clone(account));
+        self.hooks |= CHARGED;
     }
 
     /// Bytes stored.
@@ -321,12 +326,12 @@ impl Evbuffer {
     /// # Errors
     /// [`Error::Alloc`] when the account's budget has no room for it or
     /// the block cannot be had; nothing is charged then.
-    #[inline]
+    #[inline(always)]
     pub(super) fn new_chain(&self, size: usize) -> Result<Chain> {
-        match &self.account {
-            None => Chain::with_capacity(size),
-            Some(a) => new_charged_chain(a, size),
+        if let Some(a) = &self.account {
+            charge_chain(a, size)?;
         }
+        Chain::with_capacity(size).inspect_err(|_| self.credit(|| size))
     }
 
     /// Credits the account with the blocks of `chains[range]` (absolute
@@ -536,20 +541,12 @@ pub(super) fn owned_bytes(chains: &[Chain]) -> usize {
         .sum()
 }
 
-/// [`Evbuffer::new_chain`] for a buffer with an account.
+/// Charges a new chain of `size` bytes (a chain size, so exactly what
+/// the block will hold) to `account`: out of line, so that buffers without
+/// an account keep the allocation inlined.
 #[inline(never)]
-fn new_charged_chain(account: &Account, size: usize) -> Result<Chain> {
-    account.charge(size)?;
-    match Chain::with_capacity(size) {
-        Ok(c) => {
-            debug_assert_eq!(c.cap(), size, "chain sizes are class sizes");
-            Ok(c)
-        }
-        Err(e) => {
-            account.credit(size);
-            Err(e)
-        }
-    }
+fn charge_chain(account: &Account, size: usize) -> Result<()> {
+    account.charge(size)
 }
 
 #[cfg(test)]

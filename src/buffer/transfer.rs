@@ -17,7 +17,7 @@
 //! can never pass the budget: the base holds the same blocks after.
 
 use super::chain::Chain;
-use super::evbuffer::{Evbuffer, FROZEN_END, FROZEN_FRONT, HAS_CBS};
+use super::evbuffer::{CHARGED, Evbuffer, FROZEN_END, FROZEN_FRONT, HAS_CBS};
 use crate::error::{Error, Result};
 use crate::mem::{self, MemVec};
 
@@ -43,12 +43,26 @@ impl Evbuffer {
     #[doc(alias = "evbuffer_add_buffer")]
     #[inline]
     pub fn add_buffer(&mut self, src: &mut Evbuffer) -> Result<()> {
-        if (self.hooks & (FROZEN_END | HAS_CBS)) | (src.hooks & (FROZEN_FRONT | HAS_CBS)) != 0 {
-            return self.hooked2(src, FROZEN_END, FROZEN_FRONT, |d, s| d.add_buffer_raw(s));
+        const DST: u32 = FROZEN_END | HAS_CBS | CHARGED;
+        const SRC: u32 = FROZEN_FRONT | HAS_CBS | CHARGED;
+        if (self.hooks & DST) | (src.hooks & SRC) != 0 {
+            return self.hooked2(src, FROZEN_END, FROZEN_FRONT, |d, s| d.add_buffer_any(s));
         }
+        // Neither charges an account.
         self.add_buffer_raw(src)
     }
 
+    /// [`add_buffer_raw`](Self::add_buffer_raw) or, between buffers of
+    /// different accounts, [`add_buffer_across`](Self::add_buffer_across).
+    pub(super) fn add_buffer_any(&mut self, src: &mut Evbuffer) -> Result<()> {
+        if self.same_account(src) {
+            self.add_buffer_raw(src)
+        } else {
+            self.add_buffer_across(src)
+        }
+    }
+
+    /// `add_buffer` between buffers of the same account (or none).
     pub(super) fn add_buffer_raw(&mut self, src: &mut Evbuffer) -> Result<()> {
         if src.is_empty() {
             return Ok(());
@@ -57,32 +71,63 @@ impl Evbuffer {
             .total_len
             .checked_add(src.total_len)
             .ok_or(Error::InvalidArgument("buffer length overflows"))?;
-        let same = self.same_account(src);
-        if self.is_empty() && same {
+        if self.is_empty() {
             // Swap the lists; `self`'s (empty) chains are dropped with src's.
             std::mem::swap(&mut self.chains, &mut src.chains);
             std::mem::swap(&mut self.head, &mut src.head);
             // src keeps our empty chains for its next adds; our trailing
             // empty chains (from src) stay trailing.
         } else {
-            let k = src.data_chains();
-            self.reserve_chains(k)?;
-            let from = src.head();
-            if !same {
-                self.take_charge(src, from..from + k)?;
-            }
-            let d = self.data_chains();
-            self.truncate_chains(d);
-            for c in &mut src.chains[from..from + k] {
-                self.chains.push(std::mem::replace(c, Chain::EMPTY));
-            }
-            src.pop_front_chains(k);
+            self.move_chains_from(src, true)?;
         }
+        self.moved_all(src, total);
+        Ok(())
+    }
+
+    /// `add_buffer` between buffers of different accounts: the chains
+    /// take their charge along (never a list swap, which would move the
+    /// receiver's empty chains to the other account).
+    #[cold]
+    fn add_buffer_across(&mut self, src: &mut Evbuffer) -> Result<()> {
+        if src.is_empty() {
+            return Ok(());
+        }
+        let total = self
+            .total_len
+            .checked_add(src.total_len)
+            .ok_or(Error::InvalidArgument("buffer length overflows"))?;
+        self.move_chains_from(src, false)?;
+        self.moved_all(src, total);
+        Ok(())
+    }
+
+    /// Moves `src`'s data chains after `self`'s data (dropping `self`'s
+    /// trailing empty chains); `same`: both charge the same account (or
+    /// none), else the charge moves first. Nothing changes on error.
+    #[inline(always)]
+    fn move_chains_from(&mut self, src: &mut Evbuffer, same: bool) -> Result<()> {
+        let k = src.data_chains();
+        self.reserve_chains(k)?;
+        let from = src.head();
+        if !same {
+            self.take_charge(src, from..from + k)?;
+        }
+        let d = self.data_chains();
+        self.truncate_chains(d);
+        for c in &mut src.chains[from..from + k] {
+            self.chains.push(std::mem::replace(c, Chain::EMPTY));
+        }
+        src.pop_front_chains(k);
+        Ok(())
+    }
+
+    /// The end of a whole move: `self` holds `total` bytes, `src` none.
+    #[inline(always)]
+    fn moved_all(&mut self, src: &mut Evbuffer, total: usize) {
         self.total_len = total;
         src.total_len = 0;
         self.touch();
         src.touch();
-        Ok(())
     }
 
     /// Moves all of `src`'s data to the front of `self` without copying
@@ -117,7 +162,7 @@ impl Evbuffer {
             return Ok(());
         }
         if self.is_empty() {
-            return self.add_buffer_raw(src);
+            return self.add_buffer_any(src);
         }
         let total = self
             .total_len
@@ -189,7 +234,7 @@ impl Evbuffer {
     fn remove_buffer_raw(&mut self, dst: &mut Evbuffer, n: usize) -> Result<usize> {
         if n >= self.total_len {
             let moved = self.total_len;
-            dst.add_buffer_raw(self)?;
+            dst.add_buffer_any(self)?;
             return Ok(moved);
         }
         if n == 0 {
