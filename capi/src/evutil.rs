@@ -1,0 +1,243 @@
+//! The `evutil_*` helpers programs use: sockets, time, errors, strings.
+//! Thin wrappers over the C library, as libevent's are on Linux.
+
+use std::ffi::{c_char, c_int, c_void};
+use std::ptr;
+
+use libc::{sockaddr, socklen_t, timeval};
+
+use crate::abi::EvutilSocket;
+
+/// Sets a file status flag on `fd`.
+fn fcntl_or(fd: c_int, get: c_int, set: c_int, flag: c_int) -> c_int {
+    // SAFETY: fcntl on a caller's fd; a bad fd fails with EBADF.
+    unsafe {
+        let old = libc::fcntl(fd, get);
+        if old < 0 || (old & flag == 0 && libc::fcntl(fd, set, old | flag) < 0) {
+            return -1;
+        }
+    }
+    0
+}
+
+/// `evutil_make_socket_nonblocking`.
+#[unsafe(no_mangle)]
+pub extern "C" fn evutil_make_socket_nonblocking(fd: EvutilSocket) -> c_int {
+    fcntl_or(fd, libc::F_GETFL, libc::F_SETFL, libc::O_NONBLOCK)
+}
+
+/// `evutil_make_socket_closeonexec`.
+#[unsafe(no_mangle)]
+pub extern "C" fn evutil_make_socket_closeonexec(fd: EvutilSocket) -> c_int {
+    fcntl_or(fd, libc::F_GETFD, libc::F_SETFD, libc::FD_CLOEXEC)
+}
+
+/// Sets an `int` socket option to 1.
+fn sockopt_on(fd: c_int, level: c_int, name: c_int) -> c_int {
+    let one: c_int = 1;
+    // SAFETY: a valid int option value.
+    unsafe {
+        libc::setsockopt(
+            fd,
+            level,
+            name,
+            ptr::addr_of!(one).cast(),
+            size_of::<c_int>() as socklen_t,
+        )
+    }
+}
+
+/// `evutil_make_listen_socket_reuseable`.
+#[unsafe(no_mangle)]
+pub extern "C" fn evutil_make_listen_socket_reuseable(fd: EvutilSocket) -> c_int {
+    sockopt_on(fd, libc::SOL_SOCKET, libc::SO_REUSEADDR)
+}
+
+/// `evutil_make_listen_socket_reuseable_port`.
+#[unsafe(no_mangle)]
+pub extern "C" fn evutil_make_listen_socket_reuseable_port(fd: EvutilSocket) -> c_int {
+    sockopt_on(fd, libc::SOL_SOCKET, libc::SO_REUSEPORT)
+}
+
+/// `evutil_make_tcp_listen_socket_deferred`.
+#[unsafe(no_mangle)]
+pub extern "C" fn evutil_make_tcp_listen_socket_deferred(fd: EvutilSocket) -> c_int {
+    sockopt_on(fd, libc::IPPROTO_TCP, libc::TCP_DEFER_ACCEPT)
+}
+
+/// `evutil_closesocket`.
+#[unsafe(no_mangle)]
+pub extern "C" fn evutil_closesocket(fd: EvutilSocket) -> c_int {
+    // SAFETY: closing a caller's fd.
+    unsafe { libc::close(fd) }
+}
+
+/// `evutil_socketpair`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn evutil_socketpair(
+    family: c_int,
+    ty: c_int,
+    protocol: c_int,
+    fds: *mut EvutilSocket,
+) -> c_int {
+    if fds.is_null() {
+        return -1;
+    }
+    // SAFETY: `fds` has room for two ints (caller's promise).
+    unsafe { libc::socketpair(family, ty, protocol, fds) }
+}
+
+/// `evutil_gettimeofday`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn evutil_gettimeofday(tv: *mut timeval, _tz: *mut c_void) -> c_int {
+    if tv.is_null() {
+        return -1;
+    }
+    // SAFETY: a valid timeval (caller's promise).
+    unsafe { libc::gettimeofday(tv, ptr::null_mut()) }
+}
+
+/// `evutil_socket_geterror`: `errno` on Unix.
+#[unsafe(no_mangle)]
+pub extern "C" fn evutil_socket_geterror(_fd: EvutilSocket) -> c_int {
+    std::io::Error::last_os_error().raw_os_error().unwrap_or(0)
+}
+
+/// `evutil_socket_error_to_string`: `strerror`.
+#[unsafe(no_mangle)]
+pub extern "C" fn evutil_socket_error_to_string(err: c_int) -> *const c_char {
+    // SAFETY: strerror returns a static or thread-local string.
+    unsafe { libc::strerror(err) }
+}
+
+/// `evutil_strtoll`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn evutil_strtoll(
+    s: *const c_char,
+    endptr: *mut *mut c_char,
+    base: c_int,
+) -> i64 {
+    // SAFETY: a NUL-terminated string (caller's promise).
+    unsafe { libc::strtoll(s, endptr, base) }
+}
+
+/// `evutil_ascii_strcasecmp`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn evutil_ascii_strcasecmp(a: *const c_char, b: *const c_char) -> c_int {
+    // SAFETY: NUL-terminated strings.
+    unsafe { evutil_ascii_strncasecmp(a, b, usize::MAX) }
+}
+
+/// `evutil_ascii_strncasecmp` (locale-independent, as libevent's).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn evutil_ascii_strncasecmp(
+    a: *const c_char,
+    b: *const c_char,
+    n: usize,
+) -> c_int {
+    for i in 0..n {
+        // SAFETY: both strings are read up to their NUL at most.
+        let (x, y) = unsafe { (*a.add(i) as u8, *b.add(i) as u8) };
+        let (x, y) = (x.to_ascii_lowercase(), y.to_ascii_lowercase());
+        if x != y {
+            return c_int::from(x) - c_int::from(y);
+        }
+        if x == 0 {
+            break;
+        }
+    }
+    0
+}
+
+/// `evutil_inet_ntop`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn evutil_inet_ntop(
+    af: c_int,
+    src: *const c_void,
+    dst: *mut c_char,
+    len: usize,
+) -> *const c_char {
+    // SAFETY: forwarded contract of inet_ntop.
+    unsafe { inet_ntop(af, src, dst, len as socklen_t) }
+}
+
+/// `evutil_inet_pton`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn evutil_inet_pton(
+    af: c_int,
+    src: *const c_char,
+    dst: *mut c_void,
+) -> c_int {
+    // SAFETY: forwarded contract of inet_pton.
+    unsafe { inet_pton(af, src, dst) }
+}
+
+unsafe extern "C" {
+    fn inet_ntop(af: c_int, src: *const c_void, dst: *mut c_char, size: socklen_t)
+    -> *const c_char;
+    fn inet_pton(af: c_int, src: *const c_char, dst: *mut c_void) -> c_int;
+}
+
+/// `evutil_sockaddr_cmp`-free helper for the listener: a `sockaddr` of a
+/// socket address.
+pub(crate) fn sockaddr_of(addr: &std::net::SocketAddr) -> (libc::sockaddr_storage, socklen_t) {
+    // SAFETY: all-zero is a valid sockaddr_storage.
+    let mut ss: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
+    let len = match addr {
+        std::net::SocketAddr::V4(a) => {
+            // SAFETY: sockaddr_storage is large and aligned enough.
+            let sin = unsafe { &mut *ptr::addr_of_mut!(ss).cast::<libc::sockaddr_in>() };
+            sin.sin_family = libc::AF_INET as libc::sa_family_t;
+            sin.sin_port = a.port().to_be();
+            sin.sin_addr.s_addr = u32::from_ne_bytes(a.ip().octets());
+            size_of::<libc::sockaddr_in>()
+        }
+        std::net::SocketAddr::V6(a) => {
+            // SAFETY: as above.
+            let sin6 = unsafe { &mut *ptr::addr_of_mut!(ss).cast::<libc::sockaddr_in6>() };
+            sin6.sin6_family = libc::AF_INET6 as libc::sa_family_t;
+            sin6.sin6_port = a.port().to_be();
+            sin6.sin6_addr.s6_addr = a.ip().octets();
+            sin6.sin6_flowinfo = a.flowinfo();
+            sin6.sin6_scope_id = a.scope_id();
+            size_of::<libc::sockaddr_in6>()
+        }
+    };
+    (ss, len as socklen_t)
+}
+
+/// A socket address from a C `sockaddr` (IPv4 / IPv6 only).
+///
+/// # Safety
+/// `sa` points to `len` readable bytes.
+pub(crate) unsafe fn socket_addr(sa: *const sockaddr, len: c_int) -> Option<std::net::SocketAddr> {
+    use std::net::{Ipv4Addr, Ipv6Addr, SocketAddrV4, SocketAddrV6};
+    if sa.is_null() {
+        return None;
+    }
+    let len = usize::try_from(len).ok()?;
+    // SAFETY: `len` readable bytes, checked against each family's size.
+    unsafe {
+        match c_int::from((*sa).sa_family) {
+            libc::AF_INET if len >= size_of::<libc::sockaddr_in>() => {
+                let s = &*sa.cast::<libc::sockaddr_in>();
+                let ip = Ipv4Addr::from(s.sin_addr.s_addr.to_ne_bytes());
+                Some(SocketAddrV4::new(ip, u16::from_be(s.sin_port)).into())
+            }
+            libc::AF_INET6 if len >= size_of::<libc::sockaddr_in6>() => {
+                let s = &*sa.cast::<libc::sockaddr_in6>();
+                let ip = Ipv6Addr::from(s.sin6_addr.s6_addr);
+                Some(
+                    SocketAddrV6::new(
+                        ip,
+                        u16::from_be(s.sin6_port),
+                        s.sin6_flowinfo,
+                        s.sin6_scope_id,
+                    )
+                    .into(),
+                )
+            }
+            _ => None,
+        }
+    }
+}
