@@ -621,3 +621,29 @@ pub extern "C" fn evthread_use_pthreads() -> c_int {
 /// `libevent_global_shutdown`: rvent keeps no global state to release.
 #[unsafe(no_mangle)]
 pub extern "C" fn libevent_global_shutdown() {}
+
+/// `event_base_assert_ok_` (libevent-internal, exported; its regression
+/// tests call it after each step): rvent's own invariant check. A broken
+/// invariant is an internal bug, not bad input: like libevent's, this
+/// assertion stops the process.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn event_base_assert_ok_(b: *mut CBase) {
+    if b.is_null() {
+        return;
+    }
+    // SAFETY: a live base.
+    if !ffi(false, || {
+        unsafe { rust(b) }.assert_invariants();
+        true
+    }) {
+        crate::log::warn(b"event_base_assert_ok_: rvent's invariants do not hold\0");
+        std::process::abort();
+    }
+}
+
+/// `event_base_assert_ok_nolock_`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn event_base_assert_ok_nolock_(b: *mut CBase) {
+    // SAFETY: forwarded contract.
+    unsafe { event_base_assert_ok_(b) }
+}

@@ -241,3 +241,89 @@ pub(crate) unsafe fn socket_addr(sa: *const sockaddr, len: c_int) -> Option<std:
         }
     }
 }
+
+/// `struct evutil_weakrand_state` (libevent-internal, exported: its own
+/// test suite seeds it at startup).
+#[repr(C)]
+pub struct WeakrandState {
+    seed: u32,
+}
+
+/// `evutil_weakrand_seed_`: 0 picks a seed from the time and the pid.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn evutil_weakrand_seed_(state: *mut WeakrandState, mut seed: u32) -> u32 {
+    if seed == 0 {
+        let t = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        seed = (t.as_secs() as u32)
+            .wrapping_add(t.subsec_micros())
+            .wrapping_add(std::process::id());
+    }
+    if let Some(s) = crate::base::unsafe_mut(state) {
+        s.seed = seed;
+    }
+    seed
+}
+
+/// `evutil_weakrand_`: a 31-bit linear congruential generator (the C
+/// library's classic `rand` constants); not for secrets.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn evutil_weakrand_(state: *mut WeakrandState) -> i32 {
+    let Some(s) = crate::base::unsafe_mut(state) else {
+        return 0;
+    };
+    s.seed = s.seed.wrapping_mul(1_103_515_245).wrapping_add(12_345) & 0x7fff_ffff;
+    s.seed as i32
+}
+
+/// `evutil_weakrand_range_`: uniform in `0..top` (rejection on the high bits).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn evutil_weakrand_range_(state: *mut WeakrandState, top: i32) -> i32 {
+    if top <= 0 {
+        return 0;
+    }
+    let div = 0x7fff_ffff / top;
+    loop {
+        // SAFETY: forwarded contract.
+        let r = unsafe { evutil_weakrand_(state) } / div;
+        if r < top {
+            return r;
+        }
+    }
+}
+
+/// `evutil_usleep_`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn evutil_usleep_(tv: *const timeval) {
+    // SAFETY: null or valid.
+    if let Some(tv) = unsafe { tv.as_ref() } {
+        std::thread::sleep(crate::base::duration(tv));
+    }
+}
+
+/// `evthread_enable_lock_debugging` (and its misspelled 2.0 alias): there
+/// are no locks to debug.
+#[unsafe(no_mangle)]
+pub extern "C" fn evthread_enable_lock_debugging() {}
+
+/// `evthread_enable_lock_debuging`.
+#[unsafe(no_mangle)]
+pub extern "C" fn evthread_enable_lock_debuging() {}
+
+/// `evthread_set_lock_callbacks`: accepted and unused (single-threaded
+/// base).
+#[unsafe(no_mangle)]
+pub extern "C" fn evthread_set_lock_callbacks(_cbs: *const c_void) -> c_int {
+    0
+}
+
+/// `evthread_set_condition_callbacks`.
+#[unsafe(no_mangle)]
+pub extern "C" fn evthread_set_condition_callbacks(_cbs: *const c_void) -> c_int {
+    0
+}
+
+/// `evthread_set_id_callback`.
+#[unsafe(no_mangle)]
+pub extern "C" fn evthread_set_id_callback(_f: *const c_void) {}
