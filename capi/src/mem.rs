@@ -99,15 +99,23 @@ pub unsafe fn realloc(p: *mut c_void, n: usize) -> *mut c_void {
 /// A NUL-terminated copy of `bytes` in [`malloc`] memory (what C callers
 /// `free`); null if out of memory.
 pub fn c_string(bytes: &[u8]) -> *mut c_char {
-    let p = malloc(bytes.len() + 1).cast::<u8>();
-    if !p.is_null() {
-        // SAFETY: `p` has room for `len + 1` bytes.
-        unsafe {
-            ptr::copy_nonoverlapping(bytes.as_ptr(), p, bytes.len());
-            *p.add(bytes.len()) = 0;
-        }
+    c_string_with(bytes.len(), |out| out.copy_from_slice(bytes)).unwrap_or(ptr::null_mut())
+}
+
+/// A C string of `n` bytes plus NUL in [`malloc`] memory, its bytes
+/// written by `fill`; `None` if out of memory.
+pub fn c_string_with(n: usize, fill: impl FnOnce(&mut [u8])) -> Option<*mut c_char> {
+    let p = malloc(n.checked_add(1)?).cast::<u8>();
+    if p.is_null() {
+        return None;
     }
-    p.cast()
+    // SAFETY: `p` has room for `n + 1` bytes; zeroed before the slice is
+    // made, so `fill` sees initialised bytes.
+    unsafe {
+        ptr::write_bytes(p, 0, n + 1);
+        fill(std::slice::from_raw_parts_mut(p, n));
+    }
+    Some(p.cast())
 }
 
 // rvent's hooks call the C ones (rvent's `MallocFn` are Rust fn pointers).
