@@ -194,6 +194,11 @@ const _: () = assert!(offset_of!(CBufferevent, enabled) == 384);
 
 /// `EVLIST_INIT`: set in `evcb_flags` by every assignment.
 pub const EVLIST_INIT: c_short = 0x80;
+/// `EVLIST_ACTIVE`: set by `event_active` until the callback runs.
+pub const EVLIST_ACTIVE: c_short = 0x08;
+/// `EVLIST_ACTIVE_LATER`: set by `event_active_later_` until the event
+/// becomes active.
+pub const EVLIST_ACTIVE_LATER: c_short = 0x20;
 /// `EVENT_MAX_PRIORITIES`.
 pub const EVENT_MAX_PRIORITIES: c_int = 256;
 /// `EVBUFFER_PTR_SET` / `EVBUFFER_PTR_ADD`.

@@ -17,8 +17,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use libc::timeval;
-use rvent::event::CommonTimeout;
-use rvent::{BaseFlags, Config, EventBase, EventCount, Features, LoopFlags, LoopStatus};
+use rvent::event::{CommonTimeout, Event};
+use rvent::{BaseFlags, Config, Ev, EventBase, Features, LoopFlags, LoopStatus};
 
 use crate::abi::{CEvent, VERSION_NUMBER};
 use crate::mem::{self, MemBox};
@@ -51,6 +51,27 @@ pub struct CBase {
     /// The registry's list link.
     next: *mut CBase,
     commons: Option<MemBox<CommonTable>>,
+    /// The C struct of every event assigned through this library
+    /// (`event_base_foreach_event` hands callers their own pointers).
+    pub(crate) structs: EventMap<*mut CEvent>,
+    /// Events activated with `event_active_later_` and their result
+    /// flags, made active by one `once` at the start of the
+    /// next loop iteration ([`crate::event`]).
+    pub(crate) later: EventMap<Ev>,
+    /// A `once` that drains `later` is scheduled.
+    pub(crate) later_scheduled: bool,
+    /// `event_base_add_virtual_` minus `_del_virtual_`: counted only
+    /// (rvent's loop has no IOCP operations to keep it alive for).
+    virtual_events: usize,
+}
+
+/// A hash map keyed by rvent event, in the memory functions.
+pub(crate) type EventMap<V> =
+    hashbrown::HashMap<Event, V, hashbrown::DefaultHashBuilder, rvent::RventAlloc>;
+
+/// An empty [`EventMap`] (allocates nothing).
+fn event_map<V>() -> EventMap<V> {
+    EventMap::with_hasher_in(hashbrown::DefaultHashBuilder::default(), rvent::RventAlloc)
 }
 
 /// The live bases: an intrusive list, so registering takes no memory.
@@ -131,6 +152,10 @@ fn wrap(base: EventBase) -> *mut CBase {
         serial,
         next: ptr::null_mut(),
         commons: None,
+        structs: event_map(),
+        later: event_map(),
+        later_scheduled: false,
+        virtual_events: 0,
     });
     if p.is_null() {
         return p;
@@ -363,15 +388,93 @@ pub unsafe extern "C" fn event_base_get_npriorities(b: *mut CBase) -> c_int {
     unsafe { rust(b) }.npriorities() as c_int
 }
 
-/// `event_base_get_num_events` (`EVENT_BASE_COUNT_*` by value).
+/// `event_base_get_num_events` (`EVENT_BASE_COUNT_*` by value), counted
+/// as libevent counts: `ADDED` is the number of queue entries (an event
+/// inserted on an fd or signal, its timeout and its activation each count
+/// once), `ACTIVE` the active callbacks (`event_active_later_` ones too).
+/// The walk is over the base's events, at query time only.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn event_base_get_num_events(b: *mut CBase, which: u32) -> c_int {
-    if b.is_null() {
-        return -1;
+    ffi(-1, || {
+        if b.is_null() {
+            return -1;
+        }
+        // SAFETY: a live base; its C structs are live while their events
+        // are added or active (libevent's contract).
+        let cb = unsafe { &*b };
+        let io = Ev::READ | Ev::WRITE | Ev::CLOSED | Ev::SIGNAL;
+        let (mut added, mut active) = (0usize, cb.later.len());
+        unsafe { rust(b) }.foreach_event(|info| {
+            let events = match cb.structs.get(&info.event) {
+                Some(&ev) => Ev::from_bits_retain(unsafe { (*ev).ev_events } as u16 & 0xff),
+                None => info.events,
+            };
+            added += usize::from(info.pending && events.intersects(io));
+            added += usize::from(info.expires.is_some());
+            active += usize::from(info.active.is_some());
+            std::ops::ControlFlow::<()>::Continue(())
+        });
+        added += active;
+        let mut n = 0;
+        if which & 2 != 0 {
+            n += cb.virtual_events;
+        }
+        if which & 1 != 0 {
+            n += active;
+        }
+        if which & 4 != 0 {
+            n += added;
+        }
+        n as c_int
+    })
+}
+
+/// `event_base_add_virtual_` (libevent-internal, exported): counted in
+/// `event_base_get_num_events(EVENT_BASE_COUNT_VIRTUAL)`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn event_base_add_virtual_(b: *mut CBase) {
+    // SAFETY: null or a live base; the shim's own field.
+    if let Some(cb) = unsafe { b.as_mut() } {
+        cb.virtual_events += 1;
     }
-    let which = EventCount::from_bits_retain((which & 7) as u8);
-    // SAFETY: a live base.
-    unsafe { rust(b) }.count_events(which) as c_int
+}
+
+/// `event_base_del_virtual_`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn event_base_del_virtual_(b: *mut CBase) {
+    // SAFETY: null or a live base; the shim's own field.
+    if let Some(cb) = unsafe { b.as_mut() } {
+        cb.virtual_events = cb.virtual_events.saturating_sub(1);
+    }
+}
+
+/// `event_base_foreach_event`: `f` for every added or active event, with
+/// the caller's own `struct event *`, until it returns non-zero (that
+/// value is returned). Events the library made for itself
+/// (`event_base_once`) are skipped.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn event_base_foreach_event(
+    b: *mut CBase,
+    f: Option<unsafe extern "C" fn(*const CBase, *const CEvent, *mut std::ffi::c_void) -> c_int>,
+    arg: *mut std::ffi::c_void,
+) -> c_int {
+    ffi(-1, || {
+        let (false, Some(f)) = (b.is_null(), f) else {
+            return -1;
+        };
+        // SAFETY: a live base; the structs of added or active events are
+        // live (libevent's contract). The map is not changed meanwhile:
+        // libevent forbids adding or deleting from the callback.
+        let cb = unsafe { &*b };
+        let r = unsafe { rust(b) }.foreach_event(|info| match cb.structs.get(&info.event) {
+            Some(&ev) => match unsafe { f(b, ev, arg) } {
+                0 => std::ops::ControlFlow::Continue(()),
+                r => std::ops::ControlFlow::Break(r),
+            },
+            None => std::ops::ControlFlow::Continue(()),
+        });
+        r.unwrap_or(0)
+    })
 }
 
 /// `event_base_get_running_event`: the C event whose callback runs.
@@ -449,6 +552,14 @@ pub unsafe extern "C" fn event_base_init_common_timeout(
         }
         // SAFETY: a live base and a valid timeval.
         let (cb, tv) = unsafe { (&mut *b, *tv) };
+        // A timeval this base encoded already stands for itself.
+        if let (true, Some(t)) = (
+            tv.tv_usec & COMMON_MASK == COMMON_MAGIC,
+            cb.commons.as_ref(),
+        ) {
+            let i = ((tv.tv_usec & COMMON_IDX_MASK) >> COMMON_IDX_SHIFT) as usize;
+            return if i < t.n { &t.tv[i] } else { ptr::null() };
+        }
         let d = duration(&tv);
         // SAFETY: `cur` is the base (see `rust`); `commons` is the shim's field.
         let Ok(ct) = unsafe { &mut *cb.cur }.init_common_timeout(d) else {

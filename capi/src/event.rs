@@ -21,7 +21,10 @@ use libc::timeval;
 use rvent::event::Event;
 use rvent::{Error, Ev, EventBase};
 
-use crate::abi::{CEvent, EVLIST_INIT, EventCallbackFn, EventPrivate, EvutilSocket};
+use crate::abi::{
+    CEvent, EVLIST_ACTIVE, EVLIST_ACTIVE_LATER, EVLIST_INIT, EventCallbackFn, EventPrivate,
+    EvutilSocket,
+};
 use crate::base::{self, CBase, Timeout, rust, with_callback_base};
 use crate::mem;
 use crate::{ffi, status};
@@ -88,6 +91,11 @@ unsafe fn fire(
     fd: RawFd,
     what: Ev,
 ) {
+    if !ev.is_null() {
+        // SAFETY: the event of a running callback is live (libevent's
+        // contract: added or active events are not freed).
+        unsafe { (*ev).evcb_flags &= !(EVLIST_ACTIVE | EVLIST_ACTIVE_LATER) };
+    }
     if let Some(cb) = cb {
         // SAFETY: `b` is live (the closure runs inside its loop); the C
         // callback gets libevent's arguments.
@@ -114,9 +122,13 @@ pub(crate) unsafe fn assign(
     if ptr::eq(arg, ptr::addr_of!(SELF_CBARG).cast()) {
         arg = ev.cast();
     }
-    let what = Ev::from_bits_retain(events as u16 & 0xff);
-    let io = Ev::READ | Ev::WRITE | Ev::CLOSED | Ev::SIGNAL;
-    let fd_arg = if fd < 0 && !what.intersects(io) {
+    let mut what = Ev::from_bits_retain(events as u16 & 0xff);
+    let io = Ev::READ | Ev::WRITE | Ev::CLOSED;
+    // libevent inserts an I/O event on a negative fd without watching
+    // anything (it only counts as added); rvent gets a timer for it. A
+    // negative signal number fails at `event_add`, as in libevent.
+    let fd_arg = if fd < 0 && !what.contains(Ev::SIGNAL) {
+        what = Ev::from_bits_retain(what.bits() & !io.bits());
         None
     } else {
         Some(fd)
@@ -140,6 +152,7 @@ pub(crate) unsafe fn assign(
             }
             // SAFETY: as above.
             let _ = h.free(unsafe { rust(old) });
+            unsafe { forget(old, h) };
             Event::new(base, fd_arg, what, closure)
         }
         _ => Event::new(base, fd_arg, what, closure),
@@ -157,6 +170,15 @@ pub(crate) unsafe fn assign(
         }
         Err(_) => return -1,
     };
+    if serial & NO_EVENT == 0 {
+        // SAFETY: `b` is live; the shim's own field.
+        let structs = unsafe { &mut (*b).structs };
+        if structs.try_reserve(1).is_err() {
+            let _ = handle.free(base);
+            return -1;
+        }
+        structs.insert(handle, ev);
+    }
     let pri = handle.priority(base).unwrap_or(0);
     // SAFETY: 128 writable bytes (caller).
     unsafe {
@@ -245,7 +267,10 @@ pub unsafe extern "C" fn event_free(ev: *mut CEvent) {
         match l {
             Lookup::Foreign => return,
             // SAFETY: a live base.
-            Lookup::Live(b, h) => drop(h.free(unsafe { rust(b) })),
+            Lookup::Live(b, h) => unsafe {
+                drop(h.free(rust(b)));
+                forget(b, h);
+            },
             Lookup::Gone | Lookup::NoEvent => {}
         }
         // SAFETY: an assigned struct; owned ones came from `mem::malloc`.
@@ -283,8 +308,12 @@ pub unsafe extern "C" fn event_del(ev: *mut CEvent) -> c_int {
     ffi(-1, || {
         // SAFETY: null or an event struct.
         match unsafe { lookup(ev) }.0 {
-            // SAFETY: a live base.
-            Lookup::Live(b, h) => status(h.del(unsafe { rust(b) })),
+            // SAFETY: a live base; `ev` is assigned.
+            Lookup::Live(b, h) => unsafe {
+                not_later(b, h);
+                (*ev).evcb_flags &= !(EVLIST_ACTIVE | EVLIST_ACTIVE_LATER);
+                status(h.del(rust(b)))
+            },
             Lookup::Foreign => -1,
             Lookup::Gone | Lookup::NoEvent => 0,
         }
@@ -321,8 +350,89 @@ pub unsafe extern "C" fn event_active(ev: *mut CEvent, res: c_int, _ncalls: c_sh
     ffi((), || {
         // SAFETY: null or an event struct.
         if let Lookup::Live(b, h) = unsafe { lookup(ev) }.0 {
-            // SAFETY: a live base.
-            let _ = h.active(unsafe { rust(b) }, Ev::from_bits_retain(res as u16 & 0xff));
+            // SAFETY: a live base; `ev` is assigned.
+            unsafe {
+                not_later(b, h);
+                if h.active(rust(b), Ev::from_bits_retain(res as u16 & 0xff))
+                    .is_ok()
+                {
+                    (*ev).evcb_flags = ((*ev).evcb_flags & !EVLIST_ACTIVE_LATER) | EVLIST_ACTIVE;
+                }
+            }
+        }
+    })
+}
+
+/// Drops `h` from the base's map of C structs and its active-later set.
+///
+/// # Safety
+/// `b` is live.
+unsafe fn forget(b: *mut CBase, h: Event) {
+    // SAFETY: the shim's own fields of a live base.
+    unsafe {
+        (*b).structs.remove(&h);
+        not_later(b, h);
+    }
+}
+
+/// Takes `h` out of the active-later set.
+///
+/// # Safety
+/// `b` is live.
+#[inline]
+unsafe fn not_later(b: *mut CBase, h: Event) {
+    // SAFETY: the shim's own field of a live base.
+    let later = unsafe { &mut (*b).later };
+    if !later.is_empty() {
+        later.remove(&h);
+    }
+}
+
+/// The `once` timeout that stands for "the next iteration": a zero one
+/// would run at once, a nanosecond expires after the next poll (rvent has
+/// no public "next iteration" queue; its deferred queue is crate-private —
+/// an API change the README lists). When nothing else is ready, the poll
+/// may then wait up to its timer granularity.
+const LATER: std::time::Duration = std::time::Duration::from_nanos(1);
+
+/// `event_active_later_` (libevent-internal, exported; its regression
+/// tests and bufferevents use it): the event becomes active at the start
+/// of the next loop iteration, after the next poll, so an event that
+/// re-activates itself this way does not starve I/O. One
+/// `once` per iteration moves every such event to active; it touches only
+/// rvent handles, never a C struct (which may be gone after `event_del`).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn event_active_later_(ev: *mut CEvent, res: c_int) {
+    ffi((), || {
+        // SAFETY: null or an event struct.
+        let Lookup::Live(b, h) = (unsafe { lookup(ev) }).0 else {
+            return;
+        };
+        // SAFETY: an assigned struct of a live base; the shim's fields.
+        unsafe {
+            if (*ev).evcb_flags & (EVLIST_ACTIVE | EVLIST_ACTIVE_LATER) != 0 {
+                return;
+            }
+            let cb = &mut *b;
+            if cb.later.try_reserve(1).is_err() {
+                return;
+            }
+            if !cb.later_scheduled {
+                let run = move |base: &mut EventBase, _fd: RawFd, _what: Ev| {
+                    // SAFETY: runs inside `b`'s loop; the shim's fields.
+                    let cb = &mut *b;
+                    cb.later_scheduled = false;
+                    for (h, res) in cb.later.drain() {
+                        let _ = h.active(base, res);
+                    }
+                };
+                if rust(b).once(None, Ev::TIMEOUT, Some(LATER), run).is_err() {
+                    return;
+                }
+                cb.later_scheduled = true;
+            }
+            cb.later.insert(h, Ev::from_bits_retain(res as u16 & 0xff));
+            (*ev).evcb_flags |= EVLIST_ACTIVE_LATER;
         }
     })
 }

@@ -327,3 +327,49 @@ pub extern "C" fn evthread_set_condition_callbacks(_cbs: *const c_void) -> c_int
 /// `evthread_set_id_callback`.
 #[unsafe(no_mangle)]
 pub extern "C" fn evthread_set_id_callback(_f: *const c_void) {}
+
+/// libevent's locale-independent `<ctype.h>` (exported as `EVUTIL_*_`;
+/// its headers' macros call them): ASCII only.
+macro_rules! ascii_class {
+    ($($(#[$doc:meta])* $name:ident => $test:expr;)*) => {$(
+        $(#[$doc])*
+        #[allow(non_snake_case)]
+        #[unsafe(no_mangle)]
+        pub extern "C" fn $name(c: c_char) -> c_int {
+            let f: fn(&u8) -> bool = $test;
+            c_int::from(f(&(c as u8)))
+        }
+    )*};
+}
+ascii_class! {
+    /// `EVUTIL_ISALPHA_`.
+    EVUTIL_ISALPHA_ => u8::is_ascii_alphabetic;
+    /// `EVUTIL_ISALNUM_`.
+    EVUTIL_ISALNUM_ => u8::is_ascii_alphanumeric;
+    /// `EVUTIL_ISSPACE_` (libevent's set: space, \t \n \v \f \r).
+    EVUTIL_ISSPACE_ => |c| matches!(c, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r');
+    /// `EVUTIL_ISDIGIT_`.
+    EVUTIL_ISDIGIT_ => u8::is_ascii_digit;
+    /// `EVUTIL_ISXDIGIT_`.
+    EVUTIL_ISXDIGIT_ => u8::is_ascii_hexdigit;
+    /// `EVUTIL_ISPRINT_`.
+    EVUTIL_ISPRINT_ => |c| (0x20..0x7f).contains(c);
+    /// `EVUTIL_ISLOWER_`.
+    EVUTIL_ISLOWER_ => u8::is_ascii_lowercase;
+    /// `EVUTIL_ISUPPER_`.
+    EVUTIL_ISUPPER_ => u8::is_ascii_uppercase;
+}
+
+/// `EVUTIL_TOUPPER_`.
+#[allow(non_snake_case)]
+#[unsafe(no_mangle)]
+pub extern "C" fn EVUTIL_TOUPPER_(c: c_char) -> c_char {
+    (c as u8).to_ascii_uppercase() as c_char
+}
+
+/// `EVUTIL_TOLOWER_`.
+#[allow(non_snake_case)]
+#[unsafe(no_mangle)]
+pub extern "C" fn EVUTIL_TOLOWER_(c: c_char) -> c_char {
+    (c as u8).to_ascii_lowercase() as c_char
+}
