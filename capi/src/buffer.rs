@@ -4,12 +4,13 @@
 //! every call — the C pointer stays the same for the bufferevent's
 //! lifetime, as libevent promises.
 //!
-//! Not here yet: `evbuffer_add_cb` and friends (a C callback on a
-//! bufferevent's buffer would need the base while rvent holds the buffer),
-//! peek / reserve / commit with iovecs, references, file segments.
+//! The rest of the API (iovecs, references, file segments, callbacks) is in
+//! [`crate::buffer_extra`].
 
+use std::cell::Cell;
 use std::ffi::{c_char, c_int, c_void};
 use std::ptr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use rvent::{Evbuffer, EvbufferPtr, PtrHow};
 
@@ -30,6 +31,28 @@ pub enum CBuffer {
     },
 }
 
+/// How many buffer callbacks run now, in all threads: while none does,
+/// [`with`] skips the thread-local lookup.
+static IN_CALLBACK: AtomicUsize = AtomicUsize::new(0);
+
+thread_local! {
+    /// The buffer whose callback runs on this thread, and the `&mut
+    /// Evbuffer` rvent lent the callback.
+    static CURRENT: Cell<(*mut CBuffer, *mut Evbuffer)> =
+        const { Cell::new((ptr::null_mut(), ptr::null_mut())) };
+}
+
+/// Runs a C callback of `buf`, during which exports on `buf` reach `b`
+/// (rvent holds the buffer mutably while its callbacks run).
+pub(crate) fn enter_callback<R>(buf: *mut CBuffer, b: &mut Evbuffer, f: impl FnOnce() -> R) -> R {
+    let saved = CURRENT.with(|c| c.replace((buf, b)));
+    IN_CALLBACK.fetch_add(1, Ordering::Relaxed);
+    let r = f();
+    IN_CALLBACK.fetch_sub(1, Ordering::Relaxed);
+    CURRENT.with(|c| c.set(saved));
+    r
+}
+
 /// Runs `f` on the `Evbuffer` of `buf`; `fail` for null or a bufferevent
 /// that is gone.
 ///
@@ -37,6 +60,14 @@ pub enum CBuffer {
 /// `buf` is null or a live `CBuffer`.
 #[inline]
 pub(crate) unsafe fn with<R>(buf: *mut CBuffer, fail: R, f: impl FnOnce(&mut Evbuffer) -> R) -> R {
+    if IN_CALLBACK.load(Ordering::Relaxed) != 0 {
+        let (cur, b) = CURRENT.with(Cell::get);
+        if cur == buf && !b.is_null() {
+            // SAFETY: the reference rvent lent the running callback, from
+            // which this call descends.
+            return f(unsafe { &mut *b });
+        }
+    }
     // SAFETY: null or live (caller).
     match unsafe { buf.as_mut() } {
         None => fail,
@@ -56,7 +87,7 @@ pub(crate) unsafe fn with<R>(buf: *mut CBuffer, fail: R, f: impl FnOnce(&mut Evb
 ///
 /// # Safety
 /// Both null or live.
-unsafe fn with2<R>(
+pub(crate) unsafe fn with2<R>(
     dst: *mut CBuffer,
     src: *mut CBuffer,
     fail: R,
@@ -252,7 +283,7 @@ pub unsafe extern "C" fn evbuffer_copyout(
 }
 
 /// An rvent position from a C one (`None` for an out-of-range one).
-fn rust_ptr(b: &Evbuffer, p: &CEvbufferPtr) -> Option<EvbufferPtr> {
+pub(crate) fn rust_ptr(b: &Evbuffer, p: &CEvbufferPtr) -> Option<EvbufferPtr> {
     let pos = usize::try_from(p.pos).ok()?;
     let mut r = EvbufferPtr::default();
     b.ptr_set(&mut r, pos, PtrHow::Set).ok()?;

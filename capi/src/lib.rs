@@ -33,6 +33,7 @@
 pub mod abi;
 pub mod base;
 pub mod buffer;
+pub mod buffer_extra;
 pub mod bufferevent;
 pub mod compat;
 pub mod data;
