@@ -479,7 +479,13 @@ pub unsafe extern "C" fn evbuffer_search_eol(
                         }
                         c_ptr(Some(p.pos()), b.len())
                     }
-                    None => c_ptr(None, 0),
+                    None => {
+                        // libevent reports no end-of-line as length 0.
+                        if let Some(o) = crate::base::unsafe_mut(eol_len_out) {
+                            *o = 0;
+                        }
+                        c_ptr(None, 0)
+                    }
                 }
             })
         }

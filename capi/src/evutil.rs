@@ -373,3 +373,48 @@ pub extern "C" fn EVUTIL_TOUPPER_(c: c_char) -> c_char {
 pub extern "C" fn EVUTIL_TOLOWER_(c: c_char) -> c_char {
     (c as u8).to_ascii_lowercase() as c_char
 }
+
+/// `evutil_socket_connect_` (libevent-internal, exported; its tests use
+/// it): a non-blocking connect, making the socket when `*fd_ptr` < 0.
+/// 1 connected, 0 in progress, 2 refused, -1 error (a socket this call
+/// made is then closed).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn evutil_socket_connect_(
+    fd_ptr: *mut EvutilSocket,
+    sa: *const sockaddr,
+    socklen: c_int,
+) -> c_int {
+    // SAFETY: the caller's promise: a valid fd slot and address.
+    let (Some(fdp), false) = (unsafe { fd_ptr.as_mut() }, sa.is_null()) else {
+        return -1;
+    };
+    let made = *fdp < 0;
+    // SAFETY: plain socket calls on the caller's address.
+    unsafe {
+        if made {
+            let fd = libc::socket(
+                c_int::from((*sa).sa_family),
+                libc::SOCK_STREAM | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC,
+                0,
+            );
+            if fd < 0 {
+                return -1;
+            }
+            *fdp = fd;
+        }
+        if libc::connect(*fdp, sa, socklen as socklen_t) == 0 {
+            return 1;
+        }
+        match *libc::__errno_location() {
+            libc::EINPROGRESS | libc::EINTR => 0,
+            libc::ECONNREFUSED => 2,
+            _ => {
+                if made {
+                    libc::close(*fdp);
+                    *fdp = -1;
+                }
+                -1
+            }
+        }
+    }
+}
