@@ -40,7 +40,7 @@ use crate::error::{Error, Result};
 pub use crate::ev::Ev;
 pub use crate::handle::{CommonTimeout, Event};
 use crate::mem;
-use crate::slots::{NIL, SlotFn, state};
+use crate::slots::{Callback, NIL, PlainFn, SlotFn, state};
 use crate::sys::signal::NSIG;
 use crate::timer::{CommonQueue, MAX_COMMON_TIMEOUTS};
 
@@ -79,6 +79,29 @@ where
             f(base, ev, fd, what);
         }
     })
+}
+
+impl Event {
+    /// A non-pending event for the layers above the core whose callback is
+    /// a plain function `f`, called with the 32-bit payload `data` (a
+    /// bufferevent's index, say) kept in the event's record: no closure,
+    /// so the event costs its slab record and nothing else, and the loop
+    /// calls `f` directly. `fd` is checked as for [`Event::new`].
+    ///
+    /// # Errors
+    /// As [`Event::new`].
+    pub(crate) fn plain<X: BaseExt>(
+        base: &mut EventBase<X>,
+        fd: RawFd,
+        what: Ev,
+        data: u32,
+        f: PlainFn<EventBase<X>>,
+    ) -> Result<Event> {
+        let fd = check_flags(Some(fd), what)?;
+        let ev = base.new_slot(fd, what, Callback::Plain(Some(f)))?;
+        base.slots[ev.idx].data = data;
+        Ok(ev)
+    }
 }
 
 /// What an event was assigned ([`Event::assignment`],
@@ -179,7 +202,7 @@ impl Event {
         F: FnMut(&mut EventBase<X>, Event, RawFd, Ev) + 'static,
     {
         let fd = check_flags(fd.into(), what)?;
-        base.new_slot(fd, what, event_fn(cb)?)
+        base.new_slot(fd, what, Callback::Closure(event_fn(cb)?))
     }
 
     /// A pure timer event (`evtimer_new`).
@@ -241,7 +264,7 @@ impl Event {
         s.prio = prio;
         s.state &=
             !(state::FINALIZING | state::FINALIZE_FREE | state::PERIODIC | state::PERIODIC_COMMON);
-        let old = s.cb.replace(cb);
+        let old = std::mem::replace(&mut s.cb, Callback::Closure(cb));
         drop(old);
         Ok(())
     }
@@ -440,7 +463,7 @@ impl Event {
             fd: (s.fd >= 0).then_some(s.fd),
             events: s.what,
             priority: usize::from(s.prio),
-            has_callback: s.cb.is_some(),
+            has_callback: !s.cb.is_none(),
         })
     }
 
@@ -509,7 +532,7 @@ impl Event {
         if free {
             s.state |= state::FINALIZE_FREE;
         }
-        let old = s.cb.replace(f);
+        let old = std::mem::replace(&mut s.cb, Callback::Closure(f));
         drop(old);
         base.activate(idx, Ev::empty(), 1);
         Ok(())
@@ -562,7 +585,8 @@ impl<X: BaseExt> EventBase<X> {
             return Err(Error::InvalidArgument("once needs at least one event flag"));
         }
         let fd = check_flags(fd.into(), what)?;
-        let ev = self.new_slot(fd, what, once_fn(move |b, _, fd, what| cb(b, fd, what))?)?;
+        let once = once_fn(move |b, _, fd, what| cb(b, fd, what))?;
+        let ev = self.new_slot(fd, what, Callback::Closure(once))?;
         self.slots[ev.idx].state |= state::ONCE;
         self.arm_once(ev.idx, what, timeout)
     }
@@ -618,14 +642,19 @@ impl<X: BaseExt> EventBase<X> {
         }
     }
 
-    pub(crate) fn new_slot(&mut self, fd: RawFd, what: Ev, cb: EventFn<X>) -> Result<Event> {
+    pub(crate) fn new_slot(
+        &mut self,
+        fd: RawFd,
+        what: Ev,
+        cb: Callback<EventBase<X>>,
+    ) -> Result<Event> {
         let (idx, generation) = self.slots.alloc()?;
         let prio = (self.active.len() / 2) as u8;
         let s = &mut self.slots[idx];
         s.fd = fd;
         s.what = what;
         s.prio = prio;
-        s.cb = Some(cb);
+        s.cb = cb;
         Ok(Event {
             idx,
             generation,

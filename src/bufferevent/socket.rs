@@ -176,15 +176,16 @@ impl Bufferevent {
         let Some(fd) = fd else {
             return Ok(());
         };
-        let h = self;
-        let ev_read = Event::new(base, fd, Ev::READ | Ev::PERSIST, move |base, _, _, what| {
-            on_read(base, h, what)
-        })?;
-        let ev_write = match Event::new(
+        // Plain-function events with the record's index as payload: no
+        // closure block per event (an idle connection's memory), and the
+        // loop calls them directly.
+        let ev_read = Event::plain(base, fd, Ev::READ | Ev::PERSIST, self.idx, read_fired::<X>)?;
+        let ev_write = match Event::plain(
             base,
             fd,
             Ev::WRITE | Ev::PERSIST,
-            move |base, _, _, what| on_write(base, h, what),
+            self.idx,
+            write_fired::<X>,
         ) {
             Ok(ev) => ev,
             Err(e) => {
@@ -620,6 +621,34 @@ fn is_retriable(e: &io::Error) -> bool {
         e.kind(),
         io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted
     )
+}
+
+/// The handle of the record at `idx`, whose socket event fired: the
+/// record owns the event (its events are freed before it is), and the
+/// handler's first lookup checks that it is live.
+#[inline(always)]
+fn owner<X: BevHost>(base: &EventBase<X>, idx: u32) -> Bufferevent {
+    let generation = base
+        .ext
+        .bevs()
+        .recs
+        .get(idx as usize)
+        .map_or(0, |r| r.generation);
+    Bufferevent {
+        idx,
+        generation,
+        base: base.id,
+    }
+}
+
+/// The read event of the record at `idx` fired.
+fn read_fired<X: BevHost>(base: &mut EventBase<X>, _: Event, what: Ev, idx: u32) {
+    on_read(base, owner(base, idx), what);
+}
+
+/// The write event of the record at `idx` fired.
+fn write_fired<X: BevHost>(base: &mut EventBase<X>, _: Event, what: Ev, idx: u32) {
+    on_write(base, owner(base, idx), what);
 }
 
 /// The read event fired.
