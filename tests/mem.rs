@@ -1417,12 +1417,12 @@ fn idle_connection_memory() -> TestResult {
     );
     // rvent's figures (libevent: 977 and 988), so they cannot regress.
     check(
-        bytes <= 578.0,
-        format!("{bytes:.1} bytes per idle connection, rvent needed 577.5"),
+        bytes <= 537.0,
+        format!("{bytes:.1} bytes per idle connection, rvent needed 536.6"),
     )?;
     check(
-        abytes <= 702.0,
-        format!("{abytes:.1} bytes per idle connection after traffic, rvent needed 701.4"),
+        abytes <= 661.0,
+        format!("{abytes:.1} bytes per idle connection after traffic, rvent needed 660.5"),
     )?;
     // The socket's events are plain functions: no block per event, so a
     // fresh connection holds no block of its own (its records are in the
