@@ -793,3 +793,53 @@ fn stale(ev: Event, op: &str) -> Error {
     ));
     Error::StaleEvent
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dispatch::LoopFlags;
+    use std::cell::Cell;
+    use std::io::Write;
+    use std::os::fd::AsRawFd;
+    use std::os::unix::net::UnixStream;
+
+    thread_local! {
+        static FIRED: Cell<(u32, u32, u16)> = const { Cell::new((0, 0, 0)) };
+    }
+
+    fn record(base: &mut EventBase, ev: Event, what: Ev, data: u32) {
+        assert_eq!(base.running_event(), Some(ev));
+        FIRED.with(|f| {
+            let (n, _, _) = f.get();
+            f.set((n + 1, data, what.bits()));
+        });
+    }
+
+    /// A plain-function event runs its function with its payload, every
+    /// time it fires (the function stays in the slot), and needs no block.
+    #[test]
+    fn plain_event_runs_with_its_payload() {
+        let mut base = EventBase::new().unwrap();
+        let (a, mut b) = UnixStream::pair().unwrap();
+        a.set_nonblocking(true).unwrap();
+        // The slab's first block, then none per event.
+        Event::timer(&mut base, |_, _, _, _| {})
+            .unwrap()
+            .free(&mut base)
+            .unwrap();
+        let blocks = base.mem_stats().blocks;
+        let ev = Event::plain(&mut base, a.as_raw_fd(), Ev::READ | Ev::PERSIST, 7, record).unwrap();
+        assert_eq!(base.mem_stats().blocks, blocks, "no block for the callback");
+        assert!(ev.assignment(&base).unwrap().has_callback);
+        ev.add(&mut base, None).unwrap();
+        // Unread, the byte keeps the fd readable: each run fires once.
+        b.write_all(b"x").unwrap();
+        base.run(LoopFlags::ONCE).unwrap();
+        assert_eq!(FIRED.with(Cell::get), (1, 7, Ev::READ.bits()));
+        base.run(LoopFlags::ONCE).unwrap();
+        assert_eq!(FIRED.with(Cell::get).0, 2, "still pending, still there");
+        ev.free(&mut base).unwrap();
+        base.run(LoopFlags::NONBLOCK).unwrap();
+        assert_eq!(FIRED.with(Cell::get).0, 2);
+    }
+}
