@@ -37,12 +37,12 @@ use crate::base::{BaseExt, EventBase};
 use crate::deferred::DeferredQueue;
 use crate::error::{Error, Result};
 use crate::ev::Ev;
-use crate::event::{EventFn, event_fn};
+use crate::event::event_fn;
 use crate::flags::flag_set;
 use crate::handle::Event;
 use crate::log::{Severity, log};
 use crate::mem::MemRc;
-use crate::slots::{NIL, state};
+use crate::slots::{Callback, NIL, PlainFn, state};
 
 flag_set! {
     /// Flags for [`EventBase::run`] (`EVLOOP_*`).
@@ -441,7 +441,15 @@ impl<X: BaseExt> EventBase<X> {
         if st & state::PERIODIC != 0 {
             self.rearm(idx, res);
         }
-        let Some(mut f) = self.slots[idx].cb.take() else {
+        let s = &mut self.slots[idx];
+        if let Callback::Plain(f) = s.cb {
+            // A plain function stays in the slot.
+            if let Some(f) = f {
+                self.run_plain(idx, f, generation, res);
+            }
+            return;
+        }
+        let Callback::Closure(mut f) = std::mem::replace(&mut s.cb, Callback::NONE) else {
             return;
         };
         let ev = Event {
@@ -455,10 +463,24 @@ impl<X: BaseExt> EventBase<X> {
         // Put the closure back unless the event was freed or re-assigned
         // while it ran (then it drops here).
         if let Some(s) = self.slots.get_mut(idx, generation)
-            && s.cb.is_none()
+            && let Callback::Plain(_) = s.cb
         {
-            s.cb = Some(f);
+            s.cb = Callback::Closure(f);
         }
+    }
+
+    /// [`run_one`](Self::run_one) for a plain function.
+    #[inline(always)]
+    fn run_plain(&mut self, idx: u32, f: PlainFn<EventBase<X>>, generation: u32, res: Ev) {
+        let ev = Event {
+            idx,
+            generation,
+            base: self.id,
+        };
+        let data = self.slots[idx].data;
+        self.running_event = Some(ev);
+        f(self, ev, res, data);
+        self.running_event = None;
     }
 
     /// [`run_one`](Self::run_one) for finalizers, one-shot, non-persistent
@@ -483,14 +505,17 @@ impl<X: BaseExt> EventBase<X> {
         } else if st & state::PERIODIC != 0 {
             self.rearm(idx, res);
         }
-        let Some(mut f) = self.slots[idx].cb.take() else {
+        let s = &mut self.slots[idx];
+        let data = s.data;
+        let mut f = s.take_cb();
+        if f.is_none() {
             return;
-        };
+        }
         self.running_event = Some(ev);
         if what.contains(Ev::SIGNAL) {
             self.run_signal_calls(&mut f, ev, fd, res, ncalls);
         } else {
-            f(self, ev, fd, res);
+            f.call(self, ev, fd, res, data);
         }
         self.running_event = None;
         // As in `run_one`; one-shot events are released.
@@ -498,7 +523,7 @@ impl<X: BaseExt> EventBase<X> {
             if st & state::ONCE != 0 {
                 self.free_inner(idx);
             } else if s.cb.is_none() {
-                s.cb = Some(f);
+                s.cb = f;
             }
         }
     }
@@ -509,7 +534,7 @@ impl<X: BaseExt> EventBase<X> {
     #[inline(never)]
     fn run_signal_calls(
         &mut self,
-        f: &mut EventFn<X>,
+        f: &mut Callback<EventBase<X>>,
         ev: Event,
         fd: std::os::fd::RawFd,
         res: Ev,
@@ -520,7 +545,8 @@ impl<X: BaseExt> EventBase<X> {
                 break;
             }
             self.running_signal = ev.idx;
-            f(self, ev, fd, res);
+            // Signal events are public ones: closures (no payload).
+            f.call(self, ev, fd, res, 0);
         }
         self.running_signal = NIL;
     }
@@ -528,12 +554,14 @@ impl<X: BaseExt> EventBase<X> {
     #[cold]
     #[inline(never)]
     fn run_finalizer(&mut self, idx: u32, ev: Event) {
-        let Some(mut f) = self.slots[idx].cb.take() else {
+        let s = &mut self.slots[idx];
+        let (fd, data) = (s.fd, s.data);
+        let mut f = s.take_cb();
+        if f.is_none() {
             return;
-        };
-        let fd = self.slots[idx].fd;
+        }
         self.running_event = Some(ev);
-        f(self, ev, fd, Ev::empty());
+        f.call(self, ev, fd, Ev::empty(), data);
         self.running_event = None;
         if self
             .slots
@@ -579,7 +607,7 @@ impl<X: BaseExt> EventBase<X> {
         let exit = |base: &mut EventBase<X>, _: Event, _: std::os::fd::RawFd, _: Ev| {
             base.got_exit = true;
         };
-        let ev = self.new_slot(-1, Ev::TIMEOUT, event_fn(exit)?)?;
+        let ev = self.new_slot(-1, Ev::TIMEOUT, Callback::Closure(event_fn(exit)?))?;
         self.slots[ev.idx].state |= state::ONCE;
         self.arm_once(ev.idx, Ev::TIMEOUT, delay)
     }

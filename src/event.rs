@@ -40,7 +40,7 @@ use crate::error::{Error, Result};
 pub use crate::ev::Ev;
 pub use crate::handle::{CommonTimeout, Event};
 use crate::mem;
-use crate::slots::{NIL, SlotFn, state};
+use crate::slots::{Callback, NIL, PlainFn, SlotFn, state};
 use crate::sys::signal::NSIG;
 use crate::timer::{CommonQueue, MAX_COMMON_TIMEOUTS};
 
@@ -79,6 +79,29 @@ where
             f(base, ev, fd, what);
         }
     })
+}
+
+impl Event {
+    /// A non-pending event for the layers above the core whose callback is
+    /// a plain function `f`, called with the 32-bit payload `data` (a
+    /// bufferevent's index, say) kept in the event's record: no closure,
+    /// so the event costs its slab record and nothing else, and the loop
+    /// calls `f` directly. `fd` is checked as for [`Event::new`].
+    ///
+    /// # Errors
+    /// As [`Event::new`].
+    pub(crate) fn plain<X: BaseExt>(
+        base: &mut EventBase<X>,
+        fd: RawFd,
+        what: Ev,
+        data: u32,
+        f: PlainFn<EventBase<X>>,
+    ) -> Result<Event> {
+        let fd = check_flags(Some(fd), what)?;
+        let ev = base.new_slot(fd, what, Callback::Plain(Some(f)))?;
+        base.slots[ev.idx].data = data;
+        Ok(ev)
+    }
 }
 
 /// What an event was assigned ([`Event::assignment`],
@@ -179,7 +202,7 @@ impl Event {
         F: FnMut(&mut EventBase<X>, Event, RawFd, Ev) + 'static,
     {
         let fd = check_flags(fd.into(), what)?;
-        base.new_slot(fd, what, event_fn(cb)?)
+        base.new_slot(fd, what, Callback::Closure(event_fn(cb)?))
     }
 
     /// A pure timer event (`evtimer_new`).
@@ -241,7 +264,7 @@ impl Event {
         s.prio = prio;
         s.state &=
             !(state::FINALIZING | state::FINALIZE_FREE | state::PERIODIC | state::PERIODIC_COMMON);
-        let old = s.cb.replace(cb);
+        let old = std::mem::replace(&mut s.cb, Callback::Closure(cb));
         drop(old);
         Ok(())
     }
@@ -440,7 +463,7 @@ impl Event {
             fd: (s.fd >= 0).then_some(s.fd),
             events: s.what,
             priority: usize::from(s.prio),
-            has_callback: s.cb.is_some(),
+            has_callback: !s.cb.is_none(),
         })
     }
 
@@ -509,7 +532,7 @@ impl Event {
         if free {
             s.state |= state::FINALIZE_FREE;
         }
-        let old = s.cb.replace(f);
+        let old = std::mem::replace(&mut s.cb, Callback::Closure(f));
         drop(old);
         base.activate(idx, Ev::empty(), 1);
         Ok(())
@@ -562,7 +585,8 @@ impl<X: BaseExt> EventBase<X> {
             return Err(Error::InvalidArgument("once needs at least one event flag"));
         }
         let fd = check_flags(fd.into(), what)?;
-        let ev = self.new_slot(fd, what, once_fn(move |b, _, fd, what| cb(b, fd, what))?)?;
+        let once = once_fn(move |b, _, fd, what| cb(b, fd, what))?;
+        let ev = self.new_slot(fd, what, Callback::Closure(once))?;
         self.slots[ev.idx].state |= state::ONCE;
         self.arm_once(ev.idx, what, timeout)
     }
@@ -618,14 +642,19 @@ impl<X: BaseExt> EventBase<X> {
         }
     }
 
-    pub(crate) fn new_slot(&mut self, fd: RawFd, what: Ev, cb: EventFn<X>) -> Result<Event> {
+    pub(crate) fn new_slot(
+        &mut self,
+        fd: RawFd,
+        what: Ev,
+        cb: Callback<EventBase<X>>,
+    ) -> Result<Event> {
         let (idx, generation) = self.slots.alloc()?;
         let prio = (self.active.len() / 2) as u8;
         let s = &mut self.slots[idx];
         s.fd = fd;
         s.what = what;
         s.prio = prio;
-        s.cb = Some(cb);
+        s.cb = cb;
         Ok(Event {
             idx,
             generation,
@@ -763,4 +792,54 @@ fn stale(ev: Event, op: &str) -> Error {
         "{op} on a stale event handle {ev:?} (freed, or from another base)"
     ));
     Error::StaleEvent
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dispatch::LoopFlags;
+    use std::cell::Cell;
+    use std::io::Write;
+    use std::os::fd::AsRawFd;
+    use std::os::unix::net::UnixStream;
+
+    thread_local! {
+        static FIRED: Cell<(u32, u32, u16)> = const { Cell::new((0, 0, 0)) };
+    }
+
+    fn record(base: &mut EventBase, ev: Event, what: Ev, data: u32) {
+        assert_eq!(base.running_event(), Some(ev));
+        FIRED.with(|f| {
+            let (n, _, _) = f.get();
+            f.set((n + 1, data, what.bits()));
+        });
+    }
+
+    /// A plain-function event runs its function with its payload, every
+    /// time it fires (the function stays in the slot), and needs no block.
+    #[test]
+    fn plain_event_runs_with_its_payload() {
+        let mut base = EventBase::new().unwrap();
+        let (a, mut b) = UnixStream::pair().unwrap();
+        a.set_nonblocking(true).unwrap();
+        // The slab's first block, then none per event.
+        Event::timer(&mut base, |_, _, _, _| {})
+            .unwrap()
+            .free(&mut base)
+            .unwrap();
+        let blocks = base.mem_stats().blocks;
+        let ev = Event::plain(&mut base, a.as_raw_fd(), Ev::READ | Ev::PERSIST, 7, record).unwrap();
+        assert_eq!(base.mem_stats().blocks, blocks, "no block for the callback");
+        assert!(ev.assignment(&base).unwrap().has_callback);
+        ev.add(&mut base, None).unwrap();
+        // Unread, the byte keeps the fd readable: each run fires once.
+        b.write_all(b"x").unwrap();
+        base.run(LoopFlags::ONCE).unwrap();
+        assert_eq!(FIRED.with(Cell::get), (1, 7, Ev::READ.bits()));
+        base.run(LoopFlags::ONCE).unwrap();
+        assert_eq!(FIRED.with(Cell::get).0, 2, "still pending, still there");
+        ev.free(&mut base).unwrap();
+        base.run(LoopFlags::NONBLOCK).unwrap();
+        assert_eq!(FIRED.with(Cell::get).0, 2);
+    }
 }

@@ -42,7 +42,7 @@ impl<X: BaseExt> EventBase<X> {
         // periodic re-arm from an old deadline lands before the tail).
         let mut after = self.commons[q].tail;
         while after != NIL && self.slots[after].deadline > deadline {
-            after = self.slots[after].tq_prev;
+            after = self.slots[after].tq_prev();
         }
         let before = if after == NIL {
             self.commons[q].head
@@ -56,12 +56,12 @@ impl<X: BaseExt> EventBase<X> {
         s.deadline = deadline;
         s.ct = ct;
         s.state |= state::TIMEOUT | state::COMMON;
-        s.tq_prev = after;
+        s.set_tq_prev(after);
         s.tq_next = before;
         if before == NIL {
             self.commons[q].tail = idx;
         } else {
-            self.slots[before].tq_prev = idx;
+            self.slots[before].set_tq_prev(idx);
         }
         if after == NIL {
             self.commons[q].head = idx;
@@ -113,7 +113,7 @@ impl<X: BaseExt> EventBase<X> {
     pub(crate) fn unschedule_queued(&mut self, idx: u32) {
         let s = &self.slots[idx];
         if s.has(state::COMMON) {
-            let (q, prev, next) = (usize::from(s.ct), s.tq_prev, s.tq_next);
+            let (q, prev, next) = (usize::from(s.ct), s.tq_prev(), s.tq_next);
             if prev == NIL {
                 self.commons[q].head = next;
             } else {
@@ -122,10 +122,10 @@ impl<X: BaseExt> EventBase<X> {
             if next == NIL {
                 self.commons[q].tail = prev;
             } else {
-                self.slots[next].tq_prev = prev;
+                self.slots[next].set_tq_prev(prev);
             }
             let s = &mut self.slots[idx];
-            s.tq_prev = NIL;
+            s.set_tq_prev(NIL);
             s.tq_next = NIL;
             if prev == NIL {
                 self.common_head_changed(q);

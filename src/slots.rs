@@ -24,6 +24,43 @@ use crate::mem::{self, MemVec, Pool};
 /// slab sits below it.
 pub(crate) type SlotFn<B> = allocator_api2::boxed::Box<dyn FnMut(&mut B, Event, RawFd, Ev), Pool>;
 
+/// A callback of the layers above the core that needs no closure: a plain
+/// function, called with the 32-bit payload kept in the slot
+/// ([`Slot::data`]) — a bufferevent's index, say.
+pub(crate) type PlainFn<B> = fn(&mut B, Event, Ev, u32);
+
+/// What runs when an event fires: a boxed closure (every public
+/// constructor) or a plain function with the slot's payload (internal
+/// events: no block at all). Sixteen bytes, as a closure box alone: the
+/// box's non-null pointer tells the variants apart.
+pub(crate) enum Callback<B> {
+    Closure(SlotFn<B>),
+    /// `None`: no callback — a vacant slot, or a closure out running or
+    /// lost to a panic.
+    Plain(Option<PlainFn<B>>),
+}
+
+impl<B> Callback<B> {
+    /// No callback.
+    pub const NONE: Self = Callback::Plain(None);
+
+    #[inline]
+    pub fn is_none(&self) -> bool {
+        matches!(self, Callback::Plain(None))
+    }
+
+    /// Runs it: a closure with the event's fd, a plain function with the
+    /// slot's payload.
+    #[inline(always)]
+    pub fn call(&mut self, base: &mut B, ev: Event, fd: RawFd, res: Ev, data: u32) {
+        match self {
+            Callback::Closure(f) => f(base, ev, fd, res),
+            Callback::Plain(Some(f)) => f(base, ev, res, data),
+            Callback::Plain(None) => {}
+        }
+    }
+}
+
 /// "No index": the end of an intrusive list, or "not in the heap".
 pub(crate) const NIL: u32 = u32::MAX;
 
@@ -66,7 +103,9 @@ pub(crate) struct Slot<B> {
     pub ct: u8,
     /// Pending signal deliveries while active.
     pub ncalls: u16,
-    /// Position in the timer heap, or `NIL`.
+    /// Position in the timer heap, or `NIL`. When `COMMON` the deadline
+    /// is in a common-timeout queue, never in the heap, and this word is
+    /// the queue's previous link instead ([`Slot::tq_prev`]).
     pub heap_idx: u32,
     /// Absolute deadline, ns on the base's monotonic clock.
     pub deadline: u64,
@@ -78,10 +117,12 @@ pub(crate) struct Slot<B> {
     /// Links of the fd's or signal's event list.
     pub fd_prev: u32,
     pub fd_next: u32,
-    /// Links of a common-timeout queue.
-    pub tq_prev: u32,
+    /// Next link of a common-timeout queue (the previous one shares
+    /// `heap_idx`).
     pub tq_next: u32,
-    pub cb: Option<SlotFn<B>>,
+    /// The payload a plain function is called with ([`Callback::Plain`]).
+    pub data: u32,
+    pub cb: Callback<B>,
 }
 
 impl<B> Slot<B> {
@@ -102,15 +143,37 @@ impl<B> Slot<B> {
             act_next: next_free,
             fd_prev: NIL,
             fd_next: NIL,
-            tq_prev: NIL,
             tq_next: NIL,
-            cb: None,
+            data: 0,
+            cb: Callback::NONE,
         }
     }
 
     #[inline]
     pub fn has(&self, bits: u16) -> bool {
         self.state & bits != 0
+    }
+
+    /// Previous link of its common-timeout queue (when `COMMON`).
+    #[inline]
+    pub fn tq_prev(&self) -> u32 {
+        self.heap_idx
+    }
+
+    #[inline]
+    pub fn set_tq_prev(&mut self, prev: u32) {
+        self.heap_idx = prev;
+    }
+
+    /// The callback to run: a closure is taken out of the slot (to be put
+    /// back afterwards unless the event was freed or re-assigned
+    /// meanwhile), a plain function is copied and stays.
+    #[inline(always)]
+    pub fn take_cb(&mut self) -> Callback<B> {
+        match &self.cb {
+            Callback::Plain(f) => Callback::Plain(*f),
+            Callback::Closure(_) => std::mem::replace(&mut self.cb, Callback::NONE),
+        }
     }
 
     /// Added in any way (fd/signal or timeout): what keeps a loop alive.
@@ -162,12 +225,12 @@ impl<B> Slots<B> {
     /// Returns a slot to the free list; its generation moves on so handles
     /// to it go stale. The caller has unlinked it from every queue. Returns
     /// the callback so the caller decides when to drop it.
-    pub fn release(&mut self, idx: u32) -> Option<SlotFn<B>> {
+    pub fn release(&mut self, idx: u32) -> Callback<B> {
         let s = &mut self.v[idx as usize];
         debug_assert!(s.has(state::LIVE), "releasing a vacant slot {idx}");
         debug_assert!(s.state & (state::INSERTED | state::TIMEOUT | state::ACTIVE) == 0);
         let generation = s.generation.wrapping_add(1);
-        let cb = s.cb.take();
+        let cb = std::mem::replace(&mut s.cb, Callback::NONE);
         *s = Slot::vacant(self.free);
         s.generation = generation;
         self.free = idx;
@@ -253,9 +316,11 @@ mod tests {
     }
 
     /// libevent 2.1.12's `struct event` is 128 bytes on x86-64; rvent's
-    /// record (closure excluded, its box pointer included) stays at 80.
+    /// record (closure excluded, its box pointer or plain function and
+    /// payload included) stays at 80.
     #[test]
     fn event_record_is_80_bytes() {
+        assert_eq!(std::mem::size_of::<Callback<()>>(), 16);
         assert_eq!(std::mem::size_of::<Slot<()>>(), 80);
     }
 

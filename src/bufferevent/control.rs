@@ -96,8 +96,8 @@ impl Bufferevent {
     /// callback runs when the output falls to `low`.
     ///
     /// # Errors
-    /// [`Error::StaleBufferevent`]; [`Error::Alloc`] (a first high
-    /// watermark takes a block for the bufferevent's rarely used
+    /// [`Error::StaleBufferevent`]; [`Error::Alloc`] (a first
+    /// non-zero watermark takes a block for the bufferevent's rarely used
     /// settings), nothing changed.
     #[doc(alias = "bufferevent_setwatermark")]
     pub fn set_watermark<X: BevHost>(
@@ -109,20 +109,20 @@ impl Bufferevent {
     ) -> Result<()> {
         let r = self.rec_mut(base)?;
         let (w, rd) = (what.contains(Ev::WRITE), what.contains(Ev::READ));
-        if high != 0 && (w || rd) {
+        if (low != 0 || high != 0) && (w || rd) {
             r.cold_mut()?;
         }
-        if w {
-            r.write_low = low;
-            if let Some(c) = r.cold.as_deref_mut() {
+        if let Some(c) = r.cold.as_deref_mut() {
+            if w {
+                c.write_low = low;
                 c.write_high = high;
+            }
+            if rd {
+                c.read_low = low;
+                c.read_high = high;
             }
         }
         if rd {
-            r.read_low = low;
-            if let Some(c) = r.cold.as_deref_mut() {
-                c.read_high = high;
-            }
             r.check_high_watermark();
         }
         base.ext.bevs_mut().mark_dirty(self);
@@ -152,12 +152,12 @@ impl Bufferevent {
         let what = what & (Ev::READ | Ev::WRITE);
         if what == Ev::READ {
             Ok(Watermark {
-                low: r.read_low,
+                low: r.read_low(),
                 high: r.read_high(),
             })
         } else if what == Ev::WRITE {
             Ok(Watermark {
-                low: r.write_low,
+                low: r.write_low(),
                 high: r.write_high(),
             })
         } else {
@@ -287,8 +287,8 @@ impl Bufferevent {
         let r = self.rec(base)?;
         let ignore = opts.contains(TriggerOptions::IGNORE_WATERMARKS);
         let defer = opts.contains(TriggerOptions::DEFER_CALLBACKS);
-        let read = what.contains(Ev::READ) && (ignore || r.input.len() >= r.read_low);
-        let write = what.contains(Ev::WRITE) && (ignore || r.output.len() <= r.write_low);
+        let read = what.contains(Ev::READ) && (ignore || r.input.len() >= r.read_low());
+        let write = what.contains(Ev::WRITE) && (ignore || r.output.len() <= r.write_low());
         if read {
             fire_read(base, self, defer);
         }

@@ -64,6 +64,7 @@ use crate::base::EventBase;
 use crate::buffer::Evbuffer;
 use crate::error::{Error, Result};
 use crate::ev::Ev;
+use crate::mem;
 
 impl Bufferevent {
     /// A filter bufferevent over `underlying` (`bufferevent_filter_new`);
@@ -121,12 +122,12 @@ impl Bufferevent {
         options: BevOptions,
     ) -> Result<Bufferevent> {
         underlying.rec(base)?;
-        let kind = Kind::Filter(Filter {
+        let kind = Kind::Filter(mem::pool_box(Filter {
             underlying,
             input: None,
             output: None,
             running: Default::default(),
-        });
+        })?);
         let f = base.bev_insert(kind, options)?;
         base.ext
             .bevs_mut()
@@ -255,7 +256,7 @@ fn underlying_of<X: BevHost>(base: &EventBase<X>, f: Bufferevent) -> Option<Buff
 
 fn filter_mut<X: BevHost>(base: &mut EventBase<X>, f: Bufferevent) -> Option<&mut Filter<X>> {
     match &mut base.ext.bevs_mut().get_mut(f)?.kind {
-        Kind::Filter(flt) => Some(flt),
+        Kind::Filter(flt) => Some(&mut **flt),
         _ => None,
     }
 }
@@ -481,7 +482,7 @@ fn process_input<X: BevHost>(base: &mut EventBase<X>, f: Bufferevent, mode: Flus
     }
     if grew && let Some(rf) = base.ext.bevs_mut().get_mut(f) {
         rf.check_high_watermark();
-        let wake = rf.input.len() >= rf.read_low;
+        let wake = rf.input.len() >= rf.read_low();
         sync_underlying_suspend(base, f, u);
         if wake {
             fire_read(base, f, false);
@@ -577,7 +578,7 @@ pub(crate) fn process_output<X: BevHost>(
     }
     if shrank
         && let Some(rf) = base.ext.bevs_mut().get(f)
-        && rf.output.len() <= rf.write_low
+        && rf.output.len() <= rf.write_low()
     {
         fire_write(base, f, false);
     }

@@ -123,8 +123,8 @@ fn transfer<X: BevHost>(
         return false;
     }
     d.check_high_watermark();
-    let read = d.input.len() >= d.read_low;
-    let write = s.output.len() <= s.write_low;
+    let read = d.input.len() >= d.read_low();
+    let write = s.output.len() <= s.write_low();
     timeouts::progress(base, dst, true);
     timeouts::progress(base, src, false);
     if read {

@@ -18,6 +18,7 @@ use crate::callback_slot::Running;
 use crate::ev::Ev;
 use crate::handle::Event;
 use crate::mem::{MemArc, Pool};
+use crate::slots::NIL;
 
 /// Suspension reasons (libevent's `BEV_SUSPEND_*`): a direction runs only
 /// while enabled and not suspended.
@@ -43,15 +44,62 @@ pub(crate) enum Kind<X: BaseExt> {
     Free,
     Socket(Socket),
     Pair(Pair),
-    Filter(Filter<X>),
+    /// In a pooled block: sockets, the common kind, do not pay for a
+    /// filter's two closures in every record.
+    Filter(FilterBox<X>),
+}
+
+/// [`Filter`] in a pooled block.
+pub(crate) type FilterBox<X> = allocator_api2::boxed::Box<Filter<X>, Pool>;
+
+/// One of a socket bufferevent's events: its handle without the base id,
+/// which is the bufferevent's own (8 bytes where `Option<Event>` takes 16).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) struct SocketEvent {
+    /// Slab index, `NIL` for none.
+    idx: u32,
+    generation: u32,
+}
+
+impl SocketEvent {
+    pub(crate) const NONE: SocketEvent = SocketEvent {
+        idx: NIL,
+        generation: 0,
+    };
+
+    pub(crate) fn new(ev: Event) -> SocketEvent {
+        SocketEvent {
+            idx: ev.idx,
+            generation: ev.generation,
+        }
+    }
+
+    /// The handle, for the bufferevent's base `base` (its id).
+    #[inline]
+    pub(crate) fn get(self, base: u32) -> Option<Event> {
+        (self.idx != NIL).then_some(Event {
+            idx: self.idx,
+            generation: self.generation,
+            base,
+        })
+    }
+
+    /// The handle, leaving none.
+    pub(crate) fn take(&mut self, base: u32) -> Option<Event> {
+        std::mem::replace(self, SocketEvent::NONE).get(base)
+    }
+
+    fn is(self, ev: Event) -> bool {
+        self.idx == ev.idx && self.generation == ev.generation
+    }
 }
 
 /// Socket state of a bufferevent (`socket.rs`).
 pub(crate) struct Socket {
     /// The socket, `NO_FD` for none yet.
     pub(crate) fd: RawFd,
-    pub(crate) ev_read: Option<Event>,
-    pub(crate) ev_write: Option<Event>,
+    pub(crate) ev_read: SocketEvent,
+    pub(crate) ev_write: SocketEvent,
     pub(crate) read_added: bool,
     pub(crate) write_added: bool,
     pub(crate) connecting: bool,
@@ -69,8 +117,8 @@ impl Socket {
     pub(crate) fn new(fd: Option<RawFd>) -> Socket {
         Socket {
             fd: fd.unwrap_or(NO_FD),
-            ev_read: None,
-            ev_write: None,
+            ev_read: SocketEvent::NONE,
+            ev_write: SocketEvent::NONE,
             read_added: false,
             write_added: false,
             connecting: false,
@@ -85,9 +133,9 @@ impl Socket {
         (self.fd != NO_FD).then_some(self.fd)
     }
 
-    /// Whether `ev` is one of its events.
+    /// Whether `ev` (of this bufferevent's base) is one of its events.
     pub(crate) fn owns(&self, ev: Event) -> bool {
-        self.ev_read == Some(ev) || self.ev_write == Some(ev)
+        self.ev_read.is(ev) || self.ev_write.is(ev)
     }
 }
 
@@ -157,6 +205,10 @@ pub(crate) type TimersBox = allocator_api2::boxed::Box<Timers, Pool>;
 /// The settings and state most bufferevents never use, out of the record
 /// so that an idle connection does not pay for them (see [`Rec::cold`]).
 pub(crate) struct Cold {
+    /// Read low watermark.
+    pub(crate) read_low: usize,
+    /// Write low watermark.
+    pub(crate) write_low: usize,
     pub(crate) read_high: usize,
     pub(crate) write_high: usize,
     pub(crate) max_read: u32,
@@ -175,6 +227,8 @@ pub(crate) struct Cold {
 
 impl Cold {
     const DEFAULT: Cold = Cold {
+        read_low: 0,
+        write_low: 0,
         read_high: 0,
         write_high: 0,
         max_read: DEFAULT_MAX_SINGLE_IO as u32,
@@ -201,10 +255,6 @@ pub(crate) struct Rec<X: BaseExt> {
     pub(crate) eventcb: Option<EventFn<X>>,
     /// Which callback is out running (`Rec::READ_CB`…).
     pub(crate) running: Running,
-    /// Read low watermark (the read path compares the input with it).
-    pub(crate) read_low: usize,
-    /// Write low watermark (the write path compares the output with it).
-    pub(crate) write_low: usize,
     pub(crate) enabled: Ev,
     pub(crate) read_suspend: u8,
     /// Write suspension reasons (only `suspend::BW*`: rate limits).
@@ -221,8 +271,8 @@ pub(crate) struct Rec<X: BaseExt> {
     /// The last socket error (`errno`), for the event callback (inline:
     /// an I/O error in the loop must be recorded without allocating).
     pub(crate) error: i32,
-    /// What most bufferevents never set — high watermarks, single-I/O
-    /// caps, timeouts, rate limit, timers, DNS error — in one pooled
+    /// What most bufferevents never set — watermarks, single-I/O caps,
+    /// timeouts, rate limit, timers, DNS error — in one pooled
     /// block made on first use; `None` means all at their defaults.
     pub(crate) cold: Option<ColdBox>,
 }
@@ -244,8 +294,6 @@ impl<X: BaseExt> Rec<X> {
             writecb: None,
             eventcb: None,
             running: Running::default(),
-            read_low: 0,
-            write_low: 0,
             enabled: Ev::empty(),
             read_suspend: 0,
             write_suspend: 0,
@@ -331,6 +379,20 @@ impl<X: BaseExt> Rec<X> {
             self.cold = Some(crate::mem::pool_box(Cold::DEFAULT)?);
         }
         Ok(self.cold.as_deref_mut().expect("just made"))
+    }
+
+    /// Read low watermark (0: none; the read path compares the input
+    /// with it).
+    #[inline]
+    pub(crate) fn read_low(&self) -> usize {
+        self.cold.as_ref().map_or(0, |c| c.read_low)
+    }
+
+    /// Write low watermark (0: none; the write path compares the output
+    /// with it).
+    #[inline]
+    pub(crate) fn write_low(&self) -> usize {
+        self.cold.as_ref().map_or(0, |c| c.write_low)
     }
 
     /// Read high watermark (0: none).
@@ -432,10 +494,11 @@ mod tests {
         // Every bufferevent pays for its record in the base's slab (the
         // README's idle-connection figure): keep them from growing.
         type X = crate::layers::Layers;
-        assert_eq!(std::mem::size_of::<Socket>(), 44);
+        assert_eq!(std::mem::size_of::<Socket>(), 28);
+        assert_eq!(std::mem::size_of::<Kind<X>>(), 32);
         // Its own pool class (a cold block is one per bufferevent that
         // uses any of it).
         assert!(std::mem::size_of::<Cold>() <= 128);
-        assert_eq!(std::mem::size_of::<Rec<X>>(), 312);
+        assert_eq!(std::mem::size_of::<Rec<X>>(), 272);
     }
 }

@@ -12,7 +12,7 @@ use super::callback::{Fire, finish_data, fire_event, prepare_data};
 use super::dns::{DnsAnswer, DnsError, DnsSlot};
 use super::flags::{BevEvent, BevOptions};
 use super::handle::Bufferevent;
-use super::rec::{Kind, NO_FD, Rec, Socket};
+use super::rec::{Kind, NO_FD, Rec, Socket, SocketEvent};
 use super::table::BevHost;
 use super::{ratelimit, timeouts};
 use crate::base::{BaseExt, EventBase};
@@ -162,7 +162,7 @@ impl Bufferevent {
             }
             return Err(Error::InvalidArgument("not a socket bufferevent"));
         };
-        let (old_r, old_w) = (s.ev_read.take(), s.ev_write.take());
+        let (old_r, old_w) = (s.ev_read.take(self.base), s.ev_write.take(self.base));
         *s = Socket::new(fd);
         if let Some(c) = r.cold.as_deref_mut() {
             c.dns_error = None;
@@ -176,15 +176,16 @@ impl Bufferevent {
         let Some(fd) = fd else {
             return Ok(());
         };
-        let h = self;
-        let ev_read = Event::new(base, fd, Ev::READ | Ev::PERSIST, move |base, _, _, what| {
-            on_read(base, h, what)
-        })?;
-        let ev_write = match Event::new(
+        // Plain-function events with the record's index as payload: no
+        // closure block per event (an idle connection's memory), and the
+        // loop calls them directly.
+        let ev_read = Event::plain(base, fd, Ev::READ | Ev::PERSIST, self.idx, read_fired::<X>)?;
+        let ev_write = match Event::plain(
             base,
             fd,
             Ev::WRITE | Ev::PERSIST,
-            move |base, _, _, what| on_write(base, h, what),
+            self.idx,
+            write_fired::<X>,
         ) {
             Ok(ev) => ev,
             Err(e) => {
@@ -193,8 +194,8 @@ impl Bufferevent {
             }
         };
         let s = sock_mut(self.rec_mut(base)?);
-        s.ev_read = Some(ev_read);
-        s.ev_write = Some(ev_write);
+        s.ev_read = SocketEvent::new(ev_read);
+        s.ev_write = SocketEvent::new(ev_write);
         sync(base, self)
     }
 
@@ -237,7 +238,7 @@ impl Bufferevent {
         s.connecting = true;
         s.connect_error = refused;
         s.dead = false;
-        let ev_write = s.ev_write;
+        let ev_write = s.ev_write.get(self.base);
         if refused != 0 {
             // Reported from the loop, as libevent does.
             if let Some(ev) = ev_write {
@@ -348,7 +349,7 @@ impl Bufferevent {
         let Kind::Socket(s) = &self.rec(base)?.kind else {
             return Err(Error::InvalidArgument("not a socket bufferevent"));
         };
-        let evs = [s.ev_read, s.ev_write];
+        let evs = [s.ev_read.get(self.base), s.ev_write.get(self.base)];
         for ev in evs.into_iter().flatten() {
             ev.set_priority(base, pri)?;
         }
@@ -418,7 +419,7 @@ pub(crate) fn release<X: BevHost>(base: &mut EventBase<X>, h: Bufferevent) {
     };
     let close = r.options.contains(BevOptions::CLOSE_ON_FREE);
     let s = sock_mut(r);
-    let (fd, evs) = (s.fd, [s.ev_read.take(), s.ev_write.take()]);
+    let (fd, evs) = (s.fd, [s.ev_read.take(h.base), s.ev_write.take(h.base)]);
     s.fd = NO_FD;
     for ev in evs.into_iter().flatten() {
         let _ = ev.free(base);
@@ -448,14 +449,14 @@ pub(crate) fn sync<X: BevHost>(base: &mut EventBase<X>, h: Bufferevent) -> Resul
     let (change_r, change_w) = (want_read != s.read_added, want_write != s.write_added);
     s.read_added = want_read;
     s.write_added = want_write;
-    if change_r && let Some(ev) = ev_r {
+    if change_r && let Some(ev) = ev_r.get(h.base) {
         if want_read {
             ev.add(base, tr)?;
         } else {
             ev.del(base)?;
         }
     }
-    if change_w && let Some(ev) = ev_w {
+    if change_w && let Some(ev) = ev_w.get(h.base) {
         if want_write {
             ev.add(base, tw)?;
         } else {
@@ -473,8 +474,8 @@ pub(crate) fn rearm_timeouts<X: BevHost>(base: &mut EventBase<X>, h: Bufferevent
     let (tr, tw) = (r.timeout_read(), r.timeout_write());
     let s = sock(r);
     let evs = [
-        (s.read_added, s.ev_read, tr),
-        (s.write_added, s.ev_write, tw),
+        (s.read_added, s.ev_read.get(h.base), tr),
+        (s.write_added, s.ev_write.get(h.base), tw),
     ];
     for (added, ev, t) in evs {
         if let (true, Some(ev)) = (added, ev) {
@@ -497,7 +498,7 @@ pub(crate) fn on_enable<X: BevHost>(
         && let Some(r) = base.ext.bevs_mut().get(h)
         && r.timeout_read().is_some()
         && sock(r).read_added
-        && let Some(ev) = sock(r).ev_read
+        && let Some(ev) = sock(r).ev_read.get(h.base)
     {
         let t = r.timeout_read();
         ev.add(base, t)?;
@@ -584,8 +585,8 @@ fn try_write<X: BevHost>(base: &mut EventBase<X>, h: Bufferevent) {
     match written {
         Ok(n) => {
             let reset = n > 0 && r.timeout_write().is_some() && sock(r).write_added;
-            let wake = n > 0 && r.output.len() <= r.write_low;
-            let (ev, t) = (sock(r).ev_write, r.timeout_write());
+            let wake = n > 0 && r.output.len() <= r.write_low();
+            let (ev, t) = (sock(r).ev_write.get(h.base), r.timeout_write());
             // Decided on the record in hand (no second lookup); it runs
             // after the bookkeeping, as before.
             let fire = if wake {
@@ -619,6 +620,34 @@ fn is_retriable(e: &io::Error) -> bool {
         e.kind(),
         io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted
     )
+}
+
+/// The handle of the record at `idx`, whose socket event fired: the
+/// record owns the event (its events are freed before it is), and the
+/// handler's first lookup checks that it is live.
+#[inline(always)]
+fn owner<X: BevHost>(base: &EventBase<X>, idx: u32) -> Bufferevent {
+    let generation = base
+        .ext
+        .bevs()
+        .recs
+        .get(idx as usize)
+        .map_or(0, |r| r.generation);
+    Bufferevent {
+        idx,
+        generation,
+        base: base.id,
+    }
+}
+
+/// The read event of the record at `idx` fired.
+fn read_fired<X: BevHost>(base: &mut EventBase<X>, _: Event, what: Ev, idx: u32) {
+    on_read(base, owner(base, idx), what);
+}
+
+/// The write event of the record at `idx` fired.
+fn write_fired<X: BevHost>(base: &mut EventBase<X>, _: Event, what: Ev, idx: u32) {
+    on_write(base, owner(base, idx), what);
 }
 
 /// The read event fired.
@@ -676,7 +705,7 @@ fn on_read<X: BevHost>(base: &mut EventBase<X>, h: Bufferevent, what: Ev) {
                 r
             };
             r.check_high_watermark();
-            if r.input.len() >= r.read_low {
+            if r.input.len() >= r.read_low() {
                 r.io_path = true;
                 let fire = prepare_data(r, true, false);
                 finish_data(base, h, true, fire);
