@@ -39,9 +39,12 @@ pub mod compat;
 pub mod data;
 pub mod event;
 pub mod evutil;
+pub mod filter;
 pub mod listener;
 pub mod log;
 pub mod mem;
+pub mod pair;
+pub mod ratelimit;
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
