@@ -199,6 +199,12 @@ pub unsafe extern "C" fn event_base_new_with_config(cfg: *const Config) -> *mut 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn event_base_free(b: *mut CBase) {
     ffi((), || {
+        // NULL: the old API's current base, as libevent does.
+        let b = if b.is_null() {
+            crate::compat::current()
+        } else {
+            b
+        };
         if b.is_null() {
             return;
         }

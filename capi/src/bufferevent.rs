@@ -16,13 +16,14 @@
 //! belong to one thread (rvent's base is single-threaded), so there is
 //! nothing to lock.
 
+use std::cell::Cell;
 use std::ffi::{c_int, c_short, c_void};
 use std::ptr;
 
 use libc::{sockaddr, timeval};
 use rvent::{
-    BevEvent, BevOptions, Bufferevent, Buffers, Ev, Evbuffer, EventBase, FlushMode,
-    RateLimitGroup, TriggerOptions,
+    BevEvent, BevOptions, Bufferevent, Buffers, Ev, Evbuffer, EventBase, FlushMode, RateLimitGroup,
+    TriggerOptions,
 };
 
 use crate::abi::{BevDataCb, BevEventCb, CBufferevent, CEvent, EventWatermark, EvutilSocket};
@@ -34,6 +35,8 @@ use crate::{ffi, mem, status};
 
 /// `BEV_OPT_CLOSE_ON_FREE`.
 pub(crate) const BEV_OPT_CLOSE_ON_FREE: c_int = 0x01;
+/// `BEV_OPT_DEFER_CALLBACKS`.
+const BEV_OPT_DEFER_CALLBACKS: c_int = 0x04;
 
 /// The C bufferevent and the shim's record; `public` comes first, so a
 /// `struct bufferevent *` is a `*mut CBev`.
@@ -305,21 +308,40 @@ unsafe fn decref(bev: *mut CBev) -> c_int {
     1
 }
 
+thread_local! {
+    /// The bufferevent whose read (`false`) or write (`true`) callback
+    /// runs on this thread: rvent has taken that closure out of its slot,
+    /// so a synchronous `bufferevent_trigger` of it from inside is run by
+    /// the shim ([`bufferevent_trigger`]).
+    static RUNNING: Cell<(*mut CBev, bool)> = const { Cell::new((ptr::null_mut(), false)) };
+}
+
 /// A data callback's closure: reads `readcb` / `writecb` when it fires.
 fn data_closure(bev: *mut CBev, write: bool) -> impl FnMut(&mut EventBase, Bufferevent) + 'static {
     move |base, _h| {
-        // SAFETY: rvent calls it only while the bufferevent (and so the
-        // record) is live; nothing of it is read after the C call.
-        unsafe {
-            let r = &(*bev).public;
-            let (cb, arg, b) = (
-                if write { r.writecb } else { r.readcb },
-                r.cbarg,
-                (*bev).base,
-            );
-            if let Some(cb) = cb {
-                with_callback_base(b, base, ptr::null_mut::<CEvent>(), || cb(bev.cast(), arg));
-            }
+        let saved = RUNNING.with(|r| r.replace((bev, write)));
+        // SAFETY: as below.
+        unsafe { call_data(bev, write, base) };
+        RUNNING.with(|r| r.set(saved));
+    }
+}
+
+/// Calls the C read or write callback of `bev` with `base` lent.
+///
+/// # Safety
+/// `bev` is live; `base` is its base's `EventBase`, lent by rvent.
+unsafe fn call_data(bev: *mut CBev, write: bool, base: &mut EventBase) {
+    // SAFETY: rvent calls it only while the bufferevent (and so the
+    // record) is live; nothing of it is read after the C call.
+    unsafe {
+        let r = &(*bev).public;
+        let (cb, arg, b) = (
+            if write { r.writecb } else { r.readcb },
+            r.cbarg,
+            (*bev).base,
+        );
+        if let Some(cb) = cb {
+            with_callback_base(b, base, ptr::null_mut::<CEvent>(), || cb(bev.cast(), arg));
         }
     }
 }
@@ -690,7 +712,7 @@ pub unsafe extern "C" fn bufferevent_getwatermark(
 /// `BEV_TRIG_IGNORE_WATERMARKS`.
 const BEV_TRIG_IGNORE_WATERMARKS: c_int = 1 << 16;
 /// `BEV_TRIG_DEFER_CALLBACKS` (= `BEV_OPT_DEFER_CALLBACKS`).
-const BEV_TRIG_DEFER_CALLBACKS: c_int = 0x04;
+const BEV_TRIG_DEFER_CALLBACKS: c_int = BEV_OPT_DEFER_CALLBACKS;
 
 /// rvent's trigger options from C's.
 fn trigger_options(options: c_int) -> TriggerOptions {
@@ -704,16 +726,44 @@ fn trigger_options(options: c_int) -> TriggerOptions {
     t
 }
 
-/// `bufferevent_trigger`.
+/// `bufferevent_trigger`. A synchronous trigger of the data callback
+/// that is running (a read callback triggering reads) is run here: rvent
+/// has that closure out of its slot and would skip it, where libevent
+/// calls the callback again.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn bufferevent_trigger(bev: *mut CBev, iotype: c_short, options: c_int) {
-    let what = Ev::from_bits_retain(iotype as u16 & (Ev::READ | Ev::WRITE).bits());
-    // SAFETY: forwarded contract.
-    unsafe {
-        control(bev, |base, h| {
-            status(h.trigger(base, what, trigger_options(options)))
-        });
-    }
+    let opts = trigger_options(options);
+    ffi((), || {
+        for (dir, write) in [(Ev::READ, false), (Ev::WRITE, true)] {
+            if iotype as u16 & dir.bits() == 0 {
+                continue;
+            }
+            // SAFETY: a live record (checked again per direction: the
+            // first callback may have freed it).
+            unsafe {
+                let Some((base, h)) = live(bev) else {
+                    return;
+                };
+                let sync = !opts.contains(TriggerOptions::DEFER_CALLBACKS)
+                    && (*bev).options & BEV_OPT_DEFER_CALLBACKS == 0;
+                if !(sync && RUNNING.with(Cell::get) == (bev, write)) {
+                    let _ = h.trigger(base, dir, opts);
+                    continue;
+                }
+                let ignore = opts.contains(TriggerOptions::IGNORE_WATERMARKS);
+                let low = h.watermark(base, dir).map_or(0, |w| w.low);
+                let due = ignore
+                    || if write {
+                        h.output_len(base).is_ok_and(|n| n <= low)
+                    } else {
+                        h.input_len(base).is_ok_and(|n| n >= low)
+                    };
+                if due {
+                    call_data(bev, write, base);
+                }
+            }
+        }
+    })
 }
 
 /// `bufferevent_trigger_event`: the event callback gets `what` as given
@@ -770,11 +820,7 @@ pub unsafe extern "C" fn bufferevent_socket_connect_hostname(
         return -1;
     };
     // SAFETY: forwarded contract.
-    unsafe {
-        control(bev, |base, h| {
-            status(h.connect_hostname(base, host, port))
-        })
-    }
+    unsafe { control(bev, |base, h| status(h.connect_hostname(base, host, port))) }
 }
 
 /// `EVUTIL_EAI_FAIL`: rvent reports a failed lookup as text only.
@@ -826,14 +872,22 @@ pub(crate) unsafe fn query(
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn bufferevent_get_max_single_read(bev: *mut CBev) -> isize {
     // SAFETY: forwarded contract.
-    unsafe { query(bev, |base, h| h.max_single_read(base).map_or(-1, |n| n as isize)) }
+    unsafe {
+        query(bev, |base, h| {
+            h.max_single_read(base).map_or(-1, |n| n as isize)
+        })
+    }
 }
 
 /// `bufferevent_get_max_single_write`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn bufferevent_get_max_single_write(bev: *mut CBev) -> isize {
     // SAFETY: forwarded contract.
-    unsafe { query(bev, |base, h| h.max_single_write(base).map_or(-1, |n| n as isize)) }
+    unsafe {
+        query(bev, |base, h| {
+            h.max_single_write(base).map_or(-1, |n| n as isize)
+        })
+    }
 }
 
 /// Forgets the C callbacks of `bev` without touching rvent's (a filter

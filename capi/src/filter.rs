@@ -76,7 +76,10 @@ fn closure(
             let (sp, dp): (*mut CBuffer, *mut CBuffer) = if input {
                 (ptr::addr_of_mut!((*u).input), ptr::addr_of_mut!((*f).input))
             } else {
-                (ptr::addr_of_mut!((*f).output), ptr::addr_of_mut!((*u).output))
+                (
+                    ptr::addr_of_mut!((*f).output),
+                    ptr::addr_of_mut!((*u).output),
+                )
             };
             let lim = limit.map_or(-1, |l| isize::try_from(l).unwrap_or(isize::MAX));
             let mode = match mode {
@@ -88,10 +91,15 @@ fn closure(
             let r = lend([(sp, src), (dp, dst)], || {
                 with_callback_base(b, base, ptr::null_mut(), || cb(sp, dp, lim, mode, ctx))
             });
-            match r {
-                0 => FilterResult::Ok,
-                1 => FilterResult::NeedMore,
-                _ => FilterResult::Error,
+            // libevent 2.1 only stops the pass on BEV_ERROR ("XXXX use
+            // return value" in bufferevent_filter.c): no event callback,
+            // nothing disabled, the filter is asked again later — which is
+            // what rvent does for NeedMore. rvent's Error (disable and
+            // report) would change what C programs see.
+            if r == 0 {
+                FilterResult::Ok
+            } else {
+                FilterResult::NeedMore
             }
         }
     }
@@ -135,7 +143,9 @@ pub unsafe extern "C" fn bufferevent_filter_new(
             let installed = input_filter
                 .map_or(Ok(()), |cb| h.set_input_filter(base, closure(f, true, cb)))
                 .and_then(|()| {
-                    output_filter.map_or(Ok(()), |cb| h.set_output_filter(base, closure(f, false, cb)))
+                    output_filter.map_or(Ok(()), |cb| {
+                        h.set_output_filter(base, closure(f, false, cb))
+                    })
                 });
             if installed.is_err() {
                 // Without the context's destructor: the caller still owns it.

@@ -102,28 +102,44 @@ pub unsafe extern "C" fn bufferevent_get_write_limit(bev: *mut CBev) -> isize {
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn bufferevent_get_max_to_read(bev: *mut CBev) -> isize {
     // SAFETY: forwarded contract.
-    unsafe { query(bev, |base, h| h.max_to_read(base).map_or(-1, |n| n as isize)) }
+    unsafe {
+        query(bev, |base, h| {
+            h.max_to_read(base).map_or(-1, |n| n as isize)
+        })
+    }
 }
 
 /// `bufferevent_get_max_to_write`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn bufferevent_get_max_to_write(bev: *mut CBev) -> isize {
     // SAFETY: forwarded contract.
-    unsafe { query(bev, |base, h| h.max_to_write(base).map_or(-1, |n| n as isize)) }
+    unsafe {
+        query(bev, |base, h| {
+            h.max_to_write(base).map_or(-1, |n| n as isize)
+        })
+    }
 }
 
 /// `bufferevent_decrement_read_limit`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn bufferevent_decrement_read_limit(bev: *mut CBev, n: isize) -> c_int {
     // SAFETY: forwarded contract.
-    unsafe { query(bev, |base, h| status(h.decrement_read_limit(base, n)) as isize) as c_int }
+    unsafe {
+        query(bev, |base, h| {
+            status(h.decrement_read_limit(base, n)) as isize
+        }) as c_int
+    }
 }
 
 /// `bufferevent_decrement_write_limit`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn bufferevent_decrement_write_limit(bev: *mut CBev, n: isize) -> c_int {
     // SAFETY: forwarded contract.
-    unsafe { query(bev, |base, h| status(h.decrement_write_limit(base, n)) as isize) as c_int }
+    unsafe {
+        query(bev, |base, h| {
+            status(h.decrement_write_limit(base, n)) as isize
+        }) as c_int
+    }
 }
 
 /// The live rvent base and handle of a group.
