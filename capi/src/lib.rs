@@ -37,6 +37,7 @@ pub mod buffer_extra;
 pub mod bufferevent;
 pub mod compat;
 pub mod data;
+pub mod deferred;
 pub mod event;
 pub mod evutil;
 pub mod filter;
