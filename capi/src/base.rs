@@ -170,12 +170,30 @@ fn wrap(base: EventBase) -> *mut CBase {
     p
 }
 
+/// rvent's base for `cfg`. `EVENT_NOEPOLL` asks for libevent's `poll`
+/// backend, which rvent does not have (issue 13 item 4): rather than
+/// refuse to make a base — a program that sets it, as tmux does, would
+/// then run without one — the shim uses epoll anyway (rvent with
+/// [`BaseFlags::IGNORE_ENV`]). Descriptors epoll refuses (regular files,
+/// `/dev/null`) still fail at `event_add`; see the README.
+fn new_base(cfg: Option<&Config>) -> rvent::Result<EventBase> {
+    let default = Config::new();
+    let cfg = cfg.unwrap_or(&default);
+    match EventBase::with_config(cfg) {
+        Err(rvent::Error::NoBackend) if std::env::var_os("EVENT_NOEPOLL").is_some() => {
+            let mut c = cfg.clone();
+            c.set_flag(BaseFlags::IGNORE_ENV);
+            EventBase::with_config(&c)
+        }
+        r => r,
+    }
+}
+
 /// `event_base_new`.
 #[unsafe(no_mangle)]
 pub extern "C" fn event_base_new() -> *mut CBase {
-    ffi(ptr::null_mut(), || match EventBase::new() {
-        Ok(b) => wrap(b),
-        Err(_) => ptr::null_mut(),
+    ffi(ptr::null_mut(), || {
+        new_base(None).map_or(ptr::null_mut(), wrap)
     })
 }
 
@@ -184,11 +202,7 @@ pub extern "C" fn event_base_new() -> *mut CBase {
 pub unsafe extern "C" fn event_base_new_with_config(cfg: *const Config) -> *mut CBase {
     ffi(ptr::null_mut(), || {
         // SAFETY: a config from event_config_new (caller's promise).
-        let r = match unsafe { cfg.as_ref() } {
-            Some(cfg) => EventBase::with_config(cfg),
-            None => EventBase::new(),
-        };
-        r.map_or(ptr::null_mut(), wrap)
+        new_base(unsafe { cfg.as_ref() }).map_or(ptr::null_mut(), wrap)
     })
 }
 
