@@ -170,18 +170,21 @@ fn wrap(base: EventBase) -> *mut CBase {
     p
 }
 
-/// rvent's base for `cfg`. `EVENT_NOEPOLL` asks for libevent's `poll`
-/// backend, which rvent does not have (issue 13 item 4): rather than
-/// refuse to make a base — a program that sets it, as tmux does, would
-/// then run without one — the shim uses epoll anyway (rvent with
-/// [`BaseFlags::IGNORE_ENV`]). Descriptors epoll refuses (regular files,
-/// `/dev/null`) still fail at `event_add`; see the README.
-fn new_base(cfg: Option<&Config>) -> rvent::Result<EventBase> {
-    let default = Config::new();
-    let cfg = cfg.unwrap_or(&default);
-    match EventBase::with_config(cfg) {
+/// `event_base_new` / `event_init`'s base. `EVENT_NOEPOLL` asks for
+/// libevent's `poll` backend, which rvent does not have (issue 13 item
+/// 4): rather than return no base — callers of the config-less
+/// constructors rarely check (tmux, which sets `EVENT_NOEPOLL`, ignores
+/// `event_init`'s result and would then run without a base) — the shim
+/// uses epoll anyway (rvent with [`BaseFlags::IGNORE_ENV`]).
+/// `event_base_new_with_config` keeps the environment's word: a program
+/// that configures its base sees that the method it avoided is the only
+/// one (libevent's regress `main/base_environ` checks exactly that).
+/// Descriptors epoll refuses (regular files, `/dev/null`) still fail at
+/// `event_add`; see the README.
+fn new_default_base() -> rvent::Result<EventBase> {
+    match EventBase::new() {
         Err(rvent::Error::NoBackend) if std::env::var_os("EVENT_NOEPOLL").is_some() => {
-            let mut c = cfg.clone();
+            let mut c = Config::new();
             c.set_flag(BaseFlags::IGNORE_ENV);
             EventBase::with_config(&c)
         }
@@ -193,16 +196,20 @@ fn new_base(cfg: Option<&Config>) -> rvent::Result<EventBase> {
 #[unsafe(no_mangle)]
 pub extern "C" fn event_base_new() -> *mut CBase {
     ffi(ptr::null_mut(), || {
-        new_base(None).map_or(ptr::null_mut(), wrap)
+        new_default_base().map_or(ptr::null_mut(), wrap)
     })
 }
 
-/// `event_base_new_with_config` (NULL: the defaults).
+/// `event_base_new_with_config` (NULL: the defaults, as `event_base_new`).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn event_base_new_with_config(cfg: *const Config) -> *mut CBase {
     ffi(ptr::null_mut(), || {
         // SAFETY: a config from event_config_new (caller's promise).
-        new_base(unsafe { cfg.as_ref() }).map_or(ptr::null_mut(), wrap)
+        match unsafe { cfg.as_ref() } {
+            Some(cfg) => EventBase::with_config(cfg),
+            None => new_default_base(),
+        }
+        .map_or(ptr::null_mut(), wrap)
     })
 }
 
