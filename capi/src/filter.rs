@@ -7,7 +7,7 @@
 //! those sides (the underlying's input and the filter's input, or the
 //! filter's output and the underlying's output), and for the duration of
 //! the call each of those C pointers reaches the buffer rvent lent
-//! ([`crate::buffer::lend`]) — so `evbuffer_*` on them, and a
+//! (`crate::buffer::lend`) — so `evbuffer_*` on them, and a
 //! `bufferevent_write` to the filter from inside its output filter, work
 //! as in libevent. The filter holds a reference on the underlying's
 //! record (`bufferevent_get_underlying` hands back the caller's pointer);

@@ -8,7 +8,7 @@
 //!
 //! # The rules every export keeps
 //! - **No panic crosses into C.** Every function body runs under
-//!   [`ffi`], which turns a panic (rvent's debug mode reports misuse by
+//!   `ffi`, which turns a panic (rvent's debug mode reports misuse by
 //!   panicking) into the function's failure value, as libevent returns -1
 //!   or NULL for bad input.
 //! - **One `&mut EventBase` at a time.** While a callback runs, rvent holds
