@@ -9,7 +9,9 @@
 #   3. libevent's samples hello-world, time-test, signal-test, event-read-fifo
 #      (sources from the crates.io package libevent-sys 0.4.0, which bundles
 #      libevent 2.1.12 unchanged; fetched with cargo) must print on rvent what
-#      they print on libevent (times and pids normalised).
+#      they print on libevent (times and pids normalised);
+#   4. Debian's tmux starts a server, runs commands in a detached session and
+#      exits cleanly on rvent (capi/tmux.sh).
 # Installs gcc and libevent-dev with apt-get when missing and run as root.
 # Usage: capi/test.sh [WORK_DIR]    (default: target/capi-test)
 set -eu
@@ -116,5 +118,9 @@ if [ -f "$SRC/sample/time-test.c" ]; then
 else
   echo "skip libevent samples: libevent-sys sources not reachable through cargo"
 fi
+# 4. A real program: Debian's tmux (capi/tmux.sh, bounded at 60 s).
+echo "== tmux"
+rc=0; "$HERE/tmux.sh" "$W/tmux" || rc=$?
+case $rc in 0) ;; 77) echo "skip tmux: not installed" ;; *) FAIL=1 ;; esac
 [ $FAIL = 0 ] && echo "capi/test.sh: all passed" || echo "capi/test.sh: FAILURES"
 exit $FAIL

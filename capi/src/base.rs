@@ -170,25 +170,46 @@ fn wrap(base: EventBase) -> *mut CBase {
     p
 }
 
+/// `event_base_new` / `event_init`'s base. `EVENT_NOEPOLL` asks for
+/// libevent's `poll` backend, which rvent does not have (issue 13 item
+/// 4): rather than return no base — callers of the config-less
+/// constructors rarely check (tmux, which sets `EVENT_NOEPOLL`, ignores
+/// `event_init`'s result and would then run without a base) — the shim
+/// uses epoll anyway (rvent with [`BaseFlags::IGNORE_ENV`]).
+/// `event_base_new_with_config` keeps the environment's word: a program
+/// that configures its base sees that the method it avoided is the only
+/// one (libevent's regress `main/base_environ` checks exactly that).
+/// Descriptors epoll refuses (regular files, `/dev/null`) still fail at
+/// `event_add`; see the README.
+fn new_default_base() -> rvent::Result<EventBase> {
+    match EventBase::new() {
+        Err(rvent::Error::NoBackend) if std::env::var_os("EVENT_NOEPOLL").is_some() => {
+            let mut c = Config::new();
+            c.set_flag(BaseFlags::IGNORE_ENV);
+            EventBase::with_config(&c)
+        }
+        r => r,
+    }
+}
+
 /// `event_base_new`.
 #[unsafe(no_mangle)]
 pub extern "C" fn event_base_new() -> *mut CBase {
-    ffi(ptr::null_mut(), || match EventBase::new() {
-        Ok(b) => wrap(b),
-        Err(_) => ptr::null_mut(),
+    ffi(ptr::null_mut(), || {
+        new_default_base().map_or(ptr::null_mut(), wrap)
     })
 }
 
-/// `event_base_new_with_config` (NULL: the defaults).
+/// `event_base_new_with_config` (NULL: the defaults, as `event_base_new`).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn event_base_new_with_config(cfg: *const Config) -> *mut CBase {
     ffi(ptr::null_mut(), || {
         // SAFETY: a config from event_config_new (caller's promise).
-        let r = match unsafe { cfg.as_ref() } {
+        match unsafe { cfg.as_ref() } {
             Some(cfg) => EventBase::with_config(cfg),
-            None => EventBase::new(),
-        };
-        r.map_or(ptr::null_mut(), wrap)
+            None => new_default_base(),
+        }
+        .map_or(ptr::null_mut(), wrap)
     })
 }
 
@@ -199,6 +220,12 @@ pub unsafe extern "C" fn event_base_new_with_config(cfg: *const Config) -> *mut 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn event_base_free(b: *mut CBase) {
     ffi((), || {
+        // NULL: the old API's current base, as libevent does.
+        let b = if b.is_null() {
+            crate::compat::current()
+        } else {
+            b
+        };
         if b.is_null() {
             return;
         }

@@ -35,22 +35,49 @@ pub enum CBuffer {
 /// [`with`] skips the thread-local lookup.
 static IN_CALLBACK: AtomicUsize = AtomicUsize::new(0);
 
+/// A buffer lent to a running C callback: its C pointer and the `&mut
+/// Evbuffer` rvent lent the Rust closure.
+type Lent = (*mut CBuffer, *mut Evbuffer);
+
+const NOT_LENT: Lent = (ptr::null_mut(), ptr::null_mut());
+
 thread_local! {
-    /// The buffer whose callback runs on this thread, and the `&mut
-    /// Evbuffer` rvent lent the callback.
-    static CURRENT: Cell<(*mut CBuffer, *mut Evbuffer)> =
-        const { Cell::new((ptr::null_mut(), ptr::null_mut())) };
+    /// The buffers lent to the callback running on this thread: one for a
+    /// buffer callback, two (source and destination) for a filter.
+    static CURRENT: Cell<[Lent; 2]> = const { Cell::new([NOT_LENT; 2]) };
 }
 
 /// Runs a C callback of `buf`, during which exports on `buf` reach `b`
 /// (rvent holds the buffer mutably while its callbacks run).
 pub(crate) fn enter_callback<R>(buf: *mut CBuffer, b: &mut Evbuffer, f: impl FnOnce() -> R) -> R {
-    let saved = CURRENT.with(|c| c.replace((buf, b)));
+    lend([(buf, b), NOT_LENT], f)
+}
+
+/// Runs a C callback during which exports on each of `lent`'s C buffers
+/// reach the `Evbuffer` paired with it (a filter's source and
+/// destination, which rvent takes out of their bufferevents while the
+/// filter runs).
+pub(crate) fn lend<R>(lent: [Lent; 2], f: impl FnOnce() -> R) -> R {
+    let saved = CURRENT.with(|c| c.replace(lent));
     IN_CALLBACK.fetch_add(1, Ordering::Relaxed);
     let r = f();
     IN_CALLBACK.fetch_sub(1, Ordering::Relaxed);
     CURRENT.with(|c| c.set(saved));
     r
+}
+
+/// The `Evbuffer` lent to the running callback as `buf`, if any.
+#[inline]
+fn lent(buf: *mut CBuffer) -> Option<*mut Evbuffer> {
+    if IN_CALLBACK.load(Ordering::Relaxed) == 0 || buf.is_null() {
+        return None;
+    }
+    CURRENT.with(|c| {
+        c.get()
+            .iter()
+            .find(|(cur, b)| *cur == buf && !b.is_null())
+            .map(|&(_, b)| b)
+    })
 }
 
 /// Runs `f` on the `Evbuffer` of `buf`; `fail` for null or a bufferevent
@@ -60,13 +87,10 @@ pub(crate) fn enter_callback<R>(buf: *mut CBuffer, b: &mut Evbuffer, f: impl FnO
 /// `buf` is null or a live `CBuffer`.
 #[inline]
 pub(crate) unsafe fn with<R>(buf: *mut CBuffer, fail: R, f: impl FnOnce(&mut Evbuffer) -> R) -> R {
-    if IN_CALLBACK.load(Ordering::Relaxed) != 0 {
-        let (cur, b) = CURRENT.with(Cell::get);
-        if cur == buf && !b.is_null() {
-            // SAFETY: the reference rvent lent the running callback, from
-            // which this call descends.
-            return f(unsafe { &mut *b });
-        }
+    if let Some(b) = lent(buf) {
+        // SAFETY: the reference rvent lent the running callback, from
+        // which this call descends.
+        return f(unsafe { &mut *b });
     }
     // SAFETY: null or live (caller).
     match unsafe { buf.as_mut() } {
@@ -96,9 +120,16 @@ pub(crate) unsafe fn with2<R>(
     if dst.is_null() || src.is_null() || dst == src {
         return fail;
     }
-    // SAFETY: distinct live buffers (caller); an `Own` buffer is separate
+    // SAFETY: distinct live buffers (caller); an `Own` buffer, and a
+    // buffer lent to a filter (taken out of its bufferevent), are separate
     // memory from everything rvent's base holds.
     unsafe {
+        match (lent(dst), lent(src)) {
+            (Some(d), Some(s)) => return f(&mut *d, &mut *s),
+            (Some(d), None) => return with(src, fail, |s| f(&mut *d, s)),
+            (None, Some(s)) => return with(dst, fail, |d| f(d, &mut *s)),
+            (None, None) => {}
+        }
         match (&mut *dst, &mut *src) {
             (CBuffer::Own(d), _) => with(src, fail, |s| f(d, s)),
             (_, CBuffer::Own(s)) => with(dst, fail, |d| f(d, s)),

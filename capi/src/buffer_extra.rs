@@ -5,7 +5,7 @@
 //!
 //! A C callback on a buffer may call `evbuffer_*` on that same buffer
 //! while rvent holds it: the callback's `&mut Evbuffer` is recorded
-//! ([`crate::buffer::enter_callback`]) and every export reaches the
+//! (`crate::buffer::enter_callback`) and every export reaches the
 //! buffer through it, as exports reach a base through its callback's
 //! reference.
 

@@ -7,7 +7,7 @@ use std::ffi::c_void;
 
 /// A static C code may write (placed in `.data`, not `.rodata`).
 #[repr(transparent)]
-pub struct CData<T>(UnsafeCell<T>);
+pub struct CData<T>(pub(crate) UnsafeCell<T>);
 
 // SAFETY: the contents are only ever touched by C code, which synchronises
 // itself; Rust never reads them.

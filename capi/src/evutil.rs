@@ -318,6 +318,19 @@ pub extern "C" fn evthread_set_lock_callbacks(_cbs: *const c_void) -> c_int {
     0
 }
 
+/// `evthread_get_lock_callbacks`: the (never called) lock functions
+/// programs may copy.
+#[unsafe(no_mangle)]
+pub extern "C" fn evthread_get_lock_callbacks() -> *mut c_void {
+    crate::data::evthread_lock_fns_.0.get().cast()
+}
+
+/// `evthread_get_condition_callbacks`.
+#[unsafe(no_mangle)]
+pub extern "C" fn evthread_get_condition_callbacks() -> *mut c_void {
+    crate::data::evthread_cond_fns_.0.get().cast()
+}
+
 /// `evthread_set_condition_callbacks`.
 #[unsafe(no_mangle)]
 pub extern "C" fn evthread_set_condition_callbacks(_cbs: *const c_void) -> c_int {

@@ -8,7 +8,7 @@
 //!
 //! # The rules every export keeps
 //! - **No panic crosses into C.** Every function body runs under
-//!   [`ffi`], which turns a panic (rvent's debug mode reports misuse by
+//!   `ffi`, which turns a panic (rvent's debug mode reports misuse by
 //!   panicking) into the function's failure value, as libevent returns -1
 //!   or NULL for bad input.
 //! - **One `&mut EventBase` at a time.** While a callback runs, rvent holds
@@ -37,11 +37,15 @@ pub mod buffer_extra;
 pub mod bufferevent;
 pub mod compat;
 pub mod data;
+pub mod deferred;
 pub mod event;
 pub mod evutil;
+pub mod filter;
 pub mod listener;
 pub mod log;
 pub mod mem;
+pub mod pair;
+pub mod ratelimit;
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
