@@ -29,8 +29,7 @@ use std::time::Duration;
 
 use libtest_mimic::Failed;
 use rvent::{Error, Ev, Event, EventBase, LoopFlags, MEM_ALIGN, MemFunctions};
-use util::hooks::{CountingGlobal, HEADER, HOOKS, calls, global_allocs, header_layout, held,
-    Held};
+use util::hooks::{CountingGlobal, HEADER, HOOKS, Held, calls, global_allocs, header_layout, held};
 use util::{TestResult, check, pair, rerun_self, run_serially, trials};
 
 const CHILD_ENV: &str = "RVENT_MEM_CHILD";
@@ -67,6 +66,7 @@ fn main() {
         converted_apis_make_no_global_allocations,
         converted_apis_fail_with_alloc_and_leak_nothing,
         log_messages_make_no_global_allocations,
+        coverage_scenario_makes_no_global_allocations,
         bufferevent_settings_make_no_global_allocations,
         bufferevent_settings_fail_with_alloc_and_leak_nothing,
     ]);
@@ -1506,6 +1506,48 @@ fn log_messages_make_no_global_allocations() -> TestResult {
     check(
         g1 == g0,
         format!("{} global allocations while logging", g1 - g0),
+    )
+}
+
+/// Issue 11's coverage scenario (tests/util/coverage.rs: every public
+/// API), with the counting hooks: no global allocation by rvent on any
+/// thread (the lookup thread included; the test's own thread is set
+/// aside), the hooks see the allocations, and everything is given back
+/// once the bases are dropped.
+fn coverage_scenario_makes_no_global_allocations() -> TestResult {
+    use util::coverage;
+    let fx = coverage::Fixture::new()?;
+    let start = held();
+    coverage::reset();
+    coverage::run_all(&fx)?; // warm-up: lazy statics, thread-locals
+    let (bases0, c0) = (coverage::bases_made(), calls());
+    let (r, globals) = util::hooks::count_global(|| coverage::run_all(&fx));
+    let (bases, c1) = (coverage::bases_made() - bases0, calls());
+    r?;
+    check(
+        coverage::reported() == 0 && coverage::unexpected().is_none(),
+        format!(
+            "failures: {} reported, unexpected {:?}",
+            coverage::reported(),
+            coverage::unexpected()
+        ),
+    )?;
+    check(c1 > c0, "the hooks saw the scenario allocate")?;
+    // mio's debug builds keep an `Arc<AtomicBool>` per poller (a check
+    // that a poller has one waker); `reinit` makes a second poller.
+    let mio = if cfg!(debug_assertions) { bases + 1 } else { 0 };
+    check(
+        globals == mio,
+        format!("{globals} global allocations by the scenario (mio's own: {mio})"),
+    )?;
+    // The lookup thread gives its share back when it ends.
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while held() != start && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    check(
+        held() == start,
+        format!("all given back: {start:?} -> {:?}", held()),
     )
 }
 
