@@ -46,9 +46,12 @@ impl Bufferevent {
     ///
     /// # Errors
     /// [`Error::StaleBufferevent`]; [`Error::Io`] if the socket cannot be
-    /// watched.
+    /// watched; [`Error::Alloc`] if the timer heap cannot make room for the
+    /// timeout timers, nothing changed.
     #[doc(alias = "bufferevent_enable")]
     pub fn enable<X: BevHost>(self, base: &mut EventBase<X>, what: Ev) -> Result<()> {
+        // Restarting the timeout timers below must not fail half-way.
+        timeouts::reserve(base, self)?;
         let r = self.rec_mut(base)?;
         r.enabled |= what & (Ev::READ | Ev::WRITE);
         r.check_high_watermark();

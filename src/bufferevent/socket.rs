@@ -408,7 +408,7 @@ fn resolved<X: BevHost>(
             Err(e) => {
                 if let Some(r) = base.ext.bevs_mut().get_mut(h) {
                     r.error = match &e {
-                        Error::Io(e) => e.raw_os_error().unwrap_or(libc::EIO),
+                        Error::Io(e) => errno_of(e),
                         Error::Alloc => libc::ENOMEM,
                         _ => libc::EINVAL,
                     };
@@ -547,11 +547,24 @@ fn stop<X: BevHost>(base: &mut EventBase<X>, h: Bufferevent, dir: Option<Ev>, wh
     fire_event(base, h, what, false);
 }
 
+/// The errno a failed read or write leaves in
+/// [`socket_error`](Bufferevent::socket_error): the system's, `ENOMEM`
+/// for a chain the memory functions could not give (`OutOfMemory`, no
+/// errno), else `EIO`.
+fn errno_of(e: &io::Error) -> i32 {
+    match e.raw_os_error() {
+        Some(n) => n,
+        None if e.kind() == io::ErrorKind::OutOfMemory => libc::ENOMEM,
+        None => libc::EIO,
+    }
+}
+
 /// Watching the fd failed (closed under us, say): an error event.
 fn io_failed<X: BevHost>(base: &mut EventBase<X>, h: Bufferevent, e: Error) {
     if let Some(r) = base.ext.bevs_mut().get_mut(h) {
         r.error = match &e {
-            Error::Io(e) => e.raw_os_error().unwrap_or(libc::EIO),
+            Error::Io(e) => errno_of(e),
+            Error::Alloc => libc::ENOMEM,
             _ => libc::EIO,
         };
         r.enabled = Ev::empty();
@@ -614,7 +627,7 @@ fn try_write<X: BevHost>(base: &mut EventBase<X>, h: Bufferevent) {
         }
         Err(e) if is_retriable(&e) => {}
         Err(e) => {
-            r.error = e.raw_os_error().unwrap_or(libc::EIO);
+            r.error = errno_of(&e);
             stop(
                 base,
                 h,
@@ -712,7 +725,7 @@ fn on_read<X: BevHost>(base: &mut EventBase<X>, h: Bufferevent, what: Ev) {
         }
         Err(e) if is_retriable(&e) => return,
         Err(e) => {
-            r.error = e.raw_os_error().unwrap_or(libc::EIO);
+            r.error = errno_of(&e);
             stop(base, h, Some(Ev::READ), BevEvent::READING | BevEvent::ERROR);
             return;
         }

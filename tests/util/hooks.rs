@@ -47,6 +47,9 @@ pub struct CountingHooks {
     failed: AtomicBool,
 }
 
+/// Print where the armed failure strikes (a test's debugging aid).
+pub static TRACE_FAILURE: AtomicBool = AtomicBool::new(false);
+
 thread_local! {
     /// This thread armed the failure injection.
     static ARMED_HERE: Cell<bool> = const { Cell::new(false) };
@@ -82,6 +85,9 @@ impl CountingHooks {
         }
         let n = self.allocs_since_armed.fetch_add(1, SeqCst) + 1;
         if n == at || (n > at && self.fail_after.load(SeqCst)) {
+            if n == at && TRACE_FAILURE.load(SeqCst) {
+                eprintln!("{}", std::backtrace::Backtrace::force_capture());
+            }
             self.failed.store(true, SeqCst);
             return true;
         }
