@@ -37,6 +37,7 @@ fn main() {
         every_allocation_fails_cleanly,
         enable_that_cannot_start_a_timeout_changes_nothing,
         a_read_without_memory_reports_enomem,
+        set_timeouts_that_cannot_arm_changes_nothing,
     ]);
 }
 
@@ -197,27 +198,35 @@ fn every_allocation_fails_cleanly() -> TestResult {
 /// `enable` restarts the timeout timers of a bufferevent without an fd;
 /// it used to drop the timer heap's allocation failure (`Ok`, the
 /// direction enabled, its timeout never armed). Now the heap's room is
-/// made first: `Err(Alloc)`, nothing changed.
+/// made first: `Err(Alloc)`, nothing changed. Plain timers fill the heap
+/// to its capacity first (one more each round until the enable needs the
+/// heap to grow).
 fn enable_that_cannot_start_a_timeout_changes_nothing() -> TestResult {
-    use rvent::{BevOptions, Bufferevent, Ev, EventBase};
-    let mut base = EventBase::new()?;
-    let bev = Bufferevent::socket(&mut base, None, BevOptions::empty())?;
-    bev.disable(&mut base, Ev::READ | Ev::WRITE)?;
-    let t = Some(Duration::from_secs(5));
-    bev.set_timeouts(&mut base, t, t)?;
-    HOOKS.arm_from(1);
-    let r = bev.enable(&mut base, Ev::READ | Ev::WRITE);
-    let injected = HOOKS.disarm();
-    check(injected, "enabling needed the timer heap to grow")?;
-    check(matches!(r, Err(Error::Alloc)), format!("enable gave {r:?}"))?;
-    check(
-        bev.enabled(&base)?.is_empty(),
-        "the failed enable left a direction enabled",
-    )?;
-    bev.enable(&mut base, Ev::READ | Ev::WRITE)?;
-    check(bev.enabled(&base)? == Ev::READ | Ev::WRITE, "enabled after")?;
-    bev.free(&mut base)?;
-    Ok(())
+    use rvent::{BevOptions, Bufferevent, Ev, Event, EventBase};
+    for fill in 0..256 {
+        let mut base = EventBase::new()?;
+        let bev = Bufferevent::socket(&mut base, None, BevOptions::empty())?;
+        bev.disable(&mut base, Ev::READ | Ev::WRITE)?;
+        let t = Some(Duration::from_secs(5));
+        bev.set_timeouts(&mut base, t, t)?;
+        for _ in 0..fill {
+            Event::timer(&mut base, |_, _, _, _| {})?.add(&mut base, t)?;
+        }
+        HOOKS.arm_from(1);
+        let r = bev.enable(&mut base, Ev::READ | Ev::WRITE);
+        if !HOOKS.disarm() {
+            r?; // the heap had room: fill it further
+            continue;
+        }
+        check(matches!(r, Err(Error::Alloc)), format!("enable gave {r:?}"))?;
+        check(
+            bev.enabled(&base)?.is_empty(),
+            "the failed enable left a direction enabled",
+        )?;
+        bev.enable(&mut base, Ev::READ | Ev::WRITE)?;
+        return check(bev.enabled(&base)? == Ev::READ | Ev::WRITE, "enabled after");
+    }
+    Err("enable never needed the timer heap to grow".into())
 }
 
 /// A socket read that cannot get a chain reports `ERROR` with `ENOMEM`
@@ -253,6 +262,47 @@ fn a_read_without_memory_reports_enomem() -> TestResult {
         errno.get() == Some(Some(libc::ENOMEM)),
         format!("socket_error after a failed read: {:?}", errno.get()),
     )?;
+    bev.free(&mut base)?;
+    Ok(())
+}
+
+/// `set_timeouts` on a socket bufferevent used to store the new timeouts
+/// before re-adding its events with them, so a timer heap that could not
+/// grow gave `Err(Alloc)` with the timeouts changed (the next re-arm used
+/// them). Now the heap's room comes first: nothing changed.
+fn set_timeouts_that_cannot_arm_changes_nothing() -> TestResult {
+    use rvent::{BevEvent, BevOptions, Bufferevent, Ev, EventBase, LoopFlags};
+    use std::cell::Cell;
+    use std::rc::Rc;
+    let mut base = EventBase::new()?;
+    let (a, _b) = std::os::unix::net::UnixStream::pair()?;
+    let bev = Bufferevent::from_stream(&mut base, a, BevOptions::CLOSE_ON_FREE)?;
+    let timeouts = Rc::new(Cell::new(0));
+    let seen = Rc::clone(&timeouts);
+    bev.set_event_callback(&mut base, move |_, _, what| {
+        if what.contains(BevEvent::TIMEOUT) {
+            seen.set(seen.get() + 1);
+        }
+    })?;
+    bev.set_watermark(&mut base, Ev::READ, 0, 1 << 20)?; // the cold block
+    bev.enable(&mut base, Ev::READ)?;
+    HOOKS.arm_from(1);
+    let r = bev.set_timeouts(&mut base, Some(Duration::from_millis(1)), None);
+    let injected = HOOKS.disarm();
+    check(injected, "arming the timeout needed the timer heap to grow")?;
+    check(
+        matches!(r, Err(Error::Alloc)),
+        format!("set_timeouts gave {r:?}"),
+    )?;
+    // A re-arm must not find the refused 1 ms timeout.
+    bev.disable(&mut base, Ev::READ)?;
+    bev.enable(&mut base, Ev::READ)?;
+    let until = Instant::now() + Duration::from_millis(20);
+    while Instant::now() < until {
+        base.run(LoopFlags::NONBLOCK)?;
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    check(timeouts.get() == 0, "the refused timeout fired")?;
     bev.free(&mut base)?;
     Ok(())
 }
