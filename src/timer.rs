@@ -70,6 +70,15 @@ impl TimerHeap {
         mem::reserve(&mut self.v, 1)
     }
 
+    /// Reserves room for `n` more entries, so `n` following `push`es
+    /// cannot fail.
+    pub fn reserve(&mut self, n: usize) -> crate::error::Result<()> {
+        if self.v.capacity() - self.v.len() >= n {
+            return Ok(());
+        }
+        mem::reserve(&mut self.v, n)
+    }
+
     /// Inserts; call `reserve_one` first when failure must leave no trace.
     pub fn push(&mut self, e: HeapEntry, pos: &mut impl FnMut(u32, u32)) {
         self.v.push(e);

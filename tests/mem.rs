@@ -17,7 +17,7 @@
 
 mod util;
 
-use std::alloc::{GlobalAlloc, Layout, System};
+use std::alloc::{GlobalAlloc, System};
 use std::cell::Cell;
 use std::io::{Read, Write};
 use std::os::fd::AsRawFd;
@@ -29,6 +29,7 @@ use std::time::Duration;
 
 use libtest_mimic::Failed;
 use rvent::{Error, Ev, Event, EventBase, LoopFlags, MEM_ALIGN, MemFunctions};
+use util::hooks::{CountingGlobal, HEADER, HOOKS, Held, calls, global_allocs, header_layout, held};
 use util::{TestResult, check, pair, rerun_self, run_serially, trials};
 
 const CHILD_ENV: &str = "RVENT_MEM_CHILD";
@@ -65,6 +66,7 @@ fn main() {
         converted_apis_make_no_global_allocations,
         converted_apis_fail_with_alloc_and_leak_nothing,
         log_messages_make_no_global_allocations,
+        coverage_scenario_makes_no_global_allocations,
         bufferevent_settings_make_no_global_allocations,
         bufferevent_settings_fail_with_alloc_and_leak_nothing,
         budget_refuses_adds_through_borrowed_buffers,
@@ -74,241 +76,11 @@ fn main() {
     ]);
 }
 
-// ---------------------------------------------------------------------------
-// Counting hooks: the chapter's size-header allocator over `System`, with
-// counters, a contract checker and an injectable failure.
-
-/// Header before each block: the requested size, padded to `MEM_ALIGN`.
-const HEADER: usize = MEM_ALIGN;
-
-struct CountingHooks {
-    /// malloc + realloc + free calls.
-    calls: AtomicUsize,
-    mallocs: AtomicUsize,
-    reallocs: AtomicUsize,
-    frees: AtomicUsize,
-    live_blocks: AtomicUsize,
-    live_bytes: AtomicUsize,
-    /// Calls the chapter says rvent never makes: malloc(0), free(null),
-    /// realloc(null, n), realloc(p, 0).
-    violations: AtomicUsize,
-    /// Blocks returned that were not `MEM_ALIGN`-aligned.
-    misaligned: AtomicUsize,
-    /// Fail the allocation (malloc or realloc) with this 1-based number,
-    /// counted from when it was armed; 0 = never.
-    fail_at: AtomicUsize,
-    allocs_since_armed: AtomicUsize,
-    failed: AtomicBool,
-}
-
-thread_local! {
-    /// This thread armed the failure injection.
-    static ARMED_HERE: Cell<bool> = const { Cell::new(false) };
-}
-
-static HOOKS: CountingHooks = CountingHooks {
-    calls: AtomicUsize::new(0),
-    mallocs: AtomicUsize::new(0),
-    reallocs: AtomicUsize::new(0),
-    frees: AtomicUsize::new(0),
-    live_blocks: AtomicUsize::new(0),
-    live_bytes: AtomicUsize::new(0),
-    violations: AtomicUsize::new(0),
-    misaligned: AtomicUsize::new(0),
-    fail_at: AtomicUsize::new(0),
-    allocs_since_armed: AtomicUsize::new(0),
-    failed: AtomicBool::new(false),
-};
-
-fn header_layout(size: usize) -> Option<Layout> {
-    Layout::from_size_align(size.checked_add(HEADER)?, MEM_ALIGN).ok()
-}
-
-impl CountingHooks {
-    /// True if this allocation must fail.
-    fn inject_failure(&self) -> bool {
-        let at = self.fail_at.load(SeqCst);
-        // Only the arming thread's allocations count (a lookup thread's
-        // do not: their failure shows as a lookup timeout, 30 s later).
-        if at == 0 || !ARMED_HERE.try_with(Cell::get).unwrap_or(false) {
-            return false;
-        }
-        let n = self.allocs_since_armed.fetch_add(1, SeqCst) + 1;
-        if n == at {
-            self.failed.store(true, SeqCst);
-            return true;
-        }
-        false
-    }
-
-    fn arm(&self, k: usize) {
-        ARMED_HERE.with(|a| a.set(true));
-        self.allocs_since_armed.store(0, SeqCst);
-        self.failed.store(false, SeqCst);
-        self.fail_at.store(k, SeqCst);
-    }
-
-    fn disarm(&self) -> bool {
-        self.fail_at.store(0, SeqCst);
-        ARMED_HERE.with(|a| a.set(false));
-        self.failed.load(SeqCst)
-    }
-
-    fn note_block(&self, p: *mut u8) {
-        if !(p as usize).is_multiple_of(MEM_ALIGN) {
-            self.misaligned.fetch_add(1, SeqCst);
-        }
-    }
-}
-
-// SAFETY: blocks come from `System` with `MEM_ALIGN` alignment and a
-// `MEM_ALIGN`-sized header, so user pointers keep that alignment; realloc
-// follows the null / zero rules; sizes are checked; atomics make the hooks
-// thread-safe.
-unsafe impl MemFunctions for CountingHooks {
-    fn malloc(&self, size: usize) -> *mut u8 {
-        self.calls.fetch_add(1, SeqCst);
-        self.mallocs.fetch_add(1, SeqCst);
-        if size == 0 {
-            self.violations.fetch_add(1, SeqCst);
-        }
-        if self.inject_failure() {
-            return ptr::null_mut();
-        }
-        let Some(layout) = header_layout(size) else {
-            return ptr::null_mut();
-        };
-        // SAFETY: non-zero size.
-        let block = unsafe { System.alloc(layout) };
-        if block.is_null() {
-            return block;
-        }
-        self.live_blocks.fetch_add(1, SeqCst);
-        self.live_bytes.fetch_add(size, SeqCst);
-        // SAFETY: `block` has room for the header and is aligned for usize.
-        let p = unsafe {
-            block.cast::<usize>().write(size);
-            block.add(HEADER)
-        };
-        self.note_block(p);
-        p
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, size: usize) -> *mut u8 {
-        if ptr.is_null() || size == 0 {
-            // Legal per the contract, but rvent promised never to do it.
-            self.violations.fetch_add(1, SeqCst);
-            if ptr.is_null() {
-                return self.malloc(size);
-            }
-            // SAFETY: forwarded precondition.
-            unsafe { self.free(ptr) };
-            return ptr::null_mut();
-        }
-        self.calls.fetch_add(1, SeqCst);
-        self.reallocs.fetch_add(1, SeqCst);
-        if self.inject_failure() {
-            return ptr::null_mut();
-        }
-        let Some(new) = header_layout(size) else {
-            return ptr::null_mut();
-        };
-        // SAFETY: `ptr` came from `malloc`/`realloc` above: the header is
-        // `HEADER` bytes before it.
-        let (block, old) = unsafe {
-            let block = ptr.sub(HEADER);
-            (block, block.cast::<usize>().read())
-        };
-        let old_layout = header_layout(old).expect("recorded size");
-        // SAFETY: `block` was allocated by `System` with `old_layout`.
-        let block = unsafe { System.realloc(block, old_layout, new.size()) };
-        if block.is_null() {
-            return block;
-        }
-        self.live_bytes.fetch_add(size, SeqCst);
-        self.live_bytes.fetch_sub(old, SeqCst);
-        // SAFETY: as in `malloc`.
-        let p = unsafe {
-            block.cast::<usize>().write(size);
-            block.add(HEADER)
-        };
-        self.note_block(p);
-        p
-    }
-
-    unsafe fn free(&self, ptr: *mut u8) {
-        self.calls.fetch_add(1, SeqCst);
-        self.frees.fetch_add(1, SeqCst);
-        if ptr.is_null() {
-            self.violations.fetch_add(1, SeqCst);
-            return;
-        }
-        // SAFETY: `ptr` came from `malloc`/`realloc` above.
-        unsafe {
-            let block = ptr.sub(HEADER);
-            let size = block.cast::<usize>().read();
-            self.live_blocks.fetch_sub(1, SeqCst);
-            self.live_bytes.fetch_sub(size, SeqCst);
-            System.dealloc(block, header_layout(size).expect("recorded size"));
-        }
-    }
-}
-
-/// What the hooks hold now.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct Held {
-    blocks: usize,
-    bytes: usize,
-}
-
-fn held() -> Held {
-    Held {
-        blocks: HOOKS.live_blocks.load(SeqCst),
-        bytes: HOOKS.live_bytes.load(SeqCst),
-    }
-}
-
-fn calls() -> usize {
-    HOOKS.calls.load(SeqCst)
-}
-
-// ---------------------------------------------------------------------------
-// A global allocator that counts this thread's allocations, to show the
-// event core does not use it.
-
-struct CountingGlobal;
-
-thread_local! {
-    static GLOBAL_ALLOCS: Cell<usize> = const { Cell::new(0) };
-}
-
-// SAFETY: forwards to `System`; the thread-local counter is const-initialised
-// and has no destructor, so touching it never allocates or re-enters.
-unsafe impl GlobalAlloc for CountingGlobal {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let _ = GLOBAL_ALLOCS.try_with(|c| c.set(c.get() + 1));
-        // SAFETY: forwarded precondition.
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: forwarded precondition.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        let _ = GLOBAL_ALLOCS.try_with(|c| c.set(c.get() + 1));
-        // SAFETY: forwarded precondition.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
+// The counting hooks (`HOOKS`) and global allocator live in
+// `util::hooks`, shared with tests/alloc_faults.rs.
 
 #[global_allocator]
 static GLOBAL: CountingGlobal = CountingGlobal;
-
-fn global_allocs() -> usize {
-    GLOBAL_ALLOCS.with(Cell::get)
-}
 
 // ---------------------------------------------------------------------------
 // Helpers
@@ -1745,6 +1517,48 @@ fn log_messages_make_no_global_allocations() -> TestResult {
     check(
         g1 == g0,
         format!("{} global allocations while logging", g1 - g0),
+    )
+}
+
+/// Issue 11's coverage scenario (tests/util/coverage.rs: every public
+/// API), with the counting hooks: no global allocation by rvent on any
+/// thread (the lookup thread included; the test's own thread is set
+/// aside), the hooks see the allocations, and everything is given back
+/// once the bases are dropped.
+fn coverage_scenario_makes_no_global_allocations() -> TestResult {
+    use util::coverage;
+    let fx = coverage::Fixture::new()?;
+    let start = held();
+    coverage::reset();
+    coverage::run_all(&fx)?; // warm-up: lazy statics, thread-locals
+    let (bases0, c0) = (coverage::bases_made(), calls());
+    let (r, globals) = util::hooks::count_global(|| coverage::run_all(&fx));
+    let (bases, c1) = (coverage::bases_made() - bases0, calls());
+    r?;
+    check(
+        coverage::reported() == 0 && coverage::unexpected().is_none(),
+        format!(
+            "failures: {} reported, unexpected {:?}",
+            coverage::reported(),
+            coverage::unexpected()
+        ),
+    )?;
+    check(c1 > c0, "the hooks saw the scenario allocate")?;
+    // mio's debug builds keep an `Arc<AtomicBool>` per poller (a check
+    // that a poller has one waker); `reinit` makes a second poller.
+    let mio = if cfg!(debug_assertions) { bases + 1 } else { 0 };
+    check(
+        globals == mio,
+        format!("{globals} global allocations by the scenario (mio's own: {mio})"),
+    )?;
+    // The lookup thread gives its share back when it ends.
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while held() != start && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    check(
+        held() == start,
+        format!("all given back: {start:?} -> {:?}", held()),
     )
 }
 

@@ -46,9 +46,12 @@ impl Bufferevent {
     ///
     /// # Errors
     /// [`Error::StaleBufferevent`]; [`Error::Io`] if the socket cannot be
-    /// watched.
+    /// watched; [`Error::Alloc`] if the timer heap cannot make room for the
+    /// timeout timers, nothing changed.
     #[doc(alias = "bufferevent_enable")]
     pub fn enable<X: BevHost>(self, base: &mut EventBase<X>, what: Ev) -> Result<()> {
+        // Restarting the timeout timers below must not fail half-way.
+        timeouts::reserve(base, self)?;
         let r = self.rec_mut(base)?;
         r.enabled |= what & (Ev::READ | Ev::WRITE);
         r.check_high_watermark();
@@ -240,8 +243,9 @@ impl Bufferevent {
     ///
     /// # Errors
     /// [`Error::StaleBufferevent`]; [`Error::Alloc`] (the first timeout
-    /// takes a block for the bufferevent's rarely used settings, and a
-    /// bufferevent without a socket two timers), nothing changed.
+    /// takes a block for the bufferevent's rarely used settings, a
+    /// bufferevent without a socket two timers, and arming them room in
+    /// the timer heap), nothing changed.
     #[doc(alias = "bufferevent_set_timeouts")]
     pub fn set_timeouts<X: BevHost>(
         self,
@@ -253,7 +257,13 @@ impl Bufferevent {
         if read.is_none() && write.is_none() && r.cold.is_none() {
             return Ok(());
         }
-        let c = r.cold_mut()?;
+        r.cold_mut()?;
+        // Arming the new timeouts takes at most two timer-heap entries:
+        // room first, so that nothing below fails half-way.
+        if read.is_some() || write.is_some() {
+            base.heap.reserve(2)?;
+        }
+        let c = self.rec_mut(base)?.cold_mut()?;
         let old = (c.timeout_read, c.timeout_write);
         c.timeout_read = read;
         c.timeout_write = write;

@@ -84,7 +84,8 @@ impl AsRef<str> for DnsError {
 /// failed lookup's block then stays with the bufferevent as its
 /// [`DnsError`].
 pub(crate) struct DnsAnswer {
-    /// The host name's bytes (a copy of the caller's `&str`).
+    /// The host name's bytes (a copy of the caller's `&str`), with a
+    /// NUL at the end.
     pub(crate) host: MemVec<u8>,
     pub(crate) port: u16,
     pub(crate) slot: Mutex<DnsSlot>,
@@ -103,9 +104,9 @@ pub(crate) struct DnsSlot {
 }
 
 impl DnsAnswer {
-    /// The host name (valid UTF-8: copied from a `&str`).
-    pub(crate) fn host(&self) -> &str {
-        std::str::from_utf8(&self.host).unwrap_or_default()
+    /// The host name for `getaddrinfo`; `None` if it holds a NUL byte.
+    pub(crate) fn host_cstr(&self) -> Option<&std::ffi::CStr> {
+        std::ffi::CStr::from_bytes_with_nul(&self.host).ok()
     }
 
     /// The slot, even if a thread panicked holding it.

@@ -3,7 +3,7 @@
 //! from the write event only when the kernel's buffer was full).
 
 use std::io;
-use std::net::{SocketAddr, ToSocketAddrs};
+use std::net::SocketAddr;
 use std::os::fd::{AsRawFd, IntoRawFd, OwnedFd, RawFd};
 use std::sync::Mutex;
 use std::time::Duration;
@@ -21,6 +21,7 @@ use crate::ev::Ev;
 use crate::handle::Event;
 use crate::mem::{self, MemArc};
 use crate::sys::socket as syscall;
+use crate::sys::{resolve, thread};
 
 /// How long a host-name lookup may take before the connect fails.
 const RESOLVE_TIMEOUT: Duration = Duration::from_secs(30);
@@ -262,9 +263,11 @@ impl Bufferevent {
     /// What rvent keeps for the lookup — the host name's copy, the answer
     /// and the error text — is allocated here, from the memory functions,
     /// so that the answer arriving in the loop allocates nothing. The
-    /// helper thread is std's (`std::thread::spawn`: its own bookkeeping
-    /// comes from Rust's global allocator), and so is whatever the
-    /// system's resolver allocates on it.
+    /// helper thread is started with `pthread_create`, its closure in a
+    /// block from the memory functions: the lookup takes nothing from
+    /// Rust's global allocator. `getaddrinfo` allocates its answer list
+    /// with the C library's `malloc` on that thread — libc's memory, freed
+    /// before the thread ends, never a block rvent holds.
     ///
     /// # Errors
     /// [`Error::StaleBufferevent`]; [`Error::Alloc`]; [`Error::Io`] if the
@@ -278,8 +281,10 @@ impl Bufferevent {
     ) -> Result<()> {
         self.rec(base)?;
         let mut name = mem::vec();
-        mem::reserve(&mut name, host.len())?;
+        // NUL-terminated for getaddrinfo.
+        mem::reserve(&mut name, host.len() + 1)?;
         name.extend_from_slice(host.as_bytes());
+        name.push(0);
         let answer = MemArc::try_new(DnsAnswer {
             host: name,
             port,
@@ -300,15 +305,20 @@ impl Bufferevent {
             return Err(e);
         }
         let notifier = base.notifier();
-        let spawned = std::thread::Builder::new().spawn(move || {
-            let found = (answer.host(), answer.port).to_socket_addrs();
+        let spawned = thread::spawn_detached(move || {
+            let found = match answer.host_cstr() {
+                Some(host) => {
+                    resolve::lookup_host(host, answer.port).map_err(|e| DnsError::from_display(&e))
+                }
+                None => Err(DnsError::from_display(&"host name contains a NUL byte")),
+            };
             {
                 let mut a = answer.lock();
                 if !a.closed {
                     a.answered = true;
                     match found {
-                        Ok(mut addrs) => a.addr = addrs.next(),
-                        Err(e) => a.error = Some(DnsError::from_display(&e)),
+                        Ok(addr) => a.addr = addr,
+                        Err(e) => a.error = Some(e),
                     }
                 }
             }
@@ -318,7 +328,7 @@ impl Bufferevent {
         });
         if let Err(e) = spawned {
             let _ = ev.free(base);
-            return Err(Error::Io(e));
+            return Err(e);
         }
         Ok(())
     }
@@ -399,7 +409,7 @@ fn resolved<X: BevHost>(
             Err(e) => {
                 if let Some(r) = base.ext.bevs_mut().get_mut(h) {
                     r.error = match &e {
-                        Error::Io(e) => e.raw_os_error().unwrap_or(libc::EIO),
+                        Error::Io(e) => errno_of(e),
                         Error::Alloc => libc::ENOMEM,
                         _ => libc::EINVAL,
                     };
@@ -537,11 +547,24 @@ fn stop<X: BevHost>(base: &mut EventBase<X>, h: Bufferevent, dir: Option<Ev>, wh
     fire_event(base, h, what, false);
 }
 
+/// The errno a failed read or write leaves in
+/// [`socket_error`](Bufferevent::socket_error): the system's, `ENOMEM`
+/// for a chain the memory functions could not give (`OutOfMemory`, no
+/// errno), else `EIO`.
+fn errno_of(e: &io::Error) -> i32 {
+    match e.raw_os_error() {
+        Some(n) => n,
+        None if e.kind() == io::ErrorKind::OutOfMemory => libc::ENOMEM,
+        None => libc::EIO,
+    }
+}
+
 /// Watching the fd failed (closed under us, say): an error event.
 fn io_failed<X: BevHost>(base: &mut EventBase<X>, h: Bufferevent, e: Error) {
     if let Some(r) = base.ext.bevs_mut().get_mut(h) {
         r.error = match &e {
-            Error::Io(e) => e.raw_os_error().unwrap_or(libc::EIO),
+            Error::Io(e) => errno_of(e),
+            Error::Alloc => libc::ENOMEM,
             _ => libc::EIO,
         };
         r.enabled = Ev::empty();
@@ -604,7 +627,7 @@ fn try_write<X: BevHost>(base: &mut EventBase<X>, h: Bufferevent) {
         }
         Err(e) if is_retriable(&e) => {}
         Err(e) => {
-            r.error = e.raw_os_error().unwrap_or(libc::EIO);
+            r.error = errno_of(&e);
             stop(
                 base,
                 h,
@@ -717,10 +740,7 @@ fn on_read<X: BevHost>(base: &mut EventBase<X>, h: Bufferevent, what: Ev) {
             // base's budget has no room (`Config::set_max_memory`) — is
             // `ENOMEM`, as libevent's bufferevent_readcb after a failed
             // evbuffer_read.
-            r.error = match e.kind() {
-                io::ErrorKind::OutOfMemory => libc::ENOMEM,
-                _ => e.raw_os_error().unwrap_or(libc::EIO),
-            };
+            r.error = errno_of(&e);
             stop(base, h, Some(Ev::READ), BevEvent::READING | BevEvent::ERROR);
             return;
         }

@@ -168,6 +168,16 @@ pub(crate) fn restart_write<X: BevHost>(base: &mut EventBase<X>, h: Bufferevent)
     }
 }
 
+/// Makes room in the timer heap for both timers of `h` (if it has
+/// timers), so that [`on_enable`] cannot fail: `enable` calls it before it
+/// changes anything.
+pub(crate) fn reserve<X: BevHost>(base: &mut EventBase<X>, h: Bufferevent) -> Result<()> {
+    if h.rec(base)?.timers().is_some() {
+        base.heap.reserve(2)?;
+    }
+    Ok(())
+}
+
 /// `enable(what)`: restarts the enabled directions' timers, then starts
 /// or stops the timers to match (libevent restarts a direction's timeout
 /// when it is enabled).

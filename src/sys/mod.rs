@@ -8,6 +8,8 @@
 pub(crate) mod epoll;
 pub(crate) mod fd;
 pub(crate) mod io;
+pub(crate) mod resolve;
 pub(crate) mod signal;
 pub(crate) mod socket;
+pub(crate) mod thread;
 pub(crate) mod time;

@@ -1,11 +1,17 @@
 //! Helpers shared by the behaviour tests, one concept per file: socket
 //! pairs ([`sockets`]), recorders and probes for what callbacks did
 //! ([`record`]), timing checks and watchdogs ([`timing`]) and the plumbing
-//! of the `harness = false` binaries ([`trial`]). Each test binary
+//! of the `harness = false` binaries ([`trial`]); with the memory
+//! functions, counting and failing hooks ([`hooks`]) and the coverage
+//! scenario that exercises every public API ([`coverage`]). Each test binary
 //! includes this module with `mod util;` and uses only some of it, hence
 //! the blanket `dead_code` allowance.
 #![allow(dead_code)]
 
+#[cfg(feature = "mem-functions")]
+pub mod coverage;
+#[cfg(feature = "mem-functions")]
+pub mod hooks;
 pub mod record;
 pub mod sockets;
 pub mod timing;

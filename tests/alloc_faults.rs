@@ -1,0 +1,308 @@
+//! Fault injection at every allocation site (issue 11): the coverage
+//! scenario (tests/util/coverage.rs, every public API) runs once per
+//! section to learn how many allocations C the section makes, then for
+//! every N in 1..=C with the N-th allocation failing, and again with every
+//! allocation from the N-th on failing. Every run must end without a
+//! panic out of rvent (or an abort, which ends this process), with the
+//! failure visible — `Err(Alloc)` from a call, or recorded by the
+//! scenario where no call returns (a bufferevent's or listener's error
+//! event, an error inside a callback) — and, after teardown, with the
+//! memory functions holding what they held before and no descriptor left
+//! open.
+//!
+//! Sections are independent units (each makes its own base), so the
+//! runs stay short. Debug mode is on, so misuse that a half-done change
+//! would cause (a stale or foreign handle) panics and is caught here.
+//! Like tests/mem.rs this is a `harness = false` binary: the hooks are
+//! process-wide and installed first.
+
+mod util;
+
+use std::panic::{self, AssertUnwindSafe};
+use std::time::{Duration, Instant};
+
+use libtest_mimic::Failed;
+use rvent::Error;
+use util::coverage::{self, Fixture, SECTIONS, Section};
+use util::hooks::{CountingGlobal, HOOKS, Held, held};
+use util::{TestResult, check, run_serially, trials};
+
+#[global_allocator]
+static GLOBAL: CountingGlobal = CountingGlobal;
+
+fn main() {
+    rvent::install_mem_functions(&HOOKS).expect("hooks install first");
+    rvent::enable_debug_mode().expect("debug mode before any base");
+    run_serially(trials![
+        every_allocation_fails_cleanly,
+        enable_that_cannot_start_a_timeout_changes_nothing,
+        a_read_without_memory_reports_enomem,
+        set_timeouts_that_cannot_arm_changes_nothing,
+    ]);
+}
+
+/// How a run arms the hooks.
+#[derive(Clone, Copy, Debug)]
+enum Mode {
+    /// Count only.
+    Count,
+    /// Fail the N-th allocation.
+    Nth(usize),
+    /// Fail the N-th and every later allocation.
+    From(usize),
+}
+
+/// What one run of a section did.
+struct Run {
+    /// An allocation failed.
+    injected: bool,
+    /// The section's result, or the panic's message.
+    result: Result<Result<(), Error>, String>,
+    /// Allocations made (under `Mode::Count`).
+    allocations: usize,
+}
+
+fn run_once(fx: &Fixture, section: &Section, mode: Mode) -> Run {
+    coverage::reset();
+    match mode {
+        Mode::Count => HOOKS.arm(usize::MAX),
+        Mode::Nth(n) => HOOKS.arm(n),
+        Mode::From(n) => HOOKS.arm_from(n),
+    }
+    let result = panic::catch_unwind(AssertUnwindSafe(|| (section.1)(fx)));
+    let allocations = HOOKS.allocations();
+    let injected = HOOKS.disarm();
+    let result = result.map_err(|p| {
+        p.downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| p.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "a panic".into())
+    });
+    Run {
+        injected,
+        result,
+        allocations,
+    }
+}
+
+fn open_fds() -> usize {
+    std::fs::read_dir("/proc/self/fd").map_or(0, |d| d.count())
+}
+
+/// Waits (up to 2 s: a lookup thread may still be ending) until the hooks
+/// hold `mem` and `fds` descriptors are open; what is held then.
+fn settle(mem: Held, fds: usize) -> (Held, usize) {
+    let deadline = Instant::now() + Duration::from_secs(2);
+    loop {
+        let now = (held(), open_fds());
+        if now == (mem, fds) || Instant::now() > deadline {
+            return now;
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
+/// What went wrong in one run, if anything.
+fn verdict(run: &Run, mem: Held, fds: usize) -> Option<String> {
+    let (now_mem, now_fds) = settle(mem, fds);
+    if now_mem != mem {
+        return Some(format!("leaked: {mem:?} -> {now_mem:?}"));
+    }
+    if now_fds != fds {
+        return Some(format!("descriptors: {fds} -> {now_fds}"));
+    }
+    let reported = coverage::reported();
+    if let Some(what) = coverage::unexpected() {
+        return Some(format!("unexpected: {what} ({:?})", run.result));
+    }
+    match (&run.result, run.injected) {
+        (Err(panic), _) => Some(format!("panicked: {panic}")),
+        (Ok(Err(Error::Alloc)), true) => None,
+        (Ok(Ok(())), true) if reported > 0 => None,
+        (Ok(Ok(())), true) => Some("an allocation failed and nothing reported it".into()),
+        (Ok(Err(e)), true) if reported > 0 => Some(format!("reported, then returned {e:?}")),
+        (Ok(Err(e)), true) => Some(format!("an allocation failed, the error was {e:?}")),
+        (Ok(Ok(())), false) if reported == 0 => None,
+        (Ok(r), false) => Some(format!(
+            "no failure injected, yet {r:?} ({reported} reported)"
+        )),
+    }
+}
+
+fn every_allocation_fails_cleanly() -> TestResult {
+    // RVENT_FAULT=section-index:N prints where that run's failure strikes.
+    if let Some((i, n)) = std::env::var("RVENT_FAULT").ok().and_then(|v| {
+        Some((
+            v.split_once(':')?.0.parse::<usize>().ok()?,
+            v.split_once(':')?.1.parse::<usize>().ok()?,
+        ))
+    }) {
+        let fx = Fixture::new()?;
+        util::hooks::TRACE_FAILURE.store(true, std::sync::atomic::Ordering::SeqCst);
+        let run = run_once(&fx, &SECTIONS[i], Mode::Nth(n));
+        println!(
+            "{:?} reported {} unexpected {:?}",
+            run.result,
+            coverage::reported(),
+            coverage::unexpected()
+        );
+        return Ok(());
+    }
+    let started = Instant::now();
+    let fx = Fixture::new()?;
+    // Warm-up: lazy statics, thread-locals, the signal handler's state.
+    coverage::run_all(&fx)?;
+    let (mem, fds) = (held(), open_fds());
+    let mut defects: Vec<String> = Vec::new();
+    let (mut total_c, mut total_runs) = (0, 0);
+    for section in SECTIONS {
+        let count = run_once(&fx, section, Mode::Count);
+        if let Some(d) = verdict(&count, mem, fds) {
+            return Err(Failed::from(format!(
+                "{}: the counting run: {d}",
+                section.0
+            )));
+        }
+        let c = count.allocations;
+        let mut runs = 1;
+        for n in 1..=c {
+            for mode in [Mode::Nth(n), Mode::From(n)] {
+                let run = run_once(&fx, section, mode);
+                runs += 1;
+                if let Some(d) = verdict(&run, mem, fds) {
+                    defects.push(format!("{} {mode:?}: {d}", section.0));
+                }
+            }
+        }
+        println!("{}: C = {c}, {runs} runs", section.0);
+        total_c += c;
+        total_runs += runs;
+    }
+    println!(
+        "alloc_faults: C = {total_c} allocations in {} sections, {total_runs} runs, {:.2?}",
+        SECTIONS.len(),
+        started.elapsed()
+    );
+    for d in defects.iter().take(40) {
+        println!("  {d}");
+    }
+    check(
+        defects.is_empty(),
+        format!("{} runs went wrong (listed above)", defects.len()),
+    )
+}
+
+// ---------------------------------------------------------------------------
+// Regression tests for what the fault injection found.
+
+/// `enable` restarts the timeout timers of a bufferevent without an fd;
+/// it used to drop the timer heap's allocation failure (`Ok`, the
+/// direction enabled, its timeout never armed). Now the heap's room is
+/// made first: `Err(Alloc)`, nothing changed. Plain timers fill the heap
+/// to its capacity first (one more each round until the enable needs the
+/// heap to grow).
+fn enable_that_cannot_start_a_timeout_changes_nothing() -> TestResult {
+    use rvent::{BevOptions, Bufferevent, Ev, Event, EventBase};
+    for fill in 0..256 {
+        let mut base = EventBase::new()?;
+        let bev = Bufferevent::socket(&mut base, None, BevOptions::empty())?;
+        bev.disable(&mut base, Ev::READ | Ev::WRITE)?;
+        let t = Some(Duration::from_secs(5));
+        bev.set_timeouts(&mut base, t, t)?;
+        for _ in 0..fill {
+            Event::timer(&mut base, |_, _, _, _| {})?.add(&mut base, t)?;
+        }
+        HOOKS.arm_from(1);
+        let r = bev.enable(&mut base, Ev::READ | Ev::WRITE);
+        if !HOOKS.disarm() {
+            r?; // the heap had room: fill it further
+            continue;
+        }
+        check(matches!(r, Err(Error::Alloc)), format!("enable gave {r:?}"))?;
+        check(
+            bev.enabled(&base)?.is_empty(),
+            "the failed enable left a direction enabled",
+        )?;
+        bev.enable(&mut base, Ev::READ | Ev::WRITE)?;
+        return check(bev.enabled(&base)? == Ev::READ | Ev::WRITE, "enabled after");
+    }
+    Err("enable never needed the timer heap to grow".into())
+}
+
+/// A socket read that cannot get a chain reports `ERROR` with `ENOMEM`
+/// in `socket_error` (it used to say `EIO`: the buffer's `OutOfMemory`
+/// error carries no errno).
+fn a_read_without_memory_reports_enomem() -> TestResult {
+    use rvent::{BevEvent, BevOptions, Bufferevent, Ev, EventBase, LoopFlags};
+    use std::cell::Cell;
+    use std::io::Write;
+    use std::rc::Rc;
+    let mut base = EventBase::new()?;
+    let (a, mut b) = std::os::unix::net::UnixStream::pair()?;
+    let bev = Bufferevent::from_stream(&mut base, a, BevOptions::CLOSE_ON_FREE)?;
+    let errno = Rc::new(Cell::new(None));
+    let seen = Rc::clone(&errno);
+    bev.set_event_callback(&mut base, move |base, bev, what| {
+        if what.contains(BevEvent::ERROR) {
+            seen.set(Some(
+                bev.socket_error(base)
+                    .ok()
+                    .flatten()
+                    .and_then(|e| e.raw_os_error()),
+            ));
+        }
+    })?;
+    bev.enable(&mut base, Ev::READ)?;
+    b.write_all(b"data")?;
+    HOOKS.arm_from(1);
+    let r = base.run(LoopFlags::NONBLOCK);
+    let injected = HOOKS.disarm();
+    check(injected && r.is_ok(), format!("the loop gave {r:?}"))?;
+    check(
+        errno.get() == Some(Some(libc::ENOMEM)),
+        format!("socket_error after a failed read: {:?}", errno.get()),
+    )?;
+    bev.free(&mut base)?;
+    Ok(())
+}
+
+/// `set_timeouts` on a socket bufferevent used to store the new timeouts
+/// before re-adding its events with them, so a timer heap that could not
+/// grow gave `Err(Alloc)` with the timeouts changed (the next re-arm used
+/// them). Now the heap's room comes first: nothing changed.
+fn set_timeouts_that_cannot_arm_changes_nothing() -> TestResult {
+    use rvent::{BevEvent, BevOptions, Bufferevent, Ev, EventBase, LoopFlags};
+    use std::cell::Cell;
+    use std::rc::Rc;
+    let mut base = EventBase::new()?;
+    let (a, _b) = std::os::unix::net::UnixStream::pair()?;
+    let bev = Bufferevent::from_stream(&mut base, a, BevOptions::CLOSE_ON_FREE)?;
+    let timeouts = Rc::new(Cell::new(0));
+    let seen = Rc::clone(&timeouts);
+    bev.set_event_callback(&mut base, move |_, _, what| {
+        if what.contains(BevEvent::TIMEOUT) {
+            seen.set(seen.get() + 1);
+        }
+    })?;
+    bev.set_watermark(&mut base, Ev::READ, 0, 1 << 20)?; // the cold block
+    bev.enable(&mut base, Ev::READ)?;
+    HOOKS.arm_from(1);
+    let r = bev.set_timeouts(&mut base, Some(Duration::from_millis(1)), None);
+    let injected = HOOKS.disarm();
+    check(injected, "arming the timeout needed the timer heap to grow")?;
+    check(
+        matches!(r, Err(Error::Alloc)),
+        format!("set_timeouts gave {r:?}"),
+    )?;
+    // A re-arm must not find the refused 1 ms timeout.
+    bev.disable(&mut base, Ev::READ)?;
+    bev.enable(&mut base, Ev::READ)?;
+    let until = Instant::now() + Duration::from_millis(20);
+    while Instant::now() < until {
+        base.run(LoopFlags::NONBLOCK)?;
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    check(timeouts.get() == 0, "the refused timeout fired")?;
+    bev.free(&mut base)?;
+    Ok(())
+}
