@@ -11,3 +11,4 @@ pub(crate) mod io;
 pub(crate) mod signal;
 pub(crate) mod socket;
 pub(crate) mod time;
+pub(crate) mod timerfd;
