@@ -25,6 +25,11 @@ pub(crate) struct ActiveQueues {
 }
 
 impl ActiveQueues {
+    /// Bytes of the queues' storage (for statistics).
+    pub fn bytes(&self) -> usize {
+        mem::vec_bytes(&self.q)
+    }
+
     /// Queues for `n` priorities.
     ///
     /// # Errors

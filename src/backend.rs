@@ -29,6 +29,8 @@ use crate::sys::epoll::{self, Op};
 pub(crate) const WAKER_TOKEN: Token = Token(usize::MAX);
 /// Token of the signal self-pipe.
 pub(crate) const SIGNAL_TOKEN: Token = Token(usize::MAX - 1);
+/// Token of the housekeeping tick (`housekeeping.rs`).
+pub(crate) const HOUSEKEEPING_TOKEN: Token = Token(usize::MAX - 2);
 
 /// What the backend knows about one fd.
 #[derive(Clone, Copy, Default)]

@@ -22,8 +22,9 @@ use crate::deferred::DeferredQueue;
 use crate::error::{Error, Result};
 use crate::flags::flag_set;
 use crate::handle::Event;
+use crate::housekeeping_timer::Housekeeping;
 use crate::log::{Severity, log};
-use crate::mem::{self, Arena, BaseGuard, MemArc, MemRc, MemStats, MemVec, Pool};
+use crate::mem::{self, Arena, BaseGuard, BaseMemStats, MemArc, MemRc, MemStats, MemVec, Pool};
 use crate::notifier::Shared;
 use crate::signal_map::SignalMap;
 use crate::slots::{Slots, state};
@@ -109,6 +110,9 @@ pub struct EventBase<X: BaseExt = ()> {
     /// The queue was handed out, so work may be queued in it: until then
     /// the loop does not look at it.
     pub(crate) deferred_shared: Cell<bool>,
+    /// The periodic tick on which the layers give back memory idle
+    /// objects keep ([`Config::set_idle_trim`], `housekeeping.rs`).
+    pub(crate) housekeeping: Housekeeping,
     /// Keeps the thread's pool caching while the base lives; flushes it
     /// when the thread's last base goes. Last, so the events drop first.
     pub(crate) _pool_guard: BaseGuard,
@@ -142,6 +146,23 @@ pub trait BaseExt: Default + Sized + 'static {
     fn uncharged_chain_bytes(base: &EventBase<Self>) -> usize {
         let _ = base;
         0
+    }
+
+    /// Adds the layer's own memory to the base's figures
+    /// ([`MemStats::base`]): its tables, its objects' blocks, its buffers'
+    /// lists (the chain blocks come from
+    /// [`uncharged_chain_bytes`](Self::uncharged_chain_bytes) and the
+    /// account). Computed when asked, not on any hot path.
+    fn add_mem_stats(base: &EventBase<Self>, stats: &mut BaseMemStats) {
+        let _ = (base, stats);
+    }
+
+    /// The base's housekeeping tick expired
+    /// ([`Config::set_idle_trim`]): give back memory that idle objects
+    /// keep. Runs from the loop between callbacks, at most once per
+    /// period; never on a per-event path.
+    fn housekeeping(base: &mut EventBase<Self>) {
+        let _ = base;
     }
 }
 
@@ -257,6 +278,7 @@ impl<X: BaseExt> EventBase<X> {
             ext: X::default(),
             deferred,
             deferred_shared: Cell::new(false),
+            housekeeping: Housekeeping::new(cfg.idle_trim),
             _pool_guard: BaseGuard::new(),
         })
     }
@@ -391,8 +413,37 @@ impl<X: BaseExt> EventBase<X> {
             base_max_memory: self.account.limit(),
             base_charged: self.account.held(),
             base_charged_peak: self.account.peak(),
+            base: self.base_mem_stats(),
             ..mem::stats_snapshot()
         }
+    }
+
+    /// The base's own memory by owner ([`MemStats::base`]): computed
+    /// from capacities now, the layers adding theirs
+    /// ([`BaseExt::add_mem_stats`]).
+    fn base_mem_stats(&self) -> BaseMemStats {
+        let commands = self
+            .notify
+            .commands
+            .lock()
+            .map_or(0, |c| mem::vec_bytes(&c));
+        let mut m = BaseMemStats {
+            events: self.slots.bytes() + self.active.bytes(),
+            timers: self.heap.bytes() + mem::vec_bytes(&self.commons),
+            signals: mem::vec_bytes(&self.signals.lists),
+            backend: mem::vec_bytes(&self.backend.fds) + mem::vec_bytes(&self.backend.events),
+            shared: MemArc::<Shared>::BLOCK_BYTES
+                + commands
+                + MemRc::<DeferredQueue<EventBase<X>>>::BLOCK_BYTES
+                + self.deferred.bytes()
+                + MemRc::<mem::Account>::BLOCK_BYTES,
+            arena: self.arena.capacity(),
+            buffer_chains: self.account.held() + X::uncharged_chain_bytes(self),
+            ..BaseMemStats::default()
+        };
+        X::add_mem_stats(self, &mut m);
+        m.add_up();
+        m
     }
 
     /// The base's per-iteration scratch arena: memory that lives until the
@@ -478,6 +529,7 @@ impl<X: BaseExt> EventBase<X> {
         let replay = self.backend.rebuild()?;
         self.notify.rebind(&self.backend)?;
         self.reinit_signals()?;
+        self.housekeeping.rebuild(&self.backend)?;
         replay?;
         Ok(())
     }

@@ -53,7 +53,7 @@ pub(crate) const EPOLL_FEATURES: Features = Features::ET
 
 /// Configuration for [`EventBase::with_config`](crate::EventBase::with_config)
 /// (`struct event_config`).
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct Config {
     /// `avoid_method("epoll")` was called. rvent has no other backend, so
     /// that is all an avoided-method list could change: the config keeps
@@ -65,6 +65,25 @@ pub struct Config {
     pub(crate) max_callbacks: Option<usize>,
     pub(crate) min_priority: usize,
     pub(crate) max_memory: Option<usize>,
+    pub(crate) idle_trim: Option<Duration>,
+}
+
+/// Default of [`Config::set_idle_trim`].
+pub const DEFAULT_IDLE_TRIM: Duration = Duration::from_secs(1);
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            avoid_epoll: false,
+            require: Features::empty(),
+            flags: BaseFlags::empty(),
+            max_interval: None,
+            max_callbacks: None,
+            min_priority: 0,
+            max_memory: None,
+            idle_trim: Some(DEFAULT_IDLE_TRIM),
+        }
+    }
 }
 
 impl Config {
@@ -161,6 +180,42 @@ impl Config {
     /// ```
     pub fn set_max_memory(&mut self, bytes: Option<usize>) -> &mut Config {
         self.max_memory = bytes;
+        self
+    }
+
+    /// How often the base gives back the memory idle connections keep
+    /// ([`DEFAULT_IDLE_TRIM`], 1 s, by default; `None`: never).
+    ///
+    /// An empty buffer keeps its chain list (48 bytes per chain slot) so
+    /// that the next message costs no allocation; a bufferevent's input
+    /// and output whose lists stayed empty and untouched from one period
+    /// to the next give theirs back, so an idle connection holds what a
+    /// fresh one does (plus the thread's pool cache). The period is a
+    /// kernel timer (`timerfd`) that runs while the base has
+    /// bufferevents: it wakes a blocked loop once per period, never
+    /// keeps it alive (`dispatch` still returns when nothing else is
+    /// pending), and costs the loop nothing per event; one tick visits
+    /// every bufferevent of the base once. A busy connection is never
+    /// trimmed (its buffers change between ticks); one that goes quiet
+    /// gives its lists back within two periods, and allocates a list
+    /// again (one pool block) with its next message. A base whose
+    /// process runs out of descriptors ticks not at all (nothing else
+    /// changes).
+    ///
+    /// libevent has no such setting: its empty buffers keep their last
+    /// chain.
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::Config;
+    /// use std::time::Duration;
+    /// let mut cfg = Config::new();
+    /// cfg.set_idle_trim(Some(Duration::from_millis(200)));
+    /// let base = rvent::EventBase::with_config(&cfg)?;
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
+    pub fn set_idle_trim(&mut self, every: Option<Duration>) -> &mut Config {
+        self.idle_trim = every;
         self
     }
 }

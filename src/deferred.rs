@@ -128,6 +128,12 @@ impl<B> Default for DeferredQueue<B> {
 }
 
 impl<B> DeferredQueue<B> {
+    /// Bytes of the queue's storage (for statistics; queued work's own
+    /// blocks are not counted).
+    pub(crate) fn bytes(&self) -> usize {
+        mem::vec_bytes(&self.items.borrow().slots)
+    }
+
     /// Reserves room for one more producer's item (each producer is
     /// queued at most once at a time).
     ///

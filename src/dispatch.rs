@@ -32,7 +32,7 @@ use std::time::Duration;
 use mio::Token;
 
 use crate::active::{activate_in, deactivate_in};
-use crate::backend::{SIGNAL_TOKEN, WAKER_TOKEN, readiness};
+use crate::backend::{HOUSEKEEPING_TOKEN, SIGNAL_TOKEN, WAKER_TOKEN, readiness};
 use crate::base::{BaseExt, EventBase};
 use crate::deferred::DeferredQueue;
 use crate::error::{Error, Result};
@@ -374,13 +374,17 @@ impl<X: BaseExt> EventBase<X> {
         (ran, internal)
     }
 
-    /// The waker and the signal pipe were among the poll results.
+    /// The waker, the signal pipe or the housekeeping tick were among the
+    /// poll results.
     #[cold]
     #[inline(never)]
     fn activate_internal(&mut self) -> Result<()> {
         let n = self.backend.ready;
         let tokens = |t: Token| self.backend.events[..n].iter().any(|e| e.u64 == t.0 as u64);
         let (signal, woken) = (tokens(SIGNAL_TOKEN), tokens(WAKER_TOKEN));
+        if tokens(HOUSEKEEPING_TOKEN) {
+            self.run_housekeeping();
+        }
         if signal {
             self.deliver_signals()
                 .map_err(|e| loop_error("signal delivery", e))?;

@@ -14,6 +14,7 @@ use crate::base::{self, BaseExt};
 use crate::bufferevent::{BevHost, BevTable};
 use crate::handle::Event;
 use crate::listener::{ListenerHost, ListenerTable};
+use crate::mem::BaseMemStats;
 
 /// What rvent's layers keep in every base: the bufferevents' and the
 /// listeners' tables.
@@ -46,6 +47,17 @@ impl BaseExt for Layers {
     #[inline(always)]
     fn after_panic(base: &mut base::EventBase<Self>, running: Option<Event>) {
         base.bevs_after_panic(running);
+    }
+
+    fn housekeeping(base: &mut base::EventBase<Self>) {
+        base.trim_idle_bevs();
+    }
+
+    fn add_mem_stats(base: &base::EventBase<Self>, stats: &mut BaseMemStats) {
+        let (bevs, lists) = base.ext.bevs.mem_bytes();
+        stats.bufferevents += bevs;
+        stats.buffer_lists += lists;
+        stats.listeners += base.ext.listeners.mem_bytes();
     }
 
     fn uncharged_chain_bytes(base: &base::EventBase<Self>) -> usize {

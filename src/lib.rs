@@ -66,6 +66,8 @@ mod ev;
 pub mod event;
 mod flags;
 mod handle;
+mod housekeeping;
+mod housekeeping_timer;
 mod layers;
 pub mod listener;
 mod log;
@@ -91,7 +93,7 @@ pub use bufferevent::{
     FlushMode, HasCallbacks, RateLimitGroup, RateLimitTotals, TokenBucketCfg, TriggerOptions,
     Watermark,
 };
-pub use config::{BaseFlags, Config, Features};
+pub use config::{BaseFlags, Config, DEFAULT_IDLE_TRIM, Features};
 pub use debug::{debug_mode_enabled, enable_debug_mode};
 pub use dispatch::{LoopFlags, LoopStatus};
 pub use dump::EventInfo;
@@ -112,8 +114,8 @@ pub use mem::{
     install_mem_functions, set_mem_functions,
 };
 pub use mem::{
-    Arena, MEM_ALIGN, MEM_FUNCTIONS_IMPLEMENTED, MemStats, POOL_DEFAULT_HIGH_WATER, POOL_MAX_SIZE,
-    Pool, RventAlloc,
+    Arena, BaseMemStats, MEM_ALIGN, MEM_FUNCTIONS_IMPLEMENTED, MemStats, POOL_DEFAULT_HIGH_WATER,
+    POOL_MAX_SIZE, Pool, RventAlloc,
 };
 pub use notifier::Notifier;
 pub use timer::MAX_COMMON_TIMEOUTS;

@@ -249,6 +249,20 @@ impl<B> Slots<B> {
         self.live
     }
 
+    /// Bytes the slab holds: its storage (vacant slots included) and the
+    /// blocks of the live events' boxed closures (for statistics).
+    pub fn bytes(&self) -> usize {
+        let closures: usize = self
+            .v
+            .iter()
+            .map(|s| match &s.cb {
+                Callback::Closure(f) => mem::pool_bytes_of(&**f),
+                Callback::Plain(_) => 0,
+            })
+            .sum();
+        mem::vec_bytes(&self.v) + closures
+    }
+
     /// Index and slot of every live event.
     pub fn iter_live(&self) -> impl Iterator<Item = (u32, &Slot<B>)> {
         self.v

@@ -42,6 +42,11 @@ impl Default for TimerHeap {
 const ARITY: usize = 4;
 
 impl TimerHeap {
+    /// Bytes of the heap's storage (for statistics).
+    pub fn bytes(&self) -> usize {
+        mem::vec_bytes(&self.v)
+    }
+
     #[cfg(test)]
     pub fn len(&self) -> usize {
         self.v.len()

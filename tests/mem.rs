@@ -73,6 +73,8 @@ fn main() {
         budget_pair_moves_never_pass_it,
         budget_filter_copy_past_it_reports_an_error,
         budget_counts_user_buffers_per_base,
+        per_base_stats_match_the_hooks,
+        idle_trim_frees_quiet_buffers_only,
     ]);
 }
 
@@ -1125,7 +1127,12 @@ fn idle_connection_memory() -> TestResult {
     use std::net::{TcpListener, TcpStream};
     use std::os::fd::IntoRawFd;
     const N: usize = 1000;
-    let mut base = EventBase::new()?;
+    // A short housekeeping period, so the trial sees idle buffers
+    // trimmed within tens of milliseconds (the default is 1 s).
+    const TRIM: Duration = Duration::from_millis(20);
+    let mut cfg = rvent::Config::new();
+    cfg.set_idle_trim(Some(TRIM));
+    let mut base = EventBase::with_config(&cfg)?;
     let listener = TcpListener::bind("127.0.0.1:0")?;
     let addr = listener.local_addr()?;
     let mut clients = Vec::with_capacity(N);
@@ -1145,6 +1152,7 @@ fn idle_connection_memory() -> TestResult {
     }
     base.run(LoopFlags::NONBLOCK)?;
     let fresh = held();
+    let fresh_backend = base.mem_stats().base.backend;
     let per = |h: &Held| {
         (
             (h.bytes - before.bytes) as f64 / N as f64,
@@ -1184,12 +1192,22 @@ fn idle_connection_memory() -> TestResult {
     for _ in 0..8 {
         base.run(LoopFlags::NONBLOCK)?;
     }
+    // Right after traffic the emptied buffers keep their chain lists
+    // (so the next message allocates nothing)...
+    let busy = held();
+    let (bbytes, bblocks) = per(&busy);
+    // ...until two housekeeping ticks found them untouched.
+    for _ in 0..3 {
+        std::thread::sleep(TRIM + Duration::from_millis(5));
+        base.run(LoopFlags::NONBLOCK)?;
+    }
     let after = held();
     let (abytes, ablocks) = per(&after);
     let cached = base.mem_stats().pool_bytes_cached;
+    let cached_per = cached as f64 / N as f64;
     println!(
-        "mem case=active_conn conns={N} bytes={abytes:.1} blocks={ablocks:.2} \
-         pool_cached={cached}"
+        "mem case=active_conn conns={N} bytes={bbytes:.1} blocks={bblocks:.2} \
+         trimmed_bytes={abytes:.1} trimmed_blocks={ablocks:.2} pool_cached={cached}"
     );
     // rvent's figures (libevent: 977 and 988), so they cannot regress.
     check(
@@ -1197,15 +1215,46 @@ fn idle_connection_memory() -> TestResult {
         format!("{bytes:.1} bytes per idle connection, rvent needed 503.8"),
     )?;
     check(
-        abytes <= 628.0,
-        format!("{abytes:.1} bytes per idle connection after traffic, rvent needed 627.7"),
+        bbytes <= 628.0,
+        format!("{bbytes:.1} bytes per connection right after traffic, rvent needed 627.7"),
+    )?;
+    // Trimmed: what a fresh connection holds, plus the thread's pool
+    // cache (chains kept for the next reads, shared by all connections)
+    // and the base's poll-result array, which grew (from 64 to 1024
+    // reports of 12 bytes) when all the sockets were ready at once.
+    let b = base.mem_stats().base;
+    println!(
+        "mem case=idle_conn_base conns={N} total={} events={} backend={} bufferevents={} \
+         buffer_lists={} buffer_chains={}",
+        b.total, b.events, b.backend, b.bufferevents, b.buffer_lists, b.buffer_chains
+    );
+    let grown = base.mem_stats().base.backend - fresh_backend;
+    check(
+        grown == (1024 - 64) * 12,
+        format!("poll array grew by {grown}"),
+    )?;
+    let grown_per = grown as f64 / N as f64;
+    check(
+        abytes <= bytes + cached_per + grown_per + 0.5,
+        format!(
+            "{abytes:.1} bytes per idle connection after traffic, fresh {bytes:.1} \
+             + pool cache {cached_per:.1} + poll array {grown_per:.1}"
+        ),
+    )?;
+    check(
+        bbytes - abytes >= 95.0,
+        format!("the two 48-B chain lists were not given back: {bbytes:.1} -> {abytes:.1}"),
     )?;
     // The socket's events are plain functions: no block per event, so a
     // fresh connection holds no block of its own (its records are in the
-    // base's slabs), and one after traffic only its buffers' chain lists.
+    // base's slabs); right after traffic only its buffers' chain lists,
+    // and none once trimmed (the pool's cached chains aside).
     check(
-        blocks < 0.1 && ablocks < 2.1,
-        format!("{blocks:.2} blocks per idle connection, {ablocks:.2} after traffic"),
+        blocks < 0.1 && bblocks < 2.1 && ablocks < 0.1 + (cached_per / 1024.0),
+        format!(
+            "{blocks:.2} blocks per idle connection, {bblocks:.2} after traffic, \
+             {ablocks:.2} trimmed"
+        ),
     )?;
     drop(base);
     drop(clients);
@@ -1882,4 +1931,230 @@ fn budget_counts_user_buffers_per_base() -> TestResult {
     drop(x);
     drop(y);
     check(two.mem_stats().base_chain_bytes == 0, "all given back")
+}
+
+// ---------------------------------------------------------------------------
+// Per-base accounting (`MemStats::base`) and the idle trim.
+
+/// What the hooks hold beyond `before`, and what the base's figures plus
+/// the thread's pool cache say it should be: with one base alive, every
+/// block rvent holds is the base's or cached in the pool.
+fn hooks_vs_base(before: &Held, base: &EventBase) -> (usize, usize) {
+    let m = base.mem_stats();
+    (
+        held().bytes - before.bytes,
+        m.base.total + m.pool_bytes_cached,
+    )
+}
+
+/// The per-base figures add up to what the counting hooks saw the base
+/// allocate (exactly, counting the thread's pool cache, which the
+/// thread's bases share), through events, timers, signals, bufferevents,
+/// traffic, a listener and buffer callbacks; two bases are counted
+/// apart; N events add N slots and N closure blocks; a bufferevent adds
+/// its record and its callbacks' blocks.
+fn per_base_stats_match_the_hooks() -> TestResult {
+    use rvent::{BevOptions, Bufferevent, ConnListener, ListenerOptions};
+    use std::os::fd::IntoRawFd;
+    let before = held();
+    let mut base = EventBase::new()?;
+    let (h, b) = hooks_vs_base(&before, &base);
+    check(h == b, format!("fresh base: hooks {h}, base + pool {b}"))?;
+    let fresh = base.mem_stats().base;
+    check(
+        fresh.events > 0 && fresh.backend > 0 && fresh.shared > 0,
+        format!("a fresh base holds its queues: {fresh:?}"),
+    )?;
+
+    // 64 events whose closures capture 32 bytes: 64 slots of 80 bytes (the
+    // slab's capacity grows 4, 8, ..., 64) and 64 blocks of 32.
+    let mut events = Vec::new();
+    for i in 0..64u64 {
+        let captured = [i; 4];
+        events.push(Event::timer(&mut base, move |_, _, _, _| {
+            std::hint::black_box(captured);
+        })?);
+    }
+    let m = base.mem_stats().base;
+    check(
+        m.events - fresh.events == 64 * (80 + 32),
+        format!("64 events added {} bytes", m.events - fresh.events),
+    )?;
+    check(
+        m.total - fresh.total == m.events - fresh.events,
+        "only the events grew",
+    )?;
+    let (h, b) = hooks_vs_base(&before, &base);
+    check(h == b, format!("events: hooks {h}, base + pool {b}"))?;
+
+    // Timers, a common timeout, a signal event.
+    for ev in &events[..8] {
+        ev.add(&mut base, Some(Duration::from_secs(60)))?;
+    }
+    let common = base.init_common_timeout(Duration::from_secs(30))?;
+    events[8].add_common(&mut base, common)?;
+    let sig = Event::signal(&mut base, libc::SIGUSR2, |_, _, _, _| {})?;
+    sig.add(&mut base, None)?;
+    let m = base.mem_stats().base;
+    check(
+        m.timers > 0 && m.signals > 0,
+        format!("timers, signals: {m:?}"),
+    )?;
+
+    // A bufferevent: its record (272 bytes; the table reserves 4) and
+    // its free and dirty lists, then its callbacks' blocks.
+    let m0 = base.mem_stats().base;
+    let (server, mut client) = pair();
+    let bev = Bufferevent::socket(
+        &mut base,
+        Some(server.into_raw_fd()),
+        BevOptions::CLOSE_ON_FREE,
+    )?;
+    let m1 = base.mem_stats().base;
+    check(
+        m1.bufferevents - m0.bufferevents >= 272,
+        format!("a bufferevent added {}", m1.bufferevents - m0.bufferevents),
+    )?;
+    check(base.num_events() == 64 + 1 + 2, "its two events")?;
+    let tag = [7u64; 3];
+    bev.set_read_callback(&mut base, move |base, bev| {
+        std::hint::black_box(tag);
+        let rvent::Buffers { input, output } = bev.buffers(base).unwrap();
+        output.add_buffer(input).unwrap();
+    })?;
+    bev.enable(&mut base, Ev::READ | Ev::WRITE)?;
+    let m2 = base.mem_stats().base;
+    check(
+        m2.bufferevents - m1.bufferevents == 32,
+        format!(
+            "its read callback's block: {}",
+            m2.bufferevents - m1.bufferevents
+        ),
+    )?;
+    // Traffic: chains and chain lists appear.
+    client.write_all(&[1; 3000])?;
+    let mut back = [0u8; 3000];
+    let mut got = 0;
+    while got < back.len() {
+        base.run(LoopFlags::NONBLOCK)?;
+        match client.read(&mut back[got..]) {
+            Ok(n) => got += n,
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    let m3 = base.mem_stats().base;
+    // (add_buffer into an empty output takes the input's list along.)
+    check(m3.buffer_lists >= 48, format!("a chain list: {m3:?}"))?;
+    let (h, b) = hooks_vs_base(&before, &base);
+    check(h == b, format!("after traffic: hooks {h}, base + pool {b}"))?;
+
+    // A listener, a buffer callback, arena scratch.
+    let lev = ConnListener::bind(
+        &mut base,
+        "127.0.0.1:0".parse()?,
+        ListenerOptions::REUSEABLE,
+        None,
+        |_, _, _, _| {},
+    )?;
+    let m4 = base.mem_stats().base;
+    check(m4.listeners > 0, format!("listener: {m4:?}"))?;
+    bev.output(&mut base)?.add_cb(|_, _| {})?;
+    check(
+        base.mem_stats().base.buffer_lists > m4.buffer_lists,
+        "a buffer callback list",
+    )?;
+    {
+        let scratch = base.scratch();
+        let v = scratch.try_alloc_slice_fill(100, 0u64)?;
+        std::hint::black_box(v);
+    }
+    check(base.mem_stats().base.arena > 0, "the arena's chunk")?;
+    let (h, b) = hooks_vs_base(&before, &base);
+    check(h == b, format!("everything: hooks {h}, base + pool {b}"))?;
+
+    // A second base is counted apart: it holds what a fresh base does.
+    let other = EventBase::new()?;
+    let o = other.mem_stats().base;
+    check(
+        o == fresh,
+        format!("another base: {o:?}, a fresh one {fresh:?}"),
+    )?;
+    check(
+        base.mem_stats().base.total > o.total + 64 * 80,
+        "the first base's figures are its own",
+    )?;
+    drop(other);
+    lev.free(&mut base)?;
+    bev.free(&mut base)?;
+    drop(base);
+    check(held().bytes == before.bytes, "all given back")
+}
+
+/// The housekeeping tick gives back the chain lists of quiet
+/// bufferevents' empty buffers (and never a busy one's), does not keep
+/// the loop alive, and can be turned off.
+fn idle_trim_frees_quiet_buffers_only() -> TestResult {
+    use std::os::fd::IntoRawFd;
+    const TRIM: Duration = Duration::from_millis(10);
+    let run = |trim: Option<Duration>| -> Result<(usize, usize, usize), Failed> {
+        let mut cfg = rvent::Config::new();
+        cfg.set_idle_trim(trim);
+        let mut base = EventBase::with_config(&cfg)?;
+        let (s1, mut quiet) = pair();
+        let (s2, mut busy) = pair();
+        echo_bev(&mut base, s1.into_raw_fd())?;
+        echo_bev(&mut base, s2.into_raw_fd())?;
+        let echo = |c: &mut UnixStream, base: &mut EventBase| -> TestResult {
+            c.write_all(b"ping")?;
+            let mut b = [0u8; 4];
+            let mut got = 0;
+            while got < 4 {
+                base.run(LoopFlags::NONBLOCK)?;
+                match c.read(&mut b[got..]) {
+                    Ok(n) => got += n,
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            Ok(())
+        };
+        echo(&mut quiet, &mut base)?;
+        echo(&mut busy, &mut base)?;
+        let lists = base.mem_stats().base.buffer_lists;
+        // The busy connection echoes between ticks; the quiet one idles.
+        for _ in 0..4 {
+            std::thread::sleep(TRIM + Duration::from_millis(3));
+            echo(&mut busy, &mut base)?;
+        }
+        let after = base.mem_stats().base.buffer_lists;
+        // Nothing else pending once both are disabled: the tick does not
+        // keep the loop alive.
+        drop((quiet, busy));
+        let status = base.dispatch()?;
+        check(
+            status == rvent::LoopStatus::NoEvents,
+            format!("dispatch ended with {status:?}"),
+        )?;
+        Ok((lists, after, base.mem_stats().base.buffer_lists))
+    };
+    let (lists, trimmed, end) = run(Some(TRIM))?;
+    // One list per connection after one echo (add_buffer into the empty
+    // output takes the input's list along).
+    check(
+        lists == 2 * 48,
+        format!("two chain lists at first: {lists}"),
+    )?;
+    let (lists, kept, _) = run(None)?;
+    check(
+        lists == 2 * 48,
+        format!("two chain lists at first: {lists}"),
+    )?;
+    // The busy connection does the same in both runs; the quiet one's
+    // list went back only with the tick.
+    check(
+        trimmed + 48 == kept,
+        format!("the quiet connection's list given back, the busy one's kept: {trimmed} vs {kept}"),
+    )?;
+    check(end == 0, format!("freed connections keep nothing: {end}"))
 }

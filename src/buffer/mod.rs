@@ -78,7 +78,9 @@
 //!   multicast views ([`add_buffer_reference`](Evbuffer::add_buffer_reference)),
 //!   shared read-only chains;
 //! - `file.rs`: [`EvbufferFileSegment`], mapped or read, sent with
-//!   `sendfile`.
+//!   `sendfile`;
+//! - `trim.rs`: what an empty buffer keeps (its chain list), measured and
+//!   given back when its owner knows it went idle.
 //!
 //! # Invariants
 //!
@@ -110,6 +112,7 @@ mod reserve;
 mod search;
 mod segment;
 mod transfer;
+mod trim;
 
 pub use cb_list::{CbEntry, CbInfo};
 pub use eol::EolStyle;

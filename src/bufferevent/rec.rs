@@ -268,6 +268,10 @@ pub(crate) struct Rec<X: BaseExt> {
     /// Its socket's I/O path runs a callback and services it afterwards,
     /// so changes need not mark it dirty.
     pub(crate) io_path: bool,
+    /// What the housekeeping tick saw of the two buffers' epochs
+    /// ([`Rec::idle_mark`]), to tell at the next tick whether they stayed
+    /// untouched (`service.rs`).
+    pub(crate) trim_mark: u8,
     /// The last socket error (`errno`), for the event callback (inline:
     /// an I/O error in the loop must be recorded without allocating).
     pub(crate) error: i32,
@@ -302,6 +306,7 @@ impl<X: BaseExt> Rec<X> {
             pending_events: BevEvent::empty(),
             dirty: false,
             io_path: false,
+            trim_mark: 0,
             error: 0,
             cold: None,
         }
@@ -356,6 +361,15 @@ impl<X: BaseExt> Rec<X> {
     /// Sets or clears the event callback.
     pub(crate) fn replace_event(&mut self, f: Option<EventFn<X>>) -> Option<EventFn<X>> {
         self.running.replace(Self::EVENT_CB, &mut self.eventcb, f)
+    }
+
+    /// A digest of the two buffers' epochs: unchanged from one
+    /// housekeeping tick to the next when neither buffer changed (a
+    /// wrap-around collision only frees a list early, which the next
+    /// message pays for with one allocation).
+    #[inline]
+    pub(crate) fn idle_mark(&self) -> u8 {
+        (self.input.content_epoch() ^ self.output.content_epoch().rotate_left(4)) as u8
     }
 
     /// Whether the record holds a live bufferevent.

@@ -13,12 +13,14 @@ use std::fmt;
 
 use super::bucket::{Bucket, DEFAULT_MIN_SHARE, GroupRec, TokenBucketCfg};
 use super::budget;
+use super::closure::{DataFn, FilterFn};
+use super::dns::DnsAnswer;
 use super::flags::BevOptions;
 use super::handle::{Bufferevent, RateLimitGroup};
 use super::rec::{Kind, Rec};
 use crate::base::{BaseExt, EventBase};
 use crate::error::{Error, Result};
-use crate::mem::{self, MemVec};
+use crate::mem::{self, MemArc, MemVec};
 
 /// A base that carries bufferevents: where its [`BevTable`] lives. The
 /// crate root's [`Layers`](crate::Layers) is one; the loop reaches the
@@ -61,6 +63,45 @@ impl<X: BaseExt> Default for BevTable<X> {
 }
 
 impl<X: BaseExt> BevTable<X> {
+    /// Bytes the table and its bufferevents hold — the slabs and lists,
+    /// each live bufferevent's callback, settings, filter, timer,
+    /// rate-limit and lookup blocks — and, second, the bytes of their
+    /// buffers' chain and callback lists (for statistics; the chain
+    /// blocks are counted by the account).
+    pub(crate) fn mem_bytes(&self) -> (usize, usize) {
+        let boxed = |f: Option<&_>| f.map_or(0, |f: &DataFn<X>| mem::pool_bytes_of(&**f));
+        let mut own = mem::vec_bytes(&self.recs)
+            + mem::vec_bytes(&self.free)
+            + mem::vec_bytes(&self.dirty)
+            + mem::vec_bytes(&self.servicing)
+            + mem::vec_bytes(&self.groups)
+            + mem::vec_bytes(&self.free_groups);
+        own += self
+            .groups
+            .iter()
+            .map(|g| mem::vec_bytes(&g.members))
+            .sum::<usize>();
+        let mut lists = 0;
+        for r in self.recs.iter().filter(|r| r.is_live()) {
+            own += boxed(r.readcb.as_ref()) + boxed(r.writecb.as_ref());
+            own += r.eventcb.as_ref().map_or(0, |f| mem::pool_bytes_of(&**f));
+            if let Kind::Filter(f) = &r.kind {
+                let dir = |f: Option<&FilterFn<X>>| f.map_or(0, |f| mem::pool_bytes_of(&**f));
+                own += mem::pool_bytes_of(&**f) + dir(f.input.as_ref()) + dir(f.output.as_ref());
+            }
+            if let Some(c) = &r.cold {
+                own += mem::pool_bytes_of(&**c)
+                    + c.rate.as_ref().map_or(0, |b| mem::pool_bytes_of(&**b))
+                    + c.timers.as_ref().map_or(0, |b| mem::pool_bytes_of(&**b))
+                    + c.dns_error.as_ref().map_or(0, |a| {
+                        MemArc::<DnsAnswer>::BLOCK_BYTES + mem::vec_bytes(&a.host)
+                    });
+            }
+            lists += r.input.list_bytes() + r.output.list_bytes();
+        }
+        (own, lists)
+    }
+
     /// Whether some bufferevent waits to be serviced.
     #[inline]
     pub(crate) fn has_dirty(&self) -> bool {
@@ -327,11 +368,17 @@ impl<X: BevHost> EventBase<X> {
                 (t.recs.len() - 1) as u32
             }
         };
-        Ok(Bufferevent {
+        let h = Bufferevent {
             idx,
             generation: t.recs[idx as usize].generation,
             base: self.id,
-        })
+        };
+        // Its buffers' idle lists are given back on the housekeeping tick;
+        // without one (no descriptor left) they are only kept longer.
+        if !self.housekeeping.is_armed() {
+            let _ = self.start_housekeeping();
+        }
+        Ok(h)
     }
 
     /// Allocates a record for a new rate-limit group.

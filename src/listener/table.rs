@@ -189,6 +189,23 @@ pub struct ListenerTable<X: BaseExt> {
     changes: u32,
 }
 
+impl<X: BaseExt> ListenerTable<X> {
+    /// Bytes the table (records inline) and the listeners' callback
+    /// blocks hold (for statistics).
+    pub(crate) fn mem_bytes(&self) -> usize {
+        let cbs: usize = self
+            .slots
+            .iter()
+            .filter_map(|s| s.rec.as_ref())
+            .map(|r| {
+                r.cb.as_ref().map_or(0, |f| mem::pool_bytes_of(&**f))
+                    + r.errcb.as_ref().map_or(0, |f| mem::pool_bytes_of(&**f))
+            })
+            .sum();
+        mem::vec_bytes(&self.slots) + mem::vec_bytes(&self.free) + cbs
+    }
+}
+
 impl<X: BaseExt> Default for ListenerTable<X> {
     fn default() -> Self {
         ListenerTable {

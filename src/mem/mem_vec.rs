@@ -14,6 +14,13 @@ pub(crate) const fn vec<T>() -> MemVec<T> {
     allocator_api2::vec::Vec::new_in(RventAlloc)
 }
 
+/// Bytes of `v`'s storage (its capacity, used or not): what it holds
+/// from the memory functions, for per-base statistics.
+#[inline]
+pub(crate) fn vec_bytes<T>(v: &MemVec<T>) -> usize {
+    v.capacity() * std::mem::size_of::<T>()
+}
+
 /// Room for `additional` more elements in `v`, or [`Error::Alloc`] with `v`
 /// unchanged.
 #[inline]

@@ -85,14 +85,14 @@ pub use alloc::RventAlloc;
 pub(crate) use alloc::freeze;
 pub use arena::Arena;
 pub use contract::{MEM_ALIGN, MEM_FUNCTIONS_IMPLEMENTED};
-pub(crate) use mem_vec::{MemVec, reserve, vec};
+pub(crate) use mem_vec::{MemVec, reserve, vec, vec_bytes};
 pub(crate) use pool::{
-    BaseGuard, chain_block, counters as pool_counters, free_chain_block, pool_box,
+    BaseGuard, chain_block, counters as pool_counters, free_chain_block, pool_box, pool_bytes_of,
 };
 pub use pool::{POOL_DEFAULT_HIGH_WATER, POOL_MAX_SIZE, Pool};
 pub(crate) use rc::{MemArc, MemRc, rc_box};
-pub use stats::MemStats;
 pub(crate) use stats::snapshot as stats_snapshot;
+pub use stats::{BaseMemStats, MemStats};
 
 #[cfg(feature = "mem-functions")]
 pub use functions::{

@@ -559,6 +559,20 @@ unsafe fn free_chain_block_unpooled(ptr: NonNull<u8>, cap: usize) {
     let _ = POOL.try_with(ThreadPool::chain_given_back);
 }
 
+/// Bytes of the block a pool box of `value` holds from the memory
+/// functions (its class size; the exact size past the classes or over
+/// [`MEM_ALIGN`]; none for a zero-sized value), for per-base statistics.
+pub(crate) fn pool_bytes_of<T: ?Sized>(value: &T) -> usize {
+    let (size, align) = (std::mem::size_of_val(value), std::mem::align_of_val(value));
+    if size == 0 {
+        return 0;
+    }
+    match class_of(size) {
+        Some(c) if align <= MEM_ALIGN => class_size(c),
+        _ => size,
+    }
+}
+
 /// Moves `value` into a block of the pool (from the memory functions).
 /// Callers that need a trait object unsize the box with
 /// `allocator_api2::unsize_box!` (its documented way on stable: a raw

@@ -83,6 +83,9 @@ impl<T> MemRc<T> {
     pub(crate) fn try_new(value: T) -> Result<MemRc<T>> {
         Ok(MemRc::from_box(rc_box(value)?))
     }
+
+    /// Bytes of the shared block (count and value), for statistics.
+    pub(crate) const BLOCK_BYTES: usize = std::mem::size_of::<RcInner<Cell<usize>, T>>();
 }
 
 impl<T: ?Sized> MemRc<T> {
@@ -195,6 +198,9 @@ unsafe impl<T: Send + Sync> Send for MemArc<T> {}
 unsafe impl<T: Send + Sync> Sync for MemArc<T> {}
 
 impl<T> MemArc<T> {
+    /// Bytes of the shared block (count and value), for statistics.
+    pub(crate) const BLOCK_BYTES: usize = std::mem::size_of::<RcInner<AtomicUsize, T>>();
+
     /// `value` in a new block.
     ///
     /// # Errors

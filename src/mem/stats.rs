@@ -212,6 +212,91 @@ pub struct MemStats {
     pub base_charged: usize,
     /// The most bytes charged at once so far.
     pub base_charged_peak: usize,
+    /// The base's own memory, by owner (the figures above, but for the
+    /// arena and chain bytes, are the process's).
+    pub base: BaseMemStats,
+}
+
+/// What one base holds from the memory source, by owner
+/// ([`MemStats::base`]).
+///
+/// Computed when read, from capacities (a vector counts its whole
+/// storage, used or not) and the sizes of the blocks the base's objects
+/// own (a pooled block counts its size class), so keeping these figures
+/// costs no instruction on any hot path; reading them walks the base's
+/// event slab and tables. Blocks a base's thread shares with its other
+/// bases are not in it: the thread's pool cache
+/// ([`MemStats::pool_bytes_cached`]), and blocks owned by no buffer
+/// (shared chains of views and references, file segments). Further
+/// fields may be added, hence `#[non_exhaustive]`.
+///
+/// # Examples
+/// ```
+/// use rvent::{Event, EventBase};
+/// let mut base = EventBase::new()?;
+/// let before = base.mem_stats().base;
+/// let ev = Event::timer(&mut base, |_, _, _, _| {})?;
+/// let after = base.mem_stats().base;
+/// assert!(after.events > before.events); // the slab grew, the closure's block
+/// assert_eq!(after.total - before.total, after.events - before.events);
+/// ev.free(&mut base)?;
+/// # Ok::<(), rvent::Error>(())
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct BaseMemStats {
+    /// The event slab (every slot, vacant ones included: 80 bytes each),
+    /// the blocks of the events' boxed closures, and the per-priority
+    /// active queues.
+    pub events: usize,
+    /// The timer heap and the common-timeout queues.
+    pub timers: usize,
+    /// The signal map (one entry per signal number, made with the first
+    /// signal event).
+    pub signals: usize,
+    /// The backend: the fd table (one entry per fd number up to the
+    /// highest watched) and the poll-result array (grown when a poll
+    /// fills it).
+    pub backend: usize,
+    /// The state the base shares: the notifier's block and command
+    /// queue, the deferred-work queue and its block, the memory
+    /// account's block.
+    pub shared: usize,
+    /// The scratch arena's chunks (held across iterations, used or not;
+    /// what is in use now is [`MemStats::arena_bytes`]).
+    pub arena: usize,
+    /// The bufferevent layer's table (records, free and dirty lists,
+    /// rate-limit groups and their member lists) and each bufferevent's
+    /// blocks: callbacks, settings block, filter state, timers, rate
+    /// limit, lookup answer.
+    pub bufferevents: usize,
+    /// The listener layer's table (records inline) and the listeners'
+    /// callback blocks.
+    pub listeners: usize,
+    /// The bufferevents' buffers besides their data: chain lists (48
+    /// bytes per chain slot, kept by an empty buffer until the idle trim)
+    /// and callback lists with their callbacks.
+    pub buffer_lists: usize,
+    /// The chain blocks of the base's buffers ([`MemStats::base_chain_bytes`]).
+    pub buffer_chains: usize,
+    /// The sum of the fields above.
+    pub total: usize,
+}
+
+impl BaseMemStats {
+    /// Sets [`total`](Self::total) to the sum of the other fields.
+    pub(crate) fn add_up(&mut self) {
+        self.total = self.events
+            + self.timers
+            + self.signals
+            + self.backend
+            + self.shared
+            + self.arena
+            + self.bufferevents
+            + self.listeners
+            + self.buffer_lists
+            + self.buffer_chains;
+    }
 }
 
 pub(crate) fn snapshot() -> MemStats {

@@ -13,3 +13,4 @@ pub(crate) mod signal;
 pub(crate) mod socket;
 pub(crate) mod thread;
 pub(crate) mod time;
+pub(crate) mod timerfd;
