@@ -382,7 +382,7 @@ pub extern "C" fn evbuffer_clear_flags(buf: *mut CBuffer, _flags: u64) -> c_int 
 type CbFunc = unsafe extern "C" fn(*mut CBuffer, *const CEvbufferCbInfo, *mut c_void);
 
 /// `struct evbuffer_cb_entry`: the handle `evbuffer_add_cb` returns, also
-/// a node of the list of every live handle ([`ENTRIES`]) — rvent's
+/// a node of the list of every live handle (`ENTRIES`) — rvent's
 /// [`CbEntry`] names a callback but keeps no (function, argument) pair to
 /// search, which `evbuffer_remove_cb` needs.
 pub struct CCbEntry {

@@ -129,7 +129,7 @@ impl fmt::Debug for UnixPeerAddr {
         if let Some(p) = self.as_pathname() {
             write!(f, "{p:?} (pathname)")
         } else if let Some(n) = self.as_abstract_name() {
-            write!(f, "{:?} (abstract)", n.escape_ascii())
+            write!(f, "\"{}\" (abstract)", n.escape_ascii())
         } else {
             f.write_str("(unnamed)")
         }
