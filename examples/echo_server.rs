@@ -90,8 +90,8 @@ fn run(port: u16, max_mem: Option<usize>) -> Result<(), Box<dyn Error>> {
         addr,
         ListenerOptions::CLOSE_ON_FREE | ListenerOptions::REUSEABLE,
         None,
-        move |base, _lev, stream, _peer| {
-            if let Err(e) = serve(base, stream) {
+        move |base, _lev, conn, _peer| {
+            if let Err(e) = serve(base, std::net::TcpStream::from(conn)) {
                 eprintln!("echo_server: cannot set up connection: {e}");
                 return;
             }

@@ -64,8 +64,8 @@ fn run(port: u16) -> Result<(), Box<dyn Error>> {
         addr,
         ListenerOptions::REUSEABLE | ListenerOptions::CLOSE_ON_FREE,
         None,
-        |base, _lev, stream, _peer| {
-            if let Err(e) = greet(base, stream) {
+        |base, _lev, conn, _peer| {
+            if let Err(e) = greet(base, std::net::TcpStream::from(conn)) {
                 eprintln!("Error constructing bufferevent: {e}");
                 base.loopbreak();
             }

@@ -102,7 +102,7 @@ pub use ev::Ev;
 pub use event::EventAssignment;
 pub use handle::{CommonTimeout, Event};
 pub use layers::{EventBase, Layers};
-pub use listener::{ConnListener, ListenerOptions};
+pub use listener::{ConnListener, ListenerOptions, PeerAddr, UnixPeerAddr};
 #[doc(hidden)]
 pub use log::__fatal_for_tests;
 pub use log::{

@@ -1896,7 +1896,7 @@ fn memory_budget_cuts_a_client_that_never_reads() {
         "127.0.0.1:0".parse().unwrap(),
         rvent::ListenerOptions::CLOSE_ON_FREE,
         None,
-        move |base, _, stream, _| budget_echo(base, stream, &c, &p),
+        move |base, _, conn, _| budget_echo(base, std::net::TcpStream::from(conn), &c, &p),
     )
     .unwrap();
     let addr = lev.local_addr(&base).unwrap();

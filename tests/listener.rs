@@ -5,8 +5,8 @@
 //! child process, so the limit never touches other tests), the options
 //! (blocking sockets, close-on-exec, reuse-port, deferred accept, IPv6-only),
 //! callbacks replaced, cleared or panicking, and the ownership rules of
-//! `free` and of a dropped base. Everything but the IPv6 case runs on
-//! 127.0.0.1, port 0.
+//! `free` and of a dropped base, and a Unix-domain listener. Everything
+//! but the IPv6 and Unix cases runs on 127.0.0.1, port 0.
 
 mod util;
 
@@ -21,7 +21,7 @@ use std::sync::{Arc, Mutex, mpsc};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use rvent::{ConnListener, Error, Ev, Event, EventBase, ListenerOptions, LoopFlags};
+use rvent::{ConnListener, Error, Ev, Event, EventBase, ListenerOptions, LoopFlags, PeerAddr};
 use util::{Counter, DropProbe, Log, thread_cpu_time};
 
 const IO_TIMEOUT: Duration = Duration::from_secs(10);
@@ -44,7 +44,8 @@ fn counting_listener(base: &mut EventBase, quota: usize, count: &Counter) -> Con
         opts(),
         None,
         move |base, lev, conn, peer| {
-            assert_eq!(conn.peer_addr().unwrap(), peer);
+            let conn = TcpStream::from(conn);
+            assert_eq!(PeerAddr::Inet(conn.peer_addr().unwrap()), peer);
             count.bump();
             if count.get() == quota {
                 lev.disable(base).unwrap();
@@ -57,7 +58,7 @@ fn counting_listener(base: &mut EventBase, quota: usize, count: &Counter) -> Con
 #[test]
 fn two_listeners_on_port_zero_get_distinct_ports() {
     let mut base = EventBase::new().unwrap();
-    let nothing = |_: &mut EventBase, _: ConnListener, _: TcpStream, _: SocketAddr| {};
+    let nothing = |_: &mut EventBase, _: ConnListener, _: OwnedFd, _: PeerAddr| {};
     let a = ConnListener::bind(&mut base, localhost(), opts(), None, nothing).unwrap();
     let b = ConnListener::bind(&mut base, localhost(), opts(), None, nothing).unwrap();
     let (pa, pb) = (a.local_addr(&base).unwrap(), b.local_addr(&base).unwrap());
@@ -265,7 +266,7 @@ fn freeing_the_listener_inside_its_accept_callback() {
         move |base, lev, conn, _| {
             let _p = &p;
             c.bump();
-            k.borrow_mut().push(conn);
+            k.borrow_mut().push(TcpStream::from(conn));
             assert_eq!(lev.free(base).unwrap().map(drop), None); // closed
             assert!(matches!(lev.fd(base), Err(Error::StaleListener)));
             assert!(matches!(lev.free(base), Err(Error::StaleListener)));
@@ -373,7 +374,8 @@ fn accepted_sockets_are_nonblocking_unless_left_blocking() {
             localhost(),
             opts() | extra,
             None,
-            move |base, lev, mut conn, _| {
+            move |base, lev, conn, _| {
+                let mut conn = TcpStream::from(conn);
                 let mut b = [0u8; 1];
                 let r = conn.read(&mut b);
                 s.push(matches!(r, Err(ref e) if e.kind() == ErrorKind::WouldBlock));
@@ -435,7 +437,7 @@ fn callbacks_can_be_replaced_and_cleared() {
 #[test]
 fn bind_options_and_errors() {
     let mut base = EventBase::new().unwrap();
-    let nothing = |_: &mut EventBase, _: ConnListener, _: TcpStream, _: SocketAddr| {};
+    let nothing = |_: &mut EventBase, _: ConnListener, _: OwnedFd, _: PeerAddr| {};
     assert!(matches!(
         ConnListener::bind(&mut base, localhost(), opts(), Some(0), nothing),
         Err(Error::InvalidArgument(_))
@@ -535,7 +537,7 @@ fn dropping_the_base_frees_the_listener_and_its_callbacks() {
 #[test]
 fn a_freed_handle_stays_stale_when_its_slot_is_reused() {
     let mut base = EventBase::new().unwrap();
-    let nothing = |_: &mut EventBase, _: ConnListener, _: TcpStream, _: SocketAddr| {};
+    let nothing = |_: &mut EventBase, _: ConnListener, _: OwnedFd, _: PeerAddr| {};
     let old = ConnListener::bind(&mut base, localhost(), opts(), None, nothing).unwrap();
     let copy = old; // a copy is the same handle
     assert_eq!(copy, old);
@@ -569,7 +571,7 @@ fn a_freed_handle_stays_stale_when_its_slot_is_reused() {
 #[test]
 fn a_callback_changing_another_listener_does_not_stop_its_own_wakeup() {
     let mut base = EventBase::new().unwrap();
-    let nothing = |_: &mut EventBase, _: ConnListener, _: TcpStream, _: SocketAddr| {};
+    let nothing = |_: &mut EventBase, _: ConnListener, _: OwnedFd, _: PeerAddr| {};
     let other = ConnListener::bind(&mut base, localhost(), opts(), None, nothing).unwrap();
     let count = Counter::new();
     let c = count.clone();
@@ -620,17 +622,99 @@ fn a_panicking_error_callback_keeps_both_callbacks_and_enable_resumes_it() {
 }
 
 #[test]
-fn from_fd_takes_only_ip_sockets() {
+fn from_fd_takes_any_stream_socket_but_not_a_file() {
     let mut base = EventBase::new().unwrap();
-    let dir = std::env::temp_dir().join(format!("rvent-listener-{}", std::process::id()));
-    let _ = std::fs::remove_file(&dir);
-    let unix = std::os::unix::net::UnixListener::bind(&dir).unwrap();
-    let r = ConnListener::from_fd(&mut base, unix, opts(), None, |_, _, _, _| {});
-    assert!(matches!(r, Err(Error::InvalidArgument(_))), "{r:?}");
-    let _ = std::fs::remove_file(&dir);
     let file = std::fs::File::open("/dev/null").unwrap();
     let r = ConnListener::from_fd(&mut base, file, opts(), None, |_, _, _, _| {});
     assert!(matches!(r, Err(Error::Io(_))), "{r:?}");
+}
+
+/// A Unix-domain listener (libevent's evconnlistener takes any stream
+/// socket): connections arrive as descriptors that become `UnixStream`s,
+/// with the peer's address — unnamed for a client that did not bind, its
+/// path for one that did.
+#[test]
+fn unix_listener_accepts_and_serves() {
+    use std::os::unix::net::{UnixListener, UnixStream};
+    let mut base = EventBase::new().unwrap();
+    let dir = std::env::temp_dir().join(format!("rvent-listener-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir(&dir).unwrap();
+    let path = dir.join("server");
+    let listener = UnixListener::bind(&path).unwrap();
+    let peers: Rc<RefCell<Vec<PeerAddr>>> = Rc::default();
+    let p = peers.clone();
+    let lev = ConnListener::from_fd(
+        &mut base,
+        listener,
+        opts(),
+        None,
+        move |base, lev, conn, peer| {
+            let mut conn = UnixStream::from(conn);
+            // Nonblocking, as TCP connections are.
+            let mut b = [0u8; 1];
+            assert_eq!(conn.read(&mut b).unwrap_err().kind(), ErrorKind::WouldBlock);
+            conn.write_all(b"hi").unwrap();
+            p.borrow_mut().push(peer);
+            if p.borrow().len() == 2 {
+                lev.free(base).unwrap();
+            }
+        },
+    )
+    .unwrap();
+    assert!(lev.local_addr(&base).is_err(), "not an IP socket");
+    let mut anonymous = UnixStream::connect(&path).unwrap();
+    // A client bound to a path of its own (through a raw socket: std's
+    // UnixStream cannot bind before connecting).
+    let client_path = dir.join("client");
+    let named = bound_unix_client(&client_path, &path);
+    base.dispatch().unwrap();
+    let peers = peers.borrow();
+    assert_eq!(peers.len(), 2);
+    assert!(
+        matches!(peers[0], PeerAddr::Unix(u) if u.is_unnamed()),
+        "{:?}",
+        peers[0]
+    );
+    match peers[1] {
+        PeerAddr::Unix(u) => assert_eq!(u.as_pathname(), Some(client_path.as_path())),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(peers[1].inet(), None);
+    let mut got = [0u8; 2];
+    anonymous.read_exact(&mut got).unwrap();
+    assert_eq!(&got, b"hi");
+    let mut named = UnixStream::from(named);
+    named.read_exact(&mut got).unwrap();
+    assert_eq!(&got, b"hi");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// A Unix stream socket bound to `own` and connected to `server`.
+fn bound_unix_client(own: &std::path::Path, server: &std::path::Path) -> OwnedFd {
+    use std::os::unix::ffi::OsStrExt;
+    fn sockaddr(p: &std::path::Path) -> libc::sockaddr_un {
+        // SAFETY: all-zero is a valid sockaddr_un.
+        let mut a: libc::sockaddr_un = unsafe { std::mem::zeroed() };
+        a.sun_family = libc::AF_UNIX as libc::sa_family_t;
+        for (d, &s) in a.sun_path.iter_mut().zip(p.as_os_str().as_bytes()) {
+            *d = s as libc::c_char;
+        }
+        a
+    }
+    let len = std::mem::size_of::<libc::sockaddr_un>() as libc::socklen_t;
+    // SAFETY: plain socket calls on a descriptor we own, with valid
+    // addresses of `len` bytes.
+    unsafe {
+        let fd = libc::socket(libc::AF_UNIX, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0);
+        assert!(fd >= 0);
+        let sock = OwnedFd::from_raw_fd(fd);
+        let a = sockaddr(own);
+        assert_eq!(libc::bind(fd, (&raw const a).cast(), len), 0);
+        let s = sockaddr(server);
+        assert_eq!(libc::connect(fd, (&raw const s).cast(), len), 0);
+        sock
+    }
 }
 
 #[test]
@@ -643,7 +727,8 @@ fn deferred_accept_waits_for_the_first_bytes() {
         localhost(),
         opts() | ListenerOptions::DEFERRED_ACCEPT,
         None,
-        move |base, lev, mut conn, _| {
+        move |base, lev, conn, _| {
+            let mut conn = TcpStream::from(conn);
             let mut buf = [0u8; 2];
             conn.read_exact(&mut buf).unwrap(); // already there
             g.push(buf);
@@ -690,7 +775,7 @@ fn close_on_exec_applies_to_a_given_socket() {
 fn bind_ipv6only_refuses_ipv4_mapped_connections() {
     let mut base = EventBase::new().unwrap();
     let any6: SocketAddr = "[::]:0".parse().unwrap();
-    let nothing = |_: &mut EventBase, _: ConnListener, _: TcpStream, _: SocketAddr| {};
+    let nothing = |_: &mut EventBase, _: ConnListener, _: OwnedFd, _: PeerAddr| {};
     let only = match ConnListener::bind(
         &mut base,
         any6,
@@ -716,7 +801,7 @@ fn bind_ipv6only_refuses_ipv4_mapped_connections() {
     let peers = Log::new();
     let p = peers.clone();
     let dual = ConnListener::bind(&mut base, any6, opts(), None, move |base, lev, _, peer| {
-        p.push(peer);
+        p.push(peer.inet().unwrap());
         lev.free(base).unwrap();
     })
     .unwrap();
@@ -848,7 +933,7 @@ fn emfile_scenario(with_error_callback: bool) -> (Vec<i32>, Vec<String>) {
         opts(),
         None,
         move |base, lev, conn, _| {
-            serve(base, conn);
+            serve(base, TcpStream::from(conn));
             a.bump();
             if a.get() == 4 {
                 lev.free(base).unwrap(); // the loop ends once the echoes end

@@ -1,17 +1,25 @@
 /*
  * The variadic (and va_list) functions of libevent's C API, which stable
- * Rust cannot define. They format with the C library and hand the bytes to
- * the Rust side (evbuffer_add, exported by the same library); a long
- * result takes a block from the memory functions (event_mm_malloc_).
+ * Rust cannot define. They format with the C library into room reserved
+ * in the buffer (evbuffer_reserve_space / _commit_space, exported by the
+ * same library), as libevent does: the NUL vsnprintf writes stays in the
+ * room after the data, where callers that treat evbuffer_pullup's result
+ * as a C string (libevent's regress `callbacks`) find it.
  */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <string.h>
 
 struct evbuffer;
-int evbuffer_add(struct evbuffer *buf, const void *data, size_t len);
-void *event_mm_malloc_(size_t sz);
-void event_mm_free_(void *p);
+struct evbuffer_iovec {
+	void *iov_base;
+	size_t iov_len;
+};
+int evbuffer_reserve_space(struct evbuffer *buf, ptrdiff_t size,
+    struct evbuffer_iovec *vec, int n_vec);
+int evbuffer_commit_space(struct evbuffer *buf,
+    struct evbuffer_iovec *vec, int n_vecs);
 
 int evbuffer_add_vprintf(struct evbuffer *buf, const char *fmt, va_list ap);
 int evbuffer_add_printf(struct evbuffer *buf, const char *fmt, ...);
@@ -22,6 +30,7 @@ int
 evbuffer_add_vprintf(struct evbuffer *buf, const char *fmt, va_list ap)
 {
 	char small[512];
+	struct evbuffer_iovec v;
 	va_list copy;
 	int n;
 
@@ -30,21 +39,17 @@ evbuffer_add_vprintf(struct evbuffer *buf, const char *fmt, va_list ap)
 	va_end(copy);
 	if (n < 0)
 		return -1;
-	if ((size_t)n < sizeof(small))
-		return evbuffer_add(buf, small, (size_t)n) == 0 ? n : -1;
-	{
-		char *big = event_mm_malloc_((size_t)n + 1);
-		int r;
-
-		if (big == NULL)
-			return -1;
+	if (evbuffer_reserve_space(buf, (ptrdiff_t)n + 1, &v, 1) != 1)
+		return -1;
+	if ((size_t)n < sizeof(small)) {
+		memcpy(v.iov_base, small, (size_t)n + 1);
+	} else {
 		va_copy(copy, ap);
-		vsnprintf(big, (size_t)n + 1, fmt, copy);
+		vsnprintf(v.iov_base, (size_t)n + 1, fmt, copy);
 		va_end(copy);
-		r = evbuffer_add(buf, big, (size_t)n) == 0 ? n : -1;
-		event_mm_free_(big);
-		return r;
 	}
+	v.iov_len = (size_t)n;
+	return evbuffer_commit_space(buf, &v, 1) == 0 ? n : -1;
 }
 
 int

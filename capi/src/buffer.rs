@@ -31,6 +31,14 @@ pub enum CBuffer {
     },
 }
 
+impl Drop for CBuffer {
+    /// Frees the `evbuffer_add_cb` handles still on this buffer (libevent
+    /// frees them with the buffer).
+    fn drop(&mut self) {
+        crate::buffer_extra::forget_entries(self);
+    }
+}
+
 /// How many buffer callbacks run now, in all threads: while none does,
 /// [`with`] skips the thread-local lookup.
 static IN_CALLBACK: AtomicUsize = AtomicUsize::new(0);

@@ -13,6 +13,8 @@ use std::ffi::{c_int, c_void};
 use std::io::{IoSlice, IoSliceMut};
 use std::os::fd::{FromRawFd, OwnedFd};
 use std::ptr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, MutexGuard};
 
 use rvent::{CbEntry, CbInfo, Evbuffer, EvbufferFileSegment, SegFlags};
 
@@ -33,7 +35,7 @@ pub unsafe extern "C" fn evbuffer_reserve_space(
     n_vec: c_int,
 ) -> c_int {
     ffi(-1, || {
-        let (Ok(size), Ok(n)) = (usize::try_from(size), usize::try_from(n_vec)) else {
+        let (Ok(mut size), Ok(n)) = (usize::try_from(size), usize::try_from(n_vec)) else {
             return -1;
         };
         if vec.is_null() || n == 0 {
@@ -43,6 +45,23 @@ pub unsafe extern "C" fn evbuffer_reserve_space(
         // SAFETY: `n_vec` writable extents (caller); a live buffer.
         unsafe {
             with(buf, -1, |b| {
+                // libevent hands out each chain's whole room, which
+                // callers rely on (regress `reserve2`, `reserve_many`):
+                // with several extents, reserve all the room of the chains
+                // used, allocating first if they are short.
+                if n > 1 {
+                    let mut room = b.reservable_space(n);
+                    if room < size {
+                        let mut probe: [IoSliceMut<'_>; MAX_IOV] =
+                            std::array::from_fn(|_| IoSliceMut::new(&mut []));
+                        if b.reserve_space_vectored(size, &mut probe[..n]).is_err() {
+                            return -1;
+                        }
+                        room = b.reservable_space(n);
+                    }
+                    // (rvent reserves at most 4 GiB at once.)
+                    size = size.max(room.min(u32::MAX as usize));
+                }
                 let mut slots: [IoSliceMut<'_>; MAX_IOV] =
                     std::array::from_fn(|_| IoSliceMut::new(&mut []));
                 match b.reserve_space_vectored(size, &mut slots[..n]) {
@@ -362,9 +381,109 @@ pub extern "C" fn evbuffer_clear_flags(buf: *mut CBuffer, _flags: u64) -> c_int 
 /// `evbuffer_cb_func`.
 type CbFunc = unsafe extern "C" fn(*mut CBuffer, *const CEvbufferCbInfo, *mut c_void);
 
-/// `struct evbuffer_cb_entry`: the handle `evbuffer_add_cb` returns.
+/// `struct evbuffer_cb_entry`: the handle `evbuffer_add_cb` returns, also
+/// a node of the list of every live handle (`ENTRIES`) — rvent's
+/// [`CbEntry`] names a callback but keeps no (function, argument) pair to
+/// search, which `evbuffer_remove_cb` needs.
 pub struct CCbEntry {
     entry: CbEntry,
+    /// The buffer it was added to.
+    buf: *mut CBuffer,
+    /// The C function and argument (what `evbuffer_remove_cb` matches).
+    cb: CbFunc,
+    arg: *mut c_void,
+    /// The list links.
+    prev: *mut CCbEntry,
+    next: *mut CCbEntry,
+}
+
+/// Every live `evbuffer_add_cb` handle, newest first: an intrusive list,
+/// so registering takes no memory beyond the handle itself.
+struct Entries {
+    head: *mut CCbEntry,
+}
+// SAFETY: the list is only touched under the mutex.
+unsafe impl Send for Entries {}
+
+static ENTRIES: Mutex<Entries> = Mutex::new(Entries {
+    head: ptr::null_mut(),
+});
+/// How many handles are listed: while none is, freeing a buffer skips the
+/// lock.
+static LISTED: AtomicUsize = AtomicUsize::new(0);
+
+fn entries() -> MutexGuard<'static, Entries> {
+    ENTRIES.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Links `e` at the head of the list.
+///
+/// # Safety
+/// `e` is a live handle not in the list.
+unsafe fn link(e: *mut CCbEntry) {
+    let mut list = entries();
+    // SAFETY: listed handles are live until unlinked under this lock.
+    unsafe {
+        (*e).prev = ptr::null_mut();
+        (*e).next = list.head;
+        if let Some(h) = list.head.as_mut() {
+            h.prev = e;
+        }
+    }
+    list.head = e;
+    LISTED.fetch_add(1, Ordering::Relaxed);
+}
+
+/// Unlinks `e` (the caller holds the lock).
+///
+/// # Safety
+/// `e` is a listed handle.
+unsafe fn unlink(list: &mut Entries, e: *mut CCbEntry) {
+    // SAFETY: listed handles are live (caller holds the lock).
+    unsafe {
+        match (*e).prev.as_mut() {
+            Some(p) => p.next = (*e).next,
+            None => list.head = (*e).next,
+        }
+        if let Some(n) = (*e).next.as_mut() {
+            n.prev = (*e).prev;
+        }
+    }
+    LISTED.fetch_sub(1, Ordering::Relaxed);
+}
+
+/// The first listed handle on `buf` matching `pick`, unlinked (and to be
+/// freed by the caller); null if none.
+fn take_entry(buf: *mut CBuffer, pick: impl Fn(&CCbEntry) -> bool) -> *mut CCbEntry {
+    if LISTED.load(Ordering::Relaxed) == 0 {
+        return ptr::null_mut();
+    }
+    let mut list = entries();
+    let mut p = list.head;
+    // SAFETY: listed handles are live until unlinked under this lock.
+    unsafe {
+        while let Some(e) = p.as_ref() {
+            if e.buf == buf && pick(e) {
+                unlink(&mut list, p);
+                return p;
+            }
+            p = e.next;
+        }
+    }
+    ptr::null_mut()
+}
+
+/// Frees every handle on `buf` (its callbacks are gone: the buffer is
+/// freed, or `evbuffer_setcb` replaced them).
+pub(crate) fn forget_entries(buf: *mut CBuffer) {
+    loop {
+        let e = take_entry(buf, |_| true);
+        if e.is_null() {
+            return;
+        }
+        // SAFETY: unlinked, no longer reachable from the list.
+        unsafe { mem::drop_raw(e) };
+    }
 }
 
 /// Runs a C buffer callback with `b` recorded as `buf`'s current buffer.
@@ -395,10 +514,20 @@ pub unsafe extern "C" fn evbuffer_add_cb(
         let Some(entry) = (unsafe { with(buf, None, |b| b.add_cb(f).ok()) }) else {
             return ptr::null_mut();
         };
-        let p = mem::into_raw(CCbEntry { entry });
+        let p = mem::into_raw(CCbEntry {
+            entry,
+            buf,
+            cb,
+            arg,
+            prev: ptr::null_mut(),
+            next: ptr::null_mut(),
+        });
         if p.is_null() {
             // SAFETY: a live buffer.
             unsafe { with(buf, (), |b| drop(b.remove_cb(entry))) };
+        } else {
+            // SAFETY: just allocated.
+            unsafe { link(p) };
         }
         p
     })
@@ -408,29 +537,43 @@ pub unsafe extern "C" fn evbuffer_add_cb(
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn evbuffer_remove_cb_entry(buf: *mut CBuffer, ent: *mut CCbEntry) -> c_int {
     ffi(-1, || {
-        // SAFETY: an entry from evbuffer_add_cb on `buf`.
-        let Some(e) = (unsafe { ent.as_ref() }) else {
+        if ent.is_null() {
             return -1;
-        };
-        let r = unsafe { with(buf, -1, |b| status(b.remove_cb(e.entry))) };
-        if r == 0 {
-            // SAFETY: from evbuffer_add_cb, not used after removal.
-            unsafe { mem::drop_raw(ent) };
         }
-        r
+        let e = take_entry(buf, |e| ptr::eq(e, ent));
+        if e.is_null() {
+            return -1;
+        }
+        // SAFETY: a listed handle of `buf`, unlinked: freed here.
+        let entry = unsafe { (*e).entry };
+        unsafe { mem::drop_raw(e) };
+        // SAFETY: a live buffer.
+        unsafe { with(buf, -1, |b| status(b.remove_cb(entry))) }
     })
 }
 
-/// `evbuffer_remove_cb`: not supported, -1 — rvent keeps no list of
-/// (function, argument) pairs to search (see the README);
-/// `evbuffer_remove_cb_entry` works.
+/// `evbuffer_remove_cb`: removes the most recently added callback on `buf`
+/// with this function and argument; -1 if there is none.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn evbuffer_remove_cb(
-    _buf: *mut CBuffer,
-    _cb: Option<CbFunc>,
-    _arg: *mut c_void,
+    buf: *mut CBuffer,
+    cb: Option<CbFunc>,
+    arg: *mut c_void,
 ) -> c_int {
-    -1
+    ffi(-1, || {
+        let Some(cb) = cb else {
+            return -1;
+        };
+        let e = take_entry(buf, |e| ptr::fn_addr_eq(e.cb, cb) && e.arg == arg);
+        if e.is_null() {
+            return -1;
+        }
+        // SAFETY: a listed handle of `buf`, unlinked: freed here.
+        let entry = unsafe { (*e).entry };
+        unsafe { mem::drop_raw(e) };
+        // SAFETY: a live buffer.
+        unsafe { with(buf, -1, |b| status(b.remove_cb(entry))) }
+    })
 }
 
 /// `evbuffer_cb_set_flags` (`EVBUFFER_CB_ENABLED` = 1).
@@ -473,10 +616,14 @@ unsafe fn cb_flags(buf: *mut CBuffer, ent: *mut CCbEntry, flags: u32, set: bool)
 type OldCb = unsafe extern "C" fn(*mut CBuffer, usize, usize, *mut c_void);
 
 /// `evbuffer_setcb` (compat): replaces every callback with this one (NULL:
-/// none).
+/// none); -1 (nothing changed) if out of memory.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn evbuffer_setcb(buf: *mut CBuffer, cb: Option<OldCb>, arg: *mut c_void) {
-    ffi((), || {
+pub unsafe extern "C" fn evbuffer_setcb(
+    buf: *mut CBuffer,
+    cb: Option<OldCb>,
+    arg: *mut c_void,
+) -> c_int {
+    ffi(-1, || {
         let f = cb.map(|cb| {
             move |b: &mut Evbuffer, info: &CbInfo| {
                 let (old, new) = (info.orig_size, info.new_size());
@@ -485,7 +632,12 @@ pub unsafe extern "C" fn evbuffer_setcb(buf: *mut CBuffer, cb: Option<OldCb>, ar
             }
         });
         // SAFETY: a live buffer.
-        unsafe { with(buf, (), |b| drop(b.set_cb(f))) };
+        if unsafe { with(buf, false, |b| b.set_cb(f).is_ok()) } {
+            forget_entries(buf);
+            0
+        } else {
+            -1
+        }
     })
 }
 

@@ -1,15 +1,17 @@
 //! `struct evconnlistener`: an rvent `ConnListener` and the C callbacks,
 //! read from the record when a connection arrives (so
 //! `evconnlistener_set_cb` takes effect at once). Each accepted
-//! connection is handed to C as a raw fd the callback owns.
+//! connection is handed to C as a raw fd the callback owns, with the
+//! peer's address as a `struct sockaddr` of its family (`sockaddr_in`,
+//! `sockaddr_in6` or `sockaddr_un`: rvent's listener takes any stream
+//! socket, as libevent's).
 
 use std::ffi::{c_int, c_void};
-use std::net::{SocketAddr, TcpStream};
 use std::os::fd::{FromRawFd, IntoRawFd, OwnedFd};
 use std::ptr;
 
 use libc::sockaddr;
-use rvent::{ConnListener, EventBase, ListenerOptions};
+use rvent::{ConnListener, EventBase, ListenerOptions, PeerAddr};
 
 use crate::abi::EvutilSocket;
 use crate::base::{self, CBase, rust, with_callback_base};
@@ -30,13 +32,43 @@ pub struct CLev {
     arg: *mut c_void,
 }
 
+/// `peer` as a C socket address and its length.
+fn c_sockaddr(peer: &PeerAddr) -> (libc::sockaddr_storage, libc::socklen_t) {
+    match peer {
+        PeerAddr::Unix(u) => {
+            // SAFETY: all-zero is a valid sockaddr_storage (integers).
+            let mut ss: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
+            // SAFETY: sockaddr_storage is larger than and aligned at least
+            // as strictly as sockaddr_un.
+            let sun = unsafe { &mut *ptr::addr_of_mut!(ss).cast::<libc::sockaddr_un>() };
+            sun.sun_family = libc::AF_UNIX as libc::sa_family_t;
+            let path = u.sun_path();
+            for (d, &b) in sun.sun_path.iter_mut().zip(path) {
+                *d = b as libc::c_char;
+            }
+            let len = std::mem::offset_of!(libc::sockaddr_un, sun_path) + path.len();
+            (ss, len as libc::socklen_t)
+        }
+        PeerAddr::Inet(a) => crate::evutil::sockaddr_of(a),
+        // A family rvent may learn later: the family alone.
+        _ => {
+            // SAFETY: as above.
+            let ss: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
+            (
+                ss,
+                std::mem::size_of::<libc::sa_family_t>() as libc::socklen_t,
+            )
+        }
+    }
+}
+
 /// The accept closure: the fd goes to the C callback (closed if none).
 fn accept_closure(
     lev: *mut CLev,
-) -> impl FnMut(&mut EventBase, ConnListener, TcpStream, SocketAddr) + 'static {
-    move |base, _h, stream, peer| {
-        let fd = stream.into_raw_fd();
-        let (mut ss, len) = crate::evutil::sockaddr_of(&peer);
+) -> impl FnMut(&mut EventBase, ConnListener, OwnedFd, PeerAddr) + 'static {
+    move |base, _h, conn, peer| {
+        let fd = conn.into_raw_fd();
+        let (mut ss, len) = c_sockaddr(&peer);
         // SAFETY: rvent calls this only while the listener (and so the
         // record) is live; nothing of it is read after the C call.
         unsafe {

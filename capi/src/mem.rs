@@ -2,11 +2,10 @@
 //! themselves (`evbuffer_readln`'s lines, `event_new`'s events) and the
 //! shim's own records.
 //!
-//! The C hooks are stored here and installed into rvent as well, so rvent's
-//! blocks, the shim's records and the memory handed to C all come from one
-//! allocator — libevent's `mm_malloc`. Without hooks everything is the C
-//! library's `malloc` (rvent's default is Rust's `System` allocator, which
-//! is `malloc` too).
+//! The C hooks are stored here; rvent gets this module's hooks at load
+//! time, which call them, so rvent's blocks, the shim's records and the
+//! memory handed to C all come from one allocator — libevent's
+//! `mm_malloc`. Without C hooks everything is the C library's `malloc`.
 
 use std::ffi::{c_char, c_void};
 use std::ptr;
@@ -14,8 +13,6 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use allocator_api2::boxed::Box;
 use rvent::RventAlloc;
-
-use crate::ffi;
 
 /// A C `malloc` replacement.
 type CMalloc = unsafe extern "C" fn(usize) -> *mut c_void;
@@ -131,31 +128,43 @@ unsafe fn hook_free(p: *mut u8) {
     unsafe { free(p.cast()) }
 }
 
-/// `event_set_mem_functions`: installs the hooks for rvent and the shim.
-/// rvent refuses once it has allocated (libevent would silently mix two
-/// allocators); the call is then ignored with a warning, and the old
-/// allocator stays in use everywhere.
+/// Gives rvent this module's hooks when the library is loaded, before
+/// anything can allocate: rvent's blocks then follow every
+/// `event_set_mem_functions` call, early or late, as libevent's
+/// `mm_malloc` reads the current function at each call (libevent's regress
+/// `readln` and `callbacks` install a failing `malloc` mid-test and expect
+/// the next allocation to fail).
+#[used]
+#[unsafe(link_section = ".init_array")]
+static INSTALL_HOOKS: extern "C" fn() = install_hooks;
+
+extern "C" fn install_hooks() {
+    // SAFETY: the hooks keep the contract: they call the C library's
+    // functions, or the C caller's replacements, which promise the same.
+    // Nothing in rvent can have allocated yet; if something did, rvent
+    // keeps Rust's allocator (the C library's `malloc` too).
+    let _ = unsafe { rvent::set_mem_functions(hook_malloc, hook_realloc, hook_free) };
+}
+
+/// `event_set_mem_functions`: the functions every block comes from from
+/// now on — rvent's, the shim's records, what C callers free (NULLs: the C
+/// library's). As with libevent, a block must be freed by the functions
+/// that allocated it: call this before anything else (a late call, as
+/// libevent's regress makes with compatible functions, works when the old
+/// and new `free` agree).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn event_set_mem_functions(
     malloc_fn: Option<CMalloc>,
     realloc_fn: Option<CRealloc>,
     free_fn: Option<CFree>,
 ) {
-    ffi((), || {
-        let (Some(m), Some(r), Some(f)) = (malloc_fn, realloc_fn, free_fn) else {
-            return; // libevent resets to the defaults; nothing was replaced here
-        };
-        // SAFETY: the C caller promises malloc/realloc/free semantics.
-        if unsafe { rvent::set_mem_functions(hook_malloc, hook_realloc, hook_free) }.is_err() {
-            crate::log::warn(
-                b"event_set_mem_functions: called after the first allocation; ignored\0",
-            );
-            return;
-        }
-        MALLOC.store(m as usize, Ordering::Release);
-        REALLOC.store(r as usize, Ordering::Release);
-        FREE.store(f as usize, Ordering::Release);
-    })
+    let (m, r, f) = match (malloc_fn, realloc_fn, free_fn) {
+        (Some(m), Some(r), Some(f)) => (m as usize, r as usize, f as usize),
+        _ => (0, 0, 0),
+    };
+    MALLOC.store(m, Ordering::Release);
+    REALLOC.store(r, Ordering::Release);
+    FREE.store(f, Ordering::Release);
 }
 
 /// `event_mm_malloc_` (exported by libevent; the C half uses it).

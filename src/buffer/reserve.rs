@@ -230,6 +230,51 @@ impl Evbuffer {
         Ok(())
     }
 
+    /// The free room after the data in the first `extents` chains that
+    /// [`reserve_space_vectored`](Self::reserve_space_vectored) would use:
+    /// how much it hands out in `extents` extents without allocating.
+    /// Reserving exactly that gives each extent its chain's whole room, as
+    /// libevent's `evbuffer_reserve_space` does.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::io::IoSliceMut;
+    /// let mut buf = rvent::Evbuffer::new();
+    /// buf.add(&[b'a'; 1000])?; // a 1 KiB chain with 24 bytes of room
+    /// assert_eq!(buf.reservable_space(2), 24);
+    /// let (mut x, mut y) = ([0u8; 0], [0u8; 0]);
+    /// {
+    ///     let mut v = [IoSliceMut::new(&mut x), IoSliceMut::new(&mut y)];
+    ///     assert_eq!(buf.reserve_space_vectored(100, &mut v)?, 2); // allocates
+    /// }
+    /// let room = buf.reservable_space(2);
+    /// assert!(room >= 100);
+    /// let mut v = [IoSliceMut::new(&mut x), IoSliceMut::new(&mut y)];
+    /// assert_eq!(buf.reserve_space_vectored(room, &mut v)?, 2);
+    /// assert_eq!(v[0].len() + v[1].len(), room); // both chains' whole room
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
+    pub fn reservable_space(&self, extents: usize) -> usize {
+        let start = self.reserve_start();
+        self.live()[start..]
+            .iter()
+            .take(extents)
+            .map(Chain::space)
+            .sum()
+    }
+
+    /// The live chain a vectored reservation starts at: the last chain
+    /// with data if it has room, else the first chain after the data.
+    fn reserve_start(&self) -> usize {
+        let d = self.data_chains();
+        if d > 0 && self.live()[d - 1].space() > 0 {
+            d - 1
+        } else {
+            d
+        }
+    }
+
     /// Reserves `n` bytes of room after the data in up to `out.len()`
     /// extents — the last chain's free room, then the next chains' — and
     /// fills `out` with them; returns the number of extents used (libevent's
@@ -285,16 +330,8 @@ impl Evbuffer {
         }
         self.clear_reservation();
         let d = self.data_chains();
-        let start = if d > 0 && self.live()[d - 1].space() > 0 {
-            d - 1
-        } else {
-            d
-        };
-        let room: usize = self.live()[start..]
-            .iter()
-            .take(out.len())
-            .map(Chain::space)
-            .sum();
+        let start = self.reserve_start();
+        let room = self.reservable_space(out.len());
         if room < n {
             // libevent's evbuffer_expand_fast_: with fewer chains than
             // extents, keep them all and add one; otherwise keep only the

@@ -13,7 +13,6 @@
 //! new one).
 
 use std::io;
-use std::net::TcpStream;
 use std::os::fd::{AsRawFd, RawFd};
 use std::panic::{self, AssertUnwindSafe};
 use std::time::Duration;
@@ -25,6 +24,7 @@ use crate::sys::socket;
 
 use super::handle::ConnListener;
 use super::options::ListenerOptions;
+use super::peer::PeerAddr;
 use super::table::{AcceptFn, ListenerHost, st};
 
 impl ConnListener {
@@ -60,12 +60,16 @@ fn accept_ready<X: ListenerHost>(base: &mut EventBase<X>, lev: ConnListener) {
     let blocking = r.opts.contains(ListenerOptions::LEAVE_SOCKETS_BLOCKING);
     let mut cb = r.take_cb();
     let mut accepted = false;
+    let mut raw = socket::empty_storage();
     for _ in 0..ConnListener::ACCEPTS_PER_WAKEUP {
-        match socket::accept(fd, blocking) {
-            Ok(Some((sock, peer))) => {
+        match socket::accept(fd, blocking, &mut raw) {
+            Ok((conn, len)) => {
                 accepted = true;
-                let conn = TcpStream::from(sock);
-                // No callback: close it, as libevent.
+                // No usable address (old kernels on some port scans): close
+                // it, as libevent; no callback: close it too.
+                let Some(peer) = PeerAddr::from_raw(&raw, len) else {
+                    continue;
+                };
                 let Some(f) = cb.as_mut() else { continue };
                 let ran = panic::catch_unwind(AssertUnwindSafe(|| f(base, lev, conn, peer)));
                 if let Err(panic) = ran {
@@ -91,7 +95,6 @@ fn accept_ready<X: ListenerHost>(base: &mut EventBase<X>, lev: ConnListener) {
                     }
                 }
             }
-            Ok(None) => {}
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
             Err(e) if retriable(&e) => {}
             Err(e) => {

@@ -4,7 +4,7 @@
 //! [`Error::StaleListener`].
 
 use std::io;
-use std::net::{SocketAddr, TcpStream};
+use std::net::SocketAddr;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 
 use crate::base::EventBase;
@@ -16,6 +16,7 @@ use crate::sys::socket;
 use super::accept::{read_fn, stop_retry};
 use super::handle::ConnListener;
 use super::options::ListenerOptions;
+use super::peer::PeerAddr;
 use super::table::{ListenerHost, Rec, accept_fn, error_fn, st};
 
 impl ConnListener {
@@ -141,7 +142,7 @@ impl ConnListener {
     #[doc(alias = "evconnlistener_set_cb")]
     pub fn set_callback<X: ListenerHost, F>(self, base: &mut EventBase<X>, cb: F) -> Result<()>
     where
-        F: FnMut(&mut EventBase<X>, ConnListener, TcpStream, SocketAddr) + 'static,
+        F: FnMut(&mut EventBase<X>, ConnListener, OwnedFd, PeerAddr) + 'static,
     {
         self.rec(base)?;
         let cb = accept_fn(cb)?;
@@ -243,7 +244,7 @@ impl ConnListener {
     /// # Errors
     /// [`Error::StaleListener`] after [`free`](Self::free) or with another
     /// base; [`Error::Io`] if `getsockname` fails or the socket is not
-    /// IPv4 / IPv6.
+    /// IPv4 / IPv6 (a Unix-domain listener: use [`fd`](Self::fd)).
     #[doc(alias = "evconnlistener_get_fd")]
     pub fn local_addr<X: ListenerHost>(self, base: &EventBase<X>) -> Result<SocketAddr> {
         Ok(socket::local_addr(self.fd(base)?)?)

@@ -3,8 +3,7 @@
 //! one you bound; both put the listener's record in the base's table and
 //! its read event on the base.
 
-use std::io;
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpListener};
 use std::os::fd::{AsRawFd, OwnedFd};
 
 use crate::base::EventBase;
@@ -16,6 +15,7 @@ use crate::sys::socket;
 use super::accept::read_fn;
 use super::handle::ConnListener;
 use super::options::ListenerOptions;
+use super::peer::PeerAddr;
 use super::table::{AcceptFn, ListenerHost, Rec, accept_fn, st};
 
 impl ConnListener {
@@ -28,7 +28,9 @@ impl ConnListener {
     /// pick one: read it back with [`ConnListener::local_addr`]. `backlog`
     /// `None` means [`DEFAULT_BACKLOG`](Self::DEFAULT_BACKLOG).
     ///
-    /// `cb` runs once per accepted connection; see [`ConnListener`].
+    /// `cb` runs once per accepted connection, a nonblocking
+    /// [`OwnedFd`] (`TcpStream::from` it) and its [`PeerAddr::Inet`]; see
+    /// [`ConnListener`].
     ///
     /// # Errors
     /// [`Error::InvalidArgument`] for a backlog of 0; [`Error::Io`] if
@@ -56,7 +58,7 @@ impl ConnListener {
         cb: F,
     ) -> Result<ConnListener>
     where
-        F: FnMut(&mut EventBase<X>, ConnListener, TcpStream, SocketAddr) + 'static,
+        F: FnMut(&mut EventBase<X>, ConnListener, OwnedFd, PeerAddr) + 'static,
     {
         let backlog = backlog.unwrap_or(Self::DEFAULT_BACKLOG);
         if backlog == 0 {
@@ -80,19 +82,19 @@ impl ConnListener {
         Self::start(base, sock, opts, cb)
     }
 
-    /// Makes a listener of a bound socket (`evconnlistener_new`). With
-    /// `backlog` `Some(n)` it calls `listen(n)` first; with `None` the
-    /// socket must already be listening. The socket is switched to
-    /// nonblocking mode. `REUSEABLE`, `REUSEABLE_PORT` and `BIND_IPV6ONLY`
-    /// are ignored (the socket is bound already).
+    /// Makes a listener of a bound stream socket (`evconnlistener_new`):
+    /// TCP (IPv4 / IPv6) or Unix-domain, whose connections come with a
+    /// [`PeerAddr::Inet`] or [`PeerAddr::Unix`]. With `backlog` `Some(n)`
+    /// it calls `listen(n)` first; with `None` the socket must already be
+    /// listening. The socket is switched to nonblocking mode.
+    /// `REUSEABLE`, `REUSEABLE_PORT` and `BIND_IPV6ONLY` are ignored (the
+    /// socket is bound already).
     ///
     /// A socket that is not listening is accepted here: the kernel reports
     /// it as hung up, `accept` fails with `EINVAL` and the error callback
     /// runs, as in libevent.
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`] for a socket that is not IPv4 or IPv6
-    /// (an `AF_UNIX` one: connections are handed over as [`TcpStream`]s);
     /// [`Error::Io`] if `sock` is not a socket or `fcntl`, `setsockopt` or
     /// `listen` fails; the errors of [`Event::add`]. On error the socket is
     /// closed.
@@ -111,6 +113,26 @@ impl ConnListener {
     /// assert!(sock.is_some());
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
+    ///
+    /// A Unix-domain listener:
+    /// ```
+    /// use rvent::{ConnListener, EventBase, ListenerOptions, PeerAddr};
+    /// use std::os::unix::net::{UnixListener, UnixStream};
+    /// let mut base = EventBase::new()?;
+    /// let path = std::env::temp_dir().join(format!("rvent-doc-{}", std::process::id()));
+    /// let _ = std::fs::remove_file(&path);
+    /// let l = UnixListener::bind(&path)?;
+    /// let lev = ConnListener::from_fd(&mut base, l, ListenerOptions::CLOSE_ON_FREE, None,
+    ///     |base, lev, conn, peer| {
+    ///         assert!(matches!(peer, PeerAddr::Unix(u) if u.is_unnamed()));
+    ///         drop(UnixStream::from(conn));
+    ///         lev.free(base).unwrap();
+    ///     })?;
+    /// let _client = UnixStream::connect(&path)?;
+    /// base.dispatch()?; // until the listener frees itself
+    /// std::fs::remove_file(&path)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     #[doc(alias = "evconnlistener_new")]
     pub fn from_fd<X: ListenerHost, S, F>(
         base: &mut EventBase<X>,
@@ -121,19 +143,11 @@ impl ConnListener {
     ) -> Result<ConnListener>
     where
         S: Into<OwnedFd>,
-        F: FnMut(&mut EventBase<X>, ConnListener, TcpStream, SocketAddr) + 'static,
+        F: FnMut(&mut EventBase<X>, ConnListener, OwnedFd, PeerAddr) + 'static,
     {
         let sock = sock.into();
         let cb = accept_fn(cb)?;
-        match socket::local_addr(sock.as_raw_fd()) {
-            Ok(_) => {}
-            Err(e) if e.kind() == io::ErrorKind::InvalidInput => {
-                return Err(Error::InvalidArgument(
-                    "a listener needs an IPv4 or IPv6 socket",
-                ));
-            }
-            Err(e) => return Err(Error::Io(e)),
-        }
+        socket::family(sock.as_raw_fd())?;
         socket::set_nonblocking(&sock)?;
         if opts.contains(ListenerOptions::CLOSE_ON_EXEC) {
             socket::set_cloexec(&sock)?;
@@ -170,7 +184,7 @@ impl ConnListener {
         cb: F,
     ) -> Result<ConnListener>
     where
-        F: FnMut(&mut EventBase<X>, ConnListener, TcpStream, SocketAddr) + 'static,
+        F: FnMut(&mut EventBase<X>, ConnListener, OwnedFd, PeerAddr) + 'static,
     {
         Self::from_fd(base, listener, opts, None, cb)
     }

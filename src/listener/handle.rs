@@ -65,6 +65,7 @@ use std::fmt;
 /// ```
 /// use rvent::{ConnListener, EventBase, ListenerOptions};
 /// use std::net::TcpStream;
+/// use rvent::PeerAddr;
 ///
 /// let mut base = EventBase::new()?;
 /// let lev = ConnListener::bind(
@@ -73,7 +74,8 @@ use std::fmt;
 ///     ListenerOptions::CLOSE_ON_FREE | ListenerOptions::REUSEABLE,
 ///     None,
 ///     |base, lev, conn, peer| {
-///         assert_eq!(conn.peer_addr().unwrap(), peer);
+///         let conn = TcpStream::from(conn); // an OwnedFd: any stream socket
+///         assert_eq!(PeerAddr::Inet(conn.peer_addr().unwrap()), peer);
 ///         lev.free(base).unwrap(); // one connection is enough
 ///     },
 /// )?;

@@ -1,5 +1,7 @@
 //! Connection listeners (libevent's `evconnlistener`, `listener.c`): a
-//! listening TCP socket whose callback gets each accepted connection.
+//! listening stream socket — TCP, or Unix-domain through
+//! [`ConnListener::from_fd`] — whose callback gets each accepted
+//! connection.
 //!
 //! [`ConnListener::bind`] (`evconnlistener_new_bind`) creates, configures,
 //! binds and listens; [`ConnListener::from_fd`] / [`ConnListener::from_listener`]
@@ -8,9 +10,12 @@
 //! readable the listener accepts until `accept` would block, at most
 //! [`ConnListener::ACCEPTS_PER_WAKEUP`] connections per wakeup so that one
 //! busy listener cannot starve the loop's other events, and hands each
-//! connection to your callback as a [`TcpStream`](std::net::TcpStream) —
-//! nonblocking and close-on-exec, ready to become a bufferevent — with the
-//! peer's address.
+//! connection to your callback as an [`OwnedFd`](std::os::fd::OwnedFd) —
+//! nonblocking and close-on-exec, ready to become a bufferevent, or a
+//! `TcpStream` / `UnixStream` with `From` at no cost — with the peer's
+//! address, a [`PeerAddr`]. The descriptor rather than a `TcpStream` is
+//! what lets one listener type serve every stream socket, as libevent's
+//! does; the `accept4` call is the same (the address comes with it).
 //!
 //! # Ownership: `Copy` handles
 //! A [`ConnListener`] is a `Copy` index into its base's [`ListenerTable`],
@@ -36,7 +41,7 @@
 //! [`ConnListener`]'s docs cover re-entrancy, panics and accept errors.
 //!
 //! The files: `options` (the `LEV_OPT_*` flags), `handle` (the handle
-//! type), `table` (the records and the host trait), `create` (bind /
+//! type), `peer` (the peer's address), `table` (the records and the host trait), `create` (bind /
 //! from_fd), `control` (enable, callbacks, queries, free) and `accept` (the
 //! read event's accept loop, accept errors, the pause and retry).
 
@@ -45,8 +50,10 @@ mod control;
 mod create;
 mod handle;
 mod options;
+mod peer;
 mod table;
 
 pub use handle::ConnListener;
 pub use options::ListenerOptions;
+pub use peer::{PeerAddr, UnixPeerAddr};
 pub use table::{ListenerHost, ListenerTable};

@@ -14,7 +14,6 @@
 
 use std::fmt;
 use std::io;
-use std::net::{SocketAddr, TcpStream};
 use std::os::fd::OwnedFd;
 
 use crate::base::{BaseExt, EventBase};
@@ -25,13 +24,12 @@ use crate::mem::{self, MemVec, Pool};
 
 use super::handle::ConnListener;
 use super::options::ListenerOptions;
+use super::peer::PeerAddr;
 
 /// The accept callback: the base, the listener, the new connection and its
 /// peer's address.
-pub(super) type AcceptFn<X> = allocator_api2::boxed::Box<
-    dyn FnMut(&mut EventBase<X>, ConnListener, TcpStream, SocketAddr),
-    Pool,
->;
+pub(super) type AcceptFn<X> =
+    allocator_api2::boxed::Box<dyn FnMut(&mut EventBase<X>, ConnListener, OwnedFd, PeerAddr), Pool>;
 /// The error callback: the base, the listener and the accept error.
 pub(super) type ErrorFn<X> =
     allocator_api2::boxed::Box<dyn FnMut(&mut EventBase<X>, ConnListener, io::Error), Pool>;
@@ -39,7 +37,7 @@ pub(super) type ErrorFn<X> =
 /// Boxes an accept callback in the pool.
 pub(super) fn accept_fn<X: BaseExt, F>(f: F) -> Result<AcceptFn<X>>
 where
-    F: FnMut(&mut EventBase<X>, ConnListener, TcpStream, SocketAddr) + 'static,
+    F: FnMut(&mut EventBase<X>, ConnListener, OwnedFd, PeerAddr) + 'static,
 {
     Ok(allocator_api2::unsize_box!(mem::pool_box(f)?))
 }

@@ -1,5 +1,6 @@
 //! Socket calls: for `ConnListener`, a listening socket with its options
-//! set before `bind`, `listen`, `accept4`, `getsockname` and descriptor
+//! set before `bind`, `listen`, `accept4` (any stream socket: IPv4, IPv6,
+//! Unix), `getsockname` and descriptor
 //! flags; for bufferevents, a nonblocking `connect`, `SO_ERROR`,
 //! `TCP_NODELAY` and `close` on descriptors they hold as raw fds.
 //!
@@ -168,25 +169,66 @@ pub(crate) fn defer_accept(fd: RawFd, secs: libc::c_int) -> io::Result<()> {
     set_int_option(fd, libc::IPPROTO_TCP, libc::TCP_DEFER_ACCEPT, secs)
 }
 
-/// One `accept4`: the new socket (close-on-exec, nonblocking unless
-/// `blocking`) and the peer's address. `Ok(None)` when the connection was
-/// accepted without a usable address (the socket is closed again; old
-/// kernels do this on some port scans, and libevent skips such sockets).
-pub(crate) fn accept(fd: RawFd, blocking: bool) -> io::Result<Option<(OwnedFd, SocketAddr)>> {
-    // SAFETY: an all-zero sockaddr_storage is a valid value.
-    let mut storage: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
+/// An all-zero `sockaddr_storage`, for [`accept`] to write into.
+#[inline]
+pub(crate) fn empty_storage() -> libc::sockaddr_storage {
+    // SAFETY: an all-zero sockaddr_storage is a valid value (integers).
+    unsafe { std::mem::zeroed() }
+}
+
+/// Accepts one connection (`accept4`), nonblocking unless `blocking`, and
+/// close-on-exec; the peer's address is written into `peer`, its length
+/// returned.
+pub(crate) fn accept(
+    fd: RawFd,
+    blocking: bool,
+    peer: &mut libc::sockaddr_storage,
+) -> io::Result<(OwnedFd, libc::socklen_t)> {
     let mut len = size_of::<libc::sockaddr_storage>() as libc::socklen_t;
     let flags = if blocking {
         libc::SOCK_CLOEXEC
     } else {
         libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK
     };
-    // SAFETY: `storage` is writable for `len` bytes and `len` is a valid
+    // SAFETY: `peer` is writable for `len` bytes and `len` is a valid
     // in/out length.
-    let new = cvt(unsafe { libc::accept4(fd, (&raw mut storage).cast(), &mut len, flags) })?;
+    let new = cvt(unsafe { libc::accept4(fd, (&raw mut *peer).cast(), &mut len, flags) })?;
     // SAFETY: accept4 succeeded; the descriptor is open and ours alone.
-    let sock = unsafe { OwnedFd::from_raw_fd(new) };
-    Ok(from_sockaddr(&storage, len).map(|addr| (sock, addr)))
+    Ok((unsafe { OwnedFd::from_raw_fd(new) }, len))
+}
+
+/// The `sun_path` bytes of an `AF_UNIX` address the kernel wrote into
+/// `storage` (as many as `len` covers: none for an unnamed socket, a
+/// leading NUL for an abstract one); `None` for another family.
+pub(crate) fn unix_path(
+    storage: &libc::sockaddr_storage,
+    len: libc::socklen_t,
+) -> Option<([u8; 108], usize)> {
+    if libc::c_int::from(storage.ss_family) != libc::AF_UNIX {
+        return None;
+    }
+    // SAFETY: the family says the kernel wrote a sockaddr_un; the storage
+    // is larger and aligned at least as strictly.
+    let sun: &libc::sockaddr_un = unsafe { &*(&raw const *storage).cast() };
+    let mut path = [0u8; 108];
+    for (b, &c) in path.iter_mut().zip(sun.sun_path.iter()) {
+        *b = c as u8;
+    }
+    let n = (len as usize)
+        .saturating_sub(std::mem::offset_of!(libc::sockaddr_un, sun_path))
+        .min(path.len());
+    Some((path, n))
+}
+
+/// The address family of socket `fd` (`getsockname`): fails with
+/// `ENOTSOCK` for a descriptor that is not a socket.
+pub(crate) fn family(fd: RawFd) -> io::Result<libc::c_int> {
+    // SAFETY: an all-zero sockaddr_storage is a valid value.
+    let mut storage: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
+    let mut len = size_of::<libc::sockaddr_storage>() as libc::socklen_t;
+    // SAFETY: `storage` is writable for `len` bytes.
+    cvt(unsafe { libc::getsockname(fd, (&raw mut storage).cast(), &mut len) })?;
+    Ok(libc::c_int::from(storage.ss_family))
 }
 
 /// The address `fd` is bound to (`getsockname`).
@@ -308,18 +350,20 @@ mod tests {
         listen(fd, 8).unwrap();
         let addr = local_addr(fd).unwrap();
         assert_ne!(addr.port(), 0);
-        let err = accept(fd, false).unwrap_err();
+        let mut raw = empty_storage();
+        let err = accept(fd, false, &mut raw).unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::WouldBlock);
         let client = std::net::TcpStream::connect(addr).unwrap();
-        let (conn, peer) = loop {
-            match accept(fd, false) {
-                Ok(Some(c)) => break c,
-                Ok(None) => panic!("no address"),
+        let (conn, len) = loop {
+            match accept(fd, false, &mut raw) {
+                Ok(c) => break c,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => std::thread::yield_now(),
                 Err(e) => panic!("{e}"),
             }
         };
-        assert_eq!(peer, client.local_addr().unwrap());
+        assert_eq!(from_sockaddr(&raw, len), Some(client.local_addr().unwrap()));
+        assert_eq!(unix_path(&raw, len), None);
+        assert_eq!(family(fd).unwrap(), libc::AF_INET);
         assert_eq!(crate::sys::fd::is_nonblocking(conn.as_raw_fd()), Some(true));
     }
 

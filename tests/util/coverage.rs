@@ -649,7 +649,7 @@ fn sockets_and_listeners(_: &Fixture) -> Result<(), Error> {
         any,
         ListenerOptions::CLOSE_ON_FREE | ListenerOptions::REUSEABLE,
         Some(16),
-        |base, _, conn, _| serve(base, conn),
+        |base, _, conn, _| serve(base, std::net::TcpStream::from(conn)),
     )?;
     let addr = lev.local_addr(base)?;
     expect(
