@@ -66,6 +66,7 @@ mod ev;
 pub mod event;
 mod flags;
 mod handle;
+pub mod http;
 mod layers;
 pub mod listener;
 mod log;
@@ -99,6 +100,7 @@ pub use error::{Error, Result};
 pub use ev::Ev;
 pub use event::EventAssignment;
 pub use handle::{CommonTimeout, Event};
+pub use http::{Headers, Method, Methods};
 pub use layers::{EventBase, Layers};
 pub use listener::{ConnListener, ListenerOptions};
 #[doc(hidden)]
