@@ -13,14 +13,16 @@ use std::fmt;
 use crate::base::{self, BaseExt};
 use crate::bufferevent::{BevHost, BevTable};
 use crate::handle::Event;
+use crate::http::{HttpHost, HttpTable};
 use crate::listener::{ListenerHost, ListenerTable};
 
-/// What rvent's layers keep in every base: the bufferevents' and the
-/// listeners' tables.
+/// What rvent's layers keep in every base: the bufferevents', the
+/// listeners' and the HTTP servers' tables.
 #[derive(Default)]
 pub struct Layers {
     bevs: BevTable<Layers>,
     listeners: ListenerTable<Layers>,
+    http: HttpTable<Layers>,
 }
 
 impl fmt::Debug for Layers {
@@ -28,6 +30,7 @@ impl fmt::Debug for Layers {
         f.debug_struct("Layers")
             .field("bevs", &self.bevs)
             .field("listeners", &self.listeners)
+            .field("http", &self.http)
             .finish()
     }
 }
@@ -74,6 +77,18 @@ impl ListenerHost for Layers {
     #[inline(always)]
     fn listeners_mut(&mut self) -> &mut ListenerTable<Self> {
         &mut self.listeners
+    }
+}
+
+impl HttpHost for Layers {
+    #[inline(always)]
+    fn http(&self) -> &HttpTable<Self> {
+        &self.http
+    }
+
+    #[inline(always)]
+    fn http_mut(&mut self) -> &mut HttpTable<Self> {
+        &mut self.http
     }
 }
 

@@ -1,16 +1,59 @@
 //! An HTTP/1.1 server (libevent's `evhttp`, tutorial ch. 10.3).
 //!
-//! The layer sits on bufferevents and listeners and nothing below it knows
-//! it exists. The files: `headers` (the field multimap), `method`
-//! (request methods), `status` (codes, phrases, refusals), `parse` (the
-//! request head and its framing), `body` (Content-Length and chunked
-//! bodies).
+//! [`Http`] serves connections its sockets accept, each through a socket
+//! bufferevent; a [`Request`] goes to the callback of its exact path
+//! ([`Http::set_cb`]), else to the general one ([`Http::set_gencb`]),
+//! else gets `404`. The layer sits on bufferevents and listeners and
+//! nothing below it knows it exists; its tables live in the base
+//! ([`HttpHost`]), like the bufferevents' and the listeners'.
+//!
+//! # Parsing and what is refused
+//! Request heads are tokenized by `httparse` in place in the connection's
+//! input buffer; the framing (Content-Length, chunked) is ours. Every
+//! ambiguity RFC 9112 names as a smuggling vector is answered with a 4xx
+//! and the connection closes; other connections never notice. The
+//! details are in the `parse` and `body` files' docs. A head over the
+//! size limit gets `431` (libevent: 400).
+//!
+//! # Memory
+//! Every block is from the memory functions. A connection keeps its
+//! request's storage — head bytes, the header maps (one byte store each,
+//! fields as ranges into it), the body buffers — from request to
+//! request, so once warm a keep-alive request allocates nothing. An
+//! allocation failure answers `503` or closes that connection; it never
+//! panics.
+//!
+//! # What differs from libevent
+//! - A request lives until answered: no `evhttp_request_own`.
+//! - Obsolete line folding is refused (libevent joins the lines); NUL in
+//!   a field is refused (libevent truncates at it, issue #1810).
+//! - Trailer fields are checked and discarded.
+//! - A header-read deadline ([`Http::set_header_timeout`]) bounds a
+//!   client trickling its head.
+//! - Replies are `HTTP/1.1` whatever the request's version.
+//!
+//! The files: `headers` (the field multimap), `method`, `status` (codes,
+//! phrases, refusals), `parse` (the request head and its framing), `body`
+//! (Content-Length and chunked bodies), `uri` (target paths, percent
+//! decoding), `date` (the Date field), `table` (records and the host
+//! trait), `server` ([`Http`]), `conn` (a connection's life), `request`
+//! ([`Request`]), `reply` (writing replies).
 
 mod body;
+mod conn;
+mod date;
 mod headers;
 mod method;
 mod parse;
+mod reply;
+mod request;
+mod server;
 mod status;
+mod table;
+mod uri;
 
 pub use headers::Headers;
 pub use method::{Method, Methods};
+pub use request::Request;
+pub use server::{BoundSocket, DEFAULT_CONTENT_TYPE, DEFAULT_MAX_HEADERS_SIZE, Http};
+pub use table::{HttpHost, HttpTable};

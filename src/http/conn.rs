@@ -1,0 +1,376 @@
+//! A server connection's life: accept, read and parse requests, hand each
+//! to its callback, and close.
+//!
+//! One request is in flight per connection: the next one is parsed only
+//! once the reply to the current one is out in the bufferevent's output,
+//! so pipelined requests are answered in order with no queue. A callback
+//! that keeps its request (to reply later) pauses reading, so a client
+//! that pipelines without end fills its socket, not our memory. A reply
+//! sent while the connection's requests are being processed resumes that
+//! loop; one sent later (from a timer) starts it again for whatever
+//! arrived meanwhile.
+
+use std::net::{SocketAddr, TcpStream};
+
+use crate::base::EventBase;
+use crate::bufferevent::{BevEvent, BevOptions, Bufferevent};
+use crate::ev::Ev;
+use crate::handle::Event;
+
+use super::body::BodyReader;
+use super::method::Methods;
+use super::parse::{Limits, parse_head};
+use super::reply;
+use super::request::Request;
+use super::server::{Http, find_route, routing_path};
+use super::status::Refusal;
+use super::table::{ConnId, ConnRec, HttpHost, Phase};
+
+/// Serves a connection a listener of `server` accepted.
+pub(super) fn accept<X: HttpHost>(
+    base: &mut EventBase<X>,
+    server: Http,
+    stream: TcpStream,
+    peer: SocketAddr,
+) {
+    let Ok(rec) = server.rec(base) else {
+        return; // dropping the stream closes it
+    };
+    if rec.max_connections != 0 && rec.connections >= rec.max_connections {
+        return;
+    }
+    let (read, write) = (rec.read_timeout, rec.write_timeout);
+    let _ = stream.set_nodelay(true);
+    let Ok(bev) = Bufferevent::from_stream(base, stream, BevOptions::CLOSE_ON_FREE) else {
+        return;
+    };
+    let id = match base
+        .ext
+        .http_mut()
+        .insert_conn(ConnRec::new(server, bev, peer))
+    {
+        Ok(id) => id,
+        Err(_) => {
+            let _ = bev.free(base);
+            return;
+        }
+    };
+    if let Ok(rec) = server.rec_mut(base) {
+        rec.connections += 1;
+    }
+    let set_up = bev
+        .set_read_callback(base, move |base, _| process(base, id))
+        .and_then(|()| bev.set_event_callback(base, move |base, _, what| on_event(base, id, what)))
+        .and_then(|()| bev.set_timeouts(base, read, write))
+        .and_then(|()| bev.enable(base, Ev::READ | Ev::WRITE));
+    if set_up.is_err() {
+        close(base, id);
+    }
+}
+
+/// What one parsing step came to.
+enum Step {
+    /// More bytes are needed; `true` if a head is partly here.
+    NeedMore(bool),
+    /// A whole request is here.
+    Ready,
+    /// Refuse it and close.
+    Refuse(Refusal),
+    /// Nothing to do (the request is with its callback, or closing).
+    Idle,
+}
+
+/// Parses what arrived and runs the callback of each request completed,
+/// until more bytes are needed or a request is kept by its callback.
+pub(super) fn process<X: HttpHost>(base: &mut EventBase<X>, id: ConnId) {
+    loop {
+        let Some(c) = base.ext.http().conn(id) else {
+            return;
+        };
+        if c.in_process {
+            return;
+        }
+        let Ok(srec) = c.server.rec(base) else {
+            close(base, id);
+            return;
+        };
+        let (limits, allowed, header_timeout) = (srec.limits, srec.allowed, srec.header_timeout);
+        let Some(mut c) = base.ext.http_mut().take_conn(id) else {
+            return;
+        };
+        let step = advance(base, &mut c, &limits, allowed);
+        let (deadline, armed) = (c.deadline, c.deadline_armed);
+        if let Some(c) = base.ext.http_mut().put_back_conn(id, c) {
+            drop(c); // closed meanwhile (cannot happen: no user code ran)
+            return;
+        }
+        match step {
+            Step::Idle => return,
+            Step::NeedMore(partial) => {
+                if partial && !armed {
+                    arm_deadline(base, id, deadline, header_timeout);
+                }
+                return;
+            }
+            Step::Refuse(r) => {
+                let _ = reply::refuse(base, id, r);
+                return;
+            }
+            Step::Ready => {
+                if let (true, Some(ev)) = (armed, deadline) {
+                    let _ = ev.del(base);
+                    if let Some(c) = base.ext.http_mut().conn_mut(id) {
+                        c.deadline_armed = false;
+                    }
+                }
+                dispatch(base, id);
+                match base.ext.http().conn(id).map(|c| c.phase) {
+                    Some(Phase::Head) => continue,
+                    Some(Phase::Handler) => {
+                        pause_reading(base, id);
+                        return;
+                    }
+                    _ => return,
+                }
+            }
+        }
+    }
+}
+
+/// One parsing step on `c` (out of the table).
+fn advance<X: HttpHost>(
+    base: &mut EventBase<X>,
+    c: &mut ConnRec,
+    limits: &Limits,
+    allowed: Methods,
+) -> Step {
+    let Ok(input) = c.bev.input(base) else {
+        return Step::Idle;
+    };
+    let mut send_continue = false;
+    if c.phase == Phase::Head {
+        if input.is_empty() {
+            return Step::NeedMore(false);
+        }
+        match parse_head(input, &mut c.head, limits) {
+            Ok(false) => return Step::NeedMore(true),
+            Err(r) => return Step::Refuse(r),
+            Ok(true) => {}
+        }
+        if !allowed.contains(c.head.method.bit()) {
+            return Step::Refuse(Refusal::NotImplemented);
+        }
+        c.body = BodyReader::new(c.head.framing);
+        c.phase = Phase::Body;
+        send_continue = c.head.expect_continue && input.is_empty();
+    }
+    if c.phase != Phase::Body {
+        return Step::Idle;
+    }
+    match c.body.read(input, &mut c.input, limits) {
+        Ok(true) => Step::Ready,
+        Ok(false) => {
+            if send_continue && let Ok(out) = c.bev.output(base) {
+                let _ = out.add(b"HTTP/1.1 100 Continue\r\n\r\n");
+            }
+            Step::NeedMore(false)
+        }
+        Err(r) => Step::Refuse(r),
+    }
+}
+
+/// Where a request goes.
+enum Target {
+    Route(usize, u32),
+    General,
+    NotFound,
+}
+
+/// Hands the request now read on `id` to its callback.
+fn dispatch<X: HttpHost>(base: &mut EventBase<X>, id: ConnId) {
+    let t = base.ext.http_mut();
+    let Some(c) = t.conn_mut(id) else {
+        return;
+    };
+    c.phase = Phase::Handler;
+    c.serial = c.serial.wrapping_add(1);
+    c.in_process = true;
+    let server = c.server;
+    let req = Request::new(id, c.serial, base.id);
+    let mut path = std::mem::replace(&mut c.path, crate::mem::vec());
+    let decoded = routing_path(c.head.target(), &mut path);
+    let Ok(srec) = server.rec(base) else {
+        return;
+    };
+    let target = match decoded {
+        Err(_) => None,
+        Ok(()) => Some(match find_route(srec, &path) {
+            Some(i) => Target::Route(i, srec.routes[i].id),
+            None if srec.gencb.is_some() => Target::General,
+            None => Target::NotFound,
+        }),
+    };
+    if let Some(c) = base.ext.http_mut().conn_mut(id) {
+        c.path = path;
+    }
+    match target {
+        None => {
+            let _ = req.send_error(base, 503, None);
+        }
+        Some(Target::NotFound) => {
+            let _ = req.send_error(base, 404, None);
+        }
+        Some(Target::Route(i, rid)) => {
+            let Some(mut cb) = server
+                .rec_mut(base)
+                .ok()
+                .and_then(|s| s.routes[i].cb.take())
+            else {
+                let _ = req.send_error(base, 404, None);
+                finish_dispatch(base, id);
+                return;
+            };
+            cb(base, req);
+            if let Ok(s) = server.rec_mut(base)
+                && let Some(r) = s.routes.iter_mut().find(|r| r.id == rid)
+                && r.cb.is_none()
+            {
+                r.cb = Some(cb);
+            }
+        }
+        Some(Target::General) => {
+            let Some(mut cb) = server.rec_mut(base).ok().and_then(|s| {
+                s.gencb_out = true;
+                s.gencb.take()
+            }) else {
+                return;
+            };
+            cb(base, req);
+            if let Ok(s) = server.rec_mut(base)
+                && s.gencb_out
+            {
+                s.gencb_out = false;
+                s.gencb = Some(cb);
+            }
+        }
+    }
+    finish_dispatch(base, id);
+}
+
+fn finish_dispatch<X: HttpHost>(base: &mut EventBase<X>, id: ConnId) {
+    if let Some(c) = base.ext.http_mut().conn_mut(id) {
+        c.in_process = false;
+    }
+}
+
+/// Stops reading while a callback holds the request.
+fn pause_reading<X: HttpHost>(base: &mut EventBase<X>, id: ConnId) {
+    let Some(c) = base.ext.http_mut().conn_mut(id) else {
+        return;
+    };
+    c.read_paused = true;
+    let bev = c.bev;
+    let _ = bev.disable(base, Ev::READ);
+}
+
+/// After a reply: resumes reading (if paused) and parses what is waiting.
+pub(super) fn resume<X: HttpHost>(base: &mut EventBase<X>, id: ConnId) {
+    let Some(c) = base.ext.http_mut().conn_mut(id) else {
+        return;
+    };
+    if c.read_paused {
+        c.read_paused = false;
+        let bev = c.bev;
+        let _ = bev.enable(base, Ev::READ);
+    }
+    process(base, id);
+}
+
+/// Closes the connection once its output is written.
+pub(super) fn close_when_written<X: HttpHost>(base: &mut EventBase<X>, id: ConnId) {
+    let Some(c) = base.ext.http().conn(id) else {
+        return;
+    };
+    let bev = c.bev;
+    let _ = bev.disable(base, Ev::READ);
+    if bev.output_len(base).unwrap_or(0) == 0
+        || bev
+            .set_write_callback(base, move |base, _| close(base, id))
+            .is_err()
+    {
+        close(base, id);
+    }
+}
+
+/// The bufferevent's EOF, error or timeout.
+fn on_event<X: HttpHost>(base: &mut EventBase<X>, id: ConnId, what: BevEvent) {
+    if what.contains(BevEvent::EOF)
+        && !what.contains(BevEvent::ERROR)
+        && let Some(c) = base.ext.http_mut().conn_mut(id)
+        && c.phase == Phase::Handler
+    {
+        // Half-closed after its request: the reply still goes out, then
+        // the connection closes.
+        c.head.keep_alive = false;
+        return;
+    }
+    close(base, id);
+}
+
+/// Arms the header-read deadline.
+fn arm_deadline<X: HttpHost>(
+    base: &mut EventBase<X>,
+    id: ConnId,
+    deadline: Option<Event>,
+    timeout: Option<std::time::Duration>,
+) {
+    let Some(timeout) = timeout else {
+        return;
+    };
+    let ev = match deadline {
+        Some(ev) => ev,
+        None => match Event::new(base, None, Ev::empty(), move |base, _, _, _| {
+            close(base, id)
+        }) {
+            Ok(ev) => ev,
+            Err(_) => return, // the read timeout still bounds the connection
+        },
+    };
+    if ev.add(base, Some(timeout)).is_ok()
+        && let Some(c) = base.ext.http_mut().conn_mut(id)
+    {
+        c.deadline = Some(ev);
+        c.deadline_armed = true;
+    }
+}
+
+/// Frees the connection now: its bufferevent (closing the socket), its
+/// timer and its request.
+pub(super) fn close<X: HttpHost>(base: &mut EventBase<X>, id: ConnId) {
+    let Some(c) = base.ext.http_mut().remove_conn(id) else {
+        return;
+    };
+    if let Ok(s) = c.server.rec_mut(base) {
+        s.connections = s.connections.saturating_sub(1);
+    }
+    if let Some(ev) = c.deadline {
+        let _ = ev.free(base);
+    }
+    let _ = c.bev.free(base);
+    drop(c);
+}
+
+/// Closes every connection of `server`.
+pub(super) fn close_all<X: HttpHost>(base: &mut EventBase<X>, server: Http) {
+    loop {
+        let next = base
+            .ext
+            .http()
+            .conn_ids()
+            .find(|&id| base.ext.http().conn(id).is_some_and(|c| c.server == server));
+        match next {
+            Some(id) => close(base, id),
+            None => return,
+        }
+    }
+}

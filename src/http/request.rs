@@ -1,0 +1,228 @@
+//! [`Request`], the handle a request callback gets (`struct
+//! evhttp_request` on the server side): what was asked, and the reply.
+
+use std::fmt;
+use std::net::SocketAddr;
+
+use crate::base::EventBase;
+use crate::buffer::Evbuffer;
+use crate::error::{Error, Result};
+
+use super::headers::Headers;
+use super::method::Method;
+use super::reply;
+use super::table::{ConnId, ConnRec, HttpHost, Phase};
+use super::uri::target_authority;
+
+/// A request on a server connection, from its callback until its reply
+/// (libevent's `struct evhttp_request *`).
+///
+/// A `Copy` handle checked by generation: once the reply is sent, or the
+/// connection is gone, every call returns [`Error::StaleRequest`]. Keep it
+/// to reply later — from a timer, another connection's callback — without
+/// libevent's `evhttp_request_own`: the request lives until it is
+/// answered or its connection closes, and reading from the connection
+/// waits meanwhile.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+#[doc(alias = "evhttp_request")]
+pub struct Request {
+    conn: u32,
+    conn_generation: u32,
+    serial: u32,
+    base: u32,
+}
+
+impl fmt::Debug for Request {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "Request({}v{}#{})",
+            self.conn, self.conn_generation, self.serial
+        )
+    }
+}
+
+impl Request {
+    pub(super) fn new(id: ConnId, serial: u32, base: u32) -> Request {
+        Request {
+            conn: id.idx,
+            conn_generation: id.generation,
+            serial,
+            base,
+        }
+    }
+
+    fn id(self) -> ConnId {
+        ConnId {
+            idx: self.conn,
+            generation: self.conn_generation,
+        }
+    }
+
+    fn rec<X: HttpHost>(self, base: &EventBase<X>) -> Result<&ConnRec> {
+        if self.base != base.id {
+            return Err(Error::StaleRequest);
+        }
+        base.ext
+            .http()
+            .conn(self.id())
+            .filter(|c| c.serial == self.serial && c.phase == Phase::Handler)
+            .ok_or(Error::StaleRequest)
+    }
+
+    fn rec_mut<X: HttpHost>(self, base: &mut EventBase<X>) -> Result<&mut ConnRec> {
+        if self.base != base.id {
+            return Err(Error::StaleRequest);
+        }
+        base.ext
+            .http_mut()
+            .conn_mut(self.id())
+            .filter(|c| c.serial == self.serial && c.phase == Phase::Handler)
+            .ok_or(Error::StaleRequest)
+    }
+
+    /// Whether the request still awaits its reply.
+    pub fn is_live<X: HttpHost>(self, base: &EventBase<X>) -> bool {
+        self.rec(base).is_ok()
+    }
+
+    /// The method (`evhttp_request_get_command`).
+    ///
+    /// # Errors
+    /// [`Error::StaleRequest`].
+    #[doc(alias = "evhttp_request_get_command")]
+    pub fn method<X: HttpHost>(self, base: &EventBase<X>) -> Result<Method> {
+        Ok(self.rec(base)?.head.method)
+    }
+
+    /// The method token as sent (`GET`, or an extension's).
+    ///
+    /// # Errors
+    /// [`Error::StaleRequest`].
+    pub fn method_str<X: HttpHost>(self, base: &EventBase<X>) -> Result<&str> {
+        // httparse admits only token bytes: ASCII.
+        std::str::from_utf8(self.rec(base)?.head.method_token())
+            .map_err(|_| Error::BadState("method is not ASCII"))
+    }
+
+    /// The request target as sent, query included
+    /// (`evhttp_request_get_uri`).
+    ///
+    /// # Errors
+    /// [`Error::StaleRequest`].
+    #[doc(alias = "evhttp_request_get_uri")]
+    pub fn uri<X: HttpHost>(self, base: &EventBase<X>) -> Result<&str> {
+        std::str::from_utf8(self.rec(base)?.head.target())
+            .map_err(|_| Error::BadState("target is not UTF-8"))
+    }
+
+    /// The host asked for (`evhttp_request_get_host`): the authority of
+    /// an absolute-form target, else the Host field; `None` if neither.
+    ///
+    /// # Errors
+    /// [`Error::StaleRequest`].
+    #[doc(alias = "evhttp_request_get_host")]
+    pub fn host<X: HttpHost>(self, base: &EventBase<X>) -> Result<Option<&str>> {
+        let c = self.rec(base)?;
+        let host = target_authority(c.head.target()).or_else(|| c.head.headers.find("host"));
+        Ok(host.and_then(|h| std::str::from_utf8(h).ok()))
+    }
+
+    /// The HTTP version: `(1, 0)` or `(1, 1)`.
+    ///
+    /// # Errors
+    /// [`Error::StaleRequest`].
+    pub fn version<X: HttpHost>(self, base: &EventBase<X>) -> Result<(u8, u8)> {
+        Ok((1, self.rec(base)?.head.minor))
+    }
+
+    /// The request's header fields (`evhttp_request_get_input_headers`).
+    ///
+    /// # Errors
+    /// [`Error::StaleRequest`].
+    #[doc(alias = "evhttp_request_get_input_headers")]
+    pub fn input_headers<X: HttpHost>(self, base: &EventBase<X>) -> Result<&Headers> {
+        Ok(&self.rec(base)?.head.headers)
+    }
+
+    /// The reply's header fields (`evhttp_request_get_output_headers`).
+    ///
+    /// # Errors
+    /// [`Error::StaleRequest`].
+    #[doc(alias = "evhttp_request_get_output_headers")]
+    pub fn output_headers<X: HttpHost>(self, base: &mut EventBase<X>) -> Result<&mut Headers> {
+        Ok(&mut self.rec_mut(base)?.out_headers)
+    }
+
+    /// The request body (`evhttp_request_get_input_buffer`), decoded from
+    /// chunks if it came chunked.
+    ///
+    /// # Errors
+    /// [`Error::StaleRequest`].
+    #[doc(alias = "evhttp_request_get_input_buffer")]
+    pub fn input_buffer<X: HttpHost>(self, base: &mut EventBase<X>) -> Result<&mut Evbuffer> {
+        Ok(&mut self.rec_mut(base)?.input)
+    }
+
+    /// The reply body being built (`evhttp_request_get_output_buffer`);
+    /// [`send_reply`](Self::send_reply) sends it.
+    ///
+    /// # Errors
+    /// [`Error::StaleRequest`].
+    #[doc(alias = "evhttp_request_get_output_buffer")]
+    pub fn output_buffer<X: HttpHost>(self, base: &mut EventBase<X>) -> Result<&mut Evbuffer> {
+        Ok(&mut self.rec_mut(base)?.output)
+    }
+
+    /// The client's address (`evhttp_connection_get_peer`).
+    ///
+    /// # Errors
+    /// [`Error::StaleRequest`].
+    #[doc(alias = "evhttp_connection_get_peer")]
+    pub fn peer<X: HttpHost>(self, base: &EventBase<X>) -> Result<SocketAddr> {
+        Ok(self.rec(base)?.peer)
+    }
+
+    /// Sends the reply (`evhttp_send_reply`): status `code`, `reason`
+    /// (`None`: the standard phrase), the output buffer followed by
+    /// `body` (drained; it stays yours). rvent adds `Date`,
+    /// `Content-Length` (none for 1xx, 204 and 304), the server's default
+    /// `Content-Type` and, when the connection closes after this reply,
+    /// `Connection: close` (an HTTP/1.0 keep-alive gets
+    /// `Connection: keep-alive`), unless the output headers have them. A
+    /// `HEAD` request gets the head only. The request is then done.
+    ///
+    /// # Errors
+    /// [`Error::StaleRequest`]; [`Error::InvalidArgument`] for a code
+    /// outside 100–999 or a reason with CR, LF or NUL (the request
+    /// remains); [`Error::Alloc`] if the reply could not be written — the
+    /// connection then closes.
+    #[doc(alias = "evhttp_send_reply")]
+    pub fn send_reply<X: HttpHost>(
+        self,
+        base: &mut EventBase<X>,
+        code: u16,
+        reason: Option<&str>,
+        body: Option<&mut Evbuffer>,
+    ) -> Result<()> {
+        self.rec(base)?;
+        reply::send(base, self.id(), code, reason, body, false)
+    }
+
+    /// Sends status `code` with a small HTML page saying so
+    /// (`evhttp_send_error`); the output buffer and headers set so far
+    /// are dropped. A `400` closes the connection.
+    ///
+    /// # Errors
+    /// As [`send_reply`](Self::send_reply).
+    #[doc(alias = "evhttp_send_error")]
+    pub fn send_error<X: HttpHost>(
+        self,
+        base: &mut EventBase<X>,
+        code: u16,
+        reason: Option<&str>,
+    ) -> Result<()> {
+        self.rec(base)?;
+        reply::send_error(base, self.id(), code, reason, false)
+    }
+}
