@@ -6,6 +6,7 @@
 //! the blanket `dead_code` allowance.
 #![allow(dead_code)]
 
+pub mod http;
 pub mod record;
 pub mod sockets;
 pub mod timing;

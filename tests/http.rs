@@ -1,0 +1,397 @@
+//! The HTTP server (tutorial 10.3, libevent's `regress_http.c` server
+//! cases): a server on a base in the test thread, raw clients on another
+//! thread over loopback, and `curl` when it is installed.
+
+mod util;
+
+use std::cell::RefCell;
+use std::net::SocketAddr;
+use std::rc::Rc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use rvent::{Error, Event, EventBase, Http, Method, Methods, Request};
+use util::http::Client;
+
+/// Runs `client` on a thread against a server set up by `setup`, the
+/// base running here until the client is done.
+fn serve<S, C>(setup: S, client: C)
+where
+    S: FnOnce(&mut EventBase, Http),
+    C: FnOnce(SocketAddr) + Send + 'static,
+{
+    let mut base = EventBase::new().unwrap();
+    let http = Http::new(&mut base).unwrap();
+    setup(&mut base, http);
+    let addr = http
+        .bind(&mut base, "127.0.0.1:0".parse().unwrap())
+        .unwrap()
+        .local_addr(&base)
+        .unwrap();
+    let notifier = base.notifier();
+    let t = thread::spawn(move || {
+        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| client(addr)));
+        notifier.loopbreak().unwrap();
+        if let Err(p) = r {
+            std::panic::resume_unwind(p);
+        }
+    });
+    base.dispatch().unwrap();
+    t.join().unwrap();
+    http.free(&mut base).unwrap();
+}
+
+/// Replies 200 with `body` and a test field.
+fn reply(base: &mut EventBase, req: Request, body: &[u8]) {
+    req.output_headers(base)
+        .unwrap()
+        .add("X-Test", "yes")
+        .unwrap();
+    req.output_buffer(base).unwrap().add(body).unwrap();
+    req.send_reply(base, 200, None, None).unwrap();
+}
+
+/// A `/test` route answering "This is funny", and a general callback
+/// echoing the target.
+fn routes(base: &mut EventBase, http: Http) {
+    http.set_cb(base, "/test", |base, req| {
+        assert_eq!(req.peer(base).unwrap().ip().to_string(), "127.0.0.1");
+        reply(base, req, b"This is funny");
+    })
+    .unwrap();
+    http.set_gencb(base, |base, req| {
+        let uri = req.uri(base).unwrap().as_bytes().to_vec();
+        reply(base, req, &uri);
+    })
+    .unwrap();
+}
+
+#[test]
+fn basic_split_request() {
+    serve(routes, |addr| {
+        let mut c = Client::connect(addr);
+        c.send_parts(&[
+            b"GET /test HTTP/1.1\r\nHo",
+            b"st: somehost\r\nConnection: cl",
+            b"ose\r\n\r\n",
+        ]);
+        let r = c.read_reply();
+        assert_eq!(r.status, 200);
+        assert_eq!(r.body, b"This is funny");
+        assert_eq!(r.header("x-test"), Some("yes"));
+        assert_eq!(r.header("content-type"), Some(rvent::DEFAULT_CONTENT_TYPE));
+        assert_eq!(r.header("content-length"), Some("13"));
+        assert_eq!(r.header("connection"), Some("close"));
+        assert!(r.header("date").unwrap().ends_with(" GMT"));
+        assert!(c.closed());
+    });
+}
+
+#[test]
+fn every_split_point_of_a_request() {
+    let req: &[u8] = b"POST /te%73t?q=1 HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nabc";
+    serve(routes, move |addr| {
+        let mut c = Client::connect(addr);
+        for at in 1..req.len() {
+            c.send_parts(&[&req[..at], &req[at..]]);
+            let r = c.read_reply();
+            assert_eq!(
+                (r.status, &r.body[..]),
+                (200, &b"This is funny"[..]),
+                "split at {at}"
+            );
+        }
+    });
+}
+
+#[test]
+fn absolute_uri_routes_by_path_and_gives_host() {
+    let host = Rc::new(RefCell::new(String::new()));
+    let h = host.clone();
+    serve(
+        move |base, http| {
+            http.set_cb(base, "/test", move |base, req| {
+                *h.borrow_mut() = req.host(base).unwrap().unwrap().to_string();
+                reply(base, req, b"abs");
+            })
+            .unwrap();
+        },
+        |addr| {
+            let mut c = Client::connect(addr);
+            c.send(b"GET http://somehost.net/test?x HTTP/1.1\r\nHost: other\r\n\r\n");
+            assert_eq!(c.read_reply().body, b"abs");
+            c.send(b"GET /nope HTTP/1.1\r\nHost: a\r\n\r\n");
+            let r = c.read_reply();
+            assert_eq!(r.status, 404);
+            assert!(
+                String::from_utf8(r.body)
+                    .unwrap()
+                    .contains("<TITLE>404 Not Found</TITLE>")
+            );
+        },
+    );
+    assert_eq!(*host.borrow(), "somehost.net");
+}
+
+#[test]
+fn methods_and_allowed_methods() {
+    let seen = Rc::new(RefCell::new(Vec::new()));
+    let s = seen.clone();
+    serve(
+        move |base, http| {
+            http.set_allowed_methods(
+                base,
+                Methods::default_allowed() | Methods::PROPFIND | Methods::EXTENSION,
+            )
+            .unwrap();
+            http.set_gencb(base, move |base, req| {
+                let m = req.method(base).unwrap();
+                s.borrow_mut()
+                    .push((m, req.method_str(base).unwrap().to_string()));
+                let body = req.input_buffer(base).unwrap().len().to_string();
+                reply(base, req, body.as_bytes());
+            })
+            .unwrap();
+        },
+        |addr| {
+            let mut c = Client::connect(addr);
+            c.send(b"POST /p HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhello");
+            assert_eq!(c.read_reply().body, b"5");
+            c.send(b"PUT /p HTTP/1.1\r\nHost: a\r\n\r\n");
+            assert_eq!(c.read_reply().status, 200);
+            c.send(b"PROPFIND /p HTTP/1.1\r\nHost: a\r\n\r\n");
+            assert_eq!(c.read_reply().status, 200);
+            c.send(b"CUSTOM /p HTTP/1.1\r\nHost: a\r\n\r\n");
+            assert_eq!(c.read_reply().status, 200);
+            c.send(b"HEAD /p HTTP/1.1\r\nHost: a\r\n\r\n");
+            let r = c.read_reply_to(true).unwrap();
+            assert_eq!((r.status, r.header("content-length")), (200, Some("1")));
+            c.send(b"PATCH /p HTTP/1.1\r\nHost: a\r\n\r\n");
+            assert_eq!(c.read_reply().status, 501);
+            assert!(c.closed());
+        },
+    );
+    let seen = seen.borrow();
+    assert_eq!(seen.len(), 5);
+    assert_eq!(seen[2].0, Method::Propfind);
+    assert_eq!(
+        (seen[3].0, seen[3].1.as_str()),
+        (Method::Extension, "CUSTOM")
+    );
+    assert_eq!(seen[4].0, Method::Head);
+}
+
+#[test]
+fn persistent_connections_and_http_1_0() {
+    serve(routes, |addr| {
+        let mut c = Client::connect(addr);
+        for _ in 0..3 {
+            c.send(b"GET /test HTTP/1.1\r\nHost: a\r\n\r\n");
+            let r = c.read_reply();
+            assert_eq!(r.status, 200);
+            assert_eq!(r.header("connection"), None);
+        }
+        let mut c = Client::connect(addr);
+        c.send(b"GET /test HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n");
+        assert_eq!(c.read_reply().header("connection"), Some("keep-alive"));
+        c.send(b"GET /test HTTP/1.0\r\n\r\n");
+        assert_eq!(c.read_reply().header("connection"), Some("close"));
+        assert!(c.closed());
+    });
+}
+
+#[test]
+fn pipelined_requests_are_answered_in_order() {
+    serve(routes, |addr| {
+        let mut c = Client::connect(addr);
+        let mut all = Vec::new();
+        for i in 0..10 {
+            all.extend_from_slice(format!("GET /{i} HTTP/1.1\r\nHost: a\r\n\r\n").as_bytes());
+        }
+        c.send(&all);
+        for i in 0..10 {
+            assert_eq!(c.read_reply().body, format!("/{i}").as_bytes());
+        }
+    });
+}
+
+#[test]
+fn bad_requests_get_400_and_close_others_go_on() {
+    serve(routes, |addr| {
+        let mut good = Client::connect(addr);
+        for bad in [
+            &b"GARBAGE\r\n\r\n"[..],
+            b"GET / HTTP/1.1\r\n\r\n",
+            b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n",
+            b"GET / HTTP/1.1\r\nHost : a\r\n\r\n",
+            b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+        ] {
+            let mut c = Client::connect(addr);
+            c.send(bad);
+            let r = c.read_reply();
+            assert_eq!(r.status, 400, "{:?}", String::from_utf8_lossy(bad));
+            assert!(c.closed());
+            good.send(b"GET /test HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
+            assert_eq!(good.read_reply().status, 200);
+        }
+    });
+}
+
+#[test]
+fn chunked_request_bodies() {
+    serve(
+        |base, http| {
+            http.set_gencb(base, |base, req| {
+                let body: Vec<u8> = req
+                    .input_buffer(base)
+                    .unwrap()
+                    .chunks()
+                    .flatten()
+                    .copied()
+                    .collect();
+                reply(base, req, &body);
+            })
+            .unwrap();
+        },
+        |addr| {
+            let mut c = Client::connect(addr);
+            c.send_parts(&[
+                b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5;e",
+                b"xt=1\r\nhel",
+                b"lo\r\n6\r",
+                b"\n world\r\n0\r\nTrailer: x\r\n",
+                b"\r\n",
+            ]);
+            assert_eq!(c.read_reply().body, b"hello world");
+        },
+    );
+}
+
+#[test]
+fn data_length_constraints() {
+    serve(
+        |base, http| {
+            routes(base, http);
+            http.set_max_headers_size(base, 200).unwrap();
+            http.set_max_body_size(base, 10).unwrap();
+        },
+        |addr| {
+            let long = format!(
+                "GET /test HTTP/1.1\r\nHost: a\r\nX: {}\r\n\r\n",
+                "x".repeat(300)
+            );
+            let mut c = Client::connect(addr);
+            c.send(long.as_bytes());
+            assert_eq!(c.read_reply().status, 431);
+            let mut c = Client::connect(addr);
+            c.send(b"POST /test HTTP/1.1\r\nHost: a\r\nContent-Length: 11\r\n\r\n");
+            assert_eq!(c.read_reply().status, 413);
+            let mut c = Client::connect(addr);
+            c.send(b"POST /test HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n8\r\n12345678\r\n8\r\n");
+            assert_eq!(c.read_reply().status, 413);
+            // Expect: 100-continue gets 100 first, then the reply.
+            let mut c = Client::connect(addr);
+            c.send(b"POST /test HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nExpect: 100-continue\r\n\r\n");
+            assert_eq!(c.read_reply().status, 100);
+            c.send(b"abc");
+            assert_eq!(c.read_reply().status, 200);
+            // ...or the 413 before the body is sent.
+            let mut c = Client::connect(addr);
+            c.send(b"POST /test HTTP/1.1\r\nHost: a\r\nContent-Length: 11\r\nExpect: 100-continue\r\n\r\n");
+            assert_eq!(c.read_reply().status, 413);
+            let mut c = Client::connect(addr);
+            c.send(b"POST /test HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nExpect: 101-continue\r\n\r\n");
+            assert_eq!(c.read_reply().status, 417);
+        },
+    );
+}
+
+#[test]
+fn a_request_answered_later_from_a_timer() {
+    serve(
+        |base, http| {
+            http.set_gencb(base, |base, req| {
+                let t = Event::timer(base, move |base, ev, _, _| {
+                    reply(base, req, b"later");
+                    ev.free(base).unwrap();
+                })
+                .unwrap();
+                t.add(base, Some(Duration::from_millis(5))).unwrap();
+            })
+            .unwrap();
+        },
+        |addr| {
+            let mut c = Client::connect(addr);
+            c.send(b"GET /a HTTP/1.1\r\nHost: a\r\n\r\nGET /b HTTP/1.1\r\nHost: a\r\n\r\n");
+            assert_eq!(c.read_reply().body, b"later");
+            assert_eq!(c.read_reply().body, b"later");
+        },
+    );
+}
+
+#[test]
+fn header_deadline_closes_a_trickling_client() {
+    serve(
+        |base, http| {
+            routes(base, http);
+            http.set_header_timeout(base, Some(Duration::from_millis(50)))
+                .unwrap();
+        },
+        |addr| {
+            let mut c = Client::connect(addr);
+            let start = Instant::now();
+            c.send(b"GET /test HTTP/1.1\r\n");
+            for _ in 0..5 {
+                thread::sleep(Duration::from_millis(20));
+                let _ = std::io::Write::write_all(&mut c.stream, b"X");
+            }
+            assert!(c.closed());
+            assert!(start.elapsed() < Duration::from_secs(2));
+        },
+    );
+}
+
+#[test]
+fn set_cb_refuses_duplicates_and_del_cb_missing_paths() {
+    let mut base = EventBase::new().unwrap();
+    let http = Http::new(&mut base).unwrap();
+    http.set_cb(&mut base, "/a", |_, _| {}).unwrap();
+    assert!(matches!(
+        http.set_cb(&mut base, "/a", |_, _| {}),
+        Err(Error::InvalidArgument(_))
+    ));
+    http.del_cb(&mut base, "/a").unwrap();
+    assert!(matches!(
+        http.del_cb(&mut base, "/a"),
+        Err(Error::InvalidArgument(_))
+    ));
+    http.free(&mut base).unwrap();
+    assert!(matches!(
+        http.set_cb(&mut base, "/b", |_, _| {}),
+        Err(Error::StaleHttp)
+    ));
+}
+
+#[test]
+fn curl_gets_its_answers() {
+    if std::process::Command::new("curl")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        println!("note: curl is not installed; curl case skipped");
+        return;
+    }
+    serve(routes, |addr| {
+        let out = std::process::Command::new("curl")
+            .args(["-s", "--max-time", "5", "-o", "-", "-w", " %{http_code}"])
+            .arg(format!("http://{addr}/test"))
+            .arg(format!("http://{addr}/te%73t?x=1"))
+            .output()
+            .unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            "This is funny 200This is funny 200"
+        );
+    });
+}
