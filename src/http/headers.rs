@@ -136,11 +136,10 @@ impl Headers {
         &'a self,
         name: &'a N,
     ) -> impl Iterator<Item = &'a [u8]> {
-        self.fields.iter().filter_map(move |f| {
-            self.slice(f.name)
-                .eq_ignore_ascii_case(name.as_ref())
-                .then(|| self.slice(f.value))
-        })
+        self.fields
+            .iter()
+            .filter(move |f| self.slice(f.name).eq_ignore_ascii_case(name.as_ref()))
+            .map(|f| self.slice(f.value))
     }
 
     /// Every field as `(name, value)`, in the order added.
