@@ -221,8 +221,8 @@ fn trailers(input: &mut Evbuffer, limits: &Limits) -> Result<bool, Refusal> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::parse::tests::LIMITS;
     use super::*;
+    use crate::http::parse::TEST_LIMITS as LIMITS;
 
     /// Reads the body of `framing` from `bytes` split at `at`: the result,
     /// the body and what is left in the input.

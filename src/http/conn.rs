@@ -17,14 +17,18 @@ use crate::bufferevent::{BevEvent, BevOptions, Bufferevent};
 use crate::ev::Ev;
 use crate::handle::Event;
 
+use crate::buffer::Evbuffer;
+use crate::error::Result;
+use crate::mem::MemVec;
+
 use super::body::BodyReader;
+use super::handle::{ConnId, Http, Request};
 use super::method::Methods;
 use super::parse::{Limits, parse_head};
-use super::reply;
-use super::request::Request;
-use super::server::{Http, find_route, routing_path};
+use super::reply::{self, After};
 use super::status::Refusal;
-use super::table::{ConnId, ConnRec, HttpHost, Phase};
+use super::table::{ConnRec, HttpHost, Phase, ServerRec, server_rec, server_rec_mut};
+use super::uri::{percent_decode_into, target_path};
 
 /// Serves a connection a listener of `server` accepted.
 pub(super) fn accept<X: HttpHost>(
@@ -33,7 +37,7 @@ pub(super) fn accept<X: HttpHost>(
     stream: TcpStream,
     peer: SocketAddr,
 ) {
-    let Ok(rec) = server.rec(base) else {
+    let Ok(rec) = server_rec(base, server) else {
         return; // dropping the stream closes it
     };
     if rec.max_connections != 0 && rec.connections >= rec.max_connections {
@@ -55,7 +59,7 @@ pub(super) fn accept<X: HttpHost>(
             return;
         }
     };
-    if let Ok(rec) = server.rec_mut(base) {
+    if let Ok(rec) = server_rec_mut(base, server) {
         rec.connections += 1;
     }
     let set_up = bev
@@ -90,7 +94,7 @@ pub(super) fn process<X: HttpHost>(base: &mut EventBase<X>, id: ConnId) {
         if c.in_process {
             return;
         }
-        let Ok(srec) = c.server.rec(base) else {
+        let Ok(srec) = server_rec(base, c.server) else {
             close(base, id);
             return;
         };
@@ -113,7 +117,8 @@ pub(super) fn process<X: HttpHost>(base: &mut EventBase<X>, id: ConnId) {
                 return;
             }
             Step::Refuse(r) => {
-                let _ = reply::refuse(base, id, r);
+                let (_, next) = reply::refuse(base, id, r);
+                follow_up(base, id, next);
                 return;
             }
             Step::Ready => {
@@ -199,7 +204,7 @@ fn dispatch<X: HttpHost>(base: &mut EventBase<X>, id: ConnId) {
     let req = Request::new(id, c.serial, base.id);
     let mut path = std::mem::replace(&mut c.path, crate::mem::vec());
     let decoded = routing_path(c.head.target(), &mut path);
-    let Ok(srec) = server.rec(base) else {
+    let Ok(srec) = server_rec(base, server) else {
         return;
     };
     let target = match decoded {
@@ -215,23 +220,22 @@ fn dispatch<X: HttpHost>(base: &mut EventBase<X>, id: ConnId) {
     }
     match target {
         None => {
-            let _ = req.send_error(base, 503, None);
+            let _ = error(base, id, 503, None, false);
         }
         Some(Target::NotFound) => {
-            let _ = req.send_error(base, 404, None);
+            let _ = error(base, id, 404, None, false);
         }
         Some(Target::Route(i, rid)) => {
-            let Some(mut cb) = server
-                .rec_mut(base)
+            let Some(mut cb) = server_rec_mut(base, server)
                 .ok()
                 .and_then(|s| s.routes[i].cb.take())
             else {
-                let _ = req.send_error(base, 404, None);
+                let _ = error(base, id, 404, None, false);
                 finish_dispatch(base, id);
                 return;
             };
             cb(base, req);
-            if let Ok(s) = server.rec_mut(base)
+            if let Ok(s) = server_rec_mut(base, server)
                 && let Some(r) = s.routes.iter_mut().find(|r| r.id == rid)
                 && r.cb.is_none()
             {
@@ -239,14 +243,14 @@ fn dispatch<X: HttpHost>(base: &mut EventBase<X>, id: ConnId) {
             }
         }
         Some(Target::General) => {
-            let Some(mut cb) = server.rec_mut(base).ok().and_then(|s| {
+            let Some(mut cb) = server_rec_mut(base, server).ok().and_then(|s| {
                 s.gencb_out = true;
                 s.gencb.take()
             }) else {
                 return;
             };
             cb(base, req);
-            if let Ok(s) = server.rec_mut(base)
+            if let Ok(s) = server_rec_mut(base, server)
                 && s.gencb_out
             {
                 s.gencb_out = false;
@@ -273,8 +277,45 @@ fn pause_reading<X: HttpHost>(base: &mut EventBase<X>, id: ConnId) {
     let _ = bev.disable(base, Ev::READ);
 }
 
+/// Sends the reply to the request on `id` (`evhttp_send_reply`) and moves
+/// the connection on.
+pub(super) fn reply<X: HttpHost>(
+    base: &mut EventBase<X>,
+    id: ConnId,
+    code: u16,
+    reason: Option<&str>,
+    body: Option<&mut Evbuffer>,
+) -> Result<()> {
+    let (result, next) = reply::send(base, id, code, reason, body, false);
+    follow_up(base, id, next);
+    result
+}
+
+/// Sends `code` with an error page (`evhttp_send_error`) and moves the
+/// connection on; `close`: close it after.
+pub(super) fn error<X: HttpHost>(
+    base: &mut EventBase<X>,
+    id: ConnId,
+    code: u16,
+    reason: Option<&str>,
+    close: bool,
+) -> Result<()> {
+    let (result, next) = reply::send_error(base, id, code, reason, close);
+    follow_up(base, id, next);
+    result
+}
+
+/// Does what a reply left the connection to do.
+fn follow_up<X: HttpHost>(base: &mut EventBase<X>, id: ConnId, next: After) {
+    match next {
+        After::Close => close_when_written(base, id),
+        After::Resume => resume(base, id),
+        After::Nothing => {}
+    }
+}
+
 /// After a reply: resumes reading (if paused) and parses what is waiting.
-pub(super) fn resume<X: HttpHost>(base: &mut EventBase<X>, id: ConnId) {
+fn resume<X: HttpHost>(base: &mut EventBase<X>, id: ConnId) {
     let Some(c) = base.ext.http_mut().conn_mut(id) else {
         return;
     };
@@ -287,7 +328,7 @@ pub(super) fn resume<X: HttpHost>(base: &mut EventBase<X>, id: ConnId) {
 }
 
 /// Closes the connection once its output is written.
-pub(super) fn close_when_written<X: HttpHost>(base: &mut EventBase<X>, id: ConnId) {
+fn close_when_written<X: HttpHost>(base: &mut EventBase<X>, id: ConnId) {
     let Some(c) = base.ext.http().conn(id) else {
         return;
     };
@@ -350,7 +391,7 @@ pub(super) fn close<X: HttpHost>(base: &mut EventBase<X>, id: ConnId) {
     let Some(c) = base.ext.http_mut().remove_conn(id) else {
         return;
     };
-    if let Ok(s) = c.server.rec_mut(base) {
+    if let Ok(s) = server_rec_mut(base, c.server) {
         s.connections = s.connections.saturating_sub(1);
     }
     if let Some(ev) = c.deadline {
@@ -373,4 +414,15 @@ pub(super) fn close_all<X: HttpHost>(base: &mut EventBase<X>, server: Http) {
             None => return,
         }
     }
+}
+
+/// The route for decoded path `path`: its index.
+fn find_route<X: HttpHost>(rec: &ServerRec<X>, path: &[u8]) -> Option<usize> {
+    rec.routes.iter().position(|r| r.path == path)
+}
+
+/// Decodes the routing path of `target` into `out` (reused).
+fn routing_path(target: &[u8], out: &mut MemVec<u8>) -> Result<()> {
+    out.clear();
+    percent_decode_into(target_path(target), out)
 }

@@ -32,7 +32,8 @@
 //!   client trickling its head.
 //! - Replies are `HTTP/1.1` whatever the request's version.
 //!
-//! The files: `headers` (the field multimap), `method`, `status` (codes,
+//! The files: `handle` ([`Http`], [`Request`] and the connection id,
+//! which every other file may name), `headers` (the field multimap), `method`, `status` (codes,
 //! phrases, refusals), `parse` (the request head and its framing), `body`
 //! (Content-Length and chunked bodies), `uri` (target paths, percent
 //! decoding), `date` (the Date field), `table` (records and the host
@@ -42,6 +43,7 @@
 mod body;
 mod conn;
 mod date;
+mod handle;
 mod headers;
 mod method;
 mod parse;
@@ -52,8 +54,8 @@ mod status;
 mod table;
 mod uri;
 
+pub use handle::{Http, Request};
 pub use headers::Headers;
 pub use method::{Method, Methods};
-pub use request::Request;
-pub use server::{BoundSocket, DEFAULT_CONTENT_TYPE, DEFAULT_MAX_HEADERS_SIZE, Http};
+pub use server::{BoundSocket, DEFAULT_CONTENT_TYPE, DEFAULT_MAX_HEADERS_SIZE};
 pub use table::{HttpHost, HttpTable};

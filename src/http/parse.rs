@@ -298,14 +298,18 @@ fn parse_length(v: &[u8]) -> Option<u64> {
     })
 }
 
+/// The limits the unit tests parse under.
 #[cfg(test)]
-pub(crate) mod tests {
+pub(crate) const TEST_LIMITS: Limits = Limits {
+    max_header_size: 8192,
+    max_body_size: 1 << 20,
+};
+
+#[cfg(test)]
+mod tests {
     use super::*;
 
-    pub(crate) const LIMITS: Limits = Limits {
-        max_header_size: 8192,
-        max_body_size: 1 << 20,
-    };
+    const LIMITS: Limits = TEST_LIMITS;
 
     /// Feeds `bytes` split at `at` and parses after each part.
     fn parse_split(bytes: &[u8], at: usize) -> (std::result::Result<bool, Refusal>, Head, usize) {

@@ -10,10 +10,24 @@ use crate::base::EventBase;
 use crate::buffer::Evbuffer;
 use crate::error::{Error, Result};
 
-use super::conn;
+use super::handle::ConnId;
 use super::method::Method;
 use super::status::{Refusal, reason};
-use super::table::{ConnId, HttpHost, Phase};
+use super::table::{HttpHost, Phase, server_rec_mut};
+
+/// What the connection does once a reply is in its output; `conn` does
+/// it (this file writes, it never drives the connection).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[must_use]
+pub(super) enum After {
+    /// Close once the output is written.
+    Close,
+    /// Go on to the next request (resuming reading if it was paused).
+    Resume,
+    /// Nothing: the connection's request loop is running and goes on by
+    /// itself, or the connection is gone.
+    Nothing,
+}
 
 /// A head being written: a stack buffer flushed into `out` when full.
 struct HeadWriter<'a> {
@@ -70,8 +84,9 @@ fn bodiless(code: u16) -> bool {
     code < 200 || code == 204 || code == 304
 }
 
-/// Sends the reply to the request on `id` and moves the connection on:
-/// to the next request, or to closing.
+/// Writes the reply to the request on `id` and readies the connection
+/// for what follows: the next request, or closing. Returns the outcome
+/// and what the connection must do next.
 pub(super) fn send<X: HttpHost>(
     base: &mut EventBase<X>,
     id: ConnId,
@@ -79,21 +94,26 @@ pub(super) fn send<X: HttpHost>(
     reason_phrase: Option<&str>,
     body: Option<&mut Evbuffer>,
     close: bool,
-) -> Result<()> {
+) -> (Result<()>, After) {
     if !(100..=999).contains(&code) {
-        return Err(Error::InvalidArgument("status code is not 3 digits"));
+        return (
+            Err(Error::InvalidArgument("status code is not 3 digits")),
+            After::Nothing,
+        );
     }
     if reason_phrase.is_some_and(|r| r.bytes().any(|b| matches!(b, b'\r' | b'\n' | 0))) {
-        return Err(Error::InvalidArgument("reason holds CR, LF or NUL"));
+        return (
+            Err(Error::InvalidArgument("reason holds CR, LF or NUL")),
+            After::Nothing,
+        );
     }
     let t = base.ext.http_mut();
     let date = *t.date.now();
     let Some(mut c) = t.take_conn(id) else {
-        return Err(Error::StaleRequest);
+        return (Err(Error::StaleRequest), After::Nothing);
     };
     let server = c.server;
-    let content_type = server
-        .rec_mut(base)
+    let content_type = server_rec_mut(base, server)
         .ok()
         .and_then(|s| s.content_type.take());
     let moved = match body {
@@ -154,7 +174,7 @@ pub(super) fn send<X: HttpHost>(
             w.out.add_buffer(&mut c.output)
         }
     });
-    if let Ok(s) = server.rec_mut(base) {
+    if let Ok(s) = server_rec_mut(base, server) {
         s.content_type = content_type;
     }
     let keep_alive = keep_alive && result.is_ok();
@@ -166,14 +186,16 @@ pub(super) fn send<X: HttpHost>(
     let in_process = c.in_process;
     if let Some(c) = base.ext.http_mut().put_back_conn(id, c) {
         drop(c);
-        return result;
+        return (result, After::Nothing);
     }
-    if !keep_alive {
-        conn::close_when_written(base, id);
+    let after = if !keep_alive {
+        After::Close
     } else if !in_process {
-        conn::resume(base, id);
-    }
-    result
+        After::Resume
+    } else {
+        After::Nothing
+    };
+    (result, after)
 }
 
 /// Fills `out` with libevent's small error page for `code`.
@@ -197,22 +219,26 @@ pub(super) fn error_page(out: &mut Evbuffer, code: u16, reason_phrase: &str) -> 
     Ok(())
 }
 
-/// Answers a request the parser refused, and closes.
-pub(super) fn refuse<X: HttpHost>(base: &mut EventBase<X>, id: ConnId, r: Refusal) -> Result<()> {
+/// Answers a request the parser refused; the connection is to close.
+pub(super) fn refuse<X: HttpHost>(
+    base: &mut EventBase<X>,
+    id: ConnId,
+    r: Refusal,
+) -> (Result<()>, After) {
     send_error(base, id, r.code(), None, true)
 }
 
-/// Sends `code` with the error page (`evhttp_send_error`).
+/// Writes `code` with the error page (`evhttp_send_error`), as [`send`].
 pub(super) fn send_error<X: HttpHost>(
     base: &mut EventBase<X>,
     id: ConnId,
     code: u16,
     reason_phrase: Option<&str>,
     close: bool,
-) -> Result<()> {
+) -> (Result<()>, After) {
     let phrase = reason_phrase.unwrap_or(reason(code));
     let Some(c) = base.ext.http_mut().conn_mut(id) else {
-        return Err(Error::StaleRequest);
+        return (Err(Error::StaleRequest), After::Nothing);
     };
     let n = c.output.len();
     let _ = c.output.drain(n);

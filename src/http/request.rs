@@ -1,71 +1,27 @@
-//! [`Request`], the handle a request callback gets (`struct
-//! evhttp_request` on the server side): what was asked, and the reply.
+//! [`Request`]'s methods (`struct evhttp_request` on the server side):
+//! what was asked, and the reply. The handle itself is in `handle`.
 
-use std::fmt;
 use std::net::SocketAddr;
 
 use crate::base::EventBase;
 use crate::buffer::Evbuffer;
 use crate::error::{Error, Result};
 
+use super::conn;
+use super::handle::Request;
 use super::headers::Headers;
 use super::method::Method;
-use super::reply;
-use super::table::{ConnId, ConnRec, HttpHost, Phase};
+use super::table::{ConnRec, HttpHost, Phase};
 use super::uri::target_authority;
 
-/// A request on a server connection, from its callback until its reply
-/// (libevent's `struct evhttp_request *`).
-///
-/// A `Copy` handle checked by generation: once the reply is sent, or the
-/// connection is gone, every call returns [`Error::StaleRequest`]. Keep it
-/// to reply later — from a timer, another connection's callback — without
-/// libevent's `evhttp_request_own`: the request lives until it is
-/// answered or its connection closes, and reading from the connection
-/// waits meanwhile.
-#[derive(Clone, Copy, PartialEq, Eq, Hash)]
-#[doc(alias = "evhttp_request")]
-pub struct Request {
-    conn: u32,
-    conn_generation: u32,
-    serial: u32,
-    base: u32,
-}
-
-impl fmt::Debug for Request {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "Request({}v{}#{})",
-            self.conn, self.conn_generation, self.serial
-        )
-    }
-}
-
 impl Request {
-    pub(super) fn new(id: ConnId, serial: u32, base: u32) -> Request {
-        Request {
-            conn: id.idx,
-            conn_generation: id.generation,
-            serial,
-            base,
-        }
-    }
-
-    fn id(self) -> ConnId {
-        ConnId {
-            idx: self.conn,
-            generation: self.conn_generation,
-        }
-    }
-
     fn rec<X: HttpHost>(self, base: &EventBase<X>) -> Result<&ConnRec> {
         if self.base != base.id {
             return Err(Error::StaleRequest);
         }
         base.ext
             .http()
-            .conn(self.id())
+            .conn(self.conn_id())
             .filter(|c| c.serial == self.serial && c.phase == Phase::Handler)
             .ok_or(Error::StaleRequest)
     }
@@ -76,7 +32,7 @@ impl Request {
         }
         base.ext
             .http_mut()
-            .conn_mut(self.id())
+            .conn_mut(self.conn_id())
             .filter(|c| c.serial == self.serial && c.phase == Phase::Handler)
             .ok_or(Error::StaleRequest)
     }
@@ -206,7 +162,7 @@ impl Request {
         body: Option<&mut Evbuffer>,
     ) -> Result<()> {
         self.rec(base)?;
-        reply::send(base, self.id(), code, reason, body, false)
+        conn::reply(base, self.conn_id(), code, reason, body)
     }
 
     /// Sends status `code` with a small HTML page saying so
@@ -223,6 +179,6 @@ impl Request {
         reason: Option<&str>,
     ) -> Result<()> {
         self.rec(base)?;
-        reply::send_error(base, self.id(), code, reason, false)
+        conn::error(base, self.conn_id(), code, reason, false)
     }
 }

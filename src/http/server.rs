@@ -1,7 +1,7 @@
-//! [`Http`], the server handle (`evhttp_*`): creation, sockets, routes
-//! and settings. Connections and requests are in `conn` and `request`.
+//! [`Http`]'s methods (`evhttp_*`): creation, sockets, routes and
+//! settings. The handle itself is in `handle`; connections and requests
+//! are in `conn` and `request`.
 
-use std::fmt;
 use std::net::{SocketAddr, TcpListener};
 use std::time::Duration;
 
@@ -11,12 +11,13 @@ use crate::listener::{ConnListener, ListenerOptions};
 use crate::mem::{self, MemVec};
 
 use super::conn;
+use super::handle::{Http, Request};
 use super::method::Methods;
 use super::parse::Limits;
 use super::table::{
-    DEFAULT_HEADER_TIMEOUT, DEFAULT_TIMEOUT, HttpHost, Route, ServerRec, request_fn,
+    DEFAULT_HEADER_TIMEOUT, DEFAULT_TIMEOUT, HttpHost, Route, ServerRec, request_fn, server_rec,
+    server_rec_mut,
 };
-use super::uri::percent_decode_into;
 
 /// libevent's default Content-Type of a reply that sets none.
 pub const DEFAULT_CONTENT_TYPE: &str = "text/html; charset=ISO-8859-1";
@@ -24,45 +25,6 @@ pub const DEFAULT_CONTENT_TYPE: &str = "text/html; charset=ISO-8859-1";
 /// hyper's and nginx's order of magnitude; over it the answer is
 /// `431 Request Header Fields Too Large` (libevent answers 400).
 pub const DEFAULT_MAX_HEADERS_SIZE: usize = 8192;
-
-/// An HTTP server on a base (libevent's `struct evhttp`).
-///
-/// A `Copy` handle into the base's HTTP table, checked by generation like
-/// every rvent handle: after [`free`](Self::free) (or with another base)
-/// calls return [`Error::StaleHttp`]. Callbacks get `&mut EventBase` and
-/// the [`Request`](super::Request); they may reply at once or keep the
-/// request handle and reply later (from a timer, another connection's
-/// callback…), since a request lives until its reply is sent or its
-/// connection ends — libevent's `evhttp_request_own` is not needed.
-///
-/// # Examples
-/// ```
-/// use rvent::{EventBase, Http};
-///
-/// let mut base = EventBase::new()?;
-/// let http = Http::new(&mut base)?;
-/// http.set_cb(&mut base, "/hello", |base, req| {
-///     req.output_buffer(base).unwrap().add(b"Hello\n").unwrap();
-///     req.send_reply(base, 200, None, None).unwrap();
-/// })?;
-/// let bound = http.bind(&mut base, "127.0.0.1:0".parse().unwrap())?;
-/// assert_ne!(bound.local_addr(&base)?.port(), 0);
-/// http.free(&mut base)?;
-/// # Ok::<(), rvent::Error>(())
-/// ```
-#[derive(Clone, Copy, PartialEq, Eq, Hash)]
-#[doc(alias = "evhttp")]
-pub struct Http {
-    pub(super) idx: u32,
-    pub(super) generation: u32,
-    pub(super) base: u32,
-}
-
-impl fmt::Debug for Http {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Http({}v{})", self.idx, self.generation)
-    }
-}
 
 /// A socket a server accepts on (`struct evhttp_bound_socket`): its
 /// listener, whose [`local_addr`](Self::local_addr) tells the port a
@@ -123,29 +85,9 @@ impl Http {
         })
     }
 
-    pub(super) fn rec<X: HttpHost>(self, base: &EventBase<X>) -> Result<&ServerRec<X>> {
-        if self.base != base.id {
-            return Err(Error::StaleHttp);
-        }
-        base.ext
-            .http()
-            .server(self.idx, self.generation)
-            .ok_or(Error::StaleHttp)
-    }
-
-    pub(super) fn rec_mut<X: HttpHost>(self, base: &mut EventBase<X>) -> Result<&mut ServerRec<X>> {
-        if self.base != base.id {
-            return Err(Error::StaleHttp);
-        }
-        base.ext
-            .http_mut()
-            .server_mut(self.idx, self.generation)
-            .ok_or(Error::StaleHttp)
-    }
-
     /// Whether the server is live on `base`.
     pub fn is_live<X: HttpHost>(self, base: &EventBase<X>) -> bool {
-        self.rec(base).is_ok()
+        server_rec(base, self).is_ok()
     }
 
     /// Binds `addr` (port 0: the kernel picks) and accepts on it
@@ -161,8 +103,8 @@ impl Http {
         base: &mut EventBase<X>,
         addr: SocketAddr,
     ) -> Result<BoundSocket> {
-        self.rec(base)?;
-        mem::reserve(&mut self.rec_mut(base)?.listeners, 1)?;
+        server_rec(base, self)?;
+        mem::reserve(&mut server_rec_mut(base, self)?.listeners, 1)?;
         let lev = ConnListener::bind(
             base,
             addr,
@@ -170,7 +112,7 @@ impl Http {
             None,
             move |base, _lev, stream, peer| conn::accept(base, self, stream, peer),
         )?;
-        self.rec_mut(base)?.listeners.push(lev);
+        server_rec_mut(base, self)?.listeners.push(lev);
         Ok(BoundSocket { listener: lev })
     }
 
@@ -186,15 +128,15 @@ impl Http {
         base: &mut EventBase<X>,
         socket: TcpListener,
     ) -> Result<BoundSocket> {
-        self.rec(base)?;
-        mem::reserve(&mut self.rec_mut(base)?.listeners, 1)?;
+        server_rec(base, self)?;
+        mem::reserve(&mut server_rec_mut(base, self)?.listeners, 1)?;
         let lev = ConnListener::from_listener(
             base,
             socket,
             ListenerOptions::CLOSE_ON_FREE,
             move |base, _lev, stream, peer| conn::accept(base, self, stream, peer),
         )?;
-        self.rec_mut(base)?.listeners.push(lev);
+        server_rec_mut(base, self)?.listeners.push(lev);
         Ok(BoundSocket { listener: lev })
     }
 
@@ -209,12 +151,12 @@ impl Http {
         base: &mut EventBase<X>,
         listener: ConnListener,
     ) -> Result<BoundSocket> {
-        self.rec(base)?;
-        mem::reserve(&mut self.rec_mut(base)?.listeners, 1)?;
+        server_rec(base, self)?;
+        mem::reserve(&mut server_rec_mut(base, self)?.listeners, 1)?;
         listener.set_callback(base, move |base, _lev, stream, peer| {
             conn::accept(base, self, stream, peer)
         })?;
-        self.rec_mut(base)?.listeners.push(listener);
+        server_rec_mut(base, self)?.listeners.push(listener);
         Ok(BoundSocket { listener })
     }
 
@@ -230,7 +172,7 @@ impl Http {
         base: &mut EventBase<X>,
         bound: BoundSocket,
     ) -> Result<()> {
-        let rec = self.rec_mut(base)?;
+        let rec = server_rec_mut(base, self)?;
         let Some(i) = rec.listeners.iter().position(|&l| l == bound.listener) else {
             return Err(Error::InvalidArgument("not a socket of this server"));
         };
@@ -248,9 +190,9 @@ impl Http {
     #[doc(alias = "evhttp_set_cb")]
     pub fn set_cb<X: HttpHost, F>(self, base: &mut EventBase<X>, path: &str, cb: F) -> Result<()>
     where
-        F: FnMut(&mut EventBase<X>, super::Request) + 'static,
+        F: FnMut(&mut EventBase<X>, Request) + 'static,
     {
-        let rec = self.rec_mut(base)?;
+        let rec = server_rec_mut(base, self)?;
         if rec.routes.iter().any(|r| r.path == path.as_bytes()) {
             return Err(Error::InvalidArgument("path already has a callback"));
         }
@@ -273,7 +215,7 @@ impl Http {
     /// -1), [`Error::StaleHttp`].
     #[doc(alias = "evhttp_del_cb")]
     pub fn del_cb<X: HttpHost>(self, base: &mut EventBase<X>, path: &str) -> Result<()> {
-        let rec = self.rec_mut(base)?;
+        let rec = server_rec_mut(base, self)?;
         let Some(i) = rec.routes.iter().position(|r| r.path == path.as_bytes()) else {
             return Err(Error::InvalidArgument("path has no callback"));
         };
@@ -290,10 +232,10 @@ impl Http {
     #[doc(alias = "evhttp_set_gencb")]
     pub fn set_gencb<X: HttpHost, F>(self, base: &mut EventBase<X>, cb: F) -> Result<()>
     where
-        F: FnMut(&mut EventBase<X>, super::Request) + 'static,
+        F: FnMut(&mut EventBase<X>, Request) + 'static,
     {
         let f = request_fn(cb)?;
-        let rec = self.rec_mut(base)?;
+        let rec = server_rec_mut(base, self)?;
         rec.gencb_out = false;
         let old = rec.gencb.replace(f);
         drop(old);
@@ -312,7 +254,7 @@ impl Http {
         base: &mut EventBase<X>,
         m: Methods,
     ) -> Result<()> {
-        self.rec_mut(base)?.allowed = m;
+        server_rec_mut(base, self)?.allowed = m;
         Ok(())
     }
 
@@ -333,7 +275,7 @@ impl Http {
         if n == 0 {
             return Err(Error::InvalidArgument("max headers size is 0"));
         }
-        self.rec_mut(base)?.limits.max_header_size = n;
+        server_rec_mut(base, self)?.limits.max_header_size = n;
         Ok(())
     }
 
@@ -347,7 +289,7 @@ impl Http {
     /// [`Error::StaleHttp`].
     #[doc(alias = "evhttp_set_max_body_size")]
     pub fn set_max_body_size<X: HttpHost>(self, base: &mut EventBase<X>, n: u64) -> Result<()> {
-        self.rec_mut(base)?.limits.max_body_size = n;
+        server_rec_mut(base, self)?.limits.max_body_size = n;
         Ok(())
     }
 
@@ -364,7 +306,7 @@ impl Http {
         read: Option<Duration>,
         write: Option<Duration>,
     ) -> Result<()> {
-        let rec = self.rec_mut(base)?;
+        let rec = server_rec_mut(base, self)?;
         rec.read_timeout = read;
         rec.write_timeout = write;
         Ok(())
@@ -382,7 +324,7 @@ impl Http {
         base: &mut EventBase<X>,
         timeout: Option<Duration>,
     ) -> Result<()> {
-        self.rec_mut(base)?.header_timeout = timeout;
+        server_rec_mut(base, self)?.header_timeout = timeout;
         Ok(())
     }
 
@@ -406,7 +348,7 @@ impl Http {
             Some(t) => Some(bytes(t.as_bytes())?),
             None => None,
         };
-        self.rec_mut(base)?.content_type = v;
+        server_rec_mut(base, self)?.content_type = v;
         Ok(())
     }
 
@@ -418,7 +360,7 @@ impl Http {
     /// [`Error::StaleHttp`].
     #[doc(alias = "evhttp_set_max_connections")]
     pub fn set_max_connections<X: HttpHost>(self, base: &mut EventBase<X>, n: usize) -> Result<()> {
-        self.rec_mut(base)?.max_connections = n;
+        server_rec_mut(base, self)?.max_connections = n;
         Ok(())
     }
 
@@ -428,7 +370,7 @@ impl Http {
     /// [`Error::StaleHttp`].
     #[doc(alias = "evhttp_get_connection_count")]
     pub fn connection_count<X: HttpHost>(self, base: &EventBase<X>) -> Result<usize> {
-        Ok(self.rec(base)?.connections)
+        Ok(server_rec(base, self)?.connections)
     }
 
     /// Frees the server (`evhttp_free`): its sockets close, its
@@ -439,7 +381,7 @@ impl Http {
     /// [`Error::StaleHttp`].
     #[doc(alias = "evhttp_free")]
     pub fn free<X: HttpHost>(self, base: &mut EventBase<X>) -> Result<()> {
-        self.rec(base)?;
+        server_rec(base, self)?;
         conn::close_all(base, self);
         let Some(mut rec) = base.ext.http_mut().remove_server(self.idx, self.generation) else {
             return Err(Error::StaleHttp);
@@ -458,15 +400,4 @@ fn bytes(b: &[u8]) -> Result<MemVec<u8>> {
     mem::reserve(&mut v, b.len())?;
     v.extend_from_slice(b);
     Ok(v)
-}
-
-/// The route for decoded path `path`: its index.
-pub(super) fn find_route<X: HttpHost>(rec: &ServerRec<X>, path: &[u8]) -> Option<usize> {
-    rec.routes.iter().position(|r| r.path == path)
-}
-
-/// Decodes the routing path of `target` into `out` (reused).
-pub(super) fn routing_path(target: &[u8], out: &mut MemVec<u8>) -> Result<()> {
-    out.clear();
-    percent_decode_into(super::uri::target_path(target), out)
 }

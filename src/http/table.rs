@@ -6,7 +6,7 @@
 //! connection record holds its bufferevent, the request being read or
 //! answered (head, body, reply headers and body) and the storage of all
 //! of it, reused from request to request. The handles users hold —
-//! [`Http`](super::Http), [`Request`](super::Request) — are indexes
+//! [`Http`], [`Request`] — are indexes
 //! checked by generation, so neither a callback holding its server nor a
 //! request kept past its connection's end can keep anything alive.
 //!
@@ -28,18 +28,19 @@ use crate::mem::{self, MemVec, Pool};
 
 use super::body::BodyReader;
 use super::date::DateCache;
+use super::handle::{ConnId, Http, Request};
 use super::headers::Headers;
 use super::method::Methods;
 use super::parse::{Framing, Head, Limits};
 
 /// A request callback: the base and the request.
 pub(super) type RequestFn<X> =
-    allocator_api2::boxed::Box<dyn FnMut(&mut EventBase<X>, super::Request), Pool>;
+    allocator_api2::boxed::Box<dyn FnMut(&mut EventBase<X>, Request), Pool>;
 
 /// Boxes a request callback in the pool.
 pub(super) fn request_fn<X: BaseExt, F>(f: F) -> Result<RequestFn<X>>
 where
-    F: FnMut(&mut EventBase<X>, super::Request) + 'static,
+    F: FnMut(&mut EventBase<X>, Request) + 'static,
 {
     Ok(allocator_api2::unsize_box!(mem::pool_box(f)?))
 }
@@ -101,7 +102,7 @@ pub(super) enum Phase {
 
 /// One connection's state.
 pub(super) struct ConnRec {
-    pub(super) server: super::Http,
+    pub(super) server: Http,
     pub(super) bev: Bufferevent,
     pub(super) peer: SocketAddr,
     pub(super) phase: Phase,
@@ -127,7 +128,7 @@ pub(super) struct ConnRec {
 }
 
 impl ConnRec {
-    pub(super) fn new(server: super::Http, bev: Bufferevent, peer: SocketAddr) -> ConnRec {
+    pub(super) fn new(server: Http, bev: Bufferevent, peer: SocketAddr) -> ConnRec {
         ConnRec {
             server,
             bev,
@@ -259,15 +260,8 @@ impl<T> Slab<T> {
     }
 }
 
-/// A connection's handle inside the layer: slab index and generation.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) struct ConnId {
-    pub(super) idx: u32,
-    pub(super) generation: u32,
-}
-
 /// A base's HTTP servers and connections. Opaque: reached through
-/// [`Http`](super::Http)'s and [`Request`](super::Request)'s methods.
+/// [`Http`]'s and [`Request`]'s methods.
 /// Dropping it (with the base) drops every callback.
 pub struct HttpTable<X: BaseExt> {
     servers: Slab<ServerRec<X>>,
@@ -350,4 +344,29 @@ impl<X: BaseExt> HttpTable<X> {
                 generation: s.generation,
             })
     }
+}
+
+/// The record of `server`, checked against `base`.
+pub(super) fn server_rec<X: HttpHost>(base: &EventBase<X>, server: Http) -> Result<&ServerRec<X>> {
+    if server.base != base.id {
+        return Err(Error::StaleHttp);
+    }
+    base.ext
+        .http()
+        .server(server.idx, server.generation)
+        .ok_or(Error::StaleHttp)
+}
+
+/// The record of `server`, checked against `base`, mutably.
+pub(super) fn server_rec_mut<X: HttpHost>(
+    base: &mut EventBase<X>,
+    server: Http,
+) -> Result<&mut ServerRec<X>> {
+    if server.base != base.id {
+        return Err(Error::StaleHttp);
+    }
+    base.ext
+        .http_mut()
+        .server_mut(server.idx, server.generation)
+        .ok_or(Error::StaleHttp)
 }
