@@ -82,6 +82,8 @@ enum Step {
     Refuse(Refusal),
     /// Nothing to do (the request is with its callback, or closing).
     Idle,
+    /// Close now: no memory for the request.
+    Close,
 }
 
 /// Parses what arrived and runs the callback of each request completed,
@@ -110,6 +112,10 @@ pub(super) fn process<X: HttpHost>(base: &mut EventBase<X>, id: ConnId) {
         }
         match step {
             Step::Idle => return,
+            Step::Close => {
+                close(base, id);
+                return;
+            }
             Step::NeedMore(partial) => {
                 if partial && !armed {
                     arm_deadline(base, id, deadline, header_timeout);
@@ -142,37 +148,53 @@ pub(super) fn process<X: HttpHost>(base: &mut EventBase<X>, id: ConnId) {
     }
 }
 
-/// One parsing step on `c` (out of the table).
+/// One parsing step on `c` (out of the table). A connection between
+/// requests with nothing to read gives its request storage back.
 fn advance<X: HttpHost>(
     base: &mut EventBase<X>,
     c: &mut ConnRec,
     limits: &Limits,
     allowed: Methods,
 ) -> Step {
-    let Ok(input) = c.bev.input(base) else {
+    if c.phase == Phase::Head {
+        match c.bev.input(base) {
+            Ok(input) if input.is_empty() => {
+                if let Some(s) = c.state.take() {
+                    base.ext.http_mut().give_back_state(s);
+                }
+                return Step::NeedMore(false);
+            }
+            Ok(_) => {}
+            Err(_) => return Step::Idle,
+        }
+        if c.state.is_none() {
+            match base.ext.http_mut().take_state() {
+                Ok(s) => c.state = Some(s),
+                Err(_) => return Step::Close,
+            }
+        }
+    }
+    let (Ok(input), Some(st)) = (c.bev.input(base), c.state.as_deref_mut()) else {
         return Step::Idle;
     };
     let mut send_continue = false;
     if c.phase == Phase::Head {
-        if input.is_empty() {
-            return Step::NeedMore(false);
-        }
-        match parse_head(input, &mut c.head, limits) {
+        match parse_head(input, &mut st.head, limits) {
             Ok(false) => return Step::NeedMore(true),
             Err(r) => return Step::Refuse(r),
             Ok(true) => {}
         }
-        if !allowed.contains(c.head.method.bit()) {
+        if !allowed.contains(st.head.method.bit()) {
             return Step::Refuse(Refusal::NotImplemented);
         }
-        c.body = BodyReader::new(c.head.framing);
+        st.body = BodyReader::new(st.head.framing);
         c.phase = Phase::Body;
-        send_continue = c.head.expect_continue && input.is_empty();
+        send_continue = st.head.expect_continue && input.is_empty();
     }
     if c.phase != Phase::Body {
         return Step::Idle;
     }
-    match c.body.read(input, &mut c.input, limits) {
+    match st.body.read(input, &mut st.input, limits) {
         Ok(true) => Step::Ready,
         Ok(false) => {
             if send_continue && let Ok(out) = c.bev.output(base) {
@@ -202,9 +224,14 @@ fn dispatch<X: HttpHost>(base: &mut EventBase<X>, id: ConnId) {
     c.in_process = true;
     let server = c.server;
     let req = Request::new(id, c.serial, base.id);
-    let mut path = std::mem::replace(&mut c.path, crate::mem::vec());
-    let decoded = routing_path(c.head.target(), &mut path);
+    let Some(st) = c.state.as_deref_mut() else {
+        finish_dispatch(base, id);
+        return;
+    };
+    let mut path = std::mem::replace(&mut st.path, crate::mem::vec());
+    let decoded = routing_path(st.head.target(), &mut path);
     let Ok(srec) = server_rec(base, server) else {
+        finish_dispatch(base, id);
         return;
     };
     let target = match decoded {
@@ -215,8 +242,13 @@ fn dispatch<X: HttpHost>(base: &mut EventBase<X>, id: ConnId) {
             None => Target::NotFound,
         }),
     };
-    if let Some(c) = base.ext.http_mut().conn_mut(id) {
-        c.path = path;
+    if let Some(st) = base
+        .ext
+        .http_mut()
+        .conn_mut(id)
+        .and_then(|c| c.state.as_deref_mut())
+    {
+        st.path = path;
     }
     match target {
         None => {
@@ -349,10 +381,11 @@ fn on_event<X: HttpHost>(base: &mut EventBase<X>, id: ConnId, what: BevEvent) {
         && !what.contains(BevEvent::ERROR)
         && let Some(c) = base.ext.http_mut().conn_mut(id)
         && c.phase == Phase::Handler
+        && let Some(st) = c.state.as_deref_mut()
     {
         // Half-closed after its request: the reply still goes out, then
         // the connection closes.
-        c.head.keep_alive = false;
+        st.head.keep_alive = false;
         return;
     }
     close(base, id);
@@ -388,9 +421,12 @@ fn arm_deadline<X: HttpHost>(
 /// Frees the connection now: its bufferevent (closing the socket), its
 /// timer and its request.
 pub(super) fn close<X: HttpHost>(base: &mut EventBase<X>, id: ConnId) {
-    let Some(c) = base.ext.http_mut().remove_conn(id) else {
+    let Some(mut c) = base.ext.http_mut().remove_conn(id) else {
         return;
     };
+    if let Some(s) = c.state.take() {
+        base.ext.http_mut().give_back_state(s);
+    }
     if let Ok(s) = server_rec_mut(base, c.server) {
         s.connections = s.connections.saturating_sub(1);
     }

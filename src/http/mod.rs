@@ -16,10 +16,12 @@
 //! size limit gets `431` (libevent: 400).
 //!
 //! # Memory
-//! Every block is from the memory functions. A connection keeps its
-//! request's storage — head bytes, the header maps (one byte store each,
-//! fields as ranges into it), the body buffers — from request to
-//! request, so once warm a keep-alive request allocates nothing. An
+//! Every block is from the memory functions. A request's storage — head
+//! bytes, the header maps (one byte store each, fields as ranges into
+//! it), the body buffers — is lent to a connection while it has a
+//! request and kept on a spare list between requests (`state`), so an
+//! idle keep-alive connection holds only its record and its
+//! bufferevent, and once warm a keep-alive request allocates nothing. An
 //! allocation failure answers `503` or closes that connection; it never
 //! panics.
 //!
@@ -35,8 +37,8 @@
 //! The files: `handle` ([`Http`], [`Request`] and the connection id,
 //! which every other file may name), `headers` (the field multimap), `method`, `status` (codes,
 //! phrases, refusals), `parse` (the request head and its framing), `body`
-//! (Content-Length and chunked bodies), `uri` (target paths, percent
-//! decoding), `date` (the Date field), `table` (records and the host
+//! (Content-Length and chunked bodies), `state` (a request's storage, lent to
+//! connections), `uri` (target paths, percent decoding), `date` (the Date field), `table` (records and the host
 //! trait), `server` ([`Http`]), `conn` (a connection's life), `request`
 //! ([`Request`]), `reply` (writing replies).
 
@@ -50,6 +52,7 @@ mod parse;
 mod reply;
 mod request;
 mod server;
+mod state;
 mod status;
 mod table;
 mod uri;

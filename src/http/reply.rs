@@ -113,21 +113,25 @@ pub(super) fn send<X: HttpHost>(
         return (Err(Error::StaleRequest), After::Nothing);
     };
     let server = c.server;
+    let Some(st) = c.state.as_deref_mut() else {
+        let _ = base.ext.http_mut().put_back_conn(id, c);
+        return (Err(Error::StaleRequest), After::Nothing);
+    };
     let content_type = server_rec_mut(base, server)
         .ok()
         .and_then(|s| s.content_type.take());
     let moved = match body {
-        Some(b) => c.output.add_buffer(b),
+        Some(b) => st.output.add_buffer(b),
         None => Ok(()),
     };
     let keep_alive = !close
         && moved.is_ok()
-        && c.head.keep_alive
-        && !c
+        && st.head.keep_alive
+        && !st
             .out_headers
             .find_all("connection")
             .any(|v| v.eq_ignore_ascii_case(b"close"));
-    let head_only = c.head.method == Method::Head || bodiless(code);
+    let head_only = st.head.method == Method::Head || bodiless(code);
     let result = moved.and_then(|()| {
         let out = c.bev.output(base)?;
         let mut w = HeadWriter {
@@ -140,13 +144,13 @@ pub(super) fn send<X: HttpHost>(
         w.put(b" ")?;
         w.put(reason_phrase.unwrap_or(reason(code)).as_bytes())?;
         w.put(b"\r\n")?;
-        let h = &c.out_headers;
+        let h = &st.out_headers;
         if h.find("date").is_none() {
             w.field(b"Date", &date)?;
         }
         if !bodiless(code) && h.find("content-length").is_none() {
             w.put(b"Content-Length: ")?;
-            w.put_u64(c.output.len() as u64)?;
+            w.put_u64(st.output.len() as u64)?;
             w.put(b"\r\n")?;
         }
         if h.find("content-type").is_none()
@@ -159,7 +163,7 @@ pub(super) fn send<X: HttpHost>(
             if h.find("connection").is_none() {
                 w.field(b"Connection", b"close")?;
             }
-        } else if c.head.minor == 0 && h.find("connection").is_none() {
+        } else if st.head.minor == 0 && h.find("connection").is_none() {
             w.field(b"Connection", b"keep-alive")?;
         }
         for (n, v) in h.iter() {
@@ -168,10 +172,10 @@ pub(super) fn send<X: HttpHost>(
         w.put(b"\r\n")?;
         w.flush()?;
         if head_only {
-            let n = c.output.len();
-            c.output.drain(n)
+            let n = st.output.len();
+            st.output.drain(n)
         } else {
-            w.out.add_buffer(&mut c.output)
+            w.out.add_buffer(&mut st.output)
         }
     });
     if let Ok(s) = server_rec_mut(base, server) {
@@ -179,7 +183,8 @@ pub(super) fn send<X: HttpHost>(
     }
     let keep_alive = keep_alive && result.is_ok();
     if keep_alive {
-        c.reset();
+        st.reset();
+        c.phase = Phase::Head;
     } else {
         c.phase = Phase::Closing;
     }
@@ -237,14 +242,19 @@ pub(super) fn send_error<X: HttpHost>(
     close: bool,
 ) -> (Result<()>, After) {
     let phrase = reason_phrase.unwrap_or(reason(code));
-    let Some(c) = base.ext.http_mut().conn_mut(id) else {
+    let Some(st) = base
+        .ext
+        .http_mut()
+        .conn_mut(id)
+        .and_then(|c| c.state.as_deref_mut())
+    else {
         return (Err(Error::StaleRequest), After::Nothing);
     };
-    let n = c.output.len();
-    let _ = c.output.drain(n);
-    c.out_headers.clear();
-    let page = error_page(&mut c.output, code, phrase)
-        .and_then(|()| c.out_headers.add("Content-Type", "text/html"));
+    let n = st.output.len();
+    let _ = st.output.drain(n);
+    st.out_headers.clear();
+    let page = error_page(&mut st.output, code, phrase)
+        .and_then(|()| st.out_headers.add("Content-Type", "text/html"));
     // A refused head may be half parsed: never keep such a connection.
     let close = close || page.is_err() || code == 400;
     send(base, id, code, reason_phrase, None, close)

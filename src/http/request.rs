@@ -11,6 +11,7 @@ use super::conn;
 use super::handle::Request;
 use super::headers::Headers;
 use super::method::Method;
+use super::state::RequestState;
 use super::table::{ConnRec, HttpHost, Phase};
 use super::uri::target_authority;
 
@@ -37,6 +38,19 @@ impl Request {
             .ok_or(Error::StaleRequest)
     }
 
+    /// The request's storage.
+    fn state<X: HttpHost>(self, base: &EventBase<X>) -> Result<&RequestState> {
+        self.rec(base)?.state.as_deref().ok_or(Error::StaleRequest)
+    }
+
+    /// The request's storage, mutably.
+    fn state_mut<X: HttpHost>(self, base: &mut EventBase<X>) -> Result<&mut RequestState> {
+        self.rec_mut(base)?
+            .state
+            .as_deref_mut()
+            .ok_or(Error::StaleRequest)
+    }
+
     /// Whether the request still awaits its reply.
     pub fn is_live<X: HttpHost>(self, base: &EventBase<X>) -> bool {
         self.rec(base).is_ok()
@@ -48,7 +62,7 @@ impl Request {
     /// [`Error::StaleRequest`].
     #[doc(alias = "evhttp_request_get_command")]
     pub fn method<X: HttpHost>(self, base: &EventBase<X>) -> Result<Method> {
-        Ok(self.rec(base)?.head.method)
+        Ok(self.state(base)?.head.method)
     }
 
     /// The method token as sent (`GET`, or an extension's).
@@ -57,7 +71,7 @@ impl Request {
     /// [`Error::StaleRequest`].
     pub fn method_str<X: HttpHost>(self, base: &EventBase<X>) -> Result<&str> {
         // httparse admits only token bytes: ASCII.
-        std::str::from_utf8(self.rec(base)?.head.method_token())
+        std::str::from_utf8(self.state(base)?.head.method_token())
             .map_err(|_| Error::BadState("method is not ASCII"))
     }
 
@@ -68,7 +82,7 @@ impl Request {
     /// [`Error::StaleRequest`].
     #[doc(alias = "evhttp_request_get_uri")]
     pub fn uri<X: HttpHost>(self, base: &EventBase<X>) -> Result<&str> {
-        std::str::from_utf8(self.rec(base)?.head.target())
+        std::str::from_utf8(self.state(base)?.head.target())
             .map_err(|_| Error::BadState("target is not UTF-8"))
     }
 
@@ -79,8 +93,8 @@ impl Request {
     /// [`Error::StaleRequest`].
     #[doc(alias = "evhttp_request_get_host")]
     pub fn host<X: HttpHost>(self, base: &EventBase<X>) -> Result<Option<&str>> {
-        let c = self.rec(base)?;
-        let host = target_authority(c.head.target()).or_else(|| c.head.headers.find("host"));
+        let st = self.state(base)?;
+        let host = target_authority(st.head.target()).or_else(|| st.head.headers.find("host"));
         Ok(host.and_then(|h| std::str::from_utf8(h).ok()))
     }
 
@@ -89,7 +103,7 @@ impl Request {
     /// # Errors
     /// [`Error::StaleRequest`].
     pub fn version<X: HttpHost>(self, base: &EventBase<X>) -> Result<(u8, u8)> {
-        Ok((1, self.rec(base)?.head.minor))
+        Ok((1, self.state(base)?.head.minor))
     }
 
     /// The request's header fields (`evhttp_request_get_input_headers`).
@@ -98,7 +112,7 @@ impl Request {
     /// [`Error::StaleRequest`].
     #[doc(alias = "evhttp_request_get_input_headers")]
     pub fn input_headers<X: HttpHost>(self, base: &EventBase<X>) -> Result<&Headers> {
-        Ok(&self.rec(base)?.head.headers)
+        Ok(&self.state(base)?.head.headers)
     }
 
     /// The reply's header fields (`evhttp_request_get_output_headers`).
@@ -107,7 +121,7 @@ impl Request {
     /// [`Error::StaleRequest`].
     #[doc(alias = "evhttp_request_get_output_headers")]
     pub fn output_headers<X: HttpHost>(self, base: &mut EventBase<X>) -> Result<&mut Headers> {
-        Ok(&mut self.rec_mut(base)?.out_headers)
+        Ok(&mut self.state_mut(base)?.out_headers)
     }
 
     /// The request body (`evhttp_request_get_input_buffer`), decoded from
@@ -117,7 +131,7 @@ impl Request {
     /// [`Error::StaleRequest`].
     #[doc(alias = "evhttp_request_get_input_buffer")]
     pub fn input_buffer<X: HttpHost>(self, base: &mut EventBase<X>) -> Result<&mut Evbuffer> {
-        Ok(&mut self.rec_mut(base)?.input)
+        Ok(&mut self.state_mut(base)?.input)
     }
 
     /// The reply body being built (`evhttp_request_get_output_buffer`);
@@ -127,7 +141,7 @@ impl Request {
     /// [`Error::StaleRequest`].
     #[doc(alias = "evhttp_request_get_output_buffer")]
     pub fn output_buffer<X: HttpHost>(self, base: &mut EventBase<X>) -> Result<&mut Evbuffer> {
-        Ok(&mut self.rec_mut(base)?.output)
+        Ok(&mut self.state_mut(base)?.output)
     }
 
     /// The client's address (`evhttp_connection_get_peer`).

@@ -19,19 +19,17 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use crate::base::{BaseExt, EventBase};
-use crate::buffer::Evbuffer;
 use crate::bufferevent::{BevHost, Bufferevent};
 use crate::error::{Error, Result};
 use crate::handle::Event;
 use crate::listener::{ConnListener, ListenerHost};
 use crate::mem::{self, MemVec, Pool};
 
-use super::body::BodyReader;
 use super::date::DateCache;
 use super::handle::{ConnId, Http, Request};
-use super::headers::Headers;
 use super::method::Methods;
-use super::parse::{Framing, Head, Limits};
+use super::parse::Limits;
+use super::state::{MAX_SPARE_STATES, RequestState, StateBox};
 
 /// A request callback: the base and the request.
 pub(super) type RequestFn<X> =
@@ -100,19 +98,13 @@ pub(super) enum Phase {
     Closing,
 }
 
-/// One connection's state.
+/// One connection's state. An idle connection holds no request storage
+/// (see `state`): this record, the bufferevent's and the socket's.
 pub(super) struct ConnRec {
     pub(super) server: Http,
     pub(super) bev: Bufferevent,
     pub(super) peer: SocketAddr,
     pub(super) phase: Phase,
-    pub(super) head: Head,
-    pub(super) body: BodyReader,
-    /// The request body.
-    pub(super) input: Evbuffer,
-    /// The reply body.
-    pub(super) output: Evbuffer,
-    pub(super) out_headers: Headers,
     /// Tells this connection's requests apart.
     pub(super) serial: u32,
     /// `process` is running for this connection (a reply sent from a
@@ -120,11 +112,12 @@ pub(super) struct ConnRec {
     pub(super) in_process: bool,
     /// Reading was disabled while a callback holds the request.
     pub(super) read_paused: bool,
+    pub(super) deadline_armed: bool,
     /// The header-read deadline timer, made on first use.
     pub(super) deadline: Option<Event>,
-    pub(super) deadline_armed: bool,
-    /// The decoded path, for routing.
-    pub(super) path: MemVec<u8>,
+    /// The request's storage while there is one (always in the
+    /// `Handler` and `Body` phases).
+    pub(super) state: Option<StateBox>,
 }
 
 impl ConnRec {
@@ -134,28 +127,13 @@ impl ConnRec {
             bev,
             peer,
             phase: Phase::Head,
-            head: Head::default(),
-            body: BodyReader::new(Framing::None),
-            input: Evbuffer::new(),
-            output: Evbuffer::new(),
-            out_headers: Headers::new(),
             serial: 0,
             in_process: false,
             read_paused: false,
-            deadline: None,
             deadline_armed: false,
-            path: mem::vec(),
+            deadline: None,
+            state: None,
         }
-    }
-
-    /// Ready for the next request, keeping every block.
-    pub(super) fn reset(&mut self) {
-        self.phase = Phase::Head;
-        self.out_headers.clear();
-        let n = self.input.len();
-        let _ = self.input.drain(n);
-        let n = self.output.len();
-        let _ = self.output.drain(n);
     }
 }
 
@@ -266,6 +244,8 @@ impl<T> Slab<T> {
 pub struct HttpTable<X: BaseExt> {
     servers: Slab<ServerRec<X>>,
     conns: Slab<ConnRec>,
+    /// Request storage no connection holds, kept for the next request.
+    spare: MemVec<StateBox>,
     pub(super) date: DateCache,
 }
 
@@ -274,6 +254,7 @@ impl<X: BaseExt> Default for HttpTable<X> {
         HttpTable {
             servers: Slab::new(),
             conns: Slab::new(),
+            spare: mem::vec(),
             date: DateCache::default(),
         }
     }
@@ -332,6 +313,23 @@ impl<X: BaseExt> HttpTable<X> {
         self.conns.remove(id.idx, id.generation)
     }
 
+    /// Request storage for a connection: a spare one, else a new one.
+    pub(super) fn take_state(&mut self) -> Result<StateBox> {
+        match self.spare.pop() {
+            Some(s) => Ok(s),
+            None => RequestState::new_box(),
+        }
+    }
+
+    /// Takes back request storage a connection is done with: kept while
+    /// the spare list is short, else freed.
+    pub(super) fn give_back_state(&mut self, mut s: StateBox) {
+        if self.spare.len() < MAX_SPARE_STATES && mem::reserve(&mut self.spare, 1).is_ok() {
+            s.reset();
+            self.spare.push(s);
+        }
+    }
+
     /// Every live connection's id.
     pub(super) fn conn_ids(&self) -> impl Iterator<Item = ConnId> + '_ {
         self.conns
@@ -369,4 +367,30 @@ pub(super) fn server_rec_mut<X: HttpHost>(
         .http_mut()
         .server_mut(server.idx, server.generation)
         .ok_or(Error::StaleHttp)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_states_are_lent_and_kept_up_to_the_spare_limit() {
+        let mut t = HttpTable::<()>::default();
+        let mut out: Vec<StateBox> = (0..MAX_SPARE_STATES + 4)
+            .map(|_| t.take_state().unwrap())
+            .collect();
+        out[0].out_headers.add("X", "y").unwrap();
+        let first: *const RequestState = &*out[0];
+        for s in out.drain(..) {
+            t.give_back_state(s);
+        }
+        assert_eq!(t.spare.len(), MAX_SPARE_STATES);
+        // Given back reset, storage kept; the last given back comes first.
+        let s = t.spare.first().unwrap();
+        assert!(std::ptr::eq(&**s, first));
+        assert!(s.out_headers.is_empty());
+        let again = t.take_state().unwrap();
+        assert_eq!(t.spare.len(), MAX_SPARE_STATES - 1);
+        t.give_back_state(again);
+    }
 }
