@@ -395,3 +395,186 @@ fn curl_gets_its_answers() {
         );
     });
 }
+
+/// libevent's `chunk_out` / `stream_out` handler: a streamed reply in
+/// three pieces, the second one's write callback sending the third and
+/// ending it.
+fn stream_routes(base: &mut EventBase, http: Http) {
+    http.set_cb(base, "/chunked", |base, req| {
+        req.output_buffer(base).unwrap().add(b"This ").unwrap();
+        req.send_reply_start(base, 200, Some("Everything is fine"))
+            .unwrap();
+        assert!(matches!(
+            req.send_reply(base, 200, None, None),
+            Err(Error::BadState(_))
+        ));
+        let mut piece = rvent::Evbuffer::new();
+        piece.add(b"is ").unwrap();
+        req.send_reply_chunk_with_cb(base, &mut piece, move |base| {
+            let mut last = rvent::Evbuffer::new();
+            last.add(b"funny").unwrap();
+            req.send_reply_chunk(base, &mut last).unwrap();
+            req.send_reply_end(base).unwrap();
+            assert!(!req.is_live(base));
+        })
+        .unwrap();
+        assert!(piece.is_empty());
+    })
+    .unwrap();
+}
+
+#[test]
+fn chunk_out_on_http_1_1() {
+    serve(stream_routes, |addr| {
+        let mut c = Client::connect(addr);
+        for _ in 0..2 {
+            c.send(b"GET /chunked HTTP/1.1\r\nHost: a\r\n\r\n");
+            let r = c.read_reply();
+            assert_eq!(r.status, 200);
+            assert_eq!(r.header("transfer-encoding"), Some("chunked"));
+            assert_eq!(r.header("content-length"), None);
+            assert_eq!(r.header("connection"), None);
+            assert_eq!(r.body, b"This is funny");
+        }
+        // HEAD: the same head, no body, the connection kept.
+        c.send(b"HEAD /chunked HTTP/1.1\r\nHost: a\r\n\r\n");
+        let r = c.read_reply_to(true).unwrap();
+        assert_eq!(r.status, 200);
+        c.send(b"GET /chunked HTTP/1.1\r\nHost: a\r\n\r\n");
+        assert_eq!(c.read_reply().body, b"This is funny");
+    });
+}
+
+#[test]
+fn stream_out_on_http_1_0_ends_with_close() {
+    serve(stream_routes, |addr| {
+        let mut c = Client::connect(addr);
+        c.send(b"GET /chunked HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
+        let r = c.read_reply();
+        assert_eq!(r.status, 200);
+        assert_eq!(r.header("transfer-encoding"), None);
+        assert_eq!(r.header("connection"), Some("close"));
+        assert_eq!(r.body, b"This is funny");
+        assert!(c.closed());
+    });
+}
+
+#[test]
+fn terminate_chunked_client_gone_mid_stream() {
+    let outcome = Rc::new(RefCell::new(None));
+    let o = outcome.clone();
+    let mut base = EventBase::new().unwrap();
+    let http = Http::new(&mut base).unwrap();
+    http.set_cb(&mut base, "/stream", move |base, req| {
+        req.send_reply_start(base, 200, None).unwrap();
+        let o = o.clone();
+        let t = Event::new(base, None, rvent::Ev::PERSIST, move |base, ev, _, _| {
+            let mut piece = rvent::Evbuffer::new();
+            piece.add(&[b'x'; 1000]).unwrap();
+            if let Err(e) = req.send_reply_chunk(base, &mut piece) {
+                *o.borrow_mut() = Some(e);
+                ev.free(base).unwrap();
+                base.loopbreak();
+            }
+        })
+        .unwrap();
+        t.add(base, Some(Duration::from_millis(2))).unwrap();
+    })
+    .unwrap();
+    let addr = http
+        .bind(&mut base, "127.0.0.1:0".parse().unwrap())
+        .unwrap()
+        .local_addr(&base)
+        .unwrap();
+    let t = thread::spawn(move || {
+        let mut c = Client::connect(addr);
+        c.send(b"GET /stream HTTP/1.1\r\nHost: a\r\n\r\n");
+        let mut head = [0u8; 64];
+        let _ = std::io::Read::read(&mut c.stream, &mut head).unwrap();
+        // Gone mid-reply.
+    });
+    base.dispatch().unwrap();
+    t.join().unwrap();
+    assert!(matches!(*outcome.borrow(), Some(Error::StaleRequest)));
+    assert_eq!(http.connection_count(&base).unwrap(), 0);
+    http.free(&mut base).unwrap();
+}
+
+#[test]
+fn on_complete_runs_once_the_reply_is_written() {
+    let done = Rc::new(RefCell::new(Vec::new()));
+    let d = done.clone();
+    serve(
+        move |base, http| {
+            http.set_gencb(base, move |base, req| {
+                let d = d.clone();
+                let path = req.uri(base).unwrap().to_string();
+                req.set_on_complete(base, move |_| d.borrow_mut().push(path))
+                    .unwrap();
+                reply(base, req, b"done");
+                assert!(matches!(
+                    req.set_on_complete(base, |_| {}),
+                    Err(Error::StaleRequest)
+                ));
+            })
+            .unwrap();
+        },
+        |addr| {
+            let mut c = Client::connect(addr);
+            c.send(b"GET /a HTTP/1.1\r\nHost: a\r\n\r\nGET /b HTTP/1.1\r\nHost: a\r\n\r\n");
+            assert_eq!(c.read_reply().body, b"done");
+            assert_eq!(c.read_reply().body, b"done");
+            c.send(b"GET /c HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n");
+            assert_eq!(c.read_reply().body, b"done");
+            assert!(c.closed());
+        },
+    );
+    assert_eq!(*done.borrow(), ["/a", "/b", "/c"]);
+}
+
+#[test]
+fn a_file_body_goes_out_with_sendfile() {
+    use std::io::{Seek, Write};
+    let mut file = tempfile();
+    let content: Vec<u8> = (0..100_000u32).map(|i| (i % 251) as u8).collect();
+    file.write_all(&content).unwrap();
+    file.rewind().unwrap();
+    let fd = Rc::new(RefCell::new(Some(std::os::fd::OwnedFd::from(file))));
+    let want = content.clone();
+    serve(
+        move |base, http| {
+            http.set_gencb(base, move |base, req| {
+                let fd = fd.borrow_mut().take().unwrap();
+                let mut body = rvent::Evbuffer::new();
+                body.add_file(fd, 10, None).unwrap();
+                req.send_reply(base, 200, None, Some(&mut body)).unwrap();
+            })
+            .unwrap();
+        },
+        move |addr| {
+            let mut c = Client::connect(addr);
+            c.send(b"GET /file HTTP/1.1\r\nHost: a\r\n\r\n");
+            let r = c.read_reply();
+            assert_eq!(r.header("content-length"), Some("99990"));
+            assert!(r.body == want[10..]);
+        },
+    );
+}
+
+/// An unlinked scratch file.
+fn tempfile() -> std::fs::File {
+    let path = std::env::temp_dir().join(format!(
+        "rvent-http-{}-{:?}",
+        std::process::id(),
+        thread::current().id()
+    ));
+    let f = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(&path)
+        .unwrap();
+    std::fs::remove_file(&path).unwrap();
+    f
+}

@@ -338,11 +338,50 @@ pub(super) fn error<X: HttpHost>(
 }
 
 /// Does what a reply left the connection to do.
-fn follow_up<X: HttpHost>(base: &mut EventBase<X>, id: ConnId, next: After) {
+pub(super) fn follow_up<X: HttpHost>(base: &mut EventBase<X>, id: ConnId, next: After) {
     match next {
         After::Close => close_when_written(base, id),
-        After::Resume => resume(base, id),
-        After::Nothing => {}
+        After::Resume => {
+            watch_written(base, id);
+            resume(base, id);
+        }
+        After::Nothing => watch_written(base, id),
+    }
+}
+
+/// If callbacks wait for `id`'s output to be written, runs them once it
+/// is: now if it is, else from the bufferevent's write callback.
+pub(super) fn watch_written<X: HttpHost>(base: &mut EventBase<X>, id: ConnId) {
+    let t = base.ext.http();
+    if t.pending.is_empty() || !t.has_armed(id) {
+        return;
+    }
+    let Some(bev) = t.conn(id).map(|c| c.bev) else {
+        return;
+    };
+    if bev.output_len(base).unwrap_or(0) == 0 {
+        written(base, id);
+    } else if bev
+        .set_write_callback(base, move |base, _| written(base, id))
+        .is_err()
+    {
+        close(base, id);
+    }
+}
+
+/// `id`'s output is written: runs the callbacks armed for it, in order,
+/// then closes the connection if its last reply is out and written.
+fn written<X: HttpHost>(base: &mut EventBase<X>, id: ConnId) {
+    while let Some(mut cb) = base.ext.http_mut().take_armed(id) {
+        cb(base);
+    }
+    // Closing once all is out (a callback may have added more: the write
+    // callback comes again).
+    if let Some(c) = base.ext.http().conn(id)
+        && c.phase == Phase::Closing
+        && c.bev.output_len(base).unwrap_or(0) == 0
+    {
+        close(base, id);
     }
 }
 
@@ -366,10 +405,11 @@ fn close_when_written<X: HttpHost>(base: &mut EventBase<X>, id: ConnId) {
     };
     let bev = c.bev;
     let _ = bev.disable(base, Ev::READ);
-    if bev.output_len(base).unwrap_or(0) == 0
-        || bev
-            .set_write_callback(base, move |base, _| close(base, id))
-            .is_err()
+    if bev.output_len(base).unwrap_or(0) == 0 {
+        written(base, id);
+    } else if bev
+        .set_write_callback(base, move |base, _| written(base, id))
+        .is_err()
     {
         close(base, id);
     }
@@ -426,6 +466,10 @@ pub(super) fn close<X: HttpHost>(base: &mut EventBase<X>, id: ConnId) {
     };
     if let Some(s) = c.state.take() {
         base.ext.http_mut().give_back_state(s);
+    }
+    // Callbacks waiting for output that will never be written.
+    while let Some(cb) = base.ext.http_mut().take_pending_of(id) {
+        drop(cb);
     }
     if let Ok(s) = server_rec_mut(base, c.server) {
         s.connections = s.connections.saturating_sub(1);

@@ -6,13 +6,15 @@ use std::net::SocketAddr;
 use crate::base::EventBase;
 use crate::buffer::Evbuffer;
 use crate::error::{Error, Result};
+use crate::mem;
 
 use super::conn;
 use super::handle::Request;
 use super::headers::Headers;
 use super::method::Method;
-use super::state::RequestState;
-use super::table::{ConnRec, HttpHost, Phase};
+use super::reply;
+use super::state::{RequestState, Stream};
+use super::table::{ConnRec, HttpHost, Pending, Phase, written_fn};
 use super::uri::target_authority;
 
 impl Request {
@@ -165,7 +167,8 @@ impl Request {
     /// # Errors
     /// [`Error::StaleRequest`]; [`Error::InvalidArgument`] for a code
     /// outside 100–999 or a reason with CR, LF or NUL (the request
-    /// remains); [`Error::Alloc`] if the reply could not be written — the
+    /// remains); [`Error::BadState`] once a streamed reply started;
+    /// [`Error::Alloc`] if the reply could not be written — the
     /// connection then closes.
     #[doc(alias = "evhttp_send_reply")]
     pub fn send_reply<X: HttpHost>(
@@ -175,8 +178,140 @@ impl Request {
         reason: Option<&str>,
         body: Option<&mut Evbuffer>,
     ) -> Result<()> {
-        self.rec(base)?;
+        self.not_streaming(base)?;
         conn::reply(base, self.conn_id(), code, reason, body)
+    }
+
+    /// Refuses when a streamed reply is under way.
+    fn not_streaming<X: HttpHost>(self, base: &EventBase<X>) -> Result<()> {
+        match self.state(base)?.stream {
+            Some(_) => Err(Error::BadState("a streamed reply is under way")),
+            None => Ok(()),
+        }
+    }
+
+    /// The streamed reply under way.
+    fn stream<X: HttpHost>(self, base: &EventBase<X>) -> Result<Stream> {
+        self.state(base)?
+            .stream
+            .ok_or(Error::BadState("no streamed reply was started"))
+    }
+
+    /// Starts a streamed reply (`evhttp_send_reply_start`): the head goes
+    /// out now — as [`send_reply`](Self::send_reply)'s, but with no
+    /// `Content-Length` of rvent's: on HTTP/1.1 the body is sent chunked
+    /// (`Transfer-Encoding: chunked`), on HTTP/1.0 it ends when the
+    /// connection closes (unless you set a `Content-Length` field, whose
+    /// bytes are then yours to send). What the output buffer holds goes
+    /// out as the first piece. The request stays live until
+    /// [`send_reply_end`](Self::send_reply_end).
+    ///
+    /// # Errors
+    /// As [`send_reply`](Self::send_reply).
+    #[doc(alias = "evhttp_send_reply_start")]
+    pub fn send_reply_start<X: HttpHost>(
+        self,
+        base: &mut EventBase<X>,
+        code: u16,
+        reason: Option<&str>,
+    ) -> Result<()> {
+        self.not_streaming(base)?;
+        let (r, next) = reply::start(base, self.conn_id(), code, reason);
+        conn::follow_up(base, self.conn_id(), next);
+        r
+    }
+
+    /// Sends `body` (drained; it stays yours) as the next piece of the
+    /// streamed reply (`evhttp_send_reply_chunk`): one chunk on a chunked
+    /// reply (an empty `body` sends nothing), nothing for `HEAD`. It may
+    /// hold references and file segments, which go out without a copy.
+    ///
+    /// # Errors
+    /// [`Error::StaleRequest`] (the client went away: stop streaming);
+    /// [`Error::BadState`] before [`send_reply_start`](Self::send_reply_start);
+    /// [`Error::Alloc`] — the connection then closes.
+    #[doc(alias = "evhttp_send_reply_chunk")]
+    pub fn send_reply_chunk<X: HttpHost>(
+        self,
+        base: &mut EventBase<X>,
+        body: &mut Evbuffer,
+    ) -> Result<()> {
+        let s = self.stream(base)?;
+        let (r, next) = reply::chunk(base, self.conn_id(), s, body);
+        conn::follow_up(base, self.conn_id(), next);
+        r
+    }
+
+    /// As [`send_reply_chunk`](Self::send_reply_chunk), then calls `cb`
+    /// once the connection's output — this chunk included — is written
+    /// to the socket (`evhttp_send_reply_chunk_with_cb`): the cue to
+    /// produce the next chunk without buffering a whole body. `cb` is
+    /// dropped uncalled if the connection closes first.
+    ///
+    /// # Errors
+    /// As [`send_reply_chunk`](Self::send_reply_chunk); nothing is sent
+    /// when `cb` cannot be stored (`Err(Alloc)`).
+    #[doc(alias = "evhttp_send_reply_chunk_with_cb")]
+    pub fn send_reply_chunk_with_cb<X: HttpHost, F>(
+        self,
+        base: &mut EventBase<X>,
+        body: &mut Evbuffer,
+        cb: F,
+    ) -> Result<()>
+    where
+        F: FnOnce(&mut EventBase<X>) + 'static,
+    {
+        self.stream(base)?;
+        self.add_pending(base, true, cb)?;
+        self.send_reply_chunk(base, body)
+    }
+
+    /// Ends the streamed reply (`evhttp_send_reply_end`): the last chunk
+    /// of a chunked one; then the request is done, as after
+    /// [`send_reply`](Self::send_reply) (a close-delimited reply closes
+    /// the connection once written).
+    ///
+    /// # Errors
+    /// As [`send_reply_chunk`](Self::send_reply_chunk).
+    #[doc(alias = "evhttp_send_reply_end")]
+    pub fn send_reply_end<X: HttpHost>(self, base: &mut EventBase<X>) -> Result<()> {
+        let s = self.stream(base)?;
+        let (r, next) = reply::end(base, self.conn_id(), s);
+        conn::follow_up(base, self.conn_id(), next);
+        r
+    }
+
+    /// Calls `cb` once the reply to this request is written to the
+    /// socket (`evhttp_request_set_on_complete_cb`); it is dropped
+    /// uncalled if the connection closes first. Setting it again adds
+    /// another.
+    ///
+    /// # Errors
+    /// [`Error::StaleRequest`], [`Error::Alloc`].
+    #[doc(alias = "evhttp_request_set_on_complete_cb")]
+    pub fn set_on_complete<X: HttpHost, F>(self, base: &mut EventBase<X>, cb: F) -> Result<()>
+    where
+        F: FnOnce(&mut EventBase<X>) + 'static,
+    {
+        self.rec(base)?;
+        self.add_pending(base, false, cb)
+    }
+
+    /// Queues `cb` for when the output is written (`armed`: as soon as it
+    /// is; else once the reply is all in the output).
+    fn add_pending<X: HttpHost, F>(self, base: &mut EventBase<X>, armed: bool, cb: F) -> Result<()>
+    where
+        F: FnOnce(&mut EventBase<X>) + 'static,
+    {
+        let cb = written_fn(cb)?;
+        let t = base.ext.http_mut();
+        mem::reserve(&mut t.pending, 1)?;
+        t.pending.push(Pending {
+            conn: self.conn_id(),
+            armed,
+            cb,
+        });
+        Ok(())
     }
 
     /// Sends status `code` with a small HTML page saying so
@@ -192,7 +327,7 @@ impl Request {
         code: u16,
         reason: Option<&str>,
     ) -> Result<()> {
-        self.rec(base)?;
+        self.not_streaming(base)?;
         conn::error(base, self.conn_id(), code, reason, false)
     }
 }

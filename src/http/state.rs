@@ -25,6 +25,26 @@ use super::parse::{Framing, Head};
 /// state; once they are answered the spares shrink back to this.
 pub(super) const MAX_SPARE_STATES: usize = 16;
 
+/// How a reply's body is delimited on the wire.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum BodyFraming {
+    /// `Content-Length` (rvent's, or the user's field).
+    Length,
+    /// `Transfer-Encoding: chunked` (a stream on HTTP/1.1).
+    Chunked,
+    /// Ended by closing the connection (a stream on HTTP/1.0).
+    Close,
+}
+
+/// A streamed reply under way (`evhttp_send_reply_start` … `_end`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct Stream {
+    pub(super) framing: BodyFraming,
+    /// No body goes out (HEAD, 1xx, 204, 304): chunks are dropped.
+    pub(super) head_only: bool,
+    pub(super) keep_alive: bool,
+}
+
 /// One request's working storage.
 pub(super) struct RequestState {
     pub(super) head: Head,
@@ -36,6 +56,8 @@ pub(super) struct RequestState {
     pub(super) out_headers: Headers,
     /// The decoded path, for routing.
     pub(super) path: MemVec<u8>,
+    /// A streamed reply under way.
+    pub(super) stream: Option<Stream>,
 }
 
 /// A state in a block of the pool: moved between connections and the
@@ -55,11 +77,13 @@ impl RequestState {
             output: Evbuffer::new(),
             out_headers: Headers::new(),
             path: mem::vec(),
+            stream: None,
         })
     }
 
     /// Ready for the next request, keeping every block.
     pub(super) fn reset(&mut self) {
+        self.stream = None;
         self.out_headers.clear();
         let n = self.input.len();
         let _ = self.input.drain(n);

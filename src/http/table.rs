@@ -43,6 +43,33 @@ where
     Ok(allocator_api2::unsize_box!(mem::pool_box(f)?))
 }
 
+/// A callback run once a reply, or a piece of one, is written.
+pub(super) type WrittenFn<X> = allocator_api2::boxed::Box<dyn FnMut(&mut EventBase<X>), Pool>;
+
+/// Boxes a run-once callback in the pool.
+pub(super) fn written_fn<X: BaseExt, F>(f: F) -> Result<WrittenFn<X>>
+where
+    F: FnOnce(&mut EventBase<X>) + 'static,
+{
+    let mut f = Some(f);
+    let g = move |base: &mut EventBase<X>| {
+        if let Some(f) = f.take() {
+            f(base);
+        }
+    };
+    Ok(allocator_api2::unsize_box!(mem::pool_box(g)?))
+}
+
+/// A callback waiting for a connection's output to be written: a chunk's
+/// (`evhttp_send_reply_chunk_with_cb`) or a request's on-complete
+/// (`evhttp_request_set_on_complete_cb`), armed once its reply is all in
+/// the output.
+pub(super) struct Pending<X: BaseExt> {
+    pub(super) conn: ConnId,
+    pub(super) armed: bool,
+    pub(super) cb: WrittenFn<X>,
+}
+
 /// A base that carries HTTP servers: where its [`HttpTable`] lives. The
 /// crate root's [`Layers`](crate::Layers) is one.
 pub trait HttpHost: BevHost + ListenerHost {
@@ -246,6 +273,8 @@ pub struct HttpTable<X: BaseExt> {
     conns: Slab<ConnRec>,
     /// Request storage no connection holds, kept for the next request.
     spare: MemVec<StateBox>,
+    /// Callbacks waiting for output to be written, in order.
+    pub(super) pending: MemVec<Pending<X>>,
     pub(super) date: DateCache,
 }
 
@@ -255,6 +284,7 @@ impl<X: BaseExt> Default for HttpTable<X> {
             servers: Slab::new(),
             conns: Slab::new(),
             spare: mem::vec(),
+            pending: mem::vec(),
             date: DateCache::default(),
         }
     }
@@ -328,6 +358,31 @@ impl<X: BaseExt> HttpTable<X> {
             s.reset();
             self.spare.push(s);
         }
+    }
+
+    /// Arms the pending callbacks of `id`: its reply is all in the output.
+    pub(super) fn arm_pending(&mut self, id: ConnId) {
+        for p in self.pending.iter_mut().filter(|p| p.conn == id) {
+            p.armed = true;
+        }
+    }
+
+    /// Whether `id` has armed callbacks.
+    pub(super) fn has_armed(&self, id: ConnId) -> bool {
+        self.pending.iter().any(|p| p.conn == id && p.armed)
+    }
+
+    /// Takes the first armed callback of `id`.
+    pub(super) fn take_armed(&mut self, id: ConnId) -> Option<WrittenFn<X>> {
+        let i = self.pending.iter().position(|p| p.conn == id && p.armed)?;
+        Some(self.pending.remove(i).cb)
+    }
+
+    /// Takes every callback of `id` (it closed), to be dropped by the
+    /// caller outside the table.
+    pub(super) fn take_pending_of(&mut self, id: ConnId) -> Option<WrittenFn<X>> {
+        let i = self.pending.iter().position(|p| p.conn == id)?;
+        Some(self.pending.remove(i).cb)
     }
 
     /// Every live connection's id.

@@ -98,8 +98,21 @@ impl Client {
             headers,
             body: Vec::new(),
         };
+        let has_body = !head_request && status >= 200 && status != 204 && status != 304;
+        let chunked = reply
+            .header("transfer-encoding")
+            .is_some_and(|t| t.eq_ignore_ascii_case("chunked"));
+        if has_body && chunked {
+            reply.body = self.read_chunked();
+            return Some(reply);
+        }
         let len: usize = match reply.header("content-length") {
-            Some(l) if !head_request && status >= 200 => l.parse().unwrap(),
+            Some(l) if has_body => l.parse().unwrap(),
+            None if has_body && reply.header("connection") == Some("close") => {
+                // Close-delimited: the body is what comes before EOF.
+                while self.fill() {}
+                self.buf.len()
+            }
             _ => 0,
         };
         while self.buf.len() < len {
@@ -107,6 +120,36 @@ impl Client {
         }
         reply.body = self.buf.drain(..len).collect();
         Some(reply)
+    }
+
+    /// Reads a line ending in CRLF (without it).
+    fn read_line(&mut self) -> Vec<u8> {
+        loop {
+            if let Some(i) = self.buf.windows(2).position(|w| w == b"\r\n") {
+                let line = self.buf[..i].to_vec();
+                self.buf.drain(..i + 2);
+                return line;
+            }
+            assert!(self.fill(), "EOF inside a chunked body");
+        }
+    }
+
+    /// Reads a chunked body (no trailers), checking its framing.
+    fn read_chunked(&mut self) -> Vec<u8> {
+        let mut body = Vec::new();
+        loop {
+            let line = String::from_utf8(self.read_line()).unwrap();
+            let size = usize::from_str_radix(&line, 16).unwrap_or_else(|_| panic!("{line:?}"));
+            if size == 0 {
+                assert_eq!(self.read_line(), b"", "no trailers");
+                return body;
+            }
+            while self.buf.len() < size + 2 {
+                assert!(self.fill(), "EOF inside a chunk");
+            }
+            body.extend(self.buf.drain(..size));
+            assert_eq!(self.buf.drain(..2).collect::<Vec<u8>>(), b"\r\n");
+        }
     }
 
     pub fn read_reply(&mut self) -> Reply {
