@@ -578,3 +578,196 @@ fn tempfile() -> std::fs::File {
     std::fs::remove_file(&path).unwrap();
     f
 }
+
+#[test]
+fn virtual_hosts_and_aliases() {
+    serve(
+        |base, http| {
+            http.set_gencb(base, |base, req| reply(base, req, b"main"))
+                .unwrap();
+            let second = Http::new(base).unwrap();
+            second
+                .set_cb(base, "/funnybunny", |base, req| reply(base, req, b"second"))
+                .unwrap();
+            http.add_virtual_host(base, "*foo.C?m", second).unwrap();
+            let third = Http::new(base).unwrap();
+            third
+                .set_gencb(base, |base, req| reply(base, req, b"third"))
+                .unwrap();
+            second.add_virtual_host(base, "www.*", third).unwrap();
+            third.add_server_alias(base, "manolito.info").unwrap();
+            third.add_server_alias(base, "gone.example").unwrap();
+            third.remove_server_alias(base, "gone.example").unwrap();
+            assert!(third.remove_server_alias(base, "gone.example").is_err());
+            // No cycles, no second parent.
+            assert!(matches!(
+                third.add_virtual_host(base, "x", http),
+                Err(Error::InvalidArgument(_))
+            ));
+            assert!(matches!(
+                http.add_virtual_host(base, "y", third),
+                Err(Error::InvalidArgument(_))
+            ));
+        },
+        |addr| {
+            let mut c = Client::connect(addr);
+            let mut get = |target: &str, host: &str| {
+                c.send(format!("GET {target} HTTP/1.1\r\nHost: {host}\r\n\r\n").as_bytes());
+                let r = c.read_reply();
+                (r.status, String::from_utf8(r.body).unwrap())
+            };
+            assert_eq!(get("/funnybunny", "foo.com").1, "second");
+            assert_eq!(get("/funnybunny", "FOO.COM:8080").1, "second");
+            assert_eq!(get("/other", "foo.com").0, 404);
+            assert_eq!(get("/funnybunny", "www.foo.com").1, "third");
+            assert_eq!(get("/x", "Manolito.INFO").1, "third");
+            assert_eq!(get("/funnybunny", "gone.example").1, "main");
+            assert_eq!(get("/funnybunny", "bar.com").1, "main");
+            assert_eq!(get("/funnybunny", "www.bar.com").1, "main");
+            assert_eq!(get("http://foo.com/funnybunny", "bar.com").1, "second");
+        },
+    );
+}
+
+#[test]
+fn newreq_callback_can_refuse() {
+    let seen = Rc::new(RefCell::new(0));
+    let s = seen.clone();
+    serve(
+        move |base, http| {
+            routes(base, http);
+            http.set_newreq_cb(base, move |base, req| {
+                *s.borrow_mut() += 1;
+                req.uri(base).unwrap() != "/refused"
+            })
+            .unwrap();
+        },
+        |addr| {
+            let mut c = Client::connect(addr);
+            c.send(b"GET /test HTTP/1.1\r\nHost: a\r\n\r\n");
+            assert_eq!(c.read_reply().status, 200);
+            c.send(b"GET /refused HTTP/1.1\r\nHost: a\r\n\r\n");
+            assert!(c.read_reply_to(false).is_none());
+            let mut c = Client::connect(addr);
+            c.send(b"GET /test HTTP/1.1\r\nHost: a\r\n\r\n");
+            assert_eq!(c.read_reply().status, 200);
+        },
+    );
+    assert_eq!(*seen.borrow(), 3);
+}
+
+#[test]
+fn error_callback_makes_custom_pages() {
+    serve(
+        |base, http| {
+            http.set_cb(base, "/fail", |base, req| {
+                req.send_error(base, 500, Some("Oops")).unwrap();
+            })
+            .unwrap();
+            http.set_error_cb(base, |code, reason, page| {
+                if code == 404 {
+                    return false;
+                }
+                page.add_fmt(format_args!("custom {code} {reason}"))
+                    .unwrap();
+                true
+            })
+            .unwrap();
+        },
+        |addr| {
+            let mut c = Client::connect(addr);
+            c.send(b"GET /fail HTTP/1.1\r\nHost: a\r\n\r\n");
+            let r = c.read_reply();
+            assert_eq!((r.status, &r.body[..]), (500, &b"custom 500 Oops"[..]));
+            c.send(b"GET /nope HTTP/1.1\r\nHost: a\r\n\r\n");
+            let r = c.read_reply();
+            assert_eq!(r.status, 404);
+            assert!(
+                String::from_utf8(r.body)
+                    .unwrap()
+                    .contains("<H1>Not Found</H1>")
+            );
+            c.send(b"GET / HTTP/1.1\r\n\r\n");
+            let r = c.read_reply();
+            assert_eq!(
+                (r.status, &r.body[..]),
+                (400, &b"custom 400 Bad Request"[..])
+            );
+        },
+    );
+}
+
+#[test]
+fn bufferevent_hook_makes_each_connection_s_bufferevent() {
+    let made = Rc::new(RefCell::new(0));
+    let m = made.clone();
+    serve(
+        move |base, http| {
+            routes(base, http);
+            http.set_bevcb(base, move |base, stream| {
+                *m.borrow_mut() += 1;
+                rvent::Bufferevent::from_stream(base, stream, rvent::BevOptions::CLOSE_ON_FREE)
+            })
+            .unwrap();
+        },
+        |addr| {
+            for _ in 0..2 {
+                let mut c = Client::connect(addr);
+                c.send(b"GET /test HTTP/1.1\r\nHost: a\r\n\r\n");
+                assert_eq!(c.read_reply().body, b"This is funny");
+            }
+        },
+    );
+    assert_eq!(*made.borrow(), 2);
+}
+
+#[test]
+fn lingering_close_lets_the_client_read_its_413() {
+    serve(
+        |base, http| {
+            routes(base, http);
+            http.set_max_body_size(base, 10).unwrap();
+        },
+        |addr| {
+            let mut c = Client::connect(addr);
+            // The body follows the head at once and goes on after the
+            // refusal: the server reads and drops it, so no unread byte
+            // makes its close reset the connection (which would discard
+            // the 413 before the client reads it).
+            let mut req =
+                b"POST /test HTTP/1.1\r\nHost: a\r\nContent-Length: 1000000\r\n\r\n".to_vec();
+            req.resize(req.len() + 64 * 1024, b'x');
+            c.send(&req);
+            thread::sleep(Duration::from_millis(30));
+            c.send(&[b'y'; 64 * 1024]);
+            thread::sleep(Duration::from_millis(30));
+            let r = c.read_reply();
+            assert_eq!(r.status, 413);
+            assert_eq!(r.header("connection"), Some("close"));
+            assert!(c.closed());
+        },
+    );
+}
+
+#[test]
+fn max_connections_closes_the_one_over() {
+    serve(
+        |base, http| {
+            routes(base, http);
+            http.set_max_connections(base, 1).unwrap();
+        },
+        |addr| {
+            let mut a = Client::connect(addr);
+            a.send(b"GET /test HTTP/1.1\r\nHost: a\r\n\r\n");
+            assert_eq!(a.read_reply().status, 200);
+            let mut b = Client::connect(addr);
+            b.send(b"GET /test HTTP/1.1\r\nHost: a\r\n\r\n");
+            assert!(b.read_reply_to(false).is_none());
+            drop(a);
+            thread::sleep(Duration::from_millis(20));
+            let mut c = Client::connect(addr);
+            c.send(b"GET /test HTTP/1.1\r\nHost: a\r\n\r\n");
+            assert_eq!(c.read_reply().status, 200);
+        },
+    );
+}

@@ -11,6 +11,7 @@
 //! arrived meanwhile.
 
 use std::net::{SocketAddr, TcpStream};
+use std::time::Duration;
 
 use crate::base::EventBase;
 use crate::bufferevent::{BevEvent, BevOptions, Bufferevent};
@@ -20,6 +21,7 @@ use crate::handle::Event;
 use crate::buffer::Evbuffer;
 use crate::error::Result;
 use crate::mem::MemVec;
+use crate::sys::socket;
 
 use super::body::BodyReader;
 use super::handle::{ConnId, Http, Request};
@@ -28,7 +30,8 @@ use super::parse::{Limits, parse_head};
 use super::reply::{self, After};
 use super::status::Refusal;
 use super::table::{ConnRec, HttpHost, Phase, ServerRec, server_rec, server_rec_mut};
-use super::uri::{percent_decode_into, target_path};
+use super::uri::{percent_decode_into, target_authority, target_path};
+use super::vhost::{self, host_name};
 
 /// Serves a connection a listener of `server` accepted.
 pub(super) fn accept<X: HttpHost>(
@@ -45,7 +48,7 @@ pub(super) fn accept<X: HttpHost>(
     }
     let (read, write) = (rec.read_timeout, rec.write_timeout);
     let _ = stream.set_nodelay(true);
-    let Ok(bev) = Bufferevent::from_stream(base, stream, BevOptions::CLOSE_ON_FREE) else {
+    let Ok(bev) = connection_bev(base, server, stream) else {
         return;
     };
     let id = match base
@@ -72,6 +75,28 @@ pub(super) fn accept<X: HttpHost>(
     }
 }
 
+/// The bufferevent to serve `stream` through: the server's hook's
+/// (`evhttp_set_bevcb`), else a socket bufferevent.
+fn connection_bev<X: HttpHost>(
+    base: &mut EventBase<X>,
+    server: Http,
+    stream: TcpStream,
+) -> Result<Bufferevent> {
+    let Some(mut hook) = server_rec_mut(base, server)
+        .ok()
+        .and_then(|s| s.bevcb.take())
+    else {
+        return Bufferevent::from_stream(base, stream, BevOptions::CLOSE_ON_FREE);
+    };
+    let bev = hook(base, stream);
+    if let Ok(s) = server_rec_mut(base, server)
+        && s.bevcb.is_none()
+    {
+        s.bevcb = Some(hook);
+    }
+    bev
+}
+
 /// What one parsing step came to.
 enum Step {
     /// More bytes are needed; `true` if a head is partly here.
@@ -94,6 +119,16 @@ pub(super) fn process<X: HttpHost>(base: &mut EventBase<X>, id: ConnId) {
             return;
         };
         if c.in_process {
+            return;
+        }
+        if c.phase == Phase::Closing {
+            // Lingering after a refusal: what the client still sends is
+            // read and dropped.
+            let bev = c.bev;
+            if let Ok(input) = bev.input(base) {
+                let n = input.len();
+                let _ = input.drain(n);
+            }
             return;
         }
         let Ok(srec) = server_rec(base, c.server) else {
@@ -123,6 +158,9 @@ pub(super) fn process<X: HttpHost>(base: &mut EventBase<X>, id: ConnId) {
                 return;
             }
             Step::Refuse(r) => {
+                if let Some(c) = base.ext.http_mut().conn_mut(id) {
+                    c.linger = true;
+                }
                 let (_, next) = reply::refuse(base, id, r);
                 follow_up(base, id, next);
                 return;
@@ -222,9 +260,21 @@ fn dispatch<X: HttpHost>(base: &mut EventBase<X>, id: ConnId) {
     c.phase = Phase::Handler;
     c.serial = c.serial.wrapping_add(1);
     c.in_process = true;
-    let server = c.server;
+    let main = c.server;
     let req = Request::new(id, c.serial, base.id);
-    let Some(st) = c.state.as_deref_mut() else {
+    if !admit(base, main, req) {
+        close(base, id);
+        return;
+    }
+    let server = routing_server(base, main, id);
+    let Some(st) = base
+        .ext
+        .http_mut()
+        .conn_mut(id)
+        .filter(|c| c.phase == Phase::Handler && c.serial == req.serial)
+        .and_then(|c| c.state.as_deref_mut())
+    else {
+        // Answered (or closed) by the new-request callback.
         finish_dispatch(base, id);
         return;
     };
@@ -279,6 +329,8 @@ fn dispatch<X: HttpHost>(base: &mut EventBase<X>, id: ConnId) {
                 s.gencb_out = true;
                 s.gencb.take()
             }) else {
+                let _ = error(base, id, 404, None, false);
+                finish_dispatch(base, id);
                 return;
             };
             cb(base, req);
@@ -291,6 +343,43 @@ fn dispatch<X: HttpHost>(base: &mut EventBase<X>, id: ConnId) {
         }
     }
     finish_dispatch(base, id);
+}
+
+/// Asks the server's new-request callback whether to serve `req`
+/// (`evhttp_set_newreqcb`); `true` without one.
+fn admit<X: HttpHost>(base: &mut EventBase<X>, server: Http, req: Request) -> bool {
+    let Some(mut cb) = server_rec_mut(base, server)
+        .ok()
+        .and_then(|s| s.newreq.take())
+    else {
+        return true;
+    };
+    let ok = cb(base, req);
+    if let Ok(s) = server_rec_mut(base, server)
+        && s.newreq.is_none()
+    {
+        s.newreq = Some(cb);
+    }
+    ok
+}
+
+/// The server whose routes answer the request on `id`: `main`, or the
+/// virtual host its host names.
+fn routing_server<X: HttpHost>(base: &EventBase<X>, main: Http, id: ConnId) -> Http {
+    let Ok(rec) = server_rec(base, main) else {
+        return main;
+    };
+    if rec.vhosts.is_empty() && rec.aliases.is_empty() {
+        return main;
+    }
+    let Some(st) = base.ext.http().conn(id).and_then(|c| c.state.as_deref()) else {
+        return main;
+    };
+    let host = target_authority(st.head.target()).or_else(|| st.head.headers.find("host"));
+    match host {
+        Some(h) => vhost::find(base, main, host_name(h)),
+        None => main,
+    }
 }
 
 fn finish_dispatch<X: HttpHost>(base: &mut EventBase<X>, id: ConnId) {
@@ -377,11 +466,18 @@ fn written<X: HttpHost>(base: &mut EventBase<X>, id: ConnId) {
     }
     // Closing once all is out (a callback may have added more: the write
     // callback comes again).
-    if let Some(c) = base.ext.http().conn(id)
-        && c.phase == Phase::Closing
-        && c.bev.output_len(base).unwrap_or(0) == 0
-    {
-        close(base, id);
+    let Some(c) = base.ext.http().conn(id) else {
+        return;
+    };
+    if c.phase != Phase::Closing || c.bev.output_len(base).unwrap_or(0) != 0 {
+        return;
+    }
+    match base.ext.http_mut().conn_mut(id) {
+        Some(c) if c.linger => {
+            c.linger = false;
+            linger(base, id);
+        }
+        _ => close(base, id),
     }
 }
 
@@ -404,13 +500,47 @@ fn close_when_written<X: HttpHost>(base: &mut EventBase<X>, id: ConnId) {
         return;
     };
     let bev = c.bev;
-    let _ = bev.disable(base, Ev::READ);
+    if !c.linger {
+        let _ = bev.disable(base, Ev::READ);
+    }
     if bev.output_len(base).unwrap_or(0) == 0 {
         written(base, id);
     } else if bev
         .set_write_callback(base, move |base, _| written(base, id))
         .is_err()
     {
+        close(base, id);
+    }
+}
+
+/// How long a refused connection drains its input before it closes.
+pub(super) const LINGER_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Lingering close (libevent's `EVHTTP_SERVER_LINGERING_CLOSE`, always
+/// on after a refusal): the answer is written, so the write side shuts
+/// down (the client sees EOF after it) while what the client still sends
+/// is read and dropped — closing at once with unread input would reset
+/// the connection, and the client could lose the answer — until the
+/// client closes, or [`LINGER_TIMEOUT`] passes.
+fn linger<X: HttpHost>(base: &mut EventBase<X>, id: ConnId) {
+    let Some(c) = base.ext.http().conn(id) else {
+        return;
+    };
+    let (bev, deadline, armed) = (c.bev, c.deadline, c.deadline_armed);
+    let shut = match bev.fd(base) {
+        Ok(Some(fd)) => socket::shutdown_write(fd).is_ok(),
+        _ => false,
+    };
+    if !shut {
+        close(base, id);
+        return;
+    }
+    if let (true, Some(ev)) = (armed, deadline) {
+        let _ = ev.del(base);
+    }
+    let _ = bev.enable(base, Ev::READ);
+    arm_deadline(base, id, deadline, Some(LINGER_TIMEOUT));
+    if !base.ext.http().conn(id).is_some_and(|c| c.deadline_armed) {
         close(base, id);
     }
 }

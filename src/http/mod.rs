@@ -38,7 +38,8 @@
 //! which every other file may name), `headers` (the field multimap), `method`, `status` (codes,
 //! phrases, refusals), `parse` (the request head and its framing), `body`
 //! (Content-Length and chunked bodies), `state` (a request's storage, lent to
-//! connections), `uri` (target paths, percent decoding), `date` (the Date field), `table` (records and the host
+//! connections), `uri` (target paths, percent decoding),
+//! `vhost` (virtual hosts and aliases), `date` (the Date field), `table` (records and the host
 //! trait), `server` ([`Http`]), `conn` (a connection's life), `request`
 //! ([`Request`]), `reply` (writing replies).
 
@@ -56,6 +57,7 @@ mod state;
 mod status;
 mod table;
 mod uri;
+mod vhost;
 
 pub use handle::{Http, Request};
 pub use headers::Headers;

@@ -441,6 +441,12 @@ pub(super) fn send_error<X: HttpHost>(
     close: bool,
 ) -> (Result<()>, After) {
     let phrase = reason_phrase.unwrap_or(reason(code));
+    let Some(server) = base.ext.http().conn(id).map(|c| c.server) else {
+        return (Err(Error::StaleRequest), After::Nothing);
+    };
+    let mut hook = server_rec_mut(base, server)
+        .ok()
+        .and_then(|s| s.error_page.take());
     let Some(st) = base
         .ext
         .http_mut()
@@ -452,8 +458,23 @@ pub(super) fn send_error<X: HttpHost>(
     let n = st.output.len();
     let _ = st.output.drain(n);
     st.out_headers.clear();
-    let page = error_page(&mut st.output, code, phrase)
-        .and_then(|()| st.out_headers.add("Content-Type", "text/html"));
+    // The server's error-page callback first (`evhttp_set_errorcb`).
+    let custom = hook
+        .as_mut()
+        .is_some_and(|f| f(code, phrase, &mut st.output));
+    let page = if custom {
+        Ok(())
+    } else {
+        let n = st.output.len();
+        let _ = st.output.drain(n);
+        error_page(&mut st.output, code, phrase)
+    }
+    .and_then(|()| st.out_headers.add("Content-Type", "text/html"));
+    if let Ok(s) = server_rec_mut(base, server)
+        && s.error_page.is_none()
+    {
+        s.error_page = hook;
+    }
     // A refused head may be half parsed: never keep such a connection.
     let close = close || page.is_err() || code == 400;
     send(base, id, code, reason_phrase, None, close)

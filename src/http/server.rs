@@ -2,10 +2,12 @@
 //! settings. The handle itself is in `handle`; connections and requests
 //! are in `conn` and `request`.
 
-use std::net::{SocketAddr, TcpListener};
+use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::time::Duration;
 
 use crate::base::EventBase;
+use crate::buffer::Evbuffer;
+use crate::bufferevent::Bufferevent;
 use crate::error::{Error, Result};
 use crate::listener::{ConnListener, ListenerOptions};
 use crate::mem::{self, MemVec};
@@ -15,9 +17,10 @@ use super::handle::{Http, Request};
 use super::method::Methods;
 use super::parse::Limits;
 use super::table::{
-    DEFAULT_HEADER_TIMEOUT, DEFAULT_TIMEOUT, HttpHost, Route, ServerRec, request_fn, server_rec,
-    server_rec_mut,
+    BevFn, DEFAULT_HEADER_TIMEOUT, DEFAULT_TIMEOUT, ErrorPageFn, HttpHost, NewRequestFn, Route,
+    ServerRec, VirtualHost, request_fn, server_rec, server_rec_mut,
 };
+use super::vhost;
 
 /// libevent's default Content-Type of a reply that sets none.
 pub const DEFAULT_CONTENT_TYPE: &str = "text/html; charset=ISO-8859-1";
@@ -76,6 +79,12 @@ impl Http {
             max_connections: 0,
             connections: 0,
             listeners: mem::vec(),
+            newreq: None,
+            error_page: None,
+            bevcb: None,
+            vhosts: mem::vec(),
+            aliases: mem::vec(),
+            parent: None,
         };
         let (idx, generation) = base.ext.http_mut().insert_server(rec)?;
         Ok(Http {
@@ -381,15 +390,191 @@ impl Http {
     /// [`Error::StaleHttp`].
     #[doc(alias = "evhttp_free")]
     pub fn free<X: HttpHost>(self, base: &mut EventBase<X>) -> Result<()> {
-        server_rec(base, self)?;
+        if let Some(parent) = server_rec(base, self)?.parent {
+            let _ = parent.remove_virtual_host(base, self);
+        }
+        self.free_tree(base, 0);
+        Ok(())
+    }
+
+    /// Frees the server and its virtual hosts.
+    fn free_tree<X: HttpHost>(self, base: &mut EventBase<X>, depth: usize) {
         conn::close_all(base, self);
         let Some(mut rec) = base.ext.http_mut().remove_server(self.idx, self.generation) else {
-            return Err(Error::StaleHttp);
+            return;
         };
         for lev in rec.listeners.drain(..) {
             let _ = lev.free(base);
         }
+        let vhosts = std::mem::replace(&mut rec.vhosts, mem::vec());
         drop(rec);
+        if depth < vhost::MAX_DEPTH {
+            for v in vhosts.iter() {
+                v.http.free_tree(base, depth + 1);
+            }
+        }
+    }
+
+    /// Calls `cb` with each request before it is routed
+    /// (`evhttp_set_newreqcb`): `false` closes the connection unanswered —
+    /// to throttle, or to refuse a peer. The request may be answered
+    /// from `cb` too.
+    ///
+    /// # Errors
+    /// [`Error::Alloc`], [`Error::StaleHttp`].
+    #[doc(alias = "evhttp_set_newreqcb")]
+    pub fn set_newreq_cb<X: HttpHost, F>(self, base: &mut EventBase<X>, cb: F) -> Result<()>
+    where
+        F: FnMut(&mut EventBase<X>, Request) -> bool + 'static,
+    {
+        server_rec(base, self)?;
+        let f: NewRequestFn<X> = allocator_api2::unsize_box!(mem::pool_box(cb)?);
+        let old = server_rec_mut(base, self)?.newreq.replace(f);
+        drop(old);
+        Ok(())
+    }
+
+    /// Custom error pages (`evhttp_set_errorcb`): for every error the
+    /// server sends — [`Request::send_error`], 404, and the refusals of
+    /// bad requests — `cb` gets the status, its reason and the page's
+    /// buffer, and returns `true` if it filled it, `false` for rvent's
+    /// page.
+    ///
+    /// # Errors
+    /// [`Error::Alloc`], [`Error::StaleHttp`].
+    #[doc(alias = "evhttp_set_errorcb")]
+    pub fn set_error_cb<X: HttpHost, F>(self, base: &mut EventBase<X>, cb: F) -> Result<()>
+    where
+        F: FnMut(u16, &str, &mut Evbuffer) -> bool + 'static,
+    {
+        server_rec(base, self)?;
+        let f: ErrorPageFn = allocator_api2::unsize_box!(mem::pool_box(cb)?);
+        let old = server_rec_mut(base, self)?.error_page.replace(f);
+        drop(old);
+        Ok(())
+    }
+
+    /// Makes the bufferevent of each accepted connection with `cb`
+    /// (`evhttp_set_bevcb`) instead of a plain socket bufferevent — to
+    /// wrap connections in a filter (compression, later TLS). `cb` gets
+    /// the accepted socket; an error closes it.
+    ///
+    /// # Errors
+    /// [`Error::Alloc`], [`Error::StaleHttp`].
+    #[doc(alias = "evhttp_set_bevcb")]
+    pub fn set_bevcb<X: HttpHost, F>(self, base: &mut EventBase<X>, cb: F) -> Result<()>
+    where
+        F: FnMut(&mut EventBase<X>, TcpStream) -> Result<Bufferevent> + 'static,
+    {
+        server_rec(base, self)?;
+        let f: BevFn<X> = allocator_api2::unsize_box!(mem::pool_box(cb)?);
+        let old = server_rec_mut(base, self)?.bevcb.replace(f);
+        drop(old);
+        Ok(())
+    }
+
+    /// Serves requests whose host matches `pattern` — a shell glob (`*`,
+    /// `?`), ignoring ASCII case — with `vhost`'s routes
+    /// (`evhttp_add_virtual_host`). Patterns are tried in the order
+    /// added; `vhost` may have virtual hosts of its own. Connections
+    /// stay this server's (its sockets, limits and timeouts); `vhost`
+    /// needs no socket, and is freed with this server.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] if `vhost` is this server, already a
+    /// virtual host, or has this server among its own;
+    /// [`Error::Alloc`]; [`Error::StaleHttp`].
+    #[doc(alias = "evhttp_add_virtual_host")]
+    pub fn add_virtual_host<X: HttpHost>(
+        self,
+        base: &mut EventBase<X>,
+        pattern: &str,
+        vhost: Http,
+    ) -> Result<()> {
+        server_rec(base, self)?;
+        if server_rec(base, vhost)?.parent.is_some() || self.is_within(base, vhost) {
+            return Err(Error::InvalidArgument("not a free server to host"));
+        }
+        let pattern = bytes(pattern.as_bytes())?;
+        let rec = server_rec_mut(base, self)?;
+        mem::reserve(&mut rec.vhosts, 1)?;
+        rec.vhosts.push(VirtualHost {
+            pattern,
+            http: vhost,
+        });
+        server_rec_mut(base, vhost)?.parent = Some(self);
+        Ok(())
+    }
+
+    /// Whether `self` is `other` or one of its virtual hosts, at any depth.
+    fn is_within<X: HttpHost>(self, base: &EventBase<X>, other: Http) -> bool {
+        let mut at = Some(self);
+        for _ in 0..=vhost::MAX_DEPTH {
+            match at {
+                Some(h) if h == other => return true,
+                Some(h) => at = server_rec(base, h).ok().and_then(|r| r.parent),
+                None => return false,
+            }
+        }
+        true
+    }
+
+    /// Stops serving `vhost` as a virtual host of this server
+    /// (`evhttp_remove_virtual_host`); it is not freed.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] if it is not one; [`Error::StaleHttp`].
+    #[doc(alias = "evhttp_remove_virtual_host")]
+    pub fn remove_virtual_host<X: HttpHost>(
+        self,
+        base: &mut EventBase<X>,
+        vhost: Http,
+    ) -> Result<()> {
+        let rec = server_rec_mut(base, self)?;
+        let Some(i) = rec.vhosts.iter().position(|v| v.http == vhost) else {
+            return Err(Error::InvalidArgument("not a virtual host of this server"));
+        };
+        let v = rec.vhosts.remove(i);
+        drop(v);
+        if let Ok(r) = server_rec_mut(base, vhost) {
+            r.parent = None;
+        }
+        Ok(())
+    }
+
+    /// Answers requests for host `alias` too (`evhttp_add_server_alias`):
+    /// an exact name, ignoring ASCII case, checked before any virtual
+    /// host pattern.
+    ///
+    /// # Errors
+    /// [`Error::Alloc`], [`Error::StaleHttp`].
+    #[doc(alias = "evhttp_add_server_alias")]
+    pub fn add_server_alias<X: HttpHost>(self, base: &mut EventBase<X>, alias: &str) -> Result<()> {
+        server_rec(base, self)?;
+        let a = bytes(alias.as_bytes())?;
+        let rec = server_rec_mut(base, self)?;
+        mem::reserve(&mut rec.aliases, 1)?;
+        rec.aliases.push(a);
+        Ok(())
+    }
+
+    /// Removes alias `alias` (`evhttp_remove_server_alias`).
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] if the server has no such alias;
+    /// [`Error::StaleHttp`].
+    #[doc(alias = "evhttp_remove_server_alias")]
+    pub fn remove_server_alias<X: HttpHost>(
+        self,
+        base: &mut EventBase<X>,
+        alias: &str,
+    ) -> Result<()> {
+        let rec = server_rec_mut(base, self)?;
+        let Some(i) = rec.aliases.iter().position(|a| a == alias.as_bytes()) else {
+            return Err(Error::InvalidArgument("no such alias"));
+        };
+        let a = rec.aliases.remove(i);
+        drop(a);
         Ok(())
     }
 }

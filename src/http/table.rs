@@ -15,10 +15,11 @@
 //! both live in the base); no user code runs meanwhile.
 
 use std::fmt;
-use std::net::SocketAddr;
+use std::net::{SocketAddr, TcpStream};
 use std::time::Duration;
 
 use crate::base::{BaseExt, EventBase};
+use crate::buffer::Evbuffer;
 use crate::bufferevent::{BevHost, Bufferevent};
 use crate::error::{Error, Result};
 use crate::handle::Event;
@@ -41,6 +42,29 @@ where
     F: FnMut(&mut EventBase<X>, Request) + 'static,
 {
     Ok(allocator_api2::unsize_box!(mem::pool_box(f)?))
+}
+
+/// A new-request callback (`evhttp_set_newreqcb`): `false` drops the
+/// connection.
+pub(super) type NewRequestFn<X> =
+    allocator_api2::boxed::Box<dyn FnMut(&mut EventBase<X>, Request) -> bool, Pool>;
+
+/// An error-page callback (`evhttp_set_errorcb`): fills the page of a
+/// status and reason, `false` for the default page.
+pub(super) type ErrorPageFn =
+    allocator_api2::boxed::Box<dyn FnMut(u16, &str, &mut Evbuffer) -> bool, Pool>;
+
+/// A per-connection bufferevent hook (`evhttp_set_bevcb`): the
+/// bufferevent to serve an accepted socket through.
+pub(super) type BevFn<X> = allocator_api2::boxed::Box<
+    dyn FnMut(&mut EventBase<X>, TcpStream) -> Result<Bufferevent>,
+    Pool,
+>;
+
+/// A virtual host of a server: its Host pattern and its server.
+pub(super) struct VirtualHost {
+    pub(super) pattern: MemVec<u8>,
+    pub(super) http: Http,
 }
 
 /// A callback run once a reply, or a piece of one, is written.
@@ -110,6 +134,18 @@ pub(super) struct ServerRec<X: BaseExt> {
     pub(super) max_connections: usize,
     pub(super) connections: usize,
     pub(super) listeners: MemVec<ConnListener>,
+    /// Out while running.
+    pub(super) newreq: Option<NewRequestFn<X>>,
+    /// Out while running.
+    pub(super) error_page: Option<ErrorPageFn>,
+    /// Out while running.
+    pub(super) bevcb: Option<BevFn<X>>,
+    /// Virtual hosts, tried in order (`evhttp_add_virtual_host`).
+    pub(super) vhosts: MemVec<VirtualHost>,
+    /// Other names of this server (`evhttp_add_server_alias`).
+    pub(super) aliases: MemVec<MemVec<u8>>,
+    /// The server this one is a virtual host of.
+    pub(super) parent: Option<Http>,
 }
 
 /// Where a connection is in its request.
@@ -140,7 +176,11 @@ pub(super) struct ConnRec {
     /// Reading was disabled while a callback holds the request.
     pub(super) read_paused: bool,
     pub(super) deadline_armed: bool,
-    /// The header-read deadline timer, made on first use.
+    /// A refusal went out: once written, shut the write side and drain
+    /// input a while before closing, so the client reads the answer.
+    pub(super) linger: bool,
+    /// The header-read deadline timer (also the lingering-close timer),
+    /// made on first use.
     pub(super) deadline: Option<Event>,
     /// The request's storage while there is one (always in the
     /// `Handler` and `Body` phases).
@@ -158,6 +198,7 @@ impl ConnRec {
             in_process: false,
             read_paused: false,
             deadline_armed: false,
+            linger: false,
             deadline: None,
             state: None,
         }
