@@ -121,7 +121,7 @@ pub(super) fn process<X: HttpHost>(base: &mut EventBase<X>, id: ConnId) {
         if c.in_process {
             return;
         }
-        if c.phase == Phase::Closing {
+        if matches!(c.phase, Phase::Closing | Phase::Refused) {
             // Lingering after a refusal: what the client still sends is
             // read and dropped.
             let bev = c.bev;
@@ -158,10 +158,12 @@ pub(super) fn process<X: HttpHost>(base: &mut EventBase<X>, id: ConnId) {
                 return;
             }
             Step::Refuse(r) => {
-                if let Some(c) = base.ext.http_mut().conn_mut(id) {
-                    c.linger = true;
-                }
                 let (_, next) = reply::refuse(base, id, r);
+                if let Some(c) = base.ext.http_mut().conn_mut(id)
+                    && c.phase == Phase::Closing
+                {
+                    c.phase = Phase::Refused;
+                }
                 follow_up(base, id, next);
                 return;
             }
@@ -469,15 +471,15 @@ fn written<X: HttpHost>(base: &mut EventBase<X>, id: ConnId) {
     let Some(c) = base.ext.http().conn(id) else {
         return;
     };
-    if c.phase != Phase::Closing || c.bev.output_len(base).unwrap_or(0) != 0 {
+    let phase = c.phase;
+    if !matches!(phase, Phase::Closing | Phase::Refused) || c.bev.output_len(base).unwrap_or(0) != 0
+    {
         return;
     }
-    match base.ext.http_mut().conn_mut(id) {
-        Some(c) if c.linger => {
-            c.linger = false;
-            linger(base, id);
-        }
-        _ => close(base, id),
+    if phase == Phase::Refused {
+        linger(base, id);
+    } else {
+        close(base, id);
     }
 }
 
@@ -500,7 +502,7 @@ fn close_when_written<X: HttpHost>(base: &mut EventBase<X>, id: ConnId) {
         return;
     };
     let bev = c.bev;
-    if !c.linger {
+    if c.phase != Phase::Refused {
         let _ = bev.disable(base, Ev::READ);
     }
     if bev.output_len(base).unwrap_or(0) == 0 {
@@ -523,9 +525,10 @@ pub(super) const LINGER_TIMEOUT: Duration = Duration::from_secs(2);
 /// the connection, and the client could lose the answer — until the
 /// client closes, or [`LINGER_TIMEOUT`] passes.
 fn linger<X: HttpHost>(base: &mut EventBase<X>, id: ConnId) {
-    let Some(c) = base.ext.http().conn(id) else {
+    let Some(c) = base.ext.http_mut().conn_mut(id) else {
         return;
     };
+    c.phase = Phase::Closing; // lingers once
     let (bev, deadline, armed) = (c.bev, c.deadline, c.deadline_armed);
     let shut = match bev.fd(base) {
         Ok(Some(fd)) => socket::shutdown_write(fd).is_ok(),

@@ -159,6 +159,10 @@ pub(super) enum Phase {
     Handler,
     /// The last reply is going out; the connection closes when it has.
     Closing,
+    /// A refusal is going out: once it has, the connection closes
+    /// lingering (the write side shut, input drained a while) so the
+    /// client reads the answer.
+    Refused,
 }
 
 /// One connection's state. An idle connection holds no request storage
@@ -176,9 +180,6 @@ pub(super) struct ConnRec {
     /// Reading was disabled while a callback holds the request.
     pub(super) read_paused: bool,
     pub(super) deadline_armed: bool,
-    /// A refusal went out: once written, shut the write side and drain
-    /// input a while before closing, so the client reads the answer.
-    pub(super) linger: bool,
     /// The header-read deadline timer (also the lingering-close timer),
     /// made on first use.
     pub(super) deadline: Option<Event>,
@@ -198,7 +199,6 @@ impl ConnRec {
             in_process: false,
             read_paused: false,
             deadline_armed: false,
-            linger: false,
             deadline: None,
             state: None,
         }
