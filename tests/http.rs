@@ -508,7 +508,7 @@ fn on_complete_runs_once_the_reply_is_written() {
         move |base, http| {
             http.set_gencb(base, move |base, req| {
                 let d = d.clone();
-                let path = req.uri(base).unwrap().to_string();
+                let path = req.parsed_uri(base).unwrap().path().to_string();
                 req.set_on_complete(base, move |_| d.borrow_mut().push(path))
                     .unwrap();
                 reply(base, req, b"done");
@@ -521,7 +521,7 @@ fn on_complete_runs_once_the_reply_is_written() {
         },
         |addr| {
             let mut c = Client::connect(addr);
-            c.send(b"GET /a HTTP/1.1\r\nHost: a\r\n\r\nGET /b HTTP/1.1\r\nHost: a\r\n\r\n");
+            c.send(b"GET /a?x=1 HTTP/1.1\r\nHost: a\r\n\r\nGET /b HTTP/1.1\r\nHost: a\r\n\r\n");
             assert_eq!(c.read_reply().body, b"done");
             assert_eq!(c.read_reply().body, b"done");
             c.send(b"GET /c HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n");

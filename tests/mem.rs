@@ -69,6 +69,7 @@ fn main() {
         bufferevent_settings_fail_with_alloc_and_leak_nothing,
         http_keep_alive_request_makes_no_calls,
         http_idle_keep_alive_connection_memory,
+        uri_helpers_use_the_hooks_and_fail_cleanly,
     ]);
 }
 
@@ -2060,4 +2061,48 @@ fn http_idle_keep_alive_connection_memory() -> TestResult {
     drop(base);
     drop(clients);
     Ok(())
+}
+
+/// Issue 12, item 5: the URI helpers — parse, setters, join, query
+/// strings, percent-encoding, HTML escaping — take every block from the
+/// memory functions (no global allocation), and each allocation failing
+/// in turn gives `Err(Alloc)`, leaks nothing, and leaves the query's map
+/// as it was.
+fn uri_helpers_use_the_hooks_and_fail_cleanly() -> TestResult {
+    use rvent::Headers;
+    use rvent::http::{Uri, html_escape, parse_query_str, uri_decode, uri_encode};
+    fn work(h: &mut Headers) -> Result<(), Error> {
+        let mut u = Uri::parse("http://user@www.example.com:8080/a%20b?q=1&r=two+words#top")?;
+        u.set_path(Some("/other/path"))?;
+        u.set_fragment(None)?;
+        let joined = u.join()?;
+        let before = h.len();
+        let r = parse_query_str(u.query().unwrap_or_default(), h);
+        if r.is_err() && h.len() != before {
+            panic!("a failed query changed the map");
+        }
+        r?;
+        let enc = uri_encode(&joined, true)?;
+        let dec = uri_decode(&enc, true)?;
+        assert_eq!(dec, joined);
+        let esc = html_escape(b"<p class=\"x\">&</p>")?;
+        assert!(esc.len() > 10);
+        Ok(())
+    }
+    let (c0, g0) = (calls(), global_allocs());
+    let mut h = Headers::new();
+    work(&mut h)?;
+    check(h.find_str("r") == Some("two words"), "query decoded")?;
+    drop(h);
+    let (c1, g1) = (calls(), global_allocs());
+    check(c1 > c0, "the hooks saw the URI helpers allocate")?;
+    check(g1 == g0, format!("{} global allocations", g1 - g0))?;
+    fail_each_allocation_in_turn("URI helpers", |k| {
+        let mut h = Headers::new();
+        h.add("keep", "me")?;
+        HOOKS.arm(k);
+        let r = work(&mut h);
+        let injected = HOOKS.disarm();
+        Ok((injected, r))
+    })
 }

@@ -24,13 +24,14 @@ use crate::mem::MemVec;
 use crate::sys::socket;
 
 use super::body::BodyReader;
+use super::encode::decode_into;
 use super::handle::{ConnId, Http, Request};
 use super::method::Methods;
 use super::parse::{Limits, parse_head};
 use super::reply::{self, After};
 use super::status::Refusal;
 use super::table::{ConnRec, HttpHost, Phase, ServerRec, server_rec, server_rec_mut};
-use super::uri::{percent_decode_into, target_authority, target_path};
+use super::target::{target_authority, target_path};
 use super::vhost::{self, host_name};
 
 /// Serves a connection a listener of `server` accepted.
@@ -637,5 +638,5 @@ fn find_route<X: HttpHost>(rec: &ServerRec<X>, path: &[u8]) -> Option<usize> {
 /// Decodes the routing path of `target` into `out` (reused).
 fn routing_path(target: &[u8], out: &mut MemVec<u8>) -> Result<()> {
     out.clear();
-    percent_decode_into(target_path(target), out)
+    decode_into(target_path(target), false, out)
 }

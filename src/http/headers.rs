@@ -195,6 +195,16 @@ impl Headers {
         Ok(())
     }
 
+    /// Room for `fields` more fields holding `bytes` more bytes, so that
+    /// as many [`push`](Self::push)es that fit cannot fail.
+    pub(crate) fn reserve(&mut self, fields: usize, bytes: usize) -> Result<()> {
+        if self.bytes.len().saturating_add(bytes) > u32::MAX as usize {
+            return Err(Error::Alloc);
+        }
+        mem::reserve(&mut self.bytes, bytes)?;
+        mem::reserve(&mut self.fields, fields)
+    }
+
     /// Removes the first field named `name` (`evhttp_remove_header`);
     /// `false` if there was none.
     #[doc(alias = "evhttp_remove_header")]

@@ -38,29 +38,36 @@
 //! which every other file may name), `headers` (the field multimap), `method`, `status` (codes,
 //! phrases, refusals), `parse` (the request head and its framing), `body`
 //! (Content-Length and chunked bodies), `state` (a request's storage, lent to
-//! connections), `uri` (target paths, percent decoding),
-//! `vhost` (virtual hosts and aliases), `date` (the Date field), `table` (records and the host
+//! connections), `target` (request-target paths, percent decoding),
+//! `vhost` (virtual hosts and aliases), `uri` ([`Uri`]), `query` (query
+//! strings), `encode` (percent-encoding, HTML escaping), `date` (the Date field), `table` (records and the host
 //! trait), `server` ([`Http`]), `conn` (a connection's life), `request`
 //! ([`Request`]), `reply` (writing replies).
 
 mod body;
 mod conn;
 mod date;
+mod encode;
 mod handle;
 mod headers;
 mod method;
 mod parse;
+mod query;
 mod reply;
 mod request;
 mod server;
 mod state;
 mod status;
 mod table;
+mod target;
 mod uri;
 mod vhost;
 
+pub use encode::{HttpBytes, html_escape, uri_decode, uri_encode};
 pub use handle::{Http, Request};
 pub use headers::Headers;
 pub use method::{Method, Methods};
+pub use query::{QueryFlags, parse_query, parse_query_str, parse_query_str_with_flags};
 pub use server::{BoundSocket, DEFAULT_CONTENT_TYPE, DEFAULT_MAX_HEADERS_SIZE};
 pub use table::{HttpHost, HttpTable};
+pub use uri::{Uri, UriFlags};

@@ -15,7 +15,8 @@ use super::method::Method;
 use super::reply;
 use super::state::{RequestState, Stream};
 use super::table::{ConnRec, HttpHost, Pending, Phase, written_fn};
-use super::uri::target_authority;
+use super::target::target_authority;
+use super::uri::{Uri, UriFlags};
 
 impl Request {
     fn rec<X: HttpHost>(self, base: &EventBase<X>) -> Result<&ConnRec> {
@@ -86,6 +87,19 @@ impl Request {
     pub fn uri<X: HttpHost>(self, base: &EventBase<X>) -> Result<&str> {
         std::str::from_utf8(self.state(base)?.head.target())
             .map_err(|_| Error::BadState("target is not UTF-8"))
+    }
+
+    /// The request target parsed (`evhttp_request_get_evhttp_uri`),
+    /// leniently ([`UriFlags::NONCONFORMANT`]): its parts are yours, in
+    /// blocks from the memory functions.
+    ///
+    /// # Errors
+    /// [`Error::StaleRequest`]; [`Error::InvalidArgument`] if the target
+    /// is not a URI reference (`*`, an authority-form `CONNECT` target
+    /// may parse as a path or not); [`Error::Alloc`].
+    #[doc(alias = "evhttp_request_get_evhttp_uri")]
+    pub fn parsed_uri<X: HttpHost>(self, base: &EventBase<X>) -> Result<Uri> {
+        Uri::parse_with_flags(self.uri(base)?, UriFlags::NONCONFORMANT)
     }
 
     /// The host asked for (`evhttp_request_get_host`): the authority of
