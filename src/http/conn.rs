@@ -122,6 +122,12 @@ pub(super) fn process<X: HttpHost>(base: &mut EventBase<X>, id: ConnId) {
         if c.in_process {
             return;
         }
+        if c.phase == Phase::Head && c.bev.output_len(base).unwrap_or(0) > MAX_PENDING_OUTPUT {
+            // A client pipelining without reading: parse no more until
+            // the answers so far are written.
+            pause_for_output(base, id);
+            return;
+        }
         if matches!(c.phase, Phase::Closing | Phase::Refused) {
             // Lingering after a refusal: what the client still sends is
             // read and dropped.
@@ -391,6 +397,27 @@ fn finish_dispatch<X: HttpHost>(base: &mut EventBase<X>, id: ConnId) {
     }
 }
 
+/// Answer bytes a connection may have waiting to be written before it
+/// reads no more requests: a client that pipelines without reading fills
+/// its own socket buffers, not the server's memory.
+pub(super) const MAX_PENDING_OUTPUT: usize = 64 * 1024;
+
+/// Stops reading until the output is written (then `written` resumes).
+fn pause_for_output<X: HttpHost>(base: &mut EventBase<X>, id: ConnId) {
+    let Some(c) = base.ext.http_mut().conn_mut(id) else {
+        return;
+    };
+    c.read_paused = true;
+    let bev = c.bev;
+    let _ = bev.disable(base, Ev::READ);
+    if bev
+        .set_write_callback(base, move |base, _| written(base, id))
+        .is_err()
+    {
+        close(base, id);
+    }
+}
+
 /// Stops reading while a callback holds the request.
 fn pause_reading<X: HttpHost>(base: &mut EventBase<X>, id: ConnId) {
     let Some(c) = base.ext.http_mut().conn_mut(id) else {
@@ -472,6 +499,11 @@ fn written<X: HttpHost>(base: &mut EventBase<X>, id: ConnId) {
     let Some(c) = base.ext.http().conn(id) else {
         return;
     };
+    if c.phase == Phase::Head && c.read_paused {
+        // Paused for its output: it is written, read on.
+        resume(base, id);
+        return;
+    }
     let phase = c.phase;
     if !matches!(phase, Phase::Closing | Phase::Refused) || c.bev.output_len(base).unwrap_or(0) != 0
     {
