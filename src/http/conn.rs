@@ -47,22 +47,29 @@ pub(super) fn accept<X: HttpHost>(
     if rec.max_connections != 0 && rec.connections >= rec.max_connections {
         return;
     }
-    let (read, write) = (rec.read_timeout, rec.write_timeout);
     let _ = stream.set_nodelay(true);
     let Ok(bev) = connection_bev(base, server, stream) else {
         return;
     };
-    let id = match base
+    if serve(base, server, bev, peer).is_err() {
+        let _ = bev.free(base);
+    }
+}
+
+/// Serves `bev` as a connection of `server` from `peer`; on error `bev`
+/// is still the caller's.
+pub(super) fn serve<X: HttpHost>(
+    base: &mut EventBase<X>,
+    server: Http,
+    bev: Bufferevent,
+    peer: SocketAddr,
+) -> Result<()> {
+    let rec = server_rec(base, server)?;
+    let (read, write) = (rec.read_timeout, rec.write_timeout);
+    let id = base
         .ext
         .http_mut()
-        .insert_conn(ConnRec::new(server, bev, peer))
-    {
-        Ok(id) => id,
-        Err(_) => {
-            let _ = bev.free(base);
-            return;
-        }
-    };
+        .insert_conn(ConnRec::new(server, bev, peer))?;
     if let Ok(rec) = server_rec_mut(base, server) {
         rec.connections += 1;
     }
@@ -72,8 +79,11 @@ pub(super) fn accept<X: HttpHost>(
         .and_then(|()| bev.set_timeouts(base, read, write))
         .and_then(|()| bev.enable(base, Ev::READ | Ev::WRITE));
     if set_up.is_err() {
-        close(base, id);
+        close(base, id); // frees `bev`
     }
+    // Bytes already in the input are a request too.
+    process(base, id);
+    Ok(())
 }
 
 /// The bufferevent to serve `stream` through: the server's hook's

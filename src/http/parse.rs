@@ -91,6 +91,9 @@ impl Head {
 
     /// Forgets the previous request, keeping the storage.
     fn reset(&mut self) {
+        self.method = Method::Get;
+        self.method_len = 0;
+        self.minor = 1;
         self.line.clear();
         self.headers.clear();
         self.framing = Framing::None;
@@ -123,6 +126,9 @@ pub(crate) fn parse_head(
     if total == 0 {
         return Ok(false);
     }
+    // Nothing of the previous request may shape the answer to a refused
+    // one (a HEAD before it would strip the error page's body).
+    head.reset();
     let first = input.contiguous_space();
     let mut consumed = None;
     if first == total || first >= limits.max_header_size {

@@ -169,6 +169,25 @@ impl Http {
         Ok(BoundSocket { listener })
     }
 
+    /// Serves `bev` as one more connection (no libevent counterpart; its
+    /// `evhttp_get_request` is internal): a bufferevent pair's end, a
+    /// filter over a socket you accepted yourself — the way tests and
+    /// fuzzers drive a server without sockets. The server owns `bev`
+    /// from then on and frees it when the connection ends; bytes already
+    /// in its input are read as requests. `peer` is what
+    /// [`Request::peer`] reports.
+    ///
+    /// # Errors
+    /// [`Error::Alloc`], [`Error::StaleHttp`]; `bev` is then still yours.
+    pub fn serve_bufferevent<X: HttpHost>(
+        self,
+        base: &mut EventBase<X>,
+        bev: Bufferevent,
+        peer: SocketAddr,
+    ) -> Result<()> {
+        conn::serve(base, self, bev, peer)
+    }
+
     /// Stops accepting on `bound` and frees its listener
     /// (`evhttp_del_accept_socket`); connections it accepted go on.
     ///
