@@ -33,6 +33,11 @@
 //! - A header-read deadline ([`Http::set_header_timeout`]) bounds a
 //!   client trickling its head.
 //! - Replies are `HTTP/1.1` whatever the request's version.
+//! - A refused request's connection always closes lingering (libevent:
+//!   only with `EVHTTP_SERVER_LINGERING_CLOSE`), and a connection with
+//!   64 KiB of answers unwritten reads no more requests until they are.
+//! - Error-page, new-request and per-connection bufferevent callbacks are
+//!   closures; [`Http::serve_bufferevent`] serves a bufferevent you made.
 //!
 //! The files: `handle` ([`Http`], [`Request`] and the connection id,
 //! which every other file may name), `headers` (the field multimap), `method`, `status` (codes,
