@@ -26,6 +26,11 @@
 #   NO_INSTALL=1  never apt-get missing tools
 #   CG_ECHO_D   seconds of load per cg_echo run (default 3)
 #
+# The http step is run_baseline.sh's http_c50: wrk -t1 -c50 against the
+# anchor's http_hello on libevent and rvent's (examples/http_hello.rs as
+# bench target http_hello); skipped with a note when wrk or curl is
+# missing.
+#
 # Step added here (the anchor has no callgrind step for echo):
 #   cg_echo     each echo server (libevent's, built in the copy, and rvent's)
 #               runs under callgrind, counting only its event loop
@@ -52,7 +57,7 @@ BENCHES=(
 	"timers|timers|^(timers$|cg_timers_)"
 	"evbuf|evbuf|^(evbuf$|cg_evbuf_)"
 	"echo|echo|^(echo_|cg_echo)"
-	# "http_hello|http_hello|^http_"
+	"http_hello|http_hello|^http_"
 )
 
 die() { echo "compare.sh: $*" >&2; exit 1; }
@@ -86,6 +91,17 @@ if ((${#need_pkgs[@]})); then
 		echo "compare.sh: missing ${need_pkgs[*]}; install them (e.g. apt-get install -y ${need_pkgs[*]})" >&2
 		[[ " ${need_pkgs[*]} " =~ " "(make|gcc|pkg-config|python3|libevent-dev)" " ]] && exit 1
 	fi
+fi
+
+# The http step needs wrk (and curl for its answer check): without them
+# it says so and is skipped.
+if ! command -v wrk >/dev/null || ! command -v curl >/dev/null; then
+	echo "== http step skipped: wrk or curl missing"
+	kept=()
+	for spec in "${BENCHES[@]}"; do
+		[[ ${spec%%|*} == http_hello ]] || kept+=("$spec")
+	done
+	BENCHES=("${kept[@]}")
 fi
 
 # ---------------------------------------------------------- build -------

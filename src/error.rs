@@ -26,6 +26,12 @@ pub enum Error {
     /// A rate-limit group handle refers to a group that was freed (or to
     /// another base).
     StaleRateLimitGroup,
+    /// An HTTP server handle refers to a server that was freed (or to
+    /// another base).
+    StaleHttp,
+    /// An HTTP request handle refers to a request already answered, or
+    /// whose connection closed (or to another base).
+    StaleRequest,
     /// An argument is out of range or a flag combination libevent rejects.
     InvalidArgument(&'static str),
     /// The call is not allowed in the object's current state.
@@ -54,6 +60,12 @@ impl fmt::Display for Error {
             Error::StaleListener => {
                 f.write_str("listener handle is stale (freed or from another base)")
             }
+            Error::StaleHttp => {
+                f.write_str("http server handle is stale (freed or from another base)")
+            }
+            Error::StaleRequest => f.write_str(
+                "http request handle is stale (answered, connection closed or another base)",
+            ),
             Error::InvalidArgument(what) => write!(f, "invalid argument: {what}"),
             Error::BadState(what) => write!(f, "bad state: {what}"),
             Error::NoBackend => f.write_str("no event backend satisfies the configuration"),
@@ -99,6 +111,8 @@ mod tests {
             Error::StaleBufferevent,
             Error::StaleListener,
             Error::StaleRateLimitGroup,
+            Error::StaleHttp,
+            Error::StaleRequest,
             Error::InvalidArgument("x"),
             Error::BadState("y"),
             Error::NoBackend,

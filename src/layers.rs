@@ -13,15 +13,17 @@ use std::fmt;
 use crate::base::{self, BaseExt};
 use crate::bufferevent::{BevHost, BevTable};
 use crate::handle::Event;
+use crate::http::{HttpHost, HttpTable};
 use crate::listener::{ListenerHost, ListenerTable};
 use crate::mem::BaseMemStats;
 
-/// What rvent's layers keep in every base: the bufferevents' and the
-/// listeners' tables.
+/// What rvent's layers keep in every base: the bufferevents', the
+/// listeners' and the HTTP servers' tables.
 #[derive(Default)]
 pub struct Layers {
     bevs: BevTable<Layers>,
     listeners: ListenerTable<Layers>,
+    http: HttpTable<Layers>,
 }
 
 impl fmt::Debug for Layers {
@@ -29,6 +31,7 @@ impl fmt::Debug for Layers {
         f.debug_struct("Layers")
             .field("bevs", &self.bevs)
             .field("listeners", &self.listeners)
+            .field("http", &self.http)
             .finish()
     }
 }
@@ -86,6 +89,18 @@ impl ListenerHost for Layers {
     #[inline(always)]
     fn listeners_mut(&mut self) -> &mut ListenerTable<Self> {
         &mut self.listeners
+    }
+}
+
+impl HttpHost for Layers {
+    #[inline(always)]
+    fn http(&self) -> &HttpTable<Self> {
+        &self.http
+    }
+
+    #[inline(always)]
+    fn http_mut(&mut self) -> &mut HttpTable<Self> {
+        &mut self.http
     }
 }
 

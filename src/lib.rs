@@ -40,6 +40,7 @@
 //! | 7 bufferevents | module [`bufferevent`]: [`Bufferevent`], [`BevEvent`], [`BevOptions`], [`Bufferevent::pair`] |
 //! | 8 evbuffer | module [`buffer`]: [`Evbuffer`], [`EvbufferPtr`], [`EolStyle`] |
 //! | 8 evconnlistener | module [`listener`]: [`ConnListener`], [`ListenerOptions`] |
+//! | 10.3 HTTP server (evhttp) | module [`http`]: [`Http`], [`Request`], [`Headers`], [`Method`] |
 //! | 9.1 / 9.2 logging, fatal errors | [`set_log_callback`], [`set_fatal_callback`] |
 //! | 9.3 memory functions | `set_mem_functions`, `install_mem_functions`, [`MemStats`], [`Arena`], [`Pool`] |
 //! | 9.4 threads | [`Notifier`] |
@@ -68,6 +69,7 @@ mod flags;
 mod handle;
 mod housekeeping;
 mod housekeeping_timer;
+pub mod http;
 mod layers;
 pub mod listener;
 mod log;
@@ -101,6 +103,10 @@ pub use error::{Error, Result};
 pub use ev::Ev;
 pub use event::EventAssignment;
 pub use handle::{CommonTimeout, Event};
+pub use http::{
+    BoundSocket, DEFAULT_CONTENT_TYPE, DEFAULT_MAX_HEADERS_SIZE, Headers, Http, HttpHost, Method,
+    Methods, Request,
+};
 pub use layers::{EventBase, Layers};
 pub use listener::{ConnListener, ListenerOptions, PeerAddr, UnixPeerAddr};
 #[doc(hidden)]

@@ -323,6 +323,14 @@ pub(crate) fn set_nodelay(fd: RawFd, on: bool) -> io::Result<()> {
     set_int_option(fd, libc::IPPROTO_TCP, libc::TCP_NODELAY, on.into())
 }
 
+/// Shuts down the sending side of `fd` (`shutdown(SHUT_WR)`): the peer
+/// reads EOF once what was sent arrives; receiving goes on.
+pub(crate) fn shutdown_write(fd: RawFd) -> io::Result<()> {
+    // SAFETY: plain syscall on a descriptor the caller holds; no memory
+    // is passed.
+    cvt(unsafe { libc::shutdown(fd, libc::SHUT_WR) }).map(|_| ())
+}
+
 /// Closes `fd`, which the caller owns and never uses again.
 pub(crate) fn close(fd: RawFd) {
     // SAFETY: the caller owns `fd`; errors (EINTR) leave it closed on

@@ -12,6 +12,7 @@
 pub mod coverage;
 #[cfg(feature = "mem-functions")]
 pub mod hooks;
+pub mod http;
 pub mod record;
 pub mod sockets;
 pub mod timing;

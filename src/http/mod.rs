@@ -1,0 +1,78 @@
+//! An HTTP/1.1 server (libevent's `evhttp`, tutorial ch. 10.3).
+//!
+//! [`Http`] serves connections its sockets accept, each through a socket
+//! bufferevent; a [`Request`] goes to the callback of its exact path
+//! ([`Http::set_cb`]), else to the general one ([`Http::set_gencb`]),
+//! else gets `404`. The layer sits on bufferevents and listeners and
+//! nothing below it knows it exists; its tables live in the base
+//! ([`HttpHost`]), like the bufferevents' and the listeners'.
+//!
+//! # Parsing and what is refused
+//! Request heads are tokenized by `httparse` in place in the connection's
+//! input buffer; the framing (Content-Length, chunked) is ours. Every
+//! ambiguity RFC 9112 names as a smuggling vector is answered with a 4xx
+//! and the connection closes; other connections never notice. The
+//! details are in the `parse` and `body` files' docs. A head over the
+//! size limit gets `431` (libevent: 400).
+//!
+//! # Memory
+//! Every block is from the memory functions. A request's storage — head
+//! bytes, the header maps (one byte store each, fields as ranges into
+//! it), the body buffers — is lent to a connection while it has a
+//! request and kept on a spare list between requests (`state`), so an
+//! idle keep-alive connection holds only its record and its
+//! bufferevent, and once warm a keep-alive request allocates nothing. An
+//! allocation failure answers `503` or closes that connection; it never
+//! panics.
+//!
+//! # What differs from libevent
+//! - A request lives until answered: no `evhttp_request_own`.
+//! - Obsolete line folding is refused (libevent joins the lines); NUL in
+//!   a field is refused (libevent truncates at it, issue #1810).
+//! - Trailer fields are checked and discarded.
+//! - A header-read deadline ([`Http::set_header_timeout`]) bounds a
+//!   client trickling its head.
+//! - Replies are `HTTP/1.1` whatever the request's version.
+//! - A refused request's connection always closes lingering (libevent:
+//!   only with `EVHTTP_SERVER_LINGERING_CLOSE`), and a connection with
+//!   64 KiB of answers unwritten reads no more requests until they are.
+//! - Error-page, new-request and per-connection bufferevent callbacks are
+//!   closures; [`Http::serve_bufferevent`] serves a bufferevent you made.
+//!
+//! The files: `handle` ([`Http`], [`Request`] and the connection id,
+//! which every other file may name), `headers` (the field multimap), `method`, `status` (codes,
+//! phrases, refusals), `parse` (the request head and its framing), `body`
+//! (Content-Length and chunked bodies), `state` (a request's storage, lent to
+//! connections), `target` (request-target paths, percent decoding),
+//! `vhost` (virtual hosts and aliases), `uri` ([`Uri`]), `query` (query
+//! strings), `encode` (percent-encoding, HTML escaping), `date` (the Date field), `table` (records and the host
+//! trait), `server` ([`Http`]), `conn` (a connection's life), `request`
+//! ([`Request`]), `reply` (writing replies).
+
+mod body;
+mod conn;
+mod date;
+mod encode;
+mod handle;
+mod headers;
+mod method;
+mod parse;
+mod query;
+mod reply;
+mod request;
+mod server;
+mod state;
+mod status;
+mod table;
+mod target;
+mod uri;
+mod vhost;
+
+pub use encode::{HttpBytes, html_escape, uri_decode, uri_encode};
+pub use handle::{Http, Request};
+pub use headers::Headers;
+pub use method::{Method, Methods};
+pub use query::{QueryFlags, parse_query, parse_query_str, parse_query_str_with_flags};
+pub use server::{BoundSocket, DEFAULT_CONTENT_TYPE, DEFAULT_MAX_HEADERS_SIZE};
+pub use table::{HttpHost, HttpTable};
+pub use uri::{Uri, UriFlags};

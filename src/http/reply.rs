@@ -1,0 +1,515 @@
+//! Writing a reply: the status line and fields rvent adds (Date,
+//! Content-Length, the default Content-Type, Connection), the user's
+//! fields and the body, into the connection's bufferevent output.
+//!
+//! The head is assembled in a stack buffer and added to the output in as
+//! few pieces as fit (one for a usual reply); the body moves as chains —
+//! references and file segments included, so a file body goes out with
+//! `sendfile`. Nothing is allocated but the output's chains, which come
+//! from the pool.
+//!
+//! A streamed reply (`start`, `chunk`, `end`) has no Content-Length of
+//! ours: it is chunked on HTTP/1.1 and ended by closing the connection on
+//! HTTP/1.0 (unless the user set a Content-Length, whose bytes are then
+//! the user's to get right).
+
+use crate::base::EventBase;
+use crate::buffer::Evbuffer;
+use crate::error::{Error, Result};
+
+use super::handle::ConnId;
+use super::method::Method;
+use super::state::{BodyFraming, Stream};
+use super::status::{Refusal, reason};
+use super::table::{HttpHost, Phase, server_rec_mut};
+
+/// What the connection does once a reply is in its output; `conn` does
+/// it (this file writes, it never drives the connection).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[must_use]
+pub(super) enum After {
+    /// Close once the output is written.
+    Close,
+    /// Go on to the next request (resuming reading if it was paused).
+    Resume,
+    /// Nothing: the connection's request loop is running and goes on by
+    /// itself, or the connection is gone.
+    Nothing,
+}
+
+/// A head being written: a stack buffer flushed into `out` when full.
+struct HeadWriter<'a> {
+    buf: [u8; 512],
+    len: usize,
+    out: &'a mut Evbuffer,
+}
+
+impl HeadWriter<'_> {
+    fn put(&mut self, b: &[u8]) -> Result<()> {
+        if self.len + b.len() > self.buf.len() {
+            self.flush()?;
+            if b.len() > self.buf.len() {
+                return self.out.add(b);
+            }
+        }
+        self.buf[self.len..self.len + b.len()].copy_from_slice(b);
+        self.len += b.len();
+        Ok(())
+    }
+
+    fn put_u64(&mut self, mut n: u64) -> Result<()> {
+        let mut digits = [0u8; 20];
+        let mut i = digits.len();
+        loop {
+            i -= 1;
+            digits[i] = b'0' + (n % 10) as u8;
+            n /= 10;
+            if n == 0 {
+                break;
+            }
+        }
+        self.put(&digits[i..])
+    }
+
+    fn field(&mut self, name: &[u8], value: &[u8]) -> Result<()> {
+        self.put(name)?;
+        self.put(b": ")?;
+        self.put(value)?;
+        self.put(b"\r\n")
+    }
+
+    fn flush(&mut self) -> Result<()> {
+        if self.len > 0 {
+            self.out.add(&self.buf[..self.len])?;
+            self.len = 0;
+        }
+        Ok(())
+    }
+}
+
+/// Whether a reply with `code` has no body (RFC 9110 §6.4.1).
+fn bodiless(code: u16) -> bool {
+    code < 200 || code == 204 || code == 304
+}
+
+/// Checks a status code and reason phrase.
+fn check_status(code: u16, reason_phrase: Option<&str>) -> Result<()> {
+    if !(100..=999).contains(&code) {
+        return Err(Error::InvalidArgument("status code is not 3 digits"));
+    }
+    if reason_phrase.is_some_and(|r| r.bytes().any(|b| matches!(b, b'\r' | b'\n' | 0))) {
+        return Err(Error::InvalidArgument("reason holds CR, LF or NUL"));
+    }
+    Ok(())
+}
+
+/// Writes the head of the reply to the request on `id` into its
+/// bufferevent's output: status line, Date, the framing field, the
+/// default Content-Type, Connection, the user's fields. `stream`: a
+/// streamed reply (no Content-Length of ours; chunked on HTTP/1.1,
+/// close-delimited on 1.0); else the body is the request's output
+/// buffer, measured. Returns how the reply goes on.
+fn write_head<X: HttpHost>(
+    base: &mut EventBase<X>,
+    id: ConnId,
+    code: u16,
+    reason_phrase: Option<&str>,
+    stream: bool,
+    close: bool,
+) -> Result<Stream> {
+    let t = base.ext.http_mut();
+    let date = *t.date.now();
+    let Some(mut c) = t.take_conn(id) else {
+        return Err(Error::StaleRequest);
+    };
+    let server = c.server;
+    let Some(st) = c.state.as_deref_mut() else {
+        let _ = base.ext.http_mut().put_back_conn(id, c);
+        return Err(Error::StaleRequest);
+    };
+    let content_type = server_rec_mut(base, server)
+        .ok()
+        .and_then(|s| s.content_type.take());
+    let h = &st.out_headers;
+    let user_length = h.find("content-length").is_some();
+    let head_only = st.head.method == Method::Head || bodiless(code);
+    let framing = if !stream || user_length || bodiless(code) {
+        BodyFraming::Length
+    } else if st.head.minor == 1 {
+        BodyFraming::Chunked
+    } else {
+        BodyFraming::Close
+    };
+    let keep_alive = !close
+        && framing != BodyFraming::Close
+        && st.head.keep_alive
+        && !h
+            .find_all("connection")
+            .any(|v| v.eq_ignore_ascii_case(b"close"));
+    let result = c.bev.output(base).and_then(|out| {
+        let mut w = HeadWriter {
+            buf: [0; 512],
+            len: 0,
+            out,
+        };
+        w.put(b"HTTP/1.1 ")?;
+        w.put_u64(u64::from(code))?;
+        w.put(b" ")?;
+        w.put(reason_phrase.unwrap_or(reason(code)).as_bytes())?;
+        w.put(b"\r\n")?;
+        if h.find("date").is_none() {
+            w.field(b"Date", &date)?;
+        }
+        match framing {
+            BodyFraming::Length if !bodiless(code) && !user_length => {
+                w.put(b"Content-Length: ")?;
+                w.put_u64(st.output.len() as u64)?;
+                w.put(b"\r\n")?;
+            }
+            BodyFraming::Chunked if h.find("transfer-encoding").is_none() => {
+                w.field(b"Transfer-Encoding", b"chunked")?;
+            }
+            _ => {}
+        }
+        if h.find("content-type").is_none()
+            && !bodiless(code)
+            && let Some(ct) = &content_type
+        {
+            w.field(b"Content-Type", ct)?;
+        }
+        if !keep_alive {
+            if h.find("connection").is_none() {
+                w.field(b"Connection", b"close")?;
+            }
+        } else if st.head.minor == 0 && h.find("connection").is_none() {
+            w.field(b"Connection", b"keep-alive")?;
+        }
+        for (n, v) in h.iter() {
+            w.field(n, v)?;
+        }
+        w.put(b"\r\n")?;
+        w.flush()
+    });
+    if let Ok(s) = server_rec_mut(base, server) {
+        s.content_type = content_type;
+    }
+    if result.is_err() {
+        c.phase = Phase::Closing;
+    }
+    if let Some(c) = base.ext.http_mut().put_back_conn(id, c) {
+        drop(c);
+        return Err(Error::StaleRequest);
+    }
+    result.map(|()| Stream {
+        framing,
+        head_only,
+        keep_alive,
+    })
+}
+
+/// Moves `body` (the request's output buffer when `None`) into the
+/// output as the stream says: dropped for a head-only reply, as one chunk
+/// on a chunked one.
+fn write_body<X: HttpHost>(
+    base: &mut EventBase<X>,
+    id: ConnId,
+    s: Stream,
+    body: Option<&mut Evbuffer>,
+) -> Result<()> {
+    let Some(c) = base.ext.http_mut().take_conn(id) else {
+        return Err(Error::StaleRequest);
+    };
+    let mut c = c;
+    let result = match c.state.as_deref_mut() {
+        None => Err(Error::StaleRequest),
+        Some(st) => {
+            let body = match body {
+                Some(b) => b,
+                None => &mut st.output,
+            };
+            c.bev.output(base).and_then(|out| {
+                if s.head_only {
+                    let n = body.len();
+                    body.drain(n)
+                } else if s.framing == BodyFraming::Chunked {
+                    if body.is_empty() {
+                        return Ok(()); // a 0-size chunk would end the body
+                    }
+                    let mut hex = [0u8; 18];
+                    let n = chunk_size_line(body.len(), &mut hex);
+                    out.add(&hex[..n])?;
+                    out.add_buffer(body)?;
+                    out.add(b"\r\n")
+                } else {
+                    out.add_buffer(body)
+                }
+            })
+        }
+    };
+    if let Some(c) = base.ext.http_mut().put_back_conn(id, c) {
+        drop(c);
+    }
+    result
+}
+
+/// `len` in hex followed by CRLF, into `out`: its length.
+fn chunk_size_line(len: usize, out: &mut [u8; 18]) -> usize {
+    let mut digits = 1;
+    while digits < 16 && len >> (4 * digits) != 0 {
+        digits += 1;
+    }
+    for (i, o) in out[..digits].iter_mut().enumerate() {
+        *o = b"0123456789abcdef"[(len >> (4 * (digits - 1 - i))) & 0xf];
+    }
+    out[digits] = b'\r';
+    out[digits + 1] = b'\n';
+    digits + 2
+}
+
+/// The reply is all in the output: readies the connection for the next
+/// request, or for closing; what it must do next.
+fn finish<X: HttpHost>(base: &mut EventBase<X>, id: ConnId, keep_alive: bool) -> After {
+    let t = base.ext.http_mut();
+    if !t.pending.is_empty() {
+        t.arm_pending(id);
+    }
+    let Some(c) = t.conn_mut(id) else {
+        return After::Nothing;
+    };
+    if let Some(st) = c.state.as_deref_mut() {
+        st.stream = None;
+        if keep_alive {
+            st.reset();
+        }
+    }
+    if !keep_alive {
+        c.phase = Phase::Closing;
+        After::Close
+    } else {
+        c.phase = Phase::Head;
+        if c.in_process {
+            After::Nothing
+        } else {
+            After::Resume
+        }
+    }
+}
+
+/// Writes the reply to the request on `id` — head, then the request's
+/// output buffer followed by `body` — and readies the connection for what
+/// follows: the next request, or closing. Returns the outcome and what
+/// the connection must do next.
+pub(super) fn send<X: HttpHost>(
+    base: &mut EventBase<X>,
+    id: ConnId,
+    code: u16,
+    reason_phrase: Option<&str>,
+    body: Option<&mut Evbuffer>,
+    close: bool,
+) -> (Result<()>, After) {
+    if let Err(e) = check_status(code, reason_phrase) {
+        return (Err(e), After::Nothing);
+    }
+    // The body joins the output buffer first: Content-Length counts both.
+    let moved = match (body, output_of(base, id)) {
+        (_, None) => return (Err(Error::StaleRequest), After::Nothing),
+        (Some(b), Some(out)) => out.add_buffer(b),
+        (None, Some(_)) => Ok(()),
+    };
+    let result = moved
+        .and_then(|()| write_head(base, id, code, reason_phrase, false, close))
+        .and_then(|s| write_body(base, id, s, None).map(|()| s));
+    match result {
+        Ok(s) => (Ok(()), finish(base, id, s.keep_alive)),
+        Err(Error::StaleRequest) => (Err(Error::StaleRequest), After::Nothing),
+        Err(e) => (Err(e), finish(base, id, false)),
+    }
+}
+
+/// The request's output buffer on `id`.
+fn output_of<X: HttpHost>(base: &mut EventBase<X>, id: ConnId) -> Option<&mut Evbuffer> {
+    let st = base.ext.http_mut().conn_mut(id)?.state.as_deref_mut()?;
+    Some(&mut st.output)
+}
+
+/// Starts a streamed reply (`evhttp_send_reply_start`): writes the head,
+/// then what the output buffer holds as the first piece of the body. The
+/// request stays with its callback.
+pub(super) fn start<X: HttpHost>(
+    base: &mut EventBase<X>,
+    id: ConnId,
+    code: u16,
+    reason_phrase: Option<&str>,
+) -> (Result<()>, After) {
+    if let Err(e) = check_status(code, reason_phrase) {
+        return (Err(e), After::Nothing);
+    }
+    let result = write_head(base, id, code, reason_phrase, true, false).and_then(|s| {
+        write_body(base, id, s, None)?;
+        Ok(s)
+    });
+    match result {
+        Ok(s) => {
+            if let Some(st) = base
+                .ext
+                .http_mut()
+                .conn_mut(id)
+                .and_then(|c| c.state.as_deref_mut())
+            {
+                st.stream = Some(s);
+            }
+            (Ok(()), After::Nothing)
+        }
+        Err(Error::StaleRequest) => (Err(Error::StaleRequest), After::Nothing),
+        Err(e) => (Err(e), finish(base, id, false)),
+    }
+}
+
+/// Sends `body` as the next piece of a streamed reply
+/// (`evhttp_send_reply_chunk`); `body` is drained.
+pub(super) fn chunk<X: HttpHost>(
+    base: &mut EventBase<X>,
+    id: ConnId,
+    s: Stream,
+    body: &mut Evbuffer,
+) -> (Result<()>, After) {
+    match write_body(base, id, s, Some(body)) {
+        Ok(()) => (Ok(()), After::Nothing),
+        Err(Error::StaleRequest) => (Err(Error::StaleRequest), After::Nothing),
+        Err(e) => (Err(e), finish(base, id, false)),
+    }
+}
+
+/// Ends a streamed reply (`evhttp_send_reply_end`): the last chunk of a
+/// chunked one, then as [`send`].
+pub(super) fn end<X: HttpHost>(
+    base: &mut EventBase<X>,
+    id: ConnId,
+    s: Stream,
+) -> (Result<()>, After) {
+    let result = if s.framing == BodyFraming::Chunked && !s.head_only {
+        let Some(c) = base.ext.http().conn(id) else {
+            return (Err(Error::StaleRequest), After::Nothing);
+        };
+        let bev = c.bev;
+        bev.output(base).and_then(|out| out.add(b"0\r\n\r\n"))
+    } else {
+        Ok(())
+    };
+    match result {
+        Ok(()) => (Ok(()), finish(base, id, s.keep_alive)),
+        Err(e) => (Err(e), finish(base, id, false)),
+    }
+}
+
+/// Fills `out` with libevent's small error page for `code`.
+pub(super) fn error_page(out: &mut Evbuffer, code: u16, reason_phrase: &str) -> Result<()> {
+    let mut digits = [b'0'; 3];
+    digits[0] += (code / 100 % 10) as u8;
+    digits[1] += (code / 10 % 10) as u8;
+    digits[2] += (code % 10) as u8;
+    let r = reason_phrase.as_bytes();
+    for piece in [
+        &b"<HTML><HEAD>\n<TITLE>"[..],
+        &digits,
+        b" ",
+        r,
+        b"</TITLE>\n</HEAD><BODY>\n<H1>",
+        r,
+        b"</H1>\n</BODY></HTML>\n",
+    ] {
+        out.add(piece)?;
+    }
+    Ok(())
+}
+
+/// Answers a request the parser refused; the connection is to close.
+pub(super) fn refuse<X: HttpHost>(
+    base: &mut EventBase<X>,
+    id: ConnId,
+    r: Refusal,
+) -> (Result<()>, After) {
+    send_error(base, id, r.code(), None, true)
+}
+
+/// Writes `code` with the error page (`evhttp_send_error`), as [`send`].
+pub(super) fn send_error<X: HttpHost>(
+    base: &mut EventBase<X>,
+    id: ConnId,
+    code: u16,
+    reason_phrase: Option<&str>,
+    close: bool,
+) -> (Result<()>, After) {
+    let phrase = reason_phrase.unwrap_or(reason(code));
+    let Some(server) = base.ext.http().conn(id).map(|c| c.server) else {
+        return (Err(Error::StaleRequest), After::Nothing);
+    };
+    let mut hook = server_rec_mut(base, server)
+        .ok()
+        .and_then(|s| s.error_page.take());
+    let Some(st) = base
+        .ext
+        .http_mut()
+        .conn_mut(id)
+        .and_then(|c| c.state.as_deref_mut())
+    else {
+        return (Err(Error::StaleRequest), After::Nothing);
+    };
+    let n = st.output.len();
+    let _ = st.output.drain(n);
+    st.out_headers.clear();
+    // The server's error-page callback first (`evhttp_set_errorcb`).
+    let custom = hook
+        .as_mut()
+        .is_some_and(|f| f(code, phrase, &mut st.output));
+    let page = if custom {
+        Ok(())
+    } else {
+        let n = st.output.len();
+        let _ = st.output.drain(n);
+        error_page(&mut st.output, code, phrase)
+    }
+    .and_then(|()| st.out_headers.add("Content-Type", "text/html"));
+    if let Ok(s) = server_rec_mut(base, server)
+        && s.error_page.is_none()
+    {
+        s.error_page = hook;
+    }
+    // A refused head may be half parsed: never keep such a connection.
+    let close = close || page.is_err() || code == 400;
+    send(base, id, code, reason_phrase, None, close)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chunk_size_lines_are_lowercase_hex() {
+        let mut out = [0u8; 18];
+        for (len, want) in [
+            (1usize, &b"1\r\n"[..]),
+            (15, b"f\r\n"),
+            (16, b"10\r\n"),
+            (0xabc, b"abc\r\n"),
+            (usize::MAX, b"ffffffffffffffff\r\n"),
+        ] {
+            let n = chunk_size_line(len, &mut out);
+            assert_eq!(&out[..n], want);
+        }
+    }
+
+    #[test]
+    fn error_pages_name_code_and_reason() {
+        let mut out = Evbuffer::new();
+        error_page(&mut out, 404, "Not Found").unwrap();
+        let page = out.pullup(None).unwrap().to_vec();
+        let page = String::from_utf8(page).unwrap();
+        assert!(page.contains("<TITLE>404 Not Found</TITLE>"));
+        assert!(page.contains("<H1>Not Found</H1>"));
+        assert!(bodiless(204) && bodiless(304) && bodiless(100) && !bodiless(200));
+        assert!(check_status(99, None).is_err());
+        assert!(check_status(200, Some("a\r\nb")).is_err());
+        assert!(check_status(599, Some("Fine")).is_ok());
+    }
+}
