@@ -41,6 +41,7 @@ fn main() {
         a_pair_timeout_the_loop_cannot_arm_reports_enomem,
         a_filter_timeout_the_loop_cannot_restart_reports_enomem,
         a_read_event_the_connect_cannot_add_reports_enomem,
+        a_rate_limit_tick_the_loop_cannot_arm_reports_enomem,
     ]);
 }
 
@@ -330,11 +331,14 @@ fn fill_timer_heap(base: &mut rvent::EventBase) -> TestResult {
     Err("the timer heap never needed to grow".into())
 }
 
-/// An event callback that records the `ERROR` events with their errno.
+/// The first `ERROR` event a bufferevent reported, with its errno.
+type FirstError = std::rc::Rc<std::cell::Cell<Option<(rvent::BevEvent, Option<i32>)>>>;
+
+/// An event callback that records the first `ERROR` event.
 fn record_errors(
     base: &mut rvent::EventBase,
     bev: rvent::Bufferevent,
-) -> Result<std::rc::Rc<std::cell::Cell<Option<(rvent::BevEvent, Option<i32>)>>>, Error> {
+) -> Result<FirstError, Error> {
     use rvent::BevEvent;
     let got = std::rc::Rc::new(std::cell::Cell::new(None));
     let seen = std::rc::Rc::clone(&got);
@@ -434,6 +438,33 @@ fn a_read_event_the_connect_cannot_add_reports_enomem() -> TestResult {
         }),
         format!("event after the failed add: {:?}", got.get()),
     )?;
+    bev.free(&mut base)?;
+    Ok(())
+}
+
+/// A rate-limited write empties the bucket in the loop: writing is
+/// suspended until the refill timer's tick, and the timer heap cannot
+/// grow to arm it. It used to stay suspended for ever, silently; now
+/// writing fails with `WRITING | ERROR` and `ENOMEM`, not suspended.
+fn a_rate_limit_tick_the_loop_cannot_arm_reports_enomem() -> TestResult {
+    use rvent::{BevEvent, BevOptions, Bufferevent, EventBase, LoopFlags, TokenBucketCfg};
+    let mut base = EventBase::new()?;
+    let (a, _b) = std::os::unix::net::UnixStream::pair()?;
+    let bev = Bufferevent::from_stream(&mut base, a, BevOptions::CLOSE_ON_FREE)?;
+    let cfg = TokenBucketCfg::new(1 << 20, 1 << 20, 4, 4, None)?;
+    bev.set_rate_limit(&mut base, Some(&cfg))?;
+    let got = record_errors(&mut base, bev)?;
+    bev.write(&mut base, &[7; 100])?;
+    fill_timer_heap(&mut base)?;
+    HOOKS.arm_from(1);
+    let r = base.run(LoopFlags::NONBLOCK);
+    let injected = HOOKS.disarm();
+    check(injected && r.is_ok(), format!("the loop gave {r:?}"))?;
+    check(
+        got.get() == Some((BevEvent::WRITING | BevEvent::ERROR, Some(libc::ENOMEM))),
+        format!("event after the failed tick: {:?}", got.get()),
+    )?;
+    check(bev.write_limit(&base)? <= 0, "the bucket ran dry")?;
     bev.free(&mut base)?;
     Ok(())
 }

@@ -42,7 +42,7 @@
 //! to the event core for a failure that needs the heap to grow at that
 //! very moment. Reporting it costs nothing on the hot path.
 
-use super::callback::fire_event;
+use super::callback::{direction, fire_event, fire_out_of_memory};
 use super::flags::BevEvent;
 use super::handle::Bufferevent;
 use super::rec::{Kind, Rec, Timers};
@@ -115,7 +115,7 @@ pub(crate) fn set<X: BevHost>(base: &mut EventBase<X>, h: Bufferevent) -> Result
 
 /// Starts or stops each timer to match the state; a running timer keeps
 /// its deadline. A timer that cannot be started fails its direction (see
-/// [`arm_failed`]).
+/// [`fire_out_of_memory`]).
 pub(crate) fn adjust<X: BevHost>(base: &mut EventBase<X>, h: Bufferevent) {
     let Some(r) = base.ext.bevs_mut().get_mut(h) else {
         return;
@@ -147,7 +147,7 @@ pub(crate) fn adjust<X: BevHost>(base: &mut EventBase<X>, h: Bufferevent) {
         if on {
             if ev.add(base, d).is_err() {
                 // Also settles the other direction (`disable` adjusts).
-                return arm_failed(base, h, read);
+                return fire_out_of_memory(base, h, read);
             }
         } else {
             // A live timer's `del` cannot fail.
@@ -165,29 +165,6 @@ fn set_on<X: BevHost>(base: &mut EventBase<X>, h: Bufferevent, read: bool, on: b
         } else {
             t.write_on = on;
         }
-    }
-}
-
-/// A direction's timer could not be armed (the timer heap could not
-/// grow) where no call returns an error: the direction stops, then the
-/// event callback gets `READING | ERROR` or `WRITING | ERROR` with
-/// `ENOMEM` (see the module docs).
-fn arm_failed<X: BevHost>(base: &mut EventBase<X>, h: Bufferevent, read: bool) {
-    let Some(r) = base.ext.bevs_mut().get_mut(h) else {
-        return;
-    };
-    r.error = libc::ENOMEM;
-    let (dir, what) = direction(read);
-    let _ = h.disable(base, dir);
-    fire_event(base, h, what | BevEvent::ERROR, false);
-}
-
-/// The direction and its event flag.
-fn direction(read: bool) -> (Ev, BevEvent) {
-    if read {
-        (Ev::READ, BevEvent::READING)
-    } else {
-        (Ev::WRITE, BevEvent::WRITING)
     }
 }
 
@@ -209,7 +186,7 @@ pub(crate) fn progress<X: BevHost>(base: &mut EventBase<X>, h: Bufferevent, read
     // callback has not run yet: then the add needs room again.
     if on && ev.add(base, d).is_err() {
         set_on(base, h, read, false);
-        arm_failed(base, h, read);
+        fire_out_of_memory(base, h, read);
     }
 }
 
@@ -233,7 +210,7 @@ pub(crate) fn restart_write<X: BevHost>(base: &mut EventBase<X>, h: Bufferevent)
         if ev.add(base, d).is_ok() {
             set_on(base, h, false, true);
         } else {
-            arm_failed(base, h, false);
+            fire_out_of_memory(base, h, false);
         }
     }
 }
