@@ -38,6 +38,10 @@ fn main() {
         enable_that_cannot_start_a_timeout_changes_nothing,
         a_read_without_memory_reports_enomem,
         set_timeouts_that_cannot_arm_changes_nothing,
+        a_pair_timeout_the_loop_cannot_arm_reports_enomem,
+        a_filter_timeout_the_loop_cannot_restart_reports_enomem,
+        a_read_event_the_connect_cannot_add_reports_enomem,
+        a_rate_limit_tick_the_loop_cannot_arm_reports_enomem,
     ]);
 }
 
@@ -303,6 +307,164 @@ fn set_timeouts_that_cannot_arm_changes_nothing() -> TestResult {
         std::thread::sleep(Duration::from_millis(1));
     }
     check(timeouts.get() == 0, "the refused timeout fired")?;
+    bev.free(&mut base)?;
+    Ok(())
+}
+
+/// Adds plain timers until the timer heap is exactly full: the next push
+/// needs it to grow (found by an add that fails with every allocation
+/// failing, which changes nothing).
+fn fill_timer_heap(base: &mut rvent::EventBase) -> TestResult {
+    use rvent::Event;
+    let t = Some(Duration::from_secs(60));
+    for _ in 0..4096 {
+        let ev = Event::timer(base, |_, _, _, _| {})?;
+        HOOKS.arm_from(1);
+        let r = ev.add(base, t);
+        HOOKS.disarm();
+        match r {
+            Ok(()) => {}
+            Err(Error::Alloc) => return Ok(ev.free(base)?),
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err("the timer heap never needed to grow".into())
+}
+
+/// The first `ERROR` event a bufferevent reported, with its errno.
+type FirstError = std::rc::Rc<std::cell::Cell<Option<(rvent::BevEvent, Option<i32>)>>>;
+
+/// An event callback that records the first `ERROR` event.
+fn record_errors(
+    base: &mut rvent::EventBase,
+    bev: rvent::Bufferevent,
+) -> Result<FirstError, Error> {
+    use rvent::BevEvent;
+    let got = std::rc::Rc::new(std::cell::Cell::new(None));
+    let seen = std::rc::Rc::clone(&got);
+    bev.set_event_callback(base, move |base, bev, what| {
+        if what.contains(BevEvent::ERROR) && seen.get().is_none() {
+            let errno = bev
+                .socket_error(base)
+                .ok()
+                .flatten()
+                .and_then(|e| e.raw_os_error());
+            seen.set(Some((what, errno)));
+        }
+    })?;
+    Ok(got)
+}
+
+/// The loop starts a pair's write timer when output waits (servicing the
+/// pair after `write`): the timer heap cannot grow, and no call returns,
+/// so the failure is `WRITING | ERROR` with `ENOMEM`, writing disabled.
+/// It used to be dropped: the write timeout would never fire.
+fn a_pair_timeout_the_loop_cannot_arm_reports_enomem() -> TestResult {
+    use rvent::{BevEvent, BevOptions, Bufferevent, Ev, EventBase, LoopFlags};
+    let mut base = EventBase::new()?;
+    let (a, b) = Bufferevent::pair(&mut base, BevOptions::empty())?;
+    b.disable(&mut base, Ev::READ)?; // the output waits
+    a.set_timeouts(&mut base, None, Some(Duration::from_secs(5)))?;
+    let got = record_errors(&mut base, a)?;
+    a.write(&mut base, b"waits")?;
+    fill_timer_heap(&mut base)?;
+    HOOKS.arm_from(1);
+    let r = base.run(LoopFlags::NONBLOCK);
+    let injected = HOOKS.disarm();
+    check(injected && r.is_ok(), format!("the loop gave {r:?}"))?;
+    check(
+        got.get() == Some((BevEvent::WRITING | BevEvent::ERROR, Some(libc::ENOMEM))),
+        format!("event after the failed re-arm: {:?}", got.get()),
+    )?;
+    check(!a.enabled(&base)?.contains(Ev::WRITE), "writing disabled")?;
+    a.free(&mut base)?;
+    b.free(&mut base)?;
+    Ok(())
+}
+
+/// A filter's pass over its output restarts its write timer (libevent's
+/// `be_filter_process_output`): when the timer heap cannot grow there,
+/// the filter reports `WRITING | ERROR` with `ENOMEM`. It used to mark the
+/// timer running without arming it, so the timeout never fired.
+fn a_filter_timeout_the_loop_cannot_restart_reports_enomem() -> TestResult {
+    use rvent::{BevEvent, BevOptions, Bufferevent, Ev, EventBase, LoopFlags};
+    let mut base = EventBase::new()?;
+    let (a, b) = Bufferevent::pair(&mut base, BevOptions::empty())?;
+    let f = Bufferevent::filter(&mut base, a, BevOptions::CLOSE_ON_FREE)?;
+    b.disable(&mut base, Ev::READ)?;
+    f.set_timeouts(&mut base, None, Some(Duration::from_secs(5)))?;
+    let got = record_errors(&mut base, f)?;
+    f.write(&mut base, b"passes")?;
+    fill_timer_heap(&mut base)?;
+    HOOKS.arm_from(1);
+    let r = base.run(LoopFlags::NONBLOCK);
+    let injected = HOOKS.disarm();
+    check(injected && r.is_ok(), format!("the loop gave {r:?}"))?;
+    check(
+        got.get() == Some((BevEvent::WRITING | BevEvent::ERROR, Some(libc::ENOMEM))),
+        format!("event after the failed restart: {:?}", got.get()),
+    )?;
+    check(!f.enabled(&base)?.contains(Ev::WRITE), "writing disabled")?;
+    f.free(&mut base)?;
+    b.free(&mut base)?;
+    Ok(())
+}
+
+/// When a connect finishes the socket bufferevent starts reading (its
+/// read event added with the read timeout): the timer heap cannot grow,
+/// so it reports `ERROR` with `ENOMEM`. It used to mark the read event
+/// added without adding it: connected, and never reading.
+fn a_read_event_the_connect_cannot_add_reports_enomem() -> TestResult {
+    use rvent::{BevEvent, BevOptions, Bufferevent, Ev, EventBase, LoopFlags};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    let mut base = EventBase::new()?;
+    let bev = Bufferevent::socket(&mut base, None, BevOptions::CLOSE_ON_FREE)?;
+    bev.set_timeouts(&mut base, Some(Duration::from_secs(5)), None)?;
+    bev.enable(&mut base, Ev::READ)?;
+    let got = record_errors(&mut base, bev)?;
+    bev.connect(&mut base, listener.local_addr()?)?;
+    fill_timer_heap(&mut base)?;
+    let until = Instant::now() + Duration::from_secs(2);
+    while got.get().is_none() && Instant::now() < until {
+        HOOKS.arm_from(1);
+        let r = base.run(LoopFlags::NONBLOCK);
+        HOOKS.disarm();
+        r?;
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    check(
+        got.get().is_some_and(|(what, errno)| {
+            what.contains(BevEvent::ERROR) && errno == Some(libc::ENOMEM)
+        }),
+        format!("event after the failed add: {:?}", got.get()),
+    )?;
+    bev.free(&mut base)?;
+    Ok(())
+}
+
+/// A rate-limited write empties the bucket in the loop: writing is
+/// suspended until the refill timer's tick, and the timer heap cannot
+/// grow to arm it. It used to stay suspended for ever, silently; now
+/// writing fails with `WRITING | ERROR` and `ENOMEM`, not suspended.
+fn a_rate_limit_tick_the_loop_cannot_arm_reports_enomem() -> TestResult {
+    use rvent::{BevEvent, BevOptions, Bufferevent, EventBase, LoopFlags, TokenBucketCfg};
+    let mut base = EventBase::new()?;
+    let (a, _b) = std::os::unix::net::UnixStream::pair()?;
+    let bev = Bufferevent::from_stream(&mut base, a, BevOptions::CLOSE_ON_FREE)?;
+    let cfg = TokenBucketCfg::new(1 << 20, 1 << 20, 4, 4, None)?;
+    bev.set_rate_limit(&mut base, Some(&cfg))?;
+    let got = record_errors(&mut base, bev)?;
+    bev.write(&mut base, &[7; 100])?;
+    fill_timer_heap(&mut base)?;
+    HOOKS.arm_from(1);
+    let r = base.run(LoopFlags::NONBLOCK);
+    let injected = HOOKS.disarm();
+    check(injected && r.is_ok(), format!("the loop gave {r:?}"))?;
+    check(
+        got.get() == Some((BevEvent::WRITING | BevEvent::ERROR, Some(libc::ENOMEM))),
+        format!("event after the failed tick: {:?}", got.get()),
+    )?;
+    check(bev.write_limit(&base)? <= 0, "the bucket ran dry")?;
     bev.free(&mut base)?;
     Ok(())
 }

@@ -1691,8 +1691,11 @@ fn bev_workload(port: u16, lookup: bool, seen: &Rc<Cell<u32>>) -> Result<(), Err
     Ok(())
 }
 
-/// The bufferevent settings and groups make no global allocation (the
-/// lookup is left out: its thread is std's, see `connect_hostname`).
+/// The bufferevent settings and groups make no global allocation. The
+/// host-name lookup is left out here (no `lookup`): its thread is a
+/// pthread started by `src/sys/thread.rs`, its closure from the memory
+/// functions, and `coverage_scenario_makes_no_global_allocations`
+/// checks it with the rest of the public API.
 fn bufferevent_settings_make_no_global_allocations() -> TestResult {
     let start = held();
     let seen = Rc::new(Cell::new(0));

@@ -22,6 +22,7 @@ use super::rec::{PENDING_READ, PENDING_WRITE, Rec};
 use super::table::BevHost;
 use crate::base::EventBase;
 use crate::error::Result;
+use crate::ev::Ev;
 
 /// Which callbacks are set, from
 /// [`Bufferevent::has_callbacks`] (`bufferevent_getcb`). A callback that
@@ -307,5 +308,31 @@ pub(crate) fn run_deferred<X: BevHost>(base: &mut EventBase<X>, h: Bufferevent) 
     }
     if !events.is_empty() {
         call_event(base, h, events);
+    }
+}
+
+/// An allocation the loop needed for one direction of `h` failed where
+/// no call returns an error (a timer it could not arm — see
+/// [timeouts](super::timeouts) and [rate limits](super::ratelimit)): the
+/// direction (`read`, else write) stops, then the event callback gets
+/// `READING | ERROR` or `WRITING | ERROR` with `ENOMEM` in
+/// [`socket_error`](Bufferevent::socket_error), as for a read that could
+/// get no memory.
+pub(crate) fn fire_out_of_memory<X: BevHost>(base: &mut EventBase<X>, h: Bufferevent, read: bool) {
+    let Some(r) = base.ext.bevs_mut().get_mut(h) else {
+        return;
+    };
+    r.error = libc::ENOMEM;
+    let (dir, what) = direction(read);
+    let _ = h.disable(base, dir);
+    fire_event(base, h, what | BevEvent::ERROR, false);
+}
+
+/// A direction (`read`, else write) and its event flag.
+pub(crate) fn direction(read: bool) -> (Ev, BevEvent) {
+    if read {
+        (Ev::READ, BevEvent::READING)
+    } else {
+        (Ev::WRITE, BevEvent::WRITING)
     }
 }

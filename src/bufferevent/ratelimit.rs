@@ -29,6 +29,7 @@
 //! branch).
 
 use super::bucket::{Bucket, RateLimit, TokenBucketCfg};
+use super::callback::fire_out_of_memory;
 use super::group;
 use super::handle::{Bufferevent, RateLimitGroup};
 use super::rec::suspend;
@@ -195,7 +196,10 @@ pub(crate) fn consumed<X: BevHost>(base: &mut EventBase<X>, h: Bufferevent, n: u
         group::count(base.ext.bevs_mut(), g, n, read);
         let _ = group::take(base, g, n as i64, read);
     }
-    let _ = take(base, h, n as i64, read);
+    if take(base, h, n as i64, read).is_err() {
+        // No tick would resume the direction: it fails instead.
+        fire_out_of_memory(base, h, read);
+    }
 }
 
 /// Subtracts `n` from `h`'s own bucket; at zero or below suspends the
@@ -225,7 +229,18 @@ fn take<X: BevHost>(base: &mut EventBase<X>, h: Bufferevent, n: i64, read: bool)
     if was {
         return Ok(());
     }
-    arm_timer(base, h)
+    let armed = arm_timer(base, h);
+    if armed.is_err() {
+        // No tick would resume it: not suspended after all.
+        if let Some(r) = base.ext.bevs_mut().get_mut(h) {
+            if read {
+                r.read_suspend &= !suspend::BW;
+            } else {
+                r.write_suspend &= !suspend::BW;
+            }
+        }
+    }
+    armed
 }
 
 /// Creates `h`'s refill timer if it has a rate box but no timer.
@@ -291,10 +306,23 @@ fn on_tick<X: BevHost>(base: &mut EventBase<X>, h: Bufferevent) {
     if wr {
         r.write_suspend &= !suspend::BW;
     }
-    let again = r.read_suspend & suspend::BW != 0 || r.write_suspend & suspend::BW != 0;
+    let waiting = [
+        r.read_suspend & suspend::BW != 0,
+        r.write_suspend & suspend::BW != 0,
+    ];
     base.ext.bevs_mut().mark_dirty(h);
-    if again {
-        let _ = arm_timer(base, h);
+    if waiting.contains(&true) && arm_timer(base, h).is_err() {
+        // No next tick: what still waits for one fails instead.
+        for (read, waits) in [(true, waiting[0]), (false, waiting[1])] {
+            if let Some(r) = base.ext.bevs_mut().get_mut(h).filter(|_| waits) {
+                if read {
+                    r.read_suspend &= !suspend::BW;
+                } else {
+                    r.write_suspend &= !suspend::BW;
+                }
+                fire_out_of_memory(base, h, read);
+            }
+        }
     }
 }
 
@@ -334,6 +362,9 @@ impl Bufferevent {
         match cfg {
             Some(cfg) => {
                 let had = self.rec(base)?.limited();
+                // Room to arm the refill timer first, so that the takes
+                // below cannot fail half-way.
+                base.heap.reserve(1)?;
                 ensure_box(base, self)?;
                 // The refill timer too, before anything changes.
                 if let Err(e) = ensure_timer(base, self) {
@@ -455,6 +486,8 @@ impl Bufferevent {
         if self.rec(base)?.rate().and_then(|rl| rl.cfg).is_none() {
             return Err(Error::BadState("no rate limit set"));
         }
+        // Room for the refill timer first: the take below cannot fail.
+        base.heap.reserve(1)?;
         take(base, self, n as i64, read)?;
         // Giving tokens back may resume the direction at once.
         if let Some(r) = base.ext.bevs_mut().get_mut(self)

@@ -442,6 +442,12 @@ pub(crate) fn release<X: BevHost>(base: &mut EventBase<X>, h: Bufferevent) {
 /// Adds or deletes the read and write events to match the state: read
 /// while enabled, not suspended and not connecting; write while
 /// connecting, or while enabled output waits that a write could not take.
+///
+/// An event counts as added only once its `add` succeeded: on `Err` (the
+/// timer heap or the fd table could not grow) the next `sync` tries
+/// again, so a caller in the loop that cannot report the error (a
+/// finished connect) leaves it to the [`service`] that follows, which
+/// reports it as `ERROR` with `ENOMEM`.
 pub(crate) fn sync<X: BevHost>(base: &mut EventBase<X>, h: Bufferevent) -> Result<()> {
     let Some(r) = base.ext.bevs_mut().get_mut(h) else {
         return Ok(());
@@ -457,20 +463,28 @@ pub(crate) fn sync<X: BevHost>(base: &mut EventBase<X>, h: Bufferevent) -> Resul
     let want_write = s.connecting || (has_output && !s.dead);
     let (ev_r, ev_w) = (s.ev_read, s.ev_write);
     let (change_r, change_w) = (want_read != s.read_added, want_write != s.write_added);
-    s.read_added = want_read;
-    s.write_added = want_write;
-    if change_r && let Some(ev) = ev_r.get(h.base) {
-        if want_read {
-            ev.add(base, tr)?;
-        } else {
-            ev.del(base)?;
+    if change_r {
+        if let Some(ev) = ev_r.get(h.base) {
+            if want_read {
+                ev.add(base, tr)?;
+            } else {
+                ev.del(base)?;
+            }
+        }
+        if let Some(r) = base.ext.bevs_mut().get_mut(h) {
+            sock_mut(r).read_added = want_read;
         }
     }
-    if change_w && let Some(ev) = ev_w.get(h.base) {
-        if want_write {
-            ev.add(base, tw)?;
-        } else {
-            ev.del(base)?;
+    if change_w {
+        if let Some(ev) = ev_w.get(h.base) {
+            if want_write {
+                ev.add(base, tw)?;
+            } else {
+                ev.del(base)?;
+            }
+        }
+        if let Some(r) = base.ext.bevs_mut().get_mut(h) {
+            sock_mut(r).write_added = want_write;
         }
     }
     Ok(())
@@ -543,6 +557,7 @@ fn stop<X: BevHost>(base: &mut EventBase<X>, h: Bufferevent, dir: Option<Ev>, wh
     if let (Some(dir), Some(r)) = (dir, base.ext.bevs_mut().get_mut(h)) {
         r.enabled = r.enabled - dir;
     }
+    // A direction stopped: this only deletes events, which cannot fail.
     let _ = sync(base, h);
     fire_event(base, h, what, false);
 }
@@ -787,6 +802,8 @@ fn on_write<X: BevHost>(base: &mut EventBase<X>, h: Bufferevent, what: Ev) {
             return;
         }
         r.io_path = true;
+        // Starts reading; if that fails, `service` below tries again and
+        // reports it (see `sync`).
         let _ = sync(base, h);
         fire_event(base, h, BevEvent::CONNECTED, false);
         service(base, h);

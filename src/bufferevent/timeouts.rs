@@ -19,8 +19,30 @@
 //!   the output empties — a filter's data has moved on to the underlying,
 //!   which has not sent it yet — as libevent's `be_filter_enable`,
 //!   `be_filter_process_output` and `be_socket_enable` do.
+//!
+//! # When a timer cannot be armed
+//!
+//! Arming a timer takes an entry in the base's timer heap, which may have
+//! to grow, and growing can fail. The public calls that arm timers
+//! ([`enable`](Bufferevent::enable),
+//! [`set_timeouts`](Bufferevent::set_timeouts)) make the heap's room
+//! first and return `Err(Alloc)` with nothing changed. The loop re-arms
+//! them too — servicing a bufferevent after a write, a filter's pass over
+//! its output, data moving through a pair — where no call returns: there
+//! a timer that cannot be armed fails its direction, as a read without
+//! memory does: the direction is disabled and the event callback gets
+//! `READING | ERROR` or `WRITING | ERROR`, with `ENOMEM` in
+//! [`socket_error`](Bufferevent::socket_error). (libevent drops this
+//! failure: the timeout silently never fires.)
+//!
+//! Keeping each timed bufferevent's heap room reserved ahead would make
+//! the re-arm infallible instead, but the heap's spare room is shared by
+//! every event of the base: a plain timer's `add` would take room held
+//! for a bufferevent unless the heap counted held entries apart, a change
+//! to the event core for a failure that needs the heap to grow at that
+//! very moment. Reporting it costs nothing on the hot path.
 
-use super::callback::fire_event;
+use super::callback::{direction, fire_event, fire_out_of_memory};
 use super::flags::BevEvent;
 use super::handle::Bufferevent;
 use super::rec::{Kind, Rec, Timers};
@@ -92,7 +114,8 @@ pub(crate) fn set<X: BevHost>(base: &mut EventBase<X>, h: Bufferevent) -> Result
 }
 
 /// Starts or stops each timer to match the state; a running timer keeps
-/// its deadline.
+/// its deadline. A timer that cannot be started fails its direction (see
+/// [`fire_out_of_memory`]).
 pub(crate) fn adjust<X: BevHost>(base: &mut EventBase<X>, h: Bufferevent) {
     let Some(r) = base.ext.bevs_mut().get_mut(h) else {
         return;
@@ -114,15 +137,33 @@ pub(crate) fn adjust<X: BevHost>(base: &mut EventBase<X>, h: Bufferevent) {
     };
     let want_write = writing && (has_output || (sticky && t.write_on));
     let changes = [
-        (want_read != t.read_on, want_read, t.read, tr),
-        (want_write != t.write_on, want_write, t.write, tw),
+        (true, want_read != t.read_on, want_read, t.read, tr),
+        (false, want_write != t.write_on, want_write, t.write, tw),
     ];
-    t.read_on = want_read;
-    t.write_on = want_write;
-    for (changed, on, ev, d) in changes {
-        if changed {
-            // Timer events on a live base: add / del cannot fail.
-            let _ = if on { ev.add(base, d) } else { ev.del(base) };
+    for (read, changed, on, ev, d) in changes {
+        if !changed {
+            continue;
+        }
+        if on {
+            if ev.add(base, d).is_err() {
+                // Also settles the other direction (`disable` adjusts).
+                return fire_out_of_memory(base, h, read);
+            }
+        } else {
+            // A live timer's `del` cannot fail.
+            let _ = ev.del(base);
+        }
+        set_on(base, h, read, on);
+    }
+}
+
+/// Records whether a direction's timer runs.
+fn set_on<X: BevHost>(base: &mut EventBase<X>, h: Bufferevent, read: bool, on: bool) {
+    if let Some(t) = base.ext.bevs_mut().get_mut(h).and_then(|r| r.timers_mut()) {
+        if read {
+            t.read_on = on;
+        } else {
+            t.write_on = on;
         }
     }
 }
@@ -141,8 +182,11 @@ pub(crate) fn progress<X: BevHost>(base: &mut EventBase<X>, h: Bufferevent, read
     } else {
         (t.write_on, t.write, r.timeout_write())
     };
-    if on {
-        let _ = ev.add(base, d);
+    // A running timer keeps its heap entry, unless it expired and its
+    // callback has not run yet: then the add needs room again.
+    if on && ev.add(base, d).is_err() {
+        set_on(base, h, read, false);
+        fire_out_of_memory(base, h, read);
     }
 }
 
@@ -162,9 +206,12 @@ pub(crate) fn restart_write<X: BevHost>(base: &mut EventBase<X>, h: Bufferevent)
         return;
     };
     if go && d.is_some() {
-        t.write_on = true;
         let ev = t.write;
-        let _ = ev.add(base, d);
+        if ev.add(base, d).is_ok() {
+            set_on(base, h, false, true);
+        } else {
+            fire_out_of_memory(base, h, false);
+        }
     }
 }
 
@@ -215,21 +262,8 @@ pub(crate) fn release<X: BevHost>(base: &mut EventBase<X>, h: Bufferevent) {
 
 /// A timer expired: the direction stops, then the event callback runs.
 fn expired<X: BevHost>(base: &mut EventBase<X>, h: Bufferevent, read: bool) {
-    let Some(r) = base.ext.bevs_mut().get_mut(h) else {
-        return;
-    };
-    let (dir, what) = if read {
-        (Ev::READ, BevEvent::READING)
-    } else {
-        (Ev::WRITE, BevEvent::WRITING)
-    };
-    if let Some(t) = r.timers_mut() {
-        if read {
-            t.read_on = false;
-        } else {
-            t.write_on = false;
-        }
-    }
+    set_on(base, h, read, false);
+    let (dir, what) = direction(read);
     let _ = h.disable(base, dir);
     fire_event(base, h, what | BevEvent::TIMEOUT, false);
 }
