@@ -1421,12 +1421,12 @@ fn idle_connection_memory() -> TestResult {
     );
     // rvent's figures (libevent: 977 and 988), so they cannot regress.
     check(
-        bytes <= 504.0,
-        format!("{bytes:.1} bytes per idle connection, rvent needed 503.8"),
+        bytes <= 472.0,
+        format!("{bytes:.1} bytes per idle connection, rvent needed 471.0"),
     )?;
     check(
-        abytes <= 628.0,
-        format!("{abytes:.1} bytes per idle connection after traffic, rvent needed 627.7"),
+        abytes <= 595.0,
+        format!("{abytes:.1} bytes per idle connection after traffic, rvent needed 594.9"),
     )?;
     // The socket's events are plain functions: no block per event, so a
     // fresh connection holds no block of its own (its records are in the

@@ -7,8 +7,9 @@
 //! candidate starts of each chain across the boundary.
 
 // Maintainer notes: an `EvbufferPtr` caches the chain index and offset of
-// its position together with the buffer's identity and content generation.
-// The cache is used only while both still match; otherwise the position is
+// its position together with the buffer's stamp (identity and content
+// generation in one word, see `Evbuffer::stamp`). The cache is used only
+// while the stamp still matches and the location fits the chain list; otherwise the position is
 // located again from `pos`, so a stale or foreign pointer can give a wrong
 // (but in-bounds) answer, never a panic. Canonical location: `off <
 // chain.len()`, or `(live chains, 0)` at the end.
@@ -45,8 +46,8 @@ pub struct EvbufferPtr {
     pos: usize,
     chain: usize,
     off: usize,
-    epoch: u64,
-    id: u64,
+    /// The buffer's stamp when the location was cached.
+    stamp: u64,
 }
 
 impl EvbufferPtr {
@@ -129,8 +130,7 @@ impl Evbuffer {
             pos,
             chain,
             off,
-            epoch: self.epoch,
-            id: self.id,
+            stamp: self.stamp,
         }
     }
 
@@ -151,7 +151,7 @@ impl Evbuffer {
 
     /// The location of `p` in this buffer (from its cache while valid).
     pub(super) fn locate_ptr(&self, p: &EvbufferPtr) -> Result<(usize, usize)> {
-        if p.id == self.id && p.epoch == self.epoch && p.pos <= self.total_len {
+        if p.stamp == self.stamp && p.pos <= self.total_len {
             let live = self.live();
             if p.chain < live.len() && p.off < live[p.chain].len()
                 || p.chain == live.len() && p.off == 0

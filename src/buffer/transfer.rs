@@ -17,7 +17,7 @@
 //! can never pass the budget: the base holds the same blocks after.
 
 use super::chain::Chain;
-use super::evbuffer::{CHARGED, Evbuffer, FROZEN_END, FROZEN_FRONT, HAS_CBS};
+use super::evbuffer::{ACCOUNTED, CHARGED, Evbuffer, FROZEN_END, FROZEN_FRONT, HAS_CBS, UNCHARGED};
 use crate::error::{Error, Result};
 use crate::mem::{self, MemVec};
 
@@ -48,22 +48,22 @@ impl Evbuffer {
         if (self.hooks & DST) | (src.hooks & SRC) != 0 {
             return self.hooked2(src, FROZEN_END, FROZEN_FRONT, |d, s| d.add_buffer_any(s));
         }
-        // Neither charges an account.
-        self.add_buffer_raw(src)
+        self.add_buffer_raw::<UNCHARGED>(src)
     }
 
     /// [`add_buffer_raw`](Self::add_buffer_raw) or, between buffers of
     /// different accounts, [`add_buffer_across`](Self::add_buffer_across).
     pub(super) fn add_buffer_any(&mut self, src: &mut Evbuffer) -> Result<()> {
         if self.same_account(src) {
-            self.add_buffer_raw(src)
+            self.add_buffer_raw::<ACCOUNTED>(src)
         } else {
             self.add_buffer_across(src)
         }
     }
 
-    /// `add_buffer` between buffers of the same account (or none).
-    pub(super) fn add_buffer_raw(&mut self, src: &mut Evbuffer) -> Result<()> {
+    /// `add_buffer` between buffers of the same account (or none), in
+    /// accounting mode `A`.
+    pub(super) fn add_buffer_raw<const A: bool>(&mut self, src: &mut Evbuffer) -> Result<()> {
         if src.is_empty() {
             return Ok(());
         }
@@ -78,7 +78,7 @@ impl Evbuffer {
             // src keeps our empty chains for its next adds; our trailing
             // empty chains (from src) stay trailing.
         } else {
-            self.move_chains_from(src, true)?;
+            self.move_chains_from::<A>(src, true)?;
         }
         self.moved_all(src, total);
         Ok(())
@@ -96,7 +96,7 @@ impl Evbuffer {
             .total_len
             .checked_add(src.total_len)
             .ok_or(Error::InvalidArgument("buffer length overflows"))?;
-        self.move_chains_from(src, false)?;
+        self.move_chains_from::<ACCOUNTED>(src, false)?;
         self.moved_all(src, total);
         Ok(())
     }
@@ -105,7 +105,7 @@ impl Evbuffer {
     /// trailing empty chains); `same`: both charge the same account (or
     /// none), else the charge moves first. Nothing changes on error.
     #[inline(always)]
-    fn move_chains_from(&mut self, src: &mut Evbuffer, same: bool) -> Result<()> {
+    fn move_chains_from<const A: bool>(&mut self, src: &mut Evbuffer, same: bool) -> Result<()> {
         let k = src.data_chains();
         self.reserve_chains(k)?;
         let from = src.head();
@@ -113,11 +113,11 @@ impl Evbuffer {
             self.take_charge(src, from..from + k)?;
         }
         let d = self.data_chains();
-        self.truncate_chains(d);
+        self.truncate_chains_in::<A>(d);
         for c in &mut src.chains[from..from + k] {
             self.chains.push(std::mem::replace(c, Chain::EMPTY));
         }
-        src.pop_front_chains(k);
+        src.pop_front_chains_in::<A>(k);
         Ok(())
     }
 
