@@ -75,42 +75,55 @@ impl Evbuffer {
         self.drain_slow::<A>(n);
     }
 
+    /// A drain of at least the first chain: exactly it (its block freed),
+    /// everything (a write that empties the buffer), or several chains
+    /// (out of line, so the common cases keep few registers).
     #[inline(never)]
     fn drain_slow<const A: bool>(&mut self, n: usize) {
-        if n < self.total_len && self.chains[self.head()].len() == n {
+        let head = self.head();
+        if n < self.total_len && self.chains[head].len() == n {
             // Exactly the first chain, more data after it.
-            let head = self.head();
             self.credit_chains_in::<A>(head..head + 1);
             self.chains[head] = Chain::EMPTY;
             self.head += 1;
             self.total_len -= n;
             self.touch();
-            return;
+        } else if n >= self.total_len {
+            self.drain_all::<A>();
+        } else {
+            self.drain_chains::<A>(n);
         }
-        if n >= self.total_len {
-            // Keep the last chain for the next add if it is of the usual
-            // size (at most the 8 KiB that 4 KiB writes get); free the rest.
-            let live = self.live().len();
-            if live > 0 {
-                let last = self.head() + live - 1;
-                if self.chains[last].cap() <= KEEP_ON_DRAIN && !self.chains[last].is_shared() {
-                    self.credit_chains_in::<A>(self.head()..last);
-                    let mut keep = std::mem::replace(&mut self.chains[last], Chain::EMPTY);
-                    let l = keep.len();
-                    keep.advance(l);
-                    self.chains.clear();
-                    self.head = 0;
-                    self.chains.push(keep); // capacity is there: len was >= 1
-                } else {
-                    self.credit_chains_in::<A>(self.head()..last + 1);
-                    self.chains.clear();
-                    self.head = 0;
-                }
+    }
+
+    /// Drains everything. Keeps the last chain for the next add if it is
+    /// of the usual size (at most the 8 KiB that 4 KiB writes get); frees
+    /// the rest.
+    #[inline(always)]
+    fn drain_all<const A: bool>(&mut self) {
+        let live = self.live().len();
+        if live > 0 {
+            let last = self.head() + live - 1;
+            if self.chains[last].cap() <= KEEP_ON_DRAIN && !self.chains[last].is_shared() {
+                self.credit_chains_in::<A>(self.head()..last);
+                let mut keep = std::mem::replace(&mut self.chains[last], Chain::EMPTY);
+                let l = keep.len();
+                keep.advance(l);
+                self.chains.clear();
+                self.head = 0;
+                self.chains.push(keep); // capacity is there: len was >= 1
+            } else {
+                self.credit_chains_in::<A>(self.head()..last + 1);
+                self.chains.clear();
+                self.head = 0;
             }
-            self.total_len = 0;
-            self.touch();
-            return;
         }
+        self.total_len = 0;
+        self.touch();
+    }
+
+    /// Drains `n` bytes, less than the length, across whole chains.
+    #[inline(never)]
+    fn drain_chains<const A: bool>(&mut self, n: usize) {
         let mut rest = n;
         let mut k = 0;
         for c in self.live() {

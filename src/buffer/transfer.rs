@@ -48,6 +48,11 @@ impl Evbuffer {
         if (self.hooks & DST) | (src.hooks & SRC) != 0 {
             return self.hooked2(src, FROZEN_END, FROZEN_FRONT, |d, s| d.add_buffer_any(s));
         }
+        if self.is_empty() && !src.is_empty() {
+            // The common move (a read buffer into an idle output), inline.
+            self.swap_into_empty(src);
+            return Ok(());
+        }
         self.add_buffer_raw::<UNCHARGED>(src)
     }
 
@@ -72,16 +77,24 @@ impl Evbuffer {
             .checked_add(src.total_len)
             .ok_or(Error::InvalidArgument("buffer length overflows"))?;
         if self.is_empty() {
-            // Swap the lists; `self`'s (empty) chains are dropped with src's.
-            std::mem::swap(&mut self.chains, &mut src.chains);
-            std::mem::swap(&mut self.head, &mut src.head);
-            // src keeps our empty chains for its next adds; our trailing
-            // empty chains (from src) stay trailing.
+            self.swap_into_empty(src);
         } else {
             self.move_chains_from::<A>(src, true)?;
+            self.moved_all(src, total);
         }
-        self.moved_all(src, total);
         Ok(())
+    }
+
+    /// `add_buffer` into an empty `self` from a non-empty `src` of the
+    /// same account (or none): the lists swap. src keeps our empty chains
+    /// for its next adds; our trailing empty chains (from src) stay
+    /// trailing.
+    #[inline(always)]
+    fn swap_into_empty(&mut self, src: &mut Evbuffer) {
+        debug_assert!(self.is_empty() && !src.is_empty() && self.same_account(src));
+        std::mem::swap(&mut self.chains, &mut src.chains);
+        std::mem::swap(&mut self.head, &mut src.head);
+        self.moved_all(src, src.total_len);
     }
 
     /// `add_buffer` between buffers of different accounts: the chains
