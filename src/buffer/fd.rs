@@ -125,7 +125,9 @@ impl Evbuffer {
         self.read_raw::<UNCHARGED>(fd, howmuch, socket)
     }
 
-    /// The read, in accounting mode `A`.
+    /// The read, in accounting mode `A` (out of line: the system call
+    /// wrappers inline into it).
+    #[inline(never)]
     fn read_raw<const A: bool>(
         &mut self,
         fd: RawFd,

@@ -41,7 +41,7 @@ impl Evbuffer {
     /// # Ok::<(), rvent::Error>(())
     /// ```
     #[doc(alias = "evbuffer_add_buffer")]
-    #[inline]
+    #[inline(always)]
     pub fn add_buffer(&mut self, src: &mut Evbuffer) -> Result<()> {
         const DST: u32 = FROZEN_END | HAS_CBS | CHARGED;
         const SRC: u32 = FROZEN_FRONT | HAS_CBS | CHARGED;
