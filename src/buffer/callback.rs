@@ -517,6 +517,22 @@ mod tests {
     use std::cell::{Cell, RefCell};
     use std::rc::Rc;
 
+    /// Entries are unique in the process: one buffer's entry is no other
+    /// buffer's, even where both registered the same number of callbacks.
+    #[test]
+    fn an_entry_of_another_buffer_is_refused() {
+        let (mut a, mut b) = (Evbuffer::new(), Evbuffer::new());
+        let ea = a.add_cb(|_, _| {}).unwrap();
+        let eb = b.add_cb(|_, _| {}).unwrap();
+        assert_ne!(ea, eb);
+        assert!(b.remove_cb(ea).is_err());
+        assert!(b.cb_set_enabled(ea, false).is_err());
+        assert!(a.remove_cb(eb).is_err());
+        a.remove_cb(ea).unwrap();
+        b.remove_cb(eb).unwrap();
+        assert!(a.remove_cb(ea).is_err());
+    }
+
     #[test]
     fn a_callback_removing_itself_and_changing_the_buffer() {
         let mut b = Evbuffer::new();
