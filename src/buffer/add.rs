@@ -325,7 +325,7 @@ impl Evbuffer {
 
     /// Makes `n` contiguous bytes of room after the data; returns the live
     /// index of the chain holding that room (the last chain with data or
-    /// the empty chain after it). Keeps `epoch`: data positions do not move.
+    /// the empty chain after it). Keeps `stamp`: data positions do not move.
     pub(super) fn expand_contiguous(&mut self, n: usize) -> Result<usize> {
         if self.total_len.checked_add(n).is_none() {
             return Err(Error::InvalidArgument("buffer length overflows"));
