@@ -1214,12 +1214,12 @@ fn idle_connection_memory() -> TestResult {
     );
     // rvent's figures (libevent: 977 and 988), so they cannot regress.
     check(
-        bytes <= 504.0,
-        format!("{bytes:.1} bytes per idle connection, rvent needed 503.8"),
+        bytes <= 472.0,
+        format!("{bytes:.1} bytes per idle connection, rvent needed 471.0"),
     )?;
     check(
-        bbytes <= 628.0,
-        format!("{bbytes:.1} bytes per connection right after traffic, rvent needed 627.7"),
+        bbytes <= 595.0,
+        format!("{bbytes:.1} bytes per connection right after traffic, rvent needed 594.9"),
     )?;
     // Trimmed: what a fresh connection holds, plus the thread's pool
     // cache (chains kept for the next reads, shared by all connections)

@@ -15,7 +15,6 @@ use std::io::{self, IoSlice};
 use super::chain::{Chain, grow_size, round_size};
 use super::evbuffer::{Evbuffer, FROZEN_END, FROZEN_FRONT, HAS_CBS};
 use crate::error::{Error, Result};
-use crate::mem;
 
 /// Realigning moves at most this much data (libevent's
 /// `evbuffer_chain_should_realign`: half the chain and at most 2 KiB).
@@ -326,7 +325,7 @@ impl Evbuffer {
 
     /// Makes `n` contiguous bytes of room after the data; returns the live
     /// index of the chain holding that room (the last chain with data or
-    /// the empty chain after it). Keeps `epoch`: data positions do not move.
+    /// the empty chain after it). Keeps `stamp`: data positions do not move.
     pub(super) fn expand_contiguous(&mut self, n: usize) -> Result<usize> {
         if self.total_len.checked_add(n).is_none() {
             return Err(Error::InvalidArgument("buffer length overflows"));
@@ -427,7 +426,7 @@ impl Evbuffer {
             let (front, tail) = data.split_at(data.len() - room);
             if self.head == 0 {
                 // Room at the front of the list: one more slot, shift.
-                mem::reserve(&mut self.chains, 1)?;
+                self.chains.try_reserve(1)?;
             }
             let mut fresh = self.new_chain(grow_size(0, front.len()))?;
             if self.is_empty() {

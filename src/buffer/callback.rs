@@ -57,6 +57,8 @@
 //! changes: a registration that cannot get memory returns
 //! [`Error::Alloc`] with the buffer's callbacks as they were.
 
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use super::cb_list::{CbEntry, CbInfo, CbList, DeferredFn, Entry, Sink, SinkBox, SyncFn};
 use super::evbuffer::{Evbuffer, FROZEN_END, FROZEN_FRONT, HAS_CBS};
 use crate::base::{BaseExt, EventBase};
@@ -201,12 +203,13 @@ impl Evbuffer {
         }
     }
 
-    /// A new handle; the list exists.
+    /// A new handle, unique in the process (registering is rare: one
+    /// atomic add is nothing beside the callback's box).
     fn next_cb_id(&mut self) -> CbEntry {
-        let buf = self.id;
-        let l = self.cbs.as_mut().expect("the caller made the list");
-        l.next_id += 1;
-        CbEntry { buf, id: l.next_id }
+        static NEXT_CB_ID: AtomicU64 = AtomicU64::new(1);
+        CbEntry {
+            id: NEXT_CB_ID.fetch_add(1, Ordering::Relaxed),
+        }
     }
 
     /// `cb` in its box, the list made and room for one more entry: what a
@@ -325,9 +328,6 @@ impl Evbuffer {
     #[doc(alias = "evbuffer_remove_cb")]
     pub fn remove_cb(&mut self, entry: CbEntry) -> Result<()> {
         const MISSING: Error = Error::InvalidArgument("no such callback on this buffer");
-        if entry.buf != self.id {
-            return Err(MISSING);
-        }
         let c = self.cbs.as_mut().ok_or(MISSING)?;
         if let Some(j) = c.entries.iter().position(|e| e.id == entry.id) {
             c.entries.remove(j);
@@ -364,9 +364,6 @@ impl Evbuffer {
     #[doc(alias = "evbuffer_cb_clear_flags")]
     pub fn cb_set_enabled(&mut self, entry: CbEntry, enabled: bool) -> Result<()> {
         const MISSING: Error = Error::InvalidArgument("no such callback on this buffer");
-        if entry.buf != self.id {
-            return Err(MISSING);
-        }
         let c = self.cbs.as_mut().ok_or(MISSING)?;
         if let Some(e) = c.entries.iter_mut().find(|e| e.id == entry.id) {
             e.enabled = enabled;
@@ -519,6 +516,22 @@ mod tests {
     use super::*;
     use std::cell::{Cell, RefCell};
     use std::rc::Rc;
+
+    /// Entries are unique in the process: one buffer's entry is no other
+    /// buffer's, even where both registered the same number of callbacks.
+    #[test]
+    fn an_entry_of_another_buffer_is_refused() {
+        let (mut a, mut b) = (Evbuffer::new(), Evbuffer::new());
+        let ea = a.add_cb(|_, _| {}).unwrap();
+        let eb = b.add_cb(|_, _| {}).unwrap();
+        assert_ne!(ea, eb);
+        assert!(b.remove_cb(ea).is_err());
+        assert!(b.cb_set_enabled(ea, false).is_err());
+        assert!(a.remove_cb(eb).is_err());
+        a.remove_cb(ea).unwrap();
+        b.remove_cb(eb).unwrap();
+        assert!(a.remove_cb(ea).is_err());
+    }
 
     #[test]
     fn a_callback_removing_itself_and_changing_the_buffer() {

@@ -46,8 +46,8 @@ impl CbInfo {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[doc(alias = "evbuffer_cb_entry")]
 pub struct CbEntry {
-    /// The identity of the buffer it was registered on.
-    pub(super) buf: u64,
+    /// Unique in the process (never reused), so an entry of one buffer
+    /// is found in no other buffer's list.
     pub(super) id: u64,
 }
 
@@ -77,7 +77,6 @@ pub(super) struct CbList<B> {
     pub(super) entries: MemVec<Entry<SyncFn<B>>>,
     pub(super) n_added: usize,
     pub(super) n_deleted: usize,
-    pub(super) next_id: u64,
     pub(super) running: bool,
     pub(super) deferred: Option<SinkBox>,
 }
@@ -88,7 +87,6 @@ impl<B> Default for CbList<B> {
             entries: mem::vec(),
             n_added: 0,
             n_deleted: 0,
-            next_id: 0,
             running: false,
             deferred: None,
         }

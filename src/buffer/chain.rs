@@ -546,6 +546,7 @@ impl Chain {
 /// it reports become data (and initialised). Chains after the first must
 /// be empty, so the data stays contiguous across them. Nothing changes on
 /// error.
+#[inline]
 pub(crate) fn read_into(
     fd: RawFd,
     chains: &mut [Chain],

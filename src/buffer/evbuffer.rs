@@ -1,15 +1,15 @@
 //! The [`Evbuffer`] struct and the primitives the other files of the
-//! chapter build on: the chain list, the length, the content epoch, the
-//! buffer's identity and the `hooks` byte. Each sibling file adds one
+//! chapter build on: the chain list, the length, the content stamp (the
+//! buffer's identity and generation in one word) and the `hooks` word. Each sibling file adds one
 //! part of libevent's evbuffer as an `impl Evbuffer` block over these
 //! fields; this file names none of them.
 
-// Maintainer notes: the chain list is a `MemVec<Chain>` whose live part is
-// `chains[head..]`; popping the front leaves `Chain::EMPTY` placeholders
-// (no block) below `head`, reclaimed when the list grows or empties, so
-// drains are O(1) per chain. `epoch` changes with every change of content;
-// `EvbufferPtr` and reservations compare it to know whether their cached
-// chain index is still valid. Every public mutation tests `hooks` once and,
+// Maintainer notes: the chain list is a `CompactVec<Chain>` whose live
+// part is `chains[head..]`; popping the front leaves `Chain::EMPTY`
+// placeholders (no block) below `head`, reclaimed when the list grows or
+// empties, so drains are O(1) per chain. `stamp` changes with every change
+// of content; `EvbufferPtr` compares it to know whether its cached chain
+// index is still valid (reservations are cleared by the same `touch`). Every public mutation tests `hooks` once and,
 // when it is non-zero (frozen side or callbacks), takes the cold `hooked` /
 // `hooked2` wrapper (`callback.rs`) around its `_raw` body; internal code
 // calls the `_raw` forms so one public call makes one callback round.
@@ -22,8 +22,10 @@ use super::chain::Chain;
 use crate::base::{BaseExt, EventBase};
 #[cfg(doc)]
 use crate::config::Config;
-use crate::error::{Error, Result};
-use crate::mem::{self, Account, MemRc, MemVec};
+#[cfg(doc)]
+use crate::error::Error;
+use crate::error::Result;
+use crate::mem::{self, Account, CompactVec, MemRc};
 
 /// Default of [`Evbuffer::max_read`] (libevent's `EVBUFFER_MAX_READ_DEFAULT`).
 pub const DEFAULT_MAX_READ: usize = 4096;
@@ -31,9 +33,13 @@ pub const DEFAULT_MAX_READ: usize = 4096;
 /// Largest accepted [`Evbuffer::set_max_read`].
 pub const MAX_READ_LIMIT: usize = 1 << 20;
 
-/// Source of buffer identities, so a position from one buffer is never
-/// trusted by another.
+/// Source of buffer identities: a new buffer's [`Evbuffer::stamp`] is the
+/// next one times 2^32, so a position from one buffer is not trusted by
+/// another.
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+
+/// Where a buffer's identity sits in its first stamp.
+const ID_SHIFT: u32 = 32;
 
 /// A growable byte queue made of chains (libevent's `struct evbuffer`).
 ///
@@ -65,19 +71,27 @@ static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 #[doc(alias = "evbuffer")]
 pub struct Evbuffer {
     /// Live chains are `chains[head..]`; below `head`, placeholders.
-    pub(super) chains: MemVec<Chain>,
+    /// Sixteen bytes: a chain list never holds 2^32 chains (that would
+    /// be 192 GiB of headers).
+    pub(super) chains: CompactVec<Chain>,
     pub(super) total_len: usize,
-    /// Changes with every change of content (see `EvbufferPtr`).
-    pub(super) epoch: u64,
-    pub(super) id: u64,
+    /// The buffer's identity and content generation in one word: the
+    /// buffer's id times 2^32 when made, plus one per change of content
+    /// (see `EvbufferPtr`). Two stamps are equal only for the same
+    /// buffer in the same state, unless a buffer went through 2^32
+    /// changes (its stamp then runs into the next id's range) or 2^32
+    /// buffers were made (ids wrap): a position kept across that may be
+    /// taken as current — it is still checked against the chain list, so
+    /// at worst it names a wrong offset of the same buffer's data, never
+    /// memory outside it.
+    pub(super) stamp: u64,
     /// The callbacks (`callback.rs`), boxed: a buffer without any pays
     /// one pointer.
     pub(super) cbs: Option<CbBox<Evbuffer>>,
     /// The account of the base this buffer belongs to, charged for its
     /// chain blocks (`None`: a free-standing buffer, charged nowhere).
     pub(super) account: Option<MemRc<Account>>,
-    /// Index in `chains` of the first live chain (a chain list never
-    /// holds 2^32 chains: that would be 192 GiB of headers).
+    /// Index in `chains` of the first live chain.
     pub(super) head: u32,
     /// The pending reservation's first live chain index ([`NO_RESERVATION`]
     /// when none) and length (the room of that chain, then of the
@@ -87,10 +101,18 @@ pub struct Evbuffer {
     /// [`FROZEN_FRONT`] | [`FROZEN_END`] | [`HAS_CBS`] in the low byte
     /// (any of them set takes a mutation off its fast path: one test of
     /// this word), and [`max_read`](Self::max_read) above it
-    /// ([`MAX_READ_LIMIT`] needs 21 bits): packed, so the header is 80
+    /// ([`MAX_READ_LIMIT`] needs 21 bits): packed, so the header is 64
     /// bytes.
     pub(super) hooks: u32,
 }
+
+/// Accounting mode of a body that may meet a charged buffer: each chain
+/// allocation and free checks the account (one branch).
+pub(super) const ACCOUNTED: bool = true;
+/// Accounting mode of a body run only on buffers that charge nothing —
+/// the fast paths, once the hooks test (which includes [`CHARGED`]) has
+/// passed: no account check at all.
+pub(super) const UNCHARGED: bool = false;
 
 /// `reserved_at` when no reservation is pending.
 const NO_RESERVATION: u32 = u32::MAX;
@@ -104,9 +126,11 @@ pub(super) const FROZEN_FRONT: u32 = 1;
 pub(super) const FROZEN_END: u32 = 2;
 /// `hooks` bit: callbacks are registered.
 pub(super) const HAS_CBS: u32 = 4;
-/// `hooks` bit: the buffer charges an account (`add_buffer` checks it
-/// with the other bits, so a move between buffers that charge nothing
-/// pays nothing for accounts).
+/// `hooks` bit: the buffer charges an account. The hottest operations
+/// (`add_buffer`, `drain`, reads and writes through descriptors) test it
+/// with the other bits and run an [`UNCHARGED`] body when none is set, so
+/// a buffer that charges nothing pays nothing for accounts there; a
+/// charged buffer takes their hooked path, which checks the account.
 pub(super) const CHARGED: u32 = 8;
 
 impl Default for Evbuffer {
@@ -136,10 +160,9 @@ impl Evbuffer {
     #[doc(alias = "evbuffer_new")]
     pub fn new() -> Self {
         Evbuffer {
-            chains: mem::vec(),
+            chains: CompactVec::new(),
             total_len: 0,
-            epoch: 0,
-            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+            stamp: NEXT_ID.fetch_add(1, Ordering::Relaxed) << ID_SHIFT,
             cbs: None,
             account: None,
             head: 0,
@@ -277,7 +300,7 @@ impl Evbuffer {
     /// Records a change of content: positions and reservations go stale.
     #[inline]
     pub(super) fn touch(&mut self) {
-        self.epoch = self.epoch.wrapping_add(1);
+        self.stamp = self.stamp.wrapping_add(1);
         self.reserved_at = NO_RESERVATION;
     }
 
@@ -334,10 +357,33 @@ impl Evbuffer {
         Chain::with_capacity(size).inspect_err(|_| self.credit(|| size))
     }
 
+    /// [`new_chain`](Self::new_chain) in a body of accounting mode `A`
+    /// ([`ACCOUNTED`] or [`UNCHARGED`]).
+    #[inline(always)]
+    pub(super) fn new_chain_in<const A: bool>(&self, size: usize) -> Result<Chain> {
+        if A {
+            self.new_chain(size)
+        } else {
+            debug_assert!(self.account.is_none(), "uncharged body on a charged buffer");
+            Chain::with_capacity(size)
+        }
+    }
+
     /// Credits the account with the blocks of `chains[range]` (absolute
     /// indexes), about to be dropped or moved out.
     #[inline]
     pub(super) fn credit_chains(&self, range: std::ops::Range<usize>) {
+        self.credit_chains_in::<true>(range);
+    }
+
+    /// [`credit_chains`](Self::credit_chains) in a body of accounting mode
+    /// `A` ([`ACCOUNTED`] or [`UNCHARGED`]).
+    #[inline(always)]
+    pub(super) fn credit_chains_in<const A: bool>(&self, range: std::ops::Range<usize>) {
+        if !A {
+            debug_assert!(self.account.is_none(), "uncharged body on a charged buffer");
+            return;
+        }
         if let Some(a) = &self.account {
             a.credit(owned_bytes(&self.chains[range]));
         }
@@ -423,19 +469,25 @@ impl Evbuffer {
             // one keeps its list (cleared, not freed, so the next cycle
             // makes no call), so it should be small. Growing beyond
             // goes amortised.
-            return self.chains.try_reserve_exact(n).map_err(|_| Error::Alloc);
+            return self.chains.try_reserve_exact(n);
         }
-        mem::reserve(&mut self.chains, n)
+        self.chains.try_reserve(n)
     }
 
     /// Drops the live chains from index `from` on (trailing empty chains).
     #[inline]
     pub(super) fn truncate_chains(&mut self, from: usize) {
+        self.truncate_chains_in::<ACCOUNTED>(from);
+    }
+
+    /// [`truncate_chains`](Self::truncate_chains) in accounting mode `A`.
+    #[inline]
+    pub(super) fn truncate_chains_in<const A: bool>(&mut self, from: usize) {
         let at = self.head() + from;
         if at >= self.chains.len() {
             return;
         }
-        self.credit_chains(at..self.chains.len());
+        self.credit_chains_in::<A>(at..self.chains.len());
         self.chains.truncate(at);
         if self.chains.len() == self.head() {
             self.chains.clear();
@@ -445,8 +497,14 @@ impl Evbuffer {
 
     /// Removes the first `k` live chains.
     pub(super) fn pop_front_chains(&mut self, k: usize) {
+        self.pop_front_chains_in::<ACCOUNTED>(k);
+    }
+
+    /// [`pop_front_chains`](Self::pop_front_chains) in accounting mode `A`.
+    #[inline]
+    pub(super) fn pop_front_chains_in<const A: bool>(&mut self, k: usize) {
         let head = self.head();
-        self.credit_chains(head..head + k);
+        self.credit_chains_in::<A>(head..head + k);
         for c in &mut self.chains[head..head + k] {
             *c = Chain::EMPTY;
         }
@@ -558,7 +616,7 @@ mod tests {
         // Per chain (libevent: 48 bytes in front of each block) and per
         // buffer; the README reports these.
         assert_eq!(std::mem::size_of::<Chain>(), 48);
-        assert_eq!(std::mem::size_of::<Evbuffer>(), 80);
+        assert_eq!(std::mem::size_of::<Evbuffer>(), 64);
     }
 
     /// Every chain a buffer allocates, frees, gives away or takes from a

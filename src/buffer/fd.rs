@@ -24,7 +24,9 @@ use std::io;
 use std::os::fd::RawFd;
 
 use super::chain::{self, Chain, round_size};
-use super::evbuffer::{Evbuffer, FROZEN_END, FROZEN_FRONT, HAS_CBS, MAX_READ_LIMIT};
+use super::evbuffer::{
+    ACCOUNTED, CHARGED, Evbuffer, FROZEN_END, FROZEN_FRONT, HAS_CBS, MAX_READ_LIMIT, UNCHARGED,
+};
 use crate::sys::io::{MAX_READ_IOV, sendfile, write_chunks};
 
 impl Evbuffer {
@@ -117,13 +119,21 @@ impl Evbuffer {
 
     #[inline]
     fn read_fd(&mut self, fd: RawFd, howmuch: Option<usize>, socket: bool) -> io::Result<usize> {
-        if self.hooks & (FROZEN_END | HAS_CBS) != 0 {
+        if self.hooks & (FROZEN_END | HAS_CBS | CHARGED) != 0 {
             return self.read_from_hooked(fd, howmuch, socket);
         }
-        self.read_raw(fd, howmuch, socket)
+        self.read_raw::<UNCHARGED>(fd, howmuch, socket)
     }
 
-    fn read_raw(&mut self, fd: RawFd, howmuch: Option<usize>, socket: bool) -> io::Result<usize> {
+    /// The read, in accounting mode `A` (out of line: the system call
+    /// wrappers inline into it).
+    #[inline(never)]
+    fn read_raw<const A: bool>(
+        &mut self,
+        fd: RawFd,
+        howmuch: Option<usize>,
+        socket: bool,
+    ) -> io::Result<usize> {
         let max = self.max_read_len();
         let mut want = howmuch.map_or(max, |h| h.min(max));
         if want == 0 {
@@ -140,7 +150,7 @@ impl Evbuffer {
         }
         let (start, room) = self.read_room();
         if room < want
-            && let Err(e) = self.grow_for_read(start, want)
+            && let Err(e) = self.grow_for_read::<A>(start, want)
         {
             // No chain (the budget has no room, or memory ran out): read
             // what the room there is takes, if any.
@@ -181,15 +191,15 @@ impl Evbuffer {
     /// Keeps the room of up to three chains from live index `start` and
     /// adds one chain for the rest of `want`.
     #[cold]
-    fn grow_for_read(&mut self, start: usize, want: usize) -> io::Result<()> {
+    fn grow_for_read<const A: bool>(&mut self, start: usize, want: usize) -> io::Result<()> {
         let keep = (self.live().len() - start).min(MAX_READ_IOV - 1);
         let kept: usize = self.live()[start..start + keep]
             .iter()
             .map(Chain::space)
             .sum();
         self.reserve_chains(1)?;
-        let fresh = self.new_chain(round_size(want - kept))?;
-        self.truncate_chains(start + keep);
+        let fresh = self.new_chain_in::<A>(round_size(want - kept))?;
+        self.truncate_chains_in::<A>(start + keep);
         self.chains.push(fresh);
         self.clear_reservation();
         Ok(())
@@ -259,13 +269,14 @@ impl Evbuffer {
     #[doc(alias = "evbuffer_write_atmost")]
     #[inline]
     pub fn write_atmost(&mut self, fd: RawFd, n: Option<usize>) -> io::Result<usize> {
-        if self.hooks & (FROZEN_FRONT | HAS_CBS) != 0 {
+        if self.hooks & (FROZEN_FRONT | HAS_CBS | CHARGED) != 0 {
             return self.write_hooked(fd, n);
         }
-        self.write_raw(fd, n)
+        self.write_raw::<UNCHARGED>(fd, n)
     }
 
-    fn write_raw(&mut self, fd: RawFd, n: Option<usize>) -> io::Result<usize> {
+    /// The write, in accounting mode `A`.
+    fn write_raw<const A: bool>(&mut self, fd: RawFd, n: Option<usize>) -> io::Result<usize> {
         let limit = n.map_or(self.total_len, |n| n.min(self.total_len));
         if limit == 0 {
             return Ok(0);
@@ -273,7 +284,7 @@ impl Evbuffer {
         if let Some((src, off)) = self.live()[0].sendfile_source() {
             let k = limit.min(self.live()[0].len());
             let w = sendfile(fd, src, off, k)?;
-            self.drain_raw(w);
+            self.drain_in::<A>(w);
             return Ok(w);
         }
         let mut left = limit;
@@ -288,7 +299,7 @@ impl Evbuffer {
             Some(&d[..k])
         });
         let w = write_chunks(fd, chunks)?;
-        self.drain_raw(w);
+        self.drain_in::<A>(w);
         Ok(w)
     }
 
@@ -301,13 +312,13 @@ impl Evbuffer {
         howmuch: Option<usize>,
         socket: bool,
     ) -> io::Result<usize> {
-        self.hooked(FROZEN_END, |b| b.read_raw(fd, howmuch, socket))
+        self.hooked(FROZEN_END, |b| b.read_raw::<ACCOUNTED>(fd, howmuch, socket))
     }
 
     /// The frozen / callback path of [`write_atmost`](Self::write_atmost).
     #[cold]
     fn write_hooked(&mut self, fd: RawFd, n: Option<usize>) -> io::Result<usize> {
-        self.hooked(FROZEN_FRONT, |b| b.write_raw(fd, n))
+        self.hooked(FROZEN_FRONT, |b| b.write_raw::<ACCOUNTED>(fd, n))
     }
 }
 
@@ -324,6 +335,7 @@ mod tests {
         let (mut a, b) = UnixStream::pair().unwrap();
         let mut buf = Evbuffer::new();
         buf.add(&[b'x'; 1000]).unwrap(); // a 1 KiB chain: 24 bytes of room
+        buf.chains.try_reserve(3).unwrap();
         for size in [16, 32, 8192] {
             buf.chains.push(Chain::with_capacity(size).unwrap());
         }

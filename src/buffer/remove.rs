@@ -11,7 +11,7 @@
 use std::io::{self, IoSlice};
 
 use super::chain::{CHAIN_MAX_AUTO_SIZE, Chain, round_size};
-use super::evbuffer::{Evbuffer, FROZEN_FRONT, HAS_CBS};
+use super::evbuffer::{ACCOUNTED, CHARGED, Evbuffer, FROZEN_FRONT, HAS_CBS, UNCHARGED};
 use super::search::EvbufferPtr;
 use crate::error::Result;
 
@@ -40,13 +40,13 @@ impl Evbuffer {
     #[doc(alias = "evbuffer_drain")]
     #[inline]
     pub fn drain(&mut self, n: usize) -> Result<()> {
-        if self.hooks & (FROZEN_FRONT | HAS_CBS) != 0 {
+        if self.hooks & (FROZEN_FRONT | HAS_CBS | CHARGED) != 0 {
             return self.hooked(FROZEN_FRONT, |b| {
                 b.drain_raw(n);
                 Ok(())
             });
         }
-        self.drain_raw(n);
+        self.drain_in::<UNCHARGED>(n);
         Ok(())
     }
 
@@ -54,6 +54,12 @@ impl Evbuffer {
     /// callbacks.
     #[inline]
     pub(super) fn drain_raw(&mut self, n: usize) {
+        self.drain_in::<ACCOUNTED>(n);
+    }
+
+    /// [`drain_raw`](Self::drain_raw) in accounting mode `A`.
+    #[inline(always)]
+    pub(super) fn drain_in<const A: bool>(&mut self, n: usize) {
         if n == 0 {
             return;
         }
@@ -66,44 +72,58 @@ impl Evbuffer {
             self.touch();
             return;
         }
-        self.drain_slow(n);
+        self.drain_slow::<A>(n);
     }
 
-    fn drain_slow(&mut self, n: usize) {
-        if n < self.total_len && self.chains[self.head()].len() == n {
+    /// A drain of at least the first chain: exactly it (its block freed),
+    /// everything (a write that empties the buffer), or several chains
+    /// (out of line, so the common cases keep few registers).
+    #[inline(never)]
+    fn drain_slow<const A: bool>(&mut self, n: usize) {
+        let head = self.head();
+        if n < self.total_len && self.chains[head].len() == n {
             // Exactly the first chain, more data after it.
-            let head = self.head();
-            self.credit_chains(head..head + 1);
+            self.credit_chains_in::<A>(head..head + 1);
             self.chains[head] = Chain::EMPTY;
             self.head += 1;
             self.total_len -= n;
             self.touch();
-            return;
+        } else if n >= self.total_len {
+            self.drain_all::<A>();
+        } else {
+            self.drain_chains::<A>(n);
         }
-        if n >= self.total_len {
-            // Keep the last chain for the next add if it is of the usual
-            // size (at most the 8 KiB that 4 KiB writes get); free the rest.
-            let live = self.live().len();
-            if live > 0 {
-                let last = self.head() + live - 1;
-                if self.chains[last].cap() <= KEEP_ON_DRAIN && !self.chains[last].is_shared() {
-                    self.credit_chains(self.head()..last);
-                    let mut keep = std::mem::replace(&mut self.chains[last], Chain::EMPTY);
-                    let l = keep.len();
-                    keep.advance(l);
-                    self.chains.clear();
-                    self.head = 0;
-                    self.chains.push(keep); // capacity is there: len was >= 1
-                } else {
-                    self.credit_chains(self.head()..last + 1);
-                    self.chains.clear();
-                    self.head = 0;
-                }
+    }
+
+    /// Drains everything. Keeps the last chain for the next add if it is
+    /// of the usual size (at most the 8 KiB that 4 KiB writes get); frees
+    /// the rest.
+    #[inline(always)]
+    fn drain_all<const A: bool>(&mut self) {
+        let live = self.live().len();
+        if live > 0 {
+            let last = self.head() + live - 1;
+            if self.chains[last].cap() <= KEEP_ON_DRAIN && !self.chains[last].is_shared() {
+                self.credit_chains_in::<A>(self.head()..last);
+                let mut keep = std::mem::replace(&mut self.chains[last], Chain::EMPTY);
+                let l = keep.len();
+                keep.advance(l);
+                self.chains.clear();
+                self.head = 0;
+                self.chains.push(keep); // capacity is there: len was >= 1
+            } else {
+                self.credit_chains_in::<A>(self.head()..last + 1);
+                self.chains.clear();
+                self.head = 0;
             }
-            self.total_len = 0;
-            self.touch();
-            return;
         }
+        self.total_len = 0;
+        self.touch();
+    }
+
+    /// Drains `n` bytes, less than the length, across whole chains.
+    #[inline(never)]
+    fn drain_chains<const A: bool>(&mut self, n: usize) {
         let mut rest = n;
         let mut k = 0;
         for c in self.live() {
@@ -113,7 +133,7 @@ impl Evbuffer {
             rest -= c.len();
             k += 1;
         }
-        self.pop_front_chains(k);
+        self.pop_front_chains_in::<A>(k);
         self.live_mut()[0].advance(rest);
         self.total_len -= n;
         self.touch();

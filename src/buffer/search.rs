@@ -7,8 +7,9 @@
 //! candidate starts of each chain across the boundary.
 
 // Maintainer notes: an `EvbufferPtr` caches the chain index and offset of
-// its position together with the buffer's identity and content generation.
-// The cache is used only while both still match; otherwise the position is
+// its position together with the buffer's stamp (identity and content
+// generation in one word, see `Evbuffer::stamp`). The cache is used only
+// while the stamp still matches and the location fits the chain list; otherwise the position is
 // located again from `pos`, so a stale or foreign pointer can give a wrong
 // (but in-bounds) answer, never a panic. Canonical location: `off <
 // chain.len()`, or `(live chains, 0)` at the end.
@@ -45,8 +46,8 @@ pub struct EvbufferPtr {
     pos: usize,
     chain: usize,
     off: usize,
-    epoch: u64,
-    id: u64,
+    /// The buffer's stamp when the location was cached.
+    stamp: u64,
 }
 
 impl EvbufferPtr {
@@ -129,8 +130,7 @@ impl Evbuffer {
             pos,
             chain,
             off,
-            epoch: self.epoch,
-            id: self.id,
+            stamp: self.stamp,
         }
     }
 
@@ -151,7 +151,7 @@ impl Evbuffer {
 
     /// The location of `p` in this buffer (from its cache while valid).
     pub(super) fn locate_ptr(&self, p: &EvbufferPtr) -> Result<(usize, usize)> {
-        if p.id == self.id && p.epoch == self.epoch && p.pos <= self.total_len {
+        if p.stamp == self.stamp && p.pos <= self.total_len {
             let live = self.live();
             if p.chain < live.len() && p.off < live[p.chain].len()
                 || p.chain == live.len() && p.off == 0
@@ -519,5 +519,36 @@ mod tests {
         assert_eq!(b.search(b"f", Some(&p)).unwrap().pos(), 4);
         let other = chained(&[b"x"]);
         assert!(other.search(b"x", Some(&p)).is_none());
+    }
+
+    /// Stamps collide only after 2^32 changes of one buffer or 2^32 new
+    /// buffers; then a kept position is taken as current, and still only
+    /// ever names bytes of the buffer it is used on.
+    #[test]
+    fn a_colliding_stamp_never_leaves_the_buffer() {
+        let a = chained(&[b"abcd", b"efgh", b"ijkl"]);
+        let p = a.search(b"k", None).unwrap(); // chain 2, offset 2
+        let mut b = chained(&[b"xyz", b"0123456789"]);
+        b.stamp = a.stamp; // as if b had gone through 2^32 changes
+        // The cached chain 2 does not exist in b: located again from pos.
+        assert_eq!(b.search(b"8", Some(&p)).unwrap().pos(), 11);
+        let mut q = p;
+        assert!(b.ptr_set(&mut q, 2, PtrHow::Add).is_ok());
+        assert_eq!(q.pos(), 12);
+        // A cached location that fits b's chains is taken as is: the
+        // answer may be a wrong offset, but always one inside b.
+        let c = chained(&[b"abcdefg", b"hi"]);
+        let r = c.search(b"h", None).unwrap(); // chain 1, offset 0, pos 7
+        b.stamp = c.stamp;
+        for needle in [&b"0"[..], b"4", b"9", b"z"] {
+            let got = b.search(needle, Some(&r)).map(|p| p.pos());
+            assert!(got.is_none_or(|pos| pos < b.len()), "{needle:?}: {got:?}");
+        }
+        // Different buffers start 2^32 apart; a change moves the stamp.
+        let d = Evbuffer::new();
+        assert_ne!(d.stamp >> 32, Evbuffer::new().stamp >> 32);
+        let before = b.stamp;
+        b.add(b"!").unwrap();
+        assert_ne!(b.stamp, before);
     }
 }

@@ -17,7 +17,7 @@
 //! can never pass the budget: the base holds the same blocks after.
 
 use super::chain::Chain;
-use super::evbuffer::{CHARGED, Evbuffer, FROZEN_END, FROZEN_FRONT, HAS_CBS};
+use super::evbuffer::{ACCOUNTED, CHARGED, Evbuffer, FROZEN_END, FROZEN_FRONT, HAS_CBS, UNCHARGED};
 use crate::error::{Error, Result};
 use crate::mem::{self, MemVec};
 
@@ -41,29 +41,34 @@ impl Evbuffer {
     /// # Ok::<(), rvent::Error>(())
     /// ```
     #[doc(alias = "evbuffer_add_buffer")]
-    #[inline]
+    #[inline(always)]
     pub fn add_buffer(&mut self, src: &mut Evbuffer) -> Result<()> {
         const DST: u32 = FROZEN_END | HAS_CBS | CHARGED;
         const SRC: u32 = FROZEN_FRONT | HAS_CBS | CHARGED;
         if (self.hooks & DST) | (src.hooks & SRC) != 0 {
             return self.hooked2(src, FROZEN_END, FROZEN_FRONT, |d, s| d.add_buffer_any(s));
         }
-        // Neither charges an account.
-        self.add_buffer_raw(src)
+        if self.is_empty() && !src.is_empty() {
+            // The common move (a read buffer into an idle output), inline.
+            self.swap_into_empty(src);
+            return Ok(());
+        }
+        self.add_buffer_raw::<UNCHARGED>(src)
     }
 
     /// [`add_buffer_raw`](Self::add_buffer_raw) or, between buffers of
     /// different accounts, [`add_buffer_across`](Self::add_buffer_across).
     pub(super) fn add_buffer_any(&mut self, src: &mut Evbuffer) -> Result<()> {
         if self.same_account(src) {
-            self.add_buffer_raw(src)
+            self.add_buffer_raw::<ACCOUNTED>(src)
         } else {
             self.add_buffer_across(src)
         }
     }
 
-    /// `add_buffer` between buffers of the same account (or none).
-    pub(super) fn add_buffer_raw(&mut self, src: &mut Evbuffer) -> Result<()> {
+    /// `add_buffer` between buffers of the same account (or none), in
+    /// accounting mode `A`.
+    pub(super) fn add_buffer_raw<const A: bool>(&mut self, src: &mut Evbuffer) -> Result<()> {
         if src.is_empty() {
             return Ok(());
         }
@@ -72,16 +77,24 @@ impl Evbuffer {
             .checked_add(src.total_len)
             .ok_or(Error::InvalidArgument("buffer length overflows"))?;
         if self.is_empty() {
-            // Swap the lists; `self`'s (empty) chains are dropped with src's.
-            std::mem::swap(&mut self.chains, &mut src.chains);
-            std::mem::swap(&mut self.head, &mut src.head);
-            // src keeps our empty chains for its next adds; our trailing
-            // empty chains (from src) stay trailing.
+            self.swap_into_empty(src);
         } else {
-            self.move_chains_from(src, true)?;
+            self.move_chains_from::<A>(src, true)?;
+            self.moved_all(src, total);
         }
-        self.moved_all(src, total);
         Ok(())
+    }
+
+    /// `add_buffer` into an empty `self` from a non-empty `src` of the
+    /// same account (or none): the lists swap. src keeps our empty chains
+    /// for its next adds; our trailing empty chains (from src) stay
+    /// trailing.
+    #[inline(always)]
+    fn swap_into_empty(&mut self, src: &mut Evbuffer) {
+        debug_assert!(self.is_empty() && !src.is_empty() && self.same_account(src));
+        std::mem::swap(&mut self.chains, &mut src.chains);
+        std::mem::swap(&mut self.head, &mut src.head);
+        self.moved_all(src, src.total_len);
     }
 
     /// `add_buffer` between buffers of different accounts: the chains
@@ -96,7 +109,7 @@ impl Evbuffer {
             .total_len
             .checked_add(src.total_len)
             .ok_or(Error::InvalidArgument("buffer length overflows"))?;
-        self.move_chains_from(src, false)?;
+        self.move_chains_from::<ACCOUNTED>(src, false)?;
         self.moved_all(src, total);
         Ok(())
     }
@@ -105,7 +118,7 @@ impl Evbuffer {
     /// trailing empty chains); `same`: both charge the same account (or
     /// none), else the charge moves first. Nothing changes on error.
     #[inline(always)]
-    fn move_chains_from(&mut self, src: &mut Evbuffer, same: bool) -> Result<()> {
+    fn move_chains_from<const A: bool>(&mut self, src: &mut Evbuffer, same: bool) -> Result<()> {
         let k = src.data_chains();
         self.reserve_chains(k)?;
         let from = src.head();
@@ -113,11 +126,11 @@ impl Evbuffer {
             self.take_charge(src, from..from + k)?;
         }
         let d = self.data_chains();
-        self.truncate_chains(d);
+        self.truncate_chains_in::<A>(d);
         for c in &mut src.chains[from..from + k] {
             self.chains.push(std::mem::replace(c, Chain::EMPTY));
         }
-        src.pop_front_chains(k);
+        src.pop_front_chains_in::<A>(k);
         Ok(())
     }
 

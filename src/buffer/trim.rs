@@ -10,7 +10,7 @@
 //! list allocation when a quiet connection speaks again.
 
 use super::evbuffer::Evbuffer;
-use crate::mem;
+use crate::mem::{self, CompactVec};
 
 impl Evbuffer {
     /// A number that changes with every change of content (the buffer's
@@ -18,7 +18,7 @@ impl Evbuffer {
     /// wrap-around).
     #[inline]
     pub(crate) fn content_epoch(&self) -> u64 {
-        self.epoch
+        self.stamp
     }
 
     /// Whether the buffer is empty but keeps memory: a chain list, and
@@ -43,7 +43,7 @@ impl Evbuffer {
             let sink = l.deferred.as_ref().map_or(0, |d| mem::pool_bytes_of(&**d));
             mem::pool_bytes_of(&**l) + mem::vec_bytes(&l.entries) + fns + sink
         });
-        mem::vec_bytes(&self.chains) + cbs
+        self.chains.capacity() * std::mem::size_of::<super::chain::Chain>() + cbs
     }
 
     /// Frees the chain list and the empty chains of an empty buffer
@@ -56,7 +56,7 @@ impl Evbuffer {
             return false;
         }
         self.credit_chains(self.head()..self.chains.len());
-        self.chains = mem::vec();
+        self.chains = CompactVec::default();
         self.head = 0;
         self.touch();
         true

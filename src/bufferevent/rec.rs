@@ -513,6 +513,6 @@ mod tests {
         // Its own pool class (a cold block is one per bufferevent that
         // uses any of it).
         assert!(std::mem::size_of::<Cold>() <= 128);
-        assert_eq!(std::mem::size_of::<Rec<X>>(), 272);
+        assert_eq!(std::mem::size_of::<Rec<X>>(), 240);
     }
 }

@@ -72,6 +72,7 @@
 mod account;
 mod alloc;
 mod arena;
+mod compact_vec;
 mod contract;
 #[cfg(feature = "mem-functions")]
 mod functions;
@@ -84,6 +85,7 @@ pub(crate) use account::{Account, same as same_account};
 pub use alloc::RventAlloc;
 pub(crate) use alloc::freeze;
 pub use arena::Arena;
+pub(crate) use compact_vec::CompactVec;
 pub use contract::{MEM_ALIGN, MEM_FUNCTIONS_IMPLEMENTED};
 pub(crate) use mem_vec::{MemVec, reserve, vec, vec_bytes};
 pub(crate) use pool::{
