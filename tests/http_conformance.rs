@@ -3,7 +3,11 @@
 //! keep-alive, pipelining, byte-by-byte writes, bodies, smuggling
 //! attempts, bad chunk sizes, oversized heads and bodies, slowloris, a
 //! client that pipelines without reading, half-close, a reset mid-request
-//! and connect / close churn. After every case a fresh `GET /` must get
+//! and connect / close churn, and a corpus of 80 single-connection
+//! entries (`rfc9112_corpus`: CL.TE / TE.CL / TE.TE obfuscations,
+//! Content-Length forms, chunk sizes and extensions, bare LF / CR, NUL,
+//! request lines, targets, versions, Host, Expect, Connection, pipelining,
+//! long lines and many fields). After every case a fresh `GET /` must get
 //! its `200`: no case may hurt the server or other connections.
 
 mod util;
@@ -435,5 +439,270 @@ fn connect_close_churn() {
                 let _ = s.read(&mut b);
             }
         }
+    });
+}
+
+/// What the server must do with one corpus request.
+enum Want {
+    /// One reply with a status among these, then the connection closes.
+    Refused(&'static [u16]),
+    /// These replies in order, and the connection stays usable (a `GET /`
+    /// on it gets its 200).
+    Answered(&'static [u16]),
+    /// These replies in order, then the connection closes.
+    Then(&'static [u16]),
+    /// One final reply (after any 1xx) with a status among these; the
+    /// connection may close or stay (then a `GET /` on it gets its 200).
+    Either(&'static [u16]),
+}
+
+/// The RFC 9112 / 9110 corpus: each entry on a connection of its own
+/// against a fresh server, then a fresh `GET /` on another connection.
+const CORPUS: &[(&str, &[u8], Want)] = {
+    use Want::{Answered, Either, Refused, Then};
+    &[
+        // Request smuggling: CL.TE, TE.CL, TE.TE obfuscations.
+        ("cl-te", b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 6\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nG", Refused(&[400])),
+        ("te-cl", b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n1\r\nA\r\n0\r\n\r\n", Refused(&[400])),
+        ("te-tab", b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding:\tchunked\r\nContent-Length: 3\r\n\r\n", Refused(&[400])),
+        ("te-case", b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: CHUNKED\r\n\r\n0\r\n\r\n", Answered(&[404])),
+        ("te-twice", b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", Refused(&[400])),
+        ("te-empty", b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: \r\n\r\n", Refused(&[400, 501])),
+        ("te-x-chunked", b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: x-chunked\r\n\r\n", Refused(&[400, 501])),
+        ("te-chunked-quoted", b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: \"chunked\"\r\n\r\n", Refused(&[400, 501])),
+        ("te-obs-fold", b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding:\r\n chunked\r\n\r\n", Refused(&[400])),
+        ("te-space-name", b"POST / HTTP/1.1\r\nHost: a\r\n Transfer-Encoding: chunked\r\n\r\n", Refused(&[400])),
+        ("te-vtab", b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: \x0bchunked\r\n\r\n", Refused(&[400, 501])),
+        ("te-identity", b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: identity\r\n\r\n", Refused(&[400, 501])),
+        // Content-Length forms.
+        ("cl-dup-same", b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nContent-Length: 3\r\n\r\nabc", Either(&[400, 404])),
+        ("cl-plus", b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: +3\r\n\r\nabc", Refused(&[400])),
+        ("cl-hex", b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 0x3\r\n\r\nabc", Refused(&[400])),
+        ("cl-inner-space", b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1 2\r\n\r\n", Refused(&[400])),
+        ("cl-empty", b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: \r\n\r\n", Refused(&[400])),
+        ("cl-overflow", b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 99999999999999999999999\r\n\r\n", Refused(&[400, 413])),
+        ("cl-leading-zeros", b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 003\r\n\r\nabc", Answered(&[404])),
+        ("cl-ows", b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length:   3  \r\n\r\nabc", Answered(&[404])),
+        ("cl-too-big", b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 2000000\r\n\r\n", Refused(&[413])),
+        ("cl-zero-get", b"GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\n\r\n", Answered(&[200])),
+        ("cl-body-get", b"GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\nxy", Answered(&[200])),
+        // Chunk sizes and extensions.
+        ("chunk-ext", b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3;a=b;c=\"d\"\r\nabc\r\n0\r\n\r\n", Answered(&[404])),
+        ("chunk-ext-bare-lf", b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3;a\nabc\r\n0\r\n\r\n", Refused(&[400])),
+        ("chunk-size-lf", b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3\nabc\r\n0\r\n\r\n", Refused(&[400])),
+        ("chunk-size-plus", b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n+3\r\nabc\r\n0\r\n\r\n", Refused(&[400])),
+        ("chunk-size-empty", b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n\r\nabc\r\n0\r\n\r\n", Refused(&[400])),
+        ("chunk-data-short", b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nabc\r\n0\r\n\r\n", Refused(&[400])),
+        ("chunk-upper-hex", b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\nA\r\n0123456789\r\n0\r\n\r\n", Answered(&[404])),
+        ("chunk-trailer-bad", b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nBad Name: x\r\n\r\n", Refused(&[400])),
+        ("chunk-zero-ext", b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n0;x=y\r\n\r\n", Answered(&[404])),
+        // Line endings, NUL, whitespace.
+        ("bare-lf-head", b"GET / HTTP/1.1\nHost: a\n\n", Either(&[200, 400, 501, 505])),
+        ("bare-cr-value", b"GET / HTTP/1.1\r\nHost: a\r\nX: a\rb\r\n\r\n", Refused(&[400])),
+        ("nul-in-target", b"GET /\0 HTTP/1.1\r\nHost: a\r\n\r\n", Refused(&[400])),
+        ("nul-in-name", b"GET / HTTP/1.1\r\nHost: a\r\nX\0Y: 1\r\n\r\n", Refused(&[400])),
+        ("space-before-colon", b"GET / HTTP/1.1\r\nHost: a\r\nX : 1\r\n\r\n", Refused(&[400])),
+        ("empty-name", b"GET / HTTP/1.1\r\nHost: a\r\n: 1\r\n\r\n", Refused(&[400])),
+        ("no-colon", b"GET / HTTP/1.1\r\nHost: a\r\nNoColon\r\n\r\n", Refused(&[400])),
+        ("leading-crlf", b"\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n", Either(&[200, 400, 501, 505])),
+        ("obs-fold-first", b"GET / HTTP/1.1\r\n X: 1\r\nHost: a\r\n\r\n", Refused(&[400])),
+        // Request lines: methods, targets, versions.
+        ("lower-method", b"get / HTTP/1.1\r\nHost: a\r\n\r\n", Either(&[400, 501, 404, 405])),
+        ("bad-method-char", b"G(T / HTTP/1.1\r\nHost: a\r\n\r\n", Refused(&[400])),
+        ("unknown-method", b"FOO / HTTP/1.1\r\nHost: a\r\n\r\n", Either(&[501, 400, 505])),
+        ("double-space", b"GET  / HTTP/1.1\r\nHost: a\r\n\r\n", Refused(&[400])),
+        ("tab-separator", b"GET\t/\tHTTP/1.1\r\nHost: a\r\n\r\n", Refused(&[400])),
+        ("no-version", b"GET /\r\nHost: a\r\n\r\n", Refused(&[400, 505])),
+        ("version-lower", b"GET / http/1.1\r\nHost: a\r\n\r\n", Refused(&[400, 505])),
+        ("version-2", b"GET / HTTP/2.0\r\nHost: a\r\n\r\n", Refused(&[400, 505])),
+        ("version-1.2", b"GET / HTTP/1.2\r\nHost: a\r\n\r\n", Either(&[200, 400, 501, 505])),
+        ("version-09", b"GET /\r\n\r\n", Refused(&[400, 505])),
+        ("space-in-target", b"GET /a b HTTP/1.1\r\nHost: a\r\n\r\n", Refused(&[400, 505])),
+        ("target-no-slash", b"GET a HTTP/1.1\r\nHost: a\r\n\r\n", Either(&[400, 404])),
+        ("absolute-form", b"GET http://a/ HTTP/1.1\r\nHost: a\r\n\r\n", Answered(&[200])),
+        ("absolute-form-other-host", b"GET http://b/ HTTP/1.1\r\nHost: a\r\n\r\n", Answered(&[200])),
+        ("asterisk-get", b"GET * HTTP/1.1\r\nHost: a\r\n\r\n", Either(&[400, 404])),
+        ("options-asterisk", b"OPTIONS * HTTP/1.1\r\nHost: a\r\n\r\n", Either(&[200, 404, 501, 400, 505])),
+        ("connect-authority", b"CONNECT a:443 HTTP/1.1\r\nHost: a:443\r\n\r\n", Either(&[404, 405, 501, 400, 505])),
+        ("target-fragment", b"GET /#frag HTTP/1.1\r\nHost: a\r\n\r\n", Either(&[200, 404, 400, 501, 505])),
+        ("query-only", b"GET /?a=b HTTP/1.1\r\nHost: a\r\n\r\n", Answered(&[200])),
+        ("bad-percent", b"GET /%zz HTTP/1.1\r\nHost: a\r\n\r\n", Either(&[404, 400, 501, 505])),
+        // Host.
+        ("host-missing-1.0", b"GET / HTTP/1.0\r\n\r\n", Refused(&[200])),
+        ("host-empty", b"GET / HTTP/1.1\r\nHost:\r\n\r\n", Either(&[200, 400, 501, 505])),
+        ("host-bad", b"GET / HTTP/1.1\r\nHost: a b\r\n\r\n", Refused(&[400])),
+        ("host-listed", b"GET / HTTP/1.1\r\nHost: a, b\r\n\r\n", Refused(&[400])),
+        // Expect.
+        ("expect-unknown", b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nExpect: 200-ok\r\n\r\nx", Either(&[417])),
+        ("expect-case", b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nExpect: 100-Continue\r\n\r\nx", Either(&[404])),
+        ("expect-too-big", b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 2000000\r\nExpect: 100-continue\r\n\r\n", Refused(&[413])),
+        ("expect-no-body", b"GET / HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\n\r\n", Either(&[200, 100])),
+        ("expect-1.0", b"POST / HTTP/1.0\r\nContent-Length: 1\r\nExpect: 100-continue\r\n\r\nx", Refused(&[404, 417])),
+        // Connection handling.
+        ("close-1.1", b"GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n", Refused(&[200])),
+        ("keep-alive-1.0", b"GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n", Answered(&[200])),
+        ("close-token-list", b"GET / HTTP/1.1\r\nHost: a\r\nConnection: foo, close\r\n\r\n", Refused(&[200])),
+        ("close-then-more", b"GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n", Refused(&[200])),
+        ("pipelined-head", b"HEAD / HTTP/1.1\r\nHost: a\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n", Answered(&[404, 200])),
+        ("pipelined-bad-second", b"GET / HTTP/1.1\r\nHost: a\r\n\r\nGET / HTTP/1.1\r\n\r\n", Then(&[200, 400])),
+        ("pipelined-bodies", b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\n\r\nxPOST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n1\r\ny\r\n0\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n", Answered(&[404, 404, 200])),
+        // Many and long fields.
+        ("long-line", LONG_LINE, Refused(&[431, 400, 414])),
+        ("many-fields", MANY_FIELDS, Refused(&[431, 400])),
+        ("long-target", LONG_TARGET, Refused(&[414, 431, 400])),
+    ]
+};
+
+/// A field line of 16 KiB (the server's limit is 8 KiB).
+const LONG_LINE: &[u8] = {
+    const N: usize = 16 * 1024 + 40;
+    const fn make() -> [u8; N] {
+        let head = b"GET / HTTP/1.1\r\nHost: a\r\nX: ";
+        let mut out = [b'a'; N];
+        let mut i = 0;
+        while i < head.len() {
+            out[i] = head[i];
+            i += 1;
+        }
+        out[N - 4] = b'\r';
+        out[N - 3] = b'\n';
+        out[N - 2] = b'\r';
+        out[N - 1] = b'\n';
+        out
+    }
+    &make()
+};
+
+/// 2,000 fields of 6 bytes: 12 KiB of head.
+const MANY_FIELDS: &[u8] = {
+    const FIELDS: usize = 2000;
+    const N: usize = 26 + FIELDS * 6 + 2;
+    const fn make() -> [u8; N] {
+        let head = b"GET / HTTP/1.1\r\nHost: a\r\n";
+        let mut out = [0u8; N];
+        let mut i = 0;
+        while i < head.len() {
+            out[i] = head[i];
+            i += 1;
+        }
+        let mut f = 0;
+        while f < FIELDS {
+            let at = head.len() + f * 6;
+            out[at] = b'X';
+            out[at + 1] = b':';
+            out[at + 2] = b' ';
+            out[at + 3] = b'1';
+            out[at + 4] = b'\r';
+            out[at + 5] = b'\n';
+            f += 1;
+        }
+        out[N - 2] = b'\r';
+        out[N - 1] = b'\n';
+        out
+    }
+    &make()
+};
+
+/// A 12 KiB request target.
+const LONG_TARGET: &[u8] = {
+    const N: usize = 12 * 1024 + 30;
+    const fn make() -> [u8; N] {
+        let mut out = [b'a'; N];
+        out[0] = b'G';
+        out[1] = b'E';
+        out[2] = b'T';
+        out[3] = b' ';
+        out[4] = b'/';
+        let tail = b" HTTP/1.1\r\nHost: a\r\n\r\n";
+        let mut i = 0;
+        while i < tail.len() {
+            out[N - tail.len() + i] = tail[i];
+            i += 1;
+        }
+        out
+    }
+    &make()
+};
+
+/// Runs one corpus entry; returns what went wrong.
+fn run_entry(addr: SocketAddr, name: &str, bytes: &[u8], want: &Want) -> Result<(), String> {
+    let mut c = Client::connect(addr);
+    c.send(bytes);
+    let head = bytes.starts_with(b"HEAD");
+    let read = |c: &mut Client, first: bool| c.read_reply_to(head && first).map(|r| r.status);
+    let usable = |c: &mut Client| -> Result<(), String> {
+        c.send(GET);
+        match c.read_reply_to(false) {
+            Some(r) if r.status == 200 && r.body == HELLO => Ok(()),
+            other => Err(format!("{name}: GET after it: {other:?}")),
+        }
+    };
+    match want {
+        Want::Refused(codes) => {
+            let s = read(&mut c, true).ok_or(format!("{name}: no reply"))?;
+            if !codes.contains(&s) {
+                return Err(format!("{name}: {s}, wanted one of {codes:?}"));
+            }
+            if !c.closed() {
+                return Err(format!("{name}: left open after {s}"));
+            }
+        }
+        Want::Answered(codes) | Want::Then(codes) => {
+            for (i, &want) in codes.iter().enumerate() {
+                let s = read(&mut c, i == 0).ok_or(format!("{name}: reply {i} missing"))?;
+                if s != want {
+                    return Err(format!("{name}: reply {i} is {s}, wanted {want}"));
+                }
+            }
+            if matches!(want, Want::Then(_)) {
+                if !c.closed() {
+                    return Err(format!("{name}: left open"));
+                }
+            } else {
+                usable(&mut c)?;
+            }
+        }
+        Want::Either(codes) => {
+            let mut s = read(&mut c, true).ok_or(format!("{name}: no reply"))?;
+            while s < 200 {
+                s = read(&mut c, false).ok_or(format!("{name}: no final reply"))?;
+            }
+            if !codes.contains(&s) {
+                return Err(format!("{name}: {s}, wanted one of {codes:?}"));
+            }
+            // Open or closed are both fine; open must still serve.
+            c.stream
+                .set_read_timeout(Some(Duration::from_millis(300)))
+                .unwrap();
+            c.send(GET);
+            if let Some(r) = c.read_reply_to(false)
+                && r.status != 200
+            {
+                return Err(format!("{name}: GET after it got {}", r.status));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The corpus, one fresh server for all its entries (each on its own
+/// connection, then a fresh `GET /`): every failure is listed.
+#[test]
+fn rfc9112_corpus() {
+    case(|addr| {
+        let mut failures = Vec::new();
+        for (name, bytes, want) in CORPUS {
+            if let Err(e) = run_entry(addr, name, bytes, want) {
+                failures.push(e);
+            }
+            fresh_get(addr);
+        }
+        assert!(
+            failures.is_empty(),
+            "{} of {} failed:\n{}",
+            failures.len(),
+            CORPUS.len(),
+            failures.join("\n")
+        );
     });
 }

@@ -77,6 +77,7 @@ fn main() {
         idle_trim_frees_quiet_buffers_only,
         http_keep_alive_request_makes_no_calls,
         http_idle_keep_alive_connection_memory,
+        http_idle_connection_memory_after_trim,
         uri_helpers_use_the_hooks_and_fail_cleanly,
     ]);
 }
@@ -2314,9 +2315,10 @@ fn http_keep_alive_request_makes_no_calls() -> TestResult {
 /// per request); what it holds after traffic beyond the fresh figure is
 /// the bufferevent's: the 1 KiB chain its output keeps after a write
 /// drains it (the buffer layer keeps the last chain for the next add),
-/// its buffers' chain lists and its timeout timers. The 940 B goal needs
-/// that chain given back when a bufferevent goes idle, a change of the
-/// bufferevent layer.
+/// its buffers' chain lists and its timeout timers. The bufferevent
+/// layer's idle trim gives that chain and the lists back once the
+/// connection stays quiet for a tick (1 s by default), which this trial
+/// does not wait for; [`http_idle_connection_memory_after_trim`] does.
 fn http_idle_keep_alive_connection_memory() -> TestResult {
     const N: usize = 1000;
     let mut base = EventBase::new()?;
@@ -2356,16 +2358,83 @@ fn http_idle_keep_alive_connection_memory() -> TestResult {
         "mem case=http_keepalive_idle_conn conns={N} bytes={abytes:.1} blocks={ablocks:.2} \
          pool_cached={cached} bev_chain_bytes={chains}"
     );
-    // rvent's figures, so they cannot regress (goal after traffic: 940).
+    // rvent's figures, so they cannot regress (the goal of 940 B is met
+    // once the idle trim ran: http_idle_connection_memory_after_trim).
     check(
-        bytes <= 890.0,
-        format!("{bytes:.1} bytes per fresh HTTP connection, rvent needed 885.2"),
+        bytes <= 785.0,
+        format!("{bytes:.1} bytes per fresh HTTP connection, rvent needed 779.7"),
     )?;
     check(
-        abytes <= 2165.0,
+        abytes <= 2060.0,
         format!(
-            "{abytes:.1} bytes per idle keep-alive connection, rvent needed 2159.6 \
-             (libevent 1884, goal 940)"
+            "{abytes:.1} bytes per idle keep-alive connection before the idle trim, \
+             rvent needed 2054.2 (libevent 1884)"
+        ),
+    )?;
+    drop(base);
+    drop(clients);
+    Ok(())
+}
+
+/// Issue 12's idle goal (≤ 940 B per idle keep-alive connection; libevent
+/// 2.1 1884 B): as [`http_idle_keep_alive_connection_memory`], but the
+/// connections then stay quiet for a few ticks of the idle trim
+/// (`Config::set_idle_trim`, 10 ms here; 1 s by default), which gives
+/// back the empty chain and the chain lists their buffers kept from the
+/// request. What is left is the connection's record, its bufferevent and
+/// the bufferevent's timers. The thread pool's cache, which takes the
+/// freed chains, is emptied before each reading (`set_high_water(0)`):
+/// it is bounded per thread (256 KiB by default), not per connection; the
+/// figure with it is printed too (`with_pool_cache`). Fails above 940 B.
+fn http_idle_connection_memory_after_trim() -> TestResult {
+    use rvent::Config;
+    const N: usize = 1000;
+    const TRIM: Duration = Duration::from_millis(10);
+    let mut cfg = Config::new();
+    cfg.set_idle_trim(Some(TRIM));
+    let mut base = EventBase::with_config(&cfg)?;
+    let addr = http_hello_server(&mut base)?;
+    let mut warm = http_clients(&mut base, addr, 1)?;
+    let len = http_reply_len(&mut base, &mut warm[0])?;
+    drop(warm);
+    for _ in 0..4 {
+        base.run(LoopFlags::NONBLOCK)?;
+    }
+    let flush_pool = |base: &EventBase| {
+        base.pool().set_high_water(0);
+        base.pool().set_high_water(rvent::POOL_DEFAULT_HIGH_WATER);
+    };
+    flush_pool(&base);
+    let before = held();
+    let mut clients = http_clients(&mut base, addr, N)?;
+    let mut got = vec![0usize; N];
+    let mut back = [0u8; 512];
+    http_round(&mut base, &mut clients, &mut got, &mut back, len)?;
+    // Quiet for a few ticks: the first marks, the next frees.
+    for _ in 0..5 {
+        std::thread::sleep(TRIM + Duration::from_millis(2));
+        base.run(LoopFlags::NONBLOCK)?;
+    }
+    let with_cache = (held().bytes as f64 - before.bytes as f64) / N as f64;
+    flush_pool(&base);
+    let after = held();
+    let bytes = (after.bytes as f64 - before.bytes as f64) / N as f64;
+    let blocks = (after.blocks as f64 - before.blocks as f64) / N as f64;
+    let chains = base.mem_stats().base_chain_bytes;
+    println!(
+        "mem case=http_keepalive_idle_conn_trimmed conns={N} bytes={bytes:.1} \
+         blocks={blocks:.2} with_pool_cache={with_cache:.1} bev_chain_bytes={chains}"
+    );
+    check(
+        chains == 0,
+        format!("{chains} chain bytes kept by quiet connections"),
+    )?;
+    // rvent's figure (791.4 B in 3 blocks), under the goal of 940.
+    check(
+        bytes <= 800.0,
+        format!(
+            "{bytes:.1} bytes per trimmed idle keep-alive connection, rvent needed 791.4 \
+             (goal 940, libevent 1884)"
         ),
     )?;
     drop(base);

@@ -2,7 +2,8 @@
 //! ticks and stops, `signal_test` exits after two SIGINTs, `event_server`
 //! and `echo_server` echo for concurrent clients and shut down cleanly on
 //! SIGINT, `hello_world` greets every client and exits within 2 s of a
-//! SIGINT. Also their shared command-line conventions (`--help`, usage
+//! SIGINT, `http_server` serves files, listings and `/dump`, refuses
+//! every way out of its root and exits on SIGINT. Also their shared command-line conventions (`--help`, usage
 //! errors, `Display` error messages), a closed stdout, and `event_server`
 //! out of file descriptors. The examples are built like this test binary
 //! (same target dir, `--target`, profile), so sanitizer runs test
@@ -21,18 +22,24 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::thread;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+// Only some of the client's helpers are used here.
+#[allow(dead_code)]
+#[path = "util/http.rs"]
+mod http_client;
+
 /// Upper bound for anything that should be quick (process start, a line).
 const PATIENCE: Duration = Duration::from_secs(10);
 /// Socket read/write timeout for the echo clients.
 const IO_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The examples these tests run, built together on first use.
-const EXAMPLES: [&str; 5] = [
+const EXAMPLES: [&str; 6] = [
     "time_test",
     "signal_test",
     "event_server",
     "echo_server",
     "hello_world",
+    "http_server",
 ];
 
 /// Path of example `name`, built (once per test process) the way this
@@ -830,11 +837,11 @@ fn examples_print_help_to_stdout_and_exit_0() {
             }
         }
     }
-    // hello_world keeps the tutorial's 9995; the other servers differ, so
-    // all three can run side by side.
+    // hello_world keeps the tutorial's 9995, http_server its 8080; the
+    // servers differ, so all four can run side by side.
     default_ports.dedup();
     let ports: Vec<&str> = default_ports.iter().map(|(_, p)| p.as_str()).collect();
-    assert_eq!(ports, ["9996", "9876", "9995"], "{default_ports:?}");
+    assert_eq!(ports, ["9996", "9876", "9995", "8080"], "{default_ports:?}");
 }
 
 /// A usage error is one `NAME: …` line in `Display` form (no `Debug`
@@ -899,4 +906,221 @@ fn bind_error_names_the_address() {
             format!("{name}: cannot bind {addr}: Address already in use (os error 98)\n")
         );
     }
+}
+
+/// A fresh document root for `http_server`: a file, a subdirectory, names
+/// that need escaping, a symbolic link inside the root and two pointing
+/// out of it (a file and a directory beside the root). Removed on drop.
+struct Docroot {
+    top: PathBuf,
+}
+
+impl Docroot {
+    fn new() -> Docroot {
+        static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let top = std::env::temp_dir().join(format!("rvent-docroot-{}-{n}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&top);
+        let root = top.join("root");
+        std::fs::create_dir_all(root.join("sub")).unwrap();
+        std::fs::create_dir_all(top.join("outside")).unwrap();
+        std::fs::write(top.join("secret.txt"), "SECRET\n").unwrap();
+        std::fs::write(top.join("outside/other.txt"), "OTHER\n").unwrap();
+        std::fs::write(root.join("hello.txt"), "Hello, docroot!\n").unwrap();
+        std::fs::write(root.join("page.html"), "<p>hi</p>\n").unwrap();
+        std::fs::write(root.join("sub/a&b <c>.txt"), "escaped\n").unwrap();
+        std::fs::write(root.join("sub/with space.txt"), "spaced\n").unwrap();
+        std::os::unix::fs::symlink("hello.txt", root.join("inside-link.txt")).unwrap();
+        std::os::unix::fs::symlink("../secret.txt", root.join("out-link.txt")).unwrap();
+        std::os::unix::fs::symlink(top.join("outside"), root.join("out-dir")).unwrap();
+        Docroot { top }
+    }
+
+    fn root(&self) -> PathBuf {
+        self.top.join("root")
+    }
+}
+
+impl Drop for Docroot {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.top);
+    }
+}
+
+/// Starts `http_server -p 0 DOCROOT` and returns it with the address of
+/// its first stdout line, `http://127.0.0.1:PORT/`.
+fn http_server(docroot: Option<&Path>) -> (Running, SocketAddr) {
+    let mut cmd = Command::new(example("http_server"));
+    cmd.args(["-p", "0"]);
+    if let Some(d) = docroot {
+        cmd.arg(d);
+    }
+    let p = Running::start("http_server", cmd, false);
+    let line = p.line();
+    let addr = line
+        .strip_prefix("http://")
+        .and_then(|a| a.strip_suffix('/'))
+        .and_then(|a| a.parse().ok())
+        .unwrap_or_else(|| panic!("unexpected first line {line:?}"));
+    (p, addr)
+}
+
+/// One `GET` (or `HEAD`) of `target` on a connection of its own.
+fn http_get(addr: SocketAddr, method: &str, target: &str) -> http_client::Reply {
+    let mut c = http_client::Client::connect(addr);
+    c.send(format!("{method} {target} HTTP/1.1\r\nHost: x\r\n\r\n").as_bytes());
+    c.read_reply_to(method == "HEAD").expect("a reply")
+}
+
+#[test]
+fn http_server_serves_files_listings_and_head() {
+    let docroot = Docroot::new();
+    let (mut server, addr) = http_server(Some(&docroot.root()));
+
+    let r = http_get(addr, "GET", "/hello.txt");
+    assert_eq!(r.status, 200);
+    assert_eq!(r.body, b"Hello, docroot!\n");
+    assert_eq!(r.header("content-type"), Some("text/plain; charset=utf-8"));
+    let r = http_get(addr, "GET", "/page.html");
+    assert_eq!(r.header("content-type"), Some("text/html; charset=utf-8"));
+    // A link inside the root is followed; encoded names are decoded.
+    assert_eq!(
+        http_get(addr, "GET", "/inside-link.txt").body,
+        b"Hello, docroot!\n"
+    );
+    assert_eq!(
+        http_get(addr, "GET", "/sub/with%20space.txt").body,
+        b"spaced\n"
+    );
+    assert_eq!(
+        http_get(addr, "GET", "/sub/a%26b%20%3Cc%3E.txt").body,
+        b"escaped\n"
+    );
+
+    // HEAD: the same head, no body (the client would see a stray body as
+    // the start of the next reply).
+    let mut c = http_client::Client::connect(addr);
+    c.send(
+        b"HEAD /hello.txt HTTP/1.1\r\nHost: x\r\n\r\nGET /page.html HTTP/1.1\r\nHost: x\r\n\r\n",
+    );
+    let head = c.read_reply_to(true).expect("HEAD reply");
+    assert_eq!(head.status, 200);
+    assert_eq!(head.header("content-length"), Some("16"));
+    assert!(head.body.is_empty());
+    assert_eq!(c.read_reply().body, b"<p>hi</p>\n");
+
+    // A large file goes out whole (sendfile in pieces).
+    let big: Vec<u8> = payload(7, 3 << 20);
+    std::fs::write(docroot.root().join("big.bin"), &big).unwrap();
+    let r = http_get(addr, "GET", "/big.bin");
+    assert_eq!(r.header("content-type"), Some("application/octet-stream"));
+    assert!(r.body == big, "big.bin differs ({} bytes)", r.body.len());
+
+    // Listings: names escaped in the text, encoded in the links.
+    let r = http_get(addr, "GET", "/");
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("content-type"), Some("text/html; charset=utf-8"));
+    let page = String::from_utf8(r.body).unwrap();
+    for want in [
+        "<a href=\"hello.txt\">hello.txt</a>",
+        "<a href=\"sub/\">sub/</a>",
+        "<base href='/'>",
+    ] {
+        assert!(page.contains(want), "{want} not in {page}");
+    }
+    let page = String::from_utf8(http_get(addr, "GET", "/sub").body).unwrap();
+    for want in [
+        "<a href=\"a%26b%20%3Cc%3E.txt\">a&amp;b &lt;c&gt;.txt</a>",
+        "<a href=\"with%20space.txt\">with space.txt</a>",
+        "<base href='/sub/'>",
+    ] {
+        assert!(page.contains(want), "{want} not in {page}");
+    }
+    assert!(!page.contains("<c>"), "{page}");
+    let head = http_get(addr, "HEAD", "/sub/");
+    assert_eq!(head.status, 200);
+    assert!(head.body.is_empty());
+
+    assert_eq!(http_get(addr, "GET", "/missing.txt").status, 404);
+    server.sigint();
+    let status = server.wait(Duration::from_secs(2));
+    assert!(status.success(), "http_server exited with {status}");
+}
+
+#[test]
+fn http_server_refuses_every_path_out_of_its_root() {
+    let docroot = Docroot::new();
+    let (mut server, addr) = http_server(Some(&docroot.root()));
+    let attempts = [
+        "/../secret.txt",
+        "/sub/../../secret.txt",
+        "/%2e%2e/secret.txt",
+        "/%2E%2E/secret.txt",
+        "/sub/%2e%2e/%2e%2e/secret.txt",
+        "/.%2e/secret.txt",
+        "/..%2fsecret.txt",
+        "/sub%2f..%2f..%2fsecret.txt",
+        "/%2e%2e%2fsecret.txt",
+        "/..%5csecret.txt",
+        "/hello.txt%00.html",
+        "/./hello.txt",
+        "/out-link.txt",
+        "/out-dir/",
+        "/out-dir/other.txt",
+        "/%2e%2e/outside/other.txt",
+    ];
+    for target in attempts {
+        let r = http_get(addr, "GET", target);
+        assert!(
+            r.status == 403 || r.status == 404 || r.status == 400,
+            "{target}: {} {:?}",
+            r.status,
+            String::from_utf8_lossy(&r.body)
+        );
+        assert!(
+            !r.body.windows(6).any(|w| w == b"SECRET" || w == b"OTHER\n"),
+            "{target} leaked"
+        );
+    }
+    // The symbolic links out are refused as forbidden, not missing.
+    assert_eq!(http_get(addr, "GET", "/out-link.txt").status, 403);
+    assert_eq!(http_get(addr, "GET", "/out-dir/other.txt").status, 403);
+    assert_eq!(http_get(addr, "GET", "/%2e%2e/secret.txt").status, 403);
+    // ... and the server still serves.
+    assert_eq!(http_get(addr, "GET", "/hello.txt").status, 200);
+    server.sigint();
+    assert!(server.wait(Duration::from_secs(2)).success());
+}
+
+#[test]
+fn http_server_dump_echoes_the_request_and_default_docroot_serves() {
+    let (mut server, addr) = http_server(None);
+    let mut c = http_client::Client::connect(addr);
+    c.send(
+        b"POST /dump?x=1 HTTP/1.1\r\nHost: here\r\nX-Test: yes\r\n\
+          Content-Length: 11\r\n\r\nhello there",
+    );
+    let r = c.read_reply();
+    assert_eq!(r.status, 200);
+    let text = String::from_utf8(r.body).unwrap();
+    assert_eq!(
+        text,
+        "POST /dump?x=1\nHost: here\nX-Test: yes\nContent-Length: 11\n\nhello there"
+    );
+    // Another method on any path is dumped too, as in libevent's sample.
+    let r = http_get(addr, "DELETE", "/hello.txt");
+    assert!(
+        String::from_utf8(r.body)
+            .unwrap()
+            .starts_with("DELETE /hello.txt\n")
+    );
+    // The shipped docroot.
+    let page = String::from_utf8(http_get(addr, "GET", "/").body).unwrap();
+    assert!(
+        page.contains("index.html") && page.contains("hello.txt"),
+        "{page}"
+    );
+    assert_eq!(http_get(addr, "GET", "/index.html").status, 200);
+    server.sigint();
+    assert!(server.wait(Duration::from_secs(2)).success());
 }

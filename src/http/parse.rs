@@ -11,6 +11,7 @@
 //!   whose last coding is not `chunked`, is refused (`400`); a coding
 //!   before `chunked` is one we cannot decode (`501`);
 //! - an HTTP/1.1 request needs exactly one `Host`; no request may have two;
+//!   its value must be a host and port (no white space, `/`, `@` …);
 //! - a bare CR, white space before a colon, a folded (obs-fold) line, a
 //!   NUL or another control byte is refused by `httparse` (RFC 9112 lets a
 //!   server refuse obs-fold; libevent joins the lines).
@@ -217,11 +218,45 @@ fn elements(v: &[u8]) -> impl Iterator<Item = &[u8]> {
     v.split(|&b| b == b',').map(trim).filter(|e| !e.is_empty())
 }
 
+/// Whether `v` can be a `Host` value, `uri-host [ ":" port ]` (RFC 9110
+/// §7.2, RFC 3986): bytes of a reg-name, an IP literal or a port only —
+/// no white space, `/`, `?`, `#` or `@`. Empty is allowed (a target
+/// without authority). RFC 9112 §3.2: anything else gets `400`.
+fn is_host_value(v: &[u8]) -> bool {
+    v.iter().all(|&b| {
+        b.is_ascii_alphanumeric()
+            || matches!(
+                b,
+                b'-' | b'.'
+                    | b'_'
+                    | b'~'
+                    | b'%'
+                    | b'!'
+                    | b'$'
+                    | b'&'
+                    | b'\''
+                    | b'('
+                    | b')'
+                    | b'*'
+                    | b'+'
+                    | b','
+                    | b';'
+                    | b'='
+                    | b':'
+                    | b'['
+                    | b']'
+            )
+    })
+}
+
 /// The framing, keep-alive and expectation checks of RFC 9112 / 9110.
 fn check(head: &mut Head, limits: &Limits) -> std::result::Result<(), Refusal> {
     let h = &head.headers;
     let hosts = h.find_all("host").count();
     if hosts > 1 || (hosts == 0 && head.minor == 1) {
+        return Err(Refusal::BadRequest);
+    }
+    if h.find("host").is_some_and(|v| !is_host_value(v)) {
         return Err(Refusal::BadRequest);
     }
     // Content-Length: digits only, one value however many fields.
@@ -452,6 +487,9 @@ mod tests {
             (b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", NotImplemented),
             (b"GET / HTTP/1.1\r\n\r\n", BadRequest),
             (b"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", BadRequest),
+            (b"GET / HTTP/1.1\r\nHost: a b\r\n\r\n", BadRequest),
+            (b"GET / HTTP/1.1\r\nHost: a/b\r\n\r\n", BadRequest),
+            (b"GET / HTTP/1.1\r\nHost: u@a\r\n\r\n", BadRequest),
             (b"GET / HTTP/1.0\r\nHost: a\r\nHost: a\r\n\r\n", BadRequest),
             (b"GET / HTTP/1.1\r\nHost: a\rX: y\r\n\r\n", BadRequest),
             (b"GET / HTTP/1.1\rHost: a\r\n\r\n", BadRequest),
