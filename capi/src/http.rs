@@ -55,7 +55,13 @@ const DEFAULT_TIMEOUT: Duration = Duration::from_secs(50);
 pub struct CHttp {
     base: *mut CBase,
     serial: u64,
-    handle: Http,
+    /// `None` for a server made without a base (`evhttp_new(NULL)`, a
+    /// virtual host to be): rvent's server is made when it is added to a
+    /// host, and its routes ([`CHttp::routes`]) are given to it then.
+    handle: Option<Http>,
+    /// The routes of a server without a base yet.
+    routes: *mut Route,
+    gencb: Option<(RequestCb, *mut c_void)>,
     /// Its bound sockets (a list through [`CBound::next`]).
     bound: *mut CBound,
     /// Its virtual hosts (a list through `sibling`), freed with it.
@@ -65,6 +71,21 @@ pub struct CHttp {
     /// The C handle lent the error callback's page buffer.
     error_page: *mut CBuffer,
     errorcb: Option<(ErrorCb, *mut c_void)>,
+}
+
+/// A route set on a server without a base.
+struct Route {
+    path: *mut c_char,
+    cb: RequestCb,
+    arg: *mut c_void,
+    next: *mut Route,
+}
+
+impl Drop for Route {
+    fn drop(&mut self) {
+        // SAFETY: from `mem::c_string`.
+        unsafe { mem::free(self.path.cast()) };
+    }
 }
 
 /// `struct evhttp_bound_socket`.
@@ -303,26 +324,29 @@ unsafe fn live<'a>(http: *mut CHttp) -> Option<(&'a mut EventBase, Http, *mut CB
     // SAFETY: caller's promise.
     let r = unsafe { http.as_ref() }?;
     // SAFETY: a live base.
-    base::is_live(r.base, r.serial).then(|| (unsafe { rust(r.base) }, r.handle, r.base))
+    let h = r.handle?;
+    base::is_live(r.base, r.serial).then(|| (unsafe { rust(r.base) }, h, r.base))
 }
 
 /// `evhttp_new`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn evhttp_new(b: *mut CBase) -> *mut CHttp {
     ffi(ptr::null_mut(), || {
-        if b.is_null() {
-            return ptr::null_mut();
-        }
-        // SAFETY: a live base.
-        let base = unsafe { rust(b) };
-        let Ok(h) = Http::new(base) else {
-            return ptr::null_mut();
+        let h = match b.is_null() {
+            true => None,
+            // SAFETY: a live base.
+            false => match Http::new(unsafe { rust(b) }) {
+                Ok(h) => Some(h),
+                Err(_) => return ptr::null_mut(),
+            },
         };
         let p = mem::into_raw(CHttp {
             base: b,
-            // SAFETY: as above.
-            serial: unsafe { (*b).serial },
+            // SAFETY: null or live.
+            serial: unsafe { b.as_ref() }.map_or(0, |b| b.serial),
             handle: h,
+            routes: ptr::null_mut(),
+            gencb: None,
             bound: ptr::null_mut(),
             vhosts: ptr::null_mut(),
             sibling: ptr::null_mut(),
@@ -330,11 +354,68 @@ pub unsafe extern "C" fn evhttp_new(b: *mut CBase) -> *mut CHttp {
             error_page: ptr::null_mut(),
             errorcb: None,
         });
-        if p.is_null() {
-            let _ = h.free(base);
+        if p.is_null()
+            && let Some(h) = h
+        {
+            // SAFETY: as above.
+            let _ = h.free(unsafe { rust(b) });
         }
         p
     })
+}
+
+/// Frees a base-less server's route list.
+///
+/// # Safety
+/// `http` is live.
+unsafe fn free_routes(http: *mut CHttp) {
+    // SAFETY: caller's promise; the list holds live records.
+    unsafe {
+        while let Some(r) = (*http).routes.as_ref() {
+            let next = r.next;
+            mem::drop_raw((*http).routes);
+            (*http).routes = next;
+        }
+    }
+}
+
+/// Makes the rvent server of base-less `vhost` on `host`'s base and gives
+/// it the routes set so far; `false` on failure (nothing changed).
+///
+/// # Safety
+/// Both live; `vhost` has no base.
+unsafe fn adopt(host: *mut CHttp, vhost: *mut CHttp) -> bool {
+    // SAFETY: caller's promise.
+    unsafe {
+        let Some((base, _, b)) = live(host) else {
+            return false;
+        };
+        let Ok(h) = Http::new(base) else {
+            return false;
+        };
+        let mut r = (*vhost).routes;
+        while let Some(route) = r.as_ref() {
+            let path = c_str(route.path).unwrap_or("");
+            if h.set_cb(base, path, request_closure(b, route.cb, route.arg))
+                .is_err()
+            {
+                let _ = h.free(base);
+                return false;
+            }
+            r = route.next;
+        }
+        if let Some((cb, arg)) = (*vhost).gencb
+            && h.set_gencb(base, request_closure(b, cb, arg)).is_err()
+        {
+            let _ = h.free(base);
+            return false;
+        }
+        free_routes(vhost);
+        (*vhost).base = b;
+        (*vhost).serial = (*b).serial;
+        (*vhost).handle = Some(h);
+        true
+    }
 }
 
 /// Frees the records of `http`, its sockets and its virtual hosts (rvent
@@ -357,6 +438,7 @@ unsafe fn free_records(http: *mut CHttp) {
             free_records(v);
             v = next;
         }
+        free_routes(http);
         if !(*http).error_page.is_null() {
             mem::drop_raw((*http).error_page);
         }
@@ -610,6 +692,36 @@ pub unsafe extern "C" fn evhttp_set_cb(
 ) -> c_int {
     ffi(-1, || {
         // SAFETY: a live record and a C string (caller).
+        if let (Some(r), Some(p), Some(cb)) = (unsafe { http.as_mut() }, unsafe { c_str(path) }, cb)
+            && r.handle.is_none()
+        {
+            // SAFETY: the list holds live records.
+            unsafe {
+                let mut at = r.routes;
+                while let Some(route) = at.as_ref() {
+                    if c_str(route.path) == Some(p) {
+                        return -1;
+                    }
+                    at = route.next;
+                }
+            }
+            let path = mem::c_string(p.as_bytes());
+            if path.is_null() {
+                return -1;
+            }
+            let route = mem::into_raw(Route {
+                path,
+                cb,
+                arg,
+                next: r.routes,
+            });
+            if route.is_null() {
+                return -1;
+            }
+            r.routes = route;
+            return 0;
+        }
+        // SAFETY: a live record and a C string (caller).
         let (Some((base, h, b)), Some(path), Some(cb)) =
             (unsafe { live(http) }, unsafe { c_str(path) }, cb)
         else {
@@ -623,6 +735,25 @@ pub unsafe extern "C" fn evhttp_set_cb(
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn evhttp_del_cb(http: *mut CHttp, path: *const c_char) -> c_int {
     ffi(-1, || {
+        // SAFETY: a live record and a C string (caller).
+        if let (Some(r), Some(p)) = (unsafe { http.as_mut() }, unsafe { c_str(path) })
+            && r.handle.is_none()
+        {
+            // SAFETY: the list holds live records.
+            unsafe {
+                let mut at: *mut *mut Route = &mut r.routes;
+                while let Some(route) = (*at).as_ref() {
+                    if c_str(route.path) == Some(p) {
+                        let gone = *at;
+                        *at = route.next;
+                        mem::drop_raw(gone);
+                        return 0;
+                    }
+                    at = &mut (**at).next;
+                }
+            }
+            return -1;
+        }
         // SAFETY: a live record and a C string (caller).
         let (Some((base, h, _)), Some(path)) = (unsafe { live(http) }, unsafe { c_str(path) })
         else {
@@ -640,6 +771,13 @@ pub unsafe extern "C" fn evhttp_set_gencb(
     arg: *mut c_void,
 ) {
     ffi((), || {
+        // SAFETY: a live record (caller).
+        if let Some(r) = unsafe { http.as_mut() }
+            && r.handle.is_none()
+        {
+            r.gencb = cb.map(|cb| (cb, arg));
+            return;
+        }
         // SAFETY: a live record (caller).
         let Some((base, h, b)) = (unsafe { live(http) }) else {
             return;
@@ -850,6 +988,12 @@ pub unsafe extern "C" fn evhttp_add_virtual_host(
     ffi(-1, || {
         // SAFETY: live records and a C string (caller).
         unsafe {
+            if let Some(v) = vhost.as_ref()
+                && v.handle.is_none()
+                && !adopt(http, vhost)
+            {
+                return -1;
+            }
             let (Some((base, h, _)), Some((_, v, _)), Some(pat)) =
                 (live(http), live(vhost), c_str(pattern))
             else {
@@ -1268,4 +1412,16 @@ pub unsafe extern "C" fn evhttp_send_reply_end(req: *mut CReq) {
             let _ = r.send_reply_end(base);
         }
     })
+}
+
+/// `evhttp_set_flags`: `EVHTTP_SERVER_LINGERING_CLOSE` (1) is accepted —
+/// rvent closes a refused request's connection lingering always; other
+/// bits: -1.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn evhttp_set_flags(http: *mut CHttp, flags: c_int) -> c_int {
+    if http.is_null() || flags & !1 != 0 {
+        -1
+    } else {
+        0
+    }
 }

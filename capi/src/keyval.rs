@@ -196,9 +196,27 @@ pub unsafe extern "C" fn evhttp_find_header(
     })
 }
 
+/// Whether `v` is a value libevent accepts: every run of CR / LF is
+/// followed by a space or tab (a folded value).
+fn valid_value(v: &[u8]) -> bool {
+    let mut i = 0;
+    while i < v.len() {
+        if matches!(v[i], b'\r' | b'\n') {
+            while i < v.len() && matches!(v[i], b'\r' | b'\n') {
+                i += 1;
+            }
+            if !matches!(v.get(i), Some(b' ' | b'\t')) {
+                return false;
+            }
+        }
+        i += 1;
+    }
+    true
+}
+
 /// `evhttp_add_header`: -1 for CR or LF in the key, or in the value
-/// (libevent accepts a CR LF followed by white space, a folded value;
-/// rvent refuses folding on the wire, so the shim refuses it here).
+/// unless folded (CR LF then white space), as libevent. rvent refuses a
+/// folded value on the wire: the write-back leaves such a field out.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn evhttp_add_header(
     q: *mut CKeyvalq,
@@ -211,7 +229,7 @@ pub unsafe extern "C" fn evhttp_add_header(
         }
         // SAFETY: C strings (caller).
         let (k, v) = unsafe { (cbytes(key), cbytes(value)) };
-        if k.iter().chain(v).any(|&b| b == b'\r' || b == b'\n') {
+        if k.iter().any(|&b| b == b'\r' || b == b'\n') || !valid_value(v) {
             return -1;
         }
         // SAFETY: an initialised list (caller).

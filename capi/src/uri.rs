@@ -354,12 +354,25 @@ pub unsafe extern "C" fn evhttp_uridecode(
     })
 }
 
-/// `evhttp_decode_uri`: '+' stays '+' (libevent's `evhttp_decode_uri`
-/// never decodes it).
+/// `evhttp_decode_uri`: '+' decodes as ' ' only after a '?' (libevent's
+/// deprecated behaviour).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn evhttp_decode_uri(s: *const c_char) -> *mut c_char {
-    // SAFETY: caller's promise.
-    unsafe { evhttp_uridecode(s, 0, ptr::null_mut()) }
+    ffi(ptr::null_mut(), || {
+        if s.is_null() {
+            return ptr::null_mut();
+        }
+        // SAFETY: a C string (caller).
+        let n = unsafe { CStr::from_ptr(s) }.to_bytes().len();
+        let out = mem::malloc(n + 1).cast::<c_char>();
+        // SAFETY: `out` has room for `n + 1` bytes.
+        if !out.is_null() && unsafe { evhttp_decode_uri_internal(s, n, out, -1) } < 0 {
+            // SAFETY: just allocated.
+            unsafe { mem::free(out.cast()) };
+            return ptr::null_mut();
+        }
+        out
+    })
 }
 
 /// `evhttp_htmlescape`: `<`, `>`, `"`, `'`, `&` as entities.
@@ -371,5 +384,44 @@ pub unsafe extern "C" fn evhttp_htmlescape(s: *const c_char) -> *mut c_char {
             Some(b) => c_result(html_escape(b)),
             None => ptr::null_mut(),
         }
+    })
+}
+
+/// `evhttp_decode_uri_internal` (libevent-internal, exported and used by
+/// its regress): decodes `length` bytes of `uri` into `ret` (room for
+/// `length + 1`), NUL-terminated; `decode_plus_ctl` 1: '+' as ' ', 0:
+/// never, < 0: only after a '?'. Returns the decoded length, -1 on error.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn evhttp_decode_uri_internal(
+    uri: *const c_char,
+    length: usize,
+    ret: *mut c_char,
+    decode_plus_ctl: c_int,
+) -> c_int {
+    ffi(-1, || {
+        if uri.is_null() || ret.is_null() {
+            return -1;
+        }
+        // SAFETY: `length` readable bytes (caller).
+        let s = unsafe { std::slice::from_raw_parts(uri.cast::<u8>(), length) };
+        let (head, tail) = match decode_plus_ctl {
+            c if c < 0 => match s.iter().position(|&b| b == b'?') {
+                Some(i) => (&s[..i], &s[i..]),
+                None => (s, &[][..]),
+            },
+            0 => (s, &[][..]),
+            _ => (&[][..], s),
+        };
+        let (Ok(a), Ok(b)) = (uri_decode(head, false), uri_decode(tail, true)) else {
+            return -1;
+        };
+        // SAFETY: decoding never grows: `ret` has room (caller).
+        unsafe {
+            let out = ret.cast::<u8>();
+            ptr::copy_nonoverlapping(a.as_ptr(), out, a.len());
+            ptr::copy_nonoverlapping(b.as_ptr(), out.add(a.len()), b.len());
+            *out.add(a.len() + b.len()) = 0;
+        }
+        (a.len() + b.len()) as c_int
     })
 }
