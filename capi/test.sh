@@ -2,17 +2,19 @@
 # Proof that C programs run on rvent's libevent C API (capi/), bounded in time
 # (about a minute after the build):
 #   1. capi/libdir.sh lays out the library under every libevent name;
-#   2. the anchor programs pipes, timers, evbuf, echo (capi/anchor, copies of
+#   2. the anchor programs pipes, timers, evbuf, echo, http_hello (capi/anchor, copies of
 #      ../shared/anchor) are built twice — against Debian's libevent, then run
 #      on rvent through LD_LIBRARY_PATH, and rebuilt with -L DIR -levent — and
-#      each must pass its own result checks (exit 0);
+#      each must pass its own result checks (exit 0); http_hello is driven
+#      with curl (keep-alive: `/` 200 "Hello, World!", `/nope` 404) and must
+#      exit 0 on SIGINT;
 #   3. libevent's samples hello-world, time-test, signal-test, event-read-fifo
 #      (sources from the crates.io package libevent-sys 0.4.0, which bundles
 #      libevent 2.1.12 unchanged; fetched with cargo) must print on rvent what
 #      they print on libevent (times and pids normalised);
 #   4. Debian's tmux starts a server, runs commands in a detached session and
 #      exits cleanly on rvent (capi/tmux.sh).
-# Installs gcc and libevent-dev with apt-get when missing and run as root.
+# Installs gcc, curl and libevent-dev with apt-get when missing and run as root.
 # Usage: capi/test.sh [WORK_DIR]    (default: target/capi-test)
 set -eu
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -23,12 +25,12 @@ FAIL=0
 ok() { echo "ok   $*"; }
 bad() { echo "FAIL $*"; FAIL=1; }
 
-if ! command -v gcc >/dev/null || [ ! -f /usr/include/event2/event.h ]; then
+if ! command -v gcc >/dev/null || ! command -v curl >/dev/null || [ ! -f /usr/include/event2/event.h ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-    apt-get install -y -q gcc libevent-dev >/dev/null 2>&1 ||
-      { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q gcc libevent-dev >/dev/null; }
+    apt-get install -y -q gcc libevent-dev curl >/dev/null 2>&1 ||
+      { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q gcc libevent-dev curl >/dev/null; }
   else
-    echo "capi/test.sh: needs gcc and libevent-dev" >&2; exit 2
+    echo "capi/test.sh: needs gcc, curl and libevent-dev" >&2; exit 2
   fi
 fi
 
@@ -40,7 +42,7 @@ echo "== library: $(readlink -f "$LIB/libevent.so"), $(nm -D --defined-only "$LI
 mkdir -p "$W/deb" "$W/rv"
 CF="-O2 -g -Wall -Wextra -I$ANCHOR"
 gcc $CF -o "$W/echo_load" "$ANCHOR/echo_load.c"
-for p in pipes timers evbuf echo; do
+for p in pipes timers evbuf echo http_hello; do
   gcc $CF -o "$W/deb/$p" "$ANCHOR/$p.c" -levent
   gcc $CF -o "$W/rv/$p" "$ANCHOR/$p.c" -L"$LIB" -levent
 done
@@ -60,6 +62,15 @@ run_anchor() { # kind bin-dir
     kill -INT $srv; if wait $srv; then ok "$KIND echo ($(grep -o 'msgs_per_sec=[0-9]*' "$W/out.txt" | tr '\n' ' '))"
     else bad "$KIND echo: server exit status"; fi
   else bad "$KIND echo: load"; kill -INT $srv 2>/dev/null; wait $srv || true; fi
+  port=$((port + 1))
+  "$BIN/http_hello" -p $port 2>"$W/http.err" & srv=$!
+  sleep 0.3
+  u=http://127.0.0.1:$port
+  got=$(timeout 10 curl -s -w ' %{http_code} %{num_connects}\n' "$u/" "$u/nope?x=1" "$u/?y=2" 2>&1 | tr '\n' '|')
+  want="Hello, World!| 200 1|Not Found| 404 0|Hello, World!| 200 0|"
+  kill -INT $srv; rc=0; wait $srv || rc=$?
+  if [ "$got" = "$want" ] && [ $rc = 0 ]; then ok "$KIND http_hello (curl: / 200, /nope 404, one connection)"
+  else bad "$KIND http_hello: got '$got' exit $rc"; tail -3 "$W/http.err"; fi
   unset LD_LIBRARY_PATH
 }
 echo "== anchor programs"

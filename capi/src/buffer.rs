@@ -29,6 +29,14 @@ pub enum CBuffer {
         /// The output side.
         output: bool,
     },
+    /// A buffer of a server request (`evhttp_request_get_input_buffer` /
+    /// `_output_buffer`), reached through the base on every call.
+    Req {
+        /// The request (the record this buffer is part of).
+        req: *mut crate::http::CReq,
+        /// The output side.
+        output: bool,
+    },
 }
 
 impl Drop for CBuffer {
@@ -106,6 +114,11 @@ pub(crate) unsafe fn with<R>(buf: *mut CBuffer, fail: R, f: impl FnOnce(&mut Evb
         Some(CBuffer::Own(b)) => f(b),
         // SAFETY: a bufferevent's buffer lives inside its record.
         Some(CBuffer::Bev { bev, output }) => match unsafe { bufferevent::side(*bev, *output) } {
+            Some(b) => f(b),
+            None => fail,
+        },
+        // SAFETY: a request's buffer lives inside its record.
+        Some(CBuffer::Req { req, output }) => match unsafe { crate::http::side(*req, *output) } {
             Some(b) => f(b),
             None => fail,
         },

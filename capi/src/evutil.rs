@@ -431,3 +431,26 @@ pub unsafe extern "C" fn evutil_socket_connect_(
         }
     }
 }
+
+/// `evutil_getaddrinfo`: the system's `getaddrinfo` (libevent's
+/// `struct evutil_addrinfo`, `EVUTIL_AI_*` and `EVUTIL_EAI_*` are the
+/// system's on Linux).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn evutil_getaddrinfo(
+    node: *const c_char,
+    service: *const c_char,
+    hints: *const libc::addrinfo,
+    res: *mut *mut libc::addrinfo,
+) -> c_int {
+    // SAFETY: getaddrinfo's contract is the caller's.
+    unsafe { libc::getaddrinfo(node, service, hints, res) }
+}
+
+/// `evutil_freeaddrinfo`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn evutil_freeaddrinfo(ai: *mut libc::addrinfo) {
+    if !ai.is_null() {
+        // SAFETY: from evutil_getaddrinfo (caller).
+        unsafe { libc::freeaddrinfo(ai) }
+    }
+}

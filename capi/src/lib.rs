@@ -41,11 +41,14 @@ pub mod deferred;
 pub mod event;
 pub mod evutil;
 pub mod filter;
+pub mod http;
+pub mod keyval;
 pub mod listener;
 pub mod log;
 pub mod mem;
 pub mod pair;
 pub mod ratelimit;
+pub mod uri;
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 

@@ -189,6 +189,25 @@ unsafe fn live<'a>(lev: *mut CLev) -> Option<(&'a mut EventBase, ConnListener)> 
     base::is_live(r.base, r.serial).then(|| (unsafe { rust(r.base) }, r.handle))
 }
 
+/// The rvent listener of a live C listener (`evhttp_bind_listener`).
+///
+/// # Safety
+/// `lev` is null or a live record.
+pub(crate) unsafe fn handle(lev: *mut CLev) -> Option<ConnListener> {
+    // SAFETY: caller's promise.
+    unsafe { live(lev) }.map(|(_, h)| h)
+}
+
+/// Frees the record of a listener a server took over (the server frees
+/// the rvent listener).
+///
+/// # Safety
+/// `lev` is a live record, not used afterwards.
+pub(crate) unsafe fn forget(lev: *mut CLev) {
+    // SAFETY: caller's promise.
+    unsafe { mem::drop_raw(lev) };
+}
+
 /// `evconnlistener_free` (without `LEV_OPT_CLOSE_ON_FREE` the socket stays open).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn evconnlistener_free(lev: *mut CLev) {
