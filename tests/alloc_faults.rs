@@ -42,6 +42,8 @@ fn main() {
         a_filter_timeout_the_loop_cannot_restart_reports_enomem,
         a_read_event_the_connect_cannot_add_reports_enomem,
         a_rate_limit_tick_the_loop_cannot_arm_reports_enomem,
+        a_group_tick_the_loop_cannot_arm_fails_every_member,
+        a_group_decrement_without_timer_room_changes_nothing,
     ]);
 }
 
@@ -465,6 +467,87 @@ fn a_rate_limit_tick_the_loop_cannot_arm_reports_enomem() -> TestResult {
         format!("event after the failed tick: {:?}", got.get()),
     )?;
     check(bev.write_limit(&base)? <= 0, "the bucket ran dry")?;
+    bev.free(&mut base)?;
+    Ok(())
+}
+
+/// A member's rate-limited write empties its group's bucket in the loop:
+/// every member is suspended until the group's refill tick, and the timer
+/// heap cannot grow to arm it. The members used to stay suspended for
+/// ever, silently; now each one — the writer and the idle member alike —
+/// reports `WRITING | ERROR` with `ENOMEM`, and none stays suspended.
+fn a_group_tick_the_loop_cannot_arm_fails_every_member() -> TestResult {
+    use rvent::{BevEvent, BevOptions, Bufferevent, EventBase, LoopFlags};
+    use rvent::{RateLimitGroup, TokenBucketCfg};
+    let mut base = EventBase::new()?;
+    let (a, _peer_a) = std::os::unix::net::UnixStream::pair()?;
+    let (b, _peer_b) = std::os::unix::net::UnixStream::pair()?;
+    let writer = Bufferevent::from_stream(&mut base, a, BevOptions::CLOSE_ON_FREE)?;
+    let idle = Bufferevent::from_stream(&mut base, b, BevOptions::CLOSE_ON_FREE)?;
+    let cfg = TokenBucketCfg::new(1 << 20, 1 << 20, 4, 4, None)?;
+    let group = RateLimitGroup::new(&mut base, &cfg)?;
+    group.add(&mut base, writer)?;
+    group.add(&mut base, idle)?;
+    let got = [
+        record_errors(&mut base, writer)?,
+        record_errors(&mut base, idle)?,
+    ];
+    writer.write(&mut base, &[7; 100])?;
+    fill_timer_heap(&mut base)?;
+    HOOKS.arm_from(1);
+    let r = base.run(LoopFlags::NONBLOCK);
+    let injected = HOOKS.disarm();
+    check(injected && r.is_ok(), format!("the loop gave {r:?}"))?;
+    check(group.write_limit(&base)? <= 0, "the group's bucket ran dry")?;
+    let want = Some((BevEvent::WRITING | BevEvent::ERROR, Some(libc::ENOMEM)));
+    for (name, got) in ["writer", "idle member"].iter().zip(&got) {
+        check(
+            got.get() == want,
+            format!("{name}'s event after the failed tick: {:?}", got.get()),
+        )?;
+    }
+    // Not left suspended: with tokens given back, a member whose writing
+    // is enabled again writes at once.
+    group.decrement_write(&mut base, -1000)?;
+    idle.enable(&mut base, rvent::Ev::WRITE)?;
+    idle.write(&mut base, b"x")?;
+    base.run(LoopFlags::NONBLOCK)?;
+    check(idle.output_len(&base)? == 0, "the idle member wrote")?;
+    group.remove(&mut base, writer)?;
+    group.remove(&mut base, idle)?;
+    group.free(&mut base)?;
+    writer.free(&mut base)?;
+    idle.free(&mut base)?;
+    Ok(())
+}
+
+/// `RateLimitGroup::decrement_write` below zero needs the refill timer:
+/// with no room to arm it the call returns `Err(Alloc)` and changes
+/// nothing — the level and the members as they were.
+fn a_group_decrement_without_timer_room_changes_nothing() -> TestResult {
+    use rvent::{BevOptions, Bufferevent, EventBase, LoopFlags};
+    use rvent::{RateLimitGroup, TokenBucketCfg};
+    let mut base = EventBase::new()?;
+    let (a, _peer) = std::os::unix::net::UnixStream::pair()?;
+    let bev = Bufferevent::from_stream(&mut base, a, BevOptions::CLOSE_ON_FREE)?;
+    let cfg = TokenBucketCfg::new(1 << 20, 1 << 20, 1000, 1000, None)?;
+    let group = RateLimitGroup::new(&mut base, &cfg)?;
+    group.add(&mut base, bev)?;
+    let before = group.write_limit(&base)?;
+    fill_timer_heap(&mut base)?;
+    HOOKS.arm_from(1);
+    let r = group.decrement_write(&mut base, 5000);
+    let injected = HOOKS.disarm();
+    check(
+        injected && matches!(r, Err(Error::Alloc)),
+        format!("decrement_write gave {r:?}"),
+    )?;
+    check(group.write_limit(&base)? == before, "the level as it was")?;
+    bev.write(&mut base, b"still writes")?;
+    base.run(LoopFlags::NONBLOCK)?;
+    check(bev.output_len(&base)? == 0, "the member is not suspended")?;
+    group.remove(&mut base, bev)?;
+    group.free(&mut base)?;
     bev.free(&mut base)?;
     Ok(())
 }
