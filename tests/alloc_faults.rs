@@ -44,6 +44,7 @@ fn main() {
         a_rate_limit_tick_the_loop_cannot_arm_reports_enomem,
         a_group_tick_the_loop_cannot_arm_fails_every_member,
         a_group_decrement_without_timer_room_changes_nothing,
+        bytes_a_filter_writes_to_itself_survive_a_failed_append,
     ]);
 }
 
@@ -549,5 +550,70 @@ fn a_group_decrement_without_timer_room_changes_nothing() -> TestResult {
     group.remove(&mut base, bev)?;
     group.free(&mut base)?;
     bev.free(&mut base)?;
+    Ok(())
+}
+
+/// An output filter writes to its own bufferevent from inside its closure
+/// (the write lands in a stand-in) and leaves part of its source behind;
+/// appending the stand-in to the real output when the closure returns
+/// needs the chain list to grow, and it cannot. The written bytes used to
+/// be dropped; now the filter reports `WRITING | ERROR` with `ENOMEM`,
+/// keeps them, and once writing is enabled again they follow the rest in
+/// order.
+fn bytes_a_filter_writes_to_itself_survive_a_failed_append() -> TestResult {
+    use rvent::LoopFlags;
+    use rvent::{BevEvent, BevOptions, Bufferevent, Ev, Evbuffer, EventBase, FilterResult};
+    let mut base = EventBase::new()?;
+    let (a, b) = Bufferevent::pair(&mut base, BevOptions::empty())?;
+    let f = Bufferevent::filter(&mut base, a, BevOptions::CLOSE_ON_FREE)?;
+    b.enable(&mut base, Ev::READ)?;
+    let calls = std::rc::Rc::new(std::cell::Cell::new(0));
+    let c = calls.clone();
+    f.set_output_filter(
+        &mut base,
+        move |base: &mut EventBase, bev, src: &mut Evbuffer, dst: &mut Evbuffer, _, _| {
+            c.set(c.get() + 1);
+            if c.get() > 1 {
+                return match dst.add_buffer(src) {
+                    Ok(()) => FilterResult::Ok,
+                    Err(_) => FilterResult::Error,
+                };
+            }
+            // One byte through; "!" to itself (the stand-in); then no
+            // allocation may succeed.
+            if src.remove_buffer(dst, 1).is_err() || bev.write(base, b"!").is_err() {
+                return FilterResult::Error;
+            }
+            HOOKS.arm_from(1);
+            FilterResult::Ok
+        },
+    )?;
+    let got = record_errors(&mut base, f)?;
+    f.write(&mut base, b"hello")?;
+    let r = base.run(LoopFlags::NONBLOCK);
+    let injected = HOOKS.disarm();
+    check(injected && r.is_ok(), format!("the loop gave {r:?}"))?;
+    check(
+        got.get() == Some((BevEvent::WRITING | BevEvent::ERROR, Some(libc::ENOMEM))),
+        format!("event after the failed append: {:?}", got.get()),
+    )?;
+    check(f.output_len(&base)? == 4, "the rest of the source is back")?;
+    check(
+        f.write(&mut base, b"?").is_err(),
+        "nothing may be added ahead of the kept bytes",
+    )?;
+    f.enable(&mut base, Ev::WRITE)?;
+    for _ in 0..3 {
+        base.run(LoopFlags::NONBLOCK)?;
+    }
+    let mut out = [0u8; 16];
+    let n = b.read(&mut base, &mut out)?;
+    check(
+        &out[..n] == b"hello!",
+        format!("the partner got {:?}", String::from_utf8_lossy(&out[..n])),
+    )?;
+    f.write(&mut base, b"?")?;
+    f.free(&mut base)?;
+    b.free(&mut base)?;
     Ok(())
 }
