@@ -42,6 +42,9 @@ fn main() {
         a_filter_timeout_the_loop_cannot_restart_reports_enomem,
         a_read_event_the_connect_cannot_add_reports_enomem,
         a_rate_limit_tick_the_loop_cannot_arm_reports_enomem,
+        a_group_tick_the_loop_cannot_arm_fails_every_member,
+        a_group_decrement_without_timer_room_changes_nothing,
+        bytes_a_filter_writes_to_itself_survive_a_failed_append,
     ]);
 }
 
@@ -466,5 +469,151 @@ fn a_rate_limit_tick_the_loop_cannot_arm_reports_enomem() -> TestResult {
     )?;
     check(bev.write_limit(&base)? <= 0, "the bucket ran dry")?;
     bev.free(&mut base)?;
+    Ok(())
+}
+
+/// A member's rate-limited write empties its group's bucket in the loop:
+/// every member is suspended until the group's refill tick, and the timer
+/// heap cannot grow to arm it. The members used to stay suspended for
+/// ever, silently; now each one — the writer and the idle member alike —
+/// reports `WRITING | ERROR` with `ENOMEM`, and none stays suspended.
+fn a_group_tick_the_loop_cannot_arm_fails_every_member() -> TestResult {
+    use rvent::{BevEvent, BevOptions, Bufferevent, EventBase, LoopFlags};
+    use rvent::{RateLimitGroup, TokenBucketCfg};
+    let mut base = EventBase::new()?;
+    let (a, _peer_a) = std::os::unix::net::UnixStream::pair()?;
+    let (b, _peer_b) = std::os::unix::net::UnixStream::pair()?;
+    let writer = Bufferevent::from_stream(&mut base, a, BevOptions::CLOSE_ON_FREE)?;
+    let idle = Bufferevent::from_stream(&mut base, b, BevOptions::CLOSE_ON_FREE)?;
+    let cfg = TokenBucketCfg::new(1 << 20, 1 << 20, 4, 4, None)?;
+    let group = RateLimitGroup::new(&mut base, &cfg)?;
+    group.add(&mut base, writer)?;
+    group.add(&mut base, idle)?;
+    let got = [
+        record_errors(&mut base, writer)?,
+        record_errors(&mut base, idle)?,
+    ];
+    writer.write(&mut base, &[7; 100])?;
+    fill_timer_heap(&mut base)?;
+    HOOKS.arm_from(1);
+    let r = base.run(LoopFlags::NONBLOCK);
+    let injected = HOOKS.disarm();
+    check(injected && r.is_ok(), format!("the loop gave {r:?}"))?;
+    check(group.write_limit(&base)? <= 0, "the group's bucket ran dry")?;
+    let want = Some((BevEvent::WRITING | BevEvent::ERROR, Some(libc::ENOMEM)));
+    for (name, got) in ["writer", "idle member"].iter().zip(&got) {
+        check(
+            got.get() == want,
+            format!("{name}'s event after the failed tick: {:?}", got.get()),
+        )?;
+    }
+    // Not left suspended: with tokens given back, a member whose writing
+    // is enabled again writes at once.
+    group.decrement_write(&mut base, -1000)?;
+    idle.enable(&mut base, rvent::Ev::WRITE)?;
+    idle.write(&mut base, b"x")?;
+    base.run(LoopFlags::NONBLOCK)?;
+    check(idle.output_len(&base)? == 0, "the idle member wrote")?;
+    group.remove(&mut base, writer)?;
+    group.remove(&mut base, idle)?;
+    group.free(&mut base)?;
+    writer.free(&mut base)?;
+    idle.free(&mut base)?;
+    Ok(())
+}
+
+/// `RateLimitGroup::decrement_write` below zero needs the refill timer:
+/// with no room to arm it the call returns `Err(Alloc)` and changes
+/// nothing — the level and the members as they were.
+fn a_group_decrement_without_timer_room_changes_nothing() -> TestResult {
+    use rvent::{BevOptions, Bufferevent, EventBase, LoopFlags};
+    use rvent::{RateLimitGroup, TokenBucketCfg};
+    let mut base = EventBase::new()?;
+    let (a, _peer) = std::os::unix::net::UnixStream::pair()?;
+    let bev = Bufferevent::from_stream(&mut base, a, BevOptions::CLOSE_ON_FREE)?;
+    let cfg = TokenBucketCfg::new(1 << 20, 1 << 20, 1000, 1000, None)?;
+    let group = RateLimitGroup::new(&mut base, &cfg)?;
+    group.add(&mut base, bev)?;
+    let before = group.write_limit(&base)?;
+    fill_timer_heap(&mut base)?;
+    HOOKS.arm_from(1);
+    let r = group.decrement_write(&mut base, 5000);
+    let injected = HOOKS.disarm();
+    check(
+        injected && matches!(r, Err(Error::Alloc)),
+        format!("decrement_write gave {r:?}"),
+    )?;
+    check(group.write_limit(&base)? == before, "the level as it was")?;
+    bev.write(&mut base, b"still writes")?;
+    base.run(LoopFlags::NONBLOCK)?;
+    check(bev.output_len(&base)? == 0, "the member is not suspended")?;
+    group.remove(&mut base, bev)?;
+    group.free(&mut base)?;
+    bev.free(&mut base)?;
+    Ok(())
+}
+
+/// An output filter writes to its own bufferevent from inside its closure
+/// (the write lands in a stand-in) and leaves part of its source behind;
+/// appending the stand-in to the real output when the closure returns
+/// needs the chain list to grow, and it cannot. The written bytes used to
+/// be dropped; now the filter reports `WRITING | ERROR` with `ENOMEM`,
+/// keeps them, and once writing is enabled again they follow the rest in
+/// order.
+fn bytes_a_filter_writes_to_itself_survive_a_failed_append() -> TestResult {
+    use rvent::LoopFlags;
+    use rvent::{BevEvent, BevOptions, Bufferevent, Ev, Evbuffer, EventBase, FilterResult};
+    let mut base = EventBase::new()?;
+    let (a, b) = Bufferevent::pair(&mut base, BevOptions::empty())?;
+    let f = Bufferevent::filter(&mut base, a, BevOptions::CLOSE_ON_FREE)?;
+    b.enable(&mut base, Ev::READ)?;
+    let calls = std::rc::Rc::new(std::cell::Cell::new(0));
+    let c = calls.clone();
+    f.set_output_filter(
+        &mut base,
+        move |base: &mut EventBase, bev, src: &mut Evbuffer, dst: &mut Evbuffer, _, _| {
+            c.set(c.get() + 1);
+            if c.get() > 1 {
+                return match dst.add_buffer(src) {
+                    Ok(()) => FilterResult::Ok,
+                    Err(_) => FilterResult::Error,
+                };
+            }
+            // One byte through; "!" to itself (the stand-in); then no
+            // allocation may succeed.
+            if src.remove_buffer(dst, 1).is_err() || bev.write(base, b"!").is_err() {
+                return FilterResult::Error;
+            }
+            HOOKS.arm_from(1);
+            FilterResult::Ok
+        },
+    )?;
+    let got = record_errors(&mut base, f)?;
+    f.write(&mut base, b"hello")?;
+    let r = base.run(LoopFlags::NONBLOCK);
+    let injected = HOOKS.disarm();
+    check(injected && r.is_ok(), format!("the loop gave {r:?}"))?;
+    check(
+        got.get() == Some((BevEvent::WRITING | BevEvent::ERROR, Some(libc::ENOMEM))),
+        format!("event after the failed append: {:?}", got.get()),
+    )?;
+    check(f.output_len(&base)? == 4, "the rest of the source is back")?;
+    check(
+        f.write(&mut base, b"?").is_err(),
+        "nothing may be added ahead of the kept bytes",
+    )?;
+    f.enable(&mut base, Ev::WRITE)?;
+    for _ in 0..3 {
+        base.run(LoopFlags::NONBLOCK)?;
+    }
+    let mut out = [0u8; 16];
+    let n = b.read(&mut base, &mut out)?;
+    check(
+        &out[..n] == b"hello!",
+        format!("the partner got {:?}", String::from_utf8_lossy(&out[..n])),
+    )?;
+    f.write(&mut base, b"?")?;
+    f.free(&mut base)?;
+    b.free(&mut base)?;
     Ok(())
 }

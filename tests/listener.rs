@@ -181,6 +181,49 @@ fn error_callback_left_enabled_pauses_instead_of_spinning() {
     assert!(matches!(lev.fd(&base), Err(Error::StaleListener)));
 }
 
+/// A paused listener whose read event cannot be added again when its
+/// retry timer fires reports it through the error callback, then pauses
+/// and retries as after any accept error. It used to be logged only: the
+/// listener silently stopped accepting. Here an edge-triggered event on
+/// the listener's fd, added while it is paused, makes the level-triggered
+/// re-add fail.
+#[test]
+fn a_retry_that_cannot_add_the_read_event_calls_the_error_callback() {
+    let mut base = EventBase::new().unwrap();
+    let lev = failing_listener(&mut base);
+    let errors = Log::new();
+    let e = errors.clone();
+    lev.set_error_callback(&mut base, move |base, lev, err| {
+        e.push(err.raw_os_error());
+        if e.len() == 3 {
+            lev.free(base).unwrap();
+            base.loopbreak();
+        }
+    })
+    .unwrap();
+    while errors.is_empty() {
+        base.run(LoopFlags::ONCE).unwrap();
+    }
+    // Paused: its read event is deleted, so the fd takes an ET event.
+    let fd = lev.fd(&base).unwrap();
+    let et = Event::new(
+        &mut base,
+        fd,
+        Ev::READ | Ev::ET | Ev::PERSIST,
+        |_, _, _, _| {},
+    )
+    .unwrap();
+    et.add(&mut base, None).unwrap();
+    base.loopexit(Some(Duration::from_secs(2))).unwrap();
+    base.dispatch().unwrap();
+    assert_eq!(
+        errors.get(),
+        vec![Some(libc::EINVAL); 3],
+        "the accept error, then each retry that could not add the read event"
+    );
+    et.free(&mut base).unwrap();
+}
+
 #[test]
 fn thousand_connections_in_a_burst() {
     const N: usize = 1000;

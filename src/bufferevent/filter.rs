@@ -36,9 +36,16 @@
 //! buffer headers; no allocation, no copy of data) and put back when it
 //! returns. Meanwhile:
 //! - the bufferevents whose buffers are out show empty stand-ins through
-//!   the handle API; what is added to a stand-in (say, the filter writes
-//!   to itself from inside its output filter) is appended to the real
-//!   buffer when the closure returns, and the next pass filters it;
+//!   the handle API (of the real buffer's account, frozen as it is); what
+//!   is added to a stand-in (say, the filter writes to itself from inside
+//!   its output filter) is appended to the real buffer when the closure
+//!   returns, and the next pass filters it. That append can fail only
+//!   when the real buffer's chain list cannot grow; then no byte is lost:
+//!   they wait in the filter's record, the real buffer's end is frozen
+//!   (nothing can be added ahead of them), the direction reports
+//!   `READING | ERROR` or `WRITING | ERROR` with `ENOMEM`, and the
+//!   direction's next pass (enable it again, or flush) appends them before
+//!   it runs the closure, and does not run it while they still cannot go;
 //! - the running closure is taken out of its slot (`callback_slot.rs`), so a
 //!   [`flush`](Bufferevent::flush) from inside it does not run it again;
 //! - freeing the filter (or its underlying) from inside is safe: the
@@ -53,7 +60,7 @@
 
 use std::panic::{self, AssertUnwindSafe};
 
-use super::callback::{fire_event, fire_read, fire_write};
+use super::callback::{fire_event, fire_out_of_memory, fire_read, fire_write};
 use super::closure::{FilterFn, FilterResult, filter_fn};
 use super::flags::{BevEvent, BevOptions, FlushMode};
 use super::handle::Bufferevent;
@@ -127,6 +134,8 @@ impl Bufferevent {
             input: None,
             output: None,
             running: Default::default(),
+            stranded: Default::default(),
+            strand_bits: 0,
         })?);
         let f = base.bev_insert(kind, options)?;
         base.ext
@@ -314,10 +323,134 @@ fn side_mut<X: BevHost>(
     Some(side_of(base.ext.bevs_mut().get_mut(h)?, side))
 }
 
+/// Takes `h`'s `side` out of its record for a closure, leaving a stand-in
+/// of the same account, frozen as the real buffer is (what may not be
+/// added to the real one may not be added to the stand-in either).
+fn take_out<X: BevHost>(base: &mut EventBase<X>, h: Bufferevent, side: Side) -> Evbuffer {
+    let mut stand_in = Evbuffer::new();
+    let Some(real) = side_mut(base, h, side) else {
+        return stand_in;
+    };
+    if real.is_charged() {
+        // Same account: the append after the closure moves no charge,
+        // and into an empty real buffer it is a swap of lists.
+        stand_in = Evbuffer::new_in(base);
+    }
+    let real = side_mut(base, h, side).expect("looked up above");
+    for at_front in [true, false] {
+        if real.is_frozen(at_front) {
+            stand_in.freeze(at_front);
+        }
+    }
+    std::mem::replace(real, stand_in)
+}
+
+/// Appends `meanwhile` (a stand-in's additions) to the real buffer:
+/// rvent's own move, so no freeze applies (they were checked when the
+/// bytes were added). Fails only if `real`'s chain list cannot grow;
+/// then both are unchanged.
+fn append_meanwhile(real: &mut Evbuffer, meanwhile: &mut Evbuffer) -> Result<()> {
+    meanwhile.unfreeze(true);
+    let end_frozen = real.is_frozen(false);
+    real.unfreeze(false);
+    let res = real.add_buffer(meanwhile);
+    if end_frozen {
+        real.freeze(false);
+    }
+    res
+}
+
+/// Index of `h`'s `side` in [`Filter::stranded`].
+fn strand_index(f: Bufferevent, h: Bufferevent, side: Side) -> usize {
+    usize::from(h != f) * 2 + usize::from(matches!(side, Side::Output))
+}
+
+/// The stand-in `meanwhile` of `h`'s `side` could not be appended (see
+/// the module docs): its bytes wait in `f`'s record and the real buffer's
+/// end is frozen until [`unstrand`] appends them. Returns whether they
+/// were kept; with `f` freed from inside its closure there is no record
+/// to keep them in, and `h` (the underlying) reports the loss as
+/// `ERROR` with `ENOMEM`.
+#[cold]
+fn strand<X: BevHost>(
+    base: &mut EventBase<X>,
+    f: Bufferevent,
+    (h, side): (Bufferevent, Side),
+    meanwhile: Evbuffer,
+) -> bool {
+    let i = strand_index(f, h, side);
+    let Some(flt) = filter_mut(base, f) else {
+        drop(meanwhile);
+        fire_out_of_memory(base, h, matches!(side, Side::Input));
+        return false;
+    };
+    debug_assert!(flt.stranded[i].is_empty(), "a pass ran while stranded");
+    flt.stranded[i] = meanwhile;
+    flt.strand_bits |= 1 << i;
+    if let Some(real) = side_mut(base, h, side)
+        && !real.is_frozen(false)
+    {
+        real.freeze(false);
+        filter_mut(base, f).expect("checked").strand_bits |= 1 << (4 + i);
+    }
+    true
+}
+
+/// Appends the bytes stranded by an earlier pass to their real buffers
+/// (and lifts the freeze put on for them). Returns whether none are left
+/// — a pass may run.
+fn unstrand<X: BevHost>(base: &mut EventBase<X>, f: Bufferevent, u: Bufferevent) -> bool {
+    if filter_mut(base, f).is_none_or(|flt| flt.strand_bits == 0) {
+        return true;
+    }
+    unstrand_slow(base, f, u)
+}
+
+#[cold]
+fn unstrand_slow<X: BevHost>(base: &mut EventBase<X>, f: Bufferevent, u: Bufferevent) -> bool {
+    let mut all = true;
+    for i in 0..4 {
+        let (h, side) = match i {
+            0 => (f, Side::Input),
+            1 => (f, Side::Output),
+            2 => (u, Side::Input),
+            _ => (u, Side::Output),
+        };
+        let Some(flt) = filter_mut(base, f).filter(|flt| flt.strand_bits & (1 << i) != 0) else {
+            continue;
+        };
+        let froze = flt.strand_bits & (1 << (4 + i)) != 0;
+        let mut waiting = std::mem::take(&mut flt.stranded[i]);
+        let appended = match side_mut(base, h, side) {
+            Some(real) => {
+                if froze {
+                    real.unfreeze(false);
+                }
+                let res = append_meanwhile(real, &mut waiting);
+                if res.is_err() && froze {
+                    real.freeze(false);
+                }
+                res.is_ok()
+            }
+            // `h` is gone, and its buffers with it.
+            None => true,
+        };
+        let flt = filter_mut(base, f).expect("checked");
+        if appended {
+            flt.strand_bits &= !(1 << i | 1 << (4 + i));
+        } else {
+            flt.stranded[i] = waiting;
+            all = false;
+        }
+    }
+    all
+}
+
 /// One pass of a closure: `src_side` of `src` and `dst_side` of `dst` are
 /// moved out of their records for the call and put back after it (what
-/// was added to the stand-ins meanwhile is appended). Returns the result
-/// and the two lengths the closure left.
+/// was added to the stand-ins meanwhile is appended, or stranded).
+/// Returns the result, the two lengths the closure left, and whether
+/// bytes were stranded.
 fn run_closure<X: BevHost>(
     base: &mut EventBase<X>,
     f: Bufferevent,
@@ -326,30 +459,28 @@ fn run_closure<X: BevHost>(
     (dst, dst_side): (Bufferevent, Side),
     limit: Option<usize>,
     mode: FlushMode,
-) -> (FilterResult, usize, usize) {
-    let mut s = side_mut(base, src, src_side)
-        .map(std::mem::take)
-        .unwrap_or_default();
-    let mut d = side_mut(base, dst, dst_side)
-        .map(std::mem::take)
-        .unwrap_or_default();
+) -> (FilterResult, usize, usize, bool) {
+    let mut s = take_out(base, src, src_side);
+    let mut d = take_out(base, dst, dst_side);
     // A panic must not take the bufferevents' data with it: the buffers
     // go back first, then the unwind resumes (and drops the closure).
     let res = panic::catch_unwind(AssertUnwindSafe(|| {
         filter(base, f, &mut s, &mut d, limit, mode)
     }));
     let lens = (s.len(), d.len());
+    let mut stranded = false;
     for (h, side, buf) in [(src, src_side, s), (dst, dst_side, d)] {
         // Freed meanwhile: the buffer goes with it.
-        if let Some(slot) = side_mut(base, h, side) {
-            let mut meanwhile = std::mem::replace(slot, buf);
-            if !meanwhile.is_empty() {
-                let _ = slot.add_buffer(&mut meanwhile);
-            }
+        let Some(slot) = side_mut(base, h, side) else {
+            continue;
+        };
+        let mut meanwhile = std::mem::replace(slot, buf);
+        if !meanwhile.is_empty() && append_meanwhile(slot, &mut meanwhile).is_err() {
+            stranded |= strand(base, f, (h, side), meanwhile);
         }
     }
     match res {
-        Ok(res) => (res, lens.0, lens.1),
+        Ok(res) => (res, lens.0, lens.1, stranded),
         Err(p) => panic::resume_unwind(p),
     }
 }
@@ -359,6 +490,8 @@ struct Pass {
     res: FilterResult,
     src: (usize, usize),
     dst: (usize, usize),
+    /// Bytes of a stand-in were stranded: no further pass.
+    stranded: bool,
 }
 
 impl Pass {
@@ -374,7 +507,7 @@ impl Pass {
     /// nothing moved, or the source is empty.
     fn last(&self) -> bool {
         let moved = self.src.0 != self.src.1 || self.dst.0 != self.dst.1;
-        self.res != FilterResult::Ok || !moved || self.src.1 == 0
+        self.res != FilterResult::Ok || !moved || self.src.1 == 0 || self.stranded
     }
 }
 
@@ -392,20 +525,21 @@ fn one_pass<X: BevHost>(
     let (rs, rd) = base.ext.bevs_mut().get2_mut(src.0, dst.0)?;
     let (s, d) = (side_of(rs, src.1), side_of(rd, dst.1));
     let before = (s.len(), d.len());
-    let (res, after) = match closure.as_mut() {
+    let (res, after, stranded) = match closure.as_mut() {
         None => {
             let res = pass(s, d, limit);
-            (res, (s.len(), d.len()))
+            (res, (s.len(), d.len()), false)
         }
         Some(filter) => {
-            let (res, s1, d1) = run_closure(base, f, filter, src, dst, limit, mode);
-            (res, (s1, d1))
+            let (res, s1, d1, stranded) = run_closure(base, f, filter, src, dst, limit, mode);
+            (res, (s1, d1), stranded)
         }
     };
     Some(Pass {
         res,
         src: (before.0, after.0),
         dst: (before.1, after.1),
+        stranded,
     })
 }
 
@@ -428,10 +562,14 @@ fn process_input<X: BevHost>(base: &mut EventBase<X>, f: Bufferevent, mode: Flus
     if mode == FlushMode::Normal && !rf.reading() {
         return false;
     }
+    if !unstrand(base, f, u) {
+        return false;
+    }
     let Some(mut closure) = take_filter(base, f, true) else {
         return false;
     };
     let (mut grew, mut shrank, mut res) = (false, false, FilterResult::Ok);
+    let mut stranded = false;
     while let Some((ru, rf)) = base.ext.bevs_mut().get2_mut(u, f) {
         if ru.input.is_empty() && mode == FlushMode::Normal {
             break;
@@ -458,12 +596,16 @@ fn process_input<X: BevHost>(base: &mut EventBase<X>, f: Bufferevent, mode: Flus
         res = p.res;
         grew |= p.grew();
         shrank |= p.shrank();
+        stranded |= p.stranded;
         if p.last() {
             break;
         }
     }
     if let Some(filter) = closure {
         put_filter(base, f, true, filter);
+    }
+    if stranded {
+        fire_out_of_memory(base, f, true);
     }
     if shrank
         && let Some(ru) = base.ext.bevs_mut().get(u)
@@ -520,14 +662,20 @@ pub(crate) fn process_output<X: BevHost>(
     let Some(rf) = base.ext.bevs_mut().get(f) else {
         return false;
     };
-    if mode == FlushMode::Normal && (!rf.enabled.contains(Ev::WRITE) || rf.output.is_empty()) {
+    if mode == FlushMode::Normal && !rf.enabled.contains(Ev::WRITE) {
+        return false;
+    }
+    if !unstrand(base, f, u) {
+        return false;
+    }
+    if mode == FlushMode::Normal && base.ext.bevs().get(f).is_none_or(|rf| rf.output.is_empty()) {
         return false;
     }
     let Some(mut closure) = take_filter(base, f, false) else {
         return false;
     };
     let (mut grew, mut shrank, mut res) = (false, false, FilterResult::Ok);
-    let mut processed = false;
+    let (mut processed, mut stranded) = (false, false);
     while let Some((_, ru)) = base.ext.bevs_mut().get2_mut(f, u) {
         let limit = if mode == FlushMode::Normal && ru.write_high() != 0 {
             match ru.write_high().saturating_sub(ru.output.len()) {
@@ -552,12 +700,16 @@ pub(crate) fn process_output<X: BevHost>(
         processed |= res == FilterResult::Ok;
         grew |= p.grew();
         shrank |= p.shrank();
+        stranded |= p.stranded;
         if p.last() {
             break;
         }
     }
     if let Some(filter) = closure {
         put_filter(base, f, false, filter);
+    }
+    if stranded {
+        fire_out_of_memory(base, f, false);
     }
     if grew
         && let Some(ru) = base.ext.bevs_mut().get(u)
@@ -667,7 +819,24 @@ pub(crate) fn release<X: BevHost>(base: &mut EventBase<X>, f: Bufferevent) {
         .is_some_and(|r| r.options.contains(BevOptions::CLOSE_ON_FREE));
     if close {
         let _ = u.free(base);
-    } else if let Some(ru) = base.ext.bevs_mut().get_mut(u) {
+        return;
+    }
+    // Bytes stranded for the underlying go to it now, and its buffers'
+    // ends are no longer frozen for them. (Should its chain list still not
+    // grow, they go with the filter: the last case where bytes can be lost,
+    // at `free`, under memory exhaustion.)
+    if !unstrand(base, f, u)
+        && let Some(bits) = filter_mut(base, f).map(|flt| flt.strand_bits)
+    {
+        for (i, side) in [(2, Side::Input), (3, Side::Output)] {
+            if bits & (1 << (4 + i)) != 0
+                && let Some(real) = side_mut(base, u, side)
+            {
+                real.unfreeze(false);
+            }
+        }
+    }
+    if let Some(ru) = base.ext.bevs_mut().get_mut(u) {
         let old = (
             ru.replace_data(true, None),
             ru.replace_data(false, None),

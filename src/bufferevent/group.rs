@@ -11,10 +11,18 @@
 //!
 //! When the group's level reaches zero every member stops
 //! (`suspend::BW_GROUP`) until the group's timer refills it at the next
-//! tick boundary.
+//! tick boundary. If that timer cannot be armed (the timer heap cannot
+//! grow) no tick would ever resume them, so each suspended member fails
+//! instead: its direction stops and reports `READING | ERROR` or
+//! `WRITING | ERROR` with `ENOMEM`, as a bufferevent's own refill timer
+//! does (`ratelimit.rs`). The public
+//! [`decrement_read`](RateLimitGroup::decrement_read) /
+//! [`decrement_write`](RateLimitGroup::decrement_write) reserve the heap's
+//! room first and return [`Error::Alloc`] instead.
 
 use super::bucket::{GroupRec, TokenBucketCfg};
-use super::handle::RateLimitGroup;
+use super::callback::fire_out_of_memory;
+use super::handle::{Bufferevent, RateLimitGroup};
 use super::rec::{Rec, suspend};
 use super::table::{BevHost, BevTable};
 use crate::base::EventBase;
@@ -175,12 +183,11 @@ impl RateLimitGroup {
     /// every member stops reading until the bucket refills.
     ///
     /// # Errors
-    /// [`Error::StaleRateLimitGroup`] for a stale handle; [`Error::Io`] /
-    /// [`Error::Alloc`] if the refill timer cannot be set.
+    /// [`Error::StaleRateLimitGroup`] for a stale handle; [`Error::Alloc`]
+    /// if there is no room to set the refill timer (nothing changed).
     #[doc(alias = "bufferevent_rate_limit_group_decrement_read")]
     pub fn decrement_read<X: BevHost>(self, base: &mut EventBase<X>, n: isize) -> Result<()> {
-        self.rec(base)?;
-        take(base, self, n as i64, true)
+        self.decrement(base, n, true)
     }
 
     /// As [`decrement_read`](Self::decrement_read) for writing
@@ -190,8 +197,15 @@ impl RateLimitGroup {
     /// As [`decrement_read`](Self::decrement_read).
     #[doc(alias = "bufferevent_rate_limit_group_decrement_write")]
     pub fn decrement_write<X: BevHost>(self, base: &mut EventBase<X>, n: isize) -> Result<()> {
+        self.decrement(base, n, false)
+    }
+
+    fn decrement<X: BevHost>(self, base: &mut EventBase<X>, n: isize, read: bool) -> Result<()> {
         self.rec(base)?;
-        take(base, self, n as i64, false)
+        // Room for the refill timer first: the take below cannot fail.
+        base.heap.reserve(1)?;
+        take(base, self, n as i64, read);
+        Ok(())
     }
 
     /// Frees the group (`bufferevent_rate_limit_group_free`); the handle is
@@ -214,15 +228,11 @@ impl RateLimitGroup {
 }
 
 /// Subtracts `n` from one of `g`'s levels and suspends the members at
-/// zero or below, starting the refill timer.
-pub(crate) fn take<X: BevHost>(
-    base: &mut EventBase<X>,
-    g: RateLimitGroup,
-    n: i64,
-    read: bool,
-) -> Result<()> {
+/// zero or below, starting the refill timer; if it cannot be started the
+/// members fail instead ([`fail_suspended`]).
+pub(crate) fn take<X: BevHost>(base: &mut EventBase<X>, g: RateLimitGroup, n: i64, read: bool) {
     let Some(gr) = base.ext.bevs_mut().group_mut(g) else {
-        return Ok(());
+        return;
     };
     let cfg = gr.cfg;
     gr.bucket.update(&cfg);
@@ -231,7 +241,7 @@ pub(crate) fn take<X: BevHost>(
     let (level, wait) = (*level, gr.bucket.until_next_tick(&cfg));
     let d = dir_bit(read);
     if level > 0 || gr.suspended[d] {
-        return Ok(());
+        return;
     }
     gr.suspended[d] = true;
     let timer = gr.timer;
@@ -243,9 +253,55 @@ pub(crate) fn take<X: BevHost>(
             r.write_suspend |= bit;
         }
     });
-    match timer {
-        Some(t) => t.add(base, Some(wait)),
-        None => Ok(()),
+    if let Some(t) = timer
+        && t.add(base, Some(wait)).is_err()
+    {
+        fail_suspended(base, g, read);
+    }
+}
+
+/// `g`'s refill timer could not be armed for a direction (`read`, else
+/// write) its members wait in: no tick would resume them, so each fails
+/// instead — its group suspension lifted, the direction stopped, and
+/// `READING | ERROR` or `WRITING | ERROR` with `ENOMEM` reported. One
+/// member at a time, looked up again after each callback (which may free
+/// members, move them or free the group); it stops early if a callback
+/// suspended the group again with a timer that did arm.
+#[cold]
+fn fail_suspended<X: BevHost>(base: &mut EventBase<X>, g: RateLimitGroup, read: bool) {
+    let d = dir_bit(read);
+    match base.ext.bevs_mut().group_mut(g) {
+        Some(gr) => gr.suspended[d] = false,
+        None => return,
+    }
+    let bit = suspend::BW_GROUP;
+    loop {
+        let t = base.ext.bevs_mut();
+        let Some(gr) = t.group(g).filter(|gr| !gr.suspended[d]) else {
+            return;
+        };
+        let waits = |m: &Bufferevent| {
+            t.get(*m).is_some_and(|r| {
+                let bits = if read {
+                    r.read_suspend
+                } else {
+                    r.write_suspend
+                };
+                bits & bit != 0
+            })
+        };
+        let Some(m) = gr.members.iter().copied().find(waits) else {
+            return;
+        };
+        if let Some(r) = t.get_mut(m) {
+            if read {
+                r.read_suspend &= !bit;
+            } else {
+                r.write_suspend &= !bit;
+            }
+            t.mark_dirty(m);
+        }
+        fire_out_of_memory(base, m, read);
     }
 }
 
@@ -315,7 +371,20 @@ fn on_tick<X: BevHost>(base: &mut EventBase<X>, g: RateLimitGroup) {
             r.write_suspend &= !suspend::BW_GROUP;
         }
     });
-    if again && let Some(t) = timer {
-        let _ = t.add(base, Some(wait));
+    if again
+        && let Some(t) = timer
+        && t.add(base, Some(wait)).is_err()
+    {
+        // No next tick: the directions still waiting fail instead.
+        for read in [true, false] {
+            if base
+                .ext
+                .bevs()
+                .group(g)
+                .is_some_and(|gr| gr.suspended[dir_bit(read)])
+            {
+                fail_suspended(base, g, read);
+            }
+        }
     }
 }

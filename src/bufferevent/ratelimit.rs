@@ -194,7 +194,7 @@ pub(crate) fn consumed<X: BevHost>(base: &mut EventBase<X>, h: Bufferevent, n: u
     };
     if let Some(g) = rl.group {
         group::count(base.ext.bevs_mut(), g, n, read);
-        let _ = group::take(base, g, n as i64, read);
+        group::take(base, g, n as i64, read);
     }
     if take(base, h, n as i64, read).is_err() {
         // No tick would resume the direction: it fails instead.

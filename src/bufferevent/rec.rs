@@ -152,6 +152,14 @@ pub(crate) struct Filter<X: BaseExt> {
     pub(crate) output: Option<FilterFn<X>>,
     /// Which closure is out running (`INPUT`, `OUTPUT`).
     pub(crate) running: Running,
+    /// Bytes added to a stand-in while a closure ran that could not be
+    /// appended to the real buffer when it returned (no memory to grow its
+    /// chain list), until the next pass appends them: the filter's input,
+    /// its output, the underlying's input, its output (`filter.rs`).
+    pub(crate) stranded: [Evbuffer; 4],
+    /// Bit `i`: `stranded[i]` holds bytes. Bit `4 + i`: the real buffer's
+    /// end was frozen for them (nothing may be added before them).
+    pub(crate) strand_bits: u8,
 }
 
 impl<X: BaseExt> Filter<X> {

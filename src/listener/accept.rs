@@ -1,5 +1,7 @@
 //! The accept path: what the listener's read event runs when the socket is
-//! readable, the accept errors, and the pause-and-retry after one.
+//! readable, the accept errors, and the pause-and-retry after one (a
+//! retry whose read event cannot be added again is reported as one more
+//! accept error).
 //!
 //! One wakeup looks the listener's record up once, takes the accept
 //! callback out and accepts until `EAGAIN`, the per-wakeup cap, or the
@@ -18,6 +20,7 @@ use std::panic::{self, AssertUnwindSafe};
 use std::time::Duration;
 
 use crate::base::EventBase;
+use crate::error::Error;
 use crate::ev::Ev;
 use crate::handle::Event;
 use crate::sys::socket;
@@ -200,7 +203,9 @@ fn pause<X: ListenerHost>(base: &mut EventBase<X>, lev: ConnListener) {
 }
 
 /// The retry timer's callback: re-adds the read event of a listener still
-/// paused.
+/// paused. A read event that cannot be added is an accept error like the
+/// others (error callback or one log line, then another pause), so the
+/// listener never stops accepting unseen.
 fn resume<X: ListenerHost>(base: &mut EventBase<X>, lev: ConnListener) {
     let Some(r) = base.ext.listeners_mut().get_mut(lev) else {
         return;
@@ -209,11 +214,21 @@ fn resume<X: ListenerHost>(base: &mut EventBase<X>, lev: ConnListener) {
         return;
     }
     r.clear(st::PAUSED);
-    let (ev, fd) = (r.ev, r.sock.as_raw_fd());
+    let ev = r.ev;
     if let Err(e) = ev.add(base, None) {
-        crate::log::warn(format_args!(
-            "listener on fd {fd}: cannot resume accepting: {e}"
-        ));
+        accept_failed(base, lev, errno_of(e));
+    }
+}
+
+/// `e` as the `io::Error` an error callback gets, without allocating:
+/// an OS error as it is, a failed allocation as `ENOMEM`, anything else
+/// (the fd cannot be watched as asked) as `EINVAL`.
+#[cold]
+fn errno_of(e: Error) -> io::Error {
+    match e {
+        Error::Io(e) => e,
+        Error::Alloc => io::Error::from_raw_os_error(libc::ENOMEM),
+        _ => io::Error::from_raw_os_error(libc::EINVAL),
     }
 }
 
@@ -249,6 +264,15 @@ fn retriable(e: &io::Error) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn errors_reach_the_error_callback_as_errnos() {
+        let eio = io::Error::from_raw_os_error(libc::EIO);
+        assert_eq!(errno_of(Error::Io(eio)).raw_os_error(), Some(libc::EIO));
+        assert_eq!(errno_of(Error::Alloc).raw_os_error(), Some(libc::ENOMEM));
+        let bad = Error::InvalidArgument("mixed triggers");
+        assert_eq!(errno_of(bad).raw_os_error(), Some(libc::EINVAL));
+    }
 
     #[test]
     fn retriable_errors() {

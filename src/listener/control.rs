@@ -167,7 +167,9 @@ impl ConnListener {
 
     /// Sets the callback for non-retriable accept errors
     /// (`evconnlistener_set_error_cb`), such as `EMFILE` when the process
-    /// runs out of descriptors. After it returns, a listener it left
+    /// runs out of descriptors, or a retry that cannot watch the socket
+    /// again (`ENOMEM` when that needs memory it cannot get). After it
+    /// returns, a listener it left
     /// enabled pauses for [`RETRY_DELAY`](Self::RETRY_DELAY) and tries
     /// again (the callback runs again if that fails too); it may disable
     /// or free the listener instead. Without an error callback the error is
