@@ -205,6 +205,23 @@ impl Backend {
         }
     }
 
+    /// On a quiet housekeeping tick: gives back a report array that a
+    /// burst grew (every socket ready at once), keeping the first
+    /// [`INITIAL_EVENTS`] reports (`events[..ready]` stays valid for a poll
+    /// with no more); the next burst grows it again. An allocation failure
+    /// keeps the array as it is.
+    #[cold]
+    pub fn shrink_events(&mut self) {
+        if self.events.len() <= INITIAL_EVENTS || self.ready > INITIAL_EVENTS {
+            return;
+        }
+        let mut events = mem::vec();
+        if mem::reserve(&mut events, INITIAL_EVENTS).is_ok() {
+            events.extend_from_slice(&self.events[..INITIAL_EVENTS]);
+            self.events = events;
+        }
+    }
+
     /// A fresh epoll instance with every registration replayed (after fork).
     ///
     /// The new instance replaces the old one even when some registrations

@@ -159,10 +159,14 @@ pub trait BaseExt: Default + Sized + 'static {
 
     /// The base's housekeeping tick expired
     /// ([`Config::set_idle_trim`]): give back memory that idle objects
-    /// keep. Runs from the loop between callbacks, at most once per
-    /// period; never on a per-event path.
-    fn housekeeping(base: &mut EventBase<Self>) {
+    /// keep. Returns whether the base looked quiet (its objects went idle
+    /// or stayed untouched since the previous tick): the core then gives
+    /// back the thread's pool cache and its grown poll-result array. Runs
+    /// from the loop between callbacks, at most once per period; never on
+    /// a per-event path.
+    fn housekeeping(base: &mut EventBase<Self>) -> bool {
         let _ = base;
+        true
     }
 }
 

@@ -2,7 +2,13 @@
 //! registered with the poller under its own token, on which the layers
 //! above the core give back memory that idle objects keep
 //! ([`BaseExt::housekeeping`]; the bufferevent layer releases the chain
-//! lists of buffers that stayed empty since the previous tick).
+//! lists of buffers that stayed empty since the previous tick). When the
+//! layers report the base quiet, the core gives back what the loop itself
+//! keeps for the next burst: the thread's pool cache (chains and boxes
+//! kept for the next reads) goes back to the memory functions, and a
+//! poll-result array that a burst grew shrinks to its initial size. A
+//! quiet base thus holds what its objects need and nothing more; a busy
+//! one never sees a quiet tick, so its steady state makes no calls.
 //!
 //! Why a descriptor and not an event: the tick must neither keep the loop
 //! alive (a base whose only pending thing is its tick has nothing to do,
@@ -20,6 +26,7 @@ use crate::base::{BaseExt, EventBase};
 #[cfg(doc)]
 use crate::config::Config;
 use crate::error::Result;
+use crate::mem;
 use crate::sys::timerfd;
 
 impl<X: BaseExt> EventBase<X> {
@@ -41,7 +48,8 @@ impl<X: BaseExt> EventBase<X> {
     }
 
     /// The tick expired (its token was among the poll results): consume
-    /// it and let the layers do their housekeeping.
+    /// it and let the layers do their housekeeping; if they found the
+    /// base quiet, give back the pool cache and the grown poll array.
     #[cold]
     #[inline(never)]
     pub(crate) fn run_housekeeping(&mut self) {
@@ -51,6 +59,9 @@ impl<X: BaseExt> EventBase<X> {
         if timerfd::take_expirations(fd.as_raw_fd()) == 0 {
             return;
         }
-        X::housekeeping(self);
+        if X::housekeeping(self) {
+            mem::release_pool_cache();
+            self.backend.shrink_events();
+        }
     }
 }

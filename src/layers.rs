@@ -52,8 +52,8 @@ impl BaseExt for Layers {
         base.bevs_after_panic(running);
     }
 
-    fn housekeeping(base: &mut base::EventBase<Self>) {
-        base.trim_idle_bevs();
+    fn housekeeping(base: &mut base::EventBase<Self>) -> bool {
+        base.trim_idle_bevs()
     }
 
     fn add_mem_stats(base: &base::EventBase<Self>, stats: &mut BaseMemStats) {

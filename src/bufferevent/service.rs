@@ -58,28 +58,28 @@ impl<X: BevHost> EventBase<X> {
 
     /// The housekeeping tick: frees the chain lists of the empty buffers
     /// of bufferevents untouched since the previous tick; stops the tick
-    /// when the base has no bufferevent left. Returns how many buffers
-    /// gave their list back.
-    pub(crate) fn trim_idle_bevs(&mut self) -> usize {
+    /// when the base has no bufferevent left. Returns whether the base
+    /// is quiet — some buffer went idle and gave its list back, or no
+    /// bufferevent changed since the previous tick (or none is left) — so
+    /// the core may give back what it keeps for the next burst.
+    pub(crate) fn trim_idle_bevs(&mut self) -> bool {
         let t = self.ext.bevs_mut();
         if t.live() == 0 {
             self.stop_housekeeping();
-            return 0;
+            return true;
         }
-        let mut freed = 0;
-        for r in t.recs.iter_mut() {
-            let keeps = r.input.keeps_memory_empty() || r.output.keeps_memory_empty();
-            if !keeps || !r.is_live() {
-                continue;
+        let (mut freed, mut touched) = (false, false);
+        for r in t.recs.iter_mut().filter(|r| r.is_live()) {
+            if r.idle_mark() != r.trim_mark {
+                touched = true;
+            } else if r.input.keeps_memory_empty() || r.output.keeps_memory_empty() {
+                freed |= r.input.release_empty();
+                freed |= r.output.release_empty();
             }
-            let mark = r.idle_mark();
-            if mark == r.trim_mark {
-                freed += usize::from(r.input.release_empty());
-                freed += usize::from(r.output.release_empty());
-            }
+            // After a release too, which moves the buffers' epochs.
             r.trim_mark = r.idle_mark();
         }
-        freed
+        freed || !touched
     }
 
     /// Services the dirty bufferevents; returns how many there were.

@@ -90,6 +90,7 @@ pub use contract::{MEM_ALIGN, MEM_FUNCTIONS_IMPLEMENTED};
 pub(crate) use mem_vec::{MemVec, reserve, vec, vec_bytes};
 pub(crate) use pool::{
     BaseGuard, chain_block, counters as pool_counters, free_chain_block, pool_box, pool_bytes_of,
+    release_cached as release_pool_cache,
 };
 pub use pool::{POOL_DEFAULT_HIGH_WATER, POOL_MAX_SIZE, Pool};
 pub(crate) use rc::{MemArc, MemRc, rc_box};

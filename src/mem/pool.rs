@@ -13,7 +13,8 @@
 //! cached bytes would pass the high-water mark
 //! ([`Pool::set_high_water`], 256 KiB by default), in which case it goes
 //! straight back to the memory functions — so after a burst the footprint
-//! falls back to at most the mark. One block per object (rather than slabs
+//! falls back to at most the mark, and to nothing once a base's
+//! housekeeping tick finds it quiet ([`release_cached`]). One block per object (rather than slabs
 //! carved into objects) keeps trimming trivial: any cached block can be
 //! released on its own. Larger or over-aligned requests bypass the pool.
 //!
@@ -352,6 +353,14 @@ impl Pool {
     pub fn high_water(&self) -> usize {
         POOL.try_with(|p| p.high_water.get()).unwrap_or(0)
     }
+}
+
+/// Gives this thread's cached blocks back to the memory functions, all of
+/// them (the high-water mark stays): for a base that went quiet (its
+/// housekeeping tick), so an idle process holds no cache for reads that
+/// may never come. A busy loop refills the lists with one call per block.
+pub(crate) fn release_cached() {
+    let _ = POOL.try_with(|p| p.trim_to(0));
 }
 
 /// (hits, misses, cached bytes) of this thread's pool.
