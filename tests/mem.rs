@@ -1737,11 +1737,31 @@ fn bufferevent_settings_fail_with_alloc_and_leak_nothing() -> TestResult {
 // The per-base budget (`Config::set_max_memory`): every chain a base's
 // buffers allocate is charged to the base's account.
 
-/// A base with a budget of `bytes`.
-fn budgeted_base(bytes: usize) -> Result<EventBase, Failed> {
-    let mut cfg = rvent::Config::new();
-    cfg.set_max_memory(Some(bytes));
-    Ok(EventBase::with_config(&cfg)?)
+/// A base whose budget leaves `bytes` for chains once `setup` has made
+/// the test's objects on it (their tables and callback blocks are charged
+/// too: `MemStats::base_charged_blocks`, measured first on a probe base
+/// with the same setup), and what `setup` returned.
+fn budgeted_base<T>(
+    bytes: usize,
+    setup: impl Fn(&mut EventBase) -> Result<T, Error>,
+) -> Result<(EventBase, T), Failed> {
+    let base_with = |limit| {
+        let mut cfg = rvent::Config::new();
+        cfg.set_max_memory(Some(limit));
+        EventBase::with_config(&cfg)
+    };
+    let mut probe = base_with(usize::MAX / 2)?;
+    setup(&mut probe)?;
+    let blocks = probe.mem_stats().base_charged_blocks;
+    drop(probe);
+    let mut base = base_with(bytes + blocks)?;
+    let made = setup(&mut base)?;
+    let m = base.mem_stats();
+    check(
+        (m.base_charged_blocks, m.base_chain_bytes) == (blocks, 0),
+        format!("the setup charged as on the probe: {m:?}"),
+    )?;
+    Ok((base, made))
 }
 
 /// Adds through the `&mut Evbuffer` that `output` / `input` lend are
@@ -1749,8 +1769,8 @@ fn budgeted_base(bytes: usize) -> Result<EventBase, Failed> {
 /// drain gives the room back.
 fn budget_refuses_adds_through_borrowed_buffers() -> TestResult {
     use rvent::{BevOptions, Bufferevent};
-    let mut base = budgeted_base(8192)?;
-    let (a, b) = Bufferevent::pair(&mut base, BevOptions::empty())?;
+    let (mut base, (a, b)) =
+        budgeted_base(8192, |base| Bufferevent::pair(base, BevOptions::empty()))?;
     a.output(&mut base)?.add(&[1; 4096])?; // one 4 KiB chain (a's output)
     check(base.mem_stats().base_chain_bytes == 4096, "4 KiB charged")?;
     let r = a.output(&mut base)?.add(&[2; 8192]);
@@ -1769,8 +1789,10 @@ fn budget_refuses_adds_through_borrowed_buffers() -> TestResult {
     )?;
     check(b.input_len(&base)? == 4000, "the input unchanged")?;
     let m = base.mem_stats();
+    let blocks = m.base_charged_blocks;
     check(
-        (m.base_chain_bytes, m.base_charged, m.base_charged_peak) == (8192, 8192, 8192),
+        (m.base_chain_bytes, m.base_charged, m.base_charged_peak)
+            == (8192, 8192 + blocks, 8192 + blocks),
         format!("{m:?}"),
     )?;
     b.input(&mut base)?.drain(4000)?; // keeps its (empty) chain for reuse
@@ -1785,9 +1807,11 @@ fn budget_refuses_adds_through_borrowed_buffers() -> TestResult {
 /// budget; the writer is refused instead (`Err(Alloc)` from `write`).
 fn budget_pair_moves_never_pass_it() -> TestResult {
     use rvent::{BevOptions, Bufferevent};
-    let mut base = budgeted_base(8192)?;
-    let (a, b) = Bufferevent::pair(&mut base, BevOptions::empty())?;
-    b.enable(&mut base, Ev::READ)?;
+    let (mut base, (a, b)) = budgeted_base(8192, |base| {
+        let (a, b) = Bufferevent::pair(base, BevOptions::empty())?;
+        b.enable(base, Ev::READ)?;
+        Ok((a, b))
+    })?;
     a.write(&mut base, &[1; 4096])?;
     a.write(&mut base, &[2; 3000])?; // fills the 8 KiB budget: 2 chains
     base.run(LoopFlags::NONBLOCK)?;
@@ -1816,34 +1840,37 @@ fn budget_pair_moves_never_pass_it() -> TestResult {
 /// socket read that could get no memory.
 fn budget_filter_copy_past_it_reports_an_error() -> TestResult {
     use rvent::{BevEvent, BevOptions, Bufferevent, Evbuffer, FilterResult};
-    let mut base = budgeted_base(6144)?;
-    let (a, b) = Bufferevent::pair(&mut base, BevOptions::empty())?;
-    let f = Bufferevent::filter(&mut base, b, BevOptions::CLOSE_ON_FREE)?;
-    let refused = Rc::new(Cell::new(0));
-    let r2 = refused.clone();
-    f.set_input_filter(
-        &mut base,
-        move |_: &mut EventBase, _, src: &mut Evbuffer, dst: &mut Evbuffer, _, _| {
-            let Some(bytes) = src.pullup(None) else {
-                return FilterResult::NeedMore;
-            };
-            let upper = bytes.to_ascii_uppercase();
-            match dst.add(&upper) {
-                Ok(()) => {
-                    let _ = src.drain(upper.len());
-                    FilterResult::Ok
+    let setup = |base: &mut EventBase| {
+        let (a, b) = Bufferevent::pair(base, BevOptions::empty())?;
+        let f = Bufferevent::filter(base, b, BevOptions::CLOSE_ON_FREE)?;
+        let refused = Rc::new(Cell::new(0));
+        let r2 = refused.clone();
+        f.set_input_filter(
+            base,
+            move |_: &mut EventBase, _, src: &mut Evbuffer, dst: &mut Evbuffer, _, _| {
+                let Some(bytes) = src.pullup(None) else {
+                    return FilterResult::NeedMore;
+                };
+                let upper = bytes.to_ascii_uppercase();
+                match dst.add(&upper) {
+                    Ok(()) => {
+                        let _ = src.drain(upper.len());
+                        FilterResult::Ok
+                    }
+                    Err(_) => {
+                        r2.set(r2.get() + 1);
+                        FilterResult::Error
+                    }
                 }
-                Err(_) => {
-                    r2.set(r2.get() + 1);
-                    FilterResult::Error
-                }
-            }
-        },
-    )?;
-    let events = Rc::new(Cell::new(BevEvent::empty()));
-    let e2 = events.clone();
-    f.set_event_callback(&mut base, move |_, _, what| e2.set(e2.get() | what))?;
-    f.enable(&mut base, Ev::READ)?;
+            },
+        )?;
+        let events = Rc::new(Cell::new(BevEvent::empty()));
+        let e2 = events.clone();
+        f.set_event_callback(base, move |_, _, what| e2.set(e2.get() | what))?;
+        f.enable(base, Ev::READ)?;
+        Ok((a, f, refused, events))
+    };
+    let (mut base, (a, f, refused, events)) = budgeted_base(6144, setup)?;
     a.write(&mut base, b"hello")?;
     for _ in 0..3 {
         base.run(LoopFlags::NONBLOCK)?;
@@ -1880,7 +1907,7 @@ fn budget_filter_copy_past_it_reports_an_error() -> TestResult {
 /// base stays usable.
 fn budget_counts_user_buffers_per_base() -> TestResult {
     use rvent::Evbuffer;
-    let one = budgeted_base(16384)?;
+    let (one, ()) = budgeted_base(16384, |_| Ok(()))?;
     let two = EventBase::new()?;
     let mut x = Evbuffer::new_in(&one);
     let mut y = Evbuffer::new_in(&two);
