@@ -79,6 +79,7 @@ fn main() {
         http_idle_keep_alive_connection_memory,
         http_idle_connection_memory_after_trim,
         uri_helpers_use_the_hooks_and_fail_cleanly,
+        budget_refuses_events_and_bufferevents_past_it,
     ]);
 }
 
@@ -2511,4 +2512,145 @@ fn uri_helpers_use_the_hooks_and_fail_cleanly() -> TestResult {
         let injected = HOOKS.disarm();
         Ok((injected, r))
     })
+}
+
+// ---------------------------------------------------------------------------
+// The budget covers what grows with the number of events and connections.
+
+/// What a budgeted base's account holds beyond `start`, and what its
+/// figures say it should: every byte the base gained, less what stays
+/// uncharged — the blocks made with the base (its shared block, deferred
+/// queue, active queues), the backend's fd table and poll array, the
+/// signal map, the arena, the buffers' chain lists — and the blocks a
+/// bufferevent makes on demand (none here: no timeout, filter or rate
+/// limit), which the test avoids.
+fn charged_vs_figures(start: &rvent::MemStats, base: &EventBase) -> (usize, usize) {
+    let (m, s) = (base.mem_stats(), &start.base);
+    let b = &m.base;
+    let uncharged =
+        |m: &rvent::BaseMemStats| m.shared + m.backend + m.signals + m.arena + m.buffer_lists;
+    (
+        m.base_charged - start.base_charged,
+        (b.total - s.total) - (uncharged(b) - uncharged(s)),
+    )
+}
+
+/// Past a small budget, making an event or a bufferevent (or setting a
+/// callback) fails with `Err(Alloc)` and changes nothing; freeing others
+/// gives their blocks' charge back and the same calls work again. The
+/// account holds exactly what the base's figures gained, less what stays
+/// uncharged.
+fn budget_refuses_events_and_bufferevents_past_it() -> TestResult {
+    use rvent::{BevOptions, Bufferevent};
+    const BUDGET: usize = 16384;
+    let mut cfg = rvent::Config::new();
+    cfg.set_max_memory(Some(BUDGET));
+    let mut base = EventBase::with_config(&cfg)?;
+    let start = base.mem_stats();
+    check(start.base_charged == 0, "nothing charged yet")?;
+    // A timer whose closure captures 100 bytes: a 128-byte block.
+    let timer = |base: &mut EventBase| {
+        let data = [7u8; 100];
+        Event::timer(base, move |_, _, _, _| {
+            std::hint::black_box(&data);
+        })
+    };
+    let mut events = Vec::new();
+    let refused = loop {
+        match timer(&mut base) {
+            Ok(ev) => events.push(ev),
+            Err(e) => break e,
+        }
+        check(events.len() < 1000, "the budget refuses at some point")?;
+    };
+    check(
+        matches!(refused, Error::Alloc),
+        format!("refused: {refused:?}"),
+    )?;
+    let full = base.mem_stats();
+    check(
+        full.base_charged <= BUDGET && full.base_charged > BUDGET / 2,
+        format!("{} events, {full:?}", events.len()),
+    )?;
+    let (charged, figures) = charged_vs_figures(&start, &base);
+    check(
+        charged == figures,
+        format!("events: charged {charged}, figures {figures}"),
+    )?;
+    let r = timer(&mut base);
+    check(matches!(r, Err(Error::Alloc)), format!("again: {r:?}"))?;
+    let m = base.mem_stats();
+    check(
+        (m.base, m.base_charged) == (full.base, full.base_charged),
+        "a refusal changes nothing",
+    )?;
+    base.assert_invariants();
+    // Freed events give their closures' blocks back (the slab keeps its
+    // size, and its charge).
+    let n = events.len();
+    for ev in events.drain(..) {
+        ev.free(&mut base)?;
+    }
+    check(
+        base.mem_stats().base_charged < full.base_charged,
+        "credited on free",
+    )?;
+    // Bufferevents with a read callback capturing 100 bytes, up to the
+    // budget: the table's growth and the callback blocks are charged.
+    let mut bevs = Vec::new();
+    let refused = loop {
+        let bev = match Bufferevent::socket(&mut base, None, BevOptions::empty()) {
+            Ok(bev) => bev,
+            Err(e) => break e,
+        };
+        let data = [9u8; 100];
+        match bev.set_read_callback(&mut base, move |_, _| {
+            std::hint::black_box(&data);
+        }) {
+            Ok(()) => bevs.push(bev),
+            Err(e) => {
+                bev.free(&mut base)?;
+                break e;
+            }
+        }
+        check(bevs.len() < 1000, "the budget refuses at some point")?;
+    };
+    check(
+        matches!(refused, Error::Alloc) && bevs.len() >= 4,
+        format!("bufferevents: {} then {refused:?}", bevs.len()),
+    )?;
+    let (charged, figures) = charged_vs_figures(&start, &base);
+    check(
+        charged == figures,
+        format!("bufferevents: charged {charged}, figures {figures}"),
+    )?;
+    check(base.mem_stats().base_charged <= BUDGET, "within the budget")?;
+    let r = timer(&mut base);
+    check(matches!(r, Err(Error::Alloc)), format!("event: {r:?}"))?;
+    // Freeing two makes room for one more of each.
+    for bev in bevs.drain(..2) {
+        bev.free(&mut base)?;
+    }
+    let bev = Bufferevent::socket(&mut base, None, BevOptions::empty())?;
+    bev.set_read_callback(&mut base, |_, _| {})?;
+    timer(&mut base)?.free(&mut base)?;
+    base.assert_invariants();
+    for bev in bevs.drain(..).chain([bev]) {
+        bev.free(&mut base)?;
+    }
+    let (charged, figures) = charged_vs_figures(&start, &base);
+    check(
+        charged == figures,
+        format!("all freed: charged {charged}, figures {figures}"),
+    )?;
+    let m = base.mem_stats();
+    check(
+        m.base_charged == m.base_charged_blocks && m.base_chain_bytes == 0,
+        format!("only the tables' growth stays charged: {m:?}"),
+    )?;
+    eprintln!(
+        "budget {BUDGET}: {n} events, then bufferevents; tables keep {} B",
+        m.base_charged_blocks
+    );
+    Ok(())
 }
