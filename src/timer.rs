@@ -73,6 +73,14 @@ impl TimerHeap {
         if self.v.len() < self.v.capacity() {
             return Ok(());
         }
+        self.grow_one(account)
+    }
+
+    /// [`reserve_one`](Self::reserve_one) when the heap is full: out of
+    /// line, so the loop that re-arms persistent timeouts stays as small.
+    #[cold]
+    #[inline(never)]
+    fn grow_one(&mut self, account: &Account) -> crate::error::Result<()> {
         mem::reserve_charged(account, &mut self.v, 1)
     }
 
