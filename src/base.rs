@@ -413,9 +413,11 @@ impl<X: BaseExt> EventBase<X> {
             pool_hits,
             pool_misses,
             pool_bytes_cached,
-            base_chain_bytes: self.account.held() + X::uncharged_chain_bytes(self),
+            base_chain_bytes: self.account.held() - self.account.blocks()
+                + X::uncharged_chain_bytes(self),
             base_max_memory: self.account.limit(),
             base_charged: self.account.held(),
+            base_charged_blocks: self.account.blocks(),
             base_charged_peak: self.account.peak(),
             base: self.base_mem_stats(),
             ..mem::stats_snapshot()
@@ -442,7 +444,8 @@ impl<X: BaseExt> EventBase<X> {
                 + self.deferred.bytes()
                 + MemRc::<mem::Account>::BLOCK_BYTES,
             arena: self.arena.capacity(),
-            buffer_chains: self.account.held() + X::uncharged_chain_bytes(self),
+            buffer_chains: self.account.held() - self.account.blocks()
+                + X::uncharged_chain_bytes(self),
             ..BaseMemStats::default()
         };
         X::add_mem_stats(self, &mut m);

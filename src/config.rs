@@ -136,7 +136,8 @@ impl Config {
     }
 
     /// Gives the base a memory budget: at most `bytes` in the chain blocks
-    /// of its buffers (`None`: no budget, the default).
+    /// of its buffers and in the memory that grows with its events and
+    /// connections (`None`: no budget, the default).
     ///
     /// **What it covers**: every chain block (the bytes of data, 1 KiB to
     /// any size) allocated by the inputs and outputs of the base's
@@ -151,12 +152,34 @@ impl Config {
     /// account (a free-standing buffer, another base's) takes its charge
     /// along, and is refused the same way when the receiver's budget has
     /// no room; chains moving inside the base (pairs, filters) never pass
-    /// it. **Not covered**: the chain lists (48 bytes per chain), blocks
-    /// shared by views and references (`add_buffer_reference`,
-    /// `add_reference`, file segments: no buffer owns them), and the
-    /// base's other memory — events, tables, bufferevent records, the
-    /// arena — which comes from the memory functions and fails only when
-    /// they do.
+    /// it.
+    ///
+    /// **Also covered**, charged at its growth points and failing the same
+    /// way: the growth of the base's tables — the event slab (80 bytes a
+    /// slot), the timer heap, the common-timeout list, the bufferevent,
+    /// rate-limit group and listener tables (the capacity they gain; a
+    /// table never shrinks, so its charge stays until the base goes) —
+    /// and the callback blocks of its events (closures, `once`,
+    /// finalizers), bufferevents (read, write and event callbacks, filter
+    /// closures) and listeners (accept and error callbacks), credited when
+    /// freed. So [`Event::new`](crate::Event::new),
+    /// [`Bufferevent::socket`](crate::Bufferevent::socket), a `set_*_callback`
+    /// or an accepted connection's bufferevent past the budget fail with
+    /// [`Error::Alloc`](crate::Error::Alloc), nothing changed, and work
+    /// again once others are freed. What is charged besides chains is
+    /// [`MemStats::base_charged_blocks`](crate::MemStats::base_charged_blocks).
+    ///
+    /// **Not covered**: the blocks made with the base (before the budget
+    /// applies: its shared block, deferred queue, active queues), the
+    /// backend's fd table and poll array, the signal map, the arena, the
+    /// chain lists (48 bytes per chain slot), the blocks a bufferevent
+    /// makes on demand (timeouts and rate-limit state, the filter record,
+    /// a DNS answer), HTTP's connection records, and blocks shared by
+    /// views and references (`add_buffer_reference`, `add_reference`,
+    /// file segments: no buffer owns them). They come from the memory
+    /// functions and fail only when those do. On a base without a budget
+    /// none of this is charged: a growth point pays one predictable
+    /// branch, an event or a message nothing.
     ///
     /// A socket bufferevent whose read can get no chain stops reading
     /// and its event callback hears `READING | ERROR` with

@@ -611,7 +611,11 @@ impl<X: BaseExt> EventBase<X> {
         let exit = |base: &mut EventBase<X>, _: Event, _: std::os::fd::RawFd, _: Ev| {
             base.got_exit = true;
         };
-        let ev = self.new_slot(-1, Ev::TIMEOUT, Callback::Closure(event_fn(exit)?))?;
+        let ev = self.new_slot(
+            -1,
+            Ev::TIMEOUT,
+            Callback::Closure(event_fn(&self.account, exit)?),
+        )?;
         self.slots[ev.idx].state |= state::ONCE;
         self.arm_once(ev.idx, Ev::TIMEOUT, delay)
     }

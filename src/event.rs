@@ -39,7 +39,7 @@ use crate::debug;
 use crate::error::{Error, Result};
 pub use crate::ev::Ev;
 pub use crate::handle::{CommonTimeout, Event};
-use crate::mem;
+use crate::mem::{self, Account, Budgeted, MemRc};
 use crate::slots::{Callback, NIL, PlainFn, SlotFn, state};
 use crate::sys::signal::NSIG;
 use crate::timer::{CommonQueue, MAX_COMMON_TIMEOUTS};
@@ -54,27 +54,33 @@ const IO_FLAGS: Ev = Ev::READ.union(Ev::WRITE).union(Ev::CLOSED);
 /// freeing and re-creating events in a steady loop recycles blocks.
 pub(crate) type EventFn<X> = SlotFn<EventBase<X>>;
 
-/// Boxes an event callback in the pool.
+/// Boxes an event callback in the pool; on a base with a budget the block
+/// is charged to the base's `account` (and credited when it is dropped).
 ///
 /// # Errors
-/// [`Error::Alloc`]; `f` is dropped.
-pub(crate) fn event_fn<X: BaseExt, F>(f: F) -> Result<EventFn<X>>
+/// [`Error::Alloc`], also past the budget; `f` is dropped.
+pub(crate) fn event_fn<X: BaseExt, F>(account: &MemRc<Account>, f: F) -> Result<EventFn<X>>
 where
     F: FnMut(&mut EventBase<X>, Event, RawFd, Ev) + 'static,
 {
-    Ok(allocator_api2::unsize_box!(mem::pool_box(f)?))
+    Ok(match mem::charged(account, f)? {
+        Budgeted::Unbudgeted(f) => allocator_api2::unsize_box!(mem::pool_box(f)?),
+        Budgeted::Charged(mut c) => allocator_api2::unsize_box!(mem::pool_box(
+            move |base: &mut EventBase<X>, ev, fd, what| (c.get())(base, ev, fd, what)
+        )?),
+    })
 }
 
 /// Wraps a one-shot closure; it runs at most once.
 ///
 /// # Errors
 /// [`Error::Alloc`].
-pub(crate) fn once_fn<X: BaseExt, F>(f: F) -> Result<EventFn<X>>
+pub(crate) fn once_fn<X: BaseExt, F>(account: &MemRc<Account>, f: F) -> Result<EventFn<X>>
 where
     F: FnOnce(&mut EventBase<X>, Event, RawFd, Ev) + 'static,
 {
     let mut f = Some(f);
-    event_fn(move |base, ev, fd, what| {
+    event_fn(account, move |base, ev, fd, what| {
         if let Some(f) = f.take() {
             f(base, ev, fd, what);
         }
@@ -202,7 +208,8 @@ impl Event {
         F: FnMut(&mut EventBase<X>, Event, RawFd, Ev) + 'static,
     {
         let fd = check_flags(fd.into(), what)?;
-        base.new_slot(fd, what, Callback::Closure(event_fn(cb)?))
+        let cb = event_fn(&base.account, cb)?;
+        base.new_slot(fd, what, Callback::Closure(cb))
     }
 
     /// A pure timer event (`evtimer_new`).
@@ -256,7 +263,7 @@ impl Event {
             ));
             return Err(Error::BadState("cannot assign a pending or active event"));
         }
-        let cb = event_fn(cb)?;
+        let cb = event_fn(&base.account, cb)?;
         let prio = (base.active.len() / 2) as u8;
         let s = &mut base.slots[idx];
         s.fd = fd;
@@ -501,7 +508,11 @@ impl Event {
     where
         F: FnOnce(&mut EventBase<X>, Event) + 'static,
     {
-        self.finalize_inner(base, once_fn(move |b, ev, _, _| fin(b, ev))?, false)
+        self.finalize_inner(
+            base,
+            once_fn(&base.account, move |b, ev, _, _| fin(b, ev))?,
+            false,
+        )
     }
 
     /// Like [`Event::finalize`], then frees the event (`event_free_finalize`).
@@ -513,7 +524,11 @@ impl Event {
     where
         F: FnOnce(&mut EventBase<X>, Event) + 'static,
     {
-        self.finalize_inner(base, once_fn(move |b, ev, _, _| fin(b, ev))?, true)
+        self.finalize_inner(
+            base,
+            once_fn(&base.account, move |b, ev, _, _| fin(b, ev))?,
+            true,
+        )
     }
 
     fn finalize_inner<X: BaseExt>(
@@ -585,7 +600,7 @@ impl<X: BaseExt> EventBase<X> {
             return Err(Error::InvalidArgument("once needs at least one event flag"));
         }
         let fd = check_flags(fd.into(), what)?;
-        let once = once_fn(move |b, _, fd, what| cb(b, fd, what))?;
+        let once = once_fn(&self.account, move |b, _, fd, what| cb(b, fd, what))?;
         let ev = self.new_slot(fd, what, Callback::Closure(once))?;
         self.slots[ev.idx].state |= state::ONCE;
         self.arm_once(ev.idx, what, timeout)
@@ -620,7 +635,7 @@ impl<X: BaseExt> EventBase<X> {
                 if self.commons.len() >= MAX_COMMON_TIMEOUTS {
                     return Err(Error::InvalidArgument("too many common timeouts (max 256)"));
                 }
-                mem::reserve(&mut self.commons, 1)?;
+                mem::reserve_charged(&self.account, &mut self.commons, 1)?;
                 self.commons.push(CommonQueue::new(ns));
                 self.commons.len() - 1
             }
@@ -648,6 +663,7 @@ impl<X: BaseExt> EventBase<X> {
         what: Ev,
         cb: Callback<EventBase<X>>,
     ) -> Result<Event> {
+        self.slots.reserve_one(&self.account)?;
         let (idx, generation) = self.slots.alloc()?;
         let prio = (self.active.len() / 2) as u8;
         let s = &mut self.slots[idx];
@@ -688,14 +704,14 @@ impl<X: BaseExt> EventBase<X> {
         if let Some(Timeout::After(_)) = timeout
             && (!s.has(state::TIMEOUT) || s.has(state::COMMON))
         {
-            self.heap.reserve_one()?;
+            self.heap.reserve_one(&self.account)?;
         }
         if let Some(Timeout::Common(ct)) = timeout {
             if usize::from(ct) >= self.commons.len() {
                 return Err(Error::InvalidArgument("unknown common timeout"));
             }
             if self.commons[usize::from(ct)].heap_idx == NIL {
-                self.heap.reserve_one()?;
+                self.heap.reserve_one(&self.account)?;
             }
         }
         if !s.has(state::INSERTED) {

@@ -198,7 +198,7 @@ impl<X: BaseExt> EventBase<X> {
             self.slots[idx].deadline = at;
             let (heap, slots, commons) = (&mut self.heap, &mut self.slots, &mut self.commons);
             heap.delay(pos, at, &mut |id, p| set_pos(slots, commons, id, p));
-        } else if self.heap.reserve_one().is_ok() {
+        } else if self.heap.reserve_one(&self.account).is_ok() {
             self.schedule(idx, at);
         } else {
             crate::log::log(

@@ -16,7 +16,7 @@ use std::os::fd::RawFd;
 
 use crate::ev::Ev;
 use crate::handle::Event;
-use crate::mem::{self, MemVec, Pool};
+use crate::mem::{self, Account, MemVec, Pool};
 
 /// What runs when an event fires, for a base of type `B`: a closure in a
 /// pooled block from the memory functions, so freeing and re-creating
@@ -197,6 +197,17 @@ impl<B> Slots<B> {
             free: NIL,
             live: 0,
         }
+    }
+
+    /// Room for one more event, so that [`alloc`](Self::alloc) cannot
+    /// fail: the slab's growth charged to the base's `account` when it has
+    /// a budget (`mem::reserve_charged`).
+    #[inline]
+    pub fn reserve_one(&mut self, account: &Account) -> crate::error::Result<()> {
+        if self.free != NIL {
+            return Ok(());
+        }
+        mem::reserve_charged(account, &mut self.v, 1)
     }
 
     /// Takes a vacant slot (reusing freed ones first) and returns its index

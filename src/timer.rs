@@ -12,7 +12,7 @@
 //!
 //! Deadlines are `u64` nanoseconds on the base's monotonic clock.
 
-use crate::mem::{self, MemVec};
+use crate::mem::{self, Account, MemVec};
 use crate::slots::NIL;
 
 /// Marks a heap id as a common-timeout queue index.
@@ -66,22 +66,29 @@ impl TimerHeap {
         &self.v
     }
 
-    /// Reserves room for one more entry, so a following `push` cannot fail.
+    /// Reserves room for one more entry, so a following `push` cannot fail;
+    /// the growth is charged to the base's `account` when it has a budget.
     #[inline]
-    pub fn reserve_one(&mut self) -> crate::error::Result<()> {
+    pub fn reserve_one(&mut self, account: &Account) -> crate::error::Result<()> {
         if self.v.len() < self.v.capacity() {
             return Ok(());
         }
-        mem::reserve(&mut self.v, 1)
+        self.grow_one(account)
+    }
+
+    /// [`reserve_one`](Self::reserve_one) when the heap is full: out of
+    /// line, so the loop that re-arms persistent timeouts stays as small.
+    #[cold]
+    #[inline(never)]
+    fn grow_one(&mut self, account: &Account) -> crate::error::Result<()> {
+        mem::reserve_charged(account, &mut self.v, 1)
     }
 
     /// Reserves room for `n` more entries, so `n` following `push`es
-    /// cannot fail.
-    pub fn reserve(&mut self, n: usize) -> crate::error::Result<()> {
-        if self.v.capacity() - self.v.len() >= n {
-            return Ok(());
-        }
-        mem::reserve(&mut self.v, n)
+    /// cannot fail; the growth is charged as by
+    /// [`reserve_one`](Self::reserve_one).
+    pub fn reserve(&mut self, account: &Account, n: usize) -> crate::error::Result<()> {
+        mem::reserve_charged(account, &mut self.v, n)
     }
 
     /// Inserts; call `reserve_one` first when failure must leave no trace.

@@ -80,6 +80,7 @@ fn main() {
         http_idle_keep_alive_connection_memory,
         http_idle_connection_memory_after_trim,
         uri_helpers_use_the_hooks_and_fail_cleanly,
+        budget_refuses_events_and_bufferevents_past_it,
     ]);
 }
 
@@ -1749,11 +1750,31 @@ fn bufferevent_settings_fail_with_alloc_and_leak_nothing() -> TestResult {
 // The per-base budget (`Config::set_max_memory`): every chain a base's
 // buffers allocate is charged to the base's account.
 
-/// A base with a budget of `bytes`.
-fn budgeted_base(bytes: usize) -> Result<EventBase, Failed> {
-    let mut cfg = rvent::Config::new();
-    cfg.set_max_memory(Some(bytes));
-    Ok(EventBase::with_config(&cfg)?)
+/// A base whose budget leaves `bytes` for chains once `setup` has made
+/// the test's objects on it (their tables and callback blocks are charged
+/// too: `MemStats::base_charged_blocks`, measured first on a probe base
+/// with the same setup), and what `setup` returned.
+fn budgeted_base<T>(
+    bytes: usize,
+    setup: impl Fn(&mut EventBase) -> Result<T, Error>,
+) -> Result<(EventBase, T), Failed> {
+    let base_with = |limit| {
+        let mut cfg = rvent::Config::new();
+        cfg.set_max_memory(Some(limit));
+        EventBase::with_config(&cfg)
+    };
+    let mut probe = base_with(usize::MAX / 2)?;
+    setup(&mut probe)?;
+    let blocks = probe.mem_stats().base_charged_blocks;
+    drop(probe);
+    let mut base = base_with(bytes + blocks)?;
+    let made = setup(&mut base)?;
+    let m = base.mem_stats();
+    check(
+        (m.base_charged_blocks, m.base_chain_bytes) == (blocks, 0),
+        format!("the setup charged as on the probe: {m:?}"),
+    )?;
+    Ok((base, made))
 }
 
 /// Adds through the `&mut Evbuffer` that `output` / `input` lend are
@@ -1761,8 +1782,8 @@ fn budgeted_base(bytes: usize) -> Result<EventBase, Failed> {
 /// drain gives the room back.
 fn budget_refuses_adds_through_borrowed_buffers() -> TestResult {
     use rvent::{BevOptions, Bufferevent};
-    let mut base = budgeted_base(8192)?;
-    let (a, b) = Bufferevent::pair(&mut base, BevOptions::empty())?;
+    let (mut base, (a, b)) =
+        budgeted_base(8192, |base| Bufferevent::pair(base, BevOptions::empty()))?;
     a.output(&mut base)?.add(&[1; 4096])?; // one 4 KiB chain (a's output)
     check(base.mem_stats().base_chain_bytes == 4096, "4 KiB charged")?;
     let r = a.output(&mut base)?.add(&[2; 8192]);
@@ -1781,8 +1802,10 @@ fn budget_refuses_adds_through_borrowed_buffers() -> TestResult {
     )?;
     check(b.input_len(&base)? == 4000, "the input unchanged")?;
     let m = base.mem_stats();
+    let blocks = m.base_charged_blocks;
     check(
-        (m.base_chain_bytes, m.base_charged, m.base_charged_peak) == (8192, 8192, 8192),
+        (m.base_chain_bytes, m.base_charged, m.base_charged_peak)
+            == (8192, 8192 + blocks, 8192 + blocks),
         format!("{m:?}"),
     )?;
     b.input(&mut base)?.drain(4000)?; // keeps its (empty) chain for reuse
@@ -1797,9 +1820,11 @@ fn budget_refuses_adds_through_borrowed_buffers() -> TestResult {
 /// budget; the writer is refused instead (`Err(Alloc)` from `write`).
 fn budget_pair_moves_never_pass_it() -> TestResult {
     use rvent::{BevOptions, Bufferevent};
-    let mut base = budgeted_base(8192)?;
-    let (a, b) = Bufferevent::pair(&mut base, BevOptions::empty())?;
-    b.enable(&mut base, Ev::READ)?;
+    let (mut base, (a, b)) = budgeted_base(8192, |base| {
+        let (a, b) = Bufferevent::pair(base, BevOptions::empty())?;
+        b.enable(base, Ev::READ)?;
+        Ok((a, b))
+    })?;
     a.write(&mut base, &[1; 4096])?;
     a.write(&mut base, &[2; 3000])?; // fills the 8 KiB budget: 2 chains
     base.run(LoopFlags::NONBLOCK)?;
@@ -1828,34 +1853,37 @@ fn budget_pair_moves_never_pass_it() -> TestResult {
 /// socket read that could get no memory.
 fn budget_filter_copy_past_it_reports_an_error() -> TestResult {
     use rvent::{BevEvent, BevOptions, Bufferevent, Evbuffer, FilterResult};
-    let mut base = budgeted_base(6144)?;
-    let (a, b) = Bufferevent::pair(&mut base, BevOptions::empty())?;
-    let f = Bufferevent::filter(&mut base, b, BevOptions::CLOSE_ON_FREE)?;
-    let refused = Rc::new(Cell::new(0));
-    let r2 = refused.clone();
-    f.set_input_filter(
-        &mut base,
-        move |_: &mut EventBase, _, src: &mut Evbuffer, dst: &mut Evbuffer, _, _| {
-            let Some(bytes) = src.pullup(None) else {
-                return FilterResult::NeedMore;
-            };
-            let upper = bytes.to_ascii_uppercase();
-            match dst.add(&upper) {
-                Ok(()) => {
-                    let _ = src.drain(upper.len());
-                    FilterResult::Ok
+    let setup = |base: &mut EventBase| {
+        let (a, b) = Bufferevent::pair(base, BevOptions::empty())?;
+        let f = Bufferevent::filter(base, b, BevOptions::CLOSE_ON_FREE)?;
+        let refused = Rc::new(Cell::new(0));
+        let r2 = refused.clone();
+        f.set_input_filter(
+            base,
+            move |_: &mut EventBase, _, src: &mut Evbuffer, dst: &mut Evbuffer, _, _| {
+                let Some(bytes) = src.pullup(None) else {
+                    return FilterResult::NeedMore;
+                };
+                let upper = bytes.to_ascii_uppercase();
+                match dst.add(&upper) {
+                    Ok(()) => {
+                        let _ = src.drain(upper.len());
+                        FilterResult::Ok
+                    }
+                    Err(_) => {
+                        r2.set(r2.get() + 1);
+                        FilterResult::Error
+                    }
                 }
-                Err(_) => {
-                    r2.set(r2.get() + 1);
-                    FilterResult::Error
-                }
-            }
-        },
-    )?;
-    let events = Rc::new(Cell::new(BevEvent::empty()));
-    let e2 = events.clone();
-    f.set_event_callback(&mut base, move |_, _, what| e2.set(e2.get() | what))?;
-    f.enable(&mut base, Ev::READ)?;
+            },
+        )?;
+        let events = Rc::new(Cell::new(BevEvent::empty()));
+        let e2 = events.clone();
+        f.set_event_callback(base, move |_, _, what| e2.set(e2.get() | what))?;
+        f.enable(base, Ev::READ)?;
+        Ok((a, f, refused, events))
+    };
+    let (mut base, (a, f, refused, events)) = budgeted_base(6144, setup)?;
     a.write(&mut base, b"hello")?;
     for _ in 0..3 {
         base.run(LoopFlags::NONBLOCK)?;
@@ -1892,7 +1920,7 @@ fn budget_filter_copy_past_it_reports_an_error() -> TestResult {
 /// base stays usable.
 fn budget_counts_user_buffers_per_base() -> TestResult {
     use rvent::Evbuffer;
-    let one = budgeted_base(16384)?;
+    let (one, ()) = budgeted_base(16384, |_| Ok(()))?;
     let two = EventBase::new()?;
     let mut x = Evbuffer::new_in(&one);
     let mut y = Evbuffer::new_in(&two);
@@ -2558,4 +2586,145 @@ fn uri_helpers_use_the_hooks_and_fail_cleanly() -> TestResult {
         let injected = HOOKS.disarm();
         Ok((injected, r))
     })
+}
+
+// ---------------------------------------------------------------------------
+// The budget covers what grows with the number of events and connections.
+
+/// What a budgeted base's account holds beyond `start`, and what its
+/// figures say it should: every byte the base gained, less what stays
+/// uncharged — the blocks made with the base (its shared block, deferred
+/// queue, active queues), the backend's fd table and poll array, the
+/// signal map, the arena, the buffers' chain lists — and the blocks a
+/// bufferevent makes on demand (none here: no timeout, filter or rate
+/// limit), which the test avoids.
+fn charged_vs_figures(start: &rvent::MemStats, base: &EventBase) -> (usize, usize) {
+    let (m, s) = (base.mem_stats(), &start.base);
+    let b = &m.base;
+    let uncharged =
+        |m: &rvent::BaseMemStats| m.shared + m.backend + m.signals + m.arena + m.buffer_lists;
+    (
+        m.base_charged - start.base_charged,
+        (b.total - s.total) - (uncharged(b) - uncharged(s)),
+    )
+}
+
+/// Past a small budget, making an event or a bufferevent (or setting a
+/// callback) fails with `Err(Alloc)` and changes nothing; freeing others
+/// gives their blocks' charge back and the same calls work again. The
+/// account holds exactly what the base's figures gained, less what stays
+/// uncharged.
+fn budget_refuses_events_and_bufferevents_past_it() -> TestResult {
+    use rvent::{BevOptions, Bufferevent};
+    const BUDGET: usize = 16384;
+    let mut cfg = rvent::Config::new();
+    cfg.set_max_memory(Some(BUDGET));
+    let mut base = EventBase::with_config(&cfg)?;
+    let start = base.mem_stats();
+    check(start.base_charged == 0, "nothing charged yet")?;
+    // A timer whose closure captures 100 bytes: a 128-byte block.
+    let timer = |base: &mut EventBase| {
+        let data = [7u8; 100];
+        Event::timer(base, move |_, _, _, _| {
+            std::hint::black_box(&data);
+        })
+    };
+    let mut events = Vec::new();
+    let refused = loop {
+        match timer(&mut base) {
+            Ok(ev) => events.push(ev),
+            Err(e) => break e,
+        }
+        check(events.len() < 1000, "the budget refuses at some point")?;
+    };
+    check(
+        matches!(refused, Error::Alloc),
+        format!("refused: {refused:?}"),
+    )?;
+    let full = base.mem_stats();
+    check(
+        full.base_charged <= BUDGET && full.base_charged > BUDGET / 2,
+        format!("{} events, {full:?}", events.len()),
+    )?;
+    let (charged, figures) = charged_vs_figures(&start, &base);
+    check(
+        charged == figures,
+        format!("events: charged {charged}, figures {figures}"),
+    )?;
+    let r = timer(&mut base);
+    check(matches!(r, Err(Error::Alloc)), format!("again: {r:?}"))?;
+    let m = base.mem_stats();
+    check(
+        (m.base, m.base_charged) == (full.base, full.base_charged),
+        "a refusal changes nothing",
+    )?;
+    base.assert_invariants();
+    // Freed events give their closures' blocks back (the slab keeps its
+    // size, and its charge).
+    let n = events.len();
+    for ev in events.drain(..) {
+        ev.free(&mut base)?;
+    }
+    check(
+        base.mem_stats().base_charged < full.base_charged,
+        "credited on free",
+    )?;
+    // Bufferevents with a read callback capturing 100 bytes, up to the
+    // budget: the table's growth and the callback blocks are charged.
+    let mut bevs = Vec::new();
+    let refused = loop {
+        let bev = match Bufferevent::socket(&mut base, None, BevOptions::empty()) {
+            Ok(bev) => bev,
+            Err(e) => break e,
+        };
+        let data = [9u8; 100];
+        match bev.set_read_callback(&mut base, move |_, _| {
+            std::hint::black_box(&data);
+        }) {
+            Ok(()) => bevs.push(bev),
+            Err(e) => {
+                bev.free(&mut base)?;
+                break e;
+            }
+        }
+        check(bevs.len() < 1000, "the budget refuses at some point")?;
+    };
+    check(
+        matches!(refused, Error::Alloc) && bevs.len() >= 4,
+        format!("bufferevents: {} then {refused:?}", bevs.len()),
+    )?;
+    let (charged, figures) = charged_vs_figures(&start, &base);
+    check(
+        charged == figures,
+        format!("bufferevents: charged {charged}, figures {figures}"),
+    )?;
+    check(base.mem_stats().base_charged <= BUDGET, "within the budget")?;
+    let r = timer(&mut base);
+    check(matches!(r, Err(Error::Alloc)), format!("event: {r:?}"))?;
+    // Freeing two makes room for one more of each.
+    for bev in bevs.drain(..2) {
+        bev.free(&mut base)?;
+    }
+    let bev = Bufferevent::socket(&mut base, None, BevOptions::empty())?;
+    bev.set_read_callback(&mut base, |_, _| {})?;
+    timer(&mut base)?.free(&mut base)?;
+    base.assert_invariants();
+    for bev in bevs.drain(..).chain([bev]) {
+        bev.free(&mut base)?;
+    }
+    let (charged, figures) = charged_vs_figures(&start, &base);
+    check(
+        charged == figures,
+        format!("all freed: charged {charged}, figures {figures}"),
+    )?;
+    let m = base.mem_stats();
+    check(
+        m.base_charged == m.base_charged_blocks && m.base_chain_bytes == 0,
+        format!("only the tables' growth stays charged: {m:?}"),
+    )?;
+    eprintln!(
+        "budget {BUDGET}: {n} events, then bufferevents; tables keep {} B",
+        m.base_charged_blocks
+    );
+    Ok(())
 }

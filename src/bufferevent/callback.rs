@@ -55,7 +55,7 @@ impl Bufferevent {
         R: FnMut(&mut EventBase<X>, Bufferevent) + 'static,
     {
         self.rec(base)?;
-        let cb = data_fn(cb)?;
+        let cb = data_fn(&base.account, cb)?;
         let old = self.rec_mut(base)?.replace_data(true, Some(cb));
         drop(old);
         Ok(())
@@ -73,7 +73,7 @@ impl Bufferevent {
         W: FnMut(&mut EventBase<X>, Bufferevent) + 'static,
     {
         self.rec(base)?;
-        let cb = data_fn(cb)?;
+        let cb = data_fn(&base.account, cb)?;
         let old = self.rec_mut(base)?.replace_data(false, Some(cb));
         drop(old);
         Ok(())
@@ -91,7 +91,7 @@ impl Bufferevent {
         E: FnMut(&mut EventBase<X>, Bufferevent, BevEvent) + 'static,
     {
         self.rec(base)?;
-        let cb = event_fn(cb)?;
+        let cb = event_fn(&base.account, cb)?;
         let old = self.rec_mut(base)?.replace_event(Some(cb));
         drop(old);
         Ok(())

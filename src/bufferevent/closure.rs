@@ -8,7 +8,7 @@ use super::handle::Bufferevent;
 use crate::base::{BaseExt, EventBase};
 use crate::buffer::Evbuffer;
 use crate::error::Result;
-use crate::mem::{self, Pool};
+use crate::mem::{self, Account, Budgeted, MemRc, Pool};
 
 /// A read or write callback, boxed in the pool.
 pub(crate) type DataFn<X> =
@@ -47,19 +47,38 @@ pub enum FilterResult {
     Error,
 }
 
+// Each closure's block is charged to the base's account when it has a
+// budget (`mem::charged`), and credited when the box is dropped.
+
 pub(crate) fn data_fn<X: BaseExt>(
+    account: &MemRc<Account>,
     f: impl FnMut(&mut EventBase<X>, Bufferevent) + 'static,
 ) -> Result<DataFn<X>> {
-    Ok(allocator_api2::unsize_box!(mem::pool_box(f)?))
+    Ok(match mem::charged(account, f)? {
+        Budgeted::Unbudgeted(f) => allocator_api2::unsize_box!(mem::pool_box(f)?),
+        Budgeted::Charged(mut c) => {
+            allocator_api2::unsize_box!(mem::pool_box(move |base: &mut EventBase<X>, bev| (c
+                .get())(
+                base, bev
+            ))?)
+        }
+    })
 }
 
 pub(crate) fn event_fn<X: BaseExt>(
+    account: &MemRc<Account>,
     f: impl FnMut(&mut EventBase<X>, Bufferevent, BevEvent) + 'static,
 ) -> Result<EventFn<X>> {
-    Ok(allocator_api2::unsize_box!(mem::pool_box(f)?))
+    Ok(match mem::charged(account, f)? {
+        Budgeted::Unbudgeted(f) => allocator_api2::unsize_box!(mem::pool_box(f)?),
+        Budgeted::Charged(mut c) => allocator_api2::unsize_box!(mem::pool_box(
+            move |base: &mut EventBase<X>, bev, what| (c.get())(base, bev, what)
+        )?),
+    })
 }
 
 pub(crate) fn filter_fn<X: BaseExt>(
+    account: &MemRc<Account>,
     f: impl FnMut(
         &mut EventBase<X>,
         Bufferevent,
@@ -70,5 +89,15 @@ pub(crate) fn filter_fn<X: BaseExt>(
     ) -> FilterResult
     + 'static,
 ) -> Result<FilterFn<X>> {
-    Ok(allocator_api2::unsize_box!(mem::pool_box(f)?))
+    Ok(match mem::charged(account, f)? {
+        Budgeted::Unbudgeted(f) => allocator_api2::unsize_box!(mem::pool_box(f)?),
+        Budgeted::Charged(mut c) => allocator_api2::unsize_box!(mem::pool_box(
+            move |base: &mut EventBase<X>,
+                  bev,
+                  src: &mut Evbuffer,
+                  dst: &mut Evbuffer,
+                  lim,
+                  mode| { (c.get())(base, bev, src, dst, lim, mode) }
+        )?),
+    })
 }

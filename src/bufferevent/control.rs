@@ -261,7 +261,7 @@ impl Bufferevent {
         // Arming the new timeouts takes at most two timer-heap entries:
         // room first, so that nothing below fails half-way.
         if read.is_some() || write.is_some() {
-            base.heap.reserve(2)?;
+            base.heap.reserve(&base.account, 2)?;
         }
         let c = self.rec_mut(base)?.cold_mut()?;
         let old = (c.timeout_read, c.timeout_write);

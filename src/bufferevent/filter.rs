@@ -190,7 +190,7 @@ impl Bufferevent {
             ) -> FilterResult
             + 'static,
     {
-        self.set_filter(base, true, filter_fn(filter)?)
+        self.set_filter(base, true, filter_fn(&base.account, filter)?)
     }
 
     /// Sets the output filter (`bufferevent_filter_new`'s
@@ -213,7 +213,7 @@ impl Bufferevent {
             ) -> FilterResult
             + 'static,
     {
-        self.set_filter(base, false, filter_fn(filter)?)
+        self.set_filter(base, false, filter_fn(&base.account, filter)?)
     }
 
     fn set_filter<X: BevHost>(

@@ -203,7 +203,7 @@ impl RateLimitGroup {
     fn decrement<X: BevHost>(self, base: &mut EventBase<X>, n: isize, read: bool) -> Result<()> {
         self.rec(base)?;
         // Room for the refill timer first: the take below cannot fail.
-        base.heap.reserve(1)?;
+        base.heap.reserve(&base.account, 1)?;
         take(base, self, n as i64, read);
         Ok(())
     }

@@ -364,7 +364,7 @@ impl Bufferevent {
                 let had = self.rec(base)?.limited();
                 // Room to arm the refill timer first, so that the takes
                 // below cannot fail half-way.
-                base.heap.reserve(1)?;
+                base.heap.reserve(&base.account, 1)?;
                 ensure_box(base, self)?;
                 // The refill timer too, before anything changes.
                 if let Err(e) = ensure_timer(base, self) {
@@ -487,7 +487,7 @@ impl Bufferevent {
             return Err(Error::BadState("no rate limit set"));
         }
         // Room for the refill timer first: the take below cannot fail.
-        base.heap.reserve(1)?;
+        base.heap.reserve(&base.account, 1)?;
         take(base, self, n as i64, read)?;
         // Giving tokens back may resume the direction at once.
         if let Some(r) = base.ext.bevs_mut().get_mut(self)

@@ -343,28 +343,28 @@ impl<X: BaseExt> fmt::Debug for BevTable<X> {
 impl<X: BevHost> EventBase<X> {
     /// Allocates a record for a new bufferevent.
     pub(crate) fn bev_insert(&mut self, kind: Kind<X>, options: BevOptions) -> Result<Bufferevent> {
-        let t = self.ext.bevs_mut();
+        let (t, account) = (self.ext.bevs_mut(), &self.account);
         // Room for every record on either list, so marking never
-        // allocates.
+        // allocates. Growth is charged to a budgeted base's account.
         let want = t.recs.len() + 1;
         let (d, sv) = (t.dirty.len(), t.servicing.len());
-        mem::reserve(&mut t.dirty, want.saturating_sub(d))?;
-        mem::reserve(&mut t.servicing, want.saturating_sub(sv))?;
+        mem::reserve_charged(account, &mut t.dirty, want.saturating_sub(d))?;
+        mem::reserve_charged(account, &mut t.servicing, want.saturating_sub(sv))?;
         let idx = match t.free.pop() {
             Some(idx) => {
                 let r = &mut t.recs[idx as usize];
                 let generation = r.generation.wrapping_add(1);
                 *r = Rec::new(kind, options, generation);
-                budget::attach(&self.account, r);
+                budget::attach(account, r);
                 idx
             }
             None => {
-                mem::reserve(&mut t.recs, 1)?;
+                mem::reserve_charged(account, &mut t.recs, 1)?;
                 let want = t.recs.len() + 1 - t.free.len();
-                mem::reserve(&mut t.free, want)?;
+                mem::reserve_charged(account, &mut t.free, want)?;
                 t.recs.push(Rec::new(kind, options, 0));
                 let r = t.recs.last_mut().expect("pushed above");
-                budget::attach(&self.account, r);
+                budget::attach(account, r);
                 (t.recs.len() - 1) as u32
             }
         };
@@ -383,7 +383,7 @@ impl<X: BevHost> EventBase<X> {
 
     /// Allocates a record for a new rate-limit group.
     pub(crate) fn group_insert(&mut self, cfg: &TokenBucketCfg) -> Result<RateLimitGroup> {
-        let t = self.ext.bevs_mut();
+        let (t, account) = (self.ext.bevs_mut(), &self.account);
         let idx = match t.free_groups.pop() {
             Some(idx) => {
                 let r = &mut t.groups[idx as usize];
@@ -391,9 +391,9 @@ impl<X: BevHost> EventBase<X> {
                 idx
             }
             None => {
-                mem::reserve(&mut t.groups, 1)?;
+                mem::reserve_charged(account, &mut t.groups, 1)?;
                 let want = t.groups.len() + 1 - t.free_groups.len();
-                mem::reserve(&mut t.free_groups, want)?;
+                mem::reserve_charged(account, &mut t.free_groups, want)?;
                 t.groups.push(GroupRec::new(cfg, 0));
                 (t.groups.len() - 1) as u32
             }

@@ -220,7 +220,7 @@ pub(crate) fn restart_write<X: BevHost>(base: &mut EventBase<X>, h: Bufferevent)
 /// changes anything.
 pub(crate) fn reserve<X: BevHost>(base: &mut EventBase<X>, h: Bufferevent) -> Result<()> {
     if h.rec(base)?.timers().is_some() {
-        base.heap.reserve(2)?;
+        base.heap.reserve(&base.account, 2)?;
     }
     Ok(())
 }

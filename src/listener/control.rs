@@ -145,7 +145,7 @@ impl ConnListener {
         F: FnMut(&mut EventBase<X>, ConnListener, OwnedFd, PeerAddr) + 'static,
     {
         self.rec(base)?;
-        let cb = accept_fn(cb)?;
+        let cb = accept_fn(&base.account, cb)?;
         self.rec_mut(base)?.replace_cb(Some(cb));
         Ok(())
     }
@@ -213,7 +213,7 @@ impl ConnListener {
         F: FnMut(&mut EventBase<X>, ConnListener, io::Error) + 'static,
     {
         self.rec(base)?;
-        let cb = error_fn(cb)?;
+        let cb = error_fn(&base.account, cb)?;
         self.rec_mut(base)?.replace_errcb(Some(cb));
         Ok(())
     }

@@ -66,7 +66,7 @@ impl ConnListener {
                 "a listener made by bind needs a backlog above 0",
             ));
         }
-        let cb = accept_fn(cb)?;
+        let cb = accept_fn(&base.account, cb)?;
         let sock = socket::bind_tcp(
             &addr,
             socket::BindOptions {
@@ -146,7 +146,7 @@ impl ConnListener {
         F: FnMut(&mut EventBase<X>, ConnListener, OwnedFd, PeerAddr) + 'static,
     {
         let sock = sock.into();
-        let cb = accept_fn(cb)?;
+        let cb = accept_fn(&base.account, cb)?;
         socket::family(sock.as_raw_fd())?;
         socket::set_nonblocking(&sock)?;
         if opts.contains(ListenerOptions::CLOSE_ON_EXEC) {
@@ -198,7 +198,7 @@ impl ConnListener {
         cb: AcceptFn<X>,
     ) -> Result<ConnListener> {
         let id = base.id;
-        let lev = base.ext.listeners_mut().vacant(id)?;
+        let lev = base.ext.listeners_mut().vacant(id, &base.account)?;
         let ev = Event::new(base, sock.as_raw_fd(), Ev::READ | Ev::PERSIST, read_fn(lev))?;
         let rec = Rec::new(sock, opts, ev, cb);
         let enabled = rec.is(st::ENABLED);

@@ -20,7 +20,7 @@ use crate::base::{BaseExt, EventBase};
 use crate::callback_slot::Running;
 use crate::error::Result;
 use crate::handle::Event;
-use crate::mem::{self, MemVec, Pool};
+use crate::mem::{self, Account, Budgeted, MemRc, MemVec, Pool};
 
 use super::handle::ConnListener;
 use super::options::ListenerOptions;
@@ -34,20 +34,34 @@ pub(super) type AcceptFn<X> =
 pub(super) type ErrorFn<X> =
     allocator_api2::boxed::Box<dyn FnMut(&mut EventBase<X>, ConnListener, io::Error), Pool>;
 
-/// Boxes an accept callback in the pool.
-pub(super) fn accept_fn<X: BaseExt, F>(f: F) -> Result<AcceptFn<X>>
+/// Boxes an accept callback in the pool, charged to the base's `account`
+/// when it has a budget (credited when the box is dropped).
+pub(super) fn accept_fn<X: BaseExt, F>(account: &MemRc<Account>, f: F) -> Result<AcceptFn<X>>
 where
     F: FnMut(&mut EventBase<X>, ConnListener, OwnedFd, PeerAddr) + 'static,
 {
-    Ok(allocator_api2::unsize_box!(mem::pool_box(f)?))
+    Ok(match mem::charged(account, f)? {
+        Budgeted::Unbudgeted(f) => allocator_api2::unsize_box!(mem::pool_box(f)?),
+        Budgeted::Charged(mut c) => allocator_api2::unsize_box!(mem::pool_box(
+            move |base: &mut EventBase<X>, l, fd, peer| (c.get())(base, l, fd, peer)
+        )?),
+    })
 }
 
-/// Boxes an error callback in the pool.
-pub(super) fn error_fn<X: BaseExt, F>(f: F) -> Result<ErrorFn<X>>
+/// Boxes an error callback in the pool, charged as by [`accept_fn`].
+pub(super) fn error_fn<X: BaseExt, F>(account: &MemRc<Account>, f: F) -> Result<ErrorFn<X>>
 where
     F: FnMut(&mut EventBase<X>, ConnListener, io::Error) + 'static,
 {
-    Ok(allocator_api2::unsize_box!(mem::pool_box(f)?))
+    Ok(match mem::charged(account, f)? {
+        Budgeted::Unbudgeted(f) => allocator_api2::unsize_box!(mem::pool_box(f)?),
+        Budgeted::Charged(mut c) => {
+            allocator_api2::unsize_box!(mem::pool_box(move |base: &mut EventBase<X>, l, e| (c
+                .get())(
+                base, l, e
+            ))?)
+        }
+    })
 }
 
 /// A base that carries listeners: where its [`ListenerTable`] lives. The
@@ -251,14 +265,15 @@ impl<X: BaseExt> ListenerTable<X> {
     }
 
     /// The handle the next [`insert`](Self::insert) will fill, with room
-    /// reserved so that inserting and later removing never allocate.
-    pub(super) fn vacant(&mut self, base: u32) -> Result<ConnListener> {
+    /// reserved so that inserting and later removing never allocate; the
+    /// table's growth is charged to a budgeted base's `account`.
+    pub(super) fn vacant(&mut self, base: u32, account: &Account) -> Result<ConnListener> {
         let (idx, generation) = match self.free.last() {
             Some(&idx) => (idx, self.slots[idx as usize].generation.wrapping_add(1)),
             None => {
-                mem::reserve(&mut self.slots, 1)?;
+                mem::reserve_charged(account, &mut self.slots, 1)?;
                 let want = self.slots.len() + 1 - self.free.len();
-                mem::reserve(&mut self.free, want)?;
+                mem::reserve_charged(account, &mut self.free, want)?;
                 (self.slots.len() as u32, 0)
             }
         };

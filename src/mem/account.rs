@@ -16,6 +16,16 @@
 //! account alive, so a buffer that outlives its base stays valid: it then
 //! charges an account nobody else reads.
 //!
+//! On a base with a budget the base's other growing memory charges the
+//! account too, at its growth points: its tables and queues when they
+//! grow ([`reserve_charged`](super::reserve_charged): the capacity they
+//! gain, never credited — the tables only grow, and go with the base), and
+//! the blocks made per event, bufferevent or listener (their callback
+//! boxes) through a [`Charged`] value in the block, whose [`Charge`]
+//! credits the account when the block is dropped. On a base without a
+//! budget none of this runs: the block is made as it was, the table grows
+//! as it did, after one predictable branch at the growth point.
+//!
 //! An account is a few `Cell`s: a base and its buffers live on one thread.
 //!
 //! libevent has no per-base budget (nor per-base counts): its memory
@@ -35,6 +45,9 @@ pub(crate) struct Account {
     limit: usize,
     /// The most bytes charged at once so far.
     peak: Cell<usize>,
+    /// The part of `held` that is not chain blocks: tables and the
+    /// blocks of events, bufferevents and listeners.
+    blocks: Cell<usize>,
 }
 
 impl Account {
@@ -47,6 +60,7 @@ impl Account {
                 None => usize::MAX,
             },
             peak: Cell::new(0),
+            blocks: Cell::new(0),
         }
     }
 
@@ -85,12 +99,116 @@ impl Account {
         }
     }
 
+    /// The part of [`held`](Self::held) that is not chain blocks.
+    pub(crate) fn blocks(&self) -> usize {
+        self.blocks.get()
+    }
+
+    /// [`charge`](Self::charge) for a block or table growth (not a chain).
+    ///
+    /// # Errors
+    /// As [`charge`](Self::charge).
+    pub(crate) fn charge_block(&self, n: usize) -> Result<()> {
+        self.charge(n)?;
+        self.blocks.set(self.blocks.get() + n);
+        Ok(())
+    }
+
+    /// [`credit`](Self::credit) for a block (not a chain).
+    pub(crate) fn credit_block(&self, n: usize) {
+        self.credit(n);
+        self.blocks.set(self.blocks.get().wrapping_sub(n));
+    }
+
+    /// Replaces a block charge of `charged` bytes by one of `actual`,
+    /// which passes the budget if it must (the bytes are held already).
+    pub(crate) fn settle_block(&self, charged: usize, actual: usize) {
+        if actual != charged {
+            self.credit_block(charged);
+            let h = self.held.get().saturating_add(actual);
+            self.held.set(h);
+            self.peak.set(self.peak.get().max(h));
+            self.blocks.set(self.blocks.get() + actual);
+        }
+    }
+
     /// Credits `n` bytes freed (or moved out).
     #[inline]
     pub(crate) fn credit(&self, n: usize) {
         debug_assert!(n <= self.held.get(), "account underflow");
         self.held.set(self.held.get().wrapping_sub(n));
     }
+}
+
+/// Bytes charged to a budgeted account for one block, credited back when
+/// dropped (with the block that holds it).
+#[derive(Debug)]
+pub(crate) struct Charge {
+    account: MemRc<Account>,
+    bytes: usize,
+}
+
+impl Drop for Charge {
+    fn drop(&mut self) {
+        self.account.credit_block(self.bytes);
+    }
+}
+
+/// A value with the charge for the pool block it is about to be boxed in
+/// (see [`charged`]). Reach the value through [`get`](Charged::get), so
+/// a closure that calls it captures the whole `Charged`, charge included.
+#[derive(Debug)]
+pub(crate) struct Charged<T> {
+    value: T,
+    _charge: Charge,
+}
+
+impl<T> Charged<T> {
+    /// The value.
+    #[inline(always)]
+    pub(crate) fn get(&mut self) -> &mut T {
+        &mut self.value
+    }
+}
+
+/// A value about to be boxed, on a base with a budget or without one
+/// ([`charged`]).
+pub(crate) enum Budgeted<T> {
+    /// The account has no budget: box the value as it is.
+    Unbudgeted(T),
+    /// Box a closure that calls through the `Charged` (it is the size the
+    /// charge was computed for).
+    Charged(Charged<T>),
+}
+
+/// `value`, with the charge for the pool block of a `Charged<T>` (the size
+/// of a closure that captures only it) taken from `account` when the
+/// account has a budget. The charge is credited when the `Charged` is
+/// dropped.
+///
+/// # Errors
+/// [`Error::Alloc`] when the budget has no room; `value` is dropped.
+#[inline]
+pub(crate) fn charged<T>(account: &MemRc<Account>, value: T) -> Result<Budgeted<T>> {
+    if account.limit().is_none() {
+        return Ok(Budgeted::Unbudgeted(value));
+    }
+    charge_block(account, value).map(Budgeted::Charged)
+}
+
+/// [`charged`] on a budgeted account.
+#[cold]
+#[inline(never)]
+fn charge_block<T>(account: &MemRc<Account>, value: T) -> Result<Charged<T>> {
+    let bytes = super::pool::pool_bytes_of_layout(std::alloc::Layout::new::<Charged<T>>());
+    account.charge_block(bytes)?;
+    Ok(Charged {
+        value,
+        _charge: Charge {
+            account: account.clone(),
+            bytes,
+        },
+    })
 }
 
 /// Whether `a` and `b` are the same account, or both none: one compare.

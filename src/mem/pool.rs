@@ -572,7 +572,12 @@ unsafe fn free_chain_block_unpooled(ptr: NonNull<u8>, cap: usize) {
 /// functions (its class size; the exact size past the classes or over
 /// [`MEM_ALIGN`]; none for a zero-sized value), for per-base statistics.
 pub(crate) fn pool_bytes_of<T: ?Sized>(value: &T) -> usize {
-    let (size, align) = (std::mem::size_of_val(value), std::mem::align_of_val(value));
+    pool_bytes_of_layout(Layout::for_value(value))
+}
+
+/// [`pool_bytes_of`] a value of layout `layout`.
+pub(crate) fn pool_bytes_of_layout(layout: Layout) -> usize {
+    let (size, align) = (layout.size(), layout.align());
     if size == 0 {
         return 0;
     }

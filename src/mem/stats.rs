@@ -208,8 +208,17 @@ pub struct MemStats {
     pub base_max_memory: Option<usize>,
     /// The bytes charged against the base's account now: the chain
     /// blocks of its buffers that charge it (all of them with a budget;
-    /// without one, only those of buffers made with `Evbuffer::new_in`).
+    /// without one, only those of buffers made with `Evbuffer::new_in`),
+    /// and, with a budget, the base's growing memory
+    /// ([`base_charged_blocks`](Self::base_charged_blocks)).
     pub base_charged: usize,
+    /// The part of [`base_charged`](Self::base_charged) that is not chain
+    /// blocks: on a base with a budget, the capacity its tables gained
+    /// (event slab, timer heap, common timeouts, bufferevent, group and
+    /// listener tables) and the callback blocks of its events,
+    /// bufferevents and listeners; 0 without a budget
+    /// ([`Config::set_max_memory`](crate::Config::set_max_memory)).
+    pub base_charged_blocks: usize,
     /// The most bytes charged at once so far.
     pub base_charged_peak: usize,
     /// The base's own memory, by owner (the figures above, but for the
