@@ -195,8 +195,8 @@ fn parse_slice(
 /// Copies the request line and fields into `head`.
 fn store(head: &mut Head, method: &[u8], target: &[u8], fields: &[httparse::Header]) -> Result<()> {
     mem::reserve(&mut head.line, method.len() + target.len())?;
-    head.line.extend_from_slice(method);
-    head.line.extend_from_slice(target);
+    mem::extend(&mut head.line, method)?;
+    mem::extend(&mut head.line, target)?;
     head.method_len = method.len();
     for f in fields {
         head.headers.push(f.name.as_bytes(), trim(f.value))?;
