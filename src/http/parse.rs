@@ -189,8 +189,14 @@ fn parse_slice(
     head.method = Method::from_token(method.as_bytes());
     head.minor = minor;
     let mut framing = FramingFields::default();
-    store(head, method.as_bytes(), target.as_bytes(), req.headers, &mut framing)
-        .map_err(|_| Refusal::ServiceUnavailable)?;
+    store(
+        head,
+        method.as_bytes(),
+        target.as_bytes(),
+        req.headers,
+        &mut framing,
+    )
+    .map_err(|_| Refusal::ServiceUnavailable)?;
     check(head, &framing, limits)?;
     Ok(Some(n))
 }
