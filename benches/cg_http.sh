@@ -13,7 +13,10 @@
 # the loop's total / REQUESTS (accepting and closing the CONNS
 # connections is in the total: a fixed ~0.1 %). The requests are wrk's
 # (`GET / HTTP/1.1` and `Host: 127.0.0.1:PORT`). CG_OUT=FILE keeps the
-# callgrind output for callgrind_annotate. Under callgrind the
+# callgrind output for callgrind_annotate. EXE=PROGRAM PATTERN=FUNCTION
+# measure another http_hello the same way (compare.sh's cg_http runs
+# libevent's with PATTERN=event_base_loop); the last line printed is
+#   callgrind bench=http_hello conns=C ir=<loop Ir> ops=N ir_per_op=<Ir/request> Under callgrind the
 # server is the slow side, so every connection has its next request
 # waiting at each wakeup: the count is steady from run to run (±0.5 %).
 set -euo pipefail
@@ -21,17 +24,21 @@ DIR=${1:-$(cd "$(dirname "$0")/.." && pwd)}
 N=${2:-20000}
 C=${3:-8}
 cd "$DIR"
-exe=$(cargo bench --no-run --bench http_hello --message-format=json 2>/dev/null | python3 -c 'import json, sys
+if [[ -n ${EXE:-} ]]; then
+	exe=$EXE
+else
+	exe=$(cargo bench --no-run --bench http_hello --message-format=json 2>/dev/null | python3 -c 'import json, sys
 for l in sys.stdin:
     m = json.loads(l)
     if m.get("reason") == "compiler-artifact" and m.get("executable") and m["target"]["name"] == "http_hello":
         print(m["executable"])' | tail -n 1)
-[[ -x $exe ]] || { echo "cg_http.sh: no http_hello bench executable" >&2; exit 1; }
+fi
+[[ -x $exe ]] || { echo "cg_http.sh: no http_hello executable" >&2; exit 1; }
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 out=${CG_OUT:-$(mktemp)}
 [[ -n ${CG_OUT:-} ]] || trap 'rm -f "$out"' EXIT
 valgrind --tool=callgrind --callgrind-out-file="$out" \
-    --toggle-collect='*EventBase<X>>::run' "$exe" -p "$port" >/dev/null 2>&1 &
+    --toggle-collect="${PATTERN:-*EventBase<X>>::run}" "$exe" -p "$port" >/dev/null 2>&1 &
 pid=$!
 for _ in $(seq 400); do # valgrind starts slowly: up to 20 s
 	(exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
@@ -78,3 +85,4 @@ wait "$pid" || true
 ir=$(awk '/^(summary|totals):/ {print $2; exit}' "$out")
 [[ -n $ir && $ir -gt 0 ]] || { echo "cg_http.sh: no callgrind count (did the toggle pattern match?)" >&2; exit 1; }
 python3 -c "print(f'Ir/request {$ir / $N:.1f}  ($ir / $N, $C connections)')"
+echo "callgrind bench=http_hello conns=$C ir=$ir ops=$N ir_per_op=$(python3 -c "print(f'{$ir / $N:.1f}')")"
