@@ -42,6 +42,12 @@
 #                     ops=<messages> ir_per_op=<Ir per message>
 #               with messages = msgs_per_sec x CG_ECHO_D from echo_load,
 #               then the libevent/rvent ratio.
+#   cg_http     Ir per keep-alive `GET /` of each http_hello (libevent's
+#               and rvent's) under callgrind, loop only, with
+#               benches/cg_http.sh (20000 requests over 8 connections,
+#               from a python3 client that checks every answer); appends
+#               "callgrind bench=http_hello conns=8 ... ir_per_op=..."
+#               to the partial-*.txt files, then the ratio.
 
 set -euo pipefail
 
@@ -57,7 +63,7 @@ BENCHES=(
 	"timers|timers|^(timers$|cg_timers_)"
 	"evbuf|evbuf|^(evbuf$|cg_evbuf_)"
 	"echo|echo|^(echo_|cg_echo)"
-	"http_hello|http_hello|^http_"
+	"http_hello|http_hello|^(http_|cg_http)"
 )
 
 die() { echo "compare.sh: $*" >&2; exit 1; }
@@ -270,6 +276,20 @@ if [[ cg_echo =~ $ONLY && $CALLGRIND == 1 ]]; then
 				printf "cg_echo conns=50 size=%d ir_per_op libevent=%s rvent=%s libevent/rvent=%.2f\n",
 				    s, a, b, a / b }'
 		done
+	fi
+fi
+if [[ cg_http =~ $ONLY && $CALLGRIND == 1 && -x ./http_hello ]]; then
+	if ! command -v valgrind >/dev/null; then
+		echo "== cg_http skipped (no valgrind)"
+	else
+		echo "== [libevent] cg_http conns=8"
+		a=$(EXE=$PWD/http_hello PATTERN=event_base_loop bash "$REPO/benches/cg_http.sh" "$REPO" | tail -n 1)
+		echo "   $a" && echo "$a" >>partial-libevent.txt
+		echo "== [rvent] cg_http conns=8"
+		b=$(EXE=$BIN_DIR/http_hello bash "$REPO/benches/cg_http.sh" "$REPO" | tail -n 1)
+		echo "   $b" && echo "$b" >>partial-rvent.txt
+		awk -v a="${a##*ir_per_op=}" -v b="${b##*ir_per_op=}" 'BEGIN {
+			printf "cg_http conns=8 ir_per_op libevent=%s rvent=%s libevent/rvent=%.2f\n", a, b, a / b }'
 	fi
 fi
 echo

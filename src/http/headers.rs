@@ -178,8 +178,9 @@ impl Headers {
         mem::reserve(&mut self.bytes, name.len() + value.len())?;
         mem::reserve(&mut self.fields, 1)?;
         let start = self.bytes.len() as u32;
-        self.bytes.extend_from_slice(name);
-        self.bytes.extend_from_slice(value);
+        // Room is reserved: neither extend can fail.
+        mem::extend(&mut self.bytes, name)?;
+        mem::extend(&mut self.bytes, value)?;
         let name_span = Span {
             start,
             len: name.len() as u32,

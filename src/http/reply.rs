@@ -18,10 +18,11 @@ use crate::buffer::Evbuffer;
 use crate::error::{Error, Result};
 
 use super::handle::ConnId;
+use super::headers::Headers;
 use super::method::Method;
 use super::state::{BodyFraming, Stream};
 use super::status::{Refusal, reason};
-use super::table::{HttpHost, Phase, server_rec_mut};
+use super::table::{ConnRec, HttpHost, Phase, server_rec_mut};
 
 /// What the connection does once a reply is in its output; `conn` does
 /// it (this file writes, it never drives the connection).
@@ -45,6 +46,8 @@ struct HeadWriter<'a> {
 }
 
 impl HeadWriter<'_> {
+    // Inlined: most pieces are constants, copied without a call.
+    #[inline]
     fn put(&mut self, b: &[u8]) -> Result<()> {
         if self.len + b.len() > self.buf.len() {
             self.flush()?;
@@ -71,6 +74,7 @@ impl HeadWriter<'_> {
         self.put(&digits[i..])
     }
 
+    #[inline]
     fn field(&mut self, name: &[u8], value: &[u8]) -> Result<()> {
         self.put(name)?;
         self.put(b": ")?;
@@ -103,85 +107,136 @@ fn check_status(code: u16, reason_phrase: Option<&str>) -> Result<()> {
     Ok(())
 }
 
-/// Writes the head of the reply to the request on `id` into its
+/// The user's reply fields that change what rvent adds, found in one
+/// pass over them.
+#[derive(Default)]
+struct UserFields {
+    date: bool,
+    content_length: bool,
+    transfer_encoding: bool,
+    content_type: bool,
+    connection: bool,
+    /// A `Connection` field whose value is `close`.
+    connection_close: bool,
+}
+
+impl UserFields {
+    fn of(h: &Headers) -> UserFields {
+        let mut u = UserFields::default();
+        for (name, value) in h.iter() {
+            // By length first: most fields are none of these.
+            match name.len() {
+                4 if name.eq_ignore_ascii_case(b"date") => u.date = true,
+                10 if name.eq_ignore_ascii_case(b"connection") => {
+                    u.connection = true;
+                    u.connection_close |= value.eq_ignore_ascii_case(b"close");
+                }
+                12 if name.eq_ignore_ascii_case(b"content-type") => u.content_type = true,
+                14 if name.eq_ignore_ascii_case(b"content-length") => u.content_length = true,
+                17 if name.eq_ignore_ascii_case(b"transfer-encoding") => {
+                    u.transfer_encoding = true;
+                }
+                _ => {}
+            }
+        }
+        u
+    }
+}
+
+/// Runs `f` on connection `id`, out of the table meanwhile (`f` needs
+/// the record and the bufferevent's output at once; no user code runs).
+fn with_conn<X: HttpHost, T>(
+    base: &mut EventBase<X>,
+    id: ConnId,
+    f: impl FnOnce(&mut EventBase<X>, &mut ConnRec) -> Result<T>,
+) -> Result<T> {
+    let Some(mut c) = base.ext.http_mut().take_conn(id) else {
+        return Err(Error::StaleRequest);
+    };
+    let result = f(base, &mut c);
+    if base.ext.http_mut().put_back_conn(id, c).is_some() {
+        return Err(Error::StaleRequest); // closed meanwhile: cannot happen
+    }
+    result
+}
+
+/// Writes the head of the reply to the request on `c` into its
 /// bufferevent's output: status line, Date, the framing field, the
 /// default Content-Type, Connection, the user's fields. `stream`: a
 /// streamed reply (no Content-Length of ours; chunked on HTTP/1.1,
 /// close-delimited on 1.0); else the body is the request's output
-/// buffer, measured. Returns how the reply goes on.
+/// buffer, measured. Returns how the reply goes on; on a failed write
+/// the connection is to close.
 fn write_head<X: HttpHost>(
     base: &mut EventBase<X>,
-    id: ConnId,
+    c: &mut ConnRec,
     code: u16,
     reason_phrase: Option<&str>,
     stream: bool,
     close: bool,
 ) -> Result<Stream> {
-    let t = base.ext.http_mut();
-    let date = *t.date.now();
-    let Some(mut c) = t.take_conn(id) else {
-        return Err(Error::StaleRequest);
-    };
+    let date = *base.ext.http_mut().date.now();
     let server = c.server;
     let Some(st) = c.state.as_deref_mut() else {
-        let _ = base.ext.http_mut().put_back_conn(id, c);
         return Err(Error::StaleRequest);
     };
     let content_type = server_rec_mut(base, server)
         .ok()
         .and_then(|s| s.content_type.take());
     let h = &st.out_headers;
-    let user_length = h.find("content-length").is_some();
+    let user = UserFields::of(h);
     let head_only = st.head.method == Method::Head || bodiless(code);
-    let framing = if !stream || user_length || bodiless(code) {
+    let framing = if !stream || user.content_length || bodiless(code) {
         BodyFraming::Length
     } else if st.head.minor == 1 {
         BodyFraming::Chunked
     } else {
         BodyFraming::Close
     };
-    let keep_alive = !close
-        && framing != BodyFraming::Close
-        && st.head.keep_alive
-        && !h
-            .find_all("connection")
-            .any(|v| v.eq_ignore_ascii_case(b"close"));
+    let keep_alive =
+        !close && framing != BodyFraming::Close && st.head.keep_alive && !user.connection_close;
     let result = c.bev.output(base).and_then(|out| {
         let mut w = HeadWriter {
             buf: [0; 512],
             len: 0,
             out,
         };
+        // `code` is checked to be three digits.
+        let digits = [
+            b'0' + (code / 100) as u8,
+            b'0' + (code / 10 % 10) as u8,
+            b'0' + (code % 10) as u8,
+        ];
         w.put(b"HTTP/1.1 ")?;
-        w.put_u64(u64::from(code))?;
+        w.put(&digits)?;
         w.put(b" ")?;
         w.put(reason_phrase.unwrap_or(reason(code)).as_bytes())?;
         w.put(b"\r\n")?;
-        if h.find("date").is_none() {
+        if !user.date {
             w.field(b"Date", &date)?;
         }
         match framing {
-            BodyFraming::Length if !bodiless(code) && !user_length => {
+            BodyFraming::Length if !bodiless(code) && !user.content_length => {
                 w.put(b"Content-Length: ")?;
                 w.put_u64(st.output.len() as u64)?;
                 w.put(b"\r\n")?;
             }
-            BodyFraming::Chunked if h.find("transfer-encoding").is_none() => {
+            BodyFraming::Chunked if !user.transfer_encoding => {
                 w.field(b"Transfer-Encoding", b"chunked")?;
             }
             _ => {}
         }
-        if h.find("content-type").is_none()
+        if !user.content_type
             && !bodiless(code)
             && let Some(ct) = &content_type
         {
             w.field(b"Content-Type", ct)?;
         }
         if !keep_alive {
-            if h.find("connection").is_none() {
+            if !user.connection {
                 w.field(b"Connection", b"close")?;
             }
-        } else if st.head.minor == 0 && h.find("connection").is_none() {
+        } else if st.head.minor == 0 && !user.connection {
             w.field(b"Connection", b"keep-alive")?;
         }
         for (n, v) in h.iter() {
@@ -196,10 +251,6 @@ fn write_head<X: HttpHost>(
     if result.is_err() {
         c.phase = Phase::Closing;
     }
-    if let Some(c) = base.ext.http_mut().put_back_conn(id, c) {
-        drop(c);
-        return Err(Error::StaleRequest);
-    }
     result.map(|()| Stream {
         framing,
         head_only,
@@ -207,49 +258,39 @@ fn write_head<X: HttpHost>(
     })
 }
 
-/// Moves `body` (the request's output buffer when `None`) into the
+/// Moves `body` (the request's output buffer when `None`) into `c`'s
 /// output as the stream says: dropped for a head-only reply, as one chunk
 /// on a chunked one.
 fn write_body<X: HttpHost>(
     base: &mut EventBase<X>,
-    id: ConnId,
+    c: &mut ConnRec,
     s: Stream,
     body: Option<&mut Evbuffer>,
 ) -> Result<()> {
-    let Some(c) = base.ext.http_mut().take_conn(id) else {
+    let Some(st) = c.state.as_deref_mut() else {
         return Err(Error::StaleRequest);
     };
-    let mut c = c;
-    let result = match c.state.as_deref_mut() {
-        None => Err(Error::StaleRequest),
-        Some(st) => {
-            let body = match body {
-                Some(b) => b,
-                None => &mut st.output,
-            };
-            c.bev.output(base).and_then(|out| {
-                if s.head_only {
-                    let n = body.len();
-                    body.drain(n)
-                } else if s.framing == BodyFraming::Chunked {
-                    if body.is_empty() {
-                        return Ok(()); // a 0-size chunk would end the body
-                    }
-                    let mut hex = [0u8; 18];
-                    let n = chunk_size_line(body.len(), &mut hex);
-                    out.add(&hex[..n])?;
-                    out.add_buffer(body)?;
-                    out.add(b"\r\n")
-                } else {
-                    out.add_buffer(body)
-                }
-            })
-        }
+    let body = match body {
+        Some(b) => b,
+        None => &mut st.output,
     };
-    if let Some(c) = base.ext.http_mut().put_back_conn(id, c) {
-        drop(c);
-    }
-    result
+    c.bev.output(base).and_then(|out| {
+        if s.head_only {
+            let n = body.len();
+            body.drain(n)
+        } else if s.framing == BodyFraming::Chunked {
+            if body.is_empty() {
+                return Ok(()); // a 0-size chunk would end the body
+            }
+            let mut hex = [0u8; 18];
+            let n = chunk_size_line(body.len(), &mut hex);
+            out.add(&hex[..n])?;
+            out.add_buffer(body)?;
+            out.add(b"\r\n")
+        } else {
+            out.add_buffer(body)
+        }
+    })
 }
 
 /// `len` in hex followed by CRLF, into `out`: its length.
@@ -310,26 +351,23 @@ pub(super) fn send<X: HttpHost>(
     if let Err(e) = check_status(code, reason_phrase) {
         return (Err(e), After::Nothing);
     }
-    // The body joins the output buffer first: Content-Length counts both.
-    let moved = match (body, output_of(base, id)) {
-        (_, None) => return (Err(Error::StaleRequest), After::Nothing),
-        (Some(b), Some(out)) => out.add_buffer(b),
-        (None, Some(_)) => Ok(()),
-    };
-    let result = moved
-        .and_then(|()| write_head(base, id, code, reason_phrase, false, close))
-        .and_then(|s| write_body(base, id, s, None).map(|()| s));
+    // One trip out of the table for the whole reply.
+    let result = with_conn(base, id, |base, c| {
+        let st = c.state.as_deref_mut().ok_or(Error::StaleRequest)?;
+        // The body joins the output buffer first: Content-Length counts
+        // both.
+        if let Some(b) = body {
+            st.output.add_buffer(b)?;
+        }
+        let s = write_head(base, c, code, reason_phrase, false, close)?;
+        write_body(base, c, s, None)?;
+        Ok(s)
+    });
     match result {
         Ok(s) => (Ok(()), finish(base, id, s.keep_alive)),
         Err(Error::StaleRequest) => (Err(Error::StaleRequest), After::Nothing),
         Err(e) => (Err(e), finish(base, id, false)),
     }
-}
-
-/// The request's output buffer on `id`.
-fn output_of<X: HttpHost>(base: &mut EventBase<X>, id: ConnId) -> Option<&mut Evbuffer> {
-    let st = base.ext.http_mut().conn_mut(id)?.state.as_deref_mut()?;
-    Some(&mut st.output)
 }
 
 /// Starts a streamed reply (`evhttp_send_reply_start`): writes the head,
@@ -344,8 +382,9 @@ pub(super) fn start<X: HttpHost>(
     if let Err(e) = check_status(code, reason_phrase) {
         return (Err(e), After::Nothing);
     }
-    let result = write_head(base, id, code, reason_phrase, true, false).and_then(|s| {
-        write_body(base, id, s, None)?;
+    let result = with_conn(base, id, |base, c| {
+        let s = write_head(base, c, code, reason_phrase, true, false)?;
+        write_body(base, c, s, None)?;
         Ok(s)
     });
     match result {
@@ -373,7 +412,7 @@ pub(super) fn chunk<X: HttpHost>(
     s: Stream,
     body: &mut Evbuffer,
 ) -> (Result<()>, After) {
-    match write_body(base, id, s, Some(body)) {
+    match with_conn(base, id, |base, c| write_body(base, c, s, Some(body))) {
         Ok(()) => (Ok(()), After::Nothing),
         Err(Error::StaleRequest) => (Err(Error::StaleRequest), After::Nothing),
         Err(e) => (Err(e), finish(base, id, false)),

@@ -601,7 +601,6 @@ impl Http {
 /// `b` in a block of its own.
 fn bytes(b: &[u8]) -> Result<MemVec<u8>> {
     let mut v = mem::vec();
-    mem::reserve(&mut v, b.len())?;
-    v.extend_from_slice(b);
+    mem::extend(&mut v, b)?;
     Ok(v)
 }

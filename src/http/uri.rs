@@ -185,8 +185,7 @@ fn parse_port(s: &[u8]) -> Option<u16> {
 /// `s` in a block of its own.
 fn block(s: &[u8]) -> Result<MemVec<u8>> {
     let mut v = mem::vec();
-    mem::reserve(&mut v, s.len())?;
-    v.extend_from_slice(s);
+    mem::extend(&mut v, s)?;
     Ok(v)
 }
 

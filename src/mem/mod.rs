@@ -87,7 +87,7 @@ pub(crate) use alloc::freeze;
 pub use arena::Arena;
 pub(crate) use compact_vec::CompactVec;
 pub use contract::{MEM_ALIGN, MEM_FUNCTIONS_IMPLEMENTED};
-pub(crate) use mem_vec::{MemVec, reserve, reserve_charged, vec, vec_bytes};
+pub(crate) use mem_vec::{MemVec, extend, reserve, reserve_charged, vec, vec_bytes};
 pub(crate) use pool::{
     BaseGuard, chain_block, counters as pool_counters, free_chain_block, pool_box, pool_bytes_of,
     release_cached as release_pool_cache,
