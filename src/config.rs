@@ -157,14 +157,22 @@ impl Config {
     /// **Also covered**, charged at its growth points and failing the same
     /// way: the growth of the base's tables — the event slab (80 bytes a
     /// slot), the timer heap, the common-timeout list, the bufferevent,
-    /// rate-limit group and listener tables (the capacity they gain; a
-    /// table never shrinks, so its charge stays until the base goes) —
-    /// and the callback blocks of its events (closures, `once`,
-    /// finalizers), bufferevents (read, write and event callbacks, filter
-    /// closures) and listeners (accept and error callbacks), credited when
-    /// freed. So [`Event::new`](crate::Event::new),
-    /// [`Bufferevent::socket`](crate::Bufferevent::socket), a `set_*_callback`
-    /// or an accepted connection's bufferevent past the budget fail with
+    /// rate-limit group and listener tables, HTTP's server and connection
+    /// tables (the capacity they gain; a table never shrinks, so its
+    /// charge stays until the base goes) — the callback blocks of its
+    /// events (closures, `once`, finalizers), bufferevents (read, write
+    /// and event callbacks, filter closures) and listeners (accept and
+    /// error callbacks), and the blocks a bufferevent makes on demand
+    /// (the block of its rarely used settings — watermarks, timeouts —,
+    /// its timers and rate-limit state, a filter's record, a host-name
+    /// lookup's answer), credited when freed. So
+    /// [`Event::new`](crate::Event::new),
+    /// [`Bufferevent::socket`](crate::Bufferevent::socket), a
+    /// `set_*_callback`,
+    /// [`set_timeouts`](crate::Bufferevent::set_timeouts),
+    /// [`set_rate_limit`](crate::Bufferevent::set_rate_limit),
+    /// [`Bufferevent::filter`](crate::Bufferevent::filter) or an accepted
+    /// connection's bufferevent past the budget fail with
     /// [`Error::Alloc`](crate::Error::Alloc), nothing changed, and work
     /// again once others are freed. What is charged besides chains is
     /// [`MemStats::base_charged_blocks`](crate::MemStats::base_charged_blocks).
@@ -172,9 +180,8 @@ impl Config {
     /// **Not covered**: the blocks made with the base (before the budget
     /// applies: its shared block, deferred queue, active queues), the
     /// backend's fd table and poll array, the signal map, the arena, the
-    /// chain lists (48 bytes per chain slot), the blocks a bufferevent
-    /// makes on demand (timeouts and rate-limit state, the filter record,
-    /// a DNS answer), HTTP's connection records, and blocks shared by
+    /// chain lists (48 bytes per chain slot), HTTP's per-connection
+    /// blocks beyond its table, and blocks shared by
     /// views and references (`add_buffer_reference`, `add_reference`,
     /// file segments: no buffer owns them). They come from the memory
     /// functions and fail only when those do. On a base without a budget

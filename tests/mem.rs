@@ -81,6 +81,7 @@ fn main() {
         http_idle_connection_memory_after_trim,
         uri_helpers_use_the_hooks_and_fail_cleanly,
         budget_refuses_events_and_bufferevents_past_it,
+        budget_refuses_bufferevent_blocks_past_it,
     ]);
 }
 
@@ -2595,9 +2596,7 @@ fn uri_helpers_use_the_hooks_and_fail_cleanly() -> TestResult {
 /// figures say it should: every byte the base gained, less what stays
 /// uncharged — the blocks made with the base (its shared block, deferred
 /// queue, active queues), the backend's fd table and poll array, the
-/// signal map, the arena, the buffers' chain lists — and the blocks a
-/// bufferevent makes on demand (none here: no timeout, filter or rate
-/// limit), which the test avoids.
+/// signal map, the arena, the buffers' chain lists.
 fn charged_vs_figures(start: &rvent::MemStats, base: &EventBase) -> (usize, usize) {
     let (m, s) = (base.mem_stats(), &start.base);
     let b = &m.base;
@@ -2726,5 +2725,169 @@ fn budget_refuses_events_and_bufferevents_past_it() -> TestResult {
         "budget {BUDGET}: {n} events, then bufferevents; tables keep {} B",
         m.base_charged_blocks
     );
+    Ok(())
+}
+
+/// A bufferevent's on-demand blocks — the cold block with its timeouts
+/// and rate-limit state, its timers, a filter record, a DNS answer — are
+/// charged too: past a small budget `set_timeouts`, `set_rate_limit` and
+/// `Bufferevent::filter` fail with `Err(Alloc)`, nothing changed, and work
+/// once others are freed; freeing the bufferevents gives the charge back
+/// exactly.
+fn budget_refuses_bufferevent_blocks_past_it() -> TestResult {
+    use rvent::{BevOptions, Bufferevent, TokenBucketCfg};
+    use std::time::Duration;
+    const BUDGET: usize = 65536;
+    let mut cfg = rvent::Config::new();
+    cfg.set_max_memory(Some(BUDGET));
+    let mut base = EventBase::with_config(&cfg)?;
+    let start = base.mem_stats();
+    let rate = TokenBucketCfg::new(1000, 1000, 1000, 1000, None)?;
+    let timeouts = |base: &mut EventBase, bev: Bufferevent| {
+        bev.set_timeouts(base, Some(Duration::from_secs(5)), None)
+    };
+    // The three, on a fresh bufferevent; freeing both gives back all
+    // they took (once the tables have grown for them).
+    let cycle = |base: &mut EventBase| -> Result<usize, Failed> {
+        let charged = base.mem_stats().base_charged;
+        let bev = Bufferevent::socket(base, None, BevOptions::empty())?;
+        timeouts(base, bev)?;
+        bev.set_rate_limit(base, Some(&rate))?;
+        let filter = Bufferevent::filter(base, bev, BevOptions::empty())?;
+        check(
+            base.mem_stats().base_charged > charged,
+            "the blocks are charged",
+        )?;
+        filter.free(base)?;
+        bev.free(base)?;
+        Ok(charged)
+    };
+    cycle(&mut base)?;
+    let settled = base.mem_stats().base_charged;
+    check(
+        cycle(&mut base)? == settled && base.mem_stats().base_charged == settled,
+        "the charge returns to its earlier value after frees",
+    )?;
+    // Fill the budget with 1 KiB closure blocks, then 128-byte ones,
+    // to less than 128 bytes of room (the first refusals may be the
+    // event table's growth).
+    fn filler<const N: usize>(base: &mut EventBase) -> Result<Event, Error> {
+        let data = [7u8; N];
+        Event::timer(base, move |_, _, _, _| {
+            std::hint::black_box(&data);
+        })
+    }
+    // Room in the event table for every filler first: 100 slots.
+    let mut fillers = Vec::new();
+    for _ in 0..100 {
+        fillers.push(filler::<0>(&mut base)?);
+    }
+    for ev in fillers.drain(..) {
+        ev.free(&mut base)?;
+    }
+    let fill = |base: &mut EventBase, fillers: &mut Vec<Event>| -> TestResult {
+        while let Ok(ev) = filler::<1000>(base) {
+            fillers.push(ev);
+        }
+        while let Ok(ev) = filler::<100>(base) {
+            fillers.push(ev);
+            check(fillers.len() < 1000, "the budget refuses at some point")?;
+        }
+        let room = BUDGET - base.mem_stats().base_charged;
+        check(room < 128, format!("the budget is full ({room} B left)"))
+    };
+    // `step` past the full budget: refused with nothing changed until
+    // enough fillers are freed, then done.
+    fn past_budget<T>(
+        base: &mut EventBase,
+        fillers: &mut Vec<Event>,
+        what: &str,
+        mut step: impl FnMut(&mut EventBase) -> Result<T, Error>,
+    ) -> Result<T, Failed> {
+        let mut refusals = 0;
+        loop {
+            let m = base.mem_stats();
+            match step(base) {
+                Ok(t) => {
+                    check(refusals > 0, format!("{what} was refused past the budget"))?;
+                    check(
+                        base.mem_stats().base_charged <= BUDGET,
+                        format!("{what}: within the budget"),
+                    )?;
+                    return Ok(t);
+                }
+                Err(Error::Alloc) => {
+                    let n = base.mem_stats();
+                    check(
+                        (n.base, n.base_charged) == (m.base, m.base_charged),
+                        format!("{what}: a refusal changes nothing ({m:?} -> {n:?})"),
+                    )?;
+                    refusals += 1;
+                    let ev = fillers.pop().ok_or("room runs out")?;
+                    ev.free(base)?;
+                }
+                Err(e) => return Err(format!("{what}: {e:?}").into()),
+            }
+        }
+    }
+    let bev = Bufferevent::socket(&mut base, None, BevOptions::empty())?;
+    fill(&mut base, &mut fillers)?;
+    past_budget(&mut base, &mut fillers, "timeouts", |base| {
+        timeouts(base, bev)
+    })?;
+    fill(&mut base, &mut fillers)?;
+    past_budget(&mut base, &mut fillers, "rate limit", |base| {
+        bev.set_rate_limit(base, Some(&rate))
+    })?;
+    check(
+        bev.max_to_read(&mut base)? < 16384,
+        "the rate limit applies once set",
+    )?;
+    fill(&mut base, &mut fillers)?;
+    let filter = past_budget(&mut base, &mut fillers, "filter", |base| {
+        Bufferevent::filter(base, bev, BevOptions::empty())
+    })?;
+    let (charged, figures) = charged_vs_figures(&start, &base);
+    check(
+        charged == figures,
+        format!("with its blocks: charged {charged}, figures {figures}"),
+    )?;
+    filter.free(&mut base)?;
+    bev.free(&mut base)?;
+    for ev in fillers.drain(..) {
+        ev.free(&mut base)?;
+    }
+    base.assert_invariants();
+    // A failed host-name lookup keeps its answer, charged, as the
+    // bufferevent's DNS error.
+    let lookup = Bufferevent::socket(&mut base, None, BevOptions::empty())?;
+    let charged = base.mem_stats().base_charged;
+    lookup.connect_hostname(&mut base, "no\0such", 80)?;
+    check(
+        base.mem_stats().base_charged > charged,
+        "the lookup's blocks are charged",
+    )?;
+    // The thread answers at once (a NUL byte); the notifier's wakeup
+    // may take a pass of its own.
+    for _ in 0..10 {
+        if lookup.dns_error(&base)?.is_some() {
+            break;
+        }
+        base.run(rvent::LoopFlags::ONCE)?;
+    }
+    check(
+        lookup.dns_error(&base)?.is_some(),
+        "the lookup failed with a reason",
+    )?;
+    check(
+        base.mem_stats().base_charged > charged,
+        "the DNS error's block stays charged",
+    )?;
+    lookup.free(&mut base)?;
+    base.assert_invariants();
+    check(
+        base.mem_stats().base_charged == charged,
+        "freeing the lookup's bufferevent gives its charge back",
+    )?;
     Ok(())
 }

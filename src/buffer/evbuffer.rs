@@ -206,6 +206,12 @@ impl Evbuffer {
         self.account.is_some()
     }
 
+    /// The account the buffer charges, if any.
+    #[inline]
+    pub(crate) fn account(&self) -> Option<&MemRc<Account>> {
+        self.account.as_ref()
+    }
+
     /// Makes this (empty, free-standing) buffer charge `account`.
     pub(crate) fn set_account(&mut self, account: &MemRc<Account>) {
         debug_assert!(self.account.is_none() && self.chains.capacity() == 0);

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use super::handle::{Bufferevent, RateLimitGroup};
 use crate::error::{Error, Result};
 use crate::handle::Event;
-use crate::mem::{MemVec, Pool};
+use crate::mem::{Charge, MemVec, Pool};
 
 /// The largest tick, in seconds, libevent accepts (`INT_MAX / 1000`).
 const MAX_TICK_SECS: u64 = i32::MAX as u64 / 1000;
@@ -201,6 +201,8 @@ pub(crate) struct RateLimit {
     pub(crate) group: Option<RateLimitGroup>,
     /// Refills the bucket at the next tick while a direction is suspended.
     pub(crate) timer: Option<Event>,
+    /// This block's charge to the base's budget, if it has one.
+    pub(crate) _charge: Option<Charge>,
 }
 
 /// The pooled box behind `Rec::rate`.

@@ -257,19 +257,26 @@ impl Bufferevent {
         if read.is_none() && write.is_none() && r.cold.is_none() {
             return Ok(());
         }
+        let made_cold = r.cold.is_none();
         r.cold_mut()?;
         // Arming the new timeouts takes at most two timer-heap entries:
         // room first, so that nothing below fails half-way.
-        if read.is_some() || write.is_some() {
-            base.heap.reserve(&base.account, 2)?;
-        }
+        let room = if read.is_some() || write.is_some() {
+            base.heap.reserve(&base.account, 2)
+        } else {
+            Ok(())
+        };
         let c = self.rec_mut(base)?.cold_mut()?;
         let old = (c.timeout_read, c.timeout_write);
         c.timeout_read = read;
         c.timeout_write = write;
         // Timers first: they are the one step here that can fail.
-        if let Err(e) = timeouts::set(base, self) {
-            if let Some(c) = self.rec_mut(base)?.cold.as_deref_mut() {
+        if let Err(e) = room.and_then(|()| timeouts::set(base, self)) {
+            let r = self.rec_mut(base)?;
+            if made_cold {
+                // Back to no cold block (its charge credited).
+                r.cold = None;
+            } else if let Some(c) = r.cold.as_deref_mut() {
                 (c.timeout_read, c.timeout_write) = old;
             }
             return Err(e);

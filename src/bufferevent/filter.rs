@@ -129,6 +129,7 @@ impl Bufferevent {
         options: BevOptions,
     ) -> Result<Bufferevent> {
         underlying.rec(base)?;
+        let charge = mem::charge_for_box::<Filter<X>>(Some(&base.account))?;
         let kind = Kind::Filter(mem::pool_box(Filter {
             underlying,
             input: None,
@@ -136,6 +137,7 @@ impl Bufferevent {
             running: Default::default(),
             stranded: Default::default(),
             strand_bits: 0,
+            _charge: charge,
         })?);
         let f = base.bev_insert(kind, options)?;
         base.ext

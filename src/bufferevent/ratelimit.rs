@@ -132,6 +132,7 @@ fn ensure_box<X: BevHost>(base: &mut EventBase<X>, h: Bufferevent) -> Result<()>
             bucket: Bucket::idle(),
             group: None,
             timer: None,
+            _charge: mem::charge_for_box::<RateLimit>(r.account())?,
         };
         let b = mem::pool_box(rl)?;
         r.cold_mut()?.rate = Some(b);

@@ -17,7 +17,7 @@ use crate::buffer::Evbuffer;
 use crate::callback_slot::Running;
 use crate::ev::Ev;
 use crate::handle::Event;
-use crate::mem::{MemArc, Pool};
+use crate::mem::{self, Account, Charge, MemArc, MemRc, Pool};
 use crate::slots::NIL;
 
 /// Suspension reasons (libevent's `BEV_SUSPEND_*`): a direction runs only
@@ -160,6 +160,8 @@ pub(crate) struct Filter<X: BaseExt> {
     /// Bit `i`: `stranded[i]` holds bytes. Bit `4 + i`: the real buffer's
     /// end was frozen for them (nothing may be added before them).
     pub(crate) strand_bits: u8,
+    /// This block's charge to the base's budget, if it has one.
+    pub(crate) _charge: Option<Charge>,
 }
 
 impl<X: BaseExt> Filter<X> {
@@ -205,6 +207,8 @@ pub(crate) struct Timers {
     pub(crate) write: Event,
     pub(crate) read_on: bool,
     pub(crate) write_on: bool,
+    /// This block's charge to the base's budget, if it has one.
+    pub(crate) _charge: Option<Charge>,
 }
 
 /// Timers in a pooled block: only bufferevents with timeouts pay for them.
@@ -229,8 +233,11 @@ pub(crate) struct Cold {
     /// (a socket with an fd uses its events).
     pub(crate) timers: Option<TimersBox>,
     /// Why the last host-name lookup failed: the lookup's answer block,
-    /// made when the lookup started (so recording it allocates nothing).
-    pub(crate) dns_error: Option<MemArc<DnsAnswer>>,
+    /// made when the lookup started (so recording it allocates nothing),
+    /// and its charge to the base's budget, if it has one.
+    pub(crate) dns_error: Option<(MemArc<DnsAnswer>, Option<Charge>)>,
+    /// This block's charge to the base's budget, if it has one.
+    pub(crate) _charge: Option<Charge>,
 }
 
 impl Cold {
@@ -246,6 +253,7 @@ impl Cold {
         rate: None,
         timers: None,
         dns_error: None,
+        _charge: None,
     };
 }
 
@@ -380,6 +388,13 @@ impl<X: BaseExt> Rec<X> {
         (self.input.content_epoch() ^ self.output.content_epoch().rotate_left(4)) as u8
     }
 
+    /// The account of the base's budget that this bufferevent's buffers
+    /// and on-demand blocks charge (`None` on a base without a budget).
+    #[inline]
+    pub(crate) fn account(&self) -> Option<&MemRc<Account>> {
+        self.input.account()
+    }
+
     /// Whether the record holds a live bufferevent.
     #[inline]
     pub(crate) fn is_live(&self) -> bool {
@@ -398,7 +413,11 @@ impl<X: BaseExt> Rec<X> {
     /// [`Error::Alloc`](crate::error::Error::Alloc), the record unchanged.
     pub(crate) fn cold_mut(&mut self) -> crate::error::Result<&mut Cold> {
         if self.cold.is_none() {
-            self.cold = Some(crate::mem::pool_box(Cold::DEFAULT)?);
+            let cold = Cold {
+                _charge: mem::charge_for_box::<Cold>(self.account())?,
+                ..Cold::DEFAULT
+            };
+            self.cold = Some(mem::pool_box(cold)?);
         }
         Ok(self.cold.as_deref_mut().expect("just made"))
     }

@@ -19,7 +19,7 @@ use crate::base::{BaseExt, EventBase};
 use crate::error::{Error, Result};
 use crate::ev::Ev;
 use crate::handle::Event;
-use crate::mem::{self, MemArc};
+use crate::mem::{self, Charge, MemArc};
 use crate::sys::socket as syscall;
 use crate::sys::{resolve, thread};
 
@@ -283,6 +283,11 @@ impl Bufferevent {
         let mut name = mem::vec();
         // NUL-terminated for getaddrinfo.
         mem::reserve(&mut name, host.len() + 1)?;
+        // The answer block and the name's copy, charged while the loop
+        // holds them (the lookup thread's handle outlives the loop's at
+        // most until the thread ends).
+        let bytes = MemArc::<DnsAnswer>::BLOCK_BYTES + mem::vec_bytes(&name);
+        let mut charge = mem::charge_for(self.rec(base)?.account(), bytes)?;
         name.extend_from_slice(host.as_bytes());
         name.push(0);
         let answer = MemArc::try_new(DnsAnswer {
@@ -298,7 +303,7 @@ impl Bufferevent {
         // timeout bounds the lookup.
         let ev = Event::timer(base, move |base, ev, _, what| {
             let _ = ev.free(base);
-            resolved(base, h, &slot, what.contains(Ev::TIMEOUT));
+            resolved(base, h, &slot, charge.take(), what.contains(Ev::TIMEOUT));
         })?;
         if let Err(e) = ev.add(base, Some(RESOLVE_TIMEOUT)) {
             let _ = ev.free(base);
@@ -343,7 +348,7 @@ impl Bufferevent {
     pub fn dns_error<X: BevHost>(self, base: &EventBase<X>) -> Result<Option<DnsError>> {
         let r = self.rec(base)?;
         Ok(match (&r.kind, r.cold.as_ref()) {
-            (Kind::Socket(_), Some(c)) => c.dns_error.as_ref().and_then(|a| a.lock().error),
+            (Kind::Socket(_), Some(c)) => c.dns_error.as_ref().and_then(|(a, _)| a.lock().error),
             _ => None,
         })
     }
@@ -374,6 +379,7 @@ fn resolved<X: BevHost>(
     base: &mut EventBase<X>,
     h: Bufferevent,
     answer: &MemArc<DnsAnswer>,
+    charge: Option<Charge>,
     timed_out: bool,
 ) {
     let addr = {
@@ -417,7 +423,7 @@ fn resolved<X: BevHost>(
             }
         }
     } else if let Some(c) = r.cold.as_deref_mut() {
-        c.dns_error = Some(answer.clone());
+        c.dns_error = Some((answer.clone(), charge));
     }
     fire_event(base, h, BevEvent::ERROR, false);
 }

@@ -93,7 +93,7 @@ impl<X: BaseExt> BevTable<X> {
                 own += mem::pool_bytes_of(&**c)
                     + c.rate.as_ref().map_or(0, |b| mem::pool_bytes_of(&**b))
                     + c.timers.as_ref().map_or(0, |b| mem::pool_bytes_of(&**b))
-                    + c.dns_error.as_ref().map_or(0, |a| {
+                    + c.dns_error.as_ref().map_or(0, |(a, _)| {
                         MemArc::<DnsAnswer>::BLOCK_BYTES + mem::vec_bytes(&a.host)
                     });
             }

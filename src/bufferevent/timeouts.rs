@@ -76,6 +76,8 @@ pub(crate) fn set<X: BevHost>(base: &mut EventBase<X>, h: Bufferevent) -> Result
     let r = h.rec(base)?;
     let wanted = timed(r) && (r.timeout_read().is_some() || r.timeout_write().is_some());
     if r.timers().is_none() && wanted {
+        // Dropped (credited) on every way out that makes no timers.
+        let charge = mem::charge_for_box::<Timers>(r.account())?;
         let read = Event::timer(base, move |base, _, _, _| expired(base, h, true))?;
         let write = match Event::timer(base, move |base, _, _, _| expired(base, h, false)) {
             Ok(ev) => ev,
@@ -89,6 +91,7 @@ pub(crate) fn set<X: BevHost>(base: &mut EventBase<X>, h: Bufferevent) -> Result
             write,
             read_on: false,
             write_on: false,
+            _charge: charge,
         };
         let boxed = mem::pool_box(timers);
         match (boxed, h.rec_mut(base)?.cold.as_deref_mut()) {

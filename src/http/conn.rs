@@ -75,7 +75,7 @@ pub(super) fn serve<X: HttpHost>(
     let id = base
         .ext
         .http_mut()
-        .insert_conn(ConnRec::new(server, bev, peer))?;
+        .insert_conn(&base.account, ConnRec::new(server, bev, peer))?;
     if let Ok(rec) = server_rec_mut(base, server) {
         rec.connections += 1;
     }

@@ -86,7 +86,7 @@ impl Http {
             aliases: mem::vec(),
             parent: None,
         };
-        let (idx, generation) = base.ext.http_mut().insert_server(rec)?;
+        let (idx, generation) = base.ext.http_mut().insert_server(&base.account, rec)?;
         Ok(Http {
             idx,
             generation,

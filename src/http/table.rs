@@ -24,7 +24,7 @@ use crate::bufferevent::{BevHost, Bufferevent};
 use crate::error::{Error, Result};
 use crate::handle::Event;
 use crate::listener::{ConnListener, ListenerHost};
-use crate::mem::{self, MemVec, Pool};
+use crate::mem::{self, Account, MemVec, Pool};
 
 use super::date::DateCache;
 use super::handle::{ConnId, Http, Request};
@@ -230,15 +230,16 @@ impl<T> Slab<T> {
         }
     }
 
-    /// Stores `rec`: its index and generation.
-    fn insert(&mut self, rec: T) -> Result<(u32, u32)> {
+    /// Stores `rec`: its index and generation. The growth is charged to
+    /// `account` (the base's budget, if it has one).
+    fn insert(&mut self, account: &Account, rec: T) -> Result<(u32, u32)> {
         // Room on the free list for every slot, so freeing never allocates.
         let more = self.slots.len() + 1 - self.free.len();
-        mem::reserve(&mut self.free, more)?;
+        mem::reserve_charged(account, &mut self.free, more)?;
         let idx = match self.free.pop() {
             Some(i) => i,
             None => {
-                mem::reserve(&mut self.slots, 1)?;
+                mem::reserve_charged(account, &mut self.slots, 1)?;
                 if self.slots.len() >= u32::MAX as usize {
                     return Err(Error::Alloc);
                 }
@@ -342,8 +343,12 @@ impl<X: BaseExt> fmt::Debug for HttpTable<X> {
 }
 
 impl<X: BaseExt> HttpTable<X> {
-    pub(super) fn insert_server(&mut self, rec: ServerRec<X>) -> Result<(u32, u32)> {
-        self.servers.insert(rec)
+    pub(super) fn insert_server(
+        &mut self,
+        account: &Account,
+        rec: ServerRec<X>,
+    ) -> Result<(u32, u32)> {
+        self.servers.insert(account, rec)
     }
 
     pub(super) fn server(&self, idx: u32, generation: u32) -> Option<&ServerRec<X>> {
@@ -358,8 +363,8 @@ impl<X: BaseExt> HttpTable<X> {
         self.servers.remove(idx, generation)
     }
 
-    pub(super) fn insert_conn(&mut self, rec: ConnRec) -> Result<ConnId> {
-        let (idx, generation) = self.conns.insert(rec)?;
+    pub(super) fn insert_conn(&mut self, account: &Account, rec: ConnRec) -> Result<ConnId> {
+        let (idx, generation) = self.conns.insert(account, rec)?;
         Ok(ConnId { idx, generation })
     }
 

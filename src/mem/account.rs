@@ -154,6 +154,43 @@ impl Drop for Charge {
     }
 }
 
+/// The charge for a block of `bytes` on a bufferevent's on-demand path —
+/// its cold block, timers, rate-limit state, filter record, DNS answer —
+/// taken from `account` when there is one with a budget (the account its
+/// buffers charge), to be kept in or beside the block so that it is
+/// credited when the block goes. `None`: nothing to charge.
+///
+/// # Errors
+/// [`Error::Alloc`] when the budget has no room; nothing charged.
+#[inline]
+pub(crate) fn charge_for(account: Option<&MemRc<Account>>, bytes: usize) -> Result<Option<Charge>> {
+    match account {
+        Some(a) if a.limit().is_some() => {
+            a.charge_block(bytes)?;
+            Ok(Some(Charge {
+                account: a.clone(),
+                bytes,
+            }))
+        }
+        _ => Ok(None),
+    }
+}
+
+/// [`charge_for`] the pool block of a `T`.
+///
+/// # Errors
+/// As [`charge_for`].
+#[inline]
+pub(crate) fn charge_for_box<T>(account: Option<&MemRc<Account>>) -> Result<Option<Charge>> {
+    if account.is_none() {
+        return Ok(None);
+    }
+    charge_for(
+        account,
+        super::pool::pool_bytes_of_layout(std::alloc::Layout::new::<T>()),
+    )
+}
+
 /// A value with the charge for the pool block it is about to be boxed in
 /// (see [`charged`]). Reach the value through [`get`](Charged::get), so
 /// a closure that calls it captures the whole `Charged`, charge included.

@@ -81,7 +81,9 @@ mod pool;
 mod rc;
 mod stats;
 
-pub(crate) use account::{Account, Budgeted, charged, same as same_account};
+pub(crate) use account::{
+    Account, Budgeted, Charge, charge_for, charge_for_box, charged, same as same_account,
+};
 pub use alloc::RventAlloc;
 pub(crate) use alloc::freeze;
 pub use arena::Arena;
