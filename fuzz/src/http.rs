@@ -199,6 +199,11 @@ pub fn model(bytes: &[u8]) -> Option<usize> {
         if hosts > 1 || (hosts == 0 && minor == 1) {
             return Some(n + 1);
         }
+        // RFC 9112 §3.2: a Host value that cannot be `uri-host [":" port]`.
+        let host_byte = |c: &u8| c.is_ascii_alphanumeric() || b"-._~%!$&'()*+,;=:[]".contains(c);
+        if all("host").any(|v| !v.iter().all(host_byte)) {
+            return Some(n + 1);
+        }
         let mut length: Option<u64> = None;
         for v in all("content-length") {
             let ok = !v.is_empty() && v.len() <= 19 && v.iter().all(u8::is_ascii_digit);
