@@ -23,7 +23,9 @@
 //!
 //! What is parsed is copied into the connection's [`Head`], whose storage
 //! is kept from request to request: after the first requests of a
-//! connection parsing allocates nothing.
+//! connection parsing allocates nothing. The client's response head
+//! (`response`) is found in the input and its fields stored the same way
+//! (`head_in_place`, `store_fields`, `FramingFields`).
 
 use crate::buffer::Evbuffer;
 use crate::error::Result;
