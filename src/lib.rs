@@ -104,8 +104,8 @@ pub use ev::Ev;
 pub use event::EventAssignment;
 pub use handle::{CommonTimeout, Event};
 pub use http::{
-    BoundSocket, DEFAULT_CONTENT_TYPE, DEFAULT_MAX_HEADERS_SIZE, Headers, Http, HttpHost, Method,
-    Methods, Request,
+    BoundSocket, DEFAULT_CONTENT_TYPE, DEFAULT_MAX_HEADERS_SIZE, Headers, Http, HttpConnection,
+    HttpHost, HttpRequestError, Method, Methods, Request, Response,
 };
 pub use layers::{EventBase, Layers};
 pub use listener::{ConnListener, ListenerOptions, PeerAddr, UnixPeerAddr};

@@ -1,6 +1,6 @@
 //! The handles of the HTTP layer: [`Http`] (a server), [`Request`] (a
-//! request awaiting its reply) and `ConnId` (a connection, inside the
-//! layer).
+//! request awaiting its reply), `ConnId` (a connection, inside the
+//! layer) and [`HttpConnection`] (a client connection).
 //!
 //! They are plain indexes into the base's HTTP table checked by
 //! generation, defined here apart from their methods so that every file
@@ -106,4 +106,33 @@ impl Request {
             generation: self.conn_generation,
         }
     }
+}
+
+/// An HTTP/1.1 client connection to one server (libevent's
+/// `struct evhttp_connection`).
+///
+/// A `Copy` handle checked by generation: after [`free`](Self::free)
+/// (or with another base) calls return
+/// [`Error::StaleHttp`](crate::Error::StaleHttp). Each request's
+/// completion callback runs exactly once: with the [`Response`](super::Response), or
+/// with the [`HttpRequestError`](super::HttpRequestError) that ended it.
+///
+/// # Examples
+/// ```
+/// use rvent::{EventBase, Headers, HttpConnection, Method};
+///
+/// let mut base = EventBase::new()?;
+/// let conn = HttpConnection::new(&mut base, "127.0.0.1:9".parse().unwrap())?;
+/// conn.make_request(&mut base, Method::Get, "/", &Headers::new(), None, |_, r| {
+///     println!("{:?}", r.map(|resp| resp.code()));
+/// })?;
+/// conn.free(&mut base)?; // the callback gets Err(Cancelled)
+/// # Ok::<(), rvent::Error>(())
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+#[doc(alias = "evhttp_connection")]
+pub struct HttpConnection {
+    pub(super) idx: u32,
+    pub(super) generation: u32,
+    pub(super) base: u32,
 }

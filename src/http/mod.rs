@@ -1,4 +1,5 @@
-//! An HTTP/1.1 server (libevent's `evhttp`, tutorial ch. 10.3).
+//! An HTTP/1.1 server (libevent's `evhttp`, tutorial ch. 10.3) and its
+//! client half ([`HttpConnection`], libevent's `evhttp_connection`).
 //!
 //! [`Http`] serves connections its sockets accept, each through a socket
 //! bufferevent; a [`Request`] goes to the callback of its exact path
@@ -47,9 +48,18 @@
 //! `vhost` (virtual hosts and aliases), `uri` ([`Uri`]), `query` (query
 //! strings), `encode` (percent-encoding, HTML escaping), `date` (the Date field), `table` (records and the host
 //! trait), `server` ([`Http`]), `conn` (a connection's life), `request`
-//! ([`Request`]), `reply` (writing replies).
+//! ([`Request`]), `reply` (writing replies). The client: `client`
+//! ([`HttpConnection`] and making requests), `client_table` (its
+//! records), `client_conn` (a client connection's life), `response`
+//! (the response head and its framing, with `parse`'s and `body`'s code),
+//! `client_response` ([`Response`]), `request_error`
+//! ([`HttpRequestError`]).
 
 mod body;
+mod client;
+mod client_conn;
+mod client_response;
+mod client_table;
 mod conn;
 mod date;
 mod encode;
@@ -60,6 +70,8 @@ mod parse;
 mod query;
 mod reply;
 mod request;
+mod request_error;
+mod response;
 mod server;
 mod state;
 mod status;
@@ -68,11 +80,13 @@ mod target;
 mod uri;
 mod vhost;
 
+pub use client_response::Response;
 pub use encode::{HttpBytes, html_escape, uri_decode, uri_encode};
-pub use handle::{Http, Request};
+pub use handle::{Http, HttpConnection, Request};
 pub use headers::Headers;
 pub use method::{Method, Methods};
 pub use query::{QueryFlags, parse_query, parse_query_str, parse_query_str_with_flags};
+pub use request_error::HttpRequestError;
 pub use server::{BoundSocket, DEFAULT_CONTENT_TYPE, DEFAULT_MAX_HEADERS_SIZE};
 pub use table::{HttpHost, HttpTable};
 pub use uri::{Uri, UriFlags};

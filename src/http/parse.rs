@@ -23,7 +23,9 @@
 //!
 //! What is parsed is copied into the connection's [`Head`], whose storage
 //! is kept from request to request: after the first requests of a
-//! connection parsing allocates nothing.
+//! connection parsing allocates nothing. The client's response head
+//! (`response`) is found in the input and its fields stored the same way
+//! (`head_in_place`, `store_fields`, `FramingFields`).
 
 use crate::buffer::Evbuffer;
 use crate::error::Result;
@@ -123,27 +125,42 @@ pub(crate) fn parse_head(
     head: &mut Head,
     limits: &Limits,
 ) -> std::result::Result<bool, Refusal> {
-    let total = input.len();
-    if total == 0 {
+    if input.is_empty() {
         return Ok(false);
     }
     // Nothing of the previous request may shape the answer to a refused
     // one (a HEAD before it would strip the error page's body).
     head.reset();
+    head_in_place(input, limits.max_header_size, |bytes| {
+        parse_slice(bytes, head, limits)
+    })
+}
+
+/// Runs `parse` on the head at the front of `input` — a request's here,
+/// a response's in the client — where it lies: the first chain when it
+/// holds the head whole, else the first `max_header_size` bytes pulled
+/// up. `parse` returns the head's length, `None` if it is partial.
+/// `Ok(true)`: the head was drained; `Ok(false)`: more bytes are needed.
+pub(crate) fn head_in_place(
+    input: &mut Evbuffer,
+    max_header_size: usize,
+    mut parse: impl FnMut(&[u8]) -> std::result::Result<Option<usize>, Refusal>,
+) -> std::result::Result<bool, Refusal> {
+    let total = input.len();
     let first = input.contiguous_space();
     let mut consumed = None;
-    if first == total || first >= limits.max_header_size {
-        consumed = parse_slice(first_chain(input), head, limits)?;
+    if first == total || first >= max_header_size {
+        consumed = parse(first_chain(input))?;
     } else {
         // The head may span chains: try the first chain alone, then (only
         // if it holds a partial head) make the head contiguous.
         if first > 0 {
-            consumed = parse_slice(first_chain(input), head, limits)?;
+            consumed = parse(first_chain(input))?;
         }
         if consumed.is_none() {
-            let n = total.min(limits.max_header_size);
+            let n = total.min(max_header_size);
             let bytes = input.pullup(Some(n)).ok_or(Refusal::ServiceUnavailable)?;
-            consumed = parse_slice(bytes, head, limits)?;
+            consumed = parse(bytes)?;
         }
     }
     match consumed {
@@ -152,7 +169,7 @@ pub(crate) fn parse_head(
             let _ = input.drain(n);
             Ok(true)
         }
-        None if total >= limits.max_header_size => Err(Refusal::HeadersTooLarge),
+        None if total >= max_header_size => Err(Refusal::HeadersTooLarge),
         None => Ok(false),
     }
 }
@@ -214,12 +231,23 @@ fn store<'a>(
     mem::extend(&mut head.line, method)?;
     mem::extend(&mut head.line, target)?;
     head.method_len = method.len();
+    store_fields(&mut head.headers, fields, framing)
+}
+
+/// Copies `fields` into `headers` (values trimmed), noting in `framing`
+/// what the framing checks need; a request's and a response's fields
+/// alike.
+pub(crate) fn store_fields<'a>(
+    headers: &mut Headers,
+    fields: &[httparse::Header<'a>],
+    framing: &mut FramingFields<'a>,
+) -> Result<()> {
     let bytes = fields.iter().map(|f| f.name.len() + f.value.len()).sum();
-    head.headers.reserve(fields.len(), bytes)?;
+    headers.reserve(fields.len(), bytes)?;
     for f in fields {
         let value = trim(f.value);
         framing.note(f.name.as_bytes(), value);
-        head.headers.push(f.name.as_bytes(), value)?;
+        headers.push(f.name.as_bytes(), value)?;
     }
     Ok(())
 }
@@ -227,23 +255,23 @@ fn store<'a>(
 /// What the framing, keep-alive and expectation checks need from the
 /// fields, gathered in the one pass that stores them.
 #[derive(Default)]
-struct FramingFields<'a> {
+pub(crate) struct FramingFields<'a> {
     hosts: usize,
     /// The first `Host` value.
     host: &'a [u8],
     /// The `Content-Length` all its values agree on.
-    length: Option<u64>,
+    pub(crate) length: Option<u64>,
     /// A `Content-Length` or `Transfer-Encoding` value no request may
     /// have (`400`).
-    bad: bool,
+    pub(crate) bad: bool,
     /// A `Transfer-Encoding` field, and its codings over every such field.
-    te: bool,
-    codings: usize,
-    chunked_last: bool,
-    other_coding: bool,
+    pub(crate) te: bool,
+    pub(crate) codings: usize,
+    pub(crate) chunked_last: bool,
+    pub(crate) other_coding: bool,
     /// `Connection` tokens.
-    close: bool,
-    keep_alive: bool,
+    pub(crate) close: bool,
+    pub(crate) keep_alive: bool,
     /// The first `Expect` value.
     expect: Option<&'a [u8]>,
 }

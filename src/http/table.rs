@@ -26,8 +26,9 @@ use crate::handle::Event;
 use crate::listener::{ConnListener, ListenerHost};
 use crate::mem::{self, Account, MemVec, Pool};
 
+use super::client_table::ClientRec;
 use super::date::DateCache;
-use super::handle::{ConnId, Http, Request};
+use super::handle::{ConnId, Http, HttpConnection, Request};
 use super::method::Methods;
 use super::parse::Limits;
 use super::state::{MAX_SPARE_STATES, RequestState, StateBox};
@@ -208,21 +209,22 @@ impl ConnRec {
 
 /// A slab slot: the record while live (`None` while it is out being
 /// worked on), with the generation handles carry.
-struct Slot<T> {
+pub(super) struct Slot<T> {
     generation: u32,
     live: bool,
     rec: Option<T>,
 }
 
-/// A slab of records with generations and a free list.
-struct Slab<T> {
+/// A slab of records with generations and a free list (servers',
+/// connections', client connections').
+pub(super) struct Slab<T> {
     slots: MemVec<Slot<T>>,
     free: MemVec<u32>,
     live: usize,
 }
 
 impl<T> Slab<T> {
-    fn new() -> Slab<T> {
+    pub(super) fn new() -> Slab<T> {
         Slab {
             slots: mem::vec(),
             free: mem::vec(),
@@ -232,7 +234,7 @@ impl<T> Slab<T> {
 
     /// Stores `rec`: its index and generation. The growth is charged to
     /// `account` (the base's budget, if it has one).
-    fn insert(&mut self, account: &Account, rec: T) -> Result<(u32, u32)> {
+    pub(super) fn insert(&mut self, account: &Account, rec: T) -> Result<(u32, u32)> {
         // Room on the free list for every slot, so freeing never allocates.
         let more = self.slots.len() + 1 - self.free.len();
         mem::reserve_charged(account, &mut self.free, more)?;
@@ -271,22 +273,22 @@ impl<T> Slab<T> {
             .filter(|s| s.live && s.generation == generation)
     }
 
-    fn get(&self, idx: u32, generation: u32) -> Option<&T> {
+    pub(super) fn get(&self, idx: u32, generation: u32) -> Option<&T> {
         self.slot(idx, generation)?.rec.as_ref()
     }
 
-    fn get_mut(&mut self, idx: u32, generation: u32) -> Option<&mut T> {
+    pub(super) fn get_mut(&mut self, idx: u32, generation: u32) -> Option<&mut T> {
         self.slot_mut(idx, generation)?.rec.as_mut()
     }
 
     /// Takes the record out to work on it; the slot stays live.
-    fn take(&mut self, idx: u32, generation: u32) -> Option<T> {
+    pub(super) fn take(&mut self, idx: u32, generation: u32) -> Option<T> {
         self.slot_mut(idx, generation)?.rec.take()
     }
 
     /// Puts a taken record back; hands it back if the slot was freed
     /// meanwhile.
-    fn put_back(&mut self, idx: u32, generation: u32, rec: T) -> Option<T> {
+    pub(super) fn put_back(&mut self, idx: u32, generation: u32, rec: T) -> Option<T> {
         match self.slot_mut(idx, generation) {
             Some(s) if s.rec.is_none() => {
                 s.rec = Some(rec);
@@ -297,7 +299,7 @@ impl<T> Slab<T> {
     }
 
     /// Frees the slot; returns its record (if it was not out).
-    fn remove(&mut self, idx: u32, generation: u32) -> Option<T> {
+    pub(super) fn remove(&mut self, idx: u32, generation: u32) -> Option<T> {
         let s = self.slot_mut(idx, generation)?;
         s.live = false;
         let rec = s.rec.take();
@@ -314,6 +316,8 @@ impl<T> Slab<T> {
 pub struct HttpTable<X: BaseExt> {
     servers: Slab<ServerRec<X>>,
     conns: Slab<ConnRec>,
+    /// Client connections (`client_table`).
+    pub(super) clients: Slab<ClientRec<X>>,
     /// Request storage no connection holds, kept for the next request.
     spare: MemVec<StateBox>,
     /// Callbacks waiting for output to be written, in order.
@@ -326,6 +330,7 @@ impl<X: BaseExt> Default for HttpTable<X> {
         HttpTable {
             servers: Slab::new(),
             conns: Slab::new(),
+            clients: Slab::new(),
             spare: mem::vec(),
             pending: mem::vec(),
             date: DateCache::default(),
@@ -338,6 +343,7 @@ impl<X: BaseExt> fmt::Debug for HttpTable<X> {
         f.debug_struct("HttpTable")
             .field("servers", &self.servers.live)
             .field("connections", &self.conns.live)
+            .field("clients", &self.clients.live)
             .finish()
     }
 }
@@ -468,6 +474,36 @@ pub(super) fn server_rec_mut<X: HttpHost>(
     base.ext
         .http_mut()
         .server_mut(server.idx, server.generation)
+        .ok_or(Error::StaleHttp)
+}
+
+/// The record of `conn`, checked against `base`.
+pub(super) fn client_rec<X: HttpHost>(
+    base: &EventBase<X>,
+    conn: HttpConnection,
+) -> Result<&ClientRec<X>> {
+    if conn.base != base.id {
+        return Err(Error::StaleHttp);
+    }
+    base.ext
+        .http()
+        .clients
+        .get(conn.idx, conn.generation)
+        .ok_or(Error::StaleHttp)
+}
+
+/// The record of `conn`, checked against `base`, mutably.
+pub(super) fn client_rec_mut<X: HttpHost>(
+    base: &mut EventBase<X>,
+    conn: HttpConnection,
+) -> Result<&mut ClientRec<X>> {
+    if conn.base != base.id {
+        return Err(Error::StaleHttp);
+    }
+    base.ext
+        .http_mut()
+        .clients
+        .get_mut(conn.idx, conn.generation)
         .ok_or(Error::StaleHttp)
 }
 
