@@ -353,8 +353,9 @@ impl<X: BaseExt> EventBase<X> {
                 if s.fd_next == NIL && s.state & state::ACTIVE == 0 {
                     let hit = s.what & res;
                     if !hit.is_empty() {
-                        self.slots[i].res = hit | (s.what & Ev::ET);
-                        self.run_one(i);
+                        // No store before `run_one_with` indexes the same
+                        // slot, so its bounds check folds into this one.
+                        self.run_one_with(i, hit | (s.what & Ev::ET));
                         ran += 1;
                     }
                     continue;
@@ -431,25 +432,35 @@ impl<X: BaseExt> EventBase<X> {
     }
 
     /// Runs the callback of slot `idx`, just taken off its active queue.
-    /// Plain persistent events (the common case) take the short path.
     #[inline(always)]
     fn run_one(&mut self, idx: u32) {
+        let res = self.slots[idx].res;
+        self.run_one_with(idx, res);
+    }
+
+    /// Runs the callback of slot `idx` for readiness `res`. Plain
+    /// persistent events (the common case) take the short path, which
+    /// indexes the slot table once.
+    #[inline(always)]
+    fn run_one_with(&mut self, idx: u32, res: Ev) {
         const SPECIAL: u16 = state::FINALIZING | state::ONCE;
-        let s = &self.slots[idx];
+        let mut s = &mut self.slots[idx];
+        s.res = res;
         let (st, what) = (s.state, s.what);
         if st & SPECIAL != 0 || what & (Ev::PERSIST | Ev::SIGNAL) != Ev::PERSIST {
             self.run_one_special(idx);
             return;
         }
-        let (fd, res, generation) = (s.fd, s.res, s.generation);
+        let (fd, generation) = (s.fd, s.generation);
         if st & state::PERIODIC != 0 {
             self.rearm(idx, res);
+            s = &mut self.slots[idx];
         }
-        let s = &mut self.slots[idx];
         if let Callback::Plain(f) = s.cb {
             // A plain function stays in the slot.
             if let Some(f) = f {
-                self.run_plain(idx, f, generation, res);
+                let data = s.data;
+                self.run_plain(idx, f, generation, res, data);
             }
             return;
         }
@@ -475,13 +486,19 @@ impl<X: BaseExt> EventBase<X> {
 
     /// [`run_one`](Self::run_one) for a plain function.
     #[inline(always)]
-    fn run_plain(&mut self, idx: u32, f: PlainFn<EventBase<X>>, generation: u32, res: Ev) {
+    fn run_plain(
+        &mut self,
+        idx: u32,
+        f: PlainFn<EventBase<X>>,
+        generation: u32,
+        res: Ev,
+        data: u32,
+    ) {
         let ev = Event {
             idx,
             generation,
             base: self.id,
         };
-        let data = self.slots[idx].data;
         self.running_event = Some(ev);
         f(self, ev, res, data);
         self.running_event = None;
