@@ -3,7 +3,7 @@
 //!
 //! An `EventBase` owns everything: the event slab, the active queues, the
 //! timer heap and common-timeout queues, the fd and signal maps and the
-//! mio poller. It is `!Send`: one thread runs it, and other threads reach
+//! poller. It is `!Send`: one thread runs it, and other threads reach
 //! it through a [`Notifier`](crate::Notifier). Dropping a base with added
 //! or active events is safe: outstanding finalizers run, never-fired
 //! `once` callbacks are dropped, signal handlers are restored and fds are
@@ -16,7 +16,7 @@ use std::time::{Duration, SystemTime};
 use crate::active::ActiveQueues;
 use crate::backend::Backend;
 use crate::clock::Epoch;
-use crate::config::{BaseFlags, Config, EPOLL_FEATURES, Features};
+use crate::config::{BaseFlags, Config, Features};
 use crate::debug;
 use crate::deferred::DeferredQueue;
 use crate::error::{Error, Result};
@@ -25,6 +25,7 @@ use crate::handle::Event;
 use crate::housekeeping_timer::Housekeeping;
 use crate::log::{Severity, log};
 use crate::mem::{self, Arena, BaseGuard, BaseMemStats, MemArc, MemRc, MemStats, MemVec, Pool};
+use crate::method::IoMethod;
 use crate::notifier::Shared;
 use crate::signal_map::SignalMap;
 use crate::slots::{Slots, state};
@@ -64,7 +65,8 @@ pub(crate) struct Limits {
 /// ```
 /// use rvent::EventBase;
 /// let base = EventBase::new()?;
-/// assert_eq!(base.method(), "epoll");
+/// // "poll" when the environment has EVENT_NOEPOLL.
+/// assert!(["epoll", "poll"].contains(&base.method()));
 /// # Ok::<(), rvent::Error>(())
 /// ```
 pub struct EventBase<X: BaseExt = ()> {
@@ -202,8 +204,8 @@ impl<X: BaseExt> EventBase<X> {
     ///
     /// # Errors
     /// [`Error::Io`] if the poller cannot be created;
-    /// [`Error::NoBackend`] if `EVENT_NOEPOLL` is set in the environment;
-    /// [`Error::Alloc`].
+    /// [`Error::NoBackend`] if both `EVENT_NOEPOLL` and `EVENT_NOPOLL` are
+    /// set in the environment; [`Error::Alloc`].
     #[doc(alias = "event_base_new")]
     pub fn new() -> Result<Self> {
         Self::with_config(&Config::new())
@@ -211,44 +213,45 @@ impl<X: BaseExt> EventBase<X> {
 
     /// A base built from `cfg` (`event_base_new_with_config`).
     ///
+    /// The backend is the first of epoll and poll (libevent's order) that
+    /// `cfg` does not avoid ([`Config::avoid_method`]), that has the
+    /// required features ([`Config::require_features`]: `FDS` means poll,
+    /// `ET` or `O1` epoll) and that the environment does not disable
+    /// (`EVENT_NOEPOLL`, `EVENT_NOPOLL`; ignored with
+    /// [`BaseFlags::IGNORE_ENV`]).
+    ///
     /// # Errors
-    /// [`Error::NoBackend`] if `cfg` avoids epoll, requires a feature epoll
-    /// lacks ([`Features::FDS`]), or the environment disables epoll
-    /// (`EVENT_NOEPOLL`, unless [`BaseFlags::IGNORE_ENV`]); [`Error::Io`]
-    /// if the poller cannot be created; [`Error::Alloc`].
+    /// [`Error::NoBackend`] if no backend qualifies; [`Error::Io`] if the
+    /// poller cannot be created; [`Error::Alloc`].
     ///
     /// # Examples
     /// ```
-    /// use rvent::{Config, EventBase, Features, Error};
+    /// use rvent::{BaseFlags, Config, EventBase, Features, Error};
     /// let mut cfg = Config::new();
+    /// cfg.set_flag(BaseFlags::IGNORE_ENV); // whatever EVENT_NOEPOLL says
     /// cfg.require_features(Features::ET | Features::O1);
     /// let base = EventBase::with_config(&cfg)?;
     /// assert!(base.features().contains(Features::ET));
     /// cfg.require_features(Features::FDS);
+    /// assert_eq!(EventBase::with_config(&cfg)?.method(), "poll");
+    /// cfg.require_features(Features::ET | Features::FDS);
     /// assert!(matches!(EventBase::with_config(&cfg), Err(Error::NoBackend)));
     /// # Ok::<(), rvent::Error>(())
     /// ```
     #[doc(alias = "event_base_new_with_config")]
     pub fn with_config(cfg: &Config) -> Result<Self> {
-        if cfg.avoid_epoll {
-            return Err(Error::NoBackend);
-        }
-        if !EPOLL_FEATURES.contains(cfg.require) {
-            return Err(Error::NoBackend);
-        }
+        let method = IoMethod::choose(cfg).ok_or(Error::NoBackend)?;
         let env = !cfg.flags.contains(BaseFlags::IGNORE_ENV);
-        if env && std::env::var_os("EVENT_NOEPOLL").is_some() {
-            return Err(Error::NoBackend);
-        }
         debug::note_base_created();
         mem::freeze();
-        let backend = Backend::new()?;
+        let mut backend = Backend::new(method)?;
         let active = ActiveQueues::new(1)?;
-        let notify = MemArc::try_new(Shared::new(&backend)?)?;
+        let notify = MemArc::try_new(Shared::new(&mut backend)?)?;
         let deferred = MemRc::try_new(DeferredQueue::default())?;
         let account = MemRc::try_new(mem::Account::new(cfg.max_memory))?;
-        if env && std::env::var_os("EVENT_SHOW_METHOD").is_some() {
-            log(Severity::Msg, format_args!("libevent using: epoll"));
+        if env && crate::sys::env::is_set(c"EVENT_SHOW_METHOD") {
+            let name = method.name();
+            log(Severity::Msg, format_args!("libevent using: {name}"));
         }
         Ok(EventBase {
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
@@ -287,22 +290,25 @@ impl<X: BaseExt> EventBase<X> {
         })
     }
 
-    /// The backend's name (`event_base_get_method`): always `"epoll"`.
+    /// The backend's name (`event_base_get_method`): `"epoll"` or
+    /// `"poll"`.
     #[doc(alias = "event_base_get_method")]
     pub fn method(&self) -> &'static str {
-        "epoll"
+        self.backend.method().name()
     }
 
-    /// The backends rvent can use (`event_get_supported_methods`).
+    /// The backends rvent can use, in order of preference
+    /// (`event_get_supported_methods`).
     #[doc(alias = "event_get_supported_methods")]
     pub fn supported_methods() -> &'static [&'static str] {
-        &["epoll"]
+        &["epoll", "poll"]
     }
 
-    /// The features the backend provides (`event_base_get_features`).
+    /// The features the backend provides (`event_base_get_features`):
+    /// `ET | O1 | EARLY_CLOSE` on epoll, `FDS | EARLY_CLOSE` on poll.
     #[doc(alias = "event_base_get_features")]
     pub fn features(&self) -> Features {
-        EPOLL_FEATURES
+        self.backend.method().features()
     }
 
     /// The flags the base runs with; always includes `NOLOCK` and
@@ -437,7 +443,7 @@ impl<X: BaseExt> EventBase<X> {
             events: self.slots.bytes() + self.active.bytes(),
             timers: self.heap.bytes() + mem::vec_bytes(&self.commons),
             signals: mem::vec_bytes(&self.signals.lists),
-            backend: mem::vec_bytes(&self.backend.fds) + mem::vec_bytes(&self.backend.events),
+            backend: self.backend.bytes(),
             shared: MemArc::<Shared>::BLOCK_BYTES
                 + commands
                 + MemRc::<DeferredQueue<EventBase<X>>>::BLOCK_BYTES
@@ -534,9 +540,9 @@ impl<X: BaseExt> EventBase<X> {
     #[doc(alias = "event_reinit")]
     pub fn reinit(&mut self) -> Result<()> {
         let replay = self.backend.rebuild()?;
-        self.notify.rebind(&self.backend)?;
+        self.notify.rebind(&mut self.backend)?;
         self.reinit_signals()?;
-        self.housekeeping.rebuild(&self.backend)?;
+        self.housekeeping.rebuild(&mut self.backend)?;
         replay?;
         Ok(())
     }

@@ -1,9 +1,11 @@
 //! Base configuration (tutorial 4.2): `event_config` and its setters.
 //!
-//! rvent has one backend, epoll through mio. Avoiding it, or requiring a
-//! feature it lacks (`FDS`: epoll cannot watch regular files), leaves no
-//! backend, and [`EventBase::with_config`](crate::EventBase::with_config)
-//! returns [`Error::NoBackend`](crate::Error::NoBackend), as libevent's
+//! rvent has two backends, epoll (through mio) and poll, tried in that
+//! order. Requiring [`Features::FDS`] (regular files) picks poll, and
+//! [`Features::ET`] or [`Features::O1`] epoll; avoiding both, or requiring
+//! what neither has, leaves no backend, and
+//! [`EventBase::with_config`](crate::EventBase::with_config) returns
+//! [`Error::NoBackend`](crate::Error::NoBackend), as libevent's
 //! `event_base_new_with_config` returns NULL.
 
 use std::time::Duration;
@@ -46,19 +48,15 @@ flag_set! {
     }
 }
 
-/// What epoll provides.
-pub(crate) const EPOLL_FEATURES: Features = Features::ET
-    .union(Features::O1)
-    .union(Features::EARLY_CLOSE);
-
 /// Configuration for [`EventBase::with_config`](crate::EventBase::with_config)
 /// (`struct event_config`).
 #[derive(Clone, Debug)]
 pub struct Config {
-    /// `avoid_method("epoll")` was called. rvent has no other backend, so
-    /// that is all an avoided-method list could change: the config keeps
-    /// no list and allocates nothing.
+    /// `avoid_method("epoll")` was called.
     pub(crate) avoid_epoll: bool,
+    /// `avoid_method("poll")` was called. rvent has no other backends, so
+    /// the config keeps no list and allocates nothing.
+    pub(crate) avoid_poll: bool,
     pub(crate) require: Features,
     pub(crate) flags: BaseFlags,
     pub(crate) max_interval: Option<Duration>,
@@ -75,6 +73,7 @@ impl Default for Config {
     fn default() -> Config {
         Config {
             avoid_epoll: false,
+            avoid_poll: false,
             require: Features::empty(),
             flags: BaseFlags::empty(),
             max_interval: None,
@@ -93,13 +92,23 @@ impl Config {
         Config::default()
     }
 
-    /// Refuses the backend called `method`, e.g. `"epoll"`
+    /// Refuses the backend called `method`, `"epoll"` or `"poll"`
     /// (`event_config_avoid_method`; the name is compared ignoring ASCII
     /// case). Names of backends rvent does not have are accepted and have
     /// no effect, so nothing is stored or allocated.
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{Config, EventBase};
+    /// let mut cfg = Config::new();
+    /// cfg.avoid_method("epoll");
+    /// assert_eq!(EventBase::with_config(&cfg)?.method(), "poll");
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "event_config_avoid_method")]
     pub fn avoid_method(&mut self, method: &str) -> &mut Config {
         self.avoid_epoll |= method.eq_ignore_ascii_case("epoll");
+        self.avoid_poll |= method.eq_ignore_ascii_case("poll");
         self
     }
 

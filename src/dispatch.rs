@@ -42,6 +42,7 @@ use crate::flags::flag_set;
 use crate::handle::Event;
 use crate::log::{Severity, log};
 use crate::mem::MemRc;
+use crate::method::IoMethod;
 use crate::slots::{Callback, NIL, PlainFn, state};
 
 flag_set! {
@@ -239,7 +240,11 @@ impl<X: BaseExt> EventBase<X> {
             };
             self.clear_time_cache();
             if let Err(e) = self.backend.poll(timeout) {
-                log(Severity::Err, format_args!("epoll_wait failed: {e}"));
+                let call = match self.backend.method() {
+                    IoMethod::Epoll => "epoll_wait",
+                    IoMethod::Poll => "poll",
+                };
+                log(Severity::Err, format_args!("{call} failed: {e}"));
                 return Err(Error::Io(e));
             }
             ran += self.activate_ready()?;
@@ -346,16 +351,18 @@ impl<X: BaseExt> EventBase<X> {
                 internal = true;
                 continue;
             };
+            // With `Ev::ET` on an edge-triggering backend: an ET event's
+            // result keeps it, as libevent's callbacks see `EV_ET`.
             let res = readiness(bits);
             let mut i = entry.head;
             if DIRECT && i != NIL && !self.cont {
                 let s = &self.slots[i];
                 if s.fd_next == NIL && s.state & state::ACTIVE == 0 {
                     let hit = s.what & res;
-                    if !hit.is_empty() {
+                    if hit.intersects(Ev::IO) {
                         // No store before `run_one_with` indexes the same
                         // slot, so its bounds check folds into this one.
-                        self.run_one_with(i, hit | (s.what & Ev::ET));
+                        self.run_one_with(i, hit);
                         ran += 1;
                     }
                     continue;
@@ -365,8 +372,7 @@ impl<X: BaseExt> EventBase<X> {
                 let s = &self.slots[i];
                 let next = s.fd_next;
                 let hit = s.what & res;
-                if !hit.is_empty() {
-                    let hit = hit | (s.what & Ev::ET);
+                if hit.intersects(Ev::IO) {
                     activate_in(&mut self.slots, &mut self.active, i, hit, 1);
                 }
                 i = next;
@@ -391,6 +397,11 @@ impl<X: BaseExt> EventBase<X> {
                 .map_err(|e| loop_error("signal delivery", e))?;
         }
         if woken {
+            self.notify
+                .waker
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .reset();
             self.run_commands()
                 .map_err(|e| loop_error("cross-thread commands", e))?;
         }

@@ -28,3 +28,9 @@ flag_set! {
         const CLOSED = 0x80;
     }
 }
+
+impl Ev {
+    /// The readiness an fd can report: what makes a poll result hit an
+    /// event (`Ev::ET` in a result only says how the event was watched).
+    pub(crate) const IO: Ev = Ev::READ.union(Ev::WRITE).union(Ev::CLOSED);
+}

@@ -39,7 +39,7 @@ impl<X: BaseExt> EventBase<X> {
     /// or registered (out of descriptors): the base works on without
     /// housekeeping, so callers may ignore it.
     pub(crate) fn start_housekeeping(&mut self) -> Result<()> {
-        self.housekeeping.start(&self.backend)
+        self.housekeeping.start(&mut self.backend)
     }
 
     /// Stops the tick: nothing is left to watch.

@@ -4,7 +4,7 @@
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::time::Duration;
 
-use crate::backend::{Backend, HOUSEKEEPING_TOKEN, register_internal};
+use crate::backend::{Backend, HOUSEKEEPING_TOKEN};
 use crate::error::Result;
 use crate::sys::timerfd;
 
@@ -27,7 +27,7 @@ impl Housekeeping {
 
     /// After `fork()`: a new timer registered with the rebuilt poller (the
     /// old one is shared with the parent), armed as before.
-    pub(crate) fn rebuild(&mut self, backend: &Backend) -> Result<()> {
+    pub(crate) fn rebuild(&mut self, backend: &mut Backend) -> Result<()> {
         if self.timer.take().is_none() {
             return Ok(());
         }
@@ -39,7 +39,7 @@ impl Housekeeping {
     }
 
     /// Starts ticking, unless configured off or ticking already.
-    pub(crate) fn start(&mut self, backend: &Backend) -> Result<()> {
+    pub(crate) fn start(&mut self, backend: &mut Backend) -> Result<()> {
         let Some(every) = self.every else {
             return Ok(());
         };
@@ -50,7 +50,7 @@ impl Housekeeping {
             Some(fd) => fd,
             None => {
                 let fd = timerfd::create()?;
-                register_internal(backend.epfd(), fd.as_raw_fd(), HOUSEKEEPING_TOKEN)?;
+                backend.register_internal(fd.as_raw_fd(), HOUSEKEEPING_TOKEN)?;
                 self.timer.insert(fd)
             }
         };

@@ -74,7 +74,9 @@ mod layers;
 pub mod listener;
 mod log;
 mod mem;
+mod method;
 mod notifier;
+mod pollset;
 mod registration;
 mod schedule;
 mod signal;
@@ -84,6 +86,7 @@ mod sys;
 mod thread;
 mod time;
 mod timer;
+mod waker;
 
 pub use base::{BaseExt, EventCount, MAX_PRIORITIES};
 pub use buffer::{

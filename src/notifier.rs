@@ -1,19 +1,18 @@
 //! [`Notifier`]: the `Send + Sync` handle other threads use to reach a
 //! base, and the state it shares with the base (a command queue behind a
-//! mutex and a `mio::Waker`). Below the base, which holds the shared half;
+//! mutex and a [`Waker`]). Below the base, which holds the shared half;
 //! the loop side that runs the commands is in `thread.rs`.
 
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use mio::Waker;
-
-use crate::backend::{Backend, WAKER_TOKEN};
+use crate::backend::Backend;
 use crate::error::{Error, Result};
 use crate::ev::Ev;
 use crate::handle::Event;
 use crate::mem::{self, MemArc, MemVec};
+use crate::waker::Waker;
 
 #[derive(Clone, Copy)]
 pub(crate) enum Command {
@@ -33,9 +32,9 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
-    pub fn new(base: &Backend) -> Result<Shared> {
+    pub fn new(backend: &mut Backend) -> Result<Shared> {
         Ok(Shared {
-            waker: Mutex::new(Waker::new(base.poll.registry(), WAKER_TOKEN)?),
+            waker: Mutex::new(Waker::new(backend)?),
             commands: Mutex::new(mem::vec()),
             closed: AtomicBool::new(false),
         })
@@ -50,8 +49,8 @@ impl Shared {
     }
 
     /// A new waker on a rebuilt poller (after fork).
-    pub fn rebind(&self, base: &Backend) -> Result<()> {
-        let w = Waker::new(base.poll.registry(), WAKER_TOKEN)?;
+    pub fn rebind(&self, backend: &mut Backend) -> Result<()> {
+        let w = Waker::new(backend)?;
         *self.waker.lock().unwrap_or_else(|e| e.into_inner()) = w;
         Ok(())
     }

@@ -75,6 +75,7 @@ impl<X: BaseExt> EventBase<X> {
         let old = entry.mask;
         let new = entry.wanted_mask();
         entry.mask = new;
+        // Only `epoll_ctl` can fail here (poll frees nothing it needs).
         if let Err(e) = self.backend.apply(fd, old, new) {
             crate::log::warn(format_args!("epoll_ctl on fd {fd} failed: {e}"));
         }

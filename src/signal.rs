@@ -15,7 +15,7 @@
 use std::os::fd::AsRawFd;
 
 use crate::active::activate_in;
-use crate::backend::{SIGNAL_TOKEN, register_internal};
+use crate::backend::SIGNAL_TOKEN;
 use crate::base::{BaseExt, EventBase};
 use crate::error::{Error, Result};
 use crate::ev::Ev;
@@ -40,7 +40,8 @@ impl<X: BaseExt> EventBase<X> {
             );
         }
         let (r, w) = crate::sys::fd::pipe()?;
-        register_internal(self.backend.epfd(), r.as_raw_fd(), SIGNAL_TOKEN)?;
+        self.backend
+            .register_internal(r.as_raw_fd(), SIGNAL_TOKEN)?;
         self.signals.pipe = Some((r, w));
         Ok(())
     }

@@ -7,8 +7,8 @@
 //! legitimately need — wake the loop, activate an event, ask the loop to
 //! exit or break (libevent's `evthread_make_base_notifiable`, libev's
 //! `ev_async`, libuv's `uv_async_send`) — goes through a `Send + Sync`
-//! notifier: a command queue behind a mutex plus a `mio::Waker` (an
-//! eventfd) registered in the base's poller. Commands run on the loop
+//! notifier: a command queue behind a mutex plus a waker (an eventfd)
+//! registered in the base's poller. Commands run on the loop
 //! thread at the start of the next iteration.
 
 use crate::base::{BaseExt, EventBase};
@@ -41,8 +41,9 @@ impl<X: BaseExt> EventBase<X> {
         let r = self.run_commands_in(&arena);
         self.arena = arena;
         if r.is_err() {
-            // The waker is edge-triggered: wake again so the commands left
-            // queued are retried on the next iteration.
+            // The waker is edge-triggered (or drained, on poll): wake
+            // again so the commands left queued are retried on the next
+            // iteration.
             let _ = self.notifier().wake();
         }
         r

@@ -13,10 +13,12 @@ use rvent::{
 use util::{Counter, DropProbe, Log, nop, pair};
 
 #[test]
-fn new_base_is_epoll_with_one_priority() {
+fn new_base_prefers_epoll_with_one_priority() {
     let base = EventBase::new().unwrap();
-    assert_eq!(base.method(), "epoll");
-    assert_eq!(EventBase::supported_methods(), &["epoll"]);
+    // `.ci/run`'s second pass sets EVENT_NOEPOLL: then poll.
+    let noepoll = std::env::var_os("EVENT_NOEPOLL").is_some();
+    assert_eq!(base.method(), if noepoll { "poll" } else { "epoll" });
+    assert_eq!(EventBase::supported_methods(), &["epoll", "poll"]);
     assert_eq!(base.npriorities(), 1);
     assert_eq!(base.num_events(), 0);
     assert_eq!(base.num_pending(), 0);
@@ -24,49 +26,71 @@ fn new_base_is_epoll_with_one_priority() {
     assert!(base.flags().contains(BaseFlags::NOLOCK));
     assert!(base.flags().contains(BaseFlags::PRECISE_TIMER));
     let f = base.features();
-    assert!(
-        f.contains(Features::ET | Features::O1 | Features::EARLY_CLOSE),
-        "{f:?}"
-    );
-    assert!(
-        !f.contains(Features::FDS),
-        "epoll cannot watch regular files: {f:?}"
-    );
+    if noepoll {
+        assert_eq!(f, Features::FDS | Features::EARLY_CLOSE);
+    } else {
+        assert_eq!(f, Features::ET | Features::O1 | Features::EARLY_CLOSE);
+        assert!(
+            !f.contains(Features::FDS),
+            "epoll cannot watch regular files: {f:?}"
+        );
+    }
     base.assert_invariants();
 }
 
-#[test]
-fn avoiding_epoll_leaves_no_backend() {
-    for name in ["epoll", "EPOLL"] {
-        let mut cfg = Config::new();
-        cfg.avoid_method(name);
-        assert!(
-            matches!(EventBase::with_config(&cfg), Err(Error::NoBackend)),
-            "avoiding {name:?}"
-        );
-    }
-    // Avoiding a backend rvent does not have changes nothing.
+/// A config that ignores the environment, so the choice is the config's.
+fn config() -> Config {
     let mut cfg = Config::new();
+    cfg.set_flag(BaseFlags::IGNORE_ENV);
+    cfg
+}
+
+#[test]
+fn avoiding_epoll_selects_poll() {
+    for name in ["epoll", "EPOLL"] {
+        let mut cfg = config();
+        cfg.avoid_method(name);
+        let base = EventBase::with_config(&cfg).unwrap();
+        assert_eq!(base.method(), "poll", "avoiding {name:?}");
+        assert_eq!(base.features(), Features::FDS | Features::EARLY_CLOSE);
+        assert!(!base.features().contains(Features::ET));
+        assert!(!base.features().contains(Features::O1));
+    }
+    // Avoiding both leaves none (libevent's main/methods).
+    let mut cfg = config();
+    cfg.avoid_method("epoll").avoid_method("Poll");
+    assert!(matches!(
+        EventBase::with_config(&cfg),
+        Err(Error::NoBackend)
+    ));
+    // Avoiding poll, or a backend rvent does not have, keeps epoll.
+    let mut cfg = config();
     cfg.avoid_method("select").avoid_method("poll");
     assert_eq!(EventBase::with_config(&cfg).unwrap().method(), "epoll");
 }
 
 #[test]
 fn required_features_select_the_backend() {
-    let mut cfg = Config::new();
+    let mut cfg = config();
     cfg.require_features(Features::ET | Features::O1 | Features::EARLY_CLOSE);
     let base = EventBase::with_config(&cfg).unwrap();
+    assert_eq!(base.method(), "epoll");
     assert!(
         base.features()
             .contains(Features::ET | Features::O1 | Features::EARLY_CLOSE)
     );
 
+    // Regular files: poll (libevent on Linux does the same).
     cfg.require_features(Features::FDS);
+    let base = EventBase::with_config(&cfg).unwrap();
+    assert_eq!(base.method(), "poll");
+    assert!(base.features().contains(Features::FDS));
+    cfg.require_features(Features::ET | Features::FDS);
     assert!(matches!(
         EventBase::with_config(&cfg),
         Err(Error::NoBackend)
     ));
-    cfg.require_features(Features::ET | Features::FDS);
+    cfg.require_features(Features::FDS).avoid_method("poll");
     assert!(matches!(
         EventBase::with_config(&cfg),
         Err(Error::NoBackend)
@@ -75,6 +99,168 @@ fn required_features_select_the_backend() {
     // require_features replaces the earlier requirement.
     cfg.require_features(Features::ET);
     assert!(EventBase::with_config(&cfg).is_ok());
+}
+
+/// Set in a child run of this binary: the backend `EventBase::new` must
+/// pick under the child's environment ("none": no backend).
+const METHOD_CHILD: &str = "RVENT_TEST_EXPECT_METHOD";
+
+/// The environment disables backends by name (`EVENT_NOEPOLL`,
+/// `EVENT_NOPOLL`) unless the config ignores it (libevent's
+/// main/base_environ). Each case runs in a child with that environment.
+#[test]
+fn environment_selects_the_backend() {
+    let cases: [(&[&str], &str); 4] = [
+        (&["EVENT_NOEPOLL"], "poll"),
+        (&["EVENT_NOPOLL"], "epoll"),
+        (&["EVENT_NOEPOLL", "EVENT_NOPOLL"], "none"),
+        (&[], "epoll"),
+    ];
+    for (vars, want) in cases {
+        let mut cmd = std::process::Command::new(std::env::current_exe().unwrap());
+        cmd.args(["--exact", "environment_child", "--test-threads", "1"])
+            .env_remove("EVENT_NOEPOLL")
+            .env_remove("EVENT_NOPOLL")
+            .env(METHOD_CHILD, want);
+        for v in vars {
+            cmd.env(v, "1");
+        }
+        let out = cmd.output().unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success() && stdout.contains("1 passed"),
+            "{vars:?}: {stdout}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+/// The child of [`environment_selects_the_backend`]; passes at once in a
+/// normal run.
+#[test]
+fn environment_child() {
+    let Some(want) = std::env::var_os(METHOD_CHILD) else {
+        return;
+    };
+    match EventBase::new() {
+        Ok(base) => assert_eq!(base.method(), want),
+        Err(Error::NoBackend) => assert_eq!(want, "none"),
+        Err(e) => panic!("{e}"),
+    }
+    // IGNORE_ENV: the environment says nothing.
+    assert_eq!(EventBase::with_config(&config()).unwrap().method(), "epoll");
+}
+
+/// Regular files and `/dev/null`, which epoll refuses (`EPERM`, as
+/// libevent's epoll backend): a poll base watches them, always readable
+/// and writable, level-triggered.
+#[test]
+fn poll_watches_regular_files_and_dev_null() {
+    let file = std::fs::File::open(std::env::current_exe().unwrap()).unwrap();
+    let null = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/null")
+        .unwrap();
+    let mut cfg = config();
+    cfg.avoid_method("epoll");
+    let mut base = EventBase::with_config(&cfg).unwrap();
+    assert!(base.features().contains(Features::FDS));
+    let log = Log::new();
+    let mut evs = Vec::new();
+    for (name, fd) in [("file", file.as_raw_fd()), ("null", null.as_raw_fd())] {
+        for what in [Ev::READ, Ev::WRITE] {
+            let l = log.clone();
+            let ev = Event::new(&mut base, fd, what | Ev::PERSIST, move |_, _, fd, got| {
+                l.push(format!("{name} {got:?}"));
+                if got.contains(Ev::READ) {
+                    let mut buf = [0u8; 4];
+                    // SAFETY: reads into a stack buffer of that size.
+                    let n = unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) };
+                    assert!(n >= 0, "read from {name}");
+                }
+            })
+            .unwrap();
+            ev.add(&mut base, None).unwrap();
+            evs.push(ev);
+        }
+    }
+    // One poll per pass (NONBLOCK alone would re-poll for as long as
+    // something is ready: forever here).
+    for _ in 0..2 {
+        base.run(LoopFlags::ONCE | LoopFlags::NONBLOCK).unwrap();
+    }
+    let mut got = log.take();
+    got.sort();
+    assert_eq!(
+        got,
+        [
+            "file READ",
+            "file READ",
+            "file WRITE",
+            "file WRITE",
+            "null READ",
+            "null READ",
+            "null WRITE",
+            "null WRITE"
+        ]
+    );
+    // Deleting stops the reports; the base is empty again.
+    for ev in &evs {
+        ev.del(&mut base).unwrap();
+    }
+    assert_eq!(base.run(LoopFlags::NONBLOCK).unwrap(), LoopStatus::NoEvents);
+    assert!(log.take().is_empty());
+    base.assert_invariants();
+
+    // An epoll base refuses both with EPERM.
+    let mut base = EventBase::with_config(&config()).unwrap();
+    for fd in [file.as_raw_fd(), null.as_raw_fd()] {
+        let ev = Event::new(&mut base, fd, Ev::READ, nop).unwrap();
+        match ev.add(&mut base, None) {
+            Err(Error::Io(e)) => assert_eq!(e.raw_os_error(), Some(libc::EPERM)),
+            other => panic!("epoll accepted fd {fd}: {other:?}"),
+        }
+    }
+    assert_eq!(base.num_pending(), 0);
+}
+
+/// A poll base's notifier, signals and fork handling use its own
+/// descriptors (an eventfd waker in the `pollfd` array): a wake from
+/// another thread ends a blocked poll.
+#[test]
+fn poll_base_wakes_from_another_thread() {
+    let mut cfg = config();
+    cfg.avoid_method("epoll");
+    let mut base = EventBase::with_config(&cfg).unwrap();
+    let hits = Counter::new();
+    let h = hits.clone();
+    let ev = Event::timer(&mut base, move |base, _, _, what| {
+        assert_eq!(what, Ev::READ);
+        h.bump();
+        base.loopbreak();
+    })
+    .unwrap();
+    let notifier = base.notifier();
+    let t = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(20));
+        notifier.activate(ev, Ev::READ).unwrap();
+    });
+    base.run(LoopFlags::NO_EXIT_ON_EMPTY).unwrap();
+    t.join().unwrap();
+    assert_eq!(hits.get(), 1);
+    assert!(base.got_break());
+    // The waker was drained: waiting 50 ms for a timer sleeps in poll
+    // instead of spinning on a readable eventfd.
+    let timer = Event::timer(&mut base, nop).unwrap();
+    timer
+        .add(&mut base, Some(Duration::from_millis(50)))
+        .unwrap();
+    let cpu = util::thread_cpu_time();
+    base.dispatch().unwrap();
+    let used = util::thread_cpu_time() - cpu;
+    assert!(used < Duration::from_millis(25), "spun for {used:?}");
+    assert_eq!(hits.get(), 1);
 }
 
 #[test]

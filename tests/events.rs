@@ -432,10 +432,24 @@ fn level_triggered_partial_read_fires_again() {
     assert_eq!(calls.get(), 4);
 }
 
+/// Whether the backend under test has edge triggers (epoll; not poll,
+/// under `EVENT_NOEPOLL`); prints that `test` is skipped when not, as
+/// libevent's regress skips its ET cases.
+fn et_backend(test: &str) -> bool {
+    util::backend::has_et(&EventBase::new().unwrap(), test)
+}
+
 /// Calls of a `READ | PERSIST | extra` event over two `ONCE | NONBLOCK`
 /// passes when its data is never read.
 fn unread_data_calls(extra: Ev) -> usize {
     let mut base = EventBase::new().unwrap();
+    // poll runs ET events level-triggered and reports no EV_ET (libevent's
+    // poll backend does the same).
+    let reported = if base.features().contains(rvent::Features::ET) {
+        extra
+    } else {
+        extra - Ev::ET
+    };
     let (mut a, b) = pair();
     a.write_all(b"abcd").unwrap();
     let calls = Counter::new();
@@ -445,7 +459,7 @@ fn unread_data_calls(extra: Ev) -> usize {
         b.as_raw_fd(),
         Ev::READ | Ev::PERSIST | extra,
         move |_, _, _, what| {
-            assert_eq!(what, Ev::READ | extra, "ET events report EV_ET");
+            assert_eq!(what, Ev::READ | reported, "ET events report EV_ET");
             c.bump();
         },
     )
@@ -458,7 +472,18 @@ fn unread_data_calls(extra: Ev) -> usize {
 
 #[test]
 fn et() {
-    assert_eq!(unread_data_calls(Ev::ET), 1, "edge-triggered: called once");
+    // libevent's et/et: an ET backend calls once, a level-triggered one
+    // (poll) twice.
+    let calls = if et_backend("et (edge-triggered half)") {
+        1
+    } else {
+        2
+    };
+    assert_eq!(
+        unread_data_calls(Ev::ET),
+        calls,
+        "edge-triggered: called once"
+    );
     assert_eq!(
         unread_data_calls(Ev::empty()),
         2,
@@ -471,6 +496,9 @@ fn et_multiple_events() {
     // Two ET read events on one fd; deleting one leaves the fd's
     // registration unchanged and the other still edge-triggered.
     let mut base = EventBase::new().unwrap();
+    if !util::backend::has_et(&base, "et_multiple_events") {
+        return;
+    }
     let (mut a, b) = pair();
     a.write_all(b"abcd").unwrap();
     let (c1, c2) = (Counter::new(), Counter::new());
@@ -689,16 +717,25 @@ fn simpleclose_close_persist() {
 
 #[test]
 fn simpleclose_shutdown_et() {
+    if !et_backend("simpleclose_shutdown_et") {
+        return;
+    }
     assert_eq!(closed_calls(false, Ev::ET), [Ev::CLOSED | Ev::ET]);
 }
 
 #[test]
 fn simpleclose_close_et() {
+    if !et_backend("simpleclose_close_et") {
+        return;
+    }
     assert_eq!(closed_calls(true, Ev::ET), [Ev::CLOSED | Ev::ET]);
 }
 
 #[test]
 fn simpleclose_shutdown_persist_et() {
+    if !et_backend("simpleclose_shutdown_persist_et") {
+        return;
+    }
     assert_eq!(
         closed_calls(false, Ev::PERSIST | Ev::ET),
         [Ev::CLOSED | Ev::ET]
@@ -707,6 +744,9 @@ fn simpleclose_shutdown_persist_et() {
 
 #[test]
 fn simpleclose_close_persist_et() {
+    if !et_backend("simpleclose_close_persist_et") {
+        return;
+    }
     assert_eq!(
         closed_calls(true, Ev::PERSIST | Ev::ET),
         [Ev::CLOSED | Ev::ET]
@@ -1830,7 +1870,8 @@ fn add_fd_int_max_fails() {
 
 #[test]
 fn add_regular_file_fails() {
-    let mut base = EventBase::new().unwrap();
+    // epoll refuses regular files; poll serves them (tests/event_base.rs).
+    let mut base = util::backend::epoll_base();
     let file = std::fs::File::open(std::env::current_exe().unwrap()).unwrap();
     let ev = Event::new(
         &mut base,

@@ -170,7 +170,7 @@ fn log_callback_gets_reentrant_warning() -> TestResult {
 /// `del` itself succeeds, and the last `del` (an `EPOLL_CTL_DEL` of a
 /// closed fd) is quiet.
 fn log_callback_gets_epoll_ctl_failure() -> TestResult {
-    let mut base = EventBase::new()?;
+    let mut base = util::backend::epoll_base();
     let (a, b) = pair();
     let fd = b.as_raw_fd();
     let rd = Event::new(&mut base, fd, Ev::READ | Ev::PERSIST, |_, _, _, _| {})?;

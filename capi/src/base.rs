@@ -170,17 +170,14 @@ fn wrap(base: EventBase) -> *mut CBase {
     p
 }
 
-/// `event_base_new` / `event_init`'s base. `EVENT_NOEPOLL` asks for
-/// libevent's `poll` backend, which rvent does not have (issue 13 item
-/// 4): rather than return no base — callers of the config-less
-/// constructors rarely check (tmux, which sets `EVENT_NOEPOLL`, ignores
-/// `event_init`'s result and would then run without a base) — the shim
-/// uses epoll anyway (rvent with [`BaseFlags::IGNORE_ENV`]).
-/// `event_base_new_with_config` keeps the environment's word: a program
-/// that configures its base sees that the method it avoided is the only
-/// one (libevent's regress `main/base_environ` checks exactly that).
-/// Descriptors epoll refuses (regular files, `/dev/null`) still fail at
-/// `event_add`; see the README.
+/// `event_base_new` / `event_init`'s base. `EVENT_NOEPOLL` gives rvent's
+/// poll backend; with `EVENT_NOPOLL` as well no backend is left, and
+/// rather than return no base — callers of the config-less constructors
+/// rarely check (tmux ignores `event_init`'s result and would then run
+/// without a base) — the shim uses epoll anyway (rvent with
+/// [`BaseFlags::IGNORE_ENV`]). `event_base_new_with_config` keeps the
+/// environment's word (libevent's regress `main/base_environ` checks
+/// that a disabled method is not used).
 fn new_default_base() -> rvent::Result<EventBase> {
     match EventBase::new() {
         Err(rvent::Error::NoBackend) if std::env::var_os("EVENT_NOEPOLL").is_some() => {
@@ -367,10 +364,14 @@ pub extern "C" fn event_get_version_number() -> u32 {
     VERSION_NUMBER
 }
 
-/// `event_base_get_method`: `"epoll"`, the only backend.
+/// `event_base_get_method`: `"epoll"` or `"poll"`.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn event_base_get_method(_b: *const CBase) -> *const c_char {
-    c_str!("epoll")
+pub unsafe extern "C" fn event_base_get_method(b: *const CBase) -> *const c_char {
+    // SAFETY: a live base.
+    match unsafe { b.as_ref() }.map(|b| b.base.method()) {
+        Some("poll") => c_str!("poll"),
+        _ => c_str!("epoll"),
+    }
 }
 
 /// A NULL-terminated array of C strings in static memory.
@@ -378,7 +379,7 @@ pub unsafe extern "C" fn event_base_get_method(_b: *const CBase) -> *const c_cha
 pub struct StaticStrings<const N: usize>([*const c_char; N]);
 // SAFETY: immutable pointers to static strings.
 unsafe impl<const N: usize> Sync for StaticStrings<N> {}
-static METHODS: StaticStrings<2> = StaticStrings([c_str!("epoll"), ptr::null()]);
+static METHODS: StaticStrings<3> = StaticStrings([c_str!("epoll"), c_str!("poll"), ptr::null()]);
 
 /// `event_get_supported_methods`.
 #[unsafe(no_mangle)]
@@ -674,8 +675,8 @@ pub unsafe extern "C" fn event_config_free(cfg: *mut Config) {
     }
 }
 
-/// `event_config_avoid_method` (avoiding `"epoll"` leaves no backend:
-/// the base cannot be made).
+/// `event_config_avoid_method` (avoiding `"epoll"` gives poll; avoiding
+/// both leaves no backend: the base cannot be made).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn event_config_avoid_method(
     cfg: *mut Config,

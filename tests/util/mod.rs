@@ -1,4 +1,5 @@
-//! Helpers shared by the behaviour tests, one concept per file: socket
+//! Helpers shared by the behaviour tests, one concept per file: the
+//! backend under test ([`backend`]), socket
 //! pairs ([`sockets`]), recorders and probes for what callbacks did
 //! ([`record`]), timing checks and watchdogs ([`timing`]) and the plumbing
 //! of the `harness = false` binaries ([`trial`]); with the memory
@@ -8,6 +9,7 @@
 //! the blanket `dead_code` allowance.
 #![allow(dead_code)]
 
+pub mod backend;
 #[cfg(feature = "mem-functions")]
 pub mod coverage;
 #[cfg(feature = "mem-functions")]
