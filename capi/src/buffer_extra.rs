@@ -9,7 +9,7 @@
 //! buffer through it, as exports reach a base through its callback's
 //! reference.
 
-use std::ffi::{c_int, c_void};
+use std::ffi::{c_int, c_uint, c_void};
 use std::io::{IoSlice, IoSliceMut};
 use std::os::fd::{FromRawFd, OwnedFd};
 use std::ptr;
@@ -246,8 +246,40 @@ pub unsafe extern "C" fn evbuffer_add_buffer_reference(
     })
 }
 
-/// `struct evbuffer_file_segment`.
-pub struct CSegment(EvbufferFileSegment);
+/// `struct evbuffer_file_segment`: rvent's segment behind the first
+/// words of libevent's layout (lock, refcnt, flags, then the bitfields
+/// `can_sendfile : 1` and `is_mapping : 1`), which programs and libevent's
+/// regress read to learn how a segment's bytes will travel. They say what
+/// rvent does: `sendfile` unless `EVBUF_FS_DISABLE_SENDFILE`, mapped
+/// unless `EVBUF_FS_DISABLE_MMAP` (or the mapping failed).
+#[repr(C)]
+pub struct CSegment {
+    lock: *mut c_void,
+    refcnt: c_int,
+    flags: c_uint,
+    kind: c_uint,
+    seg: EvbufferFileSegment,
+}
+
+// libevent 2.1's `struct evbuffer_file_segment` on x86-64.
+const _: () = assert!(std::mem::offset_of!(CSegment, refcnt) == 8);
+const _: () = assert!(std::mem::offset_of!(CSegment, flags) == 12);
+const _: () = assert!(std::mem::offset_of!(CSegment, kind) == 16);
+
+impl CSegment {
+    /// `can_sendfile` is bit 0 of the bitfield word, `is_mapping` bit 1
+    /// (GCC's order on x86-64: the first declared field is the lowest bit).
+    fn new(seg: EvbufferFileSegment, flags: SegFlags) -> CSegment {
+        let sendfile = !flags.contains(SegFlags::DISABLE_SENDFILE);
+        CSegment {
+            lock: ptr::null_mut(),
+            refcnt: 1,
+            flags: c_uint::from(flags.bits()),
+            kind: c_uint::from(sendfile) | c_uint::from(seg.is_mapped()) << 1,
+            seg,
+        }
+    }
+}
 
 /// `evbuffer_file_segment_new`: `length` -1 is to the end of the file.
 #[unsafe(no_mangle)]
@@ -267,7 +299,7 @@ pub extern "C" fn evbuffer_file_segment_new(
         // EVBUF_FS_CLOSE_ON_FREE and gives it back (into_raw) otherwise.
         let owned = unsafe { OwnedFd::from_raw_fd(fd) };
         match EvbufferFileSegment::new(owned, off, len, flags) {
-            Ok(s) => mem::into_raw(CSegment(s)),
+            Ok(s) => mem::into_raw(CSegment::new(s, flags)),
             Err(_) => ptr::null_mut(),
         }
     })
@@ -301,7 +333,7 @@ pub unsafe extern "C" fn evbuffer_file_segment_add_cleanup_cb(
         };
         let flags = 0;
         // SAFETY: the caller's cleanup with its own arguments.
-        let _ = s.0.add_cleanup(move || unsafe { cb(seg, flags, arg) });
+        let _ = s.seg.add_cleanup(move || unsafe { cb(seg, flags, arg) });
     })
 }
 
@@ -319,7 +351,7 @@ pub unsafe extern "C" fn evbuffer_add_file_segment(
             return -1;
         };
         let len = usize::try_from(length).ok();
-        unsafe { with(buf, -1, |b| status(b.add_file_segment(&s.0, off, len))) }
+        unsafe { with(buf, -1, |b| status(b.add_file_segment(&s.seg, off, len))) }
     })
 }
 
