@@ -77,6 +77,18 @@ echo "== anchor programs"
 KIND=debian-built BIN=$W/deb run_anchor
 KIND=rebuilt BIN=$W/rv run_anchor
 
+# 2b. Checks of C semantics rvent's Rust API had to learn (capi/checks/).
+echo "== C semantics checks"
+for c in "$HERE"/checks/*.c; do
+  p=$(basename "$c" .c)
+  gcc $CF -o "$W/deb/$p" "$c" -levent
+  gcc $CF -o "$W/rv/$p" "$c" -L"$LIB" -levent
+  for kind in deb rv; do
+    if LD_LIBRARY_PATH=$LIB timeout 20 "$W/$kind/$p" >"$W/out.txt" 2>&1; then ok "$kind $p: $(tail -1 "$W/out.txt")"
+    else bad "$kind $p (exit $?)"; tail -3 "$W/out.txt"; fi
+  done
+done
+
 # 3. libevent's samples.
 SRC=$W/libevent-src
 if [ ! -f "$SRC/sample/time-test.c" ]; then

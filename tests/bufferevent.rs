@@ -2019,3 +2019,48 @@ fn write_beyond_the_budget_fails_with_alloc() {
     let m = base.mem_stats();
     assert_eq!(m.base_charged, m.base_charged_blocks);
 }
+
+/// libevent's `le-proxy` shape: what one socket bufferevent reads moves,
+/// without a copy, into another's output (`buffers_of_two`), and reaches
+/// that one's peer — 8333 bytes across the relay.
+#[test]
+fn proxy_moves_input_into_another_bufferevents_output() {
+    let mut base = EventBase::new().unwrap();
+    let (from, mut client) = socket_bev(&mut base, BevOptions::empty());
+    let (to, mut server) = socket_bev(&mut base, BevOptions::empty());
+    from.set_read_callback(&mut base, move |base, bev| {
+        let (src, dst) = Bufferevent::buffers_of_two(base, bev, to).unwrap();
+        dst.output.add_buffer(src.input).unwrap();
+    })
+    .unwrap();
+    from.enable(&mut base, Ev::READ).unwrap();
+    to.enable(&mut base, Ev::WRITE).unwrap();
+    let data = payload(8333);
+    client.write_all(&data).unwrap();
+    server.set_nonblocking(true).unwrap();
+    let mut got = Vec::new();
+    let start = Instant::now();
+    while got.len() < data.len() {
+        assert!(start.elapsed() < Duration::from_secs(5), "timed out");
+        base.run(LoopFlags::ONCE | LoopFlags::NONBLOCK).unwrap();
+        let mut chunk = [0u8; 4096];
+        match server.read(&mut chunk) {
+            Ok(n) => got.extend_from_slice(&chunk[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                std::thread::sleep(Duration::from_micros(200))
+            }
+            Err(e) => panic!("{e}"),
+        }
+    }
+    assert_eq!(got, data);
+    assert_eq!(from.input_len(&base).unwrap(), 0);
+    assert!(matches!(
+        Bufferevent::buffers_of_two(&mut base, from, from),
+        Err(rvent::Error::InvalidArgument(_))
+    ));
+    to.free(&mut base).unwrap();
+    assert!(matches!(
+        Bufferevent::buffers_of_two(&mut base, from, to),
+        Err(rvent::Error::StaleBufferevent)
+    ));
+}

@@ -163,6 +163,14 @@ pub(crate) unsafe fn with2<R>(
                     None => fail,
                 }
             }
+            (CBuffer::Bev { bev: a, output: ao }, CBuffer::Bev { bev: b, output: bo })
+                if a != b =>
+            {
+                match bufferevent::sides_of_two(*a, *ao, *b, *bo) {
+                    Some((d, s)) => f(d, s),
+                    None => fail,
+                }
+            }
             _ => fail,
         }
     }

@@ -111,6 +111,38 @@ pub(crate) unsafe fn both<'a>(bev: *mut CBev) -> Option<Buffers<'a>> {
     h.buffers(base).ok()
 }
 
+/// One side each of two distinct bufferevents (`evbuffer_add_buffer`
+/// from one's input to another's output, the proxy's move): rvent's
+/// `buffers_of_two` on one base; on two bases the records are separate
+/// memory.
+///
+/// # Safety
+/// `a` and `b` are live `CBev`s.
+pub(crate) unsafe fn sides_of_two<'a>(
+    a: *mut CBev,
+    a_output: bool,
+    b: *mut CBev,
+    b_output: bool,
+) -> Option<(&'a mut Evbuffer, &'a mut Evbuffer)> {
+    let pick = |bufs: Buffers<'a>, output: bool| if output { bufs.output } else { bufs.input };
+    // SAFETY: caller's promise; one `&mut` per base (compared first).
+    unsafe {
+        if (*a).base == (*b).base {
+            let (base, ha) = live(a)?;
+            let hb = (*b).handle;
+            let (x, y) = Bufferevent::buffers_of_two(base, ha, hb).ok()?;
+            Some((pick(x, a_output), pick(y, b_output)))
+        } else {
+            let (base_a, ha) = live(a)?;
+            let (base_b, hb) = live(b)?;
+            Some((
+                pick(ha.buffers(base_a).ok()?, a_output),
+                pick(hb.buffers(base_b).ok()?, b_output),
+            ))
+        }
+    }
+}
+
 /// `b`, or the old API's current base for NULL.
 pub(crate) fn base_or_current(b: *mut CBase) -> *mut CBase {
     if b.is_null() {

@@ -10,10 +10,7 @@ use super::rec::Kind;
 use super::table::BevHost;
 use crate::base::EventBase;
 use crate::buffer::Evbuffer;
-use crate::error::Result;
-
-#[cfg(doc)]
-use crate::error::Error;
+use crate::error::{Error, Result};
 
 /// A bufferevent's input and output at once, from
 /// [`Bufferevent::buffers`].
@@ -69,6 +66,61 @@ impl Bufferevent {
             input: &mut r.input,
             output: &mut r.output,
         })
+    }
+
+    /// The buffers of two bufferevents of one base at once: the proxy's
+    /// move of what one side read into what the other writes, with no
+    /// copy (libevent's `evbuffer_add_buffer(bufferevent_get_output(b),
+    /// bufferevent_get_input(a))`). Both are marked for servicing, as by
+    /// [`buffers`](Self::buffers).
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] if `a` and `b` are one bufferevent (use
+    /// [`buffers`](Self::buffers)); [`Error::StaleBufferevent`] if either
+    /// is freed or of another base.
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{BevOptions, Bufferevent, EventBase};
+    ///
+    /// let mut base = EventBase::new()?;
+    /// let (a, _) = Bufferevent::pair(&mut base, BevOptions::empty())?;
+    /// let (b, _) = Bufferevent::pair(&mut base, BevOptions::empty())?;
+    /// a.input(&mut base)?.add(b"relayed")?;
+    /// let (from, to) = Bufferevent::buffers_of_two(&mut base, a, b)?;
+    /// to.output.add_buffer(from.input)?;
+    /// assert_eq!(b.output_len(&base)?, 7);
+    /// assert_eq!(a.input_len(&base)?, 0);
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
+    pub fn buffers_of_two<X: BevHost>(
+        base: &mut EventBase<X>,
+        a: Bufferevent,
+        b: Bufferevent,
+    ) -> Result<(Buffers<'_>, Buffers<'_>)> {
+        if a == b {
+            return Err(Error::InvalidArgument(
+                "buffers_of_two: one bufferevent twice",
+            ));
+        }
+        if a.base != base.id || b.base != base.id {
+            return Err(Error::StaleBufferevent);
+        }
+        let [ra, rb] = base
+            .ext
+            .bevs_mut()
+            .touch_two(a, b)
+            .ok_or(Error::StaleBufferevent)?;
+        Ok((
+            Buffers {
+                input: &mut ra.input,
+                output: &mut ra.output,
+            },
+            Buffers {
+                input: &mut rb.input,
+                output: &mut rb.output,
+            },
+        ))
     }
 
     /// Bytes waiting in the input buffer.

@@ -221,6 +221,16 @@ impl<X: BaseExt> BevTable<X> {
         Some(r)
     }
 
+    /// The records of two distinct bufferevents at once, each marked as by
+    /// [`touch`](Self::touch); `None` if either is stale or they are one.
+    pub(crate) fn touch_two(&mut self, a: Bufferevent, b: Bufferevent) -> Option<[&mut Rec<X>; 2]> {
+        self.touch(a)?;
+        self.touch(b)?;
+        self.recs
+            .get_disjoint_mut([a.idx as usize, b.idx as usize])
+            .ok()
+    }
+
     /// `h`'s record, for adding output through the user API: marked as
     /// by [`touch`](Self::touch), except a pair member, whose write moves
     /// the data to its partner at once (`pair::output_added`, which marks
