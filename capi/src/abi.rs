@@ -32,6 +32,9 @@ pub struct EventPrivate {
     pub seal: usize,
     /// rvent's handle of the event (valid when `state` says so).
     pub handle: rvent::event::Event,
+    /// The base's record of that event (`crate::event`), checked against
+    /// the handle before it is trusted.
+    pub rec: u32,
     /// The base's serial (low bits) and [`EventPrivate`] state bits.
     pub serial: u64,
 }

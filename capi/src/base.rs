@@ -39,6 +39,26 @@ struct CommonTable {
     n: usize,
 }
 
+/// The shim's records of the rvent events it made for C structs
+/// ([`crate::event`]).
+pub(crate) struct OwnFields {
+    /// The C struct of every event assigned through this library
+    /// (`event_base_foreach_event` hands callers their own pointers).
+    pub(crate) structs: EventMap<u32>,
+    /// The records of the events in `structs` (by the map's value), and
+    /// of spare events ([`crate::event`]).
+    pub(crate) recs: crate::event::Recs,
+    /// The records of rvent events no struct stands for now (their
+    /// caller's struct was
+    /// deleted or fired; [`crate::event`]), kept for the next
+    /// `event_add` of a detached struct instead of a free and a new:
+    /// neither added nor active; never more than the most events attached
+    /// at once (a pool, like rvent's own slot slab).
+    pub(crate) spare: Spares,
+    /// Records whose event was freed, for the next new event.
+    pub(crate) free_recs: Spares,
+}
+
 /// `struct event_base`.
 pub struct CBase {
     base: EventBase,
@@ -51,9 +71,9 @@ pub struct CBase {
     /// The registry's list link.
     next: *mut CBase,
     commons: Option<MemBox<CommonTable>>,
-    /// The C struct of every event assigned through this library
-    /// (`event_base_foreach_event` hands callers their own pointers).
-    pub(crate) structs: EventMap<*mut CEvent>,
+    /// The shim's event records (a field of their own, so a `&mut` to
+    /// them is apart from the rvent base).
+    pub(crate) own: OwnFields,
     /// Events activated with `event_active_later_` and their result
     /// flags, made active by one `once` at the start of the
     /// next loop iteration ([`crate::event`]).
@@ -64,6 +84,9 @@ pub struct CBase {
     /// (rvent's loop has no IOCP operations to keep it alive for).
     virtual_events: usize,
 }
+
+/// Record numbers: a base's spare list and free list.
+pub(crate) type Spares = allocator_api2::vec::Vec<u32, rvent::RventAlloc>;
 
 /// A hash map keyed by rvent event, in the memory functions.
 pub(crate) type EventMap<V> =
@@ -152,7 +175,12 @@ fn wrap(base: EventBase) -> *mut CBase {
         serial,
         next: ptr::null_mut(),
         commons: None,
-        structs: event_map(),
+        own: OwnFields {
+            structs: event_map(),
+            recs: allocator_api2::vec::Vec::new_in(rvent::RventAlloc),
+            spare: allocator_api2::vec::Vec::new_in(rvent::RventAlloc),
+            free_recs: allocator_api2::vec::Vec::new_in(rvent::RventAlloc),
+        },
         later: event_map(),
         later_scheduled: false,
         virtual_events: 0,
@@ -433,8 +461,10 @@ pub unsafe extern "C" fn event_base_get_num_events(b: *mut CBase, which: u32) ->
         let io = Ev::READ | Ev::WRITE | Ev::CLOSED | Ev::SIGNAL;
         let (mut added, mut active) = (0usize, cb.later.len());
         unsafe { rust(b) }.foreach_event(|info| {
-            let events = match cb.structs.get(&info.event) {
-                Some(&ev) => Ev::from_bits_retain(unsafe { (*ev).ev_events } as u16 & 0xff),
+            let events = match cb.own.structs.get(&info.event) {
+                Some(&r) => Ev::from_bits_retain(
+                    unsafe { (*cb.own.recs[r as usize].ev).ev_events } as u16 & 0xff,
+                ),
                 None => info.events,
             };
             added += usize::from(info.pending && events.intersects(io));
@@ -494,8 +524,8 @@ pub unsafe extern "C" fn event_base_foreach_event(
         // live (libevent's contract). The map is not changed meanwhile:
         // libevent forbids adding or deleting from the callback.
         let cb = unsafe { &*b };
-        let r = unsafe { rust(b) }.foreach_event(|info| match cb.structs.get(&info.event) {
-            Some(&ev) => match unsafe { f(b, ev, arg) } {
+        let r = unsafe { rust(b) }.foreach_event(|info| match cb.own.structs.get(&info.event) {
+            Some(&r) => match unsafe { f(b, cb.own.recs[r as usize].ev, arg) } {
                 0 => std::ops::ControlFlow::Continue(()),
                 r => std::ops::ControlFlow::Break(r),
             },

@@ -7,10 +7,16 @@
 //! not (yet) assigned instead of being trusted. The public fields are
 //! filled as libevent fills them, for code that reads them directly.
 //!
-//! libevent accepts a negative fd or a bad signal number at `event_assign`
-//! and fails at `event_add`; rvent refuses at creation. The shim keeps
-//! libevent's order: a refused assignment leaves the struct assigned but
-//! without an rvent event (`NO_EVENT`), and `event_add` fails on it.
+//! An rvent event stands for a struct only while libevent would hold the
+//! struct — added, active, or (`event_new`) until `event_free`:
+//! `event_assign` only fills the struct (*detached*), `event_add` /
+//! `event_active` make the rvent event from its fields (*attach*), and
+//! `event_del`, or the firing of a non-persistent event, free it again
+//! for a caller's struct. A program may free or reuse its struct then,
+//! without telling anyone (libevent's contract), and no slot stays behind
+//! for it. This also gives libevent's order of checks: a negative fd or
+//! a bad signal number is accepted at `event_assign` and refused at
+//! `event_add`, where rvent's `Event::new` validates it.
 
 use std::ffi::{c_int, c_short, c_void};
 use std::os::fd::RawFd;
@@ -25,7 +31,7 @@ use crate::abi::{
     CEvent, EVLIST_ACTIVE, EVLIST_ACTIVE_LATER, EVLIST_INIT, EventCallbackFn, EventPrivate,
     EvutilSocket,
 };
-use crate::base::{self, CBase, Timeout, rust, with_callback_base};
+use crate::base::{self, CBase, OwnFields, Timeout, rust, with_callback_base};
 use crate::mem;
 use crate::{ffi, status};
 
@@ -33,9 +39,9 @@ use crate::{ffi, status};
 const SEAL: usize = 0x7276_656e_7445_7631;
 /// The struct came from `event_new`: `event_free` releases it.
 const OWNED: u64 = 1 << 63;
-/// Assigned, but rvent refused the arguments: `event_add` fails.
-const NO_EVENT: u64 = 1 << 62;
-const SERIAL: u64 = NO_EVENT - 1;
+/// Assigned, with no rvent event now: the public fields say everything.
+const DETACHED: u64 = 1 << 62;
+const SERIAL: u64 = DETACHED - 1;
 
 /// What a `struct event *` is to the shim.
 pub(crate) enum Lookup {
@@ -43,8 +49,9 @@ pub(crate) enum Lookup {
     Foreign,
     /// Assigned, but its base was freed since.
     Gone,
-    /// Assigned with arguments rvent refused.
-    NoEvent,
+    /// Assigned to a live base, with no rvent event now (see the module
+    /// docs).
+    Detached(*mut CBase),
     /// An rvent event of a live base.
     Live(*mut CBase, Event),
 }
@@ -68,8 +75,8 @@ pub(crate) unsafe fn lookup(ev: *const CEvent) -> (Lookup, bool) {
     if !base::is_live(b, p.serial & SERIAL) {
         return (Lookup::Gone, owned);
     }
-    if p.serial & NO_EVENT != 0 {
-        return (Lookup::NoEvent, owned);
+    if p.serial & DETACHED != 0 {
+        return (Lookup::Detached(b), owned);
     }
     (Lookup::Live(b, p.handle), owned)
 }
@@ -77,7 +84,16 @@ pub(crate) unsafe fn lookup(ev: *const CEvent) -> (Lookup, bool) {
 /// The marker `event_self_cbarg` returns.
 static SELF_CBARG: u8 = 0;
 
-/// Fires a C event callback from rvent's closure.
+/// A C callback and its argument.
+type CCallback = (Option<EventCallbackFn>, *mut c_void);
+
+/// Whether two callbacks are the same function with the same argument.
+fn same_call(a: CCallback, b: CCallback) -> bool {
+    a.0.map(|f| f as usize) == b.0.map(|f| f as usize) && ptr::eq(a.1, b.1)
+}
+
+/// Fires a C event callback from rvent's closure: `h` is the struct
+/// `ev`'s event (both absent for `event_base_once`).
 ///
 /// # Safety
 /// `b` is the live base whose `EventBase` is `base`.
@@ -85,16 +101,26 @@ static SELF_CBARG: u8 = 0;
 unsafe fn fire(
     b: *mut CBase,
     base: &mut EventBase,
-    ev: *mut CEvent,
-    cb: Option<EventCallbackFn>,
-    arg: *mut c_void,
+    (ev, h): (*mut CEvent, Option<Event>),
+    (cb, arg): CCallback,
     fd: RawFd,
     what: Ev,
 ) {
     if !ev.is_null() {
         // SAFETY: the event of a running callback is live (libevent's
         // contract: added or active events are not freed).
-        unsafe { (*ev).evcb_flags &= !(EVLIST_ACTIVE | EVLIST_ACTIVE_LATER) };
+        unsafe {
+            (*ev).evcb_flags &= !(EVLIST_ACTIVE | EVLIST_ACTIVE_LATER);
+            // A caller's struct whose event is done (not persistent, not
+            // re-added yet): the callback may free it, so the rvent event
+            // goes now, while the struct is known to be there.
+            if let Some(h) = h
+                && (*ev).private.serial & OWNED == 0
+                && h.pending(base, Ev::all()).is_ok_and(|(p, _)| p.is_empty())
+            {
+                detach(b, base, h, ev);
+            }
+        }
     }
     if let Some(cb) = cb {
         // SAFETY: `b` is live (the closure runs inside its loop); the C
@@ -122,66 +148,37 @@ pub(crate) unsafe fn assign(
     if ptr::eq(arg, ptr::addr_of!(SELF_CBARG).cast()) {
         arg = ev.cast();
     }
-    let mut what = Ev::from_bits_retain(events as u16 & 0xff);
-    let io = Ev::READ | Ev::WRITE | Ev::CLOSED;
-    // libevent inserts an I/O event on a negative fd without watching
-    // anything (it only counts as added); rvent gets a timer for it. A
-    // negative signal number fails at `event_add`, as in libevent.
-    let fd_arg = if fd < 0 && !what.contains(Ev::SIGNAL) {
-        what = Ev::from_bits_retain(what.bits() & !io.bits());
-        None
-    } else {
-        Some(fd)
-    };
-    let closure = move |base: &mut EventBase, _h: Event, fd: RawFd, what: Ev| {
-        // SAFETY: rvent runs this closure inside `b`'s loop.
-        unsafe { fire(b, base, ev, cb, arg, fd, what) }
-    };
-    // SAFETY: `b` is live (caller).
-    let base = unsafe { rust(b) };
+    let what = Ev::from_bits_retain(events as u16 & 0xff);
+    if what.contains(Ev::SIGNAL) && what.intersects(Ev::READ | Ev::WRITE | Ev::CLOSED) {
+        // libevent's `event_assign` refuses this one at once.
+        return -1;
+    }
     // SAFETY: `ev` points to 128 bytes (caller).
-    let result = match unsafe { lookup(ev) }.0 {
-        Lookup::Live(old, h) if old == b => h.assign(base, fd_arg, what, closure).map(|()| h),
+    match unsafe { lookup(ev) }.0 {
         Lookup::Live(old, h) => {
-            // Moving to another base: the old one forgets the event.
             // SAFETY: `old` is live (looked up just now).
-            if h.pending(unsafe { rust(old) }, Ev::all())
+            let old_base = unsafe { rust(old) };
+            if h.pending(old_base, Ev::all())
                 .is_ok_and(|(p, _)| !p.is_empty())
             {
+                // libevent's debug mode stops here; without it the
+                // struct would be corrupted.
                 return -1;
             }
-            // SAFETY: as above.
-            let _ = h.free(unsafe { rust(old) });
-            unsafe { forget(old, h) };
-            Event::new(base, fd_arg, what, closure)
+            // SAFETY: as above; `ev` is the struct of `h`.
+            unsafe { detach(old, old_base, h, ev) };
         }
-        _ => Event::new(base, fd_arg, what, closure),
-    };
-    // SAFETY: `b` is live.
-    let mut serial = unsafe { (*b).serial } | if owned { OWNED } else { 0 };
-    let handle = match result {
-        Ok(h) => h,
-        Err(Error::InvalidArgument(_)) => {
-            serial |= NO_EVENT;
-            // A harmless value; never used while NO_EVENT is set.
-            // SAFETY: 128 bytes; the old handle (if any) was not freed
-            // only when it belongs to this base and is still assigned.
-            unsafe { (*ev).private.handle }
-        }
-        Err(_) => return -1,
-    };
-    if serial & NO_EVENT == 0 {
-        // SAFETY: `b` is live; the shim's own field.
-        let structs = unsafe { &mut (*b).structs };
-        if structs.try_reserve(1).is_err() {
-            let _ = handle.free(base);
-            return -1;
-        }
-        structs.insert(handle, ev);
+        Lookup::Foreign | Lookup::Gone | Lookup::Detached(_) => {}
     }
-    let pri = handle.priority(base).unwrap_or(0);
-    // SAFETY: 128 writable bytes (caller).
+    // SAFETY: `b` is live.
+    let serial = unsafe { (*b).serial } | DETACHED | if owned { OWNED } else { 0 };
+    // SAFETY: `b` is live (caller).
+    let pri = unsafe { rust(b) }.npriorities() / 2;
+    // SAFETY: 128 writable bytes (caller). The handle and record words
+    // stay (any bits): they name the struct's former event, which `attach`
+    // takes back only after checking them against the record.
     unsafe {
+        let (handle, rec) = ((*ev).private.handle, (*ev).private.rec);
         ev.write(CEvent {
             evcb_active_next: [0; 2],
             evcb_flags: EVLIST_INIT,
@@ -195,6 +192,7 @@ pub(crate) unsafe fn assign(
             private: EventPrivate {
                 seal: SEAL ^ ev as usize,
                 handle,
+                rec,
                 serial,
             },
             ev_events: events,
@@ -206,6 +204,307 @@ pub(crate) unsafe fn assign(
         });
     }
     0
+}
+
+/// The base's record of an rvent event made through this library: the
+/// struct it stands for, or last stood for while spare. A struct finds its
+/// record by number (`EventPrivate::rec`) with no lookup, so deleting and
+/// adding again touches only the struct, the record and rvent's slot.
+pub(crate) struct EventRec {
+    /// The C struct.
+    pub(crate) ev: *mut CEvent,
+    /// The callback and argument the event's closure calls.
+    call: CCallback,
+    /// The event; `None` once freed (the record is then on the free list).
+    h: Option<Event>,
+    /// Detached: neither added nor active, free for any struct.
+    spare: bool,
+    /// On the spare list (which a struct taking back its own former event
+    /// leaves lazily).
+    listed: bool,
+}
+
+/// What an event is made for: rvent's fd and flags, the struct and its
+/// callback.
+#[derive(Clone, Copy)]
+struct Place {
+    fd: Option<RawFd>,
+    what: Ev,
+    ev: *mut CEvent,
+    call: CCallback,
+}
+
+/// A base's event records.
+pub(crate) type Recs = allocator_api2::vec::Vec<EventRec, rvent::RventAlloc>;
+
+/// Makes the rvent event of a detached struct from its public fields
+/// (`event_add`, `event_active` …); `None` if rvent refuses them (a
+/// negative signal number, `EV_SIGNAL` with I/O flags: libevent's
+/// `event_add` failures) or is out of memory.
+///
+/// The struct's own former event is taken back when it is still spare,
+/// unchanged if the struct is (the common delete-and-add, or a timeout
+/// added again after it fired): no allocation, no map change. Else a spare
+/// is reassigned, else a new event is made.
+///
+/// # Safety
+/// `ev` is an assigned, detached struct of the live base `b`.
+unsafe fn attach(b: *mut CBase, ev: *mut CEvent) -> Option<Event> {
+    // SAFETY: an assigned struct (caller): its public fields are ours.
+    let (fd, events, pri, former, rec, call) = unsafe {
+        let e = &*ev;
+        let call = (e.evcb_cb, e.evcb_arg);
+        (
+            e.ev_fd,
+            e.ev_events,
+            e.evcb_pri,
+            e.private.handle,
+            e.private.rec,
+            call,
+        )
+    };
+    let mut what = Ev::from_bits_retain(events as u16 & 0xff);
+    let io = Ev::READ | Ev::WRITE | Ev::CLOSED;
+    // libevent inserts an I/O event on a negative fd without watching
+    // anything (it only counts as added); rvent gets a timer for it. A
+    // negative signal number fails here, as in libevent.
+    let fd_arg = if fd < 0 && !what.contains(Ev::SIGNAL) {
+        what = Ev::from_bits_retain(what.bits() & !io.bits());
+        None
+    } else {
+        Some(fd)
+    };
+    // SAFETY: `b` is live (caller); the shim's own fields, beside the
+    // rvent base.
+    let (base, cb) = unsafe { (rust(b), &mut *ptr::addr_of_mut!((*b).own)) };
+    // The struct's own former event, still spare?
+    let mine = cb
+        .recs
+        .get_mut(rec as usize)
+        .filter(|r| r.spare && r.h == Some(former) && ptr::eq(r.ev, ev));
+    let taken = if let Some(r) = mine {
+        r.spare = false;
+        if same_call(r.call, call)
+            && let Ok(a) = former.assignment(base)
+            && a.fd == fd_arg
+            && a.events == what
+            && a.priority == usize::from(pri)
+        {
+            // SAFETY: an assigned struct (caller).
+            unsafe { (*ev).private.serial &= !DETACHED };
+            return Some(former);
+        }
+        Some((rec, former))
+    } else {
+        cb.take_spare()
+    };
+    // `event_new`'s structs stay attached until `event_free`; a caller's
+    // struct detaches when its event is done (see `fire`).
+    // SAFETY: an assigned struct (caller).
+    let owned = unsafe { (*ev).private.serial } & OWNED != 0;
+    let place = Place {
+        fd: fd_arg,
+        what,
+        ev,
+        call,
+    };
+    let (rec, h) = if owned {
+        cb.place(
+            base,
+            taken,
+            place,
+            move |base: &mut EventBase, _h, fd, what| {
+                // SAFETY: rvent runs this closure inside `b`'s loop.
+                unsafe { fire(b, base, (ev, None), call, fd, what) }
+            },
+        )?
+    } else {
+        cb.place(
+            base,
+            taken,
+            place,
+            move |base: &mut EventBase, h, fd, what| {
+                // SAFETY: rvent runs this closure inside `b`'s loop.
+                unsafe { fire(b, base, (ev, Some(h)), call, fd, what) }
+            },
+        )?
+    };
+    if usize::from(pri) != h.priority(base).unwrap_or(0)
+        && h.set_priority(base, pri.into()).is_err()
+    {
+        cb.free_rec(base, rec);
+        return None;
+    }
+    // SAFETY: an assigned struct (caller).
+    unsafe {
+        (*ev).private.handle = h;
+        (*ev).private.rec = rec;
+        (*ev).private.serial &= !DETACHED;
+    }
+    Some(h)
+}
+
+impl OwnFields {
+    /// Gives the struct of `place` an event: `taken` (a spare, or the
+    /// struct's own former event) reassigned, or a new one. A spare is
+    /// neither added nor active, so `assign` takes it — unless rvent freed
+    /// it meanwhile (a finalizer's event): then its record goes and the
+    /// next spare is tried.
+    fn place<F>(
+        &mut self,
+        base: &mut EventBase,
+        mut taken: Option<(u32, Event)>,
+        place: Place,
+        closure: F,
+    ) -> Option<(u32, Event)>
+    where
+        F: FnMut(&mut EventBase, Event, RawFd, Ev) + Copy + 'static,
+    {
+        loop {
+            let Some((rec, h)) = taken else {
+                let h = Event::new(base, place.fd, place.what, closure).ok()?;
+                let Some(rec) = self.new_rec(h, place.ev, place.call) else {
+                    let _ = h.free(base);
+                    return None;
+                };
+                return Some((rec, h));
+            };
+            match h.assign(base, place.fd, place.what, closure) {
+                Ok(()) => {
+                    let r = &mut self.recs[rec as usize];
+                    (r.ev, r.call) = (place.ev, place.call);
+                    return Some((rec, h));
+                }
+                Err(Error::StaleEvent) => {
+                    self.free_rec(base, rec);
+                    taken = self.take_spare();
+                }
+                Err(_) => {
+                    // Refused arguments (or no memory): still a spare.
+                    self.spare_again(base, rec);
+                    return None;
+                }
+            }
+        }
+    }
+
+    /// A record for the new event `h` of `ev`, and its map entry.
+    fn new_rec(&mut self, h: Event, ev: *mut CEvent, call: CCallback) -> Option<u32> {
+        if self.structs.try_reserve(1).is_err() {
+            return None;
+        }
+        let entry = EventRec {
+            ev,
+            call,
+            h: Some(h),
+            spare: false,
+            listed: false,
+        };
+        let rec = match self.free_recs.pop() {
+            Some(rec) => {
+                self.recs[rec as usize] = entry;
+                rec
+            }
+            None => {
+                let rec = u32::try_from(self.recs.len()).ok()?;
+                self.recs.try_reserve(1).ok()?;
+                self.recs.push(entry);
+                rec
+            }
+        };
+        self.structs.insert(h, rec);
+        Some(rec)
+    }
+
+    /// Frees record `rec`'s event and puts the record on the free list
+    /// (if that list cannot grow, the record is left unused).
+    fn free_rec(&mut self, base: &mut EventBase, rec: u32) {
+        let Some(r) = self.recs.get_mut(rec as usize) else {
+            return;
+        };
+        if let Some(h) = r.h.take() {
+            let _ = h.free(base);
+            self.structs.remove(&h);
+        }
+        r.spare = false;
+        if self.free_recs.try_reserve(1).is_ok() {
+            self.free_recs.push(rec);
+        }
+    }
+
+    /// Pops a spare off the list (skipping records their own struct took
+    /// back since, and freed ones), marked taken.
+    fn take_spare(&mut self) -> Option<(u32, Event)> {
+        while let Some(rec) = self.spare.pop() {
+            let r = &mut self.recs[rec as usize];
+            r.listed = false;
+            if r.spare
+                && let Some(h) = r.h
+            {
+                r.spare = false;
+                return Some((rec, h));
+            }
+        }
+        None
+    }
+
+    /// Marks record `rec` spare and lists it (once); frees its event if
+    /// the list cannot grow.
+    fn spare_again(&mut self, base: &mut EventBase, rec: u32) {
+        let Some(r) = self.recs.get_mut(rec as usize) else {
+            return;
+        };
+        r.spare = true;
+        if r.listed {
+            return;
+        }
+        if self.spare.try_reserve(1).is_err() {
+            self.free_rec(base, rec);
+            return;
+        }
+        r.listed = true;
+        self.spare.push(rec);
+    }
+}
+
+/// The struct's rvent event, made if it is detached.
+///
+/// # Safety
+/// `ev` is null or an event struct.
+unsafe fn attached(ev: *mut CEvent) -> Option<(*mut CBase, Event)> {
+    // SAFETY: forwarded contract.
+    match unsafe { lookup(ev) }.0 {
+        Lookup::Live(b, h) => Some((b, h)),
+        // SAFETY: a detached struct of a live base.
+        Lookup::Detached(b) => unsafe { attach(b, ev) }.map(|h| (b, h)),
+        Lookup::Foreign | Lookup::Gone => None,
+    }
+}
+
+/// Lets go of the rvent event `h` of the struct `ev` (neither added nor
+/// active) and marks the struct detached. The event becomes a spare for
+/// the next attach (even while its callback runs: rvent drops the running
+/// closure of an event reassigned under it), or is freed if the spare list
+/// cannot grow. The spares never outnumber the most events attached at
+/// once.
+///
+/// # Safety
+/// `b` is live and `base` its `EventBase`; `ev` is `h`'s struct.
+unsafe fn detach(b: *mut CBase, base: &mut EventBase, h: Event, ev: *mut CEvent) {
+    // SAFETY: forwarded contract; the shim's own fields.
+    unsafe {
+        not_later(b, h);
+        let cb = &mut *ptr::addr_of_mut!((*b).own);
+        let rec = (*ev).private.rec;
+        if cb.recs.get(rec as usize).is_some_and(|r| r.h == Some(h)) {
+            cb.spare_again(base, rec);
+        } else if let Some(&rec) = cb.structs.get(&h) {
+            cb.spare_again(base, rec);
+        } else {
+            let _ = h.free(base);
+        }
+        (*ev).private.serial |= DETACHED;
+    }
 }
 
 /// `event_assign`: caller memory of `event_get_struct_event_size()` bytes.
@@ -271,7 +570,7 @@ pub unsafe extern "C" fn event_free(ev: *mut CEvent) {
                 drop(h.free(rust(b)));
                 forget(b, h);
             },
-            Lookup::Gone | Lookup::NoEvent => {}
+            Lookup::Gone | Lookup::Detached(_) => {}
         }
         // SAFETY: an assigned struct; owned ones came from `mem::malloc`.
         unsafe {
@@ -288,7 +587,7 @@ pub unsafe extern "C" fn event_free(ev: *mut CEvent) {
 pub unsafe extern "C" fn event_add(ev: *mut CEvent, tv: *const timeval) -> c_int {
     ffi(-1, || {
         // SAFETY: null or an event struct.
-        let Lookup::Live(b, h) = (unsafe { lookup(ev) }).0 else {
+        let Some((b, h)) = (unsafe { attached(ev) }) else {
             return -1;
         };
         // SAFETY: `b` is live; `tv` null or valid.
@@ -309,13 +608,19 @@ pub unsafe extern "C" fn event_del(ev: *mut CEvent) -> c_int {
         // SAFETY: null or an event struct.
         match unsafe { lookup(ev) }.0 {
             // SAFETY: a live base; `ev` is assigned.
+            // A caller's struct detaches: the caller may free it now.
             Lookup::Live(b, h) => unsafe {
                 not_later(b, h);
                 (*ev).evcb_flags &= !(EVLIST_ACTIVE | EVLIST_ACTIVE_LATER);
-                status(h.del(rust(b)))
+                let base = rust(b);
+                let r = status(h.del(base));
+                if r == 0 && (*ev).private.serial & OWNED == 0 {
+                    detach(b, base, h, ev);
+                }
+                r
             },
             Lookup::Foreign => -1,
-            Lookup::Gone | Lookup::NoEvent => 0,
+            Lookup::Gone | Lookup::Detached(_) => 0,
         }
     })
 }
@@ -340,7 +645,8 @@ pub unsafe extern "C" fn event_remove_timer(ev: *mut CEvent) -> c_int {
     ffi(-1, || match unsafe { lookup(ev) }.0 {
         // SAFETY: a live base.
         Lookup::Live(b, h) => status(h.remove_timer(unsafe { rust(b) })),
-        _ => -1,
+        Lookup::Detached(_) => 0,
+        Lookup::Foreign | Lookup::Gone => -1,
     })
 }
 
@@ -349,7 +655,7 @@ pub unsafe extern "C" fn event_remove_timer(ev: *mut CEvent) -> c_int {
 pub unsafe extern "C" fn event_active(ev: *mut CEvent, res: c_int, _ncalls: c_short) {
     ffi((), || {
         // SAFETY: null or an event struct.
-        if let Lookup::Live(b, h) = unsafe { lookup(ev) }.0 {
+        if let Some((b, h)) = unsafe { attached(ev) } {
             // SAFETY: a live base; `ev` is assigned.
             unsafe {
                 not_later(b, h);
@@ -370,7 +676,14 @@ pub unsafe extern "C" fn event_active(ev: *mut CEvent, res: c_int, _ncalls: c_sh
 unsafe fn forget(b: *mut CBase, h: Event) {
     // SAFETY: the shim's own fields of a live base.
     unsafe {
-        (*b).structs.remove(&h);
+        let own = &mut *ptr::addr_of_mut!((*b).own);
+        if let Some(rec) = own.structs.remove(&h) {
+            let r = &mut own.recs[rec as usize];
+            (r.h, r.spare) = (None, false);
+            if own.free_recs.try_reserve(1).is_ok() {
+                own.free_recs.push(rec);
+            }
+        }
         not_later(b, h);
     }
 }
@@ -405,7 +718,7 @@ const LATER: std::time::Duration = std::time::Duration::from_nanos(1);
 pub unsafe extern "C" fn event_active_later_(ev: *mut CEvent, res: c_int) {
     ffi((), || {
         // SAFETY: null or an event struct.
-        let Lookup::Live(b, h) = (unsafe { lookup(ev) }).0 else {
+        let Some((b, h)) = (unsafe { attached(ev) }) else {
             return;
         };
         // SAFETY: an assigned struct of a live base; the shim's fields.
@@ -481,11 +794,19 @@ pub unsafe extern "C" fn event_initialized(ev: *const CEvent) -> c_int {
 pub unsafe extern "C" fn event_priority_set(ev: *mut CEvent, pri: c_int) -> c_int {
     ffi(-1, || {
         // SAFETY: null or an event struct.
-        let Lookup::Live(b, h) = (unsafe { lookup(ev) }).0 else {
-            return -1;
-        };
         let Ok(p) = usize::try_from(pri) else {
             return -1;
+        };
+        // SAFETY: null or an event struct.
+        let (b, h) = match unsafe { lookup(ev) }.0 {
+            Lookup::Live(b, h) => (b, h),
+            // Kept in the struct until the event is made.
+            // SAFETY: a live base; `ev` is assigned.
+            Lookup::Detached(b) if p < unsafe { rust(b) }.npriorities() => {
+                unsafe { (*ev).evcb_pri = p as u8 };
+                return 0;
+            }
+            _ => return -1,
         };
         // SAFETY: a live base; `ev` is assigned.
         match h.set_priority(unsafe { rust(b) }, p) {
@@ -603,7 +924,7 @@ pub unsafe extern "C" fn event_base_once(
         let (base, timeout) = unsafe { (rust(b), tv.as_ref().map(base::duration)) };
         let closure = move |base: &mut EventBase, fd: RawFd, what: Ev| {
             // SAFETY: runs inside `b`'s loop.
-            unsafe { fire(b, base, ptr::null_mut(), cb, arg, fd, what) }
+            unsafe { fire(b, base, (ptr::null_mut(), None), (cb, arg), fd, what) }
         };
         status(base.once(fd_arg, what, timeout, closure))
     })
@@ -615,14 +936,23 @@ type FinalizeFn = unsafe extern "C" fn(*mut CEvent, *mut c_void);
 /// `event_finalize` / `event_free_finalize`'s work.
 unsafe fn finalize(ev: *mut CEvent, cb: Option<FinalizeFn>, free: bool) -> c_int {
     // SAFETY: null or an event struct.
-    let (Lookup::Live(b, h), owned) = (unsafe { lookup(ev) }) else {
+    let owned = unsafe { lookup(ev) }.1;
+    // SAFETY: null or an event struct.
+    let Some((b, h)) = (unsafe { attached(ev) }) else {
         return -1;
     };
     // SAFETY: an assigned struct.
     let arg = unsafe { (*ev).evcb_arg };
-    let fin = move |base: &mut EventBase, _h: Event| {
+    let fin = move |base: &mut EventBase, h: Event| {
         // SAFETY: runs inside `b`'s loop; `ev` stays allocated until here.
         unsafe {
+            // A finalized event is the struct's no more: a struct assigned
+            // again (from this callback, as libevent allows) gets another
+            // one, or this one reassigned, never this one as it is.
+            let own = &mut *ptr::addr_of_mut!((*b).own);
+            if let Some(&rec) = own.structs.get(&h) {
+                own.recs[rec as usize].ev = ptr::null_mut();
+            }
             if let Some(cb) = cb {
                 with_callback_base(b, base, ptr::null_mut(), || cb(ev, arg));
             }
