@@ -69,6 +69,18 @@ impl Bufferevent {
     ///
     /// # Errors
     /// [`Error::StaleBufferevent`](crate::Error::StaleBufferevent).
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{BevOptions, Bufferevent, EventBase};
+    ///
+    /// let mut base = EventBase::new()?;
+    /// let (a, b) = Bufferevent::pair(&mut base, BevOptions::empty())?;
+    /// assert_eq!(a.partner(&base)?, Some(b));
+    /// b.free(&mut base)?;
+    /// assert_eq!(a.partner(&base)?, None);
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "bufferevent_pair_get_partner")]
     pub fn partner<X: BevHost>(self, base: &EventBase<X>) -> Result<Option<Bufferevent>> {
         Ok(match &self.rec(base)?.kind {
