@@ -46,6 +46,19 @@ impl RateLimitGroup {
     /// # Errors
     /// [`Error::StaleBufferevent`]; [`Error::BadState`] for a stale group
     /// handle; [`Error::Alloc`].
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{BevOptions, Bufferevent, EventBase, RateLimitGroup, TokenBucketCfg};
+    ///
+    /// let mut base = EventBase::new()?;
+    /// let group = RateLimitGroup::new(&mut base, &TokenBucketCfg::new(300, 300, 300, 300, None)?)?;
+    /// let bev = Bufferevent::socket(&mut base, None, BevOptions::empty())?;
+    /// assert_eq!(bev.max_to_read(&mut base)?, 16384);
+    /// group.add(&mut base, bev)?;
+    /// assert_eq!(bev.max_to_read(&mut base)?, 300); // capped by the group
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "bufferevent_add_to_rate_limit_group")]
     pub fn add<X: BevHost>(self, base: &mut EventBase<X>, bev: Bufferevent) -> Result<()> {
         bev.rec(base)?;
@@ -84,6 +97,20 @@ impl RateLimitGroup {
     /// # Errors
     /// [`Error::StaleBufferevent`]; [`Error::BadState`] for a stale group
     /// handle.
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{BevOptions, Bufferevent, EventBase, RateLimitGroup, TokenBucketCfg};
+    ///
+    /// let mut base = EventBase::new()?;
+    /// let group = RateLimitGroup::new(&mut base, &TokenBucketCfg::new(300, 300, 300, 300, None)?)?;
+    /// let bev = Bufferevent::socket(&mut base, None, BevOptions::empty())?;
+    /// group.add(&mut base, bev)?;
+    /// group.remove(&mut base, bev)?;
+    /// assert_eq!(bev.max_to_read(&mut base)?, 16384); // no cap any more
+    /// group.free(&mut base)?;
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "bufferevent_remove_from_rate_limit_group")]
     pub fn remove<X: BevHost>(self, base: &mut EventBase<X>, bev: Bufferevent) -> Result<()> {
         bev.rec(base)?;
