@@ -88,6 +88,16 @@ impl Default for Config {
 
 impl Config {
     /// An empty configuration (`event_config_new`).
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{Config, EventBase};
+    ///
+    /// let cfg = Config::new(); // the same as EventBase::new()
+    /// let base = EventBase::with_config(&cfg)?;
+    /// assert_eq!(base.method(), "epoll");
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "event_config_new")]
     pub fn new() -> Config {
         Config::default()
@@ -97,6 +107,17 @@ impl Config {
     /// (`event_config_avoid_method`; the name is compared ignoring ASCII
     /// case). Names of backends rvent does not have are accepted and have
     /// no effect, so nothing is stored or allocated.
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{Config, Error, EventBase};
+    ///
+    /// let mut cfg = Config::new();
+    /// cfg.avoid_method("kqueue"); // not built here: no effect
+    /// assert!(EventBase::with_config(&cfg).is_ok());
+    /// cfg.avoid_method("EPOLL");
+    /// assert!(matches!(EventBase::with_config(&cfg), Err(Error::NoBackend)));
+    /// ```
     #[doc(alias = "event_config_avoid_method")]
     pub fn avoid_method(&mut self, method: &str) -> &mut Config {
         self.avoid_epoll |= method.eq_ignore_ascii_case("epoll");
@@ -105,6 +126,17 @@ impl Config {
 
     /// Requires these features; replaces an earlier call
     /// (`event_config_require_features`).
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{Config, EventBase, Features};
+    ///
+    /// let mut cfg = Config::new();
+    /// cfg.require_features(Features::ET | Features::EARLY_CLOSE);
+    /// assert!(EventBase::with_config(&cfg).is_ok());
+    /// cfg.require_features(Features::FDS); // epoll cannot watch regular files
+    /// assert!(EventBase::with_config(&cfg).is_err());
+    /// ```
     #[doc(alias = "event_config_require_features")]
     pub fn require_features(&mut self, features: Features) -> &mut Config {
         self.require = features;
@@ -112,6 +144,17 @@ impl Config {
     }
 
     /// Sets base flags (`event_config_set_flag`).
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{BaseFlags, Config, EventBase};
+    ///
+    /// let mut cfg = Config::new();
+    /// cfg.set_flag(BaseFlags::NO_CACHE_TIME);
+    /// let base = EventBase::with_config(&cfg)?;
+    /// assert!(base.flags().contains(BaseFlags::NO_CACHE_TIME));
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "event_config_set_flag")]
     pub fn set_flag(&mut self, flags: BaseFlags) -> &mut Config {
         self.flags |= flags;
@@ -122,6 +165,19 @@ impl Config {
     /// `max_callbacks` callbacks and `max_interval` of time; then the loop
     /// polls again (`event_config_set_max_dispatch_interval`). `None`
     /// means unlimited.
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{Config, EventBase};
+    /// use std::time::Duration;
+    ///
+    /// let mut cfg = Config::new();
+    /// // Poll again after 16 callbacks or 5 ms, for every priority from 0.
+    /// cfg.set_max_dispatch_interval(Some(Duration::from_millis(5)), Some(16), 0);
+    /// let mut base = EventBase::with_config(&cfg)?;
+    /// base.dispatch()?;
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "event_config_set_max_dispatch_interval")]
     pub fn set_max_dispatch_interval(
         &mut self,
