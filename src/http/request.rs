@@ -165,6 +165,33 @@ impl Request {
     ///
     /// # Errors
     /// [`Error::StaleRequest`].
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{EventBase, Http};
+    /// # use rvent::{BevOptions, Bufferevent, Ev};
+    /// # fn get(base: &mut EventBase, http: Http, head: &str) -> rvent::Result<String> {
+    /// #     let (client, server) = Bufferevent::pair(base, BevOptions::empty())?;
+    /// #     http.serve_bufferevent(base, server, "192.0.2.1:4321".parse().unwrap())?;
+    /// #     client.enable(base, Ev::READ)?;
+    /// #     client.write(base, head.as_bytes())?;
+    /// #     for _ in 0..8 { base.run(rvent::LoopFlags::NONBLOCK)?; }
+    /// #     let input = client.input(base)?;
+    /// #     let mut reply = vec![0; input.len()];
+    /// #     input.remove(&mut reply)?;
+    /// #     Ok(String::from_utf8(reply).unwrap())
+    /// # }
+    ///
+    /// let mut base = EventBase::new()?;
+    /// let http = Http::new(&mut base)?;
+    /// http.set_gencb(&mut base, |base, req| {
+    ///     assert_eq!(req.uri(base).unwrap(), "/search?q=rvent"); // query included
+    ///     req.send_reply(base, 200, None, None).unwrap();
+    /// })?;
+    /// let reply = get(&mut base, http, "GET /search?q=rvent HTTP/1.1\r\nHost: a\r\n\r\n")?;
+    /// assert!(reply.starts_with("HTTP/1.1 200 OK\r\n"));
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "evhttp_request_get_uri")]
     pub fn uri<X: HttpHost>(self, base: &EventBase<X>) -> Result<&str> {
         std::str::from_utf8(self.state(base)?.head.target())
