@@ -652,10 +652,10 @@ impl Request {
     /// let http = Http::new(&mut base)?;
     /// http.set_gencb(&mut base, |base, req| {
     ///     req.send_reply_start(base, 200, None).unwrap();
+    ///     let mut piece = Evbuffer::new();
     ///     for part in [&b"ab"[..], b"", b"cde"] {
-    ///         let mut piece = Evbuffer::new();
-    ///         piece.add(part).unwrap();
-    ///         req.send_reply_chunk(base, &mut piece).unwrap(); // the empty one sends nothing
+    ///         piece.add(part).unwrap(); // an empty piece sends nothing
+    ///         req.send_reply_chunk(base, &mut piece).unwrap(); // drains `piece`
     ///     }
     ///     req.send_reply_end(base).unwrap();
     /// })?;
@@ -705,17 +705,14 @@ impl Request {
     /// let http = Http::new(&mut base)?;
     /// http.set_gencb(&mut base, |base, req| {
     ///     req.send_reply_start(base, 200, None).unwrap();
-    ///     let mut first = Evbuffer::new();
-    ///     first.add(b"1").unwrap();
-    ///     req.send_reply_chunk_with_cb(base, &mut first, move |base| {
-    ///         let mut next = Evbuffer::new(); // written: produce the next one
-    ///         next.add(b"2").unwrap();
-    ///         req.send_reply_chunk(base, &mut next).unwrap();
-    ///         req.send_reply_end(base).unwrap();
+    ///     let mut piece = Evbuffer::new();
+    ///     piece.add(b"1").unwrap();
+    ///     req.send_reply_chunk_with_cb(base, &mut piece, move |base| {
+    ///         req.send_reply_end(base).unwrap(); // written: send the next piece, or end
     ///     }).unwrap();
     /// })?;
     /// let reply = get(&mut base, http, "GET / HTTP/1.1\r\nHost: a\r\n\r\n")?;
-    /// assert!(reply.ends_with("1\r\n1\r\n1\r\n2\r\n0\r\n\r\n"));
+    /// assert!(reply.ends_with("\r\n1\r\n1\r\n0\r\n\r\n"));
     /// # Ok::<(), rvent::Error>(())
     /// ```
     #[doc(alias = "evhttp_send_reply_chunk_with_cb")]

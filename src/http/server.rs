@@ -893,20 +893,17 @@ impl Http {
     /// # Examples
     /// ```
     /// use rvent::{BevOptions, Bufferevent, EventBase, Http};
-    /// use std::{cell::Cell, net::TcpStream, rc::Rc};
+    /// use std::net::TcpStream;
     ///
     /// let mut base = EventBase::new()?;
     /// let http = Http::new(&mut base)?;
-    /// let made = Rc::new(Cell::new(0));
-    /// let m = made.clone();
-    /// http.set_bevcb(&mut base, move |base, stream| {
-    ///     m.set(m.get() + 1); // a filter over it would go here
-    ///     Bufferevent::from_stream(base, stream, BevOptions::empty())
+    /// http.set_bevcb(&mut base, |base, stream| {
+    ///     Bufferevent::from_stream(base, stream, BevOptions::empty()) // or a filter over it
     /// })?;
     /// let bound = http.bind(&mut base, "127.0.0.1:0".parse().unwrap())?;
     /// let _client = TcpStream::connect(bound.local_addr(&base)?).unwrap();
     /// base.run(rvent::LoopFlags::ONCE)?;
-    /// assert_eq!(made.get(), 1);
+    /// assert_eq!(http.connection_count(&base)?, 1);
     /// # Ok::<(), rvent::Error>(())
     /// ```
     #[doc(alias = "evhttp_set_bevcb")]
