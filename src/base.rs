@@ -206,6 +206,16 @@ impl<X: BaseExt> EventBase<X> {
     /// [`Error::Io`] if the poller cannot be created;
     /// [`Error::NoBackend`] if both `EVENT_NOEPOLL` and `EVENT_NOPOLL` are
     /// set in the environment; [`Error::Alloc`].
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::EventBase;
+    ///
+    /// let base = EventBase::new()?;
+    /// assert!(["epoll", "poll"].contains(&base.method())); // poll with EVENT_NOEPOLL
+    /// assert_eq!(base.num_events(), 0);
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "event_base_new")]
     pub fn new() -> Result<Self> {
         Self::with_config(&Config::new())
@@ -292,6 +302,15 @@ impl<X: BaseExt> EventBase<X> {
 
     /// The backend's name (`event_base_get_method`): `"epoll"` or
     /// `"poll"`.
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::EventBase;
+    ///
+    /// let base = EventBase::new()?;
+    /// assert!(EventBase::supported_methods().contains(&base.method()));
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "event_base_get_method")]
     pub fn method(&self) -> &'static str {
         self.backend.method().name()
@@ -299,6 +318,13 @@ impl<X: BaseExt> EventBase<X> {
 
     /// The backends rvent can use, in order of preference
     /// (`event_get_supported_methods`).
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::EventBase;
+    ///
+    /// assert_eq!(EventBase::supported_methods(), ["epoll", "poll"]);
+    /// ```
     #[doc(alias = "event_get_supported_methods")]
     pub fn supported_methods() -> &'static [&'static str] {
         &["epoll", "poll"]
@@ -306,6 +332,15 @@ impl<X: BaseExt> EventBase<X> {
 
     /// The features the backend provides (`event_base_get_features`):
     /// `ET | O1 | EARLY_CLOSE` on epoll, `FDS | EARLY_CLOSE` on poll.
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{EventBase, Features};
+    ///
+    /// let base = EventBase::new()?;
+    /// assert!(base.features().contains(Features::EARLY_CLOSE)); // ET on epoll only
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "event_base_get_features")]
     pub fn features(&self) -> Features {
         self.backend.method().features()
@@ -313,6 +348,15 @@ impl<X: BaseExt> EventBase<X> {
 
     /// The flags the base runs with; always includes `NOLOCK` and
     /// `PRECISE_TIMER`.
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{BaseFlags, EventBase};
+    ///
+    /// let base = EventBase::new()?;
+    /// assert!(base.flags().contains(BaseFlags::NOLOCK | BaseFlags::PRECISE_TIMER));
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     pub fn flags(&self) -> BaseFlags {
         self.flags
     }
@@ -324,6 +368,19 @@ impl<X: BaseExt> EventBase<X> {
     /// # Errors
     /// [`Error::InvalidArgument`] for `n` outside `1..=256`;
     /// [`Error::BadState`] while callbacks are active.
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{Event, EventBase};
+    ///
+    /// let mut base = EventBase::new()?;
+    /// assert_eq!(base.npriorities(), 1);
+    /// base.priority_init(8)?;
+    /// let ev = Event::timer(&mut base, |_, _, _, _| {})?;
+    /// assert_eq!(ev.priority(&base)?, 4);
+    /// assert!(base.priority_init(0).is_err());
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "event_base_priority_init")]
     pub fn priority_init(&mut self, n: usize) -> Result<()> {
         if !(1..=MAX_PRIORITIES).contains(&n) {
@@ -343,22 +400,69 @@ impl<X: BaseExt> EventBase<X> {
     }
 
     /// The number of priority levels (`event_base_get_npriorities`).
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::EventBase;
+    ///
+    /// let mut base = EventBase::new()?;
+    /// base.priority_init(3)?;
+    /// assert_eq!(base.npriorities(), 3);
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "event_base_get_npriorities")]
     pub fn npriorities(&self) -> usize {
         self.active.len()
     }
 
     /// Number of live events (created and not freed).
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{Event, EventBase};
+    ///
+    /// let mut base = EventBase::new()?;
+    /// let ev = Event::timer(&mut base, |_, _, _, _| {})?;
+    /// assert_eq!(base.num_events(), 1); // live, though not added
+    /// ev.free(&mut base)?;
+    /// assert_eq!(base.num_events(), 0);
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     pub fn num_events(&self) -> usize {
         self.slots.live() as usize
     }
 
     /// Number of events that are added (pending).
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{Event, EventBase};
+    ///
+    /// let mut base = EventBase::new()?;
+    /// let ev = Event::timer(&mut base, |_, _, _, _| {})?;
+    /// assert_eq!(base.num_pending(), 0);
+    /// ev.add(&mut base, Some(std::time::Duration::from_secs(1)))?;
+    /// assert_eq!(base.num_pending(), 1);
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     pub fn num_pending(&self) -> usize {
         self.n_pending as usize
     }
 
     /// Number of active callbacks.
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{Ev, Event, EventBase};
+    ///
+    /// let mut base = EventBase::new()?;
+    /// let ev = Event::timer(&mut base, |_, _, _, _| {})?;
+    /// ev.active(&mut base, Ev::TIMEOUT)?;
+    /// assert_eq!(base.num_active(), 1);
+    /// base.dispatch()?;
+    /// assert_eq!(base.num_active(), 0);
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     pub fn num_active(&self) -> usize {
         self.active.count as usize
     }
@@ -537,6 +641,19 @@ impl<X: BaseExt> EventBase<X> {
     /// [`Error::Io`] if a registration cannot be replayed (an fd closed
     /// without `del`); everything else is still rebuilt, as libevent's
     /// `event_reinit` re-adds what it can before returning -1.
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{Ev, Event, EventBase};
+    ///
+    /// let mut base = EventBase::new()?;
+    /// let ev = Event::timer(&mut base, |_, _, _, _| {})?;
+    /// ev.add(&mut base, Some(std::time::Duration::from_secs(1)))?;
+    /// // In a child after fork(): fresh kernel state, same events.
+    /// base.reinit()?;
+    /// assert_eq!(ev.pending(&base, Ev::TIMEOUT)?.0, Ev::TIMEOUT);
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "event_reinit")]
     pub fn reinit(&mut self) -> Result<()> {
         let replay = self.backend.rebuild()?;

@@ -87,6 +87,16 @@ impl Default for Config {
 
 impl Config {
     /// An empty configuration (`event_config_new`).
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{Config, EventBase};
+    ///
+    /// let cfg = Config::new(); // the same as EventBase::new()
+    /// let base = EventBase::with_config(&cfg)?;
+    /// assert!(["epoll", "poll"].contains(&base.method())); // poll with EVENT_NOEPOLL
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "event_config_new")]
     pub fn new() -> Config {
         Config::default()
@@ -114,6 +124,20 @@ impl Config {
 
     /// Requires these features; replaces an earlier call
     /// (`event_config_require_features`).
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{Config, EventBase, Features};
+    ///
+    /// let mut cfg = Config::new();
+    /// cfg.require_features(Features::ET | Features::EARLY_CLOSE);
+    /// assert!(EventBase::with_config(&cfg).is_ok());
+    /// cfg.require_features(Features::FDS); // regular files: poll, not epoll
+    /// assert_eq!(EventBase::with_config(&cfg)?.method(), "poll");
+    /// cfg.require_features(Features::ET | Features::FDS); // no backend has both
+    /// assert!(EventBase::with_config(&cfg).is_err());
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "event_config_require_features")]
     pub fn require_features(&mut self, features: Features) -> &mut Config {
         self.require = features;
@@ -121,6 +145,17 @@ impl Config {
     }
 
     /// Sets base flags (`event_config_set_flag`).
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{BaseFlags, Config, EventBase};
+    ///
+    /// let mut cfg = Config::new();
+    /// cfg.set_flag(BaseFlags::NO_CACHE_TIME);
+    /// let base = EventBase::with_config(&cfg)?;
+    /// assert!(base.flags().contains(BaseFlags::NO_CACHE_TIME));
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "event_config_set_flag")]
     pub fn set_flag(&mut self, flags: BaseFlags) -> &mut Config {
         self.flags |= flags;
@@ -131,6 +166,19 @@ impl Config {
     /// `max_callbacks` callbacks and `max_interval` of time; then the loop
     /// polls again (`event_config_set_max_dispatch_interval`). `None`
     /// means unlimited.
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{Config, EventBase};
+    /// use std::time::Duration;
+    ///
+    /// let mut cfg = Config::new();
+    /// // Poll again after 16 callbacks or 5 ms, for every priority from 0.
+    /// cfg.set_max_dispatch_interval(Some(Duration::from_millis(5)), Some(16), 0);
+    /// let mut base = EventBase::with_config(&cfg)?;
+    /// base.dispatch()?;
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "event_config_set_max_dispatch_interval")]
     pub fn set_max_dispatch_interval(
         &mut self,

@@ -24,6 +24,16 @@ static BASE_CREATED: AtomicBool = AtomicBool::new(false);
 ///
 /// # Errors
 /// [`Error::BadState`] if a base was already created.
+///
+/// # Examples
+/// ```no_run
+/// // Process-wide: first thing in `main`, before any base.
+/// rvent::enable_debug_mode()?;
+/// assert!(rvent::debug_mode_enabled());
+/// let _base = rvent::EventBase::new()?;
+/// assert!(rvent::enable_debug_mode().is_err()); // too late now
+/// # Ok::<(), rvent::Error>(())
+/// ```
 #[doc(alias = "event_enable_debug_mode")]
 pub fn enable_debug_mode() -> Result<()> {
     if BASE_CREATED.load(Ordering::SeqCst) {
@@ -36,6 +46,13 @@ pub fn enable_debug_mode() -> Result<()> {
 }
 
 /// True when debug mode is on.
+///
+/// # Examples
+/// ```no_run
+/// rvent::enable_debug_mode()?; // process-wide
+/// assert!(rvent::debug_mode_enabled());
+/// # Ok::<(), rvent::Error>(())
+/// ```
 #[inline]
 pub fn debug_mode_enabled() -> bool {
     DEBUG_MODE.load(Ordering::Relaxed)

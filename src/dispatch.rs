@@ -143,6 +143,19 @@ impl<X: BaseExt> EventBase<X> {
     ///
     /// # Errors
     /// As [`EventBase::run`].
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{Event, EventBase, LoopStatus};
+    /// use std::time::Duration;
+    ///
+    /// let mut base = EventBase::new()?;
+    /// assert_eq!(base.dispatch()?, LoopStatus::NoEvents); // nothing to wait for
+    /// let t = Event::timer(&mut base, |_, _, _, _| {})?;
+    /// t.add(&mut base, Some(Duration::from_millis(1)))?;
+    /// assert_eq!(base.dispatch()?, LoopStatus::NoEvents); // ran the timer, then ended
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "event_base_dispatch")]
     pub fn dispatch(&mut self) -> Result<LoopStatus> {
         self.run(LoopFlags::empty())
@@ -634,6 +647,20 @@ impl<X: BaseExt> EventBase<X> {
     ///
     /// # Errors
     /// [`Error::Alloc`].
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{Ev, Event, EventBase, LoopStatus};
+    /// use std::time::Duration;
+    ///
+    /// let mut base = EventBase::new()?;
+    /// let ev = Event::new(&mut base, None, Ev::PERSIST, |_, _, _, _| {})?;
+    /// ev.add(&mut base, Some(Duration::from_millis(1)))?; // would run forever
+    /// base.loopexit(Some(Duration::from_millis(5)))?;
+    /// assert_eq!(base.dispatch()?, LoopStatus::Exited);
+    /// assert!(base.got_exit());
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "event_base_loopexit")]
     pub fn loopexit(&mut self, delay: Option<Duration>) -> Result<()> {
         let exit = |base: &mut EventBase<X>, _: Event, _: std::os::fd::RawFd, _: Ev| {
@@ -650,6 +677,19 @@ impl<X: BaseExt> EventBase<X> {
 
     /// Stops the loop after the running callback; other active callbacks
     /// do not run (`event_base_loopbreak`).
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{Ev, Event, EventBase, LoopStatus};
+    /// use std::time::Duration;
+    ///
+    /// let mut base = EventBase::new()?;
+    /// let ev = Event::new(&mut base, None, Ev::PERSIST, |base, _, _, _| base.loopbreak())?;
+    /// ev.add(&mut base, Some(Duration::from_millis(1)))?;
+    /// assert_eq!(base.dispatch()?, LoopStatus::Exited);
+    /// assert!(base.got_break());
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "event_base_loopbreak")]
     pub fn loopbreak(&mut self) {
         self.got_break = true;
@@ -658,6 +698,23 @@ impl<X: BaseExt> EventBase<X> {
 
     /// After the running callback, stops running active callbacks and
     /// polls again (`event_base_loopcontinue`). No effect outside the loop.
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{Ev, Event, EventBase};
+    /// use std::{cell::Cell, rc::Rc};
+    ///
+    /// let mut base = EventBase::new()?;
+    /// let runs = Rc::new(Cell::new(0));
+    /// let (r1, r2) = (runs.clone(), runs.clone());
+    /// let a = Event::timer(&mut base, move |base, _, _, _| { r1.set(r1.get() + 1); base.loopcontinue() })?;
+    /// let b = Event::timer(&mut base, move |_, _, _, _| r2.set(r2.get() + 1))?;
+    /// a.active(&mut base, Ev::TIMEOUT)?;
+    /// b.active(&mut base, Ev::TIMEOUT)?;
+    /// base.dispatch()?; // `b` waits for the next iteration, but still runs
+    /// assert_eq!(runs.get(), 2);
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "event_base_loopcontinue")]
     pub fn loopcontinue(&mut self) {
         if self.running {
@@ -667,6 +724,18 @@ impl<X: BaseExt> EventBase<X> {
 
     /// True if the last (or current) run was stopped by a loopexit
     /// (`event_base_got_exit`); reset when a run starts.
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::EventBase;
+    ///
+    /// let mut base = EventBase::new()?;
+    /// assert!(!base.got_exit());
+    /// base.loopexit(None)?;
+    /// base.dispatch()?;
+    /// assert!(base.got_exit());
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "event_base_got_exit")]
     pub fn got_exit(&self) -> bool {
         self.got_exit
@@ -674,12 +743,38 @@ impl<X: BaseExt> EventBase<X> {
 
     /// True if the last (or current) run was stopped by loopbreak
     /// (`event_base_got_break`); reset when a run starts.
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{Ev, Event, EventBase};
+    ///
+    /// let mut base = EventBase::new()?;
+    /// let ev = Event::timer(&mut base, |base, _, _, _| base.loopbreak())?;
+    /// ev.active(&mut base, Ev::TIMEOUT)?;
+    /// base.dispatch()?;
+    /// assert!(base.got_break() && !base.got_exit());
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "event_base_got_break")]
     pub fn got_break(&self) -> bool {
         self.got_break
     }
 
     /// The event whose callback is running (`event_base_get_running_event`).
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{Ev, Event, EventBase};
+    ///
+    /// let mut base = EventBase::new()?;
+    /// assert_eq!(base.running_event(), None);
+    /// let ev = Event::timer(&mut base, |base, ev, _, _| {
+    ///     assert_eq!(base.running_event(), Some(ev));
+    /// })?;
+    /// ev.active(&mut base, Ev::TIMEOUT)?;
+    /// base.dispatch()?;
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "event_base_get_running_event")]
     pub fn running_event(&self) -> Option<Event> {
         self.running_event
@@ -688,6 +783,24 @@ impl<X: BaseExt> EventBase<X> {
     /// Activates the pending events on `fd` that watch any of `events`
     /// (READ / WRITE / CLOSED; TIMEOUT activates those on `fd` with a
     /// timeout) — `event_base_active_by_fd`. Unknown fds are ignored.
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{Ev, Event, EventBase};
+    /// use std::os::fd::AsRawFd;
+    /// use std::os::unix::net::UnixStream;
+    ///
+    /// let mut base = EventBase::new()?;
+    /// let (s, _peer) = UnixStream::pair().unwrap();
+    /// let ev = Event::new(&mut base, s.as_raw_fd(), Ev::READ, |_, _, _, what| {
+    ///     assert_eq!(what, Ev::READ); // though nothing was sent
+    /// })?;
+    /// ev.add(&mut base, None)?;
+    /// base.active_by_fd(s.as_raw_fd(), Ev::READ);
+    /// assert_eq!(base.num_active(), 1);
+    /// base.run(rvent::LoopFlags::NONBLOCK)?;
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "event_base_active_by_fd")]
     pub fn active_by_fd(&mut self, fd: std::os::fd::RawFd, events: Ev) {
         if fd < 0 {

@@ -86,6 +86,20 @@ impl<X: BaseExt> EventBase<X> {
     /// # Errors
     /// Whatever `out` returns; [`io::ErrorKind::OutOfMemory`] if the
     /// scratch memory cannot be obtained.
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{Event, EventBase};
+    /// use std::time::Duration;
+    ///
+    /// let mut base = EventBase::new()?;
+    /// let ev = Event::timer(&mut base, |_, _, _, _| {})?;
+    /// ev.add(&mut base, Some(Duration::from_secs(1)))?;
+    /// let mut text = Vec::new();
+    /// base.dump_events(&mut text).unwrap();
+    /// assert!(String::from_utf8(text).unwrap().contains("Timeout"));
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "event_base_dump_events")]
     pub fn dump_events(&self, out: &mut dyn Write) -> io::Result<()> {
         let mut text = ScratchText(allocator_api2::vec::Vec::new_in(self.scratch()));

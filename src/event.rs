@@ -216,6 +216,21 @@ impl Event {
     ///
     /// # Errors
     /// [`Error::Alloc`] if the slab cannot grow.
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{Ev, Event, EventBase};
+    /// use std::time::Duration;
+    ///
+    /// let mut base = EventBase::new()?;
+    /// let t = Event::timer(&mut base, |_, _, fd, what| {
+    ///     assert_eq!((fd, what), (-1, Ev::TIMEOUT));
+    /// })?;
+    /// t.add(&mut base, Some(Duration::from_millis(1)))?;
+    /// base.dispatch()?; // one-shot: the loop ends after it fires
+    /// assert!(t.pending(&base, Ev::TIMEOUT)?.0.is_empty());
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "evtimer_new")]
     pub fn timer<X: BaseExt, F>(base: &mut EventBase<X>, cb: F) -> Result<Event>
     where
@@ -229,6 +244,19 @@ impl Event {
     ///
     /// # Errors
     /// [`Error::InvalidArgument`] for a signal number outside `1..NSIG`.
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{Ev, Event, EventBase};
+    ///
+    /// let mut base = EventBase::new()?;
+    /// let sigusr1 = 10; // Linux's SIGUSR1
+    /// let ev = Event::signal(&mut base, sigusr1, |base, _, _, _| base.loopbreak())?;
+    /// assert_eq!(ev.fd(&base)?, Some(sigusr1));
+    /// assert_eq!(ev.events(&base)?, Ev::SIGNAL | Ev::PERSIST);
+    /// assert!(Event::signal(&mut base, 0, |_, _, _, _| {}).is_err());
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "evsignal_new")]
     pub fn signal<X: BaseExt, F>(base: &mut EventBase<X>, signum: i32, cb: F) -> Result<Event>
     where
@@ -243,6 +271,21 @@ impl Event {
     /// # Errors
     /// [`Error::BadState`] if the event is pending or active (a panic in
     /// debug mode), plus the errors of [`Event::new`].
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{Ev, Event, EventBase};
+    /// use std::time::Duration;
+    ///
+    /// let mut base = EventBase::new()?;
+    /// let ev = Event::timer(&mut base, |_, _, _, _| unreachable!())?;
+    /// ev.assign(&mut base, None, Ev::PERSIST, |base, ev, _, _| {
+    ///     ev.del(base).unwrap(); // the new callback replaced the old one
+    /// })?;
+    /// ev.add(&mut base, Some(Duration::from_millis(1)))?;
+    /// base.dispatch()?;
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "event_assign")]
     pub fn assign<X: BaseExt, F>(
         self,
@@ -285,6 +328,19 @@ impl Event {
     /// [`Error::Io`] if the fd cannot be watched (closed, a regular file…);
     /// [`Error::InvalidArgument`] when mixing edge- and level-triggered
     /// events on one fd; [`Error::Alloc`].
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{Ev, Event, EventBase};
+    /// use std::time::Duration;
+    ///
+    /// let mut base = EventBase::new()?;
+    /// let ev = Event::timer(&mut base, |_, _, _, _| {})?;
+    /// ev.add(&mut base, Some(Duration::from_secs(60)))?;
+    /// assert_eq!(ev.pending(&base, Ev::TIMEOUT)?.0, Ev::TIMEOUT);
+    /// assert_eq!(base.num_pending(), 1);
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "event_add")]
     pub fn add<X: BaseExt>(self, base: &mut EventBase<X>, timeout: Option<Duration>) -> Result<()> {
         let idx = base.resolve(self, "add")?;
@@ -297,6 +353,20 @@ impl Event {
     /// # Errors
     /// As [`Event::add`]; [`Error::InvalidArgument`] if `ct` belongs to
     /// another base.
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{Ev, Event, EventBase};
+    /// use std::time::Duration;
+    ///
+    /// let mut base = EventBase::new()?;
+    /// let ct = base.init_common_timeout(Duration::from_millis(1))?;
+    /// let ev = Event::timer(&mut base, |_, _, _, what| assert_eq!(what, Ev::TIMEOUT))?;
+    /// ev.add_common(&mut base, ct)?;
+    /// assert_eq!(ev.pending(&base, Ev::TIMEOUT)?.0, Ev::TIMEOUT);
+    /// base.dispatch()?;
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "event_add")]
     pub fn add_common<X: BaseExt>(self, base: &mut EventBase<X>, ct: CommonTimeout) -> Result<()> {
         let idx = base.resolve(self, "add_common")?;
@@ -314,6 +384,20 @@ impl Event {
     ///
     /// # Errors
     /// [`Error::StaleEvent`].
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{Ev, Event, EventBase};
+    /// use std::time::Duration;
+    ///
+    /// let mut base = EventBase::new()?;
+    /// let ev = Event::timer(&mut base, |_, _, _, _| unreachable!())?;
+    /// ev.add(&mut base, Some(Duration::from_millis(1)))?;
+    /// ev.del(&mut base)?;
+    /// assert!(ev.pending(&base, Ev::TIMEOUT)?.0.is_empty());
+    /// assert!(ev.is_live(&base)); // deleted, not freed
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "event_del")]
     pub fn del<X: BaseExt>(self, base: &mut EventBase<X>) -> Result<()> {
         // One lookup for the handle check and the state (a hot path).
@@ -332,6 +416,22 @@ impl Event {
     ///
     /// # Errors
     /// [`Error::StaleEvent`].
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{Ev, Event, EventBase};
+    /// use std::os::fd::AsRawFd;
+    /// use std::os::unix::net::UnixStream;
+    /// use std::time::Duration;
+    ///
+    /// let mut base = EventBase::new()?;
+    /// let (s, _peer) = UnixStream::pair().unwrap();
+    /// let ev = Event::new(&mut base, s.as_raw_fd(), Ev::READ, |_, _, _, _| {})?;
+    /// ev.add(&mut base, Some(Duration::from_secs(5)))?;
+    /// ev.remove_timer(&mut base)?;
+    /// assert_eq!(ev.pending(&base, Ev::READ | Ev::TIMEOUT)?.0, Ev::READ);
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "event_remove_timer")]
     pub fn remove_timer<X: BaseExt>(self, base: &mut EventBase<X>) -> Result<()> {
         let idx = base.resolve(self, "remove_timer")?;
@@ -345,6 +445,18 @@ impl Event {
     ///
     /// # Errors
     /// [`Error::StaleEvent`].
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{Event, EventBase, Error};
+    ///
+    /// let mut base = EventBase::new()?;
+    /// let ev = Event::timer(&mut base, |_, _, _, _| {})?;
+    /// ev.free(&mut base)?;
+    /// assert!(!ev.is_live(&base));
+    /// assert!(matches!(ev.free(&mut base), Err(Error::StaleEvent)));
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "event_free")]
     pub fn free<X: BaseExt>(self, base: &mut EventBase<X>) -> Result<()> {
         let idx = base.resolve(self, "free")?;
@@ -358,6 +470,20 @@ impl Event {
     ///
     /// # Errors
     /// [`Error::StaleEvent`]; [`Error::BadState`] after finalize.
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{Ev, Event, EventBase};
+    ///
+    /// let mut base = EventBase::new()?;
+    /// let ev = Event::timer(&mut base, |_, _, _, what| assert_eq!(what, Ev::READ | Ev::WRITE))?;
+    /// ev.active(&mut base, Ev::READ)?;
+    /// ev.active(&mut base, Ev::WRITE)?; // ORed in: the callback still runs once
+    /// assert_eq!(base.num_active(), 1);
+    /// base.dispatch()?;
+    /// assert_eq!(base.num_active(), 0);
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "event_active")]
     pub fn active<X: BaseExt>(self, base: &mut EventBase<X>, res: Ev) -> Result<()> {
         let idx = base.resolve(self, "active")?;
@@ -374,6 +500,21 @@ impl Event {
     ///
     /// # Errors
     /// [`Error::StaleEvent`].
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{Ev, Event, EventBase};
+    /// use std::time::{Duration, Instant};
+    ///
+    /// let mut base = EventBase::new()?;
+    /// let ev = Event::timer(&mut base, |_, _, _, _| {})?;
+    /// assert_eq!(ev.pending(&base, Ev::TIMEOUT)?, (Ev::empty(), None));
+    /// ev.add(&mut base, Some(Duration::from_secs(10)))?;
+    /// let (what, deadline) = ev.pending(&base, Ev::TIMEOUT)?;
+    /// assert_eq!(what, Ev::TIMEOUT);
+    /// assert!(deadline.unwrap() > Instant::now());
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "event_pending")]
     pub fn pending<X: BaseExt>(
         self,
@@ -403,6 +544,19 @@ impl Event {
     /// # Errors
     /// [`Error::InvalidArgument`] if `pri` ≥ the base's number of
     /// priorities; [`Error::BadState`] if the event is active.
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{Event, EventBase};
+    ///
+    /// let mut base = EventBase::new()?;
+    /// base.priority_init(3)?;
+    /// let ev = Event::timer(&mut base, |_, _, _, _| {})?;
+    /// ev.set_priority(&mut base, 0)?; // most urgent
+    /// assert_eq!(ev.priority(&base)?, 0);
+    /// assert!(ev.set_priority(&mut base, 3).is_err()); // only 0..3
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "event_priority_set")]
     pub fn set_priority<X: BaseExt>(self, base: &mut EventBase<X>, pri: usize) -> Result<()> {
         let idx = base.resolve(self, "set_priority")?;
@@ -423,6 +577,17 @@ impl Event {
     ///
     /// # Errors
     /// [`Error::StaleEvent`].
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{Event, EventBase};
+    ///
+    /// let mut base = EventBase::new()?;
+    /// base.priority_init(4)?;
+    /// let ev = Event::timer(&mut base, |_, _, _, _| {})?;
+    /// assert_eq!(ev.priority(&base)?, 2); // new events get the middle one
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "event_get_priority")]
     pub fn priority<X: BaseExt>(self, base: &EventBase<X>) -> Result<usize> {
         let idx = base.resolve(self, "priority")?;
@@ -434,6 +599,21 @@ impl Event {
     ///
     /// # Errors
     /// [`Error::StaleEvent`].
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{Ev, Event, EventBase};
+    /// use std::os::fd::AsRawFd;
+    /// use std::os::unix::net::UnixStream;
+    ///
+    /// let mut base = EventBase::new()?;
+    /// let (s, _peer) = UnixStream::pair().unwrap();
+    /// let io = Event::new(&mut base, s.as_raw_fd(), Ev::READ, |_, _, _, _| {})?;
+    /// assert_eq!(io.fd(&base)?, Some(s.as_raw_fd()));
+    /// let timer = Event::timer(&mut base, |_, _, _, _| {})?;
+    /// assert_eq!(timer.fd(&base)?, None);
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "event_get_fd")]
     #[doc(alias = "event_get_signal")]
     pub fn fd<X: BaseExt>(self, base: &EventBase<X>) -> Result<Option<RawFd>> {
@@ -478,6 +658,16 @@ impl Event {
     ///
     /// # Errors
     /// [`Error::StaleEvent`].
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{Ev, Event, EventBase};
+    ///
+    /// let mut base = EventBase::new()?;
+    /// let ev = Event::new(&mut base, None, Ev::PERSIST, |_, _, _, _| {})?;
+    /// assert_eq!(ev.events(&base)?, Ev::PERSIST);
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "event_get_events")]
     pub fn events<X: BaseExt>(self, base: &EventBase<X>) -> Result<Ev> {
         let idx = base.resolve(self, "events")?;
@@ -485,12 +675,36 @@ impl Event {
     }
 
     /// True if this handle was made by `base` (`event_get_base(ev) == base`).
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{Event, EventBase};
+    ///
+    /// let mut base = EventBase::new()?;
+    /// let other = EventBase::new()?;
+    /// let ev = Event::timer(&mut base, |_, _, _, _| {})?;
+    /// assert!(ev.belongs_to(&base));
+    /// assert!(!ev.belongs_to(&other));
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "event_get_base")]
     pub fn belongs_to<X: BaseExt>(self, base: &EventBase<X>) -> bool {
         self.base == base.id
     }
 
     /// True while the handle refers to a live event (`event_initialized`).
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{Event, EventBase};
+    ///
+    /// let mut base = EventBase::new()?;
+    /// let ev = Event::timer(&mut base, |_, _, _, _| {})?;
+    /// assert!(ev.is_live(&base));
+    /// ev.free(&mut base)?;
+    /// assert!(!ev.is_live(&base));
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "event_initialized")]
     pub fn is_live<X: BaseExt>(self, base: &EventBase<X>) -> bool {
         self.base == base.id && base.slots.get(self.idx, self.generation).is_some()
@@ -503,6 +717,22 @@ impl Event {
     ///
     /// # Errors
     /// [`Error::StaleEvent`]; [`Error::BadState`] if already finalizing.
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{Ev, Event, EventBase};
+    /// use std::{cell::Cell, rc::Rc};
+    ///
+    /// let mut base = EventBase::new()?;
+    /// let done = Rc::new(Cell::new(false));
+    /// let d = done.clone();
+    /// let ev = Event::timer(&mut base, |_, _, _, _| unreachable!())?;
+    /// ev.finalize(&mut base, move |_, _| d.set(true))?;
+    /// assert!(ev.add(&mut base, None).is_err()); // until re-assigned
+    /// base.dispatch()?;
+    /// assert!(done.get() && ev.is_live(&base));
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "event_finalize")]
     pub fn finalize<X: BaseExt, F>(self, base: &mut EventBase<X>, fin: F) -> Result<()>
     where
@@ -519,6 +749,22 @@ impl Event {
     ///
     /// # Errors
     /// As [`Event::finalize`].
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{Event, EventBase};
+    /// use std::{cell::Cell, rc::Rc};
+    ///
+    /// let mut base = EventBase::new()?;
+    /// let done = Rc::new(Cell::new(false));
+    /// let d = done.clone();
+    /// let ev = Event::timer(&mut base, |_, _, _, _| {})?;
+    /// ev.free_finalize(&mut base, move |_, _| d.set(true))?;
+    /// base.dispatch()?;
+    /// assert!(done.get());
+    /// assert!(!ev.is_live(&base));
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "event_free_finalize")]
     pub fn free_finalize<X: BaseExt, F>(self, base: &mut EventBase<X>, fin: F) -> Result<()>
     where
@@ -626,6 +872,19 @@ impl<X: BaseExt> EventBase<X> {
     ///
     /// # Errors
     /// [`Error::InvalidArgument`] once 256 distinct durations exist.
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::EventBase;
+    /// use std::time::Duration;
+    ///
+    /// let mut base = EventBase::new()?;
+    /// let a = base.init_common_timeout(Duration::from_millis(100))?;
+    /// let b = base.init_common_timeout(Duration::from_millis(100))?;
+    /// assert_eq!(a, b); // one queue per duration
+    /// assert_eq!(a.duration(), Duration::from_millis(100));
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "event_base_init_common_timeout")]
     pub fn init_common_timeout(&mut self, duration: Duration) -> Result<CommonTimeout> {
         let ns = duration_ns(duration);

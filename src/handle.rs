@@ -37,6 +37,17 @@ pub struct CommonTimeout {
 
 impl CommonTimeout {
     /// The duration every event added with this timeout waits.
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::EventBase;
+    /// use std::time::Duration;
+    ///
+    /// let mut base = EventBase::new()?;
+    /// let ct = base.init_common_timeout(Duration::from_secs(5))?;
+    /// assert_eq!(ct.duration(), Duration::from_secs(5));
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     pub fn duration(&self) -> Duration {
         self.duration
     }

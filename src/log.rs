@@ -67,11 +67,23 @@ where
 }
 
 /// Restores the default logger, stderr (`event_set_log_callback(NULL)`).
+///
+/// # Examples
+/// ```
+/// rvent::set_log_callback(|_, msg| eprintln!("mine: {msg}"));
+/// rvent::reset_log_callback(); // messages go to stderr as rvent writes them
+/// ```
 pub fn reset_log_callback() {
     *LOGGER.write().unwrap_or_else(|e| e.into_inner()) = None;
 }
 
 /// Turns debug messages on or off (`event_enable_debug_logging`).
+///
+/// # Examples
+/// ```
+/// rvent::enable_debug_logging(true); // Severity::Debug messages reach the log callback
+/// rvent::enable_debug_logging(false);
+/// ```
 #[doc(alias = "event_enable_debug_logging")]
 pub fn enable_debug_logging(on: bool) {
     DEBUG_LOGGING.store(on, Ordering::Relaxed);
@@ -80,6 +92,15 @@ pub fn enable_debug_logging(on: bool) {
 /// Runs `cb(code)` before rvent aborts on an internal fatal error
 /// (`event_set_fatal_callback`). rvent's state is undefined afterwards:
 /// the callback should exit the process.
+///
+/// # Examples
+/// ```no_run
+/// // Process-wide: set it once, early in `main`.
+/// rvent::set_fatal_callback(|code| {
+///     eprintln!("rvent hit an internal error ({code}); exiting");
+///     std::process::exit(70);
+/// });
+/// ```
 #[doc(alias = "event_set_fatal_callback")]
 pub fn set_fatal_callback<F>(cb: F)
 where

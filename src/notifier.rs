@@ -112,6 +112,18 @@ impl Notifier {
     ///
     /// # Errors
     /// [`Error::Io`](crate::Error::Io) if the eventfd write fails.
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::EventBase;
+    ///
+    /// let mut base = EventBase::new()?;
+    /// let notifier = base.notifier();
+    /// std::thread::spawn(move || notifier.wake()).join().unwrap()?;
+    /// base.run(rvent::LoopFlags::NONBLOCK)?; // consumes the wakeup; nothing else runs
+    /// assert!(!base.got_exit() && !base.got_break());
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     pub fn wake(&self) -> Result<()> {
         self.shared
             .waker
@@ -126,6 +138,22 @@ impl Notifier {
     ///
     /// # Errors
     /// [`Error::BadState`] once the base was dropped; as [`Notifier::wake`].
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{Ev, Event, EventBase};
+    ///
+    /// let mut base = EventBase::new()?;
+    /// let ev = Event::timer(&mut base, |base, _, _, what| {
+    ///     assert_eq!(what, Ev::WRITE);
+    ///     base.loopbreak();
+    /// })?;
+    /// let notifier = base.notifier();
+    /// std::thread::spawn(move || notifier.activate(ev, Ev::WRITE)).join().unwrap()?;
+    /// base.run(rvent::LoopFlags::NO_EXIT_ON_EMPTY)?;
+    /// assert!(base.got_break());
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "event_active")]
     pub fn activate(&self, ev: Event, res: Ev) -> Result<()> {
         self.send(Command::Activate(ev, res))
@@ -135,6 +163,21 @@ impl Notifier {
     ///
     /// # Errors
     /// As [`Notifier::wake`].
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::EventBase;
+    /// use std::time::Duration;
+    ///
+    /// let mut base = EventBase::new()?;
+    /// let notifier = base.notifier();
+    /// std::thread::spawn(move || notifier.loopexit(Some(Duration::from_millis(1))))
+    ///     .join()
+    ///     .unwrap()?;
+    /// base.run(rvent::LoopFlags::NO_EXIT_ON_EMPTY)?;
+    /// assert!(base.got_exit());
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "event_base_loopexit")]
     pub fn loopexit(&self, delay: Option<Duration>) -> Result<()> {
         self.send(Command::LoopExit(delay))
@@ -144,6 +187,19 @@ impl Notifier {
     ///
     /// # Errors
     /// As [`Notifier::wake`].
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::EventBase;
+    ///
+    /// let mut base = EventBase::new()?;
+    /// let notifier = base.notifier();
+    /// std::thread::spawn(move || notifier.loopbreak()).join().unwrap()?;
+    /// base.run(rvent::LoopFlags::NO_EXIT_ON_EMPTY)?;
+    /// assert!(base.got_break());
+    /// drop(base);
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "event_base_loopbreak")]
     pub fn loopbreak(&self) -> Result<()> {
         self.send(Command::LoopBreak)

@@ -142,6 +142,22 @@ impl<X: BaseExt> EventBase<X> {
 
     /// Activates every event on `signum` (`event_base_active_by_signal`).
     /// Unknown signals are ignored.
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{Ev, Event, EventBase};
+    ///
+    /// let mut base = EventBase::new()?;
+    /// let sigusr2 = 12; // Linux's SIGUSR2; nothing is raised
+    /// let ev = Event::signal(&mut base, sigusr2, |base, ev, signum, what| {
+    ///     assert_eq!((signum, what), (12, Ev::SIGNAL));
+    ///     ev.del(base).unwrap();
+    /// })?;
+    /// ev.add(&mut base, None)?;
+    /// base.active_by_signal(sigusr2);
+    /// base.dispatch()?;
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "event_base_active_by_signal")]
     pub fn active_by_signal(&mut self, signum: i32) {
         let Some(entry) = self.signals.lists.get(signum.max(0) as usize) else {

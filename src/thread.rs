@@ -19,6 +19,20 @@ use crate::notifier::{Command, Notifier};
 
 impl<X: BaseExt> EventBase<X> {
     /// A handle other threads use to wake this base or send it commands.
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::EventBase;
+    /// use std::time::Duration;
+    ///
+    /// let mut base = EventBase::new()?;
+    /// let notifier = base.notifier();
+    /// let t = std::thread::spawn(move || notifier.loopexit(None));
+    /// base.run(rvent::LoopFlags::NO_EXIT_ON_EMPTY)?; // waits for the other thread
+    /// t.join().unwrap()?;
+    /// assert!(base.got_exit());
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     pub fn notifier(&self) -> Notifier {
         Notifier {
             shared: self.notify.clone(),

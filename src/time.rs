@@ -48,6 +48,17 @@ impl<X: BaseExt> EventBase<X> {
 
     /// The monotonic time as of this loop iteration (cached inside the
     /// loop, read fresh outside it or with `NO_CACHE_TIME`).
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::EventBase;
+    /// use std::time::Instant;
+    ///
+    /// let base = EventBase::new()?;
+    /// let before = Instant::now();
+    /// assert!(base.now() >= before); // outside the loop: read fresh
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "event_gettime_monotonic")]
     pub fn now(&self) -> Instant {
         self.instant_of(self.now_ns())
@@ -56,6 +67,16 @@ impl<X: BaseExt> EventBase<X> {
     /// Wall-clock time, cached once per loop iteration
     /// (`event_base_gettimeofday_cached`); outside the loop or with
     /// `NO_CACHE_TIME` it reads the clock.
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::EventBase;
+    /// use std::time::UNIX_EPOCH;
+    ///
+    /// let base = EventBase::new()?;
+    /// assert!(base.gettimeofday_cached() > UNIX_EPOCH);
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "event_base_gettimeofday_cached")]
     pub fn gettimeofday_cached(&self) -> SystemTime {
         if !self.caching() {
@@ -75,6 +96,22 @@ impl<X: BaseExt> EventBase<X> {
     /// Refreshes the cached time mid-iteration
     /// (`event_base_update_cache_time`); no effect outside the loop or with
     /// `NO_CACHE_TIME`.
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{Ev, Event, EventBase};
+    ///
+    /// let mut base = EventBase::new()?;
+    /// let ev = Event::timer(&mut base, |base, _, _, _| {
+    ///     let cached = base.now();
+    ///     std::thread::sleep(std::time::Duration::from_millis(1)); // slow work
+    ///     base.update_cache_time();
+    ///     assert!(base.now() > cached);
+    /// })?;
+    /// ev.active(&mut base, Ev::TIMEOUT)?;
+    /// base.dispatch()?;
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "event_base_update_cache_time")]
     pub fn update_cache_time(&self) {
         if self.caching() {

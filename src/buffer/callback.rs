@@ -500,12 +500,30 @@ impl Evbuffer {
 
     /// Undoes [`freeze`](Self::freeze) of that side (libevent's
     /// `evbuffer_unfreeze`).
+    ///
+    /// # Examples
+    /// ```
+    /// let mut buf = rvent::Evbuffer::new();
+    /// buf.freeze(false);
+    /// assert!(buf.add(b"x").is_err()); // the end is frozen
+    /// buf.unfreeze(false);
+    /// buf.add(b"x")?;
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "evbuffer_unfreeze")]
     pub fn unfreeze(&mut self, at_front: bool) {
         self.hooks &= !if at_front { FROZEN_FRONT } else { FROZEN_END };
     }
 
     /// Whether that side is frozen.
+    ///
+    /// # Examples
+    /// ```
+    /// let mut buf = rvent::Evbuffer::new();
+    /// buf.freeze(true);
+    /// assert!(buf.is_frozen(true));
+    /// assert!(!buf.is_frozen(false));
+    /// ```
     pub fn is_frozen(&self, at_front: bool) -> bool {
         self.hooks & if at_front { FROZEN_FRONT } else { FROZEN_END } != 0
     }

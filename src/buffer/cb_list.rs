@@ -34,6 +34,21 @@ pub struct CbInfo {
 
 impl CbInfo {
     /// The length after the changes.
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::Evbuffer;
+    /// use std::{cell::Cell, rc::Rc};
+    ///
+    /// let sizes = Rc::new(Cell::new((0, 0)));
+    /// let s = sizes.clone();
+    /// let mut buf = Evbuffer::new();
+    /// buf.add(b"abcd")?;
+    /// buf.add_cb(move |_, info| s.set((info.orig_size, info.new_size())))?;
+    /// buf.drain(3)?;
+    /// assert_eq!(sizes.get(), (4, 1));
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[inline]
     pub fn new_size(&self) -> usize {
         self.orig_size + self.n_added - self.n_deleted

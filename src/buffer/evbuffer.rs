@@ -236,6 +236,15 @@ impl Evbuffer {
     }
 
     /// Whether the buffer holds no bytes.
+    ///
+    /// # Examples
+    /// ```
+    /// let mut buf = rvent::Evbuffer::new();
+    /// assert!(buf.is_empty());
+    /// buf.add(b"x")?;
+    /// assert!(!buf.is_empty());
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[inline]
     pub fn is_empty(&self) -> bool {
         self.total_len == 0

@@ -60,6 +60,17 @@ impl Evbuffer {
     }
 
     /// The most bytes one [`read_from`](Self::read_from) reads.
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{DEFAULT_MAX_READ, Evbuffer};
+    ///
+    /// let mut buf = Evbuffer::new();
+    /// assert_eq!(buf.max_read(), DEFAULT_MAX_READ);
+    /// buf.set_max_read(64 * 1024)?;
+    /// assert_eq!(buf.max_read(), 64 * 1024);
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "evbuffer_get_max_read")]
     #[inline]
     pub fn max_read(&self) -> usize {

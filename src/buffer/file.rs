@@ -82,6 +82,19 @@ impl EvbufferFileSegment {
     /// examined or read; [`Error::Alloc`] if the read copy or the
     /// segment's block cannot be allocated. The descriptor is closed on error if `CLOSE_ON_FREE` is
     /// set.
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{EvbufferFileSegment, SegFlags};
+    ///
+    /// let path = std::env::temp_dir().join(format!("rvent-doc-segnew-{}", std::process::id()));
+    /// std::fs::write(&path, b"0123456789")?;
+    /// let file = std::fs::File::open(&path)?;
+    /// let seg = EvbufferFileSegment::new(file.into(), 4, None, SegFlags::CLOSE_ON_FREE)?;
+    /// assert_eq!(seg.len(), 6); // from offset 4 to the end
+    /// # std::fs::remove_file(&path)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     #[doc(alias = "evbuffer_file_segment_new")]
     pub fn new(fd: OwnedFd, offset: u64, len: Option<u64>, flags: SegFlags) -> Result<Self> {
         let file = std::fs::File::from(fd);
@@ -137,16 +150,53 @@ impl EvbufferFileSegment {
     }
 
     /// The segment's length in bytes.
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{EvbufferFileSegment, SegFlags};
+    ///
+    /// let path = std::env::temp_dir().join(format!("rvent-doc-seglen-{}", std::process::id()));
+    /// std::fs::write(&path, b"0123456789")?;
+    /// let seg = EvbufferFileSegment::new(std::fs::File::open(&path)?.into(), 0, Some(3), SegFlags::CLOSE_ON_FREE)?;
+    /// assert_eq!(seg.len(), 3);
+    /// # std::fs::remove_file(&path)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn len(&self) -> usize {
         self.0.bytes().len()
     }
 
     /// Whether the segment is empty.
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{EvbufferFileSegment, SegFlags};
+    ///
+    /// let path = std::env::temp_dir().join(format!("rvent-doc-segempty-{}", std::process::id()));
+    /// std::fs::write(&path, b"")?;
+    /// let seg = EvbufferFileSegment::new(std::fs::File::open(&path)?.into(), 0, None, SegFlags::CLOSE_ON_FREE)?;
+    /// assert!(seg.is_empty());
+    /// # std::fs::remove_file(&path)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
     /// Whether the data is mapped (rather than read into memory).
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{EvbufferFileSegment, SegFlags};
+    ///
+    /// let path = std::env::temp_dir().join(format!("rvent-doc-segmap-{}", std::process::id()));
+    /// std::fs::write(&path, b"data")?;
+    /// let flags = SegFlags::CLOSE_ON_FREE | SegFlags::DISABLE_MMAP;
+    /// let seg = EvbufferFileSegment::new(std::fs::File::open(&path)?.into(), 0, None, flags)?;
+    /// assert!(!seg.is_mapped()); // read into memory instead
+    /// # std::fs::remove_file(&path)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn is_mapped(&self) -> bool {
         matches!(self.0.bytes, Bytes::Mapped(_))
     }
@@ -205,6 +255,21 @@ impl Evbuffer {
     /// the length would overflow; [`Error::BadState`] if the end is frozen;
     /// [`Error::Alloc`] if the chain's owner or the chain list cannot be
     /// allocated. The buffer is unchanged on error.
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{Evbuffer, EvbufferFileSegment, SegFlags};
+    ///
+    /// let path = std::env::temp_dir().join(format!("rvent-doc-afs-{}", std::process::id()));
+    /// std::fs::write(&path, b"header;body")?;
+    /// let seg = EvbufferFileSegment::new(std::fs::File::open(&path)?.into(), 0, None, SegFlags::CLOSE_ON_FREE)?;
+    /// let mut buf = Evbuffer::new();
+    /// buf.add_file_segment(&seg, 7, None)?; // from offset 7 to the end
+    /// assert_eq!(buf.pullup(None).as_deref(), Some(&b"body"[..]));
+    /// assert!(buf.add_file_segment(&seg, 20, None).is_err()); // outside the segment
+    /// # std::fs::remove_file(&path)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     #[doc(alias = "evbuffer_add_file_segment")]
     pub fn add_file_segment(
         &mut self,

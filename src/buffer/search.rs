@@ -52,6 +52,17 @@ pub struct EvbufferPtr {
 
 impl EvbufferPtr {
     /// The offset from the front of the buffer.
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::Evbuffer;
+    ///
+    /// let mut buf = Evbuffer::new();
+    /// buf.add(b"key=value")?;
+    /// let p = buf.search(b"=", None).unwrap();
+    /// assert_eq!(p.pos(), 3);
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[inline]
     pub fn pos(&self) -> usize {
         self.pos

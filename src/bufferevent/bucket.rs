@@ -56,6 +56,18 @@ impl TokenBucketCfg {
     /// [`Error::InvalidArgument`] for a tick under 1 ms (libevent's
     /// division by zero), a tick of `i32::MAX / 1000 + 1` seconds or more
     /// (its overflow), or a rate or burst above `isize::MAX`.
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::TokenBucketCfg;
+    /// use std::time::Duration;
+    ///
+    /// let cfg = TokenBucketCfg::new(1024, 4096, 512, 512, Some(Duration::from_millis(100)))?;
+    /// assert_eq!((cfg.read_rate(), cfg.read_burst()), (1024, 4096));
+    /// assert_eq!(cfg.tick(), Duration::from_millis(100));
+    /// assert!(TokenBucketCfg::new(1, 1, 1, 1, Some(Duration::ZERO)).is_err()); // tick under 1 ms
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "ev_token_bucket_cfg_new")]
     pub fn new(
         read_rate: usize,
@@ -89,26 +101,74 @@ impl TokenBucketCfg {
     }
 
     /// Bytes added to the read bucket per tick.
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::TokenBucketCfg;
+    ///
+    /// let cfg = TokenBucketCfg::new(100, 300, 50, 70, None)?;
+    /// assert_eq!(cfg.read_rate(), 100);
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     pub fn read_rate(&self) -> usize {
         self.read_rate
     }
 
     /// The most the read bucket holds.
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::TokenBucketCfg;
+    ///
+    /// let cfg = TokenBucketCfg::new(100, 300, 50, 70, None)?;
+    /// assert_eq!(cfg.read_burst(), 300);
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     pub fn read_burst(&self) -> usize {
         self.read_burst
     }
 
     /// Bytes added to the write bucket per tick.
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::TokenBucketCfg;
+    ///
+    /// let cfg = TokenBucketCfg::new(100, 300, 50, 70, None)?;
+    /// assert_eq!(cfg.write_rate(), 50);
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     pub fn write_rate(&self) -> usize {
         self.write_rate
     }
 
     /// The most the write bucket holds.
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::TokenBucketCfg;
+    ///
+    /// let cfg = TokenBucketCfg::new(100, 300, 50, 70, None)?;
+    /// assert_eq!(cfg.write_burst(), 70);
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     pub fn write_burst(&self) -> usize {
         self.write_burst
     }
 
     /// The tick, in whole milliseconds.
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::TokenBucketCfg;
+    /// use std::time::Duration;
+    ///
+    /// let cfg = TokenBucketCfg::new(100, 100, 100, 100, None)?;
+    /// assert_eq!(cfg.tick(), Duration::from_secs(1)); // the default
+    /// let fine = TokenBucketCfg::new(100, 100, 100, 100, Some(Duration::from_micros(2500)))?;
+    /// assert_eq!(fine.tick(), Duration::from_millis(2)); // whole milliseconds
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     pub fn tick(&self) -> Duration {
         Duration::from_millis(self.tick_ms)
     }

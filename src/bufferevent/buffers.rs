@@ -28,6 +28,21 @@ impl Bufferevent {
     ///
     /// # Errors
     /// [`Error::StaleBufferevent`].
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{BevOptions, Bufferevent, Ev, EventBase};
+    ///
+    /// let mut base = EventBase::new()?;
+    /// let (a, b) = Bufferevent::pair(&mut base, BevOptions::empty())?;
+    /// b.enable(&mut base, Ev::READ)?;
+    /// a.write(&mut base, b"ping")?;
+    /// let input = b.input(&mut base)?;
+    /// assert_eq!(input.len(), 4);
+    /// input.drain(4)?;
+    /// assert_eq!(b.input_len(&base)?, 0);
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "bufferevent_get_input")]
     pub fn input<X: BevHost>(self, base: &mut EventBase<X>) -> Result<&mut Evbuffer> {
         Ok(&mut self.touch(base)?.input)
@@ -38,6 +53,17 @@ impl Bufferevent {
     ///
     /// # Errors
     /// [`Error::StaleBufferevent`].
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{BevOptions, Bufferevent, EventBase};
+    ///
+    /// let mut base = EventBase::new()?;
+    /// let bev = Bufferevent::socket(&mut base, None, BevOptions::empty())?;
+    /// bev.output(&mut base)?.add(b"queued")?; // no socket yet: it waits
+    /// assert_eq!(bev.output_len(&base)?, 6);
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "bufferevent_get_output")]
     pub fn output<X: BevHost>(self, base: &mut EventBase<X>) -> Result<&mut Evbuffer> {
         Ok(&mut self.touch(base)?.output)
@@ -127,6 +153,19 @@ impl Bufferevent {
     ///
     /// # Errors
     /// [`Error::StaleBufferevent`].
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{BevOptions, Bufferevent, Ev, EventBase};
+    ///
+    /// let mut base = EventBase::new()?;
+    /// let (a, b) = Bufferevent::pair(&mut base, BevOptions::empty())?;
+    /// assert_eq!(b.input_len(&base)?, 0);
+    /// b.enable(&mut base, Ev::READ)?;
+    /// a.write(&mut base, b"abc")?;
+    /// assert_eq!(b.input_len(&base)?, 3);
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "evbuffer_get_length")]
     pub fn input_len<X: BevHost>(self, base: &EventBase<X>) -> Result<usize> {
         Ok(self.rec(base)?.input.len())
@@ -136,6 +175,17 @@ impl Bufferevent {
     ///
     /// # Errors
     /// [`Error::StaleBufferevent`].
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{BevOptions, Bufferevent, EventBase};
+    ///
+    /// let mut base = EventBase::new()?;
+    /// let (a, _b) = Bufferevent::pair(&mut base, BevOptions::empty())?;
+    /// a.write(&mut base, b"abc")?; // `_b` is not reading: it stays in `a`
+    /// assert_eq!(a.output_len(&base)?, 3);
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "evbuffer_get_length")]
     pub fn output_len<X: BevHost>(self, base: &EventBase<X>) -> Result<usize> {
         Ok(self.rec(base)?.output.len())
@@ -150,6 +200,20 @@ impl Bufferevent {
     /// also when the chain the copy needs would pass the base's budget
     /// ([`Config::set_max_memory`](crate::Config::set_max_memory)); nothing
     /// is written then.
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{BevOptions, Bufferevent, Ev, EventBase};
+    ///
+    /// let mut base = EventBase::new()?;
+    /// let (a, b) = Bufferevent::pair(&mut base, BevOptions::empty())?;
+    /// b.enable(&mut base, Ev::READ)?;
+    /// a.write(&mut base, b"hello")?;
+    /// let mut got = [0u8; 8];
+    /// assert_eq!(b.read(&mut base, &mut got)?, 5);
+    /// assert_eq!(&got[..5], b"hello");
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "bufferevent_write")]
     pub fn write<X: BevHost>(self, base: &mut EventBase<X>, data: &[u8]) -> Result<()> {
         let r = self.touch_output(base)?;
@@ -166,6 +230,20 @@ impl Bufferevent {
     ///
     /// # Errors
     /// [`Error::StaleBufferevent`]; the output's errors.
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{BevOptions, Bufferevent, Evbuffer, EventBase};
+    ///
+    /// let mut base = EventBase::new()?;
+    /// let bev = Bufferevent::socket(&mut base, None, BevOptions::empty())?;
+    /// let mut msg = Evbuffer::new();
+    /// msg.add(b"moved, not copied")?;
+    /// bev.write_buffer(&mut base, &mut msg)?;
+    /// assert!(msg.is_empty());
+    /// assert_eq!(bev.output_len(&base)?, 17);
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "bufferevent_write_buffer")]
     pub fn write_buffer<X: BevHost>(
         self,
@@ -185,6 +263,22 @@ impl Bufferevent {
     ///
     /// # Errors
     /// [`Error::StaleBufferevent`].
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{BevOptions, Bufferevent, Ev, EventBase};
+    ///
+    /// let mut base = EventBase::new()?;
+    /// let (a, b) = Bufferevent::pair(&mut base, BevOptions::empty())?;
+    /// b.enable(&mut base, Ev::READ)?;
+    /// a.write(&mut base, b"abcdef")?;
+    /// let mut got = [0u8; 4];
+    /// assert_eq!(b.read(&mut base, &mut got)?, 4);
+    /// assert_eq!(&got, b"abcd");
+    /// assert_eq!(b.read(&mut base, &mut got)?, 2); // the rest
+    /// assert_eq!(b.read(&mut base, &mut got)?, 0); // empty
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "bufferevent_read")]
     pub fn read<X: BevHost>(self, base: &mut EventBase<X>, out: &mut [u8]) -> Result<usize> {
         // A frozen front reads nothing (libevent's bufferevent_read_failed).
@@ -195,6 +289,21 @@ impl Bufferevent {
     ///
     /// # Errors
     /// [`Error::StaleBufferevent`]; `dst`'s errors.
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{BevOptions, Bufferevent, Ev, Evbuffer, EventBase};
+    ///
+    /// let mut base = EventBase::new()?;
+    /// let (a, b) = Bufferevent::pair(&mut base, BevOptions::empty())?;
+    /// b.enable(&mut base, Ev::READ)?;
+    /// a.write(&mut base, b"line\n")?;
+    /// let mut all = Evbuffer::new();
+    /// b.read_buffer(&mut base, &mut all)?;
+    /// assert_eq!(all.len(), 5);
+    /// assert_eq!(b.input_len(&base)?, 0);
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "bufferevent_read_buffer")]
     pub fn read_buffer<X: BevHost>(
         self,

@@ -48,7 +48,21 @@ impl Bufferevent {
     /// [`Error::Alloc`](crate::Error::Alloc).
     ///
     /// # Examples
-    /// See [`Bufferevent`].
+    /// ```
+    /// use rvent::{BevOptions, Bufferevent, Ev, EventBase};
+    ///
+    /// let mut base = EventBase::new()?;
+    /// let (a, b) = Bufferevent::pair(&mut base, BevOptions::empty())?;
+    /// b.set_read_callback(&mut base, |base: &mut EventBase, bev: Bufferevent| {
+    ///     assert_eq!(bev.input_len(base).unwrap(), 2);
+    ///     base.loopbreak();
+    /// })?;
+    /// b.enable(&mut base, Ev::READ)?;
+    /// a.write(&mut base, b"hi")?;
+    /// base.dispatch()?;
+    /// assert!(base.got_break());
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "bufferevent_setcb")]
     pub fn set_read_callback<X: BevHost, R>(self, base: &mut EventBase<X>, cb: R) -> Result<()>
     where
@@ -67,6 +81,23 @@ impl Bufferevent {
     /// # Errors
     /// [`Error::StaleBufferevent`](crate::Error::StaleBufferevent);
     /// [`Error::Alloc`](crate::Error::Alloc).
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{BevOptions, Bufferevent, Ev, EventBase};
+    ///
+    /// let mut base = EventBase::new()?;
+    /// let (a, b) = Bufferevent::pair(&mut base, BevOptions::empty())?;
+    /// a.set_write_callback(&mut base, |base: &mut EventBase, bev: Bufferevent| {
+    ///     assert_eq!(bev.output_len(base).unwrap(), 0); // all handed over
+    ///     base.loopbreak();
+    /// })?;
+    /// b.enable(&mut base, Ev::READ)?;
+    /// a.write(&mut base, b"hi")?;
+    /// base.dispatch()?;
+    /// assert!(base.got_break());
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "bufferevent_setcb")]
     pub fn set_write_callback<X: BevHost, W>(self, base: &mut EventBase<X>, cb: W) -> Result<()>
     where
@@ -85,6 +116,23 @@ impl Bufferevent {
     /// # Errors
     /// [`Error::StaleBufferevent`](crate::Error::StaleBufferevent);
     /// [`Error::Alloc`](crate::Error::Alloc).
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{BevEvent, BevOptions, Bufferevent, Ev, EventBase, FlushMode};
+    ///
+    /// let mut base = EventBase::new()?;
+    /// let (a, b) = Bufferevent::pair(&mut base, BevOptions::empty())?;
+    /// b.set_event_callback(&mut base, |base: &mut EventBase, _, what: BevEvent| {
+    ///     assert_eq!(what, BevEvent::READING | BevEvent::EOF);
+    ///     base.loopbreak();
+    /// })?;
+    /// b.enable(&mut base, Ev::READ)?;
+    /// a.flush(&mut base, Ev::WRITE, FlushMode::Finished)?; // EOF for `b`
+    /// base.dispatch()?;
+    /// assert!(base.got_break());
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "bufferevent_setcb")]
     pub fn set_event_callback<X: BevHost, E>(self, base: &mut EventBase<X>, cb: E) -> Result<()>
     where
@@ -102,6 +150,21 @@ impl Bufferevent {
     ///
     /// # Errors
     /// [`Error::StaleBufferevent`](crate::Error::StaleBufferevent).
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{BevOptions, Bufferevent, Ev, EventBase};
+    ///
+    /// let mut base = EventBase::new()?;
+    /// let (a, b) = Bufferevent::pair(&mut base, BevOptions::empty())?;
+    /// b.set_read_callback(&mut base, |_: &mut EventBase, _| panic!("cleared"))?;
+    /// b.clear_read_callback(&mut base)?;
+    /// b.enable(&mut base, Ev::READ)?;
+    /// a.write(&mut base, b"hi")?;
+    /// base.run(rvent::LoopFlags::NONBLOCK)?; // nothing runs; the bytes wait
+    /// assert_eq!(b.input_len(&base)?, 2);
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "bufferevent_setcb")]
     pub fn clear_read_callback<X: BevHost>(self, base: &mut EventBase<X>) -> Result<()> {
         let old = self.rec_mut(base)?.replace_data(true, None);
@@ -113,6 +176,20 @@ impl Bufferevent {
     ///
     /// # Errors
     /// [`Error::StaleBufferevent`](crate::Error::StaleBufferevent).
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{BevOptions, Bufferevent, Ev, EventBase};
+    ///
+    /// let mut base = EventBase::new()?;
+    /// let (a, b) = Bufferevent::pair(&mut base, BevOptions::empty())?;
+    /// a.set_write_callback(&mut base, |_: &mut EventBase, _| panic!("cleared"))?;
+    /// a.clear_write_callback(&mut base)?;
+    /// b.enable(&mut base, Ev::READ)?;
+    /// a.write(&mut base, b"hi")?;
+    /// base.run(rvent::LoopFlags::NONBLOCK)?;
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "bufferevent_setcb")]
     pub fn clear_write_callback<X: BevHost>(self, base: &mut EventBase<X>) -> Result<()> {
         let old = self.rec_mut(base)?.replace_data(false, None);
@@ -124,6 +201,20 @@ impl Bufferevent {
     ///
     /// # Errors
     /// [`Error::StaleBufferevent`](crate::Error::StaleBufferevent).
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{BevOptions, Bufferevent, Ev, EventBase, FlushMode};
+    ///
+    /// let mut base = EventBase::new()?;
+    /// let (a, b) = Bufferevent::pair(&mut base, BevOptions::empty())?;
+    /// b.set_event_callback(&mut base, |_: &mut EventBase, _, _| panic!("cleared"))?;
+    /// b.clear_event_callback(&mut base)?;
+    /// b.enable(&mut base, Ev::READ)?;
+    /// a.flush(&mut base, Ev::WRITE, FlushMode::Finished)?;
+    /// base.run(rvent::LoopFlags::NONBLOCK)?;
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "bufferevent_setcb")]
     pub fn clear_event_callback<X: BevHost>(self, base: &mut EventBase<X>) -> Result<()> {
         let old = self.rec_mut(base)?.replace_event(None);
@@ -136,6 +227,21 @@ impl Bufferevent {
     ///
     /// # Errors
     /// [`Error::StaleBufferevent`](crate::Error::StaleBufferevent).
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{BevOptions, Bufferevent, Ev, EventBase};
+    ///
+    /// let mut base = EventBase::new()?;
+    /// let (a, b) = Bufferevent::pair(&mut base, BevOptions::empty())?;
+    /// b.set_read_callback(&mut base, |_: &mut EventBase, _| panic!("cleared"))?;
+    /// b.set_event_callback(&mut base, |_: &mut EventBase, _, _| panic!("cleared"))?;
+    /// b.clear_callbacks(&mut base)?;
+    /// b.enable(&mut base, Ev::READ)?;
+    /// a.write(&mut base, b"hi")?;
+    /// base.run(rvent::LoopFlags::NONBLOCK)?;
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "bufferevent_setcb")]
     pub fn clear_callbacks<X: BevHost>(self, base: &mut EventBase<X>) -> Result<()> {
         let r = self.rec_mut(base)?;

@@ -35,6 +35,18 @@ impl Bufferevent {
     ///
     /// # Errors
     /// [`Error::StaleBufferevent`].
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{BevOptions, Bufferevent, EventBase};
+    ///
+    /// let mut base = EventBase::new()?;
+    /// let bev = Bufferevent::socket(&mut base, None, BevOptions::CLOSE_ON_FREE)?;
+    /// assert_eq!(bev.options(&base)?, BevOptions::CLOSE_ON_FREE);
+    /// let (a, _b) = Bufferevent::pair(&mut base, BevOptions::empty())?;
+    /// assert!(a.options(&base)?.contains(BevOptions::DEFER_CALLBACKS)); // pairs always defer
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     pub fn options<X: BevHost>(self, base: &EventBase<X>) -> Result<BevOptions> {
         Ok(self.rec(base)?.options)
     }
@@ -48,6 +60,22 @@ impl Bufferevent {
     /// [`Error::StaleBufferevent`]; [`Error::Io`] if the socket cannot be
     /// watched; [`Error::Alloc`] if the timer heap cannot make room for the
     /// timeout timers, nothing changed.
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{BevOptions, Bufferevent, Ev, EventBase};
+    ///
+    /// let mut base = EventBase::new()?;
+    /// let (a, b) = Bufferevent::pair(&mut base, BevOptions::empty())?;
+    /// assert_eq!(b.enabled(&base)?, Ev::WRITE); // a pair starts writing only
+    /// a.write(&mut base, b"x")?;
+    /// assert_eq!(b.input_len(&base)?, 0);
+    /// b.enable(&mut base, Ev::READ)?;
+    /// assert_eq!(b.enabled(&base)?, Ev::READ | Ev::WRITE);
+    /// base.run(rvent::LoopFlags::NONBLOCK)?; // now it takes what waits
+    /// assert_eq!(b.input_len(&base)?, 1);
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "bufferevent_enable")]
     pub fn enable<X: BevHost>(self, base: &mut EventBase<X>, what: Ev) -> Result<()> {
         // Restarting the timeout timers below must not fail half-way.
@@ -69,6 +97,20 @@ impl Bufferevent {
     ///
     /// # Errors
     /// [`Error::StaleBufferevent`].
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{BevOptions, Bufferevent, Ev, EventBase};
+    ///
+    /// let mut base = EventBase::new()?;
+    /// let (a, b) = Bufferevent::pair(&mut base, BevOptions::empty())?;
+    /// b.enable(&mut base, Ev::READ)?;
+    /// b.disable(&mut base, Ev::READ)?;
+    /// a.write(&mut base, b"x")?;
+    /// assert_eq!(b.input_len(&base)?, 0); // `b` is not reading
+    /// assert_eq!(a.output_len(&base)?, 1);
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "bufferevent_disable")]
     pub fn disable<X: BevHost>(self, base: &mut EventBase<X>, what: Ev) -> Result<()> {
         let r = self.rec_mut(base)?;
@@ -86,6 +128,19 @@ impl Bufferevent {
     ///
     /// # Errors
     /// [`Error::StaleBufferevent`].
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{BevOptions, Bufferevent, Ev, EventBase};
+    ///
+    /// let mut base = EventBase::new()?;
+    /// let bev = Bufferevent::socket(&mut base, None, BevOptions::empty())?;
+    /// assert_eq!(bev.enabled(&base)?, Ev::WRITE);
+    /// bev.enable(&mut base, Ev::READ)?;
+    /// bev.disable(&mut base, Ev::WRITE)?;
+    /// assert_eq!(bev.enabled(&base)?, Ev::READ);
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "bufferevent_get_enabled")]
     pub fn enabled<X: BevHost>(self, base: &EventBase<X>) -> Result<Ev> {
         Ok(self.rec(base)?.enabled)
@@ -102,6 +157,21 @@ impl Bufferevent {
     /// [`Error::StaleBufferevent`]; [`Error::Alloc`] (a first
     /// non-zero watermark takes a block for the bufferevent's rarely used
     /// settings), nothing changed.
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{BevOptions, Bufferevent, Ev, EventBase, Watermark};
+    ///
+    /// let mut base = EventBase::new()?;
+    /// let (a, b) = Bufferevent::pair(&mut base, BevOptions::empty())?;
+    /// b.set_watermark(&mut base, Ev::READ, 0, 4)?; // read at most 4 bytes ahead
+    /// b.enable(&mut base, Ev::READ)?;
+    /// a.write(&mut base, b"0123456789")?;
+    /// base.run(rvent::LoopFlags::NONBLOCK)?;
+    /// assert_eq!(b.input_len(&base)?, 4);
+    /// assert_eq!(b.watermark(&base, Ev::READ)?, Watermark { low: 0, high: 4 });
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "bufferevent_setwatermark")]
     pub fn set_watermark<X: BevHost>(
         self,
@@ -178,6 +248,20 @@ impl Bufferevent {
     /// [`MAX_READ_LIMIT`](crate::MAX_READ_LIMIT) (1 MiB); [`Error::Alloc`]
     /// (a first cap other than the default takes a block for the
     /// bufferevent's rarely used settings), nothing changed.
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{BevOptions, Bufferevent, EventBase};
+    ///
+    /// let mut base = EventBase::new()?;
+    /// let bev = Bufferevent::socket(&mut base, None, BevOptions::empty())?;
+    /// bev.set_max_single_read(&mut base, 4096)?;
+    /// assert_eq!(bev.max_single_read(&base)?, 4096);
+    /// bev.set_max_single_read(&mut base, 0)?; // back to the default
+    /// assert_eq!(bev.max_single_read(&base)?, rvent::DEFAULT_MAX_SINGLE_IO);
+    /// assert!(bev.set_max_single_read(&mut base, 2 << 20).is_err()); // over 1 MiB
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "bufferevent_set_max_single_read")]
     pub fn set_max_single_read<X: BevHost>(self, base: &mut EventBase<X>, n: usize) -> Result<()> {
         let n = if n == 0 { DEFAULT_MAX_SINGLE_IO } else { n };
@@ -199,6 +283,18 @@ impl Bufferevent {
     /// [`Error::StaleBufferevent`]; [`Error::InvalidArgument`] above
     /// `u32::MAX`; [`Error::Alloc`] as
     /// [`set_max_single_read`](Self::set_max_single_read).
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{BevOptions, Bufferevent, EventBase};
+    ///
+    /// let mut base = EventBase::new()?;
+    /// let bev = Bufferevent::socket(&mut base, None, BevOptions::empty())?;
+    /// bev.set_max_single_write(&mut base, 1 << 20)?;
+    /// assert_eq!(bev.max_single_write(&base)?, 1 << 20);
+    /// assert_eq!(bev.max_to_write(&mut base)?, 1 << 20);
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "bufferevent_set_max_single_write")]
     pub fn set_max_single_write<X: BevHost>(self, base: &mut EventBase<X>, n: usize) -> Result<()> {
         let n = if n == 0 { DEFAULT_MAX_SINGLE_IO } else { n };
@@ -214,6 +310,16 @@ impl Bufferevent {
     ///
     /// # Errors
     /// [`Error::StaleBufferevent`].
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{BevOptions, Bufferevent, DEFAULT_MAX_SINGLE_IO, EventBase};
+    ///
+    /// let mut base = EventBase::new()?;
+    /// let bev = Bufferevent::socket(&mut base, None, BevOptions::empty())?;
+    /// assert_eq!(bev.max_single_read(&base)?, DEFAULT_MAX_SINGLE_IO); // 16 KiB
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "bufferevent_get_max_single_read")]
     pub fn max_single_read<X: BevHost>(self, base: &EventBase<X>) -> Result<usize> {
         Ok(self.rec(base)?.max_read())
@@ -223,6 +329,16 @@ impl Bufferevent {
     ///
     /// # Errors
     /// [`Error::StaleBufferevent`].
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{BevOptions, Bufferevent, DEFAULT_MAX_SINGLE_IO, EventBase};
+    ///
+    /// let mut base = EventBase::new()?;
+    /// let bev = Bufferevent::socket(&mut base, None, BevOptions::empty())?;
+    /// assert_eq!(bev.max_single_write(&base)?, DEFAULT_MAX_SINGLE_IO);
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "bufferevent_get_max_single_write")]
     pub fn max_single_write<X: BevHost>(self, base: &EventBase<X>) -> Result<usize> {
         Ok(self.rec(base)?.max_write())
@@ -246,6 +362,23 @@ impl Bufferevent {
     /// takes a block for the bufferevent's rarely used settings, a
     /// bufferevent without a socket two timers, and arming them room in
     /// the timer heap), nothing changed.
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{BevEvent, BevOptions, Bufferevent, Ev, EventBase};
+    /// use std::time::Duration;
+    ///
+    /// let mut base = EventBase::new()?;
+    /// let (_a, b) = Bufferevent::pair(&mut base, BevOptions::empty())?;
+    /// b.set_event_callback(&mut base, |_: &mut EventBase, _, what: BevEvent| {
+    ///     assert_eq!(what, BevEvent::READING | BevEvent::TIMEOUT);
+    /// })?;
+    /// b.set_timeouts(&mut base, Some(Duration::from_millis(1)), None)?;
+    /// b.enable(&mut base, Ev::READ)?;
+    /// base.dispatch()?; // `_a` sends nothing: the read timeout fires
+    /// assert_eq!(b.enabled(&base)?, Ev::WRITE); // and reading was disabled
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "bufferevent_set_timeouts")]
     pub fn set_timeouts<X: BevHost>(
         self,
@@ -294,6 +427,22 @@ impl Bufferevent {
     ///
     /// # Errors
     /// [`Error::StaleBufferevent`].
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{BevOptions, Bufferevent, Ev, EventBase, TriggerOptions};
+    /// use std::{cell::Cell, rc::Rc};
+    ///
+    /// let mut base = EventBase::new()?;
+    /// let (a, _b) = Bufferevent::pair(&mut base, BevOptions::empty())?;
+    /// let ran = Rc::new(Cell::new(false));
+    /// let r = ran.clone();
+    /// a.set_read_callback(&mut base, move |_: &mut EventBase, _| r.set(true))?;
+    /// a.trigger(&mut base, Ev::READ, TriggerOptions::IGNORE_WATERMARKS)?;
+    /// base.run(rvent::LoopFlags::NONBLOCK)?; // a pair's callbacks run from the loop
+    /// assert!(ran.get());
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "bufferevent_trigger")]
     pub fn trigger<X: BevHost>(
         self,
@@ -319,6 +468,21 @@ impl Bufferevent {
     ///
     /// # Errors
     /// [`Error::StaleBufferevent`].
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{BevEvent, BevOptions, Bufferevent, EventBase, TriggerOptions};
+    /// use std::{cell::Cell, rc::Rc};
+    ///
+    /// let mut base = EventBase::new()?;
+    /// let bev = Bufferevent::socket(&mut base, None, BevOptions::empty())?;
+    /// let seen = Rc::new(Cell::new(BevEvent::empty()));
+    /// let s = seen.clone();
+    /// bev.set_event_callback(&mut base, move |_: &mut EventBase, _, what| s.set(what))?;
+    /// bev.trigger_event(&mut base, BevEvent::READING | BevEvent::EOF, TriggerOptions::empty())?;
+    /// assert_eq!(seen.get(), BevEvent::READING | BevEvent::EOF);
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "bufferevent_trigger_event")]
     pub fn trigger_event<X: BevHost>(
         self,
@@ -345,6 +509,20 @@ impl Bufferevent {
     ///
     /// # Errors
     /// [`Error::StaleBufferevent`].
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{BevOptions, Bufferevent, Ev, EventBase, FlushMode};
+    ///
+    /// let mut base = EventBase::new()?;
+    /// let (a, b) = Bufferevent::pair(&mut base, BevOptions::empty())?;
+    /// a.write(&mut base, b"data")?; // `b` is not reading: it waits in `a`
+    /// assert!(a.flush(&mut base, Ev::WRITE, FlushMode::Flush)?); // pushed across
+    /// assert_eq!(b.input_len(&base)?, 4);
+    /// let sock = Bufferevent::socket(&mut base, None, BevOptions::empty())?;
+    /// assert!(!sock.flush(&mut base, Ev::WRITE, FlushMode::Flush)?); // a no-op for sockets
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "bufferevent_flush")]
     pub fn flush<X: BevHost>(
         self,
@@ -364,6 +542,16 @@ impl Bufferevent {
     ///
     /// # Errors
     /// [`Error::StaleBufferevent`].
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{BevOptions, Bufferevent, EventBase};
+    ///
+    /// let mut base = EventBase::new()?;
+    /// let bev = Bufferevent::socket(&mut base, None, BevOptions::empty())?;
+    /// assert!(bev.socket_error(&base)?.is_none()); // no ERROR event yet
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "EVUTIL_SOCKET_ERROR")]
     pub fn socket_error<X: BevHost>(self, base: &EventBase<X>) -> Result<Option<std::io::Error>> {
         let e = self.rec(base)?.error;
@@ -378,6 +566,18 @@ impl Bufferevent {
     ///
     /// # Errors
     /// [`Error::StaleBufferevent`].
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{BevOptions, Bufferevent, EventBase};
+    ///
+    /// let mut base = EventBase::new()?;
+    /// let (a, _b) = Bufferevent::pair(&mut base, BevOptions::empty())?;
+    /// assert_eq!(a.fd(&base)?, None); // pairs have no socket
+    /// let s = Bufferevent::socket(&mut base, None, BevOptions::empty())?;
+    /// assert_eq!(s.fd(&base)?, None); // nor a socket before connect / set_fd
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "bufferevent_getfd")]
     pub fn fd<X: BevHost>(self, base: &EventBase<X>) -> Result<Option<RawFd>> {
         let mut r = self.rec(base)?;
@@ -401,6 +601,18 @@ impl Bufferevent {
     ///
     /// # Errors
     /// [`Error::StaleBufferevent`] if already freed.
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{BevOptions, Bufferevent, EventBase, Error};
+    ///
+    /// let mut base = EventBase::new()?;
+    /// let bev = Bufferevent::socket(&mut base, None, BevOptions::empty())?;
+    /// bev.free(&mut base)?;
+    /// assert!(!bev.is_live(&base));
+    /// assert!(matches!(bev.free(&mut base), Err(Error::StaleBufferevent)));
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "bufferevent_free")]
     pub fn free<X: BevHost>(self, base: &mut EventBase<X>) -> Result<()> {
         match self.rec(base)?.kind {

@@ -26,6 +26,22 @@ impl DnsError {
     pub const CAPACITY: usize = 111;
 
     /// The message.
+    ///
+    /// # Examples
+    /// ```no_run
+    /// use rvent::{BevEvent, BevOptions, Bufferevent, EventBase};
+    ///
+    /// let mut base = EventBase::new()?;
+    /// let bev = Bufferevent::socket(&mut base, None, BevOptions::CLOSE_ON_FREE)?;
+    /// bev.set_event_callback(&mut base, |base: &mut EventBase, bev: Bufferevent, what: BevEvent| {
+    ///     if let Some(e) = bev.dns_error(base).unwrap() {
+    ///         eprintln!("lookup failed ({what:?}): {}", e.as_str());
+    ///     }
+    /// })?;
+    /// bev.connect_hostname(&mut base, "no-such-host.invalid", 80)?; // asks the resolver
+    /// base.dispatch()?;
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     pub fn as_str(&self) -> &str {
         // Only whole characters are ever copied in (`push_str`).
         std::str::from_utf8(&self.buf[..self.len as usize]).unwrap_or_default()

@@ -179,6 +179,25 @@ impl Bufferevent {
     /// # Errors
     /// [`Error::StaleBufferevent`]; [`Error::InvalidArgument`] if this is
     /// not a filter; [`Error::Alloc`].
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{BevOptions, Bufferevent, Ev, Evbuffer, EventBase, FilterResult};
+    ///
+    /// let mut base = EventBase::new()?;
+    /// let (a, b) = Bufferevent::pair(&mut base, BevOptions::empty())?;
+    /// let f = Bufferevent::filter(&mut base, b, BevOptions::empty())?;
+    /// f.set_input_filter(&mut base, |_: &mut EventBase, _, src: &mut Evbuffer, dst: &mut Evbuffer, _, _| {
+    ///     let n = src.len();
+    ///     src.drain(n).unwrap(); // drop everything: a filter may produce nothing
+    ///     FilterResult::Ok
+    /// })?;
+    /// f.enable(&mut base, Ev::READ)?;
+    /// a.write(&mut base, b"secret")?;
+    /// base.run(rvent::LoopFlags::NONBLOCK)?;
+    /// assert_eq!(f.input_len(&base)?, 0);
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "bufferevent_filter_new")]
     pub fn set_input_filter<X: BevHost, F>(self, base: &mut EventBase<X>, filter: F) -> Result<()>
     where
@@ -202,6 +221,25 @@ impl Bufferevent {
     ///
     /// # Errors
     /// As [`set_input_filter`](Self::set_input_filter).
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{BevOptions, Bufferevent, Ev, Evbuffer, EventBase, FilterResult, FlushMode};
+    ///
+    /// let mut base = EventBase::new()?;
+    /// let (a, b) = Bufferevent::pair(&mut base, BevOptions::empty())?;
+    /// let f = Bufferevent::filter(&mut base, a, BevOptions::empty())?;
+    /// f.set_output_filter(&mut base, |_: &mut EventBase, _, src: &mut Evbuffer, dst: &mut Evbuffer, _, _| {
+    ///     dst.add_buffer(src).unwrap(); // pass through, then add a trailer
+    ///     dst.add(b"!").unwrap();
+    ///     FilterResult::Ok
+    /// })?;
+    /// b.enable(&mut base, Ev::READ)?;
+    /// f.write(&mut base, b"hi")?;
+    /// f.flush(&mut base, Ev::WRITE, FlushMode::Flush)?;
+    /// assert_eq!(b.input_len(&base)?, 3);
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "bufferevent_filter_new")]
     pub fn set_output_filter<X: BevHost, F>(self, base: &mut EventBase<X>, filter: F) -> Result<()>
     where

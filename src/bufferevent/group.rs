@@ -70,6 +70,18 @@ impl RateLimitGroup {
     ///
     /// # Errors
     /// [`Error::Alloc`].
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{EventBase, RateLimitGroup, TokenBucketCfg};
+    ///
+    /// let mut base = EventBase::new()?;
+    /// let cfg = TokenBucketCfg::new(1000, 2000, 1000, 2000, None)?;
+    /// let group = RateLimitGroup::new(&mut base, &cfg)?;
+    /// assert_eq!(group.cfg(&base)?, cfg);
+    /// assert_eq!(group.read_limit(&base)?, 1000); // starts at one tick's rate
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "bufferevent_rate_limit_group_new")]
     pub fn new<X: BevHost>(
         base: &mut EventBase<X>,
@@ -88,6 +100,19 @@ impl RateLimitGroup {
     }
 
     /// Whether the handle still names a live group of `base`.
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{EventBase, RateLimitGroup, TokenBucketCfg};
+    ///
+    /// let mut base = EventBase::new()?;
+    /// let cfg = TokenBucketCfg::new(10, 10, 10, 10, None)?;
+    /// let group = RateLimitGroup::new(&mut base, &cfg)?;
+    /// assert!(group.is_live(&base));
+    /// group.free(&mut base)?;
+    /// assert!(!group.is_live(&base));
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     pub fn is_live<X: BevHost>(self, base: &EventBase<X>) -> bool {
         self.rec(base).is_ok()
     }
@@ -97,6 +122,19 @@ impl RateLimitGroup {
     ///
     /// # Errors
     /// [`Error::StaleRateLimitGroup`] for a stale handle.
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{EventBase, RateLimitGroup, TokenBucketCfg};
+    ///
+    /// let mut base = EventBase::new()?;
+    /// let group = RateLimitGroup::new(&mut base, &TokenBucketCfg::new(1000, 1000, 1000, 1000, None)?)?;
+    /// let slower = TokenBucketCfg::new(100, 100, 100, 100, None)?;
+    /// group.set_cfg(&mut base, &slower)?;
+    /// assert_eq!(group.cfg(&base)?, slower);
+    /// assert_eq!(group.read_limit(&base)?, 100); // cut to the new burst
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "bufferevent_rate_limit_group_set_cfg")]
     pub fn set_cfg<X: BevHost>(self, base: &mut EventBase<X>, cfg: &TokenBucketCfg) -> Result<()> {
         let g = self.rec_mut(base)?;
@@ -109,6 +147,17 @@ impl RateLimitGroup {
     ///
     /// # Errors
     /// [`Error::StaleRateLimitGroup`] for a stale handle.
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{EventBase, RateLimitGroup, TokenBucketCfg};
+    ///
+    /// let mut base = EventBase::new()?;
+    /// let cfg = TokenBucketCfg::new(10, 20, 30, 40, None)?;
+    /// let group = RateLimitGroup::new(&mut base, &cfg)?;
+    /// assert_eq!(group.cfg(&base)?.write_burst(), 40);
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     pub fn cfg<X: BevHost>(self, base: &EventBase<X>) -> Result<TokenBucketCfg> {
         Ok(self.rec(base)?.cfg)
     }
@@ -119,6 +168,19 @@ impl RateLimitGroup {
     ///
     /// # Errors
     /// [`Error::StaleRateLimitGroup`] for a stale handle.
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{BevOptions, Bufferevent, EventBase, RateLimitGroup, TokenBucketCfg};
+    ///
+    /// let mut base = EventBase::new()?;
+    /// let group = RateLimitGroup::new(&mut base, &TokenBucketCfg::new(100, 100, 100, 100, None)?)?;
+    /// group.set_min_share(&mut base, 10)?;
+    /// let bev = Bufferevent::socket(&mut base, None, BevOptions::empty())?;
+    /// group.add(&mut base, bev)?;
+    /// assert_eq!(bev.max_to_read(&mut base)?, 100); // a lone member gets the whole level
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "bufferevent_rate_limit_group_set_min_share")]
     pub fn set_min_share<X: BevHost>(self, base: &mut EventBase<X>, share: usize) -> Result<()> {
         self.rec_mut(base)?.min_share = share;
@@ -131,6 +193,16 @@ impl RateLimitGroup {
     ///
     /// # Errors
     /// [`Error::StaleRateLimitGroup`] for a stale handle.
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{EventBase, RateLimitGroup, RateLimitTotals, TokenBucketCfg};
+    ///
+    /// let mut base = EventBase::new()?;
+    /// let group = RateLimitGroup::new(&mut base, &TokenBucketCfg::new(10, 10, 10, 10, None)?)?;
+    /// assert_eq!(group.totals(&base)?, RateLimitTotals { read: 0, written: 0 });
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "bufferevent_rate_limit_group_get_totals")]
     pub fn totals<X: BevHost>(self, base: &EventBase<X>) -> Result<RateLimitTotals> {
         let g = self.rec(base)?;
@@ -144,6 +216,17 @@ impl RateLimitGroup {
     ///
     /// # Errors
     /// [`Error::StaleRateLimitGroup`] for a stale handle.
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{EventBase, RateLimitGroup, TokenBucketCfg};
+    ///
+    /// let mut base = EventBase::new()?;
+    /// let group = RateLimitGroup::new(&mut base, &TokenBucketCfg::new(10, 10, 10, 10, None)?)?;
+    /// group.reset_totals(&mut base)?;
+    /// assert_eq!(group.totals(&base)?.written, 0);
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "bufferevent_rate_limit_group_reset_totals")]
     pub fn reset_totals<X: BevHost>(self, base: &mut EventBase<X>) -> Result<()> {
         let g = self.rec_mut(base)?;
@@ -156,6 +239,16 @@ impl RateLimitGroup {
     ///
     /// # Errors
     /// [`Error::StaleRateLimitGroup`] for a stale handle.
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{EventBase, RateLimitGroup, TokenBucketCfg};
+    ///
+    /// let mut base = EventBase::new()?;
+    /// let group = RateLimitGroup::new(&mut base, &TokenBucketCfg::new(500, 500, 200, 200, None)?)?;
+    /// assert_eq!(group.read_limit(&base)?, 500);
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "bufferevent_rate_limit_group_get_read_limit")]
     pub fn read_limit<X: BevHost>(self, base: &EventBase<X>) -> Result<isize> {
         self.level(base, true)
@@ -166,6 +259,16 @@ impl RateLimitGroup {
     ///
     /// # Errors
     /// [`Error::StaleRateLimitGroup`] for a stale handle.
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{EventBase, RateLimitGroup, TokenBucketCfg};
+    ///
+    /// let mut base = EventBase::new()?;
+    /// let group = RateLimitGroup::new(&mut base, &TokenBucketCfg::new(500, 500, 200, 200, None)?)?;
+    /// assert_eq!(group.write_limit(&base)?, 200);
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "bufferevent_rate_limit_group_get_write_limit")]
     pub fn write_limit<X: BevHost>(self, base: &EventBase<X>) -> Result<isize> {
         self.level(base, false)
@@ -185,6 +288,19 @@ impl RateLimitGroup {
     /// # Errors
     /// [`Error::StaleRateLimitGroup`] for a stale handle; [`Error::Alloc`]
     /// if there is no room to set the refill timer (nothing changed).
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{EventBase, RateLimitGroup, TokenBucketCfg};
+    ///
+    /// let mut base = EventBase::new()?;
+    /// let group = RateLimitGroup::new(&mut base, &TokenBucketCfg::new(100, 100, 100, 100, None)?)?;
+    /// group.decrement_read(&mut base, 150)?;
+    /// assert_eq!(group.read_limit(&base)?, -50); // members stop reading until refilled
+    /// group.decrement_read(&mut base, -60)?;
+    /// assert_eq!(group.read_limit(&base)?, 10);
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "bufferevent_rate_limit_group_decrement_read")]
     pub fn decrement_read<X: BevHost>(self, base: &mut EventBase<X>, n: isize) -> Result<()> {
         self.decrement(base, n, true)
@@ -195,6 +311,17 @@ impl RateLimitGroup {
     ///
     /// # Errors
     /// As [`decrement_read`](Self::decrement_read).
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{EventBase, RateLimitGroup, TokenBucketCfg};
+    ///
+    /// let mut base = EventBase::new()?;
+    /// let group = RateLimitGroup::new(&mut base, &TokenBucketCfg::new(100, 100, 100, 100, None)?)?;
+    /// group.decrement_write(&mut base, 40)?;
+    /// assert_eq!(group.write_limit(&base)?, 60);
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "bufferevent_rate_limit_group_decrement_write")]
     pub fn decrement_write<X: BevHost>(self, base: &mut EventBase<X>, n: isize) -> Result<()> {
         self.decrement(base, n, false)
@@ -214,6 +341,20 @@ impl RateLimitGroup {
     /// # Errors
     /// [`Error::BadState`] while it has members (remove them first);
     /// [`Error::StaleRateLimitGroup`] if already freed.
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{BevOptions, Bufferevent, EventBase, RateLimitGroup, TokenBucketCfg};
+    ///
+    /// let mut base = EventBase::new()?;
+    /// let group = RateLimitGroup::new(&mut base, &TokenBucketCfg::new(10, 10, 10, 10, None)?)?;
+    /// let bev = Bufferevent::socket(&mut base, None, BevOptions::empty())?;
+    /// group.add(&mut base, bev)?;
+    /// assert!(group.free(&mut base).is_err()); // it still has a member
+    /// bev.free(&mut base)?; // a freed bufferevent leaves its group
+    /// group.free(&mut base)?;
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "bufferevent_rate_limit_group_free")]
     pub fn free<X: BevHost>(self, base: &mut EventBase<X>) -> Result<()> {
         if !self.rec(base)?.members.is_empty() {

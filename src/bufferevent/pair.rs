@@ -39,7 +39,17 @@ impl Bufferevent {
     /// [`Error::Alloc`](crate::Error::Alloc).
     ///
     /// # Examples
-    /// See [`Bufferevent`].
+    /// ```
+    /// use rvent::{BevOptions, Bufferevent, Ev, EventBase};
+    ///
+    /// let mut base = EventBase::new()?;
+    /// let (a, b) = Bufferevent::pair(&mut base, BevOptions::empty())?;
+    /// assert_eq!(a.partner(&base)?, Some(b));
+    /// b.enable(&mut base, Ev::READ)?; // pairs start with reading disabled
+    /// a.write(&mut base, b"over")?;
+    /// assert_eq!(b.input_len(&base)?, 4);
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "bufferevent_pair_new")]
     pub fn pair<X: BevHost>(
         base: &mut EventBase<X>,
@@ -69,6 +79,18 @@ impl Bufferevent {
     ///
     /// # Errors
     /// [`Error::StaleBufferevent`](crate::Error::StaleBufferevent).
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{BevOptions, Bufferevent, EventBase};
+    ///
+    /// let mut base = EventBase::new()?;
+    /// let (a, b) = Bufferevent::pair(&mut base, BevOptions::empty())?;
+    /// assert_eq!(a.partner(&base)?, Some(b));
+    /// b.free(&mut base)?;
+    /// assert_eq!(a.partner(&base)?, None);
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "bufferevent_pair_get_partner")]
     pub fn partner<X: BevHost>(self, base: &EventBase<X>) -> Result<Option<Bufferevent>> {
         Ok(match &self.rec(base)?.kind {

@@ -46,6 +46,19 @@ impl RateLimitGroup {
     /// # Errors
     /// [`Error::StaleBufferevent`]; [`Error::BadState`] for a stale group
     /// handle; [`Error::Alloc`].
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{BevOptions, Bufferevent, EventBase, RateLimitGroup, TokenBucketCfg};
+    ///
+    /// let mut base = EventBase::new()?;
+    /// let group = RateLimitGroup::new(&mut base, &TokenBucketCfg::new(300, 300, 300, 300, None)?)?;
+    /// let bev = Bufferevent::socket(&mut base, None, BevOptions::empty())?;
+    /// assert_eq!(bev.max_to_read(&mut base)?, 16384);
+    /// group.add(&mut base, bev)?;
+    /// assert_eq!(bev.max_to_read(&mut base)?, 300); // capped by the group
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "bufferevent_add_to_rate_limit_group")]
     pub fn add<X: BevHost>(self, base: &mut EventBase<X>, bev: Bufferevent) -> Result<()> {
         bev.rec(base)?;
@@ -84,6 +97,20 @@ impl RateLimitGroup {
     /// # Errors
     /// [`Error::StaleBufferevent`]; [`Error::BadState`] for a stale group
     /// handle.
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{BevOptions, Bufferevent, EventBase, RateLimitGroup, TokenBucketCfg};
+    ///
+    /// let mut base = EventBase::new()?;
+    /// let group = RateLimitGroup::new(&mut base, &TokenBucketCfg::new(300, 300, 300, 300, None)?)?;
+    /// let bev = Bufferevent::socket(&mut base, None, BevOptions::empty())?;
+    /// group.add(&mut base, bev)?;
+    /// group.remove(&mut base, bev)?;
+    /// assert_eq!(bev.max_to_read(&mut base)?, 16384); // no cap any more
+    /// group.free(&mut base)?;
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "bufferevent_remove_from_rate_limit_group")]
     pub fn remove<X: BevHost>(self, base: &mut EventBase<X>, bev: Bufferevent) -> Result<()> {
         bev.rec(base)?;
@@ -416,6 +443,19 @@ impl Bufferevent {
     ///
     /// # Errors
     /// [`Error::StaleBufferevent`].
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{BevOptions, Bufferevent, EventBase, TokenBucketCfg};
+    ///
+    /// let mut base = EventBase::new()?;
+    /// let bev = Bufferevent::socket(&mut base, None, BevOptions::empty())?;
+    /// assert_eq!(bev.rate_limit_cfg(&base)?, None);
+    /// let cfg = TokenBucketCfg::new(100, 100, 100, 100, None)?;
+    /// bev.set_rate_limit(&mut base, Some(&cfg))?;
+    /// assert_eq!(bev.rate_limit_cfg(&base)?, Some(cfg));
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "bufferevent_get_token_bucket_cfg")]
     pub fn rate_limit_cfg<X: BevHost>(self, base: &EventBase<X>) -> Result<Option<TokenBucketCfg>> {
         Ok(self.rec(base)?.rate().and_then(|rl| rl.cfg))
@@ -426,6 +466,19 @@ impl Bufferevent {
     ///
     /// # Errors
     /// [`Error::StaleBufferevent`].
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{BevOptions, Bufferevent, EventBase, TokenBucketCfg};
+    ///
+    /// let mut base = EventBase::new()?;
+    /// let bev = Bufferevent::socket(&mut base, None, BevOptions::empty())?;
+    /// assert_eq!(bev.read_limit(&base)?, isize::MAX); // no bucket of its own
+    /// let cfg = TokenBucketCfg::new(500, 1000, 500, 1000, None)?;
+    /// bev.set_rate_limit(&mut base, Some(&cfg))?;
+    /// assert_eq!(bev.read_limit(&base)?, 500); // one tick's rate
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "bufferevent_get_read_limit")]
     pub fn read_limit<X: BevHost>(self, base: &EventBase<X>) -> Result<isize> {
         self.level(base, true)
@@ -435,6 +488,18 @@ impl Bufferevent {
     ///
     /// # Errors
     /// [`Error::StaleBufferevent`].
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{BevOptions, Bufferevent, EventBase, TokenBucketCfg};
+    ///
+    /// let mut base = EventBase::new()?;
+    /// let bev = Bufferevent::socket(&mut base, None, BevOptions::empty())?;
+    /// let cfg = TokenBucketCfg::new(500, 1000, 200, 400, None)?;
+    /// bev.set_rate_limit(&mut base, Some(&cfg))?;
+    /// assert_eq!(bev.write_limit(&base)?, 200);
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "bufferevent_get_write_limit")]
     pub fn write_limit<X: BevHost>(self, base: &EventBase<X>) -> Result<isize> {
         self.level(base, false)
@@ -464,6 +529,22 @@ impl Bufferevent {
     /// [`Error::StaleBufferevent`]; [`Error::BadState`] without a bucket of its
     /// own; [`Error::Io`] / [`Error::Alloc`] if the refill timer cannot be
     /// set.
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{BevOptions, Bufferevent, EventBase, TokenBucketCfg};
+    ///
+    /// let mut base = EventBase::new()?;
+    /// let bev = Bufferevent::socket(&mut base, None, BevOptions::empty())?;
+    /// assert!(bev.decrement_read_limit(&mut base, 10).is_err()); // no bucket
+    /// let cfg = TokenBucketCfg::new(100, 100, 100, 100, None)?;
+    /// bev.set_rate_limit(&mut base, Some(&cfg))?;
+    /// bev.decrement_read_limit(&mut base, 30)?;
+    /// assert_eq!(bev.read_limit(&base)?, 70);
+    /// bev.decrement_read_limit(&mut base, -10)?; // gives back
+    /// assert_eq!(bev.read_limit(&base)?, 80);
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "bufferevent_decrement_read_limit")]
     pub fn decrement_read_limit<X: BevHost>(self, base: &mut EventBase<X>, n: isize) -> Result<()> {
         self.decrement(base, n, true)
@@ -474,6 +555,20 @@ impl Bufferevent {
     ///
     /// # Errors
     /// As [`decrement_read_limit`](Self::decrement_read_limit).
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{BevOptions, Bufferevent, EventBase, TokenBucketCfg};
+    ///
+    /// let mut base = EventBase::new()?;
+    /// let bev = Bufferevent::socket(&mut base, None, BevOptions::empty())?;
+    /// let cfg = TokenBucketCfg::new(100, 100, 100, 100, None)?;
+    /// bev.set_rate_limit(&mut base, Some(&cfg))?;
+    /// bev.decrement_write_limit(&mut base, 100)?;
+    /// assert_eq!(bev.write_limit(&base)?, 0);
+    /// assert_eq!(bev.max_to_write(&mut base)?, 0); // writing waits for the next tick
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "bufferevent_decrement_write_limit")]
     pub fn decrement_write_limit<X: BevHost>(
         self,
@@ -509,6 +604,19 @@ impl Bufferevent {
     ///
     /// # Errors
     /// [`Error::StaleBufferevent`].
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{BevOptions, Bufferevent, EventBase, TokenBucketCfg};
+    ///
+    /// let mut base = EventBase::new()?;
+    /// let bev = Bufferevent::socket(&mut base, None, BevOptions::empty())?;
+    /// assert_eq!(bev.max_to_read(&mut base)?, 16384); // the single-read cap
+    /// let cfg = TokenBucketCfg::new(1000, 1000, 1000, 1000, None)?;
+    /// bev.set_rate_limit(&mut base, Some(&cfg))?;
+    /// assert_eq!(bev.max_to_read(&mut base)?, 1000); // the bucket is lower
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "bufferevent_get_max_to_read")]
     pub fn max_to_read<X: BevHost>(self, base: &mut EventBase<X>) -> Result<usize> {
         let max = self.rec(base)?.max_read();
@@ -519,6 +627,17 @@ impl Bufferevent {
     ///
     /// # Errors
     /// [`Error::StaleBufferevent`].
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{BevOptions, Bufferevent, EventBase};
+    ///
+    /// let mut base = EventBase::new()?;
+    /// let bev = Bufferevent::socket(&mut base, None, BevOptions::empty())?;
+    /// bev.set_max_single_write(&mut base, 512)?;
+    /// assert_eq!(bev.max_to_write(&mut base)?, 512);
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "bufferevent_get_max_to_write")]
     pub fn max_to_write<X: BevHost>(self, base: &mut EventBase<X>) -> Result<usize> {
         let max = self.rec(base)?.max_write();

@@ -151,6 +151,22 @@ impl Bufferevent {
     /// # Errors
     /// [`Error::StaleBufferevent`]; [`Error::InvalidArgument`] for a pair (or a
     /// filter over one); [`Error::Io`] if `fd` cannot be watched.
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{BevOptions, Bufferevent, EventBase};
+    /// use std::os::fd::AsRawFd;
+    /// use std::os::unix::net::UnixStream;
+    ///
+    /// let mut base = EventBase::new()?;
+    /// let (s, _peer) = UnixStream::pair().unwrap();
+    /// s.set_nonblocking(true).unwrap();
+    /// let bev = Bufferevent::socket(&mut base, None, BevOptions::empty())?;
+    /// bev.set_fd(&mut base, Some(s.as_raw_fd()))?;
+    /// assert_eq!(bev.fd(&base)?, Some(s.as_raw_fd()));
+    /// bev.set_fd(&mut base, None)?; // `s` is not closed
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "bufferevent_setfd")]
     pub fn set_fd<X: BevHost>(self, base: &mut EventBase<X>, fd: Option<RawFd>) -> Result<()> {
         let r = self.rec_mut(base)?;
@@ -214,6 +230,23 @@ impl Bufferevent {
     /// [`Error::StaleBufferevent`]; [`Error::Io`] if the socket cannot be
     /// created or the connect fails at once for another reason than a
     /// refusal.
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{BevEvent, BevOptions, Bufferevent, EventBase};
+    /// use std::net::TcpListener;
+    ///
+    /// let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    /// let mut base = EventBase::new()?;
+    /// let bev = Bufferevent::socket(&mut base, None, BevOptions::CLOSE_ON_FREE)?;
+    /// bev.set_event_callback(&mut base, |base: &mut EventBase, bev: Bufferevent, what| {
+    ///     assert_eq!(what, BevEvent::CONNECTED);
+    ///     bev.free(base).unwrap();
+    /// })?;
+    /// bev.connect(&mut base, listener.local_addr().unwrap())?;
+    /// base.dispatch()?;
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "bufferevent_socket_connect")]
     pub fn connect<X: BevHost>(self, base: &mut EventBase<X>, addr: SocketAddr) -> Result<()> {
         let r = self.rec(base)?;
@@ -272,6 +305,24 @@ impl Bufferevent {
     /// # Errors
     /// [`Error::StaleBufferevent`]; [`Error::Alloc`]; [`Error::Io`] if the
     /// thread cannot be started. On error nothing was started.
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{BevEvent, BevOptions, Bufferevent, EventBase};
+    /// use std::net::TcpListener;
+    ///
+    /// let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    /// let port = listener.local_addr().unwrap().port();
+    /// let mut base = EventBase::new()?;
+    /// let bev = Bufferevent::socket(&mut base, None, BevOptions::CLOSE_ON_FREE)?;
+    /// bev.set_event_callback(&mut base, |base: &mut EventBase, bev: Bufferevent, what| {
+    ///     assert_eq!(what, BevEvent::CONNECTED);
+    ///     bev.free(base).unwrap();
+    /// })?;
+    /// bev.connect_hostname(&mut base, "127.0.0.1", port)?;
+    /// base.dispatch()?;
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "bufferevent_socket_connect_hostname")]
     pub fn connect_hostname<X: BevHost>(
         self,
@@ -344,6 +395,16 @@ impl Bufferevent {
     ///
     /// # Errors
     /// [`Error::StaleBufferevent`].
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{BevOptions, Bufferevent, EventBase};
+    ///
+    /// let mut base = EventBase::new()?;
+    /// let bev = Bufferevent::socket(&mut base, None, BevOptions::empty())?;
+    /// assert!(bev.dns_error(&base)?.is_none()); // no lookup has failed
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "bufferevent_socket_get_dns_error")]
     pub fn dns_error<X: BevHost>(self, base: &EventBase<X>) -> Result<Option<DnsError>> {
         let r = self.rec(base)?;
@@ -359,6 +420,20 @@ impl Bufferevent {
     /// # Errors
     /// [`Error::StaleBufferevent`]; [`Error::InvalidArgument`] for a pair or an
     /// out-of-range priority.
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{BevOptions, Bufferevent, EventBase};
+    /// use std::os::unix::net::UnixStream;
+    ///
+    /// let mut base = EventBase::new()?;
+    /// base.priority_init(2)?;
+    /// let (s, _peer) = UnixStream::pair().unwrap();
+    /// let bev = Bufferevent::from_stream(&mut base, s, BevOptions::empty())?;
+    /// bev.set_priority(&mut base, 0)?; // the most urgent
+    /// assert!(bev.set_priority(&mut base, 2).is_err()); // out of range
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "bufferevent_priority_set")]
     pub fn set_priority<X: BevHost>(self, base: &mut EventBase<X>, pri: usize) -> Result<()> {
         let Kind::Socket(s) = &self.rec(base)?.kind else {
@@ -825,6 +900,21 @@ impl Bufferevent {
     /// # Errors
     /// [`Error::StaleBufferevent`]; [`Error::InvalidArgument`] without a socket;
     /// [`Error::Io`].
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{BevOptions, Bufferevent, EventBase};
+    /// use std::net::{TcpListener, TcpStream};
+    /// use std::os::fd::AsRawFd;
+    ///
+    /// let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    /// let stream = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+    /// let mut base = EventBase::new()?;
+    /// let bev = Bufferevent::socket(&mut base, Some(stream.as_raw_fd()), BevOptions::empty())?;
+    /// bev.set_nodelay(&base, true)?;
+    /// assert!(stream.nodelay().unwrap());
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     pub fn set_nodelay<X: BevHost>(self, base: &EventBase<X>, on: bool) -> Result<()> {
         match &self.rec(base)?.kind {
             Kind::Socket(Socket { fd, .. }) if *fd != NO_FD => Ok(syscall::set_nodelay(*fd, on)?),

@@ -462,11 +462,35 @@ impl Bufferevent {
     }
 
     /// Whether the handle still names a live bufferevent of `base`.
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{BevOptions, Bufferevent, EventBase};
+    ///
+    /// let mut base = EventBase::new()?;
+    /// let bev = Bufferevent::socket(&mut base, None, BevOptions::empty())?;
+    /// assert!(bev.is_live(&base));
+    /// bev.free(&mut base)?;
+    /// assert!(!bev.is_live(&base));
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     pub fn is_live<X: BevHost>(self, base: &EventBase<X>) -> bool {
         self.rec(base).is_ok()
     }
 
     /// The base this bufferevent belongs to is `base`.
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{BevOptions, Bufferevent, EventBase};
+    ///
+    /// let mut base = EventBase::new()?;
+    /// let other = EventBase::new()?;
+    /// let bev = Bufferevent::socket(&mut base, None, BevOptions::empty())?;
+    /// assert!(bev.belongs_to(&base));
+    /// assert!(!bev.belongs_to(&other));
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     pub fn belongs_to<X: BevHost>(self, base: &EventBase<X>) -> bool {
         self.base == base.id
     }

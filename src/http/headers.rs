@@ -90,6 +90,14 @@ pub(crate) fn is_tchar(b: u8) -> bool {
 
 impl Headers {
     /// An empty map; allocates nothing.
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::Headers;
+    ///
+    /// let h = Headers::new();
+    /// assert!(h.is_empty());
+    /// ```
     pub fn new() -> Headers {
         Headers {
             bytes: mem::vec(),
@@ -98,12 +106,34 @@ impl Headers {
     }
 
     /// Fields stored.
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::Headers;
+    ///
+    /// let mut h = Headers::new();
+    /// h.add("Accept", "text/html")?;
+    /// h.add("Accept", "text/plain")?; // a name may repeat
+    /// assert_eq!(h.len(), 2);
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[inline]
     pub fn len(&self) -> usize {
         self.fields.len()
     }
 
     /// Whether no field is stored.
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::Headers;
+    ///
+    /// let mut h = Headers::new();
+    /// assert!(h.is_empty());
+    /// h.add("Host", "example.com")?;
+    /// assert!(!h.is_empty());
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[inline]
     pub fn is_empty(&self) -> bool {
         self.fields.is_empty()
@@ -115,6 +145,17 @@ impl Headers {
     }
 
     /// The first value of field `name` (`evhttp_find_header`).
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::Headers;
+    ///
+    /// let mut h = Headers::new();
+    /// h.add("Content-Type", "text/html")?;
+    /// assert_eq!(h.find("content-type"), Some(&b"text/html"[..])); // names ignore case
+    /// assert_eq!(h.find("Content-Length"), None);
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "evhttp_find_header")]
     pub fn find(&self, name: impl AsRef<[u8]>) -> Option<&[u8]> {
         let name = name.as_ref();
@@ -127,11 +168,35 @@ impl Headers {
 
     /// The first value of field `name` as text; `None` also when it is no
     /// UTF-8.
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::Headers;
+    ///
+    /// let mut h = Headers::new();
+    /// h.add("X-Bytes", b"\xff")?;
+    /// h.add("X-Text", "ok")?;
+    /// assert_eq!(h.find_str("x-text"), Some("ok"));
+    /// assert_eq!(h.find_str("x-bytes"), None); // no UTF-8
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     pub fn find_str(&self, name: impl AsRef<[u8]>) -> Option<&str> {
         std::str::from_utf8(self.find(name)?).ok()
     }
 
     /// Every value of field `name`, in order.
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::Headers;
+    ///
+    /// let mut h = Headers::new();
+    /// h.add("Via", "a")?;
+    /// h.add("Host", "x")?;
+    /// h.add("via", "b")?;
+    /// assert_eq!(h.find_all("VIA").collect::<Vec<_>>(), [&b"a"[..], b"b"]);
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     pub fn find_all<'a, N: AsRef<[u8]> + ?Sized>(
         &'a self,
         name: &'a N,
@@ -143,6 +208,18 @@ impl Headers {
     }
 
     /// Every field as `(name, value)`, in the order added.
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::Headers;
+    ///
+    /// let mut h = Headers::new();
+    /// h.add("A", "1")?;
+    /// h.add("B", "2")?;
+    /// let names: Vec<&[u8]> = h.iter().map(|(name, _)| name).collect();
+    /// assert_eq!(names, [&b"A"[..], b"B"]);
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     pub fn iter(&self) -> impl Iterator<Item = (&[u8], &[u8])> {
         self.fields
             .iter()
@@ -157,6 +234,18 @@ impl Headers {
     /// CR, LF or NUL (libevent accepts NUL and folded values; both are
     /// ways to smuggle a field past a proxy). [`Error::Alloc`] when the
     /// store cannot grow; the map is then unchanged.
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::Headers;
+    ///
+    /// let mut h = Headers::new();
+    /// h.add("Cache-Control", "no-cache")?;
+    /// assert!(h.add("Bad Name", "x").is_err()); // not a token
+    /// assert!(h.add("X-Evil", "a\r\nInjected: 1").is_err()); // no CR / LF in values
+    /// assert_eq!(h.len(), 1);
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "evhttp_add_header")]
     pub fn add(&mut self, name: impl AsRef<[u8]>, value: impl AsRef<[u8]>) -> Result<()> {
         let (name, value) = (name.as_ref(), value.as_ref());
@@ -208,6 +297,19 @@ impl Headers {
 
     /// Removes the first field named `name` (`evhttp_remove_header`);
     /// `false` if there was none.
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::Headers;
+    ///
+    /// let mut h = Headers::new();
+    /// h.add("Cookie", "a=1")?;
+    /// h.add("Cookie", "b=2")?;
+    /// assert!(h.remove("cookie")); // the first one
+    /// assert_eq!(h.find_str("Cookie"), Some("b=2"));
+    /// assert!(h.remove("Cookie") && !h.remove("Cookie"));
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "evhttp_remove_header")]
     pub fn remove(&mut self, name: impl AsRef<[u8]>) -> bool {
         let name = name.as_ref();
@@ -223,6 +325,17 @@ impl Headers {
     }
 
     /// Removes every field and keeps the storage (`evhttp_clear_headers`).
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::Headers;
+    ///
+    /// let mut h = Headers::new();
+    /// h.add("A", "1")?;
+    /// h.clear();
+    /// assert!(h.is_empty());
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "evhttp_clear_headers")]
     pub fn clear(&mut self) {
         self.bytes.clear();

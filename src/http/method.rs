@@ -58,6 +58,15 @@ flag_set! {
 
 impl Methods {
     /// libevent's default: `GET POST HEAD PUT DELETE`.
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{Method, Methods};
+    ///
+    /// let d = Methods::default_allowed();
+    /// assert!(d.contains(Method::Delete.bit()));
+    /// assert!(!d.contains(Method::Patch.bit())); // PATCH is answered 501
+    /// ```
     pub const fn default_allowed() -> Methods {
         Methods::from_bits_retain(
             Methods::GET.bits()
@@ -118,6 +127,14 @@ const NAMED: [(Method, &[u8]); 16] = [
 
 impl Method {
     /// The method named by `token` (case-sensitive, as RFC 9110 says).
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::Method;
+    ///
+    /// assert_eq!(Method::from_token(b"GET"), Method::Get);
+    /// assert_eq!(Method::from_token(b"get"), Method::Extension); // case-sensitive
+    /// ```
     pub fn from_token(token: &[u8]) -> Method {
         if token == b"GET" {
             return Method::Get; // the common case first
@@ -129,6 +146,15 @@ impl Method {
     }
 
     /// This method's bit in a [`Methods`] set.
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{Method, Methods};
+    ///
+    /// let m = Method::Get.bit() | Method::Post.bit();
+    /// assert!(m.contains(Method::Post.bit()));
+    /// assert!(Methods::default_allowed().contains(m));
+    /// ```
     pub fn bit(self) -> Methods {
         match NAMED.iter().position(|&(m, _)| m == self) {
             Some(i) => Methods::from_bits_retain(1 << i),
@@ -137,6 +163,14 @@ impl Method {
     }
 
     /// The method's token; `None` for [`Method::Extension`].
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::Method;
+    ///
+    /// assert_eq!(Method::Propfind.as_str(), Some("PROPFIND"));
+    /// assert_eq!(Method::Extension.as_str(), None);
+    /// ```
     pub fn as_str(self) -> Option<&'static str> {
         let (_, t) = NAMED.iter().find(|&&(m, _)| m == self)?;
         std::str::from_utf8(t).ok()

@@ -60,6 +60,19 @@ pub fn parse_query_str(query: &str, headers: &mut Headers) -> Result<()> {
 ///
 /// # Errors
 /// As [`parse_query_str`].
+///
+/// # Examples
+/// ```
+/// use rvent::Headers;
+/// use rvent::http::{QueryFlags, parse_query_str_with_flags};
+///
+/// let mut h = Headers::new();
+/// parse_query_str_with_flags("a=1&flag&a=2", &mut h, QueryFlags::NONCONFORMANT | QueryFlags::LAST_VAL)?;
+/// assert_eq!(h.find_str("flag"), Some("")); // no `=`: an empty value
+/// assert_eq!(h.find_all("a").count(), 1);
+/// assert_eq!(h.find_str("a"), Some("2")); // the last one
+/// # Ok::<(), rvent::Error>(())
+/// ```
 #[doc(alias = "evhttp_parse_query_str_flags")]
 pub fn parse_query_str_with_flags(
     query: &str,
@@ -122,6 +135,19 @@ fn split_pair(pair: &[u8]) -> (&[u8], Option<&[u8]>) {
 /// # Errors
 /// [`Error::InvalidArgument`] if `uri` does not parse or its query is
 /// malformed; [`Error::Alloc`]. Either way `headers` is unchanged.
+///
+/// # Examples
+/// ```
+/// use rvent::Headers;
+/// use rvent::http::parse_query;
+///
+/// let mut h = Headers::new();
+/// parse_query("http://example.com/search?q=event+loop&n=10", &mut h)?;
+/// assert_eq!(h.find_str("q"), Some("event loop"));
+/// parse_query("/no-query", &mut h)?; // adds nothing
+/// assert_eq!(h.len(), 2);
+/// # Ok::<(), rvent::Error>(())
+/// ```
 #[doc(alias = "evhttp_parse_query")]
 pub fn parse_query(uri: &str, headers: &mut Headers) -> Result<()> {
     let u = Uri::parse_with_flags(uri, UriFlags::NONCONFORMANT)?;

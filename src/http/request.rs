@@ -55,6 +55,34 @@ impl Request {
     }
 
     /// Whether the request still awaits its reply.
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{EventBase, Http};
+    /// # use rvent::{BevOptions, Bufferevent, Ev};
+    /// # fn get(base: &mut EventBase, http: Http, head: &str) -> rvent::Result<String> {
+    /// #     let (client, server) = Bufferevent::pair(base, BevOptions::empty())?;
+    /// #     http.serve_bufferevent(base, server, "192.0.2.1:4321".parse().unwrap())?;
+    /// #     client.enable(base, Ev::READ)?;
+    /// #     client.write(base, head.as_bytes())?;
+    /// #     for _ in 0..8 { base.run(rvent::LoopFlags::NONBLOCK)?; }
+    /// #     let input = client.input(base)?;
+    /// #     let mut reply = vec![0; input.len()];
+    /// #     input.remove(&mut reply)?;
+    /// #     Ok(String::from_utf8(reply).unwrap())
+    /// # }
+    ///
+    /// let mut base = EventBase::new()?;
+    /// let http = Http::new(&mut base)?;
+    /// http.set_gencb(&mut base, |base, req| {
+    ///     assert!(req.is_live(base));
+    ///     req.send_reply(base, 204, None, None).unwrap();
+    ///     assert!(!req.is_live(base)); // answered: the handle is stale
+    /// })?;
+    /// let reply = get(&mut base, http, "GET / HTTP/1.1\r\nHost: a\r\n\r\n")?;
+    /// assert!(reply.starts_with("HTTP/1.1 204"));
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     pub fn is_live<X: HttpHost>(self, base: &EventBase<X>) -> bool {
         self.rec(base).is_ok()
     }
@@ -63,6 +91,33 @@ impl Request {
     ///
     /// # Errors
     /// [`Error::StaleRequest`].
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{EventBase, Http, Method};
+    /// # use rvent::{BevOptions, Bufferevent, Ev};
+    /// # fn get(base: &mut EventBase, http: Http, head: &str) -> rvent::Result<String> {
+    /// #     let (client, server) = Bufferevent::pair(base, BevOptions::empty())?;
+    /// #     http.serve_bufferevent(base, server, "192.0.2.1:4321".parse().unwrap())?;
+    /// #     client.enable(base, Ev::READ)?;
+    /// #     client.write(base, head.as_bytes())?;
+    /// #     for _ in 0..8 { base.run(rvent::LoopFlags::NONBLOCK)?; }
+    /// #     let input = client.input(base)?;
+    /// #     let mut reply = vec![0; input.len()];
+    /// #     input.remove(&mut reply)?;
+    /// #     Ok(String::from_utf8(reply).unwrap())
+    /// # }
+    ///
+    /// let mut base = EventBase::new()?;
+    /// let http = Http::new(&mut base)?;
+    /// http.set_gencb(&mut base, |base, req| {
+    ///     assert_eq!(req.method(base).unwrap(), Method::Put);
+    ///     req.send_reply(base, 200, None, None).unwrap();
+    /// })?;
+    /// let reply = get(&mut base, http, "PUT /x HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\n\r\n")?;
+    /// assert!(reply.starts_with("HTTP/1.1 200"));
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "evhttp_request_get_command")]
     pub fn method<X: HttpHost>(self, base: &EventBase<X>) -> Result<Method> {
         Ok(self.state(base)?.head.method)
@@ -72,6 +127,33 @@ impl Request {
     ///
     /// # Errors
     /// [`Error::StaleRequest`].
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{EventBase, Http};
+    /// # use rvent::{BevOptions, Bufferevent, Ev};
+    /// # fn get(base: &mut EventBase, http: Http, head: &str) -> rvent::Result<String> {
+    /// #     let (client, server) = Bufferevent::pair(base, BevOptions::empty())?;
+    /// #     http.serve_bufferevent(base, server, "192.0.2.1:4321".parse().unwrap())?;
+    /// #     client.enable(base, Ev::READ)?;
+    /// #     client.write(base, head.as_bytes())?;
+    /// #     for _ in 0..8 { base.run(rvent::LoopFlags::NONBLOCK)?; }
+    /// #     let input = client.input(base)?;
+    /// #     let mut reply = vec![0; input.len()];
+    /// #     input.remove(&mut reply)?;
+    /// #     Ok(String::from_utf8(reply).unwrap())
+    /// # }
+    ///
+    /// let mut base = EventBase::new()?;
+    /// let http = Http::new(&mut base)?;
+    /// http.set_gencb(&mut base, |base, req| {
+    ///     assert_eq!(req.method_str(base).unwrap(), "DELETE");
+    ///     req.send_reply(base, 200, None, None).unwrap();
+    /// })?;
+    /// let reply = get(&mut base, http, "DELETE /x HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\n\r\n")?;
+    /// assert!(reply.starts_with("HTTP/1.1 200"));
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     pub fn method_str<X: HttpHost>(self, base: &EventBase<X>) -> Result<&str> {
         // httparse admits only token bytes: ASCII.
         std::str::from_utf8(self.state(base)?.head.method_token())
@@ -83,6 +165,33 @@ impl Request {
     ///
     /// # Errors
     /// [`Error::StaleRequest`].
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{EventBase, Http};
+    /// # use rvent::{BevOptions, Bufferevent, Ev};
+    /// # fn get(base: &mut EventBase, http: Http, head: &str) -> rvent::Result<String> {
+    /// #     let (client, server) = Bufferevent::pair(base, BevOptions::empty())?;
+    /// #     http.serve_bufferevent(base, server, "192.0.2.1:4321".parse().unwrap())?;
+    /// #     client.enable(base, Ev::READ)?;
+    /// #     client.write(base, head.as_bytes())?;
+    /// #     for _ in 0..8 { base.run(rvent::LoopFlags::NONBLOCK)?; }
+    /// #     let input = client.input(base)?;
+    /// #     let mut reply = vec![0; input.len()];
+    /// #     input.remove(&mut reply)?;
+    /// #     Ok(String::from_utf8(reply).unwrap())
+    /// # }
+    ///
+    /// let mut base = EventBase::new()?;
+    /// let http = Http::new(&mut base)?;
+    /// http.set_gencb(&mut base, |base, req| {
+    ///     assert_eq!(req.uri(base).unwrap(), "/search?q=rvent"); // query included
+    ///     req.send_reply(base, 200, None, None).unwrap();
+    /// })?;
+    /// let reply = get(&mut base, http, "GET /search?q=rvent HTTP/1.1\r\nHost: a\r\n\r\n")?;
+    /// assert!(reply.starts_with("HTTP/1.1 200 OK\r\n"));
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "evhttp_request_get_uri")]
     pub fn uri<X: HttpHost>(self, base: &EventBase<X>) -> Result<&str> {
         std::str::from_utf8(self.state(base)?.head.target())
@@ -97,6 +206,34 @@ impl Request {
     /// [`Error::StaleRequest`]; [`Error::InvalidArgument`] if the target
     /// is not a URI reference (`*`, an authority-form `CONNECT` target
     /// may parse as a path or not); [`Error::Alloc`].
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{EventBase, Http};
+    /// # use rvent::{BevOptions, Bufferevent, Ev};
+    /// # fn get(base: &mut EventBase, http: Http, head: &str) -> rvent::Result<String> {
+    /// #     let (client, server) = Bufferevent::pair(base, BevOptions::empty())?;
+    /// #     http.serve_bufferevent(base, server, "192.0.2.1:4321".parse().unwrap())?;
+    /// #     client.enable(base, Ev::READ)?;
+    /// #     client.write(base, head.as_bytes())?;
+    /// #     for _ in 0..8 { base.run(rvent::LoopFlags::NONBLOCK)?; }
+    /// #     let input = client.input(base)?;
+    /// #     let mut reply = vec![0; input.len()];
+    /// #     input.remove(&mut reply)?;
+    /// #     Ok(String::from_utf8(reply).unwrap())
+    /// # }
+    ///
+    /// let mut base = EventBase::new()?;
+    /// let http = Http::new(&mut base)?;
+    /// http.set_gencb(&mut base, |base, req| {
+    ///     let uri = req.parsed_uri(base).unwrap();
+    ///     assert_eq!((uri.path(), uri.query()), ("/find", Some("q=1")));
+    ///     req.send_reply(base, 200, None, None).unwrap();
+    /// })?;
+    /// let reply = get(&mut base, http, "GET /find?q=1 HTTP/1.1\r\nHost: a\r\n\r\n")?;
+    /// assert!(reply.starts_with("HTTP/1.1 200"));
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "evhttp_request_get_evhttp_uri")]
     pub fn parsed_uri<X: HttpHost>(self, base: &EventBase<X>) -> Result<Uri> {
         Uri::parse_with_flags(self.uri(base)?, UriFlags::NONCONFORMANT)
@@ -107,6 +244,33 @@ impl Request {
     ///
     /// # Errors
     /// [`Error::StaleRequest`].
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{EventBase, Http};
+    /// # use rvent::{BevOptions, Bufferevent, Ev};
+    /// # fn get(base: &mut EventBase, http: Http, head: &str) -> rvent::Result<String> {
+    /// #     let (client, server) = Bufferevent::pair(base, BevOptions::empty())?;
+    /// #     http.serve_bufferevent(base, server, "192.0.2.1:4321".parse().unwrap())?;
+    /// #     client.enable(base, Ev::READ)?;
+    /// #     client.write(base, head.as_bytes())?;
+    /// #     for _ in 0..8 { base.run(rvent::LoopFlags::NONBLOCK)?; }
+    /// #     let input = client.input(base)?;
+    /// #     let mut reply = vec![0; input.len()];
+    /// #     input.remove(&mut reply)?;
+    /// #     Ok(String::from_utf8(reply).unwrap())
+    /// # }
+    ///
+    /// let mut base = EventBase::new()?;
+    /// let http = Http::new(&mut base)?;
+    /// http.set_gencb(&mut base, |base, req| {
+    ///     assert_eq!(req.host(base).unwrap(), Some("example.com"));
+    ///     req.send_reply(base, 200, None, None).unwrap();
+    /// })?;
+    /// let reply = get(&mut base, http, "GET / HTTP/1.1\r\nHost: example.com\r\n\r\n")?;
+    /// assert!(reply.starts_with("HTTP/1.1 200"));
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "evhttp_request_get_host")]
     pub fn host<X: HttpHost>(self, base: &EventBase<X>) -> Result<Option<&str>> {
         let st = self.state(base)?;
@@ -118,6 +282,33 @@ impl Request {
     ///
     /// # Errors
     /// [`Error::StaleRequest`].
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{EventBase, Http};
+    /// # use rvent::{BevOptions, Bufferevent, Ev};
+    /// # fn get(base: &mut EventBase, http: Http, head: &str) -> rvent::Result<String> {
+    /// #     let (client, server) = Bufferevent::pair(base, BevOptions::empty())?;
+    /// #     http.serve_bufferevent(base, server, "192.0.2.1:4321".parse().unwrap())?;
+    /// #     client.enable(base, Ev::READ)?;
+    /// #     client.write(base, head.as_bytes())?;
+    /// #     for _ in 0..8 { base.run(rvent::LoopFlags::NONBLOCK)?; }
+    /// #     let input = client.input(base)?;
+    /// #     let mut reply = vec![0; input.len()];
+    /// #     input.remove(&mut reply)?;
+    /// #     Ok(String::from_utf8(reply).unwrap())
+    /// # }
+    ///
+    /// let mut base = EventBase::new()?;
+    /// let http = Http::new(&mut base)?;
+    /// http.set_gencb(&mut base, |base, req| {
+    ///     assert_eq!(req.version(base).unwrap(), (1, 0));
+    ///     req.send_reply(base, 200, None, None).unwrap();
+    /// })?;
+    /// let reply = get(&mut base, http, "GET / HTTP/1.0\r\n\r\n")?;
+    /// assert!(reply.starts_with("HTTP/1.1 200") && reply.contains("Connection: close")); // its own version
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     pub fn version<X: HttpHost>(self, base: &EventBase<X>) -> Result<(u8, u8)> {
         Ok((1, self.state(base)?.head.minor))
     }
@@ -126,6 +317,34 @@ impl Request {
     ///
     /// # Errors
     /// [`Error::StaleRequest`].
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{EventBase, Http};
+    /// # use rvent::{BevOptions, Bufferevent, Ev};
+    /// # fn get(base: &mut EventBase, http: Http, head: &str) -> rvent::Result<String> {
+    /// #     let (client, server) = Bufferevent::pair(base, BevOptions::empty())?;
+    /// #     http.serve_bufferevent(base, server, "192.0.2.1:4321".parse().unwrap())?;
+    /// #     client.enable(base, Ev::READ)?;
+    /// #     client.write(base, head.as_bytes())?;
+    /// #     for _ in 0..8 { base.run(rvent::LoopFlags::NONBLOCK)?; }
+    /// #     let input = client.input(base)?;
+    /// #     let mut reply = vec![0; input.len()];
+    /// #     input.remove(&mut reply)?;
+    /// #     Ok(String::from_utf8(reply).unwrap())
+    /// # }
+    ///
+    /// let mut base = EventBase::new()?;
+    /// let http = Http::new(&mut base)?;
+    /// http.set_gencb(&mut base, |base, req| {
+    ///     let h = req.input_headers(base).unwrap();
+    ///     assert_eq!(h.find_str("accept"), Some("text/plain")); // names ignore case
+    ///     req.send_reply(base, 200, None, None).unwrap();
+    /// })?;
+    /// let reply = get(&mut base, http, "GET / HTTP/1.1\r\nHost: a\r\nAccept: text/plain\r\n\r\n")?;
+    /// assert!(reply.starts_with("HTTP/1.1 200"));
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "evhttp_request_get_input_headers")]
     pub fn input_headers<X: HttpHost>(self, base: &EventBase<X>) -> Result<&Headers> {
         Ok(&self.state(base)?.head.headers)
@@ -135,6 +354,33 @@ impl Request {
     ///
     /// # Errors
     /// [`Error::StaleRequest`].
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{EventBase, Http};
+    /// # use rvent::{BevOptions, Bufferevent, Ev};
+    /// # fn get(base: &mut EventBase, http: Http, head: &str) -> rvent::Result<String> {
+    /// #     let (client, server) = Bufferevent::pair(base, BevOptions::empty())?;
+    /// #     http.serve_bufferevent(base, server, "192.0.2.1:4321".parse().unwrap())?;
+    /// #     client.enable(base, Ev::READ)?;
+    /// #     client.write(base, head.as_bytes())?;
+    /// #     for _ in 0..8 { base.run(rvent::LoopFlags::NONBLOCK)?; }
+    /// #     let input = client.input(base)?;
+    /// #     let mut reply = vec![0; input.len()];
+    /// #     input.remove(&mut reply)?;
+    /// #     Ok(String::from_utf8(reply).unwrap())
+    /// # }
+    ///
+    /// let mut base = EventBase::new()?;
+    /// let http = Http::new(&mut base)?;
+    /// http.set_gencb(&mut base, |base, req| {
+    ///     req.output_headers(base).unwrap().add("Cache-Control", "no-store").unwrap();
+    ///     req.send_reply(base, 200, None, None).unwrap();
+    /// })?;
+    /// let reply = get(&mut base, http, "GET / HTTP/1.1\r\nHost: a\r\n\r\n")?;
+    /// assert!(reply.contains("\r\nCache-Control: no-store\r\n"));
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "evhttp_request_get_output_headers")]
     pub fn output_headers<X: HttpHost>(self, base: &mut EventBase<X>) -> Result<&mut Headers> {
         Ok(&mut self.state_mut(base)?.out_headers)
@@ -145,6 +391,34 @@ impl Request {
     ///
     /// # Errors
     /// [`Error::StaleRequest`].
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{EventBase, Http};
+    /// # use rvent::{BevOptions, Bufferevent, Ev};
+    /// # fn get(base: &mut EventBase, http: Http, head: &str) -> rvent::Result<String> {
+    /// #     let (client, server) = Bufferevent::pair(base, BevOptions::empty())?;
+    /// #     http.serve_bufferevent(base, server, "192.0.2.1:4321".parse().unwrap())?;
+    /// #     client.enable(base, Ev::READ)?;
+    /// #     client.write(base, head.as_bytes())?;
+    /// #     for _ in 0..8 { base.run(rvent::LoopFlags::NONBLOCK)?; }
+    /// #     let input = client.input(base)?;
+    /// #     let mut reply = vec![0; input.len()];
+    /// #     input.remove(&mut reply)?;
+    /// #     Ok(String::from_utf8(reply).unwrap())
+    /// # }
+    ///
+    /// let mut base = EventBase::new()?;
+    /// let http = Http::new(&mut base)?;
+    /// http.set_gencb(&mut base, |base, req| {
+    ///     let body = req.input_buffer(base).unwrap();
+    ///     assert_eq!(body.pullup(None).as_deref(), Some(&b"hello"[..]));
+    ///     req.send_reply(base, 200, None, None).unwrap();
+    /// })?;
+    /// let reply = get(&mut base, http, "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhello")?;
+    /// assert!(reply.starts_with("HTTP/1.1 200"));
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "evhttp_request_get_input_buffer")]
     pub fn input_buffer<X: HttpHost>(self, base: &mut EventBase<X>) -> Result<&mut Evbuffer> {
         Ok(&mut self.state_mut(base)?.input)
@@ -155,6 +429,33 @@ impl Request {
     ///
     /// # Errors
     /// [`Error::StaleRequest`].
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{EventBase, Http};
+    /// # use rvent::{BevOptions, Bufferevent, Ev};
+    /// # fn get(base: &mut EventBase, http: Http, head: &str) -> rvent::Result<String> {
+    /// #     let (client, server) = Bufferevent::pair(base, BevOptions::empty())?;
+    /// #     http.serve_bufferevent(base, server, "192.0.2.1:4321".parse().unwrap())?;
+    /// #     client.enable(base, Ev::READ)?;
+    /// #     client.write(base, head.as_bytes())?;
+    /// #     for _ in 0..8 { base.run(rvent::LoopFlags::NONBLOCK)?; }
+    /// #     let input = client.input(base)?;
+    /// #     let mut reply = vec![0; input.len()];
+    /// #     input.remove(&mut reply)?;
+    /// #     Ok(String::from_utf8(reply).unwrap())
+    /// # }
+    ///
+    /// let mut base = EventBase::new()?;
+    /// let http = Http::new(&mut base)?;
+    /// http.set_gencb(&mut base, |base, req| {
+    ///     req.output_buffer(base).unwrap().add(b"Hello").unwrap();
+    ///     req.send_reply(base, 200, None, None).unwrap();
+    /// })?;
+    /// let reply = get(&mut base, http, "GET / HTTP/1.1\r\nHost: a\r\n\r\n")?;
+    /// assert!(reply.contains("Content-Length: 5\r\n") && reply.ends_with("\r\n\r\nHello"));
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "evhttp_request_get_output_buffer")]
     pub fn output_buffer<X: HttpHost>(self, base: &mut EventBase<X>) -> Result<&mut Evbuffer> {
         Ok(&mut self.state_mut(base)?.output)
@@ -165,6 +466,33 @@ impl Request {
     ///
     /// # Errors
     /// [`Error::StaleRequest`].
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{EventBase, Http};
+    /// # use rvent::{BevOptions, Bufferevent, Ev};
+    /// # fn get(base: &mut EventBase, http: Http, head: &str) -> rvent::Result<String> {
+    /// #     let (client, server) = Bufferevent::pair(base, BevOptions::empty())?;
+    /// #     http.serve_bufferevent(base, server, "192.0.2.1:4321".parse().unwrap())?;
+    /// #     client.enable(base, Ev::READ)?;
+    /// #     client.write(base, head.as_bytes())?;
+    /// #     for _ in 0..8 { base.run(rvent::LoopFlags::NONBLOCK)?; }
+    /// #     let input = client.input(base)?;
+    /// #     let mut reply = vec![0; input.len()];
+    /// #     input.remove(&mut reply)?;
+    /// #     Ok(String::from_utf8(reply).unwrap())
+    /// # }
+    ///
+    /// let mut base = EventBase::new()?;
+    /// let http = Http::new(&mut base)?;
+    /// http.set_gencb(&mut base, |base, req| {
+    ///     assert_eq!(req.peer(base).unwrap(), Some("192.0.2.1:4321".parse().unwrap()));
+    ///     req.send_reply(base, 200, None, None).unwrap();
+    /// })?;
+    /// let reply = get(&mut base, http, "GET / HTTP/1.1\r\nHost: a\r\n\r\n")?;
+    /// assert!(reply.starts_with("HTTP/1.1 200"));
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "evhttp_connection_get_peer")]
     pub fn peer<X: HttpHost>(self, base: &EventBase<X>) -> Result<Option<SocketAddr>> {
         Ok(self.rec(base)?.peer)
@@ -185,6 +513,34 @@ impl Request {
     /// remains); [`Error::BadState`] once a streamed reply started;
     /// [`Error::Alloc`] if the reply could not be written — the
     /// connection then closes.
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{Evbuffer, EventBase, Http};
+    /// # use rvent::{BevOptions, Bufferevent, Ev};
+    /// # fn get(base: &mut EventBase, http: Http, head: &str) -> rvent::Result<String> {
+    /// #     let (client, server) = Bufferevent::pair(base, BevOptions::empty())?;
+    /// #     http.serve_bufferevent(base, server, "192.0.2.1:4321".parse().unwrap())?;
+    /// #     client.enable(base, Ev::READ)?;
+    /// #     client.write(base, head.as_bytes())?;
+    /// #     for _ in 0..8 { base.run(rvent::LoopFlags::NONBLOCK)?; }
+    /// #     let input = client.input(base)?;
+    /// #     let mut reply = vec![0; input.len()];
+    /// #     input.remove(&mut reply)?;
+    /// #     Ok(String::from_utf8(reply).unwrap())
+    /// # }
+    ///
+    /// let mut base = EventBase::new()?;
+    /// let http = Http::new(&mut base)?;
+    /// http.set_gencb(&mut base, |base, req| {
+    ///     let mut body = Evbuffer::new();
+    ///     body.add(b"made").unwrap();
+    ///     req.send_reply(base, 201, Some("Made"), Some(&mut body)).unwrap();
+    /// })?;
+    /// let reply = get(&mut base, http, "GET / HTTP/1.1\r\nHost: a\r\n\r\n")?;
+    /// assert!(reply.starts_with("HTTP/1.1 201 Made\r\n") && reply.ends_with("made"));
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "evhttp_send_reply")]
     pub fn send_reply<X: HttpHost>(
         self,
@@ -223,6 +579,36 @@ impl Request {
     ///
     /// # Errors
     /// As [`send_reply`](Self::send_reply).
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{Evbuffer, EventBase, Http};
+    /// # use rvent::{BevOptions, Bufferevent, Ev};
+    /// # fn get(base: &mut EventBase, http: Http, head: &str) -> rvent::Result<String> {
+    /// #     let (client, server) = Bufferevent::pair(base, BevOptions::empty())?;
+    /// #     http.serve_bufferevent(base, server, "192.0.2.1:4321".parse().unwrap())?;
+    /// #     client.enable(base, Ev::READ)?;
+    /// #     client.write(base, head.as_bytes())?;
+    /// #     for _ in 0..8 { base.run(rvent::LoopFlags::NONBLOCK)?; }
+    /// #     let input = client.input(base)?;
+    /// #     let mut reply = vec![0; input.len()];
+    /// #     input.remove(&mut reply)?;
+    /// #     Ok(String::from_utf8(reply).unwrap())
+    /// # }
+    ///
+    /// let mut base = EventBase::new()?;
+    /// let http = Http::new(&mut base)?;
+    /// http.set_gencb(&mut base, |base, req| {
+    ///     req.send_reply_start(base, 200, None).unwrap();
+    ///     let mut piece = Evbuffer::new();
+    ///     piece.add(b"abc").unwrap();
+    ///     req.send_reply_chunk(base, &mut piece).unwrap();
+    ///     req.send_reply_end(base).unwrap();
+    /// })?;
+    /// let reply = get(&mut base, http, "GET / HTTP/1.1\r\nHost: a\r\n\r\n")?;
+    /// assert!(reply.contains("Transfer-Encoding: chunked") && reply.ends_with("\r\n3\r\nabc\r\n0\r\n\r\n"));
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "evhttp_send_reply_start")]
     pub fn send_reply_start<X: HttpHost>(
         self,
@@ -245,6 +631,38 @@ impl Request {
     /// [`Error::StaleRequest`] (the client went away: stop streaming);
     /// [`Error::BadState`] before [`send_reply_start`](Self::send_reply_start);
     /// [`Error::Alloc`] — the connection then closes.
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{Evbuffer, EventBase, Http};
+    /// # use rvent::{BevOptions, Bufferevent, Ev};
+    /// # fn get(base: &mut EventBase, http: Http, head: &str) -> rvent::Result<String> {
+    /// #     let (client, server) = Bufferevent::pair(base, BevOptions::empty())?;
+    /// #     http.serve_bufferevent(base, server, "192.0.2.1:4321".parse().unwrap())?;
+    /// #     client.enable(base, Ev::READ)?;
+    /// #     client.write(base, head.as_bytes())?;
+    /// #     for _ in 0..8 { base.run(rvent::LoopFlags::NONBLOCK)?; }
+    /// #     let input = client.input(base)?;
+    /// #     let mut reply = vec![0; input.len()];
+    /// #     input.remove(&mut reply)?;
+    /// #     Ok(String::from_utf8(reply).unwrap())
+    /// # }
+    ///
+    /// let mut base = EventBase::new()?;
+    /// let http = Http::new(&mut base)?;
+    /// http.set_gencb(&mut base, |base, req| {
+    ///     req.send_reply_start(base, 200, None).unwrap();
+    ///     let mut piece = Evbuffer::new();
+    ///     for part in [&b"ab"[..], b"", b"cde"] {
+    ///         piece.add(part).unwrap(); // an empty piece sends nothing
+    ///         req.send_reply_chunk(base, &mut piece).unwrap(); // drains `piece`
+    ///     }
+    ///     req.send_reply_end(base).unwrap();
+    /// })?;
+    /// let reply = get(&mut base, http, "GET / HTTP/1.1\r\nHost: a\r\n\r\n")?;
+    /// assert!(reply.ends_with("\r\n2\r\nab\r\n3\r\ncde\r\n0\r\n\r\n"));
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "evhttp_send_reply_chunk")]
     pub fn send_reply_chunk<X: HttpHost>(
         self,
@@ -266,6 +684,37 @@ impl Request {
     /// # Errors
     /// As [`send_reply_chunk`](Self::send_reply_chunk); nothing is sent
     /// when `cb` cannot be stored (`Err(Alloc)`).
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{Evbuffer, EventBase, Http};
+    /// # use rvent::{BevOptions, Bufferevent, Ev};
+    /// # fn get(base: &mut EventBase, http: Http, head: &str) -> rvent::Result<String> {
+    /// #     let (client, server) = Bufferevent::pair(base, BevOptions::empty())?;
+    /// #     http.serve_bufferevent(base, server, "192.0.2.1:4321".parse().unwrap())?;
+    /// #     client.enable(base, Ev::READ)?;
+    /// #     client.write(base, head.as_bytes())?;
+    /// #     for _ in 0..8 { base.run(rvent::LoopFlags::NONBLOCK)?; }
+    /// #     let input = client.input(base)?;
+    /// #     let mut reply = vec![0; input.len()];
+    /// #     input.remove(&mut reply)?;
+    /// #     Ok(String::from_utf8(reply).unwrap())
+    /// # }
+    ///
+    /// let mut base = EventBase::new()?;
+    /// let http = Http::new(&mut base)?;
+    /// http.set_gencb(&mut base, |base, req| {
+    ///     req.send_reply_start(base, 200, None).unwrap();
+    ///     let mut piece = Evbuffer::new();
+    ///     piece.add(b"1").unwrap();
+    ///     req.send_reply_chunk_with_cb(base, &mut piece, move |base| {
+    ///         req.send_reply_end(base).unwrap(); // written: send the next piece, or end
+    ///     }).unwrap();
+    /// })?;
+    /// let reply = get(&mut base, http, "GET / HTTP/1.1\r\nHost: a\r\n\r\n")?;
+    /// assert!(reply.ends_with("\r\n1\r\n1\r\n0\r\n\r\n"));
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "evhttp_send_reply_chunk_with_cb")]
     pub fn send_reply_chunk_with_cb<X: HttpHost, F>(
         self,
@@ -288,6 +737,34 @@ impl Request {
     ///
     /// # Errors
     /// As [`send_reply_chunk`](Self::send_reply_chunk).
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{EventBase, Http};
+    /// # use rvent::{BevOptions, Bufferevent, Ev};
+    /// # fn get(base: &mut EventBase, http: Http, head: &str) -> rvent::Result<String> {
+    /// #     let (client, server) = Bufferevent::pair(base, BevOptions::empty())?;
+    /// #     http.serve_bufferevent(base, server, "192.0.2.1:4321".parse().unwrap())?;
+    /// #     client.enable(base, Ev::READ)?;
+    /// #     client.write(base, head.as_bytes())?;
+    /// #     for _ in 0..8 { base.run(rvent::LoopFlags::NONBLOCK)?; }
+    /// #     let input = client.input(base)?;
+    /// #     let mut reply = vec![0; input.len()];
+    /// #     input.remove(&mut reply)?;
+    /// #     Ok(String::from_utf8(reply).unwrap())
+    /// # }
+    ///
+    /// let mut base = EventBase::new()?;
+    /// let http = Http::new(&mut base)?;
+    /// http.set_gencb(&mut base, |base, req| {
+    ///     req.send_reply_start(base, 200, None).unwrap();
+    ///     req.send_reply_end(base).unwrap(); // an empty chunked body
+    ///     assert!(!req.is_live(base));
+    /// })?;
+    /// let reply = get(&mut base, http, "GET / HTTP/1.1\r\nHost: a\r\n\r\n")?;
+    /// assert!(reply.ends_with("\r\n\r\n0\r\n\r\n"));
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "evhttp_send_reply_end")]
     pub fn send_reply_end<X: HttpHost>(self, base: &mut EventBase<X>) -> Result<()> {
         let s = self.stream(base)?;
@@ -303,6 +780,37 @@ impl Request {
     ///
     /// # Errors
     /// [`Error::StaleRequest`], [`Error::Alloc`].
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{EventBase, Http};
+    /// use std::{cell::Cell, rc::Rc};
+    /// # use rvent::{BevOptions, Bufferevent, Ev};
+    /// # fn get(base: &mut EventBase, http: Http, head: &str) -> rvent::Result<String> {
+    /// #     let (client, server) = Bufferevent::pair(base, BevOptions::empty())?;
+    /// #     http.serve_bufferevent(base, server, "192.0.2.1:4321".parse().unwrap())?;
+    /// #     client.enable(base, Ev::READ)?;
+    /// #     client.write(base, head.as_bytes())?;
+    /// #     for _ in 0..8 { base.run(rvent::LoopFlags::NONBLOCK)?; }
+    /// #     let input = client.input(base)?;
+    /// #     let mut reply = vec![0; input.len()];
+    /// #     input.remove(&mut reply)?;
+    /// #     Ok(String::from_utf8(reply).unwrap())
+    /// # }
+    ///
+    /// let mut base = EventBase::new()?;
+    /// let http = Http::new(&mut base)?;
+    /// let done = Rc::new(Cell::new(false));
+    /// let d = done.clone();
+    /// http.set_gencb(&mut base, move |base, req| {
+    ///     let d = d.clone();
+    ///     req.set_on_complete(base, move |_| d.set(true)).unwrap();
+    ///     req.send_reply(base, 200, None, None).unwrap();
+    /// })?;
+    /// let reply = get(&mut base, http, "GET / HTTP/1.1\r\nHost: a\r\n\r\n")?;
+    /// assert!(reply.starts_with("HTTP/1.1 200") && done.get()); // written, then called
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "evhttp_request_set_on_complete_cb")]
     pub fn set_on_complete<X: HttpHost, F>(self, base: &mut EventBase<X>, cb: F) -> Result<()>
     where
@@ -335,6 +843,33 @@ impl Request {
     ///
     /// # Errors
     /// As [`send_reply`](Self::send_reply).
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{EventBase, Http};
+    /// # use rvent::{BevOptions, Bufferevent, Ev};
+    /// # fn get(base: &mut EventBase, http: Http, head: &str) -> rvent::Result<String> {
+    /// #     let (client, server) = Bufferevent::pair(base, BevOptions::empty())?;
+    /// #     http.serve_bufferevent(base, server, "192.0.2.1:4321".parse().unwrap())?;
+    /// #     client.enable(base, Ev::READ)?;
+    /// #     client.write(base, head.as_bytes())?;
+    /// #     for _ in 0..8 { base.run(rvent::LoopFlags::NONBLOCK)?; }
+    /// #     let input = client.input(base)?;
+    /// #     let mut reply = vec![0; input.len()];
+    /// #     input.remove(&mut reply)?;
+    /// #     Ok(String::from_utf8(reply).unwrap())
+    /// # }
+    ///
+    /// let mut base = EventBase::new()?;
+    /// let http = Http::new(&mut base)?;
+    /// http.set_gencb(&mut base, |base, req| {
+    ///     req.output_buffer(base).unwrap().add(b"dropped").unwrap();
+    ///     req.send_error(base, 404, None).unwrap();
+    /// })?;
+    /// let reply = get(&mut base, http, "GET / HTTP/1.1\r\nHost: a\r\n\r\n")?;
+    /// assert!(reply.starts_with("HTTP/1.1 404 Not Found\r\n") && !reply.contains("dropped"));
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "evhttp_send_error")]
     pub fn send_error<X: HttpHost>(
         self,

@@ -41,6 +41,18 @@ pub struct BoundSocket {
 impl BoundSocket {
     /// The listener accepting for the server
     /// (`evhttp_bound_socket_get_listener`).
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{EventBase, Http};
+    ///
+    /// let mut base = EventBase::new()?;
+    /// let http = Http::new(&mut base)?;
+    /// let bound = http.bind(&mut base, "127.0.0.1:0".parse().unwrap())?;
+    /// let lev = bound.listener();
+    /// assert_eq!(lev.local_addr(&base)?, bound.local_addr(&base)?);
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "evhttp_bound_socket_get_listener")]
     pub fn listener(self) -> ConnListener {
         self.listener
@@ -50,6 +62,18 @@ impl BoundSocket {
     ///
     /// # Errors
     /// [`Error::StaleListener`] once it was removed.
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{EventBase, Http};
+    ///
+    /// let mut base = EventBase::new()?;
+    /// let http = Http::new(&mut base)?;
+    /// let bound = http.bind(&mut base, "127.0.0.1:0".parse().unwrap())?;
+    /// let addr = bound.local_addr(&base)?;
+    /// assert!(addr.ip().is_loopback() && addr.port() != 0);
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     pub fn local_addr<X: HttpHost>(self, base: &EventBase<X>) -> Result<SocketAddr> {
         self.listener.local_addr(base)
     }
@@ -60,6 +84,17 @@ impl Http {
     ///
     /// # Errors
     /// [`Error::Alloc`].
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{EventBase, Http};
+    ///
+    /// let mut base = EventBase::new()?;
+    /// let http = Http::new(&mut base)?; // no socket yet: bind one
+    /// assert!(http.is_live(&base));
+    /// assert_eq!(http.connection_count(&base)?, 0);
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "evhttp_new")]
     pub fn new<X: HttpHost>(base: &mut EventBase<X>) -> Result<Http> {
         let rec = ServerRec {
@@ -95,6 +130,18 @@ impl Http {
     }
 
     /// Whether the server is live on `base`.
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{EventBase, Http};
+    ///
+    /// let mut base = EventBase::new()?;
+    /// let http = Http::new(&mut base)?;
+    /// assert!(http.is_live(&base));
+    /// http.free(&mut base)?;
+    /// assert!(!http.is_live(&base));
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     pub fn is_live<X: HttpHost>(self, base: &EventBase<X>) -> bool {
         server_rec(base, self).is_ok()
     }
@@ -105,6 +152,17 @@ impl Http {
     /// # Errors
     /// [`Error::Io`] from bind / listen, [`Error::Alloc`],
     /// [`Error::StaleHttp`].
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{EventBase, Http};
+    ///
+    /// let mut base = EventBase::new()?;
+    /// let http = Http::new(&mut base)?;
+    /// let bound = http.bind(&mut base, "127.0.0.1:0".parse().unwrap())?;
+    /// assert_ne!(bound.local_addr(&base)?.port(), 0);
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "evhttp_bind_socket")]
     #[doc(alias = "evhttp_bind_socket_with_handle")]
     pub fn bind<X: HttpHost>(
@@ -130,6 +188,20 @@ impl Http {
     ///
     /// # Errors
     /// As [`bind`](Self::bind).
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{EventBase, Http};
+    /// use std::net::TcpListener;
+    ///
+    /// let mut base = EventBase::new()?;
+    /// let http = Http::new(&mut base)?;
+    /// let socket = TcpListener::bind("127.0.0.1:0").unwrap();
+    /// let addr = socket.local_addr().unwrap();
+    /// let bound = http.accept_socket(&mut base, socket)?;
+    /// assert_eq!(bound.local_addr(&base)?, addr);
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "evhttp_accept_socket")]
     #[doc(alias = "evhttp_accept_socket_with_handle")]
     pub fn accept_socket<X: HttpHost>(
@@ -154,6 +226,19 @@ impl Http {
     ///
     /// # Errors
     /// [`Error::StaleListener`], [`Error::Alloc`], [`Error::StaleHttp`].
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{ConnListener, EventBase, Http, ListenerOptions};
+    ///
+    /// let mut base = EventBase::new()?;
+    /// let http = Http::new(&mut base)?;
+    /// let lev = ConnListener::bind(&mut base, "127.0.0.1:0".parse().unwrap(),
+    ///     ListenerOptions::CLOSE_ON_FREE, None, |_, _, _, _| {})?;
+    /// let bound = http.bind_listener(&mut base, lev)?;
+    /// assert_eq!(bound.listener(), lev);
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "evhttp_bind_listener")]
     pub fn bind_listener<X: HttpHost>(
         self,
@@ -179,6 +264,23 @@ impl Http {
     ///
     /// # Errors
     /// [`Error::Alloc`], [`Error::StaleHttp`]; `bev` is then still yours.
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{BevOptions, Bufferevent, Ev, EventBase, Http};
+    ///
+    /// let mut base = EventBase::new()?;
+    /// let http = Http::new(&mut base)?; // no socket: a pair's end is the connection
+    /// let (client, server) = Bufferevent::pair(&mut base, BevOptions::empty())?;
+    /// http.serve_bufferevent(&mut base, server, "192.0.2.1:1".parse().unwrap())?;
+    /// client.enable(&mut base, Ev::READ)?;
+    /// client.write(&mut base, b"GET /none HTTP/1.1\r\nHost: a\r\n\r\n")?;
+    /// base.run(rvent::LoopFlags::NONBLOCK)?;
+    /// let mut status = [0u8; 12];
+    /// client.read(&mut base, &mut status)?;
+    /// assert_eq!(&status, b"HTTP/1.1 404"); // no route takes it
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     pub fn serve_bufferevent<X: HttpHost>(
         self,
         base: &mut EventBase<X>,
@@ -194,6 +296,18 @@ impl Http {
     /// # Errors
     /// [`Error::InvalidArgument`] if `bound` is not this server's,
     /// [`Error::StaleHttp`].
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{EventBase, Http};
+    ///
+    /// let mut base = EventBase::new()?;
+    /// let http = Http::new(&mut base)?;
+    /// let bound = http.bind(&mut base, "127.0.0.1:0".parse().unwrap())?;
+    /// http.del_accept_socket(&mut base, bound)?;
+    /// assert!(bound.local_addr(&base).is_err()); // its listener is gone
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "evhttp_del_accept_socket")]
     pub fn del_accept_socket<X: HttpHost>(
         self,
@@ -215,6 +329,33 @@ impl Http {
     /// # Errors
     /// [`Error::InvalidArgument`] if `path` already has a callback (libevent
     /// returns -1), [`Error::Alloc`], [`Error::StaleHttp`].
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{EventBase, Http};
+    /// # use rvent::{BevOptions, Bufferevent, Ev};
+    /// # fn get(base: &mut EventBase, http: Http, head: &str) -> rvent::Result<String> {
+    /// #     let (client, server) = Bufferevent::pair(base, BevOptions::empty())?;
+    /// #     http.serve_bufferevent(base, server, "192.0.2.1:4321".parse().unwrap())?;
+    /// #     client.enable(base, Ev::READ)?;
+    /// #     client.write(base, head.as_bytes())?;
+    /// #     for _ in 0..8 { base.run(rvent::LoopFlags::NONBLOCK)?; }
+    /// #     let input = client.input(base)?;
+    /// #     let mut reply = vec![0; input.len()];
+    /// #     input.remove(&mut reply)?;
+    /// #     Ok(String::from_utf8(reply).unwrap())
+    /// # }
+    ///
+    /// let mut base = EventBase::new()?;
+    /// let http = Http::new(&mut base)?;
+    /// http.set_cb(&mut base, "/hi there", |base, req| {
+    ///     req.send_reply(base, 200, None, None).unwrap();
+    /// })?;
+    /// assert!(http.set_cb(&mut base, "/hi there", |_, _| {}).is_err()); // taken
+    /// assert!(get(&mut base, http, "GET /hi%20there?x HTTP/1.1\r\nHost: a\r\n\r\n")?.starts_with("HTTP/1.1 200"));
+    /// assert!(get(&mut base, http, "GET /hi HTTP/1.1\r\nHost: a\r\n\r\n")?.starts_with("HTTP/1.1 404"));
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "evhttp_set_cb")]
     pub fn set_cb<X: HttpHost, F>(self, base: &mut EventBase<X>, path: &str, cb: F) -> Result<()>
     where
@@ -241,6 +382,32 @@ impl Http {
     /// # Errors
     /// [`Error::InvalidArgument`] if `path` has none (libevent returns
     /// -1), [`Error::StaleHttp`].
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{EventBase, Http};
+    /// # use rvent::{BevOptions, Bufferevent, Ev};
+    /// # fn get(base: &mut EventBase, http: Http, head: &str) -> rvent::Result<String> {
+    /// #     let (client, server) = Bufferevent::pair(base, BevOptions::empty())?;
+    /// #     http.serve_bufferevent(base, server, "192.0.2.1:4321".parse().unwrap())?;
+    /// #     client.enable(base, Ev::READ)?;
+    /// #     client.write(base, head.as_bytes())?;
+    /// #     for _ in 0..8 { base.run(rvent::LoopFlags::NONBLOCK)?; }
+    /// #     let input = client.input(base)?;
+    /// #     let mut reply = vec![0; input.len()];
+    /// #     input.remove(&mut reply)?;
+    /// #     Ok(String::from_utf8(reply).unwrap())
+    /// # }
+    ///
+    /// let mut base = EventBase::new()?;
+    /// let http = Http::new(&mut base)?;
+    /// http.set_cb(&mut base, "/old", |base, req| req.send_reply(base, 200, None, None).unwrap())?;
+    /// http.del_cb(&mut base, "/old")?;
+    /// assert!(http.del_cb(&mut base, "/old").is_err()); // none left
+    /// let reply = get(&mut base, http, "GET /old HTTP/1.1\r\nHost: a\r\n\r\n")?;
+    /// assert!(reply.starts_with("HTTP/1.1 404"));
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "evhttp_del_cb")]
     pub fn del_cb<X: HttpHost>(self, base: &mut EventBase<X>, path: &str) -> Result<()> {
         let rec = server_rec_mut(base, self)?;
@@ -257,6 +424,34 @@ impl Http {
     ///
     /// # Errors
     /// [`Error::Alloc`], [`Error::StaleHttp`].
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{EventBase, Http};
+    /// # use rvent::{BevOptions, Bufferevent, Ev};
+    /// # fn get(base: &mut EventBase, http: Http, head: &str) -> rvent::Result<String> {
+    /// #     let (client, server) = Bufferevent::pair(base, BevOptions::empty())?;
+    /// #     http.serve_bufferevent(base, server, "192.0.2.1:4321".parse().unwrap())?;
+    /// #     client.enable(base, Ev::READ)?;
+    /// #     client.write(base, head.as_bytes())?;
+    /// #     for _ in 0..8 { base.run(rvent::LoopFlags::NONBLOCK)?; }
+    /// #     let input = client.input(base)?;
+    /// #     let mut reply = vec![0; input.len()];
+    /// #     input.remove(&mut reply)?;
+    /// #     Ok(String::from_utf8(reply).unwrap())
+    /// # }
+    ///
+    /// let mut base = EventBase::new()?;
+    /// let http = Http::new(&mut base)?;
+    /// http.set_gencb(&mut base, |base, req| {
+    ///     let path = req.parsed_uri(base).unwrap().path().to_owned();
+    ///     req.output_buffer(base).unwrap().add(path.as_bytes()).unwrap();
+    ///     req.send_reply(base, 200, None, None).unwrap();
+    /// })?;
+    /// let reply = get(&mut base, http, "GET /any/thing HTTP/1.1\r\nHost: a\r\n\r\n")?;
+    /// assert!(reply.ends_with("\r\n\r\n/any/thing"));
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "evhttp_set_gencb")]
     pub fn set_gencb<X: HttpHost, F>(self, base: &mut EventBase<X>, cb: F) -> Result<()>
     where
@@ -276,6 +471,32 @@ impl Http {
     ///
     /// # Errors
     /// [`Error::StaleHttp`].
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{EventBase, Http, Method, Methods};
+    /// # use rvent::{BevOptions, Bufferevent, Ev};
+    /// # fn get(base: &mut EventBase, http: Http, head: &str) -> rvent::Result<String> {
+    /// #     let (client, server) = Bufferevent::pair(base, BevOptions::empty())?;
+    /// #     http.serve_bufferevent(base, server, "192.0.2.1:4321".parse().unwrap())?;
+    /// #     client.enable(base, Ev::READ)?;
+    /// #     client.write(base, head.as_bytes())?;
+    /// #     for _ in 0..8 { base.run(rvent::LoopFlags::NONBLOCK)?; }
+    /// #     let input = client.input(base)?;
+    /// #     let mut reply = vec![0; input.len()];
+    /// #     input.remove(&mut reply)?;
+    /// #     Ok(String::from_utf8(reply).unwrap())
+    /// # }
+    ///
+    /// let mut base = EventBase::new()?;
+    /// let http = Http::new(&mut base)?;
+    /// http.set_gencb(&mut base, |base, req| req.send_reply(base, 200, None, None).unwrap())?;
+    /// http.set_allowed_methods(&mut base, Method::Get.bit() | Method::Head.bit())?;
+    /// let reply = get(&mut base, http, "DELETE / HTTP/1.1\r\nHost: a\r\n\r\n")?;
+    /// assert!(reply.starts_with("HTTP/1.1 501"));
+    /// # let _ = Methods::default_allowed();
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "evhttp_set_allowed_methods")]
     pub fn set_allowed_methods<X: HttpHost>(
         self,
@@ -294,6 +515,30 @@ impl Http {
     ///
     /// # Errors
     /// [`Error::InvalidArgument`] for 0, [`Error::StaleHttp`].
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{EventBase, Http};
+    /// # use rvent::{BevOptions, Bufferevent, Ev};
+    /// # fn get(base: &mut EventBase, http: Http, head: &str) -> rvent::Result<String> {
+    /// #     let (client, server) = Bufferevent::pair(base, BevOptions::empty())?;
+    /// #     http.serve_bufferevent(base, server, "192.0.2.1:4321".parse().unwrap())?;
+    /// #     client.enable(base, Ev::READ)?;
+    /// #     client.write(base, head.as_bytes())?;
+    /// #     for _ in 0..8 { base.run(rvent::LoopFlags::NONBLOCK)?; }
+    /// #     let input = client.input(base)?;
+    /// #     let mut reply = vec![0; input.len()];
+    /// #     input.remove(&mut reply)?;
+    /// #     Ok(String::from_utf8(reply).unwrap())
+    /// # }
+    ///
+    /// let mut base = EventBase::new()?;
+    /// let http = Http::new(&mut base)?;
+    /// http.set_max_headers_size(&mut base, 64)?;
+    /// let big = format!("GET / HTTP/1.1\r\nHost: a\r\nX-Pad: {}\r\n\r\n", "x".repeat(100));
+    /// assert!(get(&mut base, http, &big)?.starts_with("HTTP/1.1 431"));
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "evhttp_set_max_headers_size")]
     pub fn set_max_headers_size<X: HttpHost>(
         self,
@@ -315,6 +560,31 @@ impl Http {
     ///
     /// # Errors
     /// [`Error::StaleHttp`].
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{EventBase, Http};
+    /// # use rvent::{BevOptions, Bufferevent, Ev};
+    /// # fn get(base: &mut EventBase, http: Http, head: &str) -> rvent::Result<String> {
+    /// #     let (client, server) = Bufferevent::pair(base, BevOptions::empty())?;
+    /// #     http.serve_bufferevent(base, server, "192.0.2.1:4321".parse().unwrap())?;
+    /// #     client.enable(base, Ev::READ)?;
+    /// #     client.write(base, head.as_bytes())?;
+    /// #     for _ in 0..8 { base.run(rvent::LoopFlags::NONBLOCK)?; }
+    /// #     let input = client.input(base)?;
+    /// #     let mut reply = vec![0; input.len()];
+    /// #     input.remove(&mut reply)?;
+    /// #     Ok(String::from_utf8(reply).unwrap())
+    /// # }
+    ///
+    /// let mut base = EventBase::new()?;
+    /// let http = Http::new(&mut base)?;
+    /// http.set_gencb(&mut base, |base, req| req.send_reply(base, 200, None, None).unwrap())?;
+    /// http.set_max_body_size(&mut base, 4)?;
+    /// let reply = get(&mut base, http, "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhello")?;
+    /// assert!(reply.starts_with("HTTP/1.1 413"));
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "evhttp_set_max_body_size")]
     pub fn set_max_body_size<X: HttpHost>(self, base: &mut EventBase<X>, n: u64) -> Result<()> {
         server_rec_mut(base, self)?.limits.max_body_size = n;
@@ -327,6 +597,18 @@ impl Http {
     ///
     /// # Errors
     /// [`Error::StaleHttp`].
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{EventBase, Http};
+    /// use std::time::Duration;
+    ///
+    /// let mut base = EventBase::new()?;
+    /// let http = Http::new(&mut base)?;
+    /// // Idle clients go after 5 s; a reply may take 10 s to be written.
+    /// http.set_timeouts(&mut base, Some(Duration::from_secs(5)), Some(Duration::from_secs(10)))?;
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "evhttp_set_timeout_tv")]
     pub fn set_timeouts<X: HttpHost>(
         self,
@@ -347,6 +629,17 @@ impl Http {
     ///
     /// # Errors
     /// [`Error::StaleHttp`].
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{EventBase, Http};
+    /// use std::time::Duration;
+    ///
+    /// let mut base = EventBase::new()?;
+    /// let http = Http::new(&mut base)?;
+    /// http.set_header_timeout(&mut base, Some(Duration::from_secs(2)))?; // slowloris guard
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     pub fn set_header_timeout<X: HttpHost>(
         self,
         base: &mut EventBase<X>,
@@ -363,6 +656,32 @@ impl Http {
     /// # Errors
     /// [`Error::InvalidArgument`] for CR, LF or NUL, [`Error::Alloc`],
     /// [`Error::StaleHttp`].
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{EventBase, Http};
+    /// # use rvent::{BevOptions, Bufferevent, Ev};
+    /// # fn get(base: &mut EventBase, http: Http, head: &str) -> rvent::Result<String> {
+    /// #     let (client, server) = Bufferevent::pair(base, BevOptions::empty())?;
+    /// #     http.serve_bufferevent(base, server, "192.0.2.1:4321".parse().unwrap())?;
+    /// #     client.enable(base, Ev::READ)?;
+    /// #     client.write(base, head.as_bytes())?;
+    /// #     for _ in 0..8 { base.run(rvent::LoopFlags::NONBLOCK)?; }
+    /// #     let input = client.input(base)?;
+    /// #     let mut reply = vec![0; input.len()];
+    /// #     input.remove(&mut reply)?;
+    /// #     Ok(String::from_utf8(reply).unwrap())
+    /// # }
+    ///
+    /// let mut base = EventBase::new()?;
+    /// let http = Http::new(&mut base)?;
+    /// http.set_gencb(&mut base, |base, req| req.send_reply(base, 200, None, None).unwrap())?;
+    /// http.set_default_content_type(&mut base, Some("application/json"))?;
+    /// assert!(http.set_default_content_type(&mut base, Some("a\r\nb")).is_err());
+    /// let reply = get(&mut base, http, "GET / HTTP/1.1\r\nHost: a\r\n\r\n")?;
+    /// assert!(reply.contains("\r\nContent-Type: application/json\r\n"));
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "evhttp_set_default_content_type")]
     pub fn set_default_content_type<X: HttpHost>(
         self,
@@ -386,6 +705,16 @@ impl Http {
     ///
     /// # Errors
     /// [`Error::StaleHttp`].
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{EventBase, Http};
+    ///
+    /// let mut base = EventBase::new()?;
+    /// let http = Http::new(&mut base)?;
+    /// http.set_max_connections(&mut base, 1000)?; // the 1001st is closed at once
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "evhttp_set_max_connections")]
     pub fn set_max_connections<X: HttpHost>(self, base: &mut EventBase<X>, n: usize) -> Result<()> {
         server_rec_mut(base, self)?.max_connections = n;
@@ -396,6 +725,19 @@ impl Http {
     ///
     /// # Errors
     /// [`Error::StaleHttp`].
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{BevOptions, Bufferevent, EventBase, Http};
+    ///
+    /// let mut base = EventBase::new()?;
+    /// let http = Http::new(&mut base)?;
+    /// assert_eq!(http.connection_count(&base)?, 0);
+    /// let (_client, server) = Bufferevent::pair(&mut base, BevOptions::empty())?;
+    /// http.serve_bufferevent(&mut base, server, "192.0.2.1:1".parse().unwrap())?;
+    /// assert_eq!(http.connection_count(&base)?, 1);
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "evhttp_get_connection_count")]
     pub fn connection_count<X: HttpHost>(self, base: &EventBase<X>) -> Result<usize> {
         Ok(server_rec(base, self)?.connections)
@@ -407,6 +749,19 @@ impl Http {
     ///
     /// # Errors
     /// [`Error::StaleHttp`].
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{EventBase, Error, Http};
+    ///
+    /// let mut base = EventBase::new()?;
+    /// let http = Http::new(&mut base)?;
+    /// let bound = http.bind(&mut base, "127.0.0.1:0".parse().unwrap())?;
+    /// http.free(&mut base)?; // closes the socket too
+    /// assert!(bound.local_addr(&base).is_err());
+    /// assert!(matches!(http.free(&mut base), Err(Error::StaleHttp)));
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "evhttp_free")]
     pub fn free<X: HttpHost>(self, base: &mut EventBase<X>) -> Result<()> {
         if let Some(parent) = server_rec(base, self)?.parent {
@@ -441,6 +796,34 @@ impl Http {
     ///
     /// # Errors
     /// [`Error::Alloc`], [`Error::StaleHttp`].
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{EventBase, Http};
+    /// # use rvent::{BevOptions, Bufferevent, Ev};
+    /// # fn get(base: &mut EventBase, http: Http, head: &str) -> rvent::Result<String> {
+    /// #     let (client, server) = Bufferevent::pair(base, BevOptions::empty())?;
+    /// #     http.serve_bufferevent(base, server, "192.0.2.1:4321".parse().unwrap())?;
+    /// #     client.enable(base, Ev::READ)?;
+    /// #     client.write(base, head.as_bytes())?;
+    /// #     for _ in 0..8 { base.run(rvent::LoopFlags::NONBLOCK)?; }
+    /// #     let input = client.input(base)?;
+    /// #     let mut reply = vec![0; input.len()];
+    /// #     input.remove(&mut reply)?;
+    /// #     Ok(String::from_utf8(reply).unwrap())
+    /// # }
+    ///
+    /// let mut base = EventBase::new()?;
+    /// let http = Http::new(&mut base)?;
+    /// http.set_gencb(&mut base, |base, req| req.send_reply(base, 200, None, None).unwrap())?;
+    /// http.set_newreq_cb(&mut base, |base, req| {
+    ///     req.input_headers(base).unwrap().find("Authorization").is_some() // else: closed
+    /// })?;
+    /// assert_eq!(get(&mut base, http, "GET / HTTP/1.1\r\nHost: a\r\n\r\n")?, "");
+    /// let ok = get(&mut base, http, "GET / HTTP/1.1\r\nHost: a\r\nAuthorization: x\r\n\r\n")?;
+    /// assert!(ok.starts_with("HTTP/1.1 200"));
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "evhttp_set_newreqcb")]
     pub fn set_newreq_cb<X: HttpHost, F>(self, base: &mut EventBase<X>, cb: F) -> Result<()>
     where
@@ -461,6 +844,32 @@ impl Http {
     ///
     /// # Errors
     /// [`Error::Alloc`], [`Error::StaleHttp`].
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{EventBase, Http};
+    /// # use rvent::{BevOptions, Bufferevent, Ev};
+    /// # fn get(base: &mut EventBase, http: Http, head: &str) -> rvent::Result<String> {
+    /// #     let (client, server) = Bufferevent::pair(base, BevOptions::empty())?;
+    /// #     http.serve_bufferevent(base, server, "192.0.2.1:4321".parse().unwrap())?;
+    /// #     client.enable(base, Ev::READ)?;
+    /// #     client.write(base, head.as_bytes())?;
+    /// #     for _ in 0..8 { base.run(rvent::LoopFlags::NONBLOCK)?; }
+    /// #     let input = client.input(base)?;
+    /// #     let mut reply = vec![0; input.len()];
+    /// #     input.remove(&mut reply)?;
+    /// #     Ok(String::from_utf8(reply).unwrap())
+    /// # }
+    ///
+    /// let mut base = EventBase::new()?;
+    /// let http = Http::new(&mut base)?;
+    /// http.set_error_cb(&mut base, |code, _reason, page| {
+    ///     page.add(format!("<p>error {code}</p>").as_bytes()).is_ok() // false: rvent's page
+    /// })?;
+    /// let reply = get(&mut base, http, "GET /missing HTTP/1.1\r\nHost: a\r\n\r\n")?;
+    /// assert!(reply.starts_with("HTTP/1.1 404") && reply.ends_with("<p>error 404</p>"));
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "evhttp_set_errorcb")]
     pub fn set_error_cb<X: HttpHost, F>(self, base: &mut EventBase<X>, cb: F) -> Result<()>
     where
@@ -480,6 +889,23 @@ impl Http {
     ///
     /// # Errors
     /// [`Error::Alloc`], [`Error::StaleHttp`].
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{BevOptions, Bufferevent, EventBase, Http};
+    /// use std::net::TcpStream;
+    ///
+    /// let mut base = EventBase::new()?;
+    /// let http = Http::new(&mut base)?;
+    /// http.set_bevcb(&mut base, |base, stream| {
+    ///     Bufferevent::from_stream(base, stream, BevOptions::empty()) // or a filter over it
+    /// })?;
+    /// let bound = http.bind(&mut base, "127.0.0.1:0".parse().unwrap())?;
+    /// let _client = TcpStream::connect(bound.local_addr(&base)?).unwrap();
+    /// base.run(rvent::LoopFlags::ONCE)?;
+    /// assert_eq!(http.connection_count(&base)?, 1);
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "evhttp_set_bevcb")]
     pub fn set_bevcb<X: HttpHost, F>(self, base: &mut EventBase<X>, cb: F) -> Result<()>
     where
@@ -503,6 +929,32 @@ impl Http {
     /// [`Error::InvalidArgument`] if `vhost` is this server, already a
     /// virtual host, or has this server among its own;
     /// [`Error::Alloc`]; [`Error::StaleHttp`].
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{EventBase, Http};
+    /// # use rvent::{BevOptions, Bufferevent, Ev};
+    /// # fn get(base: &mut EventBase, http: Http, head: &str) -> rvent::Result<String> {
+    /// #     let (client, server) = Bufferevent::pair(base, BevOptions::empty())?;
+    /// #     http.serve_bufferevent(base, server, "192.0.2.1:4321".parse().unwrap())?;
+    /// #     client.enable(base, Ev::READ)?;
+    /// #     client.write(base, head.as_bytes())?;
+    /// #     for _ in 0..8 { base.run(rvent::LoopFlags::NONBLOCK)?; }
+    /// #     let input = client.input(base)?;
+    /// #     let mut reply = vec![0; input.len()];
+    /// #     input.remove(&mut reply)?;
+    /// #     Ok(String::from_utf8(reply).unwrap())
+    /// # }
+    ///
+    /// let mut base = EventBase::new()?;
+    /// let http = Http::new(&mut base)?;
+    /// let blog = Http::new(&mut base)?; // routes only, no socket
+    /// blog.set_gencb(&mut base, |base, req| req.send_reply(base, 200, Some("Blog"), None).unwrap())?;
+    /// http.add_virtual_host(&mut base, "*.blog.example", blog)?;
+    /// let reply = get(&mut base, http, "GET / HTTP/1.1\r\nHost: my.BLOG.example\r\n\r\n")?;
+    /// assert!(reply.starts_with("HTTP/1.1 200 Blog"));
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "evhttp_add_virtual_host")]
     pub fn add_virtual_host<X: HttpHost>(
         self,
@@ -543,6 +995,34 @@ impl Http {
     ///
     /// # Errors
     /// [`Error::InvalidArgument`] if it is not one; [`Error::StaleHttp`].
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{EventBase, Http};
+    /// # use rvent::{BevOptions, Bufferevent, Ev};
+    /// # fn get(base: &mut EventBase, http: Http, head: &str) -> rvent::Result<String> {
+    /// #     let (client, server) = Bufferevent::pair(base, BevOptions::empty())?;
+    /// #     http.serve_bufferevent(base, server, "192.0.2.1:4321".parse().unwrap())?;
+    /// #     client.enable(base, Ev::READ)?;
+    /// #     client.write(base, head.as_bytes())?;
+    /// #     for _ in 0..8 { base.run(rvent::LoopFlags::NONBLOCK)?; }
+    /// #     let input = client.input(base)?;
+    /// #     let mut reply = vec![0; input.len()];
+    /// #     input.remove(&mut reply)?;
+    /// #     Ok(String::from_utf8(reply).unwrap())
+    /// # }
+    ///
+    /// let mut base = EventBase::new()?;
+    /// let http = Http::new(&mut base)?;
+    /// let blog = Http::new(&mut base)?;
+    /// blog.set_gencb(&mut base, |base, req| req.send_reply(base, 200, None, None).unwrap())?;
+    /// http.add_virtual_host(&mut base, "blog.example", blog)?;
+    /// http.remove_virtual_host(&mut base, blog)?;
+    /// assert!(blog.is_live(&base)); // not freed
+    /// let reply = get(&mut base, http, "GET / HTTP/1.1\r\nHost: blog.example\r\n\r\n")?;
+    /// assert!(reply.starts_with("HTTP/1.1 404"));
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "evhttp_remove_virtual_host")]
     pub fn remove_virtual_host<X: HttpHost>(
         self,
@@ -567,6 +1047,33 @@ impl Http {
     ///
     /// # Errors
     /// [`Error::Alloc`], [`Error::StaleHttp`].
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{EventBase, Http};
+    /// # use rvent::{BevOptions, Bufferevent, Ev};
+    /// # fn get(base: &mut EventBase, http: Http, head: &str) -> rvent::Result<String> {
+    /// #     let (client, server) = Bufferevent::pair(base, BevOptions::empty())?;
+    /// #     http.serve_bufferevent(base, server, "192.0.2.1:4321".parse().unwrap())?;
+    /// #     client.enable(base, Ev::READ)?;
+    /// #     client.write(base, head.as_bytes())?;
+    /// #     for _ in 0..8 { base.run(rvent::LoopFlags::NONBLOCK)?; }
+    /// #     let input = client.input(base)?;
+    /// #     let mut reply = vec![0; input.len()];
+    /// #     input.remove(&mut reply)?;
+    /// #     Ok(String::from_utf8(reply).unwrap())
+    /// # }
+    ///
+    /// let mut base = EventBase::new()?;
+    /// let http = Http::new(&mut base)?;
+    /// let www = Http::new(&mut base)?;
+    /// www.set_gencb(&mut base, |base, req| req.send_reply(base, 200, None, None).unwrap())?;
+    /// www.add_server_alias(&mut base, "example.com")?;
+    /// http.add_virtual_host(&mut base, "www.example.com", www)?;
+    /// let reply = get(&mut base, http, "GET / HTTP/1.1\r\nHost: EXAMPLE.com\r\n\r\n")?;
+    /// assert!(reply.starts_with("HTTP/1.1 200"));
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "evhttp_add_server_alias")]
     pub fn add_server_alias<X: HttpHost>(self, base: &mut EventBase<X>, alias: &str) -> Result<()> {
         server_rec(base, self)?;
@@ -582,6 +1089,18 @@ impl Http {
     /// # Errors
     /// [`Error::InvalidArgument`] if the server has no such alias;
     /// [`Error::StaleHttp`].
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{EventBase, Http};
+    ///
+    /// let mut base = EventBase::new()?;
+    /// let http = Http::new(&mut base)?;
+    /// http.add_server_alias(&mut base, "example.com")?;
+    /// http.remove_server_alias(&mut base, "example.com")?;
+    /// assert!(http.remove_server_alias(&mut base, "example.com").is_err()); // gone
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "evhttp_remove_server_alias")]
     pub fn remove_server_alias<X: HttpHost>(
         self,

@@ -198,6 +198,19 @@ fn text(v: &[u8]) -> Option<&str> {
 impl Uri {
     /// An empty URI: no scheme, host or port, an empty path
     /// (`evhttp_uri_new`); allocates nothing.
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::http::Uri;
+    ///
+    /// let mut uri = Uri::new();
+    /// assert_eq!(uri.path(), "");
+    /// uri.set_scheme(Some("http"))?;
+    /// uri.set_host(Some("example.com"))?;
+    /// uri.set_path(Some("/index.html"))?;
+    /// assert_eq!(&uri.join()?[..], b"http://example.com/index.html");
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "evhttp_uri_new")]
     pub fn new() -> Uri {
         Uri {
@@ -217,6 +230,17 @@ impl Uri {
     /// # Errors
     /// [`Error::InvalidArgument`] for what RFC 3986 does not allow (see
     /// the module docs); [`Error::Alloc`].
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::http::Uri;
+    ///
+    /// let uri = Uri::parse("https://example.com:8443/a%20b?x=1")?;
+    /// assert_eq!(uri.port(), Some(8443));
+    /// assert_eq!(uri.path(), "/a%20b"); // not decoded
+    /// assert!(Uri::parse("http://exa mple.com/").is_err()); // a space in the host
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "evhttp_uri_parse")]
     pub fn parse(s: &str) -> Result<Uri> {
         Uri::parse_with_flags(s, UriFlags::empty())
@@ -227,6 +251,16 @@ impl Uri {
     ///
     /// # Errors
     /// As [`parse`](Self::parse).
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::http::{Uri, UriFlags};
+    ///
+    /// assert!(Uri::parse("/a b").is_err());
+    /// let lenient = Uri::parse_with_flags("/a b", UriFlags::NONCONFORMANT)?;
+    /// assert_eq!(lenient.path(), "/a b");
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "evhttp_uri_parse_with_flags")]
     pub fn parse_with_flags(s: &str, flags: UriFlags) -> Result<Uri> {
         let bad = |what| Err(Error::InvalidArgument(what));
@@ -318,24 +352,63 @@ impl Uri {
     }
 
     /// The flags it was parsed with (`evhttp_uri_set_flags` sets them).
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::http::{Uri, UriFlags};
+    ///
+    /// assert_eq!(Uri::parse("/")?.flags(), UriFlags::empty());
+    /// let u = Uri::parse_with_flags("/", UriFlags::NONCONFORMANT)?;
+    /// assert_eq!(u.flags(), UriFlags::NONCONFORMANT);
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     pub fn flags(&self) -> UriFlags {
         self.flags
     }
 
     /// Sets the flags the setters check values under
     /// (`evhttp_uri_set_flags`).
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::http::{Uri, UriFlags};
+    ///
+    /// let mut uri = Uri::new();
+    /// assert!(uri.set_path(Some("/a b")).is_err());
+    /// uri.set_flags(UriFlags::NONCONFORMANT);
+    /// uri.set_path(Some("/a b"))?;
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "evhttp_uri_set_flags")]
     pub fn set_flags(&mut self, flags: UriFlags) {
         self.flags = flags;
     }
 
     /// The scheme (`evhttp_uri_get_scheme`).
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::http::Uri;
+    ///
+    /// assert_eq!(Uri::parse("http://example.com/")?.scheme(), Some("http"));
+    /// assert_eq!(Uri::parse("/relative")?.scheme(), None);
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "evhttp_uri_get_scheme")]
     pub fn scheme(&self) -> Option<&str> {
         self.scheme.as_deref().and_then(text)
     }
 
     /// The userinfo (`evhttp_uri_get_userinfo`).
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::http::Uri;
+    ///
+    /// assert_eq!(Uri::parse("ftp://anna:pw@example.com/")?.userinfo(), Some("anna:pw"));
+    /// assert_eq!(Uri::parse("ftp://example.com/")?.userinfo(), None);
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "evhttp_uri_get_userinfo")]
     pub fn userinfo(&self) -> Option<&str> {
         self.userinfo.as_deref().and_then(text)
@@ -343,12 +416,30 @@ impl Uri {
 
     /// The host, an IPv6 literal with its brackets
     /// (`evhttp_uri_get_host`).
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::http::Uri;
+    ///
+    /// assert_eq!(Uri::parse("http://[::1]:80/")?.host(), Some("[::1]"));
+    /// assert_eq!(Uri::parse("/only/a/path")?.host(), None);
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "evhttp_uri_get_host")]
     pub fn host(&self) -> Option<&str> {
         self.host.as_deref().and_then(text)
     }
 
     /// The port (`evhttp_uri_get_port`; libevent: -1 for none).
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::http::Uri;
+    ///
+    /// assert_eq!(Uri::parse("http://example.com:8080/")?.port(), Some(8080));
+    /// assert_eq!(Uri::parse("http://example.com/")?.port(), None); // no default filled in
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "evhttp_uri_get_port")]
     pub fn port(&self) -> Option<u16> {
         self.port
@@ -357,23 +448,57 @@ impl Uri {
     /// The path, maybe empty (`evhttp_uri_get_path`); `""` too when a
     /// nonconformant path is no UTF-8 ([`path_bytes`](Self::path_bytes)
     /// has it).
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::http::Uri;
+    ///
+    /// assert_eq!(Uri::parse("http://example.com/a/b?q")?.path(), "/a/b");
+    /// assert_eq!(Uri::parse("http://example.com")?.path(), "");
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "evhttp_uri_get_path")]
     pub fn path(&self) -> &str {
         text(&self.path).unwrap_or_default()
     }
 
     /// The path's bytes.
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::http::Uri;
+    ///
+    /// assert_eq!(Uri::parse("/docs/")?.path_bytes(), b"/docs/");
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     pub fn path_bytes(&self) -> &[u8] {
         &self.path
     }
 
     /// The query, without its `?` (`evhttp_uri_get_query`).
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::http::Uri;
+    ///
+    /// assert_eq!(Uri::parse("/s?q=1&r=2#top")?.query(), Some("q=1&r=2"));
+    /// assert_eq!(Uri::parse("/s")?.query(), None);
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "evhttp_uri_get_query")]
     pub fn query(&self) -> Option<&str> {
         self.query.as_deref().and_then(text)
     }
 
     /// The fragment, without its `#` (`evhttp_uri_get_fragment`).
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::http::Uri;
+    ///
+    /// assert_eq!(Uri::parse("/page#section-2")?.fragment(), Some("section-2"));
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "evhttp_uri_get_fragment")]
     pub fn fragment(&self) -> Option<&str> {
         self.fragment.as_deref().and_then(text)
@@ -383,6 +508,17 @@ impl Uri {
     ///
     /// # Errors
     /// [`Error::InvalidArgument`] if it is no scheme; [`Error::Alloc`].
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::http::Uri;
+    ///
+    /// let mut uri = Uri::parse("http://example.com/")?;
+    /// uri.set_scheme(Some("https"))?;
+    /// assert_eq!(&uri.join()?[..], b"https://example.com/");
+    /// assert!(uri.set_scheme(Some("1http")).is_err()); // must start with a letter
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "evhttp_uri_set_scheme")]
     pub fn set_scheme(&mut self, scheme: Option<&str>) -> Result<()> {
         Self::set(&mut self.scheme, scheme, valid_scheme)
@@ -393,6 +529,16 @@ impl Uri {
     /// # Errors
     /// [`Error::InvalidArgument`] for a byte userinfo may not hold;
     /// [`Error::Alloc`].
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::http::Uri;
+    ///
+    /// let mut uri = Uri::parse("ftp://example.com/")?;
+    /// uri.set_userinfo(Some("anna"))?;
+    /// assert_eq!(&uri.join()?[..], b"ftp://anna@example.com/");
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "evhttp_uri_set_userinfo")]
     pub fn set_userinfo(&mut self, userinfo: Option<&str>) -> Result<()> {
         Self::set(&mut self.userinfo, userinfo, |s| {
@@ -405,6 +551,17 @@ impl Uri {
     ///
     /// # Errors
     /// [`Error::InvalidArgument`] if it is neither; [`Error::Alloc`].
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::http::Uri;
+    ///
+    /// let mut uri = Uri::parse("http://example.com/x")?;
+    /// uri.set_host(Some("[2001:db8::1]"))?;
+    /// assert_eq!(&uri.join()?[..], b"http://[2001:db8::1]/x");
+    /// assert!(uri.set_host(Some("a/b")).is_err());
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "evhttp_uri_set_host")]
     pub fn set_host(&mut self, host: Option<&str>) -> Result<()> {
         Self::set(&mut self.host, host, valid_host)
@@ -414,6 +571,16 @@ impl Uri {
     ///
     /// # Errors
     /// None today; `Result` for symmetry with the other setters.
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::http::Uri;
+    ///
+    /// let mut uri = Uri::parse("http://example.com/")?;
+    /// uri.set_port(Some(8080))?;
+    /// assert_eq!(&uri.join()?[..], b"http://example.com:8080/");
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "evhttp_uri_set_port")]
     pub fn set_port(&mut self, port: Option<u16>) -> Result<()> {
         self.port = port;
@@ -425,6 +592,17 @@ impl Uri {
     /// # Errors
     /// [`Error::InvalidArgument`] for a byte a path may not hold (under
     /// the URI's flags); [`Error::Alloc`].
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::http::Uri;
+    ///
+    /// let mut uri = Uri::parse("http://example.com/old")?;
+    /// uri.set_path(Some("/new/page"))?;
+    /// assert_eq!(uri.path(), "/new/page");
+    /// assert!(uri.set_path(Some("/a b")).is_err()); // encode it first
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "evhttp_uri_set_path")]
     pub fn set_path(&mut self, path: Option<&str>) -> Result<()> {
         let nc = self.flags.contains(UriFlags::NONCONFORMANT);
@@ -440,6 +618,16 @@ impl Uri {
     ///
     /// # Errors
     /// As [`set_path`](Self::set_path).
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::http::Uri;
+    ///
+    /// let mut uri = Uri::parse("/search")?;
+    /// uri.set_query(Some("q=rvent"))?;
+    /// assert_eq!(&uri.join()?[..], b"/search?q=rvent");
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "evhttp_uri_set_query")]
     pub fn set_query(&mut self, query: Option<&str>) -> Result<()> {
         let nc = self.flags.contains(UriFlags::NONCONFORMANT);
@@ -452,6 +640,16 @@ impl Uri {
     ///
     /// # Errors
     /// As [`set_path`](Self::set_path).
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::http::Uri;
+    ///
+    /// let mut uri = Uri::parse("/doc")?;
+    /// uri.set_fragment(Some("intro"))?;
+    /// assert_eq!(&uri.join()?[..], b"/doc#intro");
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "evhttp_uri_set_fragment")]
     pub fn set_fragment(&mut self, fragment: Option<&str>) -> Result<()> {
         let nc = self.flags.contains(UriFlags::NONCONFORMANT);
@@ -480,6 +678,18 @@ impl Uri {
     /// [`Error::InvalidArgument`] when it has a host and a path that is
     /// neither empty nor starts with `/` (libevent returns NULL);
     /// [`Error::Alloc`].
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::http::Uri;
+    ///
+    /// let uri = Uri::parse("http://u@example.com:81/p?q#f")?;
+    /// assert_eq!(&uri.join()?[..], b"http://u@example.com:81/p?q#f"); // round trip
+    /// let mut bad = Uri::parse("http://example.com")?;
+    /// bad.set_path(Some("relative"))?;
+    /// assert!(bad.join().is_err()); // a host needs an absolute path
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "evhttp_uri_join")]
     pub fn join(&self) -> Result<HttpBytes> {
         if (self.host.is_some() || self.userinfo.is_some() || self.port.is_some())

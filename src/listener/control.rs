@@ -49,7 +49,17 @@ impl ConnListener {
     /// base; the errors of [`Event::add`].
     ///
     /// # Examples
-    /// See [`ConnListener::disable`].
+    /// ```
+    /// use rvent::{ConnListener, EventBase, ListenerOptions};
+    ///
+    /// let mut base = EventBase::new()?;
+    /// let lev = ConnListener::bind(&mut base, "127.0.0.1:0".parse().unwrap(),
+    ///     ListenerOptions::DISABLED | ListenerOptions::CLOSE_ON_FREE, None, |_, _, _, _| {})?;
+    /// assert!(!lev.is_enabled(&base)); // created disabled
+    /// lev.enable(&mut base)?;
+    /// assert!(lev.is_enabled(&base));
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "evconnlistener_enable")]
     pub fn enable<X: ListenerHost>(self, base: &mut EventBase<X>) -> Result<()> {
         let r = self.rec_mut(base)?;
@@ -104,18 +114,57 @@ impl ConnListener {
     /// True while the listener is enabled — accepting, or pausing after an
     /// accept error; false once disabled, freed, after one of its callbacks
     /// panicked, or with another base.
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{ConnListener, EventBase, ListenerOptions};
+    ///
+    /// let mut base = EventBase::new()?;
+    /// let lev = ConnListener::bind(&mut base, "127.0.0.1:0".parse().unwrap(),
+    ///     ListenerOptions::CLOSE_ON_FREE, None, |_, _, _, _| {})?;
+    /// assert!(lev.is_enabled(&base));
+    /// lev.free(&mut base)?;
+    /// assert!(!lev.is_enabled(&base));
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     pub fn is_enabled<X: ListenerHost>(self, base: &EventBase<X>) -> bool {
         self.rec(base).is_ok_and(|r| r.is(st::ENABLED))
     }
 
     /// True until the listener is freed (with `base`; false with another
     /// base).
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{ConnListener, EventBase, ListenerOptions};
+    ///
+    /// let mut base = EventBase::new()?;
+    /// let lev = ConnListener::bind(&mut base, "127.0.0.1:0".parse().unwrap(),
+    ///     ListenerOptions::CLOSE_ON_FREE, None, |_, _, _, _| {})?;
+    /// assert!(lev.is_live(&base));
+    /// lev.free(&mut base)?;
+    /// assert!(!lev.is_live(&base));
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     pub fn is_live<X: ListenerHost>(self, base: &EventBase<X>) -> bool {
         self.rec(base).is_ok()
     }
 
     /// The listener belongs to `base` (`evconnlistener_get_base`), freed or
     /// not.
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{ConnListener, EventBase, ListenerOptions};
+    ///
+    /// let mut base = EventBase::new()?;
+    /// let other = EventBase::new()?;
+    /// let lev = ConnListener::bind(&mut base, "127.0.0.1:0".parse().unwrap(),
+    ///     ListenerOptions::CLOSE_ON_FREE, None, |_, _, _, _| {})?;
+    /// assert!(lev.belongs_to(&base));
+    /// assert!(!lev.belongs_to(&other));
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "evconnlistener_get_base")]
     pub fn belongs_to<X: ListenerHost>(self, base: &EventBase<X>) -> bool {
         self.base == base.id
@@ -159,6 +208,22 @@ impl ConnListener {
     /// # Errors
     /// [`Error::StaleListener`] after [`free`](Self::free) or with another
     /// base.
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{ConnListener, EventBase, ListenerOptions};
+    /// use std::io::Read;
+    /// use std::net::TcpStream;
+    ///
+    /// let mut base = EventBase::new()?;
+    /// let lev = ConnListener::bind(&mut base, "127.0.0.1:0".parse().unwrap(),
+    ///     ListenerOptions::CLOSE_ON_FREE, None, |_, _, _, _| unreachable!())?;
+    /// lev.clear_callback(&mut base)?;
+    /// let mut client = TcpStream::connect(lev.local_addr(&base)?).unwrap();
+    /// base.run(rvent::LoopFlags::ONCE)?; // accepts and closes it at once
+    /// assert_eq!(client.read(&mut [0u8; 1]).unwrap(), 0); // EOF
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "evconnlistener_set_cb")]
     pub fn clear_callback<X: ListenerHost>(self, base: &mut EventBase<X>) -> Result<()> {
         self.rec_mut(base)?.replace_cb(None);
@@ -223,6 +288,18 @@ impl ConnListener {
     /// # Errors
     /// [`Error::StaleListener`] after [`free`](Self::free) or with another
     /// base.
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{ConnListener, EventBase, ListenerOptions};
+    ///
+    /// let mut base = EventBase::new()?;
+    /// let lev = ConnListener::bind(&mut base, "127.0.0.1:0".parse().unwrap(),
+    ///     ListenerOptions::CLOSE_ON_FREE, None, |_, _, _, _| {})?;
+    /// lev.set_error_callback(&mut base, |_, _, e| eprintln!("accept: {e}"))?;
+    /// lev.clear_error_callback(&mut base)?; // back to the log
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "evconnlistener_set_error_cb")]
     pub fn clear_error_callback<X: ListenerHost>(self, base: &mut EventBase<X>) -> Result<()> {
         self.rec_mut(base)?.replace_errcb(None);
@@ -234,6 +311,20 @@ impl ConnListener {
     /// # Errors
     /// [`Error::StaleListener`] after [`free`](Self::free) or with another
     /// base.
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{ConnListener, EventBase, ListenerOptions};
+    /// use std::os::fd::AsRawFd;
+    ///
+    /// let mut base = EventBase::new()?;
+    /// let std_listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    /// let raw = std_listener.as_raw_fd();
+    /// let lev = ConnListener::from_listener(&mut base, std_listener, ListenerOptions::CLOSE_ON_FREE,
+    ///     |_, _, _, _| {})?;
+    /// assert_eq!(lev.fd(&base)?, raw);
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "evconnlistener_get_fd")]
     pub fn fd<X: ListenerHost>(self, base: &EventBase<X>) -> Result<RawFd> {
         Ok(self.rec(base)?.sock.as_raw_fd())
@@ -247,6 +338,19 @@ impl ConnListener {
     /// [`Error::StaleListener`] after [`free`](Self::free) or with another
     /// base; [`Error::Io`] if `getsockname` fails or the socket is not
     /// IPv4 / IPv6 (a Unix-domain listener: use [`fd`](Self::fd)).
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{ConnListener, EventBase, ListenerOptions};
+    ///
+    /// let mut base = EventBase::new()?;
+    /// let lev = ConnListener::bind(&mut base, "127.0.0.1:0".parse().unwrap(),
+    ///     ListenerOptions::CLOSE_ON_FREE, None, |_, _, _, _| {})?;
+    /// let addr = lev.local_addr(&base)?;
+    /// assert!(addr.ip().is_loopback());
+    /// assert_ne!(addr.port(), 0); // the port the kernel picked
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "evconnlistener_get_fd")]
     pub fn local_addr<X: ListenerHost>(self, base: &EventBase<X>) -> Result<SocketAddr> {
         Ok(socket::local_addr(self.fd(base)?)?)
@@ -259,6 +363,19 @@ impl ConnListener {
     /// # Errors
     /// [`Error::StaleListener`] after [`free`](Self::free) or with another
     /// base.
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{ConnListener, Ev, EventBase, ListenerOptions};
+    ///
+    /// let mut base = EventBase::new()?;
+    /// let lev = ConnListener::bind(&mut base, "127.0.0.1:0".parse().unwrap(),
+    ///     ListenerOptions::CLOSE_ON_FREE, None, |_, _, _, _| {})?;
+    /// let ev = lev.event(&base)?;
+    /// assert_eq!(ev.fd(&base)?, Some(lev.fd(&base)?));
+    /// assert!(ev.events(&base)?.contains(Ev::READ | Ev::PERSIST));
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     pub fn event<X: ListenerHost>(self, base: &EventBase<X>) -> Result<Event> {
         Ok(self.rec(base)?.ev)
     }
@@ -274,7 +391,18 @@ impl ConnListener {
     /// [`Error::StaleListener`] if already freed or with another base.
     ///
     /// # Examples
-    /// See [`ConnListener`].
+    /// ```
+    /// use rvent::{ConnListener, EventBase, ListenerOptions};
+    ///
+    /// let mut base = EventBase::new()?;
+    /// let std_listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    /// let lev = ConnListener::from_listener(&mut base, std_listener, ListenerOptions::empty(),
+    ///     |_, _, _, _| {})?;
+    /// let sock = lev.free(&mut base)?; // no CLOSE_ON_FREE: the socket comes back
+    /// assert!(sock.is_some());
+    /// assert!(!lev.is_live(&base));
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "evconnlistener_free")]
     pub fn free<X: ListenerHost>(self, base: &mut EventBase<X>) -> Result<Option<OwnedFd>> {
         if self.base != base.id {

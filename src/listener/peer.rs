@@ -39,6 +39,14 @@ pub enum PeerAddr {
 
 impl PeerAddr {
     /// The IPv4 / IPv6 address, for a TCP peer.
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::PeerAddr;
+    ///
+    /// let peer = PeerAddr::from("[::1]:8080".parse::<std::net::SocketAddr>().unwrap());
+    /// assert_eq!(peer.inet().unwrap().port(), 8080);
+    /// ```
     #[inline]
     pub fn inet(&self) -> Option<SocketAddr> {
         match self {
@@ -91,12 +99,64 @@ pub struct UnixPeerAddr {
 
 impl UnixPeerAddr {
     /// Whether the peer has no name.
+    ///
+    /// # Examples
+    /// ```
+    /// # use rvent::{ConnListener, EventBase, ListenerOptions, PeerAddr, UnixPeerAddr};
+    /// # use std::os::unix::net::{UnixListener, UnixStream};
+    /// # use std::{cell::Cell, rc::Rc};
+    /// # fn accept_one(tag: &str) -> Result<UnixPeerAddr, Box<dyn std::error::Error>> {
+    /// #     let mut base = EventBase::new()?;
+    /// #     let path = std::env::temp_dir().join(format!("rvent-doc-{tag}-{}", std::process::id()));
+    /// #     let _ = std::fs::remove_file(&path);
+    /// #     let got = Rc::new(Cell::new(None));
+    /// #     let g = got.clone();
+    /// #     let lev = ConnListener::from_fd(&mut base, UnixListener::bind(&path)?,
+    /// #         ListenerOptions::CLOSE_ON_FREE, None, move |base, lev, _conn, peer| {
+    /// #             if let PeerAddr::Unix(u) = peer { g.set(Some(u)); }
+    /// #             lev.free(base).unwrap();
+    /// #         })?;
+    /// #     let _client = UnixStream::connect(&path)?;
+    /// #     base.dispatch()?;
+    /// #     std::fs::remove_file(&path)?;
+    /// #     Ok(got.get().expect("a Unix peer"))
+    /// # }
+    /// let peer = accept_one("unnamed")?; // from a client that did not bind
+    /// assert!(peer.is_unnamed());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     #[inline]
     pub fn is_unnamed(&self) -> bool {
         self.len == 0
     }
 
     /// The peer's pathname, if it is bound to one.
+    ///
+    /// # Examples
+    /// ```
+    /// # use rvent::{ConnListener, EventBase, ListenerOptions, PeerAddr, UnixPeerAddr};
+    /// # use std::os::unix::net::{UnixListener, UnixStream};
+    /// # use std::{cell::Cell, rc::Rc};
+    /// # fn accept_one(tag: &str) -> Result<UnixPeerAddr, Box<dyn std::error::Error>> {
+    /// #     let mut base = EventBase::new()?;
+    /// #     let path = std::env::temp_dir().join(format!("rvent-doc-{tag}-{}", std::process::id()));
+    /// #     let _ = std::fs::remove_file(&path);
+    /// #     let got = Rc::new(Cell::new(None));
+    /// #     let g = got.clone();
+    /// #     let lev = ConnListener::from_fd(&mut base, UnixListener::bind(&path)?,
+    /// #         ListenerOptions::CLOSE_ON_FREE, None, move |base, lev, _conn, peer| {
+    /// #             if let PeerAddr::Unix(u) = peer { g.set(Some(u)); }
+    /// #             lev.free(base).unwrap();
+    /// #         })?;
+    /// #     let _client = UnixStream::connect(&path)?;
+    /// #     base.dispatch()?;
+    /// #     std::fs::remove_file(&path)?;
+    /// #     Ok(got.get().expect("a Unix peer"))
+    /// # }
+    /// let peer = accept_one("path")?; // an unnamed client
+    /// assert_eq!(peer.as_pathname(), None);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn as_pathname(&self) -> Option<&Path> {
         let raw = self.sun_path();
         if raw.first().is_none_or(|&b| b == 0) {
@@ -108,6 +168,32 @@ impl UnixPeerAddr {
 
     /// The peer's name in the abstract namespace (without the leading
     /// NUL), if it has one.
+    ///
+    /// # Examples
+    /// ```
+    /// # use rvent::{ConnListener, EventBase, ListenerOptions, PeerAddr, UnixPeerAddr};
+    /// # use std::os::unix::net::{UnixListener, UnixStream};
+    /// # use std::{cell::Cell, rc::Rc};
+    /// # fn accept_one(tag: &str) -> Result<UnixPeerAddr, Box<dyn std::error::Error>> {
+    /// #     let mut base = EventBase::new()?;
+    /// #     let path = std::env::temp_dir().join(format!("rvent-doc-{tag}-{}", std::process::id()));
+    /// #     let _ = std::fs::remove_file(&path);
+    /// #     let got = Rc::new(Cell::new(None));
+    /// #     let g = got.clone();
+    /// #     let lev = ConnListener::from_fd(&mut base, UnixListener::bind(&path)?,
+    /// #         ListenerOptions::CLOSE_ON_FREE, None, move |base, lev, _conn, peer| {
+    /// #             if let PeerAddr::Unix(u) = peer { g.set(Some(u)); }
+    /// #             lev.free(base).unwrap();
+    /// #         })?;
+    /// #     let _client = UnixStream::connect(&path)?;
+    /// #     base.dispatch()?;
+    /// #     std::fs::remove_file(&path)?;
+    /// #     Ok(got.get().expect("a Unix peer"))
+    /// # }
+    /// let peer = accept_one("abstract")?; // an unnamed client
+    /// assert_eq!(peer.as_abstract_name(), None);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn as_abstract_name(&self) -> Option<&[u8]> {
         match self.sun_path() {
             [0, name @ ..] => Some(name),
@@ -118,6 +204,32 @@ impl UnixPeerAddr {
     /// The address's `sun_path` bytes as the kernel returned them (empty
     /// for an unnamed peer; a pathname may end in NULs): what a C
     /// `struct sockaddr_un` holds after `sun_family`.
+    ///
+    /// # Examples
+    /// ```
+    /// # use rvent::{ConnListener, EventBase, ListenerOptions, PeerAddr, UnixPeerAddr};
+    /// # use std::os::unix::net::{UnixListener, UnixStream};
+    /// # use std::{cell::Cell, rc::Rc};
+    /// # fn accept_one(tag: &str) -> Result<UnixPeerAddr, Box<dyn std::error::Error>> {
+    /// #     let mut base = EventBase::new()?;
+    /// #     let path = std::env::temp_dir().join(format!("rvent-doc-{tag}-{}", std::process::id()));
+    /// #     let _ = std::fs::remove_file(&path);
+    /// #     let got = Rc::new(Cell::new(None));
+    /// #     let g = got.clone();
+    /// #     let lev = ConnListener::from_fd(&mut base, UnixListener::bind(&path)?,
+    /// #         ListenerOptions::CLOSE_ON_FREE, None, move |base, lev, _conn, peer| {
+    /// #             if let PeerAddr::Unix(u) = peer { g.set(Some(u)); }
+    /// #             lev.free(base).unwrap();
+    /// #         })?;
+    /// #     let _client = UnixStream::connect(&path)?;
+    /// #     base.dispatch()?;
+    /// #     std::fs::remove_file(&path)?;
+    /// #     Ok(got.get().expect("a Unix peer"))
+    /// # }
+    /// let peer = accept_one("sunpath")?; // an unnamed client
+    /// assert!(peer.sun_path().is_empty());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     #[inline]
     pub fn sun_path(&self) -> &[u8] {
         &self.path[..usize::from(self.len)]

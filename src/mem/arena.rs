@@ -183,7 +183,19 @@ impl Arena {
     /// dropped.
     ///
     /// # Examples
-    /// See [`Arena`].
+    /// ```
+    /// use rvent::{Ev, Event, EventBase};
+    ///
+    /// let mut base = EventBase::new()?;
+    /// let ev = Event::timer(&mut base, |base, _, _, _| {
+    ///     let n: &mut u64 = base.scratch().try_alloc(41).unwrap();
+    ///     *n += 1; // valid until this loop iteration ends
+    ///     assert_eq!(*n, 42);
+    /// })?;
+    /// ev.active(&mut base, Ev::TIMEOUT)?;
+    /// base.dispatch()?;
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[allow(clippy::mut_from_ref)] // each call returns a fresh, disjoint block
     pub fn try_alloc<T>(&self, value: T) -> Result<&mut T> {
         let p = self.bump(Layout::new::<T>()).map_err(|_| Error::Alloc)?;

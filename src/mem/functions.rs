@@ -268,6 +268,18 @@ pub struct GlobalAllocFunctions<G>(G);
 
 impl<G> GlobalAllocFunctions<G> {
     /// Wraps `alloc`; usable in a `static`.
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{GlobalAllocFunctions, MemFunctions};
+    /// use std::alloc::System;
+    ///
+    /// static HOOKS: GlobalAllocFunctions<System> = GlobalAllocFunctions::new(System);
+    /// let p = HOOKS.malloc(32);
+    /// assert!(!p.is_null());
+    /// // SAFETY: `p` came from `HOOKS.malloc` and is not used afterwards.
+    /// unsafe { HOOKS.free(p) };
+    /// ```
     pub const fn new(alloc: G) -> Self {
         GlobalAllocFunctions(alloc)
     }
@@ -331,6 +343,18 @@ pub struct AllocatorFunctions<A>(A);
 
 impl<A> AllocatorFunctions<A> {
     /// Wraps `alloc`; usable in a `static`.
+    ///
+    /// # Examples
+    /// ```
+    /// use allocator_api2::alloc::Global;
+    /// use rvent::{AllocatorFunctions, MemFunctions};
+    ///
+    /// static HOOKS: AllocatorFunctions<Global> = AllocatorFunctions::new(Global);
+    /// let p = HOOKS.malloc(16);
+    /// assert!(!p.is_null());
+    /// // SAFETY: `p` came from `HOOKS.malloc` and is not used afterwards.
+    /// unsafe { HOOKS.free(p) };
+    /// ```
     pub const fn new(alloc: A) -> Self {
         AllocatorFunctions(alloc)
     }

@@ -309,7 +309,17 @@ impl Pool {
     /// for a layout.
     ///
     /// # Examples
-    /// See [`Pool`].
+    /// ```
+    /// use rvent::{EventBase, MEM_ALIGN};
+    ///
+    /// let base = EventBase::new()?;
+    /// let pool = base.pool();
+    /// let p = pool.alloc(100)?;
+    /// assert_eq!(p.as_ptr() as usize % MEM_ALIGN, 0);
+    /// // SAFETY: `p` came from `pool.alloc(100)` and is not used afterwards.
+    /// unsafe { pool.free(p, 100) };
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     pub fn alloc(&self, size: usize) -> Result<NonNull<u8>> {
         let layout = Layout::from_size_align(size, MEM_ALIGN).map_err(|_| Error::Alloc)?;
         self.allocate(layout)
@@ -323,6 +333,21 @@ impl Pool {
     /// # Safety
     /// `ptr` came from [`Pool::alloc`] with the same `size` (on any
     /// thread), was not freed since, and is not used afterwards.
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::EventBase;
+    ///
+    /// let base = EventBase::new()?;
+    /// let pool = base.pool();
+    /// let p = pool.alloc(64)?;
+    /// // SAFETY: `p` came from `pool.alloc(64)`, is freed once and not used afterwards.
+    /// unsafe { pool.free(p, 64) };
+    /// assert_eq!(pool.alloc(64)?, p); // cached for the next block of its class
+    /// # // SAFETY: as above.
+    /// # unsafe { pool.free(p, 64) };
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     pub unsafe fn free(&self, ptr: NonNull<u8>, size: usize) {
         debug_assert!(size <= isize::MAX as usize - MEM_ALIGN);
         // SAFETY: caller's precondition; `alloc` used this exact layout,
@@ -350,6 +375,15 @@ impl Pool {
     }
 
     /// The high-water mark of this thread's pool.
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{EventBase, POOL_DEFAULT_HIGH_WATER};
+    ///
+    /// let base = EventBase::new()?;
+    /// assert_eq!(base.pool().high_water(), POOL_DEFAULT_HIGH_WATER);
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     pub fn high_water(&self) -> usize {
         POOL.try_with(|p| p.high_water.get()).unwrap_or(0)
     }
