@@ -127,11 +127,12 @@ impl Config {
     ///
     /// # Examples
     /// ```
-    /// use rvent::{Config, EventBase, Features};
+    /// use rvent::{BaseFlags, Config, EventBase, Features};
     ///
     /// let mut cfg = Config::new();
+    /// cfg.set_flag(BaseFlags::IGNORE_ENV); // whatever EVENT_NOEPOLL says
     /// cfg.require_features(Features::ET | Features::EARLY_CLOSE);
-    /// assert!(EventBase::with_config(&cfg).is_ok());
+    /// assert_eq!(EventBase::with_config(&cfg)?.method(), "epoll");
     /// cfg.require_features(Features::FDS); // regular files: poll, not epoll
     /// assert_eq!(EventBase::with_config(&cfg)?.method(), "poll");
     /// cfg.require_features(Features::ET | Features::FDS); // no backend has both
