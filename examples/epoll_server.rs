@@ -179,7 +179,9 @@ impl Epoll {
             return Err(io::Error::last_os_error());
         }
         // SAFETY: `fd` was just created and is owned by nobody else.
-        Ok(Epoll { fd: unsafe { OwnedFd::from_raw_fd(fd) } })
+        Ok(Epoll {
+            fd: unsafe { OwnedFd::from_raw_fd(fd) },
+        })
     }
 
     /// `epoll_ctl(op, fd)` for `events`; the fd itself is the event's
@@ -403,13 +405,23 @@ fn run_epoll(port: u16, mode: Mode) -> Result<(), Box<dyn Error>> {
 /// Accepts every waiting client (edge-triggered needs all of them: the
 /// listener will not be reported again for those already queued).
 /// Returns how many were taken.
-fn accept_all(listener: &TcpListener, epoll: &Epoll, edge: u32, conns: &mut Vec<Option<Conn>>) -> u64 {
+fn accept_all(
+    listener: &TcpListener,
+    epoll: &Epoll,
+    edge: u32,
+    conns: &mut Vec<Option<Conn>>,
+) -> u64 {
     let mut taken = 0;
     loop {
         let stream = match listener.accept() {
             Ok((stream, _)) => stream,
             Err(e) if e.kind() == ErrorKind::WouldBlock => return taken,
-            Err(e) if matches!(e.kind(), ErrorKind::Interrupted | ErrorKind::ConnectionAborted) => {
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    ErrorKind::Interrupted | ErrorKind::ConnectionAborted
+                ) =>
+            {
                 continue;
             }
             Err(e) => {

@@ -5,7 +5,8 @@
 //! SIGINT, `http_server` serves files, listings and `/dump`, refuses
 //! every way out of its root and exits on SIGINT, `epoll_server` (level-
 //! and edge-triggered) keeps the anchor's echo contract and shows in
-//! `--blocking` mode why one client at a time stalls the next. Also their
+//! `--blocking` mode why one client at a time stalls the next, `reactor`
+//! keeps the same contract on a hand-built reactor. Also their
 //! shared command-line conventions (`--help`, usage
 //! errors, `Display` error messages), a closed stdout, and `event_server`
 //! out of file descriptors. The examples are built like this test binary
@@ -36,7 +37,7 @@ const PATIENCE: Duration = Duration::from_secs(10);
 const IO_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The examples these tests run, built together on first use.
-const EXAMPLES: [&str; 7] = [
+const EXAMPLES: [&str; 8] = [
     "time_test",
     "signal_test",
     "event_server",
@@ -44,6 +45,7 @@ const EXAMPLES: [&str; 7] = [
     "hello_world",
     "http_server",
     "epoll_server",
+    "reactor",
 ];
 
 /// Path of example `name`, built (once per test process) the way this
@@ -737,6 +739,12 @@ fn epoll_server_edge_triggered_keeps_the_echo_contract() {
     keeps_the_echo_contract("epoll_server", &["--et"]);
 }
 
+/// The same echo server on the hand-built reactor of chapter 3.
+#[test]
+fn reactor_keeps_the_echo_contract() {
+    keeps_the_echo_contract("reactor", &[]);
+}
+
 /// `--blocking` serves one client at a time: a second client is
 /// accepted by the kernel but gets no echo while the first is
 /// connected, and gets it as soon as the first leaves.
@@ -758,12 +766,17 @@ fn epoll_server_blocking_serves_one_client_at_a_time() {
     round_trip(&mut first, b"first again\n");
     drop(first);
     second.set_read_timeout(Some(IO_TIMEOUT)).unwrap();
-    second.read_exact(&mut buf).expect("echo once the first left");
+    second
+        .read_exact(&mut buf)
+        .expect("echo once the first left");
     assert_eq!(&buf, b"second\n");
     echo_all(&second, &payload(11, 256 * 1024));
     server.sigint();
     let status = server.wait(Duration::from_secs(2));
-    assert!(status.success(), "epoll_server --blocking exited with {status}");
+    assert!(
+        status.success(),
+        "epoll_server --blocking exited with {status}"
+    );
 }
 
 #[test]
@@ -926,7 +939,7 @@ fn examples_print_help_to_stdout_and_exit_0() {
     let ports: Vec<&str> = default_ports.iter().map(|(_, p)| p.as_str()).collect();
     assert_eq!(
         ports,
-        ["9996", "9876", "9995", "8080", "9877"],
+        ["9996", "9876", "9995", "8080", "9877", "9878"],
         "{default_ports:?}"
     );
 }
@@ -984,7 +997,13 @@ fn bind_error_names_the_address() {
     let busy = TcpListener::bind("127.0.0.1:0").expect("bind");
     let addr = busy.local_addr().expect("local_addr");
     let port = addr.port().to_string();
-    for name in ["event_server", "echo_server", "hello_world", "epoll_server"] {
+    for name in [
+        "event_server",
+        "echo_server",
+        "hello_world",
+        "epoll_server",
+        "reactor",
+    ] {
         let (status, stdout, stderr) = run_to_end(name, &["-p", &port], false);
         assert_eq!(status.code(), Some(1), "{name}: {stderr:?}");
         assert_eq!(stdout, "", "{name}");
