@@ -6,10 +6,10 @@
 //! every way out of its root and exits on SIGINT, `epoll_server` (level-
 //! and edge-triggered) keeps the anchor's echo contract and shows in
 //! `--blocking` mode why one client at a time stalls the next, `reactor`
-//! keeps the same contract on a hand-built reactor. Also their
-//! shared command-line conventions (`--help`, usage
-//! errors, `Display` error messages), a closed stdout, and `event_server`
-//! out of file descriptors. The examples are built like this test binary
+//! keeps the same contract on a hand-built reactor, `count_bytes` ends
+//! with 0 bytes held. Also their shared command-line conventions
+//! (`--help`, usage errors, `Display` error messages), a closed stdout,
+//! and `event_server` out of file descriptors. The examples are built like this test binary
 //! (same target dir, `--target`, profile), so sanitizer runs test
 //! sanitized examples.
 //!
@@ -892,6 +892,47 @@ fn event_server_pauses_accepting_when_out_of_fds() {
     assert!(log.lines < 20, "{} stderr lines: {:?}", log.lines, log.text);
     assert!(log.text.contains("pausing"), "{:?}", log.text);
     assert!(log.text.contains("accepting again"), "{:?}", log.text);
+}
+
+/// `count_bytes` (tutorial 9.3, needs the `mem-functions` feature): the
+/// counting replacement functions see rvent's blocks come and go, and
+/// the last line says 0 bytes are left once the base is dropped. Built
+/// on its own, since [`EXAMPLES`] must build without the feature.
+#[cfg(feature = "mem-functions")]
+#[test]
+fn count_bytes_counts_up_then_back_to_zero() {
+    let layout = Layout::of_this_test();
+    let status = Command::new(env!("CARGO"))
+        .arg("build")
+        .arg("--manifest-path")
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml"))
+        .args(layout.cargo_args())
+        .args(["--example", "count_bytes"])
+        .status()
+        .expect("run cargo build");
+    assert!(
+        status.success(),
+        "cargo build --example count_bytes: {status}"
+    );
+    let exe = layout.profile_dir.join("examples").join("count_bytes");
+    let out = Command::new(&exe).output().expect("run count_bytes");
+    assert!(out.status.success(), "count_bytes: {}", out.status);
+    let stdout = String::from_utf8(out.stdout).expect("utf-8");
+    let bytes = |stage: &str| -> u64 {
+        let line = stdout
+            .lines()
+            .find(|l| l.starts_with(stage))
+            .unwrap_or_else(|| panic!("no {stage:?} line in {stdout:?}"));
+        let n = line.split_whitespace().rev().nth(2).expect("a count");
+        n.parse().unwrap_or_else(|e| panic!("{line:?}: {e}"))
+    };
+    assert_eq!(bytes("hooks installed"), 0);
+    assert!(bytes("event base created") > 0, "{stdout}");
+    assert!(
+        bytes("echo events added") > bytes("event base created"),
+        "{stdout}"
+    );
+    assert_eq!(bytes("event base dropped"), 0, "{stdout}");
 }
 
 /// `time_test | head -1` and friends: a closed stdout ends the program
