@@ -37,31 +37,35 @@ IMPLS = [
 # Rows: (group, row label, line kind, identity fields, metric, higher is
 # better, unit of libevent's printed value, peer name shown when a peer
 # line exists).
-ROWS = [
-    ("pipes", "n=100 a=1 w=100, events/s", "pipes", {"n": "100", "a": "1", "w": "100", "t": "0"}, "events_per_sec", True, "/s", "mio"),
-    ("pipes", "n=1000 a=100 w=10000, events/s", "pipes", {"n": "1000", "a": "100", "w": "10000", "t": "0"}, "events_per_sec", True, "/s", "mio"),
-    ("pipes", "same with -t (timeouts), events/s", "pipes", {"n": "1000", "a": "100", "w": "10000", "t": "1"}, "events_per_sec", True, "/s", "mio"),
-    ("pipes", "instructions per event", "callgrind", {"bench": "pipes", "t": "0"}, "ir_per_op", False, " Ir", "mio"),
-    ("timers", "add, ns per timer", "timers", {}, "add_ns", False, " ns", None),
-    ("timers", "del, ns per timer", "timers", {}, "del_ns", False, " ns", None),
-    ("timers", "add0, ns per timer", "timers", {}, "add0_ns", False, " ns", None),
-    ("timers", "fire, ns per timer", "timers", {}, "fire_ns", False, " ns", None),
-    ("evbuf", "add_16, ns/op", "evbuf", {"case": "add_16"}, "value", False, " ns", None),
-    ("evbuf", "drain_16, ns/op", "evbuf", {"case": "drain_16"}, "value", False, " ns", None),
-    ("evbuf", "add_4096, ns/op", "evbuf", {"case": "add_4096"}, "value", False, " ns", None),
-    ("evbuf", "drain_4096, ns/op", "evbuf", {"case": "drain_4096"}, "value", False, " ns", None),
-    ("evbuf", "add_buffer, ns/op", "evbuf", {"case": "add_buffer"}, "value", False, " ns", None),
-    ("evbuf", "readln_crlf, ns/line", "evbuf", {"case": "readln_crlf"}, "value", False, " ns", None),
-    ("evbuf", "search_4b, GB/s", "evbuf", {"case": "search_4b"}, "value", True, " GB/s", None),
-    ("evbuf", "remove_1k, ns/op", "evbuf", {"case": "remove_1k"}, "value", False, " ns", None),
-    ("echo", "64 B x 50 conns, msgs/s", "echo", {"conns": "50", "size": "64"}, "msgs_per_sec", True, "/s", "tokio"),
-    ("echo", "4096 B x 50 conns, msgs/s", "echo", {"conns": "50", "size": "4096"}, "msgs_per_sec", True, "/s", "tokio"),
-    ("echo", "64 B, p99 round trip", "echo", {"conns": "50", "size": "64"}, "rtt_p99_us", False, " us", "tokio"),
-    ("echo", "instructions per message, 64 B", "callgrind", {"bench": "echo", "size": "64"}, "ir_per_op", False, " Ir", None),
-    ("http", "GET / x 50 conns, requests/s", "http", {"conns": "50"}, "req_per_sec", True, "/s", "hyper"),
-    ("http", "p99 latency", "http", {"conns": "50"}, "lat_p99_us", False, " us", "hyper"),
-    ("http", "instructions per request", "callgrind", {"bench": "http_hello"}, "ir_per_op", False, " Ir", None),
-]
+EVBUF_CASES = ["add_16", "drain_16", "add_4096", "drain_4096", "add_buffer",
+               "readln_crlf", "search_4b", "remove_1k"]
+TIMER_PHASES = ["add", "del", "add0", "fire"]
+ROWS = (
+    [
+        ("pipes", "n=100 a=1 w=100, events/s", "pipes", {"n": "100", "a": "1", "w": "100", "t": "0"}, "events_per_sec", True, "/s", "mio"),
+        ("pipes", "n=1000 a=100 w=10000, events/s", "pipes", {"n": "1000", "a": "100", "w": "10000", "t": "0"}, "events_per_sec", True, "/s", "mio"),
+        ("pipes", "same with -t (timeouts), events/s", "pipes", {"n": "1000", "a": "100", "w": "10000", "t": "1"}, "events_per_sec", True, "/s", "mio"),
+        ("pipes", "instructions per event", "callgrind", {"bench": "pipes", "t": "0"}, "ir_per_op", False, " Ir", "mio"),
+        ("pipes", "instructions per event, -t", "callgrind", {"bench": "pipes", "t": "1"}, "ir_per_op", False, " Ir", "mio"),
+    ]
+    + [("timers", f"{p}, ns per timer", "timers", {}, f"{p}_ns", False, " ns", None) for p in TIMER_PHASES]
+    + [("timers", f"{p}, instructions per timer", "callgrind", {"bench": "timers", "phase": p}, "ir_per_op", False, " Ir", None)
+       for p in TIMER_PHASES]
+    + [("evbuf", f"{c}, {'GB/s' if c == 'search_4b' else 'ns/op'}", "evbuf", {"case": c}, "value", c == "search_4b",
+        " GB/s" if c == "search_4b" else " ns", None) for c in EVBUF_CASES]
+    + [("evbuf", f"{c}, instructions per {'4 MiB' if c == 'search_4b' else 'op'}", "callgrind", {"bench": "evbuf", "case": c},
+        "ir_per_op", False, " Ir", None) for c in EVBUF_CASES]
+    + [
+        ("echo", "64 B x 50 conns, msgs/s", "echo", {"conns": "50", "size": "64"}, "msgs_per_sec", True, "/s", "tokio"),
+        ("echo", "4096 B x 50 conns, msgs/s", "echo", {"conns": "50", "size": "4096"}, "msgs_per_sec", True, "/s", "tokio"),
+        ("echo", "64 B, p99 round trip", "echo", {"conns": "50", "size": "64"}, "rtt_p99_us", False, " us", "tokio"),
+        ("echo", "instructions per message, 64 B", "callgrind", {"bench": "echo", "size": "64"}, "ir_per_op", False, " Ir", None),
+        ("echo", "instructions per message, 4096 B", "callgrind", {"bench": "echo", "size": "4096"}, "ir_per_op", False, " Ir", None),
+        ("http", "GET / x 50 conns, requests/s", "http", {"conns": "50"}, "req_per_sec", True, "/s", "hyper"),
+        ("http", "p99 latency", "http", {"conns": "50"}, "lat_p99_us", False, " us", "hyper"),
+        ("http", "instructions per request", "callgrind", {"bench": "http_hello"}, "ir_per_op", False, " Ir", None),
+    ]
+)
 
 LINE_RE = re.compile(r"^(pipes|timers|evbuf|echo|http|callgrind) ")
 
@@ -105,7 +109,7 @@ def human(v, unit):
     return f"{v:.3g}{unit}"
 
 
-def build(results_dir, command):
+def build(results_dir, command, note):
     data = {label: read_results(os.path.join(results_dir, f"partial-{label}.txt"))
             for label in ["libevent"] + [i[0] for i in IMPLS]}
     if not data["libevent"][0]:
@@ -136,7 +140,9 @@ def build(results_dir, command):
     bar_h, gap, group_gap = 11, 4, 16
     left, right_pad, top = 300, 40, 92
     plot_w = 560
-    lo, hi = 1 / 4, 8.0  # log2 axis range
+    # log2 axis: 1/4 to the first power of two above every ratio, 8 at least.
+    top_ratio = max(r for *_, bars in rows for _, r, _, _ in bars)
+    lo, hi = 1 / 4, max(8.0, 2.0 ** math.ceil(math.log2(top_ratio)))
     clamp = lambda r: min(max(r, lo), hi)
     x_of = lambda r: left + (math.log2(clamp(r)) - math.log2(lo)) / (math.log2(hi) - math.log2(lo)) * plot_w
     y = top
@@ -196,7 +202,7 @@ def build(results_dir, command):
         f"Command: {command}; chart: python3 benches/chart.py <work dir>.",
         "Wall-clock rows are one run on a shared, noisy 2-vCPU VM (expect +-10-20 %);",
         "instruction counts (callgrind) are exact. Rust rows ran after the C and rvent steps, not interleaved.",
-    ]
+    ] + ([note] if note else [])
     cap_y = legend_y + 20
     caps = [f'<text x="12" y="{cap_y + 14 * i}" class="cap">{escape(c)}</text>' for i, c in enumerate(caption)]
     height = cap_y + 14 * len(caption) + 8
@@ -226,8 +232,9 @@ def main():
     ap.add_argument("-o", "--output", help="write here instead of stdout")
     ap.add_argument("--command", default="bash benches/compare.sh",
                     help="the compare.sh command line, for the caption")
+    ap.add_argument("--note", help="one more caption line (e.g. what disturbed the run)")
     args = ap.parse_args()
-    svg = build(args.results_dir, args.command)
+    svg = build(args.results_dir, args.command, args.note)
     if args.output:
         with open(args.output, "w") as f:
             f.write(svg)

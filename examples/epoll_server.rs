@@ -121,8 +121,8 @@ fn listen(port: u16) -> Result<TcpListener, Box<dyn Error>> {
 // Chapter 2.1: the blocking server.
 
 fn run_blocking(port: u16) -> Result<(), Box<dyn Error>> {
-    // A blocked `accept` or `read` is not interrupted by a signal std
-    // retries after, so the handler ends the process itself.
+    // std retries `accept` after EINTR, so no signal can end a blocked
+    // wait: the handler ends the process itself.
     extern "C" fn exit_now(_sig: libc::c_int) {
         // SAFETY: `_exit` is async-signal-safe; the kernel closes every
         // socket of the process.

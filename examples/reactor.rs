@@ -29,8 +29,8 @@
 //! it owns.
 //!
 //! That is the whole idea of libevent, and of rvent's
-//! [`EventBase`](rvent::EventBase). What they add on top of these ~100
-//! lines:
+//! [`EventBase`](rvent::EventBase). What they add on top of this
+//! table and loop:
 //! - **timers**: a heap of deadlines whose minimum bounds `epoll_wait`'s
 //!   timeout, and a timeout on any I/O event ([`rvent::Event::add`]);
 //! - **signals** as ordinary events ([`rvent::Event::signal`]), any number
@@ -39,10 +39,11 @@
 //!   first ([`rvent::EventBase::priority_init`]);
 //! - **level or edge per event** ([`rvent::Ev::ET`]), persistent or
 //!   one-shot, several events on one fd merged into one registration;
-//! - **safety**: an `Event` is a generation-checked handle, so an event
-//!   for an fd that was closed and reused by a newer registration never
-//!   reaches the new owner, and a freed event is an error, not a crash —
-//!   this table would call whatever handler now sits at that fd number;
+//! - **safety**: an `Event` is a generation-checked handle, so using a
+//!   freed one is an error, where this table, keyed by fd number alone,
+//!   would reach whatever handler now sits at that number; any callback
+//!   may free any event, its own included; a panicking callback leaves
+//!   the base usable;
 //! - **buffers**: bufferevents and evbuffers, so the echo handler below
 //!   (with its own buffer and `EPOLLOUT` switching) becomes one line.
 

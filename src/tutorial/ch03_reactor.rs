@@ -12,7 +12,7 @@
 //! unregisters itself at EOF).
 //!
 //! **3.2 On epoll.** The program below builds that reactor in about a
-//! hundred lines — `register(fd, events, handler)`, `modify`,
+//! hundred and fifty lines — `register(fd, events, handler)`, `modify`,
 //! `unregister(fd)`, `run()` — and then the echo server of chapter 2 on
 //! it: an accept handler, an echo handler per client, a signal handler.
 //! A handler receives `&mut Reactor`, so the loop takes each handler out
@@ -33,10 +33,11 @@
 //!   ready events run most urgent first;
 //! - level or edge triggering per event, several events on one fd;
 //! - safety: an [`Event`](crate::Event) is a generation-checked handle,
-//!   so using a freed one is [`Error::StaleEvent`](crate::Error::StaleEvent),
-//!   and an fd closed and reused within one batch of ready events never
-//!   sends the old readiness to the new owner — this reactor's table,
-//!   indexed by fd number alone, would;
+//!   so using a freed one is [`Error::StaleEvent`](crate::Error::StaleEvent)
+//!   where this table would quietly reach whatever now sits at that fd
+//!   number (and libevent's `struct event *` would be freed memory); any
+//!   callback may free any event, its own included; a panicking callback
+//!   leaves the base usable;
 //! - buffered I/O ([chapter 7](super::ch07_bufferevent),
 //!   [chapter 8](super::ch08_evbuffer)) that turns the echo handler into
 //!   one line.
