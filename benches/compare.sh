@@ -48,6 +48,22 @@
 #               from a python3 client that checks every answer); appends
 #               "callgrind bench=http_hello conns=8 ... ir_per_op=..."
 #               to the partial-*.txt files, then the ratio.
+#
+# Steps added here for the Rust side (run after run_baseline.sh, with its
+# echo_load and the same DURATION / PIN; summary lines in the anchor
+# format, so benches/chart.py can read them):
+#   echo_epoll_c50_s64, echo_epoll_c50_s4096
+#               examples/epoll_server.rs (chapter 2: raw epoll in Rust,
+#               level-triggered) under echo_load, beside the C floor
+#               echo_raw; lines in partial-epoll_server.txt.
+#   pipes_mio_n100, pipes_mio_n1000, pipes_mio_n1000_t, cg_pipes_mio,
+#   echo_tokio_c50_s64, echo_tokio_c50_s4096, http_hyper_c50
+#               the anchor's Rust peers (peers/: mio_pipes, tokio_echo,
+#               hyper_hello), built with cargo in the copy (PEERS=0 skips
+#               them); lines in partial-peers.txt.
+#
+# benches/chart.py WORK_DIR turns the partial-*.txt files of one run into
+# an SVG bar chart (benches/results.svg).
 
 set -euo pipefail
 
@@ -292,5 +308,172 @@ if [[ cg_http =~ $ONLY && $CALLGRIND == 1 && -x ./http_hello ]]; then
 			printf "cg_http conns=8 ir_per_op libevent=%s rvent=%s libevent/rvent=%.2f\n", a, b, a / b }'
 	fi
 fi
+
+# ------------------------------------------------ Rust floor and peers -----
+# Not in run_baseline.sh: the Rust raw-epoll echo server (the tutorial's
+# chapter 2 program) and the anchor's Rust peers, on the same workloads
+# with the same load generators, right after the steps above (not
+# interleaved with them: compare ratios across steps with the noise in
+# mind).
+server_cpu=() load_cpu=()
+if [[ $PIN == 1 ]]; then
+	server_cpu=(taskset -c 1)
+	load_cpu=(taskset -c 0)
+fi
+
+# extra_start LABEL EXE LOG: starts EXE -p <free port> (sets EXTRA_PID,
+# EXTRA_PORT) and waits until it listens.
+extra_start() {
+	local label=$1 exe=$2 log=$3
+	EXTRA_PORT=$(cg_echo_free_port)
+	"${server_cpu[@]}" "$exe" -p "$EXTRA_PORT" >"$log.server.log" 2>&1 &
+	EXTRA_PID=$!
+	for _ in $(seq 200); do
+		cg_echo_port_open "$EXTRA_PORT" && return 0
+		kill -0 "$EXTRA_PID" 2>/dev/null || break
+		sleep 0.05
+	done
+	kill -KILL "$EXTRA_PID" 2>/dev/null
+	die "[$label] $exe did not listen on $EXTRA_PORT"
+}
+
+# extra_stop LABEL: SIGINT to EXTRA_PID, exit status 0 within 5 s.
+extra_stop() {
+	local label=$1 rc=0
+	kill -INT "$EXTRA_PID"
+	for _ in $(seq 50); do
+		kill -0 "$EXTRA_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -0 "$EXTRA_PID" 2>/dev/null && { kill -KILL "$EXTRA_PID"; die "[$label] server ignored SIGINT for 5 s"; }
+	wait "$EXTRA_PID" || rc=$?
+	[[ $rc == 0 ]] || die "[$label] server exited with $rc after SIGINT"
+}
+
+# extra_echo LABEL EXE SIZE OUT: run_baseline.sh's echo step (50
+# connections, SIZE bytes, DURATION s) against EXE.
+extra_echo() {
+	local label=$1 exe=$2 size=$3 out=$4 log
+	mkdir -p "logs/$label"
+	log=logs/$label/echo_c50_s$size
+	echo "== [$label] echo c=50 s=$size"
+	extra_start "$label" "$exe" "$log"
+	if ! "${load_cpu[@]}" timeout $((DURATION + 30)) ./echo_load -p "$EXTRA_PORT" \
+	    -c 50 -s "$size" -d "$DURATION" >"$log.log" 2>&1; then
+		cat "$log.log" >&2
+		extra_stop "$label"
+		die "[$label] echo_load failed"
+	fi
+	extra_stop "$label"
+	grep -E '^echo ' "$log.log" | tee -a "$out"
+}
+
+# extra_http LABEL EXE OUT: run_baseline.sh's http step (wrk -t1 -c50).
+extra_http() {
+	local label=$1 exe=$2 out=$3 log rps p50 p99 non2xx sockerr
+	mkdir -p "logs/$label"
+	log=logs/$label/http_c50
+	echo "== [$label] http c=50"
+	extra_start "$label" "$exe" "$log"
+	if ! "${load_cpu[@]}" timeout $((DURATION + 30)) wrk -t1 -c50 -d"${DURATION}s" \
+	    --latency "http://127.0.0.1:$EXTRA_PORT/" >"$log.log" 2>&1; then
+		cat "$log.log" >&2
+		extra_stop "$label"
+		die "[$label] wrk failed"
+	fi
+	extra_stop "$label"
+	to_us() {
+		awk -v v="$1" 'BEGIN { n = v + 0
+			if (v ~ /us$/) f = 1; else if (v ~ /ms$/) f = 1000;
+			else if (v ~ /s$/) f = 1000000; else f = 1
+			printf "%.1f", n * f }'
+	}
+	rps=$(awk '/^Requests\/sec:/ {print $2}' "$log.log")
+	p50=$(to_us "$(awk '$1 == "50%" {print $2}' "$log.log")")
+	p99=$(to_us "$(awk '$1 == "99%" {print $2}' "$log.log")")
+	non2xx=$(awk '/Non-2xx or 3xx responses:/ {print $NF}' "$log.log")
+	sockerr=$(awk '/Socket errors:/ {gsub(/[^0-9 ]/, ""); s = 0;
+		for (i = 1; i <= NF; i++) s += $i; print s}' "$log.log")
+	[[ -n $rps ]] || die "[$label] could not parse wrk output ($log.log)"
+	printf 'http conns=50 threads=1 dur_s=%s req_per_sec=%.0f lat_p50_us=%s lat_p99_us=%s errors=%d\n' \
+	    "$DURATION" "$rps" "$p50" "$p99" $(( ${non2xx:-0} + ${sockerr:-0} )) | tee -a "$out"
+}
+
+# extra_pipes LABEL EXE OUT ARGS...: one pipes run, its summary line kept.
+extra_pipes() {
+	local label=$1 exe=$2 out=$3 log
+	shift 3
+	mkdir -p "logs/$label"
+	log=logs/$label/pipes$(tr -d ' -' <<<"$*").log
+	echo "== [$label] pipes $*"
+	"$exe" "$@" >"$log" 2>&1 || { tail -n 20 "$log" >&2; die "[$label] pipes $* failed"; }
+	grep -E '^pipes ' "$log" | tee -a "$out"
+}
+
+header() {	# the results file's first lines, as run_baseline.sh writes them
+	echo "# anchor benchmark results: label=$1"
+	echo "# date=$(date -u +%Y-%m-%dT%H:%M:%SZ) host=$(uname -srm) cpus=$(nproc)" \
+	    "cpu=\"$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')\""
+	echo "# pin=$PIN duration_s=$DURATION"
+}
+
+if [[ echo_epoll_c50_s64 =~ $ONLY || echo_epoll_c50_s4096 =~ $ONLY ]]; then
+	echo "== building examples/epoll_server.rs (cargo build --profile bench)"
+	ep_json=$(cd "$REPO" && cargo build --profile bench --example epoll_server \
+	    --message-format=json-render-diagnostics) || die "cargo build --example epoll_server failed"
+	ep_exe=$(python3 -c '
+import json, sys
+for line in sys.stdin:
+    try:
+        m = json.loads(line)
+    except ValueError:
+        continue
+    if m.get("reason") == "compiler-artifact" and m.get("executable") \
+            and (m.get("target") or {}).get("name") == "epoll_server":
+        print(m["executable"])
+' <<<"$ep_json" | tail -n 1)
+	[[ -x $ep_exe ]] || die "no epoll_server executable"
+	header epoll_server >partial-epoll_server.txt
+	for size in 64 4096; do
+		[[ echo_epoll_c50_s$size =~ $ONLY ]] &&
+		    extra_echo epoll_server "$ep_exe" "$size" partial-epoll_server.txt
+	done
+fi
+
+peer_steps=(pipes_mio_n100 pipes_mio_n1000 pipes_mio_n1000_t cg_pipes_mio
+	echo_tokio_c50_s64 echo_tokio_c50_s4096 http_hyper_c50)
+want_peers=0
+for st in "${peer_steps[@]}"; do [[ $st =~ $ONLY ]] && want_peers=1; done
+if [[ ${PEERS:-1} == 1 && $want_peers == 1 && -f peers/Cargo.toml ]]; then
+	echo "== building the Rust peers (peers/: cargo build --release)"
+	PEERS_TARGET=$TARGET/peers-target
+	(cd peers && CARGO_TARGET_DIR=$PEERS_TARGET cargo build --release -q) ||
+	    die "cannot build the peers (PEERS=0 skips them)"
+	pb=$PEERS_TARGET/release
+	header peers >partial-peers.txt
+	[[ pipes_mio_n100 =~ $ONLY ]] && extra_pipes mio "$pb/mio_pipes" partial-peers.txt -n 100 -a 1 -w 100 -r 25
+	[[ pipes_mio_n1000 =~ $ONLY ]] && extra_pipes mio "$pb/mio_pipes" partial-peers.txt -n 1000 -a 100 -w 10000 -r 25
+	[[ pipes_mio_n1000_t =~ $ONLY ]] && extra_pipes mio "$pb/mio_pipes" partial-peers.txt -n 1000 -a 100 -w 10000 -r 25 -t
+	if [[ cg_pipes_mio =~ $ONLY && $CALLGRIND == 1 ]] && command -v valgrind >/dev/null; then
+		echo "== [mio] cg_pipes"
+		mkdir -p logs/mio
+		cgout=logs/mio/cg_pipes.callgrind.out
+		valgrind --tool=callgrind --callgrind-out-file="$cgout" --toggle-collect='bench_timed_*' \
+		    "$pb/mio_pipes" -n 100 -a 1 -w 1000 -r 3 >logs/mio/cg_pipes.log 2>&1 ||
+		    die "[mio] callgrind run failed"
+		ir=$(awk '/^(summary|totals):/ {print $2; exit}' "$cgout")
+		awk -v ir="$ir" 'BEGIN { printf "callgrind bench=pipes n=100 a=1 w=1000 t=0 r=3 ir=%d ops=3003 ir_per_op=%.1f\n",
+		    ir, ir / 3003 }' | tee -a partial-peers.txt
+	fi
+	for size in 64 4096; do
+		[[ echo_tokio_c50_s$size =~ $ONLY ]] &&
+		    extra_echo tokio "$pb/tokio_echo" "$size" partial-peers.txt
+	done
+	if [[ http_hyper_c50 =~ $ONLY ]] && command -v wrk >/dev/null; then
+		extra_http hyper "$pb/hyper_hello" partial-peers.txt
+	fi
+fi
+
 echo
 echo "== results and logs in $WORK_DIR (partial-*.txt, logs/<label>/)"
+echo "== chart: python3 $REPO/benches/chart.py $WORK_DIR > $REPO/benches/results.svg"

@@ -27,6 +27,11 @@
 //! # Ok::<(), rvent::Error>(())
 //! ```
 //!
+//! ## The tutorial
+//! [`tutorial`] follows the libevent book chapter by chapter, from raw
+//! epoll (chapter 2) and a hand-built reactor (chapter 3) to the servers
+//! of chapter 10, with each chapter's program.
+//!
 //! ## Chapters → modules
 //! Every item is also re-exported at the crate root. The chapter modules'
 //! docs explain each part's model: ownership, re-entrancy, what differs
@@ -87,6 +92,7 @@ mod thread;
 mod time;
 mod timer;
 mod waker;
+pub mod tutorial;
 
 pub use base::{BaseExt, EventCount, MAX_PRIORITIES};
 pub use buffer::{

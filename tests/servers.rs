@@ -3,9 +3,13 @@
 //! and `echo_server` echo for concurrent clients and shut down cleanly on
 //! SIGINT, `hello_world` greets every client and exits within 2 s of a
 //! SIGINT, `http_server` serves files, listings and `/dump`, refuses
-//! every way out of its root and exits on SIGINT. Also their shared command-line conventions (`--help`, usage
-//! errors, `Display` error messages), a closed stdout, and `event_server`
-//! out of file descriptors. The examples are built like this test binary
+//! every way out of its root and exits on SIGINT, `epoll_server` (level-
+//! and edge-triggered) keeps the anchor's echo contract and shows in
+//! `--blocking` mode why one client at a time stalls the next, `reactor`
+//! keeps the same contract on a hand-built reactor, `count_bytes` ends
+//! with 0 bytes held. Also their shared command-line conventions
+//! (`--help`, usage errors, `Display` error messages), a closed stdout,
+//! and `event_server` out of file descriptors. The examples are built like this test binary
 //! (same target dir, `--target`, profile), so sanitizer runs test
 //! sanitized examples.
 //!
@@ -33,13 +37,15 @@ const PATIENCE: Duration = Duration::from_secs(10);
 const IO_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The examples these tests run, built together on first use.
-const EXAMPLES: [&str; 6] = [
+const EXAMPLES: [&str; 8] = [
     "time_test",
     "signal_test",
     "event_server",
     "echo_server",
     "hello_world",
     "http_server",
+    "epoll_server",
+    "reactor",
 ];
 
 /// Path of example `name`, built (once per test process) the way this
@@ -469,7 +475,14 @@ fn echo_server() -> (Running, SocketAddr) {
 /// Starts example `name` with `-p 0` and returns it with the address of
 /// its first stdout line, `listening on <addr>`.
 fn server(name: &'static str) -> (Running, SocketAddr) {
-    let p = Running::spawn(name, &["-p", "0"]);
+    server_with(name, &[])
+}
+
+/// [`server`] with more arguments after `-p 0`.
+fn server_with(name: &'static str, args: &[&str]) -> (Running, SocketAddr) {
+    let mut all = vec!["-p", "0"];
+    all.extend(args);
+    let p = Running::spawn(name, &all);
     let line = p.line();
     let addr = line
         .strip_prefix("listening on ")
@@ -683,6 +696,89 @@ fn echo_server_max_mem_cuts_a_client_that_never_reads() {
     assert!(status.success(), "echo_server exited with {status}");
 }
 
+/// The anchor's echo contract, as `benches/compare.sh` relies on it:
+/// concurrent clients get their round trips and a 256 KiB echo each
+/// (more than the socket buffers hold, so the server must stop reading
+/// and resume), a half-closed client gets its whole echo before the
+/// server closes, a client reset with echo unread disturbs nobody, and
+/// SIGINT ends the server with status 0.
+fn keeps_the_echo_contract(name: &'static str, args: &[&str]) {
+    let (mut server, addr) = server_with(name, args);
+    thread::scope(|s| {
+        for id in 0..6u64 {
+            s.spawn(move || {
+                let mut c = connect(addr);
+                for round in 0..20 {
+                    let msg = format!("client {id} round {round}\n");
+                    round_trip(&mut c, msg.as_bytes());
+                }
+                echo_all(&c, &payload(id, 256 * 1024 + id as usize));
+            });
+        }
+    });
+    let mut rude = connect(addr);
+    rude.write_all(&payload(9, 300_000)).expect("write");
+    drop(rude);
+    let mut steady = connect(addr);
+    round_trip(&mut steady, b"still here\n");
+    echo_all(&steady, &payload(10, 1 << 20));
+    server.sigint();
+    let status = server.wait(Duration::from_secs(2));
+    assert!(status.success(), "{name} {args:?} exited with {status}");
+}
+
+#[test]
+fn epoll_server_level_triggered_keeps_the_echo_contract() {
+    keeps_the_echo_contract("epoll_server", &[]);
+}
+
+/// Edge-triggered: a handler that read only once per edge would leave
+/// the 256 KiB echoes stuck (no new edge comes for bytes already there).
+#[test]
+fn epoll_server_edge_triggered_keeps_the_echo_contract() {
+    keeps_the_echo_contract("epoll_server", &["--et"]);
+}
+
+/// The same echo server on the hand-built reactor of chapter 3.
+#[test]
+fn reactor_keeps_the_echo_contract() {
+    keeps_the_echo_contract("reactor", &[]);
+}
+
+/// `--blocking` serves one client at a time: a second client is
+/// accepted by the kernel but gets no echo while the first is
+/// connected, and gets it as soon as the first leaves.
+#[test]
+fn epoll_server_blocking_serves_one_client_at_a_time() {
+    let (mut server, addr) = server_with("epoll_server", &["--blocking"]);
+    let mut first = connect(addr);
+    round_trip(&mut first, b"first\n");
+    let mut second = connect(addr);
+    second.write_all(b"second\n").expect("write");
+    second
+        .set_read_timeout(Some(Duration::from_millis(50)))
+        .unwrap();
+    let mut buf = [0u8; 7];
+    match second.read(&mut buf) {
+        Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
+        other => panic!("second client served while the first is connected: {other:?}"),
+    }
+    round_trip(&mut first, b"first again\n");
+    drop(first);
+    second.set_read_timeout(Some(IO_TIMEOUT)).unwrap();
+    second
+        .read_exact(&mut buf)
+        .expect("echo once the first left");
+    assert_eq!(&buf, b"second\n");
+    echo_all(&second, &payload(11, 256 * 1024));
+    server.sigint();
+    let status = server.wait(Duration::from_secs(2));
+    assert!(
+        status.success(),
+        "epoll_server --blocking exited with {status}"
+    );
+}
+
 #[test]
 fn hello_world_greets_each_client_then_closes() {
     let (mut server, addr) = server("hello_world");
@@ -798,6 +894,47 @@ fn event_server_pauses_accepting_when_out_of_fds() {
     assert!(log.text.contains("accepting again"), "{:?}", log.text);
 }
 
+/// `count_bytes` (tutorial 9.3, needs the `mem-functions` feature): the
+/// counting replacement functions see rvent's blocks come and go, and
+/// the last line says 0 bytes are left once the base is dropped. Built
+/// on its own, since [`EXAMPLES`] must build without the feature.
+#[cfg(feature = "mem-functions")]
+#[test]
+fn count_bytes_counts_up_then_back_to_zero() {
+    let layout = Layout::of_this_test();
+    let status = Command::new(env!("CARGO"))
+        .arg("build")
+        .arg("--manifest-path")
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml"))
+        .args(layout.cargo_args())
+        .args(["--example", "count_bytes"])
+        .status()
+        .expect("run cargo build");
+    assert!(
+        status.success(),
+        "cargo build --example count_bytes: {status}"
+    );
+    let exe = layout.profile_dir.join("examples").join("count_bytes");
+    let out = Command::new(&exe).output().expect("run count_bytes");
+    assert!(out.status.success(), "count_bytes: {}", out.status);
+    let stdout = String::from_utf8(out.stdout).expect("utf-8");
+    let bytes = |stage: &str| -> u64 {
+        let line = stdout
+            .lines()
+            .find(|l| l.starts_with(stage))
+            .unwrap_or_else(|| panic!("no {stage:?} line in {stdout:?}"));
+        let n = line.split_whitespace().rev().nth(2).expect("a count");
+        n.parse().unwrap_or_else(|e| panic!("{line:?}: {e}"))
+    };
+    assert_eq!(bytes("hooks installed"), 0);
+    assert!(bytes("event base created") > 0, "{stdout}");
+    assert!(
+        bytes("echo events added") > bytes("event base created"),
+        "{stdout}"
+    );
+    assert_eq!(bytes("event base dropped"), 0, "{stdout}");
+}
+
 /// `time_test | head -1` and friends: a closed stdout ends the program
 /// quietly with status 0, not with a `println!` panic (exit 101).
 #[test]
@@ -838,10 +975,14 @@ fn examples_print_help_to_stdout_and_exit_0() {
         }
     }
     // hello_world keeps the tutorial's 9995, http_server its 8080; the
-    // servers differ, so all four can run side by side.
+    // servers differ, so all of them can run side by side.
     default_ports.dedup();
     let ports: Vec<&str> = default_ports.iter().map(|(_, p)| p.as_str()).collect();
-    assert_eq!(ports, ["9996", "9876", "9995", "8080"], "{default_ports:?}");
+    assert_eq!(
+        ports,
+        ["9996", "9876", "9995", "8080", "9877", "9878"],
+        "{default_ports:?}"
+    );
 }
 
 /// A usage error is one `NAME: …` line in `Display` form (no `Debug`
@@ -897,7 +1038,13 @@ fn bind_error_names_the_address() {
     let busy = TcpListener::bind("127.0.0.1:0").expect("bind");
     let addr = busy.local_addr().expect("local_addr");
     let port = addr.port().to_string();
-    for name in ["event_server", "echo_server", "hello_world"] {
+    for name in [
+        "event_server",
+        "echo_server",
+        "hello_world",
+        "epoll_server",
+        "reactor",
+    ] {
         let (status, stdout, stderr) = run_to_end(name, &["-p", &port], false);
         assert_eq!(status.code(), Some(1), "{name}: {stderr:?}");
         assert_eq!(stdout, "", "{name}");
