@@ -2064,3 +2064,21 @@ fn proxy_moves_input_into_another_bufferevents_output() {
         Err(rvent::Error::StaleBufferevent)
     ));
 }
+
+/// `bufferevent_priority_set` refuses a priority the base does not have,
+/// with an fd or without one yet (libevent's events exist on fd -1 and
+/// refuse it there too).
+#[test]
+fn set_priority_refuses_out_of_range_with_or_without_an_fd() {
+    let mut base = EventBase::new().unwrap();
+    base.priority_init(2).unwrap();
+    let none = Bufferevent::socket(&mut base, None, BevOptions::empty()).unwrap();
+    assert!(matches!(
+        none.set_priority(&mut base, 2),
+        Err(rvent::Error::InvalidArgument(_))
+    ));
+    none.set_priority(&mut base, 1).unwrap();
+    let (with_fd, _peer) = socket_bev(&mut base, BevOptions::empty());
+    assert!(with_fd.set_priority(&mut base, 2).is_err());
+    with_fd.set_priority(&mut base, 0).unwrap();
+}

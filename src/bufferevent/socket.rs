@@ -439,6 +439,11 @@ impl Bufferevent {
         let Kind::Socket(s) = &self.rec(base)?.kind else {
             return Err(Error::InvalidArgument("not a socket bufferevent"));
         };
+        // Checked here too: without an fd there are no events to refuse it
+        // (libevent's always exist, on fd -1).
+        if pri >= base.npriorities() {
+            return Err(Error::InvalidArgument("priority out of range"));
+        }
         let evs = [s.ev_read.get(self.base), s.ev_write.get(self.base)];
         for ev in evs.into_iter().flatten() {
             ev.set_priority(base, pri)?;
