@@ -105,7 +105,8 @@ pub use event::EventAssignment;
 pub use handle::{CommonTimeout, Event};
 pub use http::{
     BoundSocket, DEFAULT_CONTENT_TYPE, DEFAULT_MAX_HEADERS_SIZE, Headers, Http, HttpConnection,
-    HttpHost, HttpRequestError, Method, Methods, Request, Response,
+    HttpConnectionFlags, HttpHost, HttpRequest, HttpRequestError, Method, Methods, QueuedRequest,
+    Request, Response,
 };
 pub use layers::{EventBase, Layers};
 pub use listener::{ConnListener, ListenerOptions, PeerAddr, UnixPeerAddr};

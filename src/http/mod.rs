@@ -49,8 +49,10 @@
 //! strings), `encode` (percent-encoding, HTML escaping), `date` (the Date field), `table` (records and the host
 //! trait), `server` ([`Http`]), `conn` (a connection's life), `request`
 //! ([`Request`]), `reply` (writing replies). The client: `client`
-//! ([`HttpConnection`] and making requests), `client_table` (its
-//! records), `client_conn` (a client connection's life), `response`
+//! ([`HttpConnection`] and making requests), `client_request`
+//! ([`HttpRequest`], a request with its callbacks, and cancelling a
+//! [`QueuedRequest`]), `client_table` (its records), `client_conn` (a
+//! client connection's life: connects, retries, streaming), `response`
 //! (the response head and its framing, with `parse`'s and `body`'s code),
 //! `client_response` ([`Response`]), `request_error`
 //! ([`HttpRequestError`]).
@@ -58,6 +60,7 @@
 mod body;
 mod client;
 mod client_conn;
+mod client_request;
 mod client_response;
 mod client_table;
 mod conn;
@@ -80,9 +83,11 @@ mod target;
 mod uri;
 mod vhost;
 
+pub use client_request::HttpRequest;
 pub use client_response::Response;
+pub use client_table::HttpConnectionFlags;
 pub use encode::{HttpBytes, html_escape, uri_decode, uri_encode};
-pub use handle::{Http, HttpConnection, Request};
+pub use handle::{Http, HttpConnection, QueuedRequest, Request};
 pub use headers::Headers;
 pub use method::{Method, Methods};
 pub use query::{QueryFlags, parse_query, parse_query_str, parse_query_str_with_flags};
