@@ -79,6 +79,7 @@ fn main() {
         http_keep_alive_request_makes_no_calls,
         http_idle_keep_alive_connection_memory,
         http_idle_connection_memory_after_trim,
+        http_client_keep_alive_request_makes_no_calls,
         uri_helpers_use_the_hooks_and_fail_cleanly,
         budget_refuses_events_and_bufferevents_past_it,
         budget_refuses_bufferevent_blocks_past_it,
@@ -2395,6 +2396,61 @@ fn http_keep_alive_request_makes_no_calls() -> TestResult {
         format!("{} calls to the hooks in 8000 requests", c1 - c0),
     )?;
     check(g1 == g0, format!("{} global allocations", g1 - g0))
+}
+
+/// Issue 14: a steady keep-alive client — `make_request` on an
+/// `HttpConnection` to rvent's server on the same base, the next queued
+/// from the completion callback's return — makes no calls to the hooks
+/// and no global allocation once warm: the request bytes, the boxed
+/// callback and the response's head and body all come back from the
+/// pool and the connection's kept storage.
+fn http_client_keep_alive_request_makes_no_calls() -> TestResult {
+    let mut base = EventBase::new()?;
+    let addr = http_hello_server(&mut base)?;
+    let conn = rvent::HttpConnection::new(&mut base, addr)?;
+    let headers = rvent::Headers::new();
+    let done = Rc::new(Cell::new(0usize));
+    let bytes = Rc::new(Cell::new(0usize));
+    let one = |base: &mut EventBase| -> TestResult {
+        let (d, b) = (done.clone(), bytes.clone());
+        let before = done.get();
+        conn.make_request(
+            base,
+            rvent::Method::Get,
+            "/",
+            &headers,
+            None,
+            move |_, r| {
+                if let Ok(mut r) = r {
+                    b.set(b.get() + r.input_buffer().len());
+                }
+                d.set(d.get() + 1);
+            },
+        )?;
+        while done.get() == before {
+            base.run(LoopFlags::ONCE)?;
+        }
+        Ok(())
+    };
+    for _ in 0..200 {
+        one(&mut base)?;
+    }
+    let (c0, g0) = (calls(), global_allocs());
+    for _ in 0..1000 {
+        one(&mut base)?;
+    }
+    let (c1, g1) = (calls(), global_allocs());
+    check(
+        bytes.get() == 1200 * 14,
+        format!("{} body bytes in 1200 responses", bytes.get()),
+    )?;
+    check(
+        c1 == c0,
+        format!("{} calls to the hooks in 1000 client requests", c1 - c0),
+    )?;
+    check(g1 == g0, format!("{} global allocations", g1 - g0))?;
+    conn.free(&mut base)?;
+    Ok(())
 }
 
 /// Issue 12's idle figure (libevent 2.1: 1884 B per idle keep-alive

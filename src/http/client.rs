@@ -374,19 +374,26 @@ impl HttpConnection {
                 "target is empty or holds white space",
             ));
         }
-        let rec = client_rec(base, self)?;
+        let rec = client_rec_mut(base, self)?;
         let body_len = body.as_ref().map_or(0, |b| b.len());
-        let mut bytes = Evbuffer::new();
-        write_head(
+        let mut bytes = std::mem::take(&mut rec.spare_bytes);
+        let written = write_head(
             &mut bytes, token, target, headers, &rec.peer, method, body_len,
-        )?;
+        );
+        if let Err(e) = written {
+            let _ = bytes.drain(bytes.len());
+            rec.spare_bytes = bytes;
+            return Err(e);
+        }
         let close = headers
             .find_all("connection")
             .any(|v| v.eq_ignore_ascii_case(b"close"));
-        let rec = client_rec_mut(base, self)?;
-        mem::reserve(&mut rec.queue, 1)?;
-        if let Some(body) = body {
-            bytes.add_buffer(body)?;
+        let kept = mem::reserve(&mut rec.queue, 1)
+            .and_then(|()| body.map_or(Ok(()), |b| bytes.add_buffer(b)));
+        if let Err(e) = kept {
+            let _ = bytes.drain(bytes.len());
+            rec.spare_bytes = bytes;
+            return Err(e);
         }
         let serial = rec.next_serial;
         rec.next_serial = serial.wrapping_add(1);

@@ -64,6 +64,8 @@ pub(super) fn start_next<X: HttpHost>(base: &mut EventBase<X>, conn: HttpConnect
         let Err(e) = send_front(base, conn, bev) else {
             return;
         };
+        // Part of it may be in the output: that socket is done.
+        close(base, conn);
         complete_front(base, conn, Err(kind_of(e)), false);
     }
 }
@@ -88,7 +90,7 @@ fn send_front<X: HttpHost>(
         .take(conn.idx, conn.generation)
         .ok_or(Error::StaleHttp)?;
     let sent = match (bev.output(base), rec.queue.first_mut()) {
-        (Ok(out), Some(req)) => out.add_buffer(&mut req.bytes),
+        (Ok(out), Some(req)) => write_request(out, &mut req.bytes),
         (Err(e), _) => Err(e),
         (_, None) => Ok(()),
     };
@@ -103,6 +105,22 @@ fn send_front<X: HttpHost>(
         .put_back(conn.idx, conn.generation, rec);
     sent?;
     bev.enable(base, Ev::READ | Ev::WRITE)
+}
+
+/// A request this long or shorter is copied into the socket's output,
+/// its buffer kept for the next request (no allocation); a longer one's
+/// chains move.
+const COPY_MAX: usize = 4096;
+
+/// Puts a request's bytes in the socket's output.
+fn write_request(out: &mut Evbuffer, bytes: &mut Evbuffer) -> Result<()> {
+    if bytes.len() > COPY_MAX {
+        return out.add_buffer(bytes);
+    }
+    for chunk in bytes.chunks() {
+        out.add(chunk)?;
+    }
+    bytes.drain(bytes.len())
 }
 
 /// Starts connecting: a socket bufferevent (bound to the local address
@@ -605,11 +623,15 @@ fn complete_front<X: HttpHost>(
         complete, error, ..
     } = req.cbs;
     run_callbacks(base, complete, error, outcome.map(|()| (&head, &mut body)));
-    drop(req.bytes);
+    let mut bytes = req.bytes;
     let _ = body.drain(body.len());
+    let _ = bytes.drain(bytes.len());
     if let Ok(rec) = client_rec_mut(base, conn) {
         rec.head = head;
         rec.body = body;
+        if rec.spare_bytes.is_empty() {
+            rec.spare_bytes = bytes;
+        }
     }
     if go_on {
         start_next(base, conn);

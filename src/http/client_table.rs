@@ -6,9 +6,10 @@
 //! A record holds where to connect (an address or a host name), the
 //! bufferevent while there is a socket, the settings (timeouts, retries,
 //! local address, limits), the queue of requests (each its bytes and its
-//! callbacks) and the storage of the response being read — head, body
-//! reader, body — kept from response to response, so a warm keep-alive
-//! connection reads a response without allocating.
+//! callbacks) and the storage kept from request to request — the
+//! buffer a request is written into, the response's head, body reader
+//! and body — so a warm keep-alive connection makes a request and reads
+//! its response without allocating.
 
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
@@ -199,6 +200,9 @@ pub(super) struct ClientRec<X: BaseExt> {
     pub(super) head: ResponseHead,
     pub(super) reader: BodyReader,
     pub(super) body: Evbuffer,
+    /// A sent request's emptied buffer, kept (with its chain) for the
+    /// next request's bytes.
+    pub(super) spare_bytes: Evbuffer,
     /// Body bytes of the current response so far (close-delimited
     /// bodies are checked against the limit with it).
     pub(super) body_read: u64,
@@ -231,6 +235,7 @@ impl<X: BaseExt> ClientRec<X> {
             head: ResponseHead::default(),
             reader: BodyReader::new(Framing::None),
             body: Evbuffer::new(),
+            spare_bytes: Evbuffer::new(),
             body_read: 0,
         }
     }
