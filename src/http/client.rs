@@ -69,6 +69,36 @@ impl HttpConnection {
         insert(base, Peer::Host { name, port })
     }
 
+    /// A connection over `bev`, already connected — a socket you
+    /// connected, a filter over one, a bufferevent pair's end
+    /// (`evhttp_connection_base_bufferevent_new`). The connection owns
+    /// `bev` from then on: it sets its callbacks and timeouts and frees
+    /// it when it closes; requests after that connect to `addr` (which
+    /// also gives `Host`).
+    ///
+    /// # Errors
+    /// [`Error::StaleBufferevent`], [`Error::Alloc`]; `bev` is then still
+    /// yours (its callbacks may have been replaced).
+    #[doc(alias = "evhttp_connection_base_bufferevent_new")]
+    pub fn with_bufferevent<X: HttpHost>(
+        base: &mut EventBase<X>,
+        bev: Bufferevent,
+        addr: SocketAddr,
+    ) -> Result<HttpConnection> {
+        bev.enabled(base)?;
+        let conn = insert(base, Peer::Addr(addr))?;
+        if let Err(e) = client_conn::adopt(base, conn, bev) {
+            let _ = client_rec_mut(base, conn).map(|r| r.bev = None);
+            let _ = base
+                .ext
+                .http_mut()
+                .clients
+                .remove(conn.idx, conn.generation);
+            return Err(e);
+        }
+        Ok(conn)
+    }
+
     /// Whether the connection is live on `base`.
     pub fn is_live<X: HttpHost>(self, base: &EventBase<X>) -> bool {
         client_rec(base, self).is_ok()

@@ -145,11 +145,7 @@ fn connect<X: HttpHost>(base: &mut EventBase<X>, conn: HttpConnection) -> Result
     });
     let timeout = rec.connect_timeout;
     let bev = Bufferevent::socket(base, None, BevOptions::CLOSE_ON_FREE)?;
-    let set_up = bev
-        .set_read_callback(base, move |base, _| on_read(base, conn))
-        .and_then(|()| {
-            bev.set_event_callback(base, move |base, _, what| on_event(base, conn, what))
-        })
+    let set_up = set_callbacks(base, conn, bev)
         .and_then(|()| bev.set_timeouts(base, None, timeout))
         .and_then(|()| bind_local(base, bev, local))
         .and_then(|()| match addr {
@@ -171,6 +167,32 @@ fn connect<X: HttpHost>(base: &mut EventBase<X>, conn: HttpConnection) -> Result
             Err(e)
         }
     }
+}
+
+/// Points `bev`'s read and event callbacks at the connection.
+fn set_callbacks<X: HttpHost>(
+    base: &mut EventBase<X>,
+    conn: HttpConnection,
+    bev: Bufferevent,
+) -> Result<()> {
+    bev.set_read_callback(base, move |base, _| on_read(base, conn))?;
+    bev.set_event_callback(base, move |base, _, what| on_event(base, conn, what))
+}
+
+/// Makes `bev`, connected already, the connection's socket, as if it had
+/// just connected.
+pub(super) fn adopt<X: HttpHost>(
+    base: &mut EventBase<X>,
+    conn: HttpConnection,
+    bev: Bufferevent,
+) -> Result<()> {
+    let rec = client_rec(base, conn)?;
+    let (read, write) = (rec.read_timeout, rec.write_timeout);
+    set_callbacks(base, conn, bev)?;
+    bev.set_timeouts(base, read, write)?;
+    bev.enable(base, Ev::READ)?;
+    client_rec_mut(base, conn)?.bev = Some(bev);
+    Ok(())
 }
 
 /// Gives `bev` a socket bound to `local`, if set.
