@@ -78,12 +78,17 @@ fn kind_of(e: Error) -> HttpRequestError {
     }
 }
 
-/// Writes the front request on the connected socket.
+/// Writes the front request on the connected socket. Reading is
+/// enabled first — restarting the read timeout for the response, as
+/// libevent does — while the output is still empty, so no write event
+/// is armed: the output goes out when the loop services the bufferevent
+/// (the write event is armed only if the socket cannot take it all).
 fn send_front<X: HttpHost>(
     base: &mut EventBase<X>,
     conn: HttpConnection,
     bev: Bufferevent,
 ) -> Result<()> {
+    bev.enable(base, Ev::READ)?;
     let t = base.ext.http_mut();
     let mut rec = t
         .clients
@@ -103,8 +108,7 @@ fn send_front<X: HttpHost>(
         .http_mut()
         .clients
         .put_back(conn.idx, conn.generation, rec);
-    sent?;
-    bev.enable(base, Ev::READ | Ev::WRITE)
+    sent
 }
 
 /// A request this long or shorter is copied into the socket's output,
@@ -190,7 +194,7 @@ pub(super) fn adopt<X: HttpHost>(
     let (read, write) = (rec.read_timeout, rec.write_timeout);
     set_callbacks(base, conn, bev)?;
     bev.set_timeouts(base, read, write)?;
-    bev.enable(base, Ev::READ)?;
+    bev.enable(base, Ev::READ | Ev::WRITE)?;
     client_rec_mut(base, conn)?.bev = Some(bev);
     Ok(())
 }
