@@ -22,7 +22,7 @@ use rvent::{
 
 /// What a completion callback saw: the status, a field and the body, or
 /// the error.
-#[derive(Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 enum Outcome {
     Ok(u16, String, Option<String>, Vec<u8>),
     Err(HttpRequestError),
@@ -954,4 +954,52 @@ fn fuzz_http_response_every_split() {
             });
         }
     }
+}
+
+/// A server answering 413 to the head of an 8 MiB upload: it stops
+/// reading, answers 30 ms later and closes at once with the upload
+/// unread — the reset fails the client's write, usually before the
+/// client has read the answer already in its socket. The outcomes, in
+/// order.
+fn early_answer_to_an_upload(flags: HttpConnectionFlags) -> Vec<Outcome> {
+    use std::os::fd::AsRawFd;
+    let (addr, t) = raw_server_with(|s| {
+        // SAFETY: plain syscall on a socket the thread owns.
+        unsafe { libc::shutdown(s.as_raw_fd(), libc::SHUT_RD) };
+        thread::sleep(Duration::from_millis(30));
+        let _ = s.write_all(b"HTTP/1.1 413 Payload Too Large\r\nContent-Length: 4\r\n\r\nbig!");
+    });
+    let mut base = EventBase::new().unwrap();
+    let conn = HttpConnection::new(&mut base, addr).unwrap();
+    conn.set_flags(&mut base, flags).unwrap();
+    let log = Outcomes::default();
+    request(
+        &mut base,
+        conn,
+        Method::Post,
+        "/up",
+        &vec![b'u'; 8 << 20],
+        &log,
+    );
+    run_until(&mut base, &log, 1);
+    t.join().unwrap();
+    conn.free(&mut base).unwrap();
+    released(&log);
+    Rc::try_unwrap(log).unwrap().into_inner()
+}
+
+#[test]
+fn read_on_write_error_reads_the_answer_after_a_failed_write() {
+    let want = ok(413, "Payload Too Large", false, b"big!");
+    for _ in 0..3 {
+        let got = early_answer_to_an_upload(HttpConnectionFlags::READ_ON_WRITE_ERROR);
+        assert_eq!(got, [want.clone()]);
+    }
+    // Without the flag the failed write ends the request — unless the
+    // loop read the answer first; either way once.
+    let got = early_answer_to_an_upload(HttpConnectionFlags::empty());
+    assert!(
+        got == [Outcome::Err(HttpRequestError::Eof)] || got == [want],
+        "{got:?}"
+    );
 }

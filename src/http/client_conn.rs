@@ -481,6 +481,14 @@ fn on_event<X: HttpHost>(base: &mut EventBase<X>, conn: HttpConnection, what: Be
                 complete_front(base, conn, Ok(()), true);
             }
         }
+        ClientPhase::Head | ClientPhase::Body
+            if what.contains(BevEvent::WRITING)
+                && !what.contains(BevEvent::TIMEOUT)
+                && rec.flags.contains(HttpConnectionFlags::READ_ON_WRITE_ERROR) =>
+        {
+            // Only writing stopped: the answer is read as it comes, and
+            // the end of the read side ends the request.
+        }
         ClientPhase::Head | ClientPhase::Body => {
             let e = if what.contains(BevEvent::TIMEOUT) {
                 HttpRequestError::Timeout

@@ -39,6 +39,12 @@ flag_set! {
         /// again (`EVHTTP_CON_REUSE_CONNECTED_ADDR`).
         #[doc(alias = "EVHTTP_CON_REUSE_CONNECTED_ADDR")]
         const REUSE_CONNECTED_ADDR = 1 << 0;
+        /// When writing a request fails — the server answered early
+        /// and closed, as to an upload it refuses — read its answer
+        /// instead of failing the request
+        /// (`EVHTTP_CON_READ_ON_WRITE_ERROR`).
+        #[doc(alias = "EVHTTP_CON_READ_ON_WRITE_ERROR")]
+        const READ_ON_WRITE_ERROR = 1 << 1;
     }
 }
 
