@@ -993,7 +993,7 @@ fn read_on_write_error_reads_the_answer_after_a_failed_write() {
     let want = ok(413, "Payload Too Large", false, b"big!");
     for _ in 0..3 {
         let got = early_answer_to_an_upload(HttpConnectionFlags::READ_ON_WRITE_ERROR);
-        assert_eq!(got, [want.clone()]);
+        assert_eq!(got, std::slice::from_ref(&want));
     }
     // Without the flag the failed write ends the request — unless the
     // loop read the answer first; either way once.
