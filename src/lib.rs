@@ -91,9 +91,9 @@ pub use buffer::{
     MAX_READ_LIMIT, PtrHow, SegFlags,
 };
 pub use bufferevent::{
-    BevEvent, BevOptions, Bufferevent, Buffers, DEFAULT_MAX_SINGLE_IO, DnsError, FilterResult,
-    FlushMode, HasCallbacks, RateLimitGroup, RateLimitTotals, TokenBucketCfg, TriggerOptions,
-    Watermark,
+    AddressFamily, BevEvent, BevOptions, Bufferevent, Buffers, DEFAULT_MAX_SINGLE_IO, DnsError,
+    FilterResult, FlushMode, HasCallbacks, RateLimitGroup, RateLimitTotals, TokenBucketCfg,
+    TriggerOptions, Watermark,
 };
 pub use config::{BaseFlags, Config, DEFAULT_IDLE_TRIM, Features};
 pub use debug::{debug_mode_enabled, enable_debug_mode};

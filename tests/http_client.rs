@@ -1003,3 +1003,28 @@ fn read_on_write_error_reads_the_answer_after_a_failed_write() {
         "{got:?}"
     );
 }
+
+#[test]
+fn family_limits_what_a_host_name_may_resolve_to() {
+    let mut base = EventBase::new().unwrap();
+    let (http, addr, _) = server(&mut base);
+    let log = Outcomes::default();
+    for family in [rvent::AddressFamily::Ipv4, rvent::AddressFamily::Ipv6] {
+        let conn = HttpConnection::new_hostname(&mut base, "127.0.0.1", addr.port()).unwrap();
+        conn.set_family(&mut base, family).unwrap();
+        request(&mut base, conn, Method::Get, "/echo", b"", &log);
+        let n = log.borrow().len() + 1;
+        run_until(&mut base, &log, n);
+        conn.free(&mut base).unwrap();
+    }
+    // An IPv4 literal has no IPv6 address: that lookup fails.
+    assert_eq!(
+        *log.borrow(),
+        [
+            ok(200, "Fine", true, b"GET:"),
+            Outcome::Err(HttpRequestError::Eof)
+        ]
+    );
+    http.free(&mut base).unwrap();
+    released(&log);
+}

@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use crate::base::EventBase;
 use crate::buffer::Evbuffer;
-use crate::bufferevent::Bufferevent;
+use crate::bufferevent::{AddressFamily, Bufferevent};
 use crate::error::{Error, Result};
 use crate::mem;
 
@@ -243,6 +243,24 @@ impl HttpConnection {
     #[doc(alias = "evhttp_connection_set_local_port")]
     pub fn set_local_port<X: HttpHost>(self, base: &mut EventBase<X>, port: u16) -> Result<()> {
         client_rec_mut(base, self)?.local_port = port;
+        Ok(())
+    }
+
+    /// The addresses a host name's lookup may give
+    /// (`evhttp_connection_set_family`); default
+    /// [`AddressFamily::Any`]. A host with none fails the connect. With
+    /// a local port but no local address, the socket binds the family's
+    /// any-address.
+    ///
+    /// # Errors
+    /// [`Error::StaleHttp`].
+    #[doc(alias = "evhttp_connection_set_family")]
+    pub fn set_family<X: HttpHost>(
+        self,
+        base: &mut EventBase<X>,
+        family: AddressFamily,
+    ) -> Result<()> {
+        client_rec_mut(base, self)?.family = family;
         Ok(())
     }
 

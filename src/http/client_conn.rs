@@ -24,7 +24,7 @@ use std::os::fd::IntoRawFd;
 
 use crate::base::EventBase;
 use crate::buffer::Evbuffer;
-use crate::bufferevent::{BevEvent, BevOptions, Bufferevent};
+use crate::bufferevent::{AddressFamily, BevEvent, BevOptions, Bufferevent};
 use crate::error::{Error, Result};
 use crate::ev::Ev;
 use crate::handle::Event;
@@ -141,9 +141,14 @@ fn connect<X: HttpHost>(base: &mut EventBase<X>, conn: HttpConnection) -> Result
         (Peer::Host { .. }, a) => a,
     };
     let local = (rec.local_ip.is_some() || rec.local_port != 0).then(|| {
-        let any = match addr {
-            Some(SocketAddr::V6(_)) => IpAddr::V6(Ipv6Addr::UNSPECIFIED),
-            _ => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+        let v6 = match addr {
+            Some(a) => a.is_ipv6(),
+            None => rec.family == AddressFamily::Ipv6,
+        };
+        let any = if v6 {
+            IpAddr::V6(Ipv6Addr::UNSPECIFIED)
+        } else {
+            IpAddr::V4(Ipv4Addr::UNSPECIFIED)
         };
         SocketAddr::new(rec.local_ip.unwrap_or(any), rec.local_port)
     });
@@ -222,11 +227,14 @@ fn connect_host<X: HttpHost>(
     conn: HttpConnection,
     bev: Bufferevent,
 ) -> Result<()> {
-    let (name, port) = match &mut client_rec_mut(base, conn)?.peer {
+    let rec = client_rec_mut(base, conn)?;
+    let family = rec.family;
+    let (name, port) = match &mut rec.peer {
         Peer::Host { name, port } => (std::mem::replace(name, crate::mem::vec()), *port),
         Peer::Addr(_) => return Err(Error::InvalidArgument("not a host-name connection")),
     };
-    let r = bev.connect_hostname(base, std::str::from_utf8(&name).unwrap_or_default(), port);
+    let host = std::str::from_utf8(&name).unwrap_or_default();
+    let r = bev.connect_hostname_family(base, family, host, port);
     if let Ok(ClientRec {
         peer: Peer::Host { name: kept, .. },
         ..

@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use crate::base::{BaseExt, EventBase};
 use crate::buffer::Evbuffer;
-use crate::bufferevent::Bufferevent;
+use crate::bufferevent::{AddressFamily, Bufferevent};
 use crate::error::Result;
 use crate::flags::flag_set;
 use crate::handle::Event;
@@ -200,6 +200,8 @@ pub(super) struct ClientRec<X: BaseExt> {
     pub(super) flags: HttpConnectionFlags,
     pub(super) local_ip: Option<IpAddr>,
     pub(super) local_port: u16,
+    /// The addresses a host name's lookup may give.
+    pub(super) family: AddressFamily,
     /// Free the connection once its queue is empty.
     pub(super) free_on_completion: bool,
     pub(super) close_cb: Option<CloseFn<X>>,
@@ -236,6 +238,7 @@ impl<X: BaseExt> ClientRec<X> {
             flags: HttpConnectionFlags::empty(),
             local_ip: None,
             local_port: 0,
+            family: AddressFamily::Any,
             free_on_completion: false,
             close_cb: None,
             head: ResponseHead::default(),
