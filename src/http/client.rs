@@ -17,7 +17,7 @@ use crate::base::EventBase;
 use crate::buffer::Evbuffer;
 use crate::bufferevent::{AddressFamily, Bufferevent};
 use crate::error::{Error, Result};
-use crate::mem;
+use crate::mem::{self, MemVec};
 
 use super::client_conn;
 use super::client_request::HttpRequest;
@@ -426,7 +426,13 @@ impl HttpConnection {
         let body_len = body.as_ref().map_or(0, |b| b.len());
         let mut bytes = std::mem::take(&mut rec.spare_bytes);
         let written = write_head(
-            &mut bytes, token, target, headers, &rec.peer, method, body_len,
+            &mut bytes,
+            token,
+            target,
+            headers,
+            &rec.host_line,
+            method,
+            body_len,
         );
         if let Err(e) = written {
             let _ = bytes.drain(bytes.len());
@@ -485,16 +491,36 @@ fn insert<X: HttpHost>(base: &mut EventBase<X>, peer: Peer) -> Result<HttpConnec
         max_header_size: DEFAULT_MAX_HEADERS_SIZE,
         max_body_size: u64::MAX,
     };
-    let (idx, generation) = base
-        .ext
-        .http_mut()
-        .clients
-        .insert(&base.account, ClientRec::new(peer, limits))?;
+    let host_line = host_line(&peer)?;
+    let rec = mem::pool_box(ClientRec::new(peer, host_line, limits))?;
+    let (idx, generation) = base.ext.http_mut().clients.insert(&base.account, rec)?;
     Ok(HttpConnection {
         idx,
         generation,
         base: base.id,
     })
+}
+
+/// The `Host` field line for `peer`: the address, or the host name with
+/// `:port` unless it is 80. Made once per connection.
+fn host_line(peer: &Peer) -> Result<MemVec<u8>> {
+    let mut digits = [0u8; 64];
+    let mut w = &mut digits[..];
+    let formatted = match peer {
+        Peer::Addr(a) => write!(w, "{a}"),
+        Peer::Host { port, .. } if *port != 80 => write!(w, ":{port}"),
+        Peer::Host { .. } => Ok(()),
+    };
+    formatted.map_err(|_| Error::InvalidArgument("address too long"))?;
+    let n = 64 - w.len();
+    let mut line = mem::vec();
+    mem::extend(&mut line, b"Host: ")?;
+    if let Peer::Host { name, .. } = peer {
+        mem::extend(&mut line, name)?;
+    }
+    mem::extend(&mut line, &digits[..n])?;
+    mem::extend(&mut line, b"\r\n")?;
+    Ok(line)
 }
 
 /// Writes the request line and fields.
@@ -503,7 +529,7 @@ fn write_head(
     token: &str,
     target: &str,
     headers: &Headers,
-    peer: &Peer,
+    host_line: &[u8],
     method: Method,
     body_len: usize,
 ) -> Result<()> {
@@ -512,17 +538,7 @@ fn write_head(
     out.add(target.as_bytes())?;
     out.add(b" HTTP/1.1\r\n")?;
     if headers.find("host").is_none() {
-        match peer {
-            Peer::Addr(addr) => write!(out, "Host: {addr}\r\n").map_err(|_| Error::Alloc)?,
-            Peer::Host { name, port } => {
-                out.add(b"Host: ")?;
-                out.add(name)?;
-                if *port != 80 {
-                    write!(out, ":{port}").map_err(|_| Error::Alloc)?;
-                }
-                out.add(b"\r\n")?;
-            }
-        }
+        out.add(host_line)?;
     }
     for (name, value) in headers.iter() {
         out.add(name)?;
@@ -533,7 +549,12 @@ fn write_head(
     let framed =
         headers.find("content-length").is_some() || headers.find("transfer-encoding").is_some();
     if !framed && (body_len > 0 || matches!(method, Method::Post | Method::Put)) {
-        write!(out, "Content-Length: {body_len}\r\n").map_err(|_| Error::Alloc)?;
+        let mut line = [0u8; 48];
+        let mut w = &mut line[..];
+        // 48 bytes hold any usize's digits and the name.
+        let _ = write!(w, "Content-Length: {body_len}\r\n");
+        let n = 48 - w.len();
+        out.add(&line[..n])?;
     }
     out.add(b"\r\n")
 }

@@ -32,7 +32,9 @@ use crate::sys::socket::{self as syscall, BindOptions};
 
 use super::body::BodyReader;
 use super::client_response::Response;
-use super::client_table::{Callbacks, ClientPhase, ClientRec, HttpConnectionFlags, Peer};
+use super::client_table::{
+    Callbacks, ClientBox, ClientPhase, ClientRec, HttpConnectionFlags, Peer,
+};
 use super::handle::HttpConnection;
 use super::request_error::HttpRequestError;
 use super::response::{ResponseFraming, parse_response_head};
@@ -734,7 +736,7 @@ pub(super) fn cancel<X: HttpHost>(base: &mut EventBase<X>, conn: HttpConnection,
 pub(super) fn release<X: HttpHost>(
     base: &mut EventBase<X>,
     conn: HttpConnection,
-    mut rec: ClientRec<X>,
+    mut rec: ClientBox<X>,
 ) {
     if let Some(t) = rec.retry.timer.take() {
         let _ = t.free(base);

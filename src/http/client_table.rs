@@ -181,9 +181,15 @@ impl Retry {
     }
 }
 
+/// A connection's record in its own pool block, so that taking it out
+/// of the table to work on it moves a pointer, not the record.
+pub(super) type ClientBox<X> = allocator_api2::boxed::Box<ClientRec<X>, Pool>;
+
 /// One client connection's state.
 pub(super) struct ClientRec<X: BaseExt> {
     pub(super) peer: Peer,
+    /// `Host: …\r\n`, sent unless a request has its own.
+    pub(super) host_line: MemVec<u8>,
     /// The address the last connect reached.
     pub(super) connected_addr: Option<SocketAddr>,
     /// `None` until the first request, and after each close.
@@ -217,9 +223,10 @@ pub(super) struct ClientRec<X: BaseExt> {
 }
 
 impl<X: BaseExt> ClientRec<X> {
-    pub(super) fn new(peer: Peer, limits: Limits) -> ClientRec<X> {
+    pub(super) fn new(peer: Peer, host_line: MemVec<u8>, limits: Limits) -> ClientRec<X> {
         ClientRec {
             peer,
+            host_line,
             connected_addr: None,
             bev: None,
             phase: ClientPhase::Idle,
