@@ -1028,3 +1028,67 @@ fn family_limits_what_a_host_name_may_resolve_to() {
     http.free(&mut base).unwrap();
     released(&log);
 }
+
+#[test]
+fn client_and_server_over_a_bufferevent_pair() {
+    let mut base = EventBase::new().unwrap();
+    let (http, _, peers) = server(&mut base);
+    let (c, s) = rvent::Bufferevent::pair(&mut base, rvent::BevOptions::CLOSE_ON_FREE).unwrap();
+    let fake: SocketAddr = "127.0.0.1:1".parse().unwrap();
+    http.serve_bufferevent(&mut base, s, "10.0.0.1:7".parse().unwrap())
+        .unwrap();
+    let conn = HttpConnection::with_bufferevent(&mut base, c, fake).unwrap();
+    assert_eq!(conn.bufferevent(&base).unwrap(), Some(c));
+    let log = Outcomes::default();
+    request(&mut base, conn, Method::Get, "/echo", b"", &log);
+    request(&mut base, conn, Method::Post, "/echo", b"over a pair", &log);
+    run_until(&mut base, &log, 2);
+    assert_eq!(
+        *log.borrow(),
+        [
+            ok(200, "Fine", true, b"GET:"),
+            ok(200, "Fine", true, b"POST:over a pair")
+        ]
+    );
+    // One connection, kept alive: the server saw the pair's peer twice.
+    assert_eq!(*peers.borrow(), ["10.0.0.1:7".parse().unwrap(); 2]);
+    assert_eq!(conn.bufferevent(&base).unwrap(), Some(c));
+    conn.free(&mut base).unwrap();
+    assert!(!c.is_live(&base), "the connection freed its bufferevent");
+    http.free(&mut base).unwrap();
+    released(&log);
+}
+
+#[test]
+fn cancel_while_retrying_stops_the_retries() {
+    let addr = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let mut base = EventBase::new().unwrap();
+    let conn = HttpConnection::new(&mut base, addr).unwrap();
+    conn.set_retries(&mut base, None).unwrap();
+    conn.set_initial_retry(&mut base, Some(Duration::from_secs(30)))
+        .unwrap();
+    let log = Outcomes::default();
+    let l = log.clone();
+    let q = conn
+        .make_request(&mut base, Method::Get, "/", &Headers::new(), None, move |_, _| {
+            l.borrow_mut().push(Outcome::Err(HttpRequestError::Cancelled))
+        })
+        .unwrap();
+    // The refused connect is seen; a retry is 30 s away.
+    for _ in 0..5 {
+        base.run(LoopFlags::NONBLOCK).unwrap();
+    }
+    assert!(q.is_pending(&base));
+    q.cancel(&mut base).unwrap();
+    // Nothing is left to wait for: the loop ends at once.
+    let start = Instant::now();
+    assert_eq!(base.dispatch().unwrap(), rvent::LoopStatus::NoEvents);
+    assert!(start.elapsed() < Duration::from_secs(1));
+    assert!(log.borrow().is_empty());
+    assert!(conn.is_live(&base));
+    conn.free(&mut base).unwrap();
+    released(&log);
+}
