@@ -1073,9 +1073,17 @@ fn cancel_while_retrying_stops_the_retries() {
     let log = Outcomes::default();
     let l = log.clone();
     let q = conn
-        .make_request(&mut base, Method::Get, "/", &Headers::new(), None, move |_, _| {
-            l.borrow_mut().push(Outcome::Err(HttpRequestError::Cancelled))
-        })
+        .make_request(
+            &mut base,
+            Method::Get,
+            "/",
+            &Headers::new(),
+            None,
+            move |_, _| {
+                l.borrow_mut()
+                    .push(Outcome::Err(HttpRequestError::Cancelled))
+            },
+        )
         .unwrap();
     // The refused connect is seen; a retry is 30 s away.
     for _ in 0..5 {
@@ -1090,5 +1098,54 @@ fn cancel_while_retrying_stops_the_retries() {
     assert!(log.borrow().is_empty());
     assert!(conn.is_live(&base));
     conn.free(&mut base).unwrap();
+    released(&log);
+}
+
+/// A keep-alive answer that comes before the whole request body went
+/// out: the rest of the body must not be read as the next request, so
+/// the next request goes out on a new connection.
+#[test]
+fn an_answer_before_the_whole_body_is_not_reused() {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = l.local_addr().unwrap();
+    let t = thread::spawn(move || {
+        let mut firsts = Vec::new();
+        for _ in 0..2 {
+            let (mut s, _) = l.accept().unwrap();
+            s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+            let mut got = Vec::new();
+            let mut buf = [0u8; 1 << 16];
+            while !got.windows(4).any(|w| w == b"\r\n\r\n") {
+                let n = s.read(&mut buf).unwrap();
+                assert!(n > 0);
+                got.extend_from_slice(&buf[..n]);
+            }
+            firsts.push(got[..4].to_vec());
+            s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+                .unwrap();
+            // The client closes: the rest of the body, then the end.
+            while matches!(s.read(&mut buf), Ok(n) if n > 0) {}
+        }
+        firsts
+    });
+    let mut base = EventBase::new().unwrap();
+    let conn = HttpConnection::new(&mut base, addr).unwrap();
+    let log = Outcomes::default();
+    request(
+        &mut base,
+        conn,
+        Method::Post,
+        "/",
+        &vec![b'u'; 8 << 20],
+        &log,
+    );
+    request(&mut base, conn, Method::Get, "/", b"", &log);
+    run_until(&mut base, &log, 2);
+    assert_eq!(
+        *log.borrow(),
+        [ok(200, "OK", false, b"ok"), ok(200, "OK", false, b"ok")]
+    );
+    conn.free(&mut base).unwrap();
+    assert_eq!(t.join().unwrap(), [b"POST".to_vec(), b"GET ".to_vec()]);
     released(&log);
 }

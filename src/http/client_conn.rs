@@ -654,12 +654,15 @@ fn complete_front<X: HttpHost>(
     // Lent to the callback; the record keeps empty ones (no blocks).
     let head = std::mem::take(&mut rec.head);
     let mut body = std::mem::take(&mut rec.body);
+    // Reused only if nothing more came and all of the request went out
+    // (an answer that came before the whole body would leave the rest
+    // to be read as the next request).
     let reuse = outcome.is_ok()
         && head.keep_alive
         && !req.close
-        && rec
-            .bev
-            .is_some_and(|bev| bev.input_len(base).is_ok_and(|n| n == 0));
+        && rec.bev.is_some_and(|bev| {
+            bev.input_len(base).is_ok_and(|n| n == 0) && bev.output_len(base).is_ok_and(|n| n == 0)
+        });
     if !reuse && was_in_flight {
         close(base, conn);
     }
