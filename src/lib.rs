@@ -100,9 +100,9 @@ pub use buffer::{
     MAX_READ_LIMIT, PtrHow, SegFlags,
 };
 pub use bufferevent::{
-    BevEvent, BevOptions, Bufferevent, Buffers, DEFAULT_MAX_SINGLE_IO, DnsError, FilterResult,
-    FlushMode, HasCallbacks, RateLimitGroup, RateLimitTotals, TokenBucketCfg, TriggerOptions,
-    Watermark,
+    AddressFamily, BevEvent, BevOptions, Bufferevent, Buffers, DEFAULT_MAX_SINGLE_IO, DnsError,
+    FilterResult, FlushMode, HasCallbacks, RateLimitGroup, RateLimitTotals, TokenBucketCfg,
+    TriggerOptions, Watermark,
 };
 pub use config::{BaseFlags, Config, DEFAULT_IDLE_TRIM, Features};
 pub use debug::{debug_mode_enabled, enable_debug_mode};
@@ -114,7 +114,8 @@ pub use event::EventAssignment;
 pub use handle::{CommonTimeout, Event};
 pub use http::{
     BoundSocket, DEFAULT_CONTENT_TYPE, DEFAULT_MAX_HEADERS_SIZE, Headers, Http, HttpConnection,
-    HttpHost, HttpRequestError, Method, Methods, Request, Response,
+    HttpConnectionFlags, HttpHost, HttpRequest, HttpRequestError, Method, Methods, QueuedRequest,
+    Request, Response,
 };
 pub use layers::{EventBase, Layers};
 pub use listener::{ConnListener, ListenerOptions, PeerAddr, UnixPeerAddr};

@@ -79,6 +79,8 @@ fn main() {
         http_keep_alive_request_makes_no_calls,
         http_idle_keep_alive_connection_memory,
         http_idle_connection_memory_after_trim,
+        http_client_keep_alive_request_makes_no_calls,
+        http_client_fails_with_alloc_and_leaks_nothing,
         uri_helpers_use_the_hooks_and_fail_cleanly,
         budget_refuses_events_and_bufferevents_past_it,
         budget_refuses_bufferevent_blocks_past_it,
@@ -2405,6 +2407,210 @@ fn http_keep_alive_request_makes_no_calls() -> TestResult {
         format!("{} calls to the hooks in 8000 requests", c1 - c0),
     )?;
     check(g1 == g0, format!("{} global allocations", g1 - g0))
+}
+
+/// Issue 14: a steady keep-alive client — `make_request` on an
+/// `HttpConnection` to rvent's server on the same base, the next queued
+/// from the completion callback's return — makes no calls to the hooks
+/// and no global allocation once warm: the request bytes, the boxed
+/// callback and the response's head and body all come back from the
+/// pool and the connection's kept storage.
+fn http_client_keep_alive_request_makes_no_calls() -> TestResult {
+    let mut base = EventBase::new()?;
+    let addr = http_hello_server(&mut base)?;
+    let conn = rvent::HttpConnection::new(&mut base, addr)?;
+    let headers = rvent::Headers::new();
+    let done = Rc::new(Cell::new(0usize));
+    let bytes = Rc::new(Cell::new(0usize));
+    let one = |base: &mut EventBase| -> TestResult {
+        let (d, b) = (done.clone(), bytes.clone());
+        let before = done.get();
+        conn.make_request(
+            base,
+            rvent::Method::Get,
+            "/",
+            &headers,
+            None,
+            move |_, r| {
+                if let Ok(mut r) = r {
+                    b.set(b.get() + r.input_buffer().len());
+                }
+                d.set(d.get() + 1);
+            },
+        )?;
+        while done.get() == before {
+            base.run(LoopFlags::ONCE)?;
+        }
+        Ok(())
+    };
+    for _ in 0..200 {
+        one(&mut base)?;
+    }
+    let (c0, g0) = (calls(), global_allocs());
+    for _ in 0..1000 {
+        one(&mut base)?;
+    }
+    let (c1, g1) = (calls(), global_allocs());
+    check(
+        bytes.get() == 1200 * 14,
+        format!("{} body bytes in 1200 responses", bytes.get()),
+    )?;
+    check(
+        c1 == c0,
+        format!("{} calls to the hooks in 1000 client requests", c1 - c0),
+    )?;
+    check(g1 == g0, format!("{} global allocations", g1 - g0))?;
+    conn.free(&mut base)?;
+    Ok(())
+}
+
+/// A raw server on a thread for the client trials: answers every
+/// request (a `POST` with its `Content-Length` body too) — `/chunked`
+/// with a chunked body, anything else with `hello` — on every
+/// connection, until a connection sends `QUIT`. Its allocations are the
+/// global allocator's, not the hooks'.
+fn raw_http_server() -> Result<(std::net::SocketAddr, std::thread::JoinHandle<()>), Failed> {
+    let l = std::net::TcpListener::bind("127.0.0.1:0")?;
+    let addr = l.local_addr()?;
+    let t = std::thread::spawn(move || {
+        for s in l.incoming() {
+            let Ok(mut s) = s else { continue };
+            let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
+            let mut got = Vec::new();
+            let mut buf = [0u8; 4096];
+            loop {
+                let Some(end) = got.windows(4).position(|w| w == b"\r\n\r\n") else {
+                    if got.starts_with(b"QUIT") {
+                        return;
+                    }
+                    match s.read(&mut buf) {
+                        Ok(n) if n > 0 => got.extend_from_slice(&buf[..n]),
+                        _ => break,
+                    }
+                    continue;
+                };
+                let head = String::from_utf8_lossy(&got[..end]).to_ascii_lowercase();
+                let len: usize = head
+                    .lines()
+                    .find_map(|l| l.strip_prefix("content-length:"))
+                    .and_then(|v| v.trim().parse().ok())
+                    .unwrap_or(0);
+                if got.len() < end + 4 + len {
+                    match s.read(&mut buf) {
+                        Ok(n) if n > 0 => got.extend_from_slice(&buf[..n]),
+                        _ => break,
+                    }
+                    continue;
+                }
+                let reply: &[u8] = if head.contains(" /chunked ") {
+                    b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n"
+                } else {
+                    b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello"
+                };
+                if s.write_all(reply).is_err() {
+                    break;
+                }
+                got.drain(..end + 4 + len);
+            }
+        }
+    });
+    Ok((addr, t))
+}
+
+/// Every allocation of a client workload — connection, a request built
+/// with error, header and chunk callbacks, output fields and body, a
+/// plain request, the responses read (one chunked), free — fails in
+/// turn: each run ends with every callback run once and the failure
+/// reported (a request's `BufferError` or `Eof`, or `Err(Alloc)` from
+/// a call), no stall, no panic, nothing leaked.
+fn http_client_fails_with_alloc_and_leaks_nothing() -> TestResult {
+    use rvent::{HttpConnection, HttpRequest, Method};
+    fn work(addr: std::net::SocketAddr) -> Result<(), Error> {
+        let mut base = EventBase::new()?;
+        let conn = HttpConnection::new(&mut base, addr)?;
+        let r = requests(&mut base, conn);
+        conn.free(&mut base)?;
+        r
+    }
+    thread_local! {
+        // Per request: completions, whether it failed, bytes streamed
+        // (statics: the workload's own bookkeeping allocates nothing).
+        static SEEN: Cell<(u32, bool, usize)> = const { Cell::new((0, false, 0)) };
+        static PLAIN: Cell<(u32, bool)> = const { Cell::new((0, false)) };
+    }
+    fn requests(base: &mut EventBase, conn: HttpConnection) -> Result<(), Error> {
+        SEEN.set((0, false, 0));
+        PLAIN.set((0, false));
+        let mut req = HttpRequest::new(move |_base: &mut EventBase, r| {
+            let (n, _, b) = SEEN.get();
+            SEEN.set((n + 1, r.is_err(), b));
+        })?;
+        req.set_error_cb(|_, _| ())?;
+        req.set_header_cb(|_, r| assert_eq!(r.code(), 200))?;
+        req.set_chunked_cb(move |_, r| {
+            let (n, f, b) = SEEN.get();
+            SEEN.set((n, f, b + r.input_buffer().len()));
+        })?;
+        req.output_headers().add("X-Test", "client")?;
+        req.output_buffer().add(b"ping")?;
+        conn.make_request_with(base, req, Method::Post, "/chunked")?;
+        conn.make_request(
+            base,
+            Method::Get,
+            "/",
+            &rvent::Headers::new(),
+            None,
+            move |_, r| {
+                let ok = r.is_ok_and(|mut r| r.input_buffer().len() == 5);
+                let (n, _) = PLAIN.get();
+                PLAIN.set((n + 1, !ok));
+            },
+        )?;
+        let deadline = std::time::Instant::now() + Duration::from_secs(3);
+        while SEEN.get().0 == 0 || PLAIN.get().0 == 0 {
+            if std::time::Instant::now() > deadline {
+                return Err(Error::InvalidArgument("the requests stalled"));
+            }
+            base.run(LoopFlags::ONCE)?;
+        }
+        for _ in 0..3 {
+            base.run(LoopFlags::NONBLOCK)?;
+        }
+        let ((n1, failed1, streamed), (n2, failed2)) = (SEEN.get(), PLAIN.get());
+        if (n1, n2) != (1, 1) {
+            return Err(Error::InvalidArgument("a callback ran twice"));
+        }
+        if failed1 || failed2 {
+            return Err(Error::Alloc);
+        }
+        if streamed != 5 {
+            return Err(Error::InvalidArgument(
+                "the chunked body was not streamed whole",
+            ));
+        }
+        Ok(())
+    }
+    let (addr, server) = raw_http_server()?;
+    let (c0, g0) = (calls(), global_allocs());
+    work(addr)?;
+    let (c1, g1) = (calls(), global_allocs());
+    check(c1 > c0, "the hooks saw the client allocate")?;
+    // mio's debug builds keep an `Arc<AtomicBool>` per poller (see
+    // converted_apis_make_no_global_allocations).
+    let mio = if cfg!(debug_assertions) { 1 } else { 0 };
+    check(
+        g1 - g0 == mio,
+        format!("{} global allocations (mio's own: {mio})", g1 - g0),
+    )?;
+    let r = fail_each_allocation_in_turn("HTTP client", |k| {
+        HOOKS.arm(k);
+        let r = work(addr);
+        let injected = HOOKS.disarm();
+        Ok((injected, r))
+    });
+    std::net::TcpStream::connect(addr)?.write_all(b"QUIT")?;
+    let _ = server.join();
+    r
 }
 
 /// Issue 12's idle figure (libevent 2.1: 1884 B per idle keep-alive

@@ -3,8 +3,9 @@
 //! and `echo_server` echo for concurrent clients and shut down cleanly on
 //! SIGINT, `hello_world` greets every client and exits within 2 s of a
 //! SIGINT, `http_server` serves files, listings and `/dump`, refuses
-//! every way out of its root and exits on SIGINT, `epoll_server` (level-
-//! and edge-triggered) keeps the anchor's echo contract and shows in
+//! every way out of its root and exits on SIGINT, `http_get` and
+//! `http_load` fetch from `http_hello`, `epoll_server` (level- and
+//! edge-triggered) keeps the anchor's echo contract and shows in
 //! `--blocking` mode why one client at a time stalls the next, `reactor`
 //! keeps the same contract on a hand-built reactor, `count_bytes` ends
 //! with 0 bytes held. Also their shared command-line conventions
@@ -37,7 +38,7 @@ const PATIENCE: Duration = Duration::from_secs(10);
 const IO_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The examples these tests run, built together on first use.
-const EXAMPLES: [&str; 8] = [
+const EXAMPLES: [&str; 10] = [
     "time_test",
     "signal_test",
     "event_server",
@@ -46,14 +47,24 @@ const EXAMPLES: [&str; 8] = [
     "http_server",
     "epoll_server",
     "reactor",
+    "http_get",
+    "http_load",
 ];
+
+/// Examples built and run beside them whose command line is tested
+/// elsewhere: `http_hello` (the anchor benchmark's server, port 8080
+/// like `http_server`) serves the HTTP clients.
+const ALSO_BUILT: [&str; 1] = ["http_hello"];
 
 /// Path of example `name`, built (once per test process) the way this
 /// test binary was built. Built here rather than trusted to exist:
 /// `cargo test --test servers` alone does not rebuild examples, and a
 /// stale one would be tested.
 fn example(name: &str) -> PathBuf {
-    assert!(EXAMPLES.contains(&name), "add {name} to EXAMPLES");
+    assert!(
+        EXAMPLES.contains(&name) || ALSO_BUILT.contains(&name),
+        "add {name} to EXAMPLES"
+    );
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(build_examples).join(name)
 }
@@ -186,13 +197,13 @@ fn build_examples() -> PathBuf {
         .args(layout.cargo_args())
         .stdout(Stdio::inherit())
         .stderr(Stdio::inherit());
-    for name in EXAMPLES {
+    for name in EXAMPLES.iter().chain(&ALSO_BUILT) {
         cmd.args(["--example", name]);
     }
     let status = cmd.status().expect("run cargo build");
     assert!(status.success(), "{cmd:?} failed with {status}");
     let dir = layout.profile_dir.join("examples");
-    for name in EXAMPLES {
+    for name in EXAMPLES.iter().chain(&ALSO_BUILT) {
         let exe = dir.join(name);
         assert!(
             exe.is_file(),
@@ -1270,4 +1281,106 @@ fn http_server_dump_echoes_the_request_and_default_docroot_serves() {
     assert_eq!(http_get(addr, "GET", "/index.html").status, 200);
     server.sigint();
     assert!(server.wait(Duration::from_secs(2)).success());
+}
+
+/// `http_hello` on a free port: the running server and its URL.
+fn http_hello() -> (Running, String) {
+    let p = Running::spawn("http_hello", &["-p", "0"]);
+    let line = p.line();
+    let addr = line
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line {line:?}"));
+    (p, format!("http://{addr}/"))
+}
+
+#[test]
+fn http_get_prints_status_headers_and_body() {
+    let (_server, url) = http_hello();
+    let (status, stdout, stderr) = run_to_end("http_get", &[&url], false);
+    assert_eq!(status.code(), Some(0), "{stderr}");
+    assert!(stdout.starts_with("HTTP/1.1 200 OK\n"), "{stdout:?}");
+    assert!(stdout.contains("\nContent-Length: 14\n"), "{stdout:?}");
+    assert!(stdout.ends_with("\n\nHello, World!\n"), "{stdout:?}");
+    // Another path: the 404 is printed, the exit status still 0.
+    let (status, stdout, _) = run_to_end("http_get", &[&format!("{url}nope?x=1")], false);
+    assert_eq!(status.code(), Some(0));
+    assert!(stdout.starts_with("HTTP/1.1 404 Not Found\n"), "{stdout:?}");
+    // -o: the body goes to the file, the head to stdout.
+    let file = std::env::temp_dir().join(format!("rvent-http-get-{}", std::process::id()));
+    let (status, stdout, _) = run_to_end("http_get", &["-o", file.to_str().unwrap(), &url], false);
+    assert_eq!(status.code(), Some(0));
+    assert!(stdout.ends_with("text/plain\n\n"), "{stdout:?}");
+    assert_eq!(std::fs::read(&file).unwrap(), b"Hello, World!\n");
+    let _ = std::fs::remove_file(&file);
+    // A refused connect: one Display line, status 1; a bad URL: usage.
+    let closed = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let (status, _, stderr) = run_to_end("http_get", &[&format!("http://{closed}/")], false);
+    assert_eq!(status.code(), Some(1));
+    assert_eq!(
+        stderr,
+        "http_get: connection closed before the response was complete\n"
+    );
+    let (status, _, stderr) = run_to_end("http_get", &["ftp://x/"], false);
+    assert_eq!(status.code(), Some(2));
+    assert!(
+        stderr.starts_with("http_get: bad URL 'ftp://x/': only http:// URLs\n"),
+        "{stderr:?}"
+    );
+}
+
+/// `http_load`'s summary line: `(requests, errors)`.
+fn load_summary(stdout: &str) -> (u64, u64) {
+    let line = stdout.lines().last().unwrap_or_default();
+    let words: Vec<&str> = line.split(' ').collect();
+    // <N> requests in <S> s, <R> req/s, p50 <x> ms, p99 <y> ms, <E> errors
+    assert_eq!(words.len(), 15, "{line:?}");
+    let fixed = [1, 2, 4, 6, 7, 9, 10, 12, 14].map(|i| words[i]);
+    assert_eq!(
+        fixed,
+        [
+            "requests", "in", "s,", "req/s,", "p50", "ms,", "p99", "ms,", "errors"
+        ],
+        "{line:?}"
+    );
+    for w in [words[3], words[5], words[8], words[11]] {
+        assert!(w.parse::<f64>().is_ok(), "{line:?}");
+    }
+    (words[0].parse().unwrap(), words[13].parse().unwrap())
+}
+
+#[test]
+fn http_load_drives_http_hello_with_and_without_keep_alive() {
+    let (_server, url) = http_hello();
+    for keep in [true, false] {
+        let mut args = vec!["-c", "4", "-n", "200"];
+        if keep {
+            args.push("-k");
+        }
+        args.push(&url);
+        let (status, stdout, stderr) = run_to_end("http_load", &args, false);
+        assert_eq!(status.code(), Some(0), "{stderr}");
+        assert_eq!(load_summary(&stdout), (200, 0), "{stdout}");
+    }
+    // A 404 counts as an error; so does a refused connect.
+    let (status, stdout, _) = run_to_end(
+        "http_load",
+        &["-c", "2", "-n", "10", "-k", &format!("{url}nope")],
+        false,
+    );
+    assert_eq!(status.code(), Some(1));
+    assert_eq!(load_summary(&stdout), (10, 10));
+    let closed = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let (status, stdout, _) = run_to_end(
+        "http_load",
+        &["-n", "5", &format!("http://{closed}/")],
+        false,
+    );
+    assert_eq!(status.code(), Some(1));
+    assert_eq!(load_summary(&stdout), (5, 5));
 }

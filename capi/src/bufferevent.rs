@@ -831,13 +831,12 @@ pub unsafe extern "C" fn bufferevent_settimeout(bev: *mut CBev, read: c_int, wri
 
 /// `bufferevent_socket_connect_hostname`: the lookup runs on rvent's
 /// resolver thread (an `evdns_base` is not used: rvent has no evdns);
-/// `family` is not passed down (rvent's lookup takes the first address
-/// of any family).
+/// `family` (`AF_INET`, `AF_INET6`, else any) limits the addresses taken.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn bufferevent_socket_connect_hostname(
     bev: *mut CBev,
     _evdns_base: *mut c_void,
-    _family: c_int,
+    family: c_int,
     hostname: *const std::ffi::c_char,
     port: c_int,
 ) -> c_int {
@@ -851,8 +850,17 @@ pub unsafe extern "C" fn bufferevent_socket_connect_hostname(
     let Ok(port) = u16::try_from(port) else {
         return -1;
     };
+    let family = match family {
+        libc::AF_INET => rvent::AddressFamily::Ipv4,
+        libc::AF_INET6 => rvent::AddressFamily::Ipv6,
+        _ => rvent::AddressFamily::Any,
+    };
     // SAFETY: forwarded contract.
-    unsafe { control(bev, |base, h| status(h.connect_hostname(base, host, port))) }
+    unsafe {
+        control(bev, |base, h| {
+            status(h.connect_hostname_family(base, family, host, port))
+        })
+    }
 }
 
 /// `EVUTIL_EAI_FAIL`: rvent reports a failed lookup as text only.

@@ -1,6 +1,7 @@
 //! Host-name lookups of [`connect_hostname`](super::Bufferevent::connect_hostname):
 //! the answer block the loop and the lookup thread share, and
-//! [`DnsError`], the reason a lookup failed, kept as inline text so that
+//! [`AddressFamily`], the addresses it may give, and [`DnsError`], the
+//! reason a lookup failed, kept as inline text so that
 //! neither recording nor reading it allocates.
 
 use std::fmt;
@@ -8,6 +9,34 @@ use std::net::SocketAddr;
 use std::sync::Mutex;
 
 use crate::mem::MemVec;
+
+/// Which addresses a host-name lookup may give
+/// ([`Bufferevent::connect_hostname_family`](super::Bufferevent::connect_hostname_family)):
+/// libevent's `family` argument.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum AddressFamily {
+    /// Any (`AF_UNSPEC`): the resolver's first address.
+    #[default]
+    #[doc(alias = "AF_UNSPEC")]
+    Any,
+    /// IPv4 only (`AF_INET`).
+    #[doc(alias = "AF_INET")]
+    Ipv4,
+    /// IPv6 only (`AF_INET6`).
+    #[doc(alias = "AF_INET6")]
+    Ipv6,
+}
+
+impl AddressFamily {
+    /// The `AF_*` value.
+    pub(crate) fn af(self) -> libc::c_int {
+        match self {
+            AddressFamily::Any => libc::AF_UNSPEC,
+            AddressFamily::Ipv4 => libc::AF_INET,
+            AddressFamily::Ipv6 => libc::AF_INET6,
+        }
+    }
+}
 
 /// Why a host-name lookup failed
 /// ([`Bufferevent::dns_error`](super::Bufferevent::dns_error),
@@ -104,6 +133,7 @@ pub(crate) struct DnsAnswer {
     /// NUL at the end.
     pub(crate) host: MemVec<u8>,
     pub(crate) port: u16,
+    pub(crate) family: AddressFamily,
     pub(crate) slot: Mutex<DnsSlot>,
 }
 

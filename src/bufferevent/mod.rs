@@ -153,7 +153,7 @@ pub use buffers::Buffers;
 pub use callback::HasCallbacks;
 pub use closure::FilterResult;
 pub use control::Watermark;
-pub use dns::DnsError;
+pub use dns::{AddressFamily, DnsError};
 pub use flags::{BevEvent, BevOptions, DEFAULT_MAX_SINGLE_IO, FlushMode, TriggerOptions};
 pub use group::RateLimitTotals;
 pub use handle::{Bufferevent, RateLimitGroup};

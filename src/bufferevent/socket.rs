@@ -9,7 +9,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use super::callback::{Fire, finish_data, fire_event, prepare_data};
-use super::dns::{DnsAnswer, DnsError, DnsSlot};
+use super::dns::{AddressFamily, DnsAnswer, DnsError, DnsSlot};
 use super::flags::{BevEvent, BevOptions};
 use super::handle::Bufferevent;
 use super::rec::{Kind, NO_FD, Rec, Socket, SocketEvent};
@@ -330,6 +330,23 @@ impl Bufferevent {
         host: &str,
         port: u16,
     ) -> Result<()> {
+        self.connect_hostname_family(base, AddressFamily::Any, host, port)
+    }
+
+    /// [`connect_hostname`](Self::connect_hostname) taking only
+    /// addresses of `family` (`bufferevent_socket_connect_hostname`'s
+    /// `family`): a host with none fails the lookup.
+    ///
+    /// # Errors
+    /// As [`connect_hostname`](Self::connect_hostname).
+    #[doc(alias = "bufferevent_socket_connect_hostname")]
+    pub fn connect_hostname_family<X: BevHost>(
+        self,
+        base: &mut EventBase<X>,
+        family: AddressFamily,
+        host: &str,
+        port: u16,
+    ) -> Result<()> {
         self.rec(base)?;
         let mut name = mem::vec();
         // NUL-terminated for getaddrinfo.
@@ -344,6 +361,7 @@ impl Bufferevent {
         let answer = MemArc::try_new(DnsAnswer {
             host: name,
             port,
+            family,
             slot: Mutex::new(DnsSlot::default()),
         })?;
         // Where a failed lookup's reason goes: made now, not in the loop.
@@ -363,9 +381,8 @@ impl Bufferevent {
         let notifier = base.notifier();
         let spawned = thread::spawn_detached(move || {
             let found = match answer.host_cstr() {
-                Some(host) => {
-                    resolve::lookup_host(host, answer.port).map_err(|e| DnsError::from_display(&e))
-                }
+                Some(host) => resolve::lookup_host(host, answer.port, answer.family.af())
+                    .map_err(|e| DnsError::from_display(&e)),
                 None => Err(DnsError::from_display(&"host name contains a NUL byte")),
             };
             {

@@ -5,23 +5,27 @@
 //! A connection is a handle into the base's HTTP table; it connects on
 //! its first request, sends its requests one at a time (no pipelining,
 //! as libevent) and keeps the socket for the next while the server keeps
-//! it alive, reconnecting when it does not. The connection's life — the
-//! bufferevent's callbacks, reading responses, completing requests — is
-//! in `client_conn`.
+//! it alive, reconnecting when it does not. The settings here apply from
+//! the next connect on. The connection's life — connecting, retrying,
+//! reading responses, completing requests — is in `client_conn`.
 
 use std::io::Write as _;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use crate::base::EventBase;
 use crate::buffer::Evbuffer;
+use crate::bufferevent::{AddressFamily, Bufferevent};
 use crate::error::{Error, Result};
-use crate::mem;
+use crate::mem::{self, MemVec};
 
 use super::client_conn;
+use super::client_request::HttpRequest;
 use super::client_response::Response;
-use super::client_table::{ClientRec, ClientRequest, complete_fn};
-use super::handle::HttpConnection;
+use super::client_table::{
+    Callbacks, ClientRec, CloseFn, HttpConnectionFlags, Peer, Queued, complete_fn,
+};
+use super::handle::{HttpConnection, QueuedRequest};
 use super::headers::Headers;
 use super::method::Method;
 use super::parse::Limits;
@@ -37,20 +41,62 @@ impl HttpConnection {
     /// [`Error::Alloc`].
     #[doc(alias = "evhttp_connection_base_new")]
     pub fn new<X: HttpHost>(base: &mut EventBase<X>, addr: SocketAddr) -> Result<HttpConnection> {
-        let limits = Limits {
-            max_header_size: DEFAULT_MAX_HEADERS_SIZE,
-            max_body_size: u64::MAX,
-        };
-        let (idx, generation) = base
-            .ext
-            .http_mut()
-            .clients
-            .insert(&base.account, ClientRec::new(addr, limits))?;
-        Ok(HttpConnection {
-            idx,
-            generation,
-            base: base.id,
-        })
+        insert(base, Peer::Addr(addr))
+    }
+
+    /// A connection to `host` on `port`, not yet connected
+    /// (`evhttp_connection_base_new` with a host name and no DNS base):
+    /// each connect looks the name up on a helper thread as
+    /// [`Bufferevent::connect_hostname`] does (unless
+    /// [`HttpConnectionFlags::REUSE_CONNECTED_ADDR`] is set and a connect
+    /// succeeded) and connects to the first address. A failed lookup
+    /// fails the connect. `Host` is `host`, with `:port` unless it is 80.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] for an empty host or one holding NUL,
+    /// white space or `/`; [`Error::Alloc`].
+    #[doc(alias = "evhttp_connection_base_new")]
+    pub fn new_hostname<X: HttpHost>(
+        base: &mut EventBase<X>,
+        host: &str,
+        port: u16,
+    ) -> Result<HttpConnection> {
+        if host.is_empty() || host.bytes().any(|b| b <= b' ' || b == b'/' || b == 0x7f) {
+            return Err(Error::InvalidArgument("not a host name"));
+        }
+        let mut name = mem::vec();
+        mem::extend(&mut name, host.as_bytes())?;
+        insert(base, Peer::Host { name, port })
+    }
+
+    /// A connection over `bev`, already connected — a socket you
+    /// connected, a filter over one, a bufferevent pair's end
+    /// (`evhttp_connection_base_bufferevent_new`). The connection owns
+    /// `bev` from then on: it sets its callbacks and timeouts and frees
+    /// it when it closes; requests after that connect to `addr` (which
+    /// also gives `Host`).
+    ///
+    /// # Errors
+    /// [`Error::StaleBufferevent`], [`Error::Alloc`]; `bev` is then still
+    /// yours (its callbacks may have been replaced).
+    #[doc(alias = "evhttp_connection_base_bufferevent_new")]
+    pub fn with_bufferevent<X: HttpHost>(
+        base: &mut EventBase<X>,
+        bev: Bufferevent,
+        addr: SocketAddr,
+    ) -> Result<HttpConnection> {
+        bev.enabled(base)?;
+        let conn = insert(base, Peer::Addr(addr))?;
+        if let Err(e) = client_conn::adopt(base, conn, bev) {
+            let _ = client_rec_mut(base, conn).map(|r| r.bev = None);
+            let _ = base
+                .ext
+                .http_mut()
+                .clients
+                .remove(conn.idx, conn.generation);
+            return Err(e);
+        }
+        Ok(conn)
     }
 
     /// Whether the connection is live on `base`.
@@ -58,24 +104,61 @@ impl HttpConnection {
         client_rec(base, self).is_ok()
     }
 
-    /// The server's address (`evhttp_connection_get_peer`).
+    /// The server's address (`evhttp_connection_get_peer`): the one
+    /// given, or for a host name the one last connected to (`None`
+    /// before).
     ///
     /// # Errors
     /// [`Error::StaleHttp`].
     #[doc(alias = "evhttp_connection_get_peer")]
-    pub fn peer<X: HttpHost>(self, base: &EventBase<X>) -> Result<SocketAddr> {
-        Ok(client_rec(base, self)?.addr)
+    pub fn peer<X: HttpHost>(self, base: &EventBase<X>) -> Result<Option<SocketAddr>> {
+        let rec = client_rec(base, self)?;
+        Ok(match rec.peer {
+            Peer::Addr(a) => Some(a),
+            Peer::Host { .. } => rec.connected_addr,
+        })
+    }
+
+    /// The host name and port of a connection made with
+    /// [`new_hostname`](Self::new_hostname); `None` for one made with an
+    /// address.
+    ///
+    /// # Errors
+    /// [`Error::StaleHttp`].
+    pub fn host<X: HttpHost>(self, base: &EventBase<X>) -> Result<Option<(&str, u16)>> {
+        Ok(match &client_rec(base, self)?.peer {
+            Peer::Addr(_) => None,
+            Peer::Host { name, port } => {
+                Some((std::str::from_utf8(name).unwrap_or_default(), *port))
+            }
+        })
+    }
+
+    /// The connection's bufferevent while it has a socket
+    /// (`evhttp_connection_get_bufferevent`): `None` before the first
+    /// connect and after each close. The connection sets its callbacks,
+    /// timeouts and enabled directions; read it or add options, but do
+    /// not replace those.
+    ///
+    /// # Errors
+    /// [`Error::StaleHttp`].
+    #[doc(alias = "evhttp_connection_get_bufferevent")]
+    pub fn bufferevent<X: HttpHost>(self, base: &EventBase<X>) -> Result<Option<Bufferevent>> {
+        Ok(client_rec(base, self)?.bev)
     }
 
     /// Read and write timeouts of the connection's socket from its next
     /// connect on (`evhttp_connection_set_read_timeout_tv` /
-    /// `_write_timeout_tv`); the write timeout bounds the connect too.
-    /// Default 50 s each, as libevent's. `None`: none. On expiry the
-    /// request in flight ends with [`HttpRequestError::Timeout`].
+    /// `_write_timeout_tv`). Default 50 s each, as libevent's. `None`:
+    /// none. On expiry the request in flight ends with
+    /// [`HttpRequestError::Timeout`]; an idle keep-alive socket just
+    /// closes.
     ///
     /// # Errors
     /// [`Error::StaleHttp`].
     #[doc(alias = "evhttp_connection_set_timeout_tv")]
+    #[doc(alias = "evhttp_connection_set_read_timeout_tv")]
+    #[doc(alias = "evhttp_connection_set_write_timeout_tv")]
     pub fn set_timeouts<X: HttpHost>(
         self,
         base: &mut EventBase<X>,
@@ -85,6 +168,145 @@ impl HttpConnection {
         let rec = client_rec_mut(base, self)?;
         rec.read_timeout = read;
         rec.write_timeout = write;
+        Ok(())
+    }
+
+    /// How long a connect (with its host-name lookup) may take
+    /// (`evhttp_connection_set_connect_timeout_tv`); default 45 s, as
+    /// libevent's. Past it the connect fails: it is retried if retries
+    /// are left, else the queued requests end with
+    /// [`HttpRequestError::Timeout`].
+    ///
+    /// # Errors
+    /// [`Error::StaleHttp`].
+    #[doc(alias = "evhttp_connection_set_connect_timeout_tv")]
+    pub fn set_connect_timeout<X: HttpHost>(
+        self,
+        base: &mut EventBase<X>,
+        timeout: Option<Duration>,
+    ) -> Result<()> {
+        client_rec_mut(base, self)?.connect_timeout = timeout;
+        Ok(())
+    }
+
+    /// How often a failed connect is retried before the queued requests
+    /// fail (`evhttp_connection_set_retries`): `Some(n)` times (default
+    /// 0), `None` without end (libevent's `-1`). The first retry waits
+    /// the initial delay, each next one twice the one before, at most an
+    /// hour; a successful connect starts the count again.
+    ///
+    /// # Errors
+    /// [`Error::StaleHttp`].
+    #[doc(alias = "evhttp_connection_set_retries")]
+    pub fn set_retries<X: HttpHost>(self, base: &mut EventBase<X>, max: Option<u32>) -> Result<()> {
+        client_rec_mut(base, self)?.retry.max = max;
+        Ok(())
+    }
+
+    /// The delay before the first retry
+    /// (`evhttp_connection_set_initial_retry_tv`); `None` restores
+    /// libevent's default, 2 s.
+    ///
+    /// # Errors
+    /// [`Error::StaleHttp`].
+    #[doc(alias = "evhttp_connection_set_initial_retry_tv")]
+    pub fn set_initial_retry<X: HttpHost>(
+        self,
+        base: &mut EventBase<X>,
+        delay: Option<Duration>,
+    ) -> Result<()> {
+        client_rec_mut(base, self)?.retry.initial =
+            delay.unwrap_or(super::client_table::DEFAULT_INITIAL_RETRY);
+        Ok(())
+    }
+
+    /// The local address sockets bind to before connecting
+    /// (`evhttp_connection_set_local_address`); `None`: any.
+    ///
+    /// # Errors
+    /// [`Error::StaleHttp`].
+    #[doc(alias = "evhttp_connection_set_local_address")]
+    pub fn set_local_address<X: HttpHost>(
+        self,
+        base: &mut EventBase<X>,
+        ip: Option<IpAddr>,
+    ) -> Result<()> {
+        client_rec_mut(base, self)?.local_ip = ip;
+        Ok(())
+    }
+
+    /// The local port sockets bind to before connecting
+    /// (`evhttp_connection_set_local_port`); 0: any.
+    ///
+    /// # Errors
+    /// [`Error::StaleHttp`].
+    #[doc(alias = "evhttp_connection_set_local_port")]
+    pub fn set_local_port<X: HttpHost>(self, base: &mut EventBase<X>, port: u16) -> Result<()> {
+        client_rec_mut(base, self)?.local_port = port;
+        Ok(())
+    }
+
+    /// The addresses a host name's lookup may give
+    /// (`evhttp_connection_set_family`); default
+    /// [`AddressFamily::Any`]. A host with none fails the connect. With
+    /// a local port but no local address, the socket binds the family's
+    /// any-address.
+    ///
+    /// # Errors
+    /// [`Error::StaleHttp`].
+    #[doc(alias = "evhttp_connection_set_family")]
+    pub fn set_family<X: HttpHost>(
+        self,
+        base: &mut EventBase<X>,
+        family: AddressFamily,
+    ) -> Result<()> {
+        client_rec_mut(base, self)?.family = family;
+        Ok(())
+    }
+
+    /// Sets the connection's flags (`evhttp_connection_set_flags`).
+    ///
+    /// # Errors
+    /// [`Error::StaleHttp`].
+    #[doc(alias = "evhttp_connection_set_flags")]
+    pub fn set_flags<X: HttpHost>(
+        self,
+        base: &mut EventBase<X>,
+        flags: HttpConnectionFlags,
+    ) -> Result<()> {
+        client_rec_mut(base, self)?.flags = flags;
+        Ok(())
+    }
+
+    /// A callback run each time the connection's socket closes after it
+    /// had connected — the server closed it, a request failed, the
+    /// connection is freed (`evhttp_connection_set_closecb`). It may
+    /// queue requests or free the connection.
+    ///
+    /// # Errors
+    /// [`Error::StaleHttp`]; [`Error::Alloc`] (the previous callback is
+    /// kept then).
+    #[doc(alias = "evhttp_connection_set_closecb")]
+    pub fn set_close_cb<X: HttpHost, F>(self, base: &mut EventBase<X>, f: F) -> Result<()>
+    where
+        F: FnMut(&mut EventBase<X>, HttpConnection) + 'static,
+    {
+        client_rec(base, self)?;
+        let cb: CloseFn<X> = allocator_api2::unsize_box!(mem::pool_box(f)?);
+        let old = client_rec_mut(base, self)?.close_cb.replace(cb);
+        drop(old);
+        Ok(())
+    }
+
+    /// Frees the connection once no request is left
+    /// (`evhttp_connection_free_on_completion`): after the callbacks of
+    /// the request that empties its queue (or when a cancel empties it).
+    ///
+    /// # Errors
+    /// [`Error::StaleHttp`].
+    #[doc(alias = "evhttp_connection_free_on_completion")]
+    pub fn free_on_completion<X: HttpHost>(self, base: &mut EventBase<X>) -> Result<()> {
+        client_rec_mut(base, self)?.free_on_completion = true;
         Ok(())
     }
 
@@ -111,7 +333,8 @@ impl HttpConnection {
 
     /// The largest response body (`evhttp_connection_set_max_body_size`);
     /// over it the request ends with [`HttpRequestError::DataTooLong`] —
-    /// before the body is read when its length is announced. Default:
+    /// before the body is read when its length is announced. Streamed
+    /// bodies ([`HttpRequest::set_chunked_cb`]) count too. Default:
     /// unlimited.
     ///
     /// # Errors
@@ -124,11 +347,12 @@ impl HttpConnection {
 
     /// Queues a request (`evhttp_make_request`): `method target
     /// HTTP/1.1`, the fields of `headers`, and `body` (drained; it stays
-    /// yours). rvent adds `Host` (the address) and, for a body or a
-    /// `POST` / `PUT`, `Content-Length`, unless `headers` has them.
-    /// Requests go out one at a time in order; `on_complete` runs once,
-    /// with the [`Response`] or the [`HttpRequestError`] that ended the
-    /// request.
+    /// yours). rvent adds `Host` and, for a body or a `POST` / `PUT`,
+    /// `Content-Length`, unless `headers` has them. Requests go out one
+    /// at a time in order; `on_complete` runs once, with the
+    /// [`Response`] or the [`HttpRequestError`] that ended the request.
+    /// For error, header and chunk callbacks, build an [`HttpRequest`]
+    /// and queue it with [`make_request_with`](Self::make_request_with).
     ///
     /// # Errors
     /// [`Error::StaleHttp`]; [`Error::InvalidArgument`] for
@@ -144,11 +368,52 @@ impl HttpConnection {
         headers: &Headers,
         body: Option<&mut Evbuffer>,
         on_complete: F,
-    ) -> Result<()>
+    ) -> Result<QueuedRequest>
     where
         F: FnOnce(&mut EventBase<X>, std::result::Result<Response<'_>, HttpRequestError>) + 'static,
     {
-        let addr = client_rec(base, self)?.addr;
+        let cbs = Callbacks {
+            complete: Some(complete_fn(on_complete)?),
+            error: None,
+            header: None,
+            chunk: None,
+        };
+        self.queue(base, method, target, headers, body, cbs)
+    }
+
+    /// Queues `req` (`evhttp_make_request`), as
+    /// [`make_request`](Self::make_request) with its output headers and
+    /// body: its completion callback runs once, or none of its callbacks
+    /// if it is [cancelled](QueuedRequest::cancel).
+    ///
+    /// # Errors
+    /// As [`make_request`](Self::make_request); `req` is dropped then,
+    /// its callbacks not run (libevent frees it too).
+    #[doc(alias = "evhttp_make_request")]
+    pub fn make_request_with<X: HttpHost>(
+        self,
+        base: &mut EventBase<X>,
+        req: HttpRequest<X>,
+        method: Method,
+        target: &str,
+    ) -> Result<QueuedRequest> {
+        let HttpRequest {
+            headers,
+            mut body,
+            cbs,
+        } = req;
+        self.queue(base, method, target, &headers, Some(&mut body), cbs)
+    }
+
+    fn queue<X: HttpHost>(
+        self,
+        base: &mut EventBase<X>,
+        method: Method,
+        target: &str,
+        headers: &Headers,
+        body: Option<&mut Evbuffer>,
+        cbs: Callbacks<X>,
+    ) -> Result<QueuedRequest> {
         let Some(token) = method.as_str() else {
             return Err(Error::InvalidArgument("an extension method has no token"));
         };
@@ -157,31 +422,50 @@ impl HttpConnection {
                 "target is empty or holds white space",
             ));
         }
+        let rec = client_rec_mut(base, self)?;
         let body_len = body.as_ref().map_or(0, |b| b.len());
-        let mut bytes = Evbuffer::new();
-        write_head(&mut bytes, token, target, headers, addr, method, body_len)?;
-        let cb = complete_fn(on_complete)?;
+        let mut bytes = std::mem::take(&mut rec.spare_bytes);
+        let written = write_head(
+            &mut bytes,
+            token,
+            target,
+            headers,
+            &rec.host_line,
+            method,
+            body_len,
+        );
+        if let Err(e) = written {
+            let _ = bytes.drain(bytes.len());
+            rec.spare_bytes = bytes;
+            return Err(e);
+        }
         let close = headers
             .find_all("connection")
             .any(|v| v.eq_ignore_ascii_case(b"close"));
-        mem::reserve(&mut client_rec_mut(base, self)?.queue, 1)?;
-        if let Some(body) = body {
-            bytes.add_buffer(body)?;
+        let kept = mem::reserve(&mut rec.queue, 1)
+            .and_then(|()| body.map_or(Ok(()), |b| bytes.add_buffer(b)));
+        if let Err(e) = kept {
+            let _ = bytes.drain(bytes.len());
+            rec.spare_bytes = bytes;
+            return Err(e);
         }
-        client_rec_mut(base, self)?.queue.push(ClientRequest {
+        let serial = rec.next_serial;
+        rec.next_serial = serial.wrapping_add(1);
+        rec.queue.push(Queued {
+            serial,
             bytes,
             to_head: method == Method::Head,
             close,
-            cb,
+            cbs,
         });
         client_conn::start_next(base, self);
-        Ok(())
+        Ok(QueuedRequest { conn: self, serial })
     }
 
     /// Frees the connection (`evhttp_connection_free`): the socket
-    /// closes and every request not yet complete ends with
-    /// [`HttpRequestError::Cancelled`] (libevent frees them without a
-    /// call), in order.
+    /// closes (running the close callback if it had connected) and every
+    /// request not yet complete ends with [`HttpRequestError::Cancelled`]
+    /// (libevent frees them without a call), in order.
     ///
     /// # Errors
     /// [`Error::StaleHttp`].
@@ -196,9 +480,47 @@ impl HttpConnection {
         else {
             return Err(Error::StaleHttp);
         };
-        client_conn::cancel_all(base, rec);
+        client_conn::release(base, self, rec);
         Ok(())
     }
+}
+
+/// A record for `peer`, in the table: its handle.
+fn insert<X: HttpHost>(base: &mut EventBase<X>, peer: Peer) -> Result<HttpConnection> {
+    let limits = Limits {
+        max_header_size: DEFAULT_MAX_HEADERS_SIZE,
+        max_body_size: u64::MAX,
+    };
+    let host_line = host_line(&peer)?;
+    let rec = mem::pool_box(ClientRec::new(peer, host_line, limits))?;
+    let (idx, generation) = base.ext.http_mut().clients.insert(&base.account, rec)?;
+    Ok(HttpConnection {
+        idx,
+        generation,
+        base: base.id,
+    })
+}
+
+/// The `Host` field line for `peer`: the address, or the host name with
+/// `:port` unless it is 80. Made once per connection.
+fn host_line(peer: &Peer) -> Result<MemVec<u8>> {
+    let mut digits = [0u8; 64];
+    let mut w = &mut digits[..];
+    let formatted = match peer {
+        Peer::Addr(a) => write!(w, "{a}"),
+        Peer::Host { port, .. } if *port != 80 => write!(w, ":{port}"),
+        Peer::Host { .. } => Ok(()),
+    };
+    formatted.map_err(|_| Error::InvalidArgument("address too long"))?;
+    let n = 64 - w.len();
+    let mut line = mem::vec();
+    mem::extend(&mut line, b"Host: ")?;
+    if let Peer::Host { name, .. } = peer {
+        mem::extend(&mut line, name)?;
+    }
+    mem::extend(&mut line, &digits[..n])?;
+    mem::extend(&mut line, b"\r\n")?;
+    Ok(line)
 }
 
 /// Writes the request line and fields.
@@ -207,7 +529,7 @@ fn write_head(
     token: &str,
     target: &str,
     headers: &Headers,
-    addr: SocketAddr,
+    host_line: &[u8],
     method: Method,
     body_len: usize,
 ) -> Result<()> {
@@ -216,7 +538,7 @@ fn write_head(
     out.add(target.as_bytes())?;
     out.add(b" HTTP/1.1\r\n")?;
     if headers.find("host").is_none() {
-        write!(out, "Host: {addr}\r\n").map_err(|_| Error::Alloc)?;
+        out.add(host_line)?;
     }
     for (name, value) in headers.iter() {
         out.add(name)?;
@@ -227,7 +549,12 @@ fn write_head(
     let framed =
         headers.find("content-length").is_some() || headers.find("transfer-encoding").is_some();
     if !framed && (body_len > 0 || matches!(method, Method::Post | Method::Put)) {
-        write!(out, "Content-Length: {body_len}\r\n").map_err(|_| Error::Alloc)?;
+        let mut line = [0u8; 48];
+        let mut w = &mut line[..];
+        // 48 bytes hold any usize's digits and the name.
+        let _ = write!(w, "Content-Length: {body_len}\r\n");
+        let n = 48 - w.len();
+        out.add(&line[..n])?;
     }
     out.add(b"\r\n")
 }

@@ -1,6 +1,7 @@
 //! The handles of the HTTP layer: [`Http`] (a server), [`Request`] (a
 //! request awaiting its reply), `ConnId` (a connection, inside the
-//! layer) and [`HttpConnection`] (a client connection).
+//! layer), [`HttpConnection`] (a client connection) and [`QueuedRequest`]
+//! (a request made on one).
 //!
 //! They are plain indexes into the base's HTTP table checked by
 //! generation, defined here apart from their methods so that every file
@@ -135,4 +136,17 @@ pub struct HttpConnection {
     pub(super) idx: u32,
     pub(super) generation: u32,
     pub(super) base: u32,
+}
+
+/// A request queued on an [`HttpConnection`] until its completion
+/// callback runs: what [`cancel`](Self::cancel) names (libevent's
+/// `struct evhttp_request *` given to `evhttp_cancel_request`).
+///
+/// A `Copy` handle: once the request has completed, failed or been
+/// cancelled, calls return
+/// [`Error::StaleRequest`](crate::Error::StaleRequest).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub struct QueuedRequest {
+    pub(super) conn: HttpConnection,
+    pub(super) serial: u32,
 }

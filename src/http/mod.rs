@@ -40,6 +40,26 @@
 //! - Error-page, new-request and per-connection bufferevent callbacks are
 //!   closures; [`Http::serve_bufferevent`] serves a bufferevent you made.
 //!
+//! # The client
+//! An [`HttpConnection`] connects on its first request (to an address,
+//! or to a host name looked up on a helper thread), sends one request at
+//! a time — no pipelining, as libevent — and keeps a keep-alive socket
+//! for the next. Responses are read by the server's rules from the other
+//! side (`response`); a warm keep-alive request allocates nothing and
+//! costs one `send` and one `recv`. Where it differs from libevent:
+//! - A failed request's completion callback gets the
+//!   [`HttpRequestError`], not a `NULL` request; the error callback runs
+//!   just before it. [`QueuedRequest::cancel`] runs neither (libevent
+//!   runs the error callback of a request in flight).
+//! - Freeing a connection ends its queued requests with
+//!   [`HttpRequestError::Cancelled`] (libevent frees them silently).
+//! - A connect that fails with no retry left fails every queued request
+//!   with `Timeout` or `Eof` (libevent calls them with no error), and the
+//!   retry count starts again for the next request.
+//! - A status code below 100 and an unasked-for `101` are refused as
+//!   invalid headers; trailer fields are checked and discarded.
+//! - A header callback cancels its request instead of returning `-1`.
+//!
 //! The files: `handle` ([`Http`], [`Request`] and the connection id,
 //! which every other file may name), `headers` (the field multimap), `method`, `status` (codes,
 //! phrases, refusals), `parse` (the request head and its framing), `body`
@@ -49,8 +69,10 @@
 //! strings), `encode` (percent-encoding, HTML escaping), `date` (the Date field), `table` (records and the host
 //! trait), `server` ([`Http`]), `conn` (a connection's life), `request`
 //! ([`Request`]), `reply` (writing replies). The client: `client`
-//! ([`HttpConnection`] and making requests), `client_table` (its
-//! records), `client_conn` (a client connection's life), `response`
+//! ([`HttpConnection`] and making requests), `client_request`
+//! ([`HttpRequest`], a request with its callbacks, and cancelling a
+//! [`QueuedRequest`]), `client_table` (its records), `client_conn` (a
+//! client connection's life: connects, retries, streaming), `response`
 //! (the response head and its framing, with `parse`'s and `body`'s code),
 //! `client_response` ([`Response`]), `request_error`
 //! ([`HttpRequestError`]).
@@ -58,6 +80,7 @@
 mod body;
 mod client;
 mod client_conn;
+mod client_request;
 mod client_response;
 mod client_table;
 mod conn;
@@ -80,9 +103,11 @@ mod target;
 mod uri;
 mod vhost;
 
+pub use client_request::HttpRequest;
 pub use client_response::Response;
+pub use client_table::HttpConnectionFlags;
 pub use encode::{HttpBytes, html_escape, uri_decode, uri_encode};
-pub use handle::{Http, HttpConnection, Request};
+pub use handle::{Http, HttpConnection, QueuedRequest, Request};
 pub use headers::Headers;
 pub use method::{Method, Methods};
 pub use query::{QueryFlags, parse_query, parse_query_str, parse_query_str_with_flags};

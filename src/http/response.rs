@@ -115,6 +115,11 @@ fn parse_slice(
     let (Some(code), Some(minor)) = (res.code, res.version) else {
         return Err(Refusal::BadRequest);
     };
+    // Three digits, the first a class (RFC 9110 §15): `000`–`099` are no
+    // status (httparse reads any three digits).
+    if code < 100 {
+        return Err(Refusal::BadRequest);
+    }
     head.code = code;
     head.minor = minor;
     let mut f = FramingFields::default();
@@ -293,6 +298,7 @@ mod tests {
                 PayloadTooLarge,
             ),
             (b"HTTP/1.1 2000 OK\r\n\r\n", BadRequest),
+            (b"HTTP/1.1 020 OK\r\n\r\n", BadRequest),
             (b"HTTP/2.0 200 OK\r\n\r\n", BadRequest),
             (b"HTTP/1.1 200 OK\r\nBad Field: x\r\n\r\n", BadRequest),
         ];

@@ -26,7 +26,7 @@ use crate::handle::Event;
 use crate::listener::{ConnListener, ListenerHost};
 use crate::mem::{self, Account, MemVec, Pool};
 
-use super::client_table::ClientRec;
+use super::client_table::{ClientBox, ClientRec};
 use super::date::DateCache;
 use super::handle::{ConnId, Http, HttpConnection, Request};
 use super::method::Methods;
@@ -317,7 +317,7 @@ pub struct HttpTable<X: BaseExt> {
     servers: Slab<ServerRec<X>>,
     conns: Slab<ConnRec>,
     /// Client connections (`client_table`).
-    pub(super) clients: Slab<ClientRec<X>>,
+    pub(super) clients: Slab<ClientBox<X>>,
     /// Request storage no connection holds, kept for the next request.
     spare: MemVec<StateBox>,
     /// Callbacks waiting for output to be written, in order.
@@ -489,6 +489,7 @@ pub(super) fn client_rec<X: HttpHost>(
         .http()
         .clients
         .get(conn.idx, conn.generation)
+        .map(|b| &**b)
         .ok_or(Error::StaleHttp)
 }
 
@@ -504,6 +505,7 @@ pub(super) fn client_rec_mut<X: HttpHost>(
         .http_mut()
         .clients
         .get_mut(conn.idx, conn.generation)
+        .map(|b| &mut **b)
         .ok_or(Error::StaleHttp)
 }
 

@@ -33,12 +33,17 @@ impl fmt::Display for LookupError {
     }
 }
 
-/// The first TCP address of `host` (a name or a numeric address), with
-/// `port`; `Ok(None)` if the host has no address of a known family.
-pub(crate) fn lookup_host(host: &CStr, port: u16) -> Result<Option<SocketAddr>, LookupError> {
+/// The first TCP address of `host` (a name or a numeric address) in
+/// `family` (`AF_UNSPEC`: any), with `port`; `Ok(None)` if the host has
+/// no address of a known family.
+pub(crate) fn lookup_host(
+    host: &CStr,
+    port: u16,
+    family: libc::c_int,
+) -> Result<Option<SocketAddr>, LookupError> {
     // SAFETY: an all-zero addrinfo is a valid value (integers and nulls).
     let mut hints: libc::addrinfo = unsafe { std::mem::zeroed() };
-    hints.ai_family = libc::AF_UNSPEC;
+    hints.ai_family = family;
     hints.ai_socktype = libc::SOCK_STREAM;
     let mut list: *mut libc::addrinfo = ptr::null_mut();
     // SAFETY: `host` is NUL-terminated; no service; `hints` and `list`
@@ -94,11 +99,20 @@ mod tests {
 
     #[test]
     fn numeric_and_named_hosts() {
-        let a = lookup_host(c"127.0.0.1", 80).unwrap().unwrap();
+        let a = lookup_host(c"127.0.0.1", 80, libc::AF_UNSPEC)
+            .unwrap()
+            .unwrap();
         assert_eq!(a, "127.0.0.1:80".parse().unwrap());
-        let a = lookup_host(c"localhost", 7).unwrap().unwrap();
+        let a = lookup_host(c"localhost", 7, libc::AF_UNSPEC)
+            .unwrap()
+            .unwrap();
         assert!(a.ip().is_loopback() && a.port() == 7);
-        let e = lookup_host(c"no such host.invalid", 1).unwrap_err();
+        let e = lookup_host(c"no such host.invalid", 1, libc::AF_UNSPEC).unwrap_err();
         assert!(!e.to_string().is_empty());
+        let a = lookup_host(c"127.0.0.1", 80, libc::AF_INET)
+            .unwrap()
+            .unwrap();
+        assert!(a.is_ipv4());
+        assert!(lookup_host(c"127.0.0.1", 80, libc::AF_INET6).is_err());
     }
 }

@@ -242,6 +242,17 @@ pub(crate) fn local_addr(fd: RawFd) -> io::Result<SocketAddr> {
         .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "not an IPv4 or IPv6 socket"))
 }
 
+/// The address `fd` is connected to (`getpeername`).
+pub(crate) fn peer_addr(fd: RawFd) -> io::Result<SocketAddr> {
+    // SAFETY: an all-zero sockaddr_storage is a valid value.
+    let mut storage: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
+    let mut len = size_of::<libc::sockaddr_storage>() as libc::socklen_t;
+    // SAFETY: `storage` is writable for `len` bytes.
+    cvt(unsafe { libc::getpeername(fd, (&raw mut storage).cast(), &mut len) })?;
+    from_sockaddr(&storage, len)
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "not an IPv4 or IPv6 socket"))
+}
+
 /// Puts `fd` in nonblocking mode.
 pub(crate) fn set_nonblocking(fd: &OwnedFd) -> io::Result<()> {
     let fd = fd.as_raw_fd();
