@@ -3,9 +3,9 @@
 //! fields and the body, into the connection's bufferevent output.
 //!
 //! The head is assembled in a stack buffer and added to the output in as
-//! few pieces as fit (one for a usual reply); the body moves as chains —
-//! references and file segments included, so a file body goes out with
-//! `sendfile`. Nothing is allocated but the output's chains, which come
+//! few pieces as fit (one for a usual reply); a small body is copied
+//! behind it, a larger one moves as chains — references and file
+//! segments always do, so a file body goes out with `sendfile`. Nothing is allocated but the output's chains, which come
 //! from the pool.
 //!
 //! A streamed reply (`start`, `chunk`, `end`) has no Content-Length of
@@ -285,13 +285,18 @@ fn write_body<X: HttpHost>(
             let mut hex = [0u8; 18];
             let n = chunk_size_line(body.len(), &mut hex);
             out.add(&hex[..n])?;
-            out.add_buffer(body)?;
+            out.add_buffer_into_room(body, COPY_BODY_MAX)?;
             out.add(b"\r\n")
         } else {
-            out.add_buffer(body)
+            out.add_buffer_into_room(body, COPY_BODY_MAX)
         }
     })
 }
+
+/// A body of at most this many bytes is copied behind its head when the
+/// output's chain has room for it, rather than moved as chains: cheaper
+/// than a chain changing hands, and head and body go out as one piece.
+const COPY_BODY_MAX: usize = 1024;
 
 /// `len` in hex followed by CRLF, into `out`: its length.
 fn chunk_size_line(len: usize, out: &mut [u8; 18]) -> usize {
