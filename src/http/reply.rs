@@ -175,7 +175,8 @@ fn write_head<X: HttpHost>(
     stream: bool,
     close: bool,
 ) -> Result<Stream> {
-    let date = *base.ext.http_mut().date.now();
+    let mono_ns = base.now_ns();
+    let date = *base.ext.http_mut().date.now(mono_ns);
     let server = c.server;
     let Some(st) = c.state.as_deref_mut() else {
         return Err(Error::StaleRequest);
