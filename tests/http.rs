@@ -1143,3 +1143,39 @@ fn trailing_space_after_the_version_is_refused() {
         assert!(c.closed());
     });
 }
+
+/// A reply head far over any fixed buffer — 200 fields and a 20 KB value
+/// — goes out whole and in order.
+#[test]
+fn a_large_reply_head_goes_out_whole() {
+    serve(
+        |base, http| {
+            http.set_gencb(base, |base, req| {
+                let h = req.output_headers(base).unwrap();
+                for i in 0..200 {
+                    h.add(format!("X-Field-{i}"), format!("value {i}")).unwrap();
+                }
+                h.add("X-Big", "b".repeat(20_000)).unwrap();
+                reply(base, req, b"body");
+            })
+            .unwrap();
+        },
+        |addr| {
+            let mut c = Client::connect(addr);
+            for _ in 0..2 {
+                c.send(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+                let r = c.read_reply();
+                assert_eq!((r.status, &r.body[..]), (200, &b"body"[..]));
+                let fields: Vec<_> = r
+                    .headers
+                    .iter()
+                    .filter(|(n, _)| n.starts_with("X-Field-"))
+                    .map(|(n, v)| (n.clone(), v.clone()))
+                    .collect();
+                assert_eq!(fields.len(), 200);
+                assert_eq!(fields[199], ("X-Field-199".into(), "value 199".into()));
+                assert_eq!(r.header("x-big").map(str::len), Some(20_000));
+            }
+        },
+    );
+}

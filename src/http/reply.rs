@@ -2,9 +2,10 @@
 //! Content-Length, the default Content-Type, Connection), the user's
 //! fields and the body, into the connection's bufferevent output.
 //!
-//! The head is assembled in a stack buffer and added to the output in as
-//! few pieces as fit (one for a usual reply); a small body is copied
-//! behind it, a larger one moves as chains — references and file
+//! The head is written in place into room reserved at the end of the
+//! output (`evbuffer_reserve_space`), sized by an upper bound of its
+//! length — the output's kept chain between replies, so no copy and no
+//! allocation; a small body is copied behind it, a larger one moves as chains — references and file
 //! segments always do, so a file body goes out with `sendfile`. Nothing is allocated but the output's chains, which come
 //! from the pool.
 //!
@@ -17,6 +18,7 @@ use crate::base::EventBase;
 use crate::buffer::Evbuffer;
 use crate::error::{Error, Result};
 
+use super::date::DATE_LEN;
 use super::handle::ConnId;
 use super::headers::Headers;
 use super::method::Method;
@@ -38,29 +40,21 @@ pub(super) enum After {
     Nothing,
 }
 
-/// A head being written: a stack buffer flushed into `out` when full.
+/// A head being written into reserved room at least as long as it.
 struct HeadWriter<'a> {
-    buf: [u8; 512],
+    room: &'a mut [u8],
     len: usize,
-    out: &'a mut Evbuffer,
 }
 
 impl HeadWriter<'_> {
     // Inlined: most pieces are constants, copied without a call.
     #[inline]
-    fn put(&mut self, b: &[u8]) -> Result<()> {
-        if self.len + b.len() > self.buf.len() {
-            self.flush()?;
-            if b.len() > self.buf.len() {
-                return self.out.add(b);
-            }
-        }
-        self.buf[self.len..self.len + b.len()].copy_from_slice(b);
+    fn put(&mut self, b: &[u8]) {
+        self.room[self.len..self.len + b.len()].copy_from_slice(b);
         self.len += b.len();
-        Ok(())
     }
 
-    fn put_u64(&mut self, mut n: u64) -> Result<()> {
+    fn put_u64(&mut self, mut n: u64) {
         let mut digits = [0u8; 20];
         let mut i = digits.len();
         loop {
@@ -71,25 +65,30 @@ impl HeadWriter<'_> {
                 break;
             }
         }
-        self.put(&digits[i..])
+        self.put(&digits[i..]);
     }
 
     #[inline]
-    fn field(&mut self, name: &[u8], value: &[u8]) -> Result<()> {
-        self.put(name)?;
-        self.put(b": ")?;
-        self.put(value)?;
-        self.put(b"\r\n")
-    }
-
-    fn flush(&mut self) -> Result<()> {
-        if self.len > 0 {
-            self.out.add(&self.buf[..self.len])?;
-            self.len = 0;
-        }
-        Ok(())
+    fn field(&mut self, name: &[u8], value: &[u8]) {
+        self.put(name);
+        self.put(b": ");
+        self.put(value);
+        self.put(b"\r\n");
     }
 }
+
+/// The most a head takes besides the reason phrase, the default
+/// Content-Type's value and the user's fields (each `name: value` and
+/// CRLF): status line, Date, the framing field (Content-Length with 20
+/// digits is the longer), Content-Type's name, `Connection: keep-alive`,
+/// the blank line.
+const HEAD_FIXED_MAX: usize = "HTTP/1.1 200 \r\n".len()
+    + "Date: \r\n".len()
+    + DATE_LEN
+    + "Content-Length: 18446744073709551615\r\n".len()
+    + "Content-Type: \r\n".len()
+    + "Connection: keep-alive\r\n".len()
+    + "\r\n".len();
 
 /// Whether a reply with `code` has no body (RFC 9110 §6.4.1).
 fn bodiless(code: u16) -> bool {
@@ -107,10 +106,34 @@ fn check_status(code: u16, reason_phrase: Option<&str>) -> Result<()> {
     Ok(())
 }
 
-/// The user's reply fields that change what rvent adds, found in one
-/// pass over them.
+/// Whether field name `name` is `lower` (lower-case letters and `-`) in
+/// any case. Eight bytes at a time, with the case bit (0x20) set on
+/// `name`'s bytes: exact for a token, whose only byte folding onto `-`
+/// would be CR, which no field name holds.
+#[inline]
+fn name_is(name: &[u8], lower: &[u8]) -> bool {
+    const CASE: u64 = 0x2020_2020_2020_2020;
+    if name.len() != lower.len() {
+        return false;
+    }
+    let (mut a, mut b) = (name, lower);
+    while let (Some((x, ra)), Some((y, rb))) =
+        (a.split_first_chunk::<8>(), b.split_first_chunk::<8>())
+    {
+        if u64::from_le_bytes(*x) | CASE != u64::from_le_bytes(*y) {
+            return false;
+        }
+        (a, b) = (ra, rb);
+    }
+    a.iter().zip(b).all(|(&x, &y)| x | 0x20 == y)
+}
+
+/// The user's reply fields that change what rvent adds, and the room
+/// all of them take in a head, found in one pass over them.
 #[derive(Default)]
 struct UserFields {
+    /// Bytes the fields take written out (`name: value` and CRLF each).
+    len: usize,
     date: bool,
     content_length: bool,
     transfer_encoding: bool,
@@ -124,16 +147,17 @@ impl UserFields {
     fn of(h: &Headers) -> UserFields {
         let mut u = UserFields::default();
         for (name, value) in h.iter() {
+            u.len += name.len() + value.len() + 4;
             // By length first: most fields are none of these.
             match name.len() {
-                4 if name.eq_ignore_ascii_case(b"date") => u.date = true,
-                10 if name.eq_ignore_ascii_case(b"connection") => {
+                4 if name_is(name, b"date") => u.date = true,
+                10 if name_is(name, b"connection") => {
                     u.connection = true;
                     u.connection_close |= value.eq_ignore_ascii_case(b"close");
                 }
-                12 if name.eq_ignore_ascii_case(b"content-type") => u.content_type = true,
-                14 if name.eq_ignore_ascii_case(b"content-length") => u.content_length = true,
-                17 if name.eq_ignore_ascii_case(b"transfer-encoding") => {
+                12 if name_is(name, b"content-type") => u.content_type = true,
+                14 if name_is(name, b"content-length") => u.content_length = true,
+                17 if name_is(name, b"transfer-encoding") => {
                     u.transfer_encoding = true;
                 }
                 _ => {}
@@ -196,11 +220,13 @@ fn write_head<X: HttpHost>(
     };
     let keep_alive =
         !close && framing != BodyFraming::Close && st.head.keep_alive && !user.connection_close;
+    let phrase = reason_phrase.unwrap_or(reason(code)).as_bytes();
+    let bound =
+        HEAD_FIXED_MAX + phrase.len() + content_type.as_ref().map_or(0, |t| t.len()) + user.len;
     let result = c.bev.output(base).and_then(|out| {
         let mut w = HeadWriter {
-            buf: [0; 512],
+            room: out.reserve_space(bound)?,
             len: 0,
-            out,
         };
         // `code` is checked to be three digits.
         let digits = [
@@ -208,22 +234,22 @@ fn write_head<X: HttpHost>(
             b'0' + (code / 10 % 10) as u8,
             b'0' + (code % 10) as u8,
         ];
-        w.put(b"HTTP/1.1 ")?;
-        w.put(&digits)?;
-        w.put(b" ")?;
-        w.put(reason_phrase.unwrap_or(reason(code)).as_bytes())?;
-        w.put(b"\r\n")?;
+        w.put(b"HTTP/1.1 ");
+        w.put(&digits);
+        w.put(b" ");
+        w.put(phrase);
+        w.put(b"\r\n");
         if !user.date {
-            w.field(b"Date", &date)?;
+            w.field(b"Date", &date);
         }
         match framing {
             BodyFraming::Length if !bodiless(code) && !user.content_length => {
-                w.put(b"Content-Length: ")?;
-                w.put_u64(st.output.len() as u64)?;
-                w.put(b"\r\n")?;
+                w.put(b"Content-Length: ");
+                w.put_u64(st.output.len() as u64);
+                w.put(b"\r\n");
             }
             BodyFraming::Chunked if !user.transfer_encoding => {
-                w.field(b"Transfer-Encoding", b"chunked")?;
+                w.field(b"Transfer-Encoding", b"chunked");
             }
             _ => {}
         }
@@ -231,20 +257,21 @@ fn write_head<X: HttpHost>(
             && !bodiless(code)
             && let Some(ct) = &content_type
         {
-            w.field(b"Content-Type", ct)?;
+            w.field(b"Content-Type", ct);
         }
         if !keep_alive {
             if !user.connection {
-                w.field(b"Connection", b"close")?;
+                w.field(b"Connection", b"close");
             }
         } else if st.head.minor == 0 && !user.connection {
-            w.field(b"Connection", b"keep-alive")?;
+            w.field(b"Connection", b"keep-alive");
         }
         for (n, v) in h.iter() {
-            w.field(n, v)?;
+            w.field(n, v);
         }
-        w.put(b"\r\n")?;
-        w.flush()
+        w.put(b"\r\n");
+        let n = w.len;
+        out.commit_space(n)
     });
     if let Ok(s) = server_rec_mut(base, server) {
         s.content_type = content_type;
@@ -528,6 +555,29 @@ pub(super) fn send_error<X: HttpHost>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn field_names_match_in_any_case_only() {
+        for (name, lower, want) in [
+            (&b"Content-Type"[..], &b"content-type"[..], true),
+            (b"CONTENT-LENGTH", b"content-length", true),
+            (b"transfer-Encoding", b"transfer-encoding", true),
+            (b"Date", b"date", true),
+            (b"Dat", b"date", false),
+            (b"Content_Type", b"content-type", false),
+            (b"Content-Typf", b"content-type", false),
+            (b"Dontent-Type", b"content-type", false),
+            (b"Connectiom", b"connection", false),
+            (b"Content-Type ", b"content-type", false),
+        ] {
+            assert_eq!(
+                name_is(name, lower),
+                want,
+                "{:?}",
+                String::from_utf8_lossy(name)
+            );
+        }
+    }
 
     #[test]
     fn chunk_size_lines_are_lowercase_hex() {
