@@ -16,15 +16,16 @@
 
 use crate::base::EventBase;
 use crate::buffer::Evbuffer;
+use crate::bufferevent::Bufferevent;
 use crate::error::{Error, Result};
 
 use super::date::DATE_LEN;
-use super::handle::ConnId;
+use super::handle::{ConnId, Http};
 use super::headers::Headers;
 use super::method::Method;
-use super::state::{BodyFraming, Stream};
+use super::state::{BodyFraming, RequestState, Stream};
 use super::status::{Refusal, reason};
-use super::table::{ConnRec, HttpHost, Phase, server_rec_mut};
+use super::table::{HttpHost, Phase, server_rec_mut};
 
 /// What the connection does once a reply is in its output; `conn` does
 /// it (this file writes, it never drives the connection).
@@ -167,33 +168,48 @@ impl UserFields {
     }
 }
 
-/// Runs `f` on connection `id`, out of the table meanwhile (`f` needs
-/// the record and the bufferevent's output at once; no user code runs).
-fn with_conn<X: HttpHost, T>(
+/// Runs `f` on the request of connection `id` — its server, its
+/// bufferevent and its request state, the state out of the record
+/// meanwhile (`f` needs it and the bufferevent's output at once; no user
+/// code runs). Moving the one pointer out and back is cheaper than the
+/// record.
+fn with_request<X: HttpHost, T>(
     base: &mut EventBase<X>,
     id: ConnId,
-    f: impl FnOnce(&mut EventBase<X>, &mut ConnRec) -> Result<T>,
+    f: impl FnOnce(&mut EventBase<X>, Http, Bufferevent, &mut RequestState) -> Result<T>,
 ) -> Result<T> {
-    let Some(mut c) = base.ext.http_mut().take_conn(id) else {
+    let Some(c) = base.ext.http_mut().conn_mut(id) else {
         return Err(Error::StaleRequest);
     };
-    let result = f(base, &mut c);
-    if base.ext.http_mut().put_back_conn(id, c).is_some() {
-        return Err(Error::StaleRequest); // closed meanwhile: cannot happen
+    let (server, bev) = (c.server, c.bev);
+    let Some(mut st) = c.state.take() else {
+        return Err(Error::StaleRequest);
+    };
+    let result = f(base, server, bev, &mut st);
+    match base.ext.http_mut().conn_mut(id) {
+        Some(c) if c.state.is_none() => c.state = Some(st),
+        // Closed meanwhile: cannot happen.
+        _ => {
+            base.ext.http_mut().give_back_state(st);
+            return Err(Error::StaleRequest);
+        }
     }
     result
 }
 
-/// Writes the head of the reply to the request on `c` into its
-/// bufferevent's output: status line, Date, the framing field, the
-/// default Content-Type, Connection, the user's fields. `stream`: a
-/// streamed reply (no Content-Length of ours; chunked on HTTP/1.1,
+/// Writes the head of the reply to request `st` of `server` into `bev`'s
+/// output: status line, Date, the framing field, the default
+/// Content-Type, Connection, the user's fields. `stream`: a streamed
+/// reply (no Content-Length of ours; chunked on HTTP/1.1,
 /// close-delimited on 1.0); else the body is the request's output
 /// buffer, measured. Returns how the reply goes on; on a failed write
 /// the connection is to close.
+#[allow(clippy::too_many_arguments)]
 fn write_head<X: HttpHost>(
     base: &mut EventBase<X>,
-    c: &mut ConnRec,
+    server: Http,
+    bev: Bufferevent,
+    st: &mut RequestState,
     code: u16,
     reason_phrase: Option<&str>,
     stream: bool,
@@ -201,10 +217,6 @@ fn write_head<X: HttpHost>(
 ) -> Result<Stream> {
     let mono_ns = base.now_ns();
     let date = *base.ext.http_mut().date.now(mono_ns);
-    let server = c.server;
-    let Some(st) = c.state.as_deref_mut() else {
-        return Err(Error::StaleRequest);
-    };
     let content_type = server_rec_mut(base, server)
         .ok()
         .and_then(|s| s.content_type.take());
@@ -223,7 +235,7 @@ fn write_head<X: HttpHost>(
     let phrase = reason_phrase.unwrap_or(reason(code)).as_bytes();
     let bound =
         HEAD_FIXED_MAX + phrase.len() + content_type.as_ref().map_or(0, |t| t.len()) + user.len;
-    let result = c.bev.output(base).and_then(|out| {
+    let result = bev.output(base).and_then(|out| {
         let mut w = HeadWriter {
             room: out.reserve_space(bound)?,
             len: 0,
@@ -276,9 +288,6 @@ fn write_head<X: HttpHost>(
     if let Ok(s) = server_rec_mut(base, server) {
         s.content_type = content_type;
     }
-    if result.is_err() {
-        c.phase = Phase::Closing;
-    }
     result.map(|()| Stream {
         framing,
         head_only,
@@ -286,23 +295,21 @@ fn write_head<X: HttpHost>(
     })
 }
 
-/// Moves `body` (the request's output buffer when `None`) into `c`'s
+/// Moves `body` (request `st`'s output buffer when `None`) into `bev`'s
 /// output as the stream says: dropped for a head-only reply, as one chunk
 /// on a chunked one.
 fn write_body<X: HttpHost>(
     base: &mut EventBase<X>,
-    c: &mut ConnRec,
+    bev: Bufferevent,
+    st: &mut RequestState,
     s: Stream,
     body: Option<&mut Evbuffer>,
 ) -> Result<()> {
-    let Some(st) = c.state.as_deref_mut() else {
-        return Err(Error::StaleRequest);
-    };
     let body = match body {
         Some(b) => b,
         None => &mut st.output,
     };
-    c.bev.output(base).and_then(|out| {
+    bev.output(base).and_then(|out| {
         if s.head_only {
             let n = body.len();
             body.drain(n)
@@ -384,16 +391,15 @@ pub(super) fn send<X: HttpHost>(
     if let Err(e) = check_status(code, reason_phrase) {
         return (Err(e), After::Nothing);
     }
-    // One trip out of the table for the whole reply.
-    let result = with_conn(base, id, |base, c| {
-        let st = c.state.as_deref_mut().ok_or(Error::StaleRequest)?;
+    // One trip out of the record for the whole reply.
+    let result = with_request(base, id, |base, server, bev, st| {
         // The body joins the output buffer first: Content-Length counts
         // both.
         if let Some(b) = body {
             st.output.add_buffer(b)?;
         }
-        let s = write_head(base, c, code, reason_phrase, false, close)?;
-        write_body(base, c, s, None)?;
+        let s = write_head(base, server, bev, st, code, reason_phrase, false, close)?;
+        write_body(base, bev, st, s, None)?;
         Ok(s)
     });
     match result {
@@ -415,9 +421,9 @@ pub(super) fn start<X: HttpHost>(
     if let Err(e) = check_status(code, reason_phrase) {
         return (Err(e), After::Nothing);
     }
-    let result = with_conn(base, id, |base, c| {
-        let s = write_head(base, c, code, reason_phrase, true, false)?;
-        write_body(base, c, s, None)?;
+    let result = with_request(base, id, |base, server, bev, st| {
+        let s = write_head(base, server, bev, st, code, reason_phrase, true, false)?;
+        write_body(base, bev, st, s, None)?;
         Ok(s)
     });
     match result {
@@ -445,7 +451,9 @@ pub(super) fn chunk<X: HttpHost>(
     s: Stream,
     body: &mut Evbuffer,
 ) -> (Result<()>, After) {
-    match with_conn(base, id, |base, c| write_body(base, c, s, Some(body))) {
+    match with_request(base, id, |base, _, bev, st| {
+        write_body(base, bev, st, s, Some(body))
+    }) {
         Ok(()) => (Ok(()), After::Nothing),
         Err(Error::StaleRequest) => (Err(Error::StaleRequest), After::Nothing),
         Err(e) => (Err(e), finish(base, id, false)),
