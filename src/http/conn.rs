@@ -304,6 +304,17 @@ fn dispatch<X: HttpHost>(base: &mut EventBase<X>, id: ConnId) {
         return;
     }
     let server = routing_server(base, main, id);
+    let Ok(srec) = server_rec(base, server) else {
+        finish_dispatch(base, id);
+        return;
+    };
+    let (no_routes, fallback) = (
+        srec.routes.is_empty(),
+        match srec.gencb {
+            Some(_) => Target::General,
+            None => Target::NotFound,
+        },
+    );
     let Some(st) = base
         .ext
         .http_mut()
@@ -315,28 +326,29 @@ fn dispatch<X: HttpHost>(base: &mut EventBase<X>, id: ConnId) {
         finish_dispatch(base, id);
         return;
     };
-    let mut path = std::mem::replace(&mut st.path, crate::mem::vec());
-    let decoded = routing_path(st.head.target(), &mut path);
-    let Ok(srec) = server_rec(base, server) else {
-        finish_dispatch(base, id);
-        return;
+    let target = if no_routes {
+        // Nothing to match: the path need not be decoded.
+        Some(fallback)
+    } else {
+        let mut path = std::mem::replace(&mut st.path, crate::mem::vec());
+        let decoded = routing_path(st.head.target(), &mut path);
+        let target = match (decoded, server_rec(base, server)) {
+            (Ok(()), Ok(srec)) => Some(match find_route(srec, &path) {
+                Some(i) => Target::Route(i, srec.routes[i].id),
+                None => fallback,
+            }),
+            _ => None,
+        };
+        if let Some(st) = base
+            .ext
+            .http_mut()
+            .conn_mut(id)
+            .and_then(|c| c.state.as_deref_mut())
+        {
+            st.path = path;
+        }
+        target
     };
-    let target = match decoded {
-        Err(_) => None,
-        Ok(()) => Some(match find_route(srec, &path) {
-            Some(i) => Target::Route(i, srec.routes[i].id),
-            None if srec.gencb.is_some() => Target::General,
-            None => Target::NotFound,
-        }),
-    };
-    if let Some(st) = base
-        .ext
-        .http_mut()
-        .conn_mut(id)
-        .and_then(|c| c.state.as_deref_mut())
-    {
-        st.path = path;
-    }
     match target {
         None => {
             let _ = error(base, id, 503, None, false);
