@@ -164,7 +164,10 @@ mod tests {
         assert_eq!(&e[..], b"a%00b");
         let d = uri_decode(b"Hello%20World%21%ab%AB", false).unwrap();
         assert_eq!(&d[..], b"Hello World!\xab\xab");
-        assert_eq!(&uri_decode(b"/plain/path", false).unwrap()[..], b"/plain/path");
+        assert_eq!(
+            &uri_decode(b"/plain/path", false).unwrap()[..],
+            b"/plain/path"
+        );
         assert_eq!(&uri_decode(b"/a+b", true).unwrap()[..], b"/a b");
         let d = uri_decode(b"a+b%", false).unwrap();
         assert_eq!(&d[..], b"a+b%");
