@@ -82,7 +82,7 @@ pub fn uri_decode(s: &[u8], plus_as_space: bool) -> Result<HttpBytes> {
 /// Appends `s` percent-decoded to `out`, as [`uri_decode`].
 pub(super) fn decode_into(s: &[u8], plus_as_space: bool, out: &mut MemVec<u8>) -> Result<()> {
     mem::reserve(out, s.len())?;
-    if !s.contains(&b'%') && !(plus_as_space && s.contains(&b'+')) {
+    if !(s.contains(&b'%') || plus_as_space && s.contains(&b'+')) {
         // Nothing to decode (most paths): one copy.
         out.extend_from_slice(s);
         return Ok(());

@@ -581,14 +581,12 @@ impl Uri {
             }
             i
         });
-        // A socket path replaces host and port, as in libevent.
-        let (host, port, socket): (&[u8], _, (&[u8], &[u8], &[u8])) = match &self.unix_socket {
-            Some(p) => (b"", None, (b"unix:", p, b":")),
-            None => (
-                self.host.as_deref().unwrap_or_default(),
-                port,
-                (b"", b"", b""),
-            ),
+        // A socket path (`unix:PATH:`) replaces host and port, as in
+        // libevent.
+        let socket = self.unix_socket.as_deref();
+        let (host, port): (&[u8], _) = match socket {
+            Some(_) => (b"", None),
+            None => (self.host.as_deref().unwrap_or_default(), port),
         };
         let pieces: [(&[u8], &[u8]); 9] = [
             (
@@ -600,8 +598,11 @@ impl Uri {
                 self.userinfo.as_deref().unwrap_or_default(),
                 if self.userinfo.is_some() { b"@" } else { b"" },
             ),
-            (socket.0, socket.1),
-            (socket.2, b""),
+            (
+                if socket.is_some() { b"unix:" } else { b"" },
+                socket.unwrap_or_default(),
+            ),
+            (if socket.is_some() { b":" } else { b"" }, b""),
             (host, if port.is_some() { b":" } else { b"" }),
             (port.map_or(&b""[..], |i| &digits[i..]), &self.path),
             (
