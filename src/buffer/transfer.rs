@@ -85,12 +85,24 @@ impl Evbuffer {
         if !(!last.is_empty() || (self.total_len == 0 && live == 1)) || last.space() < n {
             return self.add_buffer(src);
         }
-        for c in src.live() {
+        let head = src.head();
+        let result = if src.chains.len() == head + 1 {
+            // One chain (the usual body): emptied in place, kept.
+            let c = &mut src.chains[head];
             last.append(c.data());
-        }
+            c.advance(n);
+            src.total_len = 0;
+            src.touch();
+            Ok(())
+        } else {
+            for c in src.live() {
+                last.append(c.data());
+            }
+            src.drain(n)
+        };
         self.total_len += n;
         self.touch();
-        src.drain(n)
+        result
     }
 
     /// [`add_buffer_raw`](Self::add_buffer_raw) or, between buffers of
