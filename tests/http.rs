@@ -7,10 +7,12 @@ mod util;
 use std::cell::RefCell;
 use std::net::SocketAddr;
 use std::rc::Rc;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use rvent::{Error, Event, EventBase, Http, Method, Methods, Request};
+use rvent::{Error, Ev, Event, EventBase, Http, Method, Methods, Request};
 use util::http::Client;
 
 /// Runs `client` on a thread against a server set up by `setup`, the
@@ -858,4 +860,322 @@ fn a_refusal_after_head_keeps_its_body() {
         );
         assert!(c.closed());
     });
+}
+
+// ---------------------------------------------------------------------------
+// A connection's life seen from the server: close detection, incomplete
+// requests, read and write timeouts (regress_http.c's `close_detection*`,
+// `incomplete*`, `timeout_read_server`, `bad_request`,
+// `request_extra_body`, `write_during_read`, `multi_line_header`,
+// `basic_trailing_space`).
+
+/// The server's connection count, published by a 2 ms timer on the
+/// server's base for the client thread to watch.
+fn watch_connections(base: &mut EventBase, http: Http, count: Arc<AtomicUsize>) {
+    let ev = Event::new(base, None, Ev::PERSIST, move |base, _, _, _| {
+        count.store(http.connection_count(base).unwrap(), Ordering::SeqCst);
+    })
+    .unwrap();
+    ev.add(base, Some(Duration::from_millis(2))).unwrap();
+}
+
+/// Whether `count` reads `want` within `within`.
+fn becomes(count: &AtomicUsize, want: usize, within: Duration) -> bool {
+    let start = Instant::now();
+    while start.elapsed() < within {
+        if count.load(Ordering::SeqCst) == want {
+            return true;
+        }
+        thread::sleep(Duration::from_millis(2));
+    }
+    false
+}
+
+/// `close_detection`: a keep-alive client that goes quiet is closed by
+/// the server's read timeout, and one that closes is noticed — either
+/// way the server holds no connection after.
+#[test]
+fn close_detection() {
+    let count = Arc::new(AtomicUsize::new(usize::MAX));
+    let seen = count.clone();
+    serve(
+        move |base, http| {
+            routes(base, http);
+            let t = Some(Duration::from_millis(100));
+            http.set_timeouts(base, t, t).unwrap();
+            watch_connections(base, http, seen);
+        },
+        move |addr| {
+            // Quiet: the server's read timeout closes it.
+            let mut c = Client::connect(addr);
+            c.send(b"GET /test HTTP/1.1\r\nHost: a\r\n\r\n");
+            assert_eq!(c.read_reply().status, 200);
+            assert!(becomes(&count, 1, Duration::from_secs(2)));
+            let start = Instant::now();
+            assert!(c.closed());
+            let waited = start.elapsed();
+            assert!(waited >= Duration::from_millis(50), "{waited:?}");
+            assert!(waited < Duration::from_secs(2), "{waited:?}");
+            assert!(becomes(&count, 0, Duration::from_secs(2)));
+            // Gone: the client closes after its answer.
+            let mut c = Client::connect(addr);
+            c.send(b"GET /test HTTP/1.1\r\nHost: a\r\n\r\n");
+            assert_eq!(c.read_reply().status, 200);
+            assert!(becomes(&count, 1, Duration::from_secs(2)));
+            drop(c);
+            assert!(becomes(&count, 0, Duration::from_millis(80)));
+        },
+    );
+}
+
+/// `close_detection_delay`: the client closes while its request waits
+/// for an answer made later; the late answer is harmless and the
+/// connection is gone after it.
+#[test]
+fn close_detection_while_a_request_waits() {
+    let count = Arc::new(AtomicUsize::new(usize::MAX));
+    let seen = count.clone();
+    let answered = Arc::new(AtomicUsize::new(0));
+    let a = answered.clone();
+    serve(
+        move |base, http| {
+            http.set_gencb(base, move |base, req| {
+                let a = a.clone();
+                let t = Event::timer(base, move |base, ev, _, _| {
+                    let body = req.output_buffer(base).map(|b| b.add(b"late").is_ok());
+                    let sent = req.send_reply(base, 200, None, None);
+                    assert!(matches!(body, Ok(true)) && sent.is_ok());
+                    a.fetch_add(1, Ordering::SeqCst);
+                    ev.free(base).unwrap();
+                })
+                .unwrap();
+                t.add(base, Some(Duration::from_millis(30))).unwrap();
+            })
+            .unwrap();
+            watch_connections(base, http, seen);
+        },
+        move |addr| {
+            let mut c = Client::connect(addr);
+            c.send(b"GET /largedelay HTTP/1.1\r\nHost: a\r\n\r\n");
+            assert!(becomes(&count, 1, Duration::from_secs(2)));
+            drop(c);
+            assert!(becomes(&count, 0, Duration::from_secs(2)));
+            assert_eq!(answered.load(Ordering::SeqCst), 1);
+        },
+    );
+}
+
+/// `incomplete`: half a head and then EOF — the server closes at once,
+/// answering nothing.
+#[test]
+fn incomplete_request_then_eof_closes_at_once() {
+    serve(routes, |addr| {
+        let mut c = Client::connect(addr);
+        let start = Instant::now();
+        c.send(b"GET /test HTTP/1.1\r\nHost: somehost\r\n");
+        c.stream.shutdown(std::net::Shutdown::Write).unwrap();
+        assert!(c.closed());
+        assert!(start.elapsed() < Duration::from_secs(1));
+    });
+}
+
+/// `incomplete_timeout`: half a head and then silence — the read timeout
+/// closes the connection, answering nothing.
+#[test]
+fn incomplete_request_times_out() {
+    serve(
+        |base, http| {
+            routes(base, http);
+            let t = Some(Duration::from_millis(100));
+            http.set_timeouts(base, t, t).unwrap();
+        },
+        |addr| {
+            let mut c = Client::connect(addr);
+            let start = Instant::now();
+            c.send(b"GET /test HTTP/1.1\r\nHost: somehost\r\n");
+            assert!(c.closed());
+            let waited = start.elapsed();
+            assert!(waited >= Duration::from_millis(50), "{waited:?}");
+            assert!(waited < Duration::from_secs(2), "{waited:?}");
+        },
+    );
+}
+
+/// `timeout_read_server`: a body arriving after the (shorter) write
+/// timeout but within the read timeout is still read and answered.
+#[test]
+fn timeout_read_server_waits_for_the_body() {
+    serve(
+        |base, http| {
+            http.set_gencb(base, |base, req| {
+                let body = req.input_buffer(base).unwrap().len().to_string();
+                reply(base, req, body.as_bytes());
+            })
+            .unwrap();
+            http.set_timeouts(
+                base,
+                Some(Duration::from_millis(500)),
+                Some(Duration::from_millis(100)),
+            )
+            .unwrap();
+        },
+        |addr| {
+            let mut c = Client::connect(addr);
+            c.send(b"POST /postit HTTP/1.1\r\nHost: somehost\r\nContent-Length: 11\r\n\r\n");
+            thread::sleep(Duration::from_millis(200));
+            c.send(b"Okay. Okay.");
+            let r = c.read_reply();
+            assert_eq!((r.status, &r.body[..]), (200, &b"11"[..]));
+        },
+    );
+}
+
+/// `bad_request`: an empty request (connect, nothing, EOF) gets no
+/// `400`, just a close; then, on a second bound socket, an HTTP/1.0
+/// keep-alive request gets its normal answer.
+#[test]
+fn bad_request_an_empty_request_gets_no_400() {
+    let second = Arc::new(std::sync::Mutex::new(None));
+    let s = second.clone();
+    serve(
+        move |base, http| {
+            routes(base, http);
+            let b = http
+                .bind(base, "127.0.0.1:0".parse().unwrap())
+                .unwrap()
+                .local_addr(base)
+                .unwrap();
+            *s.lock().unwrap() = Some(b);
+        },
+        move |addr| {
+            let mut c = Client::connect(addr);
+            c.stream.shutdown(std::net::Shutdown::Write).unwrap();
+            assert!(c.closed(), "nothing, not a 400");
+            let mut c = Client::connect(second.lock().unwrap().unwrap());
+            c.send(b"GET /badrequest HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n");
+            let r = c.read_reply();
+            assert_eq!(r.status, 200);
+            assert_eq!(r.header("connection"), Some("keep-alive"));
+            assert!(r.header("content-type").is_some());
+        },
+    );
+}
+
+/// `request_extra_body`: a HEAD request with a large body is framed by
+/// its Content-Length and answered with a head only.
+#[test]
+fn head_request_with_a_body() {
+    serve(routes, |addr| {
+        let body = b"this is the body that HEAD should not have".repeat(10_000);
+        for path in ["/test", "/__gencb__"] {
+            let mut c = Client::connect(addr);
+            let mut req = format!(
+                "HEAD {path} HTTP/1.1\r\nHost: somehost\r\nConnection: close\r\nContent-Length: {}\r\n\r\n",
+                body.len()
+            )
+            .into_bytes();
+            req.extend_from_slice(&body);
+            let w = c.stream.try_clone().unwrap();
+            let writer = thread::spawn(move || {
+                let mut w = w;
+                let _ = std::io::Write::write_all(&mut w, &req);
+            });
+            let r = c.read_reply_to(true).unwrap();
+            assert_eq!(r.status, 200);
+            assert!(r.header("content-length").is_some());
+            assert!(c.closed(), "no body after a HEAD's head");
+            writer.join().unwrap();
+        }
+    });
+}
+
+/// `write_during_read`: a client that writes more while it has not read
+/// a large answer gets the whole answer; the server goes on serving.
+#[test]
+fn write_during_read() {
+    serve(
+        |base, http| {
+            http.set_cb(base, "/large", |base, req| {
+                let big = vec![b'x'; 1 << 20];
+                reply(base, req, &big);
+            })
+            .unwrap();
+            routes(base, http);
+        },
+        |addr| {
+            let mut c = Client::connect(addr);
+            c.send(b"GET /large HTTP/1.1\r\nHost: somehost\r\n\r\n");
+            thread::sleep(Duration::from_millis(10));
+            c.send(b"foobar");
+            let r = c.read_reply();
+            assert_eq!((r.status, r.body.len()), (200, 1 << 20));
+            drop(c);
+            let mut c = Client::connect(addr);
+            c.send(b"GET /test HTTP/1.1\r\nHost: a\r\n\r\n");
+            assert_eq!(c.read_reply().status, 200);
+        },
+    );
+}
+
+/// `multi_line_header`: libevent joins folded lines; RFC 9112 §5.2 lets
+/// a server refuse them instead, and rvent does (a `400`, then close).
+#[test]
+fn folded_header_lines_are_refused() {
+    serve(routes, |addr| {
+        let mut c = Client::connect(addr);
+        c.send(
+            b"GET /test HTTP/1.1\r\nHost: somehost\r\nX-Multi:  aaaaaaaa\r\n a\r\n\tEND\r\nX-Last: last\r\n\r\n",
+        );
+        assert_eq!(c.read_reply().status, 400);
+        assert!(c.closed());
+    });
+}
+
+/// `basic_trailing_space`: libevent accepts a space after the version;
+/// the request line's grammar (RFC 9112 §3) has none, and rvent refuses
+/// it, as hyper does.
+#[test]
+fn trailing_space_after_the_version_is_refused() {
+    serve(routes, |addr| {
+        let mut c = Client::connect(addr);
+        c.send(b"GET /test HTTP/1.1 \r\nHost: somehost\r\n\r\n");
+        assert_eq!(c.read_reply().status, 400);
+        assert!(c.closed());
+    });
+}
+
+/// A reply head far over any fixed buffer — 200 fields and a 20 KB value
+/// — goes out whole and in order.
+#[test]
+fn a_large_reply_head_goes_out_whole() {
+    serve(
+        |base, http| {
+            http.set_gencb(base, |base, req| {
+                let h = req.output_headers(base).unwrap();
+                for i in 0..200 {
+                    h.add(format!("X-Field-{i}"), format!("value {i}")).unwrap();
+                }
+                h.add("X-Big", "b".repeat(20_000)).unwrap();
+                reply(base, req, b"body");
+            })
+            .unwrap();
+        },
+        |addr| {
+            let mut c = Client::connect(addr);
+            for _ in 0..2 {
+                c.send(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+                let r = c.read_reply();
+                assert_eq!((r.status, &r.body[..]), (200, &b"body"[..]));
+                let fields: Vec<_> = r
+                    .headers
+                    .iter()
+                    .filter(|(n, _)| n.starts_with("X-Field-"))
+                    .map(|(n, v)| (n.clone(), v.clone()))
+                    .collect();
+                assert_eq!(fields.len(), 200);
+                assert_eq!(fields[199], ("X-Field-199".into(), "value 199".into()));
+                assert_eq!(r.header("x-big").map(str::len), Some(20_000));
+            }
+        },
+    );
 }

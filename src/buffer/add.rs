@@ -181,9 +181,12 @@ impl Evbuffer {
         if self.total_len.checked_add(data.len()).is_none() {
             return Err(Error::InvalidArgument("buffer length overflows"));
         }
-        // Fast path: the last chain holds data and has room.
+        // Fast path: the last chain holds data and has room — or, the
+        // buffer empty, it is the one chain a drain kept (an output
+        // buffer between replies).
+        let live = self.chains.len() - self.head();
         if let Some(last) = self.chains.last_mut()
-            && !last.is_empty()
+            && (!last.is_empty() || (self.total_len == 0 && live == 1))
             && last.space() >= data.len()
         {
             last.append(data);

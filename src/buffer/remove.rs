@@ -104,13 +104,19 @@ impl Evbuffer {
         if live > 0 {
             let last = self.head() + live - 1;
             if self.chains[last].cap() <= KEEP_ON_DRAIN && !self.chains[last].is_shared() {
-                self.credit_chains_in::<A>(self.head()..last);
-                let mut keep = std::mem::replace(&mut self.chains[last], Chain::EMPTY);
-                let l = keep.len();
-                keep.advance(l);
-                self.chains.clear();
-                self.head = 0;
-                self.chains.push(keep); // capacity is there: len was >= 1
+                if last == 0 {
+                    // The one chain, first in the list: emptied in place.
+                    let l = self.chains[0].len();
+                    self.chains[0].advance(l);
+                } else {
+                    self.credit_chains_in::<A>(self.head()..last);
+                    let mut keep = std::mem::replace(&mut self.chains[last], Chain::EMPTY);
+                    let l = keep.len();
+                    keep.advance(l);
+                    self.chains.clear();
+                    self.head = 0;
+                    self.chains.push(keep); // capacity is there: len was >= 1
+                }
             } else {
                 self.credit_chains_in::<A>(self.head()..last + 1);
                 self.chains.clear();

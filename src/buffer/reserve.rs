@@ -112,6 +112,17 @@ impl Evbuffer {
         if n > len {
             return Err(Error::InvalidArgument("commit larger than the reservation"));
         }
+        // All of it in the first extent (the usual case): committed there.
+        if let Some(c) = self.live_mut().get_mut(i)
+            && n <= c.space()
+        {
+            if !c.commit(n) {
+                return Err(MISMATCH);
+            }
+            self.total_len += n;
+            self.touch();
+            return Ok(());
+        }
         // The extents are the reserved chains' rooms, in order: check all,
         // then commit, so a mismatch changes nothing.
         let mut left = n;

@@ -31,6 +31,7 @@ use super::handle::{ConnId, Http, Request};
 use super::method::Methods;
 use super::parse::{Limits, parse_head};
 use super::reply::{self, After};
+use super::state::StateBox;
 use super::status::Refusal;
 use super::table::{ConnRec, HttpHost, Phase, ServerRec, server_rec, server_rec_mut};
 use super::target::{target_authority, target_path};
@@ -159,15 +160,23 @@ pub(super) fn process<X: HttpHost>(base: &mut EventBase<X>, id: ConnId) {
             return;
         };
         let (limits, allowed, header_timeout) = (srec.limits, srec.allowed, srec.header_timeout);
-        let Some(mut c) = base.ext.http_mut().take_conn(id) else {
+        // The parts parsing needs, the state out of the record meanwhile
+        // (cheaper to move than the record).
+        let Some(c) = base.ext.http_mut().conn_mut(id) else {
             return;
         };
-        let step = advance(base, &mut c, &limits, allowed);
-        let (deadline, armed) = (c.deadline, c.deadline_armed);
-        if let Some(c) = base.ext.http_mut().put_back_conn(id, c) {
-            drop(c); // closed meanwhile (cannot happen: no user code ran)
+        let (bev, mut phase, mut state) = (c.bev, c.phase, c.state.take());
+        let step = advance(base, bev, &mut phase, &mut state, &limits, allowed);
+        let Some(c) = base.ext.http_mut().conn_mut(id) else {
+            // Closed meanwhile (cannot happen: no user code ran).
+            if let Some(s) = state {
+                base.ext.http_mut().give_back_state(s);
+            }
             return;
-        }
+        };
+        c.phase = phase;
+        c.state = state;
+        let (deadline, armed) = (c.deadline, c.deadline_armed);
         match step {
             Step::Idle => return,
             Step::Close => {
@@ -211,18 +220,21 @@ pub(super) fn process<X: HttpHost>(base: &mut EventBase<X>, id: ConnId) {
     }
 }
 
-/// One parsing step on `c` (out of the table). A connection between
-/// requests with nothing to read gives its request storage back.
+/// One parsing step on a connection: its bufferevent, phase and request
+/// state. A connection between requests with nothing to read gives its
+/// request storage back.
 fn advance<X: HttpHost>(
     base: &mut EventBase<X>,
-    c: &mut ConnRec,
+    bev: Bufferevent,
+    phase: &mut Phase,
+    state: &mut Option<StateBox>,
     limits: &Limits,
     allowed: Methods,
 ) -> Step {
-    if c.phase == Phase::Head {
-        match c.bev.input(base) {
+    if *phase == Phase::Head {
+        match bev.input(base) {
             Ok(input) if input.is_empty() => {
-                if let Some(s) = c.state.take() {
+                if let Some(s) = state.take() {
                     base.ext.http_mut().give_back_state(s);
                 }
                 return Step::NeedMore(false);
@@ -230,18 +242,18 @@ fn advance<X: HttpHost>(
             Ok(_) => {}
             Err(_) => return Step::Idle,
         }
-        if c.state.is_none() {
+        if state.is_none() {
             match base.ext.http_mut().take_state() {
-                Ok(s) => c.state = Some(s),
+                Ok(s) => *state = Some(s),
                 Err(_) => return Step::Close,
             }
         }
     }
-    let (Ok(input), Some(st)) = (c.bev.input(base), c.state.as_deref_mut()) else {
+    let (Ok(input), Some(st)) = (bev.input(base), state.as_deref_mut()) else {
         return Step::Idle;
     };
     let mut send_continue = false;
-    if c.phase == Phase::Head {
+    if *phase == Phase::Head {
         match parse_head(input, &mut st.head, limits) {
             Ok(false) => return Step::NeedMore(true),
             Err(r) => return Step::Refuse(r),
@@ -251,16 +263,16 @@ fn advance<X: HttpHost>(
             return Step::Refuse(Refusal::NotImplemented);
         }
         st.body = BodyReader::new(st.head.framing);
-        c.phase = Phase::Body;
+        *phase = Phase::Body;
         send_continue = st.head.expect_continue && input.is_empty();
     }
-    if c.phase != Phase::Body {
+    if *phase != Phase::Body {
         return Step::Idle;
     }
     match st.body.read(input, &mut st.input, limits) {
         Ok(true) => Step::Ready,
         Ok(false) => {
-            if send_continue && let Ok(out) = c.bev.output(base) {
+            if send_continue && let Ok(out) = bev.output(base) {
                 let _ = out.add(b"HTTP/1.1 100 Continue\r\n\r\n");
             }
             Step::NeedMore(false)
@@ -292,6 +304,17 @@ fn dispatch<X: HttpHost>(base: &mut EventBase<X>, id: ConnId) {
         return;
     }
     let server = routing_server(base, main, id);
+    let Ok(srec) = server_rec(base, server) else {
+        finish_dispatch(base, id);
+        return;
+    };
+    let (no_routes, fallback) = (
+        srec.routes.is_empty(),
+        match srec.gencb {
+            Some(_) => Target::General,
+            None => Target::NotFound,
+        },
+    );
     let Some(st) = base
         .ext
         .http_mut()
@@ -303,28 +326,29 @@ fn dispatch<X: HttpHost>(base: &mut EventBase<X>, id: ConnId) {
         finish_dispatch(base, id);
         return;
     };
-    let mut path = std::mem::replace(&mut st.path, crate::mem::vec());
-    let decoded = routing_path(st.head.target(), &mut path);
-    let Ok(srec) = server_rec(base, server) else {
-        finish_dispatch(base, id);
-        return;
+    let target = if no_routes {
+        // Nothing to match: the path need not be decoded.
+        Some(fallback)
+    } else {
+        let mut path = std::mem::replace(&mut st.path, crate::mem::vec());
+        let decoded = routing_path(st.head.target(), &mut path);
+        let target = match (decoded, server_rec(base, server)) {
+            (Ok(()), Ok(srec)) => Some(match find_route(srec, &path) {
+                Some(i) => Target::Route(i, srec.routes[i].id),
+                None => fallback,
+            }),
+            _ => None,
+        };
+        if let Some(st) = base
+            .ext
+            .http_mut()
+            .conn_mut(id)
+            .and_then(|c| c.state.as_deref_mut())
+        {
+            st.path = path;
+        }
+        target
     };
-    let target = match decoded {
-        Err(_) => None,
-        Ok(()) => Some(match find_route(srec, &path) {
-            Some(i) => Target::Route(i, srec.routes[i].id),
-            None if srec.gencb.is_some() => Target::General,
-            None => Target::NotFound,
-        }),
-    };
-    if let Some(st) = base
-        .ext
-        .http_mut()
-        .conn_mut(id)
-        .and_then(|c| c.state.as_deref_mut())
-    {
-        st.path = path;
-    }
     match target {
         None => {
             let _ = error(base, id, 503, None, false);

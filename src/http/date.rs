@@ -1,22 +1,29 @@
 //! The `Date` field's value (RFC 9110 IMF-fixdate), formatted once per
 //! second and kept.
+//!
+//! Whether the second is still the same is told by the base's monotonic
+//! time, which the loop caches each iteration, so a reply reads no clock:
+//! the wall clock is read only when a new second starts (and the moment
+//! it ends is noted in monotonic time). A wall-clock step shows in the
+//! field within a second.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Length of an IMF-fixdate: `Sun, 06 Nov 1994 08:49:37 GMT`.
 pub(crate) const DATE_LEN: usize = 29;
 
-/// The last date formatted and the second it is for.
+/// The last date formatted and, in monotonic time, when its second ends.
 #[derive(Debug)]
 pub(crate) struct DateCache {
-    secs: u64,
+    /// Monotonic ns at which `text` goes stale (0: never formatted).
+    until_ns: u64,
     text: [u8; DATE_LEN],
 }
 
 impl Default for DateCache {
     fn default() -> Self {
         let mut d = DateCache {
-            secs: 0,
+            until_ns: 0,
             text: [b' '; DATE_LEN],
         };
         format(0, &mut d.text);
@@ -25,14 +32,15 @@ impl Default for DateCache {
 }
 
 impl DateCache {
-    /// Now, as an IMF-fixdate.
-    pub(crate) fn now(&mut self) -> &[u8; DATE_LEN] {
-        let secs = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
-        if secs != self.secs {
-            self.secs = secs;
-            format(secs, &mut self.text);
+    /// Now, as an IMF-fixdate; `mono_ns` is the monotonic time now (the
+    /// base's, cached by the loop).
+    pub(crate) fn now(&mut self, mono_ns: u64) -> &[u8; DATE_LEN] {
+        if mono_ns >= self.until_ns {
+            let since = SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .unwrap_or_default();
+            format(since.as_secs(), &mut self.text);
+            self.until_ns = mono_ns + u64::from(1_000_000_000 - since.subsec_nanos());
         }
         &self.text
     }
@@ -98,6 +106,14 @@ mod tests {
         assert_eq!(fmt(951_782_400), "Tue, 29 Feb 2000 00:00:00 GMT");
         assert_eq!(fmt(4_102_444_799), "Thu, 31 Dec 2099 23:59:59 GMT");
         let mut c = DateCache::default();
-        assert!(c.now().ends_with(b" GMT"));
+        let first = *c.now(5);
+        assert!(first.ends_with(b" GMT"));
+        assert!(c.until_ns > 5 && c.until_ns <= 5 + 1_000_000_000);
+        // Within the second: kept, no clock read (a poisoned text shows it).
+        c.text[0] = b'X';
+        assert_eq!(c.now(c.until_ns - 1)[0], b'X');
+        // Its end passed: formatted again.
+        let later = *c.now(c.until_ns);
+        assert_ne!(later[0], b'X');
     }
 }

@@ -82,6 +82,11 @@ pub fn uri_decode(s: &[u8], plus_as_space: bool) -> Result<HttpBytes> {
 /// Appends `s` percent-decoded to `out`, as [`uri_decode`].
 pub(super) fn decode_into(s: &[u8], plus_as_space: bool, out: &mut MemVec<u8>) -> Result<()> {
     mem::reserve(out, s.len())?;
+    if !(s.contains(&b'%') || plus_as_space && s.contains(&b'+')) {
+        // Nothing to decode (most paths): one copy.
+        out.extend_from_slice(s);
+        return Ok(());
+    }
     let mut i = 0;
     while i < s.len() {
         let b = s[i];
@@ -159,6 +164,11 @@ mod tests {
         assert_eq!(&e[..], b"a%00b");
         let d = uri_decode(b"Hello%20World%21%ab%AB", false).unwrap();
         assert_eq!(&d[..], b"Hello World!\xab\xab");
+        assert_eq!(
+            &uri_decode(b"/plain/path", false).unwrap()[..],
+            b"/plain/path"
+        );
+        assert_eq!(&uri_decode(b"/a+b", true).unwrap()[..], b"/a b");
         let d = uri_decode(b"a+b%", false).unwrap();
         assert_eq!(&d[..], b"a+b%");
         let d = uri_decode(b"%%41%4", false).unwrap();

@@ -30,6 +30,8 @@
 //! - A request lives until answered: no `evhttp_request_own`.
 //! - Obsolete line folding is refused (libevent joins the lines); NUL in
 //!   a field is refused (libevent truncates at it, issue #1810).
+//! - A space after the request line's version is refused (libevent
+//!   accepts `GET / HTTP/1.1 `; RFC 9112 §3 has no room for it).
 //! - Trailer fields are checked and discarded.
 //! - A header-read deadline ([`Http::set_header_timeout`]) bounds a
 //!   client trickling its head.

@@ -2,10 +2,11 @@
 //! Content-Length, the default Content-Type, Connection), the user's
 //! fields and the body, into the connection's bufferevent output.
 //!
-//! The head is assembled in a stack buffer and added to the output in as
-//! few pieces as fit (one for a usual reply); the body moves as chains —
-//! references and file segments included, so a file body goes out with
-//! `sendfile`. Nothing is allocated but the output's chains, which come
+//! The head is written in place into room reserved at the end of the
+//! output (`evbuffer_reserve_space`), sized by an upper bound of its
+//! length — the output's kept chain between replies, so no copy and no
+//! allocation; a small body is copied behind it, a larger one moves as chains — references and file
+//! segments always do, so a file body goes out with `sendfile`. Nothing is allocated but the output's chains, which come
 //! from the pool.
 //!
 //! A streamed reply (`start`, `chunk`, `end`) has no Content-Length of
@@ -15,14 +16,16 @@
 
 use crate::base::EventBase;
 use crate::buffer::Evbuffer;
+use crate::bufferevent::Bufferevent;
 use crate::error::{Error, Result};
 
-use super::handle::ConnId;
+use super::date::DATE_LEN;
+use super::handle::{ConnId, Http};
 use super::headers::Headers;
 use super::method::Method;
-use super::state::{BodyFraming, Stream};
+use super::state::{BodyFraming, RequestState, Stream};
 use super::status::{Refusal, reason};
-use super::table::{ConnRec, HttpHost, Phase, server_rec_mut};
+use super::table::{HttpHost, Phase, server_rec_mut};
 
 /// What the connection does once a reply is in its output; `conn` does
 /// it (this file writes, it never drives the connection).
@@ -38,29 +41,21 @@ pub(super) enum After {
     Nothing,
 }
 
-/// A head being written: a stack buffer flushed into `out` when full.
+/// A head being written into reserved room at least as long as it.
 struct HeadWriter<'a> {
-    buf: [u8; 512],
+    room: &'a mut [u8],
     len: usize,
-    out: &'a mut Evbuffer,
 }
 
 impl HeadWriter<'_> {
     // Inlined: most pieces are constants, copied without a call.
     #[inline]
-    fn put(&mut self, b: &[u8]) -> Result<()> {
-        if self.len + b.len() > self.buf.len() {
-            self.flush()?;
-            if b.len() > self.buf.len() {
-                return self.out.add(b);
-            }
-        }
-        self.buf[self.len..self.len + b.len()].copy_from_slice(b);
+    fn put(&mut self, b: &[u8]) {
+        self.room[self.len..self.len + b.len()].copy_from_slice(b);
         self.len += b.len();
-        Ok(())
     }
 
-    fn put_u64(&mut self, mut n: u64) -> Result<()> {
+    fn put_u64(&mut self, mut n: u64) {
         let mut digits = [0u8; 20];
         let mut i = digits.len();
         loop {
@@ -71,25 +66,30 @@ impl HeadWriter<'_> {
                 break;
             }
         }
-        self.put(&digits[i..])
+        self.put(&digits[i..]);
     }
 
     #[inline]
-    fn field(&mut self, name: &[u8], value: &[u8]) -> Result<()> {
-        self.put(name)?;
-        self.put(b": ")?;
-        self.put(value)?;
-        self.put(b"\r\n")
-    }
-
-    fn flush(&mut self) -> Result<()> {
-        if self.len > 0 {
-            self.out.add(&self.buf[..self.len])?;
-            self.len = 0;
-        }
-        Ok(())
+    fn field(&mut self, name: &[u8], value: &[u8]) {
+        self.put(name);
+        self.put(b": ");
+        self.put(value);
+        self.put(b"\r\n");
     }
 }
+
+/// The most a head takes besides the reason phrase, the default
+/// Content-Type's value and the user's fields (each `name: value` and
+/// CRLF): status line, Date, the framing field (Content-Length with 20
+/// digits is the longer), Content-Type's name, `Connection: keep-alive`,
+/// the blank line.
+const HEAD_FIXED_MAX: usize = "HTTP/1.1 200 \r\n".len()
+    + "Date: \r\n".len()
+    + DATE_LEN
+    + "Content-Length: 18446744073709551615\r\n".len()
+    + "Content-Type: \r\n".len()
+    + "Connection: keep-alive\r\n".len()
+    + "\r\n".len();
 
 /// Whether a reply with `code` has no body (RFC 9110 §6.4.1).
 fn bodiless(code: u16) -> bool {
@@ -107,10 +107,34 @@ fn check_status(code: u16, reason_phrase: Option<&str>) -> Result<()> {
     Ok(())
 }
 
-/// The user's reply fields that change what rvent adds, found in one
-/// pass over them.
+/// Whether field name `name` is `lower` (lower-case letters and `-`) in
+/// any case. Eight bytes at a time, with the case bit (0x20) set on
+/// `name`'s bytes: exact for a token, whose only byte folding onto `-`
+/// would be CR, which no field name holds.
+#[inline]
+fn name_is(name: &[u8], lower: &[u8]) -> bool {
+    const CASE: u64 = 0x2020_2020_2020_2020;
+    if name.len() != lower.len() {
+        return false;
+    }
+    let (mut a, mut b) = (name, lower);
+    while let (Some((x, ra)), Some((y, rb))) =
+        (a.split_first_chunk::<8>(), b.split_first_chunk::<8>())
+    {
+        if u64::from_le_bytes(*x) | CASE != u64::from_le_bytes(*y) {
+            return false;
+        }
+        (a, b) = (ra, rb);
+    }
+    a.iter().zip(b).all(|(&x, &y)| x | 0x20 == y)
+}
+
+/// The user's reply fields that change what rvent adds, and the room
+/// all of them take in a head, found in one pass over them.
 #[derive(Default)]
 struct UserFields {
+    /// Bytes the fields take written out (`name: value` and CRLF each).
+    len: usize,
     date: bool,
     content_length: bool,
     transfer_encoding: bool,
@@ -124,16 +148,17 @@ impl UserFields {
     fn of(h: &Headers) -> UserFields {
         let mut u = UserFields::default();
         for (name, value) in h.iter() {
+            u.len += name.len() + value.len() + 4;
             // By length first: most fields are none of these.
             match name.len() {
-                4 if name.eq_ignore_ascii_case(b"date") => u.date = true,
-                10 if name.eq_ignore_ascii_case(b"connection") => {
+                4 if name_is(name, b"date") => u.date = true,
+                10 if name_is(name, b"connection") => {
                     u.connection = true;
                     u.connection_close |= value.eq_ignore_ascii_case(b"close");
                 }
-                12 if name.eq_ignore_ascii_case(b"content-type") => u.content_type = true,
-                14 if name.eq_ignore_ascii_case(b"content-length") => u.content_length = true,
-                17 if name.eq_ignore_ascii_case(b"transfer-encoding") => {
+                12 if name_is(name, b"content-type") => u.content_type = true,
+                14 if name_is(name, b"content-length") => u.content_length = true,
+                17 if name_is(name, b"transfer-encoding") => {
                     u.transfer_encoding = true;
                 }
                 _ => {}
@@ -143,43 +168,55 @@ impl UserFields {
     }
 }
 
-/// Runs `f` on connection `id`, out of the table meanwhile (`f` needs
-/// the record and the bufferevent's output at once; no user code runs).
-fn with_conn<X: HttpHost, T>(
+/// Runs `f` on the request of connection `id` — its server, its
+/// bufferevent and its request state, the state out of the record
+/// meanwhile (`f` needs it and the bufferevent's output at once; no user
+/// code runs). Moving the one pointer out and back is cheaper than the
+/// record.
+fn with_request<X: HttpHost, T>(
     base: &mut EventBase<X>,
     id: ConnId,
-    f: impl FnOnce(&mut EventBase<X>, &mut ConnRec) -> Result<T>,
+    f: impl FnOnce(&mut EventBase<X>, Http, Bufferevent, &mut RequestState) -> Result<T>,
 ) -> Result<T> {
-    let Some(mut c) = base.ext.http_mut().take_conn(id) else {
+    let Some(c) = base.ext.http_mut().conn_mut(id) else {
         return Err(Error::StaleRequest);
     };
-    let result = f(base, &mut c);
-    if base.ext.http_mut().put_back_conn(id, c).is_some() {
-        return Err(Error::StaleRequest); // closed meanwhile: cannot happen
+    let (server, bev) = (c.server, c.bev);
+    let Some(mut st) = c.state.take() else {
+        return Err(Error::StaleRequest);
+    };
+    let result = f(base, server, bev, &mut st);
+    match base.ext.http_mut().conn_mut(id) {
+        Some(c) if c.state.is_none() => c.state = Some(st),
+        // Closed meanwhile: cannot happen.
+        _ => {
+            base.ext.http_mut().give_back_state(st);
+            return Err(Error::StaleRequest);
+        }
     }
     result
 }
 
-/// Writes the head of the reply to the request on `c` into its
-/// bufferevent's output: status line, Date, the framing field, the
-/// default Content-Type, Connection, the user's fields. `stream`: a
-/// streamed reply (no Content-Length of ours; chunked on HTTP/1.1,
+/// Writes the head of the reply to request `st` of `server` into `bev`'s
+/// output: status line, Date, the framing field, the default
+/// Content-Type, Connection, the user's fields. `stream`: a streamed
+/// reply (no Content-Length of ours; chunked on HTTP/1.1,
 /// close-delimited on 1.0); else the body is the request's output
 /// buffer, measured. Returns how the reply goes on; on a failed write
 /// the connection is to close.
+#[allow(clippy::too_many_arguments)]
 fn write_head<X: HttpHost>(
     base: &mut EventBase<X>,
-    c: &mut ConnRec,
+    server: Http,
+    bev: Bufferevent,
+    st: &mut RequestState,
     code: u16,
     reason_phrase: Option<&str>,
     stream: bool,
     close: bool,
 ) -> Result<Stream> {
-    let date = *base.ext.http_mut().date.now();
-    let server = c.server;
-    let Some(st) = c.state.as_deref_mut() else {
-        return Err(Error::StaleRequest);
-    };
+    let mono_ns = base.now_ns();
+    let date = *base.ext.http_mut().date.now(mono_ns);
     let content_type = server_rec_mut(base, server)
         .ok()
         .and_then(|s| s.content_type.take());
@@ -195,11 +232,13 @@ fn write_head<X: HttpHost>(
     };
     let keep_alive =
         !close && framing != BodyFraming::Close && st.head.keep_alive && !user.connection_close;
-    let result = c.bev.output(base).and_then(|out| {
+    let phrase = reason_phrase.unwrap_or(reason(code)).as_bytes();
+    let bound =
+        HEAD_FIXED_MAX + phrase.len() + content_type.as_ref().map_or(0, |t| t.len()) + user.len;
+    let result = bev.output(base).and_then(|out| {
         let mut w = HeadWriter {
-            buf: [0; 512],
+            room: out.reserve_space(bound)?,
             len: 0,
-            out,
         };
         // `code` is checked to be three digits.
         let digits = [
@@ -207,22 +246,22 @@ fn write_head<X: HttpHost>(
             b'0' + (code / 10 % 10) as u8,
             b'0' + (code % 10) as u8,
         ];
-        w.put(b"HTTP/1.1 ")?;
-        w.put(&digits)?;
-        w.put(b" ")?;
-        w.put(reason_phrase.unwrap_or(reason(code)).as_bytes())?;
-        w.put(b"\r\n")?;
+        w.put(b"HTTP/1.1 ");
+        w.put(&digits);
+        w.put(b" ");
+        w.put(phrase);
+        w.put(b"\r\n");
         if !user.date {
-            w.field(b"Date", &date)?;
+            w.field(b"Date", &date);
         }
         match framing {
             BodyFraming::Length if !bodiless(code) && !user.content_length => {
-                w.put(b"Content-Length: ")?;
-                w.put_u64(st.output.len() as u64)?;
-                w.put(b"\r\n")?;
+                w.put(b"Content-Length: ");
+                w.put_u64(st.output.len() as u64);
+                w.put(b"\r\n");
             }
             BodyFraming::Chunked if !user.transfer_encoding => {
-                w.field(b"Transfer-Encoding", b"chunked")?;
+                w.field(b"Transfer-Encoding", b"chunked");
             }
             _ => {}
         }
@@ -230,26 +269,24 @@ fn write_head<X: HttpHost>(
             && !bodiless(code)
             && let Some(ct) = &content_type
         {
-            w.field(b"Content-Type", ct)?;
+            w.field(b"Content-Type", ct);
         }
         if !keep_alive {
             if !user.connection {
-                w.field(b"Connection", b"close")?;
+                w.field(b"Connection", b"close");
             }
         } else if st.head.minor == 0 && !user.connection {
-            w.field(b"Connection", b"keep-alive")?;
+            w.field(b"Connection", b"keep-alive");
         }
         for (n, v) in h.iter() {
-            w.field(n, v)?;
+            w.field(n, v);
         }
-        w.put(b"\r\n")?;
-        w.flush()
+        w.put(b"\r\n");
+        let n = w.len;
+        out.commit_space(n)
     });
     if let Ok(s) = server_rec_mut(base, server) {
         s.content_type = content_type;
-    }
-    if result.is_err() {
-        c.phase = Phase::Closing;
     }
     result.map(|()| Stream {
         framing,
@@ -258,23 +295,21 @@ fn write_head<X: HttpHost>(
     })
 }
 
-/// Moves `body` (the request's output buffer when `None`) into `c`'s
+/// Moves `body` (request `st`'s output buffer when `None`) into `bev`'s
 /// output as the stream says: dropped for a head-only reply, as one chunk
 /// on a chunked one.
 fn write_body<X: HttpHost>(
     base: &mut EventBase<X>,
-    c: &mut ConnRec,
+    bev: Bufferevent,
+    st: &mut RequestState,
     s: Stream,
     body: Option<&mut Evbuffer>,
 ) -> Result<()> {
-    let Some(st) = c.state.as_deref_mut() else {
-        return Err(Error::StaleRequest);
-    };
     let body = match body {
         Some(b) => b,
         None => &mut st.output,
     };
-    c.bev.output(base).and_then(|out| {
+    bev.output(base).and_then(|out| {
         if s.head_only {
             let n = body.len();
             body.drain(n)
@@ -285,13 +320,18 @@ fn write_body<X: HttpHost>(
             let mut hex = [0u8; 18];
             let n = chunk_size_line(body.len(), &mut hex);
             out.add(&hex[..n])?;
-            out.add_buffer(body)?;
+            out.add_buffer_into_room(body, COPY_BODY_MAX)?;
             out.add(b"\r\n")
         } else {
-            out.add_buffer(body)
+            out.add_buffer_into_room(body, COPY_BODY_MAX)
         }
     })
 }
+
+/// A body of at most this many bytes is copied behind its head when the
+/// output's chain has room for it, rather than moved as chains: cheaper
+/// than a chain changing hands, and head and body go out as one piece.
+const COPY_BODY_MAX: usize = 1024;
 
 /// `len` in hex followed by CRLF, into `out`: its length.
 fn chunk_size_line(len: usize, out: &mut [u8; 18]) -> usize {
@@ -351,16 +391,15 @@ pub(super) fn send<X: HttpHost>(
     if let Err(e) = check_status(code, reason_phrase) {
         return (Err(e), After::Nothing);
     }
-    // One trip out of the table for the whole reply.
-    let result = with_conn(base, id, |base, c| {
-        let st = c.state.as_deref_mut().ok_or(Error::StaleRequest)?;
+    // One trip out of the record for the whole reply.
+    let result = with_request(base, id, |base, server, bev, st| {
         // The body joins the output buffer first: Content-Length counts
         // both.
         if let Some(b) = body {
             st.output.add_buffer(b)?;
         }
-        let s = write_head(base, c, code, reason_phrase, false, close)?;
-        write_body(base, c, s, None)?;
+        let s = write_head(base, server, bev, st, code, reason_phrase, false, close)?;
+        write_body(base, bev, st, s, None)?;
         Ok(s)
     });
     match result {
@@ -382,9 +421,9 @@ pub(super) fn start<X: HttpHost>(
     if let Err(e) = check_status(code, reason_phrase) {
         return (Err(e), After::Nothing);
     }
-    let result = with_conn(base, id, |base, c| {
-        let s = write_head(base, c, code, reason_phrase, true, false)?;
-        write_body(base, c, s, None)?;
+    let result = with_request(base, id, |base, server, bev, st| {
+        let s = write_head(base, server, bev, st, code, reason_phrase, true, false)?;
+        write_body(base, bev, st, s, None)?;
         Ok(s)
     });
     match result {
@@ -412,7 +451,9 @@ pub(super) fn chunk<X: HttpHost>(
     s: Stream,
     body: &mut Evbuffer,
 ) -> (Result<()>, After) {
-    match with_conn(base, id, |base, c| write_body(base, c, s, Some(body))) {
+    match with_request(base, id, |base, _, bev, st| {
+        write_body(base, bev, st, s, Some(body))
+    }) {
         Ok(()) => (Ok(()), After::Nothing),
         Err(Error::StaleRequest) => (Err(Error::StaleRequest), After::Nothing),
         Err(e) => (Err(e), finish(base, id, false)),
@@ -522,6 +563,29 @@ pub(super) fn send_error<X: HttpHost>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn field_names_match_in_any_case_only() {
+        for (name, lower, want) in [
+            (&b"Content-Type"[..], &b"content-type"[..], true),
+            (b"CONTENT-LENGTH", b"content-length", true),
+            (b"transfer-Encoding", b"transfer-encoding", true),
+            (b"Date", b"date", true),
+            (b"Dat", b"date", false),
+            (b"Content_Type", b"content-type", false),
+            (b"Content-Typf", b"content-type", false),
+            (b"Dontent-Type", b"content-type", false),
+            (b"Connectiom", b"connection", false),
+            (b"Content-Type ", b"content-type", false),
+        ] {
+            assert_eq!(
+                name_is(name, lower),
+                want,
+                "{:?}",
+                String::from_utf8_lossy(name)
+            );
+        }
+    }
 
     #[test]
     fn chunk_size_lines_are_lowercase_hex() {

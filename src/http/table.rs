@@ -10,9 +10,11 @@
 //! checked by generation, so neither a callback holding its server nor a
 //! request kept past its connection's end can keep anything alive.
 //!
-//! While a connection's bytes are parsed its record is out of the table
-//! (the parser needs the record and the bufferevent's input at once, and
-//! both live in the base); no user code runs meanwhile.
+//! While a connection's bytes are parsed, or a reply written, its
+//! request state is out of its record (the code needs the state and the
+//! bufferevent's buffers at once, and both live in the base; moving the
+//! one pointer is cheaper than moving the record); no user code runs
+//! meanwhile. The client's records go out whole (`take` / `put_back`).
 
 use std::fmt;
 use std::net::{SocketAddr, TcpStream};
@@ -380,16 +382,6 @@ impl<X: BaseExt> HttpTable<X> {
 
     pub(super) fn conn_mut(&mut self, id: ConnId) -> Option<&mut ConnRec> {
         self.conns.get_mut(id.idx, id.generation)
-    }
-
-    pub(super) fn take_conn(&mut self, id: ConnId) -> Option<ConnRec> {
-        self.conns.take(id.idx, id.generation)
-    }
-
-    /// Puts a taken connection back; hands it back if it was closed
-    /// meanwhile.
-    pub(super) fn put_back_conn(&mut self, id: ConnId, rec: ConnRec) -> Option<ConnRec> {
-        self.conns.put_back(id.idx, id.generation, rec)
     }
 
     pub(super) fn remove_conn(&mut self, id: ConnId) -> Option<ConnRec> {

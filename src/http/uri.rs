@@ -11,6 +11,12 @@
 //! there is no scheme (it would read as one). [`UriFlags::NONCONFORMANT`] lets path, query
 //! and fragment hold any byte but `#` where it would end them (spaces,
 //! controls, stray `%`), as request targets from the wild do.
+//! [`UriFlags::HOST_STRIP_BRACKETS`] gives an IPv6 literal's host
+//! without its brackets (ready for an address parser) while
+//! [`Uri::join`] still writes them; [`UriFlags::UNIX_SOCKET`] reads an
+//! authority `unix:PATH:` as a Unix-domain socket path
+//! (`http://unix:/run/control.sock:/controller`), which is how a client
+//! names a server on a socket file.
 //!
 //! Each part is its own block from the memory functions; a setter
 //! checks its value as the parser would and leaves the URI unchanged
@@ -31,6 +37,16 @@ flag_set! {
         /// Path, query and fragment may hold any byte (spaces, controls,
         /// a `%` without hex digits) (`EVHTTP_URI_NONCONFORMANT`).
         const NONCONFORMANT = 1 << 0;
+        /// [`Uri::host`] gives an IP literal without its brackets
+        /// (`::1`, not `[::1]`); [`Uri::join`] writes them. Decided when
+        /// the host is parsed or set (`EVHTTP_URI_HOST_STRIP_BRACKETS`).
+        #[doc(alias = "EVHTTP_URI_HOST_STRIP_BRACKETS")]
+        const HOST_STRIP_BRACKETS = 1 << 2;
+        /// An authority `unix:PATH:` names a Unix-domain socket: `PATH`
+        /// runs to the next `:` and the URI has no host or port
+        /// (`EVHTTP_URI_UNIX_SOCKET`).
+        #[doc(alias = "EVHTTP_URI_UNIX_SOCKET")]
+        const UNIX_SOCKET = 1 << 3;
     }
 }
 
@@ -59,7 +75,13 @@ pub struct Uri {
     flags: UriFlags,
     scheme: Option<MemVec<u8>>,
     userinfo: Option<MemVec<u8>>,
+    /// With its brackets when an IP literal.
     host: Option<MemVec<u8>>,
+    /// The host is an IP literal given without its brackets
+    /// (`_EVHTTP_URI_HOST_HAS_BRACKETS`).
+    host_unbracketed: bool,
+    /// A Unix-domain socket path, in place of host and port.
+    unix_socket: Option<MemVec<u8>>,
     port: Option<u16>,
     path: MemVec<u8>,
     query: Option<MemVec<u8>>,
@@ -72,6 +94,7 @@ impl fmt::Debug for Uri {
             .field("scheme", &self.scheme())
             .field("userinfo", &self.userinfo())
             .field("host", &self.host())
+            .field("unix_socket", &self.unix_socket())
             .field("port", &self.port)
             .field("path", &self.path())
             .field("query", &self.query())
@@ -218,6 +241,8 @@ impl Uri {
             scheme: None,
             userinfo: None,
             host: None,
+            host_unbracketed: false,
+            unix_socket: None,
             port: None,
             path: mem::vec(),
             query: None,
@@ -293,7 +318,27 @@ impl Uri {
                 u.userinfo = Some(block(&auth[..at])?);
                 auth = &auth[at + 1..];
             }
-            let port_at = if auth.starts_with(b"[") {
+            let unix = flags.contains(UriFlags::UNIX_SOCKET) && auth.starts_with(b"unix:");
+            if unix {
+                // The socket path holds `/`, so it runs past where an
+                // authority would end: to the next `:`.
+                let from = &after[end - auth.len() + 5..];
+                let Some(colon) = from.iter().position(|&b| b == b':') else {
+                    return bad("unix socket path without its closing ':'");
+                };
+                u.unix_socket = Some(block(&from[..colon])?);
+                rest = &from[colon + 1..];
+                if !rest.is_empty()
+                    && !rest.starts_with(b"/")
+                    && !rest.starts_with(b"?")
+                    && !rest.starts_with(b"#")
+                {
+                    return bad("bad path after a unix socket");
+                }
+            }
+            let port_at = if unix {
+                None
+            } else if auth.starts_with(b"[") {
                 match auth.iter().position(|&b| b == b']') {
                     Some(i) if auth.get(i + 1) == Some(&b':') => Some(i + 1),
                     Some(i) if i + 1 == auth.len() => None,
@@ -312,10 +357,14 @@ impl Uri {
                 }
                 None => auth,
             };
-            if !valid_host(host) {
-                return bad("bad host");
+            if !unix {
+                if !valid_host(host) {
+                    return bad("bad host");
+                }
+                u.host = Some(block(host)?);
+                u.host_unbracketed =
+                    flags.contains(UriFlags::HOST_STRIP_BRACKETS) && host.starts_with(b"[");
             }
-            u.host = Some(block(host)?);
         }
         // path ["?" query] ["#" fragment]
         let path_end = rest
@@ -414,8 +463,9 @@ impl Uri {
         self.userinfo.as_deref().and_then(text)
     }
 
-    /// The host, an IPv6 literal with its brackets
-    /// (`evhttp_uri_get_host`).
+    /// The host, an IP literal with its brackets unless
+    /// [`UriFlags::HOST_STRIP_BRACKETS`] was set when it was parsed or
+    /// set (`evhttp_uri_get_host`).
     ///
     /// # Examples
     /// ```
@@ -427,7 +477,18 @@ impl Uri {
     /// ```
     #[doc(alias = "evhttp_uri_get_host")]
     pub fn host(&self) -> Option<&str> {
-        self.host.as_deref().and_then(text)
+        let h = self.host.as_deref()?;
+        match (self.host_unbracketed, h) {
+            (true, [b'[', inner @ .., b']']) => text(inner),
+            _ => text(h),
+        }
+    }
+
+    /// The Unix-domain socket path of a URI parsed with
+    /// [`UriFlags::UNIX_SOCKET`] (`evhttp_uri_get_unixsocket`).
+    #[doc(alias = "evhttp_uri_get_unixsocket")]
+    pub fn unix_socket(&self) -> Option<&str> {
+        self.unix_socket.as_deref().and_then(text)
     }
 
     /// The port (`evhttp_uri_get_port`; libevent: -1 for none).
@@ -551,6 +612,8 @@ impl Uri {
     ///
     /// # Errors
     /// [`Error::InvalidArgument`] if it is neither; [`Error::Alloc`].
+    /// Under [`UriFlags::HOST_STRIP_BRACKETS`] an IP literal is then
+    /// given without its brackets.
     ///
     /// # Examples
     /// ```
@@ -564,7 +627,22 @@ impl Uri {
     /// ```
     #[doc(alias = "evhttp_uri_set_host")]
     pub fn set_host(&mut self, host: Option<&str>) -> Result<()> {
-        Self::set(&mut self.host, host, valid_host)
+        Self::set(&mut self.host, host, valid_host)?;
+        self.host_unbracketed = self.flags.contains(UriFlags::HOST_STRIP_BRACKETS)
+            && host.is_some_and(|h| h.starts_with('['));
+        Ok(())
+    }
+
+    /// Sets the Unix-domain socket path (`evhttp_uri_set_unixsocket`);
+    /// while there is one, [`join`](Self::join) writes it in place of
+    /// host and port.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] for a path holding `:` (it would end
+    /// the path when parsed back; libevent takes it); [`Error::Alloc`].
+    #[doc(alias = "evhttp_uri_set_unixsocket")]
+    pub fn set_unix_socket(&mut self, path: Option<&str>) -> Result<()> {
+        Self::set(&mut self.unix_socket, path, |s| !s.contains(&b':'))
     }
 
     /// Sets the port (`evhttp_uri_set_port`).
@@ -692,10 +770,11 @@ impl Uri {
     /// ```
     #[doc(alias = "evhttp_uri_join")]
     pub fn join(&self) -> Result<HttpBytes> {
-        if (self.host.is_some() || self.userinfo.is_some() || self.port.is_some())
-            && !self.path.is_empty()
-            && !self.path.starts_with(b"/")
-        {
+        let authority = self.host.is_some()
+            || self.userinfo.is_some()
+            || self.port.is_some()
+            || self.unix_socket.is_some();
+        if authority && !self.path.is_empty() && !self.path.starts_with(b"/") {
             return Err(Error::InvalidArgument("a host with a relative path"));
         }
         let mut digits = [0u8; 5];
@@ -712,8 +791,14 @@ impl Uri {
             }
             i
         });
-        let authority = self.host.is_some() || self.userinfo.is_some() || self.port.is_some();
-        let pieces: [(&[u8], &[u8]); 7] = [
+        // A socket path (`unix:PATH:`) replaces host and port, as in
+        // libevent.
+        let socket = self.unix_socket.as_deref();
+        let (host, port): (&[u8], _) = match socket {
+            Some(_) => (b"", None),
+            None => (self.host.as_deref().unwrap_or_default(), port),
+        };
+        let pieces: [(&[u8], &[u8]); 9] = [
             (
                 self.scheme.as_deref().unwrap_or_default(),
                 if self.scheme.is_some() { b":" } else { b"" },
@@ -724,9 +809,11 @@ impl Uri {
                 if self.userinfo.is_some() { b"@" } else { b"" },
             ),
             (
-                self.host.as_deref().unwrap_or_default(),
-                if port.is_some() { b":" } else { b"" },
+                if socket.is_some() { b"unix:" } else { b"" },
+                socket.unwrap_or_default(),
             ),
+            (if socket.is_some() { b":" } else { b"" }, b""),
+            (host, if port.is_some() { b":" } else { b"" }),
             (port.map_or(&b""[..], |i| &digits[i..]), &self.path),
             (
                 if self.query.is_some() { b"?" } else { b"" },
@@ -875,5 +962,94 @@ mod tests {
         u.set_flags(UriFlags::NONCONFORMANT);
         u.set_path(Some("/a b")).unwrap();
         assert_eq!(u.path(), "/a b");
+    }
+
+    /// libevent's `parse_uri` case for `EVHTTP_URI_HOST_STRIP_BRACKETS`.
+    #[test]
+    fn host_strip_brackets() {
+        let f = UriFlags::HOST_STRIP_BRACKETS;
+        let mut u = Uri::parse_with_flags("ftp://[ff00::127.0.0.1]/?q=test", f).unwrap();
+        assert_eq!(u.scheme(), Some("ftp"));
+        assert_eq!(u.host(), Some("ff00::127.0.0.1"));
+        assert_eq!((u.path(), u.query()), ("/", Some("q=test")));
+        assert_eq!((u.userinfo(), u.port(), u.fragment()), (None, None, None));
+        assert_eq!(&u.join().unwrap()[..], b"ftp://[ff00::127.0.0.1]/?q=test");
+        u.set_host(Some("foo")).unwrap();
+        assert_eq!(u.host(), Some("foo"));
+        assert_eq!(&u.join().unwrap()[..], b"ftp://foo/?q=test");
+        u.set_host(Some("[ff00::127.0.0.1]")).unwrap();
+        assert_eq!(u.host(), Some("ff00::127.0.0.1"));
+        assert_eq!(&u.join().unwrap()[..], b"ftp://[ff00::127.0.0.1]/?q=test");
+        // With a port; a name is untouched; without the flag the brackets stay.
+        let u = Uri::parse_with_flags("http://[::1]:8080/x", f).unwrap();
+        assert_eq!((u.host(), u.port()), (Some("::1"), Some(8080)));
+        assert_eq!(&u.join().unwrap()[..], b"http://[::1]:8080/x");
+        let u = Uri::parse_with_flags("http://[::1]/", UriFlags::empty()).unwrap();
+        assert_eq!(u.host(), Some("[::1]"));
+        let mut u = Uri::new();
+        u.set_host(Some("[::1]")).unwrap();
+        assert_eq!(u.host(), Some("[::1]"));
+        // Still checked: a bad literal is refused.
+        assert!(Uri::parse_with_flags("http://[hello]/", f).is_err());
+    }
+
+    /// libevent's `parse_uri_un` cases (`EVHTTP_URI_UNIX_SOCKET`).
+    #[test]
+    fn unix_socket_authorities() {
+        let f = UriFlags::UNIX_SOCKET;
+        for (s, socket, user, path, query) in [
+            (
+                "http://unix:/run/control.sock:/controller",
+                "/run/control.sock",
+                None,
+                "/controller",
+                None,
+            ),
+            (
+                "http://unix:/tmp/foobar/:/foo",
+                "/tmp/foobar/",
+                None,
+                "/foo",
+                None,
+            ),
+            (
+                "http://user:pass@unix:/tmp/foobar/:/foo",
+                "/tmp/foobar/",
+                Some("user:pass"),
+                "/foo",
+                None,
+            ),
+            ("http://unix:a:", "a", None, "", None),
+            ("http://unix:/s:/?arg=val", "/s", None, "/", Some("arg=val")),
+        ] {
+            let u = Uri::parse_with_flags(s, f).unwrap_or_else(|e| panic!("{s:?}: {e}"));
+            assert_eq!(u.unix_socket(), Some(socket), "{s:?}");
+            assert_eq!((u.host(), u.port()), (None, None), "{s:?}");
+            assert_eq!(u.userinfo(), user, "{s:?}");
+            assert_eq!((u.path(), u.query()), (path, query), "{s:?}");
+            assert_eq!(&u.join().unwrap()[..], s.as_bytes());
+        }
+        for s in ["http://unix:/no/closing/colon", "http://unix:/s:rel"] {
+            assert!(Uri::parse_with_flags(s, f).is_err(), "accepted {s:?}");
+        }
+        // Without the flag `unix:...` is a host and a port, or refused.
+        let u = Uri::parse("http://unix:80/x").unwrap();
+        assert_eq!(
+            (u.host(), u.port(), u.unix_socket()),
+            (Some("unix"), Some(80), None)
+        );
+        let u = Uri::parse("http://unix:/tmp/s:/x").unwrap();
+        assert_eq!(
+            (u.host(), u.path(), u.unix_socket()),
+            (Some("unix"), "/tmp/s:/x", None)
+        );
+        // Set by hand: written in place of host and port.
+        let mut u = Uri::parse("http://h:1/p").unwrap();
+        u.set_unix_socket(Some("/run/s")).unwrap();
+        assert_eq!(&u.join().unwrap()[..], b"http://unix:/run/s:/p");
+        assert!(u.set_unix_socket(Some("/a:b")).is_err());
+        assert_eq!(u.unix_socket(), Some("/run/s"));
+        u.set_unix_socket(None).unwrap();
+        assert_eq!(&u.join().unwrap()[..], b"http://h:1/p");
     }
 }
