@@ -2595,9 +2595,7 @@ fn http_client_fails_with_alloc_and_leaks_nothing() -> TestResult {
     work(addr)?;
     let (c1, g1) = (calls(), global_allocs());
     check(c1 > c0, "the hooks saw the client allocate")?;
-    // mio's debug builds keep an `Arc<AtomicBool>` per poller (see
-    // converted_apis_make_no_global_allocations).
-    let mio = if cfg!(debug_assertions) { 1 } else { 0 };
+    let mio = mio_per_base();
     check(
         g1 - g0 == mio,
         format!("{} global allocations (mio's own: {mio})", g1 - g0),
