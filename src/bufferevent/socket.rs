@@ -339,6 +339,24 @@ impl Bufferevent {
     ///
     /// # Errors
     /// As [`connect_hostname`](Self::connect_hostname).
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{AddressFamily, BevEvent, BevOptions, Bufferevent, EventBase};
+    /// use std::net::TcpListener;
+    ///
+    /// let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    /// let port = listener.local_addr().unwrap().port();
+    /// let mut base = EventBase::new()?;
+    /// let bev = Bufferevent::socket(&mut base, None, BevOptions::CLOSE_ON_FREE)?;
+    /// bev.set_event_callback(&mut base, |base: &mut EventBase, bev: Bufferevent, what| {
+    ///     assert_eq!(what, BevEvent::CONNECTED);
+    ///     bev.free(base).unwrap();
+    /// })?;
+    /// bev.connect_hostname_family(&mut base, AddressFamily::Ipv4, "127.0.0.1", port)?;
+    /// base.dispatch()?;
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "bufferevent_socket_connect_hostname")]
     pub fn connect_hostname_family<X: BevHost>(
         self,

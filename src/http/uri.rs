@@ -486,6 +486,16 @@ impl Uri {
 
     /// The Unix-domain socket path of a URI parsed with
     /// [`UriFlags::UNIX_SOCKET`] (`evhttp_uri_get_unixsocket`).
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::http::{Uri, UriFlags};
+    ///
+    /// let uri = Uri::parse_with_flags("http://unix:/run/ctl.sock:/status", UriFlags::UNIX_SOCKET)?;
+    /// assert_eq!(uri.unix_socket(), Some("/run/ctl.sock"));
+    /// assert_eq!((uri.host(), uri.path()), (None, "/status"));
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "evhttp_uri_get_unixsocket")]
     pub fn unix_socket(&self) -> Option<&str> {
         self.unix_socket.as_deref().and_then(text)
@@ -640,6 +650,17 @@ impl Uri {
     /// # Errors
     /// [`Error::InvalidArgument`] for a path holding `:` (it would end
     /// the path when parsed back; libevent takes it); [`Error::Alloc`].
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::http::Uri;
+    ///
+    /// let mut uri = Uri::parse("http:/status")?;
+    /// uri.set_unix_socket(Some("/run/ctl.sock"))?;
+    /// assert_eq!(&uri.join()?[..], b"http://unix:/run/ctl.sock:/status");
+    /// assert!(uri.set_unix_socket(Some("a:b")).is_err());
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "evhttp_uri_set_unixsocket")]
     pub fn set_unix_socket(&mut self, path: Option<&str>) -> Result<()> {
         Self::set(&mut self.unix_socket, path, |s| !s.contains(&b':'))
