@@ -454,3 +454,33 @@ pub unsafe extern "C" fn evutil_freeaddrinfo(ai: *mut libc::addrinfo) {
         unsafe { libc::freeaddrinfo(ai) }
     }
 }
+
+/// `evutil_format_sockaddr_port_` (libevent-internal, exported; its
+/// regression tests print addresses with it): `a.b.c.d:port` or
+/// `[v6]:port` into `out` (cut to `outlen`, NUL-terminated); the
+/// family's name in angle brackets for another family.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn evutil_format_sockaddr_port_(
+    sa: *const sockaddr,
+    out: *mut c_char,
+    outlen: usize,
+) -> *const c_char {
+    crate::ffi(std::ptr::null(), || {
+        if out.is_null() || outlen == 0 {
+            return std::ptr::null();
+        }
+        let size = c_int::try_from(size_of::<libc::sockaddr_storage>()).unwrap_or(c_int::MAX);
+        // SAFETY: a sockaddr of its family's size (caller).
+        let text = match unsafe { socket_addr(sa, size) } {
+            Some(a) => a.to_string(),
+            None => String::from("<addr with socktype unknown>"),
+        };
+        let n = text.len().min(outlen - 1);
+        // SAFETY: `out` holds `outlen` bytes (caller).
+        unsafe {
+            std::ptr::copy_nonoverlapping(text.as_ptr().cast::<c_char>(), out, n);
+            *out.add(n) = 0;
+        }
+        out.cast_const()
+    })
+}

@@ -100,31 +100,49 @@ pub struct CBound {
 
 /// `struct evhttp_connection` of a server request: what
 /// `evhttp_connection_get_peer` reports, kept in the request's record.
+/// `#[repr(C)]` with a kind first, shared with the client's connection
+/// ([`crate::http_client::CClientConn`]), so the exports taking an
+/// `evhttp_connection *` tell the two apart.
+#[repr(C)]
 pub struct CConn {
+    /// [`CONN_SERVER`].
+    kind: u32,
     req: *mut CReq,
     /// The peer's address as a C string.
     address: [c_char; 48],
     port: u16,
+    /// The peer's address (`evhttp_connection_get_addr`).
+    sockaddr: libc::sockaddr_storage,
+    /// The server whose callback got the request
+    /// (`evhttp_connection_get_server`); null for a client request.
+    http: *mut CHttp,
 }
 
-/// `struct evhttp_request` of a server request (see the module docs).
+/// [`CConn::kind`] of a server request's connection view.
+pub(crate) const CONN_SERVER: u32 = 0;
+
+/// `struct evhttp_request` of a server request (see the module docs), or
+/// of a client request ([`crate::http_client`]: no base or handle, own
+/// buffers, the response in `client`).
 pub struct CReq {
     base: *mut CBase,
     serial: u64,
-    handle: Request,
+    handle: Option<Request>,
     refs: u32,
-    input: CBuffer,
-    output: CBuffer,
-    in_headers: CKeyvalq,
-    out_headers: CKeyvalq,
+    pub(crate) input: CBuffer,
+    pub(crate) output: CBuffer,
+    pub(crate) in_headers: CKeyvalq,
+    pub(crate) out_headers: CKeyvalq,
     in_made: bool,
     out_made: bool,
-    uri: *mut c_char,
+    pub(crate) uri: *mut c_char,
     host: *mut c_char,
     parsed: *mut CUri,
-    owned: bool,
+    pub(crate) owned: bool,
     on_complete: Option<(RequestCb, *mut c_void)>,
-    conn: CConn,
+    pub(crate) conn: CConn,
+    /// A client request's callbacks and response; null for a server's.
+    pub(crate) client: *mut crate::http_client::ClientPart,
 }
 
 impl Drop for CReq {
@@ -138,6 +156,9 @@ impl Drop for CReq {
             mem::free(self.host.cast());
             if !self.parsed.is_null() {
                 mem::drop_raw(self.parsed);
+            }
+            if !self.client.is_null() {
+                mem::drop_raw(self.client);
             }
         }
     }
@@ -192,18 +213,19 @@ thread_local! {
 
 /// The C record of `req`, new or made for its new-request callback; null
 /// if out of memory.
-fn record(b: *mut CBase, base: &mut EventBase, req: Request) -> *mut CReq {
+fn record(b: *mut CBase, base: &mut EventBase, req: Request, http: *mut CHttp) -> *mut CReq {
     let (h, p) = NEWREQ.with(|c| c.replace((None, ptr::null_mut())));
     if h == Some(req) {
         return p;
     }
     // SAFETY: a live base.
     let serial = unsafe { (*b).serial };
-    let (address, port) = peer_of(req.peer(base).ok().flatten());
+    let peer = req.peer(base).ok().flatten();
+    let (address, port) = peer_of(peer);
     let p = mem::into_raw(CReq {
         base: b,
         serial,
-        handle: req,
+        handle: Some(req),
         refs: 0,
         input: CBuffer::Req {
             req: ptr::null_mut(),
@@ -223,10 +245,14 @@ fn record(b: *mut CBase, base: &mut EventBase, req: Request) -> *mut CReq {
         owned: false,
         on_complete: None,
         conn: CConn {
+            kind: CONN_SERVER,
             req: ptr::null_mut(),
             address,
             port,
+            sockaddr: sockaddr_storage(peer),
+            http,
         },
+        client: ptr::null_mut(),
     });
     if p.is_null() {
         return p;
@@ -277,11 +303,12 @@ fn peer_of(peer: Option<SocketAddr>) -> ([c_char; 48], u16) {
 /// The request closure of a C request callback.
 fn request_closure(
     b: *mut CBase,
+    http: *mut CHttp,
     cb: RequestCb,
     arg: *mut c_void,
 ) -> impl FnMut(&mut EventBase, Request) + 'static {
     move |base, req| {
-        let p = record(b, base, req);
+        let p = record(b, base, req, http);
         if p.is_null() {
             let _ = req.send_error(base, 503, None);
             return;
@@ -299,7 +326,96 @@ unsafe fn live_req<'a>(req: *mut CReq) -> Option<(&'a mut EventBase, Request)> {
     // SAFETY: caller's promise.
     let r = unsafe { req.as_ref() }?;
     // SAFETY: a live base.
-    base::is_live(r.base, r.serial).then(|| (unsafe { rust(r.base) }, r.handle))
+    let h = r.handle?;
+    base::is_live(r.base, r.serial).then(|| (unsafe { rust(r.base) }, h))
+}
+
+/// A client request's record (`evhttp_request_new`): own buffers and
+/// empty header lists, `client` its callbacks; null if out of memory.
+pub(crate) fn client_record(client: *mut crate::http_client::ClientPart) -> *mut CReq {
+    let p = mem::into_raw(CReq {
+        base: ptr::null_mut(),
+        serial: 0,
+        handle: None,
+        refs: 0,
+        input: CBuffer::Own(Evbuffer::new()),
+        output: CBuffer::Own(Evbuffer::new()),
+        in_headers: CKeyvalq::unlinked(),
+        out_headers: CKeyvalq::unlinked(),
+        in_made: true,
+        out_made: true,
+        uri: ptr::null_mut(),
+        host: ptr::null_mut(),
+        parsed: ptr::null_mut(),
+        owned: false,
+        on_complete: None,
+        conn: CConn {
+            kind: CONN_SERVER,
+            req: ptr::null_mut(),
+            address: [0; 48],
+            port: 0,
+            sockaddr: sockaddr_storage(None),
+            http: ptr::null_mut(),
+        },
+        client,
+    });
+    if !p.is_null() {
+        // SAFETY: fresh, not shared; its place is final.
+        unsafe {
+            keyval::init(&mut (*p).in_headers);
+            keyval::init(&mut (*p).out_headers);
+            (*p).conn.req = p;
+        }
+    }
+    p
+}
+
+/// Sets the connection view of a client request to `peer`.
+pub(crate) fn set_conn_peer(req: &mut CReq, peer: Option<SocketAddr>) {
+    let (address, port) = peer_of(peer);
+    req.conn.address = address;
+    req.conn.port = port;
+    req.conn.sockaddr = sockaddr_storage(peer);
+}
+
+/// `peer` as a `sockaddr_storage` (family 0 for none).
+pub(crate) fn sockaddr_storage(peer: Option<SocketAddr>) -> libc::sockaddr_storage {
+    match peer {
+        Some(a) => crate::evutil::sockaddr_of(&a).0,
+        // SAFETY: all-zero is a valid sockaddr_storage.
+        None => unsafe { std::mem::zeroed() },
+    }
+}
+
+/// `evhttp_connection_get_server`: the server of a server request's
+/// connection; null for a client connection.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn evhttp_connection_get_server(conn: *mut CConn) -> *mut CHttp {
+    // SAFETY: null or a live record (caller).
+    unsafe {
+        if conn.is_null() || *conn.cast::<u32>() != CONN_SERVER {
+            return ptr::null_mut();
+        }
+        (*conn).http
+    }
+}
+
+/// `evhttp_connection_get_addr`: the peer's address (null if unknown).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn evhttp_connection_get_addr(conn: *mut CConn) -> *const libc::sockaddr {
+    // SAFETY: null or a live record (caller).
+    unsafe {
+        if conn.is_null() {
+            return ptr::null();
+        }
+        if *conn.cast::<u32>() != CONN_SERVER {
+            return crate::http_client::client_addr(conn.cast());
+        }
+        if (*conn).sockaddr.ss_family == 0 {
+            return ptr::null();
+        }
+        ptr::addr_of!((*conn).sockaddr).cast()
+    }
 }
 
 /// A request's buffer (a [`CBuffer::Req`]); `None` once it was answered.
@@ -396,7 +512,7 @@ unsafe fn adopt(host: *mut CHttp, vhost: *mut CHttp) -> bool {
         let mut r = (*vhost).routes;
         while let Some(route) = r.as_ref() {
             let path = c_str(route.path).unwrap_or("");
-            if h.set_cb(base, path, request_closure(b, route.cb, route.arg))
+            if h.set_cb(base, path, request_closure(b, host, route.cb, route.arg))
                 .is_err()
             {
                 let _ = h.free(base);
@@ -405,7 +521,8 @@ unsafe fn adopt(host: *mut CHttp, vhost: *mut CHttp) -> bool {
             r = route.next;
         }
         if let Some((cb, arg)) = (*vhost).gencb
-            && h.set_gencb(base, request_closure(b, cb, arg)).is_err()
+            && h.set_gencb(base, request_closure(b, host, cb, arg))
+                .is_err()
         {
             let _ = h.free(base);
             return false;
@@ -727,7 +844,7 @@ pub unsafe extern "C" fn evhttp_set_cb(
         else {
             return -1;
         };
-        status(h.set_cb(base, path, request_closure(b, cb, arg)))
+        status(h.set_cb(base, path, request_closure(b, http, cb, arg)))
     })
 }
 
@@ -783,7 +900,7 @@ pub unsafe extern "C" fn evhttp_set_gencb(
             return;
         };
         let _ = match cb {
-            Some(cb) => h.set_gencb(base, request_closure(b, cb, arg)),
+            Some(cb) => h.set_gencb(base, request_closure(b, http, cb, arg)),
             None => h.set_gencb(base, |base: &mut EventBase, req: Request| {
                 let _ = req.send_error(base, 404, None);
             }),
@@ -808,7 +925,7 @@ pub unsafe extern "C" fn evhttp_set_newreqcb(
             let Some(cb) = cb else {
                 return true;
             };
-            let p = record(b, base, req);
+            let p = record(b, base, req, http);
             if p.is_null() {
                 return false;
             }
@@ -1060,6 +1177,10 @@ pub unsafe extern "C" fn evhttp_remove_server_alias(
 pub unsafe extern "C" fn evhttp_request_get_command(req: *const CReq) -> c_int {
     ffi(0, || {
         // SAFETY: a live record (caller).
+        if let Some(cmd) = unsafe { crate::http_client::client_command(req.cast_mut()) } {
+            return cmd;
+        }
+        // SAFETY: as above.
         unsafe { live_req(req.cast_mut()) }.map_or(0, |(base, r)| {
             r.method(base).map_or(0, |m| m.bit().bits() as c_int)
         })
@@ -1214,6 +1335,9 @@ pub unsafe extern "C" fn evhttp_connection_get_peer(
 ) {
     // SAFETY: null or live; writable outputs (caller).
     unsafe {
+        if !conn.is_null() && *conn.cast::<u32>() != CONN_SERVER {
+            return crate::http_client::client_peer(conn.cast(), address, port);
+        }
         let Some(c) = conn.as_ref() else {
             return;
         };
