@@ -96,10 +96,11 @@ pub struct ClientPart {
     /// Set by `evhttp_make_request`.
     queued: Option<QueuedRequest>,
     conn: *mut CClientConn,
-    /// One of the request's C callbacks runs: freeing it waits for the
-    /// callback's return.
-    in_callback: bool,
-    /// Freed (cancelled or `evhttp_request_free`) while `in_callback`.
+    /// How many of the request's C callbacks (or `evhttp_make_request`)
+    /// run now: freeing it waits until none does.
+    depth: u32,
+    /// Freed (cancelled, `evhttp_request_free`, or ended) while `depth`
+    /// was not 0.
     doomed: bool,
 }
 
@@ -160,48 +161,96 @@ pub unsafe extern "C" fn evhttp_connection_base_new(
         let Ok(handle) = made else {
             return ptr::null_mut();
         };
-        let known = addr
-            .parse::<IpAddr>()
-            .ok()
-            .map(|ip| SocketAddr::new(ip, port));
-        let p = mem::into_raw(CClientConn {
-            kind: CONN_CLIENT,
-            base: b,
-            // SAFETY: a live base.
-            serial: unsafe { (*b).serial },
-            handle,
-            close: None,
-            autofree: false,
-            address: mem::c_string(addr.as_bytes()),
-            port,
-            sockaddr: crate::http::sockaddr_storage(known),
-        });
-        if p.is_null() {
-            let _ = handle.free(base);
-            return p;
-        }
-        let closed = move |base: &mut EventBase, h: HttpConnection| {
-            // SAFETY: the record is freed only here (a connection rvent
-            // freed on completion) or after rvent's free returned
-            // (evhttp_connection_free), so it is live.
-            unsafe {
-                if let Some((cb, arg)) = (*p).close {
-                    with_callback_base(b, base, ptr::null_mut(), || cb(p, arg));
-                }
-                if (*p).autofree && !h.is_live(base) {
-                    CONNS.with(|v| v.borrow_mut().retain(|&x| x != p as usize));
-                    mem::drop_raw(p);
-                }
+        // SAFETY: a live base.
+        unsafe { wrap(b, base, handle, addr, port) }
+    })
+}
+
+/// The C record of `handle`, to `addr` and `port`, with its close
+/// closure; null (and `handle` freed) if out of memory.
+///
+/// # Safety
+/// `b` is the live base of `base`.
+unsafe fn wrap(
+    b: *mut CBase,
+    base: &mut EventBase,
+    handle: HttpConnection,
+    addr: &str,
+    port: u16,
+) -> *mut CClientConn {
+    let known = addr
+        .parse::<IpAddr>()
+        .ok()
+        .map(|ip| SocketAddr::new(ip, port));
+    let p = mem::into_raw(CClientConn {
+        kind: CONN_CLIENT,
+        base: b,
+        // SAFETY: a live base.
+        serial: unsafe { (*b).serial },
+        handle,
+        close: None,
+        autofree: false,
+        address: mem::c_string(addr.as_bytes()),
+        port,
+        sockaddr: crate::http::sockaddr_storage(known),
+    });
+    if p.is_null() {
+        let _ = handle.free(base);
+        return p;
+    }
+    let closed = move |base: &mut EventBase, h: HttpConnection| {
+        // SAFETY: the record is freed only here (a connection rvent
+        // freed on completion) or after rvent's free returned
+        // (evhttp_connection_free), so it is live.
+        unsafe {
+            if let Some((cb, arg)) = (*p).close {
+                with_callback_base(b, base, ptr::null_mut(), || cb(p, arg));
             }
-        };
-        if handle.set_close_cb(base, closed).is_err() {
-            let _ = handle.free(base);
-            // SAFETY: ours, not shared.
-            unsafe { mem::drop_raw(p) };
-            return ptr::null_mut();
+            if (*p).autofree && !h.is_live(base) {
+                CONNS.with(|v| v.borrow_mut().retain(|&x| x != p as usize));
+                mem::drop_raw(p);
+            }
         }
-        CONNS.with(|v| v.borrow_mut().push(p as usize));
-        p
+    };
+    if handle.set_close_cb(base, closed).is_err() {
+        let _ = handle.free(base);
+        // SAFETY: ours, not shared.
+        unsafe { mem::drop_raw(p) };
+        return ptr::null_mut();
+    }
+    CONNS.with(|v| v.borrow_mut().push(p as usize));
+    p
+}
+
+/// `evhttp_connection_base_bufferevent_new`: a connection over `bev` to
+/// `address` (an IP literal) and `port`; a socket bufferevent without a
+/// socket is connected at the first request, as libevent does. The
+/// connection owns the rvent bufferevent from then on (its C record is
+/// not freed with it).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn evhttp_connection_base_bufferevent_new(
+    b: *mut CBase,
+    _dns: *mut c_void,
+    bev: *mut crate::bufferevent::CBev,
+    address: *const c_char,
+    port: u16,
+) -> *mut CClientConn {
+    ffi(ptr::null_mut(), || {
+        // SAFETY: a C string and a live bufferevent record (caller).
+        let (Some(addr), Some((base, h))) = (unsafe { c_str(address) }, unsafe {
+            crate::bufferevent::live(bev)
+        }) else {
+            return ptr::null_mut();
+        };
+        let Ok(ip) = addr.parse::<IpAddr>() else {
+            return ptr::null_mut();
+        };
+        let Ok(handle) = HttpConnection::with_bufferevent(base, h, SocketAddr::new(ip, port))
+        else {
+            return ptr::null_mut();
+        };
+        // SAFETY: a live base (caller).
+        unsafe { wrap(b, rust(b), handle, addr, port) }
     })
 }
 
@@ -463,7 +512,7 @@ pub unsafe extern "C" fn evhttp_request_new(cb: Option<RequestCb>, arg: *mut c_v
             command: 0,
             queued: None,
             conn: ptr::null_mut(),
-            in_callback: false,
+            depth: 0,
             doomed: false,
         });
         if part.is_null() {
@@ -618,7 +667,7 @@ unsafe fn call<R>(b: *mut CBase, base: &mut EventBase, f: impl FnOnce() -> R) ->
 }
 
 /// Runs C callback `f` of request `req` (the base lent); `false` if the
-/// callback freed the request (it is freed now).
+/// callback freed the request (freed now, or by the outer frame).
 ///
 /// # Safety
 /// `req` is a live client record; `b` the live base of `base`.
@@ -630,25 +679,49 @@ unsafe fn call_req<R>(
 ) -> (bool, R) {
     // SAFETY: caller's promise.
     unsafe {
-        (*(*req).client).in_callback = true;
+        enter(req);
         let r = call(b, base, f);
-        (*(*req).client).in_callback = false;
-        if (*(*req).client).doomed {
-            mem::drop_raw(req);
-            return (false, r);
-        }
-        (true, r)
+        (leave(req), r)
     }
 }
 
-/// Frees a client request now, or after its running callback.
+/// Holds `req` against freeing.
+///
+/// # Safety
+/// `req` is a live client record.
+unsafe fn enter(req: *mut CReq) {
+    // SAFETY: caller's promise.
+    unsafe { (*(*req).client).depth += 1 };
+}
+
+/// Drops a hold; `false` if the request was freed meanwhile (freed now
+/// if this was the last hold).
+///
+/// # Safety
+/// `req` is a live client record held by [`enter`].
+unsafe fn leave(req: *mut CReq) -> bool {
+    // SAFETY: caller's promise.
+    unsafe {
+        let p = &mut *(*req).client;
+        p.depth -= 1;
+        if !p.doomed {
+            return true;
+        }
+        if p.depth == 0 {
+            mem::drop_raw(req);
+        }
+        false
+    }
+}
+
+/// Frees a client request now, or when its last hold goes.
 ///
 /// # Safety
 /// `req` is a live client record.
 unsafe fn free_req(req: *mut CReq) {
     // SAFETY: caller's promise.
     unsafe {
-        if (*(*req).client).in_callback {
+        if (*(*req).client).depth > 0 {
             (*(*req).client).doomed = true;
         } else {
             mem::drop_raw(req);
@@ -665,7 +738,7 @@ unsafe fn release(req: *mut CReq) {
     unsafe {
         (*(*req).client).queued = None;
         if !(*req).owned {
-            mem::drop_raw(req);
+            free_req(req);
         }
     }
 }
@@ -695,19 +768,20 @@ pub unsafe extern "C" fn evhttp_make_request(
             mem::free((*req).uri.cast());
             (*req).uri = mem::c_string(target.as_bytes());
             let b = (*c).base;
+            // Held: the request may end (a connect refused at once)
+            // before this returns.
+            enter(req);
             let r = make(base, b, h, req, method, target);
-            match r {
-                Ok(q) => {
-                    if let Some(p) = part(req) {
-                        p.queued = Some(q);
-                    }
-                    0
-                }
-                Err(()) => {
-                    mem::drop_raw(req);
-                    -1
-                }
+            if let Ok(q) = r
+                && !(*(*req).client).doomed
+            {
+                (*(*req).client).queued = Some(q);
             }
+            if r.is_err() {
+                free_req(req);
+            }
+            leave(req);
+            if r.is_ok() { 0 } else { -1 }
         }
     })
 }
@@ -747,7 +821,7 @@ unsafe fn make(
                     // The connection was freed: libevent frees its
                     // requests without a call.
                     (*(*req).client).queued = None;
-                    mem::drop_raw(req);
+                    free_req(req);
                 }
                 Err(e) => {
                     let (cb, err, arg) = (p.cb, p.error, p.arg);
@@ -840,7 +914,7 @@ unsafe fn fail_from_callback(
         if let Some(cb) = cb {
             call(b, base, || cb(ptr::null_mut(), arg));
         }
-        mem::drop_raw(req);
+        free_req(req);
     }
 }
 

@@ -92,12 +92,14 @@ impl HttpConnection {
         insert(base, Peer::Host { name, port })
     }
 
-    /// A connection over `bev`, already connected — a socket you
-    /// connected, a filter over one, a bufferevent pair's end
-    /// (`evhttp_connection_base_bufferevent_new`). The connection owns
-    /// `bev` from then on: it sets its callbacks and timeouts and frees
-    /// it when it closes; requests after that connect to `addr` (which
-    /// also gives `Host`).
+    /// A connection over `bev` (`evhttp_connection_base_bufferevent_new`):
+    /// one connected already — a socket you connected, a filter over one,
+    /// a bufferevent pair's end — is used as the connection's socket; a
+    /// socket bufferevent without a socket is connected to `addr` at the
+    /// first request, as libevent does. The connection owns `bev` from
+    /// then on: it sets its callbacks and timeouts and frees it when it
+    /// closes; requests after that connect to `addr` (which also gives
+    /// `Host`) on a new one.
     ///
     /// # Errors
     /// [`Error::StaleBufferevent`], [`Error::Alloc`]; `bev` is then still
@@ -133,7 +135,12 @@ impl HttpConnection {
         addr: SocketAddr,
     ) -> Result<HttpConnection> {
         bev.enabled(base)?;
+        let unconnected = bev.fd(base)?.is_none() && bev.partner(base)?.is_none();
         let conn = insert(base, Peer::Addr(addr))?;
+        if unconnected {
+            client_rec_mut(base, conn)?.unconnected = Some(bev);
+            return Ok(conn);
+        }
         if let Err(e) = client_conn::adopt(base, conn, bev) {
             let _ = client_rec_mut(base, conn).map(|r| r.bev = None);
             let _ = base
