@@ -288,21 +288,6 @@ impl Bufferevent {
     ///
     /// # Errors
     /// As [`connect_hostname`](Self::connect_hostname).
-    ///
-    /// # Examples
-    /// ```
-    /// use rvent::{AddressFamily, BevOptions, Bufferevent, EventBase};
-    ///
-    /// let mut base = EventBase::new()?;
-    /// let bev = Bufferevent::socket(&mut base, None, BevOptions::CLOSE_ON_FREE)?;
-    /// // An IPv4 literal has no IPv6 address: the lookup fails.
-    /// bev.set_event_callback(&mut base, |base, bev, _what| {
-    ///     assert!(bev.dns_error(base).unwrap().is_some());
-    /// })?;
-    /// bev.connect_hostname_family(&mut base, AddressFamily::Ipv6, "127.0.0.1", 80)?;
-    /// base.dispatch()?;
-    /// # Ok::<(), rvent::Error>(())
-    /// ```
     #[doc(alias = "bufferevent_socket_connect_hostname")]
     pub fn connect_hostname_family<X: BevHost>(
         self,
