@@ -1149,3 +1149,28 @@ fn an_answer_before_the_whole_body_is_not_reused() {
     assert_eq!(t.join().unwrap(), [b"POST".to_vec(), b"GET ".to_vec()]);
     released(&log);
 }
+
+#[test]
+fn an_unconnected_socket_bufferevent_is_connected_at_the_first_request() {
+    let mut base = EventBase::new().unwrap();
+    let (http, addr, _) = server(&mut base);
+    let bev =
+        rvent::Bufferevent::socket(&mut base, None, rvent::BevOptions::CLOSE_ON_FREE).unwrap();
+    let conn = HttpConnection::with_bufferevent(&mut base, bev, addr).unwrap();
+    assert_eq!(conn.bufferevent(&base).unwrap(), None);
+    let log = Outcomes::default();
+    request(&mut base, conn, Method::Get, "/echo", b"", &log);
+    assert_eq!(conn.bufferevent(&base).unwrap(), Some(bev));
+    run_until(&mut base, &log, 1);
+    assert_eq!(log.borrow()[0], ok(200, "Fine", true, b"GET:"));
+    conn.free(&mut base).unwrap();
+    assert!(!bev.is_live(&base));
+    // Never used: freed with the connection.
+    let bev =
+        rvent::Bufferevent::socket(&mut base, None, rvent::BevOptions::CLOSE_ON_FREE).unwrap();
+    let conn = HttpConnection::with_bufferevent(&mut base, bev, addr).unwrap();
+    conn.free(&mut base).unwrap();
+    assert!(!bev.is_live(&base));
+    http.free(&mut base).unwrap();
+    released(&log);
+}

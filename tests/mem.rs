@@ -81,6 +81,7 @@ fn main() {
         http_idle_connection_memory_after_trim,
         http_client_keep_alive_request_makes_no_calls,
         http_client_fails_with_alloc_and_leaks_nothing,
+        http_client_idle_connection_memory,
         uri_helpers_use_the_hooks_and_fail_cleanly,
         budget_refuses_events_and_bufferevents_past_it,
         budget_refuses_bufferevent_blocks_past_it,
@@ -2609,6 +2610,88 @@ fn http_client_fails_with_alloc_and_leaks_nothing() -> TestResult {
     std::net::TcpStream::connect(addr)?.write_all(b"QUIT")?;
     let _ = server.join();
     r
+}
+
+/// What an idle keep-alive client connection holds: N connections to a
+/// raw server each make one request, get the answer and go idle; the
+/// growth of what the memory functions hold, divided by N, is printed
+/// (`mem case=http_client_idle_conn`) and checked against rvent's
+/// figure so it cannot regress.
+fn http_client_idle_connection_memory() -> TestResult {
+    use rvent::{Headers, HttpConnection, Method};
+    const N: usize = 100;
+    let l = std::net::TcpListener::bind("127.0.0.1:0")?;
+    let addr = l.local_addr()?;
+    let server = std::thread::spawn(move || {
+        let mut kept = Vec::new();
+        for _ in 0..=N {
+            let Ok((mut s, _)) = l.accept() else { return };
+            let mut got = Vec::new();
+            let mut buf = [0u8; 1024];
+            while !got.windows(4).any(|w| w == b"\r\n\r\n") {
+                match s.read(&mut buf) {
+                    Ok(n) if n > 0 => got.extend_from_slice(&buf[..n]),
+                    _ => return,
+                }
+            }
+            let _ = s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 14\r\n\r\nHello, World!\n");
+            kept.push(s);
+        }
+        // Until the clients close.
+        for mut s in kept {
+            let mut buf = [0u8; 64];
+            while matches!(s.read(&mut buf), Ok(n) if n > 0) {}
+        }
+    });
+    let mut base = EventBase::new()?;
+    let done = Rc::new(Cell::new(0usize));
+    let headers = Headers::new();
+    let one = |base: &mut EventBase| -> Result<HttpConnection, Failed> {
+        let conn = HttpConnection::new(base, addr)?;
+        let d = done.clone();
+        conn.make_request(base, Method::Get, "/", &headers, None, move |_, r| {
+            if r.is_ok() {
+                d.set(d.get() + 1);
+            }
+        })?;
+        Ok(conn)
+    };
+    // Warm the pool with one connection.
+    let warm = one(&mut base)?;
+    while done.get() < 1 {
+        base.run(LoopFlags::ONCE)?;
+    }
+    let before = held();
+    let mut conns = Vec::with_capacity(N);
+    for _ in 0..N {
+        conns.push(one(&mut base)?);
+    }
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while done.get() < N + 1 {
+        check(std::time::Instant::now() < deadline, "answers timed out")?;
+        base.run(LoopFlags::ONCE)?;
+    }
+    for _ in 0..4 {
+        base.run(LoopFlags::NONBLOCK)?;
+    }
+    let after = held();
+    let bytes = (after.bytes as f64 - before.bytes as f64) / N as f64;
+    let blocks = (after.blocks as f64 - before.blocks as f64) / N as f64;
+    println!("mem case=http_client_idle_conn conns={N} bytes={bytes:.1} blocks={blocks:.2}");
+    for c in conns {
+        c.free(&mut base)?;
+    }
+    warm.free(&mut base)?;
+    drop(base);
+    let _ = server.join();
+    // rvent's figure, so it cannot regress: the connection's record
+    // (552 B in a pool block), its `Host` line and queue, and its
+    // bufferevent (events, timeouts, callbacks and the 1 KiB chain its
+    // output keeps until the idle trim).
+    check(
+        bytes <= 5000.0,
+        format!("{bytes:.1} bytes per idle keep-alive client connection, rvent needed 4956.1"),
+    )
 }
 
 /// Issue 12's idle figure (libevent 2.1: 1884 B per idle keep-alive

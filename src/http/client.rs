@@ -39,6 +39,17 @@ impl HttpConnection {
     ///
     /// # Errors
     /// [`Error::Alloc`].
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{EventBase, HttpConnection};
+    ///
+    /// let mut base = EventBase::new()?;
+    /// let conn = HttpConnection::new(&mut base, "127.0.0.1:8080".parse().unwrap())?;
+    /// assert!(conn.is_live(&base));
+    /// assert_eq!(conn.bufferevent(&base)?, None); // connects on its first request
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "evhttp_connection_base_new")]
     pub fn new<X: HttpHost>(base: &mut EventBase<X>, addr: SocketAddr) -> Result<HttpConnection> {
         insert(base, Peer::Addr(addr))
@@ -55,6 +66,18 @@ impl HttpConnection {
     /// # Errors
     /// [`Error::InvalidArgument`] for an empty host or one holding NUL,
     /// white space or `/`; [`Error::Alloc`].
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{EventBase, HttpConnection};
+    ///
+    /// let mut base = EventBase::new()?;
+    /// let conn = HttpConnection::new_hostname(&mut base, "localhost", 8080)?;
+    /// assert_eq!(conn.host(&base)?, Some(("localhost", 8080)));
+    /// assert_eq!(conn.peer(&base)?, None); // known once connected
+    /// assert!(HttpConnection::new_hostname(&mut base, "a b", 80).is_err());
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "evhttp_connection_base_new")]
     pub fn new_hostname<X: HttpHost>(
         base: &mut EventBase<X>,
@@ -69,16 +92,42 @@ impl HttpConnection {
         insert(base, Peer::Host { name, port })
     }
 
-    /// A connection over `bev`, already connected — a socket you
-    /// connected, a filter over one, a bufferevent pair's end
-    /// (`evhttp_connection_base_bufferevent_new`). The connection owns
-    /// `bev` from then on: it sets its callbacks and timeouts and frees
-    /// it when it closes; requests after that connect to `addr` (which
-    /// also gives `Host`).
+    /// A connection over `bev` (`evhttp_connection_base_bufferevent_new`):
+    /// one connected already — a socket you connected, a filter over one,
+    /// a bufferevent pair's end — is used as the connection's socket; a
+    /// socket bufferevent without a socket is connected to `addr` at the
+    /// first request, as libevent does. The connection owns `bev` from
+    /// then on: it sets its callbacks and timeouts and frees it when it
+    /// closes; requests after that connect to `addr` (which also gives
+    /// `Host`) on a new one.
     ///
     /// # Errors
     /// [`Error::StaleBufferevent`], [`Error::Alloc`]; `bev` is then still
     /// yours (its callbacks may have been replaced).
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{BevOptions, Bufferevent, EventBase, Http, HttpConnection, Headers, Method};
+    ///
+    /// let mut base = EventBase::new()?;
+    /// // A server and a client joined by a bufferevent pair: no sockets.
+    /// let http = Http::new(&mut base)?;
+    /// http.set_gencb(&mut base, |base, req| {
+    ///     req.output_buffer(base).unwrap().add(b"hi").unwrap();
+    ///     req.send_reply(base, 200, None, None).unwrap();
+    /// })?;
+    /// let (c, s) = Bufferevent::pair(&mut base, BevOptions::CLOSE_ON_FREE)?;
+    /// http.serve_bufferevent(&mut base, s, "127.0.0.1:1".parse().unwrap())?;
+    /// let conn = HttpConnection::with_bufferevent(&mut base, c, "127.0.0.1:80".parse().unwrap())?;
+    /// conn.make_request(&mut base, Method::Get, "/", &Headers::new(), None, |base, r| {
+    ///     let mut resp = r.unwrap();
+    ///     assert_eq!((resp.code(), resp.input_buffer().len()), (200, 2));
+    ///     base.loopbreak();
+    /// })?;
+    /// base.dispatch()?;
+    /// assert_eq!(conn.bufferevent(&base)?, Some(c));
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "evhttp_connection_base_bufferevent_new")]
     pub fn with_bufferevent<X: HttpHost>(
         base: &mut EventBase<X>,
@@ -86,7 +135,12 @@ impl HttpConnection {
         addr: SocketAddr,
     ) -> Result<HttpConnection> {
         bev.enabled(base)?;
+        let unconnected = bev.fd(base)?.is_none() && bev.partner(base)?.is_none();
         let conn = insert(base, Peer::Addr(addr))?;
+        if unconnected {
+            client_rec_mut(base, conn)?.unconnected = Some(bev);
+            return Ok(conn);
+        }
         if let Err(e) = client_conn::adopt(base, conn, bev) {
             let _ = client_rec_mut(base, conn).map(|r| r.bev = None);
             let _ = base
@@ -100,6 +154,17 @@ impl HttpConnection {
     }
 
     /// Whether the connection is live on `base`.
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{EventBase, HttpConnection};
+    ///
+    /// let mut base = EventBase::new()?;
+    /// let conn = HttpConnection::new(&mut base, "127.0.0.1:8080".parse().unwrap())?;
+    /// conn.free(&mut base)?;
+    /// assert!(!conn.is_live(&base));
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     pub fn is_live<X: HttpHost>(self, base: &EventBase<X>) -> bool {
         client_rec(base, self).is_ok()
     }
@@ -110,6 +175,16 @@ impl HttpConnection {
     ///
     /// # Errors
     /// [`Error::StaleHttp`].
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{EventBase, HttpConnection};
+    ///
+    /// let mut base = EventBase::new()?;
+    /// let conn = HttpConnection::new(&mut base, "127.0.0.1:8080".parse().unwrap())?;
+    /// assert_eq!(conn.peer(&base)?, Some("127.0.0.1:8080".parse().unwrap()));
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "evhttp_connection_get_peer")]
     pub fn peer<X: HttpHost>(self, base: &EventBase<X>) -> Result<Option<SocketAddr>> {
         let rec = client_rec(base, self)?;
@@ -125,6 +200,16 @@ impl HttpConnection {
     ///
     /// # Errors
     /// [`Error::StaleHttp`].
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{EventBase, HttpConnection};
+    ///
+    /// let mut base = EventBase::new()?;
+    /// let conn = HttpConnection::new(&mut base, "127.0.0.1:8080".parse().unwrap())?;
+    /// assert_eq!(conn.host(&base)?, None); // made with an address
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     pub fn host<X: HttpHost>(self, base: &EventBase<X>) -> Result<Option<(&str, u16)>> {
         Ok(match &client_rec(base, self)?.peer {
             Peer::Addr(_) => None,
@@ -142,6 +227,16 @@ impl HttpConnection {
     ///
     /// # Errors
     /// [`Error::StaleHttp`].
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{EventBase, HttpConnection};
+    ///
+    /// let mut base = EventBase::new()?;
+    /// let conn = HttpConnection::new(&mut base, "127.0.0.1:8080".parse().unwrap())?;
+    /// assert_eq!(conn.bufferevent(&base)?, None); // no socket before a request
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "evhttp_connection_get_bufferevent")]
     pub fn bufferevent<X: HttpHost>(self, base: &EventBase<X>) -> Result<Option<Bufferevent>> {
         Ok(client_rec(base, self)?.bev)
@@ -156,6 +251,17 @@ impl HttpConnection {
     ///
     /// # Errors
     /// [`Error::StaleHttp`].
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{EventBase, HttpConnection};
+    ///
+    /// let mut base = EventBase::new()?;
+    /// let conn = HttpConnection::new(&mut base, "127.0.0.1:8080".parse().unwrap())?;
+    /// use std::time::Duration;
+    /// conn.set_timeouts(&mut base, Some(Duration::from_secs(5)), Some(Duration::from_secs(5)))?;
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "evhttp_connection_set_timeout_tv")]
     #[doc(alias = "evhttp_connection_set_read_timeout_tv")]
     #[doc(alias = "evhttp_connection_set_write_timeout_tv")]
@@ -179,6 +285,16 @@ impl HttpConnection {
     ///
     /// # Errors
     /// [`Error::StaleHttp`].
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{EventBase, HttpConnection};
+    ///
+    /// let mut base = EventBase::new()?;
+    /// let conn = HttpConnection::new(&mut base, "127.0.0.1:8080".parse().unwrap())?;
+    /// conn.set_connect_timeout(&mut base, Some(std::time::Duration::from_secs(2)))?;
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "evhttp_connection_set_connect_timeout_tv")]
     pub fn set_connect_timeout<X: HttpHost>(
         self,
@@ -197,6 +313,19 @@ impl HttpConnection {
     ///
     /// # Errors
     /// [`Error::StaleHttp`].
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{EventBase, HttpConnection};
+    ///
+    /// let mut base = EventBase::new()?;
+    /// let conn = HttpConnection::new(&mut base, "127.0.0.1:8080".parse().unwrap())?;
+    /// use std::time::Duration;
+    /// // Up to 3 retries, 100, 200 and 400 ms after each failed connect.
+    /// conn.set_retries(&mut base, Some(3))?;
+    /// conn.set_initial_retry(&mut base, Some(Duration::from_millis(100)))?;
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "evhttp_connection_set_retries")]
     pub fn set_retries<X: HttpHost>(self, base: &mut EventBase<X>, max: Option<u32>) -> Result<()> {
         client_rec_mut(base, self)?.retry.max = max;
@@ -209,6 +338,17 @@ impl HttpConnection {
     ///
     /// # Errors
     /// [`Error::StaleHttp`].
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{EventBase, HttpConnection};
+    ///
+    /// let mut base = EventBase::new()?;
+    /// let conn = HttpConnection::new(&mut base, "127.0.0.1:8080".parse().unwrap())?;
+    /// conn.set_retries(&mut base, None)?; // retry without end
+    /// conn.set_initial_retry(&mut base, Some(std::time::Duration::from_millis(500)))?;
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "evhttp_connection_set_initial_retry_tv")]
     pub fn set_initial_retry<X: HttpHost>(
         self,
@@ -225,6 +365,16 @@ impl HttpConnection {
     ///
     /// # Errors
     /// [`Error::StaleHttp`].
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{EventBase, HttpConnection};
+    ///
+    /// let mut base = EventBase::new()?;
+    /// let conn = HttpConnection::new(&mut base, "127.0.0.1:8080".parse().unwrap())?;
+    /// conn.set_local_address(&mut base, Some("127.0.0.1".parse().unwrap()))?;
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "evhttp_connection_set_local_address")]
     pub fn set_local_address<X: HttpHost>(
         self,
@@ -240,6 +390,16 @@ impl HttpConnection {
     ///
     /// # Errors
     /// [`Error::StaleHttp`].
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{EventBase, HttpConnection};
+    ///
+    /// let mut base = EventBase::new()?;
+    /// let conn = HttpConnection::new(&mut base, "127.0.0.1:8080".parse().unwrap())?;
+    /// conn.set_local_port(&mut base, 40_000)?;
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "evhttp_connection_set_local_port")]
     pub fn set_local_port<X: HttpHost>(self, base: &mut EventBase<X>, port: u16) -> Result<()> {
         client_rec_mut(base, self)?.local_port = port;
@@ -254,6 +414,16 @@ impl HttpConnection {
     ///
     /// # Errors
     /// [`Error::StaleHttp`].
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{AddressFamily, EventBase, HttpConnection};
+    ///
+    /// let mut base = EventBase::new()?;
+    /// let conn = HttpConnection::new_hostname(&mut base, "localhost", 8080)?;
+    /// conn.set_family(&mut base, AddressFamily::Ipv4)?;
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "evhttp_connection_set_family")]
     pub fn set_family<X: HttpHost>(
         self,
@@ -268,6 +438,16 @@ impl HttpConnection {
     ///
     /// # Errors
     /// [`Error::StaleHttp`].
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{EventBase, HttpConnection, HttpConnectionFlags};
+    ///
+    /// let mut base = EventBase::new()?;
+    /// let conn = HttpConnection::new(&mut base, "127.0.0.1:8080".parse().unwrap())?;
+    /// conn.set_flags(&mut base, HttpConnectionFlags::READ_ON_WRITE_ERROR)?;
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "evhttp_connection_set_flags")]
     pub fn set_flags<X: HttpHost>(
         self,
@@ -286,6 +466,16 @@ impl HttpConnection {
     /// # Errors
     /// [`Error::StaleHttp`]; [`Error::Alloc`] (the previous callback is
     /// kept then).
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{EventBase, HttpConnection};
+    ///
+    /// let mut base = EventBase::new()?;
+    /// let conn = HttpConnection::new(&mut base, "127.0.0.1:8080".parse().unwrap())?;
+    /// conn.set_close_cb(&mut base, |_base, conn| println!("{conn:?}: socket closed"))?;
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "evhttp_connection_set_closecb")]
     pub fn set_close_cb<X: HttpHost, F>(self, base: &mut EventBase<X>, f: F) -> Result<()>
     where
@@ -304,6 +494,30 @@ impl HttpConnection {
     ///
     /// # Errors
     /// [`Error::StaleHttp`].
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{BevOptions, Bufferevent, EventBase, Http, HttpConnection, Headers, Method};
+    ///
+    /// let mut base = EventBase::new()?;
+    /// // A server and a client joined by a bufferevent pair: no sockets.
+    /// let http = Http::new(&mut base)?;
+    /// http.set_gencb(&mut base, |base, req| {
+    ///     req.output_buffer(base).unwrap().add(b"hi").unwrap();
+    ///     req.send_reply(base, 200, None, None).unwrap();
+    /// })?;
+    /// let (c, s) = Bufferevent::pair(&mut base, BevOptions::CLOSE_ON_FREE)?;
+    /// http.serve_bufferevent(&mut base, s, "127.0.0.1:1".parse().unwrap())?;
+    /// let conn = HttpConnection::with_bufferevent(&mut base, c, "127.0.0.1:80".parse().unwrap())?;
+    /// conn.make_request(&mut base, Method::Get, "/", &Headers::new(), None, |_, r| {
+    ///     assert_eq!(r.unwrap().code(), 200);
+    /// })?;
+    /// conn.free_on_completion(&mut base)?;
+    /// while conn.is_live(&base) {
+    ///     base.run(rvent::LoopFlags::ONCE)?;
+    /// }
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "evhttp_connection_free_on_completion")]
     pub fn free_on_completion<X: HttpHost>(self, base: &mut EventBase<X>) -> Result<()> {
         client_rec_mut(base, self)?.free_on_completion = true;
@@ -318,6 +532,17 @@ impl HttpConnection {
     ///
     /// # Errors
     /// [`Error::InvalidArgument`] for 0, [`Error::StaleHttp`].
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{EventBase, HttpConnection};
+    ///
+    /// let mut base = EventBase::new()?;
+    /// let conn = HttpConnection::new(&mut base, "127.0.0.1:8080".parse().unwrap())?;
+    /// conn.set_max_headers_size(&mut base, 16 * 1024)?;
+    /// assert!(conn.set_max_headers_size(&mut base, 0).is_err());
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "evhttp_connection_set_max_headers_size")]
     pub fn set_max_headers_size<X: HttpHost>(
         self,
@@ -339,6 +564,16 @@ impl HttpConnection {
     ///
     /// # Errors
     /// [`Error::StaleHttp`].
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{EventBase, HttpConnection};
+    ///
+    /// let mut base = EventBase::new()?;
+    /// let conn = HttpConnection::new(&mut base, "127.0.0.1:8080".parse().unwrap())?;
+    /// conn.set_max_body_size(&mut base, 1 << 20)?; // larger bodies: DataTooLong
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "evhttp_connection_set_max_body_size")]
     pub fn set_max_body_size<X: HttpHost>(self, base: &mut EventBase<X>, n: u64) -> Result<()> {
         client_rec_mut(base, self)?.limits.max_body_size = n;
@@ -359,6 +594,32 @@ impl HttpConnection {
     /// [`Method::Extension`] or a target that is empty or holds white
     /// space or control bytes; [`Error::Alloc`]. Nothing is queued then
     /// and `body` is unchanged.
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{BevOptions, Bufferevent, EventBase, Http, HttpConnection, Evbuffer, Headers, Method};
+    ///
+    /// let mut base = EventBase::new()?;
+    /// // A server and a client joined by a bufferevent pair: no sockets.
+    /// let http = Http::new(&mut base)?;
+    /// http.set_gencb(&mut base, |base, req| {
+    ///     req.output_buffer(base).unwrap().add(b"hi").unwrap();
+    ///     req.send_reply(base, 200, None, None).unwrap();
+    /// })?;
+    /// let (c, s) = Bufferevent::pair(&mut base, BevOptions::CLOSE_ON_FREE)?;
+    /// http.serve_bufferevent(&mut base, s, "127.0.0.1:1".parse().unwrap())?;
+    /// let conn = HttpConnection::with_bufferevent(&mut base, c, "127.0.0.1:80".parse().unwrap())?;
+    /// let mut headers = Headers::new();
+    /// headers.add("Accept", "text/plain")?;
+    /// let mut body = Evbuffer::new();
+    /// body.add(b"ping")?;
+    /// conn.make_request(&mut base, Method::Post, "/p", &headers, Some(&mut body), |base, r| {
+    ///     assert_eq!(r.unwrap().code(), 200);
+    ///     base.loopbreak();
+    /// })?;
+    /// base.dispatch()?;
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "evhttp_make_request")]
     pub fn make_request<X: HttpHost, F>(
         self,
@@ -389,6 +650,30 @@ impl HttpConnection {
     /// # Errors
     /// As [`make_request`](Self::make_request); `req` is dropped then,
     /// its callbacks not run (libevent frees it too).
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{BevOptions, Bufferevent, EventBase, Http, HttpConnection, HttpRequest, Method};
+    ///
+    /// let mut base = EventBase::new()?;
+    /// // A server and a client joined by a bufferevent pair: no sockets.
+    /// let http = Http::new(&mut base)?;
+    /// http.set_gencb(&mut base, |base, req| {
+    ///     req.output_buffer(base).unwrap().add(b"hi").unwrap();
+    ///     req.send_reply(base, 200, None, None).unwrap();
+    /// })?;
+    /// let (c, s) = Bufferevent::pair(&mut base, BevOptions::CLOSE_ON_FREE)?;
+    /// http.serve_bufferevent(&mut base, s, "127.0.0.1:1".parse().unwrap())?;
+    /// let conn = HttpConnection::with_bufferevent(&mut base, c, "127.0.0.1:80".parse().unwrap())?;
+    /// let mut req = HttpRequest::new(|base: &mut EventBase, r| {
+    ///     assert_eq!(r.unwrap().input_buffer().len(), 0); // streamed below
+    ///     base.loopbreak();
+    /// })?;
+    /// req.set_chunked_cb(|_, resp| assert_eq!(resp.input_buffer().len(), 2))?;
+    /// conn.make_request_with(&mut base, req, Method::Get, "/")?;
+    /// base.dispatch()?;
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "evhttp_make_request")]
     pub fn make_request_with<X: HttpHost>(
         self,
@@ -469,6 +754,19 @@ impl HttpConnection {
     ///
     /// # Errors
     /// [`Error::StaleHttp`].
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{EventBase, HttpConnection, Headers, Method};
+    ///
+    /// let mut base = EventBase::new()?;
+    /// let conn = HttpConnection::new(&mut base, "127.0.0.1:8080".parse().unwrap())?;
+    /// conn.make_request(&mut base, Method::Get, "/", &Headers::new(), None, |_, r| {
+    ///     assert_eq!(r.unwrap_err(), rvent::HttpRequestError::Cancelled);
+    /// })?;
+    /// conn.free(&mut base)?; // the callback ran
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "evhttp_connection_free")]
     pub fn free<X: HttpHost>(self, base: &mut EventBase<X>) -> Result<()> {
         client_rec(base, self)?;

@@ -155,7 +155,11 @@ fn connect<X: HttpHost>(base: &mut EventBase<X>, conn: HttpConnection) -> Result
         SocketAddr::new(rec.local_ip.unwrap_or(any), rec.local_port)
     });
     let timeout = rec.connect_timeout;
-    let bev = Bufferevent::socket(base, None, BevOptions::CLOSE_ON_FREE)?;
+    // A socket bufferevent given unconnected is used first.
+    let bev = match client_rec_mut(base, conn)?.unconnected.take() {
+        Some(bev) => bev,
+        None => Bufferevent::socket(base, None, BevOptions::CLOSE_ON_FREE)?,
+    };
     let set_up = set_callbacks(base, conn, bev)
         .and_then(|()| bev.set_timeouts(base, None, timeout))
         .and_then(|()| bind_local(base, bev, local))
@@ -743,6 +747,9 @@ pub(super) fn release<X: HttpHost>(
 ) {
     if let Some(t) = rec.retry.timer.take() {
         let _ = t.free(base);
+    }
+    if let Some(bev) = rec.unconnected.take() {
+        let _ = bev.free(base);
     }
     if let Some(bev) = rec.bev.take() {
         let _ = bev.free(base);

@@ -57,6 +57,18 @@ impl<X: BaseExt> HttpRequest<X> {
     ///
     /// # Errors
     /// [`Error::Alloc`].
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{EventBase, HttpRequest};
+    ///
+    /// let req = HttpRequest::new(|_base: &mut EventBase, r| match r {
+    ///     Ok(resp) => println!("{} {}", resp.code(), resp.reason()),
+    ///     Err(e) => eprintln!("failed: {e}"),
+    /// })?;
+    /// # drop(req);
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "evhttp_request_new")]
     pub fn new<F>(on_complete: F) -> Result<HttpRequest<X>>
     where
@@ -80,6 +92,15 @@ impl<X: BaseExt> HttpRequest<X> {
     ///
     /// # Errors
     /// [`Error::Alloc`]; the request is unchanged then.
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{EventBase, HttpRequest, HttpRequestError};
+    ///
+    /// let mut req = HttpRequest::new(|_base: &mut EventBase, _r| {})?;
+    /// req.set_error_cb(|_, e| assert_ne!(e, HttpRequestError::Cancelled))?;
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "evhttp_request_set_error_cb")]
     pub fn set_error_cb<F>(&mut self, f: F) -> Result<()>
     where
@@ -96,6 +117,29 @@ impl<X: BaseExt> HttpRequest<X> {
     ///
     /// # Errors
     /// [`Error::Alloc`]; the request is unchanged then.
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{BevOptions, Bufferevent, EventBase, Http, HttpConnection, HttpRequest, Method};
+    ///
+    /// let mut base = EventBase::new()?;
+    /// // A server and a client joined by a bufferevent pair: no sockets.
+    /// let http = Http::new(&mut base)?;
+    /// http.set_gencb(&mut base, |base, req| {
+    ///     req.output_buffer(base).unwrap().add(b"hi").unwrap();
+    ///     req.send_reply(base, 200, None, None).unwrap();
+    /// })?;
+    /// let (c, s) = Bufferevent::pair(&mut base, BevOptions::CLOSE_ON_FREE)?;
+    /// http.serve_bufferevent(&mut base, s, "127.0.0.1:1".parse().unwrap())?;
+    /// let conn = HttpConnection::with_bufferevent(&mut base, c, "127.0.0.1:80".parse().unwrap())?;
+    /// let mut req = HttpRequest::new(|base: &mut EventBase, _r| base.loopbreak())?;
+    /// req.set_header_cb(|_, resp| {
+    ///     assert_eq!(resp.input_headers().find_str("content-length"), Some("2"));
+    /// })?;
+    /// conn.make_request_with(&mut base, req, Method::Get, "/")?;
+    /// base.dispatch()?;
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "evhttp_request_set_header_cb")]
     pub fn set_header_cb<F>(&mut self, f: F) -> Result<()>
     where
@@ -113,6 +157,18 @@ impl<X: BaseExt> HttpRequest<X> {
     ///
     /// # Errors
     /// [`Error::Alloc`]; the request is unchanged then.
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{EventBase, HttpRequest};
+    ///
+    /// let mut req = HttpRequest::new(|_base: &mut EventBase, _r| {})?;
+    /// let mut total = 0;
+    /// req.set_chunked_cb(move |_, resp| {
+    ///     total += resp.input_buffer().len(); // drained after this returns
+    /// })?;
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "evhttp_request_set_chunked_cb")]
     pub fn set_chunked_cb<F>(&mut self, f: F) -> Result<()>
     where
@@ -124,12 +180,32 @@ impl<X: BaseExt> HttpRequest<X> {
 
     /// The header fields to send (`evhttp_request_get_output_headers`).
     /// `Host` and `Content-Length` are added when missing.
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{EventBase, HttpRequest};
+    ///
+    /// let mut req = HttpRequest::new(|_base: &mut EventBase, _r| {})?;
+    /// req.output_headers().add("User-Agent", "rvent")?;
+    /// assert_eq!(req.output_headers().find_str("user-agent"), Some("rvent"));
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "evhttp_request_get_output_headers")]
     pub fn output_headers(&mut self) -> &mut Headers {
         &mut self.headers
     }
 
     /// The body to send (`evhttp_request_get_output_buffer`).
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{EventBase, HttpRequest};
+    ///
+    /// let mut req = HttpRequest::new(|_base: &mut EventBase, _r| {})?;
+    /// req.output_buffer().add(b"a=1&b=2")?;
+    /// assert_eq!(req.output_buffer().len(), 7);
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "evhttp_request_get_output_buffer")]
     pub fn output_buffer(&mut self) -> &mut Evbuffer {
         &mut self.body
@@ -147,12 +223,36 @@ impl<X: BaseExt> std::fmt::Debug for HttpRequest<X> {
 
 impl QueuedRequest {
     /// The connection the request is queued on.
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{EventBase, HttpConnection, Headers, Method};
+    ///
+    /// let mut base = EventBase::new()?;
+    /// let conn = HttpConnection::new(&mut base, "127.0.0.1:8080".parse().unwrap())?;
+    /// let q = conn.make_request(&mut base, Method::Get, "/", &Headers::new(), None, |_, _| {})?;
+    /// assert_eq!(q.connection(), conn);
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     pub fn connection(self) -> HttpConnection {
         self.conn
     }
 
     /// Whether the request is still queued or in flight: its completion
     /// callback has not run yet, nor was it cancelled.
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{EventBase, HttpConnection, Headers, Method};
+    ///
+    /// let mut base = EventBase::new()?;
+    /// let conn = HttpConnection::new(&mut base, "127.0.0.1:8080".parse().unwrap())?;
+    /// let q = conn.make_request(&mut base, Method::Get, "/", &Headers::new(), None, |_, _| {})?;
+    /// assert!(q.is_pending(&base));
+    /// q.cancel(&mut base)?;
+    /// assert!(!q.is_pending(&base));
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     pub fn is_pending<X: HttpHost>(self, base: &EventBase<X>) -> bool {
         client_rec(base, self.conn).is_ok_and(|r| r.queue.iter().any(|q| q.serial == self.serial))
     }
@@ -168,6 +268,21 @@ impl QueuedRequest {
     ///
     /// # Errors
     /// [`Error::StaleRequest`] if the request is no longer pending.
+    ///
+    /// # Examples
+    /// ```
+    /// use rvent::{EventBase, HttpConnection, Headers, Method};
+    ///
+    /// let mut base = EventBase::new()?;
+    /// let conn = HttpConnection::new(&mut base, "127.0.0.1:8080".parse().unwrap())?;
+    /// let q = conn.make_request(&mut base, Method::Get, "/", &Headers::new(), None, |_, _| {
+    ///     unreachable!("a cancelled request's callback never runs")
+    /// })?;
+    /// q.cancel(&mut base)?;
+    /// assert!(q.cancel(&mut base).is_err()); // no longer pending
+    /// conn.free(&mut base)?;
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "evhttp_cancel_request")]
     pub fn cancel<X: HttpHost>(self, base: &mut EventBase<X>) -> Result<()> {
         if !self.is_pending(base) {

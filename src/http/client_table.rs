@@ -194,6 +194,10 @@ pub(super) struct ClientRec<X: BaseExt> {
     pub(super) connected_addr: Option<SocketAddr>,
     /// `None` until the first request, and after each close.
     pub(super) bev: Option<Bufferevent>,
+    /// A socket bufferevent given without a socket
+    /// ([`HttpConnection::with_bufferevent`](super::HttpConnection::with_bufferevent)):
+    /// the first connect uses it.
+    pub(super) unconnected: Option<Bufferevent>,
     pub(super) phase: ClientPhase,
     /// In order; the front one is in flight in `Head` and `Body`.
     pub(super) queue: MemVec<Queued<X>>,
@@ -229,6 +233,7 @@ impl<X: BaseExt> ClientRec<X> {
             host_line,
             connected_addr: None,
             bev: None,
+            unconnected: None,
             phase: ClientPhase::Idle,
             queue: mem::vec(),
             next_serial: 0,
