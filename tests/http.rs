@@ -784,17 +784,7 @@ mod fuzz_http;
 
 #[test]
 fn fuzz_seeds_http_request() {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus/http_request");
-    let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| {
-            p.file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with("seed-"))
-        })
-        .collect();
-    files.sort();
+    let files = util::fuzz_seeds("http_request");
     assert!(!files.is_empty());
     for f in &files {
         let data = std::fs::read(f).unwrap();
