@@ -17,11 +17,10 @@
 mod support;
 
 use std::error::Error;
-use std::net::{Ipv4Addr, SocketAddr};
 
-use rvent::{Event, EventBase, Http, Method, Request};
+use rvent::{EventBase, Http, Method, Request};
 
-use support::{Context, outln};
+use support::outln;
 
 const NAME: &str = "http_hello";
 /// The anchor's default.
@@ -43,26 +42,14 @@ pub fn main() {
 
 fn run(port: u16) -> Result<(), Box<dyn Error>> {
     let mut base = EventBase::new()?;
-    let mut signals = Vec::new();
-    for sig in [libc::SIGINT, libc::SIGTERM] {
-        let ev = Event::signal(&mut base, sig, |base, _, sig, _| {
-            eprintln!("http_hello: caught signal {sig}, exiting");
-            base.loopbreak();
-        })?;
-        ev.add(&mut base, None)?;
-        signals.push(ev);
-    }
+    let signals = support::exit_on_signals(&mut base, NAME)?;
     let http = Http::new(&mut base)?;
     http.set_gencb(&mut base, |base, req| {
         if let Err(e) = answer(base, req) {
             eprintln!("http_hello: cannot answer: {e}");
         }
     })?;
-    let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
-    let bound = http
-        .bind(&mut base, addr)
-        .context(format_args!("cannot bind {addr}"))?;
-    let port = bound.local_addr(&base)?.port();
+    let port = support::bind_localhost(&mut base, http, port)?;
     let _ = outln!("listening on 127.0.0.1:{port}");
     eprintln!(
         "http_hello: listening on 127.0.0.1:{port} (rvent {}, {})",
@@ -71,9 +58,7 @@ fn run(port: u16) -> Result<(), Box<dyn Error>> {
     );
     base.dispatch()?;
     http.free(&mut base)?;
-    for ev in signals {
-        ev.free(&mut base)?;
-    }
+    support::free_events(&mut base, signals)?;
     Ok(())
 }
 

@@ -29,14 +29,13 @@ use std::error::Error;
 use std::ffi::OsStr;
 use std::fmt::Write as _;
 use std::fs::{self, File};
-use std::net::{Ipv4Addr, SocketAddr};
 use std::os::fd::OwnedFd;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
 use rvent::http::{html_escape, uri_decode, uri_encode};
-use rvent::{Evbuffer, Event, EventBase, Http, Method, Request};
+use rvent::{Evbuffer, EventBase, Http, Method, Request};
 
 use support::{Args, Context, outln};
 
@@ -101,15 +100,7 @@ fn run(port: u16, docroot: &Path) -> Result<(), Box<dyn Error>> {
     let root = Rc::new(root);
 
     let mut base = EventBase::new()?;
-    let mut signals = Vec::new();
-    for sig in [libc::SIGINT, libc::SIGTERM] {
-        let ev = Event::signal(&mut base, sig, |base, _, sig, _| {
-            eprintln!("http_server: caught signal {sig}, exiting");
-            base.loopbreak();
-        })?;
-        ev.add(&mut base, None)?;
-        signals.push(ev);
-    }
+    let signals = support::exit_on_signals(&mut base, NAME)?;
 
     let http = Http::new(&mut base)?;
     http.set_cb(&mut base, "/dump", |base, req| {
@@ -122,11 +113,7 @@ fn run(port: u16, docroot: &Path) -> Result<(), Box<dyn Error>> {
             eprintln!("http_server: cannot answer: {e}");
         }
     })?;
-    let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
-    let bound = http
-        .bind(&mut base, addr)
-        .context(format_args!("cannot bind {addr}"))?;
-    let port = bound.local_addr(&base)?.port();
+    let port = support::bind_localhost(&mut base, http, port)?;
     let _ = outln!("http://127.0.0.1:{port}/");
     eprintln!(
         "http_server: serving {} on 127.0.0.1:{port} (rvent {}, {})",
@@ -136,9 +123,7 @@ fn run(port: u16, docroot: &Path) -> Result<(), Box<dyn Error>> {
     );
     base.dispatch()?;
     http.free(&mut base)?;
-    for ev in signals {
-        ev.free(&mut base)?;
-    }
+    support::free_events(&mut base, signals)?;
     Ok(())
 }
 

@@ -358,27 +358,41 @@ fn record_errors(
     Ok(got)
 }
 
-/// The loop starts a pair's write timer when output waits (servicing the
-/// pair after `write`): the timer heap cannot grow, and no call returns,
-/// so the failure is `WRITING | ERROR` with `ENOMEM`, writing disabled.
-/// It used to be dropped: the write timeout would never fire.
-fn a_pair_timeout_the_loop_cannot_arm_reports_enomem() -> TestResult {
-    use rvent::{BevEvent, BevOptions, Bufferevent, Ev, EventBase, LoopFlags};
-    let mut base = EventBase::new()?;
-    let (a, b) = Bufferevent::pair(&mut base, BevOptions::empty())?;
-    b.disable(&mut base, Ev::READ)?; // the output waits
-    a.set_timeouts(&mut base, None, Some(Duration::from_secs(5)))?;
-    let got = record_errors(&mut base, a)?;
-    a.write(&mut base, b"waits")?;
-    fill_timer_heap(&mut base)?;
+/// Writes `data` on `bev` after filling the timer heap, then runs the loop
+/// once with allocation failing: the timer the write needs (named `what`
+/// in the message) cannot be armed, so `bev` reports `WRITING | ERROR`
+/// with `ENOMEM`.
+fn a_write_the_loop_cannot_time_reports_enomem(
+    base: &mut rvent::EventBase,
+    bev: rvent::Bufferevent,
+    data: &[u8],
+    what: &str,
+) -> TestResult {
+    use rvent::{BevEvent, LoopFlags};
+    let got = record_errors(base, bev)?;
+    bev.write(base, data)?;
+    fill_timer_heap(base)?;
     HOOKS.arm_from(1);
     let r = base.run(LoopFlags::NONBLOCK);
     let injected = HOOKS.disarm();
     check(injected && r.is_ok(), format!("the loop gave {r:?}"))?;
     check(
         got.get() == Some((BevEvent::WRITING | BevEvent::ERROR, Some(libc::ENOMEM))),
-        format!("event after the failed re-arm: {:?}", got.get()),
-    )?;
+        format!("event after the failed {what}: {:?}", got.get()),
+    )
+}
+
+/// The loop starts a pair's write timer when output waits (servicing the
+/// pair after `write`): the timer heap cannot grow, and no call returns,
+/// so the failure is `WRITING | ERROR` with `ENOMEM`, writing disabled.
+/// It used to be dropped: the write timeout would never fire.
+fn a_pair_timeout_the_loop_cannot_arm_reports_enomem() -> TestResult {
+    use rvent::{BevOptions, Bufferevent, Ev, EventBase};
+    let mut base = EventBase::new()?;
+    let (a, b) = Bufferevent::pair(&mut base, BevOptions::empty())?;
+    b.disable(&mut base, Ev::READ)?; // the output waits
+    a.set_timeouts(&mut base, None, Some(Duration::from_secs(5)))?;
+    a_write_the_loop_cannot_time_reports_enomem(&mut base, a, b"waits", "re-arm")?;
     check(!a.enabled(&base)?.contains(Ev::WRITE), "writing disabled")?;
     a.free(&mut base)?;
     b.free(&mut base)?;
@@ -390,23 +404,13 @@ fn a_pair_timeout_the_loop_cannot_arm_reports_enomem() -> TestResult {
 /// the filter reports `WRITING | ERROR` with `ENOMEM`. It used to mark the
 /// timer running without arming it, so the timeout never fired.
 fn a_filter_timeout_the_loop_cannot_restart_reports_enomem() -> TestResult {
-    use rvent::{BevEvent, BevOptions, Bufferevent, Ev, EventBase, LoopFlags};
+    use rvent::{BevOptions, Bufferevent, Ev, EventBase};
     let mut base = EventBase::new()?;
     let (a, b) = Bufferevent::pair(&mut base, BevOptions::empty())?;
     let f = Bufferevent::filter(&mut base, a, BevOptions::CLOSE_ON_FREE)?;
     b.disable(&mut base, Ev::READ)?;
     f.set_timeouts(&mut base, None, Some(Duration::from_secs(5)))?;
-    let got = record_errors(&mut base, f)?;
-    f.write(&mut base, b"passes")?;
-    fill_timer_heap(&mut base)?;
-    HOOKS.arm_from(1);
-    let r = base.run(LoopFlags::NONBLOCK);
-    let injected = HOOKS.disarm();
-    check(injected && r.is_ok(), format!("the loop gave {r:?}"))?;
-    check(
-        got.get() == Some((BevEvent::WRITING | BevEvent::ERROR, Some(libc::ENOMEM))),
-        format!("event after the failed restart: {:?}", got.get()),
-    )?;
+    a_write_the_loop_cannot_time_reports_enomem(&mut base, f, b"passes", "restart")?;
     check(!f.enabled(&base)?.contains(Ev::WRITE), "writing disabled")?;
     f.free(&mut base)?;
     b.free(&mut base)?;
@@ -450,23 +454,13 @@ fn a_read_event_the_connect_cannot_add_reports_enomem() -> TestResult {
 /// grow to arm it. It used to stay suspended for ever, silently; now
 /// writing fails with `WRITING | ERROR` and `ENOMEM`, not suspended.
 fn a_rate_limit_tick_the_loop_cannot_arm_reports_enomem() -> TestResult {
-    use rvent::{BevEvent, BevOptions, Bufferevent, EventBase, LoopFlags, TokenBucketCfg};
+    use rvent::{BevOptions, Bufferevent, EventBase, TokenBucketCfg};
     let mut base = EventBase::new()?;
     let (a, _b) = std::os::unix::net::UnixStream::pair()?;
     let bev = Bufferevent::from_stream(&mut base, a, BevOptions::CLOSE_ON_FREE)?;
     let cfg = TokenBucketCfg::new(1 << 20, 1 << 20, 4, 4, None)?;
     bev.set_rate_limit(&mut base, Some(&cfg))?;
-    let got = record_errors(&mut base, bev)?;
-    bev.write(&mut base, &[7; 100])?;
-    fill_timer_heap(&mut base)?;
-    HOOKS.arm_from(1);
-    let r = base.run(LoopFlags::NONBLOCK);
-    let injected = HOOKS.disarm();
-    check(injected && r.is_ok(), format!("the loop gave {r:?}"))?;
-    check(
-        got.get() == Some((BevEvent::WRITING | BevEvent::ERROR, Some(libc::ENOMEM))),
-        format!("event after the failed tick: {:?}", got.get()),
-    )?;
+    a_write_the_loop_cannot_time_reports_enomem(&mut base, bev, &[7; 100], "tick")?;
     check(bev.write_limit(&base)? <= 0, "the bucket ran dry")?;
     bev.free(&mut base)?;
     Ok(())

@@ -45,6 +45,37 @@ fn payload(n: usize) -> Vec<u8> {
     (0..n).map(|i| (i * 7 % 251) as u8).collect()
 }
 
+/// A read callback that drains the whole input.
+fn drain_input(base: &mut EventBase, bev: Bufferevent) {
+    let n = bev.input_len(base).unwrap();
+    bev.input(base).unwrap().drain(n).unwrap();
+}
+
+/// Sets a read callback on `bev` that logs how much input each call found
+/// and drains it.
+fn log_read_sizes(base: &mut EventBase, bev: Bufferevent) -> Log<usize> {
+    let sizes = Log::new();
+    let s = sizes.clone();
+    bev.set_read_callback(base, move |base, bev| {
+        s.push(bev.input_len(base).unwrap());
+        drain_input(base, bev);
+    })
+    .unwrap();
+    sizes
+}
+
+/// Sets an event callback on `bev` that logs the event and frees `bev`.
+fn log_event_and_free(base: &mut EventBase, bev: Bufferevent) -> Log<BevEvent> {
+    let events = Log::new();
+    let e = events.clone();
+    bev.set_event_callback(base, move |base, bev, what| {
+        e.push(what);
+        bev.free(base).unwrap();
+    })
+    .unwrap();
+    events
+}
+
 /// Runs the loop until `done` or `limit`, failing on timeout.
 fn run_until(base: &mut EventBase, limit: Duration, done: impl Fn(&EventBase) -> bool) {
     let start = Instant::now();
@@ -262,11 +293,7 @@ fn reads_restart_the_read_timeout() {
         t.set(t.get() + 1);
     })
     .unwrap();
-    bev.set_read_callback(&mut base, |base, bev| {
-        let n = bev.input_len(base).unwrap();
-        bev.input(base).unwrap().drain(n).unwrap();
-    })
-    .unwrap();
+    bev.set_read_callback(&mut base, drain_input).unwrap();
     bev.set_timeouts(&mut base, Some(ms(60)), None).unwrap();
     bev.enable(&mut base, Ev::READ).unwrap();
     let start = Instant::now();
@@ -368,13 +395,7 @@ fn connect_hostname_resolves_localhost() {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     let bev = Bufferevent::socket(&mut base, None, BevOptions::CLOSE_ON_FREE).unwrap();
-    let events: Log<BevEvent> = Log::new();
-    let e = events.clone();
-    bev.set_event_callback(&mut base, move |base, bev, what| {
-        e.push(what);
-        bev.free(base).unwrap();
-    })
-    .unwrap();
+    let events = log_event_and_free(&mut base, bev);
     bev.connect_hostname(&mut base, "localhost", port).unwrap();
     base.dispatch().unwrap();
     // localhost may resolve to ::1 first, where nobody listens: either a
@@ -556,13 +577,7 @@ fn peer_reset_during_a_write_reports_an_error() {
     let client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
     let (server, _) = listener.accept().unwrap();
     let bev = Bufferevent::from_stream(&mut base, server, BevOptions::empty()).unwrap();
-    let events: Log<BevEvent> = Log::new();
-    let e = events.clone();
-    bev.set_event_callback(&mut base, move |base, bev, what| {
-        e.push(what);
-        bev.free(base).unwrap();
-    })
-    .unwrap();
+    let events = log_event_and_free(&mut base, bev);
     bev.enable(&mut base, Ev::READ | Ev::WRITE).unwrap();
     // Linger 0: close sends RST.
     let fd = client.into_raw_fd();
@@ -645,8 +660,7 @@ fn panic_in_a_callback_leaves_the_base_usable() {
     let rc = reads.clone();
     bev.set_read_callback(&mut base, move |base, bev| {
         rc.set(rc.get() + 1);
-        let n = bev.input_len(base).unwrap();
-        bev.input(base).unwrap().drain(n).unwrap();
+        drain_input(base, bev);
     })
     .unwrap();
     peer.write_all(b"y").unwrap();
@@ -701,14 +715,7 @@ fn max_single_read_caps_one_read() {
     assert_eq!(bev.max_single_read(&base).unwrap(), 16384);
     assert_eq!(bev.max_single_write(&base).unwrap(), 16384);
     bev.set_max_single_read(&mut base, 100).unwrap();
-    let sizes: Log<usize> = Log::new();
-    let s = sizes.clone();
-    bev.set_read_callback(&mut base, move |base, bev| {
-        let n = bev.input_len(base).unwrap();
-        s.push(n);
-        bev.input(base).unwrap().drain(n).unwrap();
-    })
-    .unwrap();
+    let sizes = log_read_sizes(&mut base, bev);
     bev.enable(&mut base, Ev::READ).unwrap();
     peer.write_all(&payload(1000)).unwrap();
     run_until(&mut base, Duration::from_secs(2), |_| {
@@ -726,14 +733,7 @@ fn max_single_read_caps_one_read() {
 fn one_wakeup_reads_up_to_max_single_read() {
     let mut base = EventBase::new().unwrap();
     let (bev, mut peer) = socket_bev(&mut base, BevOptions::empty());
-    let sizes: Log<usize> = Log::new();
-    let s = sizes.clone();
-    bev.set_read_callback(&mut base, move |base, bev| {
-        let n = bev.input_len(base).unwrap();
-        s.push(n);
-        bev.input(base).unwrap().drain(n).unwrap();
-    })
-    .unwrap();
+    let sizes = log_read_sizes(&mut base, bev);
     peer.write_all(&payload(16384)).unwrap();
     bev.enable(&mut base, Ev::READ).unwrap();
     base.run(LoopFlags::ONCE).unwrap();
@@ -1408,11 +1408,7 @@ fn pair_traffic_restarts_the_read_timeout() {
     let t = timeouts.clone();
     a.set_event_callback(&mut base, move |_, _, _| t.set(t.get() + 1))
         .unwrap();
-    a.set_read_callback(&mut base, |base, bev| {
-        let n = bev.input_len(base).unwrap();
-        bev.input(base).unwrap().drain(n).unwrap();
-    })
-    .unwrap();
+    a.set_read_callback(&mut base, drain_input).unwrap();
     a.enable(&mut base, Ev::READ).unwrap();
     a.set_timeouts(&mut base, Some(ms(60)), None).unwrap();
     let start = Instant::now();
@@ -1659,8 +1655,7 @@ fn callbacks_are_set_and_cleared_one_at_a_time() {
     let l = log.clone();
     b.set_read_callback(&mut base, move |base, bev| {
         l.push("first");
-        let n = bev.input_len(base).unwrap();
-        bev.input(base).unwrap().drain(n).unwrap();
+        drain_input(base, bev);
         let l2 = l.clone();
         bev.set_read_callback(base, move |base, bev| {
             l2.push("second");

@@ -6,6 +6,8 @@
 //! check) and op-program property tests against a `VecDeque<u8>` model with
 //! `assert_invariants()` after every operation.
 
+mod util;
+
 use std::collections::VecDeque;
 use std::io::{IoSlice, IoSliceMut, Read, Write};
 
@@ -1473,19 +1475,7 @@ mod fuzz_ops;
 
 /// Replays every `fuzz/corpus/<target>/seed-*` file; returns how many.
 fn replay_seeds(target: &str) -> usize {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("fuzz/corpus")
-        .join(target);
-    let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-        .map(|e| e.unwrap().path())
-        .filter(|p| {
-            p.file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with("seed-"))
-        })
-        .collect();
-    files.sort();
+    let files = util::fuzz_seeds(target);
     for f in &files {
         let data = std::fs::read(f).unwrap();
         let run = std::panic::catch_unwind(|| fuzz_ops::replay(target, &data));

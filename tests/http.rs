@@ -285,15 +285,16 @@ fn data_length_constraints() {
                 "GET /test HTTP/1.1\r\nHost: a\r\nX: {}\r\n\r\n",
                 "x".repeat(300)
             );
-            let mut c = Client::connect(addr);
-            c.send(long.as_bytes());
-            assert_eq!(c.read_reply().status, 431);
-            let mut c = Client::connect(addr);
-            c.send(b"POST /test HTTP/1.1\r\nHost: a\r\nContent-Length: 11\r\n\r\n");
-            assert_eq!(c.read_reply().status, 413);
-            let mut c = Client::connect(addr);
-            c.send(b"POST /test HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n8\r\n12345678\r\n8\r\n");
-            assert_eq!(c.read_reply().status, 413);
+            assert_eq!(Client::request(addr, long.as_bytes()).status, 431);
+            assert_eq!(
+                Client::request(
+                    addr,
+                    b"POST /test HTTP/1.1\r\nHost: a\r\nContent-Length: 11\r\n\r\n"
+                )
+                .status,
+                413
+            );
+            assert_eq!(Client::request(addr, b"POST /test HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n8\r\n12345678\r\n8\r\n").status, 413);
             // Expect: 100-continue gets 100 first, then the reply.
             let mut c = Client::connect(addr);
             c.send(b"POST /test HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nExpect: 100-continue\r\n\r\n");
@@ -301,12 +302,8 @@ fn data_length_constraints() {
             c.send(b"abc");
             assert_eq!(c.read_reply().status, 200);
             // ...or the 413 before the body is sent.
-            let mut c = Client::connect(addr);
-            c.send(b"POST /test HTTP/1.1\r\nHost: a\r\nContent-Length: 11\r\nExpect: 100-continue\r\n\r\n");
-            assert_eq!(c.read_reply().status, 413);
-            let mut c = Client::connect(addr);
-            c.send(b"POST /test HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nExpect: 101-continue\r\n\r\n");
-            assert_eq!(c.read_reply().status, 417);
+            assert_eq!(Client::request(addr, b"POST /test HTTP/1.1\r\nHost: a\r\nContent-Length: 11\r\nExpect: 100-continue\r\n\r\n").status, 413);
+            assert_eq!(Client::request(addr, b"POST /test HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nExpect: 101-continue\r\n\r\n").status, 417);
         },
     );
 }
@@ -787,17 +784,7 @@ mod fuzz_http;
 
 #[test]
 fn fuzz_seeds_http_request() {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus/http_request");
-    let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| {
-            p.file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with("seed-"))
-        })
-        .collect();
-    files.sort();
+    let files = util::fuzz_seeds("http_request");
     assert!(!files.is_empty());
     for f in &files {
         let data = std::fs::read(f).unwrap();

@@ -34,33 +34,36 @@ fn opts() -> ListenerOptions {
     ListenerOptions::CLOSE_ON_FREE | ListenerOptions::REUSEABLE
 }
 
+/// A listener on 127.0.0.1, port 0, with the usual options and backlog.
+fn bind_local(
+    base: &mut EventBase,
+    cb: impl FnMut(&mut EventBase, ConnListener, OwnedFd, PeerAddr) + 'static,
+) -> ConnListener {
+    ConnListener::bind(base, localhost(), opts(), None, cb).unwrap()
+}
+
+/// An accept callback that does nothing (the connection is closed).
+fn nothing(_: &mut EventBase, _: ConnListener, _: OwnedFd, _: PeerAddr) {}
+
 /// A listener whose callback counts connections and disables the listener
 /// once it has `quota` (libevent's `acceptcb` in the randport test).
 fn counting_listener(base: &mut EventBase, quota: usize, count: &Counter) -> ConnListener {
     let count = count.clone();
-    ConnListener::bind(
-        base,
-        localhost(),
-        opts(),
-        None,
-        move |base, lev, conn, peer| {
-            let conn = TcpStream::from(conn);
-            assert_eq!(PeerAddr::Inet(conn.peer_addr().unwrap()), peer);
-            count.bump();
-            if count.get() == quota {
-                lev.disable(base).unwrap();
-            }
-        },
-    )
-    .unwrap()
+    bind_local(base, move |base, lev, conn, peer| {
+        let conn = TcpStream::from(conn);
+        assert_eq!(PeerAddr::Inet(conn.peer_addr().unwrap()), peer);
+        count.bump();
+        if count.get() == quota {
+            lev.disable(base).unwrap();
+        }
+    })
 }
 
 #[test]
 fn two_listeners_on_port_zero_get_distinct_ports() {
     let mut base = EventBase::new().unwrap();
-    let nothing = |_: &mut EventBase, _: ConnListener, _: OwnedFd, _: PeerAddr| {};
-    let a = ConnListener::bind(&mut base, localhost(), opts(), None, nothing).unwrap();
-    let b = ConnListener::bind(&mut base, localhost(), opts(), None, nothing).unwrap();
+    let a = bind_local(&mut base, nothing);
+    let b = bind_local(&mut base, nothing);
     let (pa, pb) = (a.local_addr(&base).unwrap(), b.local_addr(&base).unwrap());
     assert_ne!(pa.port(), 0);
     assert_ne!(pb.port(), 0);
@@ -301,22 +304,15 @@ fn freeing_the_listener_inside_its_accept_callback() {
     let p = probe.clone();
     let kept: Rc<RefCell<Vec<TcpStream>>> = Rc::default();
     let k = kept.clone();
-    let lev = ConnListener::bind(
-        &mut base,
-        localhost(),
-        opts(),
-        None,
-        move |base, lev, conn, _| {
-            let _p = &p;
-            c.bump();
-            k.borrow_mut().push(TcpStream::from(conn));
-            assert_eq!(lev.free(base).unwrap().map(drop), None); // closed
-            assert!(matches!(lev.fd(base), Err(Error::StaleListener)));
-            assert!(matches!(lev.free(base), Err(Error::StaleListener)));
-            assert!(matches!(lev.enable(base), Err(Error::StaleListener)));
-        },
-    )
-    .unwrap();
+    let lev = bind_local(&mut base, move |base, lev, conn, _| {
+        let _p = &p;
+        c.bump();
+        k.borrow_mut().push(TcpStream::from(conn));
+        assert_eq!(lev.free(base).unwrap().map(drop), None); // closed
+        assert!(matches!(lev.fd(base), Err(Error::StaleListener)));
+        assert!(matches!(lev.free(base), Err(Error::StaleListener)));
+        assert!(matches!(lev.enable(base), Err(Error::StaleListener)));
+    });
     let addr = lev.local_addr(&base).unwrap();
     let _clients: Vec<_> = (0..3).map(|_| TcpStream::connect(addr).unwrap()).collect();
     base.dispatch().unwrap(); // returns: the listener is gone
@@ -383,17 +379,10 @@ fn two_immediate_connects_both_accepted_in_one_dispatch() {
     let mut base = EventBase::new().unwrap();
     let count = Counter::new();
     let c = count.clone();
-    let lev = ConnListener::bind(
-        &mut base,
-        localhost(),
-        opts(),
-        None,
-        move |_, _, conn, _| {
-            drop(conn);
-            c.bump();
-        },
-    )
-    .unwrap();
+    let lev = bind_local(&mut base, move |_, _, conn, _| {
+        drop(conn);
+        c.bump();
+    });
     let addr = lev.local_addr(&base).unwrap();
     // Both clients close right away (libevent's immediate_close).
     drop(TcpStream::connect(addr).unwrap());
@@ -445,23 +434,16 @@ fn callbacks_can_be_replaced_and_cleared() {
     let mut base = EventBase::new().unwrap();
     let log = Log::new();
     let l = log.clone();
-    let lev = ConnListener::bind(
-        &mut base,
-        localhost(),
-        opts(),
-        None,
-        move |base, lev, _conn, _| {
-            l.push("first");
-            let l = l.clone();
-            // Replaced from inside: the next connection goes to the new one.
-            lev.set_callback(base, move |base, lev, _conn, _| {
-                l.push("second");
-                lev.clear_callback(base).unwrap();
-            })
-            .unwrap();
-        },
-    )
-    .unwrap();
+    let lev = bind_local(&mut base, move |base, lev, _conn, _| {
+        l.push("first");
+        let l = l.clone();
+        // Replaced from inside: the next connection goes to the new one.
+        lev.set_callback(base, move |base, lev, _conn, _| {
+            l.push("second");
+            lev.clear_callback(base).unwrap();
+        })
+        .unwrap();
+    });
     let addr = lev.local_addr(&base).unwrap();
     let _a = TcpStream::connect(addr).unwrap();
     let _b = TcpStream::connect(addr).unwrap();
@@ -480,7 +462,6 @@ fn callbacks_can_be_replaced_and_cleared() {
 #[test]
 fn bind_options_and_errors() {
     let mut base = EventBase::new().unwrap();
-    let nothing = |_: &mut EventBase, _: ConnListener, _: OwnedFd, _: PeerAddr| {};
     assert!(matches!(
         ConnListener::bind(&mut base, localhost(), opts(), Some(0), nothing),
         Err(Error::InvalidArgument(_))
@@ -513,9 +494,32 @@ fn bind_options_and_errors() {
     }
     // Another base's handle is refused.
     let mut other = EventBase::new().unwrap();
-    let d = ConnListener::bind(&mut base, localhost(), opts(), None, nothing).unwrap();
+    let d = bind_local(&mut base, nothing);
     assert!(matches!(d.disable(&mut other), Err(Error::StaleListener)));
     d.free(&mut base).unwrap();
+}
+
+/// `lev`'s callback (counting in `calls`) panics on its first call and
+/// disables the listener on its second: the panic unwinds out of
+/// `dispatch` and leaves the listener disabled, so nothing more runs;
+/// once `wake` has made new work (kept until the end) and the listener is
+/// enabled again, the same callback runs again.
+fn panics_once_then_resumes<T>(
+    base: &mut EventBase,
+    lev: ConnListener,
+    calls: &Counter,
+    wake: impl FnOnce() -> T,
+) {
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| base.dispatch()));
+    assert!(r.is_err());
+    assert!(!lev.is_enabled(base));
+    base.dispatch().unwrap(); // nothing pending: the listener is disabled
+    assert_eq!(calls.get(), 1);
+    let _work = wake();
+    lev.enable(base).unwrap();
+    base.dispatch().unwrap(); // the same callback, which now disables
+    assert_eq!(calls.get(), 2);
+    lev.free(base).unwrap();
 }
 
 #[test]
@@ -523,32 +527,16 @@ fn a_panicking_callback_leaves_the_listener_disabled_and_enable_resumes_it() {
     let mut base = EventBase::new().unwrap();
     let calls = Counter::new();
     let c = calls.clone();
-    let lev = ConnListener::bind(
-        &mut base,
-        localhost(),
-        opts(),
-        None,
-        move |base, lev, _, _| {
-            c.bump();
-            if c.get() == 1 {
-                panic!("first connection");
-            }
-            lev.disable(base).unwrap();
-        },
-    )
-    .unwrap();
+    let lev = bind_local(&mut base, move |base, lev, _, _| {
+        c.bump();
+        if c.get() == 1 {
+            panic!("first connection");
+        }
+        lev.disable(base).unwrap();
+    });
     let addr = lev.local_addr(&base).unwrap();
     let _a = TcpStream::connect(addr).unwrap();
-    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| base.dispatch()));
-    assert!(r.is_err());
-    assert!(!lev.is_enabled(&base));
-    base.dispatch().unwrap(); // nothing pending: the listener is disabled
-    assert_eq!(calls.get(), 1);
-    let _b = TcpStream::connect(addr).unwrap();
-    lev.enable(&mut base).unwrap();
-    base.dispatch().unwrap(); // the same callback, which now disables
-    assert_eq!(calls.get(), 2);
-    lev.free(&mut base).unwrap();
+    panics_once_then_resumes(&mut base, lev, &calls, || TcpStream::connect(addr).unwrap());
 }
 
 #[test]
@@ -556,7 +544,7 @@ fn dropping_the_base_frees_the_listener_and_its_callbacks() {
     let mut base = EventBase::new().unwrap();
     let probe = DropProbe::new();
     let p = probe.clone();
-    let lev = ConnListener::bind(&mut base, localhost(), opts(), None, |_, _, _, _| {}).unwrap();
+    let lev = bind_local(&mut base, |_, _, _, _| {});
     // A callback holding a handle to its own listener: an index, no cycle.
     let me = lev;
     lev.set_error_callback(&mut base, move |_, _, _| {
@@ -580,13 +568,12 @@ fn dropping_the_base_frees_the_listener_and_its_callbacks() {
 #[test]
 fn a_freed_handle_stays_stale_when_its_slot_is_reused() {
     let mut base = EventBase::new().unwrap();
-    let nothing = |_: &mut EventBase, _: ConnListener, _: OwnedFd, _: PeerAddr| {};
-    let old = ConnListener::bind(&mut base, localhost(), opts(), None, nothing).unwrap();
+    let old = bind_local(&mut base, nothing);
     let copy = old; // a copy is the same handle
     assert_eq!(copy, old);
     old.free(&mut base).unwrap();
     // The new listener takes the freed slot, with a new generation.
-    let new = ConnListener::bind(&mut base, localhost(), opts(), None, nothing).unwrap();
+    let new = bind_local(&mut base, nothing);
     assert_ne!(new, old);
     assert!(!copy.is_live(&base) && new.is_live(&base));
     assert!(matches!(copy.enable(&mut base), Err(Error::StaleListener)));
@@ -614,22 +601,14 @@ fn a_freed_handle_stays_stale_when_its_slot_is_reused() {
 #[test]
 fn a_callback_changing_another_listener_does_not_stop_its_own_wakeup() {
     let mut base = EventBase::new().unwrap();
-    let nothing = |_: &mut EventBase, _: ConnListener, _: OwnedFd, _: PeerAddr| {};
-    let other = ConnListener::bind(&mut base, localhost(), opts(), None, nothing).unwrap();
+    let other = bind_local(&mut base, nothing);
     let count = Counter::new();
     let c = count.clone();
-    let lev = ConnListener::bind(
-        &mut base,
-        localhost(),
-        opts(),
-        None,
-        move |base, _, _, _| {
-            c.bump();
-            other.disable(base).unwrap();
-            other.enable(base).unwrap();
-        },
-    )
-    .unwrap();
+    let lev = bind_local(&mut base, move |base, _, _, _| {
+        c.bump();
+        other.disable(base).unwrap();
+        other.enable(base).unwrap();
+    });
     let addr = lev.local_addr(&base).unwrap();
     let _clients: Vec<_> = (0..3).map(|_| TcpStream::connect(addr).unwrap()).collect();
     base.run(LoopFlags::ONCE).unwrap();
@@ -653,15 +632,7 @@ fn a_panicking_error_callback_keeps_both_callbacks_and_enable_resumes_it() {
         lev.disable(base).unwrap();
     })
     .unwrap();
-    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| base.dispatch()));
-    assert!(r.is_err());
-    assert!(!lev.is_enabled(&base));
-    base.dispatch().unwrap(); // nothing pending: the listener is disabled
-    assert_eq!(errors.get(), 1);
-    lev.enable(&mut base).unwrap();
-    base.dispatch().unwrap(); // the same error callback, which now disables
-    assert_eq!(errors.get(), 2);
-    lev.free(&mut base).unwrap();
+    panics_once_then_resumes(&mut base, lev, &errors, || ());
 }
 
 #[test]
@@ -818,7 +789,6 @@ fn close_on_exec_applies_to_a_given_socket() {
 fn bind_ipv6only_refuses_ipv4_mapped_connections() {
     let mut base = EventBase::new().unwrap();
     let any6: SocketAddr = "[::]:0".parse().unwrap();
-    let nothing = |_: &mut EventBase, _: ConnListener, _: OwnedFd, _: PeerAddr| {};
     let only = match ConnListener::bind(
         &mut base,
         any6,
@@ -970,20 +940,13 @@ fn emfile_scenario(with_error_callback: bool) -> (Vec<i32>, Vec<String>) {
     let mut base = EventBase::new().unwrap();
     let accepted = Counter::new();
     let a = accepted.clone();
-    let lev = ConnListener::bind(
-        &mut base,
-        localhost(),
-        opts(),
-        None,
-        move |base, lev, conn, _| {
-            serve(base, TcpStream::from(conn));
-            a.bump();
-            if a.get() == 4 {
-                lev.free(base).unwrap(); // the loop ends once the echoes end
-            }
-        },
-    )
-    .unwrap();
+    let lev = bind_local(&mut base, move |base, lev, conn, _| {
+        serve(base, TcpStream::from(conn));
+        a.bump();
+        if a.get() == 4 {
+            lev.free(base).unwrap(); // the loop ends once the echoes end
+        }
+    });
     let errors = Log::new();
     if with_error_callback {
         let (e, f) = (errors.clone(), failures.clone());

@@ -298,6 +298,13 @@ impl Running {
         );
     }
 
+    /// Sends SIGINT and expects `what` to exit with status 0 within 2 s.
+    fn interrupt_and_expect_success(&mut self, what: &str) {
+        self.sigint();
+        let status = self.wait(Duration::from_secs(2));
+        assert!(status.success(), "{what} exited with {status}");
+    }
+
     /// Waits up to `limit` for the child to exit.
     fn wait(&mut self, limit: Duration) -> ExitStatus {
         let deadline = Instant::now() + limit;
@@ -456,9 +463,7 @@ fn time_test_ticks_n_times_then_exits() {
 fn time_test_exits_cleanly_on_sigint() {
     let mut p = Running::spawn("time_test", &["-i", "20"]);
     parse_tick(&p.line()); // the loop runs, so the SIGINT event is added
-    p.sigint();
-    let status = p.wait(Duration::from_secs(2));
-    assert!(status.success(), "time_test exited with {status}");
+    p.interrupt_and_expect_success("time_test");
 }
 
 #[test]
@@ -470,9 +475,7 @@ fn signal_test_exits_after_two_sigints() {
     // Wait for the first to be handled, so the two cannot coalesce.
     let first = p.line();
     assert!(first.starts_with("signal_cb: got signal 2"), "{first:?}");
-    p.sigint();
-    let status = p.wait(Duration::from_secs(2));
-    assert!(status.success(), "signal_test exited with {status}");
+    p.interrupt_and_expect_success("signal_test");
     let rest = p.rest();
     assert!(rest[0].starts_with("signal_cb: got signal 2"), "{rest:?}");
     assert_eq!(rest.last().map(String::as_str), Some("done"), "{rest:?}");
@@ -549,25 +552,40 @@ fn round_trip(stream: &mut TcpStream, msg: &[u8]) {
     assert_eq!(back, msg);
 }
 
-#[test]
-fn event_server_echoes_concurrent_clients() {
-    let (mut server, addr) = echo_server();
+/// `clients` concurrent clients, each with 20 round trips and then an
+/// echo of `big + id` bytes that ends in a half-close: the whole echo
+/// comes back before the server closes.
+fn concurrent_echoes(addr: SocketAddr, clients: u64, big: usize) {
     thread::scope(|s| {
-        for id in 0..8u64 {
+        for id in 0..clients {
             s.spawn(move || {
                 let mut c = connect(addr);
                 for round in 0..20 {
                     let msg = format!("client {id} round {round}\n");
                     round_trip(&mut c, msg.as_bytes());
                 }
-                let data = payload(id, 64 * 1024 + id as usize);
-                echo_all(&c, &data);
+                echo_all(&c, &payload(id, big + id as usize));
             });
         }
     });
-    server.sigint();
-    let status = server.wait(Duration::from_secs(2));
-    assert!(status.success(), "event_server exited with {status}");
+}
+
+/// A rude client (reset with 300 KB of echo unread) does not disturb
+/// others: a new client still gets its round trip. Returns that client.
+fn rude_client_disturbs_nobody(addr: SocketAddr) -> TcpStream {
+    let mut rude = connect(addr);
+    rude.write_all(&payload(9, 300_000)).expect("write");
+    drop(rude);
+    let mut steady = connect(addr);
+    round_trip(&mut steady, b"still here\n");
+    steady
+}
+
+#[test]
+fn event_server_echoes_concurrent_clients() {
+    let (mut server, addr) = echo_server();
+    concurrent_echoes(addr, 8, 64 * 1024);
+    server.interrupt_and_expect_success("event_server");
 }
 
 #[test]
@@ -588,9 +606,7 @@ fn event_server_echoes_a_mebibyte_intact() {
             assert_eq!(back, msg.as_bytes());
         }
     });
-    server.sigint();
-    let status = server.wait(Duration::from_secs(2));
-    assert!(status.success(), "event_server exited with {status}");
+    server.interrupt_and_expect_success("event_server");
 }
 
 #[test]
@@ -617,9 +633,7 @@ fn event_server_survives_a_client_disconnect() {
     round_trip(&mut fresh, b"newcomer\n");
     echo_all(&steady, &payload(8, 100_000));
 
-    server.sigint();
-    let status = server.wait(Duration::from_secs(2));
-    assert!(status.success(), "event_server exited with {status}");
+    server.interrupt_and_expect_success("event_server");
     let lines = server.rest();
     assert!(
         lines.iter().any(|l| l.starts_with("shutting down")),
@@ -632,9 +646,7 @@ fn event_server_exits_on_sigint_with_clients_connected() {
     let (mut server, addr) = echo_server();
     let mut idle = connect(addr);
     round_trip(&mut idle, b"hello\n");
-    server.sigint();
-    let status = server.wait(Duration::from_secs(2));
-    assert!(status.success(), "event_server exited with {status}");
+    server.interrupt_and_expect_success("event_server");
     // The server closed its side.
     let mut buf = [0; 8];
     match idle.read(&mut buf) {
@@ -647,29 +659,9 @@ fn event_server_exits_on_sigint_with_clients_connected() {
 #[test]
 fn echo_server_echoes_concurrent_clients_and_half_closes() {
     let (mut server, addr) = server("echo_server");
-    thread::scope(|s| {
-        for id in 0..8u64 {
-            s.spawn(move || {
-                let mut c = connect(addr);
-                for round in 0..20 {
-                    let msg = format!("client {id} round {round}\n");
-                    round_trip(&mut c, msg.as_bytes());
-                }
-                // Half-close after a big write: the whole echo still
-                // comes back before the server closes.
-                echo_all(&c, &payload(id, 256 * 1024 + id as usize));
-            });
-        }
-    });
-    // A rude client (reset with echo unread) does not disturb others.
-    let mut rude = connect(addr);
-    rude.write_all(&payload(9, 300_000)).expect("write");
-    drop(rude);
-    let mut steady = connect(addr);
-    round_trip(&mut steady, b"still here\n");
-    server.sigint();
-    let status = server.wait(Duration::from_secs(2));
-    assert!(status.success(), "echo_server exited with {status}");
+    concurrent_echoes(addr, 8, 256 * 1024);
+    rude_client_disturbs_nobody(addr);
+    server.interrupt_and_expect_success("echo_server");
 }
 
 /// `echo_server --max-mem`: a client that sends without reading its echo
@@ -680,13 +672,7 @@ fn echo_server_max_mem_cuts_a_client_that_never_reads() {
     let (status, stdout, _) = run_to_end("echo_server", &["--help"], false);
     assert!(status.success());
     assert!(stdout.contains("--max-mem BYTES"), "{stdout:?}");
-    let p = Running::spawn("echo_server", &["-p", "0", "--max-mem", "1048576"]);
-    let line = p.line();
-    let addr: SocketAddr = line
-        .strip_prefix("listening on ")
-        .and_then(|a| a.parse().ok())
-        .unwrap_or_else(|| panic!("unexpected first line {line:?}"));
-    let mut server = p;
+    let (mut server, addr) = server_with("echo_server", &["--max-mem", "1048576"]);
     let mut steady = connect(addr);
     round_trip(&mut steady, b"before\n");
     let mut flood = connect(addr);
@@ -702,9 +688,7 @@ fn echo_server_max_mem_cuts_a_client_that_never_reads() {
     round_trip(&mut steady, b"after\n");
     let mut fresh = connect(addr);
     round_trip(&mut fresh, b"new client\n");
-    server.sigint();
-    let status = server.wait(Duration::from_secs(2));
-    assert!(status.success(), "echo_server exited with {status}");
+    server.interrupt_and_expect_success("echo_server");
 }
 
 /// The anchor's echo contract, as `benches/compare.sh` relies on it:
@@ -715,27 +699,10 @@ fn echo_server_max_mem_cuts_a_client_that_never_reads() {
 /// SIGINT ends the server with status 0.
 fn keeps_the_echo_contract(name: &'static str, args: &[&str]) {
     let (mut server, addr) = server_with(name, args);
-    thread::scope(|s| {
-        for id in 0..6u64 {
-            s.spawn(move || {
-                let mut c = connect(addr);
-                for round in 0..20 {
-                    let msg = format!("client {id} round {round}\n");
-                    round_trip(&mut c, msg.as_bytes());
-                }
-                echo_all(&c, &payload(id, 256 * 1024 + id as usize));
-            });
-        }
-    });
-    let mut rude = connect(addr);
-    rude.write_all(&payload(9, 300_000)).expect("write");
-    drop(rude);
-    let mut steady = connect(addr);
-    round_trip(&mut steady, b"still here\n");
+    concurrent_echoes(addr, 6, 256 * 1024);
+    let steady = rude_client_disturbs_nobody(addr);
     echo_all(&steady, &payload(10, 1 << 20));
-    server.sigint();
-    let status = server.wait(Duration::from_secs(2));
-    assert!(status.success(), "{name} {args:?} exited with {status}");
+    server.interrupt_and_expect_success(&format!("{name} {args:?}"));
 }
 
 #[test]
@@ -782,12 +749,7 @@ fn epoll_server_blocking_serves_one_client_at_a_time() {
         .expect("echo once the first left");
     assert_eq!(&buf, b"second\n");
     echo_all(&second, &payload(11, 256 * 1024));
-    server.sigint();
-    let status = server.wait(Duration::from_secs(2));
-    assert!(
-        status.success(),
-        "epoll_server --blocking exited with {status}"
-    );
+    server.interrupt_and_expect_success("epoll_server --blocking");
 }
 
 #[test]
@@ -896,9 +858,7 @@ fn event_server_pauses_accepting_when_out_of_fds() {
     let mut fresh = connect(addr);
     round_trip(&mut fresh, b"served again\n");
 
-    server.sigint();
-    let status = server.wait(Duration::from_secs(2));
-    assert!(status.success(), "event_server exited with {status}");
+    server.interrupt_and_expect_success("event_server");
     let log = server.stderr();
     assert!(log.lines < 20, "{} stderr lines: {:?}", log.lines, log.text);
     assert!(log.text.contains("pausing"), "{:?}", log.text);
@@ -1200,9 +1160,7 @@ fn http_server_serves_files_listings_and_head() {
     assert!(head.body.is_empty());
 
     assert_eq!(http_get(addr, "GET", "/missing.txt").status, 404);
-    server.sigint();
-    let status = server.wait(Duration::from_secs(2));
-    assert!(status.success(), "http_server exited with {status}");
+    server.interrupt_and_expect_success("http_server");
 }
 
 #[test]
@@ -1246,8 +1204,7 @@ fn http_server_refuses_every_path_out_of_its_root() {
     assert_eq!(http_get(addr, "GET", "/%2e%2e/secret.txt").status, 403);
     // ... and the server still serves.
     assert_eq!(http_get(addr, "GET", "/hello.txt").status, 200);
-    server.sigint();
-    assert!(server.wait(Duration::from_secs(2)).success());
+    server.interrupt_and_expect_success("http_server");
 }
 
 #[test]
@@ -1279,8 +1236,7 @@ fn http_server_dump_echoes_the_request_and_default_docroot_serves() {
         "{page}"
     );
     assert_eq!(http_get(addr, "GET", "/index.html").status, 200);
-    server.sigint();
-    assert!(server.wait(Duration::from_secs(2)).success());
+    server.interrupt_and_expect_success("http_server");
 }
 
 /// `http_hello` on a free port: the running server and its URL.

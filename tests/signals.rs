@@ -441,22 +441,33 @@ fn signal_timeout() -> TestResult {
     Ok(())
 }
 
+/// A SIGUSR1 event whose callback counts its calls and then `stop`s the
+/// event, delivered twice before one `NONBLOCK` run: the event and the
+/// calls.
+fn calls_when_the_first_stops(
+    base: &mut EventBase,
+    stop: fn(&mut EventBase, Event),
+) -> rvent::Result<(Event, u32)> {
+    let calls = Rc::new(Cell::new(0u32));
+    let c = calls.clone();
+    let ev = Event::signal(base, libc::SIGUSR1, move |base, ev, _, _| {
+        c.set(c.get() + 1);
+        stop(base, ev);
+    })?;
+    ev.add(base, None)?;
+    raise(libc::SIGUSR1);
+    raise(libc::SIGUSR1);
+    base.run(LoopFlags::NONBLOCK)?;
+    Ok((ev, calls.get()))
+}
+
 /// `signal/signal_free_in_callback`: two deliveries coalesce into one
 /// activation with two calls; freeing the event in the first stops the
 /// second.
 fn signal_free_in_callback() -> TestResult {
     let mut base = EventBase::new()?;
-    let calls = Rc::new(Cell::new(0u32));
-    let c = calls.clone();
-    let ev = Event::signal(&mut base, libc::SIGUSR1, move |base, ev, _, _| {
-        c.set(c.get() + 1);
-        ev.free(base).unwrap();
-    })?;
-    ev.add(&mut base, None)?;
-    raise(libc::SIGUSR1);
-    raise(libc::SIGUSR1);
-    base.run(LoopFlags::NONBLOCK)?;
-    assert_eq!(calls.get(), 1);
+    let (ev, calls) = calls_when_the_first_stops(&mut base, |base, ev| ev.free(base).unwrap())?;
+    assert_eq!(calls, 1);
     check(!ev.is_live(&base), "event not freed")?;
     assert_eq!(base.num_events(), 0);
     base.assert_invariants();
@@ -479,17 +490,8 @@ fn signal_del_in_callback() -> TestResult {
     );
     ev.free(&mut base)?;
 
-    let calls = Rc::new(Cell::new(0u32));
-    let c = calls.clone();
-    let ev = Event::signal(&mut base, libc::SIGUSR1, move |base, ev, _, _| {
-        c.set(c.get() + 1);
-        ev.del(base).unwrap();
-    })?;
-    ev.add(&mut base, None)?;
-    raise(libc::SIGUSR1);
-    raise(libc::SIGUSR1);
-    base.run(LoopFlags::NONBLOCK)?;
-    assert_eq!(calls.get(), 1);
+    let (ev, calls) = calls_when_the_first_stops(&mut base, |base, ev| ev.del(base).unwrap())?;
+    assert_eq!(calls, 1);
     check(ev.is_live(&base), "del must not free")?;
     base.assert_invariants();
     Ok(())

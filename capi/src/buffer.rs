@@ -350,6 +350,15 @@ pub(crate) fn rust_ptr(b: &Evbuffer, p: &CEvbufferPtr) -> Option<EvbufferPtr> {
     Some(r)
 }
 
+/// An optional C position as an optional rvent one: `None` for one out of
+/// range, `Some(None)` for none given.
+fn rust_ptr_opt(b: &Evbuffer, p: Option<&CEvbufferPtr>) -> Option<Option<EvbufferPtr>> {
+    match p {
+        None => Some(None),
+        Some(p) => rust_ptr(b, p).map(Some),
+    }
+}
+
 /// A C position (`pos` -1: not found).
 fn c_ptr(p: Option<usize>, len: usize) -> CEvbufferPtr {
     match p {
@@ -385,12 +394,10 @@ pub unsafe extern "C" fn evbuffer_copyout_from(
         };
         let start = unsafe { pos.as_ref() };
         unsafe {
-            with(buf, -1, |b| match start {
-                None => b.copyout(out) as isize,
-                Some(p) => match rust_ptr(b, p) {
-                    Some(p) => b.copyout_from(&p, out).map_or(-1, |n| n as isize),
-                    None => -1,
-                },
+            with(buf, -1, |b| match rust_ptr_opt(b, start) {
+                None => -1,
+                Some(None) => b.copyout(out) as isize,
+                Some(Some(p)) => b.copyout_from(&p, out).map_or(-1, |n| n as isize),
             })
         }
     })
@@ -491,15 +498,11 @@ pub unsafe extern "C" fn evbuffer_search_range(
         let (start, end) = unsafe { (start.as_ref(), end.as_ref()) };
         unsafe {
             with(buf, c_ptr(None, 0), |b| {
-                let s = match start.map(|p| rust_ptr(b, p)) {
-                    Some(None) => return c_ptr(None, 0),
-                    Some(Some(p)) => Some(p),
-                    None => None,
+                let Some(s) = rust_ptr_opt(b, start) else {
+                    return c_ptr(None, 0);
                 };
-                let e = match end.map(|p| rust_ptr(b, p)) {
-                    Some(None) => return c_ptr(None, 0),
-                    Some(Some(p)) => Some(p),
-                    None => None,
+                let Some(e) = rust_ptr_opt(b, end) else {
+                    return c_ptr(None, 0);
                 };
                 c_ptr(
                     b.search_range(needle, s.as_ref(), e.as_ref())
@@ -527,26 +530,18 @@ pub unsafe extern "C" fn evbuffer_search_eol(
         let start = unsafe { start.as_ref() };
         unsafe {
             with(buf, c_ptr(None, 0), |b| {
-                let s = match start.map(|p| rust_ptr(b, p)) {
-                    Some(None) => return c_ptr(None, 0),
-                    Some(Some(p)) => Some(p),
-                    None => None,
+                let Some(s) = rust_ptr_opt(b, start) else {
+                    return c_ptr(None, 0);
                 };
-                match b.search_eol(s.as_ref(), style) {
-                    Some((p, n)) => {
-                        if let Some(o) = crate::base::unsafe_mut(eol_len_out) {
-                            *o = n;
-                        }
-                        c_ptr(Some(p.pos()), b.len())
-                    }
-                    None => {
-                        // libevent reports no end-of-line as length 0.
-                        if let Some(o) = crate::base::unsafe_mut(eol_len_out) {
-                            *o = 0;
-                        }
-                        c_ptr(None, 0)
-                    }
+                // libevent reports no end-of-line as length 0.
+                let (pos, n) = match b.search_eol(s.as_ref(), style) {
+                    Some((p, n)) => (Some(p.pos()), n),
+                    None => (None, 0),
+                };
+                if let Some(o) = crate::base::unsafe_mut(eol_len_out) {
+                    *o = n;
                 }
+                c_ptr(pos, b.len())
             })
         }
     })

@@ -24,7 +24,10 @@
 use std::error::Error;
 use std::fmt::Display;
 use std::io;
+use std::net::{Ipv4Addr, SocketAddr};
 use std::str::FromStr;
+
+use rvent::{Event, EventBase, Http};
 
 /// Writes one line to stdout like `println!`, but returns the
 /// `io::Result<()>` instead of panicking when stdout is closed. Rust's
@@ -155,4 +158,38 @@ impl<T, E: Into<io::Error>> Context<T> for Result<T, E> {
     fn context(self, what: impl Display) -> Result<T, Box<dyn Error>> {
         self.map_err(|e| format!("{what}: {}", e.into()).into())
     }
+}
+
+/// Events that end the loop on SIGINT or SIGTERM, each saying
+/// `NAME: caught signal N, exiting` on stderr: how the servers stop with
+/// status 0. Free them with [`free_events`] after the loop.
+pub fn exit_on_signals(base: &mut EventBase, name: &'static str) -> rvent::Result<Vec<Event>> {
+    let mut signals = Vec::new();
+    for sig in [libc::SIGINT, libc::SIGTERM] {
+        let ev = Event::signal(base, sig, move |base, _, sig, _| {
+            eprintln!("{name}: caught signal {sig}, exiting");
+            base.loopbreak();
+        })?;
+        ev.add(base, None)?;
+        signals.push(ev);
+    }
+    Ok(signals)
+}
+
+/// Frees the events [`exit_on_signals`] made.
+pub fn free_events(base: &mut EventBase, events: Vec<Event>) -> rvent::Result<()> {
+    for ev in events {
+        ev.free(base)?;
+    }
+    Ok(())
+}
+
+/// Binds `http` to 127.0.0.1:`port` (0: a free one) and returns the port
+/// it got.
+pub fn bind_localhost(base: &mut EventBase, http: Http, port: u16) -> Result<u16, Box<dyn Error>> {
+    let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+    let bound = http
+        .bind(base, addr)
+        .context(format_args!("cannot bind {addr}"))?;
+    Ok(bound.local_addr(base)?.port())
 }

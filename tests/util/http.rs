@@ -44,6 +44,13 @@ impl Client {
         }
     }
 
+    /// Sends `request` on a new connection and reads its reply.
+    pub fn request(addr: SocketAddr, request: &[u8]) -> Reply {
+        let mut c = Client::connect(addr);
+        c.send(request);
+        c.read_reply()
+    }
+
     /// Writes `parts` one by one, pausing a little between them so the
     /// server reads them apart.
     pub fn send_parts(&mut self, parts: &[&[u8]]) {

@@ -1,8 +1,9 @@
 //! Helpers shared by the behaviour tests, one concept per file: the
 //! backend under test ([`backend`]), socket
 //! pairs ([`sockets`]), recorders and probes for what callbacks did
-//! ([`record`]), timing checks and watchdogs ([`timing`]) and the plumbing
-//! of the `harness = false` binaries ([`trial`]); with the memory
+//! ([`record`]), timing checks and watchdogs ([`timing`]), the fuzz
+//! targets' seed files ([`seeds`]) and the plumbing of the
+//! `harness = false` binaries ([`trial`]); with the memory
 //! functions, counting and failing hooks ([`hooks`]) and the coverage
 //! scenario that exercises every public API ([`coverage`]). Each test binary
 //! includes this module with `mod util;` and uses only some of it, hence
@@ -16,6 +17,7 @@ pub mod coverage;
 pub mod hooks;
 pub mod http;
 pub mod record;
+pub mod seeds;
 pub mod sockets;
 pub mod timing;
 pub mod trial;
@@ -24,6 +26,8 @@ pub mod trial;
 // only some of them.
 #[allow(unused_imports)]
 pub use record::{Counter, DropProbe, Dropped, Log, nop};
+#[allow(unused_imports)]
+pub use seeds::fuzz_seeds;
 #[allow(unused_imports)]
 pub use sockets::pair;
 #[allow(unused_imports)]
