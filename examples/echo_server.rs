@@ -32,7 +32,7 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::rc::Rc;
 
 use rvent::{
-    BevEvent, BevOptions, Bufferevent, Config, ConnListener, Ev, Event, EventBase, ListenerOptions,
+    BevEvent, BevOptions, Bufferevent, Config, ConnListener, Ev, EventBase, ListenerOptions,
 };
 
 use support::{Context, outln};
@@ -74,15 +74,7 @@ fn run(port: u16, max_mem: Option<usize>) -> Result<(), Box<dyn Error>> {
     let served = Rc::new(Cell::new(0u64));
     // Signals first: once the port is open a client (or a benchmark
     // script) may already send SIGINT, which must stop the server.
-    let mut signals = Vec::new();
-    for sig in [libc::SIGINT, libc::SIGTERM] {
-        let ev = Event::signal(&mut base, sig, |base, _, sig, _| {
-            eprintln!("echo_server: caught signal {sig}, exiting");
-            base.loopbreak();
-        })?;
-        ev.add(&mut base, None)?;
-        signals.push(ev);
-    }
+    let signals = support::exit_on_signals(&mut base, NAME)?;
     let count = served.clone();
     let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
     let listener = ConnListener::bind(
@@ -110,9 +102,7 @@ fn run(port: u16, max_mem: Option<usize>) -> Result<(), Box<dyn Error>> {
     base.dispatch()?;
     report_memory(&base);
     listener.free(&mut base)?;
-    for ev in signals {
-        ev.free(&mut base)?;
-    }
+    support::free_events(&mut base, signals)?;
     // Dropping the base frees the connections still open and closes their
     // sockets (CLOSE_ON_FREE).
     drop(base);

@@ -921,17 +921,7 @@ mod fuzz_http_response;
 
 #[test]
 fn fuzz_seeds_http_response() {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus/http_response");
-    let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| {
-            p.file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with("seed-"))
-        })
-        .collect();
-    files.sort();
+    let files = util::seeds::fuzz_seeds("http_response");
     assert!(files.len() >= 15);
     for f in &files {
         let data = std::fs::read(f).unwrap();
