@@ -19,6 +19,34 @@ pub struct Response<'a> {
 
 impl Response<'_> {
     /// The status code (`evhttp_request_get_response_code`).
+    ///
+    /// # Examples
+    /// ```
+    /// # use rvent::{BevOptions, Bufferevent, EventBase, Http, HttpConnection, Headers, Method};
+    /// # use rvent::http::Response;
+    /// # // A server answering `200 OK`, `X-Kind: demo`, `hi`, and a client
+    /// # // over a bufferevent pair; `check` sees the response.
+    /// # fn fetch(check: impl FnOnce(Response<'_>) + 'static) -> Result<(), rvent::Error> {
+    /// #     let mut base = EventBase::new()?;
+    /// #     let http = Http::new(&mut base)?;
+    /// #     http.set_gencb(&mut base, |base, req| {
+    /// #         req.output_headers(base).unwrap().add("X-Kind", "demo").unwrap();
+    /// #         req.output_buffer(base).unwrap().add(b"hi").unwrap();
+    /// #         req.send_reply(base, 200, None, None).unwrap();
+    /// #     })?;
+    /// #     let (c, s) = Bufferevent::pair(&mut base, BevOptions::CLOSE_ON_FREE)?;
+    /// #     http.serve_bufferevent(&mut base, s, "127.0.0.1:1".parse().unwrap())?;
+    /// #     let conn = HttpConnection::with_bufferevent(&mut base, c, "127.0.0.1:80".parse().unwrap())?;
+    /// #     conn.make_request(&mut base, Method::Get, "/", &Headers::new(), None, |base, r| {
+    /// #         check(r.unwrap());
+    /// #         base.loopbreak();
+    /// #     })?;
+    /// #     base.dispatch()?;
+    /// #     Ok(())
+    /// # }
+    /// fetch(|resp| assert_eq!(resp.code(), 200))?;
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "evhttp_request_get_response_code")]
     pub fn code(&self) -> u16 {
         self.head.code
@@ -26,17 +54,101 @@ impl Response<'_> {
 
     /// The reason phrase as sent (`evhttp_request_get_response_code_line`);
     /// `""` if it is not UTF-8.
+    ///
+    /// # Examples
+    /// ```
+    /// # use rvent::{BevOptions, Bufferevent, EventBase, Http, HttpConnection, Headers, Method};
+    /// # use rvent::http::Response;
+    /// # // A server answering `200 OK`, `X-Kind: demo`, `hi`, and a client
+    /// # // over a bufferevent pair; `check` sees the response.
+    /// # fn fetch(check: impl FnOnce(Response<'_>) + 'static) -> Result<(), rvent::Error> {
+    /// #     let mut base = EventBase::new()?;
+    /// #     let http = Http::new(&mut base)?;
+    /// #     http.set_gencb(&mut base, |base, req| {
+    /// #         req.output_headers(base).unwrap().add("X-Kind", "demo").unwrap();
+    /// #         req.output_buffer(base).unwrap().add(b"hi").unwrap();
+    /// #         req.send_reply(base, 200, None, None).unwrap();
+    /// #     })?;
+    /// #     let (c, s) = Bufferevent::pair(&mut base, BevOptions::CLOSE_ON_FREE)?;
+    /// #     http.serve_bufferevent(&mut base, s, "127.0.0.1:1".parse().unwrap())?;
+    /// #     let conn = HttpConnection::with_bufferevent(&mut base, c, "127.0.0.1:80".parse().unwrap())?;
+    /// #     conn.make_request(&mut base, Method::Get, "/", &Headers::new(), None, |base, r| {
+    /// #         check(r.unwrap());
+    /// #         base.loopbreak();
+    /// #     })?;
+    /// #     base.dispatch()?;
+    /// #     Ok(())
+    /// # }
+    /// fetch(|resp| assert_eq!(resp.reason(), "OK"))?;
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "evhttp_request_get_response_code_line")]
     pub fn reason(&self) -> &str {
         std::str::from_utf8(&self.head.reason).unwrap_or_default()
     }
 
     /// The HTTP version: `(1, 0)` or `(1, 1)`.
+    ///
+    /// # Examples
+    /// ```
+    /// # use rvent::{BevOptions, Bufferevent, EventBase, Http, HttpConnection, Headers, Method};
+    /// # use rvent::http::Response;
+    /// # // A server answering `200 OK`, `X-Kind: demo`, `hi`, and a client
+    /// # // over a bufferevent pair; `check` sees the response.
+    /// # fn fetch(check: impl FnOnce(Response<'_>) + 'static) -> Result<(), rvent::Error> {
+    /// #     let mut base = EventBase::new()?;
+    /// #     let http = Http::new(&mut base)?;
+    /// #     http.set_gencb(&mut base, |base, req| {
+    /// #         req.output_headers(base).unwrap().add("X-Kind", "demo").unwrap();
+    /// #         req.output_buffer(base).unwrap().add(b"hi").unwrap();
+    /// #         req.send_reply(base, 200, None, None).unwrap();
+    /// #     })?;
+    /// #     let (c, s) = Bufferevent::pair(&mut base, BevOptions::CLOSE_ON_FREE)?;
+    /// #     http.serve_bufferevent(&mut base, s, "127.0.0.1:1".parse().unwrap())?;
+    /// #     let conn = HttpConnection::with_bufferevent(&mut base, c, "127.0.0.1:80".parse().unwrap())?;
+    /// #     conn.make_request(&mut base, Method::Get, "/", &Headers::new(), None, |base, r| {
+    /// #         check(r.unwrap());
+    /// #         base.loopbreak();
+    /// #     })?;
+    /// #     base.dispatch()?;
+    /// #     Ok(())
+    /// # }
+    /// fetch(|resp| assert_eq!(resp.version(), (1, 1)))?;
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     pub fn version(&self) -> (u8, u8) {
         (1, self.head.minor)
     }
 
     /// The response's header fields (`evhttp_request_get_input_headers`).
+    ///
+    /// # Examples
+    /// ```
+    /// # use rvent::{BevOptions, Bufferevent, EventBase, Http, HttpConnection, Headers, Method};
+    /// # use rvent::http::Response;
+    /// # // A server answering `200 OK`, `X-Kind: demo`, `hi`, and a client
+    /// # // over a bufferevent pair; `check` sees the response.
+    /// # fn fetch(check: impl FnOnce(Response<'_>) + 'static) -> Result<(), rvent::Error> {
+    /// #     let mut base = EventBase::new()?;
+    /// #     let http = Http::new(&mut base)?;
+    /// #     http.set_gencb(&mut base, |base, req| {
+    /// #         req.output_headers(base).unwrap().add("X-Kind", "demo").unwrap();
+    /// #         req.output_buffer(base).unwrap().add(b"hi").unwrap();
+    /// #         req.send_reply(base, 200, None, None).unwrap();
+    /// #     })?;
+    /// #     let (c, s) = Bufferevent::pair(&mut base, BevOptions::CLOSE_ON_FREE)?;
+    /// #     http.serve_bufferevent(&mut base, s, "127.0.0.1:1".parse().unwrap())?;
+    /// #     let conn = HttpConnection::with_bufferevent(&mut base, c, "127.0.0.1:80".parse().unwrap())?;
+    /// #     conn.make_request(&mut base, Method::Get, "/", &Headers::new(), None, |base, r| {
+    /// #         check(r.unwrap());
+    /// #         base.loopbreak();
+    /// #     })?;
+    /// #     base.dispatch()?;
+    /// #     Ok(())
+    /// # }
+    /// fetch(|resp| assert_eq!(resp.input_headers().find_str("x-kind"), Some("demo")))?;
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "evhttp_request_get_input_headers")]
     pub fn input_headers(&self) -> &Headers {
         &self.head.headers
@@ -44,6 +156,34 @@ impl Response<'_> {
 
     /// The response body, decoded from chunks if it came chunked
     /// (`evhttp_request_get_input_buffer`).
+    ///
+    /// # Examples
+    /// ```
+    /// # use rvent::{BevOptions, Bufferevent, EventBase, Http, HttpConnection, Headers, Method};
+    /// # use rvent::http::Response;
+    /// # // A server answering `200 OK`, `X-Kind: demo`, `hi`, and a client
+    /// # // over a bufferevent pair; `check` sees the response.
+    /// # fn fetch(check: impl FnOnce(Response<'_>) + 'static) -> Result<(), rvent::Error> {
+    /// #     let mut base = EventBase::new()?;
+    /// #     let http = Http::new(&mut base)?;
+    /// #     http.set_gencb(&mut base, |base, req| {
+    /// #         req.output_headers(base).unwrap().add("X-Kind", "demo").unwrap();
+    /// #         req.output_buffer(base).unwrap().add(b"hi").unwrap();
+    /// #         req.send_reply(base, 200, None, None).unwrap();
+    /// #     })?;
+    /// #     let (c, s) = Bufferevent::pair(&mut base, BevOptions::CLOSE_ON_FREE)?;
+    /// #     http.serve_bufferevent(&mut base, s, "127.0.0.1:1".parse().unwrap())?;
+    /// #     let conn = HttpConnection::with_bufferevent(&mut base, c, "127.0.0.1:80".parse().unwrap())?;
+    /// #     conn.make_request(&mut base, Method::Get, "/", &Headers::new(), None, |base, r| {
+    /// #         check(r.unwrap());
+    /// #         base.loopbreak();
+    /// #     })?;
+    /// #     base.dispatch()?;
+    /// #     Ok(())
+    /// # }
+    /// fetch(|mut resp| assert_eq!(resp.input_buffer().pullup(None).as_deref(), Some(&b"hi"[..])))?;
+    /// # Ok::<(), rvent::Error>(())
+    /// ```
     #[doc(alias = "evhttp_request_get_input_buffer")]
     pub fn input_buffer(&mut self) -> &mut Evbuffer {
         self.body
