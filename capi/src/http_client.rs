@@ -301,12 +301,18 @@ unsafe fn take_head(p: *mut CReq, resp: &Response<'_>) {
         if (*p).client.code != 0 {
             return;
         }
-        (*p).client.code = c_int::from(resp.code());
-        mem::free((*p).client.code_line.cast());
-        (*p).client.code_line = mem::c_string(resp.reason().as_bytes());
+        set_status(&mut *p, c_int::from(resp.code()), resp.reason().as_bytes());
         keyval::clear(&mut (*p).in_headers);
         let _ = keyval::fill(&mut (*p).in_headers, resp.input_headers());
     }
+}
+
+/// Sets a request's response code and line.
+pub(crate) fn set_status(r: &mut CReq, code: c_int, reason: &[u8]) {
+    r.client.code = code;
+    // SAFETY: from `mem::c_string` or null.
+    unsafe { mem::free(r.client.code_line.cast()) };
+    r.client.code_line = mem::c_string(reason);
 }
 
 /// Moves the response's body bytes into the record's input buffer.

@@ -43,6 +43,7 @@ pub mod evutil;
 pub mod filter;
 pub mod http;
 pub mod http_client;
+pub mod http_parse;
 pub mod keyval;
 pub mod listener;
 pub mod log;
