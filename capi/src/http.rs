@@ -151,6 +151,13 @@ pub struct CReq {
     pub(crate) client: ClientReq,
 }
 
+impl CReq {
+    /// Whether this is a client request (no rvent server request).
+    pub(crate) fn is_client(&self) -> bool {
+        self.handle.is_none()
+    }
+}
+
 impl Drop for CReq {
     fn drop(&mut self) {
         // SAFETY: the lists are initialised at creation; the strings and

@@ -329,6 +329,23 @@ unsafe fn take_body(p: *mut CReq, resp: &mut Response<'_>) {
     }
 }
 
+/// Keeps the address the connection last connected to in its record,
+/// for `evhttp_connection_get_addr` in a close callback run by
+/// `evhttp_connection_free` (rvent has let the connection go by then).
+///
+/// # Safety
+/// `c` is null or a live client record.
+unsafe fn remember_peer(c: *mut CClientConn) {
+    // SAFETY: caller's promise.
+    unsafe {
+        if let Some((base, h, _)) = live(c)
+            && let Ok(Some(a)) = h.peer(base)
+        {
+            (*c).addr = crate::evutil::sockaddr_of(&a).0;
+        }
+    }
+}
+
 /// Runs `f` as a callback of base `b` (lent as `base`) holding `p`.
 ///
 /// # Safety
@@ -383,6 +400,7 @@ unsafe fn complete(
         (*p).client.queued = None;
         match r {
             Ok(mut resp) => {
+                remember_peer((*p).client.conn);
                 unlink(p);
                 take_head(p, &resp);
                 take_body(p, &mut resp);
@@ -401,6 +419,7 @@ unsafe fn complete(
                 release_auto(p);
             }
             Err(e) => {
+                remember_peer((*p).client.conn);
                 unlink(p);
                 fail(b, base, p, error_code(e));
             }
@@ -851,16 +870,14 @@ pub unsafe extern "C" fn evhttp_connection_get_addr(c: *mut CClientConn) -> *con
             if let Some(v) = server_view(c) {
                 return ptr::addr_of!(v.addr).cast();
             }
-            let Some((base, h, _)) = live(c) else {
+            let Some(r) = client(c) else {
                 return ptr::null();
             };
-            match h.peer(base) {
-                Ok(Some(a)) => {
-                    (*c).addr = crate::evutil::sockaddr_of(&a).0;
-                    ptr::addr_of!((*c).addr).cast()
-                }
-                _ => ptr::null(),
+            remember_peer(c);
+            if r.addr.ss_family == 0 {
+                return ptr::null();
             }
+            ptr::addr_of!(r.addr).cast()
         }
     })
 }
@@ -878,14 +895,17 @@ pub unsafe extern "C" fn evhttp_request_new(cb: Option<RequestCb>, arg: *mut c_v
     })
 }
 
-/// `evhttp_request_free`: a request never made, or an owned one; a
-/// pending one leaves its connection's queue first.
+/// `evhttp_request_free`: a client request never made, or an owned one;
+/// a pending one leaves its connection's queue first. Nothing for a
+/// server request (its record goes when rvent lets the request go).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn evhttp_request_free(p: *mut CReq) {
     ffi((), || {
         // SAFETY: null or a live client record (caller).
         unsafe {
-            let Some(r) = p.as_mut() else {
+            let Some(r) = p.as_mut().filter(|r| r.is_client()) else {
+                // A server request is rvent's until answered or its
+                // connection is gone; the record goes then.
                 return;
             };
             if let Some(q) = r.client.queued.take() {
@@ -1009,7 +1029,7 @@ pub unsafe extern "C" fn evhttp_cancel_request(p: *mut CReq) {
     ffi((), || {
         // SAFETY: null or a live client record (caller).
         unsafe {
-            let Some(r) = p.as_mut() else {
+            let Some(r) = p.as_mut().filter(|r| r.is_client()) else {
                 return;
             };
             let Some(q) = r.client.queued.take() else {
@@ -1037,4 +1057,30 @@ pub unsafe extern "C" fn evhttp_connection_get_bufferevent(
     _c: *mut CClientConn,
 ) -> *mut crate::bufferevent::CBev {
     ptr::null_mut()
+}
+
+/// `evhttp_connection_fail_` (libevent-internal, exported; its tests call
+/// it): fails the client connection's request in flight with `error`, as
+/// a network error would — its socket closes, the error callback runs,
+/// then its callback with `NULL` (none for a cancel). Nothing for a
+/// server request's connection.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn evhttp_connection_fail_(c: *mut CClientConn, error: c_int) {
+    ffi((), || {
+        // SAFETY: null or live (caller); the list holds live records.
+        unsafe {
+            let Some((base, _, b)) = live(c) else {
+                return;
+            };
+            let p = (*c).head;
+            let Some(q) = p.as_mut().and_then(|r| r.client.queued.take()) else {
+                return;
+            };
+            let _ = q.cancel(base);
+            let hold = ReqRef::new(p);
+            unlink(p);
+            fail(b, base, p, error);
+            drop(hold);
+        }
+    })
 }
