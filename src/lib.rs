@@ -91,8 +91,8 @@ mod sys;
 mod thread;
 mod time;
 mod timer;
-mod waker;
 pub mod tutorial;
+mod waker;
 
 pub use base::{BaseExt, EventCount, MAX_PRIORITIES};
 pub use buffer::{

@@ -235,15 +235,17 @@ unsafe fn release_auto(p: *mut CReq) {
     }
 }
 
-/// Takes `p` off its connection's pending list; whether it was the head
-/// (the request in flight).
+/// Takes `p` off its connection's pending list and detaches it from the
+/// connection (libevent does so before an answered request's callback:
+/// `evhttp_request_get_connection` is NULL there); whether it was the
+/// head (the request in flight).
 ///
 /// # Safety
 /// `p` is a live client record whose connection, if any, is live.
 unsafe fn unlink(p: *mut CReq) -> bool {
     // SAFETY: caller's promise; the list holds live records.
     unsafe {
-        let c = (*p).client.conn;
+        let c = std::mem::replace(&mut (*p).client.conn, ptr::null_mut());
         if c.is_null() {
             return false;
         }
@@ -972,7 +974,10 @@ pub unsafe extern "C" fn evhttp_make_request(
     ffi(-1, || {
         // SAFETY: live records and a C string (caller).
         unsafe {
-            if p.is_null() {
+            // A request made already (libevent asserts) or a server's.
+            if p.as_ref()
+                .is_none_or(|r| !r.is_client() || !r.client.conn.is_null() || r.client.released)
+            {
                 return -1;
             }
             let (Some((base, h, b)), Some(method), Some(target)) =
