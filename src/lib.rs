@@ -91,8 +91,8 @@ mod sys;
 mod thread;
 mod time;
 mod timer;
-pub mod tutorial;
 mod waker;
+pub mod tutorial;
 
 pub use base::{BaseExt, EventCount, MAX_PRIORITIES};
 pub use buffer::{
