@@ -59,6 +59,9 @@ static void expect(struct evhttp_request *req, void *arg) {
   CHECK(evhttp_request_get_response_code(req) == 200);
   CHECK(strcmp(evhttp_request_get_response_code_line(req), "Fine") == 0);
   CHECK(evhttp_find_header(evhttp_request_get_input_headers(req), "X-Check") != NULL);
+  /* Answered: detached from its connection; no Host in the response. */
+  CHECK(evhttp_request_get_connection(req) == NULL);
+  CHECK(evhttp_request_get_host(req) == NULL);
   in = evhttp_request_get_input_buffer(req);
   n = evbuffer_get_length(in);
   CHECK(n == strlen(want) && memcmp(evbuffer_pullup(in, -1), want, n) == 0);

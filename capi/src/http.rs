@@ -1219,12 +1219,21 @@ fn strip_port(host: &[u8]) -> &[u8] {
 }
 
 /// `evhttp_request_get_host`: the target's host, else the Host field's,
-/// without the port.
+/// without the port. For a client request (whose target libevent never
+/// parses): the response's Host field, if any.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn evhttp_request_get_host(req: *mut CReq) -> *const c_char {
     ffi(ptr::null(), || {
         // SAFETY: a live record (caller).
         unsafe {
+            if let Some(r) = req.as_mut()
+                && r.is_client()
+            {
+                let host = keyval::pairs(&r.in_headers)
+                    .find(|(k, _)| k.eq_ignore_ascii_case(b"host"))
+                    .map(|(_, v)| strip_port(v));
+                return cached(&mut r.host, host);
+            }
             let Some((base, r)) = live_req(req) else {
                 return req.as_ref().map_or(ptr::null(), |r| r.host);
             };

@@ -988,9 +988,6 @@ pub unsafe extern "C" fn evhttp_make_request(
             };
             mem::free((*p).uri.cast());
             (*p).uri = mem::c_string(target.as_bytes());
-            if (*p).host.is_null() {
-                (*p).host = mem::c_string(c_str((*c).address).unwrap_or("").as_bytes());
-            }
             (*p).base = b;
             (*p).serial = (*b).serial;
             (*p).client.cmd = cmd;
