@@ -15,12 +15,12 @@
 # Usage: capi/regress.sh [WORK_DIR] [GROUP...]
 #   (default WORK_DIR: ${TMPDIR:-/tmp}/rvent-capi-regress — outside the
 #    repository, whose workspace would otherwise adopt the fetch manifest;
-#    default groups: et main evbuffer bufferevent listener signal finalize)
+#    default groups: et main evbuffer bufferevent listener signal finalize http)
 set -eu
 HERE=$(cd "$(dirname "$0")" && pwd)
 W=${1:-${TMPDIR:-/tmp}/rvent-capi-regress}
 [ $# -gt 0 ] && shift
-GROUPS=${*:-et main evbuffer bufferevent listener signal finalize}
+GROUPS=${*:-et main evbuffer bufferevent listener signal finalize http}
 BUILD=${BUILD_REGRESS:-$HERE/../../shared/capi/build-regress.sh}
 [ -f "$BUILD" ] || BUILD=/work/shared/capi/build-regress.sh
 mkdir -p "$W"; W=$(cd "$W" && pwd)

@@ -454,3 +454,33 @@ pub unsafe extern "C" fn evutil_freeaddrinfo(ai: *mut libc::addrinfo) {
         unsafe { libc::freeaddrinfo(ai) }
     }
 }
+
+/// `evutil_format_sockaddr_port_` (libevent-internal, exported, used by
+/// its tests): `ip:port` or `[ip6]:port` into `out`, NUL-terminated and
+/// cut to `outlen`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn evutil_format_sockaddr_port_(
+    sa: *const sockaddr,
+    out: *mut c_char,
+    outlen: usize,
+) -> *const c_char {
+    use std::io::Write as _;
+    let mut text = [0u8; 128];
+    let mut w = &mut text[..];
+    // SAFETY: a sockaddr of its family's size (caller).
+    let _ = match unsafe { socket_addr(sa, size_of::<libc::sockaddr_in6>() as c_int) } {
+        Some(a) => write!(w, "{a}"),
+        // SAFETY: as above.
+        None if !sa.is_null() => write!(w, "<addr with socktype {}>", unsafe { (*sa).sa_family }),
+        None => Ok(()),
+    };
+    let n = (128 - w.len()).min(outlen.saturating_sub(1));
+    if !out.is_null() && outlen > 0 {
+        // SAFETY: `outlen` writable bytes (caller).
+        unsafe {
+            ptr::copy_nonoverlapping(text.as_ptr().cast::<c_char>(), out, n);
+            *out.add(n) = 0;
+        }
+    }
+    out
+}

@@ -32,6 +32,7 @@ use rvent::{Evbuffer, EventBase, Http, Request};
 use crate::abi::EvutilSocket;
 use crate::base::{self, CBase, rust, with_callback_base};
 use crate::buffer::{self, CBuffer};
+use crate::http_client::ClientReq;
 use crate::keyval::{self, CKeyvalq};
 use crate::listener::{self, CLev};
 use crate::uri::{self, CUri, c_str};
@@ -98,33 +99,63 @@ pub struct CBound {
     next: *mut CBound,
 }
 
+/// Which record a `struct evhttp_connection *` is: the first word of
+/// both kinds.
+#[repr(u8)]
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ConnKind {
+    /// A server request's view ([`CConn`]).
+    Server,
+    /// A client connection ([`crate::http_client::CClientConn`]).
+    Client,
+}
+
 /// `struct evhttp_connection` of a server request: what
-/// `evhttp_connection_get_peer` reports, kept in the request's record.
+/// `evhttp_connection_get_peer` / `_get_addr` / `_get_server` report,
+/// kept in the request's record.
+#[repr(C)]
 pub struct CConn {
+    pub(crate) kind: ConnKind,
     req: *mut CReq,
+    /// The server whose callback got the request.
+    pub(crate) server: *mut CHttp,
+    /// The peer's address (`evhttp_connection_get_addr`).
+    pub(crate) addr: libc::sockaddr_storage,
     /// The peer's address as a C string.
     address: [c_char; 48],
     port: u16,
 }
 
-/// `struct evhttp_request` of a server request (see the module docs).
+/// `struct evhttp_request` of a server request (see the module docs),
+/// or of a client request ([`crate::http_client`]: no rvent handle, its
+/// own buffers, the C lists as they are).
 pub struct CReq {
-    base: *mut CBase,
-    serial: u64,
-    handle: Request,
+    pub(crate) base: *mut CBase,
+    pub(crate) serial: u64,
+    /// rvent's request; `None` for a client request.
+    handle: Option<Request>,
     refs: u32,
-    input: CBuffer,
-    output: CBuffer,
-    in_headers: CKeyvalq,
-    out_headers: CKeyvalq,
+    pub(crate) input: CBuffer,
+    pub(crate) output: CBuffer,
+    pub(crate) in_headers: CKeyvalq,
+    pub(crate) out_headers: CKeyvalq,
     in_made: bool,
     out_made: bool,
-    uri: *mut c_char,
-    host: *mut c_char,
+    pub(crate) uri: *mut c_char,
+    pub(crate) host: *mut c_char,
     parsed: *mut CUri,
-    owned: bool,
+    pub(crate) owned: bool,
     on_complete: Option<(RequestCb, *mut c_void)>,
     conn: CConn,
+    /// A client request's state (empty for a server request).
+    pub(crate) client: ClientReq,
+}
+
+impl CReq {
+    /// Whether this is a client request (no rvent server request).
+    pub(crate) fn is_client(&self) -> bool {
+        self.handle.is_none()
+    }
 }
 
 impl Drop for CReq {
@@ -144,14 +175,14 @@ impl Drop for CReq {
 }
 
 /// One hold on a [`CReq`]; the last one frees it.
-struct ReqRef(*mut CReq);
+pub(crate) struct ReqRef(pub(crate) *mut CReq);
 
 impl ReqRef {
     /// A new hold.
     ///
     /// # Safety
     /// `p` is live.
-    unsafe fn new(p: *mut CReq) -> ReqRef {
+    pub(crate) unsafe fn new(p: *mut CReq) -> ReqRef {
         // SAFETY: live (caller).
         unsafe { (*p).refs += 1 };
         ReqRef(p)
@@ -192,18 +223,19 @@ thread_local! {
 
 /// The C record of `req`, new or made for its new-request callback; null
 /// if out of memory.
-fn record(b: *mut CBase, base: &mut EventBase, req: Request) -> *mut CReq {
+fn record(b: *mut CBase, http: *mut CHttp, base: &mut EventBase, req: Request) -> *mut CReq {
     let (h, p) = NEWREQ.with(|c| c.replace((None, ptr::null_mut())));
     if h == Some(req) {
         return p;
     }
     // SAFETY: a live base.
     let serial = unsafe { (*b).serial };
-    let (address, port) = peer_of(req.peer(base).ok().flatten());
+    let peer = req.peer(base).ok().flatten();
+    let (address, port) = peer_of(peer);
     let p = mem::into_raw(CReq {
         base: b,
         serial,
-        handle: req,
+        handle: Some(req),
         refs: 0,
         input: CBuffer::Req {
             req: ptr::null_mut(),
@@ -223,10 +255,18 @@ fn record(b: *mut CBase, base: &mut EventBase, req: Request) -> *mut CReq {
         owned: false,
         on_complete: None,
         conn: CConn {
+            kind: ConnKind::Server,
             req: ptr::null_mut(),
+            server: http,
+            addr: peer.map_or_else(
+                // SAFETY: all-zero is a valid sockaddr_storage (AF_UNSPEC).
+                || unsafe { std::mem::zeroed() },
+                |a| crate::evutil::sockaddr_of(&a).0,
+            ),
             address,
             port,
         },
+        client: ClientReq::NONE,
     });
     if p.is_null() {
         return p;
@@ -260,6 +300,54 @@ fn record(b: *mut CBase, base: &mut EventBase, req: Request) -> *mut CReq {
     p
 }
 
+/// A client request's record (`evhttp_request_new`): no base until it
+/// is made, buffers of its own, empty lists; one hold, given up by
+/// [`crate::http_client::release`]. Null if out of memory.
+pub(crate) fn client_record(client: ClientReq) -> *mut CReq {
+    let p = mem::into_raw(CReq {
+        base: ptr::null_mut(),
+        serial: 0,
+        handle: None,
+        refs: 0,
+        input: CBuffer::Own(Evbuffer::new()),
+        output: CBuffer::Own(Evbuffer::new()),
+        in_headers: CKeyvalq::unlinked(),
+        out_headers: CKeyvalq::unlinked(),
+        in_made: true,
+        out_made: true,
+        uri: ptr::null_mut(),
+        host: ptr::null_mut(),
+        parsed: ptr::null_mut(),
+        owned: false,
+        on_complete: None,
+        conn: CConn {
+            kind: ConnKind::Server,
+            req: ptr::null_mut(),
+            server: ptr::null_mut(),
+            // SAFETY: all-zero is a valid sockaddr_storage.
+            addr: unsafe { std::mem::zeroed() },
+            address: [0; 48],
+            port: 0,
+        },
+        client,
+    });
+    if !p.is_null() {
+        // SAFETY: fresh, not shared; its place is final.
+        unsafe {
+            keyval::init(&mut (*p).in_headers);
+            keyval::init(&mut (*p).out_headers);
+            (*p).refs = 1;
+        }
+    }
+    p
+}
+
+/// The base of a server request's connection view.
+pub(crate) fn view_base(v: &CConn) -> *mut CBase {
+    // SAFETY: the view lives inside its request's record.
+    unsafe { (*v.req).base }
+}
+
 /// The peer as a C string and a port.
 fn peer_of(peer: Option<SocketAddr>) -> ([c_char; 48], u16) {
     let mut s = [0u8; 48];
@@ -277,11 +365,12 @@ fn peer_of(peer: Option<SocketAddr>) -> ([c_char; 48], u16) {
 /// The request closure of a C request callback.
 fn request_closure(
     b: *mut CBase,
+    http: *mut CHttp,
     cb: RequestCb,
     arg: *mut c_void,
 ) -> impl FnMut(&mut EventBase, Request) + 'static {
     move |base, req| {
-        let p = record(b, base, req);
+        let p = record(b, http, base, req);
         if p.is_null() {
             let _ = req.send_error(base, 503, None);
             return;
@@ -299,7 +388,8 @@ unsafe fn live_req<'a>(req: *mut CReq) -> Option<(&'a mut EventBase, Request)> {
     // SAFETY: caller's promise.
     let r = unsafe { req.as_ref() }?;
     // SAFETY: a live base.
-    base::is_live(r.base, r.serial).then(|| (unsafe { rust(r.base) }, r.handle))
+    let h = r.handle?;
+    base::is_live(r.base, r.serial).then(|| (unsafe { rust(r.base) }, h))
 }
 
 /// A request's buffer (a [`CBuffer::Req`]); `None` once it was answered.
@@ -396,7 +486,7 @@ unsafe fn adopt(host: *mut CHttp, vhost: *mut CHttp) -> bool {
         let mut r = (*vhost).routes;
         while let Some(route) = r.as_ref() {
             let path = c_str(route.path).unwrap_or("");
-            if h.set_cb(base, path, request_closure(b, route.cb, route.arg))
+            if h.set_cb(base, path, request_closure(b, host, route.cb, route.arg))
                 .is_err()
             {
                 let _ = h.free(base);
@@ -405,7 +495,8 @@ unsafe fn adopt(host: *mut CHttp, vhost: *mut CHttp) -> bool {
             r = route.next;
         }
         if let Some((cb, arg)) = (*vhost).gencb
-            && h.set_gencb(base, request_closure(b, cb, arg)).is_err()
+            && h.set_gencb(base, request_closure(b, host, cb, arg))
+                .is_err()
         {
             let _ = h.free(base);
             return false;
@@ -727,7 +818,7 @@ pub unsafe extern "C" fn evhttp_set_cb(
         else {
             return -1;
         };
-        status(h.set_cb(base, path, request_closure(b, cb, arg)))
+        status(h.set_cb(base, path, request_closure(b, http, cb, arg)))
     })
 }
 
@@ -783,7 +874,7 @@ pub unsafe extern "C" fn evhttp_set_gencb(
             return;
         };
         let _ = match cb {
-            Some(cb) => h.set_gencb(base, request_closure(b, cb, arg)),
+            Some(cb) => h.set_gencb(base, request_closure(b, http, cb, arg)),
             None => h.set_gencb(base, |base: &mut EventBase, req: Request| {
                 let _ = req.send_error(base, 404, None);
             }),
@@ -808,7 +899,7 @@ pub unsafe extern "C" fn evhttp_set_newreqcb(
             let Some(cb) = cb else {
                 return true;
             };
-            let p = record(b, base, req);
+            let p = record(b, http, base, req);
             if p.is_null() {
                 return false;
             }
@@ -1060,6 +1151,12 @@ pub unsafe extern "C" fn evhttp_remove_server_alias(
 pub unsafe extern "C" fn evhttp_request_get_command(req: *const CReq) -> c_int {
     ffi(0, || {
         // SAFETY: a live record (caller).
+        if let Some(r) = unsafe { req.as_ref() }
+            && r.handle.is_none()
+        {
+            return r.client.cmd;
+        }
+        // SAFETY: as above.
         unsafe { live_req(req.cast_mut()) }.map_or(0, |(base, r)| {
             r.method(base).map_or(0, |m| m.bit().bits() as c_int)
         })
@@ -1122,12 +1219,21 @@ fn strip_port(host: &[u8]) -> &[u8] {
 }
 
 /// `evhttp_request_get_host`: the target's host, else the Host field's,
-/// without the port.
+/// without the port. For a client request (whose target libevent never
+/// parses): the response's Host field, if any.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn evhttp_request_get_host(req: *mut CReq) -> *const c_char {
     ffi(ptr::null(), || {
         // SAFETY: a live record (caller).
         unsafe {
+            if let Some(r) = req.as_mut()
+                && r.is_client()
+            {
+                let host = keyval::pairs(&r.in_headers)
+                    .find(|(k, _)| k.eq_ignore_ascii_case(b"host"))
+                    .map(|(_, v)| strip_port(v));
+                return cached(&mut r.host, host);
+            }
             let Some((base, r)) = live_req(req) else {
                 return req.as_ref().map_or(ptr::null(), |r| r.host);
             };
@@ -1201,7 +1307,10 @@ pub unsafe extern "C" fn evhttp_request_get_output_buffer(req: *mut CReq) -> *mu
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn evhttp_request_get_connection(req: *mut CReq) -> *mut CConn {
     // SAFETY: null or a live record (caller).
-    unsafe { req.as_mut() }.map_or(ptr::null_mut(), |r| &mut r.conn)
+    unsafe { req.as_mut() }.map_or(ptr::null_mut(), |r| match r.handle {
+        Some(_) => &mut r.conn,
+        None => r.client.conn.cast(),
+    })
 }
 
 /// `evhttp_connection_get_peer`: the client's address (valid while the
@@ -1217,6 +1326,9 @@ pub unsafe extern "C" fn evhttp_connection_get_peer(
         let Some(c) = conn.as_ref() else {
             return;
         };
+        if c.kind == ConnKind::Client {
+            return crate::http_client::peer(conn.cast(), address, port);
+        }
         if !address.is_null() {
             *address = c.address.as_ptr();
         }

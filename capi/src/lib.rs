@@ -42,6 +42,8 @@ pub mod event;
 pub mod evutil;
 pub mod filter;
 pub mod http;
+pub mod http_client;
+pub mod http_parse;
 pub mod keyval;
 pub mod listener;
 pub mod log;
