@@ -52,10 +52,12 @@ LIB=$W/lib
 "$HERE/libdir.sh" "$LIB" >/dev/null
 cd "$W"
 total_pass=0; total_run=0
+# Per-test limit 15 s: http/cancel_inactive_server waits out two 5 s
+# read timeouts (10.6 s on libevent too).
 for g in $GROUPS; do
   out=$W/$g.log
   TT_FORCE_FORK=1 EVENT_NO_DEBUG_LOCKS=1 LD_LIBRARY_PATH=$LIB \
-    timeout 240 ./regress --timeout 10 "$g/.." >"$out" 2>&1 || true
+    timeout 240 ./regress --timeout 15 "$g/.." >"$out" 2>&1 || true
   run=$(grep -c "^$g/[^ ]*: \[forking\]" "$out" || true)
   # Each test prints "group/name: [forking] OK" or a failure; retried
   # failures print again, so count distinct names.
