@@ -2227,7 +2227,9 @@ fn idle_trim_frees_quiet_buffers_only() -> TestResult {
 /// next message simply refills it.
 fn quiet_tick_gives_back_the_pool_cache() -> TestResult {
     use std::os::fd::IntoRawFd;
-    const TRIM: Duration = Duration::from_millis(10);
+    // Busy: an echo every half period, so every tick sees traffic even
+    // when a loaded machine oversleeps the test thread twofold.
+    const TRIM: Duration = Duration::from_millis(40);
     let mut cfg = rvent::Config::new();
     cfg.set_idle_trim(Some(TRIM));
     let mut base = EventBase::with_config(&cfg)?;
@@ -2251,8 +2253,8 @@ fn quiet_tick_gives_back_the_pool_cache() -> TestResult {
     echo(&mut base)?;
     echo(&mut base)?;
     let c0 = calls();
-    for _ in 0..4 {
-        std::thread::sleep(TRIM + Duration::from_millis(3));
+    for _ in 0..8 {
+        std::thread::sleep(TRIM / 2);
         echo(&mut base)?;
         let cached = base.mem_stats().pool_bytes_cached;
         check(cached > 0, "a busy base keeps its pool cache")?;
@@ -2262,7 +2264,7 @@ fn quiet_tick_gives_back_the_pool_cache() -> TestResult {
         format!("{} calls to the hooks while busy", calls() - c0),
     )?;
     for _ in 0..3 {
-        std::thread::sleep(TRIM + Duration::from_millis(3));
+        std::thread::sleep(TRIM + Duration::from_millis(5));
         base.run(LoopFlags::NONBLOCK)?;
     }
     let cached = base.mem_stats().pool_bytes_cached;
