@@ -20,6 +20,7 @@ use rvent::{CbEntry, CbInfo, Evbuffer, EvbufferFileSegment, SegFlags};
 
 use crate::abi::{CEvbufferCbInfo, CEvbufferIovec, CEvbufferPtr, EvutilSocket};
 use crate::buffer::{CBuffer, enter_callback, rust_ptr, with, with2};
+use crate::bufferevent;
 use crate::{ffi, mem, status};
 
 /// The most extents one call handles (libevent callers pass 1–16).
@@ -525,9 +526,24 @@ fn c_callback(buf: *mut CBuffer, cb: CbFunc, arg: *mut c_void, b: &mut Evbuffer,
         n_added: info.n_added,
         n_deleted: info.n_deleted,
     };
+    // A bufferevent's buffer: the bufferevent is held, so freeing it from
+    // the callback cannot pull the buffer from under the running operation.
+    // SAFETY: `buf` is the live buffer whose operation runs this callback.
+    let bev = match unsafe { &*buf } {
+        CBuffer::Bev { bev, .. } => Some(*bev),
+        _ => None,
+    };
+    if let Some(bev) = bev {
+        // SAFETY: the record `buf` belongs to is live.
+        unsafe { bufferevent::hold(bev) };
+    }
     // SAFETY: the caller's callback with its own argument; calls it makes
     // on `buf` reach `b` (see the module docs).
     enter_callback(buf, b, || unsafe { cb(buf, &ci, arg) });
+    if let Some(bev) = bev {
+        // SAFETY: held above, so still live.
+        unsafe { bufferevent::release_held(bev) };
+    }
 }
 
 /// `evbuffer_add_cb`: a handle for `evbuffer_remove_cb_entry`.

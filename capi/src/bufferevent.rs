@@ -302,6 +302,44 @@ pub unsafe extern "C" fn bufferevent_decref(bev: *mut CBev) -> c_int {
     ffi(-1, || unsafe { decref(bev) })
 }
 
+/// Holds `bev` across a C callback on one of its buffers, as libevent's
+/// evbuffer callbacks hold a reference on the parent bufferevent: a
+/// `bufferevent_free` there only drops the program's reference.
+///
+/// # Safety
+/// `bev` is a live record.
+pub(crate) unsafe fn hold(bev: *mut CBev) {
+    // SAFETY: caller's promise.
+    unsafe { (*bev).refs += 1 };
+}
+
+/// Lets go of [`hold`]. If that was the last reference, the record cannot
+/// go now — the buffer operation that ran the callback is still under way
+/// on it — so the free runs from the loop at its next iteration (as
+/// libevent frees a bufferevent whose last reference went in a callback).
+/// If no loop can take it (no memory for the timer), the record is kept:
+/// a leak rather than a use after free.
+///
+/// # Safety
+/// `bev` is a live record held with [`hold`].
+pub(crate) unsafe fn release_held(bev: *mut CBev) {
+    // SAFETY: caller's promise.
+    let r = unsafe { &mut *bev };
+    if r.refs > 1 {
+        r.refs -= 1;
+        return;
+    }
+    let b = r.base;
+    // SAFETY: the record's base is live while the record is.
+    if let Some((base, _)) = unsafe { live(bev) } {
+        let free = move |base: &mut EventBase, _fd: std::os::fd::RawFd, _what: Ev| {
+            // SAFETY: runs inside `b`'s loop; the record was kept for it.
+            unsafe { with_callback_base(b, base, ptr::null_mut(), || decref(bev)) };
+        };
+        let _ = base.once(None, Ev::TIMEOUT, Some(std::time::Duration::ZERO), free);
+    }
+}
+
 /// Drops a reference; at zero frees rvent's bufferevent, unlinks the
 /// partner, releases the underlying and the filter's context.
 ///
