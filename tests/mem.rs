@@ -1142,7 +1142,7 @@ fn idle_connection_memory() -> TestResult {
     const N: usize = 1000;
     // A short housekeeping period, so the trial sees idle buffers
     // trimmed within tens of milliseconds (the default is 1 s).
-    const TRIM: Duration = Duration::from_millis(20);
+    const TRIM: Duration = Duration::from_millis(40);
     let mut cfg = rvent::Config::new();
     cfg.set_idle_trim(Some(TRIM));
     // The figures are epoll's: poll keeps a `pollfd` per fd besides.
@@ -1178,7 +1178,9 @@ fn idle_connection_memory() -> TestResult {
     println!("mem case=idle_conn conns={N} bytes={bytes:.1} blocks={blocks:.2}");
 
     // Each connection echoes a few messages, one at a time, then idles.
+    let mut last_round = std::time::Instant::now();
     for size in [64usize, 4096, 64] {
+        last_round = std::time::Instant::now();
         let msg: Vec<u8> = (0..size).map(|j| (j * 7 + size) as u8).collect();
         for c in clients.iter_mut() {
             c.write_all(&msg)?;
@@ -1211,6 +1213,10 @@ fn idle_connection_memory() -> TestResult {
     // (so the next message allocates nothing)...
     let busy = held();
     let (bbytes, bblocks) = per(&busy);
+    // Whether the last round was quick enough that no buffer can have sat
+    // untouched through two ticks yet (a loaded machine may trim some
+    // during the traffic, as it should).
+    let busy_measured = last_round.elapsed() < TRIM;
     // ...until two housekeeping ticks found them untouched.
     for _ in 0..3 {
         std::thread::sleep(TRIM + Duration::from_millis(5));
@@ -1264,10 +1270,18 @@ fn idle_connection_memory() -> TestResult {
              (goal 490): fresh {bytes:.1}, pool cache {cached_per:.1}, poll array {grown_per:.1}"
         ),
     )?;
-    check(
-        bbytes - abytes >= 95.0,
-        format!("the two 48-B chain lists were not given back: {bbytes:.1} -> {abytes:.1}"),
-    )?;
+    if busy_measured {
+        check(
+            bbytes - abytes >= 95.0,
+            format!("the two 48-B chain lists were not given back: {bbytes:.1} -> {abytes:.1}"),
+        )?;
+    } else {
+        println!(
+            "(the last round took {:?}, over a tick: the right-after-traffic \
+             difference not checked)",
+            last_round.elapsed()
+        );
+    }
     // The socket's events are plain functions: no block per event, so a
     // fresh connection holds no block of its own (its records are in the
     // base's slabs); right after traffic only its buffers' chain lists,
