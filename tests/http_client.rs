@@ -83,6 +83,15 @@ fn run_until(base: &mut EventBase, log: &Outcomes, n: usize) {
     );
 }
 
+/// A base with [`server`] on it, a client connection to it and an empty
+/// outcome log: most tests' setup.
+fn client_of_server() -> (EventBase, Http, HttpConnection, Outcomes) {
+    let mut base = EventBase::new().unwrap();
+    let (http, addr, _) = server(&mut base);
+    let conn = HttpConnection::new(&mut base, addr).unwrap();
+    (base, http, conn, Outcomes::default())
+}
+
 /// rvent's server on `base`: `/echo` answers the method and body, `/chunked`
 /// streams three chunks; its address.
 fn server(base: &mut EventBase) -> (Http, SocketAddr, Rc<RefCell<Vec<SocketAddr>>>) {
@@ -146,10 +155,7 @@ fn ok(code: u16, reason: &str, test: bool, body: &[u8]) -> Outcome {
 
 #[test]
 fn get_and_post_against_rvent() {
-    let mut base = EventBase::new().unwrap();
-    let (http, addr, _) = server(&mut base);
-    let conn = HttpConnection::new(&mut base, addr).unwrap();
-    let log = Outcomes::default();
+    let (mut base, http, conn, log) = client_of_server();
     request(&mut base, conn, Method::Get, "/echo", b"", &log);
     request(
         &mut base,
@@ -217,10 +223,7 @@ fn keep_alive_connection_is_reused_for_three_requests() {
 
 #[test]
 fn chunked_response_and_head() {
-    let mut base = EventBase::new().unwrap();
-    let (http, addr, _) = server(&mut base);
-    let conn = HttpConnection::new(&mut base, addr).unwrap();
-    let log = Outcomes::default();
+    let (mut base, http, conn, log) = client_of_server();
     request(&mut base, conn, Method::Get, "/chunked", b"", &log);
     request(&mut base, conn, Method::Head, "/echo", b"", &log);
     request(&mut base, conn, Method::Get, "/echo", b"", &log);
@@ -236,10 +239,7 @@ fn chunked_response_and_head() {
 
 #[test]
 fn free_cancels_queued_requests_once() {
-    let mut base = EventBase::new().unwrap();
-    let (http, addr, _) = server(&mut base);
-    let conn = HttpConnection::new(&mut base, addr).unwrap();
-    let log = Outcomes::default();
+    let (mut base, http, conn, log) = client_of_server();
     request(&mut base, conn, Method::Get, "/echo", b"", &log);
     request(&mut base, conn, Method::Get, "/echo", b"", &log);
     conn.free(&mut base).unwrap();
@@ -602,10 +602,7 @@ fn close_callback_runs_when_a_connected_socket_closes() {
 
 #[test]
 fn free_on_completion_frees_after_the_last_request() {
-    let mut base = EventBase::new().unwrap();
-    let (http, addr, _) = server(&mut base);
-    let conn = HttpConnection::new(&mut base, addr).unwrap();
-    let log = Outcomes::default();
+    let (mut base, http, conn, log) = client_of_server();
     request(&mut base, conn, Method::Get, "/echo", b"", &log);
     request(&mut base, conn, Method::Get, "/echo", b"", &log);
     conn.free_on_completion(&mut base).unwrap();
@@ -754,10 +751,7 @@ fn cancel_from_the_header_or_chunk_callback_runs_nothing_more() {
 
 #[test]
 fn cancel_of_a_queued_request_leaves_the_others() {
-    let mut base = EventBase::new().unwrap();
-    let (http, addr, _) = server(&mut base);
-    let conn = HttpConnection::new(&mut base, addr).unwrap();
-    let log = Outcomes::default();
+    let (mut base, http, conn, log) = client_of_server();
     request(&mut base, conn, Method::Get, "/echo", b"", &log);
     // Any outcome it logged would show: a cancelled request's callback
     // never runs.

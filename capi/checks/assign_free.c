@@ -14,35 +14,7 @@
 
 #define ROUNDS 20000
 
-static long held; /* bytes handed out by the hooks, minus those freed */
-
-static void *hook_malloc(size_t n) {
-  size_t *p = malloc(n + 16);
-  if (!p)
-    return NULL;
-  *p = n;
-  held += (long)n;
-  return (char *)p + 16;
-}
-
-static void *hook_realloc(void *q, size_t n) {
-  size_t *p = q ? (size_t *)((char *)q - 16) : NULL;
-  size_t old = p ? *p : 0;
-  size_t *r = realloc(p, n + 16);
-  if (!r)
-    return NULL;
-  *r = n;
-  held += (long)n - (long)old;
-  return (char *)r + 16;
-}
-
-static void hook_free(void *q) {
-  if (!q)
-    return;
-  size_t *p = (size_t *)((char *)q - 16);
-  held -= (long)*p;
-  free(p);
-}
+#include "hooks.h"
 
 static int fired;
 static void on_timeout(evutil_socket_t fd, short what, void *arg) {

@@ -15,36 +15,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-static long held;
-
-static void *hook_malloc(size_t n) {
-  size_t *p = malloc(n + 16);
-  if (!p)
-    return NULL;
-  *p = n;
-  held += (long)n;
-  return (char *)p + 16;
-}
-
-static void *hook_realloc(void *q, size_t n) {
-  size_t *p = q ? (size_t *)((char *)q - 16) : NULL;
-  size_t old = p ? *p : 0;
-  size_t *r = realloc(p, n + 16);
-  if (!r)
-    return NULL;
-  *r = n;
-  held += (long)n - (long)old;
-  return (char *)r + 16;
-}
-
-static void hook_free(void *q) {
-  if (!q)
-    return;
-  size_t *p = (size_t *)((char *)q - 16);
-  held -= (long)*p;
-  memset(p, 0xdd, *p + 16); /* poison: a use after free reads garbage */
-  free(p);
-}
+#include "hooks.h"
 
 static int calls;
 
