@@ -1108,19 +1108,29 @@ fn bufferevent_echo_round_trip_makes_no_calls() -> TestResult {
         }
         Ok(())
     };
+    steady_rounds_make_no_calls("8000 round trips", || trip(&mut base, &mut clients))
+}
+
+/// Runs `round` 200 times to warm up, then 1000 times counting: fails if
+/// the counted rounds called the hooks or allocated globally. `what`
+/// names the 1000 rounds in the messages.
+fn steady_rounds_make_no_calls(what: &str, mut round: impl FnMut() -> TestResult) -> TestResult {
     for _ in 0..200 {
-        trip(&mut base, &mut clients)?;
+        round()?;
     }
     let (c0, g0) = (calls(), global_allocs());
     for _ in 0..1000 {
-        trip(&mut base, &mut clients)?;
+        round()?;
     }
     let (c1, g1) = (calls(), global_allocs());
     check(
         c1 == c0,
-        format!("{} calls to the hooks in 8000 round trips", c1 - c0),
+        format!("{} calls to the hooks in {what}", c1 - c0),
     )?;
-    check(g1 == g0, format!("{} global allocations", g1 - g0))
+    check(
+        g1 == g0,
+        format!("{} global allocations in {what}", g1 - g0),
+    )
 }
 
 /// The anchor's `mem -c idle_conn` (libevent 2.1: 977 bytes in 5 blocks
@@ -2411,19 +2421,9 @@ fn http_keep_alive_request_makes_no_calls() -> TestResult {
     let mut back = [0u8; 512];
     check(len <= back.len(), format!("reply of {len} bytes"))?;
     let mut got = [0usize; 8];
-    for _ in 0..200 {
-        http_round(&mut base, &mut clients, &mut got, &mut back, len)?;
-    }
-    let (c0, g0) = (calls(), global_allocs());
-    for _ in 0..1000 {
-        http_round(&mut base, &mut clients, &mut got, &mut back, len)?;
-    }
-    let (c1, g1) = (calls(), global_allocs());
-    check(
-        c1 == c0,
-        format!("{} calls to the hooks in 8000 requests", c1 - c0),
-    )?;
-    check(g1 == g0, format!("{} global allocations", g1 - g0))
+    steady_rounds_make_no_calls("8000 requests", || {
+        http_round(&mut base, &mut clients, &mut got, &mut back, len)
+    })
 }
 
 /// Issue 14: a steady keep-alive client — `make_request` on an
@@ -2460,23 +2460,11 @@ fn http_client_keep_alive_request_makes_no_calls() -> TestResult {
         }
         Ok(())
     };
-    for _ in 0..200 {
-        one(&mut base)?;
-    }
-    let (c0, g0) = (calls(), global_allocs());
-    for _ in 0..1000 {
-        one(&mut base)?;
-    }
-    let (c1, g1) = (calls(), global_allocs());
+    steady_rounds_make_no_calls("1000 client requests", || one(&mut base))?;
     check(
         bytes.get() == 1200 * 14,
         format!("{} body bytes in 1200 responses", bytes.get()),
     )?;
-    check(
-        c1 == c0,
-        format!("{} calls to the hooks in 1000 client requests", c1 - c0),
-    )?;
-    check(g1 == g0, format!("{} global allocations", g1 - g0))?;
     conn.free(&mut base)?;
     Ok(())
 }
