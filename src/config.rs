@@ -50,6 +50,7 @@ flag_set! {
 
 /// Configuration for [`EventBase::with_config`](crate::EventBase::with_config)
 /// (`struct event_config`).
+#[doc(alias = "event_config")]
 #[derive(Clone, Debug)]
 pub struct Config {
     /// `avoid_method("epoll")` was called.

@@ -86,6 +86,8 @@ impl Bufferevent {
     /// output.add(b"x")?;
     /// # Ok::<(), rvent::Error>(())
     /// ```
+    #[doc(alias = "bufferevent_get_input")]
+    #[doc(alias = "bufferevent_get_output")]
     pub fn buffers<X: BevHost>(self, base: &mut EventBase<X>) -> Result<Buffers<'_>> {
         let r = self.touch(base)?;
         Ok(Buffers {
@@ -119,6 +121,7 @@ impl Bufferevent {
     /// assert_eq!(a.input_len(&base)?, 0);
     /// # Ok::<(), rvent::Error>(())
     /// ```
+    #[doc(alias = "evbuffer_add_buffer")]
     pub fn buffers_of_two<X: BevHost>(
         base: &mut EventBase<X>,
         a: Bufferevent,

@@ -71,6 +71,7 @@ impl DnsError {
     /// base.dispatch()?;
     /// # Ok::<(), rvent::Error>(())
     /// ```
+    #[doc(alias = "evutil_gai_strerror")]
     pub fn as_str(&self) -> &str {
         // Only whole characters are ever copied in (`push_str`).
         std::str::from_utf8(&self.buf[..self.len as usize]).unwrap_or_default()

@@ -234,6 +234,7 @@ impl QueuedRequest {
     /// assert_eq!(q.connection(), conn);
     /// # Ok::<(), rvent::Error>(())
     /// ```
+    #[doc(alias = "evhttp_request_get_connection")]
     pub fn connection(self) -> HttpConnection {
         self.conn
     }
