@@ -419,14 +419,20 @@ impl OwnFields {
     /// Frees record `rec`'s event and puts the record on the free list
     /// (if that list cannot grow, the record is left unused).
     fn free_rec(&mut self, base: &mut EventBase, rec: u32) {
-        let Some(r) = self.recs.get_mut(rec as usize) else {
-            return;
-        };
-        if let Some(h) = r.h.take() {
+        if let Some(h) = self.recs.get(rec as usize).and_then(|r| r.h) {
             let _ = h.free(base);
             self.structs.remove(&h);
         }
-        r.spare = false;
+        self.retire(rec);
+    }
+
+    /// Record `rec`, whose event is gone, onto the free list (if that list
+    /// cannot grow, the record is left unused).
+    fn retire(&mut self, rec: u32) {
+        let Some(r) = self.recs.get_mut(rec as usize) else {
+            return;
+        };
+        (r.h, r.spare) = (None, false);
         if self.free_recs.try_reserve(1).is_ok() {
             self.free_recs.push(rec);
         }
@@ -678,11 +684,7 @@ unsafe fn forget(b: *mut CBase, h: Event) {
     unsafe {
         let own = &mut *ptr::addr_of_mut!((*b).own);
         if let Some(rec) = own.structs.remove(&h) {
-            let r = &mut own.recs[rec as usize];
-            (r.h, r.spare) = (None, false);
-            if own.free_recs.try_reserve(1).is_ok() {
-                own.free_recs.push(rec);
-            }
+            own.retire(rec);
         }
         not_later(b, h);
     }
